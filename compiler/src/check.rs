@@ -1,0 +1,1332 @@
+//! Phase A: check every block of every file against the schema and type every value.
+//!
+//! The result is an [`HBlock`] tree per file: the syntax tree annotated with the schema of
+//! each block and the typed value of each attribute. Unknown blocks and fields are reported
+//! (with "did you mean") and dropped; values that fail to type are reported and kept as
+//! `None`. Names are not resolved here (that needs all files merged: see `resolve`).
+
+use std::net::IpAddr;
+
+use kumoc_lang::ast::{Attr, Block, Stmt, Value, ValueKind};
+use kumoc_lang::units::{self, Cidr, KumoVersion, Limit, Rate, UnitError};
+
+use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
+use crate::schema::{
+    ACTIONS, BlockSchema, ENVIRONMENTS, Field, LabelRule, RefKind, Ty, Variant, egress_field,
+};
+use crate::source::FileId;
+
+/// A typed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Typed {
+    Str(String),
+    Bool(bool),
+    Int(i64),
+    /// Milliseconds.
+    Duration(u64),
+    Rate(Rate),
+    Limit(Limit),
+    /// Bytes.
+    Size(u64),
+    /// Millicores.
+    Cpu(u64),
+    Percent(u8),
+    Ip(IpAddr),
+    Cidr(Cidr),
+    HostPort(String),
+    Domain(String),
+    Url(String),
+    K8sName(String),
+    HttpPath(String),
+    Enum(&'static Variant),
+    Ref(RefKind, String),
+    Secret(SecretRef),
+    Version(KumoVersion),
+    Regex(String),
+    Action(Action),
+    Trigger(Trigger),
+    Match(MatchRule),
+    List(Vec<TypedAt>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypedAt {
+    pub value: Typed,
+    pub loc: Loc,
+}
+
+/// `secret("name")` / `secret("name", "key")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    pub name: String,
+    pub name_loc: Loc,
+    pub key: Option<(String, Loc)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Simple(&'static Variant),
+    /// `set_config(field = value)` / `set_domain_config(...)`.
+    SetConfig {
+        variant: &'static Variant,
+        field: &'static Field,
+        value: Box<TypedAt>,
+    },
+}
+
+impl Action {
+    pub fn variant(&self) -> &'static Variant {
+        match self {
+            Action::Simple(v) | Action::SetConfig { variant: v, .. } => v,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Immediate,
+    Threshold(Rate),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchRule {
+    MxSuffix(String),
+    DomainSuffix(String),
+    HostName(String),
+}
+
+/// A block checked against its schema.
+#[derive(Debug, Clone)]
+pub struct HBlock<'a> {
+    pub file: FileId,
+    pub ast: &'a Block,
+    pub schema: &'static BlockSchema,
+    pub attrs: Vec<HAttr<'a>>,
+    pub blocks: Vec<HBlock<'a>>,
+    /// `from provider.NAME`: the provider name and where it was written.
+    pub from: Option<(String, Loc)>,
+    /// The label, normalised (`"default"` and `default` are the same).
+    pub label: Option<String>,
+    /// Where later layers (user files over the stdlib, an `env` overlay) changed this block.
+    pub overridden_at: Vec<Loc>,
+}
+
+impl HBlock<'_> {
+    pub fn loc(&self) -> Loc {
+        Loc::new(self.file, self.ast.span)
+    }
+    /// The location of the block header (keyword and label), for labels on the block.
+    pub fn header_loc(&self) -> Loc {
+        let end = self
+            .ast
+            .label
+            .as_ref()
+            .map_or(self.ast.keyword.span.end, |l| l.span.end);
+        Loc::new(
+            self.file,
+            kumoc_lang::Span {
+                start: self.ast.keyword.span.start,
+                end,
+            },
+        )
+    }
+    pub fn label_loc(&self) -> Loc {
+        Loc::new(
+            self.file,
+            self.ast
+                .label
+                .as_ref()
+                .map_or(self.ast.keyword.span, |l| l.span),
+        )
+    }
+    pub fn attr(&self, name: &str) -> Option<&HAttr<'_>> {
+        self.attrs.iter().find(|a| a.name() == name)
+    }
+    pub fn child(&self, keyword: &str) -> Option<&HBlock<'_>> {
+        self.blocks.iter().find(|b| b.schema.keyword == keyword)
+    }
+    pub fn children<'s>(&'s self, keyword: &'s str) -> impl Iterator<Item = &'s HBlock<'s>> + 's {
+        self.blocks
+            .iter()
+            .filter(move |b| b.schema.keyword == keyword)
+    }
+    /// Identity for duplicate detection and merging.
+    pub fn key(&self) -> (&'static str, Option<&str>) {
+        match self.schema.multiplicity {
+            crate::schema::Multiplicity::One => (self.schema.keyword, None),
+            _ => (self.schema.keyword, self.label.as_deref()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HAttr<'a> {
+    pub file: FileId,
+    pub ast: &'a Attr,
+    /// The field's schema; `None` for an entry of a map block.
+    pub field: Option<&'static Field>,
+    /// The typed value; `None` when it did not type (already reported).
+    pub value: Option<TypedAt>,
+}
+
+impl HAttr<'_> {
+    pub fn name(&self) -> &str {
+        &self.ast.key.name
+    }
+    pub fn loc(&self) -> Loc {
+        Loc::new(self.file, self.ast.span)
+    }
+    pub fn key_loc(&self) -> Loc {
+        Loc::new(self.file, self.ast.key.span)
+    }
+    pub fn value_loc(&self) -> Loc {
+        Loc::new(self.file, self.ast.value.span)
+    }
+}
+
+/// Check the top-level statements of one file. `env` blocks come back like any other block;
+/// their children are checked against the top-level schemas.
+pub fn check_file<'a>(
+    file: FileId,
+    items: &'a [Stmt],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<HBlock<'a>> {
+    let mut cx = Cx { file, diags };
+    cx.body(&crate::schema::ROOT, items).1
+}
+
+struct Cx<'d> {
+    file: FileId,
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+impl Cx<'_> {
+    fn loc(&self, span: kumoc_lang::Span) -> Loc {
+        Loc::new(self.file, span)
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn body<'a>(
+        &mut self,
+        schema: &'static BlockSchema,
+        items: &'a [Stmt],
+    ) -> (Vec<HAttr<'a>>, Vec<HBlock<'a>>) {
+        let mut attrs: Vec<HAttr<'a>> = Vec::new();
+        let mut blocks: Vec<HBlock<'a>> = Vec::new();
+        for stmt in items {
+            match stmt {
+                Stmt::Attr(a) => {
+                    if let Some(h) = self.attr(schema, a) {
+                        if let Some(prev) = attrs.iter().find(|p| p.ast.key.name == a.key.name) {
+                            let first = prev.key_loc();
+                            self.push(
+                                Diagnostic::new(
+                                    "K1003",
+                                    format!("`{}` is set twice", a.key.name),
+                                    self.loc(a.key.span),
+                                    "set again here",
+                                )
+                                .with_secondary(first, "first set here")
+                                .with_help("remove one of them"),
+                            );
+                            continue;
+                        }
+                        attrs.push(h);
+                    }
+                }
+                Stmt::Block(b) => {
+                    if let Some(h) = self.block(schema, b) {
+                        if h.schema.multiplicity != crate::schema::Multiplicity::Many {
+                            if let Some(prev) = blocks.iter().find(|p| p.key() == h.key()) {
+                                let first = prev.header_loc();
+                                self.push(duplicate_block(&h, first));
+                                continue;
+                            }
+                        }
+                        blocks.push(h);
+                    }
+                }
+                Stmt::Error(_) => {}
+            }
+        }
+        (attrs, blocks)
+    }
+
+    fn block<'a>(&mut self, parent: &'static BlockSchema, b: &'a Block) -> Option<HBlock<'a>> {
+        let kw = b.keyword.name.as_str();
+        let Some(schema) = parent.child(kw) else {
+            self.unknown_block(parent, b);
+            return None;
+        };
+        let label = self.label(schema, b);
+        let from = match &b.from {
+            None => None,
+            Some(path) => {
+                if !schema.from {
+                    self.push(
+                        Diagnostic::new(
+                            "K1009",
+                            format!("`{kw}` blocks cannot start `from` a preset"),
+                            self.loc(path.span),
+                            "`from` not allowed here",
+                        )
+                        .with_help("only `shaping` blocks take `from provider.NAME`"),
+                    );
+                    None
+                } else {
+                    match path.segments.as_slice() {
+                        [ns, name] if ns.name == "provider" => {
+                            Some((name.name.clone(), self.loc(name.span)))
+                        }
+                        _ => {
+                            self.push(
+                                Diagnostic::new(
+                                    "K1009",
+                                    format!("`{}` is not a preset", path.text()),
+                                    self.loc(path.span),
+                                    "expected `provider.NAME`",
+                                )
+                                .with_help("presets are written `from provider.google`"),
+                            );
+                            None
+                        }
+                    }
+                }
+            }
+        };
+        let (attrs, blocks) = self.body(schema, &b.body);
+        Some(HBlock {
+            file: self.file,
+            ast: b,
+            schema,
+            attrs,
+            blocks,
+            from,
+            label,
+            overridden_at: Vec::new(),
+        })
+    }
+
+    fn unknown_block(&mut self, parent: &'static BlockSchema, b: &Block) {
+        let kw = b.keyword.name.as_str();
+        let where_ = if parent.keyword == "<file>" {
+            "at the top level".to_string()
+        } else {
+            format!("in `{}`", parent.keyword)
+        };
+        let mut d = Diagnostic::new(
+            "K1001",
+            format!("unknown block `{kw}` {where_}"),
+            self.loc(b.keyword.span),
+            "unknown block",
+        );
+        let candidates = parent.children.iter().map(|c| c.keyword);
+        if let Some(s) = did_you_mean(kw, candidates) {
+            d = d
+                .with_help(format!("did you mean `{s}`?"))
+                .with_replacement(format!("replace with `{s}`"), self.loc(b.keyword.span), s);
+        } else if parent.field(kw).is_some() {
+            d = d.with_help(format!("`{kw}` is a field here: write `{kw} = value`"));
+        } else if let Some(home) = home_of_block(kw) {
+            d = d.with_help(format!("`{kw}` blocks belong in {home}"));
+        } else {
+            let names: Vec<&str> = parent.children.iter().map(|c| c.keyword).collect();
+            d = d.with_help(format!("blocks allowed {where_}: {}", names.join(", ")));
+        }
+        self.push(d);
+    }
+
+    fn label(&mut self, schema: &'static BlockSchema, b: &Block) -> Option<String> {
+        let kw = schema.keyword;
+        let Some(label) = &b.label else {
+            if schema.label != LabelRule::None {
+                let example = match schema.label {
+                    LabelRule::Domain { .. } => "\"example.com\"",
+                    LabelRule::DefaultOrDomain => "default",
+                    LabelRule::Environment => "production",
+                    _ => "NAME",
+                };
+                self.push(
+                    Diagnostic::new(
+                        "K1008",
+                        format!("`{kw}` needs a name"),
+                        self.loc(b.keyword.span),
+                        "name missing",
+                    )
+                    .with_help(format!("write `{kw} {example} {{ ... }}`")),
+                );
+            }
+            return None;
+        };
+        let at = self.loc(label.span);
+        match schema.label {
+            LabelRule::None => {
+                self.push(
+                    Diagnostic::new(
+                        "K1008",
+                        format!("`{kw}` takes no name"),
+                        at,
+                        "unexpected name",
+                    )
+                    .with_help(format!("write `{kw} {{ ... }}`")),
+                );
+                None
+            }
+            LabelRule::Name => {
+                if label.text.is_empty() || label.text.chars().any(char::is_control) {
+                    self.push(
+                        Diagnostic::new(
+                            "K2010",
+                            "invalid name",
+                            at,
+                            "empty or has control characters",
+                        )
+                        .with_help("names are non-empty and printable"),
+                    );
+                    return None;
+                }
+                Some(label.text.clone())
+            }
+            LabelRule::Domain { wildcard } => {
+                match check_domain(&label.text, wildcard) {
+                    Ok(()) => {}
+                    Err(why) => {
+                        self.push(
+                            Diagnostic::new(
+                                "K2010",
+                                format!("`{}` is not a domain name", label.text),
+                                at,
+                                why,
+                            )
+                            .with_help("write the domain in quotes, like `\"example.com\"`"),
+                        );
+                        return None;
+                    }
+                }
+                Some(label.text.to_ascii_lowercase())
+            }
+            LabelRule::DefaultOrDomain => {
+                if label.text == "default" {
+                    return Some("default".to_string());
+                }
+                if !label.quoted {
+                    self.push(
+                        Diagnostic::new(
+                            "K1008",
+                            format!(
+                                "`{kw} {}` is neither `default` nor a quoted domain",
+                                label.text
+                            ),
+                            at,
+                            "expected `default` or \"domain\"",
+                        )
+                        .with_help(format!(
+                            "write `{kw} default {{ ... }}` or `{kw} \"example.com\" {{ ... }}`"
+                        )),
+                    );
+                    return None;
+                }
+                if let Err(why) = check_domain(&label.text, true) {
+                    self.push(
+                        Diagnostic::new(
+                            "K2010",
+                            format!("`{}` is not a domain name", label.text),
+                            at,
+                            why,
+                        )
+                        .with_help("shaping and queue blocks are keyed by a destination domain"),
+                    );
+                    return None;
+                }
+                Some(label.text.to_ascii_lowercase())
+            }
+            LabelRule::Environment => {
+                if ENVIRONMENTS.iter().any(|e| e.name == label.text) {
+                    Some(label.text.clone())
+                } else {
+                    let mut d = Diagnostic::new(
+                        "K2006",
+                        format!("unknown environment `{}`", label.text),
+                        at,
+                        "not an environment",
+                    );
+                    d = match did_you_mean(&label.text, ENVIRONMENTS.iter().map(|e| e.name)) {
+                        Some(s) => d
+                            .with_help(format!("did you mean `{s}`?"))
+                            .with_replacement(format!("replace with `{s}`"), at, s),
+                        None => d.with_help("the environments are `staging` and `production`"),
+                    };
+                    self.push(d);
+                    None
+                }
+            }
+        }
+    }
+
+    fn attr<'a>(&mut self, schema: &'static BlockSchema, a: &'a Attr) -> Option<HAttr<'a>> {
+        let name = a.key.name.as_str();
+        if let Some(ty) = &schema.map_of {
+            let value = self.value(ty, &a.value);
+            return Some(HAttr {
+                file: self.file,
+                ast: a,
+                field: None,
+                value,
+            });
+        }
+        let Some(field) = schema.field(name) else {
+            self.unknown_field(schema, a);
+            return None;
+        };
+        if a.key.quoted {
+            // `"max_age" = 1h` is accepted but unusual; no diagnostic.
+        }
+        let value = self.value(&field.ty, &a.value);
+        Some(HAttr {
+            file: self.file,
+            ast: a,
+            field: Some(field),
+            value,
+        })
+    }
+
+    fn unknown_field(&mut self, schema: &'static BlockSchema, a: &Attr) {
+        let name = a.key.name.as_str();
+        let at = self.loc(a.key.span);
+        let where_ = if schema.keyword == "<file>" {
+            "at the top level".to_string()
+        } else {
+            format!("in `{}`", schema.keyword)
+        };
+        let mut d = Diagnostic::new(
+            "K1002",
+            format!("unknown field `{name}` {where_}"),
+            at,
+            "unknown field",
+        );
+        if let Some(s) = did_you_mean(name, schema.all_fields().map(|f| f.name)) {
+            d = d
+                .with_help(format!("did you mean `{s}`?"))
+                .with_replacement(format!("replace with `{s}`"), at, s);
+        } else if schema.child(name).is_some() {
+            d = d.with_help(format!(
+                "`{name}` is a block here: write `{name} {{ ... }}`"
+            ));
+        } else if let Some(home) = home_of_field(name) {
+            d = d.with_help(format!("`{name}` belongs in {home}"));
+        } else if schema.keyword == "<file>" {
+            d = d.with_help(
+                "fields go inside a block, such as `deployment`, `shaping` or `cluster`",
+            );
+        } else {
+            let names: Vec<&str> = schema.all_fields().map(|f| f.name).take(12).collect();
+            if !names.is_empty() {
+                let more = if schema.all_fields().count() > names.len() {
+                    ", ..."
+                } else {
+                    ""
+                };
+                d = d.with_help(format!(
+                    "fields allowed {where_}: {}{more}",
+                    names.join(", ")
+                ));
+            }
+        }
+        self.push(d);
+    }
+
+    // ----- values ------------------------------------------------------------------------
+
+    fn mismatch(&mut self, ty: &Ty, v: &Value) {
+        let at = self.loc(v.span);
+        let mut d = Diagnostic::new(
+            "K2001",
+            format!("expected {}, found {}", ty.describe(), v.describe()),
+            at,
+            format!("expected {}", short(ty)),
+        );
+        d = match (ty, &v.kind) {
+            (Ty::Secret, ValueKind::Str(_)) => d.with_help(
+                "secret values are never written in .kumo: declare `secret \"name\" { }` and refer to it with `secret(\"name\")`",
+            ),
+            (Ty::Rate, ValueKind::Number(raw)) => d.with_help(format!("a rate needs a period: `{raw}/s`, `{raw}/min` or `{raw}/h`")),
+            (Ty::Duration, ValueKind::Number(raw)) if raw.chars().all(|c| c.is_ascii_digit()) => d
+                .with_help(format!("durations need a unit: `{raw}s`, `{raw}m` or `{raw}h`"))
+                .with_fix(
+                    format!("use `{raw}s`"),
+                    crate::diagnostic::Applicability::Unsafe,
+                    vec![crate::diagnostic::Edit { loc: at, replacement: format!("{raw}s") }],
+                ),
+            (Ty::Bool, ValueKind::Str(s)) if s.value == "true" || s.value == "false" => d
+                .with_help(format!("write `{}` without quotes", s.value))
+                .with_replacement("remove the quotes", at, s.value.clone()),
+            (Ty::Enum(_), ValueKind::Str(s)) => d.with_help(format!("enum values are written without quotes: `{}`", s.value)),
+            (Ty::Ref(k), ValueKind::Str(s)) => d.with_help(format!("refer to a {} by its bare name: `{}`", k.noun(), s.value)),
+            _ => d,
+        };
+        self.push(d);
+    }
+
+    fn unit_error(
+        &mut self,
+        code: &'static str,
+        what: &str,
+        v: &Value,
+        text_offset: usize,
+        e: UnitError,
+    ) {
+        let span = v
+            .span
+            .subspan(e.range.start + text_offset..e.range.end + text_offset);
+        let span = if span.is_empty() { v.span } else { span };
+        let shown = source_text(v);
+        let mut d = Diagnostic::new(
+            code,
+            format!("invalid {what} `{shown}`"),
+            self.loc(span),
+            e.message.clone(),
+        );
+        if let Some(h) = e.help {
+            d = d.with_help(h);
+        }
+        self.push(d);
+    }
+
+    fn value(&mut self, ty: &Ty, v: &Value) -> Option<TypedAt> {
+        let loc = self.loc(v.span);
+        let typed = match (ty, &v.kind) {
+            // Already reported by the parser.
+            (_, ValueKind::Missing | ValueKind::Error(_)) => return None,
+            (Ty::OneOrList(inner), ValueKind::List(_)) => return self.value(&Ty::List(inner), v),
+            (Ty::OneOrList(inner), _) => {
+                let one = self.value(inner, v)?;
+                Typed::List(vec![one])
+            }
+            (Ty::List(inner), ValueKind::List(list)) => {
+                let items = list
+                    .items
+                    .iter()
+                    .filter_map(|i| self.value(inner, i))
+                    .collect();
+                Typed::List(items)
+            }
+            (Ty::Str, ValueKind::Str(s)) => Typed::Str(s.value.clone()),
+            (Ty::Bool, ValueKind::Bool(b)) => Typed::Bool(*b),
+            (Ty::Int { min, max }, ValueKind::Number(raw)) => {
+                let digits = raw.replace('_', "");
+                match digits.parse::<i64>() {
+                    Ok(n) if n < *min || n > *max => {
+                        self.push(
+                            Diagnostic::new(
+                                "K2007",
+                                format!("{n} is out of range"),
+                                loc,
+                                format!("must be {}", range_text(*min, *max)),
+                            )
+                            .with_help(format!(
+                                "`{}` takes {}",
+                                "this field",
+                                ty.describe()
+                            )),
+                        );
+                        return None;
+                    }
+                    Ok(n) => Typed::Int(n),
+                    Err(_) => {
+                        self.mismatch(ty, v);
+                        return None;
+                    }
+                }
+            }
+            (Ty::Duration, ValueKind::Number(raw))
+                if !raw.chars().all(|c| c.is_ascii_digit() || c == '_') =>
+            {
+                match units::parse_duration_literal(raw) {
+                    Ok(ms) => Typed::Duration(ms),
+                    Err(e) => {
+                        self.unit_error("K2002", "duration", v, 0, e);
+                        return None;
+                    }
+                }
+            }
+            (Ty::Duration, ValueKind::Str(s)) => {
+                match units::parse_humantime(&s.value, units::HumantimeFlavor::V2_2) {
+                    Ok(ms) => Typed::Duration(ms),
+                    Err(e) => {
+                        self.unit_error("K2002", "duration", v, 1, e);
+                        return None;
+                    }
+                }
+            }
+            (Ty::Rate, ValueKind::Rate(raw)) if raw.contains('/') => match units::parse_rate(raw) {
+                Ok(r) => Typed::Rate(r),
+                Err(e) => {
+                    self.unit_error("K2003", "rate", v, 0, e);
+                    return None;
+                }
+            },
+            (Ty::Rate, ValueKind::Str(s)) => match units::parse_rate(&s.value) {
+                Ok(r) => Typed::Rate(r),
+                Err(e) => {
+                    self.unit_error("K2003", "rate", v, 1, e);
+                    return None;
+                }
+            },
+            (Ty::Limit, ValueKind::Number(raw)) => match units::parse_limit(raw) {
+                Ok(l) => Typed::Limit(l),
+                Err(e) => {
+                    self.unit_error("K2007", "connection limit", v, 0, e);
+                    return None;
+                }
+            },
+            (Ty::Limit, ValueKind::Rate(raw)) if !raw.contains('/') => {
+                match units::parse_limit(raw) {
+                    Ok(l) => Typed::Limit(l),
+                    Err(e) => {
+                        self.unit_error("K2007", "connection limit", v, 0, e);
+                        return None;
+                    }
+                }
+            }
+            (Ty::Limit, ValueKind::Str(s)) => match units::parse_limit(&s.value) {
+                Ok(l) => Typed::Limit(l),
+                Err(e) => {
+                    self.unit_error("K2007", "connection limit", v, 1, e);
+                    return None;
+                }
+            },
+            (Ty::Size, ValueKind::Number(raw)) => match units::parse_size(raw) {
+                Ok(b) => Typed::Size(b),
+                Err(e) => {
+                    self.unit_error("K2004", "size", v, 0, e);
+                    return None;
+                }
+            },
+            (Ty::Cpu, ValueKind::Number(raw)) => match units::parse_cpu(raw) {
+                Ok(m) => Typed::Cpu(m),
+                Err(e) => {
+                    self.unit_error("K2004", "CPU quantity", v, 0, e);
+                    return None;
+                }
+            },
+            (Ty::Percent, ValueKind::Number(raw)) if raw.ends_with('%') => {
+                match units::parse_percent(raw) {
+                    Ok(p) => Typed::Percent(p),
+                    Err(e) => {
+                        self.unit_error("K2004", "percentage", v, 0, e);
+                        return None;
+                    }
+                }
+            }
+            (Ty::Ip, ValueKind::Ip(raw))
+            | (Ty::Ip, ValueKind::Str(kumoc_lang::ast::StrLit { value: raw, .. })) => {
+                let off = usize::from(matches!(v.kind, ValueKind::Str(_)));
+                match units::parse_ip(raw) {
+                    Ok(ip) => Typed::Ip(ip),
+                    Err(e) => {
+                        self.unit_error("K2005", "IP address", v, off, e);
+                        return None;
+                    }
+                }
+            }
+            (Ty::Cidr, ValueKind::Ip(raw))
+            | (Ty::Cidr, ValueKind::Str(kumoc_lang::ast::StrLit { value: raw, .. })) => {
+                let off = usize::from(matches!(v.kind, ValueKind::Str(_)));
+                match units::parse_cidr(raw) {
+                    Ok(c) => Typed::Cidr(c),
+                    Err(e) => {
+                        let fix = e
+                            .help
+                            .as_ref()
+                            .and_then(|h| h.split('`').nth(1).map(str::to_string));
+                        let span = v.span;
+                        self.unit_error("K2005", "CIDR", v, off, e);
+                        if let (Some(fix), Some(last)) = (fix, self.diags.last_mut()) {
+                            if units::parse_cidr(&fix).is_ok() {
+                                let replacement = if off == 1 {
+                                    format!("\"{fix}\"")
+                                } else {
+                                    fix.clone()
+                                };
+                                last.fix = Some(crate::diagnostic::Fix {
+                                    title: format!("use the network address `{fix}`"),
+                                    applicability: crate::diagnostic::Applicability::Unsafe,
+                                    edits: vec![crate::diagnostic::Edit {
+                                        loc: Loc::new(self.file, span),
+                                        replacement,
+                                    }],
+                                });
+                            }
+                        }
+                        return None;
+                    }
+                }
+            }
+            (Ty::HostPort, ValueKind::Str(s)) => match check_host_port(&s.value) {
+                Ok(()) => Typed::HostPort(s.value.clone()),
+                Err(why) => {
+                    self.push(
+                        Diagnostic::new("K2005", format!("invalid \"host:port\": {why}"), loc, why)
+                            .with_help(
+                                "write it like \"proxy.example.com:1080\" or \"10.0.0.5:1080\"",
+                            ),
+                    );
+                    return None;
+                }
+            },
+            (Ty::Domain { wildcard }, ValueKind::Str(s)) => match check_domain(&s.value, *wildcard)
+            {
+                Ok(()) => Typed::Domain(s.value.to_ascii_lowercase()),
+                Err(why) => {
+                    self.push(
+                        Diagnostic::new(
+                            "K2010",
+                            format!("`{}` is not a domain name", s.value),
+                            loc,
+                            why,
+                        )
+                        .with_help(
+                            "a domain name is dot-separated labels of letters, digits and `-`",
+                        ),
+                    );
+                    return None;
+                }
+            },
+            (Ty::Url(schemes), ValueKind::Str(s)) => match check_url(&s.value, schemes) {
+                Ok(()) => Typed::Url(s.value.clone()),
+                Err((why, help)) => {
+                    self.push(
+                        Diagnostic::new("K2005", format!("invalid URL: {why}"), loc, why)
+                            .with_help(help),
+                    );
+                    return None;
+                }
+            },
+            (Ty::K8sName, ValueKind::Str(s)) => match check_k8s_name(&s.value) {
+                Ok(()) => Typed::K8sName(s.value.clone()),
+                Err(why) => {
+                    self.push(Diagnostic::new("K2010", format!("`{}` is not a valid Kubernetes name", s.value), loc, why).with_help("use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"));
+                    return None;
+                }
+            },
+            (Ty::HttpPath, ValueKind::Str(s)) if s.value.starts_with('/') => {
+                Typed::HttpPath(s.value.clone())
+            }
+            (Ty::Enum(variants), ValueKind::Path(p)) => {
+                let name = p.text();
+                match variants.iter().find(|x| x.name == name) {
+                    Some(x) => Typed::Enum(x),
+                    None => {
+                        self.unknown_enum(variants, &name, loc);
+                        return None;
+                    }
+                }
+            }
+            (Ty::Enum(variants), ValueKind::Bool(b)) => {
+                self.unknown_enum(variants, &b.to_string(), loc);
+                return None;
+            }
+            (Ty::Ref(kind), ValueKind::Path(p)) => match p.as_name() {
+                Some(n) => Typed::Ref(*kind, n.to_string()),
+                None => {
+                    self.mismatch(ty, v);
+                    return None;
+                }
+            },
+            (Ty::Ref(kind), ValueKind::Str(s))
+                if !s.value.is_empty() && *kind != RefKind::Secret =>
+            {
+                // Names with characters a bare name cannot hold may be quoted.
+                Typed::Ref(*kind, s.value.clone())
+            }
+            (Ty::Secret, ValueKind::Call(c)) if c.callee.text() == "secret" => {
+                return self.secret(c, loc);
+            }
+            (Ty::Version, ValueKind::Str(s)) => match units::parse_version(&s.value) {
+                Ok(ver) => Typed::Version(ver),
+                Err(e) => {
+                    self.unit_error("K2009", "KumoMTA release", v, 1, e);
+                    return None;
+                }
+            },
+            (Ty::Regex, ValueKind::Str(s)) => match fancy_regex::Regex::new(&s.value) {
+                Ok(_) => Typed::Regex(s.value.clone()),
+                Err(e) => {
+                    self.push(
+                        Diagnostic::new("K2011", "invalid regular expression", loc, e.to_string())
+                            .with_help("patterns use fancy-regex syntax; in a '...' string backslashes are taken literally"),
+                    );
+                    return None;
+                }
+            },
+            (Ty::Action, ValueKind::Path(p)) => {
+                let name = p.text();
+                match ACTIONS.iter().find(|a| a.name == name) {
+                    Some(a) if a.name.starts_with("set_") => {
+                        self.push(
+                            Diagnostic::new(
+                                "K2012",
+                                format!("`{name}` needs the field to set"),
+                                loc,
+                                "arguments missing",
+                            )
+                            .with_help(format!("write `{name}(connection_limit = 1)`")),
+                        );
+                        return None;
+                    }
+                    Some(a) => Typed::Action(Action::Simple(a)),
+                    None => {
+                        self.unknown_enum(ACTIONS, &name, loc);
+                        return None;
+                    }
+                }
+            }
+            (Ty::Action, ValueKind::Call(c)) => return self.set_config(c, loc),
+            (Ty::Trigger, ValueKind::Path(p)) if p.text() == "immediate" => {
+                Typed::Trigger(Trigger::Immediate)
+            }
+            (Ty::Trigger, ValueKind::Call(c)) if c.callee.text() == "threshold" => {
+                let [arg] = c.args.as_slice() else {
+                    self.push(
+                        Diagnostic::new(
+                            "K2012",
+                            "`threshold` takes one rate",
+                            loc,
+                            "wrong arguments",
+                        )
+                        .with_help("write `threshold(10/h)`"),
+                    );
+                    return None;
+                };
+                let rate = self.value(&Ty::Rate, &arg.value)?;
+                match rate.value {
+                    Typed::Rate(r) => Typed::Trigger(Trigger::Threshold(r)),
+                    _ => return None,
+                }
+            }
+            (Ty::Match, ValueKind::Call(c)) => {
+                let name = c.callee.text();
+                let arg = match c.args.as_slice() {
+                    [a] if a.name.is_none() => match &a.value.kind {
+                        ValueKind::Str(s) => Some(s.value.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let Some(arg) = arg else {
+                    self.push(
+                        Diagnostic::new(
+                            "K2012",
+                            format!("`{name}` takes one string"),
+                            loc,
+                            "wrong arguments",
+                        )
+                        .with_help("write `mx_suffix(\".google.com\")`"),
+                    );
+                    return None;
+                };
+                match name.as_str() {
+                    "mx_suffix" => Typed::Match(MatchRule::MxSuffix(arg)),
+                    "domain_suffix" => Typed::Match(MatchRule::DomainSuffix(arg)),
+                    "host_name" => Typed::Match(MatchRule::HostName(arg)),
+                    other => {
+                        let mut d = Diagnostic::new(
+                            "K2012",
+                            format!("unknown match rule `{other}`"),
+                            self.loc(c.callee.span),
+                            "unknown function",
+                        );
+                        d = match did_you_mean(other, ["mx_suffix", "domain_suffix", "host_name"]) {
+                            Some(s) => d.with_help(format!("did you mean `{s}`?")).with_replacement(format!("replace with `{s}`"), self.loc(c.callee.span), s),
+                            None => d.with_help("match rules are `mx_suffix(...)`, `domain_suffix(...)` and `host_name(...)`"),
+                        };
+                        self.push(d);
+                        return None;
+                    }
+                }
+            }
+            (_, ValueKind::Call(c)) => {
+                let name = c.callee.text();
+                self.push(
+                    Diagnostic::new(
+                        "K2012",
+                        format!("`{name}(...)` is not allowed here"),
+                        self.loc(c.callee.span),
+                        format!("expected {}", short(ty)),
+                    )
+                    .with_help(format!("this field takes {}", ty.describe())),
+                );
+                return None;
+            }
+            _ => {
+                self.mismatch(ty, v);
+                return None;
+            }
+        };
+        Some(TypedAt { value: typed, loc })
+    }
+
+    fn unknown_enum(&mut self, variants: &'static [Variant], name: &str, loc: Loc) {
+        let mut d = Diagnostic::new(
+            "K2006",
+            format!("unknown value `{name}`"),
+            loc,
+            "not one of the allowed values",
+        );
+        let by_kumo = variants.iter().find(|x| x.kumo.eq_ignore_ascii_case(name));
+        let suggestion = by_kumo
+            .map(|x| x.name)
+            .or_else(|| did_you_mean(name, variants.iter().map(|x| x.name)));
+        let names: Vec<String> = variants.iter().map(|x| format!("`{}`", x.name)).collect();
+        d = match suggestion {
+            Some(s) => d
+                .with_help(format!(
+                    "did you mean `{s}`? (allowed: {})",
+                    names.join(", ")
+                ))
+                .with_replacement(format!("replace with `{s}`"), loc, s),
+            None => d.with_help(format!("allowed: {}", names.join(", "))),
+        };
+        self.push(d);
+    }
+
+    fn secret(&mut self, c: &kumoc_lang::ast::Call, loc: Loc) -> Option<TypedAt> {
+        let strings: Vec<(String, Loc)> = c
+            .args
+            .iter()
+            .filter_map(|a| match (&a.name, &a.value.kind) {
+                (None, ValueKind::Str(s)) => Some((s.value.clone(), self.loc(a.value.span))),
+                _ => None,
+            })
+            .collect();
+        if strings.len() != c.args.len() || strings.is_empty() || strings.len() > 2 {
+            self.push(
+                Diagnostic::new("K2012", "`secret` takes a Secret name and optionally a key", loc, "wrong arguments")
+                    .with_help("write `secret(\"dkim-keys\")` or `secret(\"dkim-keys\", \"example.com.default.key\")`"),
+            );
+            return None;
+        }
+        let mut it = strings.into_iter();
+        let (name, name_loc) = it.next()?;
+        let key = it.next();
+        if let Some((k, kloc)) = &key {
+            if let Err(why) = check_secret_key(k) {
+                self.push(
+                    Diagnostic::new(
+                        "K2010",
+                        format!("`{k}` is not a valid Secret key"),
+                        *kloc,
+                        why,
+                    )
+                    .with_help("Secret keys are letters, digits, `-`, `_` and `.`"),
+                );
+                return None;
+            }
+        }
+        Some(TypedAt {
+            value: Typed::Secret(SecretRef {
+                name,
+                name_loc,
+                key,
+            }),
+            loc,
+        })
+    }
+
+    fn set_config(&mut self, c: &kumoc_lang::ast::Call, loc: Loc) -> Option<TypedAt> {
+        let name = c.callee.text();
+        let Some(variant) = ACTIONS.iter().find(|a| a.name == name) else {
+            self.unknown_enum(ACTIONS, &name, self.loc(c.callee.span));
+            return None;
+        };
+        if !variant.name.starts_with("set_") {
+            self.push(
+                Diagnostic::new(
+                    "K2012",
+                    format!("`{name}` takes no arguments"),
+                    loc,
+                    "unexpected arguments",
+                )
+                .with_help(format!("write `{name}`")),
+            );
+            return None;
+        }
+        let [arg] = c.args.as_slice() else {
+            self.push(
+                Diagnostic::new(
+                    "K2012",
+                    format!("`{name}` sets exactly one field"),
+                    loc,
+                    "wrong arguments",
+                )
+                .with_help(format!("write `{name}(connection_limit = 1)`")),
+            );
+            return None;
+        };
+        let Some(fname) = &arg.name else {
+            self.push(
+                Diagnostic::new(
+                    "K2012",
+                    format!("`{name}` needs `field = value`"),
+                    loc,
+                    "field name missing",
+                )
+                .with_help(format!("write `{name}(connection_limit = 1)`")),
+            );
+            return None;
+        };
+        let Some(field) = egress_field(&fname.name) else {
+            let at = self.loc(fname.span);
+            let mut d = Diagnostic::new(
+                "K1002",
+                format!("`{}` is not a shaping field", fname.name),
+                at,
+                "unknown field",
+            );
+            if let Some(s) = did_you_mean(
+                &fname.name,
+                crate::schema::EGRESS_FIELDS.iter().map(|f| f.name),
+            ) {
+                d = d
+                    .with_help(format!("did you mean `{s}`?"))
+                    .with_replacement(format!("replace with `{s}`"), at, s);
+            }
+            self.push(d);
+            return None;
+        };
+        let value = self.value(&field.ty, &arg.value)?;
+        Some(TypedAt {
+            value: Typed::Action(Action::SetConfig {
+                variant,
+                field,
+                value: Box::new(value),
+            }),
+            loc,
+        })
+    }
+}
+
+/// The value as written, for messages (long values are cut).
+fn source_text(v: &Value) -> String {
+    let s = match &v.kind {
+        ValueKind::Str(s) => s.value.clone(),
+        ValueKind::Number(r) | ValueKind::Rate(r) | ValueKind::Ip(r) | ValueKind::Error(r) => {
+            r.clone()
+        }
+        _ => String::new(),
+    };
+    if s.chars().count() > 60 {
+        let cut: String = s.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+fn short(ty: &Ty) -> String {
+    match ty {
+        Ty::Enum(_) => "one of the allowed values".into(),
+        other => strip(&other.describe()),
+    }
+}
+
+fn strip(s: &str) -> String {
+    s.split(" like ").next().unwrap_or(s).to_string()
+}
+
+fn range_text(min: i64, max: i64) -> String {
+    if max == i64::MAX {
+        format!("at least {min}")
+    } else {
+        format!("between {min} and {max}")
+    }
+}
+
+pub(crate) fn duplicate_block(h: &HBlock<'_>, first: Loc) -> Diagnostic {
+    let what = match &h.label {
+        Some(l) => format!("`{} {}`", h.schema.keyword, l),
+        None => format!("`{}`", h.schema.keyword),
+    };
+    Diagnostic::new(
+        "K1004",
+        format!("{what} is defined twice"),
+        h.header_loc(),
+        "defined again here",
+    )
+    .with_secondary(first, "first defined here")
+    .with_help("merge the two blocks into one")
+}
+
+/// Where a block keyword is allowed, for "belongs in" hints.
+fn home_of_block(kw: &str) -> Option<String> {
+    fn find(b: &'static BlockSchema, kw: &str, depth: usize) -> Option<String> {
+        if depth > 4 {
+            return None;
+        }
+        for c in b.children {
+            if c.keyword == kw {
+                return Some(if b.keyword == "<file>" {
+                    "the top level".to_string()
+                } else {
+                    format!("`{}`", b.keyword)
+                });
+            }
+        }
+        for c in b.children {
+            if c.keyword != "env" {
+                if let Some(h) = find(c, kw, depth + 1) {
+                    return Some(h);
+                }
+            }
+        }
+        None
+    }
+    find(&crate::schema::ROOT, kw, 0)
+}
+
+fn home_of_field(name: &str) -> Option<String> {
+    fn find(b: &'static BlockSchema, name: &str, depth: usize) -> Option<String> {
+        if depth > 4 {
+            return None;
+        }
+        if b.field(name).is_some() {
+            return Some(format!("`{}` blocks", b.keyword));
+        }
+        for c in b.children {
+            if c.keyword != "env" {
+                if let Some(h) = find(c, name, depth + 1) {
+                    return Some(h);
+                }
+            }
+        }
+        None
+    }
+    find(&crate::schema::ROOT, name, 0)
+}
+
+pub fn check_domain(s: &str, wildcard: bool) -> Result<(), &'static str> {
+    let body = if wildcard {
+        s.strip_prefix("*.").unwrap_or(s)
+    } else {
+        s
+    };
+    if body.is_empty() {
+        return Err("empty");
+    }
+    if body.len() > 253 {
+        return Err("longer than 253 characters");
+    }
+    for label in body.split('.') {
+        if label.is_empty() {
+            return Err("empty label (two dots, or a leading or trailing dot)");
+        }
+        if label.len() > 63 {
+            return Err("a label is longer than 63 characters");
+        }
+        if !label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err("only letters, digits, `-` and `_` are allowed");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a label starts or ends with `-`");
+        }
+    }
+    Ok(())
+}
+
+pub fn check_k8s_name(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() || s.len() > 63 {
+        return Err("must be 1 to 63 characters");
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err("only lowercase letters, digits and `-`");
+    }
+    if s.starts_with('-') || s.ends_with('-') {
+        return Err("must start and end with a letter or digit");
+    }
+    Ok(())
+}
+
+fn check_secret_key(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() || s.len() > 253 {
+        return Err("must be 1 to 253 characters");
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err("invalid character");
+    }
+    if s == "." || s == ".." {
+        return Err("`.` and `..` are not keys");
+    }
+    Ok(())
+}
+
+fn check_host_port(s: &str) -> Result<(), &'static str> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let Some((h, p)) = rest.split_once("]:") else {
+            return Err("an IPv6 host is written `[addr]:port`");
+        };
+        if h.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("not an IPv6 address");
+        }
+        (h, p)
+    } else {
+        let Some((h, p)) = s.rsplit_once(':') else {
+            return Err("missing `:port`");
+        };
+        if h.parse::<IpAddr>().is_err() {
+            check_domain(h, false)?;
+        }
+        (h, p)
+    };
+    if host.is_empty() {
+        return Err("missing host");
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err("the port must be 1 to 65535"),
+    }
+}
+
+fn check_url(s: &str, schemes: &[&str]) -> Result<(), (&'static str, String)> {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return Err((
+            "missing `scheme://`",
+            format!(
+                "write it like \"{}://host:6379\"",
+                schemes.first().unwrap_or(&"redis")
+            ),
+        ));
+    };
+    if !schemes.contains(&scheme) {
+        return Err((
+            "unsupported scheme",
+            format!("use one of: {}", schemes.join(", ")),
+        ));
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return Err((
+            "credentials in the URL",
+            "never write credentials in .kumo: set `username` and `password = secret(\"...\")`"
+                .to_string(),
+        ));
+    }
+    if authority.is_empty() {
+        return Err(("missing host", "write the host after `://`".to_string()));
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(("contains whitespace", "remove the spaces".to_string()));
+    }
+    Ok(())
+}

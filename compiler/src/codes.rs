@@ -1,0 +1,460 @@
+//! The registry of diagnostic codes: every code kumoc can emit, its kebab-case name, phase,
+//! default severity and the explanation `kumoc explain CODE` prints.
+//!
+//! Codes are stable: a code is never reused for another meaning. `K0xxx` are syntax errors,
+//! `K1xxx` resolution errors, `K2xxx` type errors; lint codes arrive with the lint issue.
+
+use kumoc_lang::SyntaxCode;
+
+use crate::diagnostic::Severity;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Syntax,
+    Resolution,
+    Types,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Syntax => "syntax",
+            Phase::Resolution => "resolution",
+            Phase::Types => "types",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct CodeInfo {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub phase: Phase,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// Markdown: what it means, an example, and how to fix it.
+    pub explanation: &'static str,
+}
+
+const fn e(
+    code: &'static str,
+    name: &'static str,
+    phase: Phase,
+    summary: &'static str,
+    explanation: &'static str,
+) -> CodeInfo {
+    CodeInfo {
+        code,
+        name,
+        phase,
+        severity: Severity::Error,
+        summary,
+        explanation,
+    }
+}
+
+use Phase::{Resolution, Syntax, Types};
+
+pub static CODES: &[CodeInfo] = &[
+    e(
+        "K0001",
+        "unexpected-input",
+        Syntax,
+        "a statement the parser cannot read",
+        "A statement is either `name = value` or a block `keyword [label] [from preset] { ... }`.
+The parser skips what it cannot read up to the end of the line (or the matching `}`) and
+goes on, so one run reports every syntax error.
+
+```kumo
+shaping default {
+  enable_tls required      // K0001: `=` missing
+}
+```
+
+Write `enable_tls = required`.",
+    ),
+    e(
+        "K0002",
+        "unclosed-block",
+        Syntax,
+        "a `{` without its `}`",
+        "A block's `{` has no matching `}` before the end of the file. The label points at the
+opening brace; add the `}` where the block should end.
+
+```kumo
+domain \"example.com\" {
+  dkim { selector = \"default\" key = secret(\"dkim-keys\") }
+// K0002: the file ends here
+```",
+    ),
+    e(
+        "K0003",
+        "missing-value",
+        Syntax,
+        "`name =` with no value",
+        "An attribute has nothing after its `=`.
+
+```kumo
+queue default {
+  max_age =        // K0003
+}
+```
+
+Write the value (`max_age = 24h`) or remove the line.",
+    ),
+    e(
+        "K0004",
+        "invalid-value",
+        Syntax,
+        "a value that is not a value",
+        "After `=` comes one value: a string (`\"...\"` or `'...'`), a number with an optional
+unit (`24h`, `25Gi`, `1000m`, `80%`), a rate (`100/s`, `local:10/s`), an IPv4 address or
+CIDR, `true`/`false`, a name (`shared`, `required`), a list (`[a, b]`) or a call
+(`secret(\"name\")`). Rates and units are written without spaces.
+
+```kumo
+shaping default {
+  max_message_rate = 100 /s    // K0004: write 100/s
+}
+```",
+    ),
+    e(
+        "K0005",
+        "unterminated-string",
+        Syntax,
+        "a string without its closing quote",
+        "Strings end on the line they start. Add the closing quote.
+
+```kumo
+deployment \"example-com {     // K0005
+```",
+    ),
+    e(
+        "K0006",
+        "invalid-escape",
+        Syntax,
+        "an unknown escape in a `\"...\"` string",
+        "Double-quoted strings know the escapes `\\\\`, `\\\"`, `\\n`, `\\t`, `\\r`, `\\0` and
+`\\u{...}`. For regular expressions, use a single-quoted string, which takes every
+character literally:
+
+```kumo
+regex = \"\\d+ deferred\"     // K0006: \\d is not a string escape
+regex = '\\d+ deferred'      // fine
+```",
+    ),
+    e(
+        "K0007",
+        "unclosed-bracket",
+        Syntax,
+        "a `[` or `(` without its closing bracket",
+        "A list or a call is not closed before the end of the line that ends it.
+
+```kumo
+relay_hosts = [\"10.0.0.0/8\"    // K0007: `]` expected
+```",
+    ),
+    e(
+        "K0008",
+        "unterminated-comment",
+        Syntax,
+        "a `/*` comment without `*/`",
+        "A block comment runs to the end of the file. Close it with `*/`.",
+    ),
+    e(
+        "K0009",
+        "nesting-too-deep",
+        Syntax,
+        "brackets nested too deeply",
+        "Blocks, lists and calls nest at most 64 levels. No deployment needs more; the limit keeps
+the parser safe on hostile input.",
+    ),
+    e(
+        "K0010",
+        "invalid-utf8",
+        Syntax,
+        "the file is not UTF-8",
+        "`.kumo` files are UTF-8. The invalid bytes are replaced and the rest of the file is still
+checked; save the file as UTF-8.",
+    ),
+    e(
+        "K1001",
+        "unknown-block",
+        Resolution,
+        "a block keyword that does not belong here",
+        "Each block may contain only certain blocks (see the schema in `kumoc explain` of the
+parent, or the language tour in the README). The help suggests the closest keyword or
+where the block belongs.
+
+```kumo
+domian \"example.com\" { }   // K1001: did you mean `domain`?
+```",
+    ),
+    e(
+        "K1002",
+        "unknown-field",
+        Resolution,
+        "a field that does not exist in this block",
+        "The field is not part of this block's schema. Field names are KumoMTA's own names where a
+field maps onto a KumoMTA setting (`enable_tls`, `max_message_rate`, `egress_pool`, ...),
+so KumoMTA's reference applies. KumoMTA itself rejects unknown keys at load time, or, in
+`queues.toml`, silently takes them for tenant names; kumoc catches both before deploy.
+
+```kumo
+shaping default {
+  tls = required       // K1002: did you mean `enable_tls`?
+}
+```",
+    ),
+    e(
+        "K1003",
+        "duplicate-field",
+        Resolution,
+        "a field set twice in one block",
+        "A block sets the same field twice; only one value can win. Remove one. (To change a value
+per environment, put the new value in an `env` block instead.)",
+    ),
+    e(
+        "K1004",
+        "duplicate-definition",
+        Resolution,
+        "a block defined twice",
+        "Two blocks with the same keyword and name in one layer (possibly in two files). Merge
+them. Blocks with the same name in different layers are not duplicates: a user block
+merges over the stdlib preset of the same name, and an `env` block merges over the rest.
+
+```kumo
+pool shared { }
+pool shared { }     // K1004
+```",
+    ),
+    e(
+        "K1005",
+        "unknown-reference",
+        Resolution,
+        "a name that refers to nothing",
+        "A reference to a pool, source, tenant, secret or provider that is not defined. KumoMTA
+would only notice at run time (a queue whose `egress_pool` does not exist falls back to
+the host's default IP, or fails validation). The help suggests the closest name.
+
+```kumo
+queue default {
+  egress_pool = shraed     // K1005: did you mean `shared`?
+}
+```",
+    ),
+    e(
+        "K1006",
+        "missing-deployment",
+        Resolution,
+        "no `deployment` block",
+        "Every description has exactly one `deployment` block: its name, namespace, KumoMTA
+release and environment.
+
+```kumo
+deployment \"example-com\" {
+  namespace   = \"kumomta\"
+  kumomta     = \"2025.03.19-1d3f1f67\"
+  environment = staging
+}
+```",
+    ),
+    e(
+        "K1007",
+        "missing-field",
+        Resolution,
+        "a required field is not set",
+        "The block needs this field and has no default for it (after the stdlib and the selected
+environment are merged in). The help names the field and its type.",
+    ),
+    e(
+        "K1008",
+        "invalid-label",
+        Resolution,
+        "a block's name is missing or not allowed",
+        "Some blocks need a name (`pool shared`, `domain \"example.com\"`), some take none
+(`cluster`), and `shaping`/`queue` take `default` or a quoted domain.
+
+```kumo
+shaping gmail.com { }    // K1008: write shaping \"gmail.com\"
+```",
+    ),
+    e(
+        "K1009",
+        "invalid-from",
+        Resolution,
+        "`from` where it is not allowed",
+        "Only `shaping` blocks start `from provider.NAME`: the preset's shaping settings become the
+block's defaults.",
+    ),
+    e(
+        "K1010",
+        "unknown-secret-key",
+        Resolution,
+        "a key the secret does not declare",
+        "`secret(\"name\", \"key\")` names a key that the `secret \"name\"` block does not list in
+`keys` or `files`. Once a secret declares its keys, every reference must use one of them,
+so a typo cannot mount a file that does not exist. A DKIM key defaults to
+`<domain>.<selector>.key`.",
+    ),
+    e(
+        "K2001",
+        "type-mismatch",
+        Types,
+        "a value of the wrong type",
+        "The field takes another kind of value. The message says what it expected.
+
+```kumo
+cluster {
+  mta { spool = \"25Gi\" }   // K2001: sizes are written bare: 25Gi
+}
+```
+
+Secret values are never written in `.kumo`: a field that takes a secret takes a reference,
+`secret(\"name\")`.",
+    ),
+    e(
+        "K2002",
+        "invalid-duration",
+        Types,
+        "a duration that cannot be read",
+        "Durations are written `<number><unit>` with units `ms`, `s`, `m`, `h`, `d`, `w`, and may
+combine pieces: `90s`, `20m`, `24h`, `1h30m`, `7d`. A number without a unit is not a
+duration. kumoc writes every duration into the KumoMTA files in a form every KumoMTA
+release parses.",
+    ),
+    e(
+        "K2003",
+        "invalid-rate",
+        Types,
+        "a rate KumoMTA would reject",
+        "Rates follow KumoMTA's throttle grammar: `[local:]LIMIT/[N]UNIT[,max_burst=B]` with unit
+`s`, `sec`, `second`, `m`, `min`, `minute`, `h`, `hr`, `hour`, `d`, `day`, no spaces and no
+plurals; the limit is above 0.
+
+```kumo
+max_message_rate = 1000/3600   // K2003: the period is a unit, not seconds: 1000/h
+```",
+    ),
+    e(
+        "K2004",
+        "invalid-quantity",
+        Types,
+        "a size, CPU quantity or percentage that cannot be read",
+        "Sizes are Kubernetes quantities (`25Gi`, `512Mi`, `1G`), CPU is cores or millicores
+(`2`, `1000m`), percentages are whole numbers from 0 to 100 (`80%`).",
+    ),
+    e(
+        "K2005",
+        "invalid-address",
+        Types,
+        "an IP, CIDR, host:port or URL that cannot be read",
+        "IP addresses and CIDRs are checked strictly, as KumoMTA does: a CIDR's host bits must be
+zero (`192.168.1.0/24`, not `192.168.1.1/24`). IPv6 addresses are written in quotes.
+URLs must not carry credentials: set them through a secret.",
+    ),
+    e(
+        "K2006",
+        "unknown-value",
+        Types,
+        "a value that is not one of the allowed names",
+        "Enum values are bare lowercase names (`required`, `opportunistic_insecure`, `rsa_sha256`).
+KumoMTA's own spellings (`Required`, `OpportunisticInsecure`) are recognised and the fix
+offers the `.kumo` spelling.",
+    ),
+    e(
+        "K2007",
+        "out-of-range",
+        Types,
+        "a number outside the allowed range",
+        "The field's range is in the message (e.g. ports 1–65535, a connection limit of at least
+1: to stop sending, suspend instead).",
+    ),
+    e(
+        "K2008",
+        "requires-newer-kumomta",
+        Types,
+        "a feature the deployment's KumoMTA release does not have",
+        "The `kumomta` release in the `deployment` block decides what may be emitted. A feature
+introduced later would make KumoMTA fail to load the policy (or silently ignore it), so it
+is an error at the place that asks for it. Raise the release, or do without the feature.",
+    ),
+    e(
+        "K2009",
+        "invalid-version",
+        Types,
+        "a KumoMTA release that cannot be read",
+        "Releases are written as in the image tag: `\"2025.03.19-1d3f1f67\"` (the commit suffix
+is optional).",
+    ),
+    e(
+        "K2010",
+        "invalid-name",
+        Types,
+        "a domain, Kubernetes name or key that is not well formed",
+        "Domains are dot-separated labels of letters, digits and `-`; Kubernetes names are at most
+63 lowercase letters, digits and `-`; Secret keys are letters, digits, `-`, `_` and `.`.",
+    ),
+    e(
+        "K2011",
+        "invalid-regex",
+        Types,
+        "an automation regex that does not compile",
+        "Automation rules use KumoMTA's regex engine (fancy-regex syntax, look-around allowed).
+A pattern that does not compile makes KumoMTA reject the whole shaping file.",
+    ),
+    e(
+        "K2012",
+        "invalid-call",
+        Types,
+        "a call with the wrong name or arguments",
+        "Calls are `secret(\"name\"[, \"key\"])`, `threshold(RATE)`, `set_config(field = value)`,
+`set_domain_config(field = value)`, `mx_suffix(\"...\")`, `domain_suffix(\"...\")` and
+`host_name(\"...\")`, each where its field takes it.",
+    ),
+    e(
+        "K2013",
+        "inconsistent-values",
+        Types,
+        "values that contradict each other",
+        "Two values cannot both hold, e.g. an autoscaler whose `max` is below its `min`, or two
+listeners on the same port.",
+    ),
+];
+
+/// Look up a code (case-insensitive).
+pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
+    CODES
+        .iter()
+        .find(|c| c.code.eq_ignore_ascii_case(code) || c.name == code)
+}
+
+pub fn default_severity(code: &str) -> Severity {
+    lookup(code).map_or(Severity::Error, |c| c.severity)
+}
+
+/// The registry entry of a syntax code.
+pub fn syntax(code: SyntaxCode) -> Option<&'static CodeInfo> {
+    lookup(code.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn codes_are_unique_and_documented() {
+        let mut seen = BTreeSet::new();
+        let mut names = BTreeSet::new();
+        for c in CODES {
+            assert!(seen.insert(c.code), "duplicate code {}", c.code);
+            assert!(names.insert(c.name), "duplicate name {}", c.name);
+            assert!(!c.explanation.trim().is_empty());
+        }
+        for s in SyntaxCode::ALL {
+            let info = syntax(s).expect("every syntax code is registered");
+            assert_eq!(info.name, s.name());
+        }
+    }
+}

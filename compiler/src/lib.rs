@@ -1,0 +1,142 @@
+//! The kumoc compiler: checks `.kumo` descriptions and builds the deployment model.
+//!
+//! Pipeline (see ARCHITECTURE.md): parse every file (`kumoc_lang::parse`, total) → check
+//! each block against the schema and type its values (`check`) → merge the layers (stdlib,
+//! user files, selected `env`), resolve names and lower to the model (`resolve`).
+//!
+//! This crate does no IO: callers hand it file names and bytes and get back an
+//! [`Analysis`]: the sources, every diagnostic, and the model.
+
+pub mod check;
+pub mod codes;
+pub mod diagnostic;
+pub mod model;
+pub mod render;
+mod resolve;
+pub mod schema;
+pub mod source;
+pub mod stdlib;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use model::{Deployment, Environment};
+pub use source::{FileId, SourceFile, Sources};
+
+use diagnostic::Loc;
+use kumoc_lang::{Parse, SyntaxError};
+
+/// What to analyse for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The environment to build (`--env`); `None` uses the deployment's `environment`.
+    pub env: Option<Environment>,
+}
+
+/// Everything known about one run over a set of files.
+#[derive(Debug)]
+pub struct Analysis {
+    pub sources: Sources,
+    /// The parse of every file (stdlib first), by file id.
+    pub parses: Vec<Parse>,
+    /// Sorted by file and position; deterministic.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The deployment model, when the description got far enough to build one. Emitters
+    /// must only use it when [`Analysis::has_errors`] is false.
+    pub model: Option<Deployment>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.count(Severity::Error) > 0
+    }
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+    /// The user's files (not the stdlib).
+    pub fn user_files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.sources.iter().filter(|(_, f)| !f.is_stdlib)
+    }
+}
+
+/// Analyse `.kumo` files given as `(display name, bytes)`, in the order given.
+pub fn analyze(files: &[(String, Vec<u8>)], options: &Options) -> Analysis {
+    let mut sources = Sources::default();
+    let mut pre: Vec<Diagnostic> = Vec::new();
+    for (name, text) in stdlib::FILES {
+        sources.add(SourceFile::new(*name, *text, true));
+    }
+    for (name, bytes) in files {
+        let (text, err) = kumoc_lang::decode(bytes);
+        let id = sources.add(SourceFile::new(name.clone(), text, false));
+        if let Some(e) = err {
+            pre.push(syntax_diagnostic(id, &e));
+        }
+    }
+    analyze_sources(sources, pre, options)
+}
+
+/// Analyse already decoded sources (stdlib files first, as [`analyze`] adds them).
+pub fn analyze_sources(
+    sources: Sources,
+    mut diagnostics: Vec<Diagnostic>,
+    options: &Options,
+) -> Analysis {
+    let parses: Vec<Parse> = sources
+        .iter()
+        .map(|(_, f)| kumoc_lang::parse(&f.text))
+        .collect();
+    for ((id, _), p) in sources.iter().zip(&parses) {
+        diagnostics.extend(p.errors.iter().map(|e| syntax_diagnostic(id, e)));
+    }
+    let mut stdlib_blocks = Vec::new();
+    let mut user_blocks = Vec::new();
+    let mut first_file = None;
+    for ((id, f), p) in sources.iter().zip(&parses) {
+        let blocks = check::check_file(id, &p.file.items, &mut diagnostics);
+        if f.is_stdlib {
+            stdlib_blocks.extend(blocks);
+        } else {
+            first_file.get_or_insert(id);
+            user_blocks.extend(blocks);
+        }
+    }
+    let model = resolve::resolve(
+        resolve::Input {
+            stdlib: stdlib_blocks,
+            user: user_blocks,
+            env: options.env,
+            first_file,
+        },
+        &mut diagnostics,
+    );
+    diagnostics.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    diagnostics.dedup();
+    Analysis {
+        sources,
+        parses,
+        diagnostics,
+        model,
+    }
+}
+
+fn syntax_diagnostic(file: FileId, e: &SyntaxError) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        e.code.code(),
+        e.message.clone(),
+        Loc::new(file, e.span),
+        e.label.clone(),
+    );
+    if let Some(h) = &e.help {
+        d = d.with_help(h.clone());
+    }
+    if let Some((span, label)) = &e.secondary {
+        d = d.with_secondary(Loc::new(file, *span), label.clone());
+    }
+    d
+}

@@ -1,0 +1,344 @@
+//! The typed deployment model (the IR): what the emitters consume.
+//!
+//! Built only from a checked, merged, resolved description, so every reference here points
+//! at something that exists. Every value keeps the location it was written at ([`Loc`]), in
+//! a user file or in the stdlib, so emitted files can say where each value came from.
+//!
+//! Settings that map one-to-one onto KumoMTA keys (shaping, queue, source, listener
+//! fields) are kept as [`Settings`], keyed by KumoMTA's own name; the emitters serialise
+//! them with each type's KumoMTA spelling. Values the emitters compute with (ports,
+//! replicas, sizes) are typed fields with their defaults applied.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kumoc_lang::units::{Cidr, KumoVersion};
+
+use crate::check::{Action, MatchRule, SecretRef, Trigger, Typed};
+use crate::diagnostic::Loc;
+use crate::schema::Field;
+
+/// A value with where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub loc: Loc,
+}
+
+/// One field as written (after layers merged): its schema, typed value and location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub field: &'static Field,
+    pub value: Typed,
+    pub loc: Loc,
+}
+
+/// Fields by name (sorted, so output is deterministic).
+pub type Settings = BTreeMap<&'static str, Setting>;
+
+/// Entries of a map block (`additional_connection_limits { "x" = 5 }`), by key.
+pub type MapEntries = BTreeMap<String, Spanned<Typed>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Environment {
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub fn name(self) -> &'static str {
+        match self {
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "staging" => Some(Environment::Staging),
+            "production" => Some(Environment::Production),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub name: Spanned<String>,
+    pub namespace: Spanned<String>,
+    pub version: Spanned<KumoVersion>,
+    pub image: String,
+    pub environment: Spanned<Environment>,
+    pub create_namespace: bool,
+    pub domains: Vec<Domain>,
+    pub dkim_defaults: Settings,
+    pub sources: Vec<Source>,
+    pub pools: Vec<Pool>,
+    pub tenancy: Settings,
+    pub tenants: Vec<Tenant>,
+    pub queues: Vec<QueueRule>,
+    /// `default` first, then domains in name order.
+    pub shaping: Vec<ShapingBlock>,
+    /// Stdlib presets (possibly changed by the user) and user providers, by name.
+    pub providers: Vec<Provider>,
+    pub secrets: Vec<Secret>,
+    pub smtp_listener: Settings,
+    pub http_listener: Settings,
+    pub logging: Settings,
+    pub cluster: Cluster,
+}
+
+#[derive(Debug, Clone)]
+pub struct Domain {
+    pub name: String,
+    pub loc: Loc,
+    pub dkim: Option<Dkim>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dkim {
+    pub loc: Loc,
+    /// selector, headers, algorithm, canonicalization, ... (not `key`).
+    pub settings: Settings,
+    /// The Secret and the key inside it holding the private key.
+    pub key: ResolvedSecretKey,
+}
+
+/// A reference to one key of a declared Secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedSecretKey {
+    pub secret: String,
+    pub key: String,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub loc: Loc,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub name: String,
+    pub loc: Loc,
+    pub members: Vec<PoolMember>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolMember {
+    pub source: String,
+    pub weight: u32,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub name: String,
+    pub loc: Loc,
+    pub settings: Settings,
+    pub campaigns: Vec<Campaign>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    pub name: String,
+    pub loc: Loc,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ShapingKey {
+    Default,
+    Domain(String),
+}
+
+impl ShapingKey {
+    pub fn as_str(&self) -> &str {
+        match self {
+            ShapingKey::Default => "default",
+            ShapingKey::Domain(d) => d,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueRule {
+    pub key: ShapingKey,
+    pub loc: Loc,
+    pub settings: Settings,
+    pub tenants: Vec<QueueTenant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueTenant {
+    pub name: String,
+    pub loc: Loc,
+    pub settings: Settings,
+    pub campaigns: Vec<Campaign>,
+}
+
+/// Egress settings with their per-source overrides, automation rules and map blocks.
+#[derive(Debug, Clone, Default)]
+pub struct Shaping {
+    pub settings: Settings,
+    /// `additional_connection_limits` etc., by block keyword.
+    pub maps: BTreeMap<&'static str, MapEntries>,
+    pub automation: Vec<Rule>,
+    pub sources: Vec<ShapingSource>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShapingBlock {
+    pub key: ShapingKey,
+    pub loc: Loc,
+    /// The preset it started `from`, if any.
+    pub from: Option<Spanned<String>>,
+    pub shaping: Shaping,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShapingSource {
+    pub name: String,
+    pub loc: Loc,
+    pub settings: Settings,
+    pub maps: BTreeMap<&'static str, MapEntries>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub name: String,
+    pub loc: Loc,
+    /// Defined in the stdlib (possibly changed by user blocks of the same name).
+    pub preset: bool,
+    /// Where user files changed the preset.
+    pub overridden_at: Vec<Loc>,
+    pub matches: Vec<Spanned<MatchRule>>,
+    pub shaping: Shaping,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub loc: Loc,
+    pub regex: Vec<Spanned<String>>,
+    pub actions: Vec<Spanned<Action>>,
+    pub trigger: Trigger,
+    pub duration_ms: u64,
+    pub match_internal: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: String,
+    pub loc: Loc,
+    /// Every key the Secret is declared to hold (from `keys` and `files`).
+    pub keys: BTreeSet<String>,
+    /// Files to build the Secret from (`kumoc build` with secrets on): key → path.
+    pub files: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub pod_cidr: Option<Spanned<Cidr>>,
+    pub mta: Mta,
+    pub tsa: Option<Tsa>,
+    pub sink: Sink,
+    pub redis: Option<Redis>,
+    pub metrics: Metrics,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resources {
+    pub requests_cpu: Option<u64>,
+    pub requests_memory: Option<u64>,
+    pub limits_cpu: Option<u64>,
+    pub limits_memory: Option<u64>,
+    pub loc: Option<Loc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub initial_delay_ms: u64,
+    pub period_ms: u64,
+    pub timeout_ms: u64,
+    pub failure_threshold: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mta {
+    pub loc: Option<Loc>,
+    pub replicas: Spanned<u32>,
+    pub spool_bytes: Spanned<u64>,
+    pub storage_class: Option<String>,
+    pub termination_grace_ms: u64,
+    pub http_port: Spanned<u16>,
+    pub metrics_port: Spanned<u16>,
+    pub smtp_port: Spanned<u16>,
+    pub resources: Resources,
+    pub autoscale: Option<Autoscale>,
+    pub readiness: Probe,
+    pub startup: Probe,
+    pub liveness: Probe,
+}
+
+#[derive(Debug, Clone)]
+pub struct Autoscale {
+    pub loc: Loc,
+    pub min: u32,
+    pub max: u32,
+    pub cpu_percent: Option<u8>,
+    pub memory_percent: Option<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tsa {
+    pub loc: Loc,
+    pub replicas: Spanned<u32>,
+    pub port: u16,
+    pub storage_bytes: u64,
+    pub storage_class: Option<String>,
+    pub pre_filter: bool,
+    pub cache_ttl_ms: u64,
+    pub resources: Resources,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sink {
+    pub loc: Option<Loc>,
+    pub enabled: Spanned<bool>,
+    pub replicas: u32,
+    pub port: u16,
+    pub resources: Resources,
+}
+
+#[derive(Debug, Clone)]
+pub struct Redis {
+    pub loc: Loc,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    pub loc: Option<Loc>,
+    pub enabled: bool,
+    pub service_monitor: bool,
+    pub interval_ms: u64,
+    pub scraper_cidrs: Vec<Spanned<Cidr>>,
+}
+
+impl Deployment {
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+    pub fn pool(&self, name: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.name == name)
+    }
+    pub fn secret(&self, name: &str) -> Option<&Secret> {
+        self.secrets.iter().find(|s| s.name == name)
+    }
+    pub fn is_production(&self) -> bool {
+        self.environment.value == Environment::Production
+    }
+}
+
+/// A `secret(...)` reference as written (kept for diagnostics).
+pub type SecretUse = SecretRef;

@@ -1,0 +1,1252 @@
+//! Phase B: merge the layers, resolve names, check what needs the whole description, and
+//! lower it to the [`model`](crate::model).
+//!
+//! Layers, later winning: the stdlib presets, the user's files, then the selected `env`
+//! overlay. Merging follows KumoMTA's own rule for shaping files: a block with the same
+//! keyword and name merges (attributes replace, nested blocks merge, repeatable blocks such
+//! as `automation` append, `replace_base = true` starts the block afresh). Inside one layer,
+//! the same block twice is a duplicate definition.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kumoc_lang::units::KumoVersion;
+
+use crate::check::{HAttr, HBlock, Trigger, Typed, TypedAt, duplicate_block};
+use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
+use crate::model::*;
+use crate::schema::{self, Multiplicity, RefKind, Since};
+use crate::source::FileId;
+
+/// Merge `overlay` blocks into `base`.
+fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
+    for ob in overlay {
+        if ob.schema.multiplicity == Multiplicity::Many {
+            base.push(ob);
+            continue;
+        }
+        match base.iter_mut().find(|b| b.key() == ob.key()) {
+            Some(b) => merge_into(b, ob),
+            None => base.push(ob),
+        }
+    }
+}
+
+fn merge_into<'a>(b: &mut HBlock<'a>, ob: HBlock<'a>) {
+    let replace = ob
+        .attr("replace_base")
+        .and_then(|a| a.value.as_ref())
+        .is_some_and(|v| v.value == Typed::Bool(true));
+    if replace {
+        b.attrs.clear();
+        b.blocks.clear();
+        b.from = None;
+    }
+    b.overridden_at.push(ob.header_loc());
+    for a in ob.attrs {
+        match b.attrs.iter_mut().find(|x| x.name() == a.name()) {
+            Some(slot) => *slot = a,
+            None => b.attrs.push(a),
+        }
+    }
+    if ob.from.is_some() {
+        b.from = ob.from;
+    }
+    merge(&mut b.blocks, ob.blocks);
+}
+
+/// Report blocks defined twice within one layer (possibly in two files); keep the first.
+fn dedupe<'a>(blocks: Vec<HBlock<'a>>, diags: &mut Vec<Diagnostic>) -> Vec<HBlock<'a>> {
+    let mut out: Vec<HBlock<'a>> = Vec::with_capacity(blocks.len());
+    let mut index: BTreeMap<(&'static str, Option<String>), usize> = BTreeMap::new();
+    for b in blocks {
+        if b.schema.multiplicity == Multiplicity::Many {
+            out.push(b);
+            continue;
+        }
+        let (kw, label) = b.key();
+        let key = (kw, label.map(str::to_string));
+        match index.get(&key).and_then(|&i| out.get(i)) {
+            Some(first) => diags.push(duplicate_block(&b, first.header_loc())),
+            None => {
+                index.insert(key, out.len());
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
+pub struct Input<'a> {
+    pub stdlib: Vec<HBlock<'a>>,
+    /// Top-level blocks of every user file, in file order.
+    pub user: Vec<HBlock<'a>>,
+    /// `--env`, if given.
+    pub env: Option<Environment>,
+    /// The first user file, for diagnostics that belong to no block.
+    pub first_file: Option<FileId>,
+}
+
+pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployment> {
+    let (envs, user): (Vec<_>, Vec<_>) = input
+        .user
+        .into_iter()
+        .partition(|b| b.schema.keyword == "env");
+    let user = dedupe(user, diags);
+    let mut tree = input.stdlib;
+    merge(&mut tree, user);
+
+    // The deployment block decides the default environment and the KumoMTA version.
+    let Some(dep) = tree.iter().find(|b| b.schema.keyword == "deployment") else {
+        let at = Loc::new(
+            input.first_file.unwrap_or_default(),
+            kumoc_lang::Span::default(),
+        );
+        diags.push(
+            Diagnostic::new("K1006", "no `deployment` block", at, "the deployment is described here")
+                .with_help("add `deployment \"name\" { namespace = \"...\"  kumomta = \"2025.03.19-1d3f1f67\"  environment = staging }` (or run `kumoc init`)"),
+        );
+        return None;
+    };
+    let declared_env = dep
+        .attr("environment")
+        .and_then(|a| a.value.as_ref())
+        .and_then(|v| match &v.value {
+            Typed::Enum(x) => Environment::from_name(x.name).map(|e| Spanned {
+                value: e,
+                loc: v.loc,
+            }),
+            _ => None,
+        });
+    let dep_loc = dep.header_loc();
+    let environment = match (input.env, declared_env) {
+        (Some(e), Some(d)) => Spanned {
+            value: e,
+            loc: d.loc,
+        },
+        (Some(e), None) => Spanned {
+            value: e,
+            loc: dep_loc,
+        },
+        (None, Some(d)) => d,
+        (None, None) => Spanned {
+            value: Environment::Staging,
+            loc: dep_loc,
+        },
+    };
+
+    // The overlay of the selected environment.
+    let mut overlay = Vec::new();
+    for e in envs {
+        if e.label.as_deref() == Some(environment.value.name()) {
+            overlay.extend(e.blocks);
+        }
+    }
+    merge(&mut tree, dedupe(overlay, diags));
+
+    let mut r = Resolver::new(&tree, diags);
+    r.check_tree();
+    r.lower(environment)
+}
+
+struct Names {
+    pools: BTreeSet<String>,
+    sources: BTreeSet<String>,
+    tenants: BTreeSet<String>,
+    secrets: BTreeMap<String, BTreeSet<String>>,
+    providers: BTreeSet<String>,
+}
+
+struct Resolver<'t, 'a, 'd> {
+    tree: &'t [HBlock<'a>],
+    diags: &'d mut Vec<Diagnostic>,
+    names: Names,
+    version: Option<KumoVersion>,
+}
+
+fn value_of<'x>(b: &'x HBlock<'_>, name: &str) -> Option<&'x TypedAt> {
+    b.attr(name).and_then(|a| a.value.as_ref())
+}
+
+impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
+    fn new(tree: &'t [HBlock<'a>], diags: &'d mut Vec<Diagnostic>) -> Self {
+        let top = |kw: &str| -> Vec<&'t HBlock<'a>> {
+            tree.iter().filter(|b| b.schema.keyword == kw).collect()
+        };
+        let labels = |kw: &str| -> BTreeSet<String> {
+            top(kw).iter().filter_map(|b| b.label.clone()).collect()
+        };
+        let mut sources = labels("source");
+        let top_sources = sources.clone();
+        let mut inline_at: BTreeMap<String, Loc> = BTreeMap::new();
+        for pool in top("pool") {
+            for s in pool.children("source") {
+                let Some(name) = &s.label else { continue };
+                if top_sources.contains(name) {
+                    continue;
+                }
+                if let Some(first) = inline_at.get(name) {
+                    diags.push(
+                        Diagnostic::new("K1004", format!("source `{name}` is defined in two pools"), s.header_loc(), "defined again here")
+                            .with_secondary(*first, "first defined here")
+                            .with_help(format!("define `source \"{name}\" {{ ... }}` once at the top level; a pool entry then only sets its `weight`")),
+                    );
+                    continue;
+                }
+                inline_at.insert(name.clone(), s.header_loc());
+                sources.insert(name.clone());
+            }
+        }
+        let mut secrets = BTreeMap::new();
+        for s in top("secret") {
+            let Some(name) = &s.label else { continue };
+            let mut keys = BTreeSet::new();
+            if let Some(Typed::List(items)) = value_of(s, "keys").map(|v| &v.value) {
+                for i in items {
+                    if let Typed::Str(k) = &i.value {
+                        keys.insert(k.clone());
+                    }
+                }
+            }
+            if let Some(files) = s.child("files") {
+                for a in &files.attrs {
+                    keys.insert(a.name().to_string());
+                }
+            }
+            secrets.insert(name.clone(), keys);
+        }
+        let version = tree
+            .iter()
+            .find(|b| b.schema.keyword == "deployment")
+            .and_then(|d| value_of(d, "kumomta"))
+            .and_then(|v| match &v.value {
+                Typed::Version(ver) => Some(ver.clone()),
+                _ => None,
+            });
+        let names = Names {
+            pools: labels("pool"),
+            sources,
+            tenants: labels("tenant"),
+            secrets,
+            providers: labels("provider"),
+        };
+        Self {
+            tree,
+            diags,
+            names,
+            version,
+        }
+    }
+
+    // ----- whole-tree checks -------------------------------------------------------------
+
+    fn check_tree(&mut self) {
+        if let (Some(ver), Some(dep)) = (
+            self.version.clone(),
+            self.tree.iter().find(|b| b.schema.keyword == "deployment"),
+        ) {
+            let min = schema::MIN_VERSION;
+            if ver_lt(&ver, min) {
+                if let Some(a) = dep.attr("kumomta") {
+                    self.diags.push(
+                        Diagnostic::new(
+                            "K2008",
+                            format!("KumoMTA {ver} is older than kumoc supports"),
+                            a.value_loc(),
+                            format!("kumoc supports {min} and later"),
+                        )
+                        .with_help(format!("upgrade to a release from {min} or later")),
+                    );
+                }
+            }
+        }
+        let tree = self.tree;
+        for b in tree {
+            self.walk(b);
+        }
+    }
+
+    fn walk(&mut self, b: &HBlock<'_>) {
+        // Required fields.
+        for f in b.schema.all_fields() {
+            if f.required
+                && b.attr(f.name).is_none()
+                && !(b.schema.keyword == "provider"
+                    && f.name == "match"
+                    && b.file.0 != u32::MAX
+                    && self.is_preset_override(b))
+            {
+                let what = match &b.label {
+                    Some(l) => format!("`{} {}`", b.schema.keyword, l),
+                    None => format!("`{}`", b.schema.keyword),
+                };
+                self.diags.push(
+                    Diagnostic::new(
+                        "K1007",
+                        format!("{what} is missing `{}`", f.name),
+                        b.header_loc(),
+                        format!("`{}` is required here", f.name),
+                    )
+                    .with_help(format!(
+                        "add `{} = ...` ({})",
+                        f.name,
+                        f.ty.describe()
+                    )),
+                );
+            }
+        }
+        // References in labels.
+        if let Some(label) = &b.label {
+            let at = b.label_loc();
+            match b.schema.keyword {
+                "tenant" if !std::ptr::eq(b.schema, &schema::TENANT) => {
+                    self.reference(RefKind::Tenant, label, at)
+                }
+                "source"
+                    if std::ptr::eq(b.schema, &schema::SHAPING_SOURCE)
+                        || std::ptr::eq(b.schema, &schema::PROVIDER_SOURCE) =>
+                {
+                    self.reference(RefKind::Source, label, at);
+                }
+                _ => {}
+            }
+        }
+        if let Some((name, at)) = &b.from {
+            self.reference(RefKind::Provider, name, *at);
+        }
+        for a in &b.attrs {
+            if let Some(f) = a.field {
+                if let Some(since) = f.since {
+                    self.gate(since, &format!("`{}`", f.name), a.key_loc());
+                }
+            }
+            if let Some(v) = &a.value {
+                self.value(v);
+            }
+        }
+        for c in &b.blocks {
+            self.walk(c);
+        }
+    }
+
+    fn is_preset_override(&self, _b: &HBlock<'_>) -> bool {
+        false
+    }
+
+    fn value(&mut self, v: &TypedAt) {
+        match &v.value {
+            Typed::Ref(kind, name) => self.reference(*kind, name, v.loc),
+            Typed::Secret(s) => {
+                self.reference(RefKind::Secret, &s.name, s.name_loc);
+                if let Some((key, kloc)) = &s.key {
+                    self.secret_key(&s.name, key, *kloc);
+                }
+            }
+            Typed::Limit(l) if l.local => self.gate(
+                schema::LOCAL_LIMIT_SINCE,
+                "`local:` connection limits",
+                v.loc,
+            ),
+            Typed::Action(a) => {
+                let variant = a.variant();
+                if let Some(since) = variant.since {
+                    self.gate(since, &format!("the `{}` action", variant.name), v.loc);
+                }
+                if let crate::check::Action::SetConfig { value, .. } = a {
+                    self.value(value);
+                }
+            }
+            Typed::List(items) => {
+                for i in items {
+                    self.value(i);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn gate(&mut self, since: Since, what: &str, at: Loc) {
+        let Some(ver) = &self.version else { return };
+        if ver_lt(ver, since) {
+            self.diags.push(
+                Diagnostic::new("K2008", format!("{what} needs KumoMTA {since} or later; this deployment runs {ver}"), at, format!("needs {since}"))
+                    .with_help(format!("raise `kumomta` in the deployment block to {since} or later, or do without {what}")),
+            );
+        }
+    }
+
+    fn reference(&mut self, kind: RefKind, name: &str, at: Loc) {
+        let set: Vec<&str> = match kind {
+            RefKind::Pool => self.names.pools.iter().map(String::as_str).collect(),
+            RefKind::Source => self.names.sources.iter().map(String::as_str).collect(),
+            RefKind::Tenant => self.names.tenants.iter().map(String::as_str).collect(),
+            RefKind::Secret => self.names.secrets.keys().map(String::as_str).collect(),
+            RefKind::Provider => self.names.providers.iter().map(String::as_str).collect(),
+        };
+        if set.contains(&name) {
+            return;
+        }
+        let noun = kind.noun();
+        let mut d = Diagnostic::new(
+            "K1005",
+            format!("unknown {noun} `{name}`"),
+            at,
+            format!("no {noun} of this name"),
+        );
+        if let Some(s) = did_you_mean(name, set.iter().copied()) {
+            let replacement = replacement_text(at, s, self);
+            d = d
+                .with_help(format!("did you mean `{s}`?"))
+                .with_replacement(format!("replace with `{s}`"), at, replacement);
+        } else if set.is_empty() {
+            d = d.with_help(match kind {
+                RefKind::Secret => format!("declare it: `secret \"{name}\" {{ }}`"),
+                RefKind::Provider => "the stdlib providers are google, yahoo, outlook, office365, office365-dane, apple and mimecast".to_string(),
+                _ => format!("define it: `{noun} \"{name}\" {{ ... }}`"),
+            });
+        } else {
+            let mut shown: Vec<&str> = set.into_iter().take(8).collect();
+            shown.sort_unstable();
+            d = d.with_help(format!("defined {noun}s: {}", shown.join(", ")));
+        }
+        self.diags.push(d);
+    }
+
+    fn secret_key(&mut self, secret: &str, key: &str, at: Loc) {
+        let Some(keys) = self.names.secrets.get(secret) else {
+            return;
+        };
+        if keys.is_empty() || keys.contains(key) {
+            return;
+        }
+        let mut d = Diagnostic::new(
+            "K1010",
+            format!("secret `{secret}` has no key `{key}`"),
+            at,
+            "not a declared key",
+        );
+        if let Some(s) = did_you_mean(key, keys.iter().map(String::as_str)) {
+            d = d
+                .with_help(format!("did you mean `{s}`?"))
+                .with_replacement(format!("replace with `{s}`"), at, format!("\"{s}\""));
+        } else {
+            let list: Vec<&str> = keys.iter().map(String::as_str).collect();
+            d = d.with_help(format!(
+                "declared keys: {}; add `{key}` to the secret's `keys` if it exists",
+                list.join(", ")
+            ));
+        }
+        self.diags.push(d);
+    }
+
+    // ----- lowering ----------------------------------------------------------------------
+
+    fn top(&self, kw: &'static str) -> impl Iterator<Item = &'t HBlock<'a>> + use<'t, 'a> {
+        self.tree.iter().filter(move |b| b.schema.keyword == kw)
+    }
+
+    fn top_one(&self, kw: &'static str) -> Option<&'t HBlock<'a>> {
+        self.tree.iter().find(|b| b.schema.keyword == kw)
+    }
+
+    fn lower(&mut self, environment: Spanned<Environment>) -> Option<Deployment> {
+        let dep = self.top_one("deployment")?;
+        let name = Spanned {
+            value: dep.label.clone().unwrap_or_default(),
+            loc: dep.label_loc(),
+        };
+        if let Err(why) = crate::check::check_k8s_name(&name.value) {
+            self.diags.push(
+                Diagnostic::new("K2010", format!("`{}` cannot name Kubernetes objects", name.value), name.loc, why)
+                    .with_help("the deployment name prefixes every object: use lowercase letters, digits and `-`"),
+            );
+        } else if name.value.len() > 40 {
+            self.diags.push(
+                Diagnostic::new(
+                    "K2010",
+                    "the deployment name is too long",
+                    name.loc,
+                    "longer than 40 characters",
+                )
+                .with_help(
+                    "object names such as `<name>-tsa-headless` must stay within 63 characters",
+                ),
+            );
+        }
+        let namespace = match value_of(dep, "namespace") {
+            Some(TypedAt {
+                value: Typed::K8sName(n),
+                loc,
+            }) => Spanned {
+                value: n.clone(),
+                loc: *loc,
+            },
+            _ => Spanned {
+                value: "default".to_string(),
+                loc: dep.header_loc(),
+            },
+        };
+        let version = match value_of(dep, "kumomta") {
+            Some(TypedAt {
+                value: Typed::Version(v),
+                loc,
+            }) => Spanned {
+                value: v.clone(),
+                loc: *loc,
+            },
+            _ => return None,
+        };
+        let image = str_of(dep, "image").unwrap_or_else(|| "ghcr.io/kumocorp/kumomta".to_string());
+
+        let domains = self.top("domain").map(|d| self.domain(d)).collect();
+        let sources = self.sources();
+        let pools = self.top("pool").map(|p| self.pool(p)).collect();
+        let tenants = self.top("tenant").map(|t| self.tenant(t)).collect();
+        let queues = self.top("queue").map(|q| self.queue(q)).collect();
+        let mut shaping: Vec<ShapingBlock> =
+            self.top("shaping").map(|s| self.shaping_block(s)).collect();
+        shaping.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut providers: Vec<Provider> = self.top("provider").map(|p| self.provider(p)).collect();
+        providers.sort_by(|a, b| a.name.cmp(&b.name));
+        let secrets = self.top("secret").map(|s| self.secret(s)).collect();
+        let cluster = self.cluster();
+        let settings_of =
+            |kw: &'static str| self.top_one(kw).map(|b| settings(b)).unwrap_or_default();
+
+        Some(Deployment {
+            name,
+            namespace,
+            version,
+            image,
+            environment,
+            create_namespace: bool_of(dep, "create_namespace").unwrap_or(false),
+            domains,
+            dkim_defaults: settings_of("dkim_defaults"),
+            sources,
+            pools,
+            tenancy: settings_of("tenancy"),
+            tenants,
+            queues,
+            shaping,
+            providers,
+            secrets,
+            smtp_listener: settings_of("smtp_listener"),
+            http_listener: settings_of("http_listener"),
+            logging: settings_of("logging"),
+            cluster,
+        })
+    }
+
+    fn domain(&mut self, d: &HBlock<'_>) -> Domain {
+        let name = d.label.clone().unwrap_or_default();
+        let dkim = d.child("dkim").and_then(|k| {
+            let mut s = settings(k);
+            let key_ref = match s.remove("key").map(|x| x.value) {
+                Some(Typed::Secret(r)) => r,
+                _ => return None,
+            };
+            let selector = str_of(k, "selector").or_else(|| {
+                self.top_one("dkim_defaults")
+                    .and_then(|b| str_of(b, "selector"))
+            });
+            let Some(selector) = selector else {
+                self.diags.push(
+                    Diagnostic::new(
+                        "K1007",
+                        format!("DKIM for `{name}` has no selector"),
+                        k.header_loc(),
+                        "`selector` missing",
+                    )
+                    .with_help("set `selector` here or in `dkim_defaults`"),
+                );
+                return None;
+            };
+            let key = match &key_ref.key {
+                Some((k, _)) => k.clone(),
+                None => {
+                    let derived = format!("{name}.{selector}.key");
+                    if derived.starts_with('*') {
+                        self.diags.push(
+                            Diagnostic::new(
+                                "K1010",
+                                format!("no key name for wildcard domain `{name}`"),
+                                key_ref.name_loc,
+                                "which key of the secret?",
+                            )
+                            .with_help(format!(
+                                "name the key: `secret(\"{}\", \"wildcard.{selector}.key\")`",
+                                key_ref.name
+                            )),
+                        );
+                        return None;
+                    }
+                    self.secret_key(&key_ref.name, &derived, key_ref.name_loc);
+                    derived
+                }
+            };
+            Some(Dkim {
+                loc: k.header_loc(),
+                settings: s,
+                key: ResolvedSecretKey {
+                    secret: key_ref.name,
+                    key,
+                    loc: key_ref.name_loc,
+                },
+            })
+        });
+        Domain {
+            name,
+            loc: d.header_loc(),
+            dkim,
+        }
+    }
+
+    fn sources(&self) -> Vec<Source> {
+        let mut out: Vec<Source> = self
+            .top("source")
+            .map(|s| Source {
+                name: s.label.clone().unwrap_or_default(),
+                loc: s.header_loc(),
+                settings: settings(s),
+            })
+            .collect();
+        for pool in self.top("pool") {
+            for s in pool.children("source") {
+                let Some(name) = &s.label else { continue };
+                if out.iter().any(|x| &x.name == name) {
+                    continue;
+                }
+                let mut st = settings(s);
+                st.remove("weight");
+                out.push(Source {
+                    name: name.clone(),
+                    loc: s.header_loc(),
+                    settings: st,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    fn pool(&mut self, p: &HBlock<'_>) -> Pool {
+        let name = p.label.clone().unwrap_or_default();
+        let top_sources: BTreeSet<String> =
+            self.top("source").filter_map(|s| s.label.clone()).collect();
+        let members = p
+            .children("source")
+            .filter_map(|s| {
+                let source = s.label.clone()?;
+                if top_sources.contains(&source) {
+                    if let Some(extra) = s.attrs.iter().find(|a| a.name() != "weight") {
+                        self.diags.push(
+                            Diagnostic::new("K1002", format!("`{}` cannot be set here: source `{source}` is defined at the top level", extra.name()), extra.key_loc(), "set it in the source's definition")
+                                .with_help("in a pool, an entry for a top-level source only sets `weight`"),
+                        );
+                    }
+                }
+                let weight = int_of(s, "weight").and_then(|w| u32::try_from(w).ok()).unwrap_or(1);
+                Some(PoolMember { source, weight, loc: s.header_loc() })
+            })
+            .collect();
+        Pool {
+            name,
+            loc: p.header_loc(),
+            members,
+        }
+    }
+
+    fn tenant(&self, t: &HBlock<'_>) -> Tenant {
+        Tenant {
+            name: t.label.clone().unwrap_or_default(),
+            loc: t.header_loc(),
+            settings: settings(t),
+            campaigns: campaigns(t),
+        }
+    }
+
+    fn queue(&self, q: &HBlock<'_>) -> QueueRule {
+        QueueRule {
+            key: shaping_key(q),
+            loc: q.header_loc(),
+            settings: settings(q),
+            tenants: q
+                .children("tenant")
+                .map(|t| QueueTenant {
+                    name: t.label.clone().unwrap_or_default(),
+                    loc: t.header_loc(),
+                    settings: settings(t),
+                    campaigns: campaigns(t),
+                })
+                .collect(),
+        }
+    }
+
+    fn shaping(&self, b: &HBlock<'_>, skip: &[&'static str]) -> Shaping {
+        let mut st = settings(b);
+        for k in skip {
+            st.remove(k);
+        }
+        Shaping {
+            settings: st,
+            maps: maps(b),
+            automation: b.children("automation").map(rule).collect(),
+            sources: b
+                .children("source")
+                .map(|s| ShapingSource {
+                    name: s.label.clone().unwrap_or_default(),
+                    loc: s.header_loc(),
+                    settings: settings(s),
+                    maps: maps(s),
+                })
+                .collect(),
+        }
+    }
+
+    fn shaping_block(&self, b: &HBlock<'_>) -> ShapingBlock {
+        let mut shaping = self.shaping(b, &[]);
+        let from = b.from.as_ref().map(|(n, l)| Spanned {
+            value: n.clone(),
+            loc: *l,
+        });
+        if let Some(f) = &from {
+            // Start from the preset's egress settings; the block's own settings win.
+            if let Some(p) = self
+                .top("provider")
+                .find(|p| p.label.as_deref() == Some(f.value.as_str()))
+            {
+                let preset = self.shaping(
+                    p,
+                    &[
+                        "match",
+                        "provider_connection_limit",
+                        "provider_max_message_rate",
+                        "replace_base",
+                    ],
+                );
+                for (k, v) in preset.settings {
+                    shaping.settings.entry(k).or_insert(v);
+                }
+            }
+        }
+        ShapingBlock {
+            key: shaping_key(b),
+            loc: b.header_loc(),
+            from,
+            shaping,
+        }
+    }
+
+    fn provider(&self, p: &HBlock<'_>) -> Provider {
+        let matches = match value_of(p, "match").map(|v| &v.value) {
+            Some(Typed::List(items)) => items
+                .iter()
+                .filter_map(|i| match &i.value {
+                    Typed::Match(m) => Some(Spanned {
+                        value: m.clone(),
+                        loc: i.loc,
+                    }),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Provider {
+            name: p.label.clone().unwrap_or_default(),
+            loc: p.header_loc(),
+            preset: self.is_stdlib(p.file),
+            overridden_at: p.overridden_at.clone(),
+            matches,
+            shaping: self.shaping(p, &["match", "replace_base"]),
+        }
+    }
+
+    fn is_stdlib(&self, file: FileId) -> bool {
+        file.0 < crate::stdlib::FILES.len() as u32
+    }
+
+    fn secret(&self, s: &HBlock<'_>) -> Secret {
+        let name = s.label.clone().unwrap_or_default();
+        let keys = self.names.secrets.get(&name).cloned().unwrap_or_default();
+        let files = s
+            .child("files")
+            .map(|f| {
+                f.attrs
+                    .iter()
+                    .filter_map(|a| match a.value.as_ref() {
+                        Some(TypedAt {
+                            value: Typed::Str(p),
+                            loc,
+                        }) => Some((
+                            a.name().to_string(),
+                            Spanned {
+                                value: p.clone(),
+                                loc: *loc,
+                            },
+                        )),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Secret {
+            name,
+            loc: s.header_loc(),
+            keys,
+            files,
+        }
+    }
+
+    fn cluster(&mut self) -> Cluster {
+        let c = self.top_one("cluster");
+        let child = |kw: &str| c.and_then(|c| c.child(kw));
+        let mta_b = child("mta");
+        let ports = mta_b.and_then(|m| m.child("ports"));
+        let port = |name: &str, default: u16| -> Spanned<u16> {
+            match ports.and_then(|p| value_of(p, name)) {
+                Some(TypedAt {
+                    value: Typed::Int(n),
+                    loc,
+                }) => Spanned {
+                    value: u16::try_from(*n).unwrap_or(default),
+                    loc: *loc,
+                },
+                _ => Spanned {
+                    value: default,
+                    loc: mta_b.map_or(Loc::default(), HBlock::header_loc),
+                },
+            }
+        };
+        let default_loc = mta_b.map_or(Loc::default(), HBlock::header_loc);
+        let probes = mta_b.and_then(|m| m.child("probes"));
+        let probe = |kw: &str, d: Probe| probe(probes.and_then(|p| p.child(kw)), d);
+        let http_port = port("http", 8000);
+        let metrics_port = port("metrics", 8080);
+        let smtp_port = port("smtp", 2500);
+        let mut seen: Vec<(&str, &Spanned<u16>)> = Vec::new();
+        for (name, p) in [
+            ("http", &http_port),
+            ("metrics", &metrics_port),
+            ("smtp", &smtp_port),
+        ] {
+            if let Some((other, _)) = seen.iter().find(|(_, q)| q.value == p.value) {
+                self.diags.push(
+                    Diagnostic::new(
+                        "K2013",
+                        format!("ports `{other}` and `{name}` are both {}", p.value),
+                        p.loc,
+                        "same port twice",
+                    )
+                    .with_help("give each listener its own port"),
+                );
+            }
+            seen.push((name, p));
+        }
+        let mta = Mta {
+            loc: mta_b.map(HBlock::header_loc),
+            replicas: mta_b
+                .and_then(|m| value_of(m, "replicas"))
+                .and_then(|v| match v.value {
+                    Typed::Int(n) => Some(Spanned {
+                        value: u32::try_from(n).unwrap_or(1),
+                        loc: v.loc,
+                    }),
+                    _ => None,
+                })
+                .unwrap_or(Spanned {
+                    value: 1,
+                    loc: default_loc,
+                }),
+            spool_bytes: mta_b
+                .and_then(|m| value_of(m, "spool"))
+                .and_then(|v| match v.value {
+                    Typed::Size(n) => Some(Spanned {
+                        value: n,
+                        loc: v.loc,
+                    }),
+                    _ => None,
+                })
+                .unwrap_or(Spanned {
+                    value: 20 * 1024 * 1024 * 1024,
+                    loc: default_loc,
+                }),
+            storage_class: mta_b.and_then(|m| str_of(m, "storage_class")),
+            termination_grace_ms: mta_b
+                .and_then(|m| dur_of(m, "termination_grace_period"))
+                .unwrap_or(300_000),
+            http_port,
+            metrics_port,
+            smtp_port,
+            resources: resources(mta_b.and_then(|m| m.child("resources"))),
+            autoscale: mta_b
+                .and_then(|m| m.child("autoscale"))
+                .map(|a| self.autoscale(a)),
+            readiness: probe(
+                "readiness",
+                Probe {
+                    initial_delay_ms: 0,
+                    period_ms: 10_000,
+                    timeout_ms: 1_000,
+                    failure_threshold: 3,
+                },
+            ),
+            startup: probe(
+                "startup",
+                Probe {
+                    initial_delay_ms: 0,
+                    period_ms: 10_000,
+                    timeout_ms: 1_000,
+                    failure_threshold: 30,
+                },
+            ),
+            liveness: probe(
+                "liveness",
+                Probe {
+                    initial_delay_ms: 0,
+                    period_ms: 20_000,
+                    timeout_ms: 1_000,
+                    failure_threshold: 3,
+                },
+            ),
+        };
+        let tsa = child("tsa").and_then(|t| {
+            if bool_of(t, "enabled") == Some(false) {
+                return None;
+            }
+            Some(Tsa {
+                loc: t.header_loc(),
+                replicas: value_of(t, "replicas")
+                    .and_then(|v| match v.value {
+                        Typed::Int(n) => Some(Spanned {
+                            value: u32::try_from(n).unwrap_or(1),
+                            loc: v.loc,
+                        }),
+                        _ => None,
+                    })
+                    .unwrap_or(Spanned {
+                        value: 1,
+                        loc: t.header_loc(),
+                    }),
+                port: int_of(t, "port")
+                    .and_then(|n| u16::try_from(n).ok())
+                    .unwrap_or(8008),
+                storage_bytes: size_of(t, "storage").unwrap_or(1024 * 1024 * 1024),
+                storage_class: str_of(t, "storage_class"),
+                pre_filter: bool_of(t, "pre_filter").unwrap_or(true),
+                cache_ttl_ms: dur_of(t, "cache_ttl").unwrap_or(60_000),
+                resources: resources(t.child("resources")),
+            })
+        });
+        let sink_b = child("sink");
+        let sink = Sink {
+            loc: sink_b.map(HBlock::header_loc),
+            enabled: sink_b
+                .and_then(|s| value_of(s, "enabled"))
+                .and_then(|v| match v.value {
+                    Typed::Bool(b) => Some(Spanned {
+                        value: b,
+                        loc: v.loc,
+                    }),
+                    _ => None,
+                })
+                .unwrap_or(Spanned {
+                    value: false,
+                    loc: default_loc,
+                }),
+            replicas: sink_b
+                .and_then(|s| int_of(s, "replicas"))
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(1),
+            port: sink_b
+                .and_then(|s| int_of(s, "port"))
+                .and_then(|n| u16::try_from(n).ok())
+                .unwrap_or(2525),
+            resources: resources(sink_b.and_then(|s| s.child("resources"))),
+        };
+        let redis = child("redis").map(|r| Redis {
+            loc: r.header_loc(),
+            settings: settings(r),
+        });
+        let metrics_b = child("metrics");
+        let pod_cidr = c
+            .and_then(|c| value_of(c, "pod_cidr"))
+            .and_then(|v| match v.value {
+                Typed::Cidr(x) => Some(Spanned {
+                    value: x,
+                    loc: v.loc,
+                }),
+                _ => None,
+            });
+        let scraper_cidrs = match metrics_b
+            .and_then(|m| value_of(m, "scraper_cidrs"))
+            .map(|v| &v.value)
+        {
+            Some(Typed::List(items)) => items
+                .iter()
+                .filter_map(|i| match i.value {
+                    Typed::Cidr(x) => Some(Spanned {
+                        value: x,
+                        loc: i.loc,
+                    }),
+                    _ => None,
+                })
+                .collect(),
+            _ => pod_cidr.iter().cloned().collect(),
+        };
+        let metrics = Metrics {
+            loc: metrics_b.map(HBlock::header_loc),
+            enabled: metrics_b
+                .and_then(|m| bool_of(m, "enabled"))
+                .unwrap_or(true),
+            service_monitor: metrics_b
+                .and_then(|m| bool_of(m, "service_monitor"))
+                .unwrap_or(false),
+            interval_ms: metrics_b
+                .and_then(|m| dur_of(m, "interval"))
+                .unwrap_or(30_000),
+            scraper_cidrs,
+        };
+        Cluster {
+            pod_cidr,
+            mta,
+            tsa,
+            sink,
+            redis,
+            metrics,
+        }
+    }
+
+    fn autoscale(&mut self, a: &HBlock<'_>) -> Autoscale {
+        let min = int_of(a, "min")
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1);
+        let max = int_of(a, "max")
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(min);
+        if min > max {
+            if let Some(at) = a.attr("max") {
+                self.diags.push(
+                    Diagnostic::new(
+                        "K2013",
+                        format!("autoscale `max` ({max}) is below `min` ({min})"),
+                        at.value_loc(),
+                        "below `min`",
+                    )
+                    .with_secondary(
+                        a.attr("min").map_or(a.header_loc(), HAttr::value_loc),
+                        "`min` set here",
+                    )
+                    .with_help("`max` must be at least `min`"),
+                );
+            }
+        }
+        let pct = |name: &str| match value_of(a, name).map(|v| &v.value) {
+            Some(Typed::Percent(p)) => Some(*p),
+            _ => None,
+        };
+        let (cpu_percent, memory_percent) = (pct("cpu"), pct("memory"));
+        if cpu_percent.is_none() && memory_percent.is_none() {
+            self.diags.push(
+                Diagnostic::new(
+                    "K1007",
+                    "`autoscale` has no target",
+                    a.header_loc(),
+                    "scales on nothing",
+                )
+                .with_help("set `cpu = 80%` and/or `memory = 80%`"),
+            );
+        }
+        Autoscale {
+            loc: a.header_loc(),
+            min,
+            max,
+            cpu_percent,
+            memory_percent,
+        }
+    }
+}
+
+fn replacement_text(at: Loc, name: &str, r: &Resolver<'_, '_, '_>) -> String {
+    // Keep the quoting the user wrote (`"name"` in secret(...) and quoted references).
+    let _ = r;
+    let _ = at;
+    if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+    {
+        name.to_string()
+    } else {
+        format!("\"{name}\"")
+    }
+}
+
+fn ver_lt(v: &KumoVersion, s: Since) -> bool {
+    (v.year, v.month, v.day) < (s.0, s.1, s.2)
+}
+
+fn shaping_key(b: &HBlock<'_>) -> ShapingKey {
+    match b.label.as_deref() {
+        Some("default") | None => ShapingKey::Default,
+        Some(d) => ShapingKey::Domain(d.to_string()),
+    }
+}
+
+fn settings(b: &HBlock<'_>) -> Settings {
+    b.attrs
+        .iter()
+        .filter_map(|a| {
+            let field = a.field?;
+            let v = a.value.as_ref()?;
+            Some((
+                field.name,
+                Setting {
+                    field,
+                    value: v.value.clone(),
+                    loc: v.loc,
+                },
+            ))
+        })
+        .collect()
+}
+
+fn maps(b: &HBlock<'_>) -> BTreeMap<&'static str, MapEntries> {
+    b.blocks
+        .iter()
+        .filter(|c| c.schema.map_of.is_some())
+        .map(|c| {
+            let entries = c
+                .attrs
+                .iter()
+                .filter_map(|a| {
+                    let v = a.value.as_ref()?;
+                    Some((
+                        a.name().to_string(),
+                        Spanned {
+                            value: v.value.clone(),
+                            loc: v.loc,
+                        },
+                    ))
+                })
+                .collect();
+            (c.schema.keyword, entries)
+        })
+        .collect()
+}
+
+fn campaigns(t: &HBlock<'_>) -> Vec<Campaign> {
+    t.children("campaign")
+        .map(|c| Campaign {
+            name: c.label.clone().unwrap_or_default(),
+            loc: c.header_loc(),
+            settings: settings(c),
+        })
+        .collect()
+}
+
+fn rule(a: &HBlock<'_>) -> Rule {
+    let list = |name: &str| -> Vec<TypedAt> {
+        match value_of(a, name).map(|v| &v.value) {
+            Some(Typed::List(items)) => items.clone(),
+            _ => Vec::new(),
+        }
+    };
+    Rule {
+        loc: a.header_loc(),
+        regex: list("regex")
+            .into_iter()
+            .filter_map(|t| match t.value {
+                Typed::Regex(r) => Some(Spanned {
+                    value: r,
+                    loc: t.loc,
+                }),
+                _ => None,
+            })
+            .collect(),
+        actions: list("action")
+            .into_iter()
+            .filter_map(|t| match t.value {
+                Typed::Action(x) => Some(Spanned {
+                    value: x,
+                    loc: t.loc,
+                }),
+                _ => None,
+            })
+            .collect(),
+        trigger: match value_of(a, "trigger").map(|v| &v.value) {
+            Some(Typed::Trigger(t)) => *t,
+            _ => Trigger::Immediate,
+        },
+        duration_ms: dur_of(a, "duration").unwrap_or(0),
+        match_internal: bool_of(a, "match_internal").unwrap_or(false),
+    }
+}
+
+fn resources(b: Option<&HBlock<'_>>) -> Resources {
+    let Some(b) = b else {
+        return Resources::default();
+    };
+    let get = |kw: &str, f: &str| -> Option<u64> {
+        b.child(kw)
+            .and_then(|c| value_of(c, f))
+            .and_then(|v| match v.value {
+                Typed::Cpu(n) | Typed::Size(n) => Some(n),
+                _ => None,
+            })
+    };
+    Resources {
+        requests_cpu: get("requests", "cpu"),
+        requests_memory: get("requests", "memory"),
+        limits_cpu: get("limits", "cpu"),
+        limits_memory: get("limits", "memory"),
+        loc: Some(b.header_loc()),
+    }
+}
+
+fn probe(b: Option<&HBlock<'_>>, d: Probe) -> Probe {
+    let Some(b) = b else { return d };
+    Probe {
+        initial_delay_ms: dur_of(b, "initial_delay").unwrap_or(d.initial_delay_ms),
+        period_ms: dur_of(b, "period").unwrap_or(d.period_ms),
+        timeout_ms: dur_of(b, "timeout").unwrap_or(d.timeout_ms),
+        failure_threshold: int_of(b, "failure_threshold")
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(d.failure_threshold),
+    }
+}
+
+fn str_of(b: &HBlock<'_>, name: &str) -> Option<String> {
+    match value_of(b, name).map(|v| &v.value) {
+        Some(Typed::Str(s) | Typed::Domain(s) | Typed::K8sName(s) | Typed::Url(s)) => {
+            Some(s.clone())
+        }
+        _ => None,
+    }
+}
+
+fn bool_of(b: &HBlock<'_>, name: &str) -> Option<bool> {
+    match value_of(b, name).map(|v| &v.value) {
+        Some(Typed::Bool(x)) => Some(*x),
+        _ => None,
+    }
+}
+
+fn int_of(b: &HBlock<'_>, name: &str) -> Option<i64> {
+    match value_of(b, name).map(|v| &v.value) {
+        Some(Typed::Int(x)) => Some(*x),
+        _ => None,
+    }
+}
+
+fn dur_of(b: &HBlock<'_>, name: &str) -> Option<u64> {
+    match value_of(b, name).map(|v| &v.value) {
+        Some(Typed::Duration(x)) => Some(*x),
+        _ => None,
+    }
+}
+
+fn size_of(b: &HBlock<'_>, name: &str) -> Option<u64> {
+    match value_of(b, name).map(|v| &v.value) {
+        Some(Typed::Size(x)) => Some(*x),
+        _ => None,
+    }
+}

@@ -1,0 +1,1451 @@
+//! The schema of every block: which blocks may appear where, their labels, their fields,
+//! each field's type, default, KumoMTA meaning and the release that introduced it.
+//!
+//! This table is the single source of truth for the checker, and (later) for completion,
+//! hover and the generated docs. Field names are KumoMTA's own names wherever a field maps
+//! one-to-one onto a KumoMTA setting, so the KumoMTA reference applies unchanged.
+
+/// A KumoMTA release date (`2024.11.08`): the first release that accepts a feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Since(pub u16, pub u8, pub u8);
+
+impl std::fmt::Display for Since {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}.{:02}.{:02}", self.0, self.1, self.2)
+    }
+}
+
+/// One value of an enum field: the `.kumo` spelling, KumoMTA's spelling, and a doc line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Variant {
+    pub name: &'static str,
+    pub kumo: &'static str,
+    pub doc: &'static str,
+    pub since: Option<Since>,
+}
+
+const fn v(name: &'static str, kumo: &'static str, doc: &'static str) -> Variant {
+    Variant {
+        name,
+        kumo,
+        doc,
+        since: None,
+    }
+}
+
+/// Kinds of named things a field can refer to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RefKind {
+    Pool,
+    Source,
+    Tenant,
+    Secret,
+    Provider,
+}
+
+impl RefKind {
+    pub fn noun(self) -> &'static str {
+        match self {
+            RefKind::Pool => "pool",
+            RefKind::Source => "source",
+            RefKind::Tenant => "tenant",
+            RefKind::Secret => "secret",
+            RefKind::Provider => "provider",
+        }
+    }
+}
+
+/// The type of a field.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ty {
+    Str,
+    Bool,
+    /// An integer within `min..=max`.
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// `24h`, `20m`, `90s`, `1h30m` (or a KumoMTA duration string).
+    Duration,
+    /// A KumoMTA throttle: `100/s`, `10/min`, `local:10/s`, `500/d,max_burst=1`.
+    Rate,
+    /// A KumoMTA connection limit: an integer ≥ 1 or `local:N`.
+    Limit,
+    /// Bytes: `25Gi`, `512Mi`.
+    Size,
+    /// Kubernetes CPU: `1000m`, `2`.
+    Cpu,
+    Percent,
+    Ip,
+    Cidr,
+    /// `host:port`
+    HostPort,
+    /// A DNS domain name; `wildcard` allows a leading `*.`.
+    Domain {
+        wildcard: bool,
+    },
+    /// A URL with one of these schemes.
+    Url(&'static [&'static str]),
+    /// A Kubernetes object name (DNS-1123 label).
+    K8sName,
+    /// An HTTP path starting with `/`.
+    HttpPath,
+    Enum(&'static [Variant]),
+    Ref(RefKind),
+    /// `secret("name")` or `secret("name", "key")`.
+    Secret,
+    /// A KumoMTA release: `"2025.03.19-1d3f1f67"`.
+    Version,
+    /// A fancy-regex pattern.
+    Regex,
+    /// A TSA automation action.
+    Action,
+    /// `immediate` or `threshold(10/h)`.
+    Trigger,
+    /// A provider match rule: `mx_suffix(".google.com")`, `domain_suffix(...)`, `host_name(...)`.
+    Match,
+    List(&'static Ty),
+    /// One value or a list of them.
+    OneOrList(&'static Ty),
+}
+
+impl Ty {
+    /// How the type is named in messages and hover.
+    pub fn describe(&self) -> String {
+        match self {
+            Ty::Str => "a string".into(),
+            Ty::Bool => "`true` or `false`".into(),
+            Ty::Int { min, max } => {
+                if *max == i64::MAX {
+                    format!("an integer ≥ {min}")
+                } else {
+                    format!("an integer from {min} to {max}")
+                }
+            }
+            Ty::Duration => "a duration like `20m`".into(),
+            Ty::Rate => "a rate like `100/s`".into(),
+            Ty::Limit => "a connection limit (an integer, or `local:N`)".into(),
+            Ty::Size => "a size like `25Gi`".into(),
+            Ty::Cpu => "a CPU quantity like `1000m`".into(),
+            Ty::Percent => "a percentage like `80%`".into(),
+            Ty::Ip => "an IP address".into(),
+            Ty::Cidr => "an IP address or CIDR".into(),
+            Ty::HostPort => "a \"host:port\" string".into(),
+            Ty::Domain { .. } => "a domain name".into(),
+            Ty::Url(schemes) => format!("a {} URL", schemes.join("/")),
+            Ty::K8sName => "a Kubernetes name".into(),
+            Ty::HttpPath => "an HTTP path".into(),
+            Ty::Enum(vs) => {
+                let names: Vec<String> = vs.iter().map(|v| format!("`{}`", v.name)).collect();
+                format!("one of {}", names.join(", "))
+            }
+            Ty::Ref(k) => format!("the name of a {}", k.noun()),
+            Ty::Secret => "a secret reference like `secret(\"name\")`".into(),
+            Ty::Version => "a KumoMTA release like \"2025.03.19-1d3f1f67\"".into(),
+            Ty::Regex => "a regular expression string".into(),
+            Ty::Action => "a TSA action".into(),
+            Ty::Trigger => "`immediate` or `threshold(RATE)`".into(),
+            Ty::Match => "a match rule like `mx_suffix(\".google.com\")`".into(),
+            Ty::List(t) => format!("a list of {}", strip_article(&t.describe())),
+            Ty::OneOrList(t) => format!("{} or a list of them", t.describe()),
+        }
+    }
+}
+
+fn strip_article(s: &str) -> String {
+    s.strip_prefix("a ")
+        .or_else(|| s.strip_prefix("an "))
+        .unwrap_or(s)
+        .to_string()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub doc: &'static str,
+    /// The default, as shown to users (hover, docs); `None` when there is none.
+    pub default: Option<&'static str>,
+    pub required: bool,
+    pub since: Option<Since>,
+}
+
+const fn f(name: &'static str, ty: Ty, doc: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        doc,
+        default: None,
+        required: false,
+        since: None,
+    }
+}
+
+impl Field {
+    const fn req(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    const fn def(mut self, default: &'static str) -> Self {
+        self.default = Some(default);
+        self
+    }
+    const fn since(mut self, y: u16, m: u8, d: u8) -> Self {
+        self.since = Some(Since(y, m, d));
+        self
+    }
+}
+
+/// What a block's label may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelRule {
+    /// No label.
+    None,
+    /// A name (bare or quoted).
+    Name,
+    /// A domain name (quoted); `wildcard` allows `"*.example.com"`.
+    Domain { wildcard: bool },
+    /// `default` or a quoted domain name.
+    DefaultOrDomain,
+    /// One of the environments.
+    Environment,
+}
+
+/// How often a block may appear in its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Multiplicity {
+    /// At most once (unlabelled singletons).
+    One,
+    /// Once per label.
+    Keyed,
+    /// Any number of times; layers append them.
+    Many,
+}
+
+#[derive(Debug)]
+pub struct BlockSchema {
+    pub keyword: &'static str,
+    pub doc: &'static str,
+    pub label: LabelRule,
+    pub multiplicity: Multiplicity,
+    /// Accepts `from provider.NAME`.
+    pub from: bool,
+    pub fields: &'static [&'static [Field]],
+    pub children: &'static [&'static BlockSchema],
+    /// A map block: any quoted or bare key, each value of this type.
+    pub map_of: Option<Ty>,
+}
+
+impl BlockSchema {
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields
+            .iter()
+            .flat_map(|g| g.iter())
+            .find(|f| f.name == name)
+    }
+    pub fn all_fields(&self) -> impl Iterator<Item = &'static Field> {
+        self.fields.iter().flat_map(|g| g.iter())
+    }
+    pub fn child(&self, keyword: &str) -> Option<&'static BlockSchema> {
+        self.children.iter().copied().find(|c| c.keyword == keyword)
+    }
+}
+
+const fn block(keyword: &'static str, doc: &'static str) -> BlockSchema {
+    BlockSchema {
+        keyword,
+        doc,
+        label: LabelRule::None,
+        multiplicity: Multiplicity::One,
+        from: false,
+        fields: &[],
+        children: &[],
+        map_of: None,
+    }
+}
+
+// ----- enums ---------------------------------------------------------------------------------
+
+pub static ENVIRONMENTS: &[Variant] = &[
+    v(
+        "staging",
+        "staging",
+        "Test environment: the sink may receive all mail.",
+    ),
+    v(
+        "production",
+        "production",
+        "Real delivery: stricter lints, no sink.",
+    ),
+];
+
+pub static TLS_MODES: &[Variant] = &[
+    v(
+        "opportunistic",
+        "Opportunistic",
+        "Use STARTTLS when offered; a bad certificate fails the delivery (no fallback to clear text). KumoMTA's default.",
+    ),
+    v(
+        "opportunistic_insecure",
+        "OpportunisticInsecure",
+        "Use STARTTLS when offered without checking certificates. Not for the public internet.",
+    ),
+    v(
+        "required",
+        "Required",
+        "Require STARTTLS with a valid certificate.",
+    ),
+    v(
+        "required_insecure",
+        "RequiredInsecure",
+        "Require STARTTLS but do not check certificates.",
+    ),
+    v("disabled", "Disabled", "Never use TLS."),
+];
+
+static DKIM_ALGORITHMS: &[Variant] = &[
+    v("rsa_sha256", "sha256", "RSA with SHA-256 (rsa-sha256)."),
+    v(
+        "ed25519",
+        "ed25519",
+        "Ed25519 (ed25519-sha256); receiver support is limited.",
+    ),
+];
+
+static CANONICALIZATIONS: &[Variant] = &[
+    v(
+        "relaxed",
+        "Relaxed",
+        "Tolerates whitespace and header-case changes (default).",
+    ),
+    v("simple", "Simple", "Byte-exact."),
+];
+
+static IP_LOOKUP: &[Variant] = &[
+    v("ipv4_only", "Ipv4Only", "Only A records."),
+    v("ipv6_only", "Ipv6Only", "Only AAAA records."),
+    v("ipv4_and_ipv6", "Ipv4AndIpv6", "Both (default)."),
+    v("ipv6_then_ipv4", "Ipv6ThenIpv4", "AAAA first, then A."),
+    v("ipv4_then_ipv6", "Ipv4ThenIpv6", "A first, then AAAA."),
+];
+
+static REFRESH_STRATEGIES: &[Variant] = &[
+    v("ttl", "Ttl", "Refresh after `refresh_interval`."),
+    v(
+        "epoch",
+        "Epoch",
+        "Refresh when the configuration epoch changes.",
+    ),
+];
+
+static WAKEUP: &[Variant] = &[
+    v(
+        "aggressive",
+        "Aggressive",
+        "Wake up as soon as work is ready (default).",
+    ),
+    v("relaxed", "Relaxed", "Batch wake-ups."),
+];
+
+static RECONNECT: &[Variant] = &[
+    v(
+        "terminate_session",
+        "TerminateSession",
+        "Give up the session.",
+    ),
+    v(
+        "reconnect_same_host",
+        "ReconnectSameHost",
+        "Reconnect to the same host.",
+    ),
+    v(
+        "connect_next_host",
+        "ConnectNextHost",
+        "Try the next MX host (default).",
+    ),
+];
+
+static MEMORY_REDUCTION: &[Variant] = &[
+    v(
+        "shrink_data_and_meta",
+        "ShrinkDataAndMeta",
+        "Drop body and metadata from memory (default).",
+    ),
+    v("shrink_data", "ShrinkData", "Drop the body from memory."),
+    v("no_shrink", "NoShrink", "Keep everything in memory."),
+];
+
+static QUEUE_STRATEGIES: &[Variant] = &[
+    v("timer_wheel", "TimerWheel", "Timer wheel."),
+    v("skip_list", "SkipList", "Skip list."),
+    v(
+        "singleton_timer_wheel",
+        "SingletonTimerWheel",
+        "Shared timer wheel (default).",
+    ),
+    v(
+        "singleton_timer_wheel_v2",
+        "SingletonTimerWheelV2",
+        "Shared timer wheel, version 2.",
+    ),
+];
+
+// ----- field groups --------------------------------------------------------------------------
+
+/// `EgressPathConfig`: every key a shaping block may set (KumoMTA `make_egress_path`).
+pub static EGRESS_FIELDS: &[Field] = &[
+    f("connection_limit", Ty::Limit, "Maximum concurrent connections per ready queue (source + site). With Redis throttles, shared by the whole cluster unless written `local:N`.").def("32"),
+    f("max_connection_rate", Ty::Rate, "Maximum rate of new connections."),
+    f("max_deliveries_per_connection", Ty::Int { min: 1, max: i64::MAX }, "Messages sent on one connection before it is closed.").def("1024"),
+    f("max_message_rate", Ty::Rate, "Maximum delivery rate for the ready queue."),
+    f("source_selection_rate", Ty::Rate, "Rate at which this source may be selected for the destination."),
+    f("max_recipients_per_batch", Ty::Int { min: 1, max: i64::MAX }, "Recipients per SMTP transaction.").def("100"),
+    f("max_ready", Ty::Int { min: 1, max: i64::MAX }, "Messages held in memory in the ready queue. Memory ≈ max_ready × message size.").def("1024"),
+    f("enable_tls", Ty::Enum(TLS_MODES), "Outbound STARTTLS policy.").def("opportunistic"),
+    f("enable_mta_sts", Ty::Bool, "Honour the destination's MTA-STS policy.").def("true"),
+    f("enable_dane", Ty::Bool, "Use DANE (needs a DNSSEC-validating resolver).").def("false"),
+    f("enable_pipelining", Ty::Bool, "Use SMTP PIPELINING when offered.").def("true"),
+    f("enable_rset", Ty::Bool, "Send RSET between transactions.").def("true"),
+    f("tls_prefer_openssl", Ty::Bool, "Use OpenSSL rather than rustls.").def("false"),
+    f("tls_certificate", Ty::Secret, "Client certificate for outbound TLS."),
+    f("tls_private_key", Ty::Secret, "Private key of the client certificate."),
+    f("openssl_cipher_list", Ty::Str, "OpenSSL cipher list (TLS ≤ 1.2)."),
+    f("openssl_cipher_suites", Ty::Str, "OpenSSL cipher suites (TLS 1.3)."),
+    f("openssl_options", Ty::Str, "OpenSSL options, `|`-separated."),
+    f("rustls_cipher_suites", Ty::List(&Ty::Str), "rustls cipher suites."),
+    f("connect_timeout", Ty::Duration, "Timeout for the TCP connection.").def("60s"),
+    f("banner_timeout", Ty::Duration, "Timeout for the SMTP banner.").def("60s"),
+    f("auth_timeout", Ty::Duration, "Timeout for AUTH.").def("60s"),
+    f("ehlo_timeout", Ty::Duration, "Timeout for EHLO.").def("300s"),
+    f("mail_from_timeout", Ty::Duration, "Timeout for MAIL FROM.").def("300s"),
+    f("rcpt_to_timeout", Ty::Duration, "Timeout for RCPT TO.").def("300s"),
+    f("data_timeout", Ty::Duration, "Timeout for DATA.").def("300s"),
+    f("data_dot_timeout", Ty::Duration, "Timeout for the final `.` of DATA.").def("300s"),
+    f("rset_timeout", Ty::Duration, "Timeout for RSET.").def("5s"),
+    f("starttls_timeout", Ty::Duration, "Timeout for STARTTLS.").def("5s"),
+    f("idle_timeout", Ty::Duration, "How long an idle connection is kept open.").def("5s"),
+    f("system_shutdown_timeout", Ty::Duration, "How long deliveries may run on after shutdown starts."),
+    f("consecutive_connection_failures_before_delay", Ty::Int { min: 1, max: i64::MAX }, "Connection failures before the ready queue is delayed.").def("100"),
+    f("smtp_port", Ty::Int { min: 1, max: 65535 }, "Destination SMTP port.").def("25"),
+    f("smtp_auth_plain_username", Ty::Str, "Username for SMTP AUTH PLAIN to the destination."),
+    f("smtp_auth_plain_password", Ty::Secret, "Password for SMTP AUTH PLAIN."),
+    f("allow_smtp_auth_plain_without_tls", Ty::Bool, "Allow AUTH PLAIN over clear text.").def("false"),
+    f("prohibited_hosts", Ty::List(&Ty::Cidr), "Destination IPs never connected to.").def("[127.0.0.0/8, \"::1\", 0.0.0.0, \"::\"]"),
+    f("skip_hosts", Ty::List(&Ty::Cidr), "Destination IPs skipped when resolving MX hosts.").def("[]"),
+    f("ip_lookup_strategy", Ty::Enum(IP_LOOKUP), "Which address families to resolve.").def("ipv4_and_ipv6"),
+    f("ehlo_domain", Ty::Domain { wildcard: false }, "EHLO name for this destination (overrides the source's)."),
+    f("aggressive_connection_opening", Ty::Bool, "Open connections eagerly.").def("false"),
+    f("refresh_interval", Ty::Duration, "How often the egress path config is refreshed.").def("60s"),
+    f("refresh_strategy", Ty::Enum(REFRESH_STRATEGIES), "When the config is refreshed (the shaping helper uses `epoch`).").def("ttl"),
+    f("dispatcher_wakeup_strategy", Ty::Enum(WAKEUP), "Dispatcher wake-up policy.").def("aggressive"),
+    f("maintainer_wakeup_strategy", Ty::Enum(WAKEUP), "Maintainer wake-up policy.").def("aggressive"),
+    f("provider_name", Ty::Str, "Provider name used in metrics."),
+    f("remember_broken_tls", Ty::Duration, "How long to remember that TLS failed with a host and use clear text."),
+    f("opportunistic_tls_reconnect_on_failed_handshake", Ty::Bool, "Reconnect without TLS when an opportunistic handshake fails.").def("false"),
+    f("use_lmtp", Ty::Bool, "Speak LMTP instead of SMTP.").def("false"),
+    f("reconnect_strategy", Ty::Enum(RECONNECT), "What to do when a connection breaks.").def("connect_next_host"),
+    f("readyq_pool_name", Ty::Str, "Thread pool for the ready queue."),
+    f("low_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy under low memory.").def("shrink_data_and_meta"),
+    f("no_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy when memory is exhausted.").def("shrink_data_and_meta"),
+    f("try_next_host_on_transport_error", Ty::Bool, "Try the next MX host after a transport error.").def("false"),
+    f("ignore_8bit_checks", Ty::Bool, "Do not check 8-bit content against the destination's capabilities.").def("false"),
+];
+
+static SHAPING_BLOCK_FIELDS: &[Field] = &[
+    f("mx_rollup", Ty::Bool, "Key this block by the destination's MX site (DNS at load time) rather than the exact domain. Use `false` for exact-domain rules and pseudo-domains.").def("true"),
+    f("replace_base", Ty::Bool, "Discard what earlier layers (the stdlib presets) said for this block.").def("false"),
+];
+
+static PROVIDER_FIELDS: &[Field] = &[
+    f("match", Ty::List(&Ty::Match), "Which destinations belong to the provider: `mx_suffix`, `domain_suffix`, `host_name` rules.").req(),
+    f("provider_connection_limit", Ty::Limit, "Connection limit across every site of the provider."),
+    f("provider_max_message_rate", Ty::Rate, "Message rate across every site of the provider."),
+    f("replace_base", Ty::Bool, "Discard what the stdlib preset of the same name says.").def("false"),
+];
+
+static PROVIDER_SOURCE_FIELDS: &[Field] = &[f(
+    "provider_source_selection_rate",
+    Ty::Rate,
+    "Rate at which this source may be selected for the whole provider.",
+)];
+
+static AUTOMATION_FIELDS: &[Field] = &[
+    f("regex", Ty::OneOrList(&Ty::Regex), "Pattern(s) matched against the SMTP response (fancy-regex syntax).").req(),
+    f("action", Ty::OneOrList(&Ty::Action), "What TSA does when the rule fires: `suspend`, `suspend_tenant`, `suspend_campaign`, `bounce`, `bounce_tenant`, `bounce_campaign`, `set_config(field = value)`, `set_domain_config(field = value)`.").req(),
+    f("trigger", Ty::Trigger, "`immediate`, or `threshold(RATE)` to fire once that many matches happen within the period.").def("immediate"),
+    f("duration", Ty::Duration, "How long the action lasts.").req(),
+    f("match_internal", Ty::Bool, "Also match KumoMTA's own `KumoMTA internal:` responses.").def("false").since(2024, 11, 8),
+];
+
+static SOURCE_FIELDS: &[Field] = &[
+    f(
+        "ehlo_domain",
+        Ty::Domain { wildcard: false },
+        "EHLO name; should match the PTR of the address mail leaves from. Without it, EHLO is the pod name.",
+    ),
+    f(
+        "source_address",
+        Ty::Ip,
+        "Local IP to bind (must exist in the pod's network namespace).",
+    ),
+    f(
+        "remote_port",
+        Ty::Int { min: 1, max: 65535 },
+        "Overrides the destination port.",
+    ),
+    f(
+        "ha_proxy_server",
+        Ty::HostPort,
+        "HAProxy server to egress through (needs `ha_proxy_source_address`).",
+    ),
+    f(
+        "ha_proxy_source_address",
+        Ty::Ip,
+        "Source address the HAProxy server uses.",
+    ),
+    f(
+        "socks5_proxy_server",
+        Ty::HostPort,
+        "SOCKS5 proxy (e.g. KumoProxy) to egress through (needs `socks5_proxy_source_address`).",
+    ),
+    f(
+        "socks5_proxy_source_address",
+        Ty::Ip,
+        "Source address the SOCKS5 proxy uses.",
+    ),
+    f("socks5_proxy_username", Ty::Str, "SOCKS5 username."),
+    f("socks5_proxy_password", Ty::Secret, "SOCKS5 password."),
+    f(
+        "ttl",
+        Ty::Duration,
+        "How long the source definition is cached.",
+    )
+    .def("60s"),
+];
+
+static POOL_ENTRY_FIELDS: &[Field] = &[f(
+    "weight",
+    Ty::Int {
+        min: 0,
+        max: 4_294_967_295,
+    },
+    "Relative probability of picking this source; `0` disables it.",
+)
+.def("1")];
+
+static QUEUE_FIELDS: &[Field] = &[
+    f(
+        "egress_pool",
+        Ty::Ref(RefKind::Pool),
+        "Pool of sources the mail leaves from.",
+    )
+    .def("the built-in `unspecified` pool"),
+    f(
+        "max_age",
+        Ty::Duration,
+        "Age after which a message expires.",
+    )
+    .def("7d"),
+    f(
+        "retry_interval",
+        Ty::Duration,
+        "Base of the exponential backoff (attempt n waits retry_interval × 2^n).",
+    )
+    .def("20m"),
+    f("max_retry_interval", Ty::Duration, "Cap on the backoff.").def("none"),
+    f(
+        "max_message_rate",
+        Ty::Rate,
+        "Rate from the scheduled queue into the ready queue.",
+    ),
+    f(
+        "reap_interval",
+        Ty::Duration,
+        "How often an idle queue is reaped.",
+    )
+    .def("10m"),
+    f(
+        "refresh_interval",
+        Ty::Duration,
+        "How often the queue config is refreshed.",
+    )
+    .def("60s"),
+    f(
+        "strategy",
+        Ty::Enum(QUEUE_STRATEGIES),
+        "Scheduled queue implementation.",
+    )
+    .def("singleton_timer_wheel"),
+    f("provider_name", Ty::Str, "Provider name for metrics."),
+];
+
+static TENANT_FIELDS: &[Field] = &[
+    f(
+        "require_authz",
+        Ty::List(&Ty::Str),
+        "Only these authenticated identities may send as this tenant.",
+    ),
+    f(
+        "overall_max_message_rate",
+        Ty::Rate,
+        "Cap on the tenant's total sending rate, across destinations.",
+    ),
+];
+
+static CAMPAIGN_FIELDS: &[Field] = &[f(
+    "overall_max_message_rate",
+    Ty::Rate,
+    "Cap on the campaign's total sending rate.",
+)];
+
+static QUEUE_DOMAIN_FIELDS: &[Field] = &[f(
+    "routing_domain",
+    Ty::Str,
+    "Route mail for this domain via another domain or `[ip]` (smart host).",
+)];
+
+static DEPLOYMENT_FIELDS: &[Field] = &[
+    f(
+        "namespace",
+        Ty::K8sName,
+        "Kubernetes namespace everything is deployed to.",
+    )
+    .req(),
+    f(
+        "kumomta",
+        Ty::Version,
+        "KumoMTA release (the image tag). Also decides which features may be used.",
+    )
+    .req(),
+    f(
+        "image",
+        Ty::Str,
+        "Image repository; the tag is always the `kumomta` release.",
+    )
+    .def("\"ghcr.io/kumocorp/kumomta\""),
+    f(
+        "environment",
+        Ty::Enum(ENVIRONMENTS),
+        "Default environment when `--env` is not given; lint severities depend on it.",
+    )
+    .req(),
+    f(
+        "create_namespace",
+        Ty::Bool,
+        "Also emit the Namespace object.",
+    )
+    .def("false"),
+];
+
+static DKIM_COMMON: &[Field] = &[
+    f("selector", Ty::Str, "DKIM selector (the `s=` tag)."),
+    f(
+        "headers",
+        Ty::List(&Ty::Str),
+        "Headers to sign; must include `From`.",
+    ),
+    f(
+        "expiration",
+        Ty::Duration,
+        "Signature lifetime (the `x=` tag).",
+    ),
+    f(
+        "over_sign",
+        Ty::Bool,
+        "Sign every header once more than present, so none can be added.",
+    ),
+    f(
+        "header_canonicalization",
+        Ty::Enum(CANONICALIZATIONS),
+        "Header canonicalization.",
+    )
+    .def("relaxed"),
+    f(
+        "body_canonicalization",
+        Ty::Enum(CANONICALIZATIONS),
+        "Body canonicalization.",
+    )
+    .def("relaxed"),
+];
+
+static DKIM_DOMAIN: &[Field] = &[
+    f("algorithm", Ty::Enum(DKIM_ALGORITHMS), "Signing algorithm.").def("rsa_sha256"),
+    f("key", Ty::Secret, "The private key: `secret(\"name\", \"key\")`, the key defaulting to `<domain>.<selector>.key`.").req(),
+    f("bits", Ty::Int { min: 512, max: 16384 }, "Declared RSA key size, for checks (the key itself is never read by `kumoc check`)."),
+];
+
+static SECRET_FIELDS: &[Field] = &[f(
+    "keys",
+    Ty::List(&Ty::Str),
+    "Data keys the Secret holds (also implied by `files`).",
+)];
+
+static SMTP_LISTENER_FIELDS: &[Field] = &[
+    f("relay_hosts", Ty::List(&Ty::Cidr), "Peers allowed to relay to any domain. Everything else may only deliver to domains the MTA accepts.").def("[127.0.0.1, \"::1\"]"),
+    f("hostname", Ty::Domain { wildcard: false }, "Name in the banner and Received headers.").def("the pod name"),
+    f("banner", Ty::Str, "SMTP greeting text.").def("\"KumoMTA\""),
+    f("max_message_size", Ty::Size, "Largest message accepted.").def("20Mi"),
+    f("max_recipients_per_message", Ty::Int { min: 1, max: i64::MAX }, "Recipients per message.").def("1024"),
+    f("max_messages_per_connection", Ty::Int { min: 1, max: i64::MAX }, "Messages per connection.").def("10000"),
+    f("max_connections", Ty::Int { min: 1, max: i64::MAX }, "Concurrent inbound connections.").def("32768"),
+    f("client_timeout", Ty::Duration, "Idle timeout for a client.").def("60s"),
+    f("data_processing_timeout", Ty::Duration, "Time allowed to process DATA.").def("300s"),
+    f("tls_certificate", Ty::Secret, "Listener certificate (otherwise a self-signed one is made at each start)."),
+    f("tls_private_key", Ty::Secret, "Listener private key."),
+    f("deferred_spool", Ty::Bool, "Acknowledge before the message is spooled (risks losing mail).").def("false"),
+];
+
+static HTTP_LISTENER_FIELDS: &[Field] = &[
+    f(
+        "trusted_hosts",
+        Ty::List(&Ty::Cidr),
+        "Peers trusted without credentials: they may inject and use the whole admin API.",
+    )
+    .def("[127.0.0.1, \"::1\"]"),
+    f(
+        "users",
+        Ty::Secret,
+        "Secret holding API users: one key per user name, the value is the password.",
+    ),
+    f("use_tls", Ty::Bool, "Serve HTTPS.").def("false"),
+    f("tls_certificate", Ty::Secret, "Listener certificate."),
+    f("tls_private_key", Ty::Secret, "Listener private key."),
+    f("request_body_limit", Ty::Size, "Largest request body.").def("2Mi"),
+];
+
+static LOGGING_FIELDS: &[Field] = &[
+    f(
+        "filter",
+        Ty::Str,
+        "Diagnostic log filter (`kumod=info`); debug and trace fill disks.",
+    )
+    .def("\"kumod=info\""),
+    f(
+        "max_segment_duration",
+        Ty::Duration,
+        "Rotate local log segments at least this often.",
+    )
+    .def("1m"),
+    f(
+        "headers",
+        Ty::List(&Ty::Str),
+        "Message headers copied into log records.",
+    ),
+];
+
+static CLUSTER_FIELDS: &[Field] = &[f(
+    "pod_cidr",
+    Ty::Cidr,
+    "The cluster's pod network: MTA pods publish to TSA from it, so TSA trusts it.",
+)];
+
+static MTA_FIELDS: &[Field] = &[
+    f(
+        "replicas",
+        Ty::Int { min: 1, max: 1000 },
+        "MTA pods (the minimum when autoscaling).",
+    )
+    .def("1"),
+    f(
+        "spool",
+        Ty::Size,
+        "Spool volume per pod (a PersistentVolumeClaim: the spool is the queue).",
+    )
+    .def("20Gi"),
+    f(
+        "storage_class",
+        Ty::Str,
+        "StorageClass of the spool volume.",
+    )
+    .def("the cluster default"),
+    f(
+        "termination_grace_period",
+        Ty::Duration,
+        "Time kumod gets to finish deliveries and flush the spool on shutdown.",
+    )
+    .def("300s"),
+];
+
+static PORTS_FIELDS: &[Field] = &[
+    f(
+        "http",
+        Ty::Int {
+            min: 1024,
+            max: 65535,
+        },
+        "HTTP API (injection, admin, liveness).",
+    )
+    .def("8000"),
+    f(
+        "metrics",
+        Ty::Int {
+            min: 1024,
+            max: 65535,
+        },
+        "Prometheus `/metrics` listener.",
+    )
+    .def("8080"),
+    f("smtp", Ty::Int { min: 1, max: 65535 }, "SMTP listener.").def("2500"),
+];
+
+static RESOURCE_FIELDS: &[Field] = &[
+    f("cpu", Ty::Cpu, "CPU (`1000m`, `2`)."),
+    f("memory", Ty::Size, "Memory (`2Gi`)."),
+];
+
+static AUTOSCALE_FIELDS: &[Field] = &[
+    f("min", Ty::Int { min: 1, max: 1000 }, "Fewest pods.").req(),
+    f("max", Ty::Int { min: 1, max: 1000 }, "Most pods.").req(),
+    f("cpu", Ty::Percent, "Target average CPU utilisation."),
+    f("memory", Ty::Percent, "Target average memory utilisation."),
+];
+
+static PROBE_FIELDS: &[Field] = &[
+    f(
+        "initial_delay",
+        Ty::Duration,
+        "Wait before the first probe.",
+    )
+    .def("0s"),
+    f("period", Ty::Duration, "Time between probes.").def("10s"),
+    f("timeout", Ty::Duration, "Probe timeout.").def("1s"),
+    f(
+        "failure_threshold",
+        Ty::Int { min: 1, max: 1000 },
+        "Failures before acting.",
+    )
+    .def("3"),
+];
+
+static TSA_FIELDS: &[Field] = &[
+    f("enabled", Ty::Bool, "Run Traffic Shaping Automation.").def("true"),
+    f(
+        "replicas",
+        Ty::Int { min: 1, max: 16 },
+        "TSA pods. Every MTA publishes to every replica.",
+    )
+    .def("1"),
+    f(
+        "port",
+        Ty::Int {
+            min: 1024,
+            max: 65535,
+        },
+        "TSA HTTP port.",
+    )
+    .def("8008"),
+    f("storage", Ty::Size, "TSA database volume per pod.").def("1Gi"),
+    f("storage_class", Ty::Str, "StorageClass of the TSA volume.").def("the cluster default"),
+    f(
+        "pre_filter",
+        Ty::Bool,
+        "Only publish log records that some automation rule could match.",
+    )
+    .def("true"),
+    f(
+        "cache_ttl",
+        Ty::Duration,
+        "How long MTAs cache the shaping data.",
+    )
+    .def("1m"),
+];
+
+static SINK_FIELDS: &[Field] = &[
+    f(
+        "enabled",
+        Ty::Bool,
+        "Route all mail to an in-cluster sink that accepts and drops it.",
+    )
+    .req(),
+    f("replicas", Ty::Int { min: 1, max: 100 }, "Sink pods.").def("1"),
+    f(
+        "port",
+        Ty::Int {
+            min: 1024,
+            max: 65535,
+        },
+        "Sink SMTP port.",
+    )
+    .def("2525"),
+];
+
+static REDIS_FIELDS: &[Field] = &[
+    f("url", Ty::Url(&["redis", "rediss"]), "Redis/Dragonfly URL for shared throttles (`rediss://` for TLS). Credentials never go in the URL.").req(),
+    f("cluster", Ty::Bool, "Redis Cluster mode.").def("false"),
+    f("pool_size", Ty::Int { min: 1, max: 1000 }, "Connections per MTA.").def("10"),
+    f("read_from_replicas", Ty::Bool, "Read from replicas (cluster mode).").def("false"),
+    f("username", Ty::Str, "Redis user name."),
+    f("password", Ty::Secret, "Redis password."),
+    f("connect_timeout", Ty::Duration, "Connect timeout.").def("30s"),
+    f("wait_timeout", Ty::Duration, "Wait for a pooled connection.").def("30s"),
+    f("response_timeout", Ty::Duration, "Response timeout."),
+];
+
+static METRICS_FIELDS: &[Field] = &[
+    f(
+        "enabled",
+        Ty::Bool,
+        "Serve Prometheus metrics on the metrics port.",
+    )
+    .def("true"),
+    f(
+        "service_monitor",
+        Ty::Bool,
+        "Emit a prometheus-operator ServiceMonitor.",
+    )
+    .def("false"),
+    f("interval", Ty::Duration, "Scrape interval.").def("30s"),
+    f(
+        "scraper_cidrs",
+        Ty::List(&Ty::Cidr),
+        "Where the scraper connects from; they may read `/metrics` on the metrics port.",
+    )
+    .def("the cluster's `pod_cidr`"),
+];
+
+static MAP_NOTE: &str = "A map: each entry is `\"name\" = value`.";
+
+// ----- blocks --------------------------------------------------------------------------------
+
+macro_rules! map_block {
+    ($name:ident, $kw:literal, $ty:expr) => {
+        static $name: BlockSchema = BlockSchema {
+            map_of: Some($ty),
+            multiplicity: Multiplicity::One,
+            ..block($kw, MAP_NOTE)
+        };
+    };
+}
+map_block!(
+    ADDITIONAL_CONNECTION_LIMITS,
+    "additional_connection_limits",
+    Ty::Limit
+);
+map_block!(
+    ADDITIONAL_MESSAGE_RATES,
+    "additional_message_rate_throttles",
+    Ty::Rate
+);
+map_block!(
+    ADDITIONAL_SOURCE_RATES,
+    "additional_source_selection_rates",
+    Ty::Rate
+);
+map_block!(SECRET_FILES, "files", Ty::Str);
+
+static EGRESS_MAPS: [&BlockSchema; 3] = [
+    &ADDITIONAL_CONNECTION_LIMITS,
+    &ADDITIONAL_MESSAGE_RATES,
+    &ADDITIONAL_SOURCE_RATES,
+];
+
+pub static AUTOMATION: BlockSchema = BlockSchema {
+    multiplicity: Multiplicity::Many,
+    fields: &[AUTOMATION_FIELDS],
+    ..block(
+        "automation",
+        "A TSA automation rule: when a delivery response matches `regex`, apply `action` for `duration`.",
+    )
+};
+
+pub static SHAPING_SOURCE: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[EGRESS_FIELDS],
+    children: &EGRESS_MAPS,
+    ..block(
+        "source",
+        "Settings for one egress source towards this destination.",
+    )
+};
+
+pub static PROVIDER_SOURCE: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[EGRESS_FIELDS, PROVIDER_SOURCE_FIELDS],
+    children: &EGRESS_MAPS,
+    ..block(
+        "source",
+        "Settings for one egress source towards this provider.",
+    )
+};
+
+pub static SHAPING: BlockSchema = BlockSchema {
+    label: LabelRule::DefaultOrDomain,
+    multiplicity: Multiplicity::Keyed,
+    from: true,
+    fields: &[EGRESS_FIELDS, SHAPING_BLOCK_FIELDS],
+    children: &[
+        &AUTOMATION,
+        &SHAPING_SOURCE,
+        &ADDITIONAL_CONNECTION_LIMITS,
+        &ADDITIONAL_MESSAGE_RATES,
+        &ADDITIONAL_SOURCE_RATES,
+    ],
+    ..block(
+        "shaping",
+        "Traffic shaping for `default` (every destination) or one destination domain. `from provider.NAME` starts from a provider preset's settings.",
+    )
+};
+
+pub static PROVIDER: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[PROVIDER_FIELDS, EGRESS_FIELDS],
+    children: &[
+        &AUTOMATION,
+        &PROVIDER_SOURCE,
+        &ADDITIONAL_CONNECTION_LIMITS,
+        &ADDITIONAL_MESSAGE_RATES,
+        &ADDITIONAL_SOURCE_RATES,
+    ],
+    ..block(
+        "provider",
+        "Traffic shaping for a mailbox provider, matched by MX or domain suffix. The stdlib defines presets (google, yahoo, outlook, ...); a block with a preset's name changes that preset field by field.",
+    )
+};
+
+pub static DEPLOYMENT: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    fields: &[DEPLOYMENT_FIELDS],
+    ..block(
+        "deployment",
+        "The deployment: its name (prefix of every Kubernetes object), namespace, KumoMTA release and environment.",
+    )
+};
+
+pub static DKIM: BlockSchema = BlockSchema {
+    fields: &[DKIM_COMMON, DKIM_DOMAIN],
+    ..block(
+        "dkim",
+        "DKIM signing for mail whose From header is in this domain.",
+    )
+};
+
+pub static DOMAIN: BlockSchema = BlockSchema {
+    label: LabelRule::Domain { wildcard: true },
+    multiplicity: Multiplicity::Keyed,
+    children: &[&DKIM],
+    ..block("domain", "A sending domain (matched on the From header).")
+};
+
+pub static DKIM_DEFAULTS: BlockSchema = BlockSchema {
+    fields: &[DKIM_COMMON],
+    ..block(
+        "dkim_defaults",
+        "Defaults for every domain's `dkim` block (the helper's `[base]`).",
+    )
+};
+
+pub static SOURCE: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[SOURCE_FIELDS],
+    ..block(
+        "source",
+        "An egress source: the identity (address, EHLO name, proxy) mail leaves with.",
+    )
+};
+
+pub static POOL_SOURCE: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[POOL_ENTRY_FIELDS, SOURCE_FIELDS],
+    ..block(
+        "source",
+        "A member of the pool. Defines the source here, or, when a top-level `source` of that name exists, only sets its weight in this pool.",
+    )
+};
+
+pub static POOL: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    children: &[&POOL_SOURCE],
+    ..block(
+        "pool",
+        "An egress pool: the sources a queue sends from, with weights.",
+    )
+};
+
+pub static TENANCY: BlockSchema = BlockSchema {
+    fields: &[&[
+        f(
+            "tenant_header",
+            Ty::Str,
+            "Header naming the message's tenant.",
+        ),
+        f(
+            "remove_tenant_header",
+            Ty::Bool,
+            "Remove the tenant header before delivery.",
+        )
+        .def("false"),
+        f(
+            "campaign_header",
+            Ty::Str,
+            "Header naming the message's campaign.",
+        ),
+        f(
+            "remove_campaign_header",
+            Ty::Bool,
+            "Remove the campaign header before delivery.",
+        )
+        .def("false"),
+        f(
+            "scheduling_header",
+            Ty::Str,
+            "Header carrying scheduling constraints.",
+        ),
+        f(
+            "default_tenant",
+            Ty::Ref(RefKind::Tenant),
+            "Tenant of messages without the tenant header.",
+        ),
+    ]],
+    ..block(
+        "tenancy",
+        "How messages are assigned to tenants and campaigns (the queue helper's top-level settings).",
+    )
+};
+
+pub static CAMPAIGN: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[CAMPAIGN_FIELDS],
+    ..block("campaign", "A campaign of the tenant.")
+};
+
+pub static TENANT: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[QUEUE_FIELDS, TENANT_FIELDS],
+    children: &[&CAMPAIGN],
+    ..block(
+        "tenant",
+        "A tenant: queue settings for its mail, wherever it goes.",
+    )
+};
+
+pub static QUEUE_CAMPAIGN: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[QUEUE_FIELDS],
+    ..block(
+        "campaign",
+        "Queue settings for one campaign of the tenant, to this domain.",
+    )
+};
+
+pub static QUEUE_TENANT: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[QUEUE_FIELDS],
+    children: &[&QUEUE_CAMPAIGN],
+    ..block(
+        "tenant",
+        "Queue settings for one tenant's mail to this domain (the tenant must be defined).",
+    )
+};
+
+pub static QUEUE: BlockSchema = BlockSchema {
+    label: LabelRule::DefaultOrDomain,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[QUEUE_FIELDS, QUEUE_DOMAIN_FIELDS],
+    children: &[&QUEUE_TENANT],
+    ..block(
+        "queue",
+        "Queue settings for `default` (every queue) or one destination domain.",
+    )
+};
+
+pub static SECRET: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[SECRET_FIELDS],
+    children: &[&SECRET_FILES],
+    ..block(
+        "secret",
+        "A Kubernetes Secret the deployment uses. Its contents never appear in .kumo: it exists in the cluster, or `kumoc build` makes it from the `files` named here when asked to.",
+    )
+};
+
+pub static SMTP_LISTENER: BlockSchema = BlockSchema {
+    fields: &[SMTP_LISTENER_FIELDS],
+    ..block(
+        "smtp_listener",
+        "The MTA's SMTP listener (on the `smtp` port).",
+    )
+};
+
+pub static HTTP_LISTENER: BlockSchema = BlockSchema {
+    fields: &[HTTP_LISTENER_FIELDS],
+    ..block(
+        "http_listener",
+        "The MTA's HTTP listener (on the `http` port): injection API and admin API.",
+    )
+};
+
+pub static LOGGING: BlockSchema = BlockSchema {
+    fields: &[LOGGING_FIELDS],
+    ..block("logging", "Diagnostic and delivery logs.")
+};
+
+static PORTS: BlockSchema = BlockSchema {
+    fields: &[PORTS_FIELDS],
+    ..block("ports", "Container ports.")
+};
+
+static REQUESTS: BlockSchema = BlockSchema {
+    fields: &[RESOURCE_FIELDS],
+    ..block("requests", "Resources the scheduler reserves.")
+};
+
+static LIMITS: BlockSchema = BlockSchema {
+    fields: &[RESOURCE_FIELDS],
+    ..block("limits", "Resource ceilings.")
+};
+
+pub static RESOURCES: BlockSchema = BlockSchema {
+    children: &[&REQUESTS, &LIMITS],
+    ..block("resources", "CPU and memory requests and limits.")
+};
+
+static AUTOSCALE: BlockSchema = BlockSchema {
+    fields: &[AUTOSCALE_FIELDS],
+    ..block(
+        "autoscale",
+        "A HorizontalPodAutoscaler for the MTA StatefulSet.",
+    )
+};
+
+static READINESS: BlockSchema = BlockSchema {
+    fields: &[PROBE_FIELDS],
+    ..block("readiness", "Readiness probe on `/api/check-liveness/v1`.")
+};
+static STARTUP: BlockSchema = BlockSchema {
+    fields: &[PROBE_FIELDS],
+    ..block("startup", "Startup probe on `/api/check-liveness/v1`.")
+};
+static LIVENESS: BlockSchema = BlockSchema {
+    fields: &[PROBE_FIELDS],
+    ..block(
+        "liveness",
+        "Liveness probe (a TCP check of the HTTP port: the liveness endpoint reports load shedding, which must not restart pods).",
+    )
+};
+
+static PROBES: BlockSchema = BlockSchema {
+    children: &[&READINESS, &STARTUP, &LIVENESS],
+    ..block("probes", "Probe timings.")
+};
+
+pub static MTA: BlockSchema = BlockSchema {
+    fields: &[MTA_FIELDS],
+    children: &[&PORTS, &RESOURCES, &AUTOSCALE, &PROBES],
+    ..block("mta", "The MTA StatefulSet.")
+};
+
+pub static TSA: BlockSchema = BlockSchema {
+    fields: &[TSA_FIELDS],
+    children: &[&RESOURCES],
+    ..block(
+        "tsa",
+        "Traffic Shaping Automation: a StatefulSet of tsa-daemon replicas.",
+    )
+};
+
+pub static SINK: BlockSchema = BlockSchema {
+    fields: &[SINK_FIELDS],
+    children: &[&RESOURCES],
+    ..block(
+        "sink",
+        "A sink that accepts and drops all mail, for testing.",
+    )
+};
+
+pub static REDIS: BlockSchema = BlockSchema {
+    fields: &[REDIS_FIELDS],
+    ..block(
+        "redis",
+        "Redis or Dragonfly for throttles and connection limits shared by all MTA pods.",
+    )
+};
+
+pub static METRICS: BlockSchema = BlockSchema {
+    fields: &[METRICS_FIELDS],
+    ..block("metrics", "Prometheus metrics.")
+};
+
+pub static CLUSTER: BlockSchema = BlockSchema {
+    fields: &[CLUSTER_FIELDS],
+    children: &[&MTA, &TSA, &SINK, &REDIS, &METRICS],
+    ..block(
+        "cluster",
+        "The Kubernetes topology: workloads, Redis, sink and metrics.",
+    )
+};
+
+/// The blocks a file (or an `env` overlay) may contain at top level.
+pub static TOP_LEVEL: &[&BlockSchema] = &[
+    &DEPLOYMENT,
+    &DOMAIN,
+    &DKIM_DEFAULTS,
+    &SOURCE,
+    &POOL,
+    &TENANCY,
+    &TENANT,
+    &QUEUE,
+    &SHAPING,
+    &PROVIDER,
+    &SECRET,
+    &SMTP_LISTENER,
+    &HTTP_LISTENER,
+    &LOGGING,
+    &CLUSTER,
+];
+
+pub static ENV: BlockSchema = BlockSchema {
+    label: LabelRule::Environment,
+    multiplicity: Multiplicity::Keyed,
+    children: TOP_LEVEL,
+    ..block(
+        "env",
+        "Overrides for one environment: its blocks are merged over the rest when building with `--env NAME` (attributes replace, blocks merge by name).",
+    )
+};
+
+/// The file itself, as a block: what may appear at top level.
+pub static ROOT: BlockSchema = BlockSchema {
+    children: &[
+        &DEPLOYMENT,
+        &DOMAIN,
+        &DKIM_DEFAULTS,
+        &SOURCE,
+        &POOL,
+        &TENANCY,
+        &TENANT,
+        &QUEUE,
+        &SHAPING,
+        &PROVIDER,
+        &SECRET,
+        &SMTP_LISTENER,
+        &HTTP_LISTENER,
+        &LOGGING,
+        &CLUSTER,
+        &ENV,
+    ],
+    ..block("<file>", "A .kumo file.")
+};
+
+/// TSA actions: `.kumo` spelling, KumoMTA spelling, the release that introduced it.
+pub static ACTIONS: &[Variant] = &[
+    v(
+        "suspend",
+        "Suspend",
+        "Suspend the ready queue (site + source).",
+    ),
+    Variant {
+        since: Some(Since(2024, 6, 10)),
+        ..v(
+            "suspend_tenant",
+            "SuspendTenant",
+            "Suspend the tenant's scheduled queues for the domain.",
+        )
+    },
+    Variant {
+        since: Some(Since(2024, 6, 10)),
+        ..v(
+            "suspend_campaign",
+            "SuspendCampaign",
+            "Suspend the campaign's scheduled queues for the domain.",
+        )
+    },
+    Variant {
+        since: Some(Since(2025, 1, 23)),
+        ..v("bounce", "Bounce", "Bounce the queued messages.")
+    },
+    Variant {
+        since: Some(Since(2025, 1, 23)),
+        ..v(
+            "bounce_tenant",
+            "BounceTenant",
+            "Bounce the tenant's queued messages for the domain.",
+        )
+    },
+    Variant {
+        since: Some(Since(2025, 1, 23)),
+        ..v(
+            "bounce_campaign",
+            "BounceCampaign",
+            "Bounce the campaign's queued messages for the domain.",
+        )
+    },
+    v(
+        "set_config",
+        "SetConfig",
+        "`set_config(field = value)`: override a shaping field for the triggering source.",
+    ),
+    Variant {
+        since: Some(Since(2024, 11, 8)),
+        ..v(
+            "set_domain_config",
+            "SetDomainConfig",
+            "`set_domain_config(field = value)`: like set_config, scoped to the domain.",
+        )
+    },
+];
+
+/// The oldest KumoMTA release kumoc targets.
+pub const MIN_VERSION: Since = Since(2024, 11, 8);
+
+/// Since when a `local:` connection limit is accepted.
+pub const LOCAL_LIMIT_SINCE: Since = Since(2025, 1, 23);
+
+/// Find the schema of an egress-path field (for `set_config(...)`).
+pub fn egress_field(name: &str) -> Option<&'static Field> {
+    EGRESS_FIELDS.iter().find(|f| f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn walk(b: &'static BlockSchema, seen: &mut Vec<&'static str>) {
+        let mut names = BTreeSet::new();
+        for f in b.all_fields() {
+            assert!(
+                names.insert(f.name),
+                "duplicate field {} in {}",
+                f.name,
+                b.keyword
+            );
+        }
+        let mut kws = BTreeSet::new();
+        for c in b.children {
+            assert!(
+                kws.insert(c.keyword),
+                "duplicate child {} in {}",
+                c.keyword,
+                b.keyword
+            );
+            assert!(
+                !names.contains(c.keyword),
+                "{} is both a field and a block in {}",
+                c.keyword,
+                b.keyword
+            );
+            if !seen.contains(&c.keyword) || c.keyword == "source" {
+                seen.push(c.keyword);
+                if c.keyword != "env" {
+                    walk(c, seen);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn schema_is_consistent() {
+        walk(&ROOT, &mut Vec::new());
+    }
+}

@@ -1,0 +1,299 @@
+//! The syntax tree. Every node carries a byte [`Span`] into the source text.
+//!
+//! The tree is generic (blocks, attributes, values); what a block means is decided by the
+//! checker. Broken input still yields a tree: unparseable statements are [`Stmt::Error`],
+//! unparseable values are [`ValueKind::Error`] and missing ones [`ValueKind::Missing`].
+
+use std::fmt;
+
+/// A half-open byte range `start..end` into one source file (UTF-8 offsets).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Self {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            end: u32::try_from(end).unwrap_or(u32::MAX),
+        }
+    }
+    pub fn empty_at(at: u32) -> Self {
+        Self { start: at, end: at }
+    }
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+    pub fn len(self) -> u32 {
+        self.end.saturating_sub(self.start)
+    }
+    pub fn is_empty(self) -> bool {
+        self.end <= self.start
+    }
+    pub fn contains(self, offset: u32) -> bool {
+        self.start <= offset && offset <= self.end
+    }
+    /// The smallest span covering both.
+    pub fn cover(self, other: Span) -> Span {
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+    /// A sub-span, `range` relative to `self.start`, clamped to `self`.
+    pub fn subspan(self, range: std::ops::Range<usize>) -> Span {
+        let start = self
+            .start
+            .saturating_add(u32::try_from(range.start).unwrap_or(u32::MAX))
+            .min(self.end);
+        let end = self
+            .start
+            .saturating_add(u32::try_from(range.end).unwrap_or(u32::MAX))
+            .clamp(start, self.end);
+        Span { start, end }
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+/// A parsed file: its statements and, on the side, its comments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct File {
+    pub items: Vec<Stmt>,
+    pub comments: Vec<Comment>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    /// The comment text including its `//`, `#` or `/* */` delimiters.
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stmt {
+    Block(Block),
+    Attr(Attr),
+    /// A statement the parser could not read; its text is kept for tools.
+    Error(ErrorNode),
+}
+
+impl Stmt {
+    pub fn span(&self) -> Span {
+        match self {
+            Stmt::Block(b) => b.span,
+            Stmt::Attr(a) => a.span,
+            Stmt::Error(e) => e.span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorNode {
+    pub text: String,
+    pub span: Span,
+}
+
+/// `keyword [label] [from path] { body }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    pub keyword: Ident,
+    pub label: Option<Label>,
+    pub from: Option<Path>,
+    pub body: Vec<Stmt>,
+    /// The `{ ... }` part.
+    pub body_span: Span,
+    /// `false` when the closing `}` is missing (reported as a syntax error).
+    pub closed: bool,
+    pub span: Span,
+}
+
+impl Block {
+    pub fn attrs(&self) -> impl Iterator<Item = &Attr> {
+        self.body.iter().filter_map(|s| match s {
+            Stmt::Attr(a) => Some(a),
+            _ => None,
+        })
+    }
+    pub fn blocks(&self) -> impl Iterator<Item = &Block> {
+        self.body.iter().filter_map(|s| match s {
+            Stmt::Block(b) => Some(b),
+            _ => None,
+        })
+    }
+    pub fn label_text(&self) -> Option<&str> {
+        self.label.as_ref().map(|l| l.text.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A block label: a quoted string (`"example.com"`) or a bare name/path (`shared`,
+/// `provider.google`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub text: String,
+    pub quoted: bool,
+    pub span: Span,
+}
+
+/// A dotted name such as `shared` or `provider.google`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path {
+    pub segments: Vec<Ident>,
+    pub span: Span,
+}
+
+impl Path {
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for (i, seg) in self.segments.iter().enumerate() {
+            if i > 0 {
+                s.push('.');
+            }
+            s.push_str(&seg.name);
+        }
+        s
+    }
+    /// The single name of a one-segment path.
+    pub fn as_name(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [one] => Some(one.name.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// `key = value`. Keys are names or quoted strings (`"example.com.key" = "..."`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attr {
+    pub key: Key,
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub name: String,
+    pub quoted: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    pub kind: ValueKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueKind {
+    /// A string with escapes resolved.
+    Str(StrLit),
+    /// A number with its optional unit suffix, as written (`25Gi`, `1000m`, `24h`, `80%`).
+    Number(String),
+    /// A throttle or local limit as written (`100/s`, `local:5`, `500/d,max_burst=1`).
+    Rate(String),
+    /// An IPv4 address or CIDR as written (`10.0.0.0/8`).
+    Ip(String),
+    Bool(bool),
+    /// A reference or an enum value (`shared`, `required`, `provider.google`).
+    Path(Path),
+    List(ListLit),
+    Call(Call),
+    /// `key =` with nothing after it.
+    Missing,
+    /// A value the parser could not read; the text as written.
+    Error(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrLit {
+    pub value: String,
+    /// `'...'` literal string (no escapes).
+    pub literal: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListLit {
+    pub items: Vec<Value>,
+    pub closed: bool,
+}
+
+/// `name(arg, key = arg)`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub callee: Path,
+    pub args: Vec<Arg>,
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg {
+    pub name: Option<Ident>,
+    pub value: Value,
+}
+
+impl Value {
+    /// A short description of the kind of value, for "expected X, found Y" messages.
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            ValueKind::Str(_) => "a string",
+            ValueKind::Number(raw) => describe_number(raw),
+            ValueKind::Rate(raw) => {
+                if raw.contains('/') {
+                    "a rate"
+                } else {
+                    "a local limit"
+                }
+            }
+            ValueKind::Ip(_) => "an IP address",
+            ValueKind::Bool(_) => "a boolean",
+            ValueKind::Path(_) => "a name",
+            ValueKind::List(_) => "a list",
+            ValueKind::Call(_) => "a function call",
+            ValueKind::Missing => "nothing",
+            ValueKind::Error(_) => "an invalid value",
+        }
+    }
+}
+
+fn describe_number(raw: &str) -> &'static str {
+    let suffix: String = raw
+        .trim_start_matches('-')
+        .chars()
+        .skip_while(|c| c.is_ascii_digit() || *c == '_' || *c == '.')
+        .collect();
+    match suffix.as_str() {
+        "" => {
+            if raw.contains('.') {
+                "a decimal number"
+            } else {
+                "an integer"
+            }
+        }
+        "%" => "a percentage",
+        "m" => "a duration or CPU quantity",
+        "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "k" | "M" | "G" | "T" | "P" | "E" => "a size",
+        _ => {
+            if suffix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            {
+                "a duration"
+            } else {
+                "a number with a unit"
+            }
+        }
+    }
+}

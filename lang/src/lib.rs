@@ -1,0 +1,132 @@
+//! The `.kumo` language: grammar, total parser, syntax tree with byte spans, formatter, and
+//! the value grammars (durations, rates, sizes, CPU, percentages, IPs, versions) shared by
+//! the checker and the emitters.
+//!
+//! This crate depends on nothing in-house and does no IO.
+
+pub mod ast;
+pub mod format;
+mod parser;
+pub mod units;
+
+pub use ast::Span;
+pub use parser::{MAX_NESTING, Parse, parse};
+
+/// The syntax error codes (`K0xxx`). Stable: a code is never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SyntaxCode {
+    UnexpectedInput,
+    UnclosedBlock,
+    MissingValue,
+    InvalidValue,
+    UnterminatedString,
+    InvalidEscape,
+    UnclosedBracket,
+    UnterminatedComment,
+    NestingTooDeep,
+    InvalidUtf8,
+}
+
+impl SyntaxCode {
+    pub const ALL: [SyntaxCode; 10] = [
+        SyntaxCode::UnexpectedInput,
+        SyntaxCode::UnclosedBlock,
+        SyntaxCode::MissingValue,
+        SyntaxCode::InvalidValue,
+        SyntaxCode::UnterminatedString,
+        SyntaxCode::InvalidEscape,
+        SyntaxCode::UnclosedBracket,
+        SyntaxCode::UnterminatedComment,
+        SyntaxCode::NestingTooDeep,
+        SyntaxCode::InvalidUtf8,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SyntaxCode::UnexpectedInput => "K0001",
+            SyntaxCode::UnclosedBlock => "K0002",
+            SyntaxCode::MissingValue => "K0003",
+            SyntaxCode::InvalidValue => "K0004",
+            SyntaxCode::UnterminatedString => "K0005",
+            SyntaxCode::InvalidEscape => "K0006",
+            SyntaxCode::UnclosedBracket => "K0007",
+            SyntaxCode::UnterminatedComment => "K0008",
+            SyntaxCode::NestingTooDeep => "K0009",
+            SyntaxCode::InvalidUtf8 => "K0010",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SyntaxCode::UnexpectedInput => "unexpected-input",
+            SyntaxCode::UnclosedBlock => "unclosed-block",
+            SyntaxCode::MissingValue => "missing-value",
+            SyntaxCode::InvalidValue => "invalid-value",
+            SyntaxCode::UnterminatedString => "unterminated-string",
+            SyntaxCode::InvalidEscape => "invalid-escape",
+            SyntaxCode::UnclosedBracket => "unclosed-bracket",
+            SyntaxCode::UnterminatedComment => "unterminated-comment",
+            SyntaxCode::NestingTooDeep => "nesting-too-deep",
+            SyntaxCode::InvalidUtf8 => "invalid-utf8",
+        }
+    }
+}
+
+/// One syntax error: what, where, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub code: SyntaxCode,
+    pub message: String,
+    pub span: Span,
+    /// What the primary span shows ("this `{` has no matching `}`").
+    pub label: String,
+    pub help: Option<String>,
+    /// A second place worth pointing at (e.g. where a bracket was opened).
+    pub secondary: Option<(Span, String)>,
+}
+
+impl SyntaxError {
+    pub fn new(
+        code: SyntaxCode,
+        message: String,
+        span: Span,
+        label: impl Into<String>,
+        help: Option<&str>,
+    ) -> Self {
+        Self {
+            code,
+            message,
+            span,
+            label: label.into(),
+            help: help.map(str::to_string),
+            secondary: None,
+        }
+    }
+
+    pub fn with_secondary(mut self, span: Span, label: String) -> Self {
+        self.secondary = Some((span, label));
+        self
+    }
+}
+
+/// Decode file bytes as UTF-8. Invalid sequences become U+FFFD and the first one is
+/// reported (`K0010`) at its byte offset, so the rest of the file is still checked.
+pub fn decode(bytes: &[u8]) -> (String, Option<SyntaxError>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), None),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            // Offsets after the first bad byte shift by the replacement; point at the
+            // replacement character in the decoded text.
+            let err = SyntaxError::new(
+                SyntaxCode::InvalidUtf8,
+                "the file is not valid UTF-8".to_string(),
+                Span::new(at, at + '\u{FFFD}'.len_utf8()),
+                "invalid byte sequence",
+                Some("save the file as UTF-8; .kumo files are always UTF-8"),
+            );
+            (text, Some(err))
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! `kumoc init`: a commented starter deployment that checks clean (a test proves it).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::{fail, write_atomically};
+
+pub const TEMPLATE: &str = r#"// A KumoMTA deployment on Kubernetes, described for kumoc.
+//
+//   kumoc check .                    check it (add `--env production` for production)
+//   kumoc explain CODE               learn about a diagnostic
+//
+// Every field is documented in the README's language tour; values carry their units
+// (`24h`, `25Gi`, `100/s`, `80%`).
+
+deployment "{{NAME}}" {
+  namespace   = "kumomta"
+  kumomta     = "2025.03.19-1d3f1f67" // the image tag; also decides which features may be used
+  environment = staging               // staging | production
+}
+
+// Where mail leaves from. Give every source an EHLO name whose DNS matches its address.
+pool main {
+  source main-00 {
+    ehlo_domain = "mta.example.com"
+  }
+}
+
+queue default {
+  egress_pool    = main
+  max_age        = 24h
+  retry_interval = 20m
+}
+
+// A sending domain, signed with a key kept in a Kubernetes Secret.
+domain "example.com" {
+  dkim {
+    selector = "default"
+    headers  = ["From", "To", "Subject", "Date", "Message-ID"]
+    key      = secret("dkim-keys", "example.com.default.key")
+  }
+}
+
+secret "dkim-keys" {
+  keys = ["example.com.default.key"]
+}
+
+// Traffic shaping for every destination. The stdlib adds presets for the big providers
+// (google, yahoo, outlook, ...); a `provider "google" { ... }` block changes one.
+shaping default {
+  enable_tls = opportunistic
+}
+
+smtp_listener {
+  relay_hosts = [127.0.0.1] // who may relay: never 0.0.0.0/0
+}
+
+http_listener {
+  trusted_hosts = [127.0.0.1]
+}
+
+cluster {
+  mta {
+    replicas = 1
+    spool    = 25Gi // a persistent volume per pod: the spool is the queue
+  }
+
+  sink {
+    enabled = true // staging: accept and drop all mail; set false for real delivery
+  }
+
+  // Overrides for production go in `env production { ... }`.
+}
+
+env production {
+  cluster {
+    sink {
+      enabled = false
+    }
+  }
+}
+"#;
+
+pub fn run(dir: &Path, name: &str, force: bool) -> ExitCode {
+    if kumoc_compiler::check::check_k8s_name(name).is_err() || name.len() > 40 {
+        return fail(format!(
+            "`{name}` cannot name a deployment: use up to 40 lowercase letters, digits and `-`"
+        ));
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return fail(format!("cannot create {}: {e}", dir.display()));
+    }
+    let path = dir.join("deployment.kumo");
+    if path.exists() && !force {
+        return fail(format!(
+            "{} exists; pass --force to overwrite it",
+            path.display()
+        ));
+    }
+    let text = TEMPLATE.replace("{{NAME}}", name);
+    if let Err(e) = write_atomically(&path, text.as_bytes()) {
+        return fail(format!("cannot write {}: {e}", path.display()));
+    }
+    println!(
+        "wrote {}\nnext: kumoc check {}",
+        path.display(),
+        dir.display()
+    );
+    ExitCode::SUCCESS
+}
