@@ -16,7 +16,7 @@ pub const TEMPLATE: &str = r#"// A KumoMTA deployment on Kubernetes, described f
 deployment "{{NAME}}" {
   namespace   = "kumomta"
   kumomta     = "2025.03.19-1d3f1f67" // the image tag; also decides which features may be used
-  environment = staging               // staging | production
+  environment = staging // staging | production
 }
 
 // Where mail leaves from. Give every source an EHLO name whose DNS matches its address.

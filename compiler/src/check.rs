@@ -565,7 +565,7 @@ impl Cx<'_> {
                 .with_replacement("remove the quotes", at, s.value.clone()),
             (Ty::Enum(_), ValueKind::Str(s)) => d.with_help(format!("enum values are written without quotes: `{}`", s.value)),
             (Ty::Ref(k), ValueKind::Str(s)) => d.with_help(format!("refer to a {} by its bare name: `{}`", k.noun(), s.value)),
-            _ => d,
+            _ => d.with_help(format!("this field takes {}", ty.describe())),
         };
         self.push(d);
     }
@@ -589,9 +589,12 @@ impl Cx<'_> {
             self.loc(span),
             e.message.clone(),
         );
-        if let Some(h) = e.help {
-            d = d.with_help(h);
-        }
+        d = match e.help {
+            Some(h) => d.with_help(h),
+            None => d.with_help(format!(
+                "see `kumoc explain {code}` for how a {what} is written"
+            )),
+        };
         self.push(d);
     }
 

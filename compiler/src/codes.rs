@@ -166,7 +166,7 @@ relay_hosts = [\"10.0.0.0/8\"    // K0007: `]` expected
         "nesting-too-deep",
         Syntax,
         "brackets nested too deeply",
-        "Blocks, lists and calls nest at most 64 levels. No deployment needs more; the limit keeps
+        "Blocks, lists and calls nest at most 32 levels. No deployment needs more; the limit keeps
 the parser safe on hostile input.",
     ),
     e(

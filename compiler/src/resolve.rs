@@ -1044,7 +1044,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             _ => None,
         };
         let (cpu_percent, memory_percent) = (pct("cpu"), pct("memory"));
-        if cpu_percent.is_none() && memory_percent.is_none() {
+        if a.attr("cpu").is_none() && a.attr("memory").is_none() {
             self.diags.push(
                 Diagnostic::new(
                     "K1007",

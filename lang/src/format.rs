@@ -156,7 +156,9 @@ impl Printer<'_> {
             self.out.push(' ');
         }
         self.out.push_str(" = ");
-        let col = self.depth * INDENT.len() + width.max(key.len()) + 3;
+        // Judged on the key's own width, like `breaks_lines`, so alignment never changes
+        // whether a value fits on one line.
+        let col = self.depth * INDENT.len() + key.len() + 3;
         self.value(&a.value, col);
     }
 

@@ -13,7 +13,7 @@ use crate::{SyntaxCode, SyntaxError};
 struct KumoParser;
 
 /// Nesting deeper than this is refused before pest sees it (pest recurses per level).
-pub const MAX_NESTING: usize = 64;
+pub const MAX_NESTING: usize = 32;
 
 /// The result of parsing one file: a tree (always) and the syntax errors (maybe none).
 #[derive(Debug, Clone, PartialEq)]
@@ -25,28 +25,35 @@ pub struct Parse {
 /// Parse `.kumo` source text. Total: never fails, never panics.
 pub fn parse(text: &str) -> Parse {
     let whole = Span::new(0, text.len());
-    if let Some(at) = too_deep(text) {
-        return Parse {
-            file: File {
-                items: vec![Stmt::Error(ErrorNode {
-                    text: String::new(),
-                    span: whole,
-                })],
-                comments: Vec::new(),
-                span: whole,
-            },
-            errors: vec![SyntaxError::new(
-                SyntaxCode::NestingTooDeep,
-                format!("nesting deeper than {MAX_NESTING} levels"),
-                Span::new(at, at + 1),
-                "too deep",
-                Some("a deployment never needs this much nesting; flatten the blocks or lists"),
-            )],
-        };
-    }
+    // Nesting beyond the limit is blanked out (same length, newlines kept) and reported,
+    // so the rest of the file still parses and spans stay true.
+    let mut deep_errors = Vec::new();
+    let blanked;
+    let text = match too_deep(text) {
+        None => text,
+        Some(regions) => {
+            let mut bytes = text.as_bytes().to_vec();
+            for (from, to) in &regions {
+                for b in bytes.get_mut(*from..*to).into_iter().flatten() {
+                    if *b != b'\n' {
+                        *b = b' ';
+                    }
+                }
+                deep_errors.push(SyntaxError::new(
+                    SyntaxCode::NestingTooDeep,
+                    format!("nesting deeper than {MAX_NESTING} levels"),
+                    Span::new(*from, from + 1),
+                    "too deep",
+                    Some("a deployment never needs this much nesting; flatten the blocks or lists"),
+                ));
+            }
+            blanked = String::from_utf8_lossy(&bytes).into_owned();
+            blanked.as_str()
+        }
+    };
     let mut b = Builder {
         text,
-        errors: Vec::new(),
+        errors: deep_errors,
     };
     let file = match KumoParser::parse(Rule::file, text) {
         Ok(mut pairs) => match pairs.next() {
@@ -60,10 +67,13 @@ pub fn parse(text: &str) -> Parse {
     Parse { file, errors }
 }
 
-/// The offset of the first bracket that opens level `MAX_NESTING + 1`, if any.
-fn too_deep(text: &str) -> Option<usize> {
+/// The byte ranges nested deeper than `MAX_NESTING`: from the bracket that opens level
+/// `MAX_NESTING + 1` to just after the bracket that closes it (or the end of the text).
+fn too_deep(text: &str) -> Option<Vec<(usize, usize)>> {
     let mut depth = 0usize;
     let mut in_string: Option<u8> = None;
+    let mut regions = Vec::new();
+    let mut open_at: Option<usize> = None;
     let bytes = text.as_bytes();
     let mut i = 0;
     while let Some(&c) = bytes.get(i) {
@@ -79,17 +89,31 @@ fn too_deep(text: &str) -> Option<usize> {
                 b'"' | b'\'' => in_string = Some(c),
                 b'{' | b'[' | b'(' => {
                     depth += 1;
-                    if depth > MAX_NESTING {
-                        return Some(i);
+                    if depth == MAX_NESTING + 1 {
+                        open_at = Some(i);
                     }
                 }
-                b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+                b'}' | b']' | b')' => {
+                    if depth == MAX_NESTING + 1 {
+                        if let Some(from) = open_at.take() {
+                            regions.push((from, i + 1));
+                        }
+                    }
+                    depth = depth.saturating_sub(1);
+                }
                 _ => {}
             },
         }
         i += 1;
     }
-    None
+    if let Some(from) = open_at {
+        regions.push((from, text.len()));
+    }
+    if regions.is_empty() {
+        None
+    } else {
+        Some(regions)
+    }
 }
 
 struct Builder<'t> {
@@ -612,4 +636,33 @@ fn explain_bad_value(raw: &str) -> String {
         return "a number and its unit are written together, like `24h` or `25Gi`".to_string();
     }
     "values are strings (\"...\"), numbers with units (`24h`, `25Gi`, `80%`), rates (`100/s`), IPs, `true`/`false`, names, lists (`[a, b]`) or calls (`secret(\"name\")`)".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deepest_allowed_nesting_parses_on_a_small_stack() {
+        let inner = format!(
+            "a = {}{}\n",
+            "[".repeat(MAX_NESTING - 1),
+            "]".repeat(MAX_NESTING - 1)
+        );
+        let text = format!("b {{\n{inner}}}\n");
+        let handle = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || parse(&text).errors.len())
+            .expect("thread");
+        assert_eq!(handle.join().expect("no stack overflow"), 0);
+    }
+
+    #[test]
+    fn too_deep_is_blanked_and_reported() {
+        let text = format!("a = {}{}\nb = 1\n", "[".repeat(100), "]".repeat(100));
+        let p = parse(&text);
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(p.errors[0].code, SyntaxCode::NestingTooDeep);
+        assert_eq!(p.file.items.len(), 2, "the rest of the file still parses");
+    }
 }

@@ -1,0 +1,67 @@
+//! The formatter on every fixture: idempotent, keeps every comment, refuses broken files.
+
+use crate::support::*;
+
+fn comments(text: &str) -> Vec<String> {
+    kumoc_lang::parse(text)
+        .file
+        .comments
+        .iter()
+        .map(|c| c.text.trim_end().to_string())
+        .collect()
+}
+
+pub fn assert_format_ok(name: &str, text: &str) {
+    match kumoc_lang::format::format(text) {
+        Ok(once) => {
+            let twice = kumoc_lang::format::format(&once).unwrap_or_else(|e| {
+                panic!("{name}: formatted output does not parse: {e:?}\n{once}")
+            });
+            assert_eq!(once, twice, "{name}: formatting is not idempotent");
+            assert_eq!(comments(text), comments(&once), "{name}: comments changed");
+            assert!(kumoc_lang::parse(&once).errors.is_empty());
+        }
+        Err(errors) => assert!(!errors.is_empty()),
+    }
+}
+
+#[test]
+fn formatting_is_idempotent_and_keeps_comments() {
+    let mut all = fixtures("tests/fixtures/check");
+    all.extend(fixtures("tests/fixtures/parse"));
+    all.extend(fixtures("examples/example-com"));
+    let mut formatted = 0;
+    for path in all {
+        for (name, bytes) in fixture_files(&path) {
+            let text = String::from_utf8_lossy(&bytes);
+            assert_format_ok(&name, &text);
+            formatted += usize::from(kumoc_lang::format::format(&text).is_ok());
+        }
+    }
+    assert!(formatted > 20, "most fixtures are formattable");
+}
+
+#[test]
+fn examples_and_init_template_are_formatted() {
+    for path in fixtures("examples/example-com") {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            kumoc_lang::format::format(&text).unwrap(),
+            text,
+            "{} is not formatted",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn format_snapshot() {
+    let text =
+        std::fs::read_to_string(root().join("tests/fixtures/parse/valid_everything.kumo")).unwrap();
+    let messy = "deployment \"d\" {namespace=\"n\"   kumomta = \"2025.03.19\"\n\n\n\n  environment=staging}\npool p { source s { weight = 2 } } // trailing\n// own line\nsmtp_listener { relay_hosts = [10.0.0.0/8,\n  10.1.0.0/16] }\n";
+    insta::assert_snapshot!(
+        "format__valid_everything",
+        kumoc_lang::format::format(&text).unwrap()
+    );
+    insta::assert_snapshot!("format__messy", kumoc_lang::format::format(messy).unwrap());
+}
