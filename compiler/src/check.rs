@@ -629,11 +629,7 @@ impl Cx<'_> {
                                 loc,
                                 format!("must be {}", range_text(*min, *max)),
                             )
-                            .with_help(format!(
-                                "`{}` takes {}",
-                                "this field",
-                                ty.describe()
-                            )),
+                            .with_help(format!("the allowed range is {}", range_text(*min, *max))),
                         );
                         return None;
                     }

@@ -102,7 +102,7 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
             kumoc_lang::Span::default(),
         );
         diags.push(
-            Diagnostic::new("K1006", "no `deployment` block", at, "the deployment is described here")
+            Diagnostic::new("K1006", "no `deployment` block", at, "none in this file or the others checked with it")
                 .with_help("add `deployment \"name\" { namespace = \"...\"  kumomta = \"2025.03.19-1d3f1f67\"  environment = staging }` (or run `kumoc init`)"),
         );
         return None;
@@ -343,7 +343,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             }
             Typed::Limit(l) if l.local => self.gate(
                 schema::LOCAL_LIMIT_SINCE,
-                "`local:` connection limits",
+                "a `local:` connection limit",
                 v.loc,
             ),
             Typed::Action(a) => {

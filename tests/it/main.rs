@@ -1,5 +1,7 @@
 //! End-to-end tests, grouped into one binary so they build once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod check;
 mod cli;
 mod fmt;
