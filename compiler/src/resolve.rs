@@ -328,10 +328,6 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
-    fn is_preset_override(&self, _b: &HBlock<'_>) -> bool {
-        false
-    }
-
     fn value(&mut self, v: &TypedAt) {
         match &v.value {
             Typed::Ref(kind, name) => self.reference(*kind, name, v.loc),
@@ -393,7 +389,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             format!("no {noun} of this name"),
         );
         if let Some(s) = did_you_mean(name, set.iter().copied()) {
-            let replacement = replacement_text(at, s, self);
+            let replacement = replacement_text(kind, s);
             d = d
                 .with_help(format!("did you mean `{s}`?"))
                 .with_replacement(format!("replace with `{s}`"), at, replacement);
@@ -1065,19 +1061,12 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 }
 
-fn replacement_text(at: Loc, name: &str, r: &Resolver<'_, '_, '_>) -> String {
-    // Keep the quoting the user wrote (`"name"` in secret(...) and quoted references).
-    let _ = r;
-    let _ = at;
-    if name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-    {
-        name.to_string()
-    } else {
-        format!("\"{name}\"")
-    }
+/// How a suggested name replaces a reference: secret names are strings inside
+/// `secret(...)`; other names are written bare when they can be.
+fn replacement_text(kind: RefKind, name: &str) -> String {
+    let bare = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if kind != RefKind::Secret && bare { name.to_string() } else { format!("\"{name}\"") }
 }
 
 fn ver_lt(v: &KumoVersion, s: Since) -> bool {

@@ -1965,8 +1965,11 @@ impl KumoVersion {
 }
 
 impl Ord for KumoVersion {
+    /// By release date; the commit only breaks ties, so `Ord` agrees with `Eq`.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
+        self.key()
+            .cmp(&other.key())
+            .then_with(|| self.commit.cmp(&other.commit))
     }
 }
 
@@ -3173,7 +3176,7 @@ mod tests {
         let d = parse_version("2025.03.19").unwrap();
         assert_eq!(d, KumoVersion::date(2025, 3, 19));
         assert_eq!(d.to_string(), "2025.03.19");
-        assert_eq!(d.cmp(&v), Ordering::Equal);
+        assert_eq!(d.cmp(&v), Ordering::Less, "same date: the commit breaks the tie");
         assert_ne!(d, v);
 
         assert_eq!(
