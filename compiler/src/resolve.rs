@@ -268,13 +268,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     fn walk(&mut self, b: &HBlock<'_>) {
         // Required fields.
         for f in b.schema.all_fields() {
-            if f.required
-                && b.attr(f.name).is_none()
-                && !(b.schema.keyword == "provider"
-                    && f.name == "match"
-                    && b.file.0 != u32::MAX
-                    && self.is_preset_override(b))
-            {
+            if f.required && b.attr(f.name).is_none() {
                 let what = match &b.label {
                     Some(l) => format!("`{} {}`", b.schema.keyword, l),
                     None => format!("`{}`", b.schema.keyword),
@@ -1065,8 +1059,14 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 /// `secret(...)`; other names are written bare when they can be.
 fn replacement_text(kind: RefKind, name: &str) -> String {
     let bare = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if kind != RefKind::Secret && bare { name.to_string() } else { format!("\"{name}\"") }
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if kind != RefKind::Secret && bare {
+        name.to_string()
+    } else {
+        format!("\"{name}\"")
+    }
 }
 
 fn ver_lt(v: &KumoVersion, s: Since) -> bool {

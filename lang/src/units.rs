@@ -3176,7 +3176,11 @@ mod tests {
         let d = parse_version("2025.03.19").unwrap();
         assert_eq!(d, KumoVersion::date(2025, 3, 19));
         assert_eq!(d.to_string(), "2025.03.19");
-        assert_eq!(d.cmp(&v), Ordering::Less, "same date: the commit breaks the tie");
+        assert_eq!(
+            d.cmp(&v),
+            Ordering::Less,
+            "same date: the commit breaks the tie"
+        );
         assert_ne!(d, v);
 
         assert_eq!(
