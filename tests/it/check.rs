@@ -148,3 +148,22 @@ fn user_blocks_merge_over_presets() {
         "preset automation rules are kept"
     );
 }
+
+#[test]
+fn readme_tour_checks_clean() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let tour = readme
+        .split("```kumo\n")
+        .nth(1)
+        .expect("a kumo block in the README")
+        .split("```")
+        .next()
+        .unwrap();
+    for env in [None, Some(kumoc_compiler::Environment::Production)] {
+        let a = kumoc_compiler::analyze(
+            &[("README.md".into(), tour.as_bytes().to_vec())],
+            &Options { env },
+        );
+        assert!(a.diagnostics.is_empty(), "{env:?}:\n{}", human(&a));
+    }
+}
