@@ -570,6 +570,26 @@ impl Cx<'_> {
         self.push(d);
     }
 
+    /// The typed value of a literal parsed by `units`, or its error reported.
+    fn lit<T>(
+        &mut self,
+        parsed: Result<T, UnitError>,
+        code: &'static str,
+        what: &str,
+        v: &Value,
+        wrap: impl FnOnce(T) -> Typed,
+    ) -> Option<Typed> {
+        match parsed {
+            Ok(x) => Some(wrap(x)),
+            Err(e) => {
+                // A string's contents start one byte after its opening quote.
+                let offset = usize::from(matches!(v.kind, ValueKind::Str(_)));
+                self.unit_error(code, what, v, offset, e);
+                None
+            }
+        }
+    }
+
     fn unit_error(
         &mut self,
         code: &'static str,
@@ -578,10 +598,20 @@ impl Cx<'_> {
         text_offset: usize,
         e: UnitError,
     ) {
+        // Point inside the literal only when its text is exactly what was parsed (a string
+        // with escapes is longer in the source than its value).
+        let exact = match &v.kind {
+            ValueKind::Str(st) => v.span.len() as usize == st.value.len() + 2,
+            _ => true,
+        };
         let span = v
             .span
             .subspan(e.range.start + text_offset..e.range.end + text_offset);
-        let span = if span.is_empty() { v.span } else { span };
+        let span = if span.is_empty() || !exact {
+            v.span
+        } else {
+            span
+        };
         let shown = source_text(v);
         let mut d = Diagnostic::new(
             code,
@@ -643,94 +673,65 @@ impl Cx<'_> {
             (Ty::Duration, ValueKind::Number(raw))
                 if !raw.chars().all(|c| c.is_ascii_digit() || c == '_') =>
             {
-                match units::parse_duration_literal(raw) {
-                    Ok(ms) => Typed::Duration(ms),
-                    Err(e) => {
-                        self.unit_error("K2002", "duration", v, 0, e);
-                        return None;
-                    }
-                }
+                self.lit(
+                    units::parse_duration_literal(raw),
+                    "K2002",
+                    "duration",
+                    v,
+                    Typed::Duration,
+                )?
             }
-            (Ty::Duration, ValueKind::Str(s)) => {
-                match units::parse_humantime(&s.value, units::HumantimeFlavor::V2_2) {
-                    Ok(ms) => Typed::Duration(ms),
-                    Err(e) => {
-                        self.unit_error("K2002", "duration", v, 1, e);
-                        return None;
-                    }
-                }
+            (Ty::Duration, ValueKind::Str(s)) => self.lit(
+                units::parse_humantime(&s.value, units::HumantimeFlavor::V2_2),
+                "K2002",
+                "duration",
+                v,
+                Typed::Duration,
+            )?,
+            (Ty::Rate, ValueKind::Rate(raw)) if raw.contains('/') => {
+                self.lit(units::parse_rate(raw), "K2003", "rate", v, Typed::Rate)?
             }
-            (Ty::Rate, ValueKind::Rate(raw)) if raw.contains('/') => match units::parse_rate(raw) {
-                Ok(r) => Typed::Rate(r),
-                Err(e) => {
-                    self.unit_error("K2003", "rate", v, 0, e);
-                    return None;
-                }
-            },
-            (Ty::Rate, ValueKind::Str(s)) => match units::parse_rate(&s.value) {
-                Ok(r) => Typed::Rate(r),
-                Err(e) => {
-                    self.unit_error("K2003", "rate", v, 1, e);
-                    return None;
-                }
-            },
-            (Ty::Limit, ValueKind::Number(raw)) => match units::parse_limit(raw) {
-                Ok(l) => Typed::Limit(l),
-                Err(e) => {
-                    self.unit_error("K2007", "connection limit", v, 0, e);
-                    return None;
-                }
-            },
-            (Ty::Limit, ValueKind::Rate(raw)) if !raw.contains('/') => {
-                match units::parse_limit(raw) {
-                    Ok(l) => Typed::Limit(l),
-                    Err(e) => {
-                        self.unit_error("K2007", "connection limit", v, 0, e);
-                        return None;
-                    }
-                }
+            (Ty::Rate, ValueKind::Str(s)) => {
+                self.lit(units::parse_rate(&s.value), "K2003", "rate", v, Typed::Rate)?
             }
-            (Ty::Limit, ValueKind::Str(s)) => match units::parse_limit(&s.value) {
-                Ok(l) => Typed::Limit(l),
-                Err(e) => {
-                    self.unit_error("K2007", "connection limit", v, 1, e);
-                    return None;
-                }
-            },
-            (Ty::Size, ValueKind::Number(raw)) => match units::parse_size(raw) {
-                Ok(b) => Typed::Size(b),
-                Err(e) => {
-                    self.unit_error("K2004", "size", v, 0, e);
-                    return None;
-                }
-            },
-            (Ty::Cpu, ValueKind::Number(raw)) => match units::parse_cpu(raw) {
-                Ok(m) => Typed::Cpu(m),
-                Err(e) => {
-                    self.unit_error("K2004", "CPU quantity", v, 0, e);
-                    return None;
-                }
-            },
-            (Ty::Percent, ValueKind::Number(raw)) if raw.ends_with('%') => {
-                match units::parse_percent(raw) {
-                    Ok(p) => Typed::Percent(p),
-                    Err(e) => {
-                        self.unit_error("K2004", "percentage", v, 0, e);
-                        return None;
-                    }
-                }
+            (
+                Ty::Limit,
+                ValueKind::Number(raw) | ValueKind::Str(kumoc_lang::ast::StrLit { value: raw, .. }),
+            ) => self.lit(
+                units::parse_limit(raw),
+                "K2007",
+                "connection limit",
+                v,
+                Typed::Limit,
+            )?,
+            (Ty::Limit, ValueKind::Rate(raw)) if !raw.contains('/') => self.lit(
+                units::parse_limit(raw),
+                "K2007",
+                "connection limit",
+                v,
+                Typed::Limit,
+            )?,
+            (Ty::Size, ValueKind::Number(raw)) => {
+                self.lit(units::parse_size(raw), "K2004", "size", v, Typed::Size)?
             }
-            (Ty::Ip, ValueKind::Ip(raw))
-            | (Ty::Ip, ValueKind::Str(kumoc_lang::ast::StrLit { value: raw, .. })) => {
-                let off = usize::from(matches!(v.kind, ValueKind::Str(_)));
-                match units::parse_ip(raw) {
-                    Ok(ip) => Typed::Ip(ip),
-                    Err(e) => {
-                        self.unit_error("K2005", "IP address", v, off, e);
-                        return None;
-                    }
-                }
-            }
+            (Ty::Cpu, ValueKind::Number(raw)) => self.lit(
+                units::parse_cpu(raw),
+                "K2004",
+                "CPU quantity",
+                v,
+                Typed::Cpu,
+            )?,
+            (Ty::Percent, ValueKind::Number(raw)) if raw.ends_with('%') => self.lit(
+                units::parse_percent(raw),
+                "K2004",
+                "percentage",
+                v,
+                Typed::Percent,
+            )?,
+            (
+                Ty::Ip,
+                ValueKind::Ip(raw) | ValueKind::Str(kumoc_lang::ast::StrLit { value: raw, .. }),
+            ) => self.lit(units::parse_ip(raw), "K2005", "IP address", v, Typed::Ip)?,
             (Ty::Cidr, ValueKind::Ip(raw))
             | (Ty::Cidr, ValueKind::Str(kumoc_lang::ast::StrLit { value: raw, .. })) => {
                 let off = usize::from(matches!(v.kind, ValueKind::Str(_)));
@@ -844,13 +845,13 @@ impl Cx<'_> {
             (Ty::Secret, ValueKind::Call(c)) if c.callee.text() == "secret" => {
                 return self.secret(c, loc);
             }
-            (Ty::Version, ValueKind::Str(s)) => match units::parse_version(&s.value) {
-                Ok(ver) => Typed::Version(ver),
-                Err(e) => {
-                    self.unit_error("K2009", "KumoMTA release", v, 1, e);
-                    return None;
-                }
-            },
+            (Ty::Version, ValueKind::Str(s)) => self.lit(
+                units::parse_version(&s.value),
+                "K2009",
+                "KumoMTA release",
+                v,
+                Typed::Version,
+            )?,
             (Ty::Regex, ValueKind::Str(s)) => match fancy_regex::Regex::new(&s.value) {
                 Ok(_) => Typed::Regex(s.value.clone()),
                 Err(e) => {

@@ -50,6 +50,22 @@ impl<'a> Files<'a> for Sources {
     }
 }
 
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn ceil_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
 fn to_codespan(d: &Diagnostic, sources: &Sources) -> cs::Diagnostic<FileId> {
     let severity = match d.severity {
         Severity::Error => cs::Severity::Error,
@@ -66,9 +82,9 @@ fn to_codespan(d: &Diagnostic, sources: &Sources) -> cs::Diagnostic<FileId> {
             } else {
                 cs::LabelStyle::Secondary
             };
-            let len = sources.get(l.loc.file).map_or(0, |f| f.text.len());
-            let start = (l.loc.span.start as usize).min(len);
-            let end = (l.loc.span.end as usize).clamp(start, len);
+            let text = sources.get(l.loc.file).map_or("", |f| f.text.as_str());
+            let start = floor_char_boundary(text, l.loc.span.start as usize);
+            let end = ceil_char_boundary(text, (l.loc.span.end as usize).max(start));
             cs::Label::new(style, l.loc.file, start..end).with_message(l.message.clone())
         })
         .collect();
