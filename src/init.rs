@@ -60,6 +60,8 @@ http_listener {
 }
 
 cluster {
+  pod_cidr = 10.244.0.0/16 // the cluster's pod network: the sink relays only for it
+
   mta {
     replicas = 1
     spool    = 25Gi // a persistent volume per pod: the spool is the queue
@@ -67,6 +69,12 @@ cluster {
 
   sink {
     enabled = true // staging: accept and drop all mail; set false for real delivery
+  }
+
+  // Prometheus metrics on port 8080 for `scraper_cidrs` (by default the pod network). Before
+  // KumoMTA has per-route access control, those hosts can also use the admin API on that port.
+  metrics {
+    enabled = false
   }
 
   // Overrides for production go in `env production { ... }`.

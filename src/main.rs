@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use kumoc_compiler::{Analysis, Environment, Options, Severity, analyze, codes, render};
 
+mod build;
 mod init;
 
 #[derive(Parser)]
@@ -30,7 +31,7 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ColorChoice {
+pub(crate) enum ColorChoice {
     /// Colour when writing to a terminal and NO_COLOR is not set.
     Auto,
     Always,
@@ -46,7 +47,7 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum EnvArg {
+pub(crate) enum EnvArg {
     Staging,
     Production,
 }
@@ -64,6 +65,21 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+    },
+    /// Build a deployment: the KumoMTA policy into DIR/policy/ (nothing is written on errors).
+    Build {
+        /// Files or directories (every `*.kumo` directly inside; not recursive).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Output directory; replaced as a whole, atomically.
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
+        /// Build for this environment (applies its `env` block).
+        #[arg(long, value_enum)]
+        env: Option<EnvArg>,
+        /// Do not write: exit 1 and list the files that differ when DIR is stale.
+        #[arg(long)]
+        check: bool,
     },
     /// Format .kumo files in place, keeping every comment.
     Fmt {
@@ -104,6 +120,12 @@ fn main() -> ExitCode {
     let color = cli.color;
     match cli.command {
         Command::Check { paths, env, format } => check(&paths, env, format, color),
+        Command::Build {
+            paths,
+            out,
+            env,
+            check,
+        } => build::run(&paths, &out, env, check, color),
         Command::Fmt { paths, check } => fmt(&paths, check, color),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Init { dir, name, force } => init::run(&dir, &name, force),
@@ -120,7 +142,7 @@ pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+pub(crate) fn use_color(choice: ColorChoice, terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -133,7 +155,7 @@ fn use_color(choice: ColorChoice, terminal: bool) -> bool {
 }
 
 /// Expand paths into `.kumo` files: a file as given, a directory's `*.kumo` sorted by name.
-fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
@@ -155,7 +177,7 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-fn read_all(files: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub(crate) fn read_all(files: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, String> {
     files
         .iter()
         .map(|f| {
@@ -175,13 +197,7 @@ fn check(paths: &[PathBuf], env: Option<EnvArg>, format: Format, color: ColorCho
         Ok(f) => f,
         Err(e) => return fail(e),
     };
-    let options = Options {
-        env: env.map(|e| match e {
-            EnvArg::Staging => Environment::Staging,
-            EnvArg::Production => Environment::Production,
-        }),
-    };
-    let analysis = analyze(&files, &options);
+    let analysis = analyze(&files, &options(env));
     let out = match format {
         Format::Human => {
             let mut s = render::human(
@@ -213,6 +229,15 @@ fn check(paths: &[PathBuf], env: Option<EnvArg>, format: Format, color: ColorCho
     }
 }
 
+pub(crate) fn options(env: Option<EnvArg>) -> Options {
+    Options {
+        env: env.map(|e| match e {
+            EnvArg::Staging => Environment::Staging,
+            EnvArg::Production => Environment::Production,
+        }),
+    }
+}
+
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
@@ -221,7 +246,7 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-fn summary(a: &Analysis, files: usize) -> String {
+pub(crate) fn summary(a: &Analysis, files: usize) -> String {
     let errors = a.count(Severity::Error);
     let warnings = a.count(Severity::Warning);
     let env = a

@@ -420,6 +420,19 @@ A pattern that does not compile makes KumoMTA reject the whole shaping file.",
         "Two values cannot both hold, e.g. an autoscaler whose `max` is below its `min`, or two
 listeners on the same port.",
     ),
+    CodeInfo {
+        severity: Severity::Warning,
+        ..e("K2014", "metrics-listener-unrestricted", Types, "the metrics port also opens the admin API to the scraper's network",
+"KumoMTA serves `/metrics` on every HTTP listener, to trusted hosts only, and trusted hosts
+may also inject mail and use the whole admin API without credentials. kumoc gives metrics a
+listener of their own (the `metrics` port) that trusts only the scraper's network
+(`cluster.metrics.scraper_cidrs`, by default the pod network). Releases before KumoMTA has
+per-route access control cannot limit that listener to `/metrics`, so the scraper's
+network can also reach `/api/admin/*` and `/api/inject/v1` on the metrics port.
+
+Narrow `scraper_cidrs` to where Prometheus runs, rely on the NetworkPolicy kumoc emits for
+the metrics port, or upgrade KumoMTA.")
+    },
 ];
 
 /// Look up a code (case-insensitive).

@@ -10,6 +10,7 @@
 pub mod check;
 pub mod codes;
 pub mod diagnostic;
+pub mod emit;
 pub mod model;
 pub mod render;
 mod resolve;

@@ -502,7 +502,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let settings_of =
             |kw: &'static str| self.top_one(kw).map(|b| settings(b)).unwrap_or_default();
 
-        Some(Deployment {
+        let d = Deployment {
             name,
             namespace,
             version,
@@ -523,7 +523,65 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             http_listener: settings_of("http_listener"),
             logging: settings_of("logging"),
             cluster,
-        })
+        };
+        self.derived_checks(&d);
+        Some(d)
+    }
+
+    /// Checks on what kumoc derives from the description (trust lists, pools, listeners).
+    fn derived_checks(&mut self, d: &Deployment) {
+        let c = &d.cluster;
+        let cluster_loc = self
+            .top_one("cluster")
+            .map(HBlock::header_loc)
+            .unwrap_or(d.name.loc);
+        if c.pod_cidr.is_none() {
+            let needs = [
+                (
+                    c.tsa.is_some(),
+                    "TSA trusts the MTA pods that publish to it",
+                ),
+                (
+                    c.sink.enabled.value,
+                    "the sink relays only for the MTA pods",
+                ),
+            ];
+            if let Some((_, why)) = needs.iter().find(|(on, _)| *on) {
+                self.diags.push(
+                    Diagnostic::new("K1007", "`cluster` is missing `pod_cidr`", cluster_loc, "`pod_cidr` is required here")
+                        .with_help(format!("{why}: set `pod_cidr` to the cluster's pod network, e.g. `pod_cidr = 10.244.0.0/16`")),
+                );
+            }
+        }
+        if c.metrics.enabled && !c.metrics.scraper_cidrs.is_empty() {
+            let at = c.metrics.loc.unwrap_or(c.mta.metrics_port.loc);
+            let nets: Vec<String> = c
+                .metrics
+                .scraper_cidrs
+                .iter()
+                .map(|x| x.value.to_string())
+                .collect();
+            let nets = nets.join(", ");
+            self.diags.push(
+                Diagnostic::new(
+                    "K2014",
+                    format!("on KumoMTA {}, the metrics port cannot be limited to /metrics", d.version.value),
+                    at,
+                    format!("{nets} may also inject and use the admin API on port {}", c.mta.metrics_port.value),
+                )
+                .with_help("narrow `scraper_cidrs` to where Prometheus runs; the NetworkPolicy for the metrics port limits who can connect"),
+            );
+        }
+        let empty_pools_since = Since(2026, 4, 9);
+        for p in &d.pools {
+            if p.members.is_empty() {
+                self.gate(
+                    empty_pools_since,
+                    &format!("an empty pool (`{}`)", p.name),
+                    p.loc,
+                );
+            }
+        }
     }
 
     fn domain(&mut self, d: &HBlock<'_>) -> Domain {

@@ -1,0 +1,113 @@
+//! Typed values in KumoMTA's own spelling: durations in a form every release parses,
+//! rates in ThrottleSpec form, enums in KumoMTA's case, secrets as the path where the
+//! Secret's key is mounted (the policy never holds secret material).
+
+use kumoc_lang::units::{self, format_duration};
+
+use super::lua;
+use super::toml::Value as T;
+use crate::check::{Action, MatchRule, Trigger, Typed};
+use crate::emit::names;
+
+pub fn toml(v: &Typed) -> T {
+    match v {
+        Typed::Str(s)
+        | Typed::HostPort(s)
+        | Typed::Domain(s)
+        | Typed::Url(s)
+        | Typed::K8sName(s)
+        | Typed::HttpPath(s)
+        | Typed::Regex(s) => T::Str(s.clone()),
+        Typed::Bool(b) => T::Bool(*b),
+        Typed::Int(n) => T::Int(*n),
+        Typed::Duration(ms) => T::Str(format_duration(*ms)),
+        Typed::Rate(r) => T::Str(r.to_kumo()),
+        Typed::Limit(l) if l.local => T::Str(l.to_kumo_string()),
+        Typed::Limit(l) => T::Int(i64::try_from(l.limit).unwrap_or(i64::MAX)),
+        Typed::Size(n) | Typed::Cpu(n) => T::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
+        Typed::Percent(p) => T::Int(i64::from(*p)),
+        Typed::Ip(ip) => T::Str(ip.to_string()),
+        Typed::Cidr(c) => T::Str(c.to_string()),
+        Typed::Enum(v) => T::Str(v.kumo.to_string()),
+        Typed::Ref(_, name) => T::Str(name.clone()),
+        Typed::Secret(s) => T::Str(names::secret_path(
+            &s.name,
+            s.key.as_ref().map_or("", |(k, _)| k.as_str()),
+        )),
+        Typed::Version(v) => T::Str(v.to_string()),
+        Typed::Action(a) => action(a),
+        Typed::Trigger(Trigger::Immediate) => T::Str("Immediate".into()),
+        Typed::Trigger(Trigger::Threshold(r)) => {
+            T::Inline(vec![("Threshold".into(), T::Str(r.to_kumo()))])
+        }
+        Typed::Match(m) => {
+            let (k, s) = match m {
+                MatchRule::MxSuffix(s) => ("MXSuffix", s),
+                MatchRule::DomainSuffix(s) => ("DomainSuffix", s),
+                MatchRule::HostName(s) => ("HostName", s),
+            };
+            T::Inline(vec![(k.into(), T::Str(s.clone()))])
+        }
+        Typed::List(items) => T::Array(items.iter().map(|i| toml(&i.value)).collect()),
+    }
+}
+
+fn action(a: &Action) -> T {
+    match a {
+        Action::Simple(v) => T::Str(v.kumo.to_string()),
+        Action::SetConfig {
+            variant,
+            field,
+            value,
+        } => T::Inline(vec![(
+            variant.kumo.to_string(),
+            T::Inline(vec![
+                ("name".into(), T::Str(field.name.to_string())),
+                ("value".into(), toml(&value.value)),
+            ]),
+        )]),
+    }
+}
+
+pub fn lua(v: &Typed) -> lua::Value {
+    use lua::Value as L;
+    match toml(v) {
+        T::Str(s) => L::Str(s),
+        T::Int(n) => L::Int(n),
+        T::Bool(b) => L::Bool(b),
+        other => L::Raw(toml_to_lua(&other)),
+    }
+}
+
+fn toml_to_lua(v: &T) -> String {
+    match v {
+        T::Str(s) => lua::string(s),
+        T::Int(n) => n.to_string(),
+        T::Bool(b) => b.to_string(),
+        T::Array(items) => {
+            let parts: Vec<String> = items.iter().map(toml_to_lua).collect();
+            format!("{{ {} }}", parts.join(", "))
+        }
+        T::Inline(entries) => {
+            let parts: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("[{}] = {}", lua::string(k), toml_to_lua(v)))
+                .collect();
+            format!("{{ {} }}", parts.join(", "))
+        }
+    }
+}
+
+/// A duration for Lua/TOML parameters the emitter sets itself.
+pub fn duration(ms: u64) -> String {
+    format_duration(ms)
+}
+
+/// `local:N` needs KumoMTA 2025.01.23; older releases get a plain number.
+pub fn local_limit(n: u64, version: &units::KumoVersion) -> T {
+    if *version >= units::KumoVersion::date(2025, 1, 23) {
+        T::Str(format!("local:{n}"))
+    } else {
+        T::Int(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}

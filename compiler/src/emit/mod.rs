@@ -1,0 +1,42 @@
+//! Emitters: the checked deployment model in, files out (as data; the CLI writes them).
+//!
+//! Emitting never fails on a model from an error-free analysis; anything an emitter cannot
+//! express is a checker error first. Output is byte-for-byte deterministic: ordered maps,
+//! no clocks, no randomness, no absolute paths from the build machine.
+
+pub mod kumomta;
+pub mod names;
+mod provenance;
+
+use std::collections::BTreeMap;
+
+use crate::Analysis;
+
+pub use provenance::Provenance;
+
+/// The emitted files: path relative to the output directory → content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    pub files: BTreeMap<String, String>,
+}
+
+impl Output {
+    pub fn add(&mut self, path: impl Into<String>, content: String) {
+        self.files.insert(path.into(), content);
+    }
+    pub fn get(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(String::as_str)
+    }
+}
+
+/// Emit everything for an analysis without errors; `None` when it has errors (or no model).
+pub fn emit(analysis: &Analysis) -> Option<Output> {
+    if analysis.has_errors() {
+        return None;
+    }
+    let model = analysis.model.as_ref()?;
+    let prov = Provenance::new(&analysis.sources);
+    let mut out = Output::default();
+    kumomta::emit(model, &prov, &mut out);
+    Some(out)
+}
