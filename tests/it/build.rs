@@ -1,0 +1,163 @@
+//! `kumoc build`: the emitted files of both example variants (snapshots), determinism, and
+//! the CLI's atomic output handling.
+
+use std::process::Command;
+
+use kumoc_compiler::{Environment, Options, emit};
+
+use crate::support::*;
+
+pub fn build_example(env: Option<Environment>) -> emit::Output {
+    // Named as the CLI names them when run from the repository root.
+    let files: Vec<(String, Vec<u8>)> = fixture_files(&root().join("examples/example-com"))
+        .into_iter()
+        .map(|(name, bytes)| (format!("examples/{name}"), bytes))
+        .collect();
+    let analysis = kumoc_compiler::analyze(&files, &Options { env });
+    assert!(!analysis.has_errors(), "{}", human(&analysis));
+    emit::emit(&analysis).expect("an error-free analysis emits")
+}
+
+#[test]
+fn example_policy_snapshots() {
+    for (env, name) in [
+        (None, "staging"),
+        (Some(Environment::Production), "production"),
+    ] {
+        let out = build_example(env);
+        for (path, content) in &out.files {
+            let snap = format!("build__{name}__{}", path.replace('/', "__"));
+            insta::assert_snapshot!(snap, content);
+        }
+        let again = build_example(env);
+        assert_eq!(out, again, "building twice gives byte-identical output");
+    }
+}
+
+#[test]
+fn production_has_no_sink_and_requires_tls() {
+    let out = build_example(Some(Environment::Production));
+    assert!(out.get("policy/sink.lua").is_none());
+    let init = out.get("policy/init.lua").unwrap();
+    assert!(
+        !init.contains("routing_domain"),
+        "no sink routing in production"
+    );
+    let shaping = out.get("policy/shaping.toml").unwrap();
+    assert!(!shaping.contains("-sink."));
+    let staging = build_example(None);
+    assert!(
+        staging
+            .get("policy/init.lua")
+            .unwrap()
+            .contains("msg:set_meta('routing_domain'")
+    );
+}
+
+fn kumoc() -> Command {
+    let mut c = Command::new(insta_cmd::get_cargo_bin("kumoc"));
+    c.current_dir(root()).env("NO_COLOR", "1");
+    c
+}
+
+#[test]
+fn build_writes_atomically_and_check_detects_staleness() {
+    let dir = std::env::temp_dir().join(format!("kumoc-build-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("out");
+    let o = kumoc()
+        .args(["build", "examples/example-com", "-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let init = std::fs::read_to_string(out.join("policy/init.lua")).unwrap();
+    assert_eq!(init, build_example(None).get("policy/init.lua").unwrap());
+
+    // Up to date.
+    let o = kumoc()
+        .args([
+            "build",
+            "examples/example-com",
+            "-o",
+            out.to_str().unwrap(),
+            "--check",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // Stale: one file changed, one extra.
+    std::fs::write(out.join("policy/queues.toml"), "# edited by hand\n").unwrap();
+    std::fs::write(out.join("policy/stray.lua"), "").unwrap();
+    let o = kumoc()
+        .args([
+            "build",
+            "examples/example-com",
+            "-o",
+            out.to_str().unwrap(),
+            "--check",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("changed: policy/queues.toml") && text.contains("extra:   policy/stray.lua"),
+        "{text}"
+    );
+
+    // A failed build leaves the old output untouched.
+    let broken = dir.join("broken.kumo");
+    std::fs::write(&broken, "deployment \"x\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\nqueue default { egress_pool = nowhere }\n").unwrap();
+    let o = kumoc()
+        .args([
+            "build",
+            broken.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("K1005"));
+    assert_eq!(
+        std::fs::read_to_string(out.join("policy/queues.toml")).unwrap(),
+        "# edited by hand\n"
+    );
+
+    // A successful build replaces the whole tree (the stray file goes).
+    let o = kumoc()
+        .args([
+            "build",
+            "examples/example-com",
+            "-o",
+            out.to_str().unwrap(),
+            "--env",
+            "production",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!out.join("policy/stray.lua").exists());
+    assert!(!out.join("policy/sink.lua").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "no temporary directories left behind: {leftovers:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
