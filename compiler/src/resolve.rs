@@ -1144,16 +1144,33 @@ fn settings(b: &HBlock<'_>) -> Settings {
         .filter_map(|a| {
             let field = a.field?;
             let v = a.value.as_ref()?;
+            let mut value = v.value.clone();
+            // `secret("name")` without a key: the key is named after the field (TLS fields
+            // use the kubernetes.io/tls names). DKIM keys and API users are handled apart.
+            if let Typed::Secret(r) = &mut value {
+                if r.key.is_none() && !matches!(field.name, "key" | "users") {
+                    r.key = Some((default_secret_key(field.name).to_string(), r.name_loc));
+                }
+            }
             Some((
                 field.name,
                 Setting {
                     field,
-                    value: v.value.clone(),
+                    value,
                     loc: v.loc,
                 },
             ))
         })
         .collect()
+}
+
+/// The key a `secret("name")` reference reads when it names none.
+pub fn default_secret_key(field: &str) -> &str {
+    match field {
+        "tls_certificate" => "tls.crt",
+        "tls_private_key" => "tls.key",
+        other => other,
+    }
 }
 
 fn maps(b: &HBlock<'_>) -> BTreeMap<&'static str, MapEntries> {

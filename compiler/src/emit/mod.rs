@@ -4,6 +4,7 @@
 //! express is a checker error first. Output is byte-for-byte deterministic: ordered maps,
 //! no clocks, no randomness, no absolute paths from the build machine.
 
+pub mod k8s;
 pub mod kumomta;
 pub mod names;
 mod provenance;
@@ -38,5 +39,14 @@ pub fn emit(analysis: &Analysis) -> Option<Output> {
     let prov = Provenance::new(&analysis.sources);
     let mut out = Output::default();
     kumomta::emit(model, &prov, &mut out);
+    let policy = out
+        .files
+        .iter()
+        .filter(|(k, _)| k.starts_with("policy/"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut manifests = Output::default();
+    k8s::emit(model, &k8s::Inputs { policy }, &mut manifests);
+    out.files.extend(manifests.files);
     Some(out)
 }

@@ -263,7 +263,7 @@ fn init_handler(w: &mut W, d: &Deployment, n: &Names, p: &Provenance<'_>) {
                     "read_secret({})",
                     lua::string(&names::secret_path(
                         &r.name,
-                        r.key.as_ref().map_or("password", |(k, _)| k.as_str())
+                        r.key.as_ref().map_or("", |(k, _)| k.as_str())
                     ))
                 )),
                 other => values::lua(other),
