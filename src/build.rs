@@ -10,13 +10,19 @@ use kumoc_compiler::{Severity, analyze, emit, render};
 
 use crate::{ColorChoice, EnvArg, collect, fail, options, read_all, summary, use_color};
 
+pub struct Flags {
+    pub check: bool,
+    pub secrets: bool,
+}
+
 pub fn run(
     paths: &[PathBuf],
     out: &Path,
     env: Option<EnvArg>,
-    check: bool,
+    flags: Flags,
     color: ColorChoice,
 ) -> ExitCode {
+    let check = flags.check;
     let files = match collect(paths).and_then(|f| read_all(&f)) {
         Ok(f) => f,
         Err(e) => return fail(e),
@@ -30,11 +36,21 @@ pub fn run(
         );
         eprint!("{text}");
     }
-    let Some(output) = emit::emit(&analysis) else {
+    let Some(mut output) = emit::emit(&analysis) else {
         eprint!("{}", summary(&analysis, files.len()));
         eprintln!("nothing written: fix the errors above");
         return ExitCode::from(1);
     };
+    if flags.secrets {
+        match read_secret_files(&analysis) {
+            Ok(contents) => {
+                if let Some(s) = emit::secrets(&analysis, &contents) {
+                    output.files.extend(s.files);
+                }
+            }
+            Err(e) => return fail(e),
+        }
+    }
     if check {
         let stale = differences(out, &output.files);
         if stale.is_empty() {
@@ -150,4 +166,24 @@ fn replace_dir(dir: &Path, files: &BTreeMap<String, String>) -> std::io::Result<
         let _ = std::fs::remove_dir_all(&old);
     }
     Ok(())
+}
+
+/// Read the files `secret` blocks name, relative to the `.kumo` file that names them. Only
+/// names and paths ever appear in messages, never content.
+fn read_secret_files(
+    analysis: &kumoc_compiler::Analysis,
+) -> Result<emit::k8s::SecretContents, String> {
+    let mut contents = emit::k8s::SecretContents::new();
+    for (secret, key, path, kumo_file) in emit::secret_files(analysis) {
+        let base = Path::new(&kumo_file).parent().unwrap_or(Path::new("."));
+        let full = base.join(&path);
+        let bytes = std::fs::read(&full).map_err(|e| {
+            format!(
+                "secret {secret:?} key {key:?}: cannot read {}: {e}",
+                full.display()
+            )
+        })?;
+        contents.entry(secret).or_default().insert(key, bytes);
+    }
+    Ok(contents)
 }

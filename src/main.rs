@@ -80,6 +80,11 @@ enum Command {
         /// Do not write: exit 1 and list the files that differ when DIR is stale.
         #[arg(long)]
         check: bool,
+        /// Also build Secret manifests into DIR/secrets/ from the files each `secret` block
+        /// names (their content is never printed). Without it, the manifests only reference
+        /// Secrets that exist in the cluster.
+        #[arg(long)]
+        secrets: bool,
     },
     /// Format .kumo files in place, keeping every comment.
     Fmt {
@@ -125,7 +130,8 @@ fn main() -> ExitCode {
             out,
             env,
             check,
-        } => build::run(&paths, &out, env, check, color),
+            secrets,
+        } => build::run(&paths, &out, env, build::Flags { check, secrets }, color),
         Command::Fmt { paths, check } => fmt(&paths, check, color),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Init { dir, name, force } => init::run(&dir, &name, force),

@@ -432,3 +432,97 @@ fn kustomization_lists_every_manifest() {
     assert_eq!(listed, files);
     assert_eq!(k["namespace"], "kumomta");
 }
+
+#[test]
+fn secrets_from_files_are_separate_valid_and_never_printed() {
+    let dir = std::env::temp_dir().join(format!("kumoc-secrets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n";
+    std::fs::write(dir.join("keys/example.pem"), pem).unwrap();
+    std::fs::write(
+        dir.join("d.kumo"),
+        "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\nsecret \"dkim-keys\" {\n  files {\n    \"example.com.s1.key\" = \"keys/example.pem\"\n  }\n}\ndomain \"example.com\" {\n  dkim {\n    selector = \"s1\"\n    headers = [\"From\"]\n    key = secret(\"dkim-keys\")\n  }\n}\npool p {\n  source s {}\n}\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = std::process::Command::new(insta_cmd::get_cargo_bin("kumoc"))
+        .args([
+            "build",
+            dir.join("d.kumo").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--secrets",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for stream in [&o.stdout, &o.stderr] {
+        assert!(
+            !String::from_utf8_lossy(stream).contains("MIIEvQ"),
+            "key material is never printed"
+        );
+    }
+    let k8s = std::fs::read_dir(out.join("k8s"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(
+        !k8s.contains("kind: Secret") && !k8s.contains("LS0tLS1"),
+        "Secrets are kept apart from k8s/"
+    );
+    let policy = std::fs::read_dir(out.join("policy"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(
+        !policy.contains("MIIEvQ"),
+        "the policy holds no secret material"
+    );
+    let secret: Value = serde_norway::from_str(
+        &std::fs::read_to_string(out.join("secrets/secret-dkim-keys.yaml")).unwrap(),
+    )
+    .unwrap();
+    let errors: Vec<String> = validator("secret-v1")
+        .iter_errors(&secret)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let encoded = secret["data"]["example.com.s1.key"].as_str().unwrap();
+    assert_eq!(decode_base64(encoded), pem.as_bytes());
+    // The key lands where the DKIM helper reads it.
+    let sts: Value = serde_norway::from_str(
+        &std::fs::read_to_string(out.join("k8s/statefulset-mta.yaml")).unwrap(),
+    )
+    .unwrap();
+    let vol = &sts["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "dkim-keys")
+        .unwrap()["projected"]["sources"][0]["secret"];
+    assert_eq!(vol["items"][0]["key"], "example.com.s1.key");
+    assert_eq!(vol["items"][0]["path"], "example.com/s1.key");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|c| *c != b'=') {
+        bits = (bits << 6) | alphabet.iter().position(|a| *a == c).unwrap() as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}

@@ -7,5 +7,6 @@ mod check;
 mod cli;
 mod fmt;
 mod fuzz;
+mod k8s;
 mod parse;
 mod support;

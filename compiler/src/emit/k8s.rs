@@ -166,21 +166,21 @@ fn app_name(component: &str) -> &'static str {
     }
 }
 
-fn selector(cx: &Ctx<'_>, component: &str) -> Value {
+fn selector(d: &Deployment, component: &str) -> Value {
     json!({
         "app.kubernetes.io/name": app_name(component),
-        "app.kubernetes.io/instance": cx.d.name.value,
+        "app.kubernetes.io/instance": d.name.value,
         "app.kubernetes.io/component": component,
     })
 }
 
-fn labels(cx: &Ctx<'_>, component: &str) -> Value {
-    let mut l = selector(cx, component);
+fn labels(d: &Deployment, component: &str) -> Value {
+    let mut l = selector(d, component);
     if let Some(m) = l.as_object_mut() {
         m.insert("app.kubernetes.io/part-of".into(), json!("kumomta"));
         m.insert(
             "app.kubernetes.io/version".into(),
-            json!(version_label(&cx.d.version.value.to_string())),
+            json!(version_label(&d.version.value.to_string())),
         );
         m.insert("app.kubernetes.io/managed-by".into(), json!("kumoc"));
     }
@@ -202,7 +202,7 @@ fn version_label(v: &str) -> String {
 }
 
 fn meta(cx: &Ctx<'_>, name: &str, component: &str) -> Value {
-    json!({ "name": name, "namespace": cx.d.namespace.value, "labels": labels(cx, component) })
+    json!({ "name": name, "namespace": cx.d.namespace.value, "labels": labels(cx.d, component) })
 }
 
 fn namespace(cx: &Ctx<'_>) -> Value {
@@ -469,10 +469,10 @@ fn mta_statefulset(cx: &Ctx<'_>) -> Value {
     let mut spec = json!({
         "serviceName": cx.n.mta_headless,
         "podManagementPolicy": "Parallel",
-        "selector": { "matchLabels": selector(cx, "mta") },
+        "selector": { "matchLabels": selector(cx.d, "mta") },
         "template": {
             "metadata": {
-                "labels": labels(cx, "mta"),
+                "labels": labels(cx.d, "mta"),
                 "annotations": { "kumoc.dev/policy-checksum": cx.checksum },
             },
             "spec": {
@@ -485,7 +485,7 @@ fn mta_statefulset(cx: &Ctx<'_>) -> Value {
             },
         },
         "volumeClaimTemplates": [{
-            "metadata": { "name": "spool", "labels": labels(cx, "mta") },
+            "metadata": { "name": "spool", "labels": labels(cx.d, "mta") },
             "spec": pvc_spec,
         }],
         "persistentVolumeClaimRetentionPolicy": { "whenDeleted": "Retain", "whenScaled": "Retain" },
@@ -506,7 +506,7 @@ fn mta_service(cx: &Ctx<'_>) -> Value {
         "metadata": meta(cx, &cx.n.mta, "mta"),
         "spec": {
             "type": "ClusterIP",
-            "selector": selector(cx, "mta"),
+            "selector": selector(cx.d, "mta"),
             "ports": [
                 { "name": "http", "port": mta.http_port.value, "targetPort": "http", "protocol": "TCP" },
                 { "name": "smtp", "port": mta.smtp_port.value, "targetPort": "smtp", "protocol": "TCP" },
@@ -534,7 +534,7 @@ fn mta_headless(cx: &Ctx<'_>) -> Value {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": m,
-        "spec": { "clusterIP": "None", "selector": selector(cx, "mta"), "ports": ports },
+        "spec": { "clusterIP": "None", "selector": selector(cx.d, "mta"), "ports": ports },
     })
 }
 
@@ -567,7 +567,7 @@ fn pdb(cx: &Ctx<'_>, name: &str, component: &str) -> Value {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": meta(cx, name, component),
-        "spec": { "maxUnavailable": 1, "selector": { "matchLabels": selector(cx, component) } },
+        "spec": { "maxUnavailable": 1, "selector": { "matchLabels": selector(cx.d, component) } },
     })
 }
 
@@ -630,7 +630,7 @@ fn mta_network_policy(cx: &Ctx<'_>) -> Value {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": meta(cx, &cx.n.mta, "mta"),
-        "spec": { "podSelector": { "matchLabels": selector(cx, "mta") }, "policyTypes": ["Ingress"], "ingress": ingress },
+        "spec": { "podSelector": { "matchLabels": selector(cx.d, "mta") }, "policyTypes": ["Ingress"], "ingress": ingress },
     })
 }
 
@@ -641,10 +641,10 @@ fn from_mta_policy(cx: &Ctx<'_>, name: &str, component: &str, port: u16) -> Valu
         "kind": "NetworkPolicy",
         "metadata": meta(cx, name, component),
         "spec": {
-            "podSelector": { "matchLabels": selector(cx, component) },
+            "podSelector": { "matchLabels": selector(cx.d, component) },
             "policyTypes": ["Ingress"],
             "ingress": [{
-                "from": [{ "podSelector": { "matchLabels": selector(cx, "mta") } }],
+                "from": [{ "podSelector": { "matchLabels": selector(cx.d, "mta") } }],
                 "ports": [{ "port": port, "protocol": "TCP" }],
             }],
         },
@@ -652,7 +652,7 @@ fn from_mta_policy(cx: &Ctx<'_>, name: &str, component: &str, port: u16) -> Valu
 }
 
 fn service_monitor(cx: &Ctx<'_>) -> Value {
-    let mut sel = selector(cx, "mta");
+    let mut sel = selector(cx.d, "mta");
     if let Some(m) = sel.as_object_mut() {
         m.insert("kumoc.dev/service".into(), json!("headless"));
     }
@@ -716,9 +716,9 @@ fn tsa_statefulset(cx: &Ctx<'_>, tsa: &crate::model::Tsa) -> Value {
             // Per-pod DNS names come from this headless Service; MTAs publish to each pod.
             "serviceName": cx.n.tsa_headless,
             "podManagementPolicy": "Parallel",
-            "selector": { "matchLabels": selector(cx, "tsa") },
+            "selector": { "matchLabels": selector(cx.d, "tsa") },
             "template": {
-                "metadata": { "labels": labels(cx, "tsa"), "annotations": { "kumoc.dev/policy-checksum": cx.checksum } },
+                "metadata": { "labels": labels(cx.d, "tsa"), "annotations": { "kumoc.dev/policy-checksum": cx.checksum } },
                 "spec": {
                     "serviceAccountName": cx.n.mta,
                     "automountServiceAccountToken": false,
@@ -730,7 +730,7 @@ fn tsa_statefulset(cx: &Ctx<'_>, tsa: &crate::model::Tsa) -> Value {
                     ],
                 },
             },
-            "volumeClaimTemplates": [{ "metadata": { "name": "data", "labels": labels(cx, "tsa") }, "spec": pvc_spec }],
+            "volumeClaimTemplates": [{ "metadata": { "name": "data", "labels": labels(cx.d, "tsa") }, "spec": pvc_spec }],
         },
     })
 }
@@ -742,7 +742,7 @@ fn tsa_service(cx: &Ctx<'_>, tsa: &crate::model::Tsa, headless: bool) -> Value {
         &cx.n.tsa
     };
     let mut spec = json!({
-        "selector": selector(cx, "tsa"),
+        "selector": selector(cx.d, "tsa"),
         "ports": [{ "name": "http", "port": tsa.port, "targetPort": "http", "protocol": "TCP" }],
     });
     if let Some(m) = spec.as_object_mut() {
@@ -791,9 +791,9 @@ fn sink_deployment(cx: &Ctx<'_>) -> Value {
         "metadata": meta(cx, &cx.n.sink, "sink"),
         "spec": {
             "replicas": sink.replicas,
-            "selector": { "matchLabels": selector(cx, "sink") },
+            "selector": { "matchLabels": selector(cx.d, "sink") },
             "template": {
-                "metadata": { "labels": labels(cx, "sink"), "annotations": { "kumoc.dev/policy-checksum": cx.sink_checksum } },
+                "metadata": { "labels": labels(cx.d, "sink"), "annotations": { "kumoc.dev/policy-checksum": cx.sink_checksum } },
                 "spec": {
                     "serviceAccountName": cx.n.mta,
                     "automountServiceAccountToken": false,
@@ -819,8 +819,101 @@ fn sink_service(cx: &Ctx<'_>) -> Value {
         "metadata": meta(cx, &cx.n.sink, "sink"),
         "spec": {
             "type": "ClusterIP",
-            "selector": selector(cx, "sink"),
+            "selector": selector(cx.d, "sink"),
             "ports": [{ "name": "smtp", "port": cx.d.cluster.sink.port, "targetPort": "smtp", "protocol": "TCP" }],
         },
     })
+}
+
+/// File contents for Secrets built from files (`kumoc build --secrets`): secret name →
+/// key → bytes, read by the CLI from the paths the `secret` blocks name.
+pub type SecretContents = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
+
+/// The Secret manifests, written apart from the rest (`secrets/`), with their own
+/// kustomization. Only what was read from files is in them; nothing comes from `.kumo`.
+pub fn emit_secrets(d: &Deployment, contents: &SecretContents, out: &mut Output) {
+    let n = Names::new(d);
+    let header = format!(
+        "# Generated by kumoc for deployment {:?}: Secret data read from files at build time.\n# Do not commit this directory.\n",
+        d.name.value
+    );
+    let mut resources = Vec::new();
+    for (name, keys) in contents {
+        let data: serde_json::Map<String, Value> = keys
+            .iter()
+            .map(|(k, bytes)| (k.clone(), Value::String(base64(bytes))))
+            .collect();
+        let obj = json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": { "name": name, "namespace": n.namespace, "labels": labels(d, "mta") },
+            "data": data,
+        });
+        let file = format!("secret-{name}.yaml");
+        out.add(
+            format!("secrets/{file}"),
+            format!(
+                "{header}{}",
+                serde_norway::to_string(&obj).unwrap_or_default()
+            ),
+        );
+        resources.push(Value::String(file));
+    }
+    let kustomization = json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": n.namespace,
+        "resources": resources,
+    });
+    out.add(
+        "secrets/kustomization.yaml",
+        format!(
+            "{header}{}",
+            serde_norway::to_string(&kustomization).unwrap_or_default()
+        ),
+    );
+}
+
+/// Standard base64 with padding (RFC 4648), as Secret `data` wants.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let idx = ((n >> (18 - 6 * i)) & 63) as usize;
+                out.push(char::from(ALPHABET.get(idx).copied().unwrap_or(b'A')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
 }

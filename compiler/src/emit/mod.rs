@@ -50,3 +50,35 @@ pub fn emit(analysis: &Analysis) -> Option<Output> {
     out.files.extend(manifests.files);
     Some(out)
 }
+
+/// The Secret manifests for `kumoc build --secrets`, from contents the caller read from the
+/// files the `secret` blocks name (see [`secret_files`]).
+pub fn secrets(analysis: &Analysis, contents: &k8s::SecretContents) -> Option<Output> {
+    if analysis.has_errors() {
+        return None;
+    }
+    let model = analysis.model.as_ref()?;
+    let mut out = Output::default();
+    k8s::emit_secrets(model, contents, &mut out);
+    Some(out)
+}
+
+/// The files to read for `--secrets`: (secret, key, path as written, the `.kumo` file that
+/// names it). Paths are relative to that file's directory.
+pub fn secret_files(analysis: &Analysis) -> Vec<(String, String, String, String)> {
+    let Some(model) = &analysis.model else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for s in &model.secrets {
+        for (key, path) in &s.files {
+            out.push((
+                s.name.clone(),
+                key.clone(),
+                path.value.clone(),
+                analysis.sources.name(path.loc.file).to_string(),
+            ));
+        }
+    }
+    out
+}
