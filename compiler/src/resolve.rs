@@ -336,6 +336,21 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 "a `local:` connection limit",
                 v.loc,
             ),
+            Typed::Rate(r) if r.max_burst.is_some() => {
+                self.gate(schema::MAX_BURST_SINCE, "`max_burst` in a rate", v.loc)
+            }
+            Typed::Match(crate::check::MatchRule::HostName(_)) => {
+                self.gate(
+                    schema::HOST_NAME_MATCH_SINCE,
+                    "`host_name(...)` matching",
+                    v.loc,
+                );
+            }
+            Typed::Enum(variant) => {
+                if let Some(since) = variant.since {
+                    self.gate(since, &format!("`{}`", variant.name), v.loc);
+                }
+            }
             Typed::Action(a) => {
                 let variant = a.variant();
                 if let Some(since) = variant.since {

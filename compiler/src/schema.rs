@@ -398,23 +398,23 @@ pub static EGRESS_FIELDS: &[Field] = &[
     f("max_connection_rate", Ty::Rate, "Maximum rate of new connections."),
     f("max_deliveries_per_connection", Ty::Int { min: 1, max: i64::MAX }, "Messages sent on one connection before it is closed.").def("1024"),
     f("max_message_rate", Ty::Rate, "Maximum delivery rate for the ready queue."),
-    f("source_selection_rate", Ty::Rate, "Rate at which this source may be selected for the destination."),
+    f("source_selection_rate", Ty::Rate, "Rate at which this source may be selected for the destination.").since(2025, 3, 19),
     f("max_recipients_per_batch", Ty::Int { min: 1, max: i64::MAX }, "Recipients per SMTP transaction.").def("100"),
     f("max_ready", Ty::Int { min: 1, max: i64::MAX }, "Messages held in memory in the ready queue. Memory ≈ max_ready × message size.").def("1024"),
     f("enable_tls", Ty::Enum(TLS_MODES), "Outbound STARTTLS policy.").def("opportunistic"),
     f("enable_mta_sts", Ty::Bool, "Honour the destination's MTA-STS policy.").def("true"),
     f("enable_dane", Ty::Bool, "Use DANE (needs a DNSSEC-validating resolver).").def("false"),
-    f("enable_pipelining", Ty::Bool, "Use SMTP PIPELINING when offered.").def("true"),
-    f("enable_rset", Ty::Bool, "Send RSET between transactions.").def("true"),
+    f("enable_pipelining", Ty::Bool, "Use SMTP PIPELINING when offered.").def("true").since(2025, 1, 23),
+    f("enable_rset", Ty::Bool, "Send RSET between transactions.").def("true").since(2025, 1, 23),
     f("tls_prefer_openssl", Ty::Bool, "Use OpenSSL rather than rustls.").def("false"),
     f("tls_certificate", Ty::Secret, "Client certificate for outbound TLS."),
     f("tls_private_key", Ty::Secret, "Private key of the client certificate."),
-    f("openssl_cipher_list", Ty::Str, "OpenSSL cipher list (TLS ≤ 1.2)."),
-    f("openssl_cipher_suites", Ty::Str, "OpenSSL cipher suites (TLS 1.3)."),
-    f("openssl_options", Ty::Str, "OpenSSL options, `|`-separated."),
-    f("rustls_cipher_suites", Ty::List(&Ty::Str), "rustls cipher suites."),
+    f("openssl_cipher_list", Ty::Str, "OpenSSL cipher list (TLS ≤ 1.2).").since(2024, 9, 2),
+    f("openssl_cipher_suites", Ty::Str, "OpenSSL cipher suites (TLS 1.3).").since(2024, 9, 2),
+    f("openssl_options", Ty::Str, "OpenSSL options, `|`-separated.").since(2024, 9, 2),
+    f("rustls_cipher_suites", Ty::List(&Ty::Str), "rustls cipher suites.").since(2024, 9, 2),
     f("connect_timeout", Ty::Duration, "Timeout for the TCP connection.").def("60s"),
-    f("banner_timeout", Ty::Duration, "Timeout for the SMTP banner.").def("60s"),
+    f("banner_timeout", Ty::Duration, "Timeout for the SMTP banner.").def("60s").since(2024, 9, 2),
     f("auth_timeout", Ty::Duration, "Timeout for AUTH.").def("60s"),
     f("ehlo_timeout", Ty::Duration, "Timeout for EHLO.").def("300s"),
     f("mail_from_timeout", Ty::Duration, "Timeout for MAIL FROM.").def("300s"),
@@ -424,7 +424,7 @@ pub static EGRESS_FIELDS: &[Field] = &[
     f("rset_timeout", Ty::Duration, "Timeout for RSET.").def("5s"),
     f("starttls_timeout", Ty::Duration, "Timeout for STARTTLS.").def("5s"),
     f("idle_timeout", Ty::Duration, "How long an idle connection is kept open.").def("5s"),
-    f("system_shutdown_timeout", Ty::Duration, "How long deliveries may run on after shutdown starts."),
+    f("system_shutdown_timeout", Ty::Duration, "How long deliveries may run on after shutdown starts.").since(2025, 5, 6),
     f("consecutive_connection_failures_before_delay", Ty::Int { min: 1, max: i64::MAX }, "Connection failures before the ready queue is delayed.").def("100"),
     f("smtp_port", Ty::Int { min: 1, max: 65535 }, "Destination SMTP port.").def("25"),
     f("smtp_auth_plain_username", Ty::Str, "Username for SMTP AUTH PLAIN to the destination."),
@@ -432,23 +432,23 @@ pub static EGRESS_FIELDS: &[Field] = &[
     f("allow_smtp_auth_plain_without_tls", Ty::Bool, "Allow AUTH PLAIN over clear text.").def("false"),
     f("prohibited_hosts", Ty::List(&Ty::Cidr), "Destination IPs never connected to.").def("[127.0.0.0/8, \"::1\", 0.0.0.0, \"::\"]"),
     f("skip_hosts", Ty::List(&Ty::Cidr), "Destination IPs skipped when resolving MX hosts.").def("[]"),
-    f("ip_lookup_strategy", Ty::Enum(IP_LOOKUP), "Which address families to resolve.").def("ipv4_and_ipv6"),
+    f("ip_lookup_strategy", Ty::Enum(IP_LOOKUP), "Which address families to resolve.").def("ipv4_and_ipv6").since(2026, 4, 9),
     f("ehlo_domain", Ty::Domain { wildcard: false }, "EHLO name for this destination (overrides the source's)."),
     f("aggressive_connection_opening", Ty::Bool, "Open connections eagerly.").def("false"),
     f("refresh_interval", Ty::Duration, "How often the egress path config is refreshed.").def("60s"),
-    f("refresh_strategy", Ty::Enum(REFRESH_STRATEGIES), "When the config is refreshed (the shaping helper uses `epoch`).").def("ttl"),
-    f("dispatcher_wakeup_strategy", Ty::Enum(WAKEUP), "Dispatcher wake-up policy.").def("aggressive"),
-    f("maintainer_wakeup_strategy", Ty::Enum(WAKEUP), "Maintainer wake-up policy.").def("aggressive"),
+    f("refresh_strategy", Ty::Enum(REFRESH_STRATEGIES), "When the config is refreshed (the shaping helper uses `epoch`).").def("ttl").since(2024, 11, 8),
+    f("dispatcher_wakeup_strategy", Ty::Enum(WAKEUP), "Dispatcher wake-up policy.").def("aggressive").since(2025, 5, 6),
+    f("maintainer_wakeup_strategy", Ty::Enum(WAKEUP), "Maintainer wake-up policy.").def("aggressive").since(2025, 5, 6),
     f("provider_name", Ty::Str, "Provider name used in metrics."),
-    f("remember_broken_tls", Ty::Duration, "How long to remember that TLS failed with a host and use clear text."),
-    f("opportunistic_tls_reconnect_on_failed_handshake", Ty::Bool, "Reconnect without TLS when an opportunistic handshake fails.").def("false"),
-    f("use_lmtp", Ty::Bool, "Speak LMTP instead of SMTP.").def("false"),
-    f("reconnect_strategy", Ty::Enum(RECONNECT), "What to do when a connection breaks.").def("connect_next_host"),
+    f("remember_broken_tls", Ty::Duration, "How long to remember that TLS failed with a host and use clear text.").since(2024, 11, 8),
+    f("opportunistic_tls_reconnect_on_failed_handshake", Ty::Bool, "Reconnect without TLS when an opportunistic handshake fails.").def("false").since(2025, 1, 23),
+    f("use_lmtp", Ty::Bool, "Speak LMTP instead of SMTP.").def("false").since(2025, 1, 23),
+    f("reconnect_strategy", Ty::Enum(RECONNECT), "What to do when a connection breaks.").def("connect_next_host").since(2025, 1, 29),
     f("readyq_pool_name", Ty::Str, "Thread pool for the ready queue."),
-    f("low_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy under low memory.").def("shrink_data_and_meta"),
-    f("no_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy when memory is exhausted.").def("shrink_data_and_meta"),
-    f("try_next_host_on_transport_error", Ty::Bool, "Try the next MX host after a transport error.").def("false"),
-    f("ignore_8bit_checks", Ty::Bool, "Do not check 8-bit content against the destination's capabilities.").def("false"),
+    f("low_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy under low memory.").def("shrink_data_and_meta").since(2025, 3, 19),
+    f("no_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy when memory is exhausted.").def("shrink_data_and_meta").since(2025, 3, 19),
+    f("try_next_host_on_transport_error", Ty::Bool, "Try the next MX host after a transport error.").def("false").since(2025, 10, 6),
+    f("ignore_8bit_checks", Ty::Bool, "Do not check 8-bit content against the destination's capabilities.").def("false").since(2025, 10, 6),
 ];
 
 static SHAPING_BLOCK_FIELDS: &[Field] = &[
@@ -1397,6 +1397,12 @@ pub static ACTIONS: &[Variant] = &[
 
 /// The oldest KumoMTA release kumoc targets.
 pub const MIN_VERSION: Since = Since(2024, 11, 8);
+
+/// Since when a rate may carry `,max_burst=`.
+pub const MAX_BURST_SINCE: Since = Since(2025, 1, 29);
+
+/// Since when a provider may match with `host_name(...)`.
+pub const HOST_NAME_MATCH_SINCE: Since = Since(2025, 1, 23);
 
 /// Since when a `local:` connection limit is accepted.
 pub const LOCAL_LIMIT_SINCE: Since = Since(2025, 1, 23);

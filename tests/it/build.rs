@@ -161,3 +161,46 @@ fn build_writes_atomically_and_check_detects_staleness() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+type Checker = fn(&str, &kumoc_lang::units::KumoVersion) -> Vec<String>;
+
+#[test]
+fn emitted_toml_matches_the_helper_schemas() {
+    use crate::helper_schemas::*;
+    for env in [None, Some(Environment::Production)] {
+        let out = build_example(env);
+        let version = kumoc_lang::units::parse_version("2025.03.19-1d3f1f67").unwrap();
+        let checks: [(&str, Checker); 4] = [
+            ("policy/sources.toml", check_sources),
+            ("policy/dkim_data.toml", check_dkim),
+            ("policy/queues.toml", check_queues),
+            ("policy/shaping.toml", check_shaping),
+        ];
+        for (file, check) in checks {
+            let text = out.get(file).unwrap();
+            let problems = check(text, &version);
+            assert!(
+                problems.is_empty(),
+                "{env:?} {file}:\n{}",
+                problems.join("\n")
+            );
+            // Every rate and duration re-parses with KumoMTA's grammars for this release.
+            for (path, value) in rate_and_duration_strings(text) {
+                let as_rate = kumoc_lang::units::parse_rate(&value).is_ok();
+                let as_duration =
+                    kumoc_lang::units::parse_humantime(&value, version.humantime()).is_ok();
+                let as_limit = kumoc_lang::units::parse_limit(&value).is_ok();
+                assert!(
+                    as_rate || as_duration || as_limit,
+                    "{file} {path} = {value:?} does not parse"
+                );
+            }
+        }
+        // And the checkers do catch a broken file.
+        let broken = out
+            .get("policy/shaping.toml")
+            .unwrap()
+            .replace("enable_tls = \"Required\"", "enable_tls = \"Requird\"");
+        assert!(!check_shaping(&broken, &version).is_empty());
+    }
+}

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod fmt;
 mod fuzz;
+mod helper_schemas;
 mod k8s;
 mod parse;
 mod support;
