@@ -526,3 +526,96 @@ fn decode_base64(s: &str) -> Vec<u8> {
     }
     out
 }
+
+/// Runs prometheus-operator's ServiceMonitor schema (compiled by the npm package
+/// `@kubernetes-models/prometheus-operator`, pinned in tests/node/package-lock.json) over
+/// the given objects. Installs the package on first use (npm registry).
+fn node_validate_service_monitors(objects: &[Value]) -> (bool, String) {
+    let dir = root().join("tests/node");
+    if !dir
+        .join("node_modules/@kubernetes-models/prometheus-operator")
+        .exists()
+    {
+        let o = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .output()
+            .expect("npm is installed");
+        assert!(
+            o.status.success(),
+            "npm ci failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let tmp =
+        std::env::temp_dir().join(format!("kumoc-sm-{}-{}", std::process::id(), objects.len()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut args = vec![
+        dir.join("validate-servicemonitor.mjs")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    for (i, o) in objects.iter().enumerate() {
+        let f = tmp.join(format!("sm{i}.json"));
+        std::fs::write(&f, serde_json::to_string(o).unwrap()).unwrap();
+        args.push(f.to_string_lossy().into_owned());
+    }
+    let o = std::process::Command::new("node")
+        .args(&args)
+        .current_dir(&dir)
+        .output()
+        .expect("node is installed");
+    let _ = std::fs::remove_dir_all(&tmp);
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn service_monitor_validates_against_its_crd_schema() {
+    let mut monitors = Vec::new();
+    for env in [None, Some(Environment::Production)] {
+        let (objects, _) = manifests(env);
+        let sm = objects["k8s/servicemonitor-mta.yaml"].clone();
+        // The CRD schema does not reject unknown fields; hold the object to the fields the
+        // ServiceMonitor API defines that kumoc uses.
+        let spec_keys: Vec<&str> = sm["spec"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(spec_keys, ["endpoints", "namespaceSelector", "selector"]);
+        let ep_keys: Vec<&str> = sm["spec"]["endpoints"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(ep_keys, ["interval", "path", "port"]);
+        // It scrapes the metrics port, through a Service that exposes it.
+        assert_eq!(sm["spec"]["endpoints"][0]["port"], "metrics");
+        let svc = &objects["k8s/service-mta-headless.yaml"];
+        for (k, v) in sm["spec"]["selector"]["matchLabels"].as_object().unwrap() {
+            assert_eq!(
+                &svc["metadata"]["labels"][k], v,
+                "the ServiceMonitor selects the headless Service"
+            );
+        }
+        assert!(
+            svc["spec"]["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "metrics")
+        );
+        monitors.push(sm);
+    }
+    let (ok, out) = node_validate_service_monitors(&monitors);
+    assert!(ok, "{out}");
+    let mut bad = monitors[0].clone();
+    bad["spec"]["endpoints"][0]["interval"] = serde_json::json!("30 seconds");
+    let (ok, out) = node_validate_service_monitors(&[bad]);
+    assert!(!ok, "the schema rejects a malformed interval: {out}");
+}
