@@ -430,8 +430,11 @@ listener of their own (the `metrics` port) that trusts only the scraper's networ
 per-route access control cannot limit that listener to `/metrics`, so the scraper's
 network can also reach `/api/admin/*` and `/api/inject/v1` on the metrics port.
 
-Narrow `scraper_cidrs` to where Prometheus runs, rely on the NetworkPolicy kumoc emits for
-the metrics port, or upgrade KumoMTA.")
+From KumoMTA 2026.03.04 on, kumoc answers `get_acl_definition` so that the metrics
+listener serves `/metrics` and `/metrics.json` to the scraper's network and denies every
+other route, and this warning does not apply. On older releases, narrow `scraper_cidrs`
+to where Prometheus runs, rely on the NetworkPolicy kumoc emits for the metrics port, or
+upgrade KumoMTA.")
     },
 ];
 

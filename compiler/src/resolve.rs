@@ -568,7 +568,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 );
             }
         }
-        if c.metrics.enabled && !c.metrics.scraper_cidrs.is_empty() {
+        let has_acls = d.version.value >= crate::emit::kumomta::ACL_SINCE;
+        if c.metrics.enabled && !c.metrics.scraper_cidrs.is_empty() && !has_acls {
             let at = c.metrics.loc.unwrap_or(c.mta.metrics_port.loc);
             let nets: Vec<String> = c
                 .metrics

@@ -401,3 +401,73 @@ fn sink_accepts_from_the_mta_pods_and_drops_everything() {
         assert_eq!(p.message_state()["meta"]["queue"], "null");
     }
 }
+
+#[test]
+fn metrics_listener_is_limited_to_metrics_where_kumomta_has_acls() {
+    let src = "deployment \"acl\" {\n  namespace = \"mail\"\n  kumomta = \"2026.03.04-bb93ecb1\"\n  environment = production\n}\npool p {\n  source s {\n    ehlo_domain = \"mta.example.com\"\n  }\n}\ncluster {\n  pod_cidr = 10.244.0.0/16\n  metrics {\n    scraper_cidrs = [10.244.7.0/24]\n  }\n}\n";
+    let a = kumoc_compiler::analyze(
+        &[("acl.kumo".into(), src.as_bytes().to_vec())],
+        &Default::default(),
+    );
+    assert!(
+        a.diagnostics.is_empty(),
+        "no K2014 warning where ACLs exist: {}",
+        crate::support::human(&a)
+    );
+    let out = kumoc_compiler::emit::emit(&a).unwrap();
+    let root = std::env::temp_dir().join(format!("kumoc-acl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for (path, content) in &out.files {
+        if let Some(name) = path.strip_prefix("policy/") {
+            write(&root.join("policy").join(name), content);
+        }
+    }
+    std::fs::create_dir_all(root.join("files")).unwrap();
+    let p = Policy::load(
+        &root.join("policy"),
+        &root.join("files"),
+        "init.lua",
+        "2026.03.04-bb93ecb1",
+    )
+    .unwrap();
+    let acl = |r: &str| {
+        p.fire("get_acl_definition", vec![Arg::Str(r.into())])
+            .unwrap()
+    };
+    let allow = acl("http_listener/10.244.1.5:8080/metrics");
+    assert_eq!(allow[0]["acl"][0]["access"], "Allow");
+    assert_eq!(allow[0]["acl"][0]["privilege"], "GET");
+    assert_eq!(
+        allow[0]["acl"][0]["criteria"]["Identity"]["Group"],
+        "kumomta:http-listener-trusted-ip"
+    );
+    assert_eq!(
+        acl("http_listener/10.244.1.5:8080/metrics.json")[0]["acl"][0]["access"],
+        "Allow"
+    );
+    for denied in [
+        "http_listener/10.244.1.5:8080/api/admin/bounce/v1",
+        "http_listener/10.244.1.5:8080/api/inject/v1",
+        "http_listener/10.244.1.5:8080",
+        "http_listener/[::1]:8080/api/admin",
+    ] {
+        let rules = acl(denied);
+        let rules = rules[0]["acl"].as_array().unwrap();
+        assert!(
+            rules.iter().all(|r| r["access"] == "Deny")
+                && rules.iter().any(|r| r["privilege"] == "POST"),
+            "{denied}: {rules:?}"
+        );
+    }
+    for default in [
+        "http_listener/10.244.1.5:8000/api/admin",
+        "http_listener/*/api/admin",
+        "http_listener",
+    ] {
+        assert!(
+            acl(default).is_empty(),
+            "{default} keeps KumoMTA's default ACLs"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -1311,6 +1311,82 @@ function kumo.memoize(fn, params)
   end
 end
 
+-- kumo.aaa (since 2026.03.04): ACLs for get_acl_definition. Rules are
+-- { criteria = CRITERIA, privilege = STRING, access = 'Allow' | 'Deny' }; a criteria is
+-- { Identity = { Individual = s } | { Group = s } | { Authenticated = {} } |
+--   { Unauthenticated = {} } | { Any = {} } }, { Machine = ip }, { AllOf = {...} },
+-- { AnyOf = {...} } or { Not = criteria } (docs/reference/kumo.aaa/make_access_control_list.md).
+local function check_criteria(c, where)
+  if type(c) ~= 'table' then
+    error(where .. ': criteria must be a table', 3)
+  end
+  local n = 0
+  for k, v in pairs(c) do
+    n = n + 1
+    if k == 'Identity' then
+      local m = 0
+      for ik, iv in pairs(v) do
+        m = m + 1
+        if ik == 'Individual' or ik == 'Group' then
+          if type(iv) ~= 'string' then
+            error(where .. ': Identity.' .. ik .. ' must be a string', 3)
+          end
+        elseif ik == 'Authenticated' or ik == 'Unauthenticated' or ik == 'Any' then
+          if type(iv) ~= 'table' then
+            error(where .. ': Identity.' .. ik .. ' must be {}', 3)
+          end
+        else
+          error(where .. ': unknown variant `' .. tostring(ik) .. '` in Identity', 3)
+        end
+      end
+      if m ~= 1 then
+        error(where .. ': Identity needs exactly one variant', 3)
+      end
+    elseif k == 'Machine' then
+      if type(v) ~= 'string' then
+        error(where .. ': Machine must be an IP string', 3)
+      end
+    elseif k == 'AllOf' or k == 'AnyOf' then
+      for _, sub in ipairs(v) do
+        check_criteria(sub, where)
+      end
+    elseif k == 'Not' then
+      check_criteria(v, where)
+    else
+      error(where .. ': unknown criteria `' .. tostring(k) .. '`', 3)
+    end
+  end
+  if n ~= 1 then
+    error(where .. ': a criteria has exactly one variant', 3)
+  end
+end
+
+if since '2026.03.04' then
+  kumo.aaa = {}
+  function kumo.aaa.make_access_control_list(rules)
+    record('kumo.aaa.make_access_control_list', rules)
+    if type(rules) ~= 'table' then
+      error('kumo.aaa.make_access_control_list: expected a list of rules', 2)
+    end
+    for i, rule in ipairs(rules) do
+      local where = string.format('kumo.aaa.make_access_control_list: rule %d', i)
+      for k in pairs(rule) do
+        if k ~= 'criteria' and k ~= 'privilege' and k ~= 'access' then
+          error(where .. ': unknown field `' .. tostring(k) .. '`', 2)
+        end
+      end
+      check_criteria(rule.criteria, where)
+      if type(rule.privilege) ~= 'string' then
+        error(where .. ': privilege must be a string', 2)
+      end
+      if rule.access ~= 'Allow' and rule.access ~= 'Deny' then
+        error(where .. ': access must be `Allow` or `Deny`', 2)
+      end
+    end
+    return { acl = rules }
+  end
+end
+
 kumo.string = {}
 function kumo.string.split(s, sep)
   if type(s) ~= 'string' or type(sep) ~= 'string' then

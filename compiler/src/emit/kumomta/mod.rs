@@ -5,6 +5,8 @@
 mod data;
 pub mod lua;
 mod policy;
+
+pub use policy::ACL_SINCE;
 pub mod toml;
 mod values;
 

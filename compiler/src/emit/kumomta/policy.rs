@@ -17,6 +17,9 @@ use crate::emit::Provenance;
 use crate::emit::names::{self, Names};
 use crate::model::{Deployment, Settings};
 
+/// KumoMTA's access control lists (`get_acl_definition`, `kumo.aaa`) exist from this release.
+pub const ACL_SINCE: KumoVersion = KumoVersion::date(2026, 3, 4);
+
 /// `validation_options` / `load_validation_options` must carry `http_timeout` before this
 /// release, or the shaping helper fails with "missing field `http_timeout`".
 const HTTP_TIMEOUT_OPTIONAL_SINCE: KumoVersion = KumoVersion::date(2025, 5, 6);
@@ -183,7 +186,54 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> String {
     reception(&mut w, d, &n);
     w.blank();
     basic_auth(&mut w, d, p);
+    metrics_acl(&mut w, d);
     w.out
+}
+
+/// On releases with ACLs, the metrics listener serves `/metrics` (and `/metrics.json`) to
+/// the scraper's network and denies everything else, whoever asks. Other listeners keep
+/// KumoMTA's default ACLs (the handler returns nothing for them).
+fn metrics_acl(w: &mut W, d: &Deployment) {
+    let metrics = &d.cluster.metrics;
+    if d.version.value < ACL_SINCE || !metrics.enabled || metrics.scraper_cidrs.is_empty() {
+        return;
+    }
+    let port = d.cluster.mta.metrics_port.value;
+    w.blank();
+    w.comment(
+        0,
+        &format!(
+            "The metrics listener (port {port}) serves /metrics to its trusted hosts (the scraper"
+        ),
+    );
+    w.comment(
+        0,
+        "network) and nothing else: resources are `http_listener/<local addr>/<path>`, most",
+    );
+    w.comment(
+        0,
+        "specific first, so these answers come before KumoMTA's defaults for that listener.",
+    );
+    w.line(&format!(
+        "local METRICS_LISTENER = {}",
+        lua::string(&format!("^http_listener/[^/]*:{port}(.*)$"))
+    ));
+    w.line("kumo.on('get_acl_definition', function(resource)");
+    w.line("  local path = resource:match(METRICS_LISTENER)");
+    w.line("  if path == nil then");
+    w.line("    return");
+    w.line("  end");
+    w.line("  if path == '/metrics' or path == '/metrics.json' then");
+    w.line("    return kumo.aaa.make_access_control_list {");
+    w.line("      { criteria = { Identity = { Group = 'kumomta:http-listener-trusted-ip' } }, privilege = 'GET', access = 'Allow' },");
+    w.line("    }");
+    w.line("  end");
+    w.line("  local deny = {}");
+    w.line("  for _, method in ipairs { 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE' } do");
+    w.line("    table.insert(deny, { criteria = { Identity = { Any = {} } }, privilege = method, access = 'Deny' })");
+    w.line("  end");
+    w.line("  return kumo.aaa.make_access_control_list(deny)");
+    w.line("end)");
 }
 
 fn init_handler(w: &mut W, d: &Deployment, n: &Names, p: &Provenance<'_>) {
