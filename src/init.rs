@@ -23,6 +23,10 @@ deployment "{{NAME}}" {
 pool main {
   source main-00 {
     ehlo_domain = "mta.example.com"
+    // Egress through a SOCKS5 proxy (e.g. KumoProxy) from an address whose PTR you control;
+    // otherwise mail leaves from the node's NAT address.
+    socks5_proxy_server         = "kumo-proxy.kumomta.svc.cluster.local:5000"
+    socks5_proxy_source_address = 192.0.2.10
   }
 }
 
@@ -51,6 +55,10 @@ shaping default {
   enable_tls = opportunistic
 }
 
+provider "google" {
+  enable_tls = required // Gmail expects TLS
+}
+
 smtp_listener {
   relay_hosts = [127.0.0.1] // who may relay: never 0.0.0.0/0
 }
@@ -65,6 +73,17 @@ cluster {
   mta {
     replicas = 1
     spool    = 25Gi // a persistent volume per pod: the spool is the queue
+
+    resources {
+      requests {
+        cpu    = 4 // KumoMTA's production minimum
+        memory = 8Gi
+      }
+      limits {
+        cpu    = 4
+        memory = 8Gi
+      }
+    }
   }
 
   sink {
@@ -85,6 +104,10 @@ env production {
     sink {
       enabled = false
     }
+  }
+
+  shaping default {
+    enable_tls = required // TLS with a valid certificate for every destination
   }
 }
 "#;

@@ -44,6 +44,16 @@ enum Format {
     Human,
     /// A JSON array, one object per diagnostic (code, severity, message, file, line, column, byte range).
     Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Deny {
+    /// Treat warnings as errors (exit 1 on any warning).
+    Warnings,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -65,6 +75,19 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// `--deny warnings`: warnings count as errors.
+        #[arg(long, value_enum)]
+        deny: Option<Deny>,
+        /// Change a rule's severity: `--severity KUMO-TLS003=error`; levels error, warning,
+        /// info, off. Only lints and warnings can be changed.
+        #[arg(long, value_name = "CODE=LEVEL")]
+        severity: Vec<String>,
+        /// Apply safe fixes to the files, then report what is left (files are reformatted).
+        #[arg(long)]
+        fix: bool,
+        /// With --fix, also apply unsafe fixes (they change behaviour; read the diff).
+        #[arg(long, requires = "fix")]
+        unsafe_fixes: bool,
     },
     /// Build a deployment: the KumoMTA policy into DIR/policy/ (nothing is written on errors).
     Build {
@@ -124,7 +147,31 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = cli.color;
     match cli.command {
-        Command::Check { paths, env, format } => check(&paths, env, format, color),
+        Command::Check {
+            paths,
+            env,
+            format,
+            deny,
+            severity,
+            fix,
+            unsafe_fixes,
+        } => {
+            let lint = match lint_config(deny, &severity) {
+                Ok(l) => l,
+                Err(e) => return fail(e),
+            };
+            check(
+                &paths,
+                env,
+                lint,
+                format,
+                Fixes {
+                    apply: fix,
+                    unsafe_fixes,
+                },
+                color,
+            )
+        }
         Command::Build {
             paths,
             out,
@@ -198,12 +245,93 @@ fn display(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-fn check(paths: &[PathBuf], env: Option<EnvArg>, format: Format, color: ColorChoice) -> ExitCode {
+struct Fixes {
+    apply: bool,
+    unsafe_fixes: bool,
+}
+
+fn lint_config(
+    deny: Option<Deny>,
+    severity: &[String],
+) -> Result<kumoc_compiler::lints::LintConfig, String> {
+    let mut config = kumoc_compiler::lints::LintConfig {
+        deny_warnings: deny.is_some(),
+        ..Default::default()
+    };
+    for item in severity {
+        let Some((code, level)) = item.split_once('=') else {
+            return Err(format!("--severity takes CODE=LEVEL, not `{item}`"));
+        };
+        let level = match level.to_ascii_lowercase().as_str() {
+            "error" => Some(Severity::Error),
+            "warning" | "warn" => Some(Severity::Warning),
+            "info" => Some(Severity::Info),
+            "off" | "allow" => None,
+            other => {
+                return Err(format!(
+                    "unknown level `{other}`: use error, warning, info or off"
+                ));
+            }
+        };
+        let code = if let Some(r) = kumoc_compiler::lints::lookup(code) {
+            r.code
+        } else if let Some(c) = codes::lookup(code).filter(|c| c.severity != Severity::Error) {
+            c.code
+        } else if codes::lookup(code).is_some() {
+            return Err(format!("`{code}` is a compile error and cannot be changed"));
+        } else {
+            return Err(format!(
+                "unknown code `{code}`; `kumoc explain` lists every code"
+            ));
+        };
+        config.overrides.insert(code.to_string(), level);
+    }
+    Ok(config)
+}
+
+fn check(
+    paths: &[PathBuf],
+    env: Option<EnvArg>,
+    lint: kumoc_compiler::lints::LintConfig,
+    format: Format,
+    fixes: Fixes,
+    color: ColorChoice,
+) -> ExitCode {
     let files = match collect(paths).and_then(|f| read_all(&f)) {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
-    let analysis = analyze(&files, &options(env));
+    let mut opts = options(env);
+    opts.lint = lint;
+    let mut analysis = analyze(&files, &opts);
+    if fixes.apply {
+        let changed = kumoc_compiler::fix::apply(
+            &analysis.diagnostics,
+            &analysis.sources,
+            fixes.unsafe_fixes,
+        );
+        let mut total = 0;
+        for (file, (text, count)) in &changed {
+            let name = analysis.sources.name(*file).to_string();
+            let text = kumoc_lang::format::format(text).unwrap_or_else(|_| text.clone());
+            if let Err(e) = write_atomically(Path::new(&name), text.as_bytes()) {
+                return fail(format!("cannot write {name}: {e}"));
+            }
+            total += count;
+        }
+        if total > 0 {
+            eprintln!(
+                "fixed {} in {}",
+                plural(total, "problem"),
+                plural(changed.len(), "file")
+            );
+            let files = match collect(paths).and_then(|f| read_all(&f)) {
+                Ok(f) => f,
+                Err(e) => return fail(e),
+            };
+            analysis = analyze(&files, &opts);
+        }
+    }
     let out = match format {
         Format::Human => {
             let mut s = render::human(
@@ -219,6 +347,12 @@ fn check(paths: &[PathBuf], env: Option<EnvArg>, format: Format, color: ColorCho
             s.push('\n');
             s
         }
+        Format::Sarif => {
+            let mut s = render::sarif(&analysis.diagnostics, &analysis.sources);
+            s.push('\n');
+            s
+        }
+        Format::Github => render::github(&analysis.diagnostics, &analysis.sources),
     };
     let mut stdout = std::io::stdout().lock();
     if stdout
@@ -241,6 +375,7 @@ pub(crate) fn options(env: Option<EnvArg>) -> Options {
             EnvArg::Staging => Environment::Staging,
             EnvArg::Production => Environment::Production,
         }),
+        lint: Default::default(),
     }
 }
 
@@ -358,16 +493,23 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
 }
 
 fn explain(code: Option<&str>) -> ExitCode {
+    if let Some(rule) = code.and_then(kumoc_compiler::lints::lookup) {
+        print!("{}", kumoc_compiler::lints::rules_doc_text(rule));
+        return ExitCode::SUCCESS;
+    }
     match code {
         None => {
             for c in codes::CODES {
                 println!(
-                    "{}  {:<24} {:<10} {}",
+                    "{:<12} {:<32} {:<10} {}",
                     c.code,
                     c.name,
                     c.phase.name(),
                     c.summary
                 );
+            }
+            for r in kumoc_compiler::lints::RULES {
+                println!("{:<12} {:<32} {:<10} {}", r.code, r.name, "lint", r.summary);
             }
             ExitCode::SUCCESS
         }

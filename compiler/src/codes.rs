@@ -13,6 +13,7 @@ pub enum Phase {
     Syntax,
     Resolution,
     Types,
+    Lint,
 }
 
 impl Phase {
@@ -21,6 +22,7 @@ impl Phase {
             Phase::Syntax => "syntax",
             Phase::Resolution => "resolution",
             Phase::Types => "types",
+            Phase::Lint => "lint",
         }
     }
 }
@@ -53,7 +55,7 @@ const fn e(
     }
 }
 
-use Phase::{Resolution, Syntax, Types};
+use Phase::{Lint, Resolution, Syntax, Types};
 
 pub static CODES: &[CodeInfo] = &[
     e(
@@ -435,6 +437,34 @@ listener serves `/metrics` and `/metrics.json` to the scraper's network and deni
 other route, and this warning does not apply. On older releases, narrow `scraper_cidrs`
 to where Prometheus runs, rely on the NetworkPolicy kumoc emits for the metrics port, or
 upgrade KumoMTA.")
+    },
+    CodeInfo {
+        severity: Severity::Warning,
+        ..e("K3001", "unused-suppression", Lint, "a `kumoc-allow(...)` comment that suppresses nothing",
+"A suppression covers the statement after it (or the one it follows on the same line). When
+nothing with that code is reported there, the comment is stale: remove it, so it does not
+hide a future problem.")
+    },
+    CodeInfo {
+        severity: Severity::Warning,
+        ..e("K3002", "suppression-without-reason", Lint, "a suppression that does not say why",
+"Every suppression carries its reason, so a reviewer can judge it:
+
+```kumo
+shaping \"legacy.example\" {
+  // kumoc-allow(KUMO-TLS001): their MTA has no valid certificate; ticket OPS-42
+  enable_tls = opportunistic_insecure
+}
+```
+
+A suppression without a reason suppresses nothing.")
+    },
+    CodeInfo {
+        severity: Severity::Warning,
+        ..e("K3003", "unsuppressible-code", Lint, "a suppression of a code that cannot be suppressed",
+"Only lint rules and warnings can be suppressed. Syntax, resolution and type errors mean
+kumoc cannot build a correct deployment, so they must be fixed; an unknown code is
+probably a typo (`kumoc explain` lists every code).")
     },
 ];
 

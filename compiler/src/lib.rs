@@ -11,6 +11,8 @@ pub mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod emit;
+pub mod fix;
+pub mod lints;
 pub mod model;
 pub mod render;
 mod resolve;
@@ -30,6 +32,8 @@ use kumoc_lang::{Parse, SyntaxError};
 pub struct Options {
     /// The environment to build (`--env`); `None` uses the deployment's `environment`.
     pub env: Option<Environment>,
+    /// Severity overrides and `--deny warnings`.
+    pub lint: lints::LintConfig,
 }
 
 /// Everything known about one run over a set of files.
@@ -112,6 +116,15 @@ pub fn analyze_sources(
         },
         &mut diagnostics,
     );
+    // Lints run on a description that compiles: until then, its errors come first.
+    if let Some(m) = model
+        .as_ref()
+        .filter(|_| !diagnostics.iter().any(|d| d.severity == Severity::Error))
+    {
+        diagnostics.extend(lints::run(m, &sources, &parses));
+    }
+    lints::apply_suppressions(&mut diagnostics, &sources, &parses);
+    lints::configure(&mut diagnostics, &options.lint);
     diagnostics.sort_by(|a, b| {
         a.sort_key()
             .cmp(&b.sort_key())

@@ -240,3 +240,200 @@ pub fn json(diags: &[Diagnostic], sources: &Sources) -> String {
         diags.iter().map(|d| json_diagnostic(d, sources)).collect();
     serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_string())
 }
+
+/// Documentation of a code, lint or not: (name, one-line summary, full text, default level).
+fn code_docs(code: &str) -> (&'static str, &'static str, String, Severity) {
+    if let Some(r) = crate::lints::lookup(code) {
+        let level = match r.severity {
+            crate::lints::RuleSeverity::Error | crate::lints::RuleSeverity::ErrorInProduction => {
+                Severity::Error
+            }
+            crate::lints::RuleSeverity::Warning => Severity::Warning,
+            crate::lints::RuleSeverity::Info => Severity::Info,
+        };
+        return (r.name, r.summary, crate::lints::rules_doc_text(r), level);
+    }
+    match crate::codes::lookup(code) {
+        Some(c) => (c.name, c.summary, c.explanation.to_string(), c.severity),
+        None => ("", "", String::new(), Severity::Error),
+    }
+}
+
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// A relative URI for a file name (SARIF artifact locations are URI references).
+fn uri(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.replace('\\', "/").bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn region(sources: &Sources, loc: crate::diagnostic::Loc) -> serde_json::Value {
+    let (sl, sc, el, ec) = match sources.get(loc.file) {
+        Some(f) => {
+            let (sl, sc) = f.line_col(loc.span.start);
+            let (el, ec) = f.line_col(loc.span.end);
+            (sl, sc, el, ec)
+        }
+        None => (1, 1, 1, 1),
+    };
+    serde_json::json!({ "startLine": sl, "startColumn": sc, "endLine": el, "endColumn": ec })
+}
+
+fn location(
+    sources: &Sources,
+    loc: crate::diagnostic::Loc,
+    message: Option<&str>,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "physicalLocation": {
+            "artifactLocation": { "uri": uri(sources.name(loc.file)) },
+            "region": region(sources, loc),
+        }
+    });
+    if let (Some(m), Some(obj)) = (message, v.as_object_mut()) {
+        obj.insert("message".into(), serde_json::json!({ "text": m }));
+    }
+    v
+}
+
+/// SARIF 2.1.0: one run, the rules that appear (with their docs and default level), and
+/// one result per diagnostic with its location, related locations and fix.
+pub fn sarif(diags: &[Diagnostic], sources: &Sources) -> String {
+    let mut codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let rules: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|code| {
+            let (name, summary, text, level) = code_docs(code);
+            serde_json::json!({
+                "id": code,
+                "name": name,
+                "shortDescription": { "text": summary },
+                "fullDescription": { "text": summary },
+                "help": { "text": text, "markdown": text },
+                "defaultConfiguration": { "level": sarif_level(level) },
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let mut r = serde_json::json!({
+                "ruleId": d.code,
+                "ruleIndex": codes.iter().position(|c| *c == d.code).unwrap_or(0),
+                "level": sarif_level(d.severity),
+                "message": { "text": match &d.help { Some(h) => format!("{} (help: {h})", d.message), None => d.message.clone() } },
+                "locations": d.primary().map(|l| vec![location(sources, l.loc, Some(&l.message))]).unwrap_or_default(),
+            });
+            let related: Vec<serde_json::Value> = d
+                .labels
+                .iter()
+                .filter(|l| !l.primary)
+                .enumerate()
+                .map(|(i, l)| {
+                    let mut v = location(sources, l.loc, Some(&l.message));
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("id".into(), serde_json::json!(i));
+                    }
+                    v
+                })
+                .collect();
+            if let Some(o) = r.as_object_mut() {
+                if !related.is_empty() {
+                    o.insert("relatedLocations".into(), serde_json::Value::Array(related));
+                }
+                if let Some(fix) = &d.fix {
+                    let changes: Vec<serde_json::Value> = fix
+                        .edits
+                        .iter()
+                        .map(|e| {
+                            serde_json::json!({
+                                "artifactLocation": { "uri": uri(sources.name(e.loc.file)) },
+                                "replacements": [{ "deletedRegion": region(sources, e.loc), "insertedContent": { "text": e.replacement } }],
+                            })
+                        })
+                        .collect();
+                    o.insert("fixes".into(), serde_json::json!([{ "description": { "text": fix.title }, "artifactChanges": changes }]));
+                }
+            }
+            r
+        })
+        .collect();
+    let log = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "kumoc",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/kumoc/kumoc",
+                "rules": rules,
+            } },
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&log).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` line each.
+pub fn github(diags: &[Diagnostic], sources: &Sources) -> String {
+    fn data(s: &str) -> String {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn prop(s: &str) -> String {
+        data(s).replace(':', "%3A").replace(',', "%2C")
+    }
+    let mut out = String::new();
+    for d in diags {
+        let kind = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        let mut message = format!("{} [{}]", d.message, d.code);
+        if let Some(h) = &d.help {
+            message.push_str(&format!("\nhelp: {h}"));
+        }
+        match d.primary() {
+            Some(l) => {
+                let (line, col, end_line, end_col) = match sources.get(l.loc.file) {
+                    Some(f) => {
+                        let (a, b) = f.line_col(l.loc.span.start);
+                        let (c, e) = f.line_col(l.loc.span.end);
+                        (a, b, c, e)
+                    }
+                    None => (1, 1, 1, 1),
+                };
+                out.push_str(&format!(
+                    "::{kind} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}\n",
+                    prop(sources.name(l.loc.file)),
+                    prop(d.code),
+                    data(&message)
+                ));
+            }
+            None => out.push_str(&format!(
+                "::{kind} title={}::{}\n",
+                prop(d.code),
+                data(&message)
+            )),
+        }
+    }
+    out
+}

@@ -864,6 +864,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let c = self.top_one("cluster");
         let child = |kw: &str| c.and_then(|c| c.child(kw));
         let mta_b = child("mta");
+        // Where defaults are reported: the mta block, else the cluster block, else the deployment.
+        let fallback = mta_b
+            .or(c)
+            .or_else(|| self.top_one("deployment"))
+            .map_or(Loc::default(), HBlock::header_loc);
         let ports = mta_b.and_then(|m| m.child("ports"));
         let port = |name: &str, default: u16| -> Spanned<u16> {
             match ports.and_then(|p| value_of(p, name)) {
@@ -876,11 +881,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 },
                 _ => Spanned {
                     value: default,
-                    loc: mta_b.map_or(Loc::default(), HBlock::header_loc),
+                    loc: fallback,
                 },
             }
         };
-        let default_loc = mta_b.map_or(Loc::default(), HBlock::header_loc);
+        let default_loc = fallback;
         let probes = mta_b.and_then(|m| m.child("probes"));
         let probe = |kw: &str, d: Probe| probe(probes.and_then(|p| p.child(kw)), d);
         let http_port = port("http", 8000);

@@ -2104,7 +2104,7 @@ fn version_date_help(s: &str) -> Option<String> {
     let y: u16 = y.parse().ok()?;
     let m: u8 = m.parse().ok()?;
     let d: u8 = d.parse().ok()?;
-    if !(1000..=9999).contains(&y) {
+    if !(1000..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
     let mut fixed = format!("{y:04}.{m:02}.{d:02}");
@@ -2112,9 +2112,25 @@ fn version_date_help(s: &str) -> Option<String> {
         fixed.push('-');
         fixed.push_str(commit);
     }
+    // Only suggest a different spelling that parses (never recurse on the same text).
+    if fixed == s {
+        return None;
+    }
     parse_version(&fixed)
         .ok()
         .map(|_| format!("write `{fixed}`"))
+}
+
+#[cfg(test)]
+mod version_help_regression {
+    #[test]
+    fn out_of_range_day_does_not_recurse() {
+        // Found by the mutation fuzz loop: "2025.03.167" used to recurse without end.
+        for s in ["2025.03.167", "2025.13.01", "2025.3.167-abc", "2025-03-19"] {
+            let _ = super::parse_version(s);
+        }
+        assert!(super::parse_version("2025.03.167").is_err());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

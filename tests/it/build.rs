@@ -13,7 +13,13 @@ pub fn build_example(env: Option<Environment>) -> emit::Output {
         .into_iter()
         .map(|(name, bytes)| (format!("examples/{name}"), bytes))
         .collect();
-    let analysis = kumoc_compiler::analyze(&files, &Options { env });
+    let analysis = kumoc_compiler::analyze(
+        &files,
+        &Options {
+            env,
+            ..Default::default()
+        },
+    );
     assert!(!analysis.has_errors(), "{}", human(&analysis));
     emit::emit(&analysis).expect("an error-free analysis emits")
 }

@@ -9,6 +9,7 @@ mod fmt;
 mod fuzz;
 mod helper_schemas;
 mod k8s;
+mod lints;
 mod lua_harness;
 mod parse;
 mod policy;

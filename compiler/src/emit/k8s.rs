@@ -57,7 +57,7 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
         .collect();
     let cx = Ctx {
         d,
-        image: format!("{}:{}", d.image, d.version.value),
+        image: format!("{}:{}", image_repository(&d.image), d.version.value),
         checksum: checksum(&inputs.policy),
         sink_checksum: checksum(&sink_files),
         n,
@@ -135,6 +135,16 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
             serde_norway::to_string(&kustomization).unwrap_or_default()
         ),
     );
+}
+
+/// The image repository without a tag or digest: the tag is always the declared release
+/// (a tag written in `image` is reported by KUMO-K8S006).
+fn image_repository(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    match image.rfind(':') {
+        Some(colon) if !image[colon..].contains('/') => &image[..colon],
+        _ => image,
+    }
 }
 
 /// sha256 over every file name and content, in name order.
@@ -316,6 +326,14 @@ fn container_security() -> Value {
     })
 }
 
+/// Spread replicas over nodes and zones (preferred, so small clusters still schedule).
+fn spread(d: &Deployment, component: &str) -> Value {
+    json!([
+        { "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": { "matchLabels": selector(d, component) } },
+        { "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": { "matchLabels": selector(d, component) } },
+    ])
+}
+
 fn empty_dir(name: &str) -> Value {
     json!({ "name": name, "emptyDir": {} })
 }
@@ -479,6 +497,7 @@ fn mta_statefulset(cx: &Ctx<'_>) -> Value {
                 "serviceAccountName": cx.n.mta,
                 "automountServiceAccountToken": false,
                 "terminationGracePeriodSeconds": seconds(mta.termination_grace_ms),
+                "topologySpreadConstraints": spread(d, "mta"),
                 "securityContext": pod_security(),
                 "containers": [container],
                 "volumes": volumes,
@@ -722,6 +741,7 @@ fn tsa_statefulset(cx: &Ctx<'_>, tsa: &crate::model::Tsa) -> Value {
                 "spec": {
                     "serviceAccountName": cx.n.mta,
                     "automountServiceAccountToken": false,
+                    "topologySpreadConstraints": spread(cx.d, "tsa"),
                     "securityContext": pod_security(),
                     "containers": [container],
                     "volumes": [

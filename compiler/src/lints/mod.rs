@@ -1,0 +1,262 @@
+//! The lint gate: the rule catalog (`shared/reference/operators-and-lints.md` §2), one file
+//! per rule under `rules/`, a sorted registry, inline suppressions with reasons, severity
+//! overrides, and the fixes `kumoc check --fix` applies.
+//!
+//! A rule is one of three kinds:
+//! - a **lint** with a `check` function over the deployment model;
+//! - **enforced by the checker**: the problem is a compile error (a rate KumoMTA would
+//!   reject, an unknown pool, ...), reported under the checker's code and never
+//!   suppressible; the rule documents it under the catalog's code;
+//! - **guaranteed**: kumoc's output cannot have the problem (e.g. the queue helper is always
+//!   the last `get_queue_config` handler), so there is nothing to check in `.kumo`.
+
+pub mod rules;
+mod suppress;
+pub mod util;
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::{Diagnostic, Loc, Severity};
+use crate::model::{Deployment, Environment};
+use crate::source::Sources;
+
+pub use rules::RULES;
+pub use suppress::apply_suppressions;
+
+/// A rule's default severity. `ErrorInProduction` is an error when the deployment is built
+/// for production and a warning otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSeverity {
+    Error,
+    ErrorInProduction,
+    Warning,
+    Info,
+}
+
+impl RuleSeverity {
+    pub fn resolve(self, env: Environment) -> Severity {
+        match self {
+            RuleSeverity::Error => Severity::Error,
+            RuleSeverity::ErrorInProduction if env == Environment::Production => Severity::Error,
+            RuleSeverity::ErrorInProduction | RuleSeverity::Warning => Severity::Warning,
+            RuleSeverity::Info => Severity::Info,
+        }
+    }
+    pub fn describe(self) -> &'static str {
+        match self {
+            RuleSeverity::Error => "error",
+            RuleSeverity::ErrorInProduction => "error in production, warning elsewhere",
+            RuleSeverity::Warning => "warning",
+            RuleSeverity::Info => "info",
+        }
+    }
+}
+
+pub type CheckFn = fn(&LintContext<'_>, &mut Vec<Diagnostic>);
+
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// A lint over the model.
+    Check(CheckFn),
+    /// Enforced as a compile error by these checker codes.
+    Checker(&'static [&'static str]),
+    /// kumoc's output cannot have the problem; nothing to check in `.kumo`.
+    Guaranteed,
+    /// Needs live DNS (MX lookups) or data kumoc does not have; not checked yet.
+    Unsupported,
+}
+
+impl std::fmt::Debug for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Kind::Check(_) => f.write_str("Check"),
+            Kind::Checker(c) => write!(f, "Checker({c:?})"),
+            Kind::Guaranteed => f.write_str("Guaranteed"),
+            Kind::Unsupported => f.write_str("Unsupported"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: RuleSeverity,
+    /// The kumoc version that introduced the rule.
+    pub since: &'static str,
+    /// The catalog's priority (P0, P1, P2).
+    pub priority: &'static str,
+    /// One line: what it detects.
+    pub summary: &'static str,
+    /// Markdown from the rule's doc comment: What it does / Why is this bad? / Example /
+    /// Use instead / Fix safety / References.
+    pub doc: &'static str,
+    pub kind: Kind,
+}
+
+impl Rule {
+    /// A diagnostic of this rule, with its severity for the context's environment.
+    pub fn diagnostic(
+        &self,
+        cx: &LintContext<'_>,
+        message: impl Into<String>,
+        at: Loc,
+        label: impl Into<String>,
+    ) -> Diagnostic {
+        let mut d = Diagnostic::new(self.code, message, at, label);
+        d.severity = self.severity.resolve(cx.env());
+        d
+    }
+}
+
+/// Declare a rule. The doc comment becomes the rule's documentation (`kumoc explain`,
+/// `docs/rules/`).
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        pub static $ident:ident = {
+            code: $code:literal,
+            name: $name:literal,
+            severity: $sev:ident,
+            priority: $prio:literal,
+            summary: $summary:literal,
+            kind: $kind:expr $(,)?
+        };
+    ) => {
+        $(#[doc = $doc])*
+        pub static $ident: $crate::lints::Rule = $crate::lints::Rule {
+            code: $code,
+            name: $name,
+            severity: $crate::lints::RuleSeverity::$sev,
+            since: "0.1.0",
+            priority: $prio,
+            summary: $summary,
+            doc: concat!($($doc, "\n"),*),
+            kind: $kind,
+        };
+    };
+}
+
+/// What lints see: the model of an error-free description, and its sources.
+pub struct LintContext<'a> {
+    pub model: &'a Deployment,
+    pub sources: &'a Sources,
+    /// The parse of every source, by file id (for rules that need a key's location).
+    pub parses: &'a [kumoc_lang::Parse],
+}
+
+impl LintContext<'_> {
+    pub fn env(&self) -> Environment {
+        self.model.environment.value
+    }
+    pub fn production(&self) -> bool {
+        self.env() == Environment::Production
+    }
+    /// Whether a location is in the stdlib (rules report where the user can act).
+    pub fn is_stdlib(&self, loc: Loc) -> bool {
+        self.sources.get(loc.file).is_some_and(|f| f.is_stdlib)
+    }
+    /// The statements of a file.
+    pub fn items(&self, file: crate::source::FileId) -> &[kumoc_lang::ast::Stmt] {
+        self.parses
+            .get(file.0 as usize)
+            .map_or(&[], |p| p.file.items.as_slice())
+    }
+
+    /// Where the value of attribute `key` is written in the block whose header is at `header`.
+    pub fn attr_value(&self, header: Loc, key: &str) -> Option<Loc> {
+        fn find(items: &[kumoc_lang::ast::Stmt], start: u32) -> Option<&kumoc_lang::ast::Block> {
+            items.iter().find_map(|s| match s {
+                kumoc_lang::ast::Stmt::Block(b) if b.keyword.span.start == start => Some(b),
+                kumoc_lang::ast::Stmt::Block(b) => find(&b.body, start),
+                _ => None,
+            })
+        }
+        let block = find(self.items(header.file), header.span.start)?;
+        let attr = block.attrs().find(|a| a.key.name == key)?;
+        Some(Loc::new(header.file, attr.value.span))
+    }
+
+    /// The source text at a location.
+    pub fn text(&self, loc: Loc) -> &str {
+        self.sources.get(loc.file).map_or("", |f| f.slice(loc.span))
+    }
+}
+
+/// How `kumoc check` treats rules: per-code severity overrides (`None` turns a rule off)
+/// and `--deny warnings`.
+#[derive(Debug, Clone, Default)]
+pub struct LintConfig {
+    pub overrides: BTreeMap<String, Option<Severity>>,
+    pub deny_warnings: bool,
+}
+
+pub fn lookup(code: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code)
+}
+
+/// Run every lint over the model.
+pub fn run(model: &Deployment, sources: &Sources, parses: &[kumoc_lang::Parse]) -> Vec<Diagnostic> {
+    let cx = LintContext {
+        model,
+        sources,
+        parses,
+    };
+    let mut out = Vec::new();
+    for rule in RULES {
+        if let Kind::Check(check) = rule.kind {
+            check(&cx, &mut out);
+        }
+    }
+    out
+}
+
+/// Apply severity overrides and `--deny warnings`.
+pub fn configure(diags: &mut Vec<Diagnostic>, config: &LintConfig) {
+    diags.retain_mut(|d| {
+        if let Some(o) = config.overrides.get(d.code) {
+            match o {
+                Some(s) => d.severity = *s,
+                None => return false,
+            }
+        }
+        if config.deny_warnings && d.severity == Severity::Warning {
+            d.severity = Severity::Error;
+        }
+        true
+    });
+}
+
+/// A rule's documentation page (markdown): title, metadata, then its doc comment.
+pub fn rules_doc_text(r: &Rule) -> String {
+    let kind = match r.kind {
+        Kind::Check(_) => "lint".to_string(),
+        Kind::Checker(codes) => format!(
+            "enforced by the checker as {} (a compile error; not suppressible)",
+            codes.join(", ")
+        ),
+        Kind::Guaranteed => "guaranteed by kumoc's output (nothing to check in .kumo)".to_string(),
+        Kind::Unsupported => "not checked yet".to_string(),
+    };
+    let doc: String = r
+        .doc
+        .lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!(
+        "# {}: {}\n\n{}.\n\n- Default severity: {}\n- Priority: {}\n- Status: {}\n- Since: kumoc {}\n\n{}\n",
+        r.code,
+        r.name,
+        r.summary,
+        r.severity.describe(),
+        r.priority,
+        kind,
+        r.since,
+        doc.trim_end()
+    )
+}

@@ -1,0 +1,178 @@
+//! KUMO-K8S006 image-tag-in-image: the `image` repository carries its own tag or digest.
+
+use kumoc_lang::ast::{Block, Stmt};
+
+use crate::declare_rule;
+use crate::diagnostic::{Diagnostic, Loc};
+use crate::lints::{Kind, LintContext};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a `deployment` whose `image` carries a tag (`:latest`, `:main`, any `:tag`)
+    /// or a digest (`@sha256:...`).
+    ///
+    /// ## Why is this bad?
+    /// kumoc pins every pod to the release in `kumomta`: it writes `IMAGE:RELEASE`. A tag in
+    /// `image` gives an invalid reference such as `ghcr.io/kumocorp/kumomta:latest:2025.03.19-1d3f1f67`,
+    /// and the intent behind it is usually worse: KumoMTA publishes moving `:latest` and
+    /// `:main` tags, so pods started a day apart run different code, a restart can upgrade
+    /// the MTA unannounced, and features kumoc gates on the declared release may be missing
+    /// from what runs. The release belongs in `kumomta`, where kumoc checks it.
+    ///
+    /// ## Example
+    /// ```kumo
+    /// deployment "example-com" {
+    ///   namespace   = "kumomta"
+    ///   kumomta     = "2025.03.19-1d3f1f67"
+    ///   image       = "ghcr.io/kumocorp/kumomta:latest"
+    ///   environment = production
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```kumo
+    /// deployment "example-com" {
+    ///   namespace   = "kumomta"
+    ///   kumomta     = "2025.03.19-1d3f1f67" // the image tag
+    ///   image       = "ghcr.io/kumocorp/kumomta"
+    ///   environment = production
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// The fix drops the tag or digest from `image`. It is safe: the pods then run the
+    /// release declared in `kumomta`, which is the one kumoc checked the description against.
+    ///
+    /// ## References
+    /// - <https://docs.kumomta.com/userguide/installation/docker/>
+    /// - Polaris, check `tagNotSpecified`
+    pub static RULE = {
+        code: "KUMO-K8S006",
+        name: "image-tag-in-image",
+        severity: ErrorInProduction,
+        priority: "P0",
+        summary: "The image repository carries a tag or digest; the tag comes from `kumomta`",
+        kind: Kind::Check(check),
+    };
+}
+
+fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    let image = &cx.model.image;
+    let repo = repository(image);
+    if repo == image {
+        return;
+    }
+    let suffix = image.get(repo.len()..).unwrap_or("");
+    let what = if suffix.contains('@') {
+        "digest"
+    } else {
+        "tag"
+    };
+    let written = find_written(cx, &["deployment"], "image");
+    let at = written.as_ref().map_or(cx.model.name.loc, |w| w.loc);
+    let release = cx.text(cx.model.version.loc);
+    let d = RULE
+        .diagnostic(
+            cx,
+            format!(
+                "the image `{image}` has its own {what}: kumoc tags it with the `kumomta` release"
+            ),
+            at,
+            format!("drop `{suffix}`"),
+        )
+        .with_secondary(cx.model.version.loc, "the release every pod runs")
+        .with_help(format!(
+            "name only the repository in `image`; the release is `kumomta = {release}`"
+        ));
+    out.push(match written {
+        Some(w) => d.with_replacement(format!("drop the {what}"), w.loc, format!("\"{repo}\"")),
+        None => d,
+    });
+}
+
+/// The image reference without its tag or digest (a registry's `:port` is kept).
+fn repository(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let name_start = no_digest.rfind('/').map_or(0, |i| i + 1);
+    match no_digest.get(name_start..).and_then(|n| n.find(':')) {
+        Some(colon) => no_digest.get(..name_start + colon).unwrap_or(no_digest),
+        None => no_digest,
+    }
+}
+
+/// Where the user wrote an attribute that the model keeps without a location.
+pub(super) struct Written {
+    /// The value.
+    pub loc: Loc,
+    /// Inside the `env` block of the environment being checked.
+    pub in_env: bool,
+}
+
+/// The last place an attribute is written in the user's files, at `path` (block keywords
+/// from the top level, e.g. `["cluster", "mta"]`). An `env` block of the environment being
+/// checked merges over everything else, so a value written there wins.
+pub(super) fn find_written(cx: &LintContext<'_>, path: &[&str], name: &str) -> Option<Written> {
+    let env = cx.env().name();
+    let (mut base, mut overlay) = (None, None);
+    for (file, source) in cx.sources.iter() {
+        if source.is_stdlib {
+            continue;
+        }
+        for item in cx.items(file) {
+            let Stmt::Block(b) = item else { continue };
+            if b.keyword.name == "env" {
+                if b.label_text() == Some(env) {
+                    if let Some(span) = b.blocks().filter_map(|c| walk(c, path, name)).last() {
+                        overlay = Some(Loc::new(file, span));
+                    }
+                }
+            } else if let Some(span) = walk(b, path, name) {
+                base = Some(Loc::new(file, span));
+            }
+        }
+    }
+    match (overlay, base) {
+        (Some(loc), _) => Some(Written { loc, in_env: true }),
+        (None, Some(loc)) => Some(Written { loc, in_env: false }),
+        (None, None) => None,
+    }
+}
+
+fn walk(b: &Block, path: &[&str], name: &str) -> Option<kumoc_lang::Span> {
+    let (first, rest) = path.split_first()?;
+    if b.keyword.name != *first {
+        return None;
+    }
+    if rest.is_empty() {
+        return b
+            .attrs()
+            .filter(|a| a.key.name == name)
+            .last()
+            .map(|a| a.value.span);
+    }
+    b.blocks().filter_map(|c| walk(c, rest, name)).last()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repository;
+
+    #[test]
+    fn repositories() {
+        assert_eq!(
+            repository("ghcr.io/kumocorp/kumomta"),
+            "ghcr.io/kumocorp/kumomta"
+        );
+        assert_eq!(
+            repository("ghcr.io/kumocorp/kumomta:latest"),
+            "ghcr.io/kumocorp/kumomta"
+        );
+        assert_eq!(repository("registry:5000/kumomta"), "registry:5000/kumomta");
+        assert_eq!(
+            repository("registry:5000/kumomta:main"),
+            "registry:5000/kumomta"
+        );
+        assert_eq!(repository("kumomta@sha256:abc"), "kumomta");
+        assert_eq!(repository("kumomta:1@sha256:abc"), "kumomta");
+    }
+}

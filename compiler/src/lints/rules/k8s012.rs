@@ -1,0 +1,26 @@
+//! KUMO-K8S012 config-rollout: Config changes that do not roll the pods.
+
+use crate::declare_rule;
+use crate::lints::Kind;
+
+declare_rule! {
+/// ## What it does
+/// Would report a pod-template checksum that misses policy files.
+///
+/// ## Why is this bad?
+/// kumoc puts a sha256 of every emitted policy file on the pod templates, so any change rolls the pods.
+///
+/// ## Fix safety
+/// Not applicable: there is nothing to fix in `.kumo`.
+///
+/// ## References
+/// - https://docs.kumomta.com/faq/config_not_reloading/
+    pub static RULE = {
+        code: "KUMO-K8S012",
+        name: "config-rollout",
+        severity: Warning,
+        priority: "P1",
+        summary: "Config changes that do not roll the pods",
+        kind: Kind::Guaranteed,
+    };
+}

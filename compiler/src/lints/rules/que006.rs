@@ -1,0 +1,154 @@
+//! KUMO-QUE006 tenant-header-exposed: the tenant header is kept on delivered mail, or not bound to identities.
+
+use crate::declare_rule;
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
+use crate::lints::{Kind, LintContext, util};
+
+declare_rule! {
+    /// ## What it does
+    /// When `tenancy { tenant_header = "..." }` is set, reports:
+    ///
+    /// - `remove_tenant_header` not `true` (written `false`, or left to its default,
+    ///   `false`): the header is delivered to recipients;
+    /// - HTTP API users (`http_listener { users = ... }`), more than one tenant, and no
+    ///   tenant with `require_authz`: any API user may name any tenant in the header.
+    ///
+    /// The second case needs untrusted injectors to matter. kumoc's SMTP listener relays
+    /// only for `relay_hosts` (KUMO-SEC001 reports public ranges there) and has no SMTP
+    /// AUTH, so the injectors that may be untrusted are the HTTP API's users; with a single
+    /// tenant there is nobody to impersonate.
+    ///
+    /// ## Why is this bad?
+    /// The tenant header is an instruction to kumod, not part of the message. Left in, it
+    /// tells every recipient the internal name of the customer or stream that sent the mail
+    /// (the queue management guide recommends deleting it "for added security"). And the
+    /// header decides which tenant's queues, pool and IPs a message uses: when injectors are
+    /// not bound to their tenants with `require_authz`, one customer can send through
+    /// another's reputation.
+    ///
+    /// ## Example
+    /// ```kumo
+    /// tenancy {
+    ///   tenant_header        = "X-Tenant"
+    ///   remove_tenant_header = false
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```kumo
+    /// tenancy {
+    ///   tenant_header        = "X-Tenant"
+    ///   remove_tenant_header = true
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// The fix sets `remove_tenant_header = true` (replacing `false`, or adding the field
+    /// after `tenant_header`). kumod has read the header by the time it removes it, so
+    /// routing is unchanged; the fix is safe. Binding identities has no fix: add
+    /// `require_authz = ["user"]` to each tenant.
+    ///
+    /// ## References
+    /// - <https://docs.kumomta.com/userguide/configuration/queuemanagement/>
+    /// - <https://docs.kumomta.com/userguide/policy_helpers/queue_helper/>
+    pub static RULE = {
+        code: "KUMO-QUE006",
+        name: "tenant-header-exposed",
+        severity: Warning,
+        priority: "P1",
+        summary: "The tenant header is delivered to recipients, or API users may claim any tenant",
+        kind: Kind::Check(check),
+    };
+}
+
+fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    let m = cx.model;
+    let Some(header) = util::string(&m.tenancy, "tenant_header") else {
+        return;
+    };
+    if cx.is_stdlib(header.loc) {
+        return;
+    }
+    match util::boolean(&m.tenancy, "remove_tenant_header") {
+        Some(remove) if remove.value => {}
+        Some(remove) => {
+            if !cx.is_stdlib(remove.loc) {
+                out.push(
+                    RULE.diagnostic(
+                        cx,
+                        format!(
+                            "`remove_tenant_header = false`: the `{}` header is delivered to recipients",
+                            header.value
+                        ),
+                        remove.loc,
+                        "the header stays on the message",
+                    )
+                    .with_secondary(header.loc, "names the tenant")
+                    .with_help("remove the header before delivery: `remove_tenant_header = true`")
+                    .with_replacement("set `remove_tenant_header = true`", remove.loc, "true"),
+                );
+            }
+        }
+        None => {
+            let mut at = header.loc;
+            at.span.start = at.span.end;
+            out.push(
+                RULE.diagnostic(
+                    cx,
+                    format!(
+                        "the `{}` tenant header is delivered to recipients (`remove_tenant_header` defaults to false)",
+                        header.value
+                    ),
+                    header.loc,
+                    "kept on delivered mail",
+                )
+                .with_help("add `remove_tenant_header = true` to `tenancy`")
+                .with_fix(
+                    "add `remove_tenant_header = true`",
+                    Applicability::Safe,
+                    vec![Edit {
+                        loc: at,
+                        replacement: "\n  remove_tenant_header = true".to_string(),
+                    }],
+                ),
+            );
+        }
+    }
+    let Some(users) = m.http_listener.get("users") else {
+        return;
+    };
+    let tenants: std::collections::BTreeSet<&str> = m
+        .tenants
+        .iter()
+        .map(|t| t.name.as_str())
+        .chain(
+            m.queues
+                .iter()
+                .flat_map(|q| q.tenants.iter().map(|t| t.name.as_str())),
+        )
+        .collect();
+    let bound = m
+        .tenants
+        .iter()
+        .any(|t| t.settings.contains_key("require_authz"))
+        || m.queues
+            .iter()
+            .flat_map(|q| &q.tenants)
+            .any(|t| t.settings.contains_key("require_authz"));
+    if tenants.len() < 2 || bound {
+        return;
+    }
+    out.push(
+        RULE.diagnostic(
+            cx,
+            format!(
+                "any HTTP API user may send as any tenant: the `{}` header is not bound to identities",
+                header.value
+            ),
+            header.loc,
+            "set by the injector",
+        )
+        .with_secondary(users.loc, "API users")
+        .with_help("bind each tenant to the API users that may send as it: `tenant \"t\" { require_authz = [\"user\"] }`"),
+    );
+}

@@ -1,0 +1,337 @@
+//! KUMO-SEC005 inline-secret: secret material written in a `.kumo` string.
+
+use std::collections::BTreeMap;
+
+use crate::check::{Action, MatchRule, Typed};
+use crate::declare_rule;
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::lints::{Kind, LintContext};
+use crate::model::{MapEntries, Settings, Shaping};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports secret material written in any string of a `.kumo` file: a PEM private key
+    /// (`-----BEGIN ... PRIVATE KEY-----`), a HashiCorp Vault token (`hvs.`, `hvb.`, `hvr.`),
+    /// a password in a URL (`scheme://user:password@host`), or a long random-looking value
+    /// (base64 or hex) in a field or Secret key named like a password, token, secret or key.
+    /// Every string is searched: settings, lists, automation rules, `match` rules and the
+    /// paths of a `secret` block's `files`. The message says what kind of material was
+    /// found, never the value.
+    ///
+    /// ## Why is this bad?
+    /// `.kumo` files are committed, reviewed, copied into CI logs and compiled into
+    /// ConfigMaps that anyone who can read the namespace can see. A secret written there
+    /// leaks to all of them and cannot be rotated without rewriting history. KumoMTA's
+    /// security guide says to keep secrets out of policy files; kumoc references them:
+    /// `secret("name", "key")` mounts a Kubernetes Secret, and a `secret` block's `files`
+    /// names files (kept out of version control) that `kumoc build --secrets` reads.
+    ///
+    /// ## Example
+    /// ```kumo
+    /// secret "dkim-keys" {
+    ///   files {
+    ///     "example.com.default.key" = "-----BEGIN PRIVATE KEY-----\nMIIEvQ..."
+    ///   }
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```kumo
+    /// secret "dkim-keys" {
+    ///   files {
+    ///     "example.com.default.key" = "secrets/example.com.default.key" // a file, not the key
+    ///   }
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// For a `secret` block's `files` entry the fix replaces the inline value with the path
+    /// `secrets/<key>`. It is unsafe: you must write the secret to that file (and rotate it,
+    /// since it was exposed). Elsewhere there is no fix: move the value into a Secret.
+    ///
+    /// ## References
+    /// - <https://docs.kumomta.com/userguide/installation/security/>
+    /// - <https://kubernetes.io/docs/concepts/configuration/secret/>
+    /// - <https://developer.hashicorp.com/vault/docs/concepts/tokens#token-prefixes>
+    pub static RULE = {
+        code: "KUMO-SEC005",
+        name: "inline-secret",
+        severity: Error,
+        priority: "P0",
+        summary: "Secret material is written in a .kumo string",
+        kind: Kind::Check(check),
+    };
+}
+
+/// One string of the model: where it is, the field or key it belongs to, and its text.
+struct Found<'a> {
+    loc: Loc,
+    name: &'a str,
+    text: &'a str,
+    /// For a `secret` block's `files` entry: the Secret key it fills.
+    file_key: Option<&'a str>,
+}
+
+fn typed<'a>(t: &'a Typed, loc: Loc, name: &'a str, out: &mut Vec<Found<'a>>) {
+    match t {
+        Typed::Str(s)
+        | Typed::Domain(s)
+        | Typed::Url(s)
+        | Typed::HostPort(s)
+        | Typed::K8sName(s)
+        | Typed::HttpPath(s)
+        | Typed::Regex(s) => {
+            out.push(Found {
+                loc,
+                name,
+                text: s,
+                file_key: None,
+            });
+        }
+        Typed::Match(
+            MatchRule::MxSuffix(s) | MatchRule::DomainSuffix(s) | MatchRule::HostName(s),
+        ) => {
+            out.push(Found {
+                loc,
+                name,
+                text: s,
+                file_key: None,
+            });
+        }
+        Typed::List(items) => items.iter().for_each(|i| typed(&i.value, i.loc, name, out)),
+        Typed::Action(a) => action(a, out),
+        _ => {}
+    }
+}
+
+fn action<'a>(a: &'a Action, out: &mut Vec<Found<'a>>) {
+    if let Action::SetConfig { field, value, .. } = a {
+        typed(&value.value, value.loc, field.name, out);
+    }
+}
+
+fn settings<'a>(s: &'a Settings, out: &mut Vec<Found<'a>>) {
+    for (name, v) in s {
+        typed(&v.value, v.loc, name, out);
+    }
+}
+
+fn maps<'a>(m: &'a BTreeMap<&'static str, MapEntries>, out: &mut Vec<Found<'a>>) {
+    for entries in m.values() {
+        for (key, v) in entries {
+            typed(&v.value, v.loc, key, out);
+        }
+    }
+}
+
+fn shaping<'a>(s: &'a Shaping, out: &mut Vec<Found<'a>>) {
+    settings(&s.settings, out);
+    maps(&s.maps, out);
+    for r in &s.automation {
+        for re in &r.regex {
+            out.push(Found {
+                loc: re.loc,
+                name: "regex",
+                text: &re.value,
+                file_key: None,
+            });
+        }
+        r.actions.iter().for_each(|a| action(&a.value, out));
+    }
+    for src in &s.sources {
+        settings(&src.settings, out);
+        maps(&src.maps, out);
+    }
+}
+
+/// Every string the user may have written, with its location.
+fn strings<'a>(cx: &'a LintContext<'_>) -> Vec<Found<'a>> {
+    let m = cx.model;
+    let mut out = Vec::new();
+    settings(&m.dkim_defaults, &mut out);
+    for d in &m.domains {
+        if let Some(k) = &d.dkim {
+            settings(&k.settings, &mut out);
+        }
+    }
+    m.sources
+        .iter()
+        .for_each(|s| settings(&s.settings, &mut out));
+    settings(&m.tenancy, &mut out);
+    for t in &m.tenants {
+        settings(&t.settings, &mut out);
+        t.campaigns
+            .iter()
+            .for_each(|c| settings(&c.settings, &mut out));
+    }
+    for q in &m.queues {
+        settings(&q.settings, &mut out);
+        for t in &q.tenants {
+            settings(&t.settings, &mut out);
+            t.campaigns
+                .iter()
+                .for_each(|c| settings(&c.settings, &mut out));
+        }
+    }
+    m.shaping.iter().for_each(|b| shaping(&b.shaping, &mut out));
+    for p in &m.providers {
+        shaping(&p.shaping, &mut out);
+        for r in &p.matches {
+            let (MatchRule::MxSuffix(s) | MatchRule::DomainSuffix(s) | MatchRule::HostName(s)) =
+                &r.value;
+            out.push(Found {
+                loc: r.loc,
+                name: "match",
+                text: s,
+                file_key: None,
+            });
+        }
+    }
+    for s in &m.secrets {
+        for (key, path) in &s.files {
+            out.push(Found {
+                loc: path.loc,
+                name: key,
+                text: &path.value,
+                file_key: Some(key),
+            });
+        }
+    }
+    settings(&m.smtp_listener, &mut out);
+    settings(&m.http_listener, &mut out);
+    settings(&m.logging, &mut out);
+    if let Some(r) = &m.cluster.redis {
+        settings(&r.settings, &mut out);
+    }
+    out
+}
+
+/// A PEM block whose type names a private key (`RSA PRIVATE KEY`, `OPENSSH PRIVATE KEY`, ...).
+fn pem_private_key(s: &str) -> bool {
+    s.match_indices("-----BEGIN ").any(|(i, m)| {
+        let rest = s.get(i + m.len()..).unwrap_or("");
+        rest.find("-----")
+            .and_then(|end| rest.get(..end))
+            .is_some_and(|label| label.contains("PRIVATE KEY"))
+    })
+}
+
+/// A Vault service, batch or recovery token: `hvs.` etc. after a non-word character,
+/// followed by at least 20 token characters.
+fn vault_token(s: &str) -> bool {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    ["hvs.", "hvb.", "hvr."].iter().any(|p| {
+        s.match_indices(p).any(|(i, m)| {
+            let before_ok = s
+                .get(..i)
+                .and_then(|b| b.chars().next_back())
+                .is_none_or(|c| !token_char(c));
+            let body = s.get(i + m.len()..).unwrap_or("");
+            before_ok && body.chars().take_while(|c| token_char(*c)).count() >= 20
+        })
+    })
+}
+
+/// `scheme://user:password@host` (or `scheme://:password@host`) anywhere in the string.
+fn url_password(s: &str) -> bool {
+    s.match_indices("://").any(|(i, m)| {
+        let scheme_ok = s
+            .get(..i)
+            .and_then(|b| b.chars().next_back())
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        let rest = s.get(i + m.len()..).unwrap_or("");
+        let authority = rest
+            .split(|c: char| matches!(c, '/' | '?' | '#' | '"' | '\'') || c.is_whitespace())
+            .next()
+            .unwrap_or("");
+        let userinfo = authority.rsplit_once('@').map_or("", |(u, _)| u);
+        scheme_ok
+            && userinfo
+                .split_once(':')
+                .is_some_and(|(_, password)| !password.is_empty())
+    })
+}
+
+fn secret_like_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["password", "passwd", "secret", "token", "credential"]
+        .iter()
+        .any(|w| n.contains(w))
+        || n.ends_with("key")
+}
+
+/// A long value that looks random (base64 or hex): no spaces or dots, several digits and
+/// letters, and high character entropy.
+fn random_blob(s: &str) -> bool {
+    if s.len() < 20
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-'))
+    {
+        return false;
+    }
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    let letters = s.chars().filter(char::is_ascii_alphabetic).count();
+    if digits < 2 || letters < 2 {
+        return false;
+    }
+    let mut counts = [0u32; 128];
+    for b in s.bytes() {
+        if let Some(c) = counts.get_mut(usize::from(b)) {
+            *c += 1;
+        }
+    }
+    let n = s.len() as f64;
+    let entropy: f64 = counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| f64::from(*c) / n)
+        .map(|p| -p * p.log2())
+        .sum();
+    entropy >= 3.5
+}
+
+fn kind(f: &Found<'_>) -> Option<&'static str> {
+    if pem_private_key(f.text) {
+        Some("a PEM private key")
+    } else if vault_token(f.text) {
+        Some("a Vault token")
+    } else if url_password(f.text) {
+        Some("a password in a URL")
+    } else if secret_like_name(f.name) && random_blob(f.text) {
+        Some("a secret-looking value")
+    } else {
+        None
+    }
+}
+
+fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    for f in strings(cx) {
+        if cx.is_stdlib(f.loc) {
+            continue;
+        }
+        let Some(what) = kind(&f) else { continue };
+        let d = RULE.diagnostic(
+            cx,
+            format!("{what} is written inline in .kumo"),
+            f.loc,
+            format!("{what}: keep it in a Secret"),
+        );
+        let plain_key = |k: &str| {
+            k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        };
+        let d = match f.file_key {
+            Some(key) if plain_key(key) => d
+                .with_help("a `files` entry names a file (kept out of version control) that `kumoc build --secrets` reads; write the secret there and rotate it")
+                .with_fix(
+                    format!("read `{key}` from the file `secrets/{key}`"),
+                    Applicability::Unsafe,
+                    vec![Edit { loc: f.loc, replacement: format!("\"secrets/{key}\"") }],
+                ),
+            Some(_) => d.with_help("a `files` entry names a file (kept out of version control) that `kumoc build --secrets` reads; write the secret there and rotate it"),
+            None => d.with_help("secrets never go in .kumo: keep it in a Kubernetes Secret, reference it with `secret(\"name\", \"key\")`, and rotate it"),
+        };
+        out.push(d);
+    }
+}

@@ -1,0 +1,137 @@
+//! KUMO-TLS001 insecure-tls-public: insecure or disabled TLS for public destinations.
+
+use kumoc_lang::units::KumoVersion;
+
+use crate::declare_rule;
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
+use crate::lints::{Kind, LintContext, util};
+use crate::model::{Settings, ShapingKey};
+
+declare_rule! {
+    /// ## What it does
+    /// Reports `enable_tls = opportunistic_insecure`, `required_insecure` or `disabled`
+    /// written for public destinations: in `shaping default` (every destination), in a
+    /// stdlib provider preset (`provider "google"`, `"yahoo"`, ...), in a stdlib domain preset
+    /// (`shaping "comcast.net"`, ...) or a domain block started `from provider.NAME` of a
+    /// preset, including their per-`source` overrides. A `shaping "domain"` or `provider`
+    /// block of your own is taken as a deliberate, scoped exception for a destination whose
+    /// TLS is broken, which is what the KumoMTA FAQ recommends, and is not reported.
+    ///
+    /// ## Why is this bad?
+    /// KumoMTA documents the insecure modes as "not recommended for sending to the public
+    /// internet": without certificate checks anyone on the path can intercept STARTTLS and
+    /// read or alter the mail, and `disabled` sends everything in clear text. Set for
+    /// `default`, it weakens every destination to work around a few broken ones.
+    ///
+    /// ## Example
+    /// ```kumo
+    /// shaping default {
+    ///   enable_tls = opportunistic_insecure
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```kumo
+    /// shaping default {
+    ///   enable_tls          = opportunistic
+    ///   remember_broken_tls = 3d // KumoMTA 2024.11.08+: clear text only where TLS failed
+    /// }
+    ///
+    /// shaping "legacy.example" { // the one destination with broken TLS
+    ///   enable_tls = opportunistic_insecure
+    /// }
+    /// ```
+    ///
+    /// ## Fix safety
+    /// The fix sets `opportunistic`. It is unsafe: deliveries to a destination whose
+    /// certificate is invalid now fail until it gets its own block.
+    ///
+    /// ## References
+    /// - <https://docs.kumomta.com/reference/kumo/make_egress_path/enable_tls/>
+    /// - <https://docs.kumomta.com/faq/outbound_tls_failures/>
+    /// - <https://docs.kumomta.com/userguide/installation/security/>
+    pub static RULE = {
+        code: "KUMO-TLS001",
+        name: "insecure-tls-public",
+        severity: ErrorInProduction,
+        priority: "P0",
+        summary: "Insecure or disabled TLS for public destinations",
+        kind: Kind::Check(check),
+    };
+}
+
+const REMEMBER_BROKEN_TLS_SINCE: KumoVersion = KumoVersion::date(2024, 11, 8);
+
+/// The egress settings that apply to public destinations, with what they cover.
+fn public_scopes<'a>(cx: &LintContext<'a>) -> Vec<(&'a Settings, String)> {
+    let m = cx.model;
+    let preset = |name: &str| m.providers.iter().any(|p| p.preset && p.name == name);
+    let mut out = Vec::new();
+    for b in &m.shaping {
+        let scope = match &b.key {
+            ShapingKey::Default => "every destination".to_string(),
+            ShapingKey::Domain(d)
+                if cx.is_stdlib(b.loc) || b.from.as_ref().is_some_and(|f| preset(&f.value)) =>
+            {
+                format!("`{d}`")
+            }
+            ShapingKey::Domain(_) => continue,
+        };
+        out.push((&b.shaping.settings, scope.clone()));
+        out.extend(
+            b.shaping
+                .sources
+                .iter()
+                .map(|s| (&s.settings, format!("{scope} (source `{}`)", s.name))),
+        );
+    }
+    for p in m.providers.iter().filter(|p| p.preset) {
+        let scope = format!("provider `{}`", p.name);
+        out.push((&p.shaping.settings, scope.clone()));
+        out.extend(
+            p.shaping
+                .sources
+                .iter()
+                .map(|s| (&s.settings, format!("{scope} (source `{}`)", s.name))),
+        );
+    }
+    out
+}
+
+fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+    for (settings, scope) in public_scopes(cx) {
+        let Some(mode) = util::variant(settings, "enable_tls") else {
+            continue;
+        };
+        let why = match mode.value {
+            "opportunistic_insecure" | "required_insecure" => "certificates are not checked",
+            "disabled" => "mail is sent in clear text",
+            _ => continue,
+        };
+        if cx.is_stdlib(mode.loc) {
+            continue;
+        }
+        let help = if cx.model.version.value >= REMEMBER_BROKEN_TLS_SINCE {
+            "use `opportunistic` with `remember_broken_tls`, and give a destination with broken TLS its own `shaping \"domain\"` block"
+        } else {
+            "use `opportunistic`, and give a destination with broken TLS its own `shaping \"domain\"` block"
+        };
+        out.push(
+            RULE.diagnostic(
+                cx,
+                format!("`enable_tls = {}` for {scope}: {why}", mode.value),
+                mode.loc,
+                "not for public destinations",
+            )
+            .with_help(help)
+            .with_fix(
+                "use `opportunistic`",
+                Applicability::Unsafe,
+                vec![Edit {
+                    loc: mode.loc,
+                    replacement: "opportunistic".to_string(),
+                }],
+            ),
+        );
+    }
+}
