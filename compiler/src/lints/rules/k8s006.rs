@@ -1,10 +1,8 @@
 //! KUMO-K8S006 image-tag-in-image: the `image` repository carries its own tag or digest.
 
-use kumoc_lang::ast::{Block, Stmt};
-
 use crate::declare_rule;
-use crate::diagnostic::{Diagnostic, Loc};
-use crate::lints::{Kind, LintContext};
+use crate::diagnostic::Diagnostic;
+use crate::lints::{Kind, LintContext, util};
 
 declare_rule! {
     /// ## What it does
@@ -68,7 +66,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     } else {
         "tag"
     };
-    let written = find_written(cx, &["deployment"], "image");
+    let written = util::find_written(cx, &["deployment"], "image");
     let at = written.as_ref().map_or(cx.model.name.loc, |w| w.loc);
     let release = cx.text(cx.model.version.loc);
     let d = RULE
@@ -98,59 +96,6 @@ fn repository(image: &str) -> &str {
         Some(colon) => no_digest.get(..name_start + colon).unwrap_or(no_digest),
         None => no_digest,
     }
-}
-
-/// Where the user wrote an attribute that the model keeps without a location.
-pub(super) struct Written {
-    /// The value.
-    pub loc: Loc,
-    /// Inside the `env` block of the environment being checked.
-    pub in_env: bool,
-}
-
-/// The last place an attribute is written in the user's files, at `path` (block keywords
-/// from the top level, e.g. `["cluster", "mta"]`). An `env` block of the environment being
-/// checked merges over everything else, so a value written there wins.
-pub(super) fn find_written(cx: &LintContext<'_>, path: &[&str], name: &str) -> Option<Written> {
-    let env = cx.env().name();
-    let (mut base, mut overlay) = (None, None);
-    for (file, source) in cx.sources.iter() {
-        if source.is_stdlib {
-            continue;
-        }
-        for item in cx.items(file) {
-            let Stmt::Block(b) = item else { continue };
-            if b.keyword.name == "env" {
-                if b.label_text() == Some(env) {
-                    if let Some(span) = b.blocks().filter_map(|c| walk(c, path, name)).last() {
-                        overlay = Some(Loc::new(file, span));
-                    }
-                }
-            } else if let Some(span) = walk(b, path, name) {
-                base = Some(Loc::new(file, span));
-            }
-        }
-    }
-    match (overlay, base) {
-        (Some(loc), _) => Some(Written { loc, in_env: true }),
-        (None, Some(loc)) => Some(Written { loc, in_env: false }),
-        (None, None) => None,
-    }
-}
-
-fn walk(b: &Block, path: &[&str], name: &str) -> Option<kumoc_lang::Span> {
-    let (first, rest) = path.split_first()?;
-    if b.keyword.name != *first {
-        return None;
-    }
-    if rest.is_empty() {
-        return b
-            .attrs()
-            .filter(|a| a.key.name == name)
-            .last()
-            .map(|a| a.value.span);
-    }
-    b.blocks().filter_map(|c| walk(c, rest, name)).last()
 }
 
 #[cfg(test)]

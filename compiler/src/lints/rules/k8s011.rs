@@ -6,8 +6,6 @@ use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
 use crate::lints::{Kind, LintContext, util};
 use crate::model::Spanned;
 
-use super::k8s006::find_written;
-
 /// The shortest grace period worth having: kumod stops accepting, then flushes.
 const FLOOR_MS: u64 = 60_000;
 /// Time on top of the longest `system_shutdown_timeout` for the spool flush and exit.
@@ -82,7 +80,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     if grace >= needed {
         return;
     }
-    let written = find_written(cx, &["cluster", "mta"], "termination_grace_period");
+    let written = util::find_written(cx, &["cluster", "mta"], "termination_grace_period");
     let fallback = m
         .cluster
         .mta

@@ -2,9 +2,7 @@
 
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
-use crate::lints::{Kind, LintContext};
-
-use super::k8s006::find_written;
+use crate::lints::{Kind, LintContext, util};
 
 declare_rule! {
     /// ## What it does
@@ -65,8 +63,8 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     if on != cx.production() {
         return;
     }
-    let written =
-        find_written(cx, &["cluster", "sink"], "enabled").filter(|w| w.loc == sink.enabled.loc);
+    let written = util::find_written(cx, &["cluster", "sink"], "enabled")
+        .filter(|w| w.loc == sink.enabled.loc);
     let at = match &written {
         Some(w) => w.loc,
         None => [sink.loc, m.cluster.mta.loc]

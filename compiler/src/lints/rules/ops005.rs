@@ -2,9 +2,7 @@
 
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
-use crate::lints::{Kind, LintContext};
-
-use super::k8s006::find_written;
+use crate::lints::{Kind, LintContext, util};
 
 declare_rule! {
     /// ## What it does
@@ -80,7 +78,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     if !cx.production() || metrics.service_monitor {
         return;
     }
-    let written = find_written(cx, &["cluster", "metrics"], "service_monitor")
+    let written = util::find_written(cx, &["cluster", "metrics"], "service_monitor")
         .filter(|w| cx.text(w.loc) == "false");
     let d = RULE
         .diagnostic(cx, "no ServiceMonitor: nothing scrapes the production MTA's metrics", written.as_ref().map_or(at, |w| w.loc), "no ServiceMonitor")

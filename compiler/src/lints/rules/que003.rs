@@ -3,7 +3,7 @@
 use kumoc_lang::units::format_duration;
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
 use crate::model::{Settings, ShapingKey};
 
@@ -129,7 +129,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
                     "no `max_age` here",
                 )
                 .with_help("choose how long mail may wait, e.g. `max_age = 3d`, or write `max_age = 7d` to keep the default");
-            if let Some(edit) = insert_after_brace(cx, q.loc, "\n  max_age = 7d") {
+            if let Some(edit) = util::insert_after_brace(cx, q.loc, "\n  max_age = 7d") {
                 d = d.with_fix(
                     "write the default, `max_age = 7d`",
                     Applicability::Safe,
@@ -155,19 +155,4 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-}
-
-/// An edit inserting `text` right after the `{` that opens the block whose header is at
-/// `header`.
-fn insert_after_brace(cx: &LintContext<'_>, header: Loc, text: &str) -> Option<Edit> {
-    let file = cx.sources.get(header.file)?;
-    let rest = file.text.get(header.span.end as usize..)?;
-    let brace = header.span.end + u32::try_from(rest.find('{')?).ok()? + 1;
-    let mut loc = header;
-    loc.span.start = brace;
-    loc.span.end = brace;
-    Some(Edit {
-        loc,
-        replacement: text.to_string(),
-    })
 }

@@ -1,8 +1,8 @@
 //! KUMO-QUE004 source-in-no-pool: a source that no pool sends from.
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
-use crate::lints::{Kind, LintContext};
+use crate::diagnostic::{Applicability, Diagnostic};
+use crate::lints::{Kind, LintContext, util};
 
 declare_rule! {
     /// ## What it does
@@ -89,7 +89,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             if !cx.is_stdlib(pool.loc) {
                 d = d.with_secondary(pool.loc, "the only pool");
                 if let Some(edit) =
-                    insert_after_brace(cx, pool.loc, &format!("\n  source {} {{}}", s.name))
+                    util::insert_after_brace(cx, pool.loc, &format!("\n  source {} {{}}", s.name))
                 {
                     d = d.with_fix(
                         format!("add `{}` to pool `{}`", s.name, pool.name),
@@ -101,19 +101,4 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         }
         out.push(d);
     }
-}
-
-/// An edit inserting `text` right after the `{` that opens the block whose header is at
-/// `header`.
-fn insert_after_brace(cx: &LintContext<'_>, header: Loc, text: &str) -> Option<Edit> {
-    let file = cx.sources.get(header.file)?;
-    let rest = file.text.get(header.span.end as usize..)?;
-    let brace = header.span.end + u32::try_from(rest.find('{')?).ok()? + 1;
-    let mut loc = header;
-    loc.span.start = brace;
-    loc.span.end = brace;
-    Some(Edit {
-        loc,
-        replacement: text.to_string(),
-    })
 }

@@ -132,7 +132,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
                 let edit = match user_block {
                     Some(block) => {
                         d = d.with_secondary(block, "no `enable_tls` here");
-                        insert_after_brace(cx, block, "\n  enable_tls = required")
+                        util::insert_after_brace(cx, block, "\n  enable_tls = required")
                     }
                     None => append_block(
                         cx,
@@ -159,21 +159,6 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         }
         out.push(d);
     }
-}
-
-/// An edit inserting `text` right after the `{` that opens the block whose header is at
-/// `header`.
-fn insert_after_brace(cx: &LintContext<'_>, header: Loc, text: &str) -> Option<Edit> {
-    let file = cx.sources.get(header.file)?;
-    let rest = file.text.get(header.span.end as usize..)?;
-    let brace = header.span.end + u32::try_from(rest.find('{')?).ok()? + 1;
-    let mut loc = header;
-    loc.span.start = brace;
-    loc.span.end = brace;
-    Some(Edit {
-        loc,
-        replacement: text.to_string(),
-    })
 }
 
 /// An edit appending `block` at the end of the file holding `at`.

@@ -3,7 +3,6 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::{Settings, ShapingKey};
 
 declare_rule! {
     /// ## What it does
@@ -53,44 +52,8 @@ declare_rule! {
     };
 }
 
-/// The egress settings that apply to public destinations, with what they cover.
-fn public_scopes<'a>(cx: &LintContext<'a>) -> Vec<(&'a Settings, String)> {
-    let m = cx.model;
-    let preset = |name: &str| m.providers.iter().any(|p| p.preset && p.name == name);
-    let mut out = Vec::new();
-    for b in &m.shaping {
-        let scope = match &b.key {
-            ShapingKey::Default => "every destination".to_string(),
-            ShapingKey::Domain(d)
-                if cx.is_stdlib(b.loc) || b.from.as_ref().is_some_and(|f| preset(&f.value)) =>
-            {
-                format!("`{d}`")
-            }
-            ShapingKey::Domain(_) => continue,
-        };
-        out.push((&b.shaping.settings, scope.clone()));
-        out.extend(
-            b.shaping
-                .sources
-                .iter()
-                .map(|s| (&s.settings, format!("{scope} (source `{}`)", s.name))),
-        );
-    }
-    for p in m.providers.iter().filter(|p| p.preset) {
-        let scope = format!("provider `{}`", p.name);
-        out.push((&p.shaping.settings, scope.clone()));
-        out.extend(
-            p.shaping
-                .sources
-                .iter()
-                .map(|s| (&s.settings, format!("{scope} (source `{}`)", s.name))),
-        );
-    }
-    out
-}
-
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-    for (settings, scope) in public_scopes(cx) {
+    for (settings, scope) in util::public_scopes(cx) {
         let Some(sts) = util::boolean(settings, "enable_mta_sts") else {
             continue;
         };

@@ -5,8 +5,7 @@ use kumoc_lang::units::format_duration;
 use crate::check::Action;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
-use crate::lints::{Kind, LintContext};
-use crate::model::Rule;
+use crate::lints::{Kind, LintContext, util};
 
 declare_rule! {
     /// ## What it does
@@ -69,25 +68,8 @@ declare_rule! {
 
 const LIMIT_MS: u64 = 4 * 3_600_000;
 
-fn rules<'a>(cx: &LintContext<'a>) -> Vec<(String, &'a Rule)> {
-    let m = cx.model;
-    let mut out = Vec::new();
-    for b in &m.shaping {
-        let what = match b.key.as_str() {
-            "default" => "`shaping default`".to_string(),
-            d => format!("`shaping \"{d}\"`"),
-        };
-        out.extend(b.shaping.automation.iter().map(|r| (what.clone(), r)));
-    }
-    for p in &m.providers {
-        let what = format!("`provider \"{}\"`", p.name);
-        out.extend(p.shaping.automation.iter().map(|r| (what.clone(), r)));
-    }
-    out
-}
-
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-    for (what, rule) in rules(cx) {
+    for (what, rule) in util::automation_rules(cx) {
         if cx.is_stdlib(rule.loc) || rule.duration_ms <= LIMIT_MS {
             continue;
         }
