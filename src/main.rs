@@ -135,6 +135,8 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Run the language server on stdin/stdout (what editors start).
+    Lsp,
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -182,6 +184,16 @@ fn main() -> ExitCode {
         Command::Fmt { paths, check } => fmt(&paths, check, color),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Init { dir, name, force } => init::run(&dir, &name, force),
+        Command::Lsp => {
+            let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            else {
+                return fail("cannot start the async runtime");
+            };
+            rt.block_on(kumoc_lsp::run_stdio());
+            ExitCode::SUCCESS
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kumoc", &mut std::io::stdout());
             ExitCode::SUCCESS

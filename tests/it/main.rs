@@ -10,6 +10,7 @@ mod fuzz;
 mod helper_schemas;
 mod k8s;
 mod lints;
+mod lsp;
 mod lua_harness;
 mod parse;
 mod policy;

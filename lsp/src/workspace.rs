@@ -1,0 +1,159 @@
+//! Documents and the deployments they belong to. A `.kumo` file is checked together with
+//! the other `.kumo` files of its directory, exactly as `kumoc check DIR` does; open
+//! documents override what is on disk.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use kumoc_compiler::{Analysis, FileId, Options, analyze};
+
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub text: String,
+    pub version: i32,
+}
+
+/// `file:///a/b%20c.kumo` → `/a/b c.kumo`; other schemes have no path.
+pub fn uri_to_path(uri: &str) -> Option<PathBuf> {
+    let rest = uri.strip_prefix("file://")?;
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    let bytes = rest.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = rest
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(v) = hex {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    Some(PathBuf::from(String::from_utf8(out).ok()?))
+}
+
+pub fn path_to_uri(path: &Path) -> String {
+    let mut out = String::from("file://");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One analysis of the deployment a document belongs to: the file names the analysis uses
+/// mapped to URIs.
+pub struct Snapshot {
+    pub analysis: Analysis,
+    /// FileId → URI (stdlib files map to a cached copy on disk, so definitions can open them).
+    pub uris: BTreeMap<FileId, String>,
+}
+
+impl Snapshot {
+    pub fn file_of(&self, uri: &str) -> Option<FileId> {
+        self.uris
+            .iter()
+            .find(|(_, u)| u.as_str() == uri)
+            .map(|(id, _)| *id)
+    }
+    pub fn uri(&self, id: FileId) -> Option<&str> {
+        self.uris.get(&id).map(String::as_str)
+    }
+}
+
+/// Where the stdlib is copied so that "go to definition" can show it.
+fn stdlib_uri(name: &str, text: &str) -> String {
+    let file = name.trim_start_matches("<stdlib>/");
+    let dir = std::env::temp_dir().join(format!("kumoc-stdlib-{}", env!("CARGO_PKG_VERSION")));
+    let path = dir.join(file);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(&path, text);
+    }
+    path_to_uri(&path)
+}
+
+/// Analyse the deployment of `uri`: its directory's `.kumo` files, open documents first.
+pub fn analyze_for(uri: &str, docs: &BTreeMap<String, Doc>, options: &Options) -> Snapshot {
+    let mut files: Vec<(String, Vec<u8>, String)> = Vec::new();
+    match uri_to_path(uri) {
+        Some(path) => {
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "kumo"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !paths.contains(&path) {
+                paths.push(path.clone());
+            }
+            for (open_uri, _) in docs.iter().filter(|(u, _)| u.ends_with(".kumo")) {
+                if let Some(p) = uri_to_path(open_uri) {
+                    if p.parent() == Some(dir.as_path()) && !paths.contains(&p) {
+                        paths.push(p);
+                    }
+                }
+            }
+            paths.sort();
+            for p in paths {
+                let u = path_to_uri(&p);
+                let bytes = match docs.get(&u) {
+                    Some(d) => d.text.clone().into_bytes(),
+                    None => match std::fs::read(&p) {
+                        Ok(b) => b,
+                        Err(_) => continue,
+                    },
+                };
+                files.push((p.to_string_lossy().into_owned(), bytes, u));
+            }
+        }
+        None => {
+            if let Some(d) = docs.get(uri) {
+                files.push((
+                    uri.to_string(),
+                    d.text.clone().into_bytes(),
+                    uri.to_string(),
+                ));
+            }
+        }
+    }
+    let inputs: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(n, b, _)| (n.clone(), b.clone()))
+        .collect();
+    let analysis = analyze(&inputs, options);
+    let mut uris = BTreeMap::new();
+    let mut user = files.iter();
+    for (id, f) in analysis.sources.iter() {
+        if f.is_stdlib {
+            uris.insert(id, stdlib_uri(&f.name, &f.text));
+        } else if let Some((_, _, u)) = user.next() {
+            uris.insert(id, u.clone());
+        }
+    }
+    Snapshot { analysis, uris }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_round_trip() {
+        let p = Path::new("/tmp/a b/ç.kumo");
+        let u = path_to_uri(p);
+        assert_eq!(u, "file:///tmp/a%20b/%C3%A7.kumo");
+        assert_eq!(uri_to_path(&u).as_deref(), Some(p));
+        assert_eq!(uri_to_path("untitled:1"), None);
+    }
+}
