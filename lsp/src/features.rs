@@ -336,3 +336,97 @@ pub fn find_definition<'a>(items: &'a [Stmt], keyword: &str, label: &str) -> Opt
     }
     None
 }
+
+/// Every place a name of `keyword`'s kind is written in these statements: its definition
+/// (a block label), references (`egress_pool = shared`, `secret("x")`, `from provider.x`,
+/// `source x` / `tenant x` blocks that refer to it).
+pub fn occurrences(items: &[Stmt], keyword: &str, name: &str) -> Vec<kumoc_lang::Span> {
+    fn walk(
+        items: &[Stmt],
+        schema: &'static BlockSchema,
+        keyword: &str,
+        name: &str,
+        out: &mut Vec<kumoc_lang::Span>,
+    ) {
+        for s in items {
+            match s {
+                Stmt::Block(b) => {
+                    let Some(child) = schema.child(&b.keyword.name) else {
+                        continue;
+                    };
+                    if b.keyword.name == keyword && b.label_text() == Some(name) {
+                        if let Some(l) = &b.label {
+                            out.push(l.span);
+                        }
+                    }
+                    if keyword == "provider" {
+                        if let Some(f) = &b.from {
+                            if let Some(seg) = f.segments.get(1).filter(|s| s.name == name) {
+                                out.push(seg.span);
+                            }
+                        }
+                    }
+                    walk(&b.body, child, keyword, name, out);
+                }
+                Stmt::Attr(a) => {
+                    let Some(field) = schema.field(&a.key.name) else {
+                        continue;
+                    };
+                    match (&field.ty, &a.value.kind) {
+                        (Ty::Ref(k), ValueKind::Path(p))
+                            if k.noun() == keyword && p.text() == name =>
+                        {
+                            out.push(a.value.span)
+                        }
+                        (Ty::Ref(k), ValueKind::Str(s))
+                            if k.noun() == keyword && s.value == name =>
+                        {
+                            out.push(a.value.span)
+                        }
+                        (Ty::Secret, ValueKind::Call(c)) if keyword == "secret" => {
+                            if let Some(arg) = c.args.first().filter(
+                                |a| matches!(&a.value.kind, ValueKind::Str(s) if s.value == name),
+                            ) {
+                                out.push(arg.value.span);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Stmt::Error(_) => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(items, &schema::ROOT, keyword, name, &mut out);
+    out
+}
+
+/// The name at a target, whether it is a reference or a definition, as (keyword, name).
+pub fn name_at(target: &Target<'_>) -> Option<(&'static str, String)> {
+    if let Some(r) = reference_at(target) {
+        return Some(r);
+    }
+    match target {
+        Target::Label(b, schema) if b.from.is_none() => {
+            let kw = match schema.keyword {
+                "pool" => "pool",
+                "source" => "source",
+                "tenant" => "tenant",
+                "secret" => "secret",
+                "provider" => "provider",
+                _ => return None,
+            };
+            b.label_text().map(|l| (kw, l.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a new name can be written bare (otherwise it is quoted).
+pub fn is_bare_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}

@@ -213,6 +213,9 @@ impl LanguageServer for Backend {
                     ..Default::default()
                 }),
                 definition_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Left(true)),
+                inlay_hint_provider: Some(OneOf::Left(true)),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
@@ -287,6 +290,12 @@ impl LanguageServer for Backend {
         let parse = kumoc_lang::parse(&doc.text);
         let md = match features::target_at(&parse.file.items, offset) {
             Target::Keyword(schema) => Some(features::block_doc(schema)),
+            Target::Label(b, schema)
+                if matches!(schema.keyword, "provider" | "shaping") && b.from.is_none() =>
+            {
+                let snap = self.snapshot(&uri);
+                effective_shaping(&snap, schema.keyword, b.label_text().unwrap_or("default"))
+            }
             Target::Key(a, schema) => schema.field(&a.key.name).map(features::field_doc),
             Target::Value(a, schema) => {
                 let mut parts: Vec<String> = schema
@@ -389,6 +398,144 @@ impl LanguageServer for Backend {
             }
         }
         Ok(None)
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let uri = params.text_document_position.text_document.uri;
+        let Some(doc) = self.doc(&uri) else {
+            return Ok(None);
+        };
+        let enc = self.encoding();
+        let offset = offset_of(&doc, params.text_document_position.position, enc);
+        let parse = kumoc_lang::parse(&doc.text);
+        let Some((keyword, name)) =
+            features::name_at(&features::target_at(&parse.file.items, offset))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(
+            self.locations(&uri, keyword, &name)
+                .into_iter()
+                .map(|(location, _)| location)
+                .collect(),
+        ))
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let uri = params.text_document_position.text_document.uri;
+        let Some(doc) = self.doc(&uri) else {
+            return Ok(None);
+        };
+        let new = params.new_name;
+        if new.is_empty() || new.chars().any(char::is_control) || new.contains('"') {
+            return Err(tower_lsp_server::jsonrpc::Error::invalid_params(format!(
+                "`{new}` is not a valid name"
+            )));
+        }
+        let enc = self.encoding();
+        let offset = offset_of(&doc, params.text_document_position.position, enc);
+        let parse = kumoc_lang::parse(&doc.text);
+        let Some((keyword, name)) =
+            features::name_at(&features::target_at(&parse.file.items, offset))
+        else {
+            return Ok(None);
+        };
+        let mut changes: std::collections::HashMap<Uri, Vec<TextEdit>> =
+            std::collections::HashMap::new();
+        for (location, quoted) in self.locations(&uri, keyword, &name) {
+            // A stdlib preset cannot be renamed from a user file.
+            if location.uri.as_str().contains("kumoc-stdlib-") {
+                return Err(tower_lsp_server::jsonrpc::Error::invalid_params(format!(
+                    "`{name}` is a stdlib preset"
+                )));
+            }
+            let new_text = if quoted || !features::is_bare_name(&new) {
+                format!("\"{new}\"")
+            } else {
+                new.clone()
+            };
+            changes.entry(location.uri).or_default().push(TextEdit {
+                range: location.range,
+                new_text,
+            });
+        }
+        Ok(Some(WorkspaceEdit {
+            changes: Some(changes),
+            ..Default::default()
+        }))
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        let uri = params.text_document.uri;
+        let Some(doc) = self.doc(&uri) else {
+            return Ok(None);
+        };
+        let enc = self.encoding();
+        let lines = Lines::new(&doc.text);
+        let snap = self.snapshot(&uri);
+        let model = snap.analysis.model.as_ref();
+        let pods = model.map_or(1, |m| {
+            m.cluster
+                .mta
+                .autoscale
+                .as_ref()
+                .map_or(m.cluster.mta.replicas.value, |a| a.max)
+        });
+        let shared = model.is_some_and(|m| m.cluster.redis.is_some());
+        let parse = kumoc_lang::parse(&doc.text);
+        let mut hints = Vec::new();
+        let mut push = |at: u32, label: String| {
+            hints.push(InlayHint {
+                position: lines.position(at, enc),
+                label: InlayHintLabel::String(label),
+                kind: None,
+                text_edits: None,
+                tooltip: None,
+                padding_left: Some(true),
+                padding_right: None,
+                data: None,
+            });
+        };
+        fn attrs<'a>(items: &'a [kumoc_lang::ast::Stmt], out: &mut Vec<&'a kumoc_lang::ast::Attr>) {
+            for s in items {
+                match s {
+                    kumoc_lang::ast::Stmt::Attr(a) => out.push(a),
+                    kumoc_lang::ast::Stmt::Block(b) => attrs(&b.body, out),
+                    kumoc_lang::ast::Stmt::Error(_) => {}
+                }
+            }
+        }
+        let mut all = Vec::new();
+        attrs(&parse.file.items, &mut all);
+        for a in all {
+            let kumoc_lang::ast::ValueKind::Rate(raw) = &a.value.kind else {
+                continue;
+            };
+            if raw.contains('/') {
+                if let Ok(r) = kumoc_lang::units::parse_rate(raw) {
+                    let per = r.per_second();
+                    let text = if per >= 1.0 {
+                        format!("= {per:.0}/s")
+                    } else {
+                        format!("= {:.1}/h", per * 3600.0)
+                    };
+                    let text = if pods > 1 && (!shared || r.local) {
+                        format!("{text} × {pods} pods")
+                    } else {
+                        text
+                    };
+                    push(a.value.span.end, text);
+                }
+            } else if let Ok(l) = kumoc_lang::units::parse_limit(raw) {
+                if pods > 1 && (!shared || l.local) {
+                    push(
+                        a.value.span.end,
+                        format!("× {pods} pods = {}", l.limit * u64::from(pods)),
+                    );
+                }
+            }
+        }
+        Ok(Some(hints))
     }
 
     async fn document_symbol(
@@ -517,6 +664,68 @@ impl LanguageServer for Backend {
             }));
         }
         Ok(Some(actions))
+    }
+}
+
+/// The merged settings of a provider or shaping block (stdlib preset + user blocks), each
+/// with where it was written: what KumoMTA will actually use.
+fn effective_shaping(snap: &Snapshot, keyword: &str, label: &str) -> Option<String> {
+    let model = snap.analysis.model.as_ref()?;
+    let shaping = match keyword {
+        "provider" => &model.providers.iter().find(|p| p.name == label)?.shaping,
+        _ => {
+            &model
+                .shaping
+                .iter()
+                .find(|s| s.key.as_str() == label)?
+                .shaping
+        }
+    };
+    let prov = kumoc_compiler::emit::Provenance::new(&snap.analysis.sources);
+    let mut out = format!("**Effective settings of `{keyword} {label}`** (presets merged):\n\n");
+    for (name, setting) in &shaping.settings {
+        let text = snap
+            .analysis
+            .sources
+            .get(setting.loc.file)
+            .map_or("", |f| f.slice(setting.loc.span));
+        out.push_str(&format!("- `{name} = {text}` — {}\n", prov.at(setting.loc)));
+    }
+    if !shaping.automation.is_empty() {
+        out.push_str(&format!(
+            "\n{} automation rule(s).\n",
+            shaping.automation.len()
+        ));
+    }
+    Some(out)
+}
+
+impl Backend {
+    /// Every occurrence of a name in the deployment's user files, with whether it is quoted.
+    fn locations(&self, uri: &Uri, keyword: &str, name: &str) -> Vec<(Location, bool)> {
+        let snap = self.snapshot(uri);
+        let enc = self.encoding();
+        let mut out = Vec::new();
+        for ((id, file), p) in snap.analysis.sources.iter().zip(&snap.analysis.parses) {
+            let Some(u) = snap.uri(id).and_then(|u| u.parse::<Uri>().ok()) else {
+                continue;
+            };
+            if file.is_stdlib {
+                continue;
+            }
+            let lines = Lines::new(&file.text);
+            for span in features::occurrences(&p.file.items, keyword, name) {
+                let quoted = file.slice(span).starts_with('"');
+                out.push((
+                    Location {
+                        uri: u.clone(),
+                        range: lines.range(span.start, span.end, enc),
+                    },
+                    quoted,
+                ));
+            }
+        }
+        out
     }
 }
 

@@ -111,7 +111,7 @@ impl Client {
     }
 }
 
-const SRC: &str = "// Überblick: ä ö ü 😀\ndeployment \"lsp\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = production\n}\n\npool main {\n  source main-00 {\n    ehlo_domain = \"mta.example.com\"\n  }\n}\n\nqueue default {\n  egress_pool = main\n}\n\nshaping default { /* 😀 */ enable_tls = opportunistic_insecure }\n";
+const SRC: &str = "// Überblick: ä ö ü 😀\ndeployment \"lsp\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = production\n}\n\npool main {\n  source main-00 {\n    ehlo_domain = \"mta.example.com\"\n  }\n}\n\nqueue default {\n  egress_pool = main\n  max_message_rate = 7200/h\n}\n\nshaping default { /* 😀 */ enable_tls = opportunistic_insecure }\n";
 
 fn position_of(text: &str, needle: &str) -> Value {
     let at = text.find(needle).unwrap();
@@ -218,7 +218,7 @@ fn lsp_end_to_end() {
     );
     let pools = c.request(
         "textDocument/completion",
-        json!({ "textDocument": { "uri": uri }, "position": position_of(SRC, "main\n}") }),
+        json!({ "textDocument": { "uri": uri }, "position": position_of(SRC, "main\n  max") }),
     );
     assert!(
         pools["result"]
@@ -231,10 +231,40 @@ fn lsp_end_to_end() {
     // Go to definition: the pool, and a stdlib preset.
     let def = c.request(
         "textDocument/definition",
-        json!({ "textDocument": { "uri": uri }, "position": position_of(SRC, "main\n}") }),
+        json!({ "textDocument": { "uri": uri }, "position": position_of(SRC, "main\n  max") }),
     );
     assert_eq!(def["result"]["uri"], uri);
     assert_eq!(def["result"]["range"]["start"], position_of(SRC, "main {"));
+
+    // References and rename of the pool: its definition and its use.
+    let refs = c.request("textDocument/references", json!({ "textDocument": { "uri": uri }, "position": position_of(SRC, "main {"), "context": { "includeDeclaration": true } }));
+    let starts: Vec<Value> = refs["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["range"]["start"].clone())
+        .collect();
+    assert_eq!(
+        starts,
+        [position_of(SRC, "main {"), position_of(SRC, "main\n  max")]
+    );
+    let rename = c.request("textDocument/rename", json!({ "textDocument": { "uri": uri }, "position": position_of(SRC, "main\n  max"), "newName": "primary" }));
+    let edits = rename["result"]["changes"][&uri].as_array().unwrap();
+    assert_eq!(edits.len(), 2);
+    assert!(edits.iter().all(|e| e["newText"] == "primary"));
+    let bad = c.request("textDocument/rename", json!({ "textDocument": { "uri": uri }, "position": position_of(SRC, "main {"), "newName": "" }));
+    assert!(bad.get("error").is_some(), "an empty name is refused");
+
+    // Hover on a preset shows its effective settings and where each comes from.
+    let preset = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(SRC, "default { /*") }),
+    );
+    let text = preset["result"]["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.contains("connection_limit = 10") && text.contains("<stdlib>/shaping.kumo"),
+        "{text}"
+    );
 
     // Outline and formatting.
     let symbols = c.request(
@@ -262,6 +292,16 @@ fn lsp_end_to_end() {
         new_text.contains("shaping default { /* 😀 */\n  enable_tls = opportunistic_insecure\n}"),
         "{new_text}"
     );
+
+    // Inlay hints: a rate's per-second value.
+    let hints = c.request("textDocument/inlayHint", json!({ "textDocument": { "uri": uri }, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 99, "character": 0 } } }));
+    let labels: Vec<&str> = hints["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["= 2/s"]);
 
     // A burst of edits: only the newest version's diagnostics are published last.
     let mut text = SRC.to_string();
