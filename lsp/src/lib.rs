@@ -216,6 +216,22 @@ impl LanguageServer for Backend {
                 references_provider: Some(OneOf::Left(true)),
                 rename_provider: Some(OneOf::Left(true)),
                 inlay_hint_provider: Some(OneOf::Left(true)),
+                semantic_tokens_provider: Some(
+                    SemanticTokensServerCapabilities::SemanticTokensOptions(
+                        SemanticTokensOptions {
+                            legend: SemanticTokensLegend {
+                                token_types: features::TOKEN_TYPES
+                                    .iter()
+                                    .map(|t| SemanticTokenType::new(t))
+                                    .collect(),
+                                token_modifiers: Vec::new(),
+                            },
+                            full: Some(SemanticTokensFullOptions::Bool(true)),
+                            range: None,
+                            ..Default::default()
+                        },
+                    ),
+                ),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
@@ -536,6 +552,63 @@ impl LanguageServer for Backend {
             }
         }
         Ok(Some(hints))
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        let Some(doc) = self.doc(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let enc = self.encoding();
+        let lines = Lines::new(&doc.text);
+        let parse = kumoc_lang::parse(&doc.text);
+        let mut data = Vec::new();
+        let (mut prev_line, mut prev_char) = (0u32, 0u32);
+        for (start, end, kind) in features::semantic_tokens(&parse.file) {
+            // Tokens are single-line: a multi-line one (a block comment) is cut at its line end.
+            let s = lines.position(start, enc);
+            let e = lines.position(end, enc);
+            let length = if e.line == s.line {
+                e.character.saturating_sub(s.character)
+            } else {
+                lines
+                    .position(
+                        lines.offset(
+                            Position {
+                                line: s.line,
+                                character: u32::MAX,
+                            },
+                            enc,
+                        ),
+                        enc,
+                    )
+                    .character
+                    .saturating_sub(s.character)
+            };
+            if length == 0 {
+                continue;
+            }
+            let delta_line = s.line.saturating_sub(prev_line);
+            let delta_start = if delta_line == 0 {
+                s.character.saturating_sub(prev_char)
+            } else {
+                s.character
+            };
+            data.push(SemanticToken {
+                delta_line,
+                delta_start,
+                length,
+                token_type: kind,
+                token_modifiers_bitset: 0,
+            });
+            (prev_line, prev_char) = (s.line, s.character);
+        }
+        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+            result_id: None,
+            data,
+        })))
     }
 
     async fn document_symbol(

@@ -303,6 +303,36 @@ fn lsp_end_to_end() {
         .collect();
     assert_eq!(labels, ["= 2/s"]);
 
+    // Semantic tokens: decode the first few (comment, keyword, label, property, string).
+    let tokens = c.request(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let data: Vec<u64> = tokens["result"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let legend =
+        init["result"]["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"].clone();
+    let kinds: Vec<&str> = data
+        .chunks(5)
+        .take(5)
+        .map(|t| legend[t[3] as usize].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["comment", "keyword", "string", "property", "string"]
+    );
+    let comment_len = "// Überblick: ä ö ü 😀".encode_utf16().count() as u64;
+    assert_eq!(comment_len, 22);
+    assert_eq!(
+        &data[..5],
+        &[0, 0, comment_len, 7, 0],
+        "the comment's length is in UTF-16 units"
+    );
+
     // A burst of edits: only the newest version's diagnostics are published last.
     let mut text = SRC.to_string();
     for v in 2..=30 {
