@@ -1,11 +1,12 @@
 //! LSP latency benchmark (not a timed test): `cargo bench --bench lsp [-- DOMAINS]`.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 //!
 //! Generates a deployment with DOMAINS sending domains (each with DKIM, a queue, a shaping
 //! block and a source; default 10,000), starts the release `kumoc lsp`, and reports p50/p99
 //! of (a) re-diagnosis: a didChange until its publishDiagnostics arrives, and (b) completion
 //! of field names inside a block.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
