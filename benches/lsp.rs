@@ -1,5 +1,4 @@
 //! LSP latency benchmark (not a timed test): `cargo bench --bench lsp [-- DOMAINS]`.
-
 //!
 //! Generates a deployment with DOMAINS sending domains (each with DKIM, a queue, a shaping
 //! block and a source; default 10,000), starts the release `kumoc lsp`, and reports p50/p99
