@@ -418,14 +418,7 @@ impl LanguageServer for Backend {
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let uri = params.text_document_position.text_document.uri;
-        let Some(doc) = self.doc(&uri) else {
-            return Ok(None);
-        };
-        let enc = self.encoding();
-        let offset = offset_of(&doc, params.text_document_position.position, enc);
-        let parse = kumoc_lang::parse(&doc.text);
-        let Some((keyword, name)) =
-            features::name_at(&features::target_at(&parse.file.items, offset))
+        let Some((keyword, name)) = self.name_under(&uri, params.text_document_position.position)
         else {
             return Ok(None);
         };
@@ -439,20 +432,13 @@ impl LanguageServer for Backend {
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let uri = params.text_document_position.text_document.uri;
-        let Some(doc) = self.doc(&uri) else {
-            return Ok(None);
-        };
         let new = params.new_name;
         if new.is_empty() || new.chars().any(char::is_control) || new.contains('"') {
             return Err(tower_lsp_server::jsonrpc::Error::invalid_params(format!(
                 "`{new}` is not a valid name"
             )));
         }
-        let enc = self.encoding();
-        let offset = offset_of(&doc, params.text_document_position.position, enc);
-        let parse = kumoc_lang::parse(&doc.text);
-        let Some((keyword, name)) =
-            features::name_at(&features::target_at(&parse.file.items, offset))
+        let Some((keyword, name)) = self.name_under(&uri, params.text_document_position.position)
         else {
             return Ok(None);
         };
@@ -774,6 +760,14 @@ fn effective_shaping(snap: &Snapshot, keyword: &str, label: &str) -> Option<Stri
 }
 
 impl Backend {
+    /// The name (definition or reference) under a position, as (block keyword, name).
+    fn name_under(&self, uri: &Uri, pos: Position) -> Option<(&'static str, String)> {
+        let doc = self.doc(uri)?;
+        let offset = offset_of(&doc, pos, self.encoding());
+        let parse = kumoc_lang::parse(&doc.text);
+        features::name_at(&features::target_at(&parse.file.items, offset))
+    }
+
     /// Every occurrence of a name in the deployment's user files, with whether it is quoted.
     fn locations(&self, uri: &Uri, keyword: &str, name: &str) -> Vec<(Location, bool)> {
         let snap = self.snapshot(uri);
