@@ -2,7 +2,8 @@
 //!
 //!     measure TIMEOUT_SECONDS COMMAND [ARG...]
 //!
-//! Prints `WALL_NANOSECONDS MAX_RSS_KIB EXIT_CODE TIMED_OUT(0|1)` on stdout. The command's
+//! Prints `WALL_NANOSECONDS MAX_RSS_KIB EXIT_CODE TIMED_OUT(0|1) CPU_NANOSECONDS` on stdout
+//! (CPU = user + system time of the command and the children it waited for). The command's
 //! stdout goes to /dev/null and its stderr is inherited. After TIMEOUT_SECONDS its process
 //! group is killed.
 //!
@@ -86,12 +87,15 @@ fn main() -> ExitCode {
     } else {
         128 + (status & 0x7f)
     };
+    let cpu_ns = (usage.utime[0] + usage.stime[0]) as i128 * 1_000_000_000
+        + (usage.utime[1] + usage.stime[1]) as i128 * 1_000;
     println!(
-        "{} {} {} {}",
+        "{} {} {} {} {}",
         wall.as_nanos(),
         usage.maxrss,
         code,
-        u8::from(timed_out)
+        u8::from(timed_out),
+        cpu_ns
     );
     std::mem::forget(child);
     ExitCode::SUCCESS
