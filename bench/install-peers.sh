@@ -103,7 +103,7 @@ install_jsonnet_cpp() {
 install_nickel() {
     cargo_install nickel nickel --locked nickel-lang-cli \
         || { skip nickel "cargo install nickel-lang-cli failed, see $LOGS/nickel.log"; return; }
-    ok nickel "$("$CARGO_ROOT/bin/nickel" --version 2>&1 | head -n1)"
+    ok nickel "$("$CARGO_ROOT/bin/nickel" --version 2>&1 | head -n1 | sed "s/^nickel-lang-cli //; s/ (rev .*)//")"
 }
 
 install_pkl() {
