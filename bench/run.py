@@ -4,7 +4,8 @@
     python3 bench/run.py                       # sizes 1000,10000,100000, 5 runs, 60 s cap
     python3 bench/run.py --sizes 1000 --runs 3 --no-install --dry-run
 
-Steps: build kumoc in release (`cargo build --release`, the workspace's target/), install
+Steps: build kumoc in release (`cargo build --release`, the workspace's target/; or, with
+--rev REV, a commit's tree in its own target dir) and copy the binary aside, install
 the peers (bench/install-peers.sh, unless --no-install), then for each N: write the inputs
 (bench/gen.py) and time every tool on them. The tools run round-robin (run 1 of every tool,
 then run 2, ...) after one untimed warm-up round, so a change of machine load hits all of
@@ -63,9 +64,47 @@ class Tool:
     env: dict[str, str] = field(default_factory=dict)
 
 
+# The kumoc binary the run uses: a copy made right after the build, so that a rebuild of
+# the shared target/ during the run (other people work in this tree) cannot swap it.
+KUMOC = {"bin": Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "kumoc",
+         "source": ""}
+
+
 def kumoc_bin() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    return target / "release" / "kumoc"
+    return KUMOC["bin"]
+
+
+def build_kumoc(rev: str, no_build: bool, work: Path) -> None:
+    """Build kumoc in release (from the working tree, or from commit REV), then snapshot it."""
+    git = ["git", "-C", str(ROOT)]
+    if rev:
+        sha = subprocess.run([*git, "rev-parse", "--verify", f"{rev}^{{commit}}"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        src = TOOLS / "src" / sha
+        if not (src / "Cargo.toml").exists():
+            src.mkdir(parents=True, exist_ok=True)
+            archive = subprocess.run([*git, "archive", sha], capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+        target = TOOLS / "target"
+        print(f"building kumoc (release) from commit {sha[:10]} in {src}", flush=True)
+        subprocess.run(["nice", "-n", "19", "cargo", "build", "--release", "--locked", "--bin",
+                        "kumoc"], cwd=src, env=dict(os.environ, CARGO_TARGET_DIR=str(target)),
+                       check=True)
+        built, source = target / "release" / "kumoc", f"commit {sha[:10]}"
+    else:
+        if not no_build:
+            print("building kumoc (release) from the working tree", flush=True)
+            subprocess.run(["nice", "-n", "19", "cargo", "build", "--release", "--bin", "kumoc"],
+                           cwd=ROOT, check=True)
+        built = KUMOC["bin"]
+        desc = subprocess.run([*git, "describe", "--always", "--dirty"], capture_output=True,
+                              text=True, check=False).stdout.strip()
+        source = f"working tree at {desc}"
+    work.mkdir(parents=True, exist_ok=True)
+    snap = work / "kumoc"
+    if built.exists():
+        shutil.copy2(built, snap)
+        KUMOC["bin"], KUMOC["source"] = snap, source
 
 
 # Filled in after kumoc's first run: the floor writes as many files and bytes as it did.
@@ -173,9 +212,7 @@ def tool_version(tool: Tool) -> str:
         try:
             v = subprocess.run([str(kumoc_bin()), "--version"], capture_output=True, text=True,
                                check=False).stdout.strip()
-            rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
-                                 capture_output=True, text=True, check=False).stdout.strip()
-            return f"{v} ({rev}, release build)"
+            return f"{v} (release build of the {KUMOC['source']})"
         except OSError as e:
             return f"? ({e})"
     state, detail = status(tool.key)
@@ -431,6 +468,8 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=60, help="seconds per run before a kill")
     p.add_argument("--tools", default="", help="comma-separated subset (default: all)")
     p.add_argument("--no-build", action="store_true", help="use target/release/kumoc as is")
+    p.add_argument("--rev", default="", help="build kumoc from this commit (git archive into "
+                   "bench/.tools/src, own target dir) instead of the working tree")
     p.add_argument("--no-install", action="store_true", help="do not run install-peers.sh")
     p.add_argument("--work", default=str(TOOLS / "work"), help="where inputs are written")
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"), help="report to update")
@@ -442,10 +481,7 @@ def main() -> int:
     if unknown:
         p.error(f"unknown tools {sorted(unknown)}; known: {[t.key for t in TOOL_LIST]}")
 
-    if not args.no_build:
-        print("building kumoc (release)", flush=True)
-        subprocess.run(["nice", "-n", "19", "cargo", "build", "--release", "--bin", "kumoc"],
-                       cwd=ROOT, check=True)
+    build_kumoc(args.rev, args.no_build, Path(args.work))
     if not args.no_install:
         subprocess.run(["bash", str(HERE / "install-peers.sh")], check=False)
 
