@@ -92,8 +92,11 @@ pub fn analyze_sources(
         .iter()
         .map(|(_, f)| kumoc_lang::parse(&f.text))
         .collect();
-    for ((id, _), p) in sources.iter().zip(&parses) {
+    for ((id, f), p) in sources.iter().zip(&parses) {
         diagnostics.extend(p.errors.iter().map(|e| syntax_diagnostic(id, e)));
+        if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {
+            diagnostics.push(syntax_diagnostic(id, &e));
+        }
     }
     let mut stdlib_blocks = Vec::new();
     let mut user_blocks = Vec::new();

@@ -130,3 +130,19 @@ pub fn decode(bytes: &[u8]) -> (String, Option<SyntaxError>) {
         }
     }
 }
+
+/// A carriage return that is not part of a CRLF line ending. The grammar reads a lone CR as
+/// a line break, but line numbers, suppressions and editors count lines by LF, so such a
+/// file would be misreported: it is refused (`K0001`, at the first one).
+pub fn lone_carriage_return(text: &str) -> Option<SyntaxError> {
+    let bytes = text.as_bytes();
+    let at = (0..bytes.len())
+        .find(|&i| bytes.get(i) == Some(&b'\r') && bytes.get(i + 1) != Some(&b'\n'))?;
+    Some(SyntaxError::new(
+        SyntaxCode::UnexpectedInput,
+        "a carriage return that is not part of a CRLF line ending".to_string(),
+        Span::new(at, at + 1),
+        "lone `\\r`",
+        Some("save the file with LF (or CRLF) line endings"),
+    ))
+}
