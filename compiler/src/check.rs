@@ -388,6 +388,9 @@ impl Cx<'_> {
                     );
                     return None;
                 }
+                if kw == "secret" {
+                    self.secret_name(&label.text, at)?;
+                }
                 Some(label.text.clone())
             }
             LabelRule::Domain { wildcard } => {
@@ -470,6 +473,7 @@ impl Cx<'_> {
         let name = a.key.name.as_str();
         if let Some(ty) = &schema.map_of {
             let value = self.value(ty, &a.value);
+            let value = value.filter(|_| self.map_key_emittable(schema.keyword, a));
             return Some(HAttr {
                 file: self.file,
                 ast: a,
@@ -484,7 +488,9 @@ impl Cx<'_> {
         if a.key.quoted {
             // `"max_age" = 1h` is accepted but unusual; no diagnostic.
         }
-        let value = self.value(&field.ty, &a.value);
+        let value = self
+            .value(&field.ty, &a.value)
+            .and_then(|v| self.emittable(schema.keyword, field.name, v));
         Some(HAttr {
             file: self.file,
             ast: a,
@@ -928,6 +934,7 @@ impl Cx<'_> {
                     );
                     return None;
                 };
+                self.match_argument(&name, &arg, loc)?;
                 match name.as_str() {
                     "mx_suffix" => Typed::Match(MatchRule::MxSuffix(arg)),
                     "domain_suffix" => Typed::Match(MatchRule::DomainSuffix(arg)),
@@ -1011,6 +1018,7 @@ impl Cx<'_> {
         }
         let mut it = strings.into_iter();
         let (name, name_loc) = it.next()?;
+        self.secret_name(&name, name_loc)?;
         let key = it.next();
         if let Some((k, kloc)) = &key {
             if let Err(why) = check_secret_key(k) {
@@ -1327,6 +1335,321 @@ fn check_url(s: &str, schemes: &[&str]) -> Result<(), (&'static str, String)> {
     }
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(("contains whitespace", "remove the spaces".to_string()));
+    }
+    Ok(())
+}
+
+// ----- strings that must mean something where they are emitted (issue 7) ------------------
+//
+// The emitters escape every string for Lua, TOML and YAML, so no value can inject code or
+// structure. Some places give the text a meaning of its own, though: a header name, a
+// Kubernetes name, a path on the pod, a log filter, an SMTP greeting line. A string that
+// cannot mean anything there is reported here, at the value: control characters in any
+// emitted string (K2015), and each such place's own grammar (K2010 for names, K2015 for
+// other text).
+
+impl Cx<'_> {
+    /// Strings are single lines of printable text.
+    fn no_control_characters(&mut self, s: &str, loc: Loc) -> Option<()> {
+        let Some(c) = s.chars().find(|c| c.is_control()) else {
+            return Some(());
+        };
+        self.push(
+            Diagnostic::new(
+                "K2015",
+                format!("a string with a control character (`{}`)", c.escape_default()),
+                loc,
+                "control character",
+            )
+            .with_help(if s.contains("-----BEGIN") {
+                "this looks like a PEM key: secret material never goes in .kumo; reference a Secret with `secret(\"name\", \"key\")`"
+            } else {
+                "strings are one line of printable text: remove the newline, tab or other control character"
+            }),
+        );
+        None
+    }
+
+    /// Every string of a field's value (list items and `set_config` values included) is
+    /// printable, and follows the field's own grammar where it has one (see
+    /// [`string_grammar`]). A value with a bad string is dropped, like any ill-typed value.
+    fn emittable(&mut self, block: &str, field: &str, v: TypedAt) -> Option<TypedAt> {
+        self.strings_ok(block, field, &v.value, v.loc).then_some(v)
+    }
+
+    fn strings_ok(&mut self, block: &str, field: &str, v: &Typed, loc: Loc) -> bool {
+        match v {
+            Typed::Str(s) => {
+                if self.no_control_characters(s, loc).is_none() {
+                    return false;
+                }
+                let Some((code, why, help)) = string_grammar(block, field, s) else {
+                    return true;
+                };
+                self.push(
+                    Diagnostic::new(
+                        code,
+                        format!("{} is not valid for `{field}`", shown(s)),
+                        loc,
+                        why,
+                    )
+                    .with_help(help),
+                );
+                false
+            }
+            Typed::List(items) => {
+                // Every item is checked, so each bad one is reported.
+                let mut ok = true;
+                for i in items {
+                    ok &= self.strings_ok(block, field, &i.value, i.loc);
+                }
+                ok
+            }
+            Typed::Action(Action::SetConfig {
+                field: f, value, ..
+            }) => self.strings_ok("shaping", f.name, &value.value, value.loc),
+            _ => true,
+        }
+    }
+
+    /// Map keys: printable; the keys of a Secret's `files` are Secret keys. (The values of
+    /// `files` are paths `kumoc build --secrets` reads, never emitted; KUMO-SEC005 looks for
+    /// secrets pasted there.)
+    fn map_key_emittable(&mut self, block: &str, a: &Attr) -> bool {
+        let loc = self.loc(a.key.span);
+        if self.no_control_characters(&a.key.name, loc).is_none() {
+            return false;
+        }
+        if block == "files" {
+            if let Err(why) = check_secret_key(&a.key.name) {
+                self.push(
+                    Diagnostic::new(
+                        "K2010",
+                        format!("`{}` is not a valid Secret key", a.key.name),
+                        loc,
+                        why,
+                    )
+                    .with_help("Secret keys are letters, digits, `-`, `_` and `.`"),
+                );
+                return false;
+            }
+        }
+        true
+    }
+
+    /// A Secret's name is a Kubernetes object name and a directory on the pod.
+    fn secret_name(&mut self, name: &str, loc: Loc) -> Option<()> {
+        match check_dns_subdomain(name) {
+            Ok(()) => Some(()),
+            Err(why) => {
+                self.push(
+                    Diagnostic::new(
+                        "K2010",
+                        format!("{} is not a valid Secret name", shown(name)),
+                        loc,
+                        why,
+                    )
+                    .with_help(
+                        "Secret names are lowercase letters, digits, `-` and `.`, like `dkim-keys`",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `mx_suffix`, `domain_suffix` and `host_name` compare a destination with their text: an
+    /// empty suffix would match every destination, and whitespace none. (Wildcards and
+    /// regex syntax are KUMO-SHP005's, with a fix.)
+    fn match_argument(&mut self, rule: &str, arg: &str, loc: Loc) -> Option<()> {
+        let text = match rule {
+            "mx_suffix" | "domain_suffix" => arg.strip_prefix('.').unwrap_or(arg),
+            "host_name" => arg,
+            _ => return Some(()), // an unknown rule: reported with its name
+        };
+        let why = if text.is_empty() {
+            "matches every destination"
+        } else if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            "a domain has no spaces or control characters"
+        } else {
+            return Some(());
+        };
+        self.push(
+            Diagnostic::new(
+                "K2010",
+                format!("{} is not a domain name", shown(arg)),
+                loc,
+                why,
+            )
+            .with_help("match rules take a domain or a suffix like `\".google.com\"`"),
+        );
+        None
+    }
+}
+
+/// A string for a message: in backticks, cut when long, `""` when empty.
+fn shown(s: &str) -> String {
+    if s.is_empty() {
+        return "`\"\"`".to_string();
+    }
+    let cut: String = s.chars().take(60).collect();
+    if cut.len() < s.len() {
+        format!("`{cut}…`")
+    } else {
+        format!("`{s}`")
+    }
+}
+
+/// Why a string cannot be what `block.field` emits it as: (code, label, help). Only fields
+/// whose text means something to its consumer are here; other strings only need to be
+/// printable.
+fn string_grammar(
+    block: &str,
+    field: &str,
+    s: &str,
+) -> Option<(&'static str, &'static str, &'static str)> {
+    let bad = |code, why, help| Some((code, why, help));
+    match (block, field) {
+        ("dkim" | "dkim_defaults", "selector") => check_domain(s, false).err().and_then(|why| {
+            bad("K2010", why, "a DKIM selector is dot-separated labels of letters, digits and `-`, like `s2048`")
+        }),
+        ("tenancy", "tenant_header" | "campaign_header" | "scheduling_header")
+        | ("dkim" | "dkim_defaults" | "logging", "headers") => {
+            let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+            if ok {
+                None
+            } else {
+                bad("K2010", "not a header name", "a header name is printable ASCII without spaces or `:`, like `X-Tenant`")
+            }
+        }
+        ("mta" | "tsa", "storage_class") => check_dns_subdomain(s).err().and_then(|why| {
+            bad("K2010", why, "StorageClass names are lowercase letters, digits, `-` and `.`")
+        }),
+        ("secret", "keys") => check_secret_key(s).err().and_then(|why| {
+            bad("K2010", why, "Secret keys are letters, digits, `-`, `_` and `.`")
+        }),
+        ("deployment", "image") => check_image(s).err().and_then(|why| {
+            bad("K2010", why, "write the image repository, like `ghcr.io/kumocorp/kumomta`")
+        }),
+        ("queue", "routing_domain") => {
+            let ip = s
+                .strip_prefix('[')
+                .and_then(|r| r.strip_suffix(']'))
+                .is_some_and(|ip| ip.parse::<IpAddr>().is_ok());
+            if ip {
+                return None;
+            }
+            check_domain(s, false).err().and_then(|why| {
+                bad("K2010", why, "route to a domain, or to an address written `[10.0.0.5]`")
+            })
+        }
+        ("logging", "filter") => check_log_filter(s).err().and_then(|why| {
+            bad("K2015", why, "a filter is comma-separated `target=level` or `level` directives, like `kumod=info`; levels are trace, debug, info, warn, error and off")
+        }),
+        _ => None,
+    }
+}
+
+/// A DNS-1123 subdomain (Kubernetes object names such as Secrets and StorageClasses).
+fn check_dns_subdomain(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() || s.len() > 253 {
+        return Err("must be 1 to 253 characters");
+    }
+    for label in s.split('.') {
+        if label.is_empty() {
+            return Err("empty part between dots");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err("only lowercase letters, digits, `-` and `.`");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a part starts or ends with `-`");
+        }
+    }
+    Ok(())
+}
+
+/// An image reference: `[registry[:port]/]path[:tag][@digest]`, path parts of lowercase
+/// letters, digits and `._-`.
+fn check_image(s: &str) -> Result<(), &'static str> {
+    let without_digest = s.split_once('@').map_or(s, |(name, _)| name);
+    let repository = match without_digest.rfind(':') {
+        Some(colon) if !without_digest[colon..].contains('/') => &without_digest[..colon],
+        _ => without_digest,
+    };
+    if repository.is_empty() {
+        return Err("no repository");
+    }
+    let parts: Vec<&str> = repository.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let registry = i == 0 && parts.len() > 1;
+        let ok = !part.is_empty()
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && part.chars().all(|c| {
+                c.is_ascii_digit()
+                    || c.is_ascii_lowercase()
+                    || matches!(c, '.' | '_' | '-')
+                    || (registry && (c.is_ascii_uppercase() || c == ':'))
+            });
+        if !ok {
+            return Err("not an image repository");
+        }
+    }
+    if s.chars().any(|c| !(c.is_ascii_graphic())) {
+        return Err("not an image reference");
+    }
+    Ok(())
+}
+
+/// A tracing `EnvFilter` (`kumo.set_diagnostic_log_filter`): comma-separated directives, each
+/// a level, or a target and/or `[span]` with an optional `=level`.
+fn check_log_filter(s: &str) -> Result<(), &'static str> {
+    fn level(l: &str) -> bool {
+        matches!(
+            l.to_ascii_lowercase().as_str(),
+            "trace"
+                | "debug"
+                | "info"
+                | "warn"
+                | "error"
+                | "off"
+                | "0"
+                | "1"
+                | "2"
+                | "3"
+                | "4"
+                | "5"
+        )
+    }
+    for directive in s.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let (what, lvl) = match directive.rsplit_once('=') {
+            Some((what, l)) if !what.contains(['[', ']']) || what.ends_with(']') => (what, Some(l)),
+            _ => (directive, None),
+        };
+        if let Some(l) = lvl {
+            if !l.is_empty() && !level(l) {
+                return Err("unknown level");
+            }
+        } else if level(what) {
+            continue;
+        }
+        let (target, span) = match what.find('[') {
+            Some(at) => (&what[..at], Some(&what[at..])),
+            None => (what, None),
+        };
+        let target_ok = target
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | ':' | '-'));
+        let span_ok = span.is_none_or(|sp| {
+            sp.len() >= 2 && sp.ends_with(']') && !sp[1..sp.len() - 1].contains(']')
+        });
+        if !target_ok || !span_ok || (target.is_empty() && span.is_none()) {
+            return Err("not a filter directive");
+        }
     }
     Ok(())
 }

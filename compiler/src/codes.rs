@@ -395,7 +395,15 @@ is optional).",
         Types,
         "a domain, Kubernetes name or key that is not well formed",
         "Domains are dot-separated labels of letters, digits and `-`; Kubernetes names are at most
-63 lowercase letters, digits and `-`; Secret keys are letters, digits, `-`, `_` and `.`.",
+63 lowercase letters, digits and `-`; Secret keys are letters, digits, `-`, `_` and `.`.
+
+Names that become something else in the output are checked for what they become: Secret
+and StorageClass names are Kubernetes names (lowercase letters, digits, `-` and `.`), and a
+Secret's name is also a directory on the pod; a DKIM selector is a DNS label (and part of
+the key's path); tenant, campaign, scheduling and signed header names are header names
+(printable ASCII, no spaces, no `:`); `image` is an image repository; `routing_domain` is a
+domain or `[IP]`; `mx_suffix`, `domain_suffix` and `host_name` take a domain (an empty
+suffix would match every destination).",
     ),
     e(
         "K2011",
@@ -421,6 +429,25 @@ A pattern that does not compile makes KumoMTA reject the whole shaping file.",
         "values that contradict each other",
         "Two values cannot both hold, e.g. an autoscaler whose `max` is below its `min`, or two
 listeners on the same port.",
+    ),
+    e(
+        "K2015",
+        "invalid-text",
+        Types,
+        "a string with control characters, or text its consumer cannot read",
+        "Strings are one line of printable text: a newline, tab, NUL or other control character
+in a banner, a user name or a header would be sent as is (an SMTP greeting with a line
+break is two replies), so kumoc refuses it. Write the text without it.
+
+Text with a grammar of its own is checked against it: `logging.filter` is a tracing filter
+(comma-separated `target=level` directives, like `kumod=info,lua=debug`), which KumoMTA
+refuses to load otherwise.
+
+```kumo
+smtp_listener {
+  banner = \"Welcome\\r\\n250 OK\" // K2015: a control character
+}
+```",
     ),
     CodeInfo {
         severity: Severity::Warning,
