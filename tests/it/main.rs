@@ -8,6 +8,7 @@ mod cli;
 mod fmt;
 mod fuzz;
 mod helper_schemas;
+mod hostile;
 mod k8s;
 mod lints;
 mod lsp;
