@@ -4,12 +4,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use kumoc_compiler::{Analysis, FileId, Options, analyze};
 
+/// An open document at one version (the text is shared, so snapshots of every open
+/// document are cheap to take).
 #[derive(Debug, Clone)]
 pub struct Doc {
-    pub text: String,
+    pub text: Arc<str>,
     pub version: i32,
 }
 
@@ -97,20 +100,27 @@ pub fn analyze_for(uri: &str, docs: &BTreeMap<String, Doc>, options: &Options) -
             if !paths.contains(&path) {
                 paths.push(path.clone());
             }
-            for (open_uri, _) in docs.iter().filter(|(u, _)| u.ends_with(".kumo")) {
-                if let Some(p) = uri_to_path(open_uri) {
-                    if p.parent() == Some(dir.as_path()) && !paths.contains(&p) {
-                        paths.push(p);
-                    }
+            // Open documents by path: they override the disk, under the URI the client
+            // used (which may encode characters differently from `path_to_uri`).
+            let open: BTreeMap<PathBuf, (&String, &Doc)> = docs
+                .iter()
+                .filter(|(u, _)| u.ends_with(".kumo") || u.as_str() == uri)
+                .filter_map(|(u, d)| Some((uri_to_path(u)?, (u, d))))
+                .filter(|(p, _)| p.parent() == Some(dir.as_path()))
+                .collect();
+            for p in open.keys() {
+                if !paths.contains(p) {
+                    paths.push(p.clone());
                 }
             }
             paths.sort();
+            paths.dedup();
             for p in paths {
-                let u = path_to_uri(&p);
-                let bytes = match docs.get(&u) {
-                    Some(d) => d.text.clone().into_bytes(),
+                let (u, bytes) = match open.get(&p) {
+                    Some((u, d)) => ((*u).clone(), d.text.as_bytes().to_vec()),
+                    // A file deleted since the directory was listed is simply left out.
                     None => match std::fs::read(&p) {
-                        Ok(b) => b,
+                        Ok(b) => (path_to_uri(&p), b),
                         Err(_) => continue,
                     },
                 };
@@ -119,26 +129,27 @@ pub fn analyze_for(uri: &str, docs: &BTreeMap<String, Doc>, options: &Options) -
         }
         None => {
             if let Some(d) = docs.get(uri) {
-                files.push((
-                    uri.to_string(),
-                    d.text.clone().into_bytes(),
-                    uri.to_string(),
-                ));
+                files.push((uri.to_string(), d.text.as_bytes().to_vec(), uri.to_string()));
             }
         }
     }
+    let mut file_uris = Vec::with_capacity(files.len());
     let inputs: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .map(|(n, b, _)| (n.clone(), b.clone()))
+        .into_iter()
+        .map(|(n, b, u)| {
+            file_uris.push(u);
+            (n, b)
+        })
         .collect();
     let analysis = analyze(&inputs, options);
+    drop(inputs);
     let mut uris = BTreeMap::new();
-    let mut user = files.iter();
+    let mut user = file_uris.into_iter();
     for (id, f) in analysis.sources.iter() {
         if f.is_stdlib {
             uris.insert(id, stdlib_uri(&f.name, &f.text));
-        } else if let Some((_, _, u)) = user.next() {
-            uris.insert(id, u.clone());
+        } else if let Some(u) = user.next() {
+            uris.insert(id, u);
         }
     }
     Snapshot { analysis, uris }

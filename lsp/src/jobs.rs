@@ -1,0 +1,163 @@
+//! Work computed once off the request path (on tokio's blocking pool) and shared by every
+//! task that needs it: the parse of a document version, the analysis of a deployment.
+//!
+//! A [`Job`] keeps running when a waiter is cancelled, so its result is still cached for
+//! the next request. A gated job first waits for its gate (one analysis at a time, so a
+//! 2-core machine keeps a core for requests) and is skipped when, by then, it is no longer
+//! wanted (a newer edit arrived): superseded work is never started, and waiters get `None`.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, watch};
+
+/// A value whose destruction is moved off the async threads: dropping the syntax tree or
+/// the analysis of a 10,000-domain file takes tens of milliseconds, which must not stall
+/// the request that happened to hold the last reference.
+#[derive(Debug)]
+pub struct Retire<T: Send + 'static>(Option<T>);
+
+impl<T: Send + 'static> Retire<T> {
+    pub fn new(value: T) -> Self {
+        Self(Some(value))
+    }
+}
+
+impl<T: Send + 'static> Deref for Retire<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match &self.0 {
+            Some(v) => v,
+            // Only `drop` takes the value out.
+            None => unreachable!("a retired value is only taken by drop"),
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for Retire<T> {
+    fn drop(&mut self) {
+        if let (Some(v), Ok(rt)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+            rt.spawn_blocking(move || drop(v));
+        }
+    }
+}
+
+/// A shared, finished value.
+pub type Shared<T> = Arc<Retire<T>>;
+
+#[derive(Debug)]
+enum Status<T: Send + 'static> {
+    Running,
+    Done(Shared<T>),
+    /// Skipped (superseded before it started) or failed.
+    Dropped,
+}
+
+/// A computation running on the blocking pool, awaited by any number of tasks.
+#[derive(Debug)]
+pub struct Job<T: Send + Sync + 'static>(watch::Receiver<Status<T>>);
+
+impl<T: Send + Sync + 'static> Clone for Job<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T: Send + Sync + 'static> Job<T> {
+    /// Start `work` now.
+    pub fn start(work: impl FnOnce() -> T + Send + 'static) -> Self {
+        Self::spawn(None, || true, work)
+    }
+
+    /// Start `work` once `gate` lets it through, unless `wanted` then says it is stale.
+    pub fn gated(
+        gate: Arc<Semaphore>,
+        wanted: impl FnOnce() -> bool + Send + 'static,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Self {
+        Self::spawn(Some(gate), wanted, work)
+    }
+
+    fn spawn(
+        gate: Option<Arc<Semaphore>>,
+        wanted: impl FnOnce() -> bool + Send + 'static,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Self {
+        let (tx, rx) = watch::channel(Status::Running);
+        tokio::spawn(async move {
+            let _permit = match gate {
+                Some(g) => match g.acquire_owned().await {
+                    Ok(p) => Some(p),
+                    Err(_) => {
+                        let _ = tx.send(Status::Dropped);
+                        return;
+                    }
+                },
+                None => None,
+            };
+            if !wanted() {
+                let _ = tx.send(Status::Dropped);
+                return;
+            }
+            let done = tokio::task::spawn_blocking(move || Arc::new(Retire::new(work()))).await;
+            let _ = tx.send(match done {
+                Ok(v) => Status::Done(v),
+                Err(_) => Status::Dropped,
+            });
+        });
+        Self(rx)
+    }
+
+    /// The value, if finished.
+    pub fn ready(&self) -> Option<Shared<T>> {
+        match &*self.0.borrow() {
+            Status::Done(v) => Some(Arc::clone(v)),
+            _ => None,
+        }
+    }
+
+    /// Whether the job was skipped or failed (it will never have a value).
+    pub fn dropped(&self) -> bool {
+        matches!(&*self.0.borrow(), Status::Dropped)
+    }
+
+    /// Wait for the value; `None` if the job was skipped or failed.
+    pub async fn wait(&self) -> Option<Shared<T>> {
+        let mut rx = self.0.clone();
+        let status = rx.wait_for(|s| !matches!(s, Status::Running)).await.ok()?;
+        match &*status {
+            Status::Done(v) => Some(Arc::clone(v)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_share_skip_and_survive_cancelled_waiters() {
+        let job = Job::start(|| 6 * 7);
+        assert_eq!(job.wait().await.map(|v| **v), Some(42));
+        assert_eq!(job.clone().ready().map(|v| **v), Some(42));
+
+        // A waiter that gives up does not stop the work.
+        let gate = Arc::new(Semaphore::new(1));
+        let slow = Job::gated(
+            Arc::clone(&gate),
+            || true,
+            || {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                1
+            },
+        );
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(1), slow.wait()).await;
+        assert_eq!(slow.wait().await.map(|v| **v), Some(1));
+
+        // Superseded before it could start: skipped.
+        let skipped = Job::gated(gate, || false, || 2);
+        assert!(skipped.wait().await.is_none());
+        assert!(skipped.ready().is_none() && skipped.dropped());
+    }
+}
