@@ -1,6 +1,8 @@
 //! The real `kumoc lsp` binary driven over stdio with JSON-RPC: initialize, open, change
-//! (including a burst of edits), the features, bad requests, shutdown and exit.
+//! (including a burst of edits), the features, bad requests, shutdown and exit; and a
+//! storm (1,000 random edits, bad positions, cancellations, files deleted under the server).
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -15,6 +17,8 @@ struct Client {
     next_id: i64,
     /// Notifications seen while waiting for responses.
     notifications: Vec<Value>,
+    /// Responses not yet asked for, by id.
+    responses: HashMap<i64, Value>,
 }
 
 impl Client {
@@ -61,6 +65,7 @@ impl Client {
             rx,
             next_id: 1,
             notifications: Vec::new(),
+            responses: HashMap::new(),
         }
     }
 
@@ -75,19 +80,44 @@ impl Client {
     }
 
     fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params);
+        self.response(id)
+    }
+
+    /// Send a request without waiting; returns its id.
+    fn send_request(&mut self, method: &str, params: Value) -> i64 {
         let id = self.next_id;
         self.next_id += 1;
         self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        id
+    }
+
+    /// One message from the server (a response is filed by id, anything else is kept
+    /// with the notifications).
+    fn receive(&mut self, deadline: Instant, what: &str) {
+        let msg = self
+            .rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("{what} in time"));
+        match msg["id"].as_i64() {
+            Some(id) if msg.get("method").is_none() => {
+                assert!(
+                    self.responses.insert(id, msg).is_none(),
+                    "one response per request ({id})"
+                );
+            }
+            _ => self.notifications.push(msg),
+        }
+    }
+
+    /// The response to request `id`.
+    fn response(&mut self, id: i64) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let msg = self
-                .rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("a response in time");
-            if msg["id"] == id && msg.get("method").is_none() {
-                return msg;
+            if let Some(r) = self.responses.remove(&id) {
+                return r;
             }
-            self.notifications.push(msg);
+            self.receive(deadline, "a response");
         }
     }
 
@@ -102,11 +132,23 @@ impl Client {
             }) {
                 return n["params"].clone();
             }
-            let msg = self
-                .rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("diagnostics in time");
-            self.notifications.push(msg);
+            self.receive(deadline, "diagnostics");
+        }
+    }
+
+    /// `shutdown`, `exit`, and the process ends with status 0.
+    fn shutdown(mut self) {
+        let r = self.request("shutdown", json!(null));
+        assert!(r.get("error").is_none(), "{r}");
+        self.notify("exit", json!(null));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "{status}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the server exits after `exit`");
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
@@ -387,17 +429,470 @@ fn lsp_end_to_end() {
     );
     assert!(ok["result"].is_array(), "still serving");
 
-    let r = c.request("shutdown", json!(null));
-    assert!(r.get("error").is_none());
-    c.notify("exit", json!(null));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = c.child.try_wait().unwrap() {
-            assert!(status.success());
-            break;
-        }
-        assert!(Instant::now() < deadline, "the server exits after `exit`");
-        std::thread::sleep(Duration::from_millis(20));
+    c.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A small deterministic PRNG (xorshift64*), so the storm is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// LSP position (UTF-16 columns) of a byte offset.
+fn lsp_position(text: &str, at: usize) -> Value {
+    let line = text[..at].matches('\n').count();
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": text[start..at].encode_utf16().count() })
+}
+
+/// A random character boundary of `text`.
+fn boundary(text: &str, rng: &mut Rng) -> usize {
+    let mut at = rng.below(text.len() + 1);
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+const STORM_SRC: &str = "// Sturm 😀 ä\ndeployment \"lsp\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = production\n}\n\npool main {\n  source main-00 {\n    ehlo_domain = \"mta.example.com\"\n  }\n}\n\nqueue default {\n  egress_pool = extra\n  max_message_rate = 7200/h\n}\n\nshaping default { /* 😀 */ enable_tls = opportunistic_insecure }\n";
+
+/// Defines the pool `extra` that `STORM_SRC` uses; deleted on disk during the storm.
+const SIBLING: &str =
+    "pool extra {\n  source extra-00 {\n    ehlo_domain = \"mta2.example.com\"\n  }\n}\n";
+
+/// What the final text of the storm is (reached by one range edit over everything).
+const STORM_FINAL: &str = "// Schluss 😀\ndeployment \"lsp\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = production\n}\n\npool main {\n  source main-00 {\n    ehlo_domain = \"mta.example.com\"\n  }\n}\n\nqueue default {\n  egress_pool = extra\n  max_age     = 2d\n}\n\nshaping default { enable_tls = required }\n";
+
+/// Texts inserted by the storm: valid pieces, half blocks, quotes, comments, non-ASCII.
+const SNIPPETS: &[&str] = &[
+    "x",
+    " ",
+    "\n",
+    "{",
+    "}",
+    "\"",
+    "=",
+    "😀",
+    "é",
+    "/*",
+    "*/",
+    "// c\n",
+    "pool p { }\n",
+    "source s {",
+    "max_age = 5m\n",
+    "egress_pool = main",
+    "= 10/s",
+    "[",
+    "]",
+    "secret(\"k\")",
+    "queue \"q\" {\n  max_age = 1h\n}\n",
+    "\u{feff}",
+    "\t",
+];
+
+/// Requests that take a position, with params for `uri` at `pos`.
+fn positional(uri: &str, pos: &Value) -> Vec<(&'static str, Value)> {
+    let td = json!({ "uri": uri });
+    let range = json!({ "start": pos, "end": pos });
+    vec![
+        (
+            "textDocument/completion",
+            json!({ "textDocument": td, "position": pos }),
+        ),
+        (
+            "textDocument/hover",
+            json!({ "textDocument": td, "position": pos }),
+        ),
+        (
+            "textDocument/definition",
+            json!({ "textDocument": td, "position": pos }),
+        ),
+        (
+            "textDocument/references",
+            json!({ "textDocument": td, "position": pos, "context": { "includeDeclaration": true } }),
+        ),
+        (
+            "textDocument/rename",
+            json!({ "textDocument": td, "position": pos, "newName": "renamed" }),
+        ),
+        (
+            "textDocument/formatting",
+            json!({ "textDocument": td, "options": { "tabSize": 2, "insertSpaces": true } }),
+        ),
+        (
+            "textDocument/codeAction",
+            json!({ "textDocument": td, "range": range, "context": { "diagnostics": [] } }),
+        ),
+        (
+            "textDocument/inlayHint",
+            json!({ "textDocument": td, "range": { "start": { "line": 0, "character": 0 }, "end": pos } }),
+        ),
+        (
+            "textDocument/semanticTokens/full",
+            json!({ "textDocument": td }),
+        ),
+        ("textDocument/documentSymbol", json!({ "textDocument": td })),
+    ]
+}
+
+/// Positions no client should send: past the end, past a line's end, inside a surrogate
+/// pair, the largest u32s.
+fn bad_positions(text: &str) -> Vec<Value> {
+    let lines = text.split('\n').count() as u64;
+    let mut out = vec![
+        json!({ "line": lines + 5, "character": 0 }),
+        json!({ "line": 0, "character": 100_000 }),
+        json!({ "line": u32::MAX, "character": u32::MAX }),
+        json!({ "line": 0, "character": u32::MAX }),
+        json!({ "line": u32::MAX - 1, "character": 3 }),
+        json!({ "line": -1, "character": -1 }),
+    ];
+    if let Some(at) = text.find('😀') {
+        let mut p = lsp_position(text, at);
+        p["character"] = json!(p["character"].as_u64().unwrap() + 1);
+        out.push(p);
+    }
+    out
+}
+
+/// A `file://` URI with every byte outside `[A-Za-z0-9/._-~]` percent-encoded, in lower-
+/// or upper-case hex: lower-case is legal and not how the server spells it (so documents
+/// must be matched by path, not by URI text).
+fn file_uri(path: &std::path::Path, lower: bool) -> String {
+    let mut out = String::from("file://");
+    for b in path.to_str().unwrap().bytes() {
+        if b.is_ascii_alphanumeric() || b"/._-~".contains(&b) {
+            out.push(char::from(b));
+        } else if lower {
+            out.push_str(&format!("%{b:02x}"));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn is_response(r: &Value) -> bool {
+    r.get("result").is_some() || r["error"]["code"].is_i64()
+}
+
+/// Start a server, open `text` as `uri` (version 1), return its first diagnostics.
+fn fresh_diagnostics(uri: &str, text: &str) -> Value {
+    let mut c = Client::start();
+    c.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": null, "capabilities": {} }),
+    );
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "kumo", "version": 1, "text": text } }),
+    );
+    let d = c.diagnostics(uri, 1);
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    c.shutdown();
+    json!({ "diagnostics": d["diagnostics"], "symbols": symbols["result"] })
+}
+
+#[test]
+fn lsp_storm() {
+    let dir = std::env::temp_dir().join(format!("kumoc-lsp-storm ü-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("deploy.kumo");
+    let sibling = dir.join("sibling.kumo");
+    std::fs::write(&path, STORM_SRC).unwrap();
+    std::fs::write(&sibling, SIBLING).unwrap();
+    let uri = file_uri(&path, true);
+    // The server names files it read from disk itself.
+    let sibling_uri = file_uri(&sibling, false);
+    let nowhere = "file:///nowhere/never-opened.kumo";
+
+    let mut c = Client::start();
+    let init = c.request("initialize", json!({ "processId": null, "rootUri": null, "capabilities": { "general": { "positionEncodings": ["utf-16"] } } }));
+    let incremental = init["result"]["capabilities"]["textDocumentSync"] == 2;
+    c.notify("initialized", json!({}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "kumo", "version": 1, "text": STORM_SRC } }),
+    );
+    // The sibling file on disk is part of the deployment: `extra` is known.
+    let first = c.diagnostics(&uri, 1);
+    let codes: Vec<&str> = first["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"KUMO-TLS001") && !codes.contains(&"K1005"),
+        "{codes:?}"
+    );
+    let sibling_diagnostics = |c: &Client| {
+        c.notifications
+            .iter()
+            .rfind(|n| {
+                n["method"] == "textDocument/publishDiagnostics"
+                    && n["params"]["uri"] == sibling_uri
+            })
+            .map(|n| n["params"]["diagnostics"].clone())
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sibling_diagnostics(&c).is_none() {
+        c.receive(deadline, "the sibling's diagnostics");
+    }
+    assert!(
+        sibling_diagnostics(&c).is_some_and(|d| d.to_string().contains("KUMO-DNS004")),
+        "the sibling's own warning is shown: {:?}",
+        sibling_diagnostics(&c)
+    );
+
+    // 1,000 rapid edits: random inserts, deletions and replacements at random places
+    // (the document is invalid most of the time), some full-text changes, one stale
+    // version; requests of every kind at good and bad positions, cancellations, and files
+    // deleted on disk, all interleaved without waiting.
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut text = STORM_SRC.to_string();
+    let mut pending = Vec::new();
+    let mut cancelled = Vec::new();
+    let mut version = 1;
+    for step in 0..1000 {
+        version += 1;
+        let change = if !incremental || step % 97 == 0 {
+            if step % 194 == 0 {
+                text = STORM_SRC.to_string();
+            }
+            json!({ "text": text })
+        } else {
+            let a = boundary(&text, &mut rng);
+            let b = match rng.below(3) {
+                0 => a,
+                _ => {
+                    let mut b = (a + rng.below(24)).min(text.len());
+                    while !text.is_char_boundary(b) {
+                        b += 1;
+                    }
+                    b
+                }
+            };
+            // Deletions slightly outnumber insertions, so the text stays small.
+            let insert = if b > a && rng.below(5) < 2 {
+                ""
+            } else {
+                SNIPPETS[rng.below(SNIPPETS.len())]
+            };
+            let range = json!({ "start": lsp_position(&text, a), "end": lsp_position(&text, b) });
+            text.replace_range(a..b, insert);
+            json!({ "range": range, "text": insert })
+        };
+        c.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [change] }),
+        );
+        if step % 50 == 25 {
+            // A change with an older version is ignored (the text above stays the truth).
+            c.notify(
+                "textDocument/didChange",
+                json!({ "textDocument": { "uri": uri, "version": version - 3 }, "contentChanges": [{ "text": "garbage {" }] }),
+            );
+        }
+        if step % 10 == 3 {
+            // A request at a random (good) place.
+            let at = boundary(&text, &mut rng);
+            let requests = positional(&uri, &lsp_position(&text, at));
+            let (method, params) = requests[rng.below(requests.len())].clone();
+            pending.push((c.send_request(method, params), method));
+        }
+        if step % 100 == 7 {
+            // Every request kind at every bad position, on the current (broken) text.
+            for pos in bad_positions(&text) {
+                for (method, params) in positional(&uri, &pos) {
+                    pending.push((c.send_request(method, params), method));
+                }
+            }
+            let bad_range = json!({ "start": { "line": 3, "character": 9 }, "end": { "line": 0, "character": 0 } });
+            pending.push((
+                c.send_request("textDocument/codeAction", json!({ "textDocument": { "uri": uri }, "range": bad_range, "context": { "diagnostics": [] } })),
+                "codeAction (reversed range)",
+            ));
+        }
+        if step % 100 == 42 {
+            // Cancelled right away, while in flight (or already answered).
+            for (method, params) in positional(&uri, &lsp_position(&text, text.len() / 2)) {
+                let id = c.send_request(method, params);
+                c.notify("$/cancelRequest", json!({ "id": id }));
+                cancelled.push((id, method));
+            }
+            c.notify("$/cancelRequest", json!({ "id": 999_999 }));
+        }
+        if step % 100 == 61 {
+            // Documents that were never opened.
+            for (method, params) in positional(nowhere, &json!({ "line": 0, "character": 0 })) {
+                pending.push((c.send_request(method, params), method));
+            }
+        }
+        if step == 300 {
+            // The open document's own file disappears: the open text still counts.
+            std::fs::remove_file(&path).unwrap();
+        }
+        if step == 500 {
+            // A sibling disappears: the deployment loses its pool `extra`.
+            std::fs::remove_file(&sibling).unwrap();
+            c.notify(
+                "workspace/didChangeWatchedFiles",
+                json!({ "changes": [{ "uri": sibling_uri, "type": 3 }, { "uri": uri, "type": 3 }] }),
+            );
+        }
+        if step == 700 {
+            // A file that comes and goes while the directory is scanned.
+            let flicker = dir.join("flicker.kumo");
+            std::fs::write(&flicker, "pool flicker {}\n").unwrap();
+            std::thread::sleep(Duration::from_millis(90));
+            std::fs::remove_file(&flicker).unwrap();
+        }
+    }
+    for (id, method) in pending {
+        let r = c.response(id);
+        assert!(is_response(&r), "{method}: {r}");
+        if let Some(code) = r["error"]["code"].as_i64() {
+            // Invalid params (a u32 out of range), content modified: nothing else.
+            assert!([-32602, -32801].contains(&code), "{method}: {r}");
+        }
+    }
+    for (id, method) in cancelled {
+        let r = c.response(id);
+        assert!(is_response(&r), "{method}: {r}");
+        if let Some(code) = r["error"]["code"].as_i64() {
+            assert!([-32800, -32801].contains(&code), "{method}: {r}");
+        }
+    }
+
+    // The last random version is exactly what a fresh server makes of that text: same
+    // diagnostics, same outline (so every incremental edit was applied right).
+    let last = c.diagnostics(&uri, version);
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let fresh = fresh_diagnostics(&uri, &text);
+    assert_eq!(last["diagnostics"], fresh["diagnostics"], "text: {text:?}");
+    assert_eq!(symbols["result"], fresh["symbols"], "text: {text:?}");
+
+    // The known final text, by one range edit over the whole document.
+    version += 1;
+    let everything =
+        json!({ "start": { "line": 0, "character": 0 }, "end": lsp_position(&text, text.len()) });
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "range": everything, "text": STORM_FINAL }] }),
+    );
+    let last = c.diagnostics(&uri, version);
+    let codes: Vec<&str> = last["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["K1005"],
+        "the deleted sibling's pool is unknown now"
+    );
+    assert_eq!(
+        sibling_diagnostics(&c),
+        Some(json!([])),
+        "the deleted sibling's warning is cleared"
+    );
+    assert_eq!(
+        last["diagnostics"][0]["range"]["start"],
+        position_of(STORM_FINAL, "extra\n")
+    );
+    assert_eq!(
+        last["diagnostics"],
+        fresh_diagnostics(&uri, STORM_FINAL)["diagnostics"],
+        "the same as a fresh open"
+    );
+    let published: Vec<i64> = c
+        .notifications
+        .iter()
+        .filter(|n| n["method"] == "textDocument/publishDiagnostics" && n["params"]["uri"] == uri)
+        .filter_map(|n| n["params"]["version"].as_i64())
+        .collect();
+    let at = published.iter().position(|v| *v == version).unwrap();
+    assert!(
+        published[at..].iter().all(|v| *v == version),
+        "nothing stale after the final version: {published:?}"
+    );
+    assert!(
+        published.len() < 500,
+        "1,000 rapid edits are not diagnosed one by one: {}",
+        published.len()
+    );
+
+    // The server still answers right.
+    let hover = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(STORM_FINAL, "enable_tls") }),
+    );
+    assert!(
+        hover["result"]["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("Outbound STARTTLS policy"),
+        "{hover}"
+    );
+
+    // Closed: its diagnostics are cleared, requests get empty answers, no crash.
+    c.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    for (method, params) in positional(&uri, &json!({ "line": 1, "character": 2 })) {
+        let r = c.request(method, params);
+        assert!(
+            r.get("error").is_none() && r["result"].is_null(),
+            "{method} after close: {r}"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !c.notifications.iter().any(|n| {
+        n["method"] == "textDocument/publishDiagnostics"
+            && n["params"]["uri"] == uri
+            && n["params"]["version"].is_null()
+            && n["params"]["diagnostics"] == json!([])
+    }) {
+        c.receive(deadline, "cleared diagnostics");
+    }
+
+    // Reopened (the file is gone from disk): served from the editor's text.
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "kumo", "version": 1, "text": STORM_FINAL } }),
+    );
+    let hover = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(STORM_FINAL, "max_age") }),
+    );
+    assert!(
+        hover["result"]["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("max_age"),
+        "{hover}"
+    );
+    c.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
