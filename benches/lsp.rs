@@ -1,9 +1,11 @@
 //! LSP latency benchmark (not a timed test): `cargo bench --bench lsp [-- DOMAINS]`.
 //!
 //! Generates a deployment with DOMAINS sending domains (each with DKIM, a queue, a shaping
-//! block and a source; default 10,000), starts the release `kumoc lsp`, and reports p50/p99
-//! of (a) re-diagnosis: a didChange until its publishDiagnostics arrives, and (b) completion
-//! of field names inside a block.
+//! block and a source with its own address, the shape of the build benchmark; default
+//! 10,000), starts the release `kumoc lsp`, and reports p50/p99 of (a) re-diagnosis: a
+//! didChange (one character) until its publishDiagnostics arrives; (b) completion (field
+//! names, pool names, booleans) on an analysed version; (c) completion right after a
+//! change, while that version's analysis runs. The table is ready for BENCHMARKS.md.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -12,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
+/// The deployment of `bench/gen.py` (`kumo(n)`), byte for byte.
 fn deployment(n: usize) -> String {
     let mut s = String::from(
         "deployment \"bench\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n\n",
@@ -19,13 +22,16 @@ fn deployment(n: usize) -> String {
     s.push_str("secret \"dkim-keys\" {}\n\npool main {\n");
     for i in 0..n {
         s.push_str(&format!(
-            "  source src-{i} {{\n    ehlo_domain = \"mta{i}.example.com\"\n  }}\n"
+            "  source src-{i} {{\n    ehlo_domain    = \"mta{i}.example.com\"\n    source_address = 10.{}.{}.{}\n  }}\n",
+            i / 62_500,
+            i / 250 % 250,
+            i % 250
         ));
     }
-    s.push_str("}\n\n");
+    s.push_str("}\n");
     for i in 0..n {
         s.push_str(&format!(
-            "domain \"d{i}.example.com\" {{\n  dkim {{\n    selector = \"s1\"\n    headers  = [\"From\", \"To\", \"Subject\"]\n    key      = secret(\"dkim-keys\")\n  }}\n}}\n\nqueue \"d{i}.example.com\" {{\n  egress_pool = main\n  max_age     = 2d\n}}\n\nshaping \"d{i}.example.com\" {{\n  mx_rollup        = false\n  max_message_rate = {}/s\n}}\n\n",
+            "\ndomain \"d{i}.example.com\" {{\n  dkim {{\n    selector = \"s1\"\n    headers  = [\"From\", \"To\", \"Subject\"]\n    key      = secret(\"dkim-keys\")\n  }}\n}}\n\nqueue \"d{i}.example.com\" {{\n  egress_pool = main\n  max_age     = 2d\n}}\n\nshaping \"d{i}.example.com\" {{\n  mx_rollup        = false\n  max_message_rate = {}/s\n}}\n",
             10 + i % 90
         ));
     }
@@ -37,6 +43,22 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
     let i = ((v.len() as f64 - 1.0) * p).round() as usize;
     v.get(i).copied().unwrap_or_default()
 }
+
+/// (line, UTF-16 column) of a byte offset.
+fn position(text: &str, at: usize) -> serde_json::Value {
+    let line = text[..at].matches('\n').count();
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    serde_json::json!({ "line": line, "character": text[start..at].encode_utf16().count() })
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Samples: re-diagnoses, idle completions, completions during a re-analysis.
+const DIAGNOSES: usize = 40;
+const COMPLETIONS: usize = 200;
+const BUSY_COMPLETIONS: usize = 40;
 
 fn main() {
     let n: usize = std::env::args()
@@ -100,42 +122,109 @@ fn main() {
             return m;
         }
     };
+    let is_diag = |m: &serde_json::Value, v: i64| {
+        m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == v
+    };
     send(
         serde_json::json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"capabilities":{}}}),
     );
-    wait(&|m| m["id"] == 0);
+    let init = wait(&|m| m["id"] == 0);
+    // 2 = incremental: edits send only the changed range (else the whole text).
+    let incremental = init["result"]["capabilities"]["textDocumentSync"] == 2;
     send(serde_json::json!({"jsonrpc":"2.0","method":"initialized","params":{}}));
     let t = Instant::now();
     send(
         serde_json::json!({"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":uri,"languageId":"kumo","version":1,"text":text}}}),
     );
-    wait(&|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == 1);
+    let first = wait(&|m| is_diag(m, 1));
     let open = t.elapsed();
+    let count = first["params"]["diagnostics"]
+        .as_array()
+        .map_or(0, Vec::len);
 
+    // The edit: `max_age = 2d` of the middle queue becomes `3d`, then back, and so on.
+    let needle = format!(
+        "queue \"d{}.example.com\" {{\n  egress_pool = main\n  max_age     = ",
+        n / 2
+    );
+    let at = text.find(&needle).expect("the middle queue") + needle.len();
+    let (start, end) = (position(&text, at), position(&text, at + 1));
+    let mut version = 1;
+    let change = |send: &mut dyn FnMut(serde_json::Value), version: i64| {
+        let days = if version % 2 == 0 { "3" } else { "2" };
+        let change = if incremental {
+            serde_json::json!({ "range": { "start": start, "end": end }, "text": days })
+        } else {
+            let mut t = text.clone();
+            t.replace_range(at..at + 1, days);
+            serde_json::json!({ "text": t })
+        };
+        send(
+            serde_json::json!({"jsonrpc":"2.0","method":"textDocument/didChange","params":{"textDocument":{"uri":uri,"version":version},"contentChanges":[change]}}),
+        );
+    };
+
+    // (a) Re-diagnosis: a change until its diagnostics are published.
     let mut diag = Vec::new();
-    for v in 2..22 {
-        let changed = text.replace("max_age     = 2d", &format!("max_age     = {v}d"));
+    for _ in 0..DIAGNOSES {
+        version += 1;
         let t = Instant::now();
-        send(
-            serde_json::json!({"jsonrpc":"2.0","method":"textDocument/didChange","params":{"textDocument":{"uri":uri,"version":v},"contentChanges":[{"text":changed}]}}),
-        );
-        wait(&|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == v);
+        change(&mut send, version);
+        let m = wait(&|m| is_diag(m, version));
         diag.push(t.elapsed());
+        assert_eq!(
+            m["params"]["diagnostics"].as_array().map_or(0, Vec::len),
+            count,
+            "the edit changes no diagnostic"
+        );
     }
-    let line = text
-        .lines()
-        .position(|l| l.starts_with("queue"))
-        .unwrap_or(0)
-        + 1;
-    let mut completion = Vec::new();
-    for id in 100..200 {
+
+    // (b) Completion on an analysed version: field names in a block, pool names after
+    // `egress_pool =`, booleans after `mx_rollup =`.
+    let body = position(
+        &text,
+        text.find("queue").expect("a queue") + "queue \"d0.example.com\" {\n".len(),
+    );
+    let pool = position(
+        &text,
+        text.find("egress_pool = main").expect("egress_pool") + "egress_pool = ".len(),
+    );
+    let boolean = position(
+        &text,
+        text.find("mx_rollup        = false").expect("mx_rollup") + "mx_rollup        = ".len(),
+    );
+    let places = [body, pool, boolean];
+    let mut id = 100;
+    let mut complete = |send: &mut dyn FnMut(serde_json::Value), place: &serde_json::Value| {
+        id += 1;
         let t = Instant::now();
         send(
-            serde_json::json!({"jsonrpc":"2.0","id":id,"method":"textDocument/completion","params":{"textDocument":{"uri":uri},"position":{"line":line,"character":2}}}),
+            serde_json::json!({"jsonrpc":"2.0","id":id,"method":"textDocument/completion","params":{"textDocument":{"uri":uri},"position":place}}),
         );
-        wait(&|m| m["id"] == id);
-        completion.push(t.elapsed());
+        let m = wait(&|m| m["id"] == id);
+        let elapsed = t.elapsed();
+        assert!(
+            m["result"].as_array().is_some_and(|a| !a.is_empty()),
+            "completion items: {m}"
+        );
+        elapsed
+    };
+    let mut completion = Vec::new();
+    for i in 0..COMPLETIONS {
+        completion.push(complete(&mut send, &places[i % places.len()]));
     }
+
+    // (c) Completion on a new version while its analysis runs: a change, the debounce,
+    // then the first request on that version (which needs its syntax tree).
+    let mut busy = Vec::new();
+    for i in 0..BUSY_COMPLETIONS {
+        version += 1;
+        change(&mut send, version);
+        std::thread::sleep(Duration::from_millis(100));
+        busy.push(complete(&mut send, &places[i % places.len()]));
+        wait(&|m| is_diag(m, version));
+    }
+
     send(serde_json::json!({"jsonrpc":"2.0","id":999,"method":"shutdown"}));
     wait(&|m| m["id"] == 999);
     send(serde_json::json!({"jsonrpc":"2.0","method":"exit"}));
@@ -143,20 +232,26 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 
     println!(
-        "kumoc lsp, {n} domains ({} KiB, {} lines)",
-        text.len() / 1024,
-        text.lines().count()
+        "kumoc lsp, {n} domains ({:.1} MiB, {} lines, {count} diagnostics), {} sync",
+        text.len() as f64 / (1024.0 * 1024.0),
+        text.lines().count(),
+        if incremental { "incremental" } else { "full" }
     );
-    println!("  open → diagnostics:        {open:?}");
-    println!(
-        "  change → diagnostics  p50: {:?}  p99: {:?}  (includes the {} ms debounce)",
-        percentile(&mut diag, 0.5),
-        percentile(&mut diag, 0.99),
-        80
-    );
-    println!(
-        "  completion            p50: {:?}  p99: {:?}",
-        percentile(&mut completion, 0.5),
-        percentile(&mut completion, 0.99)
-    );
+    println!();
+    println!("| LSP, {n} domains | samples | p50 | p99 |");
+    println!("|---|---:|---:|---:|");
+    println!("| open → diagnostics | 1 | {} | |", ms(open));
+    let rows: [(&str, &mut Vec<Duration>); 3] = [
+        ("change → diagnostics (incl. 80 ms debounce)", &mut diag),
+        ("completion", &mut completion),
+        ("completion during re-analysis (new version)", &mut busy),
+    ];
+    for (name, samples) in rows {
+        println!(
+            "| {name} | {} | {} | {} |",
+            samples.len(),
+            ms(percentile(samples, 0.5)),
+            ms(percentile(samples, 0.99))
+        );
+    }
 }
