@@ -15,11 +15,16 @@ use crate::{SyntaxError, parse};
 pub const MAX_WIDTH: usize = 100;
 const INDENT: &str = "  ";
 
-/// Format source text. Returns the syntax errors instead when the file does not parse.
+/// Format source text. Returns the syntax errors instead when the file does not parse, or
+/// has a lone carriage return (refused like the compiler does: the grammar reads it as a
+/// line break, the printer's lines are counted by LF, so the output would not be stable).
 pub fn format(text: &str) -> Result<String, Vec<SyntaxError>> {
     let parsed = parse(text);
     if !parsed.errors.is_empty() {
         return Err(parsed.errors);
+    }
+    if let Some(e) = crate::lone_carriage_return(text) {
+        return Err(vec![e]);
     }
     Ok(format_file(&parsed.file, text))
 }

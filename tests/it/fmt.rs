@@ -65,3 +65,20 @@ fn format_snapshot() {
     );
     insta::assert_snapshot!("format__messy", kumoc_lang::format::format(messy).unwrap());
 }
+
+#[test]
+fn lone_carriage_return_is_refused() {
+    // Found by `cargo fuzz run format` (fuzz/regressions/format-lone-cr-comment.kumo): the
+    // grammar reads a lone CR as a line break, the printer counted lines by LF, so the
+    // comment after the CR kept `u` in the alignment run once and not twice.
+    let text = "pu=4#\r#\nu=4";
+    let errors = kumoc_lang::format::format(text).unwrap_err();
+    assert_eq!(errors[0].code.code(), "K0001");
+    assert_eq!(errors[0].span, kumoc_lang::Span::new(5, 6));
+    assert_format_ok("lone CR", text);
+    // CRLF stays accepted.
+    assert_eq!(
+        kumoc_lang::format::format("pu=4#\r\n#\r\nu=4\r\n").unwrap(),
+        "pu = 4 #\n#\nu = 4\n"
+    );
+}
