@@ -114,12 +114,24 @@ fn main() {
         write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write");
         stdin.flush().expect("flush");
     };
-    let wait = |pred: &dyn Fn(&serde_json::Value) -> bool| loop {
-        let m = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("a message");
-        if pred(&m) {
-            return m;
+    // Messages that arrived while waiting for another one (a small file's diagnostics can
+    // overtake a completion's response).
+    let early = std::cell::RefCell::new(Vec::<serde_json::Value>::new());
+    let wait = |pred: &dyn Fn(&serde_json::Value) -> bool| {
+        let mut early = early.borrow_mut();
+        if let Some(i) = early.iter().position(pred) {
+            return early.remove(i);
+        }
+        loop {
+            let m = rx
+                .recv_timeout(Duration::from_secs(120))
+                .expect("a message");
+            if pred(&m) {
+                return m;
+            }
+            if m["method"] == "textDocument/publishDiagnostics" {
+                early.push(m);
+            }
         }
     };
     let is_diag = |m: &serde_json::Value, v: i64| {
