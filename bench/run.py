@@ -181,6 +181,15 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str], timeout: float,
     return wall_ns / 1e9, cpu_ns / 1e9, rss, code, killed == 1
 
 
+def error_line(log: Path) -> str:
+    """The telling line of a failed run's stderr: a diagnostic, else the last line."""
+    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.startswith("error"):
+            return ln
+    return lines[-1] if lines else "(no output)"
+
+
 def output_stats(o: Path) -> tuple[int, int, str]:
     """(files, bytes, text of the data files) of one run's output directory."""
     files = [p for p in sorted(o.rglob("*")) if p.is_file()]
@@ -318,8 +327,7 @@ def bench(sizes: list[int], runs: int, timeout: float, tools: list[Tool], work: 
                     log(f"  {t.key}: > {timeout:.0f} s, killed")
                     continue
                 if code != 0:
-                    tail = (logs / f"{t.key}.log").read_text(errors="replace").strip()[-300:]
-                    r.error = f"exit {code}: {tail}"
+                    r.error = f"exit {code}: {error_line(logs / f'{t.key}.log')}"
                     gave_up[t.key] = f"failed at N={fmt_n(n)}"
                     log(f"  {t.key}: FAILED ({r.error})")
                     continue
@@ -482,6 +490,17 @@ def main() -> int:
         p.error(f"unknown tools {sorted(unknown)}; known: {[t.key for t in TOOL_LIST]}")
 
     build_kumoc(args.rev, args.no_build, Path(args.work))
+    if not args.tools or "kumoc" in wanted:
+        # A work-in-progress tree can build and still fail on this input: stop early.
+        probe = Path(args.work) / "probe"
+        gen.generate(10, probe)
+        check = subprocess.run([str(kumoc_bin()), "check", str(probe / "kumo"), "--color",
+                                "never"], capture_output=True, text=True, check=False)
+        if check.returncode != 0:
+            print(check.stderr[-2000:], file=sys.stderr)
+            print(f"kumoc ({KUMOC['source']}) rejects the benchmark input; not running",
+                  file=sys.stderr)
+            return 1
     if not args.no_install:
         subprocess.run(["bash", str(HERE / "install-peers.sh")], check=False)
 
