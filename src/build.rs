@@ -5,14 +5,16 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
-use kumoc_compiler::{Severity, analyze, emit, render};
+use kumoc_compiler::{Severity, Timings, analyze, emit, render};
 
 use crate::{ColorChoice, EnvArg, collect, fail, options, read_all, summary, use_color};
 
 pub struct Flags {
     pub check: bool,
     pub secrets: bool,
+    pub timings: bool,
 }
 
 pub fn run(
@@ -23,11 +25,16 @@ pub fn run(
     color: ColorChoice,
 ) -> ExitCode {
     let check = flags.check;
+    let mut clock = Instant::now();
     let files = match collect(paths).and_then(|f| read_all(&f)) {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
+    let mut timings = Timings::default();
+    timings.lap("read", &mut clock);
     let analysis = analyze(&files, &options(env));
+    timings.0.extend(analysis.timings.0.iter().copied());
+    clock = Instant::now();
     if !analysis.diagnostics.is_empty() {
         let text = render::human(
             &analysis.diagnostics,
@@ -36,7 +43,9 @@ pub fn run(
         );
         eprint!("{text}");
     }
-    let Some(mut output) = emit::emit(&analysis) else {
+    let emitted = emit::emit(&analysis);
+    timings.lap("emit", &mut clock);
+    let Some(mut output) = emitted else {
         eprint!("{}", summary(&analysis, files.len()));
         eprintln!("nothing written: fix the errors above");
         return ExitCode::from(1);
@@ -69,6 +78,10 @@ pub fn run(
     }
     if let Err(e) = replace_dir(out, &output.files) {
         return fail(format!("cannot write {}: {e}", out.display()));
+    }
+    timings.lap("write", &mut clock);
+    if flags.timings {
+        print_timings(&timings);
     }
     let warnings = analysis.count(Severity::Warning);
     let note = if warnings > 0 {
@@ -186,4 +199,13 @@ fn read_secret_files(
         contents.entry(secret).or_default().insert(key, bytes);
     }
     Ok(contents)
+}
+
+/// `--timings`: one line per phase and the total, on stderr.
+fn print_timings(t: &Timings) {
+    let total: std::time::Duration = t.0.iter().map(|(_, d)| *d).sum();
+    for (phase, d) in &t.0 {
+        eprintln!("{phase:>8} {:>9.1} ms", d.as_secs_f64() * 1e3);
+    }
+    eprintln!("{:>8} {:>9.1} ms", "total", total.as_secs_f64() * 1e3);
 }

@@ -5,6 +5,7 @@
 //! (with "did you mean") and dropped; values that fail to type are reported and kept as
 //! `None`. Names are not resolved here (that needs all files merged: see `resolve`).
 
+use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 
 use kumoc_lang::ast::{Attr, Block, Stmt, Value, ValueKind};
@@ -216,11 +217,17 @@ impl Cx<'_> {
     ) -> (Vec<HAttr<'a>>, Vec<HBlock<'a>>) {
         let mut attrs: Vec<HAttr<'a>> = Vec::new();
         let mut blocks: Vec<HBlock<'a>> = Vec::new();
+        // Indexes for the duplicate checks, so a body of N items costs O(N), not O(N²).
+        let mut attr_index: HashMap<&'a str, usize> = HashMap::default();
+        let mut block_index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
         for stmt in items {
             match stmt {
                 Stmt::Attr(a) => {
                     if let Some(h) = self.attr(schema, a) {
-                        if let Some(prev) = attrs.iter().find(|p| p.ast.key.name == a.key.name) {
+                        if let Some(prev) = attr_index
+                            .get(a.key.name.as_str())
+                            .and_then(|&i| attrs.get(i))
+                        {
                             let first = prev.key_loc();
                             self.push(
                                 Diagnostic::new(
@@ -234,17 +241,21 @@ impl Cx<'_> {
                             );
                             continue;
                         }
+                        attr_index.insert(a.key.name.as_str(), attrs.len());
                         attrs.push(h);
                     }
                 }
                 Stmt::Block(b) => {
                     if let Some(h) = self.block(schema, b) {
                         if h.schema.multiplicity != crate::schema::Multiplicity::Many {
-                            if let Some(prev) = blocks.iter().find(|p| p.key() == h.key()) {
+                            let (kw, label) = h.key();
+                            let key = (kw, label.map(str::to_string));
+                            if let Some(prev) = block_index.get(&key).and_then(|&i| blocks.get(i)) {
                                 let first = prev.header_loc();
                                 self.push(duplicate_block(&h, first));
                                 continue;
                             }
+                            block_index.insert(key, blocks.len());
                         }
                         blocks.push(h);
                     }

@@ -47,6 +47,21 @@ pub struct Analysis {
     /// The deployment model, when the description got far enough to build one. Emitters
     /// must only use it when [`Analysis::has_errors`] is false.
     pub model: Option<Deployment>,
+    /// How long each phase took (`kumoc build --timings`).
+    pub timings: Timings,
+}
+
+/// Wall time per phase, in the order the phases ran.
+#[derive(Debug, Default, Clone)]
+pub struct Timings(pub Vec<(&'static str, std::time::Duration)>);
+
+impl Timings {
+    /// Record the time since `*since` under `phase`, and restart the clock.
+    pub fn lap(&mut self, phase: &'static str, since: &mut std::time::Instant) {
+        let now = std::time::Instant::now();
+        self.0.push((phase, now.duration_since(*since)));
+        *since = now;
+    }
 }
 
 impl Analysis {
@@ -88,10 +103,13 @@ pub fn analyze_sources(
     mut diagnostics: Vec<Diagnostic>,
     options: &Options,
 ) -> Analysis {
+    let mut timings = Timings::default();
+    let mut clock = std::time::Instant::now();
     let parses: Vec<Parse> = sources
         .iter()
         .map(|(_, f)| kumoc_lang::parse(&f.text))
         .collect();
+    timings.lap("parse", &mut clock);
     for ((id, f), p) in sources.iter().zip(&parses) {
         diagnostics.extend(p.errors.iter().map(|e| syntax_diagnostic(id, e)));
         if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {
@@ -110,6 +128,7 @@ pub fn analyze_sources(
             user_blocks.extend(blocks);
         }
     }
+    timings.lap("check", &mut clock);
     let model = resolve::resolve(
         resolve::Input {
             stdlib: stdlib_blocks,
@@ -119,6 +138,7 @@ pub fn analyze_sources(
         },
         &mut diagnostics,
     );
+    timings.lap("resolve", &mut clock);
     // Lints run on a description that compiles: until then, its errors come first.
     if let Some(m) = model
         .as_ref()
@@ -134,11 +154,13 @@ pub fn analyze_sources(
             .then_with(|| a.message.cmp(&b.message))
     });
     diagnostics.dedup();
+    timings.lap("lint", &mut clock);
     Analysis {
         sources,
         parses,
         diagnostics,
         model,
+        timings,
     }
 }
 

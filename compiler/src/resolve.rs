@@ -9,6 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap as HashMap;
+
 use kumoc_lang::units::KumoVersion;
 
 use crate::check::{HAttr, HBlock, Trigger, Typed, TypedAt, duplicate_block};
@@ -19,14 +21,28 @@ use crate::source::FileId;
 
 /// Merge `overlay` blocks into `base`.
 fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
+    // Index the base by key so merging N blocks costs O(N), not O(N²).
+    let mut index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
+    index.reserve(base.len() + overlay.len());
+    for (i, b) in base.iter().enumerate() {
+        if b.schema.multiplicity != Multiplicity::Many {
+            let (kw, label) = b.key();
+            index.entry((kw, label.map(str::to_string))).or_insert(i);
+        }
+    }
     for ob in overlay {
         if ob.schema.multiplicity == Multiplicity::Many {
             base.push(ob);
             continue;
         }
-        match base.iter_mut().find(|b| b.key() == ob.key()) {
+        let (kw, label) = ob.key();
+        let key = (kw, label.map(str::to_string));
+        match index.get(&key).and_then(|&i| base.get_mut(i)) {
             Some(b) => merge_into(b, ob),
-            None => base.push(ob),
+            None => {
+                index.insert(key, base.len());
+                base.push(ob);
+            }
         }
     }
 }
@@ -42,10 +58,19 @@ fn merge_into<'a>(b: &mut HBlock<'a>, ob: HBlock<'a>) {
         b.from = None;
     }
     b.overridden_at.push(ob.header_loc());
+    let mut index: HashMap<String, usize> = b
+        .attrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name().to_string(), i))
+        .collect();
     for a in ob.attrs {
-        match b.attrs.iter_mut().find(|x| x.name() == a.name()) {
+        match index.get(a.name()).and_then(|&i| b.attrs.get_mut(i)) {
             Some(slot) => *slot = a,
-            None => b.attrs.push(a),
+            None => {
+                index.insert(a.name().to_string(), b.attrs.len());
+                b.attrs.push(a);
+            }
         }
     }
     if ob.from.is_some() {
@@ -57,7 +82,8 @@ fn merge_into<'a>(b: &mut HBlock<'a>, ob: HBlock<'a>) {
 /// Report blocks defined twice within one layer (possibly in two files); keep the first.
 fn dedupe<'a>(blocks: Vec<HBlock<'a>>, diags: &mut Vec<Diagnostic>) -> Vec<HBlock<'a>> {
     let mut out: Vec<HBlock<'a>> = Vec::with_capacity(blocks.len());
-    let mut index: BTreeMap<(&'static str, Option<String>), usize> = BTreeMap::new();
+    let mut index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
+    index.reserve(blocks.len());
     for b in blocks {
         if b.schema.multiplicity == Multiplicity::Many {
             out.push(b);
@@ -673,10 +699,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 settings: settings(s),
             })
             .collect();
+        let mut seen: BTreeSet<String> = out.iter().map(|s| s.name.clone()).collect();
         for pool in self.top("pool") {
             for s in pool.children("source") {
                 let Some(name) = &s.label else { continue };
-                if out.iter().any(|x| &x.name == name) {
+                if !seen.insert(name.clone()) {
                     continue;
                 }
                 let mut st = settings(s);

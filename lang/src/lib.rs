@@ -7,6 +7,8 @@
 pub mod ast;
 pub mod format;
 mod parser;
+#[cfg(test)]
+mod pest_oracle;
 pub mod units;
 
 pub use ast::Span;

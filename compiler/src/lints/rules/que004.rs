@@ -64,14 +64,13 @@ declare_rule! {
 
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let m = cx.model;
+    let members: std::collections::HashSet<&str> = m
+        .pools
+        .iter()
+        .flat_map(|p| p.members.iter().map(|x| x.source.as_str()))
+        .collect();
     for s in &m.sources {
-        if cx.is_stdlib(s.loc) {
-            continue;
-        }
-        if m.pools
-            .iter()
-            .any(|p| p.members.iter().any(|x| x.source == s.name))
-        {
+        if cx.is_stdlib(s.loc) || members.contains(s.name.as_str()) {
             continue;
         }
         let mut d = RULE

@@ -1,0 +1,634 @@
+//! The pest-generated parser of `kumo.pest`, kept as a test oracle for the hand-written
+//! parser (`parser.rs`): `differential` checks that both give the same tree and the same
+//! errors on the fixtures, the examples, the stdlib and many mutations of them.
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+use crate::ast::*;
+use crate::parser::{
+    Parse, blank_too_deep, comment_errors, explain_bad_value, explain_junk, unescape,
+};
+use crate::{SyntaxCode, SyntaxError};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "kumo.pest"]
+struct KumoParser;
+
+/// Parse with the generated parser (same contract as [`crate::parse`]).
+pub(crate) fn parse(text: &str) -> Parse {
+    let whole = Span::new(0, text.len());
+    let (text, deep_errors) = blank_too_deep(text);
+    let mut b = Builder {
+        text: &text,
+        errors: deep_errors,
+    };
+    let file = match KumoParser::parse(Rule::file, &text) {
+        Ok(mut pairs) => match pairs.next() {
+            Some(pair) => b.file(pair),
+            None => b.unparsed(whole),
+        },
+        Err(_) => b.unparsed(whole),
+    };
+    let mut errors = b.errors;
+    errors.sort_by_key(|e| (e.span.start, e.span.end));
+    Parse { file, errors }
+}
+
+struct Builder<'t> {
+    text: &'t str,
+    errors: Vec<SyntaxError>,
+}
+
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+/// The meaningful children of a pair (comments are collected separately).
+fn children<'i>(pair: Pair<'i, Rule>) -> impl Iterator<Item = Pair<'i, Rule>> {
+    pair.into_inner().filter(|p| p.as_rule() != Rule::COMMENT)
+}
+
+impl Builder<'_> {
+    fn unparsed(&mut self, whole: Span) -> File {
+        self.errors.push(SyntaxError::new(
+            SyntaxCode::UnexpectedInput,
+            "this file could not be parsed".to_string(),
+            whole,
+            "not understood",
+            None,
+        ));
+        File {
+            items: vec![Stmt::Error(ErrorNode {
+                text: self.text.to_string(),
+                span: whole,
+            })],
+            comments: Vec::new(),
+            span: whole,
+        }
+    }
+
+    fn file(&mut self, pair: Pair<'_, Rule>) -> File {
+        let span = span_of(&pair);
+        let comments: Vec<Comment> = pair
+            .clone()
+            .into_inner()
+            .flatten()
+            .filter(|p| p.as_rule() == Rule::COMMENT)
+            .map(|p| Comment {
+                text: p.as_str().to_string(),
+                span: span_of(&p),
+            })
+            .collect();
+        self.errors.extend(comment_errors(&comments));
+        let items = children(pair)
+            .filter(|p| p.as_rule() != Rule::EOI)
+            .filter_map(|p| self.stmt(p))
+            .collect();
+        File {
+            items,
+            comments,
+            span,
+        }
+    }
+
+    fn stmt(&mut self, pair: Pair<'_, Rule>) -> Option<Stmt> {
+        match pair.as_rule() {
+            Rule::block => Some(Stmt::Block(self.block(pair))),
+            Rule::attribute => Some(Stmt::Attr(self.attribute(pair))),
+            Rule::junk | Rule::top_junk => Some(Stmt::Error(self.junk(pair))),
+            _ => None,
+        }
+    }
+
+    fn junk(&mut self, pair: Pair<'_, Rule>) -> ErrorNode {
+        let span = span_of(&pair);
+        let text = pair.as_str().trim_end().to_string();
+        let span = Span::new(span.start as usize, span.start as usize + text.len());
+        let (message, label, help) = explain_junk(&text);
+        self.errors.push(SyntaxError::new(
+            SyntaxCode::UnexpectedInput,
+            message,
+            span,
+            label,
+            Some(&help),
+        ));
+        ErrorNode { text, span }
+    }
+
+    fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
+        let span = span_of(&pair);
+        let mut keyword = Ident {
+            name: String::new(),
+            span: Span::empty_at(span.start),
+        };
+        let mut label = None;
+        let mut from = None;
+        let mut body = Vec::new();
+        let mut body_span = span;
+        let mut closed = true;
+        for p in children(pair) {
+            match p.as_rule() {
+                Rule::ident => keyword = ident(&p),
+                Rule::label => label = self.label(p),
+                Rule::from_clause => {
+                    from = children(p)
+                        .find(|c| c.as_rule() == Rule::path)
+                        .map(|c| path(&c));
+                }
+                Rule::block_open => body_span = span_of(&p),
+                Rule::body => {
+                    body = children(p).filter_map(|s| self.stmt(s)).collect();
+                }
+                Rule::block_end if p.as_str().is_empty() => {
+                    closed = false;
+                    self.errors.push(SyntaxError::new(
+                        SyntaxCode::UnclosedBlock,
+                        format!("block `{}` is never closed", keyword.name),
+                        body_span,
+                        "this `{` has no matching `}`",
+                        Some("add `}` at the end of the block"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let body_span = Span {
+            start: body_span.start,
+            end: span.end,
+        };
+        Block {
+            keyword,
+            label,
+            from,
+            body,
+            body_span,
+            closed,
+            span,
+        }
+    }
+
+    fn label(&mut self, pair: Pair<'_, Rule>) -> Option<Label> {
+        let inner = children(pair).next()?;
+        let span = span_of(&inner);
+        match inner.as_rule() {
+            Rule::string => {
+                let s = self.string(inner);
+                Some(Label {
+                    text: s.value,
+                    quoted: true,
+                    span,
+                })
+            }
+            _ => Some(Label {
+                text: inner.as_str().to_string(),
+                quoted: false,
+                span,
+            }),
+        }
+    }
+
+    fn attribute(&mut self, pair: Pair<'_, Rule>) -> Attr {
+        let span = span_of(&pair);
+        let mut key = Key {
+            name: String::new(),
+            quoted: false,
+            span: Span::empty_at(span.start),
+        };
+        let mut value = None;
+        for p in children(pair) {
+            match p.as_rule() {
+                Rule::key => {
+                    if let Some(k) = children(p).next() {
+                        let kspan = span_of(&k);
+                        key = match k.as_rule() {
+                            Rule::string => Key {
+                                name: self.string(k).value,
+                                quoted: true,
+                                span: kspan,
+                            },
+                            _ => Key {
+                                name: k.as_str().to_string(),
+                                quoted: false,
+                                span: kspan,
+                            },
+                        };
+                    }
+                }
+                Rule::missing_value => {
+                    let at = span_of(&p);
+                    self.errors.push(SyntaxError::new(
+                        SyntaxCode::MissingValue,
+                        format!("expected a value for `{}`", key.name),
+                        Span::new(key.span.start as usize, at.start.max(key.span.end) as usize),
+                        "nothing after `=`",
+                        Some("write a value after `=`, or remove the line"),
+                    ));
+                    value = Some(Value {
+                        kind: ValueKind::Missing,
+                        span: at,
+                    });
+                }
+                Rule::bad_value => value = Some(self.bad_value(p, "value")),
+                _ => value = Some(self.value(p)),
+            }
+        }
+        let value = value.unwrap_or(Value {
+            kind: ValueKind::Missing,
+            span: Span::empty_at(span.end),
+        });
+        // pest's lookahead after the value skips trailing blanks; keep them out of the span.
+        let span = Span {
+            start: span.start,
+            end: value.span.end.max(key.span.end),
+        };
+        Attr { key, value, span }
+    }
+
+    fn bad_value(&mut self, pair: Pair<'_, Rule>, what: &str) -> Value {
+        let raw = pair.as_str().trim_end().to_string();
+        let start = span_of(&pair).start as usize;
+        let span = Span::new(start, start + raw.len());
+        let help = explain_bad_value(&raw);
+        self.errors.push(SyntaxError::new(
+            SyntaxCode::InvalidValue,
+            format!("cannot read `{raw}` as a {what}"),
+            span,
+            "not a value",
+            Some(&help),
+        ));
+        Value {
+            kind: ValueKind::Error(raw),
+            span,
+        }
+    }
+
+    fn value(&mut self, pair: Pair<'_, Rule>) -> Value {
+        let span = span_of(&pair);
+        let kind = match pair.as_rule() {
+            Rule::string => ValueKind::Str(self.string(pair)),
+            Rule::number => ValueKind::Number(pair.as_str().to_string()),
+            Rule::rate => ValueKind::Rate(pair.as_str().to_string()),
+            Rule::ipv4 => ValueKind::Ip(pair.as_str().to_string()),
+            Rule::boolean => ValueKind::Bool(pair.as_str() == "true"),
+            Rule::path => ValueKind::Path(path(&pair)),
+            Rule::list => ValueKind::List(self.list(pair)),
+            Rule::call => ValueKind::Call(self.call(pair)),
+            Rule::bad_item => return self.bad_value(pair, "list item"),
+            Rule::bad_arg => return self.bad_value(pair, "function argument"),
+            _ => ValueKind::Error(pair.as_str().to_string()),
+        };
+        Value { kind, span }
+    }
+
+    fn list(&mut self, pair: Pair<'_, Rule>) -> ListLit {
+        let span = span_of(&pair);
+        let mut items = Vec::new();
+        let mut closed = true;
+        for p in children(pair) {
+            match p.as_rule() {
+                Rule::list_end => {
+                    if p.as_str().is_empty() {
+                        closed = false;
+                        let at = items.last().map_or(span.start + 1, |v: &Value| v.span.end);
+                        self.unclosed(span.start, at, '[', ']');
+                    }
+                }
+                _ => items.push(self.value(p)),
+            }
+        }
+        ListLit { items, closed }
+    }
+
+    fn call(&mut self, pair: Pair<'_, Rule>) -> Call {
+        let span = span_of(&pair);
+        let mut callee = Path {
+            segments: Vec::new(),
+            span: Span::empty_at(span.start),
+        };
+        let mut args = Vec::new();
+        let mut closed = true;
+        for (i, p) in children(pair).enumerate() {
+            match p.as_rule() {
+                // The first child is the callee; a later `path` is an argument.
+                Rule::path if i == 0 => callee = path(&p),
+                Rule::call_end => {
+                    if p.as_str().is_empty() {
+                        closed = false;
+                        let at = args
+                            .last()
+                            .map_or(callee.span.end + 1, |a: &Arg| a.value.span.end);
+                        self.unclosed(callee.span.end, at, '(', ')');
+                    }
+                }
+                Rule::named_arg => {
+                    let mut name = None;
+                    let mut value = None;
+                    for c in children(p) {
+                        match c.as_rule() {
+                            Rule::ident => name = Some(ident(&c)),
+                            _ => value = Some(self.value(c)),
+                        }
+                    }
+                    if let (Some(name), Some(value)) = (name, value) {
+                        args.push(Arg {
+                            name: Some(name),
+                            value,
+                        });
+                    }
+                }
+                _ => {
+                    let value = self.value(p);
+                    args.push(Arg { name: None, value });
+                }
+            }
+        }
+        Call {
+            callee,
+            args,
+            closed,
+        }
+    }
+
+    fn unclosed(&mut self, open_at: u32, missing_at: u32, open: char, close: char) {
+        self.errors.push(
+            SyntaxError::new(
+                SyntaxCode::UnclosedBracket,
+                format!("expected `{close}`"),
+                Span::empty_at(missing_at),
+                format!("`{close}` expected here"),
+                Some(&format!("close the `{open}` with `{close}`")),
+            )
+            .with_secondary(
+                Span::new(open_at as usize, open_at as usize + 1),
+                format!("`{open}` opened here"),
+            ),
+        );
+    }
+
+    fn string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
+        let Some(inner) = children(pair).next() else {
+            return StrLit {
+                value: String::new(),
+                literal: false,
+            };
+        };
+        let literal = inner.as_rule() == Rule::sq_string;
+        let outer = span_of(&inner);
+        let mut value = String::new();
+        for p in children(inner) {
+            match p.as_rule() {
+                Rule::dq_inner => value = self.unescape(p.as_str(), span_of(&p).start),
+                Rule::sq_inner => value = p.as_str().to_string(),
+                Rule::string_end | Rule::sq_end if p.as_str().is_empty() => {
+                    let q = if literal { '\'' } else { '"' };
+                    self.errors.push(SyntaxError::new(
+                        SyntaxCode::UnterminatedString,
+                        "unterminated string".to_string(),
+                        outer,
+                        format!("this string has no closing `{q}`"),
+                        Some(&format!(
+                            "strings end on the line they start: add the closing `{q}`"
+                        )),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        StrLit { value, literal }
+    }
+
+    fn unescape(&mut self, raw: &str, start: u32) -> String {
+        unescape(raw, start, &mut self.errors)
+    }
+}
+
+fn ident(pair: &Pair<'_, Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span_of(pair),
+    }
+}
+
+fn path(pair: &Pair<'_, Rule>) -> Path {
+    let span = span_of(pair);
+    let mut segments = Vec::new();
+    let mut offset = span.start as usize;
+    for seg in pair.as_str().split('.') {
+        segments.push(Ident {
+            name: seg.to_string(),
+            span: Span::new(offset, offset + seg.len()),
+        });
+        offset += seg.len() + 1;
+    }
+    Path { segments, span }
+}
+
+#[cfg(test)]
+mod differential {
+    use std::path::{Path as FsPath, PathBuf};
+
+    /// The corpus: every `.kumo` file in the repository's fixtures, examples and stdlib.
+    fn corpus() -> Vec<String> {
+        let root = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for dir in ["tests/fixtures", "examples", "stdlib", "fuzz/corpus"] {
+            collect(&root.join(dir), &mut files);
+        }
+        files.sort();
+        let mut texts: Vec<String> = files
+            .iter()
+            .filter_map(|f| std::fs::read(f).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        texts.extend(SNIPPETS.iter().map(|s| s.to_string()));
+        texts
+    }
+
+    fn collect(dir: &FsPath, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect(&p, out);
+            } else if p.extension().is_some_and(|x| x == "kumo") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Corners of the grammar that the fixtures may not reach.
+    const SNIPPETS: &[&str] = &[
+        "",
+        "\u{FEFF}a = 1\r\nb = 2\rc = 3",
+        "a = [1, 2,\n  3, // c\n ]\n",
+        "a = [1, , 2]\n",
+        "a = [\n",
+        "a = f(x = 1, 2, y = [a], 'q')\n",
+        "a = f (1\n",
+        "a = f(x = 1 junk)\n",
+        "a = 1h30m 2\n",
+        "a = 1h30\n",
+        "a = local:5/\n",
+        "a = local:10/s,max_burst=5\n",
+        "a = 500/d,max_burst=\n",
+        "a = 10.0.0.1/24\n",
+        "a = 1.2.3.4x\n",
+        "a = 1234.1.1.1\n",
+        "a = -1.5Gi\n",
+        "a = -x\n",
+        "a = trueish\n",
+        "a = true(\n",
+        "a = \"x\\\n",
+        "a = \"\\u{110000}\\q\\u{41}\"\n",
+        "a = 'it''s'\n",
+        "a = 1 b = 2 \"c\" = 3\n",
+        "a =\n}\n",
+        "x { a = 1 } }\n",
+        "shaping from provider.google {\n}\n",
+        "shaping from {\n}\n",
+        "shaping fromage {\n}\n",
+        "shaping \"x\" from provider.g {\n",
+        "domain \"x\"\n{ a = 1 }\n",
+        "foo bar baz { \"}\" { } } tail\n",
+        "a = \"unterminated\n/* open comment",
+        "# hash\n// slash\n/* block */ a /* mid */ = /* v */ 1 // end\n",
+        "a = [1 /* c */, 2 # c\n]\n",
+        "}\n}}\n",
+        "a == 1\nb: 2\nc\n",
+        "x { y { z {\n",
+        "a = [[[[1]]]]\n",
+        "k = \"\\u{1F600}é\"\n",
+    ];
+
+    /// A tiny deterministic PRNG (xorshift), so failures reproduce.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    const TOKENS: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        "\"",
+        "'",
+        "\\",
+        "\n",
+        "\r\n",
+        "\r",
+        "=",
+        ",",
+        "/",
+        "*",
+        "#",
+        "//",
+        "/*",
+        "*/",
+        " ",
+        "\t",
+        "from ",
+        "local:",
+        "1",
+        "10",
+        ".",
+        "-",
+        "_",
+        "%",
+        "a",
+        "x-y",
+        "true",
+        "false",
+        ",max_burst=",
+        "\u{FEFF}",
+        "é",
+        "\\u{41}",
+        "24h",
+        "100/s",
+        "10.0.0.1",
+        "f(",
+        "provider.google",
+        "= ",
+        "block {",
+        "\"s\"",
+    ];
+
+    fn floor_boundary(s: &str, mut i: usize) -> usize {
+        while i > 0 && !s.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+
+    fn mutate(rng: &mut Rng, text: &str) -> String {
+        let mut s = text.to_string();
+        for _ in 0..1 + rng.below(4) {
+            let at = floor_boundary(&s, rng.below(s.len() + 1));
+            match rng.below(4) {
+                0 | 1 => s.insert_str(at, TOKENS[rng.below(TOKENS.len())]),
+                2 => {
+                    let to = floor_boundary(&s, (at + 1 + rng.below(16)).min(s.len()));
+                    s.replace_range(at..to.max(at), "");
+                }
+                _ => {
+                    let to = floor_boundary(&s, (at + rng.below(40)).min(s.len()));
+                    let piece = s[at..to.max(at)].to_string();
+                    let into = floor_boundary(&s, rng.below(s.len() + 1));
+                    s.insert_str(into, &piece);
+                }
+            }
+        }
+        s
+    }
+
+    fn check(text: &str) {
+        let hand = crate::parse(text);
+        let oracle = super::parse(text);
+        assert!(
+            hand == oracle,
+            "the hand-written parser and the grammar disagree on:\n{text:?}\n\nhand:   {:?}\n\noracle: {:?}",
+            hand.errors,
+            oracle.errors
+        );
+    }
+
+    #[test]
+    fn hand_written_parser_matches_the_grammar() {
+        let corpus = corpus();
+        assert!(corpus.len() > 40, "the corpus was not found");
+        for text in &corpus {
+            check(text);
+        }
+        let iterations: usize = std::env::var("KUMOC_DIFF_ITERATIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4000);
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for i in 0..iterations {
+            let base = &corpus[i % corpus.len()];
+            // Mutate a window of big files so each case stays small.
+            let base = if base.len() > 4000 {
+                let at = floor_boundary(base, rng.below(base.len() - 4000));
+                let to = floor_boundary(base, at + 4000);
+                &base[at..to]
+            } else {
+                base.as_str()
+            };
+            check(&mutate(&mut rng, base));
+        }
+    }
+}
