@@ -337,14 +337,19 @@ fn key_widths(stmts: &[Stmt], p: &Printer<'_>) -> Vec<usize> {
     };
     for (i, stmt) in stmts.iter().enumerate() {
         let span = stmt.span();
+        // Every comment in between is printed on its own line, which breaks the run, except
+        // the one `trailing_comment` keeps after the previous statement: the first, on the
+        // same line, on one line.
         let broken = match prev_end {
             Some(end) => {
                 p.blank_between(end, span.start)
-                    || p.comments.iter().any(|c| {
-                        c.span.start >= end
-                            && c.span.start < span.start
-                            && !p.same_line(end, c.span.start)
-                    })
+                    || p.comments
+                        .iter()
+                        .filter(|c| c.span.start >= end && c.span.start < span.start)
+                        .enumerate()
+                        .any(|(k, c)| {
+                            k > 0 || !p.same_line(end, c.span.start) || c.text.contains('\n')
+                        })
             }
             None => false,
         };

@@ -82,3 +82,23 @@ fn lone_carriage_return_is_refused() {
         "pu = 4 #\n#\nu = 4\n"
     );
 }
+
+#[test]
+fn comments_printed_on_their_own_line_break_the_alignment() {
+    // Found by `cargo fuzz run format` (fuzz/regressions/format-comment-*.kumo): a comment
+    // that starts on a statement's line but is printed on its own line (a block comment over
+    // several lines, or the second comment on the line) did not end the run of `=` aligned
+    // attributes, so the second formatting aligned differently from the first.
+    for (text, expected) in [
+        ("K0=c/*\n*/g=s", "K0 = c\n/*\n*/\ng = s\n"),
+        ("a=1 /*x*/ /*y*/\nbb=2\n", "a = 1 /*x*/\n/*y*/\nbb = 2\n"),
+        ("a=1 /*x*/\nbb=2\n", "a  = 1 /*x*/\nbb = 2\n"),
+    ] {
+        assert_eq!(
+            kumoc_lang::format::format(text).unwrap(),
+            expected,
+            "{text:?}"
+        );
+        assert_format_ok(text, text);
+    }
+}
