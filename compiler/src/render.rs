@@ -107,6 +107,9 @@ fn to_codespan(d: &Diagnostic, sources: &Sources) -> cs::Diagnostic<FileId> {
 }
 
 /// Render diagnostics for a person. `color` adds ANSI colour.
+///
+/// The output goes to a terminal, so text from the user's files (source lines, and values
+/// quoted in messages) is made inert first: see [`terminal_safe`].
 pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
     let config = Config::default();
     let styles = Styles::default();
@@ -115,21 +118,90 @@ pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
     } else {
         Buffer::no_color()
     };
+    // Copy the sources only when one of them holds something to neutralise (rare).
+    let safe_sources;
+    let sources = if sources
+        .iter()
+        .any(|(_, f)| matches!(terminal_safe(&f.text), std::borrow::Cow::Owned(_)))
+    {
+        let mut copy = Sources::default();
+        for (_, f) in sources.iter() {
+            copy.add(crate::source::SourceFile::new(
+                terminal_safe(&f.name).into_owned(),
+                terminal_safe(&f.text).into_owned(),
+                f.is_stdlib,
+            ));
+        }
+        safe_sources = copy;
+        &safe_sources
+    } else {
+        sources
+    };
     {
         let mut writer = StylesWriter::new(&mut buffer, &styles);
         for d in diags {
-            let cs = to_codespan(d, sources);
+            let mut cs = to_codespan(d, sources);
+            cs.message = terminal_safe(&cs.message).into_owned();
+            for l in &mut cs.labels {
+                l.message = terminal_safe(&l.message).into_owned();
+            }
+            for n in &mut cs.notes {
+                *n = terminal_safe(n).into_owned();
+            }
             // A rendering failure (a label outside its file) must not lose the diagnostic.
             if term::emit_to_write_style(&mut writer, &config, sources, &cs).is_err() {
                 let plain = cs::Diagnostic::new(cs.severity)
                     .with_code(d.code)
-                    .with_message(d.message.clone())
+                    .with_message(cs.message.clone())
                     .with_notes(cs.notes.clone());
                 let _ = term::emit_to_write_style(&mut writer, &config, sources, &plain);
             }
         }
     }
     String::from_utf8_lossy(buffer.as_slice()).into_owned()
+}
+
+/// Text that is safe to print on a terminal: control characters (ESC, NUL, backspace, a
+/// carriage return not followed by a line feed, C1 controls) and bidirectional overrides
+/// could move the cursor, recolour or hide text ("Trojan source"). Each such character
+/// becomes one `?` per UTF-8 byte, so byte offsets (spans) stay valid. Tabs, line feeds
+/// and CRLF pass through.
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |(i, c): (usize, char)| match c {
+        '\t' | '\n' => false,
+        '\r' => s.as_bytes().get(i + 1) != Some(&b'\n'),
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => true,
+        c => c.is_control(),
+    };
+    if !s.char_indices().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in s.char_indices() {
+        if bad((i, c)) {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn terminal_escapes_are_neutralised_and_offsets_kept() {
+        let hostile = "a\u{1b}[2Jb\u{0}c\r\nd\re\u{202E}f\u{85}g\th";
+        let safe = terminal_safe(hostile);
+        assert_eq!(safe, "a?[2Jb?c\r\nd?e???f??g\th");
+        assert_eq!(safe.len(), hostile.len());
+        assert!(matches!(
+            terminal_safe("plain\ttext\r\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }
 
 /// One diagnostic as JSON: code, severity, message, file, 1-based line/column, byte range,
