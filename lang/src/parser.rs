@@ -760,36 +760,11 @@ impl<'t> Parser<'t> {
     fn bad_value(&mut self, end: usize, what: &str) -> Value {
         let start = self.pos;
         self.pos = end;
-        let raw = self.slice(start, end).trim_end().to_string();
-        let span = Span::new(start, start + raw.len());
-        let help = explain_bad_value(&raw);
-        self.errors.push(SyntaxError::new(
-            SyntaxCode::InvalidValue,
-            format!("cannot read `{raw}` as a {what}"),
-            span,
-            "not a value",
-            Some(&help),
-        ));
-        Value {
-            kind: ValueKind::Error(raw),
-            span,
-        }
+        bad_value(self.slice(start, end), start, what, &mut self.errors)
     }
 
     fn unclosed(&mut self, open_at: usize, missing_at: usize, open: char, close: char) {
-        self.errors.push(
-            SyntaxError::new(
-                SyntaxCode::UnclosedBracket,
-                format!("expected `{close}`"),
-                Span::new(missing_at, missing_at),
-                format!("`{close}` expected here"),
-                Some(&format!("close the `{open}` with `{close}`")),
-            )
-            .with_secondary(
-                Span::new(open_at, open_at + 1),
-                format!("`{open}` opened here"),
-            ),
-        );
+        self.errors.push(unclosed(open_at, missing_at, open, close));
     }
 
     // ----- statements --------------------------------------------------------------------
@@ -984,6 +959,44 @@ impl<'t> Parser<'t> {
         };
         Some(Attr { key, value, span })
     }
+}
+
+/// An unreadable value (`raw` as written, from byte `start`): its error node and K0004.
+pub(crate) fn bad_value(
+    raw: &str,
+    start: usize,
+    what: &str,
+    errors: &mut Vec<SyntaxError>,
+) -> Value {
+    let raw = raw.trim_end().to_string();
+    let span = Span::new(start, start + raw.len());
+    let help = explain_bad_value(&raw);
+    errors.push(SyntaxError::new(
+        SyntaxCode::InvalidValue,
+        format!("cannot read `{raw}` as a {what}"),
+        span,
+        "not a value",
+        Some(&help),
+    ));
+    Value {
+        kind: ValueKind::Error(raw),
+        span,
+    }
+}
+
+/// K0007: the bracket opened at `open_at` has no closer; it was expected at `missing_at`.
+pub(crate) fn unclosed(open_at: usize, missing_at: usize, open: char, close: char) -> SyntaxError {
+    SyntaxError::new(
+        SyntaxCode::UnclosedBracket,
+        format!("expected `{close}`"),
+        Span::new(missing_at, missing_at),
+        format!("`{close}` expected here"),
+        Some(&format!("close the `{open}` with `{close}`")),
+    )
+    .with_secondary(
+        Span::new(open_at, open_at + 1),
+        format!("`{open}` opened here"),
+    )
 }
 
 /// Resolve the escapes of a `"..."` string whose inner text starts at byte `start`,

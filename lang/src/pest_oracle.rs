@@ -7,7 +7,7 @@ use pest::iterators::Pair;
 
 use crate::ast::*;
 use crate::parser::{
-    Parse, blank_too_deep, comment_errors, explain_bad_value, explain_junk, unescape,
+    Parse, bad_value, blank_too_deep, comment_errors, explain_junk, unclosed, unescape,
 };
 use crate::{SyntaxCode, SyntaxError};
 
@@ -247,21 +247,8 @@ impl Builder<'_> {
     }
 
     fn bad_value(&mut self, pair: Pair<'_, Rule>, what: &str) -> Value {
-        let raw = pair.as_str().trim_end().to_string();
         let start = span_of(&pair).start as usize;
-        let span = Span::new(start, start + raw.len());
-        let help = explain_bad_value(&raw);
-        self.errors.push(SyntaxError::new(
-            SyntaxCode::InvalidValue,
-            format!("cannot read `{raw}` as a {what}"),
-            span,
-            "not a value",
-            Some(&help),
-        ));
-        Value {
-            kind: ValueKind::Error(raw),
-            span,
-        }
+        bad_value(pair.as_str(), start, what, &mut self.errors)
     }
 
     fn value(&mut self, pair: Pair<'_, Rule>) -> Value {
@@ -352,19 +339,8 @@ impl Builder<'_> {
     }
 
     fn unclosed(&mut self, open_at: u32, missing_at: u32, open: char, close: char) {
-        self.errors.push(
-            SyntaxError::new(
-                SyntaxCode::UnclosedBracket,
-                format!("expected `{close}`"),
-                Span::empty_at(missing_at),
-                format!("`{close}` expected here"),
-                Some(&format!("close the `{open}` with `{close}`")),
-            )
-            .with_secondary(
-                Span::new(open_at as usize, open_at as usize + 1),
-                format!("`{open}` opened here"),
-            ),
-        );
+        self.errors
+            .push(unclosed(open_at as usize, missing_at as usize, open, close));
     }
 
     fn string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
