@@ -60,7 +60,7 @@ struct Printer<'a> {
     depth: usize,
 }
 
-impl Printer<'_> {
+impl<'a> Printer<'a> {
     fn src(&self, from: u32, to: u32) -> &str {
         self.text.get(from as usize..to as usize).unwrap_or("")
     }
@@ -216,6 +216,13 @@ impl Printer<'_> {
         }
     }
 
+    /// The comments starting in `from..to` (comments are sorted by position).
+    fn comments_in(&self, from: u32, to: u32) -> &'a [Comment] {
+        let lo = self.comments.partition_point(|c| c.span.start < from);
+        let hi = self.comments.partition_point(|c| c.span.start < to);
+        &self.comments[lo..hi.max(lo)]
+    }
+
     fn has_comment_within(&self, span: Span) -> bool {
         self.comments[self.next_comment.min(self.comments.len())..]
             .iter()
@@ -318,7 +325,7 @@ impl Printer<'_> {
 fn key_widths(stmts: &[Stmt], p: &Printer<'_>) -> Vec<usize> {
     let mut widths = vec![0; stmts.len()];
     let mut run: Vec<usize> = Vec::new();
-    let mut prev_end: Option<u32> = None;
+    let mut prev: Option<Span> = None;
     let flush = |run: &mut Vec<usize>, widths: &mut Vec<usize>| {
         let w = run
             .iter()
@@ -339,13 +346,15 @@ fn key_widths(stmts: &[Stmt], p: &Printer<'_>) -> Vec<usize> {
         let span = stmt.span();
         // Every comment in between is printed on its own line, which breaks the run, except
         // the one `trailing_comment` keeps after the previous statement: the first, on the
-        // same line, on one line.
-        let broken = match prev_end {
-            Some(end) => {
+        // same line, on one line. A comment inside the previous statement (`a /* c */ = 1`)
+        // is printed on its own line after it, so it breaks the run too.
+        let broken = match prev {
+            Some(prev) => {
+                let end = prev.end;
                 p.blank_between(end, span.start)
-                    || p.comments
+                    || !p.comments_in(prev.start, end).is_empty()
+                    || p.comments_in(end, span.start)
                         .iter()
-                        .filter(|c| c.span.start >= end && c.span.start < span.start)
                         .enumerate()
                         .any(|(k, c)| {
                             k > 0 || !p.same_line(end, c.span.start) || c.text.contains('\n')
@@ -363,7 +372,7 @@ fn key_widths(stmts: &[Stmt], p: &Printer<'_>) -> Vec<usize> {
         if alignable {
             run.push(i);
         }
-        prev_end = Some(span.end);
+        prev = Some(span);
     }
     flush(&mut run, &mut widths);
     widths

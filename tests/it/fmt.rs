@@ -93,6 +93,10 @@ fn comments_printed_on_their_own_line_break_the_alignment() {
         ("K0=c/*\n*/g=s", "K0 = c\n/*\n*/\ng = s\n"),
         ("a=1 /*x*/ /*y*/\nbb=2\n", "a = 1 /*x*/\n/*y*/\nbb = 2\n"),
         ("a=1 /*x*/\nbb=2\n", "a  = 1 /*x*/\nbb = 2\n"),
+        // Found by CI's 30 s libFuzzer run (fuzz/regressions/format-comment-inside-attr.kumo):
+        // a comment inside an attribute is printed on its own line after it.
+        ("a /*x*/ = 1\nbb = 2\n", "a = 1\n/*x*/\nbb = 2\n"),
+        ("a = /*x*/ 1\nbb = 2\n", "a = 1\n/*x*/\nbb = 2\n"),
     ] {
         assert_eq!(
             kumoc_lang::format::format(text).unwrap(),
