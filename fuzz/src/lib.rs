@@ -181,32 +181,17 @@ pub fn check_parse(text: &str, p: &Parse) {
     };
     span_ok("file", p.file.span);
     for e in &p.errors {
-        // Known bug (fuzz/regressions/parse-unclosed-call-after-bom.kumo): K0007 for a call
-        // points at the end of the callee, not at its `(`, so after a U+FEFF its labels
-        // split that character. Check K0007 like the others once that is fixed.
-        let check = if e.code == kumoc_lang::SyntaxCode::UnclosedBracket {
-            &in_text as &dyn Fn(&str, Span)
-        } else {
-            &span_ok
-        };
-        check(e.code.code(), e.span);
+        span_ok(e.code.code(), e.span);
         if let Some((s, _)) = &e.secondary {
-            check("secondary label", *s);
+            span_ok("secondary label", *s);
         }
     }
-    // Known bug (fuzz/regressions/parse-nesting-in-comment.kumo): the nesting guard also
-    // counts brackets inside comments and blanks them, so a comment's text can differ from
-    // the source when K0009 is reported. Drop this condition once that is fixed.
-    let blanked = p
-        .errors
-        .iter()
-        .any(|e| e.code == kumoc_lang::SyntaxCode::NestingTooDeep);
     let mut prev = 0;
     for c in &p.file.comments {
         span_ok("comment", c.span);
         assert!(c.span.start >= prev, "comment {:?} out of order", c.span);
         assert!(
-            blanked || text.get(c.span.range()) == Some(c.text.as_str()),
+            text.get(c.span.range()) == Some(c.text.as_str()),
             "comment text differs from its span: {:?}",
             c.text
         );

@@ -25,17 +25,16 @@ pub struct Parse {
 
 /// Parse `.kumo` source text. Total: never fails, never panics.
 pub fn parse(text: &str) -> Parse {
-    let (text, deep_errors) = blank_too_deep(text);
     let mut p = Parser {
-        text: &text,
+        text,
         b: text.as_bytes(),
         pos: 0,
+        depth: 0,
         errors: Vec::new(),
         comments: Vec::new(),
     };
     let items = p.file();
-    let mut errors = deep_errors;
-    errors.extend(comment_errors(&p.comments));
+    let mut errors = comment_errors(&p.comments);
     errors.append(&mut p.errors);
     errors.sort_by_key(|e| (e.span.start, e.span.end));
     let file = File {
@@ -44,81 +43,6 @@ pub fn parse(text: &str) -> Parse {
         span: Span::new(0, text.len()),
     };
     Parse { file, errors }
-}
-
-/// Nesting beyond [`MAX_NESTING`] is blanked out (same length, newlines kept) and reported,
-/// so the rest of the file still parses and spans stay true.
-pub(crate) fn blank_too_deep(text: &str) -> (std::borrow::Cow<'_, str>, Vec<SyntaxError>) {
-    let Some(regions) = too_deep(text) else {
-        return (std::borrow::Cow::Borrowed(text), Vec::new());
-    };
-    let mut bytes = text.as_bytes().to_vec();
-    let mut errors = Vec::new();
-    for (from, to) in &regions {
-        for b in bytes.get_mut(*from..*to).into_iter().flatten() {
-            if *b != b'\n' {
-                *b = b' ';
-            }
-        }
-        errors.push(SyntaxError::new(
-            SyntaxCode::NestingTooDeep,
-            format!("nesting deeper than {MAX_NESTING} levels"),
-            Span::new(*from, from + 1),
-            "too deep",
-            Some("a deployment never needs this much nesting; flatten the blocks or lists"),
-        ));
-    }
-    let blanked = String::from_utf8_lossy(&bytes).into_owned();
-    (std::borrow::Cow::Owned(blanked), errors)
-}
-
-/// The byte ranges nested deeper than `MAX_NESTING`: from the bracket that opens level
-/// `MAX_NESTING + 1` to just after the bracket that closes it (or the end of the text).
-fn too_deep(text: &str) -> Option<Vec<(usize, usize)>> {
-    let mut depth = 0usize;
-    let mut in_string: Option<u8> = None;
-    let mut regions = Vec::new();
-    let mut open_at: Option<usize> = None;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(&c) = bytes.get(i) {
-        match in_string {
-            Some(q) => {
-                if c == b'\\' && q == b'"' {
-                    i += 1;
-                } else if c == q || c == b'\n' {
-                    in_string = None;
-                }
-            }
-            None => match c {
-                b'"' | b'\'' => in_string = Some(c),
-                b'{' | b'[' | b'(' => {
-                    depth += 1;
-                    if depth == MAX_NESTING + 1 {
-                        open_at = Some(i);
-                    }
-                }
-                b'}' | b']' | b')' => {
-                    if depth == MAX_NESTING + 1 {
-                        if let Some(from) = open_at.take() {
-                            regions.push((from, i + 1));
-                        }
-                    }
-                    depth = depth.saturating_sub(1);
-                }
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    if let Some(from) = open_at {
-        regions.push((from, text.len()));
-    }
-    if regions.is_empty() {
-        None
-    } else {
-        Some(regions)
-    }
 }
 
 /// `/* ...` without its `*/` (the comment then runs to the end of the file).
@@ -151,6 +75,8 @@ struct Parser<'t> {
     text: &'t str,
     b: &'t [u8],
     pos: usize,
+    /// How many blocks, lists and calls enclose `pos` (at most [`MAX_NESTING`]).
+    depth: usize,
     errors: Vec<SyntaxError>,
     comments: Vec<Comment>,
 }
@@ -252,22 +178,31 @@ impl<'t> Parser<'t> {
 
     fn line_comment(&mut self) {
         let start = self.pos;
-        while let Some(c) = self.peek() {
-            if is_newline(c) {
-                break;
-            }
-            self.pos += 1;
-        }
+        self.pos = self.line_comment_end(start);
         self.push_comment(start);
     }
 
     fn block_comment(&mut self) {
         let start = self.pos;
-        self.pos = match self.text.get(start + 2..).and_then(|rest| rest.find("*/")) {
-            Some(i) => start + 2 + i + 2,
-            None => self.b.len(),
-        };
+        self.pos = self.block_comment_end(start);
         self.push_comment(start);
+    }
+
+    /// The end of the line comment (`#` or `//`) starting at `i`.
+    fn line_comment_end(&self, i: usize) -> usize {
+        let mut j = i;
+        while self.at(j).is_some_and(|c| !is_newline(c)) {
+            j += 1;
+        }
+        j
+    }
+
+    /// The end of the block comment starting at `i`: after its `*/`, or the end of the text.
+    fn block_comment_end(&self, i: usize) -> usize {
+        match self.text.get(i + 2..).and_then(|rest| rest.find("*/")) {
+            Some(n) => i + 2 + n + 2,
+            None => self.b.len(),
+        }
     }
 
     fn push_comment(&mut self, start: usize) {
@@ -525,6 +460,50 @@ impl<'t> Parser<'t> {
         (j > i).then_some(j)
     }
 
+    /// The end of a construct nested too deep, from its opening bracket at `i`: after the
+    /// bracket that closes it (any of `}])` closes any of `{[(`), or the end of the text.
+    /// Strings and comments are skipped, so their brackets do not count.
+    fn deep_end(&self, i: usize) -> usize {
+        let mut depth = 0usize;
+        let mut j = i;
+        while let Some(c) = self.at(j) {
+            match c {
+                b'"' | b'\'' => j = self.raw_string_end(j),
+                b'#' => j = self.line_comment_end(j),
+                b'/' if self.at(j + 1) == Some(b'/') => j = self.line_comment_end(j),
+                b'/' if self.at(j + 1) == Some(b'*') => j = self.block_comment_end(j),
+                b'{' | b'[' | b'(' => {
+                    depth += 1;
+                    j += 1;
+                }
+                b'}' | b']' | b')' => {
+                    j += 1;
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return j;
+                    }
+                }
+                _ => j += 1,
+            }
+        }
+        j
+    }
+
+    /// K0009 for the construct whose opening bracket is at `open`, one level deeper than
+    /// [`MAX_NESTING`]: it is skipped whole (without recursing, so no input can exhaust the
+    /// stack) and the parse goes on after it. Returns where it ends.
+    fn too_deep(&mut self, open: usize) -> usize {
+        self.errors.push(SyntaxError::new(
+            SyntaxCode::NestingTooDeep,
+            format!("nesting deeper than {MAX_NESTING} levels"),
+            Span::new(open, open + 1),
+            "too deep",
+            Some("a deployment never needs this much nesting; flatten the blocks or lists"),
+        ));
+        self.pos = self.deep_end(open);
+        self.pos
+    }
+
     // ----- strings -----------------------------------------------------------------------
 
     /// `string = ${ dq_string | sq_string }`, at a quote.
@@ -612,6 +591,10 @@ impl<'t> Parser<'t> {
             });
         }
         if c == b'[' {
+            if self.depth >= MAX_NESTING {
+                let end = self.too_deep(start);
+                return Some(self.deep_value(start, end));
+            }
             let list = self.list();
             return Some(Value {
                 kind: ValueKind::List(list),
@@ -623,7 +606,12 @@ impl<'t> Parser<'t> {
         let m = self.mark();
         self.skip();
         if self.eat(b'(') {
-            let call = self.call(path);
+            let open = self.pos - 1;
+            if self.depth >= MAX_NESTING {
+                let end = self.too_deep(open);
+                return Some(self.deep_value(start, end));
+            }
+            let call = self.call(path, open);
             return Some(Value {
                 kind: ValueKind::Call(call),
                 span: Span::new(start, self.pos),
@@ -655,7 +643,9 @@ impl<'t> Parser<'t> {
     fn list(&mut self) -> ListLit {
         let open = self.pos;
         self.pos += 1;
+        self.depth += 1;
         let items = self.separated(Self::list_item);
+        self.depth -= 1;
         let closed = self.eat(b']');
         if !closed {
             let at = items
@@ -710,15 +700,17 @@ impl<'t> Parser<'t> {
     }
 
     /// `call = { path ~ "(" ~ nl* ~ (arg ~ (nl* ~ "," ~ nl* ~ arg)* ~ (nl* ~ ",")?)? ~ nl* ~ call_end }`,
-    /// after the `(`.
-    fn call(&mut self, callee: Path) -> Call {
+    /// after the `(` (at `open`).
+    fn call(&mut self, callee: Path, open: usize) -> Call {
+        self.depth += 1;
         let args = self.separated(Self::arg);
+        self.depth -= 1;
         let closed = self.eat(b')');
         if !closed {
             let at = args
                 .last()
-                .map_or(callee.span.end + 1, |a: &Arg| a.value.span.end);
-            self.unclosed(callee.span.end as usize, at as usize, '(', ')');
+                .map_or(open + 1, |a: &Arg| a.value.span.end as usize);
+            self.unclosed(open, at, '(', ')');
         }
         Call {
             callee,
@@ -755,6 +747,14 @@ impl<'t> Parser<'t> {
             name: None,
             value: self.bad_value(end, "function argument"),
         })
+    }
+
+    /// The error node of a list or call skipped by [`Self::too_deep`].
+    fn deep_value(&self, start: usize, end: usize) -> Value {
+        Value {
+            kind: ValueKind::Error(self.slice(start, end).to_string()),
+            span: Span::new(start, end),
+        }
     }
 
     fn bad_value(&mut self, end: usize, what: &str) -> Value {
@@ -860,10 +860,17 @@ impl<'t> Parser<'t> {
             return None;
         }
         let open = Span::new(self.pos - 1, self.pos);
-        let body = self.stmts(false);
-        self.skip();
-        let closed = self.eat(b'}');
-        if !closed {
+        let (body, closed) = if self.depth >= MAX_NESTING {
+            let end = self.too_deep(open.start as usize);
+            (Vec::new(), self.slice(end - 1, end) == "}")
+        } else {
+            self.depth += 1;
+            let body = self.stmts(false);
+            self.depth -= 1;
+            self.skip();
+            (body, self.eat(b'}'))
+        };
+        if !closed && self.depth < MAX_NESTING {
             self.errors.push(SyntaxError::new(
                 SyntaxCode::UnclosedBlock,
                 format!("block `{}` is never closed", keyword.name),
@@ -1152,11 +1159,62 @@ mod tests {
     }
 
     #[test]
-    fn too_deep_is_blanked_and_reported() {
+    fn too_deep_is_skipped_and_reported() {
         let text = format!("a = {}{}\nb = 1\n", "[".repeat(100), "]".repeat(100));
         let p = parse(&text);
         assert_eq!(p.errors.len(), 1);
         assert_eq!(p.errors[0].code, SyntaxCode::NestingTooDeep);
+        assert_eq!(
+            p.errors[0].span,
+            Span::new(4 + MAX_NESTING, 5 + MAX_NESTING)
+        );
         assert_eq!(p.file.items.len(), 2, "the rest of the file still parses");
+        // Blocks count like lists and calls; the deep block is skipped to its `}`.
+        let text = format!("{}{}\nb = 1\n", "x {".repeat(40), "}".repeat(40));
+        let p = parse(&text);
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert_eq!(p.errors[0].code, SyntaxCode::NestingTooDeep);
+        assert_eq!(p.file.items.len(), 2);
+    }
+
+    #[test]
+    fn brackets_in_comments_and_strings_are_not_nesting() {
+        // fuzz/regressions/parse-nesting-in-comment.kumo and
+        // parse-brackets-in-comments-count.kumo: the old guard counted these.
+        let commented = "// x {\n".repeat(40);
+        let text = format!(
+            "{commented}a = [\"[[[[\", 1] # {}\nb {{\n  c = 1\n}}\n",
+            "{".repeat(40)
+        );
+        let p = parse(&text);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.file.items.len(), 2);
+        assert!(
+            p.file
+                .comments
+                .iter()
+                .all(|c| text[c.span.range()] == c.text)
+        );
+    }
+
+    #[test]
+    fn unclosed_call_labels_its_parenthesis() {
+        // fuzz/regressions/parse-unclosed-call-after-bom.kumo: the labels pointed at the
+        // end of the callee, inside the U+FEFF between it and `(`.
+        for (text, open) in [
+            ("a = f\u{FEFF}(", 8),
+            ("a = f /* ( */ (\n", 14),
+            ("a = f(", 5),
+        ] {
+            let p = parse(text);
+            assert_eq!(p.errors.len(), 1, "{text:?}: {:?}", p.errors);
+            let e = &p.errors[0];
+            assert_eq!(e.code, SyntaxCode::UnclosedBracket);
+            assert_eq!(e.span, Span::new(open + 1, open + 1), "{text:?}");
+            assert_eq!(
+                e.secondary.as_ref().map(|s| s.0),
+                Some(Span::new(open, open + 1))
+            );
+        }
     }
 }

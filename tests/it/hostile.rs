@@ -157,7 +157,9 @@ fn structural_cases() -> Vec<Case> {
         "cluster {\n".repeat(10_000),
         "}\n".repeat(10_000)
     );
-    let deep_unclosed = format!("{MINIMAL}x = {}\n", "([{".repeat(4_000));
+    let deep_unclosed = format!("{MINIMAL}x = {}\n", "f([".repeat(4_000));
+    // Not nesting at all (`(` does not start a value): junk, skipped without recursion.
+    let bracket_junk = format!("{MINIMAL}x = {}\n", "([{".repeat(4_000));
     let long_string = format!(
         "{MINIMAL}smtp_listener {{\n  banner = \"{}\"\n}}\n",
         "b".repeat(1024 * 1024)
@@ -222,6 +224,11 @@ fn structural_cases() -> Vec<Case> {
             name: "unclosed_brackets_12k",
             bytes: deep_unclosed.into_bytes(),
             error: Some("K0009"),
+        },
+        Case {
+            name: "bracket_junk_12k",
+            bytes: bracket_junk.into_bytes(),
+            error: Some("K0004"),
         },
         Case {
             name: "one_megabyte_string_line",
