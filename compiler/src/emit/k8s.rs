@@ -62,54 +62,61 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
         sink_checksum: checksum(&sink_files),
         n,
     };
-    let mut objects: Vec<(String, Value)> = Vec::new();
-    let mut add = |file: String, v: Value| objects.push((file, v));
+    // Each object is written as YAML as soon as it is built (the ConfigMaps directly, see
+    // `config_map`), so no tree outlives its file.
+    let mut objects: Vec<(String, String)> = Vec::new();
+    let mut add = |file: &str, text: String| objects.push((file.to_string(), text));
     if d.create_namespace {
-        add("namespace.yaml".into(), namespace(&cx));
+        add("namespace.yaml", yaml(&namespace(&cx)));
     }
-    add("serviceaccount.yaml".into(), service_account(&cx));
+    add("serviceaccount.yaml", yaml(&service_account(&cx)));
     add(
-        "configmap-policy.yaml".into(),
+        "configmap-policy.yaml",
         config_map(&cx, &cx.n.mta_policy(), &mta_files, "mta"),
     );
-    add("statefulset-mta.yaml".into(), mta_statefulset(&cx));
-    add("service-mta.yaml".into(), mta_service(&cx));
-    add("service-mta-headless.yaml".into(), mta_headless(&cx));
+    add("statefulset-mta.yaml", yaml(&mta_statefulset(&cx)));
+    add("service-mta.yaml", yaml(&mta_service(&cx)));
+    add("service-mta-headless.yaml", yaml(&mta_headless(&cx)));
     if let Some(a) = &d.cluster.mta.autoscale {
-        add("hpa-mta.yaml".into(), hpa(&cx, a));
+        add("hpa-mta.yaml", yaml(&hpa(&cx, a)));
     }
     if d.cluster.mta.replicas.value > 1 || d.cluster.mta.autoscale.is_some() {
-        add("pdb-mta.yaml".into(), pdb(&cx, &cx.n.mta, "mta"));
+        add("pdb-mta.yaml", yaml(&pdb(&cx, &cx.n.mta, "mta")));
     }
-    add("networkpolicy-mta.yaml".into(), mta_network_policy(&cx));
+    add("networkpolicy-mta.yaml", yaml(&mta_network_policy(&cx)));
     if d.cluster.metrics.enabled && d.cluster.metrics.service_monitor {
-        add("servicemonitor-mta.yaml".into(), service_monitor(&cx));
+        add("servicemonitor-mta.yaml", yaml(&service_monitor(&cx)));
     }
     if let Some(tsa) = &d.cluster.tsa {
-        add("statefulset-tsa.yaml".into(), tsa_statefulset(&cx, tsa));
-        add("service-tsa.yaml".into(), tsa_service(&cx, tsa, false));
+        add("statefulset-tsa.yaml", yaml(&tsa_statefulset(&cx, tsa)));
+        add("service-tsa.yaml", yaml(&tsa_service(&cx, tsa, false)));
         add(
-            "service-tsa-headless.yaml".into(),
-            tsa_service(&cx, tsa, true),
+            "service-tsa-headless.yaml",
+            yaml(&tsa_service(&cx, tsa, true)),
         );
         if tsa.replicas.value > 1 {
-            add("pdb-tsa.yaml".into(), pdb(&cx, &cx.n.tsa, "tsa"));
+            add("pdb-tsa.yaml", yaml(&pdb(&cx, &cx.n.tsa, "tsa")));
         }
         add(
-            "networkpolicy-tsa.yaml".into(),
-            from_mta_policy(&cx, &cx.n.tsa, "tsa", tsa.port),
+            "networkpolicy-tsa.yaml",
+            yaml(&from_mta_policy(&cx, &cx.n.tsa, "tsa", tsa.port)),
         );
     }
     if d.cluster.sink.enabled.value {
         add(
-            "configmap-sink.yaml".into(),
+            "configmap-sink.yaml",
             config_map(&cx, &cx.n.sink_policy(), &sink_files, "sink"),
         );
-        add("deployment-sink.yaml".into(), sink_deployment(&cx));
-        add("service-sink.yaml".into(), sink_service(&cx));
+        add("deployment-sink.yaml", yaml(&sink_deployment(&cx)));
+        add("service-sink.yaml", yaml(&sink_service(&cx)));
         add(
-            "networkpolicy-sink.yaml".into(),
-            from_mta_policy(&cx, &cx.n.sink, "sink", d.cluster.sink.port),
+            "networkpolicy-sink.yaml",
+            yaml(&from_mta_policy(
+                &cx,
+                &cx.n.sink,
+                "sink",
+                d.cluster.sink.port,
+            )),
         );
     }
     let header = format!(
@@ -117,10 +124,13 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
         d.name.value, d.version.value
     );
     let mut resources = Vec::new();
-    for (file, v) in &objects {
-        let yaml = serde_norway::to_string(v).unwrap_or_default();
-        out.add(format!("k8s/{file}"), format!("{header}{yaml}"));
-        resources.push(Value::String(file.clone()));
+    for (file, yaml) in objects {
+        let mut text = String::with_capacity(header.len() + yaml.len());
+        text.push_str(&header);
+        text.push_str(&yaml);
+        drop(yaml);
+        out.add(format!("k8s/{file}"), text);
+        resources.push(Value::String(file));
     }
     let kustomization = json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -130,11 +140,12 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     });
     out.add(
         "k8s/kustomization.yaml",
-        format!(
-            "{header}{}",
-            serde_norway::to_string(&kustomization).unwrap_or_default()
-        ),
+        format!("{header}{}", yaml(&kustomization)),
     );
+}
+
+fn yaml(v: &Value) -> String {
+    serde_norway::to_string(v).unwrap_or_default()
 }
 
 /// The image repository without a tag or digest: the tag is always the declared release
@@ -239,17 +250,67 @@ fn service_account(cx: &Ctx<'_>) -> Value {
     })
 }
 
-fn config_map(cx: &Ctx<'_>, name: &str, files: &BTreeMap<&str, &str>, component: &str) -> Value {
-    let data: serde_json::Map<String, Value> = files
+/// A ConfigMap of policy files, as YAML. The files (megabytes for a large deployment) are
+/// written straight into the output as literal blocks, exactly as `serde_norway` writes them,
+/// instead of being copied into a tree, serialized and copied again. When a file would not be
+/// written as a plain literal block (see [`plain_literal`]), the whole ConfigMap goes through
+/// `serde_norway`.
+fn config_map(cx: &Ctx<'_>, name: &str, files: &BTreeMap<&str, &str>, component: &str) -> String {
+    let key = |path: &'_ str| path.rsplit('/').next().unwrap_or(path).to_string();
+    let meta = meta(cx, name, component);
+    if files.is_empty() || !files.iter().all(|(k, v)| plain_literal(&key(k), v)) {
+        let data: serde_json::Map<String, Value> = files
+            .iter()
+            .map(|(k, v)| (key(k), Value::String((*v).to_string())))
+            .collect();
+        return yaml(
+            &json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data }),
+        );
+    }
+    let head = yaml(&json!({ "apiVersion": "v1" }));
+    let tail = yaml(&json!({ "kind": "ConfigMap", "metadata": meta }));
+    let size: usize = files
         .iter()
-        .map(|(k, v)| {
-            (
-                k.rsplit('/').next().unwrap_or(k).to_string(),
-                Value::String((*v).to_string()),
-            )
-        })
-        .collect();
-    json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(cx, name, component), "data": data })
+        .map(|(k, v)| k.len() + v.len() * 5 / 4 + 16)
+        .sum();
+    let mut out = String::with_capacity(head.len() + size + tail.len() + 8);
+    out.push_str(&head);
+    out.push_str("data:\n");
+    for (path, text) in files {
+        out.push_str("  ");
+        out.push_str(&key(path));
+        out.push_str(": |\n");
+        for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+            if !line.is_empty() {
+                out.push_str("    ");
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str(&tail);
+    out
+}
+
+/// Whether libyaml (`serde_norway`) writes `key: text` as `key: |` and the text's lines
+/// indented, nothing else: a plain key, and a text of printable ASCII lines without trailing
+/// blanks, not starting with a blank, ending with exactly one newline.
+fn plain_literal(key: &str, text: &str) -> bool {
+    let plain_key = key.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    let Some(body) = text.strip_suffix('\n') else {
+        return false;
+    };
+    plain_key
+        && !body.is_empty()
+        && !body.starts_with([' ', '\n'])
+        && !body.ends_with([' ', '\n'])
+        && !body.contains(" \n")
+        && body
+            .bytes()
+            .all(|b| b == b'\n' || (0x20..0x7f).contains(&b))
 }
 
 fn resources(r: &Resources) -> Value {
@@ -935,5 +996,72 @@ mod tests {
         ] {
             assert_eq!(base64(input.as_bytes()), want);
         }
+    }
+
+    /// The direct ConfigMap is what `serde_norway` writes for the whole object.
+    #[test]
+    fn config_map_matches_serde_norway() {
+        let texts = [
+            "a\n",
+            "a = 1\n\nb = 2\n",
+            "-- lua\nlocal x = [[\n]]\n\n\n  indented\n",
+            "key: value # not a comment\n'q' \"d\" {x} [y] &a *b !t %p @c `g\n",
+            "---\n...\n",
+            "ends without newline",
+            "two newlines\n\n",
+            " leading space\n",
+            "\nleading newline\n",
+            "trailing space \nx\n",
+            "tab\there\n",
+            "caf\u{e9}\n",
+            "line\u{2028}separator\n",
+            "\u{1b}[31m\n",
+            "",
+            "\n",
+        ];
+        let text = "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\n";
+        let analysis = crate::analyze(
+            &[("t.kumo".to_string(), text.as_bytes().to_vec())],
+            &crate::Options::default(),
+        );
+        let d = analysis.model.expect("a model");
+        let cx = super::Ctx {
+            d: &d,
+            n: super::Names::new(&d),
+            image: String::new(),
+            checksum: String::new(),
+            sink_checksum: String::new(),
+        };
+        let mut fast = 0;
+        for text in texts {
+            for path in ["policy/init.lua", "policy/x-y_z", "policy/1x", "policy/a b"] {
+                for files in [
+                    vec![(path, text)],
+                    vec![("policy/a.toml", "a = 1\n"), (path, text)],
+                ] {
+                    let files: std::collections::BTreeMap<&str, &str> = files.into_iter().collect();
+                    let got = super::config_map(&cx, "cm", &files, "mta");
+                    let data: serde_json::Map<String, serde_json::Value> = files
+                        .iter()
+                        .map(|(k, v)| (k.rsplit('/').next().unwrap().to_string(), (*v).into()))
+                        .collect();
+                    let want = super::yaml(&serde_json::json!({
+                        "apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": super::meta(&cx, "cm", "mta"), "data": data,
+                    }));
+                    assert_eq!(got, want, "{path:?}: {text:?}");
+                    fast += usize::from(
+                        files
+                            .iter()
+                            .all(|(k, v)| super::plain_literal(k.rsplit('/').next().unwrap(), v)),
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            fast,
+            5 * 2 * 2,
+            "the plain texts under the plain keys take the fast path"
+        );
     }
 }
