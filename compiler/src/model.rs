@@ -32,8 +32,100 @@ pub struct Setting {
     pub loc: Loc,
 }
 
-/// Fields by name (sorted, so output is deterministic).
-pub type Settings = BTreeMap<&'static str, Setting>;
+/// Fields by name, sorted, so output is deterministic. A sorted vector rather than a
+/// `BTreeMap`: a block sets a handful of fields, and a B-tree node holds room for eleven, so
+/// with tens of thousands of blocks the maps were a third of the model's memory.
+#[derive(Clone, PartialEq, Default)]
+pub struct Settings(Vec<(&'static str, Setting)>);
+
+impl Settings {
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| (*k).cmp(name))
+    }
+    pub fn get(&self, name: &str) -> Option<&Setting> {
+        self.find(name).ok().map(|i| &self.0[i].1)
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+    /// Sets `name`, returning the setting it replaces.
+    pub fn insert(&mut self, name: &'static str, setting: Setting) -> Option<Setting> {
+        match self.find(name) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, setting)),
+            Err(i) => {
+                self.0.insert(i, (name, setting));
+                None
+            }
+        }
+    }
+    pub fn remove(&mut self, name: &str) -> Option<Setting> {
+        self.find(name).ok().map(|i| self.0.remove(i).1)
+    }
+    /// Sets `name` unless it is set already.
+    pub fn insert_missing(&mut self, name: &'static str, setting: Setting) {
+        if let Err(i) = self.find(name) {
+            self.0.insert(i, (name, setting));
+        }
+    }
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&&'static str, &Setting)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &&'static str> {
+        self.0.iter().map(|(k, _)| k)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &Setting> {
+        self.0.iter().map(|(_, v)| v)
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl FromIterator<(&'static str, Setting)> for Settings {
+    /// Later duplicates replace earlier ones, as in a `BTreeMap`.
+    fn from_iter<I: IntoIterator<Item = (&'static str, Setting)>>(iter: I) -> Self {
+        let mut v: Vec<(&'static str, Setting)> = iter.into_iter().collect();
+        v.sort_by_key(|(k, _)| *k);
+        // A stable sort keeps equal keys in order; keep the last of each.
+        let mut out: Vec<(&'static str, Setting)> = Vec::with_capacity(v.len());
+        for (k, s) in v {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 = s,
+                _ => out.push((k, s)),
+            }
+        }
+        out.shrink_to_fit();
+        Settings(out)
+    }
+}
+
+impl IntoIterator for Settings {
+    type Item = (&'static str, Setting);
+    type IntoIter = std::vec::IntoIter<(&'static str, Setting)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Settings {
+    type Item = (&'a &'static str, &'a Setting);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (&'static str, Setting)>,
+        fn(&'a (&'static str, Setting)) -> (&'a &'static str, &'a Setting),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
 
 /// Entries of a map block (`additional_connection_limits { "x" = 5 }`), by key.
 pub type MapEntries = BTreeMap<String, Spanned<Typed>>;

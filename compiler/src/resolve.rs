@@ -815,7 +815,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                     ],
                 );
                 for (k, v) in preset.settings {
-                    shaping.settings.entry(k).or_insert(v);
+                    shaping.settings.insert_missing(k, v);
                 }
             }
         }

@@ -135,7 +135,7 @@ fn user_blocks_merge_over_presets() {
         !g.matches.is_empty(),
         "the preset's match rules survive the user's block"
     );
-    let rate = &g.shaping.settings["max_message_rate"];
+    let rate = g.shaping.settings.get("max_message_rate").unwrap();
     assert!(
         !a.sources.get(rate.loc.file).unwrap().is_stdlib,
         "the user's value wins"
@@ -152,7 +152,7 @@ fn user_blocks_merge_over_presets() {
         .find(|s| s.key == kumoc_compiler::model::ShapingKey::Default)
         .unwrap();
     assert!(
-        matches!(d.shaping.settings["connection_limit"].value, kumoc_compiler::check::Typed::Limit(l) if l.limit == 3)
+        matches!(d.shaping.settings.get("connection_limit").unwrap().value, kumoc_compiler::check::Typed::Limit(l) if l.limit == 3)
     );
     assert!(
         !d.shaping.automation.is_empty(),
