@@ -869,11 +869,11 @@ impl Cx<'_> {
                 v,
                 Typed::Version,
             )?,
-            (Ty::Regex, ValueKind::Str(s)) => match fancy_regex::Regex::new(&s.value) {
-                Ok(_) => Typed::Regex(s.value.clone()),
-                Err(e) => {
+            (Ty::Regex, ValueKind::Str(s)) => match regex_error(&s.value) {
+                None => Typed::Regex(s.value.clone()),
+                Some(e) => {
                     self.push(
-                        Diagnostic::new("K2011", "invalid regular expression", loc, e.to_string())
+                        Diagnostic::new("K2011", "invalid regular expression", loc, e)
                             .with_help("patterns use fancy-regex syntax; in a '...' string backslashes are taken literally"),
                     );
                     return None;
@@ -1663,4 +1663,31 @@ fn check_log_filter(s: &str) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+/// Why `pattern` does not compile (KumoMTA compiles automation patterns with fancy-regex), or
+/// `None`. Memoized per thread: compiling the stdlib's automation patterns took most of the
+/// check of a small deployment, on every analysis (every keystroke in the editor). The memo
+/// is cleared when it grows past a few thousand patterns, so an editing session cannot grow it
+/// without bound.
+fn regex_error(pattern: &str) -> Option<String> {
+    const MAX_MEMO: usize = 4096;
+    thread_local! {
+        static MEMO: std::cell::RefCell<rustc_hash::FxHashMap<String, Option<String>>> =
+            std::cell::RefCell::default();
+    }
+    MEMO.with(|memo| {
+        if let Some(known) = memo.borrow().get(pattern) {
+            return known.clone();
+        }
+        let result = fancy_regex::Regex::new(pattern)
+            .err()
+            .map(|e| e.to_string());
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= MAX_MEMO {
+            memo.clear();
+        }
+        memo.insert(pattern.to_string(), result.clone());
+        result
+    })
 }
