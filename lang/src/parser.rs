@@ -25,14 +25,7 @@ pub struct Parse {
 
 /// Parse `.kumo` source text. Total: never fails, never panics.
 pub fn parse(text: &str) -> Parse {
-    let mut p = Parser {
-        text,
-        b: text.as_bytes(),
-        pos: 0,
-        depth: 0,
-        errors: Vec::new(),
-        comments: Vec::new(),
-    };
+    let mut p = Parser::new(text);
     let items = p.file();
     let mut errors = comment_errors(&p.comments);
     errors.append(&mut p.errors);
@@ -79,6 +72,31 @@ struct Parser<'t> {
     depth: usize,
     errors: Vec<SyntaxError>,
     comments: Vec<Comment>,
+    /// Nested lists and calls already parsed as list items or arguments, by position: see
+    /// [`Parser::item_value`].
+    memo: std::collections::HashMap<usize, Memo>,
+    /// The deepest `depth` a block, list or call was entered at (for the memo; never reset
+    /// by backtracking, so it can only overstate).
+    max_depth: usize,
+    /// How many constructs were skipped as too deep (idem).
+    too_deep_count: usize,
+    /// How many times `value` ran (the tests bound the parser's work with it).
+    values_parsed: usize,
+}
+
+/// A parsed item value and what parsing it did: where it ended, its errors and comments,
+/// and what the nesting limit needs to know to reuse it at another depth.
+struct Memo {
+    value: Value,
+    end: usize,
+    errors: Vec<SyntaxError>,
+    comments: Vec<Comment>,
+    /// The depth it was parsed at.
+    depth: usize,
+    /// How much deeper than `depth` its nesting went.
+    height: usize,
+    /// Whether the nesting limit cut something inside it.
+    cut: bool,
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -94,6 +112,21 @@ fn is_newline(c: u8) -> bool {
 }
 
 impl<'t> Parser<'t> {
+    fn new(text: &'t str) -> Self {
+        Parser {
+            text,
+            b: text.as_bytes(),
+            pos: 0,
+            depth: 0,
+            errors: Vec::new(),
+            comments: Vec::new(),
+            memo: std::collections::HashMap::new(),
+            max_depth: 0,
+            too_deep_count: 0,
+            values_parsed: 0,
+        }
+    }
+
     // ----- primitives --------------------------------------------------------------------
 
     fn mark(&self) -> Mark {
@@ -493,6 +526,7 @@ impl<'t> Parser<'t> {
     /// [`MAX_NESTING`]: it is skipped whole (without recursing, so no input can exhaust the
     /// stack) and the parse goes on after it. Returns where it ends.
     fn too_deep(&mut self, open: usize) -> usize {
+        self.too_deep_count += 1;
         self.errors.push(SyntaxError::new(
             SyntaxCode::NestingTooDeep,
             format!("nesting deeper than {MAX_NESTING} levels"),
@@ -558,6 +592,7 @@ impl<'t> Parser<'t> {
 
     /// `value = _{ string | rate | ipv4 | number | boolean | list | call | path }`
     fn value(&mut self) -> Option<Value> {
+        self.values_parsed += 1;
         let start = self.pos;
         let c = self.peek()?;
         if c == b'"' || c == b'\'' {
@@ -644,6 +679,7 @@ impl<'t> Parser<'t> {
         let open = self.pos;
         self.pos += 1;
         self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
         let items = self.separated(Self::list_item);
         self.depth -= 1;
         let closed = self.eat(b']');
@@ -685,10 +721,52 @@ impl<'t> Parser<'t> {
         items
     }
 
+    /// A list item's or an argument's value, memoized when it is a list or a call.
+    ///
+    /// PEG backtracking is exponential here without it: when a nested list parses but what
+    /// follows it is not `,`, the closer or the end of the line, the enclosing item is
+    /// re-read as `bad_item` up to the next `,`, and everything after that is parsed again
+    /// one level up; nested N deep, the innermost lists were parsed 2^N times (a
+    /// 200-byte file took seconds). With the memo each position is parsed once, except
+    /// where the nesting limit makes the result depend on the depth: a parse is reused at
+    /// another depth only if the limit cut nothing in it and cuts nothing at the new depth.
+    fn item_value(&mut self) -> Option<Value> {
+        let (pos, depth) = (self.pos, self.depth);
+        if let Some(m) = self.memo.get(&pos)
+            && (m.depth == depth || (!m.cut && depth + m.height < MAX_NESTING))
+        {
+            self.pos = m.end;
+            self.errors.extend(m.errors.iter().cloned());
+            self.comments.extend(m.comments.iter().cloned());
+            return Some(m.value.clone());
+        }
+        let (errors, comments) = (self.errors.len(), self.comments.len());
+        let (outer_max, outer_cut) = (self.max_depth, self.too_deep_count);
+        self.max_depth = depth;
+        let v = self.value();
+        let height = self.max_depth - depth;
+        let cut = self.too_deep_count > outer_cut;
+        self.max_depth = self.max_depth.max(outer_max);
+        let v = v?;
+        if matches!(v.kind, ValueKind::List(_) | ValueKind::Call(_)) {
+            let memo = Memo {
+                value: v.clone(),
+                end: self.pos,
+                errors: self.errors.get(errors..).unwrap_or_default().to_vec(),
+                comments: self.comments.get(comments..).unwrap_or_default().to_vec(),
+                depth,
+                height,
+                cut,
+            };
+            self.memo.insert(pos, memo);
+        }
+        Some(v)
+    }
+
     /// `list_item = _{ value ~ &(...) | bad_item }`
     fn list_item(&mut self) -> Option<Value> {
         let m = self.mark();
-        if let Some(v) = self.value() {
+        if let Some(v) = self.item_value() {
             self.skip();
             if self.item_follows(b']') {
                 return Some(v);
@@ -703,6 +781,7 @@ impl<'t> Parser<'t> {
     /// after the `(` (at `open`).
     fn call(&mut self, callee: Path, open: usize) -> Call {
         self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
         let args = self.separated(Self::arg);
         self.depth -= 1;
         let closed = self.eat(b')');
@@ -735,7 +814,7 @@ impl<'t> Parser<'t> {
             }
         }
         self.reset(m);
-        if let Some(value) = self.value() {
+        if let Some(value) = self.item_value() {
             self.skip();
             if self.item_follows(b')') {
                 return Some(Arg { name: None, value });
@@ -865,6 +944,7 @@ impl<'t> Parser<'t> {
             (Vec::new(), self.slice(end - 1, end) == "}")
         } else {
             self.depth += 1;
+            self.max_depth = self.max_depth.max(self.depth);
             let body = self.stmts(false);
             self.depth -= 1;
             self.skip();
@@ -1175,6 +1255,34 @@ mod tests {
         assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
         assert_eq!(p.errors[0].code, SyntaxCode::NestingTooDeep);
         assert_eq!(p.file.items.len(), 2);
+    }
+
+    #[test]
+    fn backtracking_over_nested_items_is_linear() {
+        // Found by `cargo fuzz run format` (slow units): each unclosed nested list swallows
+        // the newline, its parent then re-reads it as a bad item and parses the rest again,
+        // so without the memo the values parsed doubled (about 2.6 times) per level: 32
+        // levels took seconds. Now each position is parsed about once per level it is
+        // re-read at.
+        for levels in [4, 8, 16] {
+            let text = format!("s={}8,/\n{{", "[[8,".repeat(levels));
+            let mut p = Parser::new(&text);
+            p.file();
+            assert!(
+                p.values_parsed <= 10 * text.len(),
+                "{levels} levels: {} values parsed for {} bytes",
+                p.values_parsed,
+                text.len()
+            );
+        }
+        // Calls backtrack the same way.
+        let text = format!("s={}8,/\n{{", "f(f(8,".repeat(10));
+        let mut p = Parser::new(&text);
+        p.file();
+        assert!(p.values_parsed <= 10 * text.len(), "{}", p.values_parsed);
+        // The memo changes nothing: still the grammar's tree and errors.
+        let slow = "s=[[[4,[[[0,[[[8,[[[[[0,[[[8,[[4,[[[4,[[[K,[[K,[t,[[8,8,/\n{";
+        assert_eq!(parse(slow).errors.len(), 2);
     }
 
     #[test]
