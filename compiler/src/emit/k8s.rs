@@ -269,11 +269,12 @@ fn config_map(cx: &Ctx<'_>, name: &str, files: &BTreeMap<&str, &str>, component:
     }
     let head = yaml(&json!({ "apiVersion": "v1" }));
     let tail = yaml(&json!({ "kind": "ConfigMap", "metadata": meta }));
+    // Exactly what is written: `  key: |`, and each line indented by four.
     let size: usize = files
         .iter()
-        .map(|(k, v)| k.len() + v.len() * 5 / 4 + 16)
+        .map(|(k, v)| k.len() + 6 + v.len() + 4 * v.bytes().filter(|&b| b == b'\n').count())
         .sum();
-    let mut out = String::with_capacity(head.len() + size + tail.len() + 8);
+    let mut out = String::with_capacity(head.len() + "data:\n".len() + size + tail.len());
     out.push_str(&head);
     out.push_str("data:\n");
     for (path, text) in files {
