@@ -24,8 +24,9 @@ pool main {
   source main-00 {
     ehlo_domain = "mta.example.com"
     // Egress through a SOCKS5 proxy (e.g. KumoProxy) from an address whose PTR you control;
-    // otherwise mail leaves from the node's NAT address.
-    socks5_proxy_server         = "kumo-proxy.kumomta.svc.cluster.local:5000"
+    // otherwise mail leaves from the node's NAT address. Before KumoMTA 2026.09.22 the
+    // proxy is an IP: give its Service a fixed clusterIP.
+    socks5_proxy_server         = "10.96.0.50:5000"
     socks5_proxy_source_address = 192.0.2.10
   }
 }

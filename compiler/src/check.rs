@@ -788,7 +788,7 @@ impl Cx<'_> {
                     self.push(
                         Diagnostic::new("K2005", format!("invalid \"host:port\": {why}"), loc, why)
                             .with_help(
-                                "write it like \"proxy.example.com:1080\" or \"10.0.0.5:1080\"",
+                                "write it like \"10.0.0.5:1080\" or \"[2001:db8::5]:1080\" (a DNS name like \"proxy.example.com:1080\" needs KumoMTA 2026.09.22 or later)",
                             ),
                     );
                     return None;

@@ -365,6 +365,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             Typed::Rate(r) if r.max_burst.is_some() => {
                 self.gate(schema::MAX_BURST_SINCE, "`max_burst` in a rate", v.loc)
             }
+            Typed::HostPort(s) if s.parse::<std::net::SocketAddr>().is_err() => self.gate(
+                schema::PROXY_HOST_NAME_SINCE,
+                "a proxy server given by DNS name (not `IP:port`)",
+                v.loc,
+            ),
             Typed::Match(crate::check::MatchRule::HostName(_)) => {
                 self.gate(
                     schema::HOST_NAME_MATCH_SINCE,

@@ -496,7 +496,7 @@ static SOURCE_FIELDS: &[Field] = &[
     f(
         "ha_proxy_server",
         Ty::HostPort,
-        "HAProxy server to egress through (needs `ha_proxy_source_address`).",
+        "HAProxy server to egress through, `\"IP:port\"` (a DNS name needs KumoMTA 2026.09.22; needs `ha_proxy_source_address`).",
     ),
     f(
         "ha_proxy_source_address",
@@ -506,7 +506,7 @@ static SOURCE_FIELDS: &[Field] = &[
     f(
         "socks5_proxy_server",
         Ty::HostPort,
-        "SOCKS5 proxy (e.g. KumoProxy) to egress through (needs `socks5_proxy_source_address`).",
+        "SOCKS5 proxy (e.g. KumoProxy) to egress through, `\"IP:port\"` (a DNS name needs KumoMTA 2026.09.22; needs `socks5_proxy_source_address`).",
     ),
     f(
         "socks5_proxy_source_address",
@@ -1403,6 +1403,10 @@ pub const MAX_BURST_SINCE: Since = Since(2025, 1, 29);
 
 /// Since when a provider may match with `host_name(...)`.
 pub const HOST_NAME_MATCH_SINCE: Since = Since(2025, 1, 23);
+
+/// Since when a proxy server (`ha_proxy_server`, `socks5_proxy_server`) may be a DNS name:
+/// releases before it read the field as a socket address (`IP:port`) and fail on a name.
+pub const PROXY_HOST_NAME_SINCE: Since = Since(2026, 9, 22);
 
 /// Since when a `local:` connection limit is accepted.
 pub const LOCAL_LIMIT_SINCE: Since = Since(2025, 1, 23);
