@@ -53,6 +53,7 @@ pub mod shp006;
 pub mod shp007;
 pub mod shp008;
 pub mod shp009;
+pub mod shp010;
 pub mod syn001;
 pub mod syn002;
 pub mod syn003;
@@ -126,6 +127,7 @@ pub static RULES: &[&Rule] = &[
     &shp007::RULE,
     &shp008::RULE,
     &shp009::RULE,
+    &shp010::RULE,
     &syn001::RULE,
     &syn002::RULE,
     &syn003::RULE,
