@@ -527,13 +527,7 @@ impl<'t> Parser<'t> {
     /// stack) and the parse goes on after it. Returns where it ends.
     fn too_deep(&mut self, open: usize) -> usize {
         self.too_deep_count += 1;
-        self.errors.push(SyntaxError::new(
-            SyntaxCode::NestingTooDeep,
-            format!("nesting deeper than {MAX_NESTING} levels"),
-            Span::new(open, open + 1),
-            "too deep",
-            Some("a deployment never needs this much nesting; flatten the blocks or lists"),
-        ));
+        self.errors.push(nesting_too_deep(open));
         self.pos = self.deep_end(open);
         self.pos
     }
@@ -883,17 +877,7 @@ impl<'t> Parser<'t> {
         let stops: &[u8] = if top { b"" } else { b"}" };
         let end = self.junk_end(start, true, stops).unwrap_or(start + 1);
         self.pos = end.min(self.b.len());
-        let text = self.slice(start, self.pos).trim_end().to_string();
-        let span = Span::new(start, start + text.len());
-        let (message, label, help) = explain_junk(&text);
-        self.errors.push(SyntaxError::new(
-            SyntaxCode::UnexpectedInput,
-            message,
-            span,
-            label,
-            Some(&help),
-        ));
-        Stmt::Error(ErrorNode { text, span })
+        Stmt::Error(junk(self.slice(start, self.pos), start, &mut self.errors))
     }
 
     /// `block = { ident ~ label? ~ from_clause? ~ block_open ~ body ~ block_end }`
@@ -1046,6 +1030,32 @@ impl<'t> Parser<'t> {
         };
         Some(Attr { key, value, span })
     }
+}
+
+/// An unreadable statement (`raw` as written, from byte `start`): its error node and K0001.
+pub(crate) fn junk(raw: &str, start: usize, errors: &mut Vec<SyntaxError>) -> ErrorNode {
+    let text = raw.trim_end().to_string();
+    let span = Span::new(start, start + text.len());
+    let (message, label, help) = explain_junk(&text);
+    errors.push(SyntaxError::new(
+        SyntaxCode::UnexpectedInput,
+        message,
+        span,
+        label,
+        Some(&help),
+    ));
+    ErrorNode { text, span }
+}
+
+/// K0009 at the bracket (at `open`) that opens a level deeper than [`MAX_NESTING`].
+pub(crate) fn nesting_too_deep(open: usize) -> SyntaxError {
+    SyntaxError::new(
+        SyntaxCode::NestingTooDeep,
+        format!("nesting deeper than {MAX_NESTING} levels"),
+        Span::new(open, open + 1),
+        "too deep",
+        Some("a deployment never needs this much nesting; flatten the blocks or lists"),
+    )
 }
 
 /// An unreadable value (`raw` as written, from byte `start`): its error node and K0004.

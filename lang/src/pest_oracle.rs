@@ -7,7 +7,7 @@ use pest::iterators::Pair;
 
 use crate::ast::*;
 use crate::parser::{
-    MAX_NESTING, Parse, bad_value, comment_errors, explain_junk, unclosed, unescape,
+    MAX_NESTING, Parse, bad_value, comment_errors, junk, nesting_too_deep, unclosed, unescape,
 };
 use crate::{SyntaxCode, SyntaxError};
 
@@ -52,13 +52,7 @@ fn blank_too_deep(text: &str) -> (std::borrow::Cow<'_, str>, Vec<SyntaxError>) {
                 *b = b' ';
             }
         }
-        errors.push(SyntaxError::new(
-            SyntaxCode::NestingTooDeep,
-            format!("nesting deeper than {MAX_NESTING} levels"),
-            Span::new(*from, from + 1),
-            "too deep",
-            Some("a deployment never needs this much nesting; flatten the blocks or lists"),
-        ));
+        errors.push(nesting_too_deep(*from));
     }
     let blanked = String::from_utf8_lossy(&bytes).into_owned();
     (std::borrow::Cow::Owned(blanked), errors)
@@ -181,18 +175,7 @@ impl Builder<'_> {
     }
 
     fn junk(&mut self, pair: Pair<'_, Rule>) -> ErrorNode {
-        let span = span_of(&pair);
-        let text = pair.as_str().trim_end().to_string();
-        let span = Span::new(span.start as usize, span.start as usize + text.len());
-        let (message, label, help) = explain_junk(&text);
-        self.errors.push(SyntaxError::new(
-            SyntaxCode::UnexpectedInput,
-            message,
-            span,
-            label,
-            Some(&help),
-        ));
-        ErrorNode { text, span }
+        junk(pair.as_str(), pair.as_span().start(), &mut self.errors)
     }
 
     fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
