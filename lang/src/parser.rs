@@ -82,6 +82,8 @@ struct Parser<'t> {
     too_deep_count: usize,
     /// How many times `value` ran (the tests bound the parser's work with it).
     values_parsed: usize,
+    /// Off only in a test that checks the memo changes nothing.
+    memoize: bool,
 }
 
 /// A parsed item value and what parsing it did: where it ended, its errors and comments,
@@ -124,6 +126,7 @@ impl<'t> Parser<'t> {
             max_depth: 0,
             too_deep_count: 0,
             values_parsed: 0,
+            memoize: true,
         }
     }
 
@@ -726,9 +729,12 @@ impl<'t> Parser<'t> {
     /// another depth only if the limit cut nothing in it and cuts nothing at the new depth.
     fn item_value(&mut self) -> Option<Value> {
         let (pos, depth) = (self.pos, self.depth);
-        if let Some(m) = self.memo.get(&pos)
+        if let Some(m) = self.memo.get(&pos).filter(|_| self.memoize)
             && (m.depth == depth || (!m.cut && depth + m.height < MAX_NESTING))
         {
+            // What the enclosing memo entry (if one is being computed) must know.
+            self.max_depth = self.max_depth.max(depth + m.height);
+            self.too_deep_count += usize::from(m.cut);
             self.pos = m.end;
             self.errors.extend(m.errors.iter().cloned());
             self.comments.extend(m.comments.iter().cloned());
@@ -1293,6 +1299,77 @@ mod tests {
         // The memo changes nothing: still the grammar's tree and errors.
         let slow = "s=[[[4,[[[0,[[[8,[[[[[0,[[[8,[[4,[[[4,[[[K,[[K,[t,[[8,8,/\n{";
         assert_eq!(parse(slow).errors.len(), 2);
+    }
+
+    /// The memo changes nothing, also where the nesting limit cuts (which the pest oracle
+    /// cannot check): random tails behind 20 to 30 levels of lists, calls and blocks.
+    #[test]
+    fn memoized_parse_equals_plain_parse() {
+        const TOKENS: &[&str] = &[
+            "[", "[", "f(", "x {", ",", ",", "8", "a", "/", "\n", "{", "}", "]", ")", " ", "'s'",
+            "k = ", "# c\n",
+        ];
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for case in 0..3000 {
+            // Nested items that fail their lookahead are re-read one level up, so the same
+            // positions are parsed at several depths around the limit.
+            let opens = ["[", "f(", "b {\n k = "];
+            let units = [
+                "[8,",
+                "[[8,",
+                "f(8,",
+                "[x,",
+                "[8] y,",
+                "f(k = [1], ",
+                "[[1]], ",
+                "[[[1]]], ",
+                "f([1]), ",
+                "[[[[1]]]], ",
+            ];
+            let mut text = String::from("a = ");
+            for _ in 0..20 + case % 12 {
+                text.push_str(opens[next(opens.len())]);
+            }
+            for _ in 0..3 + next(8) {
+                text.push_str(units[next(units.len())]);
+            }
+            for _ in 0..next(12) {
+                text.push_str(TOKENS[next(TOKENS.len())]);
+            }
+            text.push_str(["/\n{", "/\n", "]", "\n}"][next(4)]);
+            let run = |memoize: bool| {
+                let mut p = Parser::new(&text);
+                p.memoize = memoize;
+                let items = p.file();
+                (items, p.errors, p.comments)
+            };
+            assert!(
+                run(true) == run(false),
+                "memo changed the parse of {text:?}"
+            );
+        }
+        // A nested item re-read one level up right where the limit stops cutting it.
+        for n in 26..33 {
+            for item in ["[[[1]]]", "f([[1]])", "[f(g([1]))]"] {
+                let text = format!("a = {}[8, {item}] y\n", "[".repeat(n));
+                let run = |memoize: bool| {
+                    let mut p = Parser::new(&text);
+                    p.memoize = memoize;
+                    let items = p.file();
+                    (items, p.errors, p.comments)
+                };
+                assert!(
+                    run(true) == run(false),
+                    "memo changed the parse of {text:?}"
+                );
+            }
+        }
     }
 
     #[test]
