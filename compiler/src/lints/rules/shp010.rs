@@ -12,10 +12,10 @@ declare_rule! {
     ///
     /// ## Why is this bad?
     /// KumoMTA picks shaping rules by the destination domain of each message (and, with
-    /// `mx_rollup`, by its MX site). Mail on the internet is never addressed to a
-    /// single-label domain (dotless domains are not allowed in the public DNS, RFC 7085), so
-    /// the block matches nothing and its limits silently never apply: usually the domain
-    /// was shortened (`gmail` for `gmail.com`) or a provider was meant.
+    /// `mx_rollup`, by its MX site). Mail on the internet is not addressed to single-label
+    /// domains (ICANN does not allow dotless domains; RFC 7085 describes why mail to them
+    /// does not work), so the block matches nothing and its limits silently never apply:
+    /// usually the domain was shortened (`gmail` for `gmail.com`) or a provider was meant.
     ///
     /// A private network can route mail to single-label names (a test sink called `sink`);
     /// suppress the rule there with a reason:
