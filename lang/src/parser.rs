@@ -74,7 +74,7 @@ struct Parser<'t> {
     comments: Vec<Comment>,
     /// Nested lists and calls already parsed as list items or arguments, by position: see
     /// [`Parser::item_value`].
-    memo: std::collections::HashMap<usize, Memo>,
+    memo: std::collections::HashMap<usize, Vec<Memo>>,
     /// The deepest `depth` a block, list or call was entered at (for the memo; never reset
     /// by backtracking, so it can only overstate).
     max_depth: usize,
@@ -724,13 +724,17 @@ impl<'t> Parser<'t> {
     /// follows it is not `,`, the closer or the end of the line, the enclosing item is
     /// re-read as `bad_item` up to the next `,`, and everything after that is parsed again
     /// one level up; nested N deep, the innermost lists were parsed 2^N times (a
-    /// 200-byte file took seconds). With the memo each position is parsed once, except
-    /// where the nesting limit makes the result depend on the depth: a parse is reused at
-    /// another depth only if the limit cut nothing in it and cuts nothing at the new depth.
+    /// 200-byte file took seconds). With the memo each position is parsed once per depth at
+    /// most: a parse is reused at another depth if the nesting limit cut nothing in it and
+    /// cuts nothing at the new depth; where it does, each depth keeps its own entry.
     fn item_value(&mut self) -> Option<Value> {
         let (pos, depth) = (self.pos, self.depth);
-        if let Some(m) = self.memo.get(&pos).filter(|_| self.memoize)
-            && (m.depth == depth || (!m.cut && depth + m.height < MAX_NESTING))
+        let reusable = |m: &&Memo| m.depth == depth || (!m.cut && depth + m.height < MAX_NESTING);
+        if let Some(m) = self
+            .memo
+            .get(&pos)
+            .filter(|_| self.memoize)
+            .and_then(|entries| entries.iter().find(reusable))
         {
             // What the enclosing memo entry (if one is being computed) must know.
             self.max_depth = self.max_depth.max(depth + m.height);
@@ -758,7 +762,7 @@ impl<'t> Parser<'t> {
                 height,
                 cut,
             };
-            self.memo.insert(pos, memo);
+            self.memo.entry(pos).or_default().push(memo);
         }
         Some(v)
     }
@@ -1294,6 +1298,13 @@ mod tests {
         // Calls backtrack the same way.
         let text = format!("s={}8,/\n{{", "f(f(8,".repeat(10));
         let mut p = Parser::new(&text);
+        p.file();
+        assert!(p.values_parsed <= 10 * text.len(), "{}", p.values_parsed);
+        // Found by CI's fuzz step with `-timeout=10` (a 1,390-byte file, 3 s): past the
+        // nesting limit each depth needs its own parse, and with one entry per position
+        // the re-reads there were exponential again.
+        let text = include_str!("../../fuzz/regressions/format-backtracking-at-nesting-limit.kumo");
+        let mut p = Parser::new(text);
         p.file();
         assert!(p.values_parsed <= 10 * text.len(), "{}", p.values_parsed);
         // The memo changes nothing: still the grammar's tree and errors.
