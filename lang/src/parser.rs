@@ -496,6 +496,13 @@ impl<'t> Parser<'t> {
         (j > i).then_some(j)
     }
 
+    /// One level deeper (a block body, a list or a call's arguments); the caller
+    /// decrements `depth` when it is done.
+    fn enter(&mut self) {
+        self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
+    }
+
     /// The end of a construct nested too deep, from its opening bracket at `i`: after the
     /// bracket that closes it (any of `}])` closes any of `{[(`), or the end of the text.
     /// Strings and comments are skipped, so their brackets do not count.
@@ -675,8 +682,7 @@ impl<'t> Parser<'t> {
     fn list(&mut self) -> ListLit {
         let open = self.pos;
         self.pos += 1;
-        self.depth += 1;
-        self.max_depth = self.max_depth.max(self.depth);
+        self.enter();
         let items = self.separated(Self::list_item);
         self.depth -= 1;
         let closed = self.eat(b']');
@@ -784,8 +790,7 @@ impl<'t> Parser<'t> {
     /// `call = { path ~ "(" ~ nl* ~ (arg ~ (nl* ~ "," ~ nl* ~ arg)* ~ (nl* ~ ",")?)? ~ nl* ~ call_end }`,
     /// after the `(` (at `open`).
     fn call(&mut self, callee: Path, open: usize) -> Call {
-        self.depth += 1;
-        self.max_depth = self.max_depth.max(self.depth);
+        self.enter();
         let args = self.separated(Self::arg);
         self.depth -= 1;
         let closed = self.eat(b')');
@@ -937,21 +942,14 @@ impl<'t> Parser<'t> {
             let end = self.too_deep(open.start as usize);
             (Vec::new(), self.slice(end - 1, end) == "}")
         } else {
-            self.depth += 1;
-            self.max_depth = self.max_depth.max(self.depth);
+            self.enter();
             let body = self.stmts(false);
             self.depth -= 1;
             self.skip();
             (body, self.eat(b'}'))
         };
         if !closed && self.depth < MAX_NESTING {
-            self.errors.push(SyntaxError::new(
-                SyntaxCode::UnclosedBlock,
-                format!("block `{}` is never closed", keyword.name),
-                open,
-                "this `{` has no matching `}`",
-                Some("add `}` at the end of the block"),
-            ));
+            self.errors.push(unclosed_block(&keyword.name, open));
         }
         let span = Span::new(start, self.pos);
         Some(Block {
@@ -1055,6 +1053,17 @@ pub(crate) fn junk(raw: &str, start: usize, errors: &mut Vec<SyntaxError>) -> Er
         Some(&help),
     ));
     ErrorNode { text, span }
+}
+
+/// K0002: the block `keyword` whose `{` is at `open` has no `}`.
+pub(crate) fn unclosed_block(keyword: &str, open: Span) -> SyntaxError {
+    SyntaxError::new(
+        SyntaxCode::UnclosedBlock,
+        format!("block `{keyword}` is never closed"),
+        open,
+        "this `{` has no matching `}`",
+        Some("add `}` at the end of the block"),
+    )
 }
 
 /// K0009 at the bracket (at `open`) that opens a level deeper than [`MAX_NESTING`].
@@ -1312,6 +1321,19 @@ mod tests {
         assert_eq!(parse(slow).errors.len(), 2);
     }
 
+    fn assert_memo_changes_nothing(text: &str) {
+        let run = |memoize: bool| {
+            let mut p = Parser::new(text);
+            p.memoize = memoize;
+            let items = p.file();
+            (items, p.errors, p.comments)
+        };
+        assert!(
+            run(true) == run(false),
+            "memo changed the parse of {text:?}"
+        );
+    }
+
     /// The memo changes nothing, also where the nesting limit cuts (which the pest oracle
     /// cannot check): random tails behind 20 to 30 levels of lists, calls and blocks.
     #[test]
@@ -1354,31 +1376,13 @@ mod tests {
                 text.push_str(TOKENS[next(TOKENS.len())]);
             }
             text.push_str(["/\n{", "/\n", "]", "\n}"][next(4)]);
-            let run = |memoize: bool| {
-                let mut p = Parser::new(&text);
-                p.memoize = memoize;
-                let items = p.file();
-                (items, p.errors, p.comments)
-            };
-            assert!(
-                run(true) == run(false),
-                "memo changed the parse of {text:?}"
-            );
+            assert_memo_changes_nothing(&text);
         }
         // A nested item re-read one level up right where the limit stops cutting it.
         for n in 26..33 {
             for item in ["[[[1]]]", "f([[1]])", "[f(g([1]))]"] {
                 let text = format!("a = {}[8, {item}] y\n", "[".repeat(n));
-                let run = |memoize: bool| {
-                    let mut p = Parser::new(&text);
-                    p.memoize = memoize;
-                    let items = p.file();
-                    (items, p.errors, p.comments)
-                };
-                assert!(
-                    run(true) == run(false),
-                    "memo changed the parse of {text:?}"
-                );
+                assert_memo_changes_nothing(&text);
             }
         }
     }

@@ -7,7 +7,8 @@ use pest::iterators::Pair;
 
 use crate::ast::*;
 use crate::parser::{
-    MAX_NESTING, Parse, bad_value, comment_errors, junk, nesting_too_deep, unclosed, unescape,
+    MAX_NESTING, Parse, bad_value, comment_errors, junk, nesting_too_deep, unclosed,
+    unclosed_block, unescape,
 };
 use crate::{SyntaxCode, SyntaxError};
 
@@ -204,13 +205,7 @@ impl Builder<'_> {
                 }
                 Rule::block_end if p.as_str().is_empty() => {
                     closed = false;
-                    self.errors.push(SyntaxError::new(
-                        SyntaxCode::UnclosedBlock,
-                        format!("block `{}` is never closed", keyword.name),
-                        body_span,
-                        "this `{` has no matching `}`",
-                        Some("add `}` at the end of the block"),
-                    ));
+                    self.errors.push(unclosed_block(&keyword.name, body_span));
                 }
                 _ => {}
             }
