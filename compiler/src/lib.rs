@@ -120,7 +120,7 @@ pub fn analyze_sources(
     let mut user_blocks = Vec::new();
     let mut first_file = None;
     for ((id, f), p) in sources.iter().zip(&parses) {
-        let blocks = check::check_file(id, &p.file.items, &mut diagnostics);
+        let blocks = check::check_file(id, &f.text, &p.file.items, &mut diagnostics);
         if f.is_stdlib {
             stdlib_blocks.extend(blocks);
         } else {
