@@ -365,12 +365,12 @@ pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
     // matched exactly, so whitespace anywhere is rejected by KumoMTA.
     if let Some(range) = first_whitespace(s) {
         let fixed: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        let help = if !fixed.is_empty() && parse_rate(&fixed).is_ok() {
-            format!("write `{fixed}`")
+        let e = UnitError::new("a rate cannot contain whitespace", range);
+        return Err(if !fixed.is_empty() && parse_rate(&fixed).is_ok() {
+            e.suggest(fixed)
         } else {
-            "KumoMTA's rate parser allows no spaces anywhere, e.g. `100/h`".to_string()
-        };
-        return Err(UnitError::new("a rate cannot contain whitespace", range).with_help(help));
+            e.with_help("KumoMTA's rate parser allows no spaces anywhere, e.g. `100/h`")
+        });
     }
 
     // 1. `let (force_local, s) = match s.strip_prefix("local:") { ... }`
@@ -410,14 +410,29 @@ pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
     let (mult_text, unit) = period_all
         .split_at_checked(digits)
         .unwrap_or((period_all, ""));
+    // The whole rate with another period (the same length of time), when it parses: the
+    // suggestion for a period written another way.
+    let burst_suffix = burst_text.map_or(String::new(), |b| format!("{MAX_BURST}{b}"));
+    let with_period = |e: UnitError, period: &str| {
+        let fixed = format!("{prefix}{limit_text}/{period}{burst_suffix}");
+        if parse_rate(&fixed).is_ok() {
+            e.with_suggestion(fixed)
+        } else {
+            e
+        }
+    };
     if unit.is_empty() {
         // KumoMTA: `Err(format!("invalid period quantity {s}"))`
-        return Err(bare_period_error(
+        let e = bare_period_error(
             prefix,
             limit_text,
             mult_text,
             span(period_off, period_all.len()),
-        ));
+        );
+        return Err(match mult_text.parse::<u64>() {
+            Ok(secs) if secs > 0 => with_period(e, &period_text(secs)),
+            _ => e,
+        });
     }
     let mult = if mult_text.is_empty() {
         1
@@ -437,11 +452,30 @@ pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
 
     // 5. the unit
     let Some(unit_secs) = rate_unit_secs(unit) else {
-        return Err(UnitError::new(
+        let e = UnitError::new(
             format!("unknown period unit `{unit}`"),
             span(unit_off, unit.len()),
         )
-        .with_help(rate_unit_help(prefix, limit_text, mult_text, mult, unit)));
+        .with_help(rate_unit_help(prefix, limit_text, mult_text, mult, unit));
+        // Plurals, capitals and weeks name a period exactly.
+        let lower = unit.to_ascii_lowercase();
+        let same = match lower.as_str() {
+            "s" | "sec" | "secs" | "second" | "seconds" => Some(1u64),
+            "m" | "min" | "mins" | "minute" | "minutes" => Some(60),
+            "h" | "hr" | "hrs" | "hour" | "hours" => Some(3600),
+            "d" | "day" | "days" => Some(86_400),
+            "w" | "wk" | "wks" | "week" | "weeks" => Some(604_800),
+            _ => None,
+        };
+        return Err(
+            match same
+                .and_then(|secs| secs.checked_mul(mult))
+                .filter(|s| *s > 0)
+            {
+                Some(secs) => with_period(e, &period_text(secs)),
+                None => e,
+            },
+        );
     };
     if mult == 0 {
         // Deliberately stricter than KumoMTA, which builds a throttle with a zero period.
@@ -1267,7 +1301,23 @@ pub fn parse_duration_literal(raw: &str) -> Result<u64, UnitError> {
             );
             let exact = literal_unit_ms(unit).and_then(|ms| exact_fraction(n, frac, ms));
             return Err(match exact {
-                Some(ms) if ms > 0 => e.with_help(format!("write `{}`", format_duration(ms))),
+                Some(ms) if ms > 0 => {
+                    let piece = format_duration(ms);
+                    let e = e.with_help(format!("write `{piece}`"));
+                    // The whole literal with this piece rewritten, when it then reads.
+                    let rest = raw
+                        .get(unit_at.saturating_add(unit_len)..)
+                        .unwrap_or_default();
+                    let whole = format!(
+                        "{}{piece}{rest}",
+                        raw.get(..piece_start).unwrap_or_default()
+                    );
+                    if parse_duration_literal(&whole).is_ok() {
+                        e.with_suggestion(whole)
+                    } else {
+                        e
+                    }
+                }
                 _ => e.with_help("use a smaller unit, e.g. `90m` instead of `1.5h`"),
             });
         }
@@ -1306,11 +1356,23 @@ pub fn parse_duration_literal(raw: &str) -> Result<u64, UnitError> {
             });
         }
         let Some(unit_ms) = literal_unit_ms(unit) else {
-            return Err(UnitError::new(
+            let e = UnitError::new(
                 format!("unknown duration unit `{unit}`"),
                 span(pos, unit.len()),
             )
-            .with_help(literal_unit_help(num_text, unit)));
+            .with_help(literal_unit_help(num_text, unit));
+            // `2hours`, `10sec`: the whole literal with the unit spelled as kumoc does.
+            let fixed = literal_unit_canonical(unit).map(|c| {
+                format!(
+                    "{}{c}{}",
+                    raw.get(..pos).unwrap_or_default(),
+                    raw.get(pos.saturating_add(unit_len)..).unwrap_or_default()
+                )
+            });
+            return Err(match fixed {
+                Some(f) if parse_duration_literal(&f).is_ok() => e.with_suggestion(f),
+                _ => e,
+            });
         };
         pos = pos.saturating_add(unit_len);
         let Some(sum) = n
@@ -1344,8 +1406,9 @@ fn exact_fraction(n: u64, frac: &str, unit_ms: u64) -> Option<u64> {
     u64::try_from(num.checked_div(scale)?).ok()
 }
 
-fn literal_unit_help(num: &str, unit: &str) -> String {
-    let canonical = match unit {
+/// A duration unit spelled another way than kumoc's (`hours`, `sec`, `H`): kumoc's spelling.
+fn literal_unit_canonical(unit: &str) -> Option<&'static str> {
+    match unit {
         "sec" | "secs" | "second" | "seconds" | "S" => Some("s"),
         "min" | "mins" | "minute" | "minutes" => Some("m"),
         "hr" | "hrs" | "hour" | "hours" | "H" => Some("h"),
@@ -1353,8 +1416,11 @@ fn literal_unit_help(num: &str, unit: &str) -> String {
         "wk" | "wks" | "week" | "weeks" | "W" => Some("w"),
         "msec" | "millis" | "MS" | "Ms" => Some("ms"),
         _ => None,
-    };
-    if let Some(c) = canonical {
+    }
+}
+
+fn literal_unit_help(num: &str, unit: &str) -> String {
+    if let Some(c) = literal_unit_canonical(unit) {
         return format!("write `{num}{c}`");
     }
     match unit {
@@ -3538,6 +3604,51 @@ mod tests {
         ] {
             let fixed = err(parse_version(s)).suggestion.unwrap();
             assert!(parse_version(&fixed).is_ok(), "{s:?} -> {fixed:?}");
+        }
+    }
+
+    /// A suggestion is the whole literal, corrected to the same value; it parses. Where the
+    /// writer's meaning is not evident there is none.
+    #[test]
+    fn suggestions_are_faithful() {
+        for (s, fixed) in [
+            ("1000/3600", Some("1000/h")),
+            ("1000/3600,max_burst=5", Some("1000/h,max_burst=5")),
+            ("local:10/60", Some("local:10/m")),
+            ("100/hours", Some("100/h")),
+            ("100/2Hours", Some("100/2h")),
+            ("100/weeks", Some("100/7d")),
+            ("100 / s", Some("100/s")),
+            ("1.5/s", None),
+            ("100/fortnight", None),
+            ("100", None),
+        ] {
+            let e = err(parse_rate(s));
+            assert_eq!(e.suggestion.as_deref(), fixed, "{s:?}");
+            if let Some(f) = fixed {
+                assert_eq!(parse_rate(f).unwrap().period_secs, {
+                    let r = parse_rate(&f.replace("/7d", "/604800s")).unwrap();
+                    r.period_secs
+                });
+            }
+        }
+        for (s, fixed) in [
+            ("1.5h", Some("90m")),
+            ("1h1.5m", Some("1h90s")),
+            ("2hours", Some("2h")),
+            ("10sec", Some("10s")),
+            ("1hour30min", None), // one piece at a time: the help names the first
+            ("24H", Some("24h")),
+            ("5M", None),
+            ("1.33h", Some("4788s")),
+            ("0.333333333h", None),
+        ] {
+            let e = err(parse_duration_literal(s));
+            assert_eq!(e.suggestion.as_deref(), fixed, "{s:?}");
+            if let Some(f) = fixed {
+                let meant = parse_humantime(&s.to_lowercase(), V2_3).unwrap();
+                assert_eq!(parse_duration_literal(f).ok(), Some(meant), "{s:?}");
+            }
         }
     }
 
