@@ -845,9 +845,10 @@ impl Cx<'_, '_> {
                 Err(why) => {
                     self.push(
                         Diagnostic::new("K2005", format!("invalid \"host:port\": {why}"), loc, why)
-                            .with_help(
-                                "write it like \"10.0.0.5:1080\" or \"[2001:db8::5]:1080\" (a DNS name like \"proxy.example.com:1080\" needs KumoMTA 2026.09.22 or later)",
-                            ),
+                            .with_help(format!(
+                                "write it like \"10.0.0.5:1080\" or \"[2001:db8::5]:1080\" (KumoMTA reads a DNS name like \"proxy.example.com:1080\" from {} on)",
+                                crate::schema::PROXY_HOST_NAME_SINCE
+                            )),
                     );
                     return None;
                 }

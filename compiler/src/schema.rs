@@ -633,7 +633,7 @@ static DEPLOYMENT_FIELDS: &[Field] = &[
     f(
         "image",
         Ty::Str,
-        "Image repository; the tag is always the `kumomta` release.",
+        "Image repository; the tag is always the `kumomta` release. May pin a digest (`@sha256:...`), which the pods then pull.",
     )
     .def("\"ghcr.io/kumocorp/kumomta\""),
     f(

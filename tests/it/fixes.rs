@@ -124,6 +124,8 @@ fn mistypings(ty: &Ty) -> Vec<String> {
             "10/5",
         ],
         Ty::Limit => &["0", "local: 5", "10/s", "Local:5", "\"5 \""],
+        Ty::Bool => &["\"true\"", "\"false\"", "yes", "True", "1"],
+        Ty::Int { .. } => &["-1", "1.5", "\"10\"", "10k", "99999999999999999999"],
         Ty::Size => &["25GB", "25 Gi", "25gi", "1.5Gi", "25Gib", "0"],
         Ty::Cpu => &["1.5", "1000 m", "500M", "2 cores"],
         Ty::Percent => &["80", "80 %", "0.8", "120%"],
@@ -235,6 +237,17 @@ fn variant_cases() -> Vec<Case> {
                 }
                 let what = format!("{} = `{original}` -> `{m}`", t.field);
                 out.push(replaced(base, t.file, t.value.clone(), &m, what));
+            }
+            // A reference with a letter dropped: did-you-mean fixes of names.
+            if let Ty::Ref(_) = t.ty {
+                let name = original.trim_matches('"');
+                if name.len() > 3 && name.is_ascii() {
+                    let typo = format!("{}{}", &name[..1], &name[2..]);
+                    if seen.insert((t.field, format!("ref {typo}"))) {
+                        let what = format!("{} = `{original}` -> `{typo}`", t.field);
+                        out.push(replaced(base, t.file, t.value.clone(), &typo, what));
+                    }
+                }
             }
             // The field's name with a letter dropped or doubled: did-you-mean fixes.
             let name = t.field;
@@ -527,6 +540,7 @@ fn run(cases: &[Case]) -> (usize, Vec<String>) {
 }
 
 fn report(what: &str, fixes: usize, problems: &[String]) {
+    eprintln!("{what}: {fixes} fixes applied and re-checked");
     assert!(
         problems.is_empty(),
         "{what}: {} of {fixes} fixes do not check:\n\n{}",
@@ -553,6 +567,7 @@ fn fixes_in_fixtures_produce_descriptions_that_check() {
 #[test]
 fn fixes_of_mistyped_values_produce_descriptions_that_check() {
     let cases = variant_cases();
+    eprintln!("{} mistyped variants", cases.len());
     assert!(cases.len() > 100, "only {} variants", cases.len());
     let (fixes, problems) = run(&cases);
     assert!(
