@@ -356,17 +356,15 @@ pub fn replace(
     if let Err(e) = fs::create_dir(&tmp) {
         return Err(io(&format!("cannot create {}", tmp.display()), e));
     }
-    let written =
-        write_tree(&tmp, files, interrupts, hooks).and_then(|()| match interrupts.caught() {
-            Some(sig) => Err(WriteError::Interrupted(sig)),
-            None => Ok(()),
-        });
+    let written = write_tree(&tmp, files, interrupts, hooks)
+        .and_then(|()| continue_or_interrupted(interrupts));
     if let Err(e) = written {
         let _ = fs::remove_dir_all(&tmp);
         return Err(e);
     }
-    // The commit point: from here on the build finishes (an interrupt only ends the
-    // process after the old tree is gone).
+    // The commit point. From here on the build completes: what is left (removing the old
+    // tree) is quick, and a signal arriving now is ignored, so an exit by signal always
+    // means that DIR is as it was.
     let old = match swap(
         &tmp,
         &target.path(),
