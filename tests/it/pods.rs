@@ -557,3 +557,53 @@ fn pod_writes_doc_is_fresh() {
         "docs/pods.md is stale: run `KUMOC_UPDATE_DOCS=1 cargo test --test it pod_writes_doc`"
     );
 }
+
+/// kumod applies the diagnostic log filter in `init`; a filter tracing-subscriber rejects
+/// fails `init`, and the pod never starts. tracing-subscriber splits the filter on `,` and
+/// trims nothing, so `kumod=info, lua=info` fails on ` lua=info`: the checker refuses it
+/// (K2015), and the stub, like kumod, rejects it if it gets through.
+#[test]
+fn a_log_filter_kumod_rejects_is_a_compile_error() {
+    let mut files: Vec<(String, Vec<u8>)> =
+        crate::support::fixture_files(&crate::support::root().join("examples/example-com"));
+    for (name, bytes) in &mut files {
+        if name.ends_with("deployment.kumo") {
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            let edited = text.replace(
+                "filter = \"kumod=info\"",
+                "filter = \"kumod=info, lua=warn\"",
+            );
+            assert_ne!(edited, text);
+            *bytes = edited.into_bytes();
+        }
+    }
+    let a = kumoc_compiler::analyze(&files, &Options::default());
+    let errors: Vec<&str> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == kumoc_compiler::Severity::Error)
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(errors, ["K2015"], "{}", human(&a));
+    // The stub rejects what tracing-subscriber rejects, and accepts what it accepts.
+    let out = build_example(None);
+    let pod = Pod::new(&out, "filter");
+    let p = pod.load(Workload::Mta, VERSION);
+    p.fire("init", vec![]).unwrap();
+    for (filter, ok) in [
+        ("kumod=info, lua=info", false),
+        (" kumod=info", false),
+        ("kumod = info", false),
+        ("kumod=loud", false),
+        ("kumod", true),
+        ("kumod=", true),
+        ("4", true),
+        ("kumod=5,[smtp]=debug", true),
+        ("kumod=info,,lua=warn,", true),
+    ] {
+        let r = p.eval(&format!(
+            "return pcall(kumo.set_diagnostic_log_filter, '{filter}')"
+        ));
+        assert_eq!(r.unwrap()[0], json!(ok), "{filter:?}");
+    }
+}

@@ -21,6 +21,7 @@ pub mod k8s009;
 pub mod k8s010;
 pub mod k8s011;
 pub mod k8s012;
+pub mod k8s013;
 pub mod ops001;
 pub mod ops002;
 pub mod ops003;
@@ -95,6 +96,7 @@ pub static RULES: &[&Rule] = &[
     &k8s010::RULE,
     &k8s011::RULE,
     &k8s012::RULE,
+    &k8s013::RULE,
     &ops001::RULE,
     &ops002::RULE,
     &ops003::RULE,
