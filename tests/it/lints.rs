@@ -498,3 +498,53 @@ fn seed_defect_table_names_real_rules() {
     }
     assert_eq!(rows, 26, "one row per defect of §12.2");
 }
+
+/// KUMO-QUE007's claim, against the queue helper as the stub implements it
+/// (`assets/policy-extras/queue.lua`): with `require_authz`, a message injected over HTTP by
+/// the very user it names is rejected, because HTTP injection sets `http_auth`, not
+/// `authz_id`, and kumoc's SMTP listener has no AUTH. Without it, the message is accepted.
+#[test]
+fn require_authz_rejects_mail_injected_by_the_user_it_names() {
+    let fixture = std::fs::read_to_string(fixture("KUMO-QUE007")).unwrap();
+    for (text, rejected) in [
+        (
+            fixture.replace(
+                "  require_authz = [\"acme-api\"]",
+                "  // kumoc-allow(KUMO-QUE007): this test shows the rejection\n  require_authz = [\"acme-api\"]",
+            ),
+            true,
+        ),
+        (fixture.replace("  require_authz = [\"acme-api\"]\n", ""), false),
+    ] {
+        let a = kumoc_compiler::analyze(
+            &[("t.kumo".to_string(), text.into_bytes())],
+            &Options::default(),
+        );
+        assert!(!a.has_errors(), "{}", human(&a));
+        let out = kumoc_compiler::emit::emit(&a).unwrap();
+        let pod = crate::pods::Pod::new(&out, &format!("authz{rejected}"));
+        let p = pod.load(
+            kumoc_compiler::emit::names::Workload::Mta,
+            "2025.03.19-1d3f1f67",
+        );
+        let msg = crate::lua_harness::MessageSpec {
+            from_header: "news@example.com".into(),
+            sender: "bounces@example.com".into(),
+            recipient: "someone@example.net".into(),
+            headers: vec![("X-Tenant".into(), "acme".into())],
+            meta: vec![("http_auth".into(), serde_json::json!("acme-api"))],
+        };
+        let r = p.fire(
+            "http_message_generated",
+            vec![
+                crate::lua_harness::Arg::Message(msg),
+                crate::lua_harness::Arg::Json(serde_json::json!({})),
+            ],
+        );
+        match (rejected, r) {
+            (true, Err(e)) => assert!(e.contains("requires SMTP AUTH"), "{e}"),
+            (false, Ok(_)) => {}
+            (want, got) => panic!("rejected: want {want}, got {got:?}"),
+        }
+    }
+}

@@ -172,12 +172,12 @@ fn policy_paths(p: &Policy, w: Workload) -> Vec<String> {
 }
 
 /// A scratch directory with the build's policy files and the files its Secrets mount.
-struct Pod {
+pub(crate) struct Pod {
     root: PathBuf,
 }
 
 impl Pod {
-    fn new(out: &kumoc_compiler::emit::Output, tag: &str) -> Self {
+    pub(crate) fn new(out: &kumoc_compiler::emit::Output, tag: &str) -> Self {
         let root = std::env::temp_dir().join(format!("kumoc-pods-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         for (path, content) in &out.files {
@@ -214,7 +214,7 @@ impl Pod {
         Self { root }
     }
 
-    fn load(&self, w: Workload, version: &str) -> Policy {
+    pub(crate) fn load(&self, w: Workload, version: &str) -> Policy {
         Policy::load(
             &self.root.join("policy"),
             &self.root.join("files"),

@@ -36,6 +36,7 @@ pub mod que003;
 pub mod que004;
 pub mod que005;
 pub mod que006;
+pub mod que007;
 pub mod sec001;
 pub mod sec002;
 pub mod sec003;
@@ -111,6 +112,7 @@ pub static RULES: &[&Rule] = &[
     &que004::RULE,
     &que005::RULE,
     &que006::RULE,
+    &que007::RULE,
     &sec001::RULE,
     &sec002::RULE,
     &sec003::RULE,

@@ -11,8 +11,11 @@ declare_rule! {
     ///
     /// - `remove_tenant_header` (or `remove_campaign_header`) not `true` (written `false`, or
     ///   left to its default, `false`): the header is delivered to recipients;
-    /// - HTTP API users (`http_listener { users = ... }`), more than one tenant, and no
-    ///   tenant with `require_authz`: any API user may name any tenant in the header.
+    /// - HTTP API users (`http_listener { users = ... }`) and more than one tenant: any API
+    ///   user may name any tenant in the header. kumoc cannot bind API users to tenants:
+    ///   the queue helper's `require_authz` checks the SMTP AUTH identity (meta `authz_id`),
+    ///   which neither kumoc's SMTP listener (no AUTH) nor HTTP injection (it records the
+    ///   user as `http_auth`) sets, so it rejects every message (KUMO-QUE007).
     ///
     /// The second case needs untrusted injectors to matter. kumoc's SMTP listener relays
     /// only for `relay_hosts` (KUMO-SEC001 reports public ranges there) and has no SMTP
@@ -26,8 +29,7 @@ declare_rule! {
     /// recommends deleting them "for added security"; the queue helper removes each only when
     /// its `remove_*` option is true, `assets/policy-extras/queue.lua`). And the
     /// header decides which tenant's queues, pool and IPs a message uses: when injectors are
-    /// not bound to their tenants with `require_authz`, one customer can send through
-    /// another's reputation.
+    /// not bound to their tenants, one customer can send through another's reputation.
     ///
     /// ## Example
     /// ```kumo
@@ -48,8 +50,9 @@ declare_rule! {
     /// ## Fix safety
     /// The fix sets `remove_tenant_header = true` (or `remove_campaign_header = true`),
     /// replacing `false` or adding the field after the header's. kumod has read the header by
-    /// the time it removes it, so routing is unchanged; the fix is safe. Binding identities has no fix: add
-    /// `require_authz = ["user"]` to each tenant.
+    /// the time it removes it, so routing is unchanged; the fix is safe. Unbound API users
+    /// have no fix in `.kumo`: give API credentials only to injectors trusted with every
+    /// tenant, or run one deployment per customer.
     ///
     /// ## References
     /// - <https://docs.kumomta.com/userguide/configuration/queuemanagement/>
@@ -109,7 +112,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             "set by the injector",
         )
         .with_secondary(users.loc, "API users")
-        .with_help("bind each tenant to the API users that may send as it: `tenant \"t\" { require_authz = [\"user\"] }`"),
+        .with_help("kumoc cannot bind API users to tenants (`require_authz` needs SMTP AUTH): give API credentials only to injectors trusted with every tenant, or run one deployment per customer"),
     );
 }
 
