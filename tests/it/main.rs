@@ -16,5 +16,6 @@ mod lsp;
 mod lua_harness;
 mod outdir;
 mod parse;
+mod pods;
 mod policy;
 mod support;
