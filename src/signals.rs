@@ -3,9 +3,13 @@
 //! * SIGXFSZ (a file-size limit, `ulimit -f`) would kill kumoc in the middle of a write and
 //!   leave its temporary files behind. With a handler installed the write fails with EFBIG
 //!   instead, which kumoc reports and cleans up after like any other IO error.
-//! * SIGINT, SIGTERM and SIGHUP during `kumoc build`'s write only raise a flag: the writer
-//!   checks it between files, removes its temporary tree and then terminates with the same
-//!   signal (so the shell sees 130, 143 or 129, and a script interrupted by Ctrl-C stops).
+//! * SIGINT and SIGTERM during `kumoc build`'s write only raise a flag: the writer checks it
+//!   between files, removes its temporary tree and then terminates with the same signal (so
+//!   the shell sees 130 or 143, and a script interrupted by Ctrl-C stops).
+//! * SIGHUP keeps its disposition: `nohup kumoc build` must survive a closed terminal, and
+//!   without `unsafe` kumoc cannot see that the signal was ignored before installing a
+//!   handler. A hangup that kills a build leaves DIR intact (the swap is one rename) and
+//!   a temporary tree, which the next build removes.
 //!
 //! signal-hook gives a safe API over sigaction (the workspace forbids `unsafe`): its flag
 //! handlers only store to an atomic, which is async-signal-safe.
@@ -13,7 +17,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGXFSZ};
 
 /// Stop SIGXFSZ from killing the process: writes past the limit fail with EFBIG instead.
 pub fn ignore_file_size_signal() {
@@ -28,11 +32,11 @@ pub struct Interrupts {
 }
 
 impl Interrupts {
-    /// From now on SIGINT, SIGTERM and SIGHUP are recorded instead of terminating the
+    /// From now on SIGINT and SIGTERM are recorded instead of terminating the
     /// process. Call it only where the caller checks [`Interrupts::caught`] until it exits.
     pub fn catch() -> Interrupts {
         let caught = Arc::new(AtomicUsize::new(0));
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
+        for sig in [SIGINT, SIGTERM] {
             let value = usize::try_from(sig).unwrap_or(0);
             let _ = signal_hook::flag::register_usize(sig, Arc::clone(&caught), value);
         }
