@@ -69,8 +69,13 @@ fn fixture_case(path: &Path, env: Option<Environment>) -> Case {
 /// The fixtures and the example, as they are.
 fn base_cases() -> Vec<Case> {
     let mut cases = Vec::new();
-    for dir in ["tests/fixtures/check", "tests/fixtures/lints"] {
-        for path in fixtures(dir) {
+    for dir in [
+        "tests/fixtures/check",
+        "tests/fixtures/lints",
+        "tests/fixtures/lints/cases",
+    ] {
+        // `lints/cases/` holds one deployment per file, like `lints/`.
+        for path in fixtures(dir).into_iter().filter(|p| !p.ends_with("cases")) {
             cases.push(fixture_case(&path, None));
         }
     }
@@ -202,8 +207,10 @@ fn typed_values(case: &Case) -> Vec<Typed> {
 /// The example and the lint fixtures with one typed value replaced by a mistyping.
 fn variant_cases() -> Vec<Case> {
     let mut bases = vec![fixture_case(&root().join("examples/example-com"), None)];
-    for path in fixtures("tests/fixtures/lints") {
-        bases.push(fixture_case(&path, None));
+    for dir in ["tests/fixtures/lints", "tests/fixtures/lints/cases"] {
+        for path in fixtures(dir).into_iter().filter(|p| !p.ends_with("cases")) {
+            bases.push(fixture_case(&path, None));
+        }
     }
     let mut out = Vec::new();
     // One variant per (field, mistyping): the same mistyping of the same field elsewhere
