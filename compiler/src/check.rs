@@ -188,10 +188,15 @@ impl HAttr<'_> {
 /// Check the top-level statements of one file (`text` is the file's text, `items` its parse).
 /// `env` blocks come back like any other block; their children are checked against the
 /// top-level schemas.
+///
+/// `release` is the deployment's declared release when known ([`declared_release`]); it
+/// only decides which "did you mean" suggestions become fixes (version gates are
+/// `resolve`'s).
 pub fn check_file<'a>(
     file: FileId,
     text: &str,
     items: &'a [Stmt],
+    release: Option<&KumoVersion>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<HBlock<'a>> {
     let mut cx = Cx {
@@ -199,8 +204,63 @@ pub fn check_file<'a>(
         text,
         diags,
         trailing: None,
+        release: release.cloned(),
+        present: Vec::new(),
     };
     cx.body(&crate::schema::ROOT, items).1
+}
+
+/// The release a deployment declares, read from the syntax trees of its files: the
+/// `kumomta` of the `deployment` block, or of `env NAME { deployment { ... } }` for the
+/// environment being built. `None` when it is missing or unreadable.
+pub fn declared_release<'a>(
+    files: impl IntoIterator<Item = &'a [Stmt]>,
+    env: Option<&str>,
+) -> Option<KumoVersion> {
+    fn in_deployment(items: &[Stmt]) -> Option<KumoVersion> {
+        items.iter().find_map(|s| match s {
+            Stmt::Block(b) if b.keyword.name == "deployment" => {
+                b.attrs()
+                    .find_map(|a| match (&a.key.name[..], &a.value.kind) {
+                        ("kumomta", ValueKind::Str(v)) => units::parse_version(&v.value).ok(),
+                        _ => None,
+                    })
+            }
+            _ => None,
+        })
+    }
+    // Without `--env`, the deployment's own `environment` is built.
+    fn environment(items: &[Stmt]) -> Option<String> {
+        items.iter().find_map(|s| match s {
+            Stmt::Block(b) if b.keyword.name == "deployment" => {
+                b.attrs()
+                    .find_map(|a| match (&a.key.name[..], &a.value.kind) {
+                        ("environment", ValueKind::Path(p)) => Some(p.text()),
+                        _ => None,
+                    })
+            }
+            _ => None,
+        })
+    }
+    let files: Vec<&[Stmt]> = files.into_iter().collect();
+    let env = env
+        .map(str::to_string)
+        .or_else(|| files.iter().find_map(|items| environment(items)));
+    let mut base = None;
+    let mut overlay = None;
+    for items in &files {
+        base = base.or_else(|| in_deployment(items));
+        for s in items.iter() {
+            if let Stmt::Block(b) = s
+                && b.keyword.name == "env"
+                && env.is_some()
+                && b.label_text() == env.as_deref()
+            {
+                overlay = overlay.or_else(|| in_deployment(&b.body));
+            }
+        }
+    }
+    overlay.or(base)
 }
 
 struct Cx<'t, 'd> {
@@ -212,6 +272,12 @@ struct Cx<'t, 'd> {
     /// the value and left the rest as an error statement (`max_age = 2 hours`: the value is
     /// `2`, the rest `hours`). A fix for the value must replace both.
     trailing: Option<kumoc_lang::Span>,
+    /// The release the description declares (see [`declared_release`]): a "did you mean"
+    /// that names a field or value this release lacks is said, not offered as a fix.
+    release: Option<KumoVersion>,
+    /// The keys written in the block being checked: renaming a field to one of them would
+    /// only trade an unknown field for a duplicate.
+    present: Vec<String>,
 }
 
 impl Cx<'_, '_> {
@@ -233,6 +299,14 @@ impl Cx<'_, '_> {
         // Indexes for the duplicate checks, so a body of N items costs O(N), not O(N²).
         let mut attr_index: HashMap<&'a str, usize> = HashMap::default();
         let mut block_index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
+        let present = items
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Attr(a) => Some(a.key.name.clone()),
+                _ => None,
+            })
+            .collect();
+        let outer = std::mem::replace(&mut self.present, present);
         for (i, stmt) in items.iter().enumerate() {
             match stmt {
                 Stmt::Attr(a) => {
@@ -286,7 +360,41 @@ impl Cx<'_, '_> {
                 Stmt::Error(_) => {}
             }
         }
+        self.present = outer;
         (attrs, blocks)
+    }
+
+    /// "Did you mean" for a field name among `fields`: a fix when the field exists in the
+    /// declared release and is not already set in the block; otherwise only the help says
+    /// it, and why there is no fix.
+    fn suggest_field(
+        &self,
+        d: Diagnostic,
+        name: &str,
+        at: Loc,
+        fields: impl Iterator<Item = &'static Field>,
+    ) -> Option<Diagnostic> {
+        let fields: Vec<&'static Field> = fields.collect();
+        let s = did_you_mean(name, fields.iter().map(|f| f.name))?;
+        let field = fields.iter().find(|f| f.name == s)?;
+        Some(if self.present.iter().any(|k| k == s) {
+            d.with_help(format!(
+                "did you mean `{s}`? It is already set in this block: remove one of the two"
+            ))
+        } else if let Some(why) = self.too_new(field.since) {
+            d.with_help(format!("did you mean `{s}`? {why}"))
+        } else {
+            d.with_help(format!("did you mean `{s}`?"))
+                .with_replacement(format!("replace with `{s}`"), at, s)
+        })
+    }
+
+    /// Why a field or value introduced in `since` cannot be used: the declared release is
+    /// older. `None` when it can (or the release is not known).
+    fn too_new(&self, since: Option<crate::schema::Since>) -> Option<String> {
+        let (since, release) = (since?, self.release.as_ref()?);
+        ((release.year, release.month, release.day) < (since.0, since.1, since.2))
+            .then(|| format!("It needs KumoMTA {since} or later; this deployment runs {release}"))
     }
 
     fn block<'a>(&mut self, parent: &'static BlockSchema, b: &'a Block) -> Option<HBlock<'a>> {
@@ -547,10 +655,11 @@ impl Cx<'_, '_> {
             at,
             "unknown field",
         );
-        if let Some(s) = did_you_mean(name, schema.all_fields().map(|f| f.name)) {
-            d = d
-                .with_help(format!("did you mean `{s}`?"))
-                .with_replacement(format!("replace with `{s}`"), at, s);
+        if did_you_mean(name, schema.all_fields().map(|f| f.name)).is_some() {
+            d = match self.suggest_field(d.clone(), name, at, schema.all_fields()) {
+                Some(with) => with,
+                None => d,
+            };
         } else if schema.child(name).is_some() {
             d = d.with_help(format!(
                 "`{name}` is a block here: write `{name} {{ ... }}`"
@@ -1057,15 +1166,27 @@ impl Cx<'_, '_> {
         let suggestion = by_kumo
             .map(|x| x.name)
             .or_else(|| did_you_mean(name, variants.iter().map(|x| x.name)));
-        let names: Vec<String> = variants.iter().map(|x| format!("`{}`", x.name)).collect();
-        d = match suggestion {
-            Some(s) => d
+        // Only what the declared release has is "allowed".
+        let names: Vec<String> = variants
+            .iter()
+            .filter(|x| self.too_new(x.since).is_none())
+            .map(|x| format!("`{}`", x.name))
+            .collect();
+        let too_new = suggestion
+            .and_then(|s| variants.iter().find(|x| x.name == s))
+            .and_then(|x| self.too_new(x.since));
+        d = match (suggestion, too_new) {
+            (Some(s), Some(why)) => d.with_help(format!(
+                "did you mean `{s}`? {why} (allowed: {})",
+                names.join(", ")
+            )),
+            (Some(s), None) => d
                 .with_help(format!(
                     "did you mean `{s}`? (allowed: {})",
                     names.join(", ")
                 ))
                 .with_replacement(format!("replace with `{s}`"), loc, s),
-            None => d.with_help(format!("allowed: {}", names.join(", "))),
+            (None, _) => d.with_help(format!("allowed: {}", names.join(", "))),
         };
         self.push(d);
     }
@@ -1164,14 +1285,16 @@ impl Cx<'_, '_> {
                 at,
                 "unknown field",
             );
-            if let Some(s) = did_you_mean(
+            let saved = std::mem::take(&mut self.present);
+            if let Some(with) = self.suggest_field(
+                d.clone(),
                 &fname.name,
-                crate::schema::EGRESS_FIELDS.iter().map(|f| f.name),
+                at,
+                crate::schema::EGRESS_FIELDS.iter(),
             ) {
-                d = d
-                    .with_help(format!("did you mean `{s}`?"))
-                    .with_replacement(format!("replace with `{s}`"), at, s);
+                d = with;
             }
+            self.present = saved;
             self.push(d);
             return None;
         };

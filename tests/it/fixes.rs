@@ -87,10 +87,15 @@ fn base_cases() -> Vec<Case> {
 
 /// Mistyped spellings a person writes for a value of this type, as source text.
 fn mistypings(ty: &Ty) -> Vec<String> {
-    if let Ty::Enum(variants) = ty {
+    let variants = match ty {
+        Ty::Enum(variants) => Some(*variants),
+        Ty::Action => Some(kumoc_compiler::schema::ACTIONS),
+        _ => None,
+    };
+    if let Some(variants) = variants {
         // KumoMTA's own spelling (`OpportunisticInsecure`), capitals, a letter dropped.
         let mut out = Vec::new();
-        for v in variants.iter().take(3) {
+        for v in variants.iter().take(6) {
             out.push(v.kumo.to_string());
             out.push(v.name.to_uppercase());
             if v.name.len() > 3 {
@@ -179,8 +184,13 @@ fn typed_values(case: &Case) -> Vec<Typed> {
         let text = String::from_utf8_lossy(bytes);
         let parse = kumoc_lang::parse(&text);
         let mut diags = Vec::new();
-        let blocks =
-            kumoc_compiler::check::check_file(FileId(0), &text, &parse.file.items, &mut diags);
+        let blocks = kumoc_compiler::check::check_file(
+            FileId(0),
+            &text,
+            &parse.file.items,
+            None,
+            &mut diags,
+        );
         fn walk(b: &kumoc_compiler::check::HBlock<'_>, i: usize, out: &mut Vec<Typed>) {
             for a in &b.attrs {
                 if let Some(f) = a.field {
@@ -207,7 +217,11 @@ fn typed_values(case: &Case) -> Vec<Typed> {
 /// The example and the lint fixtures with one typed value replaced by a mistyping.
 fn variant_cases() -> Vec<Case> {
     let mut bases = vec![fixture_case(&root().join("examples/example-com"), None)];
-    for dir in ["tests/fixtures/lints", "tests/fixtures/lints/cases"] {
+    for dir in [
+        "tests/fixtures/check",
+        "tests/fixtures/lints",
+        "tests/fixtures/lints/cases",
+    ] {
         for path in fixtures(dir).into_iter().filter(|p| !p.ends_with("cases")) {
             bases.push(fixture_case(&path, None));
         }
@@ -271,6 +285,57 @@ fn variant_cases() -> Vec<Case> {
                 }
             }
         }
+    }
+    // A misspelled second copy of a field already set (`retry_intervall` below
+    // `retry_interval`): renaming it would only make a duplicate.
+    let example = &bases[0];
+    for t in typed_values(example).into_iter().take(12) {
+        let bytes = &example.files[t.file].1;
+        let value = String::from_utf8_lossy(&bytes[t.value.clone()]).into_owned();
+        let typo = format!("{}{}", t.field, &t.field[t.field.len() - 1..]);
+        let line = format!("\n  {typo} = {value}");
+        let at = t.value.end..t.value.end;
+        let what = format!("a second `{}` spelled `{typo}`", t.field);
+        out.push(replaced(example, t.file, at, &line, what));
+    }
+    // A misspelled field or value that the declared release does not have: only a newer
+    // release would make the "did you mean" check.
+    let old = "2024.11.08-d383b033";
+    let head = format!(
+        "deployment \"t\" {{\n  namespace = \"n\"\n  kumomta = \"{old}\"\n  environment = staging\n}}\n"
+    );
+    for f in kumoc_compiler::schema::EGRESS_FIELDS {
+        let (Some(since), Some(default)) = (f.since, f.default) else {
+            continue;
+        };
+        if since <= kumoc_compiler::schema::Since(2024, 11, 8) || f.name.len() < 5 {
+            continue;
+        }
+        let typo = format!("{}{}", &f.name[..2], &f.name[3..]);
+        let text = format!("{head}shaping default {{\n  {typo} = {default}\n}}\n");
+        out.push(Case {
+            name: format!("`{typo}` on {old} (`{}` is newer)", f.name),
+            files: vec![("d.kumo".to_string(), text.into_bytes())],
+            env: None,
+            base_errors: BTreeMap::new(),
+        });
+    }
+    for a in kumoc_compiler::schema::ACTIONS {
+        if a.since
+            .is_none_or(|s| s <= kumoc_compiler::schema::Since(2024, 11, 8))
+        {
+            continue;
+        }
+        let text = format!(
+            "{head}shaping default {{\n  automation {{\n    regex = \"x\"\n    action = {}\n    duration = 1h\n  }}\n}}\n",
+            a.kumo
+        );
+        out.push(Case {
+            name: format!("action `{}` on {old}", a.kumo),
+            files: vec![("d.kumo".to_string(), text.into_bytes())],
+            env: None,
+            base_errors: BTreeMap::new(),
+        });
     }
     out
 }
@@ -393,7 +458,13 @@ fn check_one_fix(case: &Case, a: &Analysis, d: &Diagnostic, problems: &mut Vec<S
                         || lines.contains(&file.line_of(l.loc.span.end));
                     let on_text = l.loc.span.start < end.max(start + 1)
                         && start < l.loc.span.end.max(l.loc.span.start + 1);
-                    l.loc.file == id && ((x.code.starts_with("K0") && on_lines) || on_text)
+                    // A syntax error the description had before it was mutated is not
+                    // the fix's (a variant of the K0006 fixture keeps its bad escape).
+                    let inherited = case
+                        .base_errors
+                        .contains_key(&(x.code.to_string(), x.message.clone()));
+                    l.loc.file == id
+                        && ((x.code.starts_with("K0") && on_lines && !inherited) || on_text)
                 })
         });
         if let Some(x) = left {
