@@ -359,9 +359,12 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     /// 2025.12.02-67ee9e96.
     fn duration_strings(&mut self, ast: &kumoc_lang::ast::Value, typed: &TypedAt) {
         let Some(ver) = &self.version else { return };
-        let flavor = ver.humantime();
         let mut spans = Vec::new();
         durations_in(typed, &mut spans);
+        if spans.is_empty() {
+            return;
+        }
+        let flavor = ver.humantime();
         for span in spans {
             let Some(kumoc_lang::ast::ValueKind::Str(s)) = value_at(ast, span).map(|v| &v.kind)
             else {

@@ -2157,10 +2157,12 @@ impl KumoVersion {
     /// newest published release on or before its date (a version newer than every known
     /// release reads like the newest one).
     pub fn humantime(&self) -> HumantimeFlavor {
+        // `YYYY.MM.DD` strings sort like the dates.
+        let date = format!("{:04}.{:02}.{:02}", self.year, self.month, self.day);
         RELEASES
             .iter()
             .rev()
-            .find(|r| r.version().key() <= self.key())
+            .find(|r| r.date() <= date.as_str())
             .map_or(HumantimeFlavor::V2_2, |r| r.humantime)
     }
 
