@@ -377,9 +377,21 @@ impl Cx<'_, '_> {
         let fields: Vec<&'static Field> = fields.collect();
         let s = did_you_mean(name, fields.iter().map(|f| f.name))?;
         let field = fields.iter().find(|f| f.name == s)?;
+        // Another misspelling in the block (or this one twice) that would become `s` too:
+        // renaming both would make a duplicate.
+        let rivals = self
+            .present
+            .iter()
+            .filter(|k| did_you_mean(k, fields.iter().map(|f| f.name)) == Some(s))
+            .count()
+            > 1;
         Some(if self.present.iter().any(|k| k == s) {
             d.with_help(format!(
                 "did you mean `{s}`? It is already set in this block: remove one of the two"
+            ))
+        } else if rivals {
+            d.with_help(format!(
+                "did you mean `{s}`? Another field of this block looks like `{s}` too: keep one"
             ))
         } else if let Some(why) = self.too_new(field.since) {
             d.with_help(format!("did you mean `{s}`? {why}"))
