@@ -5,6 +5,7 @@
 mod build;
 mod check;
 mod cli;
+mod determinism;
 mod fmt;
 mod fuzz;
 mod helper_schemas;
