@@ -161,14 +161,21 @@ pub fn analyze_sources(
         &mut diagnostics,
     );
     timings.lap("resolve", &mut clock);
-    // Lints run on a description that compiles: until then, its errors come first.
-    if let Some(m) = model
-        .as_ref()
-        .filter(|_| !diagnostics.iter().any(|d| d.severity == Severity::Error))
-    {
-        diagnostics.extend(lints::run(m, &sources, &parses));
+    // Lints run on what checked: with compile errors, over the model of the rest, keeping
+    // only the findings no error could have changed (see `lints::drop_uncertain`). Whether
+    // a suppression is unused is judged only once everything compiles: until then a rule
+    // may not have seen what the suppression covers.
+    let compiles = !diagnostics.iter().any(|d| d.severity == Severity::Error);
+    if let Some(m) = model.as_ref() {
+        let found = lints::run(m, &sources, &parses);
+        if compiles {
+            diagnostics.extend(found);
+        } else {
+            let kept = lints::drop_uncertain(found, &diagnostics, &parses);
+            diagnostics.extend(kept);
+        }
     }
-    lints::apply_suppressions(&mut diagnostics, &sources, &parses);
+    lints::apply_suppressions(&mut diagnostics, &sources, &parses, compiles);
     lints::configure(&mut diagnostics, &options.lint);
     diagnostics.sort_by(|a, b| {
         a.sort_key()

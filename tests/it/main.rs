@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod abuse;
 mod build;
 mod check;
 mod cli;
@@ -14,6 +15,8 @@ mod k8s;
 mod lints;
 mod lsp;
 mod lua_harness;
+mod outdir;
 mod parse;
+mod pods;
 mod policy;
 mod support;
