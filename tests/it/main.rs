@@ -6,6 +6,7 @@ mod abuse;
 mod build;
 mod check;
 mod cli;
+mod determinism;
 mod fmt;
 mod fuzz;
 mod helper_schemas;
