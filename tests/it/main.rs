@@ -14,5 +14,6 @@ mod lints;
 mod lsp;
 mod lua_harness;
 mod parse;
+mod pods;
 mod policy;
 mod support;
