@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kumoc_compiler::{Severity, Timings, analyze, emit, render};
+use kumoc_compiler::{Severity, Timings, analyze_paths, emit, render};
 
 use crate::outdir::{self, WriteError};
 use crate::signals::{self, Interrupts};
-use crate::{EnvArg, Shown, collect, fail, options, read_all, summary, use_color};
+use crate::{EnvArg, Shown, absolute_names, collect, fail, options, read_all, summary, use_color};
 
 pub struct Flags {
     pub check: bool,
@@ -48,7 +48,7 @@ pub fn run(
     };
     let mut timings = Timings::default();
     timings.lap("read", &mut clock);
-    let mut analysis = analyze(&files, &options(env));
+    let mut analysis = analyze_paths(&files, &absolute_names(&files), &options(env));
     timings.0.extend(analysis.timings.0.iter().copied());
     clock = Instant::now();
     if !analysis.diagnostics.is_empty() {
@@ -61,10 +61,11 @@ pub fn run(
         );
         eprint!("{text}");
     }
-    // The emitters read the model only: free the syntax trees first (a large deployment's
-    // trees are a quarter of the peak memory).
+    // The emitters read the model and the places of its values: index the places, then
+    // free the syntax trees (a large deployment's trees are a quarter of the peak memory).
+    let places = emit::Places::new(&analysis.sources, &analysis.parses);
     analysis.parses = Vec::new();
-    let emitted = emit::emit(&analysis);
+    let emitted = emit::emit_with(&analysis, &places);
     timings.lap("emit", &mut clock);
     let Some(mut output) = emitted else {
         eprint!("{}", summary(&analysis, files.len()));

@@ -306,6 +306,26 @@ pub(crate) fn read_all(files: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, Stri
         .collect()
 }
 
+/// The absolute path of each file read (names as `read_all` gives them), `/`-separated, for
+/// `analyze_paths`: emitted output names files relative to the deployment's directory,
+/// whatever the working directory and however the paths were written.
+pub(crate) fn absolute_names(files: &[(String, Vec<u8>)]) -> Vec<String> {
+    files
+        .iter()
+        .map(|(name, _)| {
+            let path = std::path::absolute(name).unwrap_or_else(|_| PathBuf::from(name));
+            let parts: Vec<String> = path
+                .components()
+                .map(|c| match c {
+                    std::path::Component::RootDir => String::new(),
+                    other => other.as_os_str().to_string_lossy().into_owned(),
+                })
+                .collect();
+            parts.join("/")
+        })
+        .collect()
+}
+
 fn display(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }

@@ -80,16 +80,38 @@ impl Analysis {
     }
 }
 
-/// Analyse `.kumo` files given as `(display name, bytes)`, in the order given.
+/// Analyse `.kumo` files given as `(display name, bytes)`. Emitted output names each file
+/// relative to the deployment's directory, found from the names as given (see
+/// [`analyze_paths`]).
 pub fn analyze(files: &[(String, Vec<u8>)], options: &Options) -> Analysis {
+    let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
+    analyze_paths(files, &names, options)
+}
+
+/// Analyse `.kumo` files given as `(display name, bytes)`, with `paths`, one per file, from
+/// which emitted output names them: relative to the deployment's directory, the deepest
+/// directory holding them all ([`source::deployment_relative`]). The CLI passes absolute
+/// paths, so output does not depend on the working directory or on how the files were
+/// named; diagnostics keep the display names. A deployment is a set of files: they are
+/// analysed in the order of those names, never in the order given.
+pub fn analyze_paths(files: &[(String, Vec<u8>)], paths: &[String], options: &Options) -> Analysis {
     let mut sources = Sources::default();
     let mut pre: Vec<Diagnostic> = Vec::new();
     for (name, text) in stdlib::FILES {
         sources.add(SourceFile::new(*name, *text, true));
     }
-    for (name, bytes) in files {
+    let mut rel = source::deployment_relative(paths);
+    if rel.len() != files.len() {
+        rel = files.iter().map(|(name, _)| name.clone()).collect();
+    }
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by(|&a, &b| rel[a].cmp(&rel[b]));
+    for i in order {
+        let (name, bytes) = &files[i];
         let (text, err) = kumoc_lang::decode(bytes);
-        let id = sources.add(SourceFile::new(name.clone(), text, false));
+        let mut file = SourceFile::new(name.clone(), text, false);
+        file.rel = std::mem::take(&mut rel[i]);
+        let id = sources.add(file);
         if let Some(e) = err {
             pre.push(syntax_diagnostic(id, &e));
         }

@@ -12,9 +12,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use super::Output;
+use super::kumomta::Digest;
 use super::names::{self, Names, Workload};
 use crate::check::Typed;
 use crate::model::{Deployment, Probe, Resources};
@@ -42,6 +43,9 @@ const RUN_AS: i64 = 999;
 pub struct Inputs<'a> {
     /// The policy files (`policy/...`) emitted for this deployment.
     pub policy: BTreeMap<&'a str, &'a str>,
+    /// The digest of each policy file's canonical form (its code without comments), by
+    /// path: what the pod-template checksums cover.
+    pub digests: BTreeMap<String, Digest>,
 }
 
 struct Ctx<'a> {
@@ -69,8 +73,8 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     let cx = Ctx {
         d,
         image: image_reference(&d.image, &d.version.value),
-        checksum: checksum(&inputs.policy),
-        sink_checksum: checksum(&sink_files),
+        checksum: pod_checksum(inputs, mta_files.keys().copied()),
+        sink_checksum: pod_checksum(inputs, sink_files.keys().copied()),
         n,
     };
     // Each object is written as YAML as soon as it is built (the ConfigMaps directly, see
@@ -179,13 +183,24 @@ fn image_repository(image: &str) -> &str {
     }
 }
 
-/// sha256 over every file name and content, in name order.
-fn checksum(files: &BTreeMap<&str, &str>) -> String {
+/// The `kumoc.dev/policy-checksum` annotation of a pod template: sha256 over the name and
+/// canonical digest of each file in `covered`, in name order. A pod template carries the
+/// checksum of the files its pods read (the ConfigMap they mount), so a change to what they
+/// read rolls them; the digests leave out comments (see `kumomta::text`), so a change to a
+/// value's place or to the list of source files, which cannot change kumod's behaviour, does
+/// not. A file without a digest counts with its whole text (rolling too often is safe).
+fn pod_checksum<'a>(inputs: &Inputs<'_>, covered: impl IntoIterator<Item = &'a str>) -> String {
+    let covered: BTreeSet<&str> = covered.into_iter().collect();
     let mut h = Sha256::new();
-    for (name, content) in files {
+    for name in covered {
         h.update(name.as_bytes());
         h.update([0]);
-        h.update(content.as_bytes());
+        match inputs.digests.get(name) {
+            Some(d) => h.update(d),
+            None => h.update(Sha256::digest(
+                inputs.policy.get(name).copied().unwrap_or("").as_bytes(),
+            )),
+        }
         h.update([0]);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
