@@ -322,8 +322,9 @@ Secret values are never written in `.kumo`: a field that takes a secret takes a 
         "a duration that cannot be read",
         "Durations are written `<number><unit>` with units `ms`, `s`, `m`, `h`, `d`, `w`, and may
 combine pieces: `90s`, `20m`, `24h`, `1h30m`, `7d`. A number without a unit is not a
-duration. kumoc writes every duration into the KumoMTA files in a form every KumoMTA
-release parses.",
+duration. A string (`\"10 minutes\"`) is read as KumoMTA reads it, with humantime; which
+humantime depends on the release (see K2008). kumoc writes every duration into the KumoMTA
+files in a form every KumoMTA release parses.",
     ),
     e(
         "K2003",
@@ -379,15 +380,24 @@ offers the `.kumo` spelling.",
         "a feature the deployment's KumoMTA release does not have",
         "The `kumomta` release in the `deployment` block decides what may be emitted. A feature
 introduced later would make KumoMTA fail to load the policy (or silently ignore it), so it
-is an error at the place that asks for it. Raise the release, or do without the feature.",
+is an error at the place that asks for it. Raise the release, or do without the feature.
+
+Duration strings too: KumoMTA reads them with the humantime its release ships. Before
+2025.12.02-67ee9e96 (humantime 2.2) there are no fractions (`\"1.5h\"`), no bare `\"0\"`
+and no `wk`, `yr` or `µs`; the fix writes the same duration in whole units (`90m`).",
     ),
     e(
         "K2009",
         "invalid-version",
         Types,
         "a KumoMTA release that cannot be read",
-        "Releases are written as in the image tag: `\"2025.03.19-1d3f1f67\"` (the commit suffix
-is optional).",
+        "A release is written as its image tag, `\"2025.03.19-1d3f1f67\"`: the release date and the
+first 8 hex digits of its commit, as KumoMTA publishes them (`ghcr.io/kumocorp/kumomta`). A
+bare date names no image: when it is the date of a release, the fix writes that release's
+tag. With the default `image`, a tag KumoMTA never published (another commit, a day
+without a release) is refused too; an `image` in another repository may hold builds of its
+own. Pin the exact image with a digest in `image` (`...@sha256:<64 hex>`): kumoc keeps
+it, and the pods run exactly those bytes.",
     ),
     e(
         "K2010",

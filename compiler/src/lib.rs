@@ -141,8 +141,23 @@ pub fn analyze_sources(
     let mut stdlib_blocks = Vec::new();
     let mut user_blocks = Vec::new();
     let mut first_file = None;
+    // The declared release, for the checker's suggestions only (gates are resolve's).
+    let release = check::declared_release(
+        sources
+            .iter()
+            .zip(&parses)
+            .filter(|((_, f), _)| !f.is_stdlib)
+            .map(|(_, p)| p.file.items.as_slice()),
+        options.env.map(Environment::name),
+    );
     for ((id, f), p) in sources.iter().zip(&parses) {
-        let blocks = check::check_file(id, &p.file.items, &mut diagnostics);
+        let blocks = check::check_file(
+            id,
+            &f.text,
+            &p.file.items,
+            release.as_ref(),
+            &mut diagnostics,
+        );
         if f.is_stdlib {
             stdlib_blocks.extend(blocks);
         } else {

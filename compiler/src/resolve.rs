@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
 
-use kumoc_lang::units::KumoVersion;
+use kumoc_lang::units::{self, KumoVersion};
 
 use crate::check::{HAttr, HBlock, Trigger, Typed, TypedAt, duplicate_block};
-use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
+use crate::diagnostic::{Applicability, Diagnostic, Loc, did_you_mean};
 use crate::model::*;
 use crate::schema::{self, Multiplicity, RefKind, Since};
 use crate::source::FileId;
@@ -271,8 +271,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             self.tree.iter().find(|b| b.schema.keyword == "deployment"),
         ) {
             let min = schema::MIN_VERSION;
-            if ver_lt(&ver, min) {
-                if let Some(a) = dep.attr("kumomta") {
+            if let Some(a) = dep.attr("kumomta") {
+                if ver_lt(&ver, min) {
                     self.diags.push(
                         Diagnostic::new(
                             "K2008",
@@ -282,6 +282,10 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         )
                         .with_help(format!("upgrade to a release from {min} or later")),
                     );
+                }
+                let image = str_of(dep, "image");
+                if let Some(d) = unpublished_tag(&ver, image.as_deref(), a.value_loc()) {
+                    self.diags.push(d);
                 }
             }
         }
@@ -341,10 +345,58 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             }
             if let Some(v) = &a.value {
                 self.value(v);
+                self.duration_strings(&a.ast.value, v);
             }
         }
         for c in &b.blocks {
             self.walk(c);
+        }
+    }
+
+    /// Duration strings in the humantime of the deployment's release. The checker reads
+    /// them with the newest humantime (it does not know the release); a release that ships
+    /// an older one (`units::RELEASES`) refuses what that one cannot read: `"1.5h"` before
+    /// 2025.12.02-67ee9e96.
+    fn duration_strings(&mut self, ast: &kumoc_lang::ast::Value, typed: &TypedAt) {
+        let Some(ver) = &self.version else { return };
+        let mut spans = Vec::new();
+        durations_in(typed, &mut spans);
+        if spans.is_empty() {
+            return;
+        }
+        let flavor = ver.humantime();
+        for span in spans {
+            let Some(kumoc_lang::ast::ValueKind::Str(s)) = value_at(ast, span).map(|v| &v.kind)
+            else {
+                continue;
+            };
+            let Err(e) = units::parse_humantime(&s.value, flavor) else {
+                continue;
+            };
+            let at = Loc::new(typed.loc.file, span);
+            let first = units::first_release_with(units::HumantimeFlavor::V2_3)
+                .map_or_else(|| "a newer release".to_string(), |r| r.tag.to_string());
+            let mut d = Diagnostic::new(
+                "K2008",
+                format!(
+                    "the duration \"{}\" needs KumoMTA {first} or later; this deployment runs {ver}",
+                    s.value
+                ),
+                at,
+                format!("humantime 2.2 reads no such duration: {}", e.message),
+            );
+            d = match e.suggestion {
+                // The same duration, in a form every release reads.
+                Some(fixed) => d
+                    .with_help(format!(
+                        "write `{fixed}`, the same duration, or raise `kumomta` to {first} or later"
+                    ))
+                    .with_replacement(format!("write `{fixed}`"), at, fixed),
+                None => d.with_help(format!(
+                    "write it in whole numbers of a smaller unit, or raise `kumomta` to {first} or later"
+                )),
+            };
+            self.diags.push(d);
         }
     }
 
@@ -1177,6 +1229,88 @@ fn replacement_text(kind: RefKind, name: &str) -> String {
         name.to_string()
     } else {
         format!("\"{name}\"")
+    }
+}
+
+/// The repository KumoMTA publishes its release images to: the default `image`.
+pub(crate) const KUMOMTA_IMAGE: &str = "ghcr.io/kumocorp/kumomta";
+
+/// `kumomta` must name an image that exists. In KumoMTA's own repository (the default
+/// `image`) the tags are the releases of [`units::RELEASES`]: a tag of a release date with
+/// another commit, or of a day without a release, names no image (a tag newer than every
+/// release kumoc knows may exist, and passes). Another repository (a mirror, a build of
+/// one's own) may hold any tag of the same shape.
+fn unpublished_tag(ver: &KumoVersion, image: Option<&str>, at: Loc) -> Option<Diagnostic> {
+    let repo = image.map_or(KUMOMTA_IMAGE, image_repository);
+    if repo != KUMOMTA_IMAGE || ver.release().is_some() {
+        return None;
+    }
+    let newest = units::newest_release()?;
+    if *ver > newest.version() {
+        return None;
+    }
+    let d = Diagnostic::new(
+        "K2009",
+        format!("`{KUMOMTA_IMAGE}:{ver}` does not exist: no KumoMTA release has this tag"),
+        at,
+        "not a published tag",
+    );
+    Some(match units::release_on(ver.year, ver.month, ver.day) {
+        Some(r) => d
+            .with_help(format!(
+                "the KumoMTA release of {} is tagged `{}`",
+                r.date(),
+                r.tag
+            ))
+            // Unsafe: the commit written may be a build of one's own in another registry.
+            .with_fix(
+                format!("use the published tag `{}`", r.tag),
+                Applicability::Unsafe,
+                vec![crate::diagnostic::Edit {
+                    loc: at,
+                    replacement: format!("\"{}\"", r.tag),
+                }],
+            ),
+        None => d.with_help(format!(
+            "KumoMTA published no release on {:04}.{:02}.{:02}{}",
+            ver.year,
+            ver.month,
+            ver.day,
+            units::around(ver)
+        )),
+    })
+}
+
+/// An image reference without its tag or digest (a registry's `:port` is kept).
+pub(crate) fn image_repository(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let name_start = no_digest.rfind('/').map_or(0, |i| i + 1);
+    match no_digest.get(name_start..).and_then(|n| n.find(':')) {
+        Some(colon) => no_digest.get(..name_start + colon).unwrap_or(no_digest),
+        None => no_digest,
+    }
+}
+
+/// The spans of every duration in a typed value (lists, `set_config(...)` values).
+fn durations_in(v: &TypedAt, out: &mut Vec<kumoc_lang::Span>) {
+    match &v.value {
+        Typed::Duration(_) => out.push(v.loc.span),
+        Typed::List(items) => items.iter().for_each(|i| durations_in(i, out)),
+        Typed::Action(crate::check::Action::SetConfig { value, .. }) => durations_in(value, out),
+        _ => {}
+    }
+}
+
+/// The syntax node of a value at `span`, inside `v` (lists and call arguments).
+fn value_at(v: &kumoc_lang::ast::Value, span: kumoc_lang::Span) -> Option<&kumoc_lang::ast::Value> {
+    use kumoc_lang::ast::ValueKind;
+    if v.span == span {
+        return Some(v);
+    }
+    match &v.kind {
+        ValueKind::List(l) => l.items.iter().find_map(|i| value_at(i, span)),
+        ValueKind::Call(c) => c.args.iter().find_map(|a| value_at(&a.value, span)),
+        _ => None,
     }
 }
 

@@ -5,13 +5,26 @@
 //! hover and the generated docs. Field names are KumoMTA's own names wherever a field maps
 //! one-to-one onto a KumoMTA setting, so the KumoMTA reference applies unchanged.
 
-/// A KumoMTA release date (`2024.11.08`): the first release that accepts a feature.
+/// The date of a KumoMTA release (`2024.11.08`): the first release that accepts a feature.
+/// Every `Since` in the schema is the date of a published release
+/// ([`kumoc_lang::units::RELEASES`]; a test holds it to that).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Since(pub u16, pub u8, pub u8);
 
+impl Since {
+    /// The published release of this date.
+    pub fn release(self) -> Option<&'static kumoc_lang::units::Release> {
+        kumoc_lang::units::release_on(self.0, self.1, self.2)
+    }
+}
+
 impl std::fmt::Display for Since {
+    /// The release's image tag (`2025.05.06-b29689af`), the one to write in `kumomta`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}.{:02}.{:02}", self.0, self.1, self.2)
+        match self.release() {
+            Some(r) => f.write_str(r.tag),
+            None => write!(f, "{:04}.{:02}.{:02}", self.0, self.1, self.2),
+        }
     }
 }
 
@@ -620,7 +633,7 @@ static DEPLOYMENT_FIELDS: &[Field] = &[
     f(
         "image",
         Ty::Str,
-        "Image repository; the tag is always the `kumomta` release.",
+        "Image repository; the tag is always the `kumomta` release. May pin a digest (`@sha256:...`), which the pods then pull.",
     )
     .def("\"ghcr.io/kumocorp/kumomta\""),
     f(

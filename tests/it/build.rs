@@ -132,7 +132,7 @@ fn build_writes_atomically_and_check_detects_staleness() {
 
     // A failed build leaves the old output untouched.
     let broken = dir.join("broken.kumo");
-    std::fs::write(&broken, "deployment \"x\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\nqueue default { egress_pool = nowhere }\n").unwrap();
+    std::fs::write(&broken, "deployment \"x\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nqueue default { egress_pool = nowhere }\n").unwrap();
     let o = kumoc()
         .args([
             "build",

@@ -133,7 +133,7 @@ fn stdlib_is_clean_and_formatted() {
 
 #[test]
 fn user_blocks_merge_over_presets() {
-    let src = "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\nprovider \"google\" {\n  max_message_rate = 50/s\n}\nshaping default {\n  connection_limit = 3\n}\n";
+    let src = "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nprovider \"google\" {\n  max_message_rate = 50/s\n}\nshaping default {\n  connection_limit = 3\n}\n";
     let a = kumoc_compiler::analyze(
         &[("t.kumo".into(), src.as_bytes().to_vec())],
         &Options::default(),

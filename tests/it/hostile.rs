@@ -117,7 +117,7 @@ fn build_cli(cwd: &Path, dir: &str, out: &str) -> Output {
 // Structure
 // ---------------------------------------------------------------------------------------------
 
-const MINIMAL: &str = "deployment \"t\" {\n  namespace   = \"n\"\n  kumomta     = \"2025.03.19\"\n  environment = staging\n}\n";
+const MINIMAL: &str = "deployment \"t\" {\n  namespace   = \"n\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n";
 
 /// One malformed (or oddly formed) file and what `kumoc check` must say about it.
 struct Case {

@@ -451,7 +451,7 @@ fn secrets_from_files_are_separate_valid_and_never_printed() {
     std::fs::write(dir.join("keys/example.pem"), pem).unwrap();
     std::fs::write(
         dir.join("d.kumo"),
-        "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\nsecret \"dkim-keys\" {\n  files {\n    \"example.com.s1.key\" = \"keys/example.pem\"\n  }\n}\ndomain \"example.com\" {\n  dkim {\n    selector = \"s1\"\n    headers = [\"From\"]\n    key = secret(\"dkim-keys\")\n  }\n}\npool p {\n  source s {}\n}\n",
+        "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nsecret \"dkim-keys\" {\n  files {\n    \"example.com.s1.key\" = \"keys/example.pem\"\n  }\n}\ndomain \"example.com\" {\n  dkim {\n    selector = \"s1\"\n    headers = [\"From\"]\n    key = secret(\"dkim-keys\")\n  }\n}\npool p {\n  source s {}\n}\n",
     )
     .unwrap();
     let out = dir.join("out");

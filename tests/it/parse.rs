@@ -179,7 +179,7 @@ fn tree_invariants_hold_on_every_fixture() {
 
 #[test]
 fn a_file_with_three_mistakes_reports_all_three() {
-    let text = "deployment \"d\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\npool shared {\n  source s1 {}\n}\nqueue default {\n  egress_pool = shraed\n}\nshaping default {\n  max_message_rate = 1000/3600\n  connection_limit 5\n}\n";
+    let text = "deployment \"d\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\npool shared {\n  source s1 {}\n}\nqueue default {\n  egress_pool = shraed\n}\nshaping default {\n  max_message_rate = 1000/3600\n  connection_limit 5\n}\n";
     let a = kumoc_compiler::analyze(
         &[("three.kumo".into(), text.as_bytes().to_vec())],
         &Default::default(),

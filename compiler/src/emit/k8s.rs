@@ -72,7 +72,7 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
         .collect();
     let cx = Ctx {
         d,
-        image: format!("{}:{}", image_repository(&d.image), d.version.value),
+        image: image_reference(&d.image, &d.version.value),
         checksum: pod_checksum(inputs, mta_files.keys().copied()),
         sink_checksum: pod_checksum(inputs, sink_files.keys().copied()),
         n,
@@ -161,6 +161,16 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
 
 fn yaml(v: &Value) -> String {
     serde_norway::to_string(v).unwrap_or_default()
+}
+
+/// `REPOSITORY:RELEASE`, and `@DIGEST` when `image` pins one: the kubelet then pulls by
+/// the digest (the strongest pin), and the tag still says which release it is.
+fn image_reference(image: &str, release: &kumoc_lang::units::KumoVersion) -> String {
+    let repository = image_repository(image);
+    match image.split_once('@') {
+        Some((_, digest)) => format!("{repository}:{release}@{digest}"),
+        None => format!("{repository}:{release}"),
+    }
 }
 
 /// The image repository without a tag or digest: the tag is always the declared release
@@ -1078,7 +1088,7 @@ mod tests {
             "",
             "\n",
         ];
-        let text = "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\n";
+        let text = "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n";
         let analysis = crate::analyze(
             &[("t.kumo".to_string(), text.as_bytes().to_vec())],
             &crate::Options::default(),
