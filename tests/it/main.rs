@@ -10,6 +10,7 @@ mod fuzz;
 mod helper_schemas;
 mod hostile;
 mod k8s;
+mod k8s_rules;
 mod lints;
 mod lsp;
 mod lua_harness;
