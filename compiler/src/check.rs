@@ -991,7 +991,8 @@ impl Cx<'_> {
                     );
                     return None;
                 };
-                self.match_argument(&name, &arg, loc)?;
+                let arg_loc = c.args.first().map_or(loc, |a| self.loc(a.value.span));
+                self.match_argument(&name, &arg, loc, arg_loc)?;
                 match name.as_str() {
                     "mx_suffix" => Typed::Match(MatchRule::MxSuffix(arg)),
                     "domain_suffix" => Typed::Match(MatchRule::DomainSuffix(arg)),
@@ -1520,12 +1521,32 @@ impl Cx<'_> {
     /// `mx_suffix`, `domain_suffix` and `host_name` compare a destination with their text: an
     /// empty suffix would match every destination, and whitespace none. (Wildcards and
     /// regex syntax are KUMO-SHP005's, with a fix.)
-    fn match_argument(&mut self, rule: &str, arg: &str, loc: Loc) -> Option<()> {
+    fn match_argument(&mut self, rule: &str, arg: &str, loc: Loc, arg_loc: Loc) -> Option<()> {
         let text = match rule {
             "mx_suffix" | "domain_suffix" => arg.strip_prefix('.').unwrap_or(arg),
             "host_name" => arg,
             _ => return Some(()), // an unknown rule: reported with its name
         };
+        // KumoMTA compares MX host names as DNS gives them, in lower case (hickory's
+        // `Name::to_lowercase` in `fully_qualify`, `crates/dns-resolver`), and the suffix as
+        // written: an upper-case letter never matches.
+        if rule != "domain_suffix" && text.chars().any(|c| c.is_ascii_uppercase()) {
+            let lower = arg.to_ascii_lowercase();
+            let mut d = Diagnostic::new(
+                "K2010",
+                format!("{} never matches an MX host name", shown(arg)),
+                arg_loc,
+                "upper-case letters",
+            )
+            .with_help(format!(
+                "KumoMTA compares MX host names in lower case: write `\"{lower}\"`"
+            ));
+            if !lower.contains(['"', '\\']) {
+                d = d.with_replacement("write it in lower case", arg_loc, format!("\"{lower}\""));
+            }
+            self.push(d);
+            return None;
+        }
         let why = if text.is_empty() {
             "matches every destination"
         } else if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -1613,30 +1634,60 @@ pub const MAX_DURATION_MS: u64 = i32::MAX as u64 * 1000;
 
 /// Why a typed value cannot be what `block.field` becomes: (label, help). The grammar was
 /// checked already; these are the ranges of the values' consumers.
-fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(String, String)> {
+fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(&'static str, String, String)> {
+    let range = |why: &str, help: String| Some(("K2007", why.to_string(), help));
     match (block, field, v) {
-        (_, _, Typed::Size(n)) if *n > i64::MAX as u64 => Some((
-            "larger than 8 EiB".into(),
+        (_, _, Typed::Size(n)) if *n > i64::MAX as u64 => range(
+            "larger than 8 EiB",
             "KumoMTA's Lua and Kubernetes read sizes as 64-bit signed integers: use at most `7Ei`".into(),
-        )),
-        (_, _, Typed::Cpu(n)) if *n > i64::MAX as u64 => Some((
-            "too many cores".into(),
+        ),
+        (_, _, Typed::Cpu(n)) if *n > i64::MAX as u64 => range(
+            "too many cores",
             "Kubernetes counts CPU in millicores in a 64-bit signed integer".into(),
-        )),
-        (_, _, Typed::Duration(ms)) if *ms > MAX_DURATION_MS => Some((
-            "longer than 68 years".into(),
+        ),
+        (_, _, Typed::Duration(ms)) if *ms > MAX_DURATION_MS => range(
+            "longer than 68 years",
             format!(
                 "durations are at most {}s (2^31 − 1 seconds): Kubernetes stores seconds as 32-bit integers and KumoMTA refuses longer ones at run time",
                 MAX_DURATION_MS / 1000
             ),
-        )),
-        ("mta", "spool", Typed::Size(0)) | ("tsa", "storage", Typed::Size(0)) => Some((
-            "a volume of 0 bytes".into(),
+        ),
+        // Kubernetes and the DKIM helper read these in whole seconds: a fraction would be
+        // rounded, 0 where they need at least 1 would be written as 1.
+        (
+            "readiness" | "startup" | "liveness" | "mta" | "dkim" | "dkim_defaults",
+            "initial_delay" | "period" | "timeout" | "termination_grace_period" | "expiration",
+            Typed::Duration(ms),
+        ) if !ms.is_multiple_of(1000) => range(
+            "not a whole number of seconds",
+            format!("`{field}` is written in whole seconds: use `{}s`", ms.div_ceil(1000).max(1)),
+        ),
+        (
+            "readiness" | "startup" | "liveness" | "mta" | "dkim" | "dkim_defaults",
+            "period" | "timeout" | "termination_grace_period" | "expiration",
+            Typed::Duration(0),
+        ) => range(
+            "0 seconds",
+            match field {
+                "termination_grace_period" => "kumod needs time to finish deliveries and flush the spool: give it at least `1s` (kumoc's default is `300s`)".to_string(),
+                "expiration" => "signatures would already be expired when they are sent: use at least `1s` (days, in practice)".to_string(),
+                _ => format!("Kubernetes requires a probe `{field}` of at least 1 second: use `1s`"),
+            },
+        ),
+        ("mta", "spool", Typed::Size(0)) | ("tsa", "storage", Typed::Size(0)) => range(
+            "a volume of 0 bytes",
             "the volume is a PersistentVolumeClaim, and Kubernetes requires it to request more than 0 bytes".into(),
-        )),
-        ("autoscale", "cpu" | "memory", Typed::Percent(0)) => Some((
-            "a target of 0%".into(),
+        ),
+        ("autoscale", "cpu" | "memory", Typed::Percent(0)) => range(
+            "a target of 0%",
             "Kubernetes requires a utilization target of at least 1%".into(),
+        ),
+        // fancy-regex compiles an empty pattern, which matches every response: every
+        // delivery would fire the rule.
+        (_, _, Typed::Regex(r)) if r.is_empty() => Some((
+            "K2011",
+            "matches every response".into(),
+            "an empty pattern fires the rule on every delivery: write what the response says, like `'4\\.7\\.28'`".into(),
         )),
         (_, _, Typed::List(items)) => items
             .iter()
@@ -1651,13 +1702,15 @@ fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(String, String)> {
 impl Cx<'_> {
     /// A value outside what its consumer reads back is reported (K2007) and dropped.
     fn in_range(&mut self, block: &str, field: &str, v: TypedAt) -> Option<TypedAt> {
-        let Some((why, help)) = value_rule(block, field, &v.value) else {
+        let Some((code, why, help)) = value_rule(block, field, &v.value) else {
             return Some(v);
         };
-        self.push(
-            Diagnostic::new("K2007", format!("`{field}` is out of range"), v.loc, why)
-                .with_help(help),
-        );
+        let message = if code == "K2007" {
+            format!("`{field}` is out of range")
+        } else {
+            format!("invalid `{field}`")
+        };
+        self.push(Diagnostic::new(code, message, v.loc, why).with_help(help));
         None
     }
 }

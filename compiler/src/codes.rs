@@ -401,7 +401,9 @@ Some ranges come from where the value goes: a `spool` or TSA `storage` of 0 is a
 PersistentVolumeClaim Kubernetes refuses; an autoscaling target of `0%` is refused too;
 sizes above 8 EiB and CPU amounts above 2^63 millicores do not fit the 64-bit integers
 KumoMTA's Lua and Kubernetes read; durations are at most 2^31 − 1 seconds (about 68
-years), the most Kubernetes' 32-bit seconds and KumoMTA's run-time conversions hold.",
+years), the most Kubernetes' 32-bit seconds and KumoMTA's run-time conversions hold. Probe
+timings, the termination grace period and DKIM `expiration` are read in whole seconds, so
+they are whole seconds, and at least `1s` where 0 would not mean what it says.",
     ),
     e(
         "K2008",
@@ -448,7 +450,8 @@ grammar of the consumer that reads them:
   and signed header names are header names (printable ASCII, no spaces, no `:`); `image` is
   an image repository; `routing_domain` is a domain, `[IP]` or `[IPv6:addr]`;
   `mx_suffix`, `domain_suffix` and `host_name` take a domain (an empty suffix would match
-  every destination).
+  every destination), and `mx_suffix` and `host_name` a lower-case one (KumoMTA compares MX
+  host names in lower case).
 
 ```kumo
 tenant \"acme:eu\" { }       // K2010: `:` separates a queue name's campaign and tenant
@@ -463,7 +466,9 @@ queue default {
         Types,
         "an automation regex that does not compile",
         "Automation rules use KumoMTA's regex engine (fancy-regex syntax, look-around allowed).
-A pattern that does not compile makes KumoMTA reject the whole shaping file.",
+A pattern that does not compile makes KumoMTA reject the whole shaping file. An empty pattern
+compiles but matches every response, so the rule would fire on every delivery: it is refused
+too.",
     ),
     e(
         "K2012",
