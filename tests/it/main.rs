@@ -16,4 +16,5 @@ mod lsp;
 mod lua_harness;
 mod parse;
 mod policy;
+mod property;
 mod support;
