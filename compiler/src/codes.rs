@@ -446,6 +446,8 @@ grammar of the consumer that reads them:
   (`max_age`, `strategy`, `protocol`, `campaigns`, ...);
 - a shaping block cannot be keyed `\"provider\"`: that key of `shaping.toml` holds the
   provider blocks;
+- `unspecified` is KumoMTA's built-in pool and source, which it never asks the policy for: a
+  pool of that name, or a source of that name with settings, would be silently replaced;
 - a DKIM selector is a DNS label (and part of the key's path); tenant, campaign, scheduling
   and signed header names are header names (printable ASCII, no spaces, no `:`); `image` is
   an image repository; `routing_domain` is a domain, `[IP]` or `[IPv6:addr]`;

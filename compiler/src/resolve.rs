@@ -647,6 +647,47 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         self.derived_names(d);
         self.derived_shaping_keys(d);
         self.api_user_names();
+        self.built_in_names(d);
+    }
+
+    /// `unspecified` is KumoMTA's built-in pool and source: `EgressPool::resolve` and
+    /// `EgressSource::resolve` (`crates/kumod/src/egress_source.rs`) answer for that name
+    /// without asking the policy, so a pool of that name, or a source of that name with
+    /// settings, would be silently replaced by the built-in one. (A pool may list the
+    /// built-in source with a weight.)
+    fn built_in_names(&mut self, d: &Deployment) {
+        const BUILT_IN: &str = "unspecified";
+        let pool = d.pools.iter().find(|p| p.name == BUILT_IN).map(|p| {
+            (
+                p.loc,
+                "pool",
+                "whose only member is the built-in source, so these sources would never be used",
+            )
+        });
+        let source = d
+            .sources
+            .iter()
+            .find(|s| s.name == BUILT_IN && !s.settings.is_empty())
+            .map(|s| {
+                (
+                    s.loc,
+                    "source",
+                    "the kernel's choice of address and the host name as EHLO, so these settings would be ignored",
+                )
+            });
+        for (at, what, built_in) in pool.into_iter().chain(source) {
+            self.diags.push(
+                Diagnostic::new(
+                    "K2010",
+                    format!("`{BUILT_IN}` is KumoMTA's built-in {what}"),
+                    at,
+                    "KumoMTA never asks the policy for it",
+                )
+                .with_help(format!(
+                    "KumoMTA uses its own `{BUILT_IN}` {what}, {built_in}: choose another name"
+                )),
+            );
+        }
     }
 
     /// The keys of the Secret `http_listener.users` names are API user names. The policy

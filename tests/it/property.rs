@@ -1521,6 +1521,23 @@ fn generate(seed: u64, n: u64) -> Case {
         if applies && !autoscale {
             ex.mta_replicas = Some(new_replicas);
         }
+        // A campaign the overlay adds to a tenant (blocks merge by name).
+        if !tenant_names.is_empty() && g.rng.chance(40) {
+            let t = g.rng.pick(&tenant_names);
+            let c = name(&mut g, "ecampaign");
+            ob.push(block(
+                format!("tenant {}", q(&t)),
+                vec![block(
+                    format!("campaign {}", q(&c)),
+                    vec![line("overall_max_message_rate = 5/s")],
+                )],
+            ));
+            if applies {
+                if let Some((_, cs)) = ex.tenants.iter_mut().find(|(x, _)| *x == t) {
+                    cs.push(c);
+                }
+            }
+        }
         overlays.push(block(format!("env {}", which.name()), ob));
     }
 
