@@ -1780,7 +1780,7 @@ fn string_grammar(
             })
         }
         ("logging", "filter") => check_log_filter(s).err().and_then(|why| {
-            bad("K2015", why, "a filter is comma-separated `target=level` or `level` directives, like `kumod=info`; levels are trace, debug, info, warn, error and off")
+            bad("K2015", why, "a filter is comma-separated `target=level` or `level` directives without spaces, like `kumod=info,lua=warn`; levels are trace, debug, info, warn, error and off")
         }),
         _ => None,
     }
@@ -1861,7 +1861,14 @@ fn check_log_filter(s: &str) -> Result<(), &'static str> {
                 | "5"
         )
     }
-    for directive in s.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+    // tracing-subscriber splits on `,` and trims nothing: ` lua=info` is not a directive,
+    // and kumod's `init` fails on it.
+    for directive in s.split(',').filter(|d| !d.is_empty()) {
+        if directive.trim() != directive {
+            return Err(
+                "a space around a directive (kumod reads the filter as written: no spaces)",
+            );
+        }
         let (what, lvl) = match directive.rsplit_once('=') {
             Some((what, l)) if !what.contains(['[', ']']) || what.ends_with(']') => (what, Some(l)),
             _ => (directive, None),

@@ -904,7 +904,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         "more than the limit",
                     )
                     .with_secondary(b.loc, "the limit")
-                    .with_help("Kubernetes refuses a request above its limit: raise the limit or lower the request"),
+                    .with_help("Kubernetes refuses a request above its limit: raise the limit, lower the request, or drop the limit"),
                 );
             }
         }

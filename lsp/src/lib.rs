@@ -1146,7 +1146,6 @@ fn effective_shaping(snap: &Snapshot, keyword: &str, label: &str) -> Option<Stri
                 .shaping
         }
     };
-    let prov = kumoc_compiler::emit::Provenance::new(&snap.analysis.sources);
     let mut out = format!("**Effective settings of `{keyword} {label}`** (presets merged):\n\n");
     for (name, setting) in &shaping.settings {
         let text = snap
@@ -1154,7 +1153,10 @@ fn effective_shaping(snap: &Snapshot, keyword: &str, label: &str) -> Option<Stri
             .sources
             .get(setting.loc.file)
             .map_or("", |f| f.slice(setting.loc.span));
-        out.push_str(&format!("- `{name} = {text}` — {}\n", prov.at(setting.loc)));
+        out.push_str(&format!(
+            "- `{name} = {text}` — {}\n",
+            snap.analysis.sources.position(setting.loc)
+        ));
     }
     if !shaping.automation.is_empty() {
         out.push_str(&format!(

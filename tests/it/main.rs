@@ -2,9 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod abuse;
 mod build;
 mod check;
 mod cli;
+mod determinism;
 mod fmt;
 mod fuzz;
 mod helper_schemas;
@@ -14,7 +16,9 @@ mod k8s_rules;
 mod lints;
 mod lsp;
 mod lua_harness;
+mod outdir;
 mod parse;
+mod pods;
 mod policy;
 mod property;
 mod support;

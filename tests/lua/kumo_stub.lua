@@ -1224,25 +1224,54 @@ function kumo.validation_failed()
   STUB.validation_failed = true
 end
 
+-- A tracing EnvFilter directive, exactly as tracing-subscriber 0.3 parses one
+-- (filter/env/directive.rs `Directive::parse`): a lone level (names case-insensitive, or a
+-- number 0-5), or one or two of `target` ([\w:-]+) / `[span]`, then optionally `=` and
+-- optionally a level (no level: trace). Nothing is trimmed: `kumod=info, lua=info` fails on
+-- ` lua=info`.
+local FILTER_LEVELS = {
+  trace = true, debug = true, info = true, warn = true, error = true, off = true,
+  ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true, ['5'] = true,
+}
+local function valid_filter_directive(d)
+  if FILTER_LEVELS[d:lower()] then
+    return true
+  end
+  local rest, pieces = d, 0
+  while pieces < 2 do
+    local piece = rest:match '^[%w_:%-\128-\255]+' or rest:match '^%[[^%]]*%]'
+    if not piece then
+      break
+    end
+    rest = rest:sub(#piece + 1)
+    pieces = pieces + 1
+  end
+  if pieces == 0 then
+    return false
+  end
+  if rest == '' then
+    return true
+  end
+  if rest:sub(1, 1) ~= '=' then
+    return false
+  end
+  local level = rest:sub(2)
+  return level == '' or FILTER_LEVELS[level:lower()] == true
+end
+
 function kumo.set_diagnostic_log_filter(filter)
   record('kumo.set_diagnostic_log_filter', filter)
   if type(filter) ~= 'string' then
     error('kumo.set_diagnostic_log_filter: ' .. invalid_type(filter, 'a string'), 2)
   end
-  local levels = { trace = 1, debug = 1, info = 1, warn = 1, error = 1, off = 1 }
+  -- EnvFilter splits on `,` and skips empty pieces.
   for directive in filter:gmatch '[^,]+' do
-    directive = directive:gsub('^%s+', ''):gsub('%s+$', '')
-    local level = directive:match '=(.*)$' or directive
-    if not directive:find '=' and not levels[level:lower()] then
-      -- a bare target name enables everything for it: accepted by EnvFilter
-      level = 'trace'
-    end
-    if not levels[level:lower()] then
+    if not valid_filter_directive(directive) then
       error(
         string.format(
-          'kumo.set_diagnostic_log_filter: invalid filter directive `%s`: unknown level `%s`',
-          directive,
-          level
+          'kumo.set_diagnostic_log_filter: parsing log filter %q: invalid filter directive `%s`',
+          filter,
+          directive
         ),
         2
       )

@@ -12,18 +12,30 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use super::Output;
-use super::names::{self, Names};
+use super::kumomta::Digest;
+use super::names::{self, Names, Workload};
 use crate::check::Typed;
 use crate::model::{Deployment, Probe, Resources};
 
 /// The Kubernetes version the manifests are written (and tested) for.
 pub const KUBERNETES_VERSION: &str = "1.33";
 
-/// The uid/gid kumod runs as. kumoc starts kumod without `--user`, so the image's `kumod`
-/// account (whose uid is not pinned) does not matter; the spool volume is group-owned.
+/// The uid and gid kumod and tsa-daemon run as, and the pods' fsGroup. kumoc starts kumod
+/// without `--user`, so the image's `kumod` account (whose uid is not pinned) does not
+/// matter. For the volumes this means:
+/// - every volume a process writes ([`Workload::writes`]) is an emptyDir (created mode 0777)
+///   or a PersistentVolume that the kubelet gives group 999, group-writable with the setgid
+///   bit (fsGroup; for the volume drivers that support it, which block storage does), so the
+///   process can create its files there without root;
+/// - what it creates is owned 999:999 with its umask (files 0644). With
+///   `fsGroupChangePolicy: OnRootMismatch` the kubelet does not re-chown a volume whose root
+///   already matches, so a different uid later could not write the old spool: the uid is a
+///   constant, not a setting;
+/// - Secret volumes are mode 0440 and group fsGroup (readable, never writable); the
+///   ConfigMap is 0644. The root filesystem is read-only.
 const RUN_AS: i64 = 999;
 
 /// What the Kubernetes emitter needs besides the model.
@@ -31,6 +43,9 @@ const RUN_AS: i64 = 999;
 pub struct Inputs<'a> {
     /// The policy files (`policy/...`) emitted for this deployment.
     pub policy: BTreeMap<&'a str, &'a str>,
+    /// The digest of each policy file's canonical form (its code without comments), by
+    /// path: what the pod-template checksums cover.
+    pub digests: BTreeMap<String, Digest>,
 }
 
 struct Ctx<'a> {
@@ -58,8 +73,8 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     let cx = Ctx {
         d,
         image: format!("{}:{}", image_repository(&d.image), d.version.value),
-        checksum: checksum(&inputs.policy),
-        sink_checksum: checksum(&sink_files),
+        checksum: pod_checksum(inputs, mta_files.keys().copied()),
+        sink_checksum: pod_checksum(inputs, sink_files.keys().copied()),
         n,
     };
     // Each object is written as YAML as soon as it is built (the ConfigMaps directly, see
@@ -158,13 +173,24 @@ fn image_repository(image: &str) -> &str {
     }
 }
 
-/// sha256 over every file name and content, in name order.
-fn checksum(files: &BTreeMap<&str, &str>) -> String {
+/// The `kumoc.dev/policy-checksum` annotation of a pod template: sha256 over the name and
+/// canonical digest of each file in `covered`, in name order. A pod template carries the
+/// checksum of the files its pods read (the ConfigMap they mount), so a change to what they
+/// read rolls them; the digests leave out comments (see `kumomta::text`), so a change to a
+/// value's place or to the list of source files, which cannot change kumod's behaviour, does
+/// not. A file without a digest counts with its whole text (rolling too often is safe).
+fn pod_checksum<'a>(inputs: &Inputs<'_>, covered: impl IntoIterator<Item = &'a str>) -> String {
+    let covered: BTreeSet<&str> = covered.into_iter().collect();
     let mut h = Sha256::new();
-    for (name, content) in files {
+    for name in covered {
         h.update(name.as_bytes());
         h.update([0]);
-        h.update(content.as_bytes());
+        match inputs.digests.get(name) {
+            Some(d) => h.update(d),
+            None => h.update(Sha256::digest(
+                inputs.policy.get(name).copied().unwrap_or("").as_bytes(),
+            )),
+        }
         h.update([0]);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
@@ -314,13 +340,32 @@ fn plain_literal(key: &str, text: &str) -> bool {
             .all(|b| b == b'\n' || (0x20..0x7f).contains(&b))
 }
 
-fn resources(r: &Resources) -> Value {
+/// What kumoc requests for a TSA or sink container when `resources` names neither a request
+/// nor a limit for CPU (millicores) or memory (bytes): both are small and steady, and a pod
+/// without requests is the first evicted under node pressure (QoS class BestEffort). Only
+/// requests: a limit kumoc guessed could throttle or kill them. The MTA has no default; it
+/// is sized by the user, and KUMO-K8S003 asks for its figures.
+pub const TSA_DEFAULT_REQUESTS: (u64, u64) = (100, 128 * 1024 * 1024);
+/// See [`TSA_DEFAULT_REQUESTS`].
+pub const SINK_DEFAULT_REQUESTS: (u64, u64) = (100, 256 * 1024 * 1024);
+
+/// The container's resources. `default_requests` (CPU millicores, memory bytes) fill a request
+/// that is not written when no limit is written for that resource either (Kubernetes copies a
+/// limit into a missing request, and a default above the user's limit would be rejected).
+fn resources(r: &Resources, default_requests: Option<(u64, u64)>) -> Value {
     let mut requests = serde_json::Map::new();
     let mut limits = serde_json::Map::new();
-    if let Some(c) = r.requests_cpu {
+    let (default_cpu, default_memory) = match default_requests {
+        Some((cpu, memory)) => (
+            r.limits_cpu.is_none().then_some(cpu),
+            r.limits_memory.is_none().then_some(memory),
+        ),
+        None => (None, None),
+    };
+    if let Some(c) = r.requests_cpu.or(default_cpu) {
         requests.insert("cpu".into(), json!(kumoc_lang::units::format_cpu(c)));
     }
-    if let Some(m) = r.requests_memory {
+    if let Some(m) = r.requests_memory.or(default_memory) {
         requests.insert("memory".into(), json!(kumoc_lang::units::format_size(m)));
     }
     if let Some(c) = r.limits_cpu {
@@ -402,6 +447,17 @@ fn empty_dir(name: &str) -> Value {
 
 fn mount(name: &str, path: &str, read_only: bool) -> Value {
     json!({ "name": name, "mountPath": path, "readOnly": read_only })
+}
+
+/// The environment that points a workload's process at its writable volumes
+/// ([`Workload::writes`]).
+fn env(w: Workload) -> Value {
+    Value::Array(
+        w.env()
+            .into_iter()
+            .map(|(name, value)| json!({ "name": name, "value": value }))
+            .collect(),
+    )
 }
 
 /// Where the MTA's secrets are mounted, derived from where the policy reads them:
@@ -518,24 +574,22 @@ fn mta_statefulset(cx: &Ctx<'_>) -> Value {
         mount("policy", names::POLICY_DIR, true),
         mount("spool", names::SPOOL_DIR, false),
         mount("logs", names::LOG_DIR, false),
-        mount("tmp", "/tmp", false),
+        mount("tmp", names::TMP_DIR, false),
     ];
     mounts.extend(secrets.mounts);
     let container = json!({
         "name": "kumod",
         "image": cx.image,
         "imagePullPolicy": "IfNotPresent",
-        "command": ["/opt/kumomta/sbin/kumod", "--policy", names::policy_file("init.lua")],
-        "env": [
-            // The node id lives on the spool volume, so it survives restarts.
-            { "name": "KUMO_NODE_ID_PATH", "value": format!("{}/.nodeid", names::SPOOL_DIR) },
-        ],
+        "command": ["/opt/kumomta/sbin/kumod", "--policy", names::policy_file(Workload::Mta.policy())],
+        // The node id on the spool volume (it survives restarts), temporary files on `tmp`.
+        "env": env(Workload::Mta),
         "ports": ports,
         "readinessProbe": probe(http_get("/api/check-liveness/v1", "http"), &mta.readiness),
         "startupProbe": probe(http_get("/api/check-liveness/v1", "http"), &mta.startup),
         // Not the liveness endpoint: it reports load shedding, which must not restart pods.
         "livenessProbe": probe(tcp("http"), &mta.liveness),
-        "resources": resources(&mta.resources),
+        "resources": resources(&mta.resources, None),
         "securityContext": container_security(),
         "volumeMounts": mounts,
     });
@@ -772,16 +826,17 @@ fn tsa_statefulset(cx: &Ctx<'_>, tsa: &crate::model::Tsa) -> Value {
         "name": "tsa-daemon",
         "image": cx.image,
         "imagePullPolicy": "IfNotPresent",
-        "command": ["/opt/kumomta/sbin/tsa-daemon", "--policy", names::policy_file("tsa_init.lua")],
+        "command": ["/opt/kumomta/sbin/tsa-daemon", "--policy", names::policy_file(Workload::Tsa.policy())],
+        "env": env(Workload::Tsa),
         "ports": [{ "name": "http", "containerPort": tsa.port, "protocol": "TCP" }],
         "readinessProbe": probe(ready.clone(), &timing),
         "livenessProbe": probe(tcp("http"), &Probe { period_ms: 20_000, ..timing.clone() }),
-        "resources": resources(&tsa.resources),
+        "resources": resources(&tsa.resources, Some(TSA_DEFAULT_REQUESTS)),
         "securityContext": container_security(),
         "volumeMounts": [
             mount("policy", names::POLICY_DIR, true),
             mount("data", names::SPOOL_DIR, false),
-            mount("tmp", "/tmp", false),
+            mount("tmp", names::TMP_DIR, false),
         ],
     });
     let mut pvc_spec = json!({ "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": kumoc_lang::units::format_size(tsa.storage_bytes) } } });
@@ -851,20 +906,23 @@ fn sink_deployment(cx: &Ctx<'_>) -> Value {
         "name": "kumod",
         "image": cx.image,
         "imagePullPolicy": "IfNotPresent",
-        "command": ["/opt/kumomta/sbin/kumod", "--policy", names::policy_file("sink.lua")],
+        "command": ["/opt/kumomta/sbin/kumod", "--policy", names::policy_file(Workload::Sink.policy())],
+        // Without KUMO_NODE_ID_PATH kumod writes its node id on the read-only root and
+        // panics at start-up (crates/kumo-server-common/src/nodeid.rs).
+        "env": env(Workload::Sink),
         "ports": [
             { "name": "smtp", "containerPort": sink.port, "protocol": "TCP" },
             { "name": "http", "containerPort": 8000, "protocol": "TCP" },
         ],
         "readinessProbe": probe(http_get("/api/check-liveness/v1", "http"), &Probe { period_ms: 10_000, ..liveness.clone() }),
         "livenessProbe": probe(tcp("http"), &liveness),
-        "resources": resources(&sink.resources),
+        "resources": resources(&sink.resources, Some(SINK_DEFAULT_REQUESTS)),
         "securityContext": container_security(),
         "volumeMounts": [
             mount("policy", names::POLICY_DIR, true),
             mount("spool", names::SPOOL_DIR, false),
             mount("logs", names::LOG_DIR, false),
-            mount("tmp", "/tmp", false),
+            mount("tmp", names::TMP_DIR, false),
         ],
     });
     json!({

@@ -19,6 +19,12 @@ declare_rule! {
     /// under load. Memory is not: without a limit, a kumod whose queues grow can take a
     /// node's memory from everything else on it.
     ///
+    /// The TSA and sink pods are not reported: they are small and steady, so when their
+    /// `resources` name neither a request nor a limit for CPU or memory, kumoc requests
+    /// 100m of CPU and 128Mi (TSA) or 256Mi (sink) of memory, and no limit. Every pod kumoc
+    /// emits therefore has requests (none is of QoS class BestEffort, the first evicted).
+    /// KUMO-K8S013 reports a request above its limit.
+    ///
     /// ## Why is this bad?
     /// Without requests the scheduler places MTA pods as if they cost nothing: they land on
     /// crowded nodes and are the first evicted under pressure, which for an MTA means

@@ -9,6 +9,8 @@ declare_rule! {
 ///
 /// ## Why is this bad?
 /// It needs the expected message size and the number of active ready queues, which `.kumo` does not describe yet.
+/// Meanwhile KUMO-SHP009 checks each `max_ready` you write against the MTA's memory, with
+/// KumoMTA's example message size (100 KB) and a stated number of ready queues.
 ///
 /// ## Fix safety
 /// Not applicable: there is nothing to fix in `.kumo`.

@@ -21,6 +21,7 @@ pub mod k8s009;
 pub mod k8s010;
 pub mod k8s011;
 pub mod k8s012;
+pub mod k8s013;
 pub mod ops001;
 pub mod ops002;
 pub mod ops003;
@@ -35,6 +36,7 @@ pub mod que003;
 pub mod que004;
 pub mod que005;
 pub mod que006;
+pub mod que007;
 pub mod sec001;
 pub mod sec002;
 pub mod sec003;
@@ -95,6 +97,7 @@ pub static RULES: &[&Rule] = &[
     &k8s010::RULE,
     &k8s011::RULE,
     &k8s012::RULE,
+    &k8s013::RULE,
     &ops001::RULE,
     &ops002::RULE,
     &ops003::RULE,
@@ -109,6 +112,7 @@ pub static RULES: &[&Rule] = &[
     &que004::RULE,
     &que005::RULE,
     &que006::RULE,
+    &que007::RULE,
     &sec001::RULE,
     &sec002::RULE,
     &sec003::RULE,
