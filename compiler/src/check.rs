@@ -344,7 +344,11 @@ impl Cx<'_, '_> {
                 }
                 Stmt::Block(b) => {
                     if let Some(h) = self.block(schema, b) {
-                        if h.schema.multiplicity != crate::schema::Multiplicity::Many {
+                        // A keyed block whose name was refused (already reported) is no
+                        // duplicate of another such block.
+                        let unnamed = h.schema.multiplicity == crate::schema::Multiplicity::Keyed
+                            && h.label.is_none();
+                        if h.schema.multiplicity != crate::schema::Multiplicity::Many && !unnamed {
                             let (kw, label) = h.key();
                             let key = (kw, label.map(str::to_string));
                             if let Some(prev) = block_index.get(&key).and_then(|&i| blocks.get(i)) {
@@ -499,7 +503,7 @@ impl Cx<'_, '_> {
             if schema.label != LabelRule::None {
                 let example = match schema.label {
                     LabelRule::Domain { .. } => "\"example.com\"",
-                    LabelRule::DefaultOrDomain => "default",
+                    LabelRule::DefaultOrDomain { .. } => "default",
                     LabelRule::Environment => "production",
                     _ => "NAME",
                 };
@@ -545,6 +549,21 @@ impl Cx<'_, '_> {
                 if kw == "secret" {
                     self.secret_name(&label.text, at)?;
                 }
+                // Tenants are checked where they are defined (a queue's `tenant` block
+                // refers to one), campaigns wherever they are written (each is a definition).
+                if std::ptr::eq(schema, &crate::schema::TENANT) || kw == "campaign" {
+                    if let Err((why, help)) = check_queue_name_part(&label.text) {
+                        self.push(
+                            Diagnostic::new(
+                                "K2010",
+                                format!("{} cannot name a {kw}", shown(&label.text)),
+                                at,
+                                why,
+                            )
+                            .with_help(help),
+                        );
+                    }
+                }
                 Some(label.text.clone())
             }
             LabelRule::Domain { wildcard } => {
@@ -565,7 +584,7 @@ impl Cx<'_, '_> {
                 }
                 Some(label.text.to_ascii_lowercase())
             }
-            LabelRule::DefaultOrDomain => {
+            LabelRule::DefaultOrDomain { wildcard } => {
                 if label.text == "default" {
                     return Some("default".to_string());
                 }
@@ -586,7 +605,18 @@ impl Cx<'_, '_> {
                     );
                     return None;
                 }
-                if let Err(why) = check_domain(&label.text, true) {
+                if let Err(why) = check_domain(&label.text, wildcard) {
+                    let (why, help) = if label.text.starts_with("*.") {
+                        (
+                            "a wildcard never matches a shaping block",
+                            "KumoMTA looks shaping blocks up by the exact destination domain (or its MX site with `mx_rollup`): name the domain, or use a `provider` with `domain_suffix(...)`",
+                        )
+                    } else {
+                        (
+                            why,
+                            "shaping and queue blocks are keyed by a destination domain",
+                        )
+                    };
                     self.push(
                         Diagnostic::new(
                             "K2010",
@@ -594,11 +624,26 @@ impl Cx<'_, '_> {
                             at,
                             why,
                         )
-                        .with_help("shaping and queue blocks are keyed by a destination domain"),
+                        .with_help(help),
                     );
                     return None;
                 }
-                Some(label.text.to_ascii_lowercase())
+                let domain = label.text.to_ascii_lowercase();
+                if kw == "shaping" && SHAPING_RESERVED_KEYS.contains(&domain.as_str()) {
+                    self.push(
+                        Diagnostic::new(
+                            "K2010",
+                            format!("`{domain}` cannot key a shaping block"),
+                            at,
+                            "a reserved key of shaping.toml",
+                        )
+                        .with_help(
+                            "KumoMTA's shaping file reads its top-level `provider` table as the provider blocks, so a destination of that name cannot be shaped; write the domain in full",
+                        ),
+                    );
+                    return None;
+                }
+                Some(domain)
             }
             LabelRule::Environment => {
                 if ENVIRONMENTS.iter().any(|e| e.name == label.text) {
@@ -644,7 +689,8 @@ impl Cx<'_, '_> {
         }
         let value = self
             .value(&field.ty, &a.value)
-            .and_then(|v| self.emittable(schema.keyword, field.name, v));
+            .and_then(|v| self.emittable(schema.keyword, field.name, v))
+            .and_then(|v| self.in_range(schema.keyword, field.name, v));
         Some(HAttr {
             file: self.file,
             ast: a,
@@ -1125,7 +1171,8 @@ impl Cx<'_, '_> {
                     );
                     return None;
                 };
-                self.match_argument(&name, &arg, loc)?;
+                let arg_loc = c.args.first().map_or(loc, |a| self.loc(a.value.span));
+                self.match_argument(&name, &arg, loc, arg_loc)?;
                 match name.as_str() {
                     "mx_suffix" => Typed::Match(MatchRule::MxSuffix(arg)),
                     "domain_suffix" => Typed::Match(MatchRule::DomainSuffix(arg)),
@@ -1509,8 +1556,10 @@ fn check_secret_key(s: &str) -> Result<(), &'static str> {
     {
         return Err("invalid character");
     }
-    if s == "." || s == ".." {
-        return Err("`.` and `..` are not keys");
+    // apimachinery's `IsConfigMapKey`: not `.`, and no `..` prefix (the kubelet writes each
+    // key as a file beside its own `..data` link).
+    if s == "." || s.starts_with("..") {
+        return Err("`.` and names starting with `..` are not keys");
     }
     Ok(())
 }
@@ -1697,12 +1746,32 @@ impl Cx<'_, '_> {
     /// `mx_suffix`, `domain_suffix` and `host_name` compare a destination with their text: an
     /// empty suffix would match every destination, and whitespace none. (Wildcards and
     /// regex syntax are KUMO-SHP005's, with a fix.)
-    fn match_argument(&mut self, rule: &str, arg: &str, loc: Loc) -> Option<()> {
+    fn match_argument(&mut self, rule: &str, arg: &str, loc: Loc, arg_loc: Loc) -> Option<()> {
         let text = match rule {
             "mx_suffix" | "domain_suffix" => arg.strip_prefix('.').unwrap_or(arg),
             "host_name" => arg,
             _ => return Some(()), // an unknown rule: reported with its name
         };
+        // KumoMTA compares MX host names as DNS gives them, in lower case (hickory's
+        // `Name::to_lowercase` in `fully_qualify`, `crates/dns-resolver`), and the suffix as
+        // written: an upper-case letter never matches.
+        if rule != "domain_suffix" && text.chars().any(|c| c.is_ascii_uppercase()) {
+            let lower = arg.to_ascii_lowercase();
+            let mut d = Diagnostic::new(
+                "K2010",
+                format!("{} never matches an MX host name", shown(arg)),
+                arg_loc,
+                "upper-case letters",
+            )
+            .with_help(format!(
+                "KumoMTA compares MX host names in lower case: write `\"{lower}\"`"
+            ));
+            if !lower.contains(['"', '\\']) {
+                d = d.with_replacement("write it in lower case", arg_loc, format!("\"{lower}\""));
+            }
+            self.push(d);
+            return None;
+        }
         let why = if text.is_empty() {
             "matches every destination"
         } else if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -1719,6 +1788,154 @@ impl Cx<'_, '_> {
             )
             .with_help("match rules take a domain or a suffix like `\".google.com\"`"),
         );
+        None
+    }
+}
+
+// ----- names that share a namespace with a consumer's own keys (issue 11) ----------------
+
+/// The keys KumoMTA's queue helper reads as options in the tables where kumoc writes tenant
+/// and campaign names: `[queue."d"]` holds options and tenants, `[queue."d"."t"]` options and
+/// campaigns, and the helper decides which is which by trying each key as an option
+/// (`assets/policy-extras/queue.lua`, `parse_domain` / `parse_tenant_with_campaign`, and
+/// `is_queue_config_option`, which asks `kumo.make_queue_config`). So a tenant named
+/// `max_age` is not TOML at all when the block also sets `max_age` (the same key twice), and
+/// is read as a broken option otherwise; `tenants` and `campaigns` are the helper's own record
+/// fields, which an empty table silently fills. The fields of `QueueConfig`
+/// (`crates/kumod/src/queue/config.rs`) and of the helper's records.
+pub const QUEUE_HELPER_KEYS: &[&str] = &[
+    "retry_interval",
+    "max_retry_interval",
+    "max_age",
+    "egress_pool",
+    "max_message_rate",
+    "protocol",
+    "reap_interval",
+    "refresh_interval",
+    "timerwheel_tick_interval",
+    "strategy",
+    "refresh_strategy",
+    "provider_name",
+    "shrink_policy",
+    "overall_max_message_rate",
+    "routing_domain",
+    "require_authz",
+    "campaigns",
+    "tenants",
+];
+
+/// Top-level keys of `shaping.toml` that are not destinations: `provider` holds the provider
+/// blocks (`ShapingFile` in `crates/kumo-api-types/src/shaping.rs`). (`default` is the
+/// `shaping default` block itself.)
+pub const SHAPING_RESERVED_KEYS: &[&str] = &["provider"];
+
+/// A tenant or campaign name. Besides being a key of `queues.toml` (see [`QUEUE_HELPER_KEYS`]),
+/// it is a part of KumoMTA's scheduled queue names, `campaign:tenant@domain!routing_domain`,
+/// which KumoMTA splits back at the first `@`, then at the first `:`
+/// (`QueueNameComponents::parse`, `crates/message/src/message.rs`): a `@` or `:` in a tenant
+/// or campaign puts mail in another queue than its configuration names.
+pub fn check_queue_name_part(s: &str) -> Result<(), (&'static str, &'static str)> {
+    if s.contains(['@', ':']) {
+        return Err((
+            "`@` and `:` separate the parts of a queue name",
+            "KumoMTA names queues `campaign:tenant@domain` and splits the name at the first `:` and `@`: use other characters",
+        ));
+    }
+    if QUEUE_HELPER_KEYS.contains(&s) {
+        return Err((
+            "an option name of KumoMTA's queue helper",
+            "in queues.toml, tenants and campaigns share tables with the queue options, and KumoMTA reads a key named like an option as that option: choose another name",
+        ));
+    }
+    Ok(())
+}
+
+// ----- values where they are used (issue 11) ----------------------------------------------
+
+/// The largest duration any consumer reads back: Kubernetes stores seconds as 32-bit integers
+/// (probes), and KumoMTA converts durations to `chrono::Duration` (milliseconds in an `i64`;
+/// `QueueConfig::get_max_age` unwraps it) and Prometheus to nanoseconds in an `i64`.
+pub const MAX_DURATION_MS: u64 = i32::MAX as u64 * 1000;
+
+/// Why a typed value cannot be what `block.field` becomes: (label, help). The grammar was
+/// checked already; these are the ranges of the values' consumers.
+fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(&'static str, String, String)> {
+    let range = |why: &str, help: String| Some(("K2007", why.to_string(), help));
+    match (block, field, v) {
+        (_, _, Typed::Size(n)) if *n > i64::MAX as u64 => range(
+            "larger than 8 EiB",
+            "KumoMTA's Lua and Kubernetes read sizes as 64-bit signed integers: use at most `7Ei`".into(),
+        ),
+        (_, _, Typed::Cpu(n)) if *n > i64::MAX as u64 => range(
+            "too many cores",
+            "Kubernetes counts CPU in millicores in a 64-bit signed integer".into(),
+        ),
+        (_, _, Typed::Duration(ms)) if *ms > MAX_DURATION_MS => range(
+            "longer than 68 years",
+            format!(
+                "durations are at most {}s (2^31 − 1 seconds): Kubernetes stores seconds as 32-bit integers and KumoMTA refuses longer ones at run time",
+                MAX_DURATION_MS / 1000
+            ),
+        ),
+        // Kubernetes and the DKIM helper read these in whole seconds: a fraction would be
+        // rounded, 0 where they need at least 1 would be written as 1.
+        (
+            "readiness" | "startup" | "liveness" | "mta" | "dkim" | "dkim_defaults",
+            "initial_delay" | "period" | "timeout" | "termination_grace_period" | "expiration",
+            Typed::Duration(ms),
+        ) if !ms.is_multiple_of(1000) => range(
+            "not a whole number of seconds",
+            format!("`{field}` is written in whole seconds: use `{}s`", ms.div_ceil(1000).max(1)),
+        ),
+        (
+            "readiness" | "startup" | "liveness" | "mta" | "dkim" | "dkim_defaults",
+            "period" | "timeout" | "termination_grace_period" | "expiration",
+            Typed::Duration(0),
+        ) => range(
+            "0 seconds",
+            match field {
+                "termination_grace_period" => "kumod needs time to finish deliveries and flush the spool: give it at least `1s` (kumoc's default is `300s`)".to_string(),
+                "expiration" => "signatures would already be expired when they are sent: use at least `1s` (days, in practice)".to_string(),
+                _ => format!("Kubernetes requires a probe `{field}` of at least 1 second: use `1s`"),
+            },
+        ),
+        ("mta", "spool", Typed::Size(0)) | ("tsa", "storage", Typed::Size(0)) => range(
+            "a volume of 0 bytes",
+            "the volume is a PersistentVolumeClaim, and Kubernetes requires it to request more than 0 bytes".into(),
+        ),
+        ("autoscale", "cpu" | "memory", Typed::Percent(0)) => range(
+            "a target of 0%",
+            "Kubernetes requires a utilization target of at least 1%".into(),
+        ),
+        // fancy-regex compiles an empty pattern, which matches every response: every
+        // delivery would fire the rule.
+        (_, _, Typed::Regex(r)) if r.is_empty() => Some((
+            "K2011",
+            "matches every response".into(),
+            "an empty pattern fires the rule on every delivery: write what the response says, like `'4\\.7\\.28'`".into(),
+        )),
+        (_, _, Typed::List(items)) => items
+            .iter()
+            .find_map(|i| value_rule(block, field, &i.value)),
+        (_, _, Typed::Action(Action::SetConfig { field: f, value, .. })) => {
+            value_rule("shaping", f.name, &value.value)
+        }
+        _ => None,
+    }
+}
+
+impl Cx<'_, '_> {
+    /// A value outside what its consumer reads back is reported (K2007) and dropped.
+    fn in_range(&mut self, block: &str, field: &str, v: TypedAt) -> Option<TypedAt> {
+        let Some((code, why, help)) = value_rule(block, field, &v.value) else {
+            return Some(v);
+        };
+        let message = if code == "K2007" {
+            format!("`{field}` is out of range")
+        } else {
+            format!("invalid `{field}`")
+        };
+        self.push(Diagnostic::new(code, message, v.loc, why).with_help(help));
         None
     }
 }
@@ -1768,15 +1985,23 @@ fn string_grammar(
             bad("K2010", why, "write the image repository, like `ghcr.io/kumocorp/kumomta`, optionally pinned to a digest: `ghcr.io/kumocorp/kumomta@sha256:<64 hex digits>`")
         }),
         ("queue", "routing_domain") => {
+            // KumoMTA's `MailExchanger::resolve` (crates/dns-resolver): `[IPv6:addr]` (the
+            // tag in any case), or `[addr]`, IPv4 or an untagged IPv6.
             let ip = s
                 .strip_prefix('[')
                 .and_then(|r| r.strip_suffix(']'))
-                .is_some_and(|ip| ip.parse::<IpAddr>().is_ok());
+                .is_some_and(|ip| {
+                    let v6 = ip.get(..5).filter(|t| t.eq_ignore_ascii_case("ipv6:"));
+                    match (v6, ip.get(5..)) {
+                        (Some(_), Some(addr)) => addr.parse::<std::net::Ipv6Addr>().is_ok(),
+                        _ => ip.parse::<IpAddr>().is_ok(),
+                    }
+                });
             if ip {
                 return None;
             }
             check_domain(s, false).err().and_then(|why| {
-                bad("K2010", why, "route to a domain, or to an address written `[10.0.0.5]`")
+                bad("K2010", why, "route to a domain, or to an address written `[10.0.0.5]` or `[IPv6:2001:db8::5]`")
             })
         }
         ("logging", "filter") => check_log_filter(s).err().and_then(|why| {

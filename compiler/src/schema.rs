@@ -218,8 +218,10 @@ pub enum LabelRule {
     Name,
     /// A domain name (quoted); `wildcard` allows `"*.example.com"`.
     Domain { wildcard: bool },
-    /// `default` or a quoted domain name.
-    DefaultOrDomain,
+    /// `default` or a quoted domain name; `wildcard` allows `"*.example.com"` (queue keys go
+    /// through KumoMTA's `kumo.domain_map`, shaping keys are looked up exactly:
+    /// `ShapingInner::get_egress_path_config` in `crates/kumo-api-types/src/shaping.rs`).
+    DefaultOrDomain { wildcard: bool },
     /// One of the environments.
     Environment,
 }
@@ -984,7 +986,7 @@ pub static PROVIDER_SOURCE: BlockSchema = BlockSchema {
 };
 
 pub static SHAPING: BlockSchema = BlockSchema {
-    label: LabelRule::DefaultOrDomain,
+    label: LabelRule::DefaultOrDomain { wildcard: false },
     multiplicity: Multiplicity::Keyed,
     from: true,
     fields: &[EGRESS_FIELDS, SHAPING_BLOCK_FIELDS],
@@ -1161,7 +1163,7 @@ pub static QUEUE_TENANT: BlockSchema = BlockSchema {
 };
 
 pub static QUEUE: BlockSchema = BlockSchema {
-    label: LabelRule::DefaultOrDomain,
+    label: LabelRule::DefaultOrDomain { wildcard: true },
     multiplicity: Multiplicity::Keyed,
     fields: &[QUEUE_FIELDS, QUEUE_DOMAIN_FIELDS],
     children: &[&QUEUE_TENANT],

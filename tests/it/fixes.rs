@@ -463,8 +463,11 @@ fn check_one_fix(case: &Case, a: &Analysis, d: &Diagnostic, problems: &mut Vec<S
                     let inherited = case
                         .base_errors
                         .contains_key(&(x.code.to_string(), x.message.clone()));
+                    // So is any error the unmutated description has: a fix that restores
+                    // the fixture's text brings its deliberate error back (K1011's pool).
                     l.loc.file == id
-                        && ((x.code.starts_with("K0") && on_lines && !inherited) || on_text)
+                        && !inherited
+                        && ((x.code.starts_with("K0") && on_lines) || on_text)
                 })
         });
         if let Some(x) = left {
@@ -561,7 +564,13 @@ fn invented(replacement: &str, case: &Case) -> Option<String> {
         });
     for token in tokens {
         let token = token.trim_matches(|c: char| matches!(c, '.' | ':' | '-' | '/'));
-        if token.is_empty() || source.contains(token) || releases.contains(&token) {
+        // A value the user wrote, in another case (`.MX.Example.net` -> `.mx.example.net`), is
+        // theirs, not an example.
+        let written = source.contains(token)
+            || source
+                .to_ascii_lowercase()
+                .contains(&token.to_ascii_lowercase());
+        if token.is_empty() || written || releases.contains(&token) {
             continue;
         }
         let addr = token.split('/').next().unwrap_or(token);
