@@ -119,6 +119,7 @@ pub fn until_stable(
         .collect();
     let original = files.clone();
     let mut seen = std::collections::BTreeSet::from([state(&files)]);
+    let mut guessed: Option<std::collections::BTreeSet<(&'static str, String)>> = None;
     let mut applied = 0;
     let mut rounds = 0;
     let (analysis, converged) = loop {
@@ -127,7 +128,40 @@ pub fn until_stable(
         let mut next = files.clone();
         let mut count = 0;
         let mut progressed = false;
-        for (id, (text, n)) in apply(&analysis.diagnostics, &analysis.sources, unsafe_fixes) {
+        // Unsafe fixes are guesses: apply them to problems of the text as the user wrote it
+        // (also those a safe fix revealed), never to a problem an earlier guess made (`90`
+        // -> `90s` must not then raise `max_age` to fit its retries). A problem skipped in a
+        // round because its fix overlapped another keeps its code and message, so it is
+        // still fixed in a later round.
+        let is_safe = |d: &crate::Diagnostic| {
+            d.fix
+                .as_ref()
+                .is_some_and(|f| f.applicability == crate::diagnostic::Applicability::Safe)
+        };
+        let candidates: Vec<crate::Diagnostic> = analysis
+            .diagnostics
+            .iter()
+            .filter(|d| {
+                is_safe(d)
+                    || guessed
+                        .as_ref()
+                        .is_none_or(|g| g.contains(&(d.code, d.message.clone())))
+            })
+            .cloned()
+            .collect();
+        if unsafe_fixes
+            && guessed.is_none()
+            && candidates.iter().any(|d| d.fix.is_some() && !is_safe(d))
+        {
+            guessed = Some(
+                analysis
+                    .diagnostics
+                    .iter()
+                    .map(|d| (d.code, d.message.clone()))
+                    .collect(),
+            );
+        }
+        for (id, (text, n)) in apply(&candidates, &analysis.sources, unsafe_fixes) {
             let Some(i) = ids.iter().position(|x| *x == id) else {
                 continue;
             };
