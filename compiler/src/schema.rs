@@ -482,7 +482,8 @@ static PROVIDER_SOURCE_FIELDS: &[Field] = &[f(
     "provider_source_selection_rate",
     Ty::Rate,
     "Rate at which this source may be selected for the whole provider.",
-)];
+)
+.since(2025, 3, 19)];
 
 static AUTOMATION_FIELDS: &[Field] = &[
     f("regex", Ty::OneOrList(&Ty::Regex), "Pattern(s) matched against the SMTP response (fancy-regex syntax).").req(),
