@@ -9,92 +9,14 @@ use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 
 use kumoc_lang::ast::{Attr, Block, Stmt, Value, ValueKind};
-use kumoc_lang::units::{self, Cidr, KumoVersion, Limit, Rate, UnitError};
+use kumoc_lang::units::{self, KumoVersion, UnitError};
 
 use crate::diagnostic::{Applicability, Diagnostic, Loc, did_you_mean};
 use crate::schema::{
     ACTIONS, BlockSchema, ENVIRONMENTS, Field, LabelRule, RefKind, Ty, Variant, egress_field,
 };
 use crate::source::FileId;
-
-/// A typed value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Typed {
-    Str(String),
-    Bool(bool),
-    Int(i64),
-    /// Milliseconds.
-    Duration(u64),
-    Rate(Rate),
-    Limit(Limit),
-    /// Bytes.
-    Size(u64),
-    /// Millicores.
-    Cpu(u64),
-    Percent(u8),
-    Ip(IpAddr),
-    Cidr(Cidr),
-    HostPort(String),
-    Domain(String),
-    Url(String),
-    K8sName(String),
-    HttpPath(String),
-    Enum(&'static Variant),
-    Ref(RefKind, String),
-    Secret(SecretRef),
-    Version(KumoVersion),
-    Regex(String),
-    Action(Action),
-    Trigger(Trigger),
-    Match(MatchRule),
-    List(Vec<TypedAt>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TypedAt {
-    pub value: Typed,
-    pub loc: Loc,
-}
-
-/// `secret("name")` / `secret("name", "key")`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretRef {
-    pub name: String,
-    pub name_loc: Loc,
-    pub key: Option<(String, Loc)>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    Simple(&'static Variant),
-    /// `set_config(field = value)` / `set_domain_config(...)`.
-    SetConfig {
-        variant: &'static Variant,
-        field: &'static Field,
-        value: Box<TypedAt>,
-    },
-}
-
-impl Action {
-    pub fn variant(&self) -> &'static Variant {
-        match self {
-            Action::Simple(v) | Action::SetConfig { variant: v, .. } => v,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    Immediate,
-    Threshold(Rate),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MatchRule {
-    MxSuffix(String),
-    DomainSuffix(String),
-    HostName(String),
-}
+use crate::value::{Action, MatchRule, SecretRef, Spanned, Trigger, Typed, TypedAt};
 
 /// A block checked against its schema.
 #[derive(Debug, Clone)]
@@ -142,6 +64,29 @@ impl HBlock<'_> {
     }
     pub fn attr(&self, name: &str) -> Option<&HAttr<'_>> {
         self.attrs.iter().find(|a| a.name() == name)
+    }
+    /// The typed value of attribute `name`, when it is set and typed.
+    pub fn value(&self, name: &str) -> Option<&TypedAt> {
+        self.attr(name).and_then(|a| a.value.as_ref())
+    }
+    /// The value of attribute `name` through one of [`Typed`]'s accessors.
+    pub fn read<'s, T>(
+        &'s self,
+        name: &str,
+        as_: impl FnOnce(&'s Typed) -> Option<T>,
+    ) -> Option<T> {
+        self.value(name).and_then(|v| as_(&v.value))
+    }
+    /// The items of list attribute `name` through one of [`Typed`]'s accessors, each with
+    /// its location (empty when it is not set).
+    pub fn read_items<'s, T: 's>(
+        &'s self,
+        name: &str,
+        as_: impl Fn(&'s Typed) -> Option<T> + 's,
+    ) -> Vec<Spanned<T>> {
+        self.value(name)
+            .map(|v| v.read_items(as_).collect())
+            .unwrap_or_default()
     }
     pub fn child(&self, keyword: &str) -> Option<&HBlock<'_>> {
         self.blocks.iter().find(|b| b.schema.keyword == keyword)
@@ -1173,18 +1118,17 @@ impl Cx<'_, '_> {
                 };
                 let arg_loc = c.args.first().map_or(loc, |a| self.loc(a.value.span));
                 self.match_argument(&name, &arg, loc, arg_loc)?;
-                match name.as_str() {
-                    "mx_suffix" => Typed::Match(MatchRule::MxSuffix(arg)),
-                    "domain_suffix" => Typed::Match(MatchRule::DomainSuffix(arg)),
-                    "host_name" => Typed::Match(MatchRule::HostName(arg)),
-                    other => {
+                match MatchRule::new(&name, arg) {
+                    Some(rule) => Typed::Match(rule),
+                    None => {
+                        let other = name.as_str();
                         let mut d = Diagnostic::new(
                             "K2012",
                             format!("unknown match rule `{other}`"),
                             self.loc(c.callee.span),
                             "unknown function",
                         );
-                        d = match did_you_mean(other, ["mx_suffix", "domain_suffix", "host_name"]) {
+                        d = match did_you_mean(other, MatchRule::FUNCTIONS) {
                             Some(s) => d.with_help(format!("did you mean `{s}`?")).with_replacement(format!("replace with `{s}`"), self.loc(c.callee.span), s),
                             None => d.with_help("match rules are `mx_suffix(...)`, `domain_suffix(...)` and `host_name(...)`"),
                         };

@@ -19,6 +19,7 @@ mod resolve;
 pub mod schema;
 pub mod source;
 pub mod stdlib;
+pub mod value;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::{Deployment, Environment};

@@ -13,16 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kumoc_lang::units::{Cidr, KumoVersion};
 
-use crate::check::{Action, MatchRule, SecretRef, Trigger, Typed};
 use crate::diagnostic::Loc;
 use crate::schema::Field;
-
-/// A value with where it was written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Spanned<T> {
-    pub value: T,
-    pub loc: Loc,
-}
+use crate::value::{Action, MatchRule, Spanned, Trigger, Typed};
 
 /// One field as written (after layers merged): its schema, typed value and location.
 #[derive(Debug, Clone, PartialEq)]
@@ -431,6 +424,3 @@ impl Deployment {
         self.environment.value == Environment::Production
     }
 }
-
-/// A `secret(...)` reference as written (kept for diagnostics).
-pub type SecretUse = SecretRef;

@@ -13,11 +13,12 @@ use rustc_hash::FxHashMap as HashMap;
 
 use kumoc_lang::units::{self, KumoVersion};
 
-use crate::check::{HAttr, HBlock, Trigger, Typed, TypedAt, duplicate_block};
+use crate::check::{HAttr, HBlock, duplicate_block};
 use crate::diagnostic::{Applicability, Diagnostic, Loc, did_you_mean};
 use crate::model::*;
 use crate::schema::{self, Multiplicity, RefKind, Since};
 use crate::source::FileId;
+use crate::value::{Action, MatchRule, Spanned, Trigger, Typed, TypedAt};
 
 /// Merge `overlay` blocks into `base`.
 fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
@@ -51,7 +52,7 @@ fn merge_into<'a>(b: &mut HBlock<'a>, ob: HBlock<'a>) {
     let replace = ob
         .attr("replace_base")
         .and_then(|a| a.value.as_ref())
-        .is_some_and(|v| v.value == Typed::Bool(true));
+        .is_some_and(|v| v.value.as_bool() == Some(true));
     if replace {
         b.attrs.clear();
         b.blocks.clear();
@@ -140,15 +141,8 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
         return None;
     };
     let declared_env = dep
-        .attr("environment")
-        .and_then(|a| a.value.as_ref())
-        .and_then(|v| match &v.value {
-            Typed::Enum(x) => Environment::from_name(x.name).map(|e| Spanned {
-                value: e,
-                loc: v.loc,
-            }),
-            _ => None,
-        });
+        .value("environment")
+        .and_then(|v| v.read(|v| Environment::from_name(v.as_enum()?.name)));
     let dep_loc = dep.header_loc();
     let environment = match (input.env, declared_env) {
         (Some(e), Some(d)) => Spanned {
@@ -197,10 +191,6 @@ struct Resolver<'t, 'a, 'd> {
     pool_uses: BTreeMap<String, Vec<Loc>>,
 }
 
-fn value_of<'x>(b: &'x HBlock<'_>, name: &str) -> Option<&'x TypedAt> {
-    b.attr(name).and_then(|a| a.value.as_ref())
-}
-
 impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     fn new(tree: &'t [HBlock<'a>], diags: &'d mut Vec<Diagnostic>) -> Self {
         let top = |kw: &str| -> Vec<&'t HBlock<'a>> {
@@ -234,12 +224,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         for s in top("secret") {
             let Some(name) = &s.label else { continue };
             let mut keys = BTreeSet::new();
-            if let Some(Typed::List(items)) = value_of(s, "keys").map(|v| &v.value) {
-                for i in items {
-                    if let Typed::Str(k) = &i.value {
-                        keys.insert(k.clone());
-                    }
-                }
+            if let Some(list) = s.value("keys") {
+                keys.extend(list.read_items(Typed::text).map(|k| k.value.to_string()));
             }
             if let Some(files) = s.child("files") {
                 for a in &files.attrs {
@@ -251,11 +237,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let version = tree
             .iter()
             .find(|b| b.schema.keyword == "deployment")
-            .and_then(|d| value_of(d, "kumomta"))
-            .and_then(|v| match &v.value {
-                Typed::Version(ver) => Some(ver.clone()),
-                _ => None,
-            });
+            .and_then(|d| d.read("kumomta", Typed::as_version))
+            .cloned();
         let names = Names {
             pools: labels("pool"),
             sources,
@@ -292,7 +275,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         .with_help(format!("upgrade to a release from {min} or later")),
                     );
                 }
-                let image = str_of(dep, "image");
+                let image = dep.read("image", Typed::text).map(str::to_string);
                 if let Some(d) = unpublished_tag(&ver, image.as_deref(), a.value_loc()) {
                     self.diags.push(d);
                 }
@@ -436,7 +419,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 "a proxy server given by DNS name (not `IP:port`)",
                 v.loc,
             ),
-            Typed::Match(crate::check::MatchRule::HostName(_)) => {
+            Typed::Match(MatchRule::HostName(_)) => {
                 self.gate(
                     schema::HOST_NAME_MATCH_SINCE,
                     "`host_name(...)` matching",
@@ -453,7 +436,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 if let Some(since) = variant.since {
                     self.gate(since, &format!("the `{}` action", variant.name), v.loc);
                 }
-                if let crate::check::Action::SetConfig { value, .. } = a {
+                if let Action::SetConfig { value, .. } = a {
                     self.value(value);
                 }
             }
@@ -572,7 +555,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 .with_help("the deployment name prefixes its Services, whose names start with a letter (DNS-1035): start it with a letter"),
             );
         }
-        let namespace = match value_of(dep, "namespace") {
+        let namespace = match dep.value("namespace") {
             Some(TypedAt {
                 value: Typed::K8sName(n),
                 loc,
@@ -585,7 +568,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 loc: dep.header_loc(),
             },
         };
-        let version = match value_of(dep, "kumomta") {
+        let version = match dep.value("kumomta") {
             Some(TypedAt {
                 value: Typed::Version(v),
                 loc,
@@ -595,7 +578,10 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             },
             _ => return None,
         };
-        let image = str_of(dep, "image").unwrap_or_else(|| "ghcr.io/kumocorp/kumomta".to_string());
+        let image = dep
+            .read("image", Typed::text)
+            .map(str::to_string)
+            .unwrap_or_else(|| "ghcr.io/kumocorp/kumomta".to_string());
 
         let domains = self.top("domain").map(|d| self.domain(d)).collect();
         let sources = self.sources();
@@ -618,7 +604,9 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             version,
             image,
             environment,
-            create_namespace: bool_of(dep, "create_namespace").unwrap_or(false),
+            create_namespace: dep
+                .read("create_namespace", Typed::as_bool)
+                .unwrap_or(false),
             domains,
             dkim_defaults: settings_of("dkim_defaults"),
             sources,
@@ -749,11 +737,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     fn api_user_names(&mut self) {
         let Some(users) = self
             .top_one("http_listener")
-            .and_then(|h| value_of(h, "users"))
-            .and_then(|v| match &v.value {
-                Typed::Secret(r) => Some(r.name.clone()),
-                _ => None,
-            })
+            .and_then(|h| h.read("users", Typed::as_secret))
+            .map(|r| r.name.clone())
         else {
             return;
         };
@@ -763,14 +748,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         else {
             return;
         };
-        let mut keys: Vec<(String, Loc)> = Vec::new();
-        if let Some(Typed::List(items)) = value_of(secret, "keys").map(|v| &v.value) {
-            for i in items {
-                if let Typed::Str(k) = &i.value {
-                    keys.push((k.clone(), i.loc));
-                }
-            }
-        }
+        let mut keys: Vec<(String, Loc)> = secret
+            .read_items("keys", Typed::text)
+            .into_iter()
+            .map(|k| (k.value.to_string(), k.loc))
+            .collect();
         if let Some(files) = secret.child("files") {
             keys.extend(
                 files
@@ -913,7 +895,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     /// The sink pod runs two listeners: SMTP on `port` and HTTP on 8000 (`sink.lua`, for the
     /// probes); the same port twice would leave one of them unbound.
     fn sink_port(&mut self, sink: Option<&HBlock<'_>>) {
-        let Some(p) = sink.and_then(|s| value_of(s, "port")) else {
+        let Some(p) = sink.and_then(|s| s.value("port")) else {
             return;
         };
         if p.value == Typed::Int(SINK_HTTP_PORT) {
@@ -939,7 +921,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             return;
         };
         for f in ["cpu", "memory"] {
-            let (Some(a), Some(b)) = (value_of(req, f), value_of(lim, f)) else {
+            let (Some(a), Some(b)) = (req.value(f), lim.value(f)) else {
                 continue;
             };
             let (Typed::Cpu(x) | Typed::Size(x), Typed::Cpu(y) | Typed::Size(y)) =
@@ -970,10 +952,13 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 Some(Typed::Secret(r)) => r,
                 _ => return None,
             };
-            let selector = str_of(k, "selector").or_else(|| {
-                self.top_one("dkim_defaults")
-                    .and_then(|b| str_of(b, "selector"))
-            });
+            let selector = k
+                .read("selector", Typed::text)
+                .map(str::to_string)
+                .or_else(|| {
+                    self.top_one("dkim_defaults")
+                        .and_then(|b| b.read("selector", Typed::text).map(str::to_string))
+                });
             let Some(selector) = selector else {
                 self.diags.push(
                     Diagnostic::new(
@@ -1071,7 +1056,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         );
                     }
                 }
-                let weight = int_of(s, "weight").and_then(|w| u32::try_from(w).ok()).unwrap_or(1);
+                let weight = s.read("weight", Typed::as_int).and_then(|w| u32::try_from(w).ok()).unwrap_or(1);
                 Some(PoolMember { source, weight, loc: s.header_loc() })
             })
             .collect();
@@ -1164,19 +1149,14 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 
     fn provider(&self, p: &HBlock<'_>) -> Provider {
-        let matches = match value_of(p, "match").map(|v| &v.value) {
-            Some(Typed::List(items)) => items
-                .iter()
-                .filter_map(|i| match &i.value {
-                    Typed::Match(m) => Some(Spanned {
-                        value: m.clone(),
-                        loc: i.loc,
-                    }),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+        let matches = p
+            .read_items("match", Typed::as_match)
+            .into_iter()
+            .map(|m| Spanned {
+                value: m.value.clone(),
+                loc: m.loc,
+            })
+            .collect();
         Provider {
             name: p.label.clone().unwrap_or_default(),
             loc: p.header_loc(),
@@ -1234,7 +1214,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             .map_or(Loc::default(), HBlock::header_loc);
         let ports = mta_b.and_then(|m| m.child("ports"));
         let port = |name: &str, default: u16| -> Spanned<u16> {
-            match ports.and_then(|p| value_of(p, name)) {
+            match ports.and_then(|p| p.value(name)) {
                 Some(TypedAt {
                     value: Typed::Int(n),
                     loc,
@@ -1276,7 +1256,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let mta = Mta {
             loc: mta_b.map(HBlock::header_loc),
             replicas: mta_b
-                .and_then(|m| value_of(m, "replicas"))
+                .and_then(|m| m.value("replicas"))
                 .and_then(|v| match v.value {
                     Typed::Int(n) => Some(Spanned {
                         value: u32::try_from(n).unwrap_or(1),
@@ -1289,7 +1269,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                     loc: default_loc,
                 }),
             spool_bytes: mta_b
-                .and_then(|m| value_of(m, "spool"))
+                .and_then(|m| m.value("spool"))
                 .and_then(|v| match v.value {
                     Typed::Size(n) => Some(Spanned {
                         value: n,
@@ -1301,9 +1281,10 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                     value: 20 * 1024 * 1024 * 1024,
                     loc: default_loc,
                 }),
-            storage_class: mta_b.and_then(|m| str_of(m, "storage_class")),
+            storage_class: mta_b
+                .and_then(|m| m.read("storage_class", Typed::text).map(str::to_string)),
             termination_grace_ms: mta_b
-                .and_then(|m| dur_of(m, "termination_grace_period"))
+                .and_then(|m| m.read("termination_grace_period", Typed::as_duration_ms))
                 .unwrap_or(300_000),
             http_port,
             metrics_port,
@@ -1345,12 +1326,13 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             ),
         };
         let tsa = child("tsa").and_then(|t| {
-            if bool_of(t, "enabled") == Some(false) {
+            if t.read("enabled", Typed::as_bool) == Some(false) {
                 return None;
             }
             Some(Tsa {
                 loc: t.header_loc(),
-                replicas: value_of(t, "replicas")
+                replicas: t
+                    .value("replicas")
                     .and_then(|v| match v.value {
                         Typed::Int(n) => Some(Spanned {
                             value: u32::try_from(n).unwrap_or(1),
@@ -1362,13 +1344,16 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         value: 1,
                         loc: t.header_loc(),
                     }),
-                port: int_of(t, "port")
+                port: t
+                    .read("port", Typed::as_int)
                     .and_then(|n| u16::try_from(n).ok())
                     .unwrap_or(8008),
-                storage_bytes: size_of(t, "storage").unwrap_or(1024 * 1024 * 1024),
-                storage_class: str_of(t, "storage_class"),
-                pre_filter: bool_of(t, "pre_filter").unwrap_or(true),
-                cache_ttl_ms: dur_of(t, "cache_ttl").unwrap_or(60_000),
+                storage_bytes: t
+                    .read("storage", Typed::as_size)
+                    .unwrap_or(1024 * 1024 * 1024),
+                storage_class: t.read("storage_class", Typed::text).map(str::to_string),
+                pre_filter: t.read("pre_filter", Typed::as_bool).unwrap_or(true),
+                cache_ttl_ms: t.read("cache_ttl", Typed::as_duration_ms).unwrap_or(60_000),
                 resources: resources(t.child("resources")),
             })
         });
@@ -1381,7 +1366,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let sink = Sink {
             loc: sink_b.map(HBlock::header_loc),
             enabled: sink_b
-                .and_then(|s| value_of(s, "enabled"))
+                .and_then(|s| s.value("enabled"))
                 .and_then(|v| match v.value {
                     Typed::Bool(b) => Some(Spanned {
                         value: b,
@@ -1394,11 +1379,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                     loc: default_loc,
                 }),
             replicas: sink_b
-                .and_then(|s| int_of(s, "replicas"))
+                .and_then(|s| s.read("replicas", Typed::as_int))
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(1),
             port: sink_b
-                .and_then(|s| int_of(s, "port"))
+                .and_then(|s| s.read("port", Typed::as_int))
                 .and_then(|n| u16::try_from(n).ok())
                 .unwrap_or(2525),
             resources: resources(sink_b.and_then(|s| s.child("resources"))),
@@ -1409,40 +1394,22 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         });
         let metrics_b = child("metrics");
         let pod_cidr = c
-            .and_then(|c| value_of(c, "pod_cidr"))
-            .and_then(|v| match v.value {
-                Typed::Cidr(x) => Some(Spanned {
-                    value: x,
-                    loc: v.loc,
-                }),
-                _ => None,
-            });
-        let scraper_cidrs = match metrics_b
-            .and_then(|m| value_of(m, "scraper_cidrs"))
-            .map(|v| &v.value)
-        {
-            Some(Typed::List(items)) => items
-                .iter()
-                .filter_map(|i| match i.value {
-                    Typed::Cidr(x) => Some(Spanned {
-                        value: x,
-                        loc: i.loc,
-                    }),
-                    _ => None,
-                })
-                .collect(),
-            _ => pod_cidr.iter().cloned().collect(),
+            .and_then(|c| c.value("pod_cidr"))
+            .and_then(|v| v.read(Typed::as_cidr));
+        let scraper_cidrs = match metrics_b.and_then(|m| m.value("scraper_cidrs")) {
+            Some(list) => list.read_items(Typed::as_cidr).collect(),
+            None => pod_cidr.iter().cloned().collect(),
         };
         let metrics = Metrics {
             loc: metrics_b.map(HBlock::header_loc),
             enabled: metrics_b
-                .and_then(|m| bool_of(m, "enabled"))
+                .and_then(|m| m.read("enabled", Typed::as_bool))
                 .unwrap_or(true),
             service_monitor: metrics_b
-                .and_then(|m| bool_of(m, "service_monitor"))
+                .and_then(|m| m.read("service_monitor", Typed::as_bool))
                 .unwrap_or(false),
             interval_ms: metrics_b
-                .and_then(|m| dur_of(m, "interval"))
+                .and_then(|m| m.read("interval", Typed::as_duration_ms))
                 .unwrap_or(30_000),
             scraper_cidrs,
         };
@@ -1457,10 +1424,12 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 
     fn autoscale(&mut self, a: &HBlock<'_>) -> Autoscale {
-        let min = int_of(a, "min")
+        let min = a
+            .read("min", Typed::as_int)
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(1);
-        let max = int_of(a, "max")
+        let max = a
+            .read("max", Typed::as_int)
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(min);
         if min > max {
@@ -1480,7 +1449,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 );
             }
         }
-        let pct = |name: &str| match value_of(a, name).map(|v| &v.value) {
+        let pct = |name: &str| match a.value(name).map(|v| &v.value) {
             Some(Typed::Percent(p)) => Some(*p),
             _ => None,
         };
@@ -1584,7 +1553,7 @@ fn durations_in(v: &TypedAt, out: &mut Vec<kumoc_lang::Span>) {
     match &v.value {
         Typed::Duration(_) => out.push(v.loc.span),
         Typed::List(items) => items.iter().for_each(|i| durations_in(i, out)),
-        Typed::Action(crate::check::Action::SetConfig { value, .. }) => durations_in(value, out),
+        Typed::Action(Action::SetConfig { value, .. }) => durations_in(value, out),
         _ => {}
     }
 }
@@ -1687,40 +1656,30 @@ fn campaigns(t: &HBlock<'_>) -> Vec<Campaign> {
 }
 
 fn rule(a: &HBlock<'_>) -> Rule {
-    let list = |name: &str| -> Vec<TypedAt> {
-        match value_of(a, name).map(|v| &v.value) {
-            Some(Typed::List(items)) => items.clone(),
-            _ => Vec::new(),
-        }
+    let owned = |s: Spanned<&str>| Spanned {
+        value: s.value.to_string(),
+        loc: s.loc,
     };
     Rule {
         loc: a.header_loc(),
-        regex: list("regex")
+        regex: a
+            .read_items("regex", Typed::as_regex)
             .into_iter()
-            .filter_map(|t| match t.value {
-                Typed::Regex(r) => Some(Spanned {
-                    value: r,
-                    loc: t.loc,
-                }),
-                _ => None,
+            .map(owned)
+            .collect(),
+        actions: a
+            .read_items("action", Typed::as_action)
+            .into_iter()
+            .map(|x| Spanned {
+                value: x.value.clone(),
+                loc: x.loc,
             })
             .collect(),
-        actions: list("action")
-            .into_iter()
-            .filter_map(|t| match t.value {
-                Typed::Action(x) => Some(Spanned {
-                    value: x,
-                    loc: t.loc,
-                }),
-                _ => None,
-            })
-            .collect(),
-        trigger: match value_of(a, "trigger").map(|v| &v.value) {
-            Some(Typed::Trigger(t)) => *t,
-            _ => Trigger::Immediate,
-        },
-        duration_ms: dur_of(a, "duration").unwrap_or(0),
-        match_internal: bool_of(a, "match_internal").unwrap_or(false),
+        trigger: a
+            .read("trigger", Typed::as_trigger)
+            .unwrap_or(Trigger::Immediate),
+        duration_ms: a.read("duration", Typed::as_duration_ms).unwrap_or(0),
+        match_internal: a.read("match_internal", Typed::as_bool).unwrap_or(false),
     }
 }
 
@@ -1729,12 +1688,7 @@ fn resources(b: Option<&HBlock<'_>>) -> Resources {
         return Resources::default();
     };
     let get = |kw: &str, f: &str| -> Option<u64> {
-        b.child(kw)
-            .and_then(|c| value_of(c, f))
-            .and_then(|v| match v.value {
-                Typed::Cpu(n) | Typed::Size(n) => Some(n),
-                _ => None,
-            })
+        b.child(kw).and_then(|c| c.read(f, Typed::as_quantity))
     };
     Resources {
         requests_cpu: get("requests", "cpu"),
@@ -1748,48 +1702,18 @@ fn resources(b: Option<&HBlock<'_>>) -> Resources {
 fn probe(b: Option<&HBlock<'_>>, d: Probe) -> Probe {
     let Some(b) = b else { return d };
     Probe {
-        initial_delay_ms: dur_of(b, "initial_delay").unwrap_or(d.initial_delay_ms),
-        period_ms: dur_of(b, "period").unwrap_or(d.period_ms),
-        timeout_ms: dur_of(b, "timeout").unwrap_or(d.timeout_ms),
-        failure_threshold: int_of(b, "failure_threshold")
+        initial_delay_ms: b
+            .read("initial_delay", Typed::as_duration_ms)
+            .unwrap_or(d.initial_delay_ms),
+        period_ms: b
+            .read("period", Typed::as_duration_ms)
+            .unwrap_or(d.period_ms),
+        timeout_ms: b
+            .read("timeout", Typed::as_duration_ms)
+            .unwrap_or(d.timeout_ms),
+        failure_threshold: b
+            .read("failure_threshold", Typed::as_int)
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(d.failure_threshold),
-    }
-}
-
-fn str_of(b: &HBlock<'_>, name: &str) -> Option<String> {
-    match value_of(b, name).map(|v| &v.value) {
-        Some(Typed::Str(s) | Typed::Domain(s) | Typed::K8sName(s) | Typed::Url(s)) => {
-            Some(s.clone())
-        }
-        _ => None,
-    }
-}
-
-fn bool_of(b: &HBlock<'_>, name: &str) -> Option<bool> {
-    match value_of(b, name).map(|v| &v.value) {
-        Some(Typed::Bool(x)) => Some(*x),
-        _ => None,
-    }
-}
-
-fn int_of(b: &HBlock<'_>, name: &str) -> Option<i64> {
-    match value_of(b, name).map(|v| &v.value) {
-        Some(Typed::Int(x)) => Some(*x),
-        _ => None,
-    }
-}
-
-fn dur_of(b: &HBlock<'_>, name: &str) -> Option<u64> {
-    match value_of(b, name).map(|v| &v.value) {
-        Some(Typed::Duration(x)) => Some(*x),
-        _ => None,
-    }
-}
-
-fn size_of(b: &HBlock<'_>, name: &str) -> Option<u64> {
-    match value_of(b, name).map(|v| &v.value) {
-        Some(Typed::Size(x)) => Some(*x),
-        _ => None,
     }
 }

@@ -17,8 +17,8 @@ use sha2::{Digest as _, Sha256};
 use super::Output;
 use super::kumomta::Digest;
 use super::names::{self, Names, Workload};
-use crate::check::Typed;
 use crate::model::{Deployment, Probe, Resources};
+use crate::value::Typed;
 
 /// The Kubernetes version the manifests are written (and tested) for.
 pub const KUBERNETES_VERSION: &str = "1.33";

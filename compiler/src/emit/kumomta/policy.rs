@@ -11,10 +11,10 @@ use kumoc_lang::units::KumoVersion;
 use super::lua::{self, Value as L};
 use super::text::Text;
 use super::values;
-use crate::check::Typed;
 use crate::emit::Provenance;
 use crate::emit::names::{self, Names};
 use crate::model::{Deployment, Settings};
+use crate::value::Typed;
 
 /// KumoMTA's access control lists (`get_acl_definition`, `kumo.aaa`) exist from this release.
 pub const ACL_SINCE: KumoVersion = KumoVersion::date(2026, 3, 4);

@@ -5,7 +5,8 @@ use kumoc_lang::units::format_duration;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::{Settings, ShapingKey, Spanned};
+use crate::model::{Settings, ShapingKey};
+use crate::value::Spanned;
 
 declare_rule! {
     /// ## What it does

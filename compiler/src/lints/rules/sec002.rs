@@ -4,7 +4,7 @@ use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
 use crate::emit::kumomta::ACL_SINCE;
 use crate::lints::{Kind, LintContext, util};
-use crate::model::Spanned;
+use crate::value::Spanned;
 use kumoc_lang::units::Cidr;
 
 declare_rule! {

@@ -6,7 +6,8 @@ use crate::declare_rule;
 use crate::diagnostic::Loc;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::{Settings, ShapingKey, Spanned};
+use crate::model::{Settings, ShapingKey};
+use crate::value::Spanned;
 
 declare_rule! {
     /// ## What it does
