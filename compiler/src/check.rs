@@ -11,11 +11,12 @@ use std::net::IpAddr;
 use kumoc_lang::ast::{Attr, Block, Stmt, Value, ValueKind};
 use kumoc_lang::units::{self, KumoVersion, UnitError};
 
-use crate::diagnostic::{Applicability, Diagnostic, Loc, did_you_mean};
+use crate::codes::{self, Code};
+use crate::diagnostic::{Applicability, Diagnostic, did_you_mean};
 use crate::schema::{
     ACTIONS, BlockSchema, ENVIRONMENTS, Field, LabelRule, RefKind, Ty, Variant, egress_field,
 };
-use crate::source::FileId;
+use crate::source::{FileId, Loc};
 use crate::value::{Action, MatchRule, SecretRef, Spanned, Trigger, Typed, TypedAt};
 
 /// A block checked against its schema.
@@ -273,7 +274,7 @@ impl Cx<'_, '_> {
                             let first = prev.key_loc();
                             self.push(
                                 Diagnostic::new(
-                                    "K1003",
+                                    codes::DUPLICATE_FIELD,
                                     format!("`{}` is set twice", a.key.name),
                                     self.loc(a.key.span),
                                     "set again here",
@@ -371,7 +372,7 @@ impl Cx<'_, '_> {
                 if !schema.from {
                     self.push(
                         Diagnostic::new(
-                            "K1009",
+                            codes::INVALID_FROM,
                             format!("`{kw}` blocks cannot start `from` a preset"),
                             self.loc(path.span),
                             "`from` not allowed here",
@@ -387,7 +388,7 @@ impl Cx<'_, '_> {
                         _ => {
                             self.push(
                                 Diagnostic::new(
-                                    "K1009",
+                                    codes::INVALID_FROM,
                                     format!("`{}` is not a preset", path.text()),
                                     self.loc(path.span),
                                     "expected `provider.NAME`",
@@ -421,7 +422,7 @@ impl Cx<'_, '_> {
             format!("in `{}`", parent.keyword)
         };
         let mut d = Diagnostic::new(
-            "K1001",
+            codes::UNKNOWN_BLOCK,
             format!("unknown block `{kw}` {where_}"),
             self.loc(b.keyword.span),
             "unknown block",
@@ -454,7 +455,7 @@ impl Cx<'_, '_> {
                 };
                 self.push(
                     Diagnostic::new(
-                        "K1008",
+                        codes::INVALID_LABEL,
                         format!("`{kw}` needs a name"),
                         self.loc(b.keyword.span),
                         "name missing",
@@ -469,7 +470,7 @@ impl Cx<'_, '_> {
             LabelRule::None => {
                 self.push(
                     Diagnostic::new(
-                        "K1008",
+                        codes::INVALID_LABEL,
                         format!("`{kw}` takes no name"),
                         at,
                         "unexpected name",
@@ -482,7 +483,7 @@ impl Cx<'_, '_> {
                 if label.text.is_empty() || label.text.chars().any(char::is_control) {
                     self.push(
                         Diagnostic::new(
-                            "K2010",
+                            codes::INVALID_NAME,
                             "invalid name",
                             at,
                             "empty or has control characters",
@@ -500,7 +501,7 @@ impl Cx<'_, '_> {
                     if let Err((why, help)) = check_queue_name_part(&label.text) {
                         self.push(
                             Diagnostic::new(
-                                "K2010",
+                                codes::INVALID_NAME,
                                 format!("{} cannot name a {kw}", shown(&label.text)),
                                 at,
                                 why,
@@ -517,7 +518,7 @@ impl Cx<'_, '_> {
                     Err(why) => {
                         self.push(
                             Diagnostic::new(
-                                "K2010",
+                                codes::INVALID_NAME,
                                 format!("`{}` is not a domain name", label.text),
                                 at,
                                 why,
@@ -536,7 +537,7 @@ impl Cx<'_, '_> {
                 if !label.quoted {
                     self.push(
                         Diagnostic::new(
-                            "K1008",
+                            codes::INVALID_LABEL,
                             format!(
                                 "`{kw} {}` is neither `default` nor a quoted domain",
                                 label.text
@@ -564,7 +565,7 @@ impl Cx<'_, '_> {
                     };
                     self.push(
                         Diagnostic::new(
-                            "K2010",
+                            codes::INVALID_NAME,
                             format!("`{}` is not a domain name", label.text),
                             at,
                             why,
@@ -577,7 +578,7 @@ impl Cx<'_, '_> {
                 if kw == "shaping" && SHAPING_RESERVED_KEYS.contains(&domain.as_str()) {
                     self.push(
                         Diagnostic::new(
-                            "K2010",
+                            codes::INVALID_NAME,
                             format!("`{domain}` cannot key a shaping block"),
                             at,
                             "a reserved key of shaping.toml",
@@ -595,7 +596,7 @@ impl Cx<'_, '_> {
                     Some(label.text.clone())
                 } else {
                     let mut d = Diagnostic::new(
-                        "K2006",
+                        codes::UNKNOWN_VALUE,
                         format!("unknown environment `{}`", label.text),
                         at,
                         "not an environment",
@@ -653,7 +654,7 @@ impl Cx<'_, '_> {
             format!("in `{}`", schema.keyword)
         };
         let mut d = Diagnostic::new(
-            "K1002",
+            codes::UNKNOWN_FIELD,
             format!("unknown field `{name}` {where_}"),
             at,
             "unknown field",
@@ -695,7 +696,7 @@ impl Cx<'_, '_> {
     fn mismatch(&mut self, ty: &Ty, v: &Value) {
         let at = self.loc(v.span);
         let mut d = Diagnostic::new(
-            "K2001",
+            codes::TYPE_MISMATCH,
             format!("expected {}, found {}", ty.describe(), v.describe()),
             at,
             format!("expected {}", short(ty)),
@@ -749,7 +750,7 @@ impl Cx<'_, '_> {
     fn lit<T>(
         &mut self,
         parsed: Result<T, UnitError>,
-        code: &'static str,
+        code: Code,
         what: &str,
         v: &Value,
         wrap: impl FnOnce(T) -> Typed,
@@ -762,7 +763,7 @@ impl Cx<'_, '_> {
     fn lit_fix<T>(
         &mut self,
         parsed: Result<T, UnitError>,
-        code: &'static str,
+        code: Code,
         what: &str,
         v: &Value,
         wrap: impl FnOnce(T) -> Typed,
@@ -795,14 +796,7 @@ impl Cx<'_, '_> {
         }
     }
 
-    fn unit_error(
-        &mut self,
-        code: &'static str,
-        what: &str,
-        v: &Value,
-        text_offset: usize,
-        e: UnitError,
-    ) {
+    fn unit_error(&mut self, code: Code, what: &str, v: &Value, text_offset: usize, e: UnitError) {
         // Point inside the literal only when its text is exactly what was parsed (a string
         // with escapes is longer in the source than its value).
         let exact = match &v.kind {
@@ -859,7 +853,7 @@ impl Cx<'_, '_> {
                     Ok(n) if n < *min || n > *max => {
                         self.push(
                             Diagnostic::new(
-                                "K2007",
+                                codes::OUT_OF_RANGE,
                                 format!("{n} is out of range"),
                                 loc,
                                 format!("must be {}", range_text(*min, *max)),
@@ -880,7 +874,7 @@ impl Cx<'_, '_> {
             {
                 self.lit(
                     units::parse_duration_literal(raw),
-                    "K2002",
+                    codes::INVALID_DURATION,
                     "duration",
                     v,
                     Typed::Duration,
@@ -890,47 +884,59 @@ impl Cx<'_, '_> {
             // `resolve`, which knows the deployment's release (per environment).
             (Ty::Duration, ValueKind::Str(s)) => self.lit(
                 units::parse_humantime(&s.value, units::HumantimeFlavor::V2_3),
-                "K2002",
+                codes::INVALID_DURATION,
                 "duration",
                 v,
                 Typed::Duration,
             )?,
-            (Ty::Rate, ValueKind::Rate(raw)) if raw.contains('/') => {
-                self.lit(units::parse_rate(raw), "K2003", "rate", v, Typed::Rate)?
-            }
-            (Ty::Rate, ValueKind::Str(s)) => {
-                self.lit(units::parse_rate(&s.value), "K2003", "rate", v, Typed::Rate)?
-            }
+            (Ty::Rate, ValueKind::Rate(raw)) if raw.contains('/') => self.lit(
+                units::parse_rate(raw),
+                codes::INVALID_RATE,
+                "rate",
+                v,
+                Typed::Rate,
+            )?,
+            (Ty::Rate, ValueKind::Str(s)) => self.lit(
+                units::parse_rate(&s.value),
+                codes::INVALID_RATE,
+                "rate",
+                v,
+                Typed::Rate,
+            )?,
             (
                 Ty::Limit,
                 ValueKind::Number(raw) | ValueKind::Str(kumoc_lang::ast::StrLit { value: raw, .. }),
             ) => self.lit(
                 units::parse_limit(raw),
-                "K2007",
+                codes::OUT_OF_RANGE,
                 "connection limit",
                 v,
                 Typed::Limit,
             )?,
             (Ty::Limit, ValueKind::Rate(raw)) if !raw.contains('/') => self.lit(
                 units::parse_limit(raw),
-                "K2007",
+                codes::OUT_OF_RANGE,
                 "connection limit",
                 v,
                 Typed::Limit,
             )?,
-            (Ty::Size, ValueKind::Number(raw)) => {
-                self.lit(units::parse_size(raw), "K2004", "size", v, Typed::Size)?
-            }
+            (Ty::Size, ValueKind::Number(raw)) => self.lit(
+                units::parse_size(raw),
+                codes::INVALID_QUANTITY,
+                "size",
+                v,
+                Typed::Size,
+            )?,
             (Ty::Cpu, ValueKind::Number(raw)) => self.lit(
                 units::parse_cpu(raw),
-                "K2004",
+                codes::INVALID_QUANTITY,
                 "CPU quantity",
                 v,
                 Typed::Cpu,
             )?,
             (Ty::Percent, ValueKind::Number(raw)) if raw.ends_with('%') => self.lit(
                 units::parse_percent(raw),
-                "K2004",
+                codes::INVALID_QUANTITY,
                 "percentage",
                 v,
                 Typed::Percent,
@@ -938,14 +944,20 @@ impl Cx<'_, '_> {
             (
                 Ty::Ip,
                 ValueKind::Ip(raw) | ValueKind::Str(kumoc_lang::ast::StrLit { value: raw, .. }),
-            ) => self.lit(units::parse_ip(raw), "K2005", "IP address", v, Typed::Ip)?,
+            ) => self.lit(
+                units::parse_ip(raw),
+                codes::INVALID_ADDRESS,
+                "IP address",
+                v,
+                Typed::Ip,
+            )?,
             (Ty::Cidr, ValueKind::Ip(raw))
             | (Ty::Cidr, ValueKind::Str(kumoc_lang::ast::StrLit { value: raw, .. })) => {
                 // Unsafe: `10.0.0.1/8` -> `10.0.0.0/8` is KumoMTA's own "did you mean", but
                 // the writer may have meant the host.
                 self.lit_fix(
                     units::parse_cidr(raw),
-                    "K2005",
+                    codes::INVALID_ADDRESS,
                     "CIDR",
                     v,
                     Typed::Cidr,
@@ -956,7 +968,7 @@ impl Cx<'_, '_> {
                 Ok(()) => Typed::HostPort(s.value.clone()),
                 Err(why) => {
                     self.push(
-                        Diagnostic::new("K2005", format!("invalid \"host:port\": {why}"), loc, why)
+                        Diagnostic::new(codes::INVALID_ADDRESS, format!("invalid \"host:port\": {why}"), loc, why)
                             .with_help(format!(
                                 "write it like \"10.0.0.5:1080\" or \"[2001:db8::5]:1080\" (KumoMTA reads a DNS name like \"proxy.example.com:1080\" from {} on)",
                                 crate::schema::PROXY_HOST_NAME_SINCE
@@ -971,7 +983,7 @@ impl Cx<'_, '_> {
                 Err(why) => {
                     self.push(
                         Diagnostic::new(
-                            "K2010",
+                            codes::INVALID_NAME,
                             format!("`{}` is not a domain name", s.value),
                             loc,
                             why,
@@ -987,8 +999,13 @@ impl Cx<'_, '_> {
                 Ok(()) => Typed::Url(s.value.clone()),
                 Err((why, help)) => {
                     self.push(
-                        Diagnostic::new("K2005", format!("invalid URL: {why}"), loc, why)
-                            .with_help(help),
+                        Diagnostic::new(
+                            codes::INVALID_ADDRESS,
+                            format!("invalid URL: {why}"),
+                            loc,
+                            why,
+                        )
+                        .with_help(help),
                     );
                     return None;
                 }
@@ -996,7 +1013,7 @@ impl Cx<'_, '_> {
             (Ty::K8sName, ValueKind::Str(s)) => match check_k8s_name(&s.value) {
                 Ok(()) => Typed::K8sName(s.value.clone()),
                 Err(why) => {
-                    self.push(Diagnostic::new("K2010", format!("`{}` is not a valid Kubernetes name", s.value), loc, why).with_help("use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"));
+                    self.push(Diagnostic::new(codes::INVALID_NAME, format!("`{}` is not a valid Kubernetes name", s.value), loc, why).with_help("use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"));
                     return None;
                 }
             },
@@ -1035,7 +1052,7 @@ impl Cx<'_, '_> {
             }
             (Ty::Version, ValueKind::Str(s)) => self.lit(
                 units::parse_version(&s.value),
-                "K2009",
+                codes::INVALID_VERSION,
                 "KumoMTA release",
                 v,
                 Typed::Version,
@@ -1044,7 +1061,7 @@ impl Cx<'_, '_> {
                 None => Typed::Regex(s.value.clone()),
                 Some(e) => {
                     self.push(
-                        Diagnostic::new("K2011", "invalid regular expression", loc, e)
+                        Diagnostic::new(codes::INVALID_REGEX, "invalid regular expression", loc, e)
                             .with_help("patterns use fancy-regex syntax; in a '...' string backslashes are taken literally"),
                     );
                     return None;
@@ -1056,7 +1073,7 @@ impl Cx<'_, '_> {
                     Some(a) if a.name.starts_with("set_") => {
                         self.push(
                             Diagnostic::new(
-                                "K2012",
+                                codes::INVALID_CALL,
                                 format!("`{name}` needs the field to set"),
                                 loc,
                                 "arguments missing",
@@ -1080,7 +1097,7 @@ impl Cx<'_, '_> {
                 let [arg] = c.args.as_slice() else {
                     self.push(
                         Diagnostic::new(
-                            "K2012",
+                            codes::INVALID_CALL,
                             "`threshold` takes one rate",
                             loc,
                             "wrong arguments",
@@ -1107,7 +1124,7 @@ impl Cx<'_, '_> {
                 let Some(arg) = arg else {
                     self.push(
                         Diagnostic::new(
-                            "K2012",
+                            codes::INVALID_CALL,
                             format!("`{name}` takes one string"),
                             loc,
                             "wrong arguments",
@@ -1123,7 +1140,7 @@ impl Cx<'_, '_> {
                     None => {
                         let other = name.as_str();
                         let mut d = Diagnostic::new(
-                            "K2012",
+                            codes::INVALID_CALL,
                             format!("unknown match rule `{other}`"),
                             self.loc(c.callee.span),
                             "unknown function",
@@ -1141,7 +1158,7 @@ impl Cx<'_, '_> {
                 let name = c.callee.text();
                 self.push(
                     Diagnostic::new(
-                        "K2012",
+                        codes::INVALID_CALL,
                         format!("`{name}(...)` is not allowed here"),
                         self.loc(c.callee.span),
                         format!("expected {}", short(ty)),
@@ -1160,7 +1177,7 @@ impl Cx<'_, '_> {
 
     fn unknown_enum(&mut self, variants: &'static [Variant], name: &str, loc: Loc) {
         let mut d = Diagnostic::new(
-            "K2006",
+            codes::UNKNOWN_VALUE,
             format!("unknown value `{name}`"),
             loc,
             "not one of the allowed values",
@@ -1205,7 +1222,7 @@ impl Cx<'_, '_> {
             .collect();
         if strings.len() != c.args.len() || strings.is_empty() || strings.len() > 2 {
             self.push(
-                Diagnostic::new("K2012", "`secret` takes a Secret name and optionally a key", loc, "wrong arguments")
+                Diagnostic::new(codes::INVALID_CALL, "`secret` takes a Secret name and optionally a key", loc, "wrong arguments")
                     .with_help("write `secret(\"dkim-keys\")` or `secret(\"dkim-keys\", \"example.com.default.key\")`"),
             );
             return None;
@@ -1218,7 +1235,7 @@ impl Cx<'_, '_> {
             if let Err(why) = check_secret_key(k) {
                 self.push(
                     Diagnostic::new(
-                        "K2010",
+                        codes::INVALID_NAME,
                         format!("`{k}` is not a valid Secret key"),
                         *kloc,
                         why,
@@ -1247,7 +1264,7 @@ impl Cx<'_, '_> {
         if !variant.name.starts_with("set_") {
             self.push(
                 Diagnostic::new(
-                    "K2012",
+                    codes::INVALID_CALL,
                     format!("`{name}` takes no arguments"),
                     loc,
                     "unexpected arguments",
@@ -1259,7 +1276,7 @@ impl Cx<'_, '_> {
         let [arg] = c.args.as_slice() else {
             self.push(
                 Diagnostic::new(
-                    "K2012",
+                    codes::INVALID_CALL,
                     format!("`{name}` sets exactly one field"),
                     loc,
                     "wrong arguments",
@@ -1271,7 +1288,7 @@ impl Cx<'_, '_> {
         let Some(fname) = &arg.name else {
             self.push(
                 Diagnostic::new(
-                    "K2012",
+                    codes::INVALID_CALL,
                     format!("`{name}` needs `field = value`"),
                     loc,
                     "field name missing",
@@ -1283,7 +1300,7 @@ impl Cx<'_, '_> {
         let Some(field) = egress_field(&fname.name) else {
             let at = self.loc(fname.span);
             let mut d = Diagnostic::new(
-                "K1002",
+                codes::UNKNOWN_FIELD,
                 format!("`{}` is not a shaping field", fname.name),
                 at,
                 "unknown field",
@@ -1386,7 +1403,7 @@ pub(crate) fn duplicate_block(h: &HBlock<'_>, first: Loc) -> Diagnostic {
         None => format!("`{}`", h.schema.keyword),
     };
     Diagnostic::new(
-        "K1004",
+        codes::DUPLICATE_DEFINITION,
         format!("{what} is defined twice"),
         h.header_loc(),
         "defined again here",
@@ -1585,7 +1602,7 @@ impl Cx<'_, '_> {
         };
         self.push(
             Diagnostic::new(
-                "K2015",
+                codes::INVALID_TEXT,
                 format!("a string with a control character (`{}`)", c.escape_default()),
                 loc,
                 "control character",
@@ -1653,7 +1670,7 @@ impl Cx<'_, '_> {
             if let Err(why) = check_secret_key(&a.key.name) {
                 self.push(
                     Diagnostic::new(
-                        "K2010",
+                        codes::INVALID_NAME,
                         format!("`{}` is not a valid Secret key", a.key.name),
                         loc,
                         why,
@@ -1673,7 +1690,7 @@ impl Cx<'_, '_> {
             Err(why) => {
                 self.push(
                     Diagnostic::new(
-                        "K2010",
+                        codes::INVALID_NAME,
                         format!("{} is not a valid Secret name", shown(name)),
                         loc,
                         why,
@@ -1702,7 +1719,7 @@ impl Cx<'_, '_> {
         if rule != "domain_suffix" && text.chars().any(|c| c.is_ascii_uppercase()) {
             let lower = arg.to_ascii_lowercase();
             let mut d = Diagnostic::new(
-                "K2010",
+                codes::INVALID_NAME,
                 format!("{} never matches an MX host name", shown(arg)),
                 arg_loc,
                 "upper-case letters",
@@ -1725,7 +1742,7 @@ impl Cx<'_, '_> {
         };
         self.push(
             Diagnostic::new(
-                "K2010",
+                codes::INVALID_NAME,
                 format!("{} is not a domain name", shown(arg)),
                 loc,
                 why,
@@ -1803,8 +1820,8 @@ pub const MAX_DURATION_MS: u64 = i32::MAX as u64 * 1000;
 
 /// Why a typed value cannot be what `block.field` becomes: (label, help). The grammar was
 /// checked already; these are the ranges of the values' consumers.
-fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(&'static str, String, String)> {
-    let range = |why: &str, help: String| Some(("K2007", why.to_string(), help));
+fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(Code, String, String)> {
+    let range = |why: &str, help: String| Some((codes::OUT_OF_RANGE, why.to_string(), help));
     match (block, field, v) {
         (_, _, Typed::Size(n)) if *n > i64::MAX as u64 => range(
             "larger than 8 EiB",
@@ -1854,7 +1871,7 @@ fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(&'static str, Stri
         // fancy-regex compiles an empty pattern, which matches every response: every
         // delivery would fire the rule.
         (_, _, Typed::Regex(r)) if r.is_empty() => Some((
-            "K2011",
+            codes::INVALID_REGEX,
             "matches every response".into(),
             "an empty pattern fires the rule on every delivery: write what the response says, like `'4\\.7\\.28'`".into(),
         )),
@@ -1874,7 +1891,7 @@ impl Cx<'_, '_> {
         let Some((code, why, help)) = value_rule(block, field, &v.value) else {
             return Some(v);
         };
-        let message = if code == "K2007" {
+        let message = if code == codes::OUT_OF_RANGE {
             format!("`{field}` is out of range")
         } else {
             format!("invalid `{field}`")
@@ -1900,15 +1917,11 @@ fn shown(s: &str) -> String {
 /// Why a string cannot be what `block.field` emits it as: (code, label, help). Only fields
 /// whose text means something to its consumer are here; other strings only need to be
 /// printable.
-fn string_grammar(
-    block: &str,
-    field: &str,
-    s: &str,
-) -> Option<(&'static str, &'static str, &'static str)> {
+fn string_grammar(block: &str, field: &str, s: &str) -> Option<(Code, &'static str, &'static str)> {
     let bad = |code, why, help| Some((code, why, help));
     match (block, field) {
         ("dkim" | "dkim_defaults", "selector") => check_domain(s, false).err().and_then(|why| {
-            bad("K2010", why, "a DKIM selector is dot-separated labels of letters, digits and `-`, like `s2048`")
+            bad(codes::INVALID_NAME, why, "a DKIM selector is dot-separated labels of letters, digits and `-`, like `s2048`")
         }),
         ("tenancy", "tenant_header" | "campaign_header" | "scheduling_header")
         | ("dkim" | "dkim_defaults" | "logging", "headers") => {
@@ -1916,17 +1929,17 @@ fn string_grammar(
             if ok {
                 None
             } else {
-                bad("K2010", "not a header name", "a header name is printable ASCII without spaces or `:`, like `X-Tenant`")
+                bad(codes::INVALID_NAME, "not a header name", "a header name is printable ASCII without spaces or `:`, like `X-Tenant`")
             }
         }
         ("mta" | "tsa", "storage_class") => check_dns_subdomain(s).err().and_then(|why| {
-            bad("K2010", why, "StorageClass names are lowercase letters, digits, `-` and `.`")
+            bad(codes::INVALID_NAME, why, "StorageClass names are lowercase letters, digits, `-` and `.`")
         }),
         ("secret", "keys") => check_secret_key(s).err().and_then(|why| {
-            bad("K2010", why, "Secret keys are letters, digits, `-`, `_` and `.`")
+            bad(codes::INVALID_NAME, why, "Secret keys are letters, digits, `-`, `_` and `.`")
         }),
         ("deployment", "image") => check_image(s).err().and_then(|why| {
-            bad("K2010", why, "write the image repository, like `ghcr.io/kumocorp/kumomta`, optionally pinned to a digest: `ghcr.io/kumocorp/kumomta@sha256:<64 hex digits>`")
+            bad(codes::INVALID_NAME, why, "write the image repository, like `ghcr.io/kumocorp/kumomta`, optionally pinned to a digest: `ghcr.io/kumocorp/kumomta@sha256:<64 hex digits>`")
         }),
         ("queue", "routing_domain") => {
             // KumoMTA's `MailExchanger::resolve` (crates/dns-resolver): `[IPv6:addr]` (the
@@ -1945,11 +1958,11 @@ fn string_grammar(
                 return None;
             }
             check_domain(s, false).err().and_then(|why| {
-                bad("K2010", why, "route to a domain, or to an address written `[10.0.0.5]` or `[IPv6:2001:db8::5]`")
+                bad(codes::INVALID_NAME, why, "route to a domain, or to an address written `[10.0.0.5]` or `[IPv6:2001:db8::5]`")
             })
         }
         ("logging", "filter") => check_log_filter(s).err().and_then(|why| {
-            bad("K2015", why, "a filter is comma-separated `target=level` or `level` directives without spaces, like `kumod=info,lua=warn`; levels are trace, debug, info, warn, error and off")
+            bad(codes::INVALID_TEXT, why, "a filter is comma-separated `target=level` or `level` directives without spaces, like `kumod=info,lua=warn`; levels are trace, debug, info, warn, error and off")
         }),
         _ => None,
     }

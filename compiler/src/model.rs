@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kumoc_lang::units::{Cidr, KumoVersion};
 
-use crate::diagnostic::Loc;
 use crate::schema::Field;
+use crate::source::Loc;
 use crate::value::{Action, MatchRule, Spanned, Trigger, Typed};
 
 /// One field as written (after layers merged): its schema, typed value and location.

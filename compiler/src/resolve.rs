@@ -14,10 +14,11 @@ use rustc_hash::FxHashMap as HashMap;
 use kumoc_lang::units::{self, KumoVersion};
 
 use crate::check::{HAttr, HBlock, duplicate_block};
-use crate::diagnostic::{Applicability, Diagnostic, Loc, did_you_mean};
+use crate::codes;
+use crate::diagnostic::{Applicability, Diagnostic, did_you_mean};
 use crate::model::*;
 use crate::schema::{self, Multiplicity, RefKind, Since};
-use crate::source::FileId;
+use crate::source::{FileId, Loc};
 use crate::value::{Action, MatchRule, Spanned, Trigger, Typed, TypedAt};
 
 /// Merge `overlay` blocks into `base`.
@@ -135,7 +136,7 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
             kumoc_lang::Span::default(),
         );
         diags.push(
-            Diagnostic::new("K1006", "no `deployment` block", at, "none in this file or the others checked with it")
+            Diagnostic::new(codes::MISSING_DEPLOYMENT, "no `deployment` block", at, "none in this file or the others checked with it")
                 .with_help("add `deployment \"name\" { namespace = \"...\"  kumomta = \"2025.03.19-1d3f1f67\"  environment = staging }` (or run `kumoc init`)"),
         );
         return None;
@@ -210,7 +211,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 }
                 if let Some(first) = inline_at.get(name) {
                     diags.push(
-                        Diagnostic::new("K1004", format!("source `{name}` is defined in two pools"), s.header_loc(), "defined again here")
+                        Diagnostic::new(codes::DUPLICATE_DEFINITION, format!("source `{name}` is defined in two pools"), s.header_loc(), "defined again here")
                             .with_secondary(*first, "first defined here")
                             .with_help(format!("define `source \"{name}\" {{ ... }}` once at the top level; a pool entry then only sets its `weight`")),
                     );
@@ -267,7 +268,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 if ver_lt(&ver, min) {
                     self.diags.push(
                         Diagnostic::new(
-                            "K2008",
+                            codes::REQUIRES_NEWER_KUMOMTA,
                             format!("KumoMTA {ver} is older than kumoc supports"),
                             a.value_loc(),
                             format!("kumoc supports {min} and later"),
@@ -297,7 +298,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 };
                 self.diags.push(
                     Diagnostic::new(
-                        "K1007",
+                        codes::MISSING_FIELD,
                         format!("{what} is missing `{}`", f.name),
                         b.header_loc(),
                         format!("`{}` is required here", f.name),
@@ -369,7 +370,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             let first = units::first_release_with(units::HumantimeFlavor::V2_3)
                 .map_or_else(|| "a newer release".to_string(), |r| r.tag.to_string());
             let mut d = Diagnostic::new(
-                "K2008",
+                codes::REQUIRES_NEWER_KUMOMTA,
                 format!(
                     "the duration \"{}\" needs KumoMTA {first} or later; this deployment runs {ver}",
                     s.value
@@ -453,7 +454,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let Some(ver) = &self.version else { return };
         if ver_lt(ver, since) {
             self.diags.push(
-                Diagnostic::new("K2008", format!("{what} needs KumoMTA {since} or later; this deployment runs {ver}"), at, format!("needs {since}"))
+                Diagnostic::new(codes::REQUIRES_NEWER_KUMOMTA, format!("{what} needs KumoMTA {since} or later; this deployment runs {ver}"), at, format!("needs {since}"))
                     .with_help(format!("raise `kumomta` in the deployment block to {since} or later, or do without {what}")),
             );
         }
@@ -472,7 +473,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
         let noun = kind.noun();
         let mut d = Diagnostic::new(
-            "K1005",
+            codes::UNKNOWN_REFERENCE,
             format!("unknown {noun} `{name}`"),
             at,
             format!("no {noun} of this name"),
@@ -504,7 +505,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             return;
         }
         let mut d = Diagnostic::new(
-            "K1010",
+            codes::UNKNOWN_SECRET_KEY,
             format!("secret `{secret}` has no key `{key}`"),
             at,
             "not a declared key",
@@ -541,13 +542,13 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         };
         if let Err(why) = crate::check::check_k8s_name(&name.value) {
             self.diags.push(
-                Diagnostic::new("K2010", format!("`{}` cannot name Kubernetes objects", name.value), name.loc, why)
+                Diagnostic::new(codes::INVALID_NAME, format!("`{}` cannot name Kubernetes objects", name.value), name.loc, why)
                     .with_help("the deployment name prefixes every object: use lowercase letters, digits and `-`"),
             );
         } else if !name.value.starts_with(|c: char| c.is_ascii_lowercase()) {
             self.diags.push(
                 Diagnostic::new(
-                    "K2010",
+                    codes::INVALID_NAME,
                     format!("`{}` cannot name Kubernetes Services", name.value),
                     name.loc,
                     "starts with a digit",
@@ -646,7 +647,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             ];
             if let Some((_, why)) = needs.iter().find(|(on, _)| *on) {
                 self.diags.push(
-                    Diagnostic::new("K1007", "`cluster` is missing `pod_cidr`", cluster_loc, "`pod_cidr` is required here")
+                    Diagnostic::new(codes::MISSING_FIELD, "`cluster` is missing `pod_cidr`", cluster_loc, "`pod_cidr` is required here")
                         .with_help(format!("{why}: set `pod_cidr` to the cluster's pod network, e.g. `pod_cidr = 10.244.0.0/16`")),
                 );
             }
@@ -663,7 +664,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             let nets = nets.join(", ");
             self.diags.push(
                 Diagnostic::new(
-                    "K2014",
+                    codes::METRICS_LISTENER_UNRESTRICTED,
                     format!("on KumoMTA {}, the metrics port cannot be limited to /metrics", d.version.value),
                     at,
                     format!("{nets} may also inject and use the admin API on port {}", c.mta.metrics_port.value),
@@ -718,7 +719,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         for (at, what, built_in) in pool.into_iter().chain(source) {
             self.diags.push(
                 Diagnostic::new(
-                    "K2010",
+                    codes::INVALID_NAME,
                     format!("`{BUILT_IN}` is KumoMTA's built-in {what}"),
                     at,
                     "KumoMTA never asks the policy for it",
@@ -772,7 +773,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             if !ok {
                 self.diags.push(
                     Diagnostic::new(
-                        "K2010",
+                        codes::INVALID_NAME,
                         format!("`{k}` cannot be an API user name"),
                         at,
                         "a key of the `http_listener.users` Secret",
@@ -802,7 +803,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         };
         self.diags.push(
             Diagnostic::new(
-                "K1011",
+                codes::UNUSABLE_POOL,
                 format!("pool `{}` cannot send: {why}", p.name),
                 first_use,
                 format!("mail queued here is never sent{more}"),
@@ -850,7 +851,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         };
         self.diags.push(
             Diagnostic::new(
-                "K2010",
+                codes::INVALID_NAME,
                 "the deployment name is too long",
                 d.name.loc,
                 format!("{what} would be `{object}`, {} characters", object.len()),
@@ -877,7 +878,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                     .map_or(b.loc, HBlock::label_loc);
                 self.diags.push(
                     Diagnostic::new(
-                        "K1004",
+                        codes::DUPLICATE_DEFINITION,
                         format!("`shaping \"{sink}\"` is the sink's block"),
                         at,
                         "kumoc writes this block itself",
@@ -901,7 +902,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         if p.value == Typed::Int(SINK_HTTP_PORT) {
             self.diags.push(
                 Diagnostic::new(
-                    "K2013",
+                    codes::INCONSISTENT_VALUES,
                     format!(
                         "the sink's SMTP port is its HTTP port ({SINK_HTTP_PORT})"
                     ),
@@ -932,7 +933,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             if x > y {
                 self.diags.push(
                     Diagnostic::new(
-                        "K2013",
+                        codes::INCONSISTENT_VALUES,
                         format!("the {f} request is above the {f} limit"),
                         a.loc,
                         "more than the limit",
@@ -962,7 +963,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             let Some(selector) = selector else {
                 self.diags.push(
                     Diagnostic::new(
-                        "K1007",
+                        codes::MISSING_FIELD,
                         format!("DKIM for `{name}` has no selector"),
                         k.header_loc(),
                         "`selector` missing",
@@ -978,7 +979,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                     if derived.starts_with('*') {
                         self.diags.push(
                             Diagnostic::new(
-                                "K1010",
+                                codes::UNKNOWN_SECRET_KEY,
                                 format!("no key name for wildcard domain `{name}`"),
                                 key_ref.name_loc,
                                 "which key of the secret?",
@@ -1051,7 +1052,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 if top_sources.contains(&source) {
                     if let Some(extra) = s.attrs.iter().find(|a| a.name() != "weight") {
                         self.diags.push(
-                            Diagnostic::new("K1002", format!("`{}` cannot be set here: source `{source}` is defined at the top level", extra.name()), extra.key_loc(), "set it in the source's definition")
+                            Diagnostic::new(codes::UNKNOWN_FIELD, format!("`{}` cannot be set here: source `{source}` is defined at the top level", extra.name()), extra.key_loc(), "set it in the source's definition")
                                 .with_help("in a pool, an entry for a top-level source only sets `weight`"),
                         );
                     }
@@ -1243,7 +1244,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             if let Some((other, _)) = seen.iter().find(|(_, q)| q.value == p.value) {
                 self.diags.push(
                     Diagnostic::new(
-                        "K2013",
+                        codes::INCONSISTENT_VALUES,
                         format!("ports `{other}` and `{name}` are both {}", p.value),
                         p.loc,
                         "same port twice",
@@ -1436,7 +1437,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             if let Some(at) = a.attr("max") {
                 self.diags.push(
                     Diagnostic::new(
-                        "K2013",
+                        codes::INCONSISTENT_VALUES,
                         format!("autoscale `max` ({max}) is below `min` ({min})"),
                         at.value_loc(),
                         "below `min`",
@@ -1457,7 +1458,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         if a.attr("cpu").is_none() && a.attr("memory").is_none() {
             self.diags.push(
                 Diagnostic::new(
-                    "K1007",
+                    codes::MISSING_FIELD,
                     "`autoscale` has no target",
                     a.header_loc(),
                     "scales on nothing",
@@ -1507,7 +1508,7 @@ fn unpublished_tag(ver: &KumoVersion, image: Option<&str>, at: Loc) -> Option<Di
         return None;
     }
     let d = Diagnostic::new(
-        "K2009",
+        codes::INVALID_VERSION,
         format!("`{KUMOMTA_IMAGE}:{ver}` does not exist: no KumoMTA release has this tag"),
         at,
         "not a published tag",

@@ -10,8 +10,8 @@ use std::net::IpAddr;
 
 use kumoc_lang::units::{Cidr, KumoVersion, Limit, Rate};
 
-use crate::diagnostic::Loc;
 use crate::schema::{Field, RefKind, Variant};
+use crate::source::Loc;
 
 /// A value with where it was written.
 #[derive(Debug, Clone, PartialEq)]

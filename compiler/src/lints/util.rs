@@ -4,8 +4,9 @@ use kumoc_lang::ast::{Block, Stmt};
 use kumoc_lang::units::{Cidr, Limit, Rate};
 
 use super::LintContext;
-use crate::diagnostic::{Edit, Loc};
+use crate::diagnostic::Edit;
 use crate::model::{Rule, Settings, ShapingKey};
+use crate::source::Loc;
 use crate::value::Spanned;
 use crate::value::Typed;
 

@@ -2,8 +2,9 @@
 //! than kumod's shutdown.
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
+use crate::source::Loc;
 use crate::value::Spanned;
 
 /// The shortest grace period worth having: kumod stops accepting, then flushes.

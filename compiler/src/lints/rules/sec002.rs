@@ -1,9 +1,10 @@
 //! KUMO-SEC002 public-trusted-hosts: an HTTP listener trusts a public-wide range.
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::emit::kumomta::ACL_SINCE;
 use crate::lints::{Kind, LintContext, util};
+use crate::source::Loc;
 use crate::value::Spanned;
 use kumoc_lang::units::Cidr;
 

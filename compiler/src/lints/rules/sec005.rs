@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext};
 use crate::model::{MapEntries, Settings, Shaping};
+use crate::source::Loc;
 use crate::value::{Action, Typed};
 
 declare_rule! {

@@ -3,10 +3,10 @@
 use kumoc_lang::units::Rate;
 
 use crate::declare_rule;
-use crate::diagnostic::Loc;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
 use crate::model::{Settings, ShapingKey};
+use crate::source::Loc;
 use crate::value::Spanned;
 
 declare_rule! {

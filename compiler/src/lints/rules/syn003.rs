@@ -1,5 +1,6 @@
 //! KUMO-SYN003 invalid-cidr: A CIDR with host bits set, or an invalid IP.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -31,6 +32,6 @@ declare_rule! {
         severity: Error,
         priority: "P0",
         summary: "A CIDR with host bits set, or an invalid IP",
-        kind: Kind::Checker(&["K2005"]),
+        kind: Kind::Checker(&[codes::INVALID_ADDRESS]),
     };
 }
