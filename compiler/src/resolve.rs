@@ -540,7 +540,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             value: dep.label.clone().unwrap_or_default(),
             loc: dep.label_loc(),
         };
-        if let Err(why) = crate::check::check_k8s_name(&name.value) {
+        if let Err(why) = crate::grammars::check_k8s_name(&name.value) {
             self.diags.push(
                 Diagnostic::new(codes::INVALID_NAME, format!("`{}` cannot name Kubernetes objects", name.value), name.loc, why)
                     .with_help("the deployment name prefixes every object: use lowercase letters, digits and `-`"),
