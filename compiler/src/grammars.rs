@@ -483,3 +483,13 @@ pub fn regex_error(pattern: &str) -> Option<String> {
         result
     })
 }
+
+/// An image reference without its tag or digest (a registry's `:port` is kept).
+pub fn image_repository(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let name_start = no_digest.rfind('/').map_or(0, |i| i + 1);
+    match no_digest.get(name_start..).and_then(|n| n.find(':')) {
+        Some(colon) => no_digest.get(..name_start + colon).unwrap_or(no_digest),
+        None => no_digest,
+    }
+}

@@ -1,0 +1,762 @@
+//! Phase B, lowering: the merged, checked tree becomes the [`Deployment`] model, each value
+//! with where it was written and each default applied.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Resolver;
+use crate::check::{HAttr, HBlock};
+use crate::codes;
+use crate::diagnostic::Diagnostic;
+use crate::model::*;
+use crate::source::{FileId, Loc};
+use crate::value::{Spanned, Trigger, Typed, TypedAt};
+
+impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
+    pub(super) fn lower(&mut self, environment: Spanned<Environment>) -> Option<Deployment> {
+        let dep = self.top_one("deployment")?;
+        let name = Spanned {
+            value: dep.label.clone().unwrap_or_default(),
+            loc: dep.label_loc(),
+        };
+        if let Err(why) = crate::grammars::check_k8s_name(&name.value) {
+            self.diags.push(
+                Diagnostic::new(codes::INVALID_NAME, format!("`{}` cannot name Kubernetes objects", name.value), name.loc, why)
+                    .with_help("the deployment name prefixes every object: use lowercase letters, digits and `-`"),
+            );
+        } else if !name.value.starts_with(|c: char| c.is_ascii_lowercase()) {
+            self.diags.push(
+                Diagnostic::new(
+                    codes::INVALID_NAME,
+                    format!("`{}` cannot name Kubernetes Services", name.value),
+                    name.loc,
+                    "starts with a digit",
+                )
+                .with_help("the deployment name prefixes its Services, whose names start with a letter (DNS-1035): start it with a letter"),
+            );
+        }
+        let namespace = match dep.value("namespace") {
+            Some(TypedAt {
+                value: Typed::K8sName(n),
+                loc,
+            }) => Spanned {
+                value: n.clone(),
+                loc: *loc,
+            },
+            _ => Spanned {
+                value: "default".to_string(),
+                loc: dep.header_loc(),
+            },
+        };
+        let version = match dep.value("kumomta") {
+            Some(TypedAt {
+                value: Typed::Version(v),
+                loc,
+            }) => Spanned {
+                value: v.clone(),
+                loc: *loc,
+            },
+            _ => return None,
+        };
+        let image = dep
+            .read("image", Typed::text)
+            .map(str::to_string)
+            .unwrap_or_else(|| "ghcr.io/kumocorp/kumomta".to_string());
+
+        let domains = self.top("domain").map(|d| self.domain(d)).collect();
+        let sources = self.sources();
+        let pools = self.top("pool").map(|p| self.pool(p)).collect();
+        let tenants = self.top("tenant").map(|t| self.tenant(t)).collect();
+        let queues = self.top("queue").map(|q| self.queue(q)).collect();
+        let mut shaping: Vec<ShapingBlock> =
+            self.top("shaping").map(|s| self.shaping_block(s)).collect();
+        shaping.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut providers: Vec<Provider> = self.top("provider").map(|p| self.provider(p)).collect();
+        providers.sort_by(|a, b| a.name.cmp(&b.name));
+        let secrets = self.top("secret").map(|s| self.secret(s)).collect();
+        let cluster = self.cluster();
+        let settings_of =
+            |kw: &'static str| self.top_one(kw).map(|b| settings(b)).unwrap_or_default();
+
+        let d = Deployment {
+            name,
+            namespace,
+            version,
+            image,
+            environment,
+            create_namespace: dep
+                .read("create_namespace", Typed::as_bool)
+                .unwrap_or(false),
+            domains,
+            dkim_defaults: settings_of("dkim_defaults"),
+            sources,
+            pools,
+            tenancy: settings_of("tenancy"),
+            tenants,
+            queues,
+            shaping,
+            providers,
+            secrets,
+            smtp_listener: settings_of("smtp_listener"),
+            http_listener: settings_of("http_listener"),
+            logging: settings_of("logging"),
+            cluster,
+        };
+        self.derived_checks(&d);
+        Some(d)
+    }
+
+    fn domain(&mut self, d: &HBlock<'_>) -> Domain {
+        let name = d.label.clone().unwrap_or_default();
+        let dkim = d.child("dkim").and_then(|k| {
+            let mut s = settings(k);
+            let key_ref = match s.remove("key").map(|x| x.value) {
+                Some(Typed::Secret(r)) => r,
+                _ => return None,
+            };
+            let selector = k
+                .read("selector", Typed::text)
+                .map(str::to_string)
+                .or_else(|| {
+                    self.top_one("dkim_defaults")
+                        .and_then(|b| b.read("selector", Typed::text).map(str::to_string))
+                });
+            let Some(selector) = selector else {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::MISSING_FIELD,
+                        format!("DKIM for `{name}` has no selector"),
+                        k.header_loc(),
+                        "`selector` missing",
+                    )
+                    .with_help("set `selector` here or in `dkim_defaults`"),
+                );
+                return None;
+            };
+            let key = match &key_ref.key {
+                Some((k, _)) => k.clone(),
+                None => {
+                    let derived = format!("{name}.{selector}.key");
+                    if derived.starts_with('*') {
+                        self.diags.push(
+                            Diagnostic::new(
+                                codes::UNKNOWN_SECRET_KEY,
+                                format!("no key name for wildcard domain `{name}`"),
+                                key_ref.name_loc,
+                                "which key of the secret?",
+                            )
+                            .with_help(format!(
+                                "name the key: `secret(\"{}\", \"wildcard.{selector}.key\")`",
+                                key_ref.name
+                            )),
+                        );
+                        return None;
+                    }
+                    self.secret_key(&key_ref.name, &derived, key_ref.name_loc);
+                    derived
+                }
+            };
+            Some(Dkim {
+                loc: k.header_loc(),
+                settings: s,
+                key: ResolvedSecretKey {
+                    secret: key_ref.name,
+                    key,
+                    loc: key_ref.name_loc,
+                },
+            })
+        });
+        Domain {
+            name,
+            loc: d.header_loc(),
+            dkim,
+        }
+    }
+
+    fn sources(&self) -> Vec<Source> {
+        let mut out: Vec<Source> = self
+            .top("source")
+            .map(|s| Source {
+                name: s.label.clone().unwrap_or_default(),
+                loc: s.header_loc(),
+                settings: settings(s),
+            })
+            .collect();
+        let mut seen: BTreeSet<String> = out.iter().map(|s| s.name.clone()).collect();
+        for pool in self.top("pool") {
+            for s in pool.children("source") {
+                let Some(name) = &s.label else { continue };
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                let mut st = settings(s);
+                st.remove("weight");
+                out.push(Source {
+                    name: name.clone(),
+                    loc: s.header_loc(),
+                    settings: st,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    fn pool(&mut self, p: &HBlock<'_>) -> Pool {
+        let name = p.label.clone().unwrap_or_default();
+        let top_sources: BTreeSet<String> =
+            self.top("source").filter_map(|s| s.label.clone()).collect();
+        let members = p
+            .children("source")
+            .filter_map(|s| {
+                let source = s.label.clone()?;
+                if top_sources.contains(&source) {
+                    if let Some(extra) = s.attrs.iter().find(|a| a.name() != "weight") {
+                        self.diags.push(
+                            Diagnostic::new(codes::UNKNOWN_FIELD, format!("`{}` cannot be set here: source `{source}` is defined at the top level", extra.name()), extra.key_loc(), "set it in the source's definition")
+                                .with_help("in a pool, an entry for a top-level source only sets `weight`"),
+                        );
+                    }
+                }
+                let weight = s.read("weight", Typed::as_int).and_then(|w| u32::try_from(w).ok()).unwrap_or(1);
+                Some(PoolMember { source, weight, loc: s.header_loc() })
+            })
+            .collect();
+        Pool {
+            name,
+            loc: p.header_loc(),
+            members,
+        }
+    }
+
+    fn tenant(&self, t: &HBlock<'_>) -> Tenant {
+        Tenant {
+            name: t.label.clone().unwrap_or_default(),
+            loc: t.header_loc(),
+            settings: settings(t),
+            campaigns: campaigns(t),
+        }
+    }
+
+    fn queue(&self, q: &HBlock<'_>) -> QueueRule {
+        QueueRule {
+            key: shaping_key(q),
+            loc: q.header_loc(),
+            settings: settings(q),
+            tenants: q
+                .children("tenant")
+                .map(|t| QueueTenant {
+                    name: t.label.clone().unwrap_or_default(),
+                    loc: t.header_loc(),
+                    settings: settings(t),
+                    campaigns: campaigns(t),
+                })
+                .collect(),
+        }
+    }
+
+    fn shaping(&self, b: &HBlock<'_>, skip: &[&'static str]) -> Shaping {
+        let mut st = settings(b);
+        for k in skip {
+            st.remove(k);
+        }
+        Shaping {
+            settings: st,
+            maps: maps(b),
+            automation: b.children("automation").map(rule).collect(),
+            sources: b
+                .children("source")
+                .map(|s| ShapingSource {
+                    name: s.label.clone().unwrap_or_default(),
+                    loc: s.header_loc(),
+                    settings: settings(s),
+                    maps: maps(s),
+                })
+                .collect(),
+        }
+    }
+
+    fn shaping_block(&self, b: &HBlock<'_>) -> ShapingBlock {
+        let mut shaping = self.shaping(b, &[]);
+        let from = b.from.as_ref().map(|(n, l)| Spanned {
+            value: n.clone(),
+            loc: *l,
+        });
+        if let Some(f) = &from {
+            // Start from the preset's egress settings; the block's own settings win.
+            if let Some(p) = self
+                .top("provider")
+                .find(|p| p.label.as_deref() == Some(f.value.as_str()))
+            {
+                let preset = self.shaping(
+                    p,
+                    &[
+                        "match",
+                        "provider_connection_limit",
+                        "provider_max_message_rate",
+                        "replace_base",
+                    ],
+                );
+                for (k, v) in preset.settings {
+                    shaping.settings.insert_missing(k, v);
+                }
+            }
+        }
+        ShapingBlock {
+            key: shaping_key(b),
+            loc: b.header_loc(),
+            from,
+            shaping,
+        }
+    }
+
+    fn provider(&self, p: &HBlock<'_>) -> Provider {
+        let matches = p
+            .read_items("match", Typed::as_match)
+            .into_iter()
+            .map(|m| Spanned {
+                value: m.value.clone(),
+                loc: m.loc,
+            })
+            .collect();
+        Provider {
+            name: p.label.clone().unwrap_or_default(),
+            loc: p.header_loc(),
+            preset: self.is_stdlib(p.file),
+            overridden_at: p.overridden_at.clone(),
+            matches,
+            shaping: self.shaping(p, &["match", "replace_base"]),
+        }
+    }
+
+    fn is_stdlib(&self, file: FileId) -> bool {
+        file.0 < crate::stdlib::FILES.len() as u32
+    }
+
+    fn secret(&self, s: &HBlock<'_>) -> Secret {
+        let name = s.label.clone().unwrap_or_default();
+        let keys = self.names.secrets.get(&name).cloned().unwrap_or_default();
+        let files = s
+            .child("files")
+            .map(|f| {
+                f.attrs
+                    .iter()
+                    .filter_map(|a| match a.value.as_ref() {
+                        Some(TypedAt {
+                            value: Typed::Str(p),
+                            loc,
+                        }) => Some((
+                            a.name().to_string(),
+                            Spanned {
+                                value: p.clone(),
+                                loc: *loc,
+                            },
+                        )),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Secret {
+            name,
+            loc: s.header_loc(),
+            keys,
+            files,
+        }
+    }
+
+    fn cluster(&mut self) -> Cluster {
+        let c = self.top_one("cluster");
+        let child = |kw: &str| c.and_then(|c| c.child(kw));
+        let mta_b = child("mta");
+        // Where defaults are reported: the mta block, else the cluster block, else the deployment.
+        let fallback = mta_b
+            .or(c)
+            .or_else(|| self.top_one("deployment"))
+            .map_or(Loc::default(), HBlock::header_loc);
+        let ports = mta_b.and_then(|m| m.child("ports"));
+        let port = |name: &str, default: u16| -> Spanned<u16> {
+            match ports.and_then(|p| p.value(name)) {
+                Some(TypedAt {
+                    value: Typed::Int(n),
+                    loc,
+                }) => Spanned {
+                    value: u16::try_from(*n).unwrap_or(default),
+                    loc: *loc,
+                },
+                _ => Spanned {
+                    value: default,
+                    loc: fallback,
+                },
+            }
+        };
+        let default_loc = fallback;
+        let probes = mta_b.and_then(|m| m.child("probes"));
+        let probe = |kw: &str, d: Probe| probe(probes.and_then(|p| p.child(kw)), d);
+        let http_port = port("http", 8000);
+        let metrics_port = port("metrics", 8080);
+        let smtp_port = port("smtp", 2500);
+        self.distinct_ports(&[
+            ("http", &http_port),
+            ("metrics", &metrics_port),
+            ("smtp", &smtp_port),
+        ]);
+        let mta = Mta {
+            loc: mta_b.map(HBlock::header_loc),
+            replicas: mta_b
+                .and_then(|m| m.value("replicas"))
+                .and_then(|v| match v.value {
+                    Typed::Int(n) => Some(Spanned {
+                        value: u32::try_from(n).unwrap_or(1),
+                        loc: v.loc,
+                    }),
+                    _ => None,
+                })
+                .unwrap_or(Spanned {
+                    value: 1,
+                    loc: default_loc,
+                }),
+            spool_bytes: mta_b
+                .and_then(|m| m.value("spool"))
+                .and_then(|v| match v.value {
+                    Typed::Size(n) => Some(Spanned {
+                        value: n,
+                        loc: v.loc,
+                    }),
+                    _ => None,
+                })
+                .unwrap_or(Spanned {
+                    value: 20 * 1024 * 1024 * 1024,
+                    loc: default_loc,
+                }),
+            storage_class: mta_b
+                .and_then(|m| m.read("storage_class", Typed::text).map(str::to_string)),
+            termination_grace_ms: mta_b
+                .and_then(|m| m.read("termination_grace_period", Typed::as_duration_ms))
+                .unwrap_or(300_000),
+            http_port,
+            metrics_port,
+            smtp_port,
+            resources: {
+                let r = mta_b.and_then(|m| m.child("resources"));
+                self.requests_within_limits(r);
+                resources(r)
+            },
+            autoscale: mta_b
+                .and_then(|m| m.child("autoscale"))
+                .map(|a| self.autoscale(a)),
+            readiness: probe(
+                "readiness",
+                Probe {
+                    initial_delay_ms: 0,
+                    period_ms: 10_000,
+                    timeout_ms: 1_000,
+                    failure_threshold: 3,
+                },
+            ),
+            startup: probe(
+                "startup",
+                Probe {
+                    initial_delay_ms: 0,
+                    period_ms: 10_000,
+                    timeout_ms: 1_000,
+                    failure_threshold: 30,
+                },
+            ),
+            liveness: probe(
+                "liveness",
+                Probe {
+                    initial_delay_ms: 0,
+                    period_ms: 20_000,
+                    timeout_ms: 1_000,
+                    failure_threshold: 3,
+                },
+            ),
+        };
+        let tsa = child("tsa").and_then(|t| {
+            if t.read("enabled", Typed::as_bool) == Some(false) {
+                return None;
+            }
+            Some(Tsa {
+                loc: t.header_loc(),
+                replicas: t
+                    .value("replicas")
+                    .and_then(|v| match v.value {
+                        Typed::Int(n) => Some(Spanned {
+                            value: u32::try_from(n).unwrap_or(1),
+                            loc: v.loc,
+                        }),
+                        _ => None,
+                    })
+                    .unwrap_or(Spanned {
+                        value: 1,
+                        loc: t.header_loc(),
+                    }),
+                port: t
+                    .read("port", Typed::as_int)
+                    .and_then(|n| u16::try_from(n).ok())
+                    .unwrap_or(8008),
+                storage_bytes: t
+                    .read("storage", Typed::as_size)
+                    .unwrap_or(1024 * 1024 * 1024),
+                storage_class: t.read("storage_class", Typed::text).map(str::to_string),
+                pre_filter: t.read("pre_filter", Typed::as_bool).unwrap_or(true),
+                cache_ttl_ms: t.read("cache_ttl", Typed::as_duration_ms).unwrap_or(60_000),
+                resources: resources(t.child("resources")),
+            })
+        });
+        if let Some(t) = child("tsa") {
+            self.requests_within_limits(t.child("resources"));
+        }
+        let sink_b = child("sink");
+        self.requests_within_limits(sink_b.and_then(|s| s.child("resources")));
+        self.sink_port(sink_b);
+        let sink = Sink {
+            loc: sink_b.map(HBlock::header_loc),
+            enabled: sink_b
+                .and_then(|s| s.value("enabled"))
+                .and_then(|v| match v.value {
+                    Typed::Bool(b) => Some(Spanned {
+                        value: b,
+                        loc: v.loc,
+                    }),
+                    _ => None,
+                })
+                .unwrap_or(Spanned {
+                    value: false,
+                    loc: default_loc,
+                }),
+            replicas: sink_b
+                .and_then(|s| s.read("replicas", Typed::as_int))
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(1),
+            port: sink_b
+                .and_then(|s| s.read("port", Typed::as_int))
+                .and_then(|n| u16::try_from(n).ok())
+                .unwrap_or(2525),
+            resources: resources(sink_b.and_then(|s| s.child("resources"))),
+        };
+        let redis = child("redis").map(|r| Redis {
+            loc: r.header_loc(),
+            settings: settings(r),
+        });
+        let metrics_b = child("metrics");
+        let pod_cidr = c
+            .and_then(|c| c.value("pod_cidr"))
+            .and_then(|v| v.read(Typed::as_cidr));
+        let scraper_cidrs = match metrics_b.and_then(|m| m.value("scraper_cidrs")) {
+            Some(list) => list.read_items(Typed::as_cidr).collect(),
+            None => pod_cidr.iter().cloned().collect(),
+        };
+        let metrics = Metrics {
+            loc: metrics_b.map(HBlock::header_loc),
+            enabled: metrics_b
+                .and_then(|m| m.read("enabled", Typed::as_bool))
+                .unwrap_or(true),
+            service_monitor: metrics_b
+                .and_then(|m| m.read("service_monitor", Typed::as_bool))
+                .unwrap_or(false),
+            interval_ms: metrics_b
+                .and_then(|m| m.read("interval", Typed::as_duration_ms))
+                .unwrap_or(30_000),
+            scraper_cidrs,
+        };
+        Cluster {
+            pod_cidr,
+            mta,
+            tsa,
+            sink,
+            redis,
+            metrics,
+        }
+    }
+
+    fn autoscale(&mut self, a: &HBlock<'_>) -> Autoscale {
+        let min = a
+            .read("min", Typed::as_int)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1);
+        let max = a
+            .read("max", Typed::as_int)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(min);
+        if min > max {
+            if let Some(at) = a.attr("max") {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::INCONSISTENT_VALUES,
+                        format!("autoscale `max` ({max}) is below `min` ({min})"),
+                        at.value_loc(),
+                        "below `min`",
+                    )
+                    .with_secondary(
+                        a.attr("min").map_or(a.header_loc(), HAttr::value_loc),
+                        "`min` set here",
+                    )
+                    .with_help("`max` must be at least `min`"),
+                );
+            }
+        }
+        let pct = |name: &str| match a.value(name).map(|v| &v.value) {
+            Some(Typed::Percent(p)) => Some(*p),
+            _ => None,
+        };
+        let (cpu_percent, memory_percent) = (pct("cpu"), pct("memory"));
+        if a.attr("cpu").is_none() && a.attr("memory").is_none() {
+            self.diags.push(
+                Diagnostic::new(
+                    codes::MISSING_FIELD,
+                    "`autoscale` has no target",
+                    a.header_loc(),
+                    "scales on nothing",
+                )
+                .with_help("set `cpu = 80%` and/or `memory = 80%`"),
+            );
+        }
+        Autoscale {
+            loc: a.header_loc(),
+            min,
+            max,
+            cpu_percent,
+            memory_percent,
+        }
+    }
+}
+
+fn shaping_key(b: &HBlock<'_>) -> ShapingKey {
+    match b.label.as_deref() {
+        Some("default") | None => ShapingKey::Default,
+        Some(d) => ShapingKey::Domain(d.to_string()),
+    }
+}
+
+fn settings(b: &HBlock<'_>) -> Settings {
+    b.attrs
+        .iter()
+        .filter_map(|a| {
+            let field = a.field?;
+            let v = a.value.as_ref()?;
+            let mut value = v.value.clone();
+            // `secret("name")` without a key: the key is named after the field (TLS fields
+            // use the kubernetes.io/tls names). DKIM keys and API users are handled apart.
+            if let Typed::Secret(r) = &mut value {
+                if r.key.is_none() && !matches!(field.name, "key" | "users") {
+                    r.key = Some((default_secret_key(field.name).to_string(), r.name_loc));
+                }
+            }
+            Some((
+                field.name,
+                Setting {
+                    field,
+                    value,
+                    loc: v.loc,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The key a `secret("name")` reference reads when it names none.
+pub fn default_secret_key(field: &str) -> &str {
+    match field {
+        "tls_certificate" => "tls.crt",
+        "tls_private_key" => "tls.key",
+        other => other,
+    }
+}
+
+fn maps(b: &HBlock<'_>) -> BTreeMap<&'static str, MapEntries> {
+    b.blocks
+        .iter()
+        .filter(|c| c.schema.map_of.is_some())
+        .map(|c| {
+            let entries = c
+                .attrs
+                .iter()
+                .filter_map(|a| {
+                    let v = a.value.as_ref()?;
+                    Some((
+                        a.name().to_string(),
+                        Spanned {
+                            value: v.value.clone(),
+                            loc: v.loc,
+                        },
+                    ))
+                })
+                .collect();
+            (c.schema.keyword, entries)
+        })
+        .collect()
+}
+
+fn campaigns(t: &HBlock<'_>) -> Vec<Campaign> {
+    t.children("campaign")
+        .map(|c| Campaign {
+            name: c.label.clone().unwrap_or_default(),
+            loc: c.header_loc(),
+            settings: settings(c),
+        })
+        .collect()
+}
+
+fn rule(a: &HBlock<'_>) -> Rule {
+    let owned = |s: Spanned<&str>| Spanned {
+        value: s.value.to_string(),
+        loc: s.loc,
+    };
+    Rule {
+        loc: a.header_loc(),
+        regex: a
+            .read_items("regex", Typed::as_regex)
+            .into_iter()
+            .map(owned)
+            .collect(),
+        actions: a
+            .read_items("action", Typed::as_action)
+            .into_iter()
+            .map(|x| Spanned {
+                value: x.value.clone(),
+                loc: x.loc,
+            })
+            .collect(),
+        trigger: a
+            .read("trigger", Typed::as_trigger)
+            .unwrap_or(Trigger::Immediate),
+        duration_ms: a.read("duration", Typed::as_duration_ms).unwrap_or(0),
+        match_internal: a.read("match_internal", Typed::as_bool).unwrap_or(false),
+    }
+}
+
+fn resources(b: Option<&HBlock<'_>>) -> Resources {
+    let Some(b) = b else {
+        return Resources::default();
+    };
+    let get = |kw: &str, f: &str| -> Option<u64> {
+        b.child(kw).and_then(|c| c.read(f, Typed::as_quantity))
+    };
+    Resources {
+        requests_cpu: get("requests", "cpu"),
+        requests_memory: get("requests", "memory"),
+        limits_cpu: get("limits", "cpu"),
+        limits_memory: get("limits", "memory"),
+        loc: Some(b.header_loc()),
+    }
+}
+
+fn probe(b: Option<&HBlock<'_>>, d: Probe) -> Probe {
+    let Some(b) = b else { return d };
+    Probe {
+        initial_delay_ms: b
+            .read("initial_delay", Typed::as_duration_ms)
+            .unwrap_or(d.initial_delay_ms),
+        period_ms: b
+            .read("period", Typed::as_duration_ms)
+            .unwrap_or(d.period_ms),
+        timeout_ms: b
+            .read("timeout", Typed::as_duration_ms)
+            .unwrap_or(d.timeout_ms),
+        failure_threshold: b
+            .read("failure_threshold", Typed::as_int)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(d.failure_threshold),
+    }
+}
