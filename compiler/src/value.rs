@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use kumoc_lang::units::{Cidr, KumoVersion, Limit, Rate};
 
-use crate::schema::{Field, RefKind, Variant};
+use crate::schema::{Field, FieldDefault, Lit, RefKind, Ty, Variant};
 use crate::source::Loc;
 
 /// A value with where it was written.
@@ -294,6 +294,56 @@ impl Typed {
             Typed::List(items) => Some(items),
             _ => None,
         }
+    }
+}
+
+/// Defaults: the schema states each once, typed ([`Lit`]); these are the values they stand
+/// for.
+impl Typed {
+    /// The value `field`'s default stands for, typed as the field's values are. `None` for a
+    /// field without a default, a described one, or a default that does not fit the field's
+    /// type (a test holds the schema to that).
+    pub fn of_default(field: &Field) -> Option<Typed> {
+        Typed::of_lit(field.default?.lit()?, &field.ty)
+    }
+
+    /// The value kumoc applies when `field` is not set: its default when the default is
+    /// kumoc's own ([`FieldDefault::Kumoc`]; KumoMTA applies its own defaults itself).
+    pub fn applied_default(field: &Field) -> Option<Typed> {
+        match field.default? {
+            FieldDefault::Kumoc(lit) => Typed::of_lit(lit, &field.ty),
+            FieldDefault::KumoMta(_) | FieldDefault::Described(_) => None,
+        }
+    }
+
+    fn of_lit(lit: Lit, ty: &Ty) -> Option<Typed> {
+        Some(match (lit, ty) {
+            (Lit::Bool(b), Ty::Bool) => Typed::Bool(b),
+            (Lit::Int(n), Ty::Int { min, max }) if (*min..=*max).contains(&n) => Typed::Int(n),
+            (Lit::Int(n), Ty::Limit) => Typed::Limit(Limit {
+                local: false,
+                limit: u64::try_from(n).ok()?,
+            }),
+            (Lit::Secs(_) | Lit::Mins(_) | Lit::Days(_), Ty::Duration) => {
+                Typed::Duration(lit.duration_ms()?)
+            }
+            (Lit::Mi(_) | Lit::Gi(_), Ty::Size) => Typed::Size(lit.bytes()?),
+            (Lit::Str(s), Ty::Str) => Typed::Str(s.to_string()),
+            (Lit::Name(n), Ty::Enum(variants)) => {
+                Typed::Enum(variants.iter().find(|v| v.name == n)?)
+            }
+            (Lit::Name("immediate"), Ty::Trigger) => Typed::Trigger(Trigger::Immediate),
+            (Lit::Cidrs(cidrs), Ty::List(Ty::Cidr)) => Typed::List(
+                cidrs
+                    .iter()
+                    .map(|c| Spanned {
+                        value: Typed::Cidr(*c),
+                        loc: Loc::default(),
+                    })
+                    .collect(),
+            ),
+            _ => return None,
+        })
     }
 }
 

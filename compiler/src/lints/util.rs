@@ -6,9 +6,9 @@ use kumoc_lang::units::{Cidr, Limit, Rate};
 use super::LintContext;
 use crate::diagnostic::Edit;
 use crate::model::{Rule, Settings, ShapingKey};
+use crate::schema::BlockSchema;
 use crate::source::Loc;
-use crate::value::Spanned;
-use crate::value::Typed;
+use crate::value::{Spanned, Typed};
 
 /// The value of field `name`, read through one of [`Typed`]'s accessors, with its location.
 fn read<'s, T>(
@@ -78,6 +78,16 @@ pub fn string(s: &Settings, name: &str) -> Option<Spanned<String>> {
 /// The texts of a list-of-strings field.
 pub fn strings(s: &Settings, name: &str) -> Vec<Spanned<String>> {
     read_items(s, name, |v| v.text().map(str::to_string))
+}
+
+/// The default of field `name` of `block`, stated once in the schema (KumoMTA's, when kumoc
+/// writes nothing), through one of [`Typed`]'s accessors.
+pub fn default_of<T>(
+    block: &'static BlockSchema,
+    name: &str,
+    as_: impl FnOnce(&Typed) -> Option<T>,
+) -> Option<T> {
+    as_(&Typed::of_default(block.field(name)?)?)
 }
 
 /// Whether a CIDR opens a service to the internet at large: `0.0.0.0/0`, `::/0`, or a

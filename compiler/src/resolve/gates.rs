@@ -9,7 +9,7 @@ use crate::check::HAttr;
 use crate::codes;
 use crate::diagnostic::{Applicability, Diagnostic};
 use crate::grammars::image_repository;
-use crate::schema::{self, Since};
+use crate::schema::{self, KUMOMTA_IMAGE, Since};
 use crate::source::Loc;
 use crate::value::{Action, MatchRule, Typed, TypedAt};
 
@@ -159,9 +159,6 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 }
-
-/// The repository KumoMTA publishes its release images to: the default `image`.
-pub(crate) const KUMOMTA_IMAGE: &str = "ghcr.io/kumocorp/kumomta";
 
 /// `kumomta` must name an image that exists. In KumoMTA's own repository (the default
 /// `image`) the tags are the releases of [`units::RELEASES`]: a tag of a release date with

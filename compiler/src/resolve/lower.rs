@@ -8,6 +8,7 @@ use crate::check::{HAttr, HBlock};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
+use crate::schema::{self, BlockSchema};
 use crate::source::{FileId, Loc};
 use crate::value::{Spanned, Trigger, Typed, TypedAt};
 
@@ -57,10 +58,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             },
             _ => return None,
         };
-        let image = dep
-            .read("image", Typed::text)
-            .map(str::to_string)
-            .unwrap_or_else(|| "ghcr.io/kumocorp/kumomta".to_string());
+        let at = dep.header_loc();
+        let image = field(Some(dep), &schema::DEPLOYMENT, "image", at, |v| {
+            v.text().map(str::to_string)
+        })
+        .value;
 
         let domains = self.top("domain").map(|d| self.domain(d)).collect();
         let sources = self.sources();
@@ -83,9 +85,14 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             version,
             image,
             environment,
-            create_namespace: dep
-                .read("create_namespace", Typed::as_bool)
-                .unwrap_or(false),
+            create_namespace: field(
+                Some(dep),
+                &schema::DEPLOYMENT,
+                "create_namespace",
+                at,
+                Typed::as_bool,
+            )
+            .value,
             domains,
             dkim_defaults: settings_of("dkim_defaults"),
             sources,
@@ -217,7 +224,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         );
                     }
                 }
-                let weight = s.read("weight", Typed::as_int).and_then(|w| u32::try_from(w).ok()).unwrap_or(1);
+                let weight = field(Some(s), &schema::POOL_SOURCE, "weight", s.header_loc(), as_u32).value;
                 Some(PoolMember { source, weight, loc: s.header_loc() })
             })
             .collect();
@@ -365,6 +372,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 
     fn cluster(&mut self) -> Cluster {
+        use schema::{LIVENESS, METRICS, MTA, PORTS, READINESS, SINK, STARTUP, TSA};
         let c = self.top_one("cluster");
         let child = |kw: &str| c.and_then(|c| c.child(kw));
         let mta_b = child("mta");
@@ -374,27 +382,14 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             .or_else(|| self.top_one("deployment"))
             .map_or(Loc::default(), HBlock::header_loc);
         let ports = mta_b.and_then(|m| m.child("ports"));
-        let port = |name: &str, default: u16| -> Spanned<u16> {
-            match ports.and_then(|p| p.value(name)) {
-                Some(TypedAt {
-                    value: Typed::Int(n),
-                    loc,
-                }) => Spanned {
-                    value: u16::try_from(*n).unwrap_or(default),
-                    loc: *loc,
-                },
-                _ => Spanned {
-                    value: default,
-                    loc: fallback,
-                },
-            }
-        };
-        let default_loc = fallback;
+        let port = |name: &str| field(ports, &PORTS, name, fallback, as_u16);
         let probes = mta_b.and_then(|m| m.child("probes"));
-        let probe = |kw: &str, d: Probe| probe(probes.and_then(|p| p.child(kw)), d);
-        let http_port = port("http", 8000);
-        let metrics_port = port("metrics", 8080);
-        let smtp_port = port("smtp", 2500);
+        let probe = |schema: &'static BlockSchema| {
+            probe(probes.and_then(|p| p.child(schema.keyword)), schema)
+        };
+        let http_port = port("http");
+        let metrics_port = port("metrics");
+        let smtp_port = port("smtp");
         self.distinct_ports(&[
             ("http", &http_port),
             ("metrics", &metrics_port),
@@ -402,37 +397,18 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         ]);
         let mta = Mta {
             loc: mta_b.map(HBlock::header_loc),
-            replicas: mta_b
-                .and_then(|m| m.value("replicas"))
-                .and_then(|v| match v.value {
-                    Typed::Int(n) => Some(Spanned {
-                        value: u32::try_from(n).unwrap_or(1),
-                        loc: v.loc,
-                    }),
-                    _ => None,
-                })
-                .unwrap_or(Spanned {
-                    value: 1,
-                    loc: default_loc,
-                }),
-            spool_bytes: mta_b
-                .and_then(|m| m.value("spool"))
-                .and_then(|v| match v.value {
-                    Typed::Size(n) => Some(Spanned {
-                        value: n,
-                        loc: v.loc,
-                    }),
-                    _ => None,
-                })
-                .unwrap_or(Spanned {
-                    value: 20 * 1024 * 1024 * 1024,
-                    loc: default_loc,
-                }),
+            replicas: field(mta_b, &MTA, "replicas", fallback, as_u32),
+            spool_bytes: field(mta_b, &MTA, "spool", fallback, Typed::as_size),
             storage_class: mta_b
                 .and_then(|m| m.read("storage_class", Typed::text).map(str::to_string)),
-            termination_grace_ms: mta_b
-                .and_then(|m| m.read("termination_grace_period", Typed::as_duration_ms))
-                .unwrap_or(300_000),
+            termination_grace_ms: field(
+                mta_b,
+                &MTA,
+                "termination_grace_period",
+                fallback,
+                Typed::as_duration_ms,
+            )
+            .value,
             http_port,
             metrics_port,
             smtp_port,
@@ -444,63 +420,23 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             autoscale: mta_b
                 .and_then(|m| m.child("autoscale"))
                 .map(|a| self.autoscale(a)),
-            readiness: probe(
-                "readiness",
-                Probe {
-                    initial_delay_ms: 0,
-                    period_ms: 10_000,
-                    timeout_ms: 1_000,
-                    failure_threshold: 3,
-                },
-            ),
-            startup: probe(
-                "startup",
-                Probe {
-                    initial_delay_ms: 0,
-                    period_ms: 10_000,
-                    timeout_ms: 1_000,
-                    failure_threshold: 30,
-                },
-            ),
-            liveness: probe(
-                "liveness",
-                Probe {
-                    initial_delay_ms: 0,
-                    period_ms: 20_000,
-                    timeout_ms: 1_000,
-                    failure_threshold: 3,
-                },
-            ),
+            readiness: probe(&READINESS),
+            startup: probe(&STARTUP),
+            liveness: probe(&LIVENESS),
         };
         let tsa = child("tsa").and_then(|t| {
-            if t.read("enabled", Typed::as_bool) == Some(false) {
+            let at = t.header_loc();
+            if !field(Some(t), &TSA, "enabled", at, Typed::as_bool).value {
                 return None;
             }
             Some(Tsa {
-                loc: t.header_loc(),
-                replicas: t
-                    .value("replicas")
-                    .and_then(|v| match v.value {
-                        Typed::Int(n) => Some(Spanned {
-                            value: u32::try_from(n).unwrap_or(1),
-                            loc: v.loc,
-                        }),
-                        _ => None,
-                    })
-                    .unwrap_or(Spanned {
-                        value: 1,
-                        loc: t.header_loc(),
-                    }),
-                port: t
-                    .read("port", Typed::as_int)
-                    .and_then(|n| u16::try_from(n).ok())
-                    .unwrap_or(8008),
-                storage_bytes: t
-                    .read("storage", Typed::as_size)
-                    .unwrap_or(1024 * 1024 * 1024),
+                loc: at,
+                replicas: field(Some(t), &TSA, "replicas", at, as_u32),
+                port: field(Some(t), &TSA, "port", at, as_u16).value,
+                storage_bytes: field(Some(t), &TSA, "storage", at, Typed::as_size).value,
                 storage_class: t.read("storage_class", Typed::text).map(str::to_string),
-                pre_filter: t.read("pre_filter", Typed::as_bool).unwrap_or(true),
-                cache_ttl_ms: t.read("cache_ttl", Typed::as_duration_ms).unwrap_or(60_000),
+                pre_filter: field(Some(t), &TSA, "pre_filter", at, Typed::as_bool).value,
+                cache_ttl_ms: field(Some(t), &TSA, "cache_ttl", at, Typed::as_duration_ms).value,
                 resources: resources(t.child("resources")),
             })
         });
@@ -512,27 +448,16 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         self.sink_port(sink_b);
         let sink = Sink {
             loc: sink_b.map(HBlock::header_loc),
+            // Without a sink block there is no sink (`enabled` is required in one).
             enabled: sink_b
                 .and_then(|s| s.value("enabled"))
-                .and_then(|v| match v.value {
-                    Typed::Bool(b) => Some(Spanned {
-                        value: b,
-                        loc: v.loc,
-                    }),
-                    _ => None,
-                })
+                .and_then(|v| v.read(Typed::as_bool))
                 .unwrap_or(Spanned {
                     value: false,
-                    loc: default_loc,
+                    loc: fallback,
                 }),
-            replicas: sink_b
-                .and_then(|s| s.read("replicas", Typed::as_int))
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(1),
-            port: sink_b
-                .and_then(|s| s.read("port", Typed::as_int))
-                .and_then(|n| u16::try_from(n).ok())
-                .unwrap_or(2525),
+            replicas: field(sink_b, &SINK, "replicas", fallback, as_u32).value,
+            port: field(sink_b, &SINK, "port", fallback, as_u16).value,
             resources: resources(sink_b.and_then(|s| s.child("resources"))),
         };
         let redis = child("redis").map(|r| Redis {
@@ -543,21 +468,30 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let pod_cidr = c
             .and_then(|c| c.value("pod_cidr"))
             .and_then(|v| v.read(Typed::as_cidr));
+        // Scrapers default to the pod network (`scraper_cidrs`'s described default).
         let scraper_cidrs = match metrics_b.and_then(|m| m.value("scraper_cidrs")) {
             Some(list) => list.read_items(Typed::as_cidr).collect(),
             None => pod_cidr.iter().cloned().collect(),
         };
         let metrics = Metrics {
             loc: metrics_b.map(HBlock::header_loc),
-            enabled: metrics_b
-                .and_then(|m| m.read("enabled", Typed::as_bool))
-                .unwrap_or(true),
-            service_monitor: metrics_b
-                .and_then(|m| m.read("service_monitor", Typed::as_bool))
-                .unwrap_or(false),
-            interval_ms: metrics_b
-                .and_then(|m| m.read("interval", Typed::as_duration_ms))
-                .unwrap_or(30_000),
+            enabled: field(metrics_b, &METRICS, "enabled", fallback, Typed::as_bool).value,
+            service_monitor: field(
+                metrics_b,
+                &METRICS,
+                "service_monitor",
+                fallback,
+                Typed::as_bool,
+            )
+            .value,
+            interval_ms: field(
+                metrics_b,
+                &METRICS,
+                "interval",
+                fallback,
+                Typed::as_duration_ms,
+            )
+            .value,
             scraper_cidrs,
         };
         Cluster {
@@ -703,8 +637,9 @@ fn rule(a: &HBlock<'_>) -> Rule {
         value: s.value.to_string(),
         loc: s.loc,
     };
+    let at = a.header_loc();
     Rule {
-        loc: a.header_loc(),
+        loc: at,
         regex: a
             .read_items("regex", Typed::as_regex)
             .into_iter()
@@ -718,11 +653,24 @@ fn rule(a: &HBlock<'_>) -> Rule {
                 loc: x.loc,
             })
             .collect(),
-        trigger: a
-            .read("trigger", Typed::as_trigger)
-            .unwrap_or(Trigger::Immediate),
+        // `Immediate` only if the schema lost its default (tests/it/defaults.rs would fail).
+        trigger: field_opt(
+            Some(a),
+            &schema::AUTOMATION,
+            "trigger",
+            at,
+            Typed::as_trigger,
+        )
+        .map_or(Trigger::Immediate, |t| t.value),
         duration_ms: a.read("duration", Typed::as_duration_ms).unwrap_or(0),
-        match_internal: a.read("match_internal", Typed::as_bool).unwrap_or(false),
+        match_internal: field(
+            Some(a),
+            &schema::AUTOMATION,
+            "match_internal",
+            at,
+            Typed::as_bool,
+        )
+        .value,
     }
 }
 
@@ -742,21 +690,59 @@ fn resources(b: Option<&HBlock<'_>>) -> Resources {
     }
 }
 
-fn probe(b: Option<&HBlock<'_>>, d: Probe) -> Probe {
-    let Some(b) = b else { return d };
+/// A probe's timings: as written in its block, else its schema's defaults.
+fn probe(b: Option<&HBlock<'_>>, schema: &'static BlockSchema) -> Probe {
+    let ms = |name: &str| field(b, schema, name, Loc::default(), Typed::as_duration_ms).value;
     Probe {
-        initial_delay_ms: b
-            .read("initial_delay", Typed::as_duration_ms)
-            .unwrap_or(d.initial_delay_ms),
-        period_ms: b
-            .read("period", Typed::as_duration_ms)
-            .unwrap_or(d.period_ms),
-        timeout_ms: b
-            .read("timeout", Typed::as_duration_ms)
-            .unwrap_or(d.timeout_ms),
-        failure_threshold: b
-            .read("failure_threshold", Typed::as_int)
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(d.failure_threshold),
+        initial_delay_ms: ms("initial_delay"),
+        period_ms: ms("period"),
+        timeout_ms: ms("timeout"),
+        failure_threshold: field(b, schema, "failure_threshold", Loc::default(), as_u32).value,
     }
+}
+
+/// Field `name` of a block of schema `schema` (which may be absent), read through one of
+/// [`Typed`]'s accessors: as written, else the default kumoc applies, stated once in the
+/// schema (`Typed::applied_default`), located at `fallback`. (The zero value only for a field
+/// without a kumoc default, which no caller reads: `tests/it/defaults.rs` reads every
+/// default back from the model.)
+fn field<T: Default>(
+    block: Option<&HBlock<'_>>,
+    schema: &'static BlockSchema,
+    name: &str,
+    fallback: Loc,
+    as_: impl Fn(&Typed) -> Option<T>,
+) -> Spanned<T> {
+    field_opt(block, schema, name, fallback, as_).unwrap_or(Spanned {
+        value: T::default(),
+        loc: fallback,
+    })
+}
+
+/// [`field`], `None` when the field is neither written nor has a kumoc default.
+fn field_opt<T>(
+    block: Option<&HBlock<'_>>,
+    schema: &'static BlockSchema,
+    name: &str,
+    fallback: Loc,
+    as_: impl Fn(&Typed) -> Option<T>,
+) -> Option<Spanned<T>> {
+    if let Some(v) = block.and_then(|b| b.value(name)) {
+        if let Some(value) = as_(&v.value) {
+            return Some(Spanned { value, loc: v.loc });
+        }
+    }
+    let default = schema.field(name).and_then(Typed::applied_default)?;
+    as_(&default).map(|value| Spanned {
+        value,
+        loc: fallback,
+    })
+}
+
+fn as_u32(v: &Typed) -> Option<u32> {
+    v.as_int().and_then(|n| u32::try_from(n).ok())
+}
+
+fn as_u16(v: &Typed) -> Option<u16> {
+    v.as_int().and_then(|n| u16::try_from(n).ok())
 }

@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::check::{HBlock, duplicate_block};
 use crate::diagnostic::Diagnostic;
 use crate::schema::Multiplicity;
+use crate::value::Typed;
 
 /// Merge `overlay` blocks into `base`.
 pub(super) fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
@@ -39,10 +40,12 @@ pub(super) fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
 }
 
 fn merge_into<'a>(b: &mut HBlock<'a>, ob: HBlock<'a>) {
-    let replace = ob
-        .attr("replace_base")
-        .and_then(|a| a.value.as_ref())
-        .is_some_and(|v| v.value.as_bool() == Some(true));
+    // As written, else its default; a block without the field never replaces.
+    let replace = ob.schema.field("replace_base").is_some_and(|f| {
+        ob.read("replace_base", Typed::as_bool)
+            .or_else(|| Typed::applied_default(f)?.as_bool())
+            == Some(true)
+    });
     if replace {
         b.attrs.clear();
         b.blocks.clear();

@@ -4,6 +4,7 @@ use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::emit::kumomta::ACL_SINCE;
 use crate::lints::{Kind, LintContext, util};
+use crate::schema::{LOOPBACK, Lit};
 use crate::source::Loc;
 use crate::value::Spanned;
 use kumoc_lang::units::Cidr;
@@ -125,7 +126,7 @@ fn with_removal(
         .map(|o| cx.text(o.loc).to_string())
         .collect();
     let replacement = if keep.is_empty() {
-        "[127.0.0.1, \"::1\"]".to_string()
+        Lit::Cidrs(LOOPBACK).to_kumo()
     } else {
         format!("[{}]", keep.join(", "))
     };
