@@ -424,3 +424,44 @@ impl Deployment {
         self.environment.value == Environment::Production
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The environments the schema accepts are the model's, by the same names.
+    #[test]
+    fn environments_are_the_schemas() {
+        let names: Vec<&str> = crate::schema::ENVIRONMENTS.iter().map(|v| v.name).collect();
+        let model: Vec<&str> = [Environment::Staging, Environment::Production]
+            .iter()
+            .map(|e| e.name())
+            .collect();
+        assert_eq!(names, model);
+        for n in names {
+            assert_eq!(Environment::from_name(n).map(Environment::name), Some(n));
+        }
+    }
+
+    /// The model and the value vocabulary sit below the phases: neither imports one (the
+    /// checker, the resolver, the lints or the emitters), so a phase can change without
+    /// touching what the others read.
+    #[test]
+    fn the_model_imports_no_phase() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for file in ["model.rs", "value.rs"] {
+            let text = std::fs::read_to_string(src.join(file)).expect("a source file");
+            // The code, not these tests.
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            assert!(
+                text.contains("use crate::schema::"),
+                "{file}: the scan reads its imports"
+            );
+            for phase in ["check", "resolve", "lints", "emit", "fix", "render"] {
+                for form in [format!("crate::{phase}::"), format!("crate::{phase};")] {
+                    assert!(!text.contains(&form), "{file} imports `{form}`");
+                }
+            }
+        }
+    }
+}
