@@ -311,9 +311,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             let (Some(a), Some(b)) = (req.value(f), lim.value(f)) else {
                 continue;
             };
-            let (Typed::Cpu(x) | Typed::Size(x), Typed::Cpu(y) | Typed::Size(y)) =
-                (&a.value, &b.value)
-            else {
+            let (Some(x), Some(y)) = (a.value.as_quantity(), b.value.as_quantity()) else {
                 continue;
             };
             if x > y {

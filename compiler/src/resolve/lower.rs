@@ -10,7 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::schema::{self, BlockSchema};
 use crate::source::{FileId, Loc};
-use crate::value::{Spanned, Trigger, Typed, TypedAt};
+use crate::value::{Spanned, Trigger, Typed};
 
 impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     pub(super) fn lower(&mut self, environment: Spanned<Environment>) -> Option<Deployment> {
@@ -35,29 +35,17 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 .with_help("the deployment name prefixes its Services, whose names start with a letter (DNS-1035): start it with a letter"),
             );
         }
-        let namespace = match dep.value("namespace") {
-            Some(TypedAt {
-                value: Typed::K8sName(n),
-                loc,
-            }) => Spanned {
-                value: n.clone(),
-                loc: *loc,
-            },
-            _ => Spanned {
+        // `namespace` is required (K1007 when missing); lowering goes on with Kubernetes's own.
+        let namespace = dep
+            .value("namespace")
+            .and_then(|v| v.read(|v| v.as_k8s_name().map(str::to_string)))
+            .unwrap_or_else(|| Spanned {
                 value: "default".to_string(),
                 loc: dep.header_loc(),
-            },
-        };
-        let version = match dep.value("kumomta") {
-            Some(TypedAt {
-                value: Typed::Version(v),
-                loc,
-            }) => Spanned {
-                value: v.clone(),
-                loc: *loc,
-            },
-            _ => return None,
-        };
+            });
+        let version = dep
+            .value("kumomta")
+            .and_then(|v| v.read(|v| v.as_version().cloned()))?;
         let at = dep.header_loc();
         let image = field(Some(dep), &schema::DEPLOYMENT, "image", at, |v| {
             v.text().map(str::to_string)
@@ -116,10 +104,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let name = d.label.clone().unwrap_or_default();
         let dkim = d.child("dkim").and_then(|k| {
             let mut s = settings(k);
-            let key_ref = match s.remove("key").map(|x| x.value) {
-                Some(Typed::Secret(r)) => r,
-                _ => return None,
-            };
+            let key_ref = s.remove("key")?.value.as_secret()?.clone();
             let selector = k
                 .read("selector", Typed::text)
                 .map(str::to_string)
@@ -347,18 +332,9 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             .map(|f| {
                 f.attrs
                     .iter()
-                    .filter_map(|a| match a.value.as_ref() {
-                        Some(TypedAt {
-                            value: Typed::Str(p),
-                            loc,
-                        }) => Some((
-                            a.name().to_string(),
-                            Spanned {
-                                value: p.clone(),
-                                loc: *loc,
-                            },
-                        )),
-                        _ => None,
+                    .filter_map(|a| {
+                        let path = a.value.as_ref()?.read(|v| v.text().map(str::to_string))?;
+                        Some((a.name().to_string(), path))
                     })
                     .collect()
             })
@@ -530,10 +506,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 );
             }
         }
-        let pct = |name: &str| match a.value(name).map(|v| &v.value) {
-            Some(Typed::Percent(p)) => Some(*p),
-            _ => None,
-        };
+        let pct = |name: &str| a.read(name, Typed::as_percent);
         let (cpu_percent, memory_percent) = (pct("cpu"), pct("memory"));
         if a.attr("cpu").is_none() && a.attr("memory").is_none() {
             self.diags.push(
