@@ -9,7 +9,7 @@ pub(crate) mod text;
 
 pub use policy::ACL_SINCE;
 pub mod toml;
-mod values;
+pub(crate) mod values;
 
 use std::collections::BTreeMap;
 
