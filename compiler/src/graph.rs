@@ -183,6 +183,14 @@ pub fn graph(d: &Deployment, top: usize) -> Graph {
         .iter()
         .filter(|q| q.key != ShapingKey::Default)
         .collect();
+    // A rule or tenant without `egress_pool` keeps `queue default`'s (the queue helper
+    // merges the layers over it).
+    let default_pool = d
+        .queues
+        .iter()
+        .find(|q| q.key == ShapingKey::Default)
+        .and_then(|q| pool_of(&q.settings));
+    let pool_of = |s: &crate::model::Settings| pool_of(s).or_else(|| default_pool.clone());
     g.totals.insert("queue rules", d.queues.len());
     g.totals.insert("tenants", d.tenants.len());
     for q in d.queues.iter().filter(|q| q.key == ShapingKey::Default) {
@@ -239,7 +247,7 @@ pub fn graph(d: &Deployment, top: usize) -> Graph {
             NodeKind::More,
             Group::Mta,
         );
-        choosers.push((n, None));
+        choosers.push((n, default_pool.clone()));
     }
     if choosers.is_empty() {
         let n = g.node(

@@ -56,11 +56,11 @@ fn check(cx: &LintContext<'_>, live: &Live<'_>, out: &mut Vec<Diagnostic>) {
             .filter(|t| tags(t).get("v").is_none_or(|v| v == "DKIM1"))
             .collect();
         let publish = match &r.value {
-            Some(v) => format!(
-                "publish `{}. IN TXT \"{v}\"` (`kumoc dns` splits it into strings)",
+            Some(_) => format!("publish the record `kumoc dns` prints for {}", r.name),
+            None => format!(
+                "publish the record `kumoc dns --keys DIR` prints for {} (kumoc was not given the key)",
                 r.name
             ),
-            None => "publish the record `kumoc dns --keys DIR` prints".to_string(),
         };
         let want = r.value.as_deref().map(tags);
         let problem = match dkim.as_slice() {
