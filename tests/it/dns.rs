@@ -500,3 +500,16 @@ fn dkim_keygen_needs_a_place_for_the_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("add `files {"));
 }
+
+/// The `--help` of the day-two commands, for review.
+#[test]
+fn dns_route_graph_help() {
+    for (name, args) in [
+        ("help_dns", vec!["dns", "--help"]),
+        ("help_dkim_keygen", vec!["dkim", "keygen", "--help"]),
+        ("help_route", vec!["route", "--help"]),
+        ("help_graph", vec!["graph", "--help"]),
+    ] {
+        assert_cmd_snapshot!(name, kumoc().args(&args).env("COLUMNS", "100"));
+    }
+}
