@@ -407,10 +407,12 @@ impl Cx<'_, '_> {
 
     /// Why a field or value introduced in `since` cannot be used: the declared release is
     /// older. `None` when it can (or the release is not known).
-    fn too_new(&self, since: Option<crate::schema::Since>) -> Option<String> {
-        let (since, release) = (since?, self.release.as_ref()?);
-        ((release.year, release.month, release.day) < (since.0, since.1, since.2))
-            .then(|| format!("It needs KumoMTA {since} or later; this deployment runs {release}"))
+    fn too_new(&self, since: Option<units::Feature>) -> Option<String> {
+        let (feature, release) = (since?, self.release.as_ref()?);
+        (!release.supports(feature)).then(|| {
+            let since = feature.introduced_in();
+            format!("It needs KumoMTA {since} or later; this deployment runs {release}")
+        })
     }
 
     fn block<'a>(&mut self, parent: &'static BlockSchema, b: &'a Block) -> Option<HBlock<'a>> {
@@ -1014,7 +1016,7 @@ impl Cx<'_, '_> {
                         Diagnostic::new("K2005", format!("invalid \"host:port\": {why}"), loc, why)
                             .with_help(format!(
                                 "write it like \"10.0.0.5:1080\" or \"[2001:db8::5]:1080\" (KumoMTA reads a DNS name like \"proxy.example.com:1080\" from {} on)",
-                                crate::schema::PROXY_HOST_NAME_SINCE
+                                units::Feature::ProxyServerByName.introduced_in()
                             )),
                     );
                     return None;

@@ -56,7 +56,8 @@ pub use net::{Cidr, parse_cidr, parse_ip};
 pub use percent::parse_percent;
 pub use rate::{Rate, parse_rate};
 pub use release::{
-    RELEASES, Release, first_release_with, newest_release, release_on, releases_around,
+    Feature, OLDEST_SUPPORTED, RELEASES, Release, first_release_with, newest_release, release_on,
+    releases_around,
 };
 pub use size::{format_size, parse_size};
 pub use version::{KumoVersion, around, parse_version};

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use super::humantime::HumantimeFlavor;
-use super::release::{RELEASES, Release, newest_release, release_on, releases_around};
+use super::release::{Feature, RELEASES, Release, newest_release, release_on, releases_around};
 use super::{UnitError, span};
 
 /// A KumoMTA release as written in `kumomta = "..."`: its image tag, `2025.03.19-1d3f1f67`
@@ -33,13 +33,22 @@ impl KumoVersion {
     /// newest published release on or before its date (a version newer than every known
     /// release reads like the newest one).
     pub fn humantime(&self) -> HumantimeFlavor {
-        // `YYYY.MM.DD` strings sort like the dates.
-        let date = format!("{:04}.{:02}.{:02}", self.year, self.month, self.day);
         RELEASES
             .iter()
             .rev()
-            .find(|r| r.date() <= date.as_str())
+            .find(|r| r.ymd() <= self.key())
             .map_or(HumantimeFlavor::V2_2, |r| r.humantime)
+    }
+
+    /// Whether this release has `feature`: the one test of every version gate. By date: a
+    /// build of the same day (another commit, in another registry) counts as that release.
+    pub fn supports(&self, feature: Feature) -> bool {
+        !self.predates(feature.introduced_in())
+    }
+
+    /// Whether this release is older than `release` (by date).
+    pub fn predates(&self, release: &Release) -> bool {
+        self.key() < release.ymd()
     }
 
     /// The published release this version names exactly (date and commit).
