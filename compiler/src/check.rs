@@ -484,10 +484,17 @@ impl Cx<'_, '_> {
             "unknown block",
         );
         let candidates = parent.children.iter().map(|c| c.keyword);
+        let too_new = |s: &str| {
+            let block = parent.children.iter().find(|c| c.keyword == s)?;
+            self.too_new(block.since)
+        };
         if let Some(s) = did_you_mean(kw, candidates) {
-            d = d
-                .with_help(format!("did you mean `{s}`?"))
-                .with_replacement(format!("replace with `{s}`"), self.loc(b.keyword.span), s);
+            d = match too_new(s) {
+                Some(why) => d.with_help(format!("did you mean `{s}`? {why}")),
+                None => d
+                    .with_help(format!("did you mean `{s}`?"))
+                    .with_replacement(format!("replace with `{s}`"), self.loc(b.keyword.span), s),
+            };
         } else if parent.field(kw).is_some() {
             d = d.with_help(format!("`{kw}` is a field here: write `{kw} = value`"));
         } else if let Some(home) = home_of_block(kw) {

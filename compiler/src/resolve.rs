@@ -305,6 +305,10 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 
     fn walk(&mut self, b: &HBlock<'_>) {
+        if let Some(feature) = b.schema.since {
+            let what = format!("the `{}` block", b.schema.keyword);
+            self.gate(feature, &what, b.header_loc());
+        }
         // Required fields.
         for f in b.schema.all_fields() {
             if f.required && b.attr(f.name).is_none() {

@@ -230,6 +230,8 @@ pub struct BlockSchema {
     pub children: &'static [&'static BlockSchema],
     /// A map block: any quoted or bare key, each value of this type.
     pub map_of: Option<Ty>,
+    /// The KumoMTA feature the block needs (the release table says since when).
+    pub since: Option<Feature>,
 }
 
 impl BlockSchema {
@@ -257,6 +259,7 @@ const fn block(keyword: &'static str, doc: &'static str) -> BlockSchema {
         fields: &[],
         children: &[],
         map_of: None,
+        since: None,
     }
 }
 
@@ -912,6 +915,14 @@ macro_rules! map_block {
             ..block($kw, MAP_NOTE)
         };
     };
+    ($name:ident, $kw:literal, $ty:expr, $since:expr) => {
+        static $name: BlockSchema = BlockSchema {
+            map_of: Some($ty),
+            multiplicity: Multiplicity::One,
+            since: Some($since),
+            ..block($kw, MAP_NOTE)
+        };
+    };
 }
 map_block!(
     ADDITIONAL_CONNECTION_LIMITS,
@@ -926,7 +937,8 @@ map_block!(
 map_block!(
     ADDITIONAL_SOURCE_RATES,
     "additional_source_selection_rates",
-    Ty::Rate
+    Ty::Rate,
+    Feature::SourceSelectionRates
 );
 map_block!(SECRET_FILES, "files", Ty::Str);
 

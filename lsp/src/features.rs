@@ -95,7 +95,12 @@ pub fn field_doc(f: &Field) -> String {
 }
 
 pub fn block_doc(b: &BlockSchema) -> String {
-    format!("**{}** — {}", b.keyword, b.doc)
+    let mut s = format!("**{}** — {}", b.keyword, b.doc);
+    if let Some(feature) = b.since {
+        let since = feature.introduced_in();
+        s.push_str(&format!("  \nSince KumoMTA {since}."));
+    }
+    s
 }
 
 /// Extra facts about a written value: a rate's per-second value, a duration's seconds.
@@ -501,7 +506,8 @@ pub fn semantic_tokens(file: &kumoc_lang::ast::File) -> Vec<(u32, u32, u32)> {
 mod release_hover {
     use super::*;
 
-    /// Hover says since which release a field exists exactly when the schema gates it, and names the release the release table gives for its feature.
+    /// Hover says since which release a field or block exists exactly when the schema gates
+    /// it, and names the release the release table gives for its feature.
     #[test]
     fn hover_names_the_release_of_every_gate() {
         fn walk(b: &'static BlockSchema, seen: &mut Vec<&'static BlockSchema>, gated: &mut usize) {
@@ -513,6 +519,8 @@ mod release_hover {
                     }
                     None => assert!(!doc.contains("Since KumoMTA"), "{what}: {doc}"),
                 };
+            check(block_doc(b), b.since, b.keyword);
+            *gated += usize::from(b.since.is_some());
             for f in b.all_fields() {
                 check(field_doc(f), f.since, f.name);
                 *gated += usize::from(f.since.is_some());
@@ -526,6 +534,6 @@ mod release_hover {
         }
         let mut gated = 0;
         walk(&schema::ROOT, &mut Vec::new(), &mut gated);
-        assert!(gated > 20, "only {gated} gated fields seen");
+        assert!(gated > 20, "only {gated} gated fields and blocks seen");
     }
 }

@@ -336,6 +336,19 @@ fn variant_cases() -> Vec<Case> {
             base_errors: BTreeMap::new(),
         });
     }
+    for b in kumoc_compiler::schema::SHAPING.children {
+        if b.since.is_none_or(|s| old_version.supports(s)) {
+            continue;
+        }
+        let typo = format!("{}{}", &b.keyword[..2], &b.keyword[3..]);
+        let text = format!("{head}shaping default {{\n  {typo} {{\n    \"x\" = 10/h\n  }}\n}}\n");
+        out.push(Case {
+            name: format!("block `{typo}` on {old} (`{}` is newer)", b.keyword),
+            files: vec![("d.kumo".to_string(), text.into_bytes())],
+            env: None,
+            base_errors: BTreeMap::new(),
+        });
+    }
     out
 }
 

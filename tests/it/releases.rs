@@ -6,7 +6,7 @@
 //! to it:
 //!
 //! * every release written anywhere a user reads (docs, explanations, rule docs, schema
-//!   docs, the `since` of every field and value) is a published release;
+//!   docs, the `since` of every field, value and block) is a published release;
 //! * every version gate in the code reads the table: no code compares a version with a date
 //!   of its own, and every feature of the table is read by some gate;
 //! * every diagnostic that names a release says something true: "needs X or later" and
@@ -99,6 +99,12 @@ fn walk_schema(
         return;
     }
     out.push((format!("block `{}`", b.keyword), b.doc.to_string()));
+    if let Some(s) = b.since {
+        out.push((
+            format!("since of block `{}`", b.keyword),
+            s.introduced_in().to_string(),
+        ));
+    }
     for f in b.all_fields() {
         out.push((
             format!("field `{}.{}`", b.keyword, f.name),
@@ -379,6 +385,9 @@ shaping "gated.example" {
   max_message_rate       = 100/s,max_burst=10
   system_shutdown_timeout = "2 wks"
   ip_lookup_strategy     = ipv4_only
+  additional_source_selection_rates {
+    "warmup" = 10/h
+  }
 }
 "#;
 
