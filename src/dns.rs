@@ -264,11 +264,18 @@ pub fn keygen(
             ));
         }
         if k.algorithm == "ed25519"
-            && model.version.value < kumoc_lang::units::KumoVersion::date(2025, 5, 6)
+            && !model
+                .version
+                .value
+                .supports(kumoc_lang::units::Feature::Ed25519Signing)
         {
             eprintln!(
-                "kumoc: warning: {}: KumoMTA {} cannot sign with Ed25519 (fixed in 2025.05.06-b29689af); the key is generated for an upgrade",
-                k.domain, model.version.value
+                "kumoc: warning: {}: KumoMTA {} cannot sign with Ed25519 (fixed in {}); the key is generated for an upgrade",
+                k.domain,
+                model.version.value,
+                kumoc_lang::units::Feature::Ed25519Signing
+                    .introduced_in()
+                    .tag
             );
         }
         let (pem, public) = match crate::dkim::generate(k.algorithm, bits) {
