@@ -274,14 +274,18 @@ impl Snapshot {
     }
 }
 
-/// `;example.com. IN TXT` (dig's question section) → the name and type.
+/// `;example.com. IN TXT` (dig's question section: an absolute name, the class, the type)
+/// → the name and type. Any other comment is a comment.
 fn question(comment: &str) -> Option<(String, Type)> {
     let words: Vec<&str> = comment.split_whitespace().collect();
     match words.as_slice() {
-        [name, class, ty] if class.eq_ignore_ascii_case("IN") => {
+        [name, class, ty]
+            if class.eq_ignore_ascii_case("IN")
+                && name.ends_with('.')
+                && !comment.starts_with(' ') =>
+        {
             Some((norm(name), Type::parse(ty)?))
         }
-        [name, ty] => Some((norm(name), Type::parse(ty)?)),
         _ => None,
     }
 }
@@ -400,6 +404,9 @@ mod tests {
             snap.lookup("_dmarc.example.com", Type::Txt),
             Answer::Records(vec!["v=DMARC1; p=none".into()])
         );
+        // A comment is not a question.
+        let zone = Snapshot::parse("; the TXT\n; a. IN TXT\nb. IN TXT \"x\"\n").unwrap();
+        assert_eq!(zone.lookup("a", Type::Txt), Answer::Records(vec![]));
         // Questions were recorded: an unasked name is not known.
         assert_eq!(snap.lookup("yahoo.com", Type::Mx), Answer::NotQueried);
         assert_eq!(snap.mx_hosts("yahoo.com"), None);
