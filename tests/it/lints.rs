@@ -523,7 +523,7 @@ fn require_authz_rejects_mail_injected_by_the_user_it_names() {
             &Options::default(),
         );
         assert!(!a.has_errors(), "{}", human(&a));
-        let out = kumoc_compiler::emit::emit(&a).unwrap();
+        let out = a.emit().unwrap();
         let pod = crate::pods::Pod::new(&out, &format!("authz{rejected}"));
         let p = pod.load(
             kumoc_compiler::emit::names::Workload::Mta,
