@@ -140,7 +140,7 @@ pub fn analyze_paths(files: &[(String, Vec<u8>)], paths: &[String], options: &Op
 }
 
 /// Analyse already decoded sources (stdlib files first, as [`analyze`] adds them).
-pub fn analyze_sources(
+fn analyze_sources(
     sources: Sources,
     mut diagnostics: Vec<Diagnostic>,
     options: &Options,

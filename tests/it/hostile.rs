@@ -872,7 +872,6 @@ fn arg_json(a: &Arg) -> Json {
     match a {
         Arg::Str(s) => json!(s),
         Arg::Nil => Json::Null,
-        Arg::Int(i) => json!(i),
         Arg::Json(j) => j.clone(),
         Arg::Message(m) => json!({
             "from": m.from_header,

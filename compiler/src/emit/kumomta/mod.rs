@@ -18,17 +18,6 @@ use crate::model::Deployment;
 pub use text::Digest;
 use text::Text;
 
-/// The policy files, as paths relative to the output directory.
-pub const POLICY_FILES: &[&str] = &[
-    "policy/init.lua",
-    "policy/tsa_init.lua",
-    "policy/sink.lua",
-    "policy/sources.toml",
-    "policy/dkim_data.toml",
-    "policy/queues.toml",
-    "policy/shaping.toml",
-];
-
 /// Write the policy files into `out`; returns the digest of each file's canonical form
 /// (without comments, see [`text`]), by path, for the pod-template checksums.
 pub fn emit(d: &Deployment, p: &Provenance<'_>, out: &mut Output) -> BTreeMap<String, Digest> {
