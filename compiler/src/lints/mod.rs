@@ -1,6 +1,6 @@
-//! The lint gate: the rule catalog (`shared/reference/operators-and-lints.md` §2), one file
-//! per rule under `rules/`, a sorted registry, inline suppressions with reasons, severity
-//! overrides, and the fixes `kumoc check --fix` applies.
+//! The lint gate: the rule catalog, one file per rule under `rules/`, a sorted registry,
+//! inline suppressions with reasons, severity overrides, and the fixes `kumoc check --fix`
+//! applies.
 //!
 //! A rule is one of three kinds:
 //! - a **lint** with a `check` function over the deployment model;

@@ -5,10 +5,10 @@
 //! Every object is a `serde_json::Value` written as YAML by `serde_norway` (the maintained
 //! fork of serde_yaml); maps are ordered, so output is deterministic. The tests validate
 //! each object against the official Kubernetes 1.33 JSON schemas with unknown fields
-//! rejected, and check that none of the seed chart's defects (kumomta.md §12.2) is present:
-//! headless governing Services, PVC spools, StatefulSet HPA targets, probes on the right
-//! endpoints, every declared port listening, the checksum over every policy file, pinned
-//! images, restricted pod security.
+//! rejected, and check that none of the seed chart's defects (`docs/seed-defects.md`) is
+//! present: headless governing Services, PVC spools, StatefulSet HPA targets, probes on the
+//! right endpoints, every declared port listening, the checksum over every policy file,
+//! pinned images, restricted pod security.
 //!
 //! One room per workload: a new object of a workload is a function in its room and a line
 //! in [`emit`]'s list.

@@ -1,6 +1,6 @@
 //! The KumoMTA policy: `policy/init.lua`, `tsa_init.lua`, `sink.lua` and the helper data
-//! files. Facts about what KumoMTA accepts are in `shared/reference/kumomta.md`; each
-//! function here cites the section it follows.
+//! files, in exactly what KumoMTA's Lua API and its helpers accept (the tests run every file
+//! in its consumer: Lua 5.4 with a stub of KumoMTA's API, the helpers' TOML schemas).
 
 mod data;
 pub mod lua;
