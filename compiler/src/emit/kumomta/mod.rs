@@ -3,12 +3,12 @@
 //! in its consumer: Lua 5.4 with a stub of KumoMTA's API, the helpers' TOML schemas).
 
 mod data;
-pub mod lua;
+mod lua;
 mod policy;
 pub(crate) mod text;
 
 pub use policy::ACL_SINCE;
-pub mod toml;
+mod toml;
 mod values;
 
 use std::collections::BTreeMap;
