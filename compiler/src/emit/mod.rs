@@ -4,11 +4,18 @@
 //! the sources, nothing else of the analysis. Whether there is anything to emit is the
 //! caller's decision: only the model of an analysis without errors is emitted
 //! ([`crate::Analysis::checked_model`]). Emitting never fails on such a model; anything an
-//! emitter cannot express is a checker error first. Output is byte-for-byte deterministic: ordered maps,
-//! no clocks, no randomness, no paths from the build machine (files are named relative to
-//! the deployment's directory), no line numbers (values name their place in the deployment,
-//! see [`provenance`]), so the same deployment gives the same bytes wherever it is built and
-//! edits that change no meaning change no byte.
+//! emitter cannot express is a checker error first.
+//!
+//! Output is byte-for-byte deterministic: ordered maps, no clocks, no randomness, no paths
+//! from the build machine (files are named relative to the deployment's directory), no line
+//! numbers (values name their place in the deployment, see [`provenance`]), so the same
+//! deployment gives the same bytes wherever it is built and edits that change no meaning
+//! change no byte.
+//!
+//! - `kumomta/`: the KumoMTA policy (Lua and the helpers' TOML files);
+//! - `k8s/`: the Kubernetes manifests, one room per workload;
+//! - `names.rs`: names and paths both derive once, so the policy and the manifests agree;
+//! - `provenance.rs`: the place of each value, for the comments.
 
 pub mod k8s;
 pub mod kumomta;
