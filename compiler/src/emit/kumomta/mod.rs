@@ -6,8 +6,6 @@ mod data;
 mod lua;
 mod policy;
 pub(crate) mod text;
-
-pub use policy::ACL_SINCE;
 mod toml;
 mod values;
 
