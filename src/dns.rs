@@ -136,7 +136,7 @@ pub fn run(args: DnsArgs) -> ExitCode {
         ttl: args.ttl,
     };
     let places = Places::new(&a.sources, &a.parses);
-    let prov = Provenance::new(&a.sources, &places, true);
+    let prov = Provenance::new(&places, true);
     let needed = dns::needed(model, &inputs, &|loc| prov.at(loc));
     if args.queries {
         let mut text = String::new();
@@ -304,7 +304,7 @@ pub fn keygen(
     }
     // The records to publish for the new keys (public keys only).
     let places = Places::new(&a.sources, &a.parses);
-    let prov = Provenance::new(&a.sources, &places, true);
+    let prov = Provenance::new(&places, true);
     let mut needed = dns::needed(
         model,
         &Inputs {

@@ -63,7 +63,7 @@ pub fn run(args: RouteArgs) -> ExitCode {
         }
     }
     let places = Places::new(&a.sources, &a.parses);
-    let prov = Provenance::new(&a.sources, &places, true);
+    let prov = Provenance::new(&places, true);
     let r = route::route(model, &prov, &q);
     let text = match args.format {
         RouteFormat::Human => route::render_human(&r, args.top),

@@ -74,7 +74,7 @@ fn needed(path: &str, inputs: &Inputs) -> (kumoc_compiler::Analysis, dns::Needed
     let a = analyze_fixture(&root().join(path), &Options::default());
     assert!(!a.has_errors(), "{}", crate::support::human(&a));
     let places = Places::new(&a.sources, &a.parses);
-    let prov = Provenance::new(&a.sources, &places, true);
+    let prov = Provenance::new(&places, true);
     let n = dns::needed(a.model.as_ref().unwrap(), inputs, &|l| prov.at(l));
     (a, n)
 }

@@ -16,6 +16,7 @@ mod helper_schemas;
 mod hostile;
 mod k8s;
 mod k8s_rules;
+mod links;
 mod lints;
 mod lsp;
 mod lua_harness;

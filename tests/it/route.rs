@@ -78,7 +78,7 @@ fn query(
     );
     assert!(!a.has_errors());
     let places = Places::new(&a.sources, &a.parses);
-    let prov = Provenance::new(&a.sources, &places, true);
+    let prov = Provenance::new(&places, true);
     route(a.model.as_ref().unwrap(), &prov, q)
 }
 
@@ -165,7 +165,8 @@ fn route_layers_and_places() {
 #[test]
 fn route_sink_block_matches_the_emitted_shaping_file() {
     let a = analyze_fixture(&root().join("examples/example-com"), &Options::default());
-    let out = kumoc_compiler::emit::emit(&a).unwrap();
+    let places = Places::new(&a.sources, &a.parses);
+    let out = kumoc_compiler::emit::emit(a.checked_model().unwrap(), &places);
     let shaping: toml::Value = toml::from_str(out.get("policy/shaping.toml").unwrap()).unwrap();
     let sink = "example-com-sink.kumomta.svc.cluster.local";
     let block = shaping.get(sink).unwrap().as_table().unwrap();

@@ -1,6 +1,6 @@
-//! The lint gate: the rule catalog (`shared/reference/operators-and-lints.md` §2), one file
-//! per rule under `rules/`, a sorted registry, inline suppressions with reasons, severity
-//! overrides, and the fixes `kumoc check --fix` applies.
+//! The lint gate: the rule catalog, one file per rule under `rules/`, a sorted registry,
+//! inline suppressions with reasons, severity overrides, and the fixes `kumoc check --fix`
+//! applies.
 //!
 //! A rule is one of three kinds:
 //! - a **lint** with a `check` function over the deployment model;
@@ -89,7 +89,8 @@ pub struct Rule {
     pub code: &'static str,
     pub name: &'static str,
     pub severity: RuleSeverity,
-    /// The kumoc version that introduced the rule.
+    /// The kumoc release that introduced the rule (`0.2.0`): a rule added after a release
+    /// says the next one, the workspace version once it is bumped for that release.
     pub since: &'static str,
     /// The catalog's priority (P0, P1, P2).
     pub priority: &'static str,
@@ -126,6 +127,7 @@ macro_rules! declare_rule {
             code: $code:literal,
             name: $name:literal,
             severity: $sev:ident,
+            since: $since:literal,
             priority: $prio:literal,
             summary: $summary:literal,
             kind: $kind:expr $(,)?
@@ -136,7 +138,7 @@ macro_rules! declare_rule {
             code: $code,
             name: $name,
             severity: $crate::lints::RuleSeverity::$sev,
-            since: "0.1.0",
+            since: $since,
             priority: $prio,
             summary: $summary,
             doc: concat!($($doc, "\n"),*),

@@ -44,6 +44,7 @@ declare_rule! {
         code: "KUMO-DNS002",
         name: "spf-coverage",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "SPF that does not cover the pools' IPs",
         kind: Kind::Dns(check),

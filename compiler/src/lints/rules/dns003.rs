@@ -36,6 +36,7 @@ declare_rule! {
         code: "KUMO-DNS003",
         name: "dmarc-missing",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "No DMARC record",
         kind: Kind::Dns(check),

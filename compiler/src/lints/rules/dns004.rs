@@ -60,6 +60,7 @@ declare_rule! {
         code: "KUMO-DNS004",
         name: "egress-identity-unset",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "An egress source has no EHLO name, or no egress address of its own",
         kind: Kind::Check(check),

@@ -42,6 +42,7 @@ declare_rule! {
         code: "KUMO-DNS005",
         name: "fcrdns-mismatch",
         severity: Warning,
+        since: "0.2.0",
         priority: "P0",
         summary: "An egress address whose PTR record does not confirm its EHLO name",
         kind: Kind::Dns(check),

@@ -37,6 +37,7 @@ declare_rule! {
         code: "KUMO-DNS006",
         name: "dkim-record",
         severity: ErrorInProduction,
+        since: "0.2.0",
         priority: "P0",
         summary: "A DKIM key that is not published, or not the key that signs",
         kind: Kind::Dns(check),

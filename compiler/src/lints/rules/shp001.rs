@@ -39,6 +39,7 @@ declare_rule! {
         code: "KUMO-SHP001",
         name: "mx-rollup-alias",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "Two domain rules that roll up to the same MX site",
         kind: Kind::Dns(check),

@@ -38,6 +38,7 @@ declare_rule! {
         code: "KUMO-SHP002",
         name: "provider-overlap",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "A domain rule also matched by a provider",
         kind: Kind::Dns(check),

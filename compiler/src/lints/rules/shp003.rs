@@ -39,6 +39,7 @@ declare_rule! {
         code: "KUMO-SHP003",
         name: "null-mx-rollup",
         severity: Error,
+        since: "0.1.0",
         priority: "P1",
         summary: "mx_rollup on a NULL-MX domain",
         kind: Kind::Dns(check),
