@@ -10,12 +10,15 @@
 pub mod check;
 pub mod codes;
 pub mod diagnostic;
+pub mod dns;
 pub mod emit;
 pub mod fix;
+pub mod graph;
 pub mod lints;
 pub mod model;
 pub mod render;
 mod resolve;
+pub mod route;
 pub mod schema;
 pub mod source;
 pub mod stdlib;

@@ -6,8 +6,9 @@ mod data;
 mod lua;
 mod policy;
 pub(crate) mod text;
-mod toml;
-mod values;
+// The route (`crate::route`) shows values in KumoMTA's spelling, as these write them.
+pub(crate) mod toml;
+pub(crate) mod values;
 
 use std::collections::BTreeMap;
 
