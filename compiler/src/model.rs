@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kumoc_lang::units::{Cidr, KumoVersion};
 
-use crate::schema::Field;
+use crate::schema::{BlockSchema, Field};
 use crate::source::Loc;
 use crate::value::{Action, MatchRule, Spanned, Trigger, Typed};
 
@@ -49,6 +49,14 @@ impl Settings {
                 self.0.insert(i, (name, setting));
                 None
             }
+        }
+    }
+    /// Field `name` of a block of schema `block`: its value, else its default as the schema
+    /// states it (KumoMTA's, for most settings: kumoc writes nothing when it is unset).
+    pub fn value_or_default(&self, block: &'static BlockSchema, name: &str) -> Option<Typed> {
+        match self.get(name) {
+            Some(s) => Some(s.value.clone()),
+            None => Typed::of_default(block.field(name)?),
         }
     }
     pub fn remove(&mut self, name: &str) -> Option<Setting> {
@@ -419,9 +427,6 @@ impl Deployment {
     }
     pub fn secret(&self, name: &str) -> Option<&Secret> {
         self.secrets.iter().find(|s| s.name == name)
-    }
-    pub fn is_production(&self) -> bool {
-        self.environment.value == Environment::Production
     }
 }
 

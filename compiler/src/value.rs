@@ -224,6 +224,21 @@ impl Typed {
         }
     }
 
+    pub fn as_ip(&self) -> Option<IpAddr> {
+        match self {
+            Typed::Ip(ip) => Some(*ip),
+            _ => None,
+        }
+    }
+
+    /// The name a reference names (a pool, tenant, ...).
+    pub fn as_ref_name(&self) -> Option<&str> {
+        match self {
+            Typed::Ref(_, name) => Some(name),
+            _ => None,
+        }
+    }
+
     pub fn as_cidr(&self) -> Option<Cidr> {
         match self {
             Typed::Cidr(c) => Some(*c),

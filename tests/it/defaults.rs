@@ -388,8 +388,8 @@ fn kumoc_applies_the_defaults_it_documents() {
         .filter(|d| d.severity == Severity::Error)
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
-    let model = a.model.as_ref().expect("a model");
-    let out = emit::emit(&a).expect("output");
+    let model = a.checked_model().expect("a model");
+    let out = emit::emit(model, &a.places());
 
     let readers = readers();
     let mut documented = BTreeSet::new();

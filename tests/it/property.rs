@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
-use kumoc_compiler::{Analysis, Environment, Options, Severity, analyze, emit};
+use kumoc_compiler::{Analysis, Environment, Options, Severity, analyze};
 use serde_json::{Value as Json, json};
 
 use crate::helper_schemas;
@@ -1110,7 +1110,7 @@ fn generate(seed: u64, n: u64) -> Case {
             line("provider_connection_limit = 5"),
         ];
         // (`provider_source_selection_rate` and `additional_source_selection_rates` exist
-        // from 2025.03.19; kumoc does not gate them yet, see the report of issue 11.)
+        // from 2025.03.19, and kumoc refuses them on older releases: K2008.)
         if !all_sources.is_empty() && g.rng.chance(50) && version >= "2025.03.19" {
             let s = g.rng.pick(&all_sources);
             body.push(block(
@@ -1682,7 +1682,7 @@ fn run(case: &Case, scratch: &Path) -> (Option<Outcome>, Vec<Failure>) {
 
 fn consumers(case: &Case, analysis: &Analysis, scratch: &Path) -> Vec<Failure> {
     let mut out = Vec::new();
-    let Some(files) = emit::emit(analysis) else {
+    let Some(files) = analysis.emit() else {
         return vec![fail("emit", "no output from an error-free analysis")];
     };
     let Some(model) = analysis.model.as_ref() else {

@@ -296,7 +296,7 @@ impl Cx<'_, '_> {
                         Diagnostic::new(codes::INVALID_ADDRESS, format!("invalid \"host:port\": {why}"), loc, why)
                             .with_help(format!(
                                 "write it like \"10.0.0.5:1080\" or \"[2001:db8::5]:1080\" (KumoMTA reads a DNS name like \"proxy.example.com:1080\" from {} on)",
-                                crate::schema::PROXY_HOST_NAME_SINCE
+                                units::Feature::ProxyServerByName.introduced_in()
                             )),
                     );
                     return None;

@@ -3,12 +3,13 @@
 //! (ports, requests within limits, pools a queue can send from), and names a consumer keeps
 //! for itself.
 
+use kumoc_lang::units::Feature;
+
 use super::Resolver;
 use crate::check::HBlock;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Deployment, Pool};
-use crate::schema::Since;
 use crate::source::Loc;
 use crate::value::{Spanned, Typed};
 
@@ -38,7 +39,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 );
             }
         }
-        let has_acls = d.version.value >= crate::emit::kumomta::ACL_SINCE;
+        let has_acls = d.version.value.supports(Feature::AccessControlLists);
         if c.metrics.enabled && !c.metrics.scraper_cidrs.is_empty() && !has_acls {
             let at = c.metrics.loc.unwrap_or(c.mta.metrics_port.loc);
             let nets: Vec<String> = c
@@ -58,14 +59,13 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 .with_help("narrow `scraper_cidrs` to where Prometheus runs; the NetworkPolicy for the metrics port limits who can connect"),
             );
         }
-        let empty_pools_since = Since(2026, 4, 9);
         for p in &d.pools {
             let uses = self.pool_uses.get(&p.name).map_or(&[][..], Vec::as_slice);
             if let Some(first) = uses.first() {
                 self.unusable_pool(p, *first, uses.len());
             } else if p.members.is_empty() {
                 self.gate(
-                    empty_pools_since,
+                    Feature::EmptyPools,
                     &format!("an empty pool (`{}`)", p.name),
                     p.loc,
                 );

@@ -2,14 +2,14 @@
 //! release itself (supported, published), each field's and value's `since`, and duration
 //! strings, which the checker reads with the newest humantime and the release may not.
 
-use kumoc_lang::units::{self, KumoVersion};
+use kumoc_lang::units::{self, Feature, KumoVersion};
 
 use super::Resolver;
-use crate::check::HAttr;
+use crate::check::{HAttr, HBlock};
 use crate::codes;
 use crate::diagnostic::{Applicability, Diagnostic};
 use crate::grammars::image_repository;
-use crate::schema::{self, KUMOMTA_IMAGE, Since};
+use crate::schema::KUMOMTA_IMAGE;
 use crate::source::Loc;
 use crate::value::{Action, MatchRule, Typed, TypedAt};
 
@@ -20,9 +20,9 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             self.version.clone(),
             self.tree.iter().find(|b| b.schema.keyword == "deployment"),
         ) {
-            let min = schema::MIN_VERSION;
+            let min = units::OLDEST_SUPPORTED;
             if let Some(a) = dep.attr("kumomta") {
-                if ver_lt(&ver, min) {
+                if ver.predates(min) {
                     self.diags.push(
                         Diagnostic::new(
                             codes::REQUIRES_NEWER_KUMOMTA,
@@ -38,6 +38,14 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                     self.diags.push(d);
                 }
             }
+        }
+    }
+
+    /// The version gate of a block itself (`BlockSchema::since`).
+    pub(super) fn block_gate(&mut self, b: &HBlock<'_>) {
+        if let Some(feature) = b.schema.since {
+            let what = format!("the `{}` block", b.schema.keyword);
+            self.gate(feature, &what, b.header_loc());
         }
     }
 
@@ -107,24 +115,20 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     fn value_gates(&mut self, v: &TypedAt) {
         match &v.value {
             Typed::Limit(l) if l.local => self.gate(
-                schema::LOCAL_LIMIT_SINCE,
+                Feature::LocalConnectionLimit,
                 "a `local:` connection limit",
                 v.loc,
             ),
             Typed::Rate(r) if r.max_burst.is_some() => {
-                self.gate(schema::MAX_BURST_SINCE, "`max_burst` in a rate", v.loc)
+                self.gate(Feature::MaxBurst, "`max_burst` in a rate", v.loc)
             }
             Typed::HostPort(s) if s.parse::<std::net::SocketAddr>().is_err() => self.gate(
-                schema::PROXY_HOST_NAME_SINCE,
+                Feature::ProxyServerByName,
                 "a proxy server given by DNS name (not `IP:port`)",
                 v.loc,
             ),
             Typed::Match(MatchRule::HostName(_)) => {
-                self.gate(
-                    schema::HOST_NAME_MATCH_SINCE,
-                    "`host_name(...)` matching",
-                    v.loc,
-                );
+                self.gate(Feature::HostNameMatch, "`host_name(...)` matching", v.loc);
             }
             Typed::Enum(variant) => {
                 if let Some(since) = variant.since {
@@ -149,9 +153,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
-    pub(super) fn gate(&mut self, since: Since, what: &str, at: Loc) {
+    /// K2008 when the deployment's release lacks `feature` (`what` names it as written).
+    pub(super) fn gate(&mut self, feature: Feature, what: &str, at: Loc) {
         let Some(ver) = &self.version else { return };
-        if ver_lt(ver, since) {
+        if !ver.supports(feature) {
+            let since = feature.introduced_in();
             self.diags.push(
                 Diagnostic::new(codes::REQUIRES_NEWER_KUMOMTA, format!("{what} needs KumoMTA {since} or later; this deployment runs {ver}"), at, format!("needs {since}"))
                     .with_help(format!("raise `kumomta` in the deployment block to {since} or later, or do without {what}")),
@@ -227,8 +233,4 @@ fn value_at(v: &kumoc_lang::ast::Value, span: kumoc_lang::Span) -> Option<&kumoc
         ValueKind::Call(c) => c.args.iter().find_map(|a| value_at(&a.value, span)),
         _ => None,
     }
-}
-
-fn ver_lt(v: &KumoVersion, s: Since) -> bool {
-    (v.year, v.month, v.day) < (s.0, s.1, s.2)
 }

@@ -87,6 +87,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 
     fn walk(&mut self, b: &HBlock<'_>) {
+        self.block_gate(b);
         // Required fields.
         for f in b.schema.all_fields() {
             if f.required && b.attr(f.name).is_none() {

@@ -2,12 +2,11 @@
 
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
-use crate::emit::kumomta::ACL_SINCE;
 use crate::lints::{Kind, LintContext, util};
 use crate::schema::{LOOPBACK, Lit};
 use crate::source::Loc;
 use crate::value::Spanned;
-use kumoc_lang::units::Cidr;
+use kumoc_lang::units::{Cidr, Feature};
 
 declare_rule! {
     /// ## What it does
@@ -51,6 +50,7 @@ declare_rule! {
         code: "KUMO-SEC002",
         name: "public-trusted-hosts",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "An HTTP listener trusts a public-wide range",
         kind: Kind::Check(check),
@@ -74,7 +74,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     }
 
     let metrics = &m.cluster.metrics;
-    if !metrics.enabled || m.version.value >= ACL_SINCE {
+    if !metrics.enabled || m.version.value.supports(Feature::AccessControlLists) {
         return;
     }
     let explicit = metrics

@@ -1,6 +1,6 @@
 //! KUMO-TLS001 insecure-tls-public: insecure or disabled TLS for public destinations.
 
-use kumoc_lang::units::KumoVersion;
+use kumoc_lang::units::Feature;
 
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
@@ -53,13 +53,12 @@ declare_rule! {
         code: "KUMO-TLS001",
         name: "insecure-tls-public",
         severity: ErrorInProduction,
+        since: "0.1.0",
         priority: "P0",
         summary: "Insecure or disabled TLS for public destinations",
         kind: Kind::Check(check),
     };
 }
-
-const REMEMBER_BROKEN_TLS_SINCE: KumoVersion = KumoVersion::date(2024, 11, 8);
 
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     for (settings, scope) in util::public_scopes(cx) {
@@ -74,7 +73,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         if cx.is_stdlib(mode.loc) {
             continue;
         }
-        let help = if cx.model.version.value >= REMEMBER_BROKEN_TLS_SINCE {
+        let help = if cx.model.version.value.supports(Feature::RememberBrokenTls) {
             "use `opportunistic` with `remember_broken_tls`, and give a destination with broken TLS its own `shaping \"domain\"` block"
         } else {
             "use `opportunistic`, and give a destination with broken TLS its own `shaping \"domain\"` block"

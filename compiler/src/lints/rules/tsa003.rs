@@ -30,6 +30,7 @@ declare_rule! {
         code: "KUMO-TSA003",
         name: "invalid-automation-rule",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "An invalid regex, a missing duration, an unknown trigger",
         kind: Kind::Checker(&[codes::INVALID_REGEX, codes::MISSING_FIELD, codes::INVALID_CALL]),
