@@ -784,7 +784,7 @@ fn fmt(paths: &[PathBuf], check_only: bool, color: ColorChoice) -> ExitCode {
                     .iter()
                     .map(|e| {
                         let mut d = kumoc_compiler::Diagnostic::new(
-                            e.code.code(),
+                            kumoc_compiler::codes::syntax(e.code),
                             e.message.clone(),
                             kumoc_compiler::diagnostic::Loc::new(id, e.span),
                             e.label.clone(),

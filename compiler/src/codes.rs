@@ -1,12 +1,16 @@
-//! The registry of diagnostic codes: every code kumoc can emit, its kebab-case name, phase,
-//! default severity and the explanation `kumoc explain CODE` prints.
+//! The registry of kumoc's own diagnostic codes: every code kumoc can emit (lint rules
+//! keep theirs in `lints::rules`), its kebab-case name, phase, default severity and the
+//! explanation `kumoc explain CODE` prints.
 //!
 //! Codes are stable: a code is never reused for another meaning. `K0xxx` are syntax errors,
-//! `K1xxx` resolution errors, `K2xxx` type errors; lint codes arrive with the lint issue.
+//! `K1xxx` resolution errors, `K2xxx` type errors, `K3xxx` suppression findings. Code writes
+//! a code by its name (`codes::UNKNOWN_FIELD`), never as a string: a misspelt name does not
+//! compile, and this file is the only one that spells a code (a test holds the rest of the
+//! compiler to that).
 
 use kumoc_lang::SyntaxCode;
 
-use crate::diagnostic::Severity;
+use crate::severity::Severity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -38,6 +42,43 @@ pub struct CodeInfo {
     pub explanation: &'static str,
 }
 
+/// One of kumoc's own codes: a registry entry, named by a constant of this module.
+#[derive(Clone, Copy)]
+pub struct Code(&'static CodeInfo);
+
+impl Code {
+    /// The code as users see it (`K1002`).
+    pub fn as_str(self) -> &'static str {
+        self.0.code
+    }
+    pub fn severity(self) -> Severity {
+        self.0.severity
+    }
+    pub fn info(self) -> &'static CodeInfo {
+        self.0
+    }
+}
+
+impl PartialEq for Code {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.code == other.0.code
+    }
+}
+
+impl Eq for Code {}
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.code)
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.code)
+    }
+}
+
 const fn e(
     code: &'static str,
     name: &'static str,
@@ -55,10 +96,22 @@ const fn e(
     }
 }
 
+/// Each entry becomes a constant [`Code`] of that name, and an element of [`CODES`].
+macro_rules! registry {
+    ($($id:ident = $info:expr),* $(,)?) => {
+        $(
+            #[doc = concat!("Registry entry `", stringify!($id), "`.")]
+            pub const $id: Code = Code(&$info);
+        )*
+        /// Every code, in the order `kumoc explain` lists them.
+        pub static CODES: &[&CodeInfo] = &[$($id.0),*];
+    };
+}
+
 use Phase::{Lint, Resolution, Syntax, Types};
 
-pub static CODES: &[CodeInfo] = &[
-    e(
+registry! {
+    UNEXPECTED_INPUT = e(
         "K0001",
         "unexpected-input",
         Syntax,
@@ -75,7 +128,7 @@ shaping default {
 
 Write `enable_tls = required`.",
     ),
-    e(
+    UNCLOSED_BLOCK = e(
         "K0002",
         "unclosed-block",
         Syntax,
@@ -89,7 +142,7 @@ domain \"example.com\" {
 // K0002: the file ends here
 ```",
     ),
-    e(
+    MISSING_VALUE = e(
         "K0003",
         "missing-value",
         Syntax,
@@ -104,7 +157,7 @@ queue default {
 
 Write the value (`max_age = 24h`) or remove the line.",
     ),
-    e(
+    INVALID_VALUE = e(
         "K0004",
         "invalid-value",
         Syntax,
@@ -120,7 +173,7 @@ shaping default {
 }
 ```",
     ),
-    e(
+    UNTERMINATED_STRING = e(
         "K0005",
         "unterminated-string",
         Syntax,
@@ -131,7 +184,7 @@ shaping default {
 deployment \"example-com {     // K0005
 ```",
     ),
-    e(
+    INVALID_ESCAPE = e(
         "K0006",
         "invalid-escape",
         Syntax,
@@ -145,7 +198,7 @@ regex = \"\\d+ deferred\"     // K0006: \\d is not a string escape
 regex = '\\d+ deferred'      // fine
 ```",
     ),
-    e(
+    UNCLOSED_BRACKET = e(
         "K0007",
         "unclosed-bracket",
         Syntax,
@@ -156,14 +209,14 @@ regex = '\\d+ deferred'      // fine
 relay_hosts = [\"10.0.0.0/8\"    // K0007: `]` expected
 ```",
     ),
-    e(
+    UNTERMINATED_COMMENT = e(
         "K0008",
         "unterminated-comment",
         Syntax,
         "a `/*` comment without `*/`",
         "A block comment runs to the end of the file. Close it with `*/`.",
     ),
-    e(
+    NESTING_TOO_DEEP = e(
         "K0009",
         "nesting-too-deep",
         Syntax,
@@ -171,7 +224,7 @@ relay_hosts = [\"10.0.0.0/8\"    // K0007: `]` expected
         "Blocks, lists and calls nest at most 32 levels. No deployment needs more; the limit keeps
 the parser safe on hostile input.",
     ),
-    e(
+    INVALID_UTF8 = e(
         "K0010",
         "invalid-utf8",
         Syntax,
@@ -179,7 +232,7 @@ the parser safe on hostile input.",
         "`.kumo` files are UTF-8. The invalid bytes are replaced and the rest of the file is still
 checked; save the file as UTF-8.",
     ),
-    e(
+    UNKNOWN_BLOCK = e(
         "K1001",
         "unknown-block",
         Resolution,
@@ -192,7 +245,7 @@ where the block belongs.
 domian \"example.com\" { }   // K1001: did you mean `domain`?
 ```",
     ),
-    e(
+    UNKNOWN_FIELD = e(
         "K1002",
         "unknown-field",
         Resolution,
@@ -208,7 +261,7 @@ shaping default {
 }
 ```",
     ),
-    e(
+    DUPLICATE_FIELD = e(
         "K1003",
         "duplicate-field",
         Resolution,
@@ -216,7 +269,7 @@ shaping default {
         "A block sets the same field twice; only one value can win. Remove one. (To change a value
 per environment, put the new value in an `env` block instead.)",
     ),
-    e(
+    DUPLICATE_DEFINITION = e(
         "K1004",
         "duplicate-definition",
         Resolution,
@@ -230,7 +283,7 @@ pool shared { }
 pool shared { }     // K1004
 ```",
     ),
-    e(
+    UNKNOWN_REFERENCE = e(
         "K1005",
         "unknown-reference",
         Resolution,
@@ -245,7 +298,7 @@ queue default {
 }
 ```",
     ),
-    e(
+    MISSING_DEPLOYMENT = e(
         "K1006",
         "missing-deployment",
         Resolution,
@@ -261,7 +314,7 @@ deployment \"example-com\" {
 }
 ```",
     ),
-    e(
+    MISSING_FIELD = e(
         "K1007",
         "missing-field",
         Resolution,
@@ -269,7 +322,7 @@ deployment \"example-com\" {
         "The block needs this field and has no default for it (after the stdlib and the selected
 environment are merged in). The help names the field and its type.",
     ),
-    e(
+    INVALID_LABEL = e(
         "K1008",
         "invalid-label",
         Resolution,
@@ -281,7 +334,7 @@ environment are merged in). The help names the field and its type.",
 shaping gmail.com { }    // K1008: write shaping \"gmail.com\"
 ```",
     ),
-    e(
+    INVALID_FROM = e(
         "K1009",
         "invalid-from",
         Resolution,
@@ -289,7 +342,7 @@ shaping gmail.com { }    // K1008: write shaping \"gmail.com\"
         "Only `shaping` blocks start `from provider.NAME`: the preset's shaping settings become the
 block's defaults.",
     ),
-    e(
+    UNKNOWN_SECRET_KEY = e(
         "K1010",
         "unknown-secret-key",
         Resolution,
@@ -299,7 +352,7 @@ block's defaults.",
 so a typo cannot mount a file that does not exist. A DKIM key defaults to
 `<domain>.<selector>.key`.",
     ),
-    e(
+    UNUSABLE_POOL = e(
         "K1011",
         "unusable-pool",
         Resolution,
@@ -324,7 +377,7 @@ Give the pool a source with a weight of at least 1, or point the queue at anothe
 pool no queue uses may be empty (on releases that keep empty pools): it is a way to hold mail
 deliberately only where something names it.",
     ),
-    e(
+    TYPE_MISMATCH = e(
         "K2001",
         "type-mismatch",
         Types,
@@ -340,7 +393,7 @@ cluster {
 Secret values are never written in `.kumo`: a field that takes a secret takes a reference,
 `secret(\"name\")`.",
     ),
-    e(
+    INVALID_DURATION = e(
         "K2002",
         "invalid-duration",
         Types,
@@ -351,7 +404,7 @@ duration. A string (`\"10 minutes\"`) is read as KumoMTA reads it, with humantim
 humantime depends on the release (see K2008). kumoc writes every duration into the KumoMTA
 files in a form every KumoMTA release parses.",
     ),
-    e(
+    INVALID_RATE = e(
         "K2003",
         "invalid-rate",
         Types,
@@ -364,7 +417,7 @@ plurals; the limit is above 0.
 max_message_rate = 1000/3600   // K2003: the period is a unit, not seconds: 1000/h
 ```",
     ),
-    e(
+    INVALID_QUANTITY = e(
         "K2004",
         "invalid-quantity",
         Types,
@@ -372,7 +425,7 @@ max_message_rate = 1000/3600   // K2003: the period is a unit, not seconds: 1000
         "Sizes are Kubernetes quantities (`25Gi`, `512Mi`, `1G`), CPU is cores or millicores
 (`2`, `1000m`), percentages are whole numbers from 0 to 100 (`80%`).",
     ),
-    e(
+    INVALID_ADDRESS = e(
         "K2005",
         "invalid-address",
         Types,
@@ -381,7 +434,7 @@ max_message_rate = 1000/3600   // K2003: the period is a unit, not seconds: 1000
 zero (`192.168.1.0/24`, not `192.168.1.1/24`). IPv6 addresses are written in quotes.
 URLs must not carry credentials: set them through a secret.",
     ),
-    e(
+    UNKNOWN_VALUE = e(
         "K2006",
         "unknown-value",
         Types,
@@ -390,7 +443,7 @@ URLs must not carry credentials: set them through a secret.",
 KumoMTA's own spellings (`Required`, `OpportunisticInsecure`) are recognised and the fix
 offers the `.kumo` spelling.",
     ),
-    e(
+    OUT_OF_RANGE = e(
         "K2007",
         "out-of-range",
         Types,
@@ -406,7 +459,7 @@ years), the most Kubernetes' 32-bit seconds and KumoMTA's run-time conversions h
 timings, the termination grace period and DKIM `expiration` are read in whole seconds, so
 they are whole seconds, and at least `1s` where 0 would not mean what it says.",
     ),
-    e(
+    REQUIRES_NEWER_KUMOMTA = e(
         "K2008",
         "requires-newer-kumomta",
         Types,
@@ -419,7 +472,7 @@ Duration strings too: KumoMTA reads them with the humantime its release ships. B
 2025.12.02-67ee9e96 (humantime 2.2) there are no fractions (`\"1.5h\"`), no bare `\"0\"`
 and no `wk`, `yr` or `µs`; the fix writes the same duration in whole units (`90m`).",
     ),
-    e(
+    INVALID_VERSION = e(
         "K2009",
         "invalid-version",
         Types,
@@ -432,7 +485,7 @@ without a release) is refused too; an `image` in another repository may hold bui
 own. Pin the exact image with a digest in `image` (`...@sha256:<64 hex>`): kumoc keeps
 it, and the pods run exactly those bytes.",
     ),
-    e(
+    INVALID_NAME = e(
         "K2010",
         "invalid-name",
         Types,
@@ -472,7 +525,7 @@ queue default {
 }
 ```",
     ),
-    e(
+    INVALID_REGEX = e(
         "K2011",
         "invalid-regex",
         Types,
@@ -482,7 +535,7 @@ A pattern that does not compile makes KumoMTA reject the whole shaping file. An 
 compiles but matches every response, so the rule would fire on every delivery: it is refused
 too.",
     ),
-    e(
+    INVALID_CALL = e(
         "K2012",
         "invalid-call",
         Types,
@@ -491,7 +544,7 @@ too.",
 `set_domain_config(field = value)`, `mx_suffix(\"...\")`, `domain_suffix(\"...\")` and
 `host_name(\"...\")`, each where its field takes it.",
     ),
-    e(
+    INCONSISTENT_VALUES = e(
         "K2013",
         "inconsistent-values",
         Types,
@@ -500,7 +553,7 @@ too.",
 listeners on the same port (the sink's SMTP `port` cannot be 8000, its HTTP listener's), or
 a resource request above its limit (Kubernetes refuses the pod).",
     ),
-    e(
+    INVALID_TEXT = e(
         "K2015",
         "invalid-text",
         Types,
@@ -519,7 +572,7 @@ smtp_listener {
 }
 ```",
     ),
-    CodeInfo {
+    METRICS_LISTENER_UNRESTRICTED = CodeInfo {
         severity: Severity::Warning,
         ..e("K2014", "metrics-listener-unrestricted", Types, "the metrics port also opens the admin API to the scraper's network",
 "KumoMTA serves `/metrics` on every HTTP listener, to trusted hosts only, and trusted hosts
@@ -535,14 +588,14 @@ other route, and this warning does not apply. On older releases, narrow `scraper
 to where Prometheus runs, rely on the NetworkPolicy kumoc emits for the metrics port, or
 upgrade KumoMTA.")
     },
-    CodeInfo {
+    UNUSED_SUPPRESSION = CodeInfo {
         severity: Severity::Warning,
         ..e("K3001", "unused-suppression", Lint, "a `kumoc-allow(...)` comment that suppresses nothing",
 "A suppression covers the statement after it (or the one it follows on the same line). When
 nothing with that code is reported there, the comment is stale: remove it, so it does not
 hide a future problem.")
     },
-    CodeInfo {
+    SUPPRESSION_WITHOUT_REASON = CodeInfo {
         severity: Severity::Warning,
         ..e("K3002", "suppression-without-reason", Lint, "a suppression that does not say why",
 "Every suppression carries its reason, so a reviewer can judge it:
@@ -556,29 +609,37 @@ shaping \"legacy.example\" {
 
 A suppression without a reason suppresses nothing.")
     },
-    CodeInfo {
+    UNSUPPRESSIBLE_CODE = CodeInfo {
         severity: Severity::Warning,
         ..e("K3003", "unsuppressible-code", Lint, "a suppression of a code that cannot be suppressed",
 "Only lint rules and warnings can be suppressed. Syntax, resolution and type errors mean
 kumoc cannot build a correct deployment, so they must be fixed; an unknown code is
 probably a typo (`kumoc explain` lists every code).")
     },
-];
+}
 
-/// Look up a code (case-insensitive).
+/// Look up a code (case-insensitive) or a code's name.
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
     CODES
         .iter()
+        .copied()
         .find(|c| c.code.eq_ignore_ascii_case(code) || c.name == code)
 }
 
-pub fn default_severity(code: &str) -> Severity {
-    lookup(code).map_or(Severity::Error, |c| c.severity)
-}
-
-/// The registry entry of a syntax code.
-pub fn syntax(code: SyntaxCode) -> Option<&'static CodeInfo> {
-    lookup(code.code())
+/// The registry entry of a syntax code (the parser's, in `kumoc_lang`).
+pub fn syntax(code: SyntaxCode) -> Code {
+    match code {
+        SyntaxCode::UnexpectedInput => UNEXPECTED_INPUT,
+        SyntaxCode::UnclosedBlock => UNCLOSED_BLOCK,
+        SyntaxCode::MissingValue => MISSING_VALUE,
+        SyntaxCode::InvalidValue => INVALID_VALUE,
+        SyntaxCode::UnterminatedString => UNTERMINATED_STRING,
+        SyntaxCode::InvalidEscape => INVALID_ESCAPE,
+        SyntaxCode::UnclosedBracket => UNCLOSED_BRACKET,
+        SyntaxCode::UnterminatedComment => UNTERMINATED_COMMENT,
+        SyntaxCode::NestingTooDeep => NESTING_TOO_DEEP,
+        SyntaxCode::InvalidUtf8 => INVALID_UTF8,
+    }
 }
 
 #[cfg(test)]
@@ -596,8 +657,71 @@ mod tests {
             assert!(!c.explanation.trim().is_empty());
         }
         for s in SyntaxCode::ALL {
-            let info = syntax(s).expect("every syntax code is registered");
+            let info = syntax(s).info();
+            assert_eq!(info.code, s.code());
             assert_eq!(info.name, s.name());
+            assert_eq!(info.phase, Phase::Syntax);
         }
+    }
+
+    /// Where a code is spelt as a string literal (`"K` + four digits + `"`) in `text`:
+    /// (line, the literal).
+    fn code_literals(text: &str) -> Vec<(usize, String)> {
+        let mut found = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let b = line.as_bytes();
+            for i in 0..b.len() {
+                let lit = b.get(i..i + 7);
+                if let Some(&[b'"', b'K', d1, d2, d3, d4, b'"']) = lit {
+                    if [d1, d2, d3, d4].iter().all(u8::is_ascii_digit) {
+                        found.push((n + 1, line[i..i + 7].to_string()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let entries = std::fs::read_dir(dir).expect("the compiler's sources are readable");
+        for entry in entries {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// A code is written by its name everywhere but here, so a misspelt code cannot compile.
+    #[test]
+    fn no_code_is_spelt_outside_the_registry() {
+        // The scanner finds what it must (so this test can fail).
+        let planted = format!("Diagnostic::new({q}K2010{q}, ...)", q = '"');
+        assert_eq!(
+            code_literals(&planted),
+            vec![(1, format!("{q}K2010{q}", q = '"'))]
+        );
+        assert!(code_literals("see K2010, \"K201\", \"K20100\"").is_empty());
+
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        files.sort();
+        assert!(files.len() > 20, "the compiler's sources: {files:?}");
+        let registry = src.join("codes.rs");
+        let mut spelt = Vec::new();
+        for f in files.iter().filter(|f| **f != registry) {
+            let text = std::fs::read_to_string(f).expect("a source file");
+            for (line, lit) in code_literals(&text) {
+                spelt.push(format!("{}:{line}: {lit}", f.display()));
+            }
+        }
+        assert!(
+            spelt.is_empty(),
+            "codes written as strings outside codes.rs (use the registry's constants):\n{}",
+            spelt.join("\n")
+        );
     }
 }

@@ -18,7 +18,6 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::check::Typed;
 use crate::model::{Deployment, ShapingKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -116,13 +115,6 @@ impl Graph {
         if !self.edges.contains(&e) {
             self.edges.push(e);
         }
-    }
-}
-
-fn text(t: &Typed) -> Option<&str> {
-    match t {
-        Typed::Str(s) | Typed::Ref(_, s) | Typed::Domain(s) => Some(s),
-        _ => None,
     }
 }
 
@@ -383,7 +375,7 @@ pub fn graph(d: &Deployment, top: usize) -> Graph {
 
     // Destinations: the providers and domain blocks the user wrote or changed, one node
     // each (at most `top`); the stdlib's untouched presets as one node per kind.
-    let user = |loc: crate::diagnostic::Loc| loc.file.0 as usize >= crate::stdlib::FILES.len();
+    let user = |loc: crate::source::Loc| loc.file.0 as usize >= crate::stdlib::FILES.len();
     let touched_block = |b: &crate::model::ShapingBlock| {
         user(b.loc) || b.shaping.settings.values().any(|s| user(s.loc))
     };
@@ -513,12 +505,7 @@ pub fn graph(d: &Deployment, top: usize) -> Graph {
         let host = r
             .settings
             .get("url")
-            .and_then(|u| {
-                text(&u.value).or(match &u.value {
-                    Typed::Url(s) => Some(s.as_str()),
-                    _ => None,
-                })
-            })
+            .and_then(|u| u.value.text())
             .map(redis_host)
             .unwrap_or_default();
         let n = g.node(
@@ -550,7 +537,7 @@ fn redis_host(url: &str) -> &str {
 
 fn pool_of(s: &crate::model::Settings) -> Option<String> {
     s.get("egress_pool")
-        .and_then(|x| text(&x.value))
+        .and_then(|x| x.value.as_ref_name())
         .map(str::to_string)
 }
 

@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod dns;
 pub mod emit;
 pub mod fix;
+pub mod grammars;
 pub mod graph;
 pub mod lints;
 pub mod model;
@@ -20,15 +21,18 @@ pub mod render;
 mod resolve;
 pub mod route;
 pub mod schema;
+pub mod severity;
 pub mod source;
 pub mod stdlib;
+pub mod value;
 
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::Diagnostic;
 pub use model::{Deployment, Environment};
+pub use severity::Severity;
 pub use source::{FileId, SourceFile, Sources};
 
-use diagnostic::Loc;
 use kumoc_lang::{Parse, SyntaxError};
+use source::Loc;
 
 /// What to analyse for.
 #[derive(Debug, Clone, Default)]
@@ -233,7 +237,7 @@ fn analyze_sources(
 
 fn syntax_diagnostic(file: FileId, e: &SyntaxError) -> Diagnostic {
     let mut d = Diagnostic::new(
-        e.code.code(),
+        codes::syntax(e.code),
         e.message.clone(),
         Loc::new(file, e.span),
         e.label.clone(),

@@ -30,12 +30,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::check::{MatchRule, Typed};
 use crate::emit::Provenance;
 use crate::emit::names::Names;
 use crate::model::{
     Deployment, MapEntries, Provider, Rule, Settings, Shaping, ShapingBlock, ShapingKey,
 };
+use crate::value::{MatchRule, Typed};
 
 /// What to route.
 #[derive(Debug, Clone, Default)]
@@ -376,13 +376,6 @@ fn toml_to_json(v: &crate::emit::kumomta::toml::Value) -> serde_json::Value {
     }
 }
 
-fn text(t: &Typed) -> Option<&str> {
-    match t {
-        Typed::Str(s) | Typed::Domain(s) | Typed::Ref(_, s) | Typed::HostPort(s) => Some(s),
-        _ => None,
-    }
-}
-
 /// A value being merged: the typed value (for limits), its JSON and where it came from.
 #[derive(Clone)]
 struct Merged {
@@ -396,7 +389,7 @@ struct Merger<'p> {
 }
 
 impl<'p> Merger<'p> {
-    fn place(&self, loc: crate::diagnostic::Loc) -> (String, Option<String>) {
+    fn place(&self, loc: crate::source::Loc) -> (String, Option<String>) {
         let place = self.prov.at(loc);
         (place.clone(), overlay_of(&place))
     }
@@ -471,11 +464,11 @@ fn overlay_of(place: &str) -> Option<String> {
         .map(|rest| rest.split(" > ").next().unwrap_or(rest).to_string())
 }
 
-fn bool_setting(s: &Settings, name: &str, default: bool) -> bool {
-    match s.get(name).map(|x| &x.value) {
-        Some(Typed::Bool(b)) => *b,
-        _ => default,
-    }
+/// Whether a shaping block rolls up by MX: `mx_rollup` as set, else its default.
+fn mx_rollup(s: &Settings) -> bool {
+    s.value_or_default(&crate::schema::SHAPING, "mx_rollup")
+        .and_then(|v| v.as_bool())
+        != Some(false)
 }
 
 /// Whether a provider matches (`ProviderEntry::domain_matches`): any `domain_suffix` is a
@@ -529,7 +522,7 @@ pub fn route(d: &Deployment, prov: &Provenance<'_>, q: &Query) -> Route {
     let tenant = q.tenant.clone().or_else(|| {
         d.tenancy
             .get("default_tenant")
-            .and_then(|s| text(&s.value))
+            .and_then(|s| s.value.as_ref_name())
             .map(str::to_string)
     });
     let mut qm = Merger {
@@ -580,11 +573,11 @@ pub fn route(d: &Deployment, prov: &Provenance<'_>, q: &Query) -> Route {
     let pool_name = qm
         .params
         .get("egress_pool")
-        .and_then(|m| m.typed.as_ref().and_then(text).map(str::to_string));
+        .and_then(|m| m.typed.as_ref()?.as_ref_name().map(str::to_string));
     let mut routing_domain = qm
         .params
         .get("routing_domain")
-        .and_then(|m| m.typed.as_ref().and_then(text).map(str::to_string));
+        .and_then(|m| m.typed.as_ref()?.text().map(str::to_string));
     let mut routing_reason = routing_domain
         .as_ref()
         .map(|_| "the queue's `routing_domain` (the MX lookup and shaping use it)".to_string());
@@ -720,7 +713,7 @@ pub fn route(d: &Deployment, prov: &Provenance<'_>, q: &Query) -> Route {
         .filter(|b| match &b.key {
             ShapingKey::Default => false,
             ShapingKey::Domain(k) => {
-                if !bool_setting(&b.shaping.settings, "mx_rollup", true) || null_mx {
+                if !mx_rollup(&b.shaping.settings) || null_mx {
                     return false;
                 }
                 if *k == target {
@@ -738,8 +731,7 @@ pub fn route(d: &Deployment, prov: &Provenance<'_>, q: &Query) -> Route {
         })
         .collect();
     let domain_block: Option<&ShapingBlock> = d.shaping.iter().find(|b| {
-        matches!(&b.key, ShapingKey::Domain(k) if *k == target)
-            && !bool_setting(&b.shaping.settings, "mx_rollup", true)
+        matches!(&b.key, ShapingKey::Domain(k) if *k == target) && !mx_rollup(&b.shaping.settings)
     });
     if site_blocks.len() > 1 {
         notes.push(format!(
@@ -856,15 +848,15 @@ pub fn route(d: &Deployment, prov: &Provenance<'_>, q: &Query) -> Route {
             let default = crate::schema::EGRESS_FIELDS
                 .iter()
                 .find(|f| f.name == *key)
-                .and_then(|f| f.default)
-                .unwrap_or("none");
+                .and_then(|f| f.default_text())
+                .unwrap_or_else(|| "none".to_string());
             m.params.insert(
                 (*key).to_string(),
                 Merged {
                     typed: None,
                     field: Field {
                         name: (*key).to_string(),
-                        value: serde_json::Value::String(default.to_string()),
+                        value: serde_json::Value::String(default),
                         layer: Layer::BuiltIn,
                         place: "KumoMTA default".into(),
                         overlay: None,

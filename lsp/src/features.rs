@@ -72,7 +72,7 @@ pub fn target_at(items: &[Stmt], offset: u32) -> Target<'_> {
 /// Markdown for a field: what it means, its type, default and release.
 pub fn field_doc(f: &Field) -> String {
     let mut s = format!("**{}** — {}\n\nType: {}", f.name, f.doc, f.ty.describe());
-    if let Some(d) = f.default {
+    if let Some(d) = f.default_text() {
         s.push_str(&format!("  \nDefault: `{d}`"));
     }
     if f.required {

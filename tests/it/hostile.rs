@@ -906,7 +906,7 @@ fn run_lua(
             let stdlib = kumoc_compiler::stdlib::FILES.len();
             let user_written = |loc: kumoc_compiler::diagnostic::Loc| loc.file.0 as usize >= stdlib;
             let header = |name: &str| match model.tenancy.get(name).map(|s| &s.value) {
-                Some(kumoc_compiler::check::Typed::Str(h)) => Some(h.clone()),
+                Some(kumoc_compiler::value::Typed::Str(h)) => Some(h.clone()),
                 _ => None,
             };
             let tenant = model.tenants.first().map(|t| t.name.clone());
@@ -983,7 +983,7 @@ fn run_lua(
             }
             for secret in &model.secrets {
                 if model.http_listener.get("users").is_some_and(|u| {
-                    matches!(&u.value, kumoc_compiler::check::Typed::Secret(r) if r.name == secret.name)
+                    matches!(&u.value, kumoc_compiler::value::Typed::Secret(r) if r.name == secret.name)
                 }) {
                     // The password is the file's content without its final newline (which
                     // the policy strips), so every declared user can log in.

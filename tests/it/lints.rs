@@ -142,7 +142,7 @@ fn every_case_fixture_triggers_its_rule_once() {
 fn check_fixture(r: &kumoc_compiler::lints::Rule, name: &str, text: &str, snapshot: &str) {
     let wanted: Vec<&str> = match r.kind {
         Kind::Check(_) => vec![r.code],
-        Kind::Checker(codes) => codes.to_vec(),
+        Kind::Checker(codes) => codes.iter().map(|c| c.as_str()).collect(),
         Kind::Guaranteed | Kind::Unsupported | Kind::Dns(_) => return,
     };
     let a = kumoc_compiler::analyze(
@@ -244,7 +244,10 @@ fn rule_docs_are_fresh() {
     for r in RULES.iter().filter(|r| !r.doc.contains("PLACEHOLDER")) {
         let status = match r.kind {
             Kind::Check(_) => "lint".to_string(),
-            Kind::Checker(c) => format!("checker ({})", c.join(", ")),
+            Kind::Checker(c) => format!(
+                "checker ({})",
+                c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+            ),
             Kind::Guaranteed => "guaranteed".to_string(),
             Kind::Dns(_) => "DNS snapshot (`kumoc dns --check`)".to_string(),
             Kind::Unsupported => "not checked yet".to_string(),

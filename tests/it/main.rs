@@ -6,6 +6,7 @@ mod abuse;
 mod build;
 mod check;
 mod cli;
+mod defaults;
 mod determinism;
 mod dns;
 mod fixes;

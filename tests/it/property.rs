@@ -2035,7 +2035,7 @@ fn read_back_k8s(case: &Case, objects: &BTreeMap<String, Json>, out: &mut Vec<Fa
 /// accepted): each tenant with each of its campaigns (and none), for each queue domain (and
 /// any other), routed to the queue's routing domain or the sink. Each must round-trip.
 fn queue_names(model: &kumoc_compiler::Deployment, out: &mut Vec<Failure>) {
-    use kumoc_compiler::check::Typed;
+    use kumoc_compiler::value::Typed;
     let sink = model
         .cluster
         .sink

@@ -29,9 +29,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::check::Typed;
-use crate::diagnostic::Loc;
 use crate::model::{Deployment, Source};
+use crate::source::Loc;
 pub use snapshot::{Answer, Snapshot, Type};
 
 /// A DKIM public key as it goes into the `p=` tag.
@@ -70,14 +69,17 @@ pub fn dkim_keys(d: &Deployment) -> Vec<DkimKey> {
         let selector = str_setting(&k.settings, "selector")
             .or_else(|| str_setting(&d.dkim_defaults, "selector"))
             .unwrap_or_default();
-        let algorithm = match k.settings.get("algorithm").map(|s| &s.value) {
-            Some(Typed::Enum(v)) if v.name == "ed25519" => "ed25519",
-            _ => "rsa_sha256",
-        };
-        let bits = match k.settings.get("bits").map(|s| &s.value) {
-            Some(Typed::Int(n)) => u32::try_from(*n).ok(),
-            _ => None,
-        };
+        // As set, else the signing helper's default (the schema's).
+        let algorithm = k
+            .settings
+            .value_or_default(&crate::schema::DKIM, "algorithm")
+            .and_then(|v| v.as_enum())
+            .map_or("", |v| v.name);
+        let bits = k
+            .settings
+            .get("bits")
+            .and_then(|s| s.value.as_int())
+            .and_then(|n| u32::try_from(n).ok());
         let file = d
             .secret(&k.key.secret)
             .and_then(|s| s.files.get(&k.key.key))
@@ -97,10 +99,7 @@ pub fn dkim_keys(d: &Deployment) -> Vec<DkimKey> {
 }
 
 fn str_setting(s: &crate::model::Settings, name: &str) -> Option<String> {
-    match s.get(name).map(|x| &x.value) {
-        Some(Typed::Str(v)) => Some(v.clone()),
-        _ => None,
-    }
+    s.get(name).and_then(|x| x.value.text()).map(str::to_string)
 }
 
 /// What `kumoc dns` is told beyond the `.kumo` files.
@@ -177,12 +176,9 @@ pub struct Needed {
 /// The address receivers see for a source: `source_address`, or a proxy's source address
 /// when both proxy fields are set; `None` when mail leaves from the node's address.
 pub fn egress_address(s: &Source) -> Option<(IpAddr, Loc)> {
-    let ip = |name: &str| match s.settings.get(name) {
-        Some(x) => match &x.value {
-            Typed::Ip(ip) => Some((*ip, x.loc)),
-            _ => None,
-        },
-        None => None,
+    let ip = |name: &str| {
+        let x = s.settings.get(name)?;
+        Some((x.value.as_ip()?, x.loc))
     };
     ip("source_address")
         .or_else(|| {
@@ -198,9 +194,10 @@ pub fn egress_address(s: &Source) -> Option<(IpAddr, Loc)> {
 }
 
 fn ehlo_of(d: &Deployment, s: &Source) -> Option<String> {
-    let own = |st: &crate::model::Settings| match st.get("ehlo_domain").map(|x| &x.value) {
-        Some(Typed::Domain(v) | Typed::Str(v)) => Some(v.clone()),
-        _ => None,
+    let own = |st: &crate::model::Settings| {
+        st.get("ehlo_domain")
+            .and_then(|x| x.value.text())
+            .map(str::to_string)
     };
     own(&s.settings).or_else(|| {
         d.shaping
@@ -475,10 +472,12 @@ pub fn queries(d: &Deployment, n: &Needed) -> Vec<(String, Type)> {
     let mut q: Vec<(String, Type)> = n.records.iter().map(|r| (r.name.clone(), r.ty)).collect();
     for b in &d.shaping {
         if let crate::model::ShapingKey::Domain(dom) = &b.key {
-            let rollup = !matches!(
-                b.shaping.settings.get("mx_rollup").map(|s| &s.value),
-                Some(Typed::Bool(false))
-            );
+            let rollup = b
+                .shaping
+                .settings
+                .value_or_default(&crate::schema::SHAPING, "mx_rollup")
+                .and_then(|v| v.as_bool())
+                != Some(false);
             if rollup {
                 q.push((dom.clone(), Type::Mx));
             }

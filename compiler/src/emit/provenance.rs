@@ -30,8 +30,7 @@ use kumoc_lang::ast::Stmt;
 use rustc_hash::FxHashMap;
 
 use super::kumomta::text::Text;
-use crate::diagnostic::Loc;
-use crate::source::Sources;
+use crate::source::{Loc, Sources};
 
 /// One statement: its span, its enclosing block (an index, `NONE` at the top) and its
 /// segment of a place (`queue default`, `max_age`, `automation[2]`) as a range of

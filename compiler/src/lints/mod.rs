@@ -16,9 +16,11 @@ pub mod util;
 
 use std::collections::BTreeMap;
 
-use crate::diagnostic::{Diagnostic, Loc, Severity};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
 use crate::model::{Deployment, Environment};
-use crate::source::Sources;
+use crate::severity::Severity;
+use crate::source::{Loc, Sources};
 
 pub use rules::RULES;
 pub use suppress::apply_suppressions;
@@ -62,7 +64,7 @@ pub enum Kind {
     /// A lint over the model.
     Check(CheckFn),
     /// Enforced as a compile error by these checker codes.
-    Checker(&'static [&'static str]),
+    Checker(&'static [Code]),
     /// kumoc's output cannot have the problem; nothing to check in `.kumo`.
     Guaranteed,
     /// Needs the live DNS: checked by `kumoc dns --check SNAPSHOT` against a recorded DNS
@@ -111,9 +113,13 @@ impl Rule {
         at: Loc,
         label: impl Into<String>,
     ) -> Diagnostic {
-        let mut d = Diagnostic::new(self.code, message, at, label);
-        d.severity = self.severity.resolve(cx.env());
-        d
+        Diagnostic::coded(
+            self.code,
+            self.severity.resolve(cx.env()),
+            message,
+            at,
+            label,
+        )
     }
 }
 
@@ -349,7 +355,11 @@ pub fn rules_doc_text(r: &Rule) -> String {
         Kind::Check(_) => "lint".to_string(),
         Kind::Checker(codes) => format!(
             "enforced by the checker as {} (a compile error; not suppressible)",
-            codes.join(", ")
+            codes
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Kind::Guaranteed => "guaranteed by kumoc's output (nothing to check in .kumo)".to_string(),
         Kind::Dns(_) => {

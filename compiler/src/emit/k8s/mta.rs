@@ -9,8 +9,8 @@ use super::common::{
     resources, seconds, selector, spread, tcp,
 };
 use super::secrets::secret_mounts;
-use crate::check::Typed;
 use crate::emit::names::{self, Workload};
+use crate::value::Typed;
 
 pub(super) fn statefulset(cx: &Ctx<'_>) -> Value {
     let d = cx.d;

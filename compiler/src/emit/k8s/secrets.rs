@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::common::{labels, mount, yaml};
-use crate::check::Typed;
 use crate::emit::Output;
 use crate::emit::names::{self, Names};
 use crate::model::Deployment;
+use crate::value::Typed;
 
 /// Where the MTA's secrets are mounted, derived from where the policy reads them:
 /// DKIM keys at the helper's key path, API users one file each, everything else by

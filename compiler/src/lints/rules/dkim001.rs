@@ -1,8 +1,9 @@
 //! KUMO-DKIM001 dkim-rsa-key-too-small: a DKIM RSA key declared below 2048 bits.
 
 use crate::declare_rule;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::Diagnostic;
 use crate::lints::{Kind, LintContext, util};
+use crate::severity::Severity;
 
 declare_rule! {
     /// ## What it does

@@ -1,10 +1,11 @@
 //! KUMO-DKIM003 dkim-from-not-signed: the signed headers of a domain do not include `From`.
 
-use crate::check::Typed;
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
 use crate::model::{Setting, Settings};
+use crate::source::Loc;
+use crate::value::Typed;
 
 declare_rule! {
     /// ## What it does

@@ -2,8 +2,8 @@
 
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::grammars::image_repository as repository;
 use crate::lints::{Kind, LintContext, util};
-use crate::resolve::image_repository as repository;
 
 declare_rule! {
     /// ## What it does

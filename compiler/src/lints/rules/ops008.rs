@@ -1,5 +1,6 @@
 //! KUMO-OPS008 feature-newer-than-image: A feature newer than the pinned KumoMTA release.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -32,6 +33,6 @@ declare_rule! {
         since: "0.1.0",
         priority: "P2",
         summary: "A feature newer than the pinned KumoMTA release",
-        kind: Kind::Checker(&["K2008"]),
+        kind: Kind::Checker(&[codes::REQUIRES_NEWER_KUMOMTA]),
     };
 }

@@ -7,6 +7,7 @@ use kumoc_lang::units::Cidr;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
+use crate::schema::{LOOPBACK, Lit};
 
 declare_rule! {
     /// ## What it does
@@ -77,7 +78,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         .map(|c| cx.text(c.loc).to_string())
         .collect();
     let replacement = if keep.is_empty() {
-        "[127.0.0.1, \"::1\"]".to_string()
+        Lit::Cidrs(LOOPBACK).to_kumo()
     } else {
         format!("[{}]", keep.join(", "))
     };

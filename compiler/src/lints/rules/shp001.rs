@@ -47,7 +47,7 @@ declare_rule! {
 }
 
 fn check(cx: &LintContext<'_>, live: &Live<'_>, out: &mut Vec<Diagnostic>) {
-    let mut by_site: std::collections::BTreeMap<String, Vec<(&str, crate::diagnostic::Loc, bool)>> =
+    let mut by_site: std::collections::BTreeMap<String, Vec<(&str, crate::source::Loc, bool)>> =
         Default::default();
     for (domain, loc, user) in super::shp002::rollup_blocks(cx) {
         let Some(hosts) = live.snapshot.mx_hosts(domain) else {

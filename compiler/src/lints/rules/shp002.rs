@@ -1,11 +1,12 @@
 //! KUMO-SHP002 provider-overlap: A domain rule also matched by a provider.
 
-use crate::check::MatchRule;
 use crate::declare_rule;
-use crate::diagnostic::{Diagnostic, Loc};
+use crate::diagnostic::Diagnostic;
 use crate::dns::Live;
 use crate::lints::{Kind, LintContext};
 use crate::model::ShapingKey;
+use crate::source::Loc;
+use crate::value::MatchRule;
 
 declare_rule! {
 /// ## What it does

@@ -1,6 +1,5 @@
 //! KUMO-SHP005 wildcard-in-provider-match: `*`, `?` or regex syntax in a provider's match rule.
 
-use crate::check::MatchRule;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext};
@@ -74,11 +73,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             if cx.is_stdlib(m.loc) {
                 continue;
             }
-            let (func, text) = match &m.value {
-                MatchRule::MxSuffix(s) => ("mx_suffix", s),
-                MatchRule::DomainSuffix(s) => ("domain_suffix", s),
-                MatchRule::HostName(s) => ("host_name", s),
-            };
+            let (func, text) = (m.value.function(), m.value.text());
             let Some(bad) = text.chars().find(|c| METACHARACTERS.contains(c)) else {
                 continue;
             };

@@ -5,7 +5,8 @@ use kumoc_lang::units::Limit;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::{Settings, Spanned};
+use crate::model::Settings;
+use crate::value::Spanned;
 
 declare_rule! {
     /// ## What it does

@@ -3,9 +3,11 @@
 use kumoc_lang::units::Limit;
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::{Settings, Spanned};
+use crate::model::Settings;
+use crate::source::Loc;
+use crate::value::Spanned;
 
 declare_rule! {
     /// ## What it does

@@ -3,8 +3,9 @@
 use kumoc_lang::ast::{Block, Stmt};
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext};
+use crate::source::Loc;
 
 declare_rule! {
     /// ## What it does

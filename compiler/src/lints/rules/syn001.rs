@@ -1,5 +1,6 @@
 //! KUMO-SYN001 invalid-rate: A rate kumod would reject.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -32,6 +33,6 @@ declare_rule! {
         since: "0.1.0",
         priority: "P0",
         summary: "A rate kumod would reject",
-        kind: Kind::Checker(&["K2003"]),
+        kind: Kind::Checker(&[codes::INVALID_RATE]),
     };
 }

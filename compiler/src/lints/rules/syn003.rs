@@ -1,5 +1,6 @@
 //! KUMO-SYN003 invalid-cidr: A CIDR with host bits set, or an invalid IP.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -32,6 +33,6 @@ declare_rule! {
         since: "0.1.0",
         priority: "P0",
         summary: "A CIDR with host bits set, or an invalid IP",
-        kind: Kind::Checker(&["K2005"]),
+        kind: Kind::Checker(&[codes::INVALID_ADDRESS]),
     };
 }

@@ -1,5 +1,6 @@
 //! KUMO-SYN004 unknown-key-or-value: An unknown key or enum value.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -32,6 +33,6 @@ declare_rule! {
         since: "0.1.0",
         priority: "P0",
         summary: "An unknown key or enum value",
-        kind: Kind::Checker(&["K1002", "K2006"]),
+        kind: Kind::Checker(&[codes::UNKNOWN_FIELD, codes::UNKNOWN_VALUE]),
     };
 }

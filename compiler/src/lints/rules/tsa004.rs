@@ -1,10 +1,10 @@
 //! KUMO-TSA004 tenant-action-without-tenancy: a tenant or campaign action that cannot take effect.
 
-use crate::check::Action;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext};
 use crate::model::{Rule, ShapingKey};
+use crate::value::Action;
 
 declare_rule! {
     /// ## What it does

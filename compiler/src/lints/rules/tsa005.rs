@@ -2,10 +2,10 @@
 
 use kumoc_lang::units::format_duration;
 
-use crate::check::Action;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
+use crate::value::Action;
 
 declare_rule! {
     /// ## What it does
