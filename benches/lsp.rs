@@ -9,10 +9,14 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
-use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+#[path = "../tests/support/lsp_client.rs"]
+mod client;
+
+use client::{Client, position};
 
 /// The deployment of `bench/gen.py` (`kumo(n)`), byte for byte.
 fn deployment(n: usize) -> String {
@@ -44,13 +48,6 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v.get(i).copied().unwrap_or_default()
 }
 
-/// (line, UTF-16 column) of a byte offset.
-fn position(text: &str, at: usize) -> serde_json::Value {
-    let line = text[..at].matches('\n').count();
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    serde_json::json!({ "line": line, "character": text[start..at].encode_utf16().count() })
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -72,87 +69,16 @@ fn main() {
     std::fs::write(&path, &text).expect("write");
     let uri = format!("file://{}", path.display());
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kumoc"))
-        .arg("lsp")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("kumoc lsp");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = channel::<serde_json::Value>();
-    std::thread::spawn(move || {
-        let mut r = BufReader::new(stdout);
-        loop {
-            let mut len = 0;
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                let line = line.trim_end();
-                if line.is_empty() {
-                    break;
-                }
-                if let Some(v) = line.strip_prefix("Content-Length: ") {
-                    len = v.parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; len];
-            if r.read_exact(&mut body).is_err() {
-                return;
-            }
-            if let Ok(v) = serde_json::from_slice(&body) {
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        }
-    });
-    let mut send = |v: serde_json::Value| {
-        let body = v.to_string();
-        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write");
-        stdin.flush().expect("flush");
-    };
-    // Messages that arrived while waiting for another one (a small file's diagnostics can
-    // overtake a completion's response).
-    let early = std::cell::RefCell::new(Vec::<serde_json::Value>::new());
-    let wait = |pred: &dyn Fn(&serde_json::Value) -> bool| {
-        let mut early = early.borrow_mut();
-        if let Some(i) = early.iter().position(pred) {
-            return early.remove(i);
-        }
-        loop {
-            let m = rx
-                .recv_timeout(Duration::from_secs(120))
-                .expect("a message");
-            if pred(&m) {
-                return m;
-            }
-            if m["method"] == "textDocument/publishDiagnostics" {
-                early.push(m);
-            }
-        }
-    };
-    let is_diag = |m: &serde_json::Value, v: i64| {
-        m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == v
-    };
-    send(
-        serde_json::json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"capabilities":{}}}),
-    );
-    let init = wait(&|m| m["id"] == 0);
+    let mut c = Client::start();
+    c.timeout = Duration::from_secs(120);
+    let init = c.initialize(json!({}));
     // 2 = incremental: edits send only the changed range (else the whole text).
     let incremental = init["result"]["capabilities"]["textDocumentSync"] == 2;
-    send(serde_json::json!({"jsonrpc":"2.0","method":"initialized","params":{}}));
     let t = Instant::now();
-    send(
-        serde_json::json!({"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":uri,"languageId":"kumo","version":1,"text":text}}}),
-    );
-    let first = wait(&|m| is_diag(m, 1));
+    c.open(&uri, 1, &text);
+    let first = c.diagnostics(&uri, 1);
     let open = t.elapsed();
-    let count = first["params"]["diagnostics"]
-        .as_array()
-        .map_or(0, Vec::len);
+    let count = first["diagnostics"].as_array().map_or(0, Vec::len);
 
     // The edit: `max_age = 2d` of the middle queue becomes `3d`, then back, and so on.
     let needle = format!(
@@ -162,17 +88,18 @@ fn main() {
     let at = text.find(&needle).expect("the middle queue") + needle.len();
     let (start, end) = (position(&text, at), position(&text, at + 1));
     let mut version = 1;
-    let change = |send: &mut dyn FnMut(serde_json::Value), version: i64| {
+    let change = |c: &mut Client, version: i64| {
         let days = if version % 2 == 0 { "3" } else { "2" };
         let change = if incremental {
-            serde_json::json!({ "range": { "start": start, "end": end }, "text": days })
+            json!({ "range": { "start": start, "end": end }, "text": days })
         } else {
             let mut t = text.clone();
             t.replace_range(at..at + 1, days);
-            serde_json::json!({ "text": t })
+            json!({ "text": t })
         };
-        send(
-            serde_json::json!({"jsonrpc":"2.0","method":"textDocument/didChange","params":{"textDocument":{"uri":uri,"version":version},"contentChanges":[change]}}),
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument":{"uri":uri,"version":version},"contentChanges":[change]}),
         );
     };
 
@@ -181,11 +108,11 @@ fn main() {
     for _ in 0..DIAGNOSES {
         version += 1;
         let t = Instant::now();
-        change(&mut send, version);
-        let m = wait(&|m| is_diag(m, version));
+        change(&mut c, version);
+        let m = c.diagnostics(&uri, version);
         diag.push(t.elapsed());
         assert_eq!(
-            m["params"]["diagnostics"].as_array().map_or(0, Vec::len),
+            m["diagnostics"].as_array().map_or(0, Vec::len),
             count,
             "the edit changes no diagnostic"
         );
@@ -206,14 +133,12 @@ fn main() {
         text.find("mx_rollup        = false").expect("mx_rollup") + "mx_rollup        = ".len(),
     );
     let places = [body, pool, boolean];
-    let mut id = 100;
-    let mut complete = |send: &mut dyn FnMut(serde_json::Value), place: &serde_json::Value| {
-        id += 1;
+    let complete = |c: &mut Client, place: &serde_json::Value| {
         let t = Instant::now();
-        send(
-            serde_json::json!({"jsonrpc":"2.0","id":id,"method":"textDocument/completion","params":{"textDocument":{"uri":uri},"position":place}}),
+        let m = c.request(
+            "textDocument/completion",
+            json!({"textDocument":{"uri":uri},"position":place}),
         );
-        let m = wait(&|m| m["id"] == id);
         let elapsed = t.elapsed();
         assert!(
             m["result"].as_array().is_some_and(|a| !a.is_empty()),
@@ -223,7 +148,7 @@ fn main() {
     };
     let mut completion = Vec::new();
     for i in 0..COMPLETIONS {
-        completion.push(complete(&mut send, &places[i % places.len()]));
+        completion.push(complete(&mut c, &places[i % places.len()]));
     }
 
     // (c) Completion on a new version while its analysis runs: a change, the debounce,
@@ -231,16 +156,13 @@ fn main() {
     let mut busy = Vec::new();
     for i in 0..BUSY_COMPLETIONS {
         version += 1;
-        change(&mut send, version);
+        change(&mut c, version);
         std::thread::sleep(Duration::from_millis(100));
-        busy.push(complete(&mut send, &places[i % places.len()]));
-        wait(&|m| is_diag(m, version));
+        busy.push(complete(&mut c, &places[i % places.len()]));
+        c.diagnostics(&uri, version);
     }
 
-    send(serde_json::json!({"jsonrpc":"2.0","id":999,"method":"shutdown"}));
-    wait(&|m| m["id"] == 999);
-    send(serde_json::json!({"jsonrpc":"2.0","method":"exit"}));
-    let _ = child.wait();
+    c.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 
     println!(

@@ -1,0 +1,93 @@
+//! Hover text (Markdown): what a block or field means in KumoMTA, its type, default and
+//! release, and facts about a written value.
+
+use kumoc_compiler::schema::{BlockSchema, Field, Ty};
+use kumoc_lang::ast::{Attr, ValueKind};
+
+use crate::features::target::Target;
+
+/// Markdown for a field: what it means, its type, default and release.
+pub fn field_doc(f: &Field) -> String {
+    let mut s = format!("**{}** — {}\n\nType: {}", f.name, f.doc, f.ty.describe());
+    if let Some(d) = f.default {
+        s.push_str(&format!("  \nDefault: `{d}`"));
+    }
+    if f.required {
+        s.push_str("  \nRequired.");
+    }
+    if let Some(since) = f.since {
+        s.push_str(&format!("  \nSince KumoMTA {since}."));
+    }
+    if let Ty::Enum(vs) = &f.ty {
+        s.push_str("\n\n");
+        for v in *vs {
+            s.push_str(&format!(
+                "- `{}` (KumoMTA `{}`): {}\n",
+                v.name, v.kumo, v.doc
+            ));
+        }
+    }
+    s
+}
+
+pub fn block_doc(b: &BlockSchema) -> String {
+    format!("**{}** — {}", b.keyword, b.doc)
+}
+
+/// Extra facts about a written value: a rate's per-second value, a duration's seconds.
+pub fn value_note(a: &Attr) -> Option<String> {
+    match &a.value.kind {
+        ValueKind::Rate(raw) if raw.contains('/') => {
+            let r = kumoc_lang::units::parse_rate(raw).ok()?;
+            Some(format!(
+                "`{raw}` = {:.3} per second ({} per {} s{})",
+                r.per_second(),
+                r.limit,
+                r.period_secs,
+                if r.local { ", per pod" } else { "" }
+            ))
+        }
+        ValueKind::Number(raw) => {
+            if let Ok(ms) = kumoc_lang::units::parse_duration_literal(raw) {
+                Some(format!("`{raw}` = {} s", ms as f64 / 1000.0))
+            } else if let Ok(b) = kumoc_lang::units::parse_size(raw) {
+                Some(format!("`{raw}` = {b} bytes"))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The preset whose effective settings a hover at `target` shows, as (keyword, label):
+/// the label of a `provider` or `shaping` block. Answering needs the analysis.
+pub fn preset_at(target: &Target<'_>) -> Option<(&'static str, String)> {
+    match target {
+        Target::Label(b, schema)
+            if matches!(schema.keyword, "provider" | "shaping") && b.from.is_none() =>
+        {
+            let label = b.label_text().unwrap_or("default").to_string();
+            Some((schema.keyword, label))
+        }
+        _ => None,
+    }
+}
+
+/// The hover text that the syntax tree and the schema alone give.
+pub fn syntax_hover(target: &Target<'_>) -> Option<String> {
+    match target {
+        Target::Keyword(schema) => Some(block_doc(schema)),
+        Target::Key(a, schema) => schema.field(&a.key.name).map(field_doc),
+        Target::Value(a, schema) => {
+            let mut parts: Vec<String> = schema
+                .field(&a.key.name)
+                .map(field_doc)
+                .into_iter()
+                .collect();
+            parts.extend(value_note(a));
+            (!parts.is_empty()).then(|| parts.join("\n\n"))
+        }
+        _ => None,
+    }
+}

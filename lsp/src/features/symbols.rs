@@ -1,0 +1,35 @@
+//! The outline: blocks, nested, with the span of the whole block and of its name.
+
+use kumoc_lang::Span;
+use kumoc_lang::ast::Stmt;
+
+/// One block of the outline.
+pub struct Symbol {
+    /// `keyword label`, or the keyword alone.
+    pub name: String,
+    pub keyword: String,
+    pub span: Span,
+    /// The label (or the keyword when there is none).
+    pub selection: Span,
+    pub children: Vec<Symbol>,
+}
+
+/// The blocks of these statements, nested.
+pub fn symbols(items: &[Stmt]) -> Vec<Symbol> {
+    items
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::Block(b) => Some(Symbol {
+                name: match b.label_text() {
+                    Some(l) => format!("{} {l}", b.keyword.name),
+                    None => b.keyword.name.clone(),
+                },
+                keyword: b.keyword.name.clone(),
+                span: b.span,
+                selection: b.label.as_ref().map_or(b.keyword.span, |l| l.span),
+                children: symbols(&b.body),
+            }),
+            _ => None,
+        })
+        .collect()
+}

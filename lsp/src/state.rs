@@ -1,0 +1,306 @@
+//! The server's state: open documents (one owner: a mutex held only to read or replace
+//! entries, never while computing), the epoch and the generations, and the jobs computed
+//! once and shared: the syntax tree of a document version, the analysis of a deployment
+//! at an epoch.
+//!
+//! Each edit, open, close or watched-file change bumps the global *epoch* (an analysis is
+//! valid for one); each change of a document bumps its *generation* (diagnostics for an
+//! older one are dropped).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use kumoc_compiler::Options;
+use kumoc_lang::Parse;
+use tokio::sync::Semaphore;
+use tower_lsp_server::Client;
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::Uri;
+
+use crate::guard;
+use crate::jobs::{Job, JobError, Shared};
+use crate::text::Encoding;
+use crate::workspace::{Doc, Snapshot, analyze_for};
+
+/// An open document and the syntax tree of this version (started as soon as the version
+/// arrives, so it is usually ready when the editor asks for a completion).
+pub struct OpenDoc {
+    pub doc: Doc,
+    pub parse: Option<Job<Parse>>,
+}
+
+/// The analysis of a document's deployment at one epoch.
+pub struct AnalysisSlot {
+    pub epoch: u64,
+    pub job: Job<Snapshot>,
+    /// The last finished analysis before this one (for completion of names defined in the
+    /// other files of the deployment while the current one runs).
+    pub previous: Option<Job<Snapshot>>,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub docs: BTreeMap<String, OpenDoc>,
+    /// Bumped on every change of a document; diagnostics for an older generation are
+    /// dropped.
+    pub generation: BTreeMap<String, u64>,
+    /// Bumped on every change of any document or watched file: analyses are valid for one.
+    pub epoch: u64,
+    pub analyses: BTreeMap<String, AnalysisSlot>,
+    /// The files whose diagnostics an analysis of a document last published (to clear
+    /// those of a file that left the deployment, e.g. deleted on disk).
+    pub published: BTreeMap<String, BTreeSet<String>>,
+    pub encoding: Option<Encoding>,
+    /// The client can register file watchers dynamically.
+    pub watch_files: bool,
+}
+
+impl State {
+    /// A document changed (or one it depends on): a new epoch.
+    pub fn bump(&mut self) {
+        self.epoch += 1;
+    }
+}
+
+pub struct Inner {
+    pub state: Mutex<State>,
+    /// One analysis at a time.
+    pub gate: Arc<Semaphore>,
+    /// One eager parse at a time (a burst of edits parses only the versions that are still
+    /// current when their turn comes).
+    pub parse_gate: Arc<Semaphore>,
+    /// Publications are serialized, so one for a newer version is never overtaken.
+    pub publishing: tokio::sync::Mutex<()>,
+}
+
+/// The language server: the client to talk to, and the shared state.
+#[derive(Clone)]
+pub struct Backend {
+    pub client: Client,
+    pub inner: Arc<Inner>,
+}
+
+pub fn lock(inner: &Inner) -> std::sync::MutexGuard<'_, State> {
+    inner
+        .state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The stdlib's syntax trees, parsed once per process.
+pub static STDLIB: LazyLock<Vec<Parse>> = LazyLock::new(|| {
+    kumoc_compiler::stdlib::FILES
+        .iter()
+        .map(|(_, text)| kumoc_lang::parse(text))
+        .collect()
+});
+
+static EMPTY: LazyLock<Parse> = LazyLock::new(|| kumoc_lang::parse(""));
+
+/// The syntax tree of a document version: its own, or the one inside the analysis of the
+/// current state (which has the same text).
+pub enum Parsed {
+    Own(Shared<Parse>),
+    InAnalysis(Shared<Snapshot>, usize),
+}
+
+impl Parsed {
+    pub fn get(&self) -> &Parse {
+        match self {
+            Parsed::Own(p) => p,
+            Parsed::InAnalysis(s, i) => s.analysis.parses.get(*i).unwrap_or(&EMPTY),
+        }
+    }
+    pub fn items(&self) -> &[kumoc_lang::ast::Stmt] {
+        &self.get().file.items
+    }
+}
+
+/// The answer to a request whose document changed while it was computed (LSP
+/// `ContentModified`: the client asks again).
+pub fn modified() -> Error {
+    Error::content_modified()
+}
+
+/// Run `f` on the blocking pool (CPU work proportional to the document's size); a panic
+/// there is an internal error.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| match e.try_into_panic() {
+            Ok(payload) => guard::panicked("blocking work", payload.as_ref()),
+            Err(_) => Error::internal_error(),
+        })
+}
+
+impl Backend {
+    pub fn new(client: Client) -> Self {
+        Backend {
+            client,
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                gate: Arc::new(Semaphore::new(1)),
+                parse_gate: Arc::new(Semaphore::new(1)),
+                publishing: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        lock(&self.inner).encoding.unwrap_or(Encoding::Utf16)
+    }
+
+    pub fn doc(&self, uri: &Uri) -> Option<Doc> {
+        lock(&self.inner)
+            .docs
+            .get(uri.as_str())
+            .map(|d| d.doc.clone())
+    }
+
+    /// The current version of a document and its syntax tree (parsed at most once per
+    /// version, and not at all when the analysis of the current state already has it).
+    pub async fn parsed(&self, uri: &Uri) -> Result<Option<(Doc, Parsed)>> {
+        let (doc, job) = {
+            let mut st = lock(&self.inner);
+            let epoch = st.epoch;
+            let analysed = st
+                .analyses
+                .get(uri.as_str())
+                .filter(|a| a.epoch == epoch)
+                .and_then(|a| a.job.ready());
+            let Some(open) = st.docs.get_mut(uri.as_str()) else {
+                return Ok(None);
+            };
+            let doc = open.doc.clone();
+            if let Some(snap) = analysed {
+                if let Some(id) = snap.file_of(uri.as_str()) {
+                    return Ok(Some((doc, Parsed::InAnalysis(snap, id.0 as usize))));
+                }
+            }
+            // The eager parse of this version was skipped: a request needs it now.
+            let job = match &open.parse {
+                Some(job) if !job.skipped() => job.clone(),
+                _ => {
+                    let text = Arc::clone(&doc.text);
+                    let job = Job::start(move || kumoc_lang::parse(&text));
+                    open.parse = Some(job.clone());
+                    job
+                }
+            };
+            (doc, job)
+        };
+        match job.wait().await {
+            Ok(parse) => Ok(Some((doc, Parsed::Own(parse)))),
+            Err(JobError::Skipped) => Ok(None),
+            Err(JobError::Failed(message)) => Err(failed("parsing", &message)),
+        }
+    }
+
+    /// The analysis of `uri`'s deployment for the current state of the documents: the
+    /// running or finished one, or a new one. `None` when the document is not open.
+    /// Also returns the epoch and the document's version in that state.
+    pub fn analysis_job(&self, uri: &str) -> Option<(Job<Snapshot>, u64, i32)> {
+        let mut st = lock(&self.inner);
+        let version = st.docs.get(uri)?.doc.version;
+        let epoch = st.epoch;
+        if let Some(slot) = st.analyses.get(uri).filter(|a| a.epoch == epoch) {
+            return Some((slot.job.clone(), epoch, version));
+        }
+        let docs: BTreeMap<String, Doc> = st
+            .docs
+            .iter()
+            .map(|(u, d)| (u.clone(), d.doc.clone()))
+            .collect();
+        let inner = Arc::clone(&self.inner);
+        let key = uri.to_string();
+        let job = Job::gated(
+            Arc::clone(&self.inner.gate),
+            move || lock(&inner).epoch == epoch,
+            move || {
+                guard::test_panic("analysis");
+                analyze_for(&key, &docs, &Options::default())
+            },
+        );
+        let previous = st.analyses.remove(uri).and_then(|old| {
+            if old.job.ready().is_some() {
+                Some(old.job)
+            } else {
+                old.previous
+            }
+        });
+        st.analyses.insert(
+            uri.to_string(),
+            AnalysisSlot {
+                epoch,
+                job: job.clone(),
+                previous,
+            },
+        );
+        Some((job, epoch, version))
+    }
+
+    /// The analysis of the current state, for a request (`None`: the document is not open).
+    pub async fn snapshot(&self, uri: &Uri) -> Result<Option<Shared<Snapshot>>> {
+        let Some((job, epoch, _)) = self.analysis_job(uri.as_str()) else {
+            return Ok(None);
+        };
+        match job.wait().await {
+            Ok(snap) => Ok(Some(snap)),
+            // Skipped because a newer edit arrived before it could start.
+            Err(JobError::Skipped) if lock(&self.inner).epoch != epoch => Err(modified()),
+            Err(JobError::Skipped) => Err(Error::internal_error()),
+            Err(JobError::Failed(message)) => Err(failed("the analysis", &message)),
+        }
+    }
+
+    /// The most recent finished analysis of `uri`'s deployment, whatever its epoch.
+    pub fn last_analysis(&self, uri: &Uri) -> Option<Shared<Snapshot>> {
+        let st = lock(&self.inner);
+        let slot = st.analyses.get(uri.as_str())?;
+        slot.job
+            .ready()
+            .or_else(|| slot.previous.as_ref().and_then(Job::ready))
+    }
+
+    /// Store a new version of a document and start parsing it.
+    pub fn store(&self, st: &mut State, uri: &str, doc: Doc) {
+        let inner = Arc::clone(&self.inner);
+        let (key, text) = (uri.to_string(), Arc::clone(&doc.text));
+        let parse = Job::gated(
+            Arc::clone(&self.inner.parse_gate),
+            move || {
+                lock(&inner)
+                    .docs
+                    .get(&key)
+                    .is_some_and(|d| Arc::ptr_eq(&d.doc.text, &text))
+            },
+            {
+                let text = Arc::clone(&doc.text);
+                move || kumoc_lang::parse(&text)
+            },
+        );
+        st.docs.insert(
+            uri.to_string(),
+            OpenDoc {
+                doc,
+                parse: Some(parse),
+            },
+        );
+        st.bump();
+    }
+
+    /// Whether `generation` is still the latest change of the open document `uri`.
+    pub fn current(&self, uri: &str, generation: u64) -> bool {
+        let st = lock(&self.inner);
+        st.generation.get(uri).copied() == Some(generation) && st.docs.contains_key(uri)
+    }
+}
+
+/// The internal error for a job that panicked.
+fn failed(what: &str, message: &str) -> Error {
+    Error {
+        code: ErrorCode::InternalError,
+        message: format!("kumoc panicked in {what}: {message}").into(),
+        data: None,
+    }
+}
