@@ -32,8 +32,8 @@ pub fn server_capabilities(enc: Encoding) -> ServerCapabilities {
                         .collect(),
                     token_modifiers: Vec::new(),
                 },
-                full: Some(SemanticTokensFullOptions::Bool(true)),
-                range: None,
+                full: Some(SemanticTokensFullOptions::Delta { delta: Some(true) }),
+                range: Some(true),
                 ..Default::default()
             },
         )),

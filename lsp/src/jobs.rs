@@ -76,8 +76,9 @@ impl<T: Send + Sync + 'static> Clone for Job<T> {
 
 impl<T: Send + Sync + 'static> Job<T> {
     /// Start `work` now.
+    #[cfg(test)]
     pub fn start(work: impl FnOnce() -> T + Send + 'static) -> Self {
-        Self::spawn(None, || true, work)
+        Self::spawn(None, || true, work, |_| {})
     }
 
     /// Start `work` once `gate` lets it through, unless `wanted` then says it is stale.
@@ -86,13 +87,16 @@ impl<T: Send + Sync + 'static> Job<T> {
         wanted: impl FnOnce() -> bool + Send + 'static,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Self {
-        Self::spawn(Some(gate), wanted, work)
+        Self::spawn(Some(gate), wanted, work, |_| {})
     }
 
-    fn spawn(
+    /// Like [`Job::gated`] (no gate when `gate` is `None`), and `done` is told the value
+    /// before any waiter.
+    pub fn spawn(
         gate: Option<Arc<Semaphore>>,
         wanted: impl FnOnce() -> bool + Send + 'static,
         work: impl FnOnce() -> T + Send + 'static,
+        done: impl FnOnce(&Shared<T>) + Send + 'static,
     ) -> Self {
         let (tx, rx) = watch::channel(Status::Running);
         tokio::spawn(async move {
@@ -110,9 +114,12 @@ impl<T: Send + Sync + 'static> Job<T> {
                 let _ = tx.send(Status::Skipped);
                 return;
             }
-            let done = tokio::task::spawn_blocking(move || Arc::new(Retire::new(work()))).await;
-            let _ = tx.send(match done {
-                Ok(v) => Status::Done(v),
+            let finished = tokio::task::spawn_blocking(move || Arc::new(Retire::new(work()))).await;
+            let _ = tx.send(match finished {
+                Ok(v) => {
+                    done(&v);
+                    Status::Done(v)
+                }
                 Err(e) => Status::Failed(match e.try_into_panic() {
                     Ok(payload) => crate::guard::panic_message(payload.as_ref()),
                     Err(_) => "the job was cancelled".to_string(),

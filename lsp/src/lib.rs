@@ -20,6 +20,7 @@
 
 mod capabilities;
 mod diagnostics;
+mod edit;
 mod features;
 mod from_proto;
 mod guard;
@@ -27,6 +28,8 @@ mod handlers;
 mod jobs;
 mod server;
 mod state;
+mod stdlib_files;
+mod syntax;
 mod text;
 mod to_proto;
 mod workspace;
@@ -50,4 +53,5 @@ pub async fn run_stdio() {
         .concurrency_level(CONCURRENCY)
         .serve(service)
         .await;
+    stdlib_files::remove();
 }

@@ -138,6 +138,30 @@ impl LanguageServer for Backend {
         .await
     }
 
+    async fn semantic_tokens_full_delta(
+        &self,
+        params: SemanticTokensDeltaParams,
+    ) -> Result<Option<SemanticTokensFullDeltaResult>> {
+        request(
+            &self.client,
+            "textDocument/semanticTokens/full/delta",
+            handlers::semantic_tokens::delta(self, params),
+        )
+        .await
+    }
+
+    async fn semantic_tokens_range(
+        &self,
+        params: SemanticTokensRangeParams,
+    ) -> Result<Option<SemanticTokensRangeResult>> {
+        request(
+            &self.client,
+            "textDocument/semanticTokens/range",
+            handlers::semantic_tokens::range(self, params),
+        )
+        .await
+    }
+
     async fn document_symbol(
         &self,
         params: DocumentSymbolParams,

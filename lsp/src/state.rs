@@ -1,7 +1,7 @@
 //! The server's state: open documents (one owner: a mutex held only to read or replace
 //! entries, never while computing), the epoch and the generations, and the jobs computed
-//! once and shared: the syntax tree of a document version, the analysis of a deployment
-//! at an epoch.
+//! once and shared: the syntax of a document version (re-parsed from the last parsed
+//! version, `syntax.rs`), the analysis of a deployment at an epoch.
 //!
 //! Each edit, open, close or watched-file change bumps the global *epoch* (an analysis is
 //! valid for one); each change of a document bumps its *generation* (diagnostics for an
@@ -15,18 +15,20 @@ use kumoc_lang::Parse;
 use tokio::sync::Semaphore;
 use tower_lsp_server::Client;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::SemanticToken;
 use tower_lsp_server::ls_types::Uri;
 
 use crate::guard;
 use crate::jobs::{Job, JobError, Shared};
+use crate::syntax::Syntax;
 use crate::text::Encoding;
 use crate::workspace::{Doc, Snapshot, analyze_for};
 
-/// An open document and the syntax tree of this version (started as soon as the version
+/// An open document and the syntax of this version (started as soon as the version
 /// arrives, so it is usually ready when the editor asks for a completion).
 pub struct OpenDoc {
     pub doc: Doc,
-    pub parse: Option<Job<Parse>>,
+    pub syntax: Option<Job<Syntax>>,
 }
 
 /// The analysis of a document's deployment at one epoch.
@@ -53,6 +55,14 @@ pub struct State {
     pub encoding: Option<Encoding>,
     /// The client can register file watchers dynamically.
     pub watch_files: bool,
+    /// The newest finished syntax of each open document: the base the next version is
+    /// re-parsed from.
+    pub latest_syntax: BTreeMap<String, Shared<Syntax>>,
+    /// The semantic tokens last sent for each document, with their result id (for
+    /// `semanticTokens/full/delta`).
+    pub tokens: BTreeMap<String, (String, Arc<Vec<SemanticToken>>)>,
+    /// Numbers the results ids.
+    pub results: u64,
 }
 
 impl State {
@@ -66,8 +76,8 @@ pub struct Inner {
     pub state: Mutex<State>,
     /// One analysis at a time.
     pub gate: Arc<Semaphore>,
-    /// One eager parse at a time (a burst of edits parses only the versions that are still
-    /// current when their turn comes).
+    /// One eager re-parse at a time (a burst of edits parses only the versions that are
+    /// still current when their turn comes).
     pub parse_gate: Arc<Semaphore>,
     /// Publications are serialized, so one for a newer version is never overtaken.
     pub publishing: tokio::sync::Mutex<()>,
@@ -95,27 +105,6 @@ pub static STDLIB: LazyLock<Vec<Parse>> = LazyLock::new(|| {
         .collect()
 });
 
-static EMPTY: LazyLock<Parse> = LazyLock::new(|| kumoc_lang::parse(""));
-
-/// The syntax tree of a document version: its own, or the one inside the analysis of the
-/// current state (which has the same text).
-pub enum Parsed {
-    Own(Shared<Parse>),
-    InAnalysis(Shared<Snapshot>, usize),
-}
-
-impl Parsed {
-    pub fn get(&self) -> &Parse {
-        match self {
-            Parsed::Own(p) => p,
-            Parsed::InAnalysis(s, i) => s.analysis.parses.get(*i).unwrap_or(&EMPTY),
-        }
-    }
-    pub fn items(&self) -> &[kumoc_lang::ast::Stmt] {
-        &self.get().file.items
-    }
-}
-
 /// The answer to a request whose document changed while it was computed (LSP
 /// `ContentModified`: the client asks again).
 pub fn modified() -> Error {
@@ -131,6 +120,40 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
             Ok(payload) => guard::panicked("blocking work", payload.as_ref()),
             Err(_) => Error::internal_error(),
         })
+}
+
+/// Whether the request that started some blocking work is still wanted: tower-lsp drops a
+/// request's future when the client cancels it (`$/cancelRequest`), and the work, which
+/// cannot be dropped, checks this between pieces and stops.
+#[derive(Clone, Default)]
+pub struct Cancel(Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    pub fn cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Cancels when dropped (with the request's future).
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Run `f` on the blocking pool for a request; `f` returns `None` when it saw the request
+/// cancelled.
+pub async fn cancellable<T: Send + 'static>(
+    f: impl FnOnce(&Cancel) -> Option<T> + Send + 'static,
+) -> Result<T> {
+    let cancel = Cancel::default();
+    let _on_drop = CancelOnDrop(cancel.clone());
+    match blocking(move || f(&cancel)).await? {
+        Some(v) => Ok(v),
+        None => Err(Error::request_cancelled()),
+    }
 }
 
 impl Backend {
@@ -157,43 +180,72 @@ impl Backend {
             .map(|d| d.doc.clone())
     }
 
-    /// The current version of a document and its syntax tree (parsed at most once per
-    /// version, and not at all when the analysis of the current state already has it).
-    pub async fn parsed(&self, uri: &Uri) -> Result<Option<(Doc, Parsed)>> {
-        let (doc, job) = {
+    /// The syntax of the current version of a document (re-parsed once per version from
+    /// the last parsed one; started now if the eager re-parse of this version was skipped).
+    pub async fn syntax(&self, uri: &Uri) -> Result<Option<Shared<Syntax>>> {
+        let job = {
             let mut st = lock(&self.inner);
-            let epoch = st.epoch;
-            let analysed = st
-                .analyses
-                .get(uri.as_str())
-                .filter(|a| a.epoch == epoch)
-                .and_then(|a| a.job.ready());
             let Some(open) = st.docs.get_mut(uri.as_str()) else {
                 return Ok(None);
             };
-            let doc = open.doc.clone();
-            if let Some(snap) = analysed {
-                if let Some(id) = snap.file_of(uri.as_str()) {
-                    return Ok(Some((doc, Parsed::InAnalysis(snap, id.0 as usize))));
-                }
-            }
-            // The eager parse of this version was skipped: a request needs it now.
-            let job = match &open.parse {
+            match &open.syntax {
                 Some(job) if !job.skipped() => job.clone(),
                 _ => {
-                    let text = Arc::clone(&doc.text);
-                    let job = Job::start(move || kumoc_lang::parse(&text));
-                    open.parse = Some(job.clone());
+                    let job = self.syntax_job(uri.as_str(), &open.doc, false);
+                    open.syntax = Some(job.clone());
                     job
                 }
-            };
-            (doc, job)
+            }
         };
         match job.wait().await {
-            Ok(parse) => Ok(Some((doc, Parsed::Own(parse)))),
+            Ok(syntax) => Ok(Some(syntax)),
             Err(JobError::Skipped) => Ok(None),
             Err(JobError::Failed(message)) => Err(failed("parsing", &message)),
         }
+    }
+
+    /// The job that makes the syntax of `doc` (the document `uri`): from the newest
+    /// finished syntax of the document when it runs, re-parsing only what changed since;
+    /// `eager` ones wait for the parse gate and are skipped if the document moved on.
+    fn syntax_job(&self, uri: &str, doc: &Doc, eager: bool) -> Job<Syntax> {
+        let wanted = {
+            let (inner, key, text) = (
+                Arc::clone(&self.inner),
+                uri.to_string(),
+                Arc::clone(&doc.text),
+            );
+            move || {
+                lock(&inner)
+                    .docs
+                    .get(&key)
+                    .is_some_and(|d| Arc::ptr_eq(&d.doc.text, &text))
+            }
+        };
+        let work = {
+            let (inner, key, doc) = (Arc::clone(&self.inner), uri.to_string(), doc.clone());
+            move || {
+                let base = lock(&inner).latest_syntax.get(&key).cloned();
+                match base {
+                    Some(base) => Syntax::reparse(&base, &doc),
+                    None => Syntax::parse(&doc),
+                }
+            }
+        };
+        let done = {
+            let (inner, key) = (Arc::clone(&self.inner), uri.to_string());
+            move |syntax: &Shared<Syntax>| {
+                let mut st = lock(&inner);
+                let newer = st
+                    .latest_syntax
+                    .get(&key)
+                    .is_none_or(|l| l.version <= syntax.version);
+                if st.docs.contains_key(&key) && newer {
+                    st.latest_syntax.insert(key, Arc::clone(syntax));
+                }
+            }
+        };
+        let gate = eager.then(|| Arc::clone(&self.inner.parse_gate));
+        Job::spawn(gate, wanted, work, done)
     }
 
     /// The analysis of `uri`'s deployment for the current state of the documents: the
@@ -264,26 +316,12 @@ impl Backend {
 
     /// Store a new version of a document and start parsing it.
     pub fn store(&self, st: &mut State, uri: &str, doc: Doc) {
-        let inner = Arc::clone(&self.inner);
-        let (key, text) = (uri.to_string(), Arc::clone(&doc.text));
-        let parse = Job::gated(
-            Arc::clone(&self.inner.parse_gate),
-            move || {
-                lock(&inner)
-                    .docs
-                    .get(&key)
-                    .is_some_and(|d| Arc::ptr_eq(&d.doc.text, &text))
-            },
-            {
-                let text = Arc::clone(&doc.text);
-                move || kumoc_lang::parse(&text)
-            },
-        );
+        let syntax = self.syntax_job(uri, &doc, true);
         st.docs.insert(
             uri.to_string(),
             OpenDoc {
                 doc,
-                parse: Some(parse),
+                syntax: Some(syntax),
             },
         );
         st.bump();

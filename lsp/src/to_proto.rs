@@ -19,46 +19,71 @@ pub fn range(lines: &Lines<'_>, span: Span, enc: Encoding) -> Range {
     lines.range(span.start, span.end, enc)
 }
 
-/// Where a span of a file of the analysis is, as an LSP location.
-pub fn location(snap: &Snapshot, file: FileId, span: Span, enc: Encoding) -> Option<Location> {
-    let uri = snap.uri(file)?.parse::<Uri>().ok()?;
-    let text = &snap.analysis.sources.get(file)?.text;
-    Some(Location {
-        uri,
-        range: range(&Lines::new(text), span, enc),
-    })
+/// The files of an analysis with their line indexes, each made once, on first use.
+pub struct Files<'s> {
+    pub snap: &'s Snapshot,
+    lines: Vec<std::cell::OnceCell<Lines<'s>>>,
+    enc: Encoding,
+}
+
+impl<'s> Files<'s> {
+    pub fn new(snap: &'s Snapshot, enc: Encoding) -> Self {
+        Files {
+            snap,
+            lines: (0..snap.analysis.parses.len())
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
+            enc,
+        }
+    }
+
+    pub fn lines(&self, file: FileId) -> Option<&Lines<'s>> {
+        let text = &self.snap.analysis.sources.get(file)?.text;
+        let cell = self.lines.get(file.0 as usize)?;
+        Some(cell.get_or_init(|| Lines::new(text)))
+    }
+
+    /// The LSP range of a span of `file`.
+    pub fn range(&self, file: FileId, span: Span) -> Option<Range> {
+        Some(range(self.lines(file)?, span, self.enc))
+    }
+
+    /// Where a span of a file of the analysis is, as an LSP location.
+    pub fn location(&self, file: FileId, span: Span) -> Option<Location> {
+        let uri = self.snap.uri(file)?.parse::<Uri>().ok()?;
+        Some(Location {
+            uri,
+            range: self.range(file, span)?,
+        })
+    }
 }
 
 /// Diagnostics of every user file of a snapshot, as LSP diagnostics by URI (files without
 /// diagnostics get an empty list, which clears what was shown before).
 pub fn file_diagnostics(snap: &Snapshot, enc: Encoding) -> Vec<(String, Vec<Diagnostic>)> {
-    let mut out = Vec::new();
-    for (id, file) in snap.analysis.user_files() {
-        let Some(uri) = snap.uri(id) else { continue };
-        let lines = Lines::new(&file.text);
-        let diags = snap
-            .analysis
-            .diagnostics
-            .iter()
-            .filter(|d| d.primary().is_some_and(|l| l.loc.file == id))
-            .map(|d| diagnostic(d, &lines, snap, enc))
-            .collect();
-        out.push((uri.to_string(), diags));
+    let files = Files::new(snap, enc);
+    let mut by_file: std::collections::BTreeMap<FileId, Vec<Diagnostic>> = snap
+        .analysis
+        .user_files()
+        .map(|(id, _)| (id, Vec::new()))
+        .collect();
+    for d in &snap.analysis.diagnostics {
+        if let Some(list) = d.primary().and_then(|l| by_file.get_mut(&l.loc.file)) {
+            list.push(diagnostic(d, &files));
+        }
     }
-    out
+    by_file
+        .into_iter()
+        .filter_map(|(id, diags)| Some((snap.uri(id)?.to_string(), diags)))
+        .collect()
 }
 
-/// One diagnostic (`lines`: of the file of its primary label): message with its help
-/// line, secondary labels as related information, a link to the code's documentation.
-pub fn diagnostic(
-    d: &KDiagnostic,
-    lines: &Lines<'_>,
-    snap: &Snapshot,
-    enc: Encoding,
-) -> Diagnostic {
+/// One diagnostic: message with its help line, secondary labels as related information,
+/// a link to the code's documentation.
+pub fn diagnostic(d: &KDiagnostic, files: &Files<'_>) -> Diagnostic {
     let range = d
         .primary()
-        .map(|l| range(lines, l.loc.span, enc))
+        .and_then(|l| files.range(l.loc.file, l.loc.span))
         .unwrap_or_default();
     let severity = match d.severity {
         Severity::Error => DiagnosticSeverity::ERROR,
@@ -75,7 +100,7 @@ pub fn diagnostic(
         .filter(|l| !l.primary)
         .filter_map(|l| {
             Some(DiagnosticRelatedInformation {
-                location: location(snap, l.loc.file, l.loc.span, enc)?,
+                location: files.location(l.loc.file, l.loc.span)?,
                 message: l.message.clone(),
             })
         })
@@ -101,17 +126,12 @@ pub fn diagnostic(
     }
 }
 
-/// The quick fix of a diagnostic (`lines`: of the file of its primary label).
-pub fn code_action(
-    d: &KDiagnostic,
-    lines: &Lines<'_>,
-    snap: &Snapshot,
-    enc: Encoding,
-) -> Option<CodeActionOrCommand> {
+/// The quick fix of a diagnostic.
+pub fn code_action(d: &KDiagnostic, files: &Files<'_>) -> Option<CodeActionOrCommand> {
     let fix = d.fix.as_ref()?;
     let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
     for e in &fix.edits {
-        let Some(at) = location(snap, e.loc.file, e.loc.span, enc) else {
+        let Some(at) = files.location(e.loc.file, e.loc.span) else {
             continue;
         };
         changes.entry(at.uri).or_default().push(TextEdit {
@@ -122,7 +142,7 @@ pub fn code_action(
     Some(CodeActionOrCommand::CodeAction(CodeAction {
         title: fix.title.clone(),
         kind: Some(CodeActionKind::QUICKFIX),
-        diagnostics: Some(vec![diagnostic(d, lines, snap, enc)]),
+        diagnostics: Some(vec![diagnostic(d, files)]),
         edit: Some(WorkspaceEdit {
             changes: Some(changes),
             ..Default::default()
@@ -262,10 +282,40 @@ pub fn inlay_hint(lines: &Lines<'_>, at: u32, label: String, enc: Encoding) -> I
 }
 
 /// One edit replacing the whole text (formatting).
-pub fn replace_all(text: &str, new_text: String, enc: Encoding) -> TextEdit {
+pub fn replace_all(lines: &Lines<'_>, text: &str, new_text: String, enc: Encoding) -> TextEdit {
     let end = u32::try_from(text.len()).unwrap_or(u32::MAX);
     TextEdit {
-        range: Lines::new(text).range(0, end, enc),
+        range: lines.range(0, end, enc),
         new_text,
     }
+}
+
+/// The edit that turns the tokens sent before into the new ones: what lies between their
+/// common start and common end (offsets count integers, five per token).
+pub fn semantic_tokens_edits(
+    old: &[SemanticToken],
+    new: &[SemanticToken],
+) -> Vec<SemanticTokensEdit> {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let rest = old.len().min(new.len()) - prefix;
+    let suffix = old
+        .iter()
+        .rev()
+        .zip(new.iter().rev())
+        .take(rest)
+        .take_while(|(a, b)| a == b)
+        .count();
+    if prefix == old.len() && prefix == new.len() {
+        return Vec::new();
+    }
+    let ints = |n: usize| u32::try_from(n * 5).unwrap_or(u32::MAX);
+    vec![SemanticTokensEdit {
+        start: ints(prefix),
+        delete_count: ints(old.len() - prefix - suffix),
+        data: Some(
+            new.get(prefix..new.len() - suffix)
+                .unwrap_or_default()
+                .to_vec(),
+        ),
+    }]
 }

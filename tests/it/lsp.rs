@@ -365,6 +365,75 @@ fn lsp_survives_panics() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// "Go to definition" into the built-in presets opens a file the server wrote for itself:
+/// in a fresh directory only this user can enter (under `$XDG_RUNTIME_DIR`, else the temp
+/// directory), read-only, removed at exit. A symlink planted at the fixed path older
+/// servers used (`$TMPDIR/kumoc-stdlib-VERSION`, which they followed and overwrote) is
+/// left alone.
+#[cfg(unix)]
+#[test]
+fn lsp_stdlib_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = std::env::temp_dir().join(format!("kumoc-lsp-stdlib-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (tmp, xdg, victim, work) = (
+        root.join("tmp"),
+        root.join("xdg"),
+        root.join("victim"),
+        root.join("work"),
+    );
+    for d in [&tmp, &xdg, &victim, &work] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(victim.join("shaping.kumo"), "precious").unwrap();
+    let planted = tmp.join(format!("kumoc-stdlib-{}", env!("CARGO_PKG_VERSION")));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let text = "deployment \"d\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n\nprovider \"google\" {\n  max_message_rate = 50/s\n}\n";
+    let path = work.join("deploy.kumo");
+    std::fs::write(&path, text).unwrap();
+    let uri = format!("file://{}", path.display());
+
+    for (runtime, expected_parent) in [("", &tmp), (xdg.to_str().unwrap(), &xdg)] {
+        let mut c = Client::start_with(
+            &[
+                ("TMPDIR", tmp.to_str().unwrap()),
+                ("XDG_RUNTIME_DIR", runtime),
+            ],
+            std::process::Stdio::null(),
+        );
+        c.initialize(json!({}));
+        c.open(&uri, 1, text);
+        c.diagnostics(&uri, 1);
+        let def = c.request(
+            "textDocument/definition",
+            json!({ "textDocument": { "uri": uri }, "position": position_of(text, "oogle") }),
+        );
+        let target = def["result"]["uri"].as_str().unwrap().to_string();
+        let file = std::path::PathBuf::from(target.strip_prefix("file://").unwrap());
+        let dir = file.parent().unwrap().to_path_buf();
+        assert_eq!(dir.parent(), Some(expected_parent.as_path()), "{target}");
+        assert_ne!(dir, planted);
+        let meta = std::fs::symlink_metadata(&dir).unwrap();
+        assert!(meta.is_dir() && !meta.file_type().is_symlink());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+        let file_meta = std::fs::symlink_metadata(&file).unwrap();
+        assert!(file_meta.is_file());
+        assert_eq!(file_meta.permissions().mode() & 0o222, 0, "read-only");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            kumoc_compiler::stdlib::FILES[0].1
+        );
+        assert_eq!(
+            std::fs::read_to_string(victim.join("shaping.kumo")).unwrap(),
+            "precious",
+            "nothing written through the planted symlink"
+        );
+        c.shutdown();
+        assert!(!dir.exists(), "the directory is removed at exit");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 /// A small deterministic PRNG (xorshift64*), so the storm is the same on every run.
 struct Rng(u64);
 

@@ -15,12 +15,15 @@ use serde_json::{Value, json};
 pub struct Client {
     pub child: Child,
     stdin: ChildStdin,
-    rx: Receiver<Value>,
+    /// Messages, each with when it was read whole (before parsing its JSON).
+    rx: Receiver<(Instant, Value)>,
     next_id: i64,
     /// Notifications (and requests from the server) seen while waiting for responses.
     pub notifications: Vec<Value>,
+    /// When each of `notifications` arrived.
+    arrivals: Vec<Instant>,
     /// Responses not yet asked for, by id.
-    responses: HashMap<i64, Value>,
+    responses: HashMap<i64, (Instant, Value)>,
     /// How long to wait for one message before failing.
     pub timeout: Duration,
 }
@@ -33,7 +36,12 @@ impl Client {
 
     /// `kumoc lsp` with extra environment variables, stderr going to `stderr`.
     pub fn start_with(envs: &[(&str, &str)], stderr: Stdio) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kumoc"))
+        Self::start_bin(env!("CARGO_BIN_EXE_kumoc").as_ref(), envs, stderr)
+    }
+
+    /// `BIN lsp` (another build of kumoc, for a benchmark's "before").
+    pub fn start_bin(bin: &std::path::Path, envs: &[(&str, &str)], stderr: Stdio) -> Self {
+        let mut child = Command::new(bin)
             .arg("lsp")
             .envs(envs.iter().copied())
             .stdin(Stdio::piped())
@@ -65,8 +73,9 @@ impl Client {
                 if r.read_exact(&mut body).is_err() {
                     return;
                 }
+                let arrived = Instant::now();
                 let msg: Value = serde_json::from_slice(&body).expect("a JSON message");
-                if tx.send(msg).is_err() {
+                if tx.send((arrived, msg)).is_err() {
                     return;
                 }
             }
@@ -77,6 +86,7 @@ impl Client {
             rx,
             next_id: 1,
             notifications: Vec::new(),
+            arrivals: Vec::new(),
             responses: HashMap::new(),
             timeout: Duration::from_secs(20),
         }
@@ -118,23 +128,31 @@ impl Client {
     /// One message from the server (a response is filed by id, anything else is kept
     /// with the notifications).
     pub fn receive(&mut self, deadline: Instant, what: &str) {
-        let msg = self
+        let (arrived, msg) = self
             .rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .unwrap_or_else(|_| panic!("{what} in time"));
         match msg["id"].as_i64() {
             Some(id) if msg.get("method").is_none() => {
                 assert!(
-                    self.responses.insert(id, msg).is_none(),
+                    self.responses.insert(id, (arrived, msg)).is_none(),
                     "one response per request ({id})"
                 );
             }
-            _ => self.notifications.push(msg),
+            _ => {
+                self.notifications.push(msg);
+                self.arrivals.push(arrived);
+            }
         }
     }
 
     /// The response to request `id`.
     pub fn response(&mut self, id: i64) -> Value {
+        self.response_at(id).1
+    }
+
+    /// The response to request `id`, and when it arrived.
+    pub fn response_at(&mut self, id: i64) -> (Instant, Value) {
         let deadline = Instant::now() + self.timeout;
         loop {
             if let Some(r) = self.responses.remove(&id) {
@@ -144,12 +162,30 @@ impl Client {
         }
     }
 
+    /// A request, and how long its response took to arrive (reading it included, parsing
+    /// its JSON not).
+    pub fn request_timed(&mut self, method: &str, params: Value) -> (Duration, Value) {
+        let sent = Instant::now();
+        let id = self.send_request(method, params);
+        let (arrived, r) = self.response_at(id);
+        (arrived.saturating_duration_since(sent), r)
+    }
+
     /// The first notification (already received or to come) that `pred` accepts.
     pub fn notification(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.notification_at(what, pred).1
+    }
+
+    /// The first notification that `pred` accepts, and when it arrived.
+    pub fn notification_at(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> (Instant, Value) {
         let deadline = Instant::now() + self.timeout;
         loop {
-            if let Some(n) = self.notifications.iter().find(|n| pred(n)) {
-                return n.clone();
+            if let Some(i) = self.notifications.iter().position(&pred) {
+                return (self.arrivals[i], self.notifications[i].clone());
             }
             self.receive(deadline, what);
         }
@@ -165,9 +201,21 @@ impl Client {
             .clone()
     }
 
+    /// The server's resident memory now and at its peak, in bytes (Linux `/proc`).
+    pub fn memory(&self) -> Option<(u64, u64)> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let field = |name: &str| -> Option<u64> {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb * 1024)
+        };
+        Some((field("VmRSS:")?, field("VmHWM:")?))
+    }
+
     /// Forget the notifications received so far (a long benchmark run).
     pub fn clear_notifications(&mut self) {
         self.notifications.clear();
+        self.arrivals.clear();
     }
 
     pub fn open(&mut self, uri: &str, version: i64, text: &str) {

@@ -25,23 +25,22 @@ pub struct Item {
     pub insert: Option<String>,
 }
 
-/// Names defined in the files of a deployment, for reference completion.
-pub fn defined(items: &[&[Stmt]], kind: RefKind) -> Vec<String> {
+/// Names defined in the files of a deployment (their top-level statements), for
+/// reference completion.
+pub fn defined(stmts: &[&Stmt], kind: RefKind) -> Vec<String> {
     let keyword = kind.noun();
     let mut out = Vec::new();
-    for file in items {
-        for s in file.iter() {
-            if let Stmt::Block(b) = s {
-                if b.keyword.name == keyword {
-                    out.extend(b.label_text().map(str::to_string));
-                }
-                if keyword == "source" && b.keyword.name == "pool" {
-                    out.extend(
-                        b.blocks()
-                            .filter(|c| c.keyword.name == "source")
-                            .filter_map(|c| c.label_text().map(str::to_string)),
-                    );
-                }
+    for s in stmts {
+        if let Stmt::Block(b) = s {
+            if b.keyword.name == keyword {
+                out.extend(b.label_text().map(str::to_string));
+            }
+            if keyword == "source" && b.keyword.name == "pool" {
+                out.extend(
+                    b.blocks()
+                        .filter(|c| c.keyword.name == "source")
+                        .filter_map(|c| c.label_text().map(str::to_string)),
+                );
             }
         }
     }
@@ -50,25 +49,72 @@ pub fn defined(items: &[&[Stmt]], kind: RefKind) -> Vec<String> {
     out
 }
 
-/// Completion items for a position.
-pub fn complete(target: &Target<'_>, files: &[&[Stmt]]) -> Vec<Item> {
+/// What the text before the cursor on its line asks for when the syntax tree cannot say
+/// (a `from` clause before its block's `{` is written does not parse as a block yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Typed {
+    /// `... from provider.` (and the start of a name): a preset's name.
+    PresetName,
+    /// `... from ` (and the start of a word): `provider.NAME`.
+    PresetPath,
+}
+
+/// Recognize `from provider.NA|` and `from NA|` at the end of `line` (the text of the
+/// cursor's line before it).
+pub fn typed(line: &str) -> Option<Typed> {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    // `from`, blanks, then what is asked for.
+    let after_from = |rest: &str| {
+        let trimmed = rest.trim_end();
+        let head = trimmed.strip_suffix("from")?;
+        (trimmed.len() < rest.len() && (head.is_empty() || head.ends_with(char::is_whitespace)))
+            .then_some(())
+    };
+    let before = line.trim_end_matches(word);
+    match before.strip_suffix("provider.") {
+        Some(rest) => after_from(rest).map(|()| Typed::PresetName),
+        None => after_from(before).map(|()| Typed::PresetPath),
+    }
+}
+
+/// The provider presets (stdlib and user `provider` blocks) as completion items;
+/// `insert_path` inserts `provider.NAME`; `doc` documents a name (its effective settings).
+pub fn presets(
+    stmts: &[&Stmt],
+    insert_path: bool,
+    doc: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Item> {
+    defined(stmts, RefKind::Provider)
+        .into_iter()
+        .map(|n| Item {
+            insert: insert_path.then(|| format!("provider.{n}")),
+            doc: doc(&n),
+            label: if insert_path {
+                format!("provider.{n}")
+            } else {
+                n
+            },
+            kind: ItemKind::Reference,
+            detail: "provider preset".into(),
+        })
+        .collect()
+}
+
+/// Completion items for a position (`stmts`: the top-level statements of every file of the
+/// deployment; `doc`: the documentation of a preset).
+pub fn complete(
+    target: &Target<'_>,
+    stmts: &[&Stmt],
+    doc: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Item> {
     match target {
         Target::Value(a, schema) => {
             let Some(field) = schema.field(&a.key.name) else {
                 return Vec::new();
             };
-            values_for(&field.ty, files)
+            values_for(&field.ty, stmts)
         }
-        Target::Label(b, _) if b.from.is_some() => defined(files, RefKind::Provider)
-            .into_iter()
-            .map(|n| Item {
-                label: n,
-                kind: ItemKind::Reference,
-                detail: "provider".into(),
-                doc: None,
-                insert: None,
-            })
-            .collect(),
+        Target::Label(b, _) if b.from.is_some() => presets(stmts, false, doc),
         Target::Body(schema) | Target::Key(_, schema) | Target::Keyword(schema) => {
             let mut out: Vec<Item> = schema
                 .children
@@ -94,7 +140,7 @@ pub fn complete(target: &Target<'_>, files: &[&[Stmt]]) -> Vec<Item> {
     }
 }
 
-fn values_for(ty: &Ty, files: &[&[Stmt]]) -> Vec<Item> {
+fn values_for(ty: &Ty, stmts: &[&Stmt]) -> Vec<Item> {
     let simple = |label: &str, detail: &str| Item {
         label: label.to_string(),
         kind: ItemKind::Value,
@@ -114,7 +160,7 @@ fn values_for(ty: &Ty, files: &[&[Stmt]]) -> Vec<Item> {
             })
             .collect(),
         Ty::Bool => vec![simple("true", "boolean"), simple("false", "boolean")],
-        Ty::Ref(kind) => defined(files, *kind)
+        Ty::Ref(kind) => defined(stmts, *kind)
             .into_iter()
             .map(|n| Item {
                 label: n,
@@ -124,7 +170,7 @@ fn values_for(ty: &Ty, files: &[&[Stmt]]) -> Vec<Item> {
                 insert: None,
             })
             .collect(),
-        Ty::Secret => defined(files, RefKind::Secret)
+        Ty::Secret => defined(stmts, RefKind::Secret)
             .into_iter()
             .map(|n| Item {
                 insert: Some(format!("secret(\"{n}\")")),
@@ -162,7 +208,32 @@ fn values_for(ty: &Ty, files: &[&[Stmt]]) -> Vec<Item> {
                 doc: Some(a.doc.to_string()),
             })
             .collect(),
-        Ty::List(inner) | Ty::OneOrList(inner) => values_for(inner, files),
+        Ty::List(inner) | Ty::OneOrList(inner) => values_for(inner, stmts),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_clauses_being_typed() {
+        for (line, want) in [
+            ("shaping \"x\" from provider.", Some(Typed::PresetName)),
+            ("shaping \"x\" from provider.ya", Some(Typed::PresetName)),
+            (
+                "shaping \"x\" from  provider.office365-d",
+                Some(Typed::PresetName),
+            ),
+            ("shaping \"x\" from ", Some(Typed::PresetPath)),
+            ("shaping \"x\" from pro", Some(Typed::PresetPath)),
+            ("shaping \"x\" from", None),
+            ("shaping \"x\" wherefrom provider.", None),
+            ("x = provider.", None),
+            ("shaping \"x\" fromprovider.", None),
+        ] {
+            assert_eq!(typed(line), want, "{line:?}");
+        }
     }
 }

@@ -60,18 +60,21 @@ pub fn value_note(a: &Attr) -> Option<String> {
     }
 }
 
-/// The preset whose effective settings a hover at `target` shows, as (keyword, label):
-/// the label of a `provider` or `shaping` block. Answering needs the analysis.
-pub fn preset_at(target: &Target<'_>) -> Option<(&'static str, String)> {
-    match target {
-        Target::Label(b, schema)
-            if matches!(schema.keyword, "provider" | "shaping") && b.from.is_none() =>
-        {
-            let label = b.label_text().unwrap_or("default").to_string();
-            Some((schema.keyword, label))
-        }
-        _ => None,
+/// The preset whose effective settings a hover at `target` (`offset` relative like its
+/// spans) shows, as (keyword, label): the preset named in a `from provider.NAME` clause,
+/// or the block named by the label of a `provider` or `shaping` block. Answering needs the
+/// analysis.
+pub fn preset_at(target: &Target<'_>, offset: u32) -> Option<(&'static str, String)> {
+    let Target::Label(b, schema) = target else {
+        return None;
+    };
+    if let Some(from) = b.from.as_ref().filter(|f| f.span.contains(offset)) {
+        return from.segments.get(1).map(|s| ("provider", s.name.clone()));
     }
+    matches!(schema.keyword, "provider" | "shaping").then(|| {
+        let label = b.label_text().unwrap_or("default").to_string();
+        (schema.keyword, label)
+    })
 }
 
 /// The hover text that the syntax tree and the schema alone give.

@@ -39,6 +39,17 @@ pub fn reference_at(target: &Target<'_>) -> Option<(&'static str, String)> {
     }
 }
 
+/// On the name of a `provider` or `shaping` block: that block, as (keyword, label), whose
+/// built-in preset (if any) it changes.
+pub fn preset_block(target: &Target<'_>) -> Option<(&'static str, String)> {
+    match target {
+        Target::Label(b, schema) if matches!(schema.keyword, "provider" | "shaping") => {
+            b.label_text().map(|l| (schema.keyword, l.to_string()))
+        }
+        _ => None,
+    }
+}
+
 /// Where a block `keyword label` is defined in these statements (top level, or a source
 /// defined inside a pool).
 pub fn find_definition<'a>(items: &'a [Stmt], keyword: &str, label: &str) -> Option<&'a Block> {

@@ -1,6 +1,6 @@
 //! Semantic tokens: every token worth colouring, with its type in the legend.
 
-use kumoc_lang::ast::{Stmt, ValueKind};
+use kumoc_lang::ast::{Comment, Stmt, ValueKind};
 
 /// Semantic token types, in legend order.
 pub const TOKEN_TYPES: &[&str] = &[
@@ -14,8 +14,15 @@ pub const TOKEN_TYPES: &[&str] = &[
     "comment",
 ];
 
-/// (start, end, type index) of every token worth colouring, in text order.
-pub fn semantic_tokens(file: &kumoc_lang::ast::File) -> Vec<(u32, u32, u32)> {
+/// (start, end, type index) of every token of one top-level piece worth colouring (its
+/// statement and comments, spans relative to `base`), in text order, appended to `out`
+/// with absolute offsets.
+pub fn piece_tokens(
+    stmt: Option<&Stmt>,
+    comments: &[Comment],
+    base: u32,
+    out: &mut Vec<(u32, u32, u32)>,
+) {
     fn value(v: &kumoc_lang::ast::Value, out: &mut Vec<(u32, u32, u32)>) {
         let span = v.span;
         match &v.kind {
@@ -59,9 +66,15 @@ pub fn semantic_tokens(file: &kumoc_lang::ast::File) -> Vec<(u32, u32, u32)> {
             }
         }
     }
-    let mut out = Vec::new();
-    stmts(&file.items, &mut out);
-    out.extend(file.comments.iter().map(|c| (c.span.start, c.span.end, 7)));
-    out.sort_unstable();
-    out
+    let first = out.len();
+    if let Some(s) = stmt {
+        stmts(std::slice::from_ref(s), out);
+    }
+    out.extend(comments.iter().map(|c| (c.span.start, c.span.end, 7)));
+    let mine = out.get_mut(first..).unwrap_or_default();
+    mine.sort_unstable();
+    for t in mine {
+        t.0 = t.0.saturating_add(base);
+        t.1 = t.1.saturating_add(base);
+    }
 }

@@ -14,8 +14,16 @@ pub struct Symbol {
     pub children: Vec<Symbol>,
 }
 
-/// The blocks of these statements, nested.
-pub fn symbols(items: &[Stmt]) -> Vec<Symbol> {
+/// `span` moved by `base`.
+pub fn at(span: Span, base: u32) -> Span {
+    Span {
+        start: span.start.saturating_add(base),
+        end: span.end.saturating_add(base),
+    }
+}
+
+/// The blocks of these statements (spans relative to `base`), nested, with absolute spans.
+pub fn symbols(items: &[Stmt], base: u32) -> Vec<Symbol> {
     items
         .iter()
         .filter_map(|s| match s {
@@ -25,9 +33,9 @@ pub fn symbols(items: &[Stmt]) -> Vec<Symbol> {
                     None => b.keyword.name.clone(),
                 },
                 keyword: b.keyword.name.clone(),
-                span: b.span,
-                selection: b.label.as_ref().map_or(b.keyword.span, |l| l.span),
-                children: symbols(&b.body),
+                span: at(b.span, base),
+                selection: at(b.label.as_ref().map_or(b.keyword.span, |l| l.span), base),
+                children: symbols(&b.body, base),
             }),
             _ => None,
         })

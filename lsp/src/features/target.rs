@@ -18,25 +18,28 @@ pub enum Target<'a> {
     Body(&'static BlockSchema),
 }
 
-/// Find what is at `offset` in a file's statements.
-pub fn target_at(items: &[Stmt], offset: u32) -> Target<'_> {
+/// What the top-level statement `stmt` makes of `offset`, if it claims it: an attribute
+/// that holds it, a block whose keyword, label or body holds it. A block that only touches
+/// it (`offset` on its `{` or right after its `}`) leaves it to the next statement.
+pub fn claim(stmt: &Stmt, offset: u32) -> Option<Target<'_>> {
     let mut schema: &'static BlockSchema = &schema::ROOT;
-    let mut items = items;
+    let mut items = std::slice::from_ref(stmt);
+    let mut top = true;
     loop {
         let mut descended = false;
         for s in items {
             match s {
                 Stmt::Block(b) if b.span.start <= offset && (offset <= b.span.end || !b.closed) => {
                     let Some(child) = schema.child(&b.keyword.name) else {
-                        return Target::Body(schema);
+                        return Some(Target::Body(schema));
                     };
                     if b.keyword.span.contains(offset) {
-                        return Target::Keyword(child);
+                        return Some(Target::Keyword(child));
                     }
                     if b.label.as_ref().is_some_and(|l| l.span.contains(offset))
                         || b.from.as_ref().is_some_and(|f| f.span.contains(offset))
                     {
-                        return Target::Label(b, child);
+                        return Some(Target::Label(b, child));
                     }
                     if offset > b.body_span.start && (offset < b.span.end || !b.closed) {
                         schema = child;
@@ -49,18 +52,19 @@ pub fn target_at(items: &[Stmt], offset: u32) -> Target<'_> {
                     if a.span.start <= offset && offset <= a.span.end.max(a.value.span.end) =>
                 {
                     if a.key.span.contains(offset) && offset < a.key.span.end {
-                        return Target::Key(a, schema);
+                        return Some(Target::Key(a, schema));
                     }
                     if offset > a.key.span.end {
-                        return Target::Value(a, schema);
+                        return Some(Target::Value(a, schema));
                     }
-                    return Target::Key(a, schema);
+                    return Some(Target::Key(a, schema));
                 }
                 _ => {}
             }
         }
         if !descended {
-            return Target::Body(schema);
+            return (!top).then_some(Target::Body(schema));
         }
+        top = false;
     }
 }

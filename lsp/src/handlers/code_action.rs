@@ -18,24 +18,18 @@ pub async fn handle(
         return Ok(None);
     };
     let enc = server.encoding();
-    let start = from_proto::offset(&doc.text, params.range.start, enc);
-    let end = from_proto::offset(&doc.text, params.range.end, enc);
+    let (start, end) = from_proto::offsets(&Lines::of(&doc.text, &doc.index), params.range, enc);
     let Some(snap) = server.snapshot(&uri).await? else {
         return Ok(None);
     };
     let Some(file) = snap.file_of(uri.as_str()) else {
         return Ok(None);
     };
-    let text = snap
-        .analysis
-        .sources
-        .get(file)
-        .map_or("", |f| f.text.as_str());
-    let lines = Lines::new(text);
+    let files = to_proto::Files::new(&snap, enc);
     Ok(Some(
         code_actions::fixable(&snap.analysis, file, start, end)
             .into_iter()
-            .filter_map(|d| to_proto::code_action(d, &lines, &snap, enc))
+            .filter_map(|d| to_proto::code_action(d, &files))
             .collect(),
     ))
 }

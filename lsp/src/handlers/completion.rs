@@ -1,10 +1,13 @@
-//! `textDocument/completion`: from this version's syntax tree, with the names defined in
-//! the other files of the deployment as last analysed. Never waits for an analysis.
+//! `textDocument/completion`: from this version's syntax, with the names defined in the
+//! other files of the deployment as last analysed. Never waits for an analysis; waits for
+//! this version's syntax, which is re-parsed only where it changed.
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
-use crate::features::{completion, target};
+use crate::features::completion::{self, Typed};
+use crate::features::presets;
+use crate::features::target::Target;
 use crate::from_proto;
 use crate::state::{Backend, STDLIB};
 use crate::to_proto;
@@ -14,11 +17,12 @@ pub async fn handle(
     params: CompletionParams,
 ) -> Result<Option<CompletionResponse>> {
     let uri = params.text_document_position.text_document.uri;
-    let Some((doc, parsed)) = server.parsed(&uri).await? else {
+    let Some(syntax) = server.syntax(&uri).await? else {
         return Ok(None);
     };
+    let lines = syntax.lines();
     let offset = from_proto::offset(
-        &doc.text,
+        &lines,
         params.text_document_position.position,
         server.encoding(),
     );
@@ -26,22 +30,36 @@ pub async fn handle(
     // deployment as last analysed (the stdlib when there is no analysis yet). Never
     // from an older version of this document.
     let others = server.last_analysis(&uri);
-    let mut files: Vec<&[kumoc_lang::ast::Stmt]> = vec![parsed.items()];
+    let mut stmts: Vec<&kumoc_lang::ast::Stmt> = syntax.stmts().map(|(_, s)| s).collect();
     match &others {
         Some(snap) => {
             let own = snap.file_of(uri.as_str());
             for ((id, _), p) in snap.analysis.sources.iter().zip(&snap.analysis.parses) {
                 if Some(id) != own {
-                    files.push(&p.file.items);
+                    stmts.extend(p.file.items.iter());
                 }
             }
         }
-        None => files.extend(STDLIB.iter().map(|p| p.file.items.as_slice())),
+        None => stmts.extend(STDLIB.iter().flat_map(|p| p.file.items.iter())),
     }
-    let target = target::target_at(parsed.items(), offset);
-    let items = completion::complete(&target, &files)
-        .into_iter()
-        .map(to_proto::completion_item)
-        .collect();
-    Ok(Some(CompletionResponse::Array(items)))
+    let doc = |name: &str| {
+        others
+            .as_ref()
+            .and_then(|s| presets::effective_shaping(&s.analysis, "provider", name))
+    };
+    let (target, _) = syntax.target_at(offset);
+    let line = syntax
+        .text
+        .get(lines.line_start(offset) as usize..offset as usize)
+        .unwrap_or("");
+    let items = match (&target, completion::typed(line)) {
+        // A `from` clause being written: its block does not parse yet.
+        (Target::Body(_), Some(typed)) => {
+            completion::presets(&stmts, typed == Typed::PresetPath, &doc)
+        }
+        _ => completion::complete(&target, &stmts, &doc),
+    };
+    Ok(Some(CompletionResponse::Array(
+        items.into_iter().map(to_proto::completion_item).collect(),
+    )))
 }

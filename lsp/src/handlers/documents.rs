@@ -4,49 +4,42 @@
 
 use tower_lsp_server::ls_types::*;
 
-use crate::from_proto;
+use crate::edit;
 use crate::state::{Backend, lock};
 use crate::text::Encoding;
 use crate::workspace::Doc;
 
 pub async fn did_open(server: &Backend, params: DidOpenTextDocumentParams) {
     let d = params.text_document;
-    {
-        let mut st = lock(&server.inner);
-        let doc = Doc {
-            text: d.text.into(),
-            version: d.version,
-        };
-        server.store(&mut st, d.uri.as_str(), doc);
-    }
+    let doc = Doc::new(d.text, d.version);
+    server.store(&mut lock(&server.inner), d.uri.as_str(), doc);
     server.schedule(d.uri);
 }
 
 pub async fn did_change(server: &Backend, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
     let version = params.text_document.version;
-    {
-        let mut st = lock(&server.inner);
-        let enc = st.encoding.unwrap_or(Encoding::Utf16);
-        let text = match st.docs.get(uri.as_str()) {
-            Some(d) if d.doc.version > version => return,
-            Some(d) => from_proto::apply_changes(&d.doc.text, params.content_changes, enc),
-            // Not open: only a full text can be taken.
-            None => match params
-                .content_changes
-                .into_iter()
-                .rfind(|c| c.range.is_none())
-            {
-                Some(c) => c.text,
-                None => return,
-            },
-        };
-        let doc = Doc {
-            text: text.into(),
-            version,
-        };
-        server.store(&mut st, uri.as_str(), doc);
-    }
+    let (current, enc) = {
+        let st = lock(&server.inner);
+        let current = st.docs.get(uri.as_str()).map(|d| d.doc.clone());
+        (current, st.encoding.unwrap_or(Encoding::Utf16))
+    };
+    // The edits are applied without the lock (handlers run one at a time, in order).
+    let text = match current {
+        Some(d) if d.version > version => return,
+        Some(d) => edit::apply_changes(&d.text, &d.index, params.content_changes, enc),
+        // Not open: only a full text can be taken.
+        None => match params
+            .content_changes
+            .into_iter()
+            .rfind(|c| c.range.is_none())
+        {
+            Some(c) => c.text,
+            None => return,
+        },
+    };
+    let doc = Doc::new(text, version);
+    server.store(&mut lock(&server.inner), uri.as_str(), doc);
     server.schedule(uri);
 }
 
@@ -55,6 +48,8 @@ pub async fn did_close(server: &Backend, params: DidCloseTextDocumentParams) {
     let (clear, _dropped) = {
         let mut st = lock(&server.inner);
         let doc = st.docs.remove(uri.as_str());
+        let syntax = st.latest_syntax.remove(uri.as_str());
+        st.tokens.remove(uri.as_str());
         *st.generation.entry(uri.as_str().to_string()).or_insert(0) += 1;
         st.bump();
         let analysis = st.analyses.remove(uri.as_str());
@@ -69,7 +64,7 @@ pub async fn did_close(server: &Backend, params: DidCloseTextDocumentParams) {
         if !clear.iter().any(|u| u == uri.as_str()) {
             clear.push(uri.as_str().to_string());
         }
-        (clear, (doc, analysis))
+        (clear, (doc, syntax, analysis))
     };
     let _turn = server.inner.publishing.lock().await;
     for u in clear {

@@ -5,6 +5,7 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::state::{Backend, blocking};
+use crate::text::Lines;
 use crate::to_proto;
 
 pub async fn handle(
@@ -20,7 +21,10 @@ pub async fn handle(
         if *formatted == *doc.text {
             return Some(Vec::new());
         }
-        Some(vec![to_proto::replace_all(&doc.text, formatted, enc)])
+        let lines = Lines::of(&doc.text, &doc.index);
+        Some(vec![to_proto::replace_all(
+            &lines, &doc.text, formatted, enc,
+        )])
     })
     .await
 }

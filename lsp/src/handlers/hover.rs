@@ -1,27 +1,27 @@
 //! `textDocument/hover`: what a block or field means, a value's meaning, and on a
-//! `provider` or `shaping` label the preset's effective settings (from the analysis).
+//! `provider` or `shaping` label, or a `from provider.NAME` clause, the preset's effective
+//! settings and where each comes from (from the analysis).
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
-use crate::features::{hover, presets, target};
+use crate::features::{hover, presets};
 use crate::from_proto;
 use crate::state::Backend;
 use crate::to_proto;
 
 pub async fn handle(server: &Backend, params: HoverParams) -> Result<Option<Hover>> {
     let uri = params.text_document_position_params.text_document.uri;
-    let Some((doc, parsed)) = server.parsed(&uri).await? else {
+    let Some(syntax) = server.syntax(&uri).await? else {
         return Ok(None);
     };
-    let enc = server.encoding();
     let offset = from_proto::offset(
-        &doc.text,
+        &syntax.lines(),
         params.text_document_position_params.position,
-        enc,
+        server.encoding(),
     );
-    let target = target::target_at(parsed.items(), offset);
-    let md = match hover::preset_at(&target) {
+    let (target, base) = syntax.target_at(offset);
+    let md = match hover::preset_at(&target, offset - base) {
         Some((keyword, label)) => match server.snapshot(&uri).await? {
             Some(snap) => presets::effective_shaping(&snap.analysis, keyword, &label),
             None => None,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 
-use crate::features::{navigation, target};
+use crate::features::navigation;
 use crate::from_proto;
 use crate::state::Backend;
 use crate::text::Lines;
@@ -44,14 +44,24 @@ pub async fn rename(server: &Backend, params: RenameParams) -> Result<Option<Wor
     else {
         return Ok(None);
     };
-    let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
-    for (location, quoted) in locations(server, &uri, keyword, &name).await? {
-        // A stdlib preset cannot be renamed from a user file.
-        if location.uri.as_str().contains("kumoc-stdlib-") {
+    // A built-in preset cannot be renamed: the user's block of that name changes it.
+    if let Some(snap) = server.snapshot(&uri).await? {
+        let preset = snap
+            .analysis
+            .sources
+            .iter()
+            .zip(&snap.analysis.parses)
+            .any(|((_, f), p)| {
+                f.is_stdlib && navigation::find_definition(&p.file.items, keyword, &name).is_some()
+            });
+        if preset {
             return Err(Error::invalid_params(format!(
-                "`{name}` is a stdlib preset"
+                "`{name}` is a built-in preset: a block of that name changes it"
             )));
         }
+    }
+    let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
+    for (location, quoted) in locations(server, &uri, keyword, &name).await? {
         let new_text = if quoted || !navigation::is_bare_name(&new) {
             format!("\"{new}\"")
         } else {
@@ -74,14 +84,11 @@ async fn name_under(
     uri: &Uri,
     pos: Position,
 ) -> Result<Option<(&'static str, String)>> {
-    let Some((doc, parsed)) = server.parsed(uri).await? else {
+    let Some(syntax) = server.syntax(uri).await? else {
         return Ok(None);
     };
-    let offset = from_proto::offset(&doc.text, pos, server.encoding());
-    Ok(navigation::name_at(&target::target_at(
-        parsed.items(),
-        offset,
-    )))
+    let offset = from_proto::offset(&syntax.lines(), pos, server.encoding());
+    Ok(navigation::name_at(&syntax.target_at(offset).0))
 }
 
 /// Every occurrence of a name in the deployment's user files, with whether it is quoted.

@@ -17,8 +17,10 @@
 //! (`\"`, `\\` and `\n` escape); `|` marks the cursor in it (its start when there is
 //! none); for `actions` and `change` the needle without `|` is the range. Methods:
 //! `diagnostics`, `hover`, `completion`, `definition`, `references`, `rename NEEDLE NAME`,
-//! `symbols`, `tokens`, `inlay`, `actions`, `format`, and `change NEEDLE "text"` (an edit
-//! of the open document; later requests see the new text, `diagnostics` its version).
+//! `symbols`, `tokens`, `tokens-delta` (against the last `tokens`), `tokens-range NEEDLE
+//! NEEDLE` (from the first's start to the second's end), `inlay`, `actions`, `format`, and
+//! `change NEEDLE "text"` (an edit of the open document; later requests see the new text,
+//! `diagnostics` its version).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -183,6 +185,8 @@ struct Run {
     client: Client,
     docs: Vec<Doc>,
     legend: Vec<String>,
+    /// The result id of the last semantic tokens (for `tokens-delta`).
+    tokens_id: Value,
 }
 
 impl Run {
@@ -373,7 +377,52 @@ impl Run {
                     "textDocument/semanticTokens/full",
                     json!({ "textDocument": { "uri": uri } }),
                 )
-                .map(|r| self.show_tokens(file, &r["data"])),
+                .map(|r| {
+                    self.tokens_id = r["resultId"].clone();
+                    self.show_tokens(file, &r["data"])
+                }),
+            "tokens-delta" => {
+                let previous = self.tokens_id.clone();
+                self.request(
+                    "textDocument/semanticTokens/full/delta",
+                    json!({ "textDocument": { "uri": uri }, "previousResultId": previous }),
+                )
+                .map(|r| {
+                    self.tokens_id = r["resultId"].clone();
+                    match r["edits"].as_array() {
+                        Some(edits) => edits
+                            .iter()
+                            .map(|e| {
+                                let ints: Vec<String> = e["data"]
+                                    .as_array()
+                                    .into_iter()
+                                    .flatten()
+                                    .map(Value::to_string)
+                                    .collect();
+                                format!(
+                                    "edit at {}: delete {}, insert [{}]",
+                                    e["start"],
+                                    e["deleteCount"],
+                                    ints.join(", ")
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        None => format!("full:\n{}", self.show_tokens(file, &r["data"])),
+                    }
+                })
+            }
+            "tokens-range" => {
+                let text = &self.doc(file).text;
+                let (a, _, _) = find(text, needle);
+                let (_, _, b) = find(text, w.get(3).map(String::as_str).unwrap_or(""));
+                let range = json!({ "start": client::position(text, a), "end": client::position(text, b) });
+                self.request(
+                    "textDocument/semanticTokens/range",
+                    json!({ "textDocument": { "uri": uri }, "range": range }),
+                )
+                .map(|r| self.show_tokens(file, &r["data"]))
+            }
             "inlay" => {
                 let text = &self.doc(file).text;
                 let end = client::position(text, text.len());
@@ -555,6 +604,7 @@ fn run_fixture(path: &Path) -> String {
         client,
         docs: fixture.docs,
         legend,
+        tokens_id: Value::Null,
     };
     // Open the documents, and wait until each has been diagnosed once: the answers below
     // do not depend on timing.
