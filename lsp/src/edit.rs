@@ -161,14 +161,30 @@ impl Chunked {
     }
 }
 
-/// Apply content changes to `text` (whose line index is `index`), in order. A change
-/// without a range replaces the whole text; ranges are clamped to the text (never fails).
+/// Apply content changes to `text` (whose line index is `index`), in order; the new text
+/// and its line index. A change without a range replaces the whole text; ranges are
+/// clamped to the text (never fails).
 pub fn apply_changes(
     text: &str,
     index: &LineIndex,
     changes: Vec<TextDocumentContentChangeEvent>,
     enc: Encoding,
-) -> String {
+) -> (String, LineIndex) {
+    let (new, edited) = apply(text, index, changes, enc);
+    let index = match edited {
+        Some((a, b, inserted)) => index.edited(a, b, &inserted),
+        None => LineIndex::new(&new),
+    };
+    (new, index)
+}
+
+/// The new text, and for a single ranged change what it replaced (`a..b` by the text).
+fn apply(
+    text: &str,
+    index: &LineIndex,
+    changes: Vec<TextDocumentContentChangeEvent>,
+    enc: Encoding,
+) -> (String, Option<(usize, usize, String)>) {
     // Everything before the last full replacement is irrelevant.
     let from = changes.iter().rposition(|c| c.range.is_none());
     let mut changes = changes.into_iter();
@@ -178,11 +194,11 @@ pub fn apply_changes(
     };
     let ranged: Vec<TextDocumentContentChangeEvent> = changes.collect();
     match (base, ranged.as_slice()) {
-        (Some(t), []) => t,
-        (None, []) => text.to_string(),
+        (Some(t), []) => (t, None),
+        (None, []) => (text.to_string(), None),
         (None, [one]) => {
             let Some(range) = one.range else {
-                return one.text.clone();
+                return (one.text.clone(), None);
             };
             let lines = Lines::of(text, index);
             let a = lines.offset(range.start, enc) as usize;
@@ -192,7 +208,7 @@ pub fn apply_changes(
             out.push_str(text.get(..a).unwrap_or(""));
             out.push_str(&one.text);
             out.push_str(text.get(b..).unwrap_or(""));
-            out
+            (out, Some((a, b, one.text.clone())))
         }
         (base, _) => {
             let mut chunked = Chunked::new(base.as_deref().unwrap_or(text));
@@ -205,7 +221,7 @@ pub fn apply_changes(
                 let b = chunked.locate(range.end, enc);
                 chunked.replace(a, b, &c.text);
             }
-            chunked.into_string()
+            (chunked.into_string(), None)
         }
     }
 }
@@ -309,9 +325,10 @@ mod tests {
                 changes.push(change);
             }
             let index = LineIndex::new(&original);
-            let got = apply_changes(&original, &index, changes.clone(), enc);
+            let (got, got_index) = apply_changes(&original, &index, changes.clone(), enc);
             assert_eq!(got, naive(&original, &changes, enc), "case {case}");
             assert_eq!(got, current);
+            assert_eq!(got_index.starts(), LineIndex::new(&got).starts());
         }
     }
 }

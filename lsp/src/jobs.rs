@@ -82,6 +82,7 @@ impl<T: Send + Sync + 'static> Job<T> {
     }
 
     /// Start `work` once `gate` lets it through, unless `wanted` then says it is stale.
+    #[cfg(test)]
     pub fn gated(
         gate: Arc<Semaphore>,
         wanted: impl FnOnce() -> bool + Send + 'static,
@@ -130,6 +131,7 @@ impl<T: Send + Sync + 'static> Job<T> {
     }
 
     /// The value, if finished.
+    #[cfg(test)]
     pub fn ready(&self) -> Option<Shared<T>> {
         match &*self.0.borrow() {
             Status::Done(v) => Some(Arc::clone(v)),

@@ -8,16 +8,16 @@
 //! older one are dropped).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 use kumoc_compiler::Options;
-use kumoc_lang::Parse;
 use tokio::sync::Semaphore;
 use tower_lsp_server::Client;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::SemanticToken;
 use tower_lsp_server::ls_types::Uri;
 
+use crate::features::summary::{self, Summary};
 use crate::guard;
 use crate::jobs::{Job, JobError, Shared};
 use crate::syntax::Syntax;
@@ -35,9 +35,6 @@ pub struct OpenDoc {
 pub struct AnalysisSlot {
     pub epoch: u64,
     pub job: Job<Snapshot>,
-    /// The last finished analysis before this one (for completion of names defined in the
-    /// other files of the deployment while the current one runs).
-    pub previous: Option<Job<Snapshot>>,
 }
 
 #[derive(Default)]
@@ -49,6 +46,9 @@ pub struct State {
     /// Bumped on every change of any document or watched file: analyses are valid for one.
     pub epoch: u64,
     pub analyses: BTreeMap<String, AnalysisSlot>,
+    /// The summary of the last finished analysis of each document's deployment (what
+    /// completion and inlay hints take instead of waiting for an analysis).
+    pub summaries: BTreeMap<String, Arc<Summary>>,
     /// The files whose diagnostics an analysis of a document last published (to clear
     /// those of a file that left the deployment, e.g. deleted on disk).
     pub published: BTreeMap<String, BTreeSet<String>>,
@@ -96,14 +96,6 @@ pub fn lock(inner: &Inner) -> std::sync::MutexGuard<'_, State> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
-
-/// The stdlib's syntax trees, parsed once per process.
-pub static STDLIB: LazyLock<Vec<Parse>> = LazyLock::new(|| {
-    kumoc_compiler::stdlib::FILES
-        .iter()
-        .map(|(_, text)| kumoc_lang::parse(text))
-        .collect()
-});
 
 /// The answer to a request whose document changed while it was computed (LSP
 /// `ContentModified`: the client asks again).
@@ -263,29 +255,35 @@ impl Backend {
             .iter()
             .map(|(u, d)| (u.clone(), d.doc.clone()))
             .collect();
-        let inner = Arc::clone(&self.inner);
-        let key = uri.to_string();
-        let job = Job::gated(
-            Arc::clone(&self.inner.gate),
-            move || lock(&inner).epoch == epoch,
+        let wanted = {
+            let inner = Arc::clone(&self.inner);
+            move || lock(&inner).epoch == epoch
+        };
+        let work = {
+            let key = uri.to_string();
             move || {
                 guard::test_panic("analysis");
-                analyze_for(&key, &docs, &Options::default())
-            },
-        );
-        let previous = st.analyses.remove(uri).and_then(|old| {
-            if old.job.ready().is_some() {
-                Some(old.job)
-            } else {
-                old.previous
+                let mut snap = analyze_for(&key, &docs, &Options::default());
+                snap.summary = Arc::new(summary::summarize(&snap, snap.file_of(&key)));
+                snap
             }
-        });
+        };
+        let done = {
+            let (inner, key) = (Arc::clone(&self.inner), uri.to_string());
+            move |snap: &Shared<Snapshot>| {
+                let mut st = lock(&inner);
+                if st.docs.contains_key(&key) {
+                    st.summaries.insert(key, Arc::clone(&snap.summary));
+                }
+            }
+        };
+        let job = Job::spawn(Some(Arc::clone(&self.inner.gate)), wanted, work, done);
+        // The analysis of the previous epoch goes (its summary stays).
         st.analyses.insert(
             uri.to_string(),
             AnalysisSlot {
                 epoch,
                 job: job.clone(),
-                previous,
             },
         );
         Some((job, epoch, version))
@@ -305,13 +303,10 @@ impl Backend {
         }
     }
 
-    /// The most recent finished analysis of `uri`'s deployment, whatever its epoch.
-    pub fn last_analysis(&self, uri: &Uri) -> Option<Shared<Snapshot>> {
-        let st = lock(&self.inner);
-        let slot = st.analyses.get(uri.as_str())?;
-        slot.job
-            .ready()
-            .or_else(|| slot.previous.as_ref().and_then(Job::ready))
+    /// The summary of the most recent finished analysis of `uri`'s deployment, whatever
+    /// its epoch.
+    pub fn summary(&self, uri: &Uri) -> Option<Arc<Summary>> {
+        lock(&self.inner).summaries.get(uri.as_str()).cloned()
     }
 
     /// Store a new version of a document and start parsing it.

@@ -19,8 +19,44 @@ impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = Vec::with_capacity(text.len() / 32 + 1);
         starts.push(0);
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         Self { starts }
+    }
+
+    #[cfg(test)]
+    pub fn starts(&self) -> &[usize] {
+        &self.starts
+    }
+
+    /// The index of the text after `a..b` was replaced by `inserted` (lines before the
+    /// edit kept, those after it moved; no scan of the text).
+    pub fn edited(&self, a: usize, b: usize, inserted: &str) -> LineIndex {
+        // A line starting in `a + 1..=b` started after a newline that was removed.
+        let keep = self.starts.partition_point(|&s| s <= a);
+        let tail = self.starts.partition_point(|&s| s <= b);
+        let mut starts = Vec::with_capacity(self.starts.len() + 1);
+        starts.extend_from_slice(self.starts.get(..keep).unwrap_or_default());
+        starts.extend(
+            inserted
+                .bytes()
+                .enumerate()
+                .filter(|&(_, c)| c == b'\n')
+                .map(|(i, _)| a + i + 1),
+        );
+        let (added, removed) = (inserted.len(), b - a);
+        starts.extend(
+            self.starts
+                .get(tail..)
+                .unwrap_or_default()
+                .iter()
+                .map(|&s| s + added - removed),
+        );
+        LineIndex { starts }
     }
 }
 
@@ -140,6 +176,26 @@ impl<'t> Lines<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edited_index_equals_a_fresh_one() {
+        let text = "ab\ncd\n\nef\r\ngh".repeat(20);
+        let index = LineIndex::new(&text);
+        for a in (0..text.len()).step_by(3) {
+            for len in [0, 1, 2, 5, 17] {
+                let b = (a + len).min(text.len());
+                for inserted in ["", "x", "\n", "a\nb\n", "\n\n\n"] {
+                    let mut new = text.clone();
+                    new.replace_range(a..b, inserted);
+                    assert_eq!(
+                        index.edited(a, b, inserted).starts,
+                        LineIndex::new(&new).starts,
+                        "{a}..{b} -> {inserted:?}"
+                    );
+                }
+            }
+        }
+    }
 
     /// The galloping search finds the line a plain binary search finds, in any order.
     #[test]

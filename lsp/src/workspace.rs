@@ -22,11 +22,15 @@ pub struct Doc {
 
 impl Doc {
     pub fn new(text: String, version: i32) -> Self {
-        let index = Arc::new(LineIndex::new(&text));
+        let index = LineIndex::new(&text);
+        Self::with_index(text, version, index)
+    }
+
+    pub fn with_index(text: String, version: i32, index: LineIndex) -> Self {
         Doc {
             text: text.into(),
             version,
-            index,
+            index: Arc::new(index),
         }
     }
 }
@@ -71,6 +75,8 @@ pub fn path_to_uri(path: &Path) -> String {
 /// mapped to URIs.
 pub struct Snapshot {
     pub analysis: Analysis,
+    /// What requests that never wait for an analysis keep of this one.
+    pub summary: Arc<crate::features::summary::Summary>,
     /// FileId → URI (stdlib files map to a cached copy on disk, so definitions can open them).
     pub uris: BTreeMap<FileId, String>,
 }
@@ -159,7 +165,11 @@ pub fn analyze_for(uri: &str, docs: &BTreeMap<String, Doc>, options: &Options) -
             uris.insert(id, u);
         }
     }
-    Snapshot { analysis, uris }
+    Snapshot {
+        analysis,
+        uris,
+        summary: Arc::default(),
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,26 @@ use kumoc_compiler::schema::{self, RefKind, Ty};
 use kumoc_lang::ast::Stmt;
 
 use crate::features::hover::{block_doc, field_doc};
+use crate::features::summary::Summary;
 use crate::features::target::Target;
+
+/// What completion knows besides the position: the document's top-level statements, and
+/// the last analysis's summary (names of the other files, the presets' settings).
+pub struct Context<'a> {
+    pub own: &'a [&'a Stmt],
+    pub others: &'a Summary,
+}
+
+impl Context<'_> {
+    /// Names of `kind` defined in the document or elsewhere in the deployment.
+    fn names(&self, kind: RefKind) -> Vec<String> {
+        let mut out = defined(self.own, kind);
+        out.extend(self.others.names(kind).iter().cloned());
+        out.sort();
+        out.dedup();
+        out
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemKind {
@@ -77,18 +96,14 @@ pub fn typed(line: &str) -> Option<Typed> {
     }
 }
 
-/// The provider presets (stdlib and user `provider` blocks) as completion items;
-/// `insert_path` inserts `provider.NAME`; `doc` documents a name (its effective settings).
-pub fn presets(
-    stmts: &[&Stmt],
-    insert_path: bool,
-    doc: &dyn Fn(&str) -> Option<String>,
-) -> Vec<Item> {
-    defined(stmts, RefKind::Provider)
+/// The provider presets (stdlib and user `provider` blocks) as completion items,
+/// documented with their effective settings; `insert_path` inserts `provider.NAME`.
+pub fn presets(cx: &Context<'_>, insert_path: bool) -> Vec<Item> {
+    cx.names(RefKind::Provider)
         .into_iter()
         .map(|n| Item {
             insert: insert_path.then(|| format!("provider.{n}")),
-            doc: doc(&n),
+            doc: cx.others.presets.get(&n).cloned(),
             label: if insert_path {
                 format!("provider.{n}")
             } else {
@@ -100,21 +115,16 @@ pub fn presets(
         .collect()
 }
 
-/// Completion items for a position (`stmts`: the top-level statements of every file of the
-/// deployment; `doc`: the documentation of a preset).
-pub fn complete(
-    target: &Target<'_>,
-    stmts: &[&Stmt],
-    doc: &dyn Fn(&str) -> Option<String>,
-) -> Vec<Item> {
+/// Completion items for a position.
+pub fn complete(target: &Target<'_>, cx: &Context<'_>) -> Vec<Item> {
     match target {
         Target::Value(a, schema) => {
             let Some(field) = schema.field(&a.key.name) else {
                 return Vec::new();
             };
-            values_for(&field.ty, stmts)
+            values_for(&field.ty, cx)
         }
-        Target::Label(b, _) if b.from.is_some() => presets(stmts, false, doc),
+        Target::Label(b, _) if b.from.is_some() => presets(cx, false),
         Target::Body(schema) | Target::Key(_, schema) | Target::Keyword(schema) => {
             let mut out: Vec<Item> = schema
                 .children
@@ -140,7 +150,7 @@ pub fn complete(
     }
 }
 
-fn values_for(ty: &Ty, stmts: &[&Stmt]) -> Vec<Item> {
+fn values_for(ty: &Ty, cx: &Context<'_>) -> Vec<Item> {
     let simple = |label: &str, detail: &str| Item {
         label: label.to_string(),
         kind: ItemKind::Value,
@@ -160,7 +170,8 @@ fn values_for(ty: &Ty, stmts: &[&Stmt]) -> Vec<Item> {
             })
             .collect(),
         Ty::Bool => vec![simple("true", "boolean"), simple("false", "boolean")],
-        Ty::Ref(kind) => defined(stmts, *kind)
+        Ty::Ref(kind) => cx
+            .names(*kind)
             .into_iter()
             .map(|n| Item {
                 label: n,
@@ -170,7 +181,8 @@ fn values_for(ty: &Ty, stmts: &[&Stmt]) -> Vec<Item> {
                 insert: None,
             })
             .collect(),
-        Ty::Secret => defined(stmts, RefKind::Secret)
+        Ty::Secret => cx
+            .names(RefKind::Secret)
             .into_iter()
             .map(|n| Item {
                 insert: Some(format!("secret(\"{n}\")")),
@@ -208,7 +220,7 @@ fn values_for(ty: &Ty, stmts: &[&Stmt]) -> Vec<Item> {
                 doc: Some(a.doc.to_string()),
             })
             .collect(),
-        Ty::List(inner) | Ty::OneOrList(inner) => values_for(inner, stmts),
+        Ty::List(inner) | Ty::OneOrList(inner) => values_for(inner, cx),
         _ => Vec::new(),
     }
 }

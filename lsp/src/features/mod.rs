@@ -9,5 +9,6 @@ pub mod inlay_hints;
 pub mod navigation;
 pub mod presets;
 pub mod semantic_tokens;
+pub mod summary;
 pub mod symbols;
 pub mod target;

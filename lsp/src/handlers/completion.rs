@@ -1,15 +1,15 @@
 //! `textDocument/completion`: from this version's syntax, with the names defined in the
-//! other files of the deployment as last analysed. Never waits for an analysis; waits for
+//! other files of the deployment as last analysed (its summary). Never waits for an analysis; waits for
 //! this version's syntax, which is re-parsed only where it changed.
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::features::completion::{self, Typed};
-use crate::features::presets;
+use crate::features::summary;
 use crate::features::target::Target;
 use crate::from_proto;
-use crate::state::{Backend, STDLIB};
+use crate::state::Backend;
 use crate::to_proto;
 
 pub async fn handle(
@@ -27,25 +27,13 @@ pub async fn handle(
         server.encoding(),
     );
     // Names come from this version of the document, and from the other files of the
-    // deployment as last analysed (the stdlib when there is no analysis yet). Never
-    // from an older version of this document.
-    let others = server.last_analysis(&uri);
-    let mut stmts: Vec<&kumoc_lang::ast::Stmt> = syntax.stmts().map(|(_, s)| s).collect();
-    match &others {
-        Some(snap) => {
-            let own = snap.file_of(uri.as_str());
-            for ((id, _), p) in snap.analysis.sources.iter().zip(&snap.analysis.parses) {
-                if Some(id) != own {
-                    stmts.extend(p.file.items.iter());
-                }
-            }
-        }
-        None => stmts.extend(STDLIB.iter().flat_map(|p| p.file.items.iter())),
-    }
-    let doc = |name: &str| {
-        others
-            .as_ref()
-            .and_then(|s| presets::effective_shaping(&s.analysis, "provider", name))
+    // deployment as last analysed (the stdlib's before any analysis). Never from an older
+    // version of this document.
+    let summary = server.summary(&uri);
+    let own: Vec<&kumoc_lang::ast::Stmt> = syntax.stmts().map(|(_, s)| s).collect();
+    let cx = completion::Context {
+        own: &own,
+        others: summary.as_deref().unwrap_or(&summary::STDLIB),
     };
     let (target, _) = syntax.target_at(offset);
     let line = syntax
@@ -54,10 +42,8 @@ pub async fn handle(
         .unwrap_or("");
     let items = match (&target, completion::typed(line)) {
         // A `from` clause being written: its block does not parse yet.
-        (Target::Body(_), Some(typed)) => {
-            completion::presets(&stmts, typed == Typed::PresetPath, &doc)
-        }
-        _ => completion::complete(&target, &stmts, &doc),
+        (Target::Body(_), Some(typed)) => completion::presets(&cx, typed == Typed::PresetPath),
+        _ => completion::complete(&target, &cx),
     };
     Ok(Some(CompletionResponse::Array(
         items.into_iter().map(to_proto::completion_item).collect(),

@@ -25,20 +25,22 @@ pub async fn did_change(server: &Backend, params: DidChangeTextDocumentParams) {
         (current, st.encoding.unwrap_or(Encoding::Utf16))
     };
     // The edits are applied without the lock (handlers run one at a time, in order).
-    let text = match current {
+    let doc = match current {
         Some(d) if d.version > version => return,
-        Some(d) => edit::apply_changes(&d.text, &d.index, params.content_changes, enc),
+        Some(d) => {
+            let (text, index) = edit::apply_changes(&d.text, &d.index, params.content_changes, enc);
+            Doc::with_index(text, version, index)
+        }
         // Not open: only a full text can be taken.
         None => match params
             .content_changes
             .into_iter()
             .rfind(|c| c.range.is_none())
         {
-            Some(c) => c.text,
+            Some(c) => Doc::new(c.text, version),
             None => return,
         },
     };
-    let doc = Doc::new(text, version);
     server.store(&mut lock(&server.inner), uri.as_str(), doc);
     server.schedule(uri);
 }
@@ -49,6 +51,7 @@ pub async fn did_close(server: &Backend, params: DidCloseTextDocumentParams) {
         let mut st = lock(&server.inner);
         let doc = st.docs.remove(uri.as_str());
         let syntax = st.latest_syntax.remove(uri.as_str());
+        st.summaries.remove(uri.as_str());
         st.tokens.remove(uri.as_str());
         *st.generation.entry(uri.as_str().to_string()).or_insert(0) += 1;
         st.bump();

@@ -15,33 +15,19 @@ pub async fn handle(server: &Backend, params: InlayHintParams) -> Result<Option<
     let Some(syntax) = server.syntax(&uri).await? else {
         return Ok(None);
     };
-    let snap = match server.last_analysis(&uri) {
-        Some(snap) => Some(snap),
-        None => server.snapshot(&uri).await?,
-    };
-    let model = snap.as_ref().and_then(|s| s.analysis.model.as_ref());
-    let pods = match model {
-        Some(m) => {
-            let replicas = m.cluster.mta.replicas.value;
-            let (min, max) = m
-                .cluster
-                .mta
-                .autoscale
-                .as_ref()
-                .map_or((replicas, replicas), |a| (a.min, a.max));
-            Pods {
-                min,
-                max,
-                shared: m.cluster.redis.is_some(),
-            }
+    // The pods from the last analysis; the first one is waited for.
+    let summary = match server.summary(&uri) {
+        Some(summary) => Some(summary),
+        None => {
+            server.snapshot(&uri).await?;
+            server.summary(&uri)
         }
-        None => Pods {
-            min: 1,
-            max: 1,
-            shared: false,
-        },
     };
-    drop(snap);
+    let pods = summary.and_then(|s| s.pods).unwrap_or(Pods {
+        min: 1,
+        max: 1,
+        shared: false,
+    });
     let enc = server.encoding();
     let range = params.range;
     cancellable(move |cancel| {
