@@ -1,15 +1,17 @@
 //! `kumoc build`: check, emit, and replace the output directory atomically. On any error
-//! diagnostic nothing is written and the old output stays as it was.
+//! diagnostic nothing is written and the old output stays as it was; what `-o` may replace,
+//! and how, is `outdir`'s business.
 
-use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kumoc_compiler::{Severity, Timings, analyze, emit, render};
+use kumoc_compiler::{Severity, Timings, analyze_paths, emit, render};
 
-use crate::{ColorChoice, EnvArg, collect, fail, options, read_all, summary, use_color};
+use crate::outdir::{self, WriteError};
+use crate::signals::{self, Interrupts};
+use crate::{EnvArg, Shown, absolute_names, collect, fail, options, read_all, summary, use_color};
 
 pub struct Flags {
     pub check: bool,
@@ -22,31 +24,48 @@ pub fn run(
     out: &Path,
     env: Option<EnvArg>,
     flags: Flags,
-    color: ColorChoice,
+    shown: Shown,
 ) -> ExitCode {
     let check = flags.check;
     let mut clock = Instant::now();
-    let files = match collect(paths).and_then(|f| read_all(&f)) {
+    let mut inputs = match collect(paths) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    // `-o` is judged before any work, so a refusal costs nothing and touches nothing; it is
+    // judged again, with the deployment's name, just before the write. `--check` only reads.
+    let target = if check {
+        None
+    } else {
+        match outdir::resolve(out).and_then(|t| outdir::check(&t, &inputs, None).map(|_| t)) {
+            Ok(t) => Some(t),
+            Err(e) => return fail(e),
+        }
+    };
+    let files = match read_all(&inputs) {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
     let mut timings = Timings::default();
     timings.lap("read", &mut clock);
-    let mut analysis = analyze(&files, &options(env));
+    let mut analysis = analyze_paths(&files, &absolute_names(&files), &options(env));
     timings.0.extend(analysis.timings.0.iter().copied());
     clock = Instant::now();
     if !analysis.diagnostics.is_empty() {
-        let text = render::human(
+        let text = render::human_limited(
             &analysis.diagnostics,
             &analysis.sources,
-            use_color(color, std::io::stderr().is_terminal()),
+            use_color(shown.color, std::io::stderr().is_terminal()),
+            shown.limit(),
+            "; `--max-diagnostics 0` shows all",
         );
         eprint!("{text}");
     }
-    // The emitters read the model only: free the syntax trees first (a large deployment's
-    // trees are a quarter of the peak memory).
+    // The emitters read the model and the places of its values: index the places, then
+    // free the syntax trees (a large deployment's trees are a quarter of the peak memory).
+    let places = emit::Places::new(&analysis.sources, &analysis.parses);
     analysis.parses = Vec::new();
-    let emitted = emit::emit(&analysis);
+    let emitted = emit::emit_with(&analysis, &places);
     timings.lap("emit", &mut clock);
     let Some(mut output) = emitted else {
         eprint!("{}", summary(&analysis, files.len()));
@@ -55,22 +74,28 @@ pub fn run(
     };
     if flags.secrets {
         match read_secret_files(&analysis) {
-            Ok(contents) => {
+            Ok((contents, paths)) => {
                 if let Some(s) = emit::secrets(&analysis, &contents) {
                     output.files.extend(s.files);
                 }
+                inputs.extend(paths);
             }
             Err(e) => return fail(e),
         }
     }
+    let emitted_count = output.files.len();
+    let deployment = analysis
+        .model
+        .as_ref()
+        .map(|m| m.name.value.clone())
+        .unwrap_or_default();
+    output
+        .files
+        .insert(outdir::MARKER.to_string(), outdir::marker(&deployment));
     if check {
-        let stale = differences(out, &output.files);
+        let stale = outdir::differences(out, &output.files);
         if stale.is_empty() {
-            println!(
-                "{} is up to date ({} files)",
-                out.display(),
-                output.files.len()
-            );
+            println!("{} is up to date ({emitted_count} files)", out.display());
             return ExitCode::SUCCESS;
         }
         println!("{} is stale; run kumoc build to update:", out.display());
@@ -79,8 +104,30 @@ pub fn run(
         }
         return ExitCode::from(1);
     }
-    if let Err(e) = replace_dir(out, &output.files) {
-        return fail(format!("cannot write {}: {e}", out.display()));
+    let Some(target) = target else {
+        return fail("internal error: no output directory");
+    };
+    let interrupts = Interrupts::catch();
+    match outdir::replace(
+        &target,
+        &output.files,
+        &inputs,
+        &deployment,
+        &interrupts,
+        outdir::TestHooks::from_env(),
+    ) {
+        Ok(()) => {}
+        Err(WriteError::Refused(e)) => return fail(e),
+        Err(WriteError::Io(e)) => {
+            return fail(format!(
+                "cannot write {}: {e}; nothing was changed",
+                out.display()
+            ));
+        }
+        Err(WriteError::Interrupted(sig)) => {
+            eprintln!("kumoc: interrupted; {} was left as it was", out.display());
+            signals::terminate_by(sig);
+        }
     }
     timings.lap("write", &mut clock);
     if flags.timings {
@@ -92,116 +139,33 @@ pub fn run(
     } else {
         String::new()
     };
-    println!(
-        "wrote {} files to {}{note}",
-        output.files.len(),
-        out.display()
-    );
+    println!("wrote {emitted_count} files to {}{note}", out.display());
     ExitCode::SUCCESS
-}
-
-/// Files that would change: missing, different, or present but no longer emitted.
-fn differences(dir: &Path, files: &BTreeMap<String, String>) -> Vec<String> {
-    let mut out = Vec::new();
-    for (rel, content) in files {
-        match std::fs::read(dir.join(rel)) {
-            Ok(bytes) if bytes == content.as_bytes() => {}
-            Ok(_) => out.push(format!("changed: {rel}")),
-            Err(_) => out.push(format!("missing: {rel}")),
-        }
-    }
-    let mut existing = Vec::new();
-    list_files(dir, dir, &mut existing);
-    for rel in existing {
-        if !files.contains_key(&rel) {
-            out.push(format!("extra:   {rel}"));
-        }
-    }
-    out
-}
-
-fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            list_files(root, &p, out);
-        } else if let Ok(rel) = p.strip_prefix(root) {
-            out.push(rel.to_string_lossy().replace('\\', "/"));
-        }
-    }
-}
-
-/// Write everything into a fresh sibling directory, then swap it in with renames, so the
-/// output directory is always either the old tree or the new one.
-fn replace_dir(dir: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()> {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    let base = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let pid = std::process::id();
-    let tmp = parent.join(format!(".{base}.kumoc-new-{pid}"));
-    let old = parent.join(format!(".{base}.kumoc-old-{pid}"));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let written = (|| {
-        for (rel, content) in files {
-            let path = tmp.join(rel);
-            if let Some(p) = path.parent() {
-                std::fs::create_dir_all(p)?;
-            }
-            let mut f = std::fs::File::create(&path)?;
-            f.write_all(content.as_bytes())?;
-            f.sync_all()?;
-        }
-        Ok::<(), std::io::Error>(())
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    let had_old = dir.exists();
-    if had_old {
-        std::fs::rename(dir, &old)?;
-    }
-    if let Err(e) = std::fs::rename(&tmp, dir) {
-        if had_old {
-            let _ = std::fs::rename(&old, dir);
-        }
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
-    }
-    Ok(())
 }
 
 /// Read the files `secret` blocks name, relative to the `.kumo` file that names them. Only
 /// names and paths ever appear in messages, never content.
+/// Returns the contents and the paths read (inputs that `-o` must not replace).
 fn read_secret_files(
     analysis: &kumoc_compiler::Analysis,
-) -> Result<emit::k8s::SecretContents, String> {
+) -> Result<(emit::k8s::SecretContents, Vec<PathBuf>), String> {
     let mut contents = emit::k8s::SecretContents::new();
+    let mut paths = Vec::new();
     for (secret, key, path, kumo_file) in emit::secret_files(analysis) {
         let base = Path::new(&kumo_file).parent().unwrap_or(Path::new("."));
         let full = base.join(&path);
-        let bytes = std::fs::read(&full).map_err(|e| {
-            format!(
-                "secret {secret:?} key {key:?}: cannot read {}: {e}",
-                full.display()
-            )
-        })?;
+        let bytes = crate::input::Budget::secret_file()
+            .read(&full)
+            .map_err(|e| {
+                format!(
+                    "secret {secret:?} key {key:?}: cannot read {}: {e}",
+                    full.display()
+                )
+            })?;
         contents.entry(secret).or_default().insert(key, bytes);
+        paths.push(full);
     }
-    Ok(contents)
+    Ok((contents, paths))
 }
 
 /// `--timings`: one line per phase and the total, on stderr.

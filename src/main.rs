@@ -16,6 +16,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod build;
 mod init;
+mod input;
+mod outdir;
+mod signals;
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +37,10 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// Human output shows this many diagnostics by default (`--max-diagnostics`): a screenful
+/// of problems is what a person acts on; the summary line still counts every one.
+const DEFAULT_MAX_DIAGNOSTICS: usize = 100;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum ColorChoice {
@@ -93,13 +100,19 @@ enum Command {
         /// With --fix, also apply unsafe fixes (they change behaviour; read the diff).
         #[arg(long, requires = "fix")]
         unsafe_fixes: bool,
+        /// Human output: show at most N diagnostics (the most severe first), then how many
+        /// more there are; 0 shows all. Other formats always list all.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
+        max_diagnostics: usize,
     },
     /// Build a deployment: the KumoMTA policy into DIR/policy/ (nothing is written on errors).
     Build {
         /// Files or directories (every `*.kumo` directly inside; not recursive).
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// Output directory; replaced as a whole, atomically.
+        /// Output directory, replaced as a whole and atomically, only when it does not
+        /// exist, is empty, or holds a previous output of this deployment (marked by the
+        /// `.kumoc-output` file kumoc writes in it).
         #[arg(short, long, value_name = "DIR")]
         out: PathBuf,
         /// Build for this environment (applies its `env` block).
@@ -116,6 +129,10 @@ enum Command {
         /// Print how long each phase took (read, parse, check, resolve, lint, emit, write).
         #[arg(long)]
         timings: bool,
+        /// Show at most N diagnostics (the most severe first), then how many more there
+        /// are; 0 shows all.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
+        max_diagnostics: usize,
     },
     /// Format .kumo files in place, keeping every comment.
     Fmt {
@@ -154,6 +171,7 @@ enum Command {
 
 fn main() -> ExitCode {
     install_panic_hook();
+    signals::ignore_file_size_signal();
     let cli = Cli::parse();
     let color = cli.color;
     match cli.command {
@@ -165,6 +183,7 @@ fn main() -> ExitCode {
             severity,
             fix,
             unsafe_fixes,
+            max_diagnostics,
         } => {
             let lint = match lint_config(deny, &severity) {
                 Ok(l) => l,
@@ -179,7 +198,10 @@ fn main() -> ExitCode {
                     apply: fix,
                     unsafe_fixes,
                 },
-                color,
+                Shown {
+                    color,
+                    max_diagnostics,
+                },
             )
         }
         Command::Build {
@@ -189,6 +211,7 @@ fn main() -> ExitCode {
             check,
             secrets,
             timings,
+            max_diagnostics,
         } => build::run(
             &paths,
             &out,
@@ -198,7 +221,10 @@ fn main() -> ExitCode {
                 secrets,
                 timings,
             },
-            color,
+            Shown {
+                color,
+                max_diagnostics,
+            },
         ),
         Command::Fmt { paths, check } => fmt(&paths, check, color),
         Command::Explain { code } => explain(code.as_deref()),
@@ -247,7 +273,13 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             let mut found: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(|e| format!("cannot read directory {}: {e}", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "kumo") && f.is_file())
+                // Not only regular files: a FIFO or a device named `*.kumo` is reported when
+                // read, never silently skipped (a dangling symlink, such as an editor's lock
+                // file, is skipped).
+                .filter(|f| {
+                    f.extension().is_some_and(|x| x == "kumo")
+                        && std::fs::metadata(f).is_ok_and(|m| !m.is_dir())
+                })
                 .collect();
             if found.is_empty() {
                 return Err(format!("no .kumo files in {}", p.display()));
@@ -262,12 +294,34 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 }
 
 pub(crate) fn read_all(files: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut budget = input::Budget::deployment();
     files
         .iter()
         .map(|f| {
-            std::fs::read(f)
+            budget
+                .read(f)
                 .map(|bytes| (display(f), bytes))
                 .map_err(|e| format!("cannot read {}: {e}", f.display()))
+        })
+        .collect()
+}
+
+/// The absolute path of each file read (names as `read_all` gives them), `/`-separated, for
+/// `analyze_paths`: emitted output names files relative to the deployment's directory,
+/// whatever the working directory and however the paths were written.
+pub(crate) fn absolute_names(files: &[(String, Vec<u8>)]) -> Vec<String> {
+    files
+        .iter()
+        .map(|(name, _)| {
+            let path = std::path::absolute(name).unwrap_or_else(|_| PathBuf::from(name));
+            let parts: Vec<String> = path
+                .components()
+                .map(|c| match c {
+                    std::path::Component::RootDir => String::new(),
+                    other => other.as_os_str().to_string_lossy().into_owned(),
+                })
+                .collect();
+            parts.join("/")
         })
         .collect()
 }
@@ -279,6 +333,23 @@ fn display(p: &Path) -> String {
 struct Fixes {
     apply: bool,
     unsafe_fixes: bool,
+}
+
+/// How human output is shown.
+#[derive(Clone, Copy)]
+pub(crate) struct Shown {
+    pub color: ColorChoice,
+    /// 0: no limit.
+    pub max_diagnostics: usize,
+}
+
+impl Shown {
+    pub fn limit(self) -> usize {
+        match self.max_diagnostics {
+            0 => usize::MAX,
+            n => n,
+        }
+    }
 }
 
 fn lint_config(
@@ -326,7 +397,7 @@ fn check(
     lint: kumoc_compiler::lints::LintConfig,
     format: Format,
     fixes: Fixes,
-    color: ColorChoice,
+    shown: Shown,
 ) -> ExitCode {
     let files = match collect(paths).and_then(|f| read_all(&f)) {
         Ok(f) => f,
@@ -334,41 +405,58 @@ fn check(
     };
     let mut opts = options(env);
     opts.lint = lint;
-    let mut analysis = analyze(&files, &opts);
-    if fixes.apply {
-        let changed = kumoc_compiler::fix::apply(
-            &analysis.diagnostics,
-            &analysis.sources,
+    let analysis = if fixes.apply {
+        let run = kumoc_compiler::fix::until_stable(
+            files.clone(),
+            &opts,
             fixes.unsafe_fixes,
+            kumoc_compiler::fix::MAX_ROUNDS,
         );
-        let mut total = 0;
-        for (file, (text, count)) in &changed {
-            let name = analysis.sources.name(*file).to_string();
-            let text = kumoc_lang::format::format(text).unwrap_or_else(|_| text.clone());
-            if let Err(e) = write_atomically(Path::new(&name), text.as_bytes()) {
-                return fail(format!("cannot write {name}: {e}"));
+        // Interrupt-safe: each file is replaced atomically; a signal stops before the next.
+        let interrupts = signals::Interrupts::catch();
+        for ((name, bytes), changed) in run.files.iter().zip(&run.changed) {
+            if let Some(sig) = interrupts.caught() {
+                eprintln!("kumoc: interrupted; the files not yet written are unchanged");
+                signals::terminate_by(sig);
             }
-            total += count;
+            if *changed {
+                if let Err(e) = write_atomically(Path::new(name), bytes) {
+                    return fail(format!("cannot write {name}: {e}"));
+                }
+            }
         }
-        if total > 0 {
+        let changed = run.changed.iter().filter(|c| **c).count();
+        if run.applied > 0 {
             eprintln!(
-                "fixed {} in {}",
-                plural(total, "problem"),
-                plural(changed.len(), "file")
+                "fixed {} in {}{}",
+                plural(run.applied, "problem"),
+                plural(changed, "file"),
+                if run.rounds > 1 {
+                    format!(" ({} rounds)", run.rounds)
+                } else {
+                    String::new()
+                }
             );
-            let files = match collect(paths).and_then(|f| read_all(&f)) {
-                Ok(f) => f,
-                Err(e) => return fail(e),
-            };
-            analysis = analyze(&files, &opts);
         }
-    }
+        if !run.converged {
+            eprintln!(
+                "kumoc: warning: fixes did not settle after {} (each round's fixes made new ones \
+                 applicable, or undid an earlier round's); the remaining fixes are shown below",
+                plural(run.rounds, "round")
+            );
+        }
+        run.analysis
+    } else {
+        analyze(&files, &opts)
+    };
     let out = match format {
         Format::Human => {
-            let mut s = render::human(
+            let mut s = render::human_limited(
                 &analysis.diagnostics,
                 &analysis.sources,
-                use_color(color, std::io::stdout().is_terminal()),
+                use_color(shown.color, std::io::stdout().is_terminal()),
+                shown.limit(),
+                "; `--max-diagnostics 0` shows all, `--format json` lists all",
             );
             s.push_str(&summary(&analysis, files.len()));
             s
@@ -445,7 +533,13 @@ fn fmt(paths: &[PathBuf], check_only: bool, color: ColorChoice) -> ExitCode {
     };
     let mut unformatted = 0;
     let mut broken = 0;
+    // Each file is replaced atomically; a signal stops before the next one.
+    let interrupts = (!check_only).then(signals::Interrupts::catch);
     for (name, bytes) in &files {
+        if let Some(sig) = interrupts.as_ref().and_then(signals::Interrupts::caught) {
+            eprintln!("kumoc: interrupted; the files not yet formatted are unchanged");
+            signals::terminate_by(sig);
+        }
         let (text, decode_err) = kumoc_lang::decode(bytes);
         let result = match decode_err {
             Some(e) => Err(vec![e]),
@@ -482,10 +576,12 @@ fn fmt(paths: &[PathBuf], check_only: bool, color: ColorChoice) -> ExitCode {
                     .collect();
                 eprint!(
                     "{}",
-                    render::human(
+                    render::human_limited(
                         &diags,
                         &sources,
-                        use_color(color, std::io::stderr().is_terminal())
+                        use_color(color, std::io::stderr().is_terminal()),
+                        DEFAULT_MAX_DIAGNOSTICS,
+                        "",
                     )
                 );
                 eprintln!("not formatted: {name} has syntax errors");

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use kumoc_lang::ast::{Attr, Block, Stmt, Value, ValueKind};
 use kumoc_lang::units::{self, Cidr, KumoVersion, Limit, Rate, UnitError};
 
-use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
+use crate::diagnostic::{Applicability, Diagnostic, Loc, did_you_mean};
 use crate::schema::{
     ACTIONS, BlockSchema, ENVIRONMENTS, Field, LabelRule, RefKind, Ty, Variant, egress_field,
 };
@@ -185,23 +185,102 @@ impl HAttr<'_> {
     }
 }
 
-/// Check the top-level statements of one file. `env` blocks come back like any other block;
-/// their children are checked against the top-level schemas.
+/// Check the top-level statements of one file (`text` is the file's text, `items` its parse).
+/// `env` blocks come back like any other block; their children are checked against the
+/// top-level schemas.
+///
+/// `release` is the deployment's declared release when known ([`declared_release`]); it
+/// only decides which "did you mean" suggestions become fixes (version gates are
+/// `resolve`'s).
 pub fn check_file<'a>(
     file: FileId,
+    text: &str,
     items: &'a [Stmt],
+    release: Option<&KumoVersion>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<HBlock<'a>> {
-    let mut cx = Cx { file, diags };
+    let mut cx = Cx {
+        file,
+        text,
+        diags,
+        trailing: None,
+        release: release.cloned(),
+        present: Vec::new(),
+    };
     cx.body(&crate::schema::ROOT, items).1
 }
 
-struct Cx<'d> {
-    file: FileId,
-    diags: &'d mut Vec<Diagnostic>,
+/// The release a deployment declares, read from the syntax trees of its files: the
+/// `kumomta` of the `deployment` block, or of `env NAME { deployment { ... } }` for the
+/// environment being built. `None` when it is missing or unreadable.
+pub fn declared_release<'a>(
+    files: impl IntoIterator<Item = &'a [Stmt]>,
+    env: Option<&str>,
+) -> Option<KumoVersion> {
+    fn in_deployment(items: &[Stmt]) -> Option<KumoVersion> {
+        items.iter().find_map(|s| match s {
+            Stmt::Block(b) if b.keyword.name == "deployment" => {
+                b.attrs()
+                    .find_map(|a| match (&a.key.name[..], &a.value.kind) {
+                        ("kumomta", ValueKind::Str(v)) => units::parse_version(&v.value).ok(),
+                        _ => None,
+                    })
+            }
+            _ => None,
+        })
+    }
+    // Without `--env`, the deployment's own `environment` is built.
+    fn environment(items: &[Stmt]) -> Option<String> {
+        items.iter().find_map(|s| match s {
+            Stmt::Block(b) if b.keyword.name == "deployment" => {
+                b.attrs()
+                    .find_map(|a| match (&a.key.name[..], &a.value.kind) {
+                        ("environment", ValueKind::Path(p)) => Some(p.text()),
+                        _ => None,
+                    })
+            }
+            _ => None,
+        })
+    }
+    let files: Vec<&[Stmt]> = files.into_iter().collect();
+    let env = env
+        .map(str::to_string)
+        .or_else(|| files.iter().find_map(|items| environment(items)));
+    let mut base = None;
+    let mut overlay = None;
+    for items in &files {
+        base = base.or_else(|| in_deployment(items));
+        for s in items.iter() {
+            if let Stmt::Block(b) = s
+                && b.keyword.name == "env"
+                && env.is_some()
+                && b.label_text() == env.as_deref()
+            {
+                overlay = overlay.or_else(|| in_deployment(&b.body));
+            }
+        }
+    }
+    overlay.or(base)
 }
 
-impl Cx<'_> {
+struct Cx<'t, 'd> {
+    file: FileId,
+    /// The file's text, to see what follows a value on its line.
+    text: &'t str,
+    diags: &'d mut Vec<Diagnostic>,
+    /// While checking an attribute: the unreadable rest of its line, when the parser read
+    /// the value and left the rest as an error statement (`max_age = 2 hours`: the value is
+    /// `2`, the rest `hours`). A fix for the value must replace both.
+    trailing: Option<kumoc_lang::Span>,
+    /// The release the description declares (see [`declared_release`]): a "did you mean"
+    /// that names a field or value this release lacks is said, not offered as a fix.
+    release: Option<KumoVersion>,
+    /// The keys written in the block being checked: renaming a field to one of them would
+    /// only trade an unknown field for a duplicate.
+    present: Vec<String>,
+}
+
+impl Cx<'_, '_> {
     fn loc(&self, span: kumoc_lang::Span) -> Loc {
         Loc::new(self.file, span)
     }
@@ -220,10 +299,28 @@ impl Cx<'_> {
         // Indexes for the duplicate checks, so a body of N items costs O(N), not O(N²).
         let mut attr_index: HashMap<&'a str, usize> = HashMap::default();
         let mut block_index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
-        for stmt in items {
+        let present = items
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Attr(a) => Some(a.key.name.clone()),
+                _ => None,
+            })
+            .collect();
+        let outer = std::mem::replace(&mut self.present, present);
+        for (i, stmt) in items.iter().enumerate() {
             match stmt {
                 Stmt::Attr(a) => {
-                    if let Some(h) = self.attr(schema, a) {
+                    self.trailing = match items.get(i + 1) {
+                        Some(Stmt::Error(junk)) => self
+                            .text
+                            .get(a.value.span.end as usize..junk.span.start as usize)
+                            .filter(|gap| gap.chars().all(|c| c == ' ' || c == '\t'))
+                            .map(|_| junk.span),
+                        _ => None,
+                    };
+                    let h = self.attr(schema, a);
+                    self.trailing = None;
+                    if let Some(h) = h {
                         if let Some(prev) = attr_index
                             .get(a.key.name.as_str())
                             .and_then(|&i| attrs.get(i))
@@ -247,7 +344,11 @@ impl Cx<'_> {
                 }
                 Stmt::Block(b) => {
                     if let Some(h) = self.block(schema, b) {
-                        if h.schema.multiplicity != crate::schema::Multiplicity::Many {
+                        // A keyed block whose name was refused (already reported) is no
+                        // duplicate of another such block.
+                        let unnamed = h.schema.multiplicity == crate::schema::Multiplicity::Keyed
+                            && h.label.is_none();
+                        if h.schema.multiplicity != crate::schema::Multiplicity::Many && !unnamed {
                             let (kw, label) = h.key();
                             let key = (kw, label.map(str::to_string));
                             if let Some(prev) = block_index.get(&key).and_then(|&i| blocks.get(i)) {
@@ -263,7 +364,53 @@ impl Cx<'_> {
                 Stmt::Error(_) => {}
             }
         }
+        self.present = outer;
         (attrs, blocks)
+    }
+
+    /// "Did you mean" for a field name among `fields`: a fix when the field exists in the
+    /// declared release and is not already set in the block; otherwise only the help says
+    /// it, and why there is no fix.
+    fn suggest_field(
+        &self,
+        d: Diagnostic,
+        name: &str,
+        at: Loc,
+        fields: impl Iterator<Item = &'static Field>,
+    ) -> Option<Diagnostic> {
+        let fields: Vec<&'static Field> = fields.collect();
+        let s = did_you_mean(name, fields.iter().map(|f| f.name))?;
+        let field = fields.iter().find(|f| f.name == s)?;
+        // Another misspelling in the block (or this one twice) that would become `s` too:
+        // renaming both would make a duplicate.
+        let rivals = self
+            .present
+            .iter()
+            .filter(|k| did_you_mean(k, fields.iter().map(|f| f.name)) == Some(s))
+            .count()
+            > 1;
+        Some(if self.present.iter().any(|k| k == s) {
+            d.with_help(format!(
+                "did you mean `{s}`? It is already set in this block: remove one of the two"
+            ))
+        } else if rivals {
+            d.with_help(format!(
+                "did you mean `{s}`? Another field of this block looks like `{s}` too: keep one"
+            ))
+        } else if let Some(why) = self.too_new(field.since) {
+            d.with_help(format!("did you mean `{s}`? {why}"))
+        } else {
+            d.with_help(format!("did you mean `{s}`?"))
+                .with_replacement(format!("replace with `{s}`"), at, s)
+        })
+    }
+
+    /// Why a field or value introduced in `since` cannot be used: the declared release is
+    /// older. `None` when it can (or the release is not known).
+    fn too_new(&self, since: Option<crate::schema::Since>) -> Option<String> {
+        let (since, release) = (since?, self.release.as_ref()?);
+        ((release.year, release.month, release.day) < (since.0, since.1, since.2))
+            .then(|| format!("It needs KumoMTA {since} or later; this deployment runs {release}"))
     }
 
     fn block<'a>(&mut self, parent: &'static BlockSchema, b: &'a Block) -> Option<HBlock<'a>> {
@@ -356,7 +503,7 @@ impl Cx<'_> {
             if schema.label != LabelRule::None {
                 let example = match schema.label {
                     LabelRule::Domain { .. } => "\"example.com\"",
-                    LabelRule::DefaultOrDomain => "default",
+                    LabelRule::DefaultOrDomain { .. } => "default",
                     LabelRule::Environment => "production",
                     _ => "NAME",
                 };
@@ -402,6 +549,21 @@ impl Cx<'_> {
                 if kw == "secret" {
                     self.secret_name(&label.text, at)?;
                 }
+                // Tenants are checked where they are defined (a queue's `tenant` block
+                // refers to one), campaigns wherever they are written (each is a definition).
+                if std::ptr::eq(schema, &crate::schema::TENANT) || kw == "campaign" {
+                    if let Err((why, help)) = check_queue_name_part(&label.text) {
+                        self.push(
+                            Diagnostic::new(
+                                "K2010",
+                                format!("{} cannot name a {kw}", shown(&label.text)),
+                                at,
+                                why,
+                            )
+                            .with_help(help),
+                        );
+                    }
+                }
                 Some(label.text.clone())
             }
             LabelRule::Domain { wildcard } => {
@@ -422,7 +584,7 @@ impl Cx<'_> {
                 }
                 Some(label.text.to_ascii_lowercase())
             }
-            LabelRule::DefaultOrDomain => {
+            LabelRule::DefaultOrDomain { wildcard } => {
                 if label.text == "default" {
                     return Some("default".to_string());
                 }
@@ -443,7 +605,18 @@ impl Cx<'_> {
                     );
                     return None;
                 }
-                if let Err(why) = check_domain(&label.text, true) {
+                if let Err(why) = check_domain(&label.text, wildcard) {
+                    let (why, help) = if label.text.starts_with("*.") {
+                        (
+                            "a wildcard never matches a shaping block",
+                            "KumoMTA looks shaping blocks up by the exact destination domain (or its MX site with `mx_rollup`): name the domain, or use a `provider` with `domain_suffix(...)`",
+                        )
+                    } else {
+                        (
+                            why,
+                            "shaping and queue blocks are keyed by a destination domain",
+                        )
+                    };
                     self.push(
                         Diagnostic::new(
                             "K2010",
@@ -451,11 +624,26 @@ impl Cx<'_> {
                             at,
                             why,
                         )
-                        .with_help("shaping and queue blocks are keyed by a destination domain"),
+                        .with_help(help),
                     );
                     return None;
                 }
-                Some(label.text.to_ascii_lowercase())
+                let domain = label.text.to_ascii_lowercase();
+                if kw == "shaping" && SHAPING_RESERVED_KEYS.contains(&domain.as_str()) {
+                    self.push(
+                        Diagnostic::new(
+                            "K2010",
+                            format!("`{domain}` cannot key a shaping block"),
+                            at,
+                            "a reserved key of shaping.toml",
+                        )
+                        .with_help(
+                            "KumoMTA's shaping file reads its top-level `provider` table as the provider blocks, so a destination of that name cannot be shaped; write the domain in full",
+                        ),
+                    );
+                    return None;
+                }
+                Some(domain)
             }
             LabelRule::Environment => {
                 if ENVIRONMENTS.iter().any(|e| e.name == label.text) {
@@ -501,7 +689,8 @@ impl Cx<'_> {
         }
         let value = self
             .value(&field.ty, &a.value)
-            .and_then(|v| self.emittable(schema.keyword, field.name, v));
+            .and_then(|v| self.emittable(schema.keyword, field.name, v))
+            .and_then(|v| self.in_range(schema.keyword, field.name, v));
         Some(HAttr {
             file: self.file,
             ast: a,
@@ -524,10 +713,11 @@ impl Cx<'_> {
             at,
             "unknown field",
         );
-        if let Some(s) = did_you_mean(name, schema.all_fields().map(|f| f.name)) {
-            d = d
-                .with_help(format!("did you mean `{s}`?"))
-                .with_replacement(format!("replace with `{s}`"), at, s);
+        if did_you_mean(name, schema.all_fields().map(|f| f.name)).is_some() {
+            d = match self.suggest_field(d.clone(), name, at, schema.all_fields()) {
+                Some(with) => with,
+                None => d,
+            };
         } else if schema.child(name).is_some() {
             d = d.with_help(format!(
                 "`{name}` is a block here: write `{name} {{ ... }}`"
@@ -570,13 +760,36 @@ impl Cx<'_> {
                 "secret values are never written in .kumo: declare `secret \"name\" { }` and refer to it with `secret(\"name\")`",
             ),
             (Ty::Rate, ValueKind::Number(raw)) => d.with_help(format!("a rate needs a period: `{raw}/s`, `{raw}/min` or `{raw}/h`")),
-            (Ty::Duration, ValueKind::Number(raw)) if raw.chars().all(|c| c.is_ascii_digit()) => d
-                .with_help(format!("durations need a unit: `{raw}s`, `{raw}m` or `{raw}h`"))
-                .with_fix(
-                    format!("use `{raw}s`"),
-                    crate::diagnostic::Applicability::Unsafe,
-                    vec![crate::diagnostic::Edit { loc: at, replacement: format!("{raw}s") }],
-                ),
+            (Ty::Duration, ValueKind::Number(raw)) if raw.chars().all(|c| c.is_ascii_digit()) => {
+                match self.trailing {
+                    // `2 hours`: the unit is on the line, after a space. The fix replaces
+                    // both with the duration they spell, or there is none.
+                    Some(junk) => {
+                        let whole = v.span.cover(junk);
+                        let written = self.text.get(whole.range()).unwrap_or_default();
+                        match spaced_duration(written) {
+                            Some(fixed) => d
+                                .with_help(format!("no spaces inside a duration: write `{fixed}`"))
+                                .with_replacement(
+                                    format!("write `{fixed}`"),
+                                    self.loc(whole),
+                                    fixed,
+                                ),
+                            None => d.with_help(format!(
+                                "a duration is a number and a unit without spaces, like `{raw}s`, `{raw}m` or `{raw}h`"
+                            )),
+                        }
+                    }
+                    // A bare number: KumoMTA itself reads an integer duration as seconds.
+                    None => d
+                        .with_help(format!("durations need a unit: `{raw}s`, `{raw}m` or `{raw}h`"))
+                        .with_fix(
+                            format!("use `{raw}s` (KumoMTA reads a bare number as seconds)"),
+                            crate::diagnostic::Applicability::Unsafe,
+                            vec![crate::diagnostic::Edit { loc: at, replacement: format!("{raw}s") }],
+                        ),
+                }
+            }
             (Ty::Bool, ValueKind::Str(s)) if s.value == "true" || s.value == "false" => d
                 .with_help(format!("write `{}` without quotes", s.value))
                 .with_replacement("remove the quotes", at, s.value.clone()),
@@ -596,12 +809,42 @@ impl Cx<'_> {
         v: &Value,
         wrap: impl FnOnce(T) -> Typed,
     ) -> Option<Typed> {
+        self.lit_fix(parsed, code, what, v, wrap, Applicability::Safe)
+    }
+
+    /// [`Self::lit`], with the error's suggestion (the literal, corrected: see
+    /// [`UnitError::suggestion`]) offered as a fix of the given applicability.
+    fn lit_fix<T>(
+        &mut self,
+        parsed: Result<T, UnitError>,
+        code: &'static str,
+        what: &str,
+        v: &Value,
+        wrap: impl FnOnce(T) -> Typed,
+        applicability: Applicability,
+    ) -> Option<Typed> {
         match parsed {
             Ok(x) => Some(wrap(x)),
             Err(e) => {
                 // A string's contents start one byte after its opening quote.
-                let offset = usize::from(matches!(v.kind, ValueKind::Str(_)));
-                self.unit_error(code, what, v, offset, e);
+                let quoted = matches!(v.kind, ValueKind::Str(_));
+                let suggestion = e.suggestion.clone();
+                self.unit_error(code, what, v, usize::from(quoted), e);
+                if let (Some(fixed), Some(last)) = (suggestion, self.diags.last_mut()) {
+                    let replacement = if quoted {
+                        format!("\"{}\"", fixed.replace('\\', "\\\\").replace('"', "\\\""))
+                    } else {
+                        fixed.clone()
+                    };
+                    last.fix = Some(crate::diagnostic::Fix {
+                        title: format!("write `{fixed}`"),
+                        applicability,
+                        edits: vec![crate::diagnostic::Edit {
+                            loc: Loc::new(self.file, v.span),
+                            replacement,
+                        }],
+                    });
+                }
                 None
             }
         }
@@ -698,8 +941,10 @@ impl Cx<'_> {
                     Typed::Duration,
                 )?
             }
+            // The newest humantime here: what an older release cannot read is reported by
+            // `resolve`, which knows the deployment's release (per environment).
             (Ty::Duration, ValueKind::Str(s)) => self.lit(
-                units::parse_humantime(&s.value, units::HumantimeFlavor::V2_2),
+                units::parse_humantime(&s.value, units::HumantimeFlavor::V2_3),
                 "K2002",
                 "duration",
                 v,
@@ -751,45 +996,26 @@ impl Cx<'_> {
             ) => self.lit(units::parse_ip(raw), "K2005", "IP address", v, Typed::Ip)?,
             (Ty::Cidr, ValueKind::Ip(raw))
             | (Ty::Cidr, ValueKind::Str(kumoc_lang::ast::StrLit { value: raw, .. })) => {
-                let off = usize::from(matches!(v.kind, ValueKind::Str(_)));
-                match units::parse_cidr(raw) {
-                    Ok(c) => Typed::Cidr(c),
-                    Err(e) => {
-                        let fix = e
-                            .help
-                            .as_ref()
-                            .and_then(|h| h.split('`').nth(1).map(str::to_string));
-                        let span = v.span;
-                        self.unit_error("K2005", "CIDR", v, off, e);
-                        if let (Some(fix), Some(last)) = (fix, self.diags.last_mut()) {
-                            if units::parse_cidr(&fix).is_ok() {
-                                let replacement = if off == 1 {
-                                    format!("\"{fix}\"")
-                                } else {
-                                    fix.clone()
-                                };
-                                last.fix = Some(crate::diagnostic::Fix {
-                                    title: format!("use the network address `{fix}`"),
-                                    applicability: crate::diagnostic::Applicability::Unsafe,
-                                    edits: vec![crate::diagnostic::Edit {
-                                        loc: Loc::new(self.file, span),
-                                        replacement,
-                                    }],
-                                });
-                            }
-                        }
-                        return None;
-                    }
-                }
+                // Unsafe: `10.0.0.1/8` -> `10.0.0.0/8` is KumoMTA's own "did you mean", but
+                // the writer may have meant the host.
+                self.lit_fix(
+                    units::parse_cidr(raw),
+                    "K2005",
+                    "CIDR",
+                    v,
+                    Typed::Cidr,
+                    Applicability::Unsafe,
+                )?
             }
             (Ty::HostPort, ValueKind::Str(s)) => match check_host_port(&s.value) {
                 Ok(()) => Typed::HostPort(s.value.clone()),
                 Err(why) => {
                     self.push(
                         Diagnostic::new("K2005", format!("invalid \"host:port\": {why}"), loc, why)
-                            .with_help(
-                                "write it like \"10.0.0.5:1080\" or \"[2001:db8::5]:1080\" (a DNS name like \"proxy.example.com:1080\" needs KumoMTA 2026.09.22 or later)",
-                            ),
+                            .with_help(format!(
+                                "write it like \"10.0.0.5:1080\" or \"[2001:db8::5]:1080\" (KumoMTA reads a DNS name like \"proxy.example.com:1080\" from {} on)",
+                                crate::schema::PROXY_HOST_NAME_SINCE
+                            )),
                     );
                     return None;
                 }
@@ -945,7 +1171,8 @@ impl Cx<'_> {
                     );
                     return None;
                 };
-                self.match_argument(&name, &arg, loc)?;
+                let arg_loc = c.args.first().map_or(loc, |a| self.loc(a.value.span));
+                self.match_argument(&name, &arg, loc, arg_loc)?;
                 match name.as_str() {
                     "mx_suffix" => Typed::Match(MatchRule::MxSuffix(arg)),
                     "domain_suffix" => Typed::Match(MatchRule::DomainSuffix(arg)),
@@ -998,15 +1225,27 @@ impl Cx<'_> {
         let suggestion = by_kumo
             .map(|x| x.name)
             .or_else(|| did_you_mean(name, variants.iter().map(|x| x.name)));
-        let names: Vec<String> = variants.iter().map(|x| format!("`{}`", x.name)).collect();
-        d = match suggestion {
-            Some(s) => d
+        // Only what the declared release has is "allowed".
+        let names: Vec<String> = variants
+            .iter()
+            .filter(|x| self.too_new(x.since).is_none())
+            .map(|x| format!("`{}`", x.name))
+            .collect();
+        let too_new = suggestion
+            .and_then(|s| variants.iter().find(|x| x.name == s))
+            .and_then(|x| self.too_new(x.since));
+        d = match (suggestion, too_new) {
+            (Some(s), Some(why)) => d.with_help(format!(
+                "did you mean `{s}`? {why} (allowed: {})",
+                names.join(", ")
+            )),
+            (Some(s), None) => d
                 .with_help(format!(
                     "did you mean `{s}`? (allowed: {})",
                     names.join(", ")
                 ))
                 .with_replacement(format!("replace with `{s}`"), loc, s),
-            None => d.with_help(format!("allowed: {}", names.join(", "))),
+            (None, _) => d.with_help(format!("allowed: {}", names.join(", "))),
         };
         self.push(d);
     }
@@ -1105,14 +1344,16 @@ impl Cx<'_> {
                 at,
                 "unknown field",
             );
-            if let Some(s) = did_you_mean(
+            let saved = std::mem::take(&mut self.present);
+            if let Some(with) = self.suggest_field(
+                d.clone(),
                 &fname.name,
-                crate::schema::EGRESS_FIELDS.iter().map(|f| f.name),
+                at,
+                crate::schema::EGRESS_FIELDS.iter(),
             ) {
-                d = d
-                    .with_help(format!("did you mean `{s}`?"))
-                    .with_replacement(format!("replace with `{s}`"), at, s);
+                d = with;
             }
+            self.present = saved;
             self.push(d);
             return None;
         };
@@ -1129,6 +1370,37 @@ impl Cx<'_> {
 }
 
 /// The value as written, for messages (long values are cut).
+/// `2 hours`, `1 h 30 min`: a duration written with spaces, as a kumoc literal (`2h`,
+/// `90m`), when it reads as one exactly. Months and years are left alone (`5 M` is five
+/// months to humantime, and rarely what was meant), and so are fractions and units below
+/// the millisecond, which a kumoc literal cannot hold exactly.
+fn spaced_duration(written: &str) -> Option<String> {
+    let refused = written.contains('.')
+        || written.split(|c: char| !c.is_alphabetic()).any(|w| {
+            matches!(
+                w,
+                "M" | "month"
+                    | "months"
+                    | "y"
+                    | "year"
+                    | "years"
+                    | "yr"
+                    | "yrs"
+                    | "ns"
+                    | "nsec"
+                    | "nanos"
+                    | "us"
+                    | "usec"
+                    | "µs"
+            )
+        });
+    if refused {
+        return None;
+    }
+    let ms = units::parse_humantime(written, units::HumantimeFlavor::V2_2).ok()?;
+    (ms > 0).then(|| units::format_duration(ms))
+}
+
 fn source_text(v: &Value) -> String {
     let s = match &v.kind {
         ValueKind::Str(s) => s.value.clone(),
@@ -1284,8 +1556,10 @@ fn check_secret_key(s: &str) -> Result<(), &'static str> {
     {
         return Err("invalid character");
     }
-    if s == "." || s == ".." {
-        return Err("`.` and `..` are not keys");
+    // apimachinery's `IsConfigMapKey`: not `.`, and no `..` prefix (the kubelet writes each
+    // key as a file beside its own `..data` link).
+    if s == "." || s.starts_with("..") {
+        return Err("`.` and names starting with `..` are not keys");
     }
     Ok(())
 }
@@ -1359,7 +1633,7 @@ fn check_url(s: &str, schemes: &[&str]) -> Result<(), (&'static str, String)> {
 // emitted string (K2015), and each such place's own grammar (K2010 for names, K2015 for
 // other text).
 
-impl Cx<'_> {
+impl Cx<'_, '_> {
     /// Strings are single lines of printable text.
     fn no_control_characters(&mut self, s: &str, loc: Loc) -> Option<()> {
         let Some(c) = s.chars().find(|c| c.is_control()) else {
@@ -1472,12 +1746,32 @@ impl Cx<'_> {
     /// `mx_suffix`, `domain_suffix` and `host_name` compare a destination with their text: an
     /// empty suffix would match every destination, and whitespace none. (Wildcards and
     /// regex syntax are KUMO-SHP005's, with a fix.)
-    fn match_argument(&mut self, rule: &str, arg: &str, loc: Loc) -> Option<()> {
+    fn match_argument(&mut self, rule: &str, arg: &str, loc: Loc, arg_loc: Loc) -> Option<()> {
         let text = match rule {
             "mx_suffix" | "domain_suffix" => arg.strip_prefix('.').unwrap_or(arg),
             "host_name" => arg,
             _ => return Some(()), // an unknown rule: reported with its name
         };
+        // KumoMTA compares MX host names as DNS gives them, in lower case (hickory's
+        // `Name::to_lowercase` in `fully_qualify`, `crates/dns-resolver`), and the suffix as
+        // written: an upper-case letter never matches.
+        if rule != "domain_suffix" && text.chars().any(|c| c.is_ascii_uppercase()) {
+            let lower = arg.to_ascii_lowercase();
+            let mut d = Diagnostic::new(
+                "K2010",
+                format!("{} never matches an MX host name", shown(arg)),
+                arg_loc,
+                "upper-case letters",
+            )
+            .with_help(format!(
+                "KumoMTA compares MX host names in lower case: write `\"{lower}\"`"
+            ));
+            if !lower.contains(['"', '\\']) {
+                d = d.with_replacement("write it in lower case", arg_loc, format!("\"{lower}\""));
+            }
+            self.push(d);
+            return None;
+        }
         let why = if text.is_empty() {
             "matches every destination"
         } else if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -1494,6 +1788,154 @@ impl Cx<'_> {
             )
             .with_help("match rules take a domain or a suffix like `\".google.com\"`"),
         );
+        None
+    }
+}
+
+// ----- names that share a namespace with a consumer's own keys (issue 11) ----------------
+
+/// The keys KumoMTA's queue helper reads as options in the tables where kumoc writes tenant
+/// and campaign names: `[queue."d"]` holds options and tenants, `[queue."d"."t"]` options and
+/// campaigns, and the helper decides which is which by trying each key as an option
+/// (`assets/policy-extras/queue.lua`, `parse_domain` / `parse_tenant_with_campaign`, and
+/// `is_queue_config_option`, which asks `kumo.make_queue_config`). So a tenant named
+/// `max_age` is not TOML at all when the block also sets `max_age` (the same key twice), and
+/// is read as a broken option otherwise; `tenants` and `campaigns` are the helper's own record
+/// fields, which an empty table silently fills. The fields of `QueueConfig`
+/// (`crates/kumod/src/queue/config.rs`) and of the helper's records.
+pub const QUEUE_HELPER_KEYS: &[&str] = &[
+    "retry_interval",
+    "max_retry_interval",
+    "max_age",
+    "egress_pool",
+    "max_message_rate",
+    "protocol",
+    "reap_interval",
+    "refresh_interval",
+    "timerwheel_tick_interval",
+    "strategy",
+    "refresh_strategy",
+    "provider_name",
+    "shrink_policy",
+    "overall_max_message_rate",
+    "routing_domain",
+    "require_authz",
+    "campaigns",
+    "tenants",
+];
+
+/// Top-level keys of `shaping.toml` that are not destinations: `provider` holds the provider
+/// blocks (`ShapingFile` in `crates/kumo-api-types/src/shaping.rs`). (`default` is the
+/// `shaping default` block itself.)
+pub const SHAPING_RESERVED_KEYS: &[&str] = &["provider"];
+
+/// A tenant or campaign name. Besides being a key of `queues.toml` (see [`QUEUE_HELPER_KEYS`]),
+/// it is a part of KumoMTA's scheduled queue names, `campaign:tenant@domain!routing_domain`,
+/// which KumoMTA splits back at the first `@`, then at the first `:`
+/// (`QueueNameComponents::parse`, `crates/message/src/message.rs`): a `@` or `:` in a tenant
+/// or campaign puts mail in another queue than its configuration names.
+pub fn check_queue_name_part(s: &str) -> Result<(), (&'static str, &'static str)> {
+    if s.contains(['@', ':']) {
+        return Err((
+            "`@` and `:` separate the parts of a queue name",
+            "KumoMTA names queues `campaign:tenant@domain` and splits the name at the first `:` and `@`: use other characters",
+        ));
+    }
+    if QUEUE_HELPER_KEYS.contains(&s) {
+        return Err((
+            "an option name of KumoMTA's queue helper",
+            "in queues.toml, tenants and campaigns share tables with the queue options, and KumoMTA reads a key named like an option as that option: choose another name",
+        ));
+    }
+    Ok(())
+}
+
+// ----- values where they are used (issue 11) ----------------------------------------------
+
+/// The largest duration any consumer reads back: Kubernetes stores seconds as 32-bit integers
+/// (probes), and KumoMTA converts durations to `chrono::Duration` (milliseconds in an `i64`;
+/// `QueueConfig::get_max_age` unwraps it) and Prometheus to nanoseconds in an `i64`.
+pub const MAX_DURATION_MS: u64 = i32::MAX as u64 * 1000;
+
+/// Why a typed value cannot be what `block.field` becomes: (label, help). The grammar was
+/// checked already; these are the ranges of the values' consumers.
+fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(&'static str, String, String)> {
+    let range = |why: &str, help: String| Some(("K2007", why.to_string(), help));
+    match (block, field, v) {
+        (_, _, Typed::Size(n)) if *n > i64::MAX as u64 => range(
+            "larger than 8 EiB",
+            "KumoMTA's Lua and Kubernetes read sizes as 64-bit signed integers: use at most `7Ei`".into(),
+        ),
+        (_, _, Typed::Cpu(n)) if *n > i64::MAX as u64 => range(
+            "too many cores",
+            "Kubernetes counts CPU in millicores in a 64-bit signed integer".into(),
+        ),
+        (_, _, Typed::Duration(ms)) if *ms > MAX_DURATION_MS => range(
+            "longer than 68 years",
+            format!(
+                "durations are at most {}s (2^31 − 1 seconds): Kubernetes stores seconds as 32-bit integers and KumoMTA refuses longer ones at run time",
+                MAX_DURATION_MS / 1000
+            ),
+        ),
+        // Kubernetes and the DKIM helper read these in whole seconds: a fraction would be
+        // rounded, 0 where they need at least 1 would be written as 1.
+        (
+            "readiness" | "startup" | "liveness" | "mta" | "dkim" | "dkim_defaults",
+            "initial_delay" | "period" | "timeout" | "termination_grace_period" | "expiration",
+            Typed::Duration(ms),
+        ) if !ms.is_multiple_of(1000) => range(
+            "not a whole number of seconds",
+            format!("`{field}` is written in whole seconds: use `{}s`", ms.div_ceil(1000).max(1)),
+        ),
+        (
+            "readiness" | "startup" | "liveness" | "mta" | "dkim" | "dkim_defaults",
+            "period" | "timeout" | "termination_grace_period" | "expiration",
+            Typed::Duration(0),
+        ) => range(
+            "0 seconds",
+            match field {
+                "termination_grace_period" => "kumod needs time to finish deliveries and flush the spool: give it at least `1s` (kumoc's default is `300s`)".to_string(),
+                "expiration" => "signatures would already be expired when they are sent: use at least `1s` (days, in practice)".to_string(),
+                _ => format!("Kubernetes requires a probe `{field}` of at least 1 second: use `1s`"),
+            },
+        ),
+        ("mta", "spool", Typed::Size(0)) | ("tsa", "storage", Typed::Size(0)) => range(
+            "a volume of 0 bytes",
+            "the volume is a PersistentVolumeClaim, and Kubernetes requires it to request more than 0 bytes".into(),
+        ),
+        ("autoscale", "cpu" | "memory", Typed::Percent(0)) => range(
+            "a target of 0%",
+            "Kubernetes requires a utilization target of at least 1%".into(),
+        ),
+        // fancy-regex compiles an empty pattern, which matches every response: every
+        // delivery would fire the rule.
+        (_, _, Typed::Regex(r)) if r.is_empty() => Some((
+            "K2011",
+            "matches every response".into(),
+            "an empty pattern fires the rule on every delivery: write what the response says, like `'4\\.7\\.28'`".into(),
+        )),
+        (_, _, Typed::List(items)) => items
+            .iter()
+            .find_map(|i| value_rule(block, field, &i.value)),
+        (_, _, Typed::Action(Action::SetConfig { field: f, value, .. })) => {
+            value_rule("shaping", f.name, &value.value)
+        }
+        _ => None,
+    }
+}
+
+impl Cx<'_, '_> {
+    /// A value outside what its consumer reads back is reported (K2007) and dropped.
+    fn in_range(&mut self, block: &str, field: &str, v: TypedAt) -> Option<TypedAt> {
+        let Some((code, why, help)) = value_rule(block, field, &v.value) else {
+            return Some(v);
+        };
+        let message = if code == "K2007" {
+            format!("`{field}` is out of range")
+        } else {
+            format!("invalid `{field}`")
+        };
+        self.push(Diagnostic::new(code, message, v.loc, why).with_help(help));
         None
     }
 }
@@ -1540,18 +1982,26 @@ fn string_grammar(
             bad("K2010", why, "Secret keys are letters, digits, `-`, `_` and `.`")
         }),
         ("deployment", "image") => check_image(s).err().and_then(|why| {
-            bad("K2010", why, "write the image repository, like `ghcr.io/kumocorp/kumomta`")
+            bad("K2010", why, "write the image repository, like `ghcr.io/kumocorp/kumomta`, optionally pinned to a digest: `ghcr.io/kumocorp/kumomta@sha256:<64 hex digits>`")
         }),
         ("queue", "routing_domain") => {
+            // KumoMTA's `MailExchanger::resolve` (crates/dns-resolver): `[IPv6:addr]` (the
+            // tag in any case), or `[addr]`, IPv4 or an untagged IPv6.
             let ip = s
                 .strip_prefix('[')
                 .and_then(|r| r.strip_suffix(']'))
-                .is_some_and(|ip| ip.parse::<IpAddr>().is_ok());
+                .is_some_and(|ip| {
+                    let v6 = ip.get(..5).filter(|t| t.eq_ignore_ascii_case("ipv6:"));
+                    match (v6, ip.get(5..)) {
+                        (Some(_), Some(addr)) => addr.parse::<std::net::Ipv6Addr>().is_ok(),
+                        _ => ip.parse::<IpAddr>().is_ok(),
+                    }
+                });
             if ip {
                 return None;
             }
             check_domain(s, false).err().and_then(|why| {
-                bad("K2010", why, "route to a domain, or to an address written `[10.0.0.5]`")
+                bad("K2010", why, "route to a domain, or to an address written `[10.0.0.5]` or `[IPv6:2001:db8::5]`")
             })
         }
         ("logging", "filter") => check_log_filter(s).err().and_then(|why| {
@@ -1584,9 +2034,29 @@ fn check_dns_subdomain(s: &str) -> Result<(), &'static str> {
 }
 
 /// An image reference: `[registry[:port]/]path[:tag][@digest]`, path parts of lowercase
-/// letters, digits and `._-`.
+/// letters, digits and `._-`. A digest (`@sha256:<64 hex>`, the strongest pin: the registry
+/// serves those bytes or nothing) is welcome; the tag comes from `kumomta`.
 fn check_image(s: &str) -> Result<(), &'static str> {
-    let without_digest = s.split_once('@').map_or(s, |(name, _)| name);
+    let (without_digest, digest) = match s.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (s, None),
+    };
+    if let Some(digest) = digest {
+        // The OCI image spec's registered algorithms, as Kubernetes pulls them.
+        let hex = |h: &str, n: usize| {
+            h.len() == n
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        let ok = match digest.split_once(':') {
+            Some(("sha256", h)) => hex(h, 64),
+            Some(("sha512", h)) => hex(h, 128),
+            _ => false,
+        };
+        if !ok {
+            return Err("a digest is `@sha256:` and 64 lowercase hex digits");
+        }
+    }
     let repository = match without_digest.rfind(':') {
         Some(colon) if !without_digest[colon..].contains('/') => &without_digest[..colon],
         _ => without_digest,

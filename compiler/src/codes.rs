@@ -300,6 +300,31 @@ so a typo cannot mount a file that does not exist. A DKIM key defaults to
 `<domain>.<selector>.key`.",
     ),
     e(
+        "K1011",
+        "unusable-pool",
+        Resolution,
+        "a queue sends from a pool that cannot send",
+        "An `egress_pool` (of a queue, a tenant or a campaign) names a pool with no source, or
+whose sources all have `weight = 0`. KumoMTA never picks a weight-0 source, and releases
+before 2026.04.09 drop an empty pool when they load the sources file, so the mail queued for
+that pool is never sent: it waits until `max_age` and bounces. That holds on every release,
+so it is an error whatever `kumomta` says.
+
+```kumo
+pool dedicated {
+  source ip-1 { weight = 0 }   // drained for maintenance
+}
+
+queue default {
+  egress_pool = dedicated      // K1011: nothing in `dedicated` can send
+}
+```
+
+Give the pool a source with a weight of at least 1, or point the queue at another pool. A
+pool no queue uses may be empty (on releases that keep empty pools): it is a way to hold mail
+deliberately only where something names it.",
+    ),
+    e(
         "K2001",
         "type-mismatch",
         Types,
@@ -322,8 +347,9 @@ Secret values are never written in `.kumo`: a field that takes a secret takes a 
         "a duration that cannot be read",
         "Durations are written `<number><unit>` with units `ms`, `s`, `m`, `h`, `d`, `w`, and may
 combine pieces: `90s`, `20m`, `24h`, `1h30m`, `7d`. A number without a unit is not a
-duration. kumoc writes every duration into the KumoMTA files in a form every KumoMTA
-release parses.",
+duration. A string (`\"10 minutes\"`) is read as KumoMTA reads it, with humantime; which
+humantime depends on the release (see K2008). kumoc writes every duration into the KumoMTA
+files in a form every KumoMTA release parses.",
     ),
     e(
         "K2003",
@@ -370,7 +396,15 @@ offers the `.kumo` spelling.",
         Types,
         "a number outside the allowed range",
         "The field's range is in the message (e.g. ports 1–65535, a connection limit of at least
-1: to stop sending, suspend instead).",
+1: to stop sending, suspend instead).
+
+Some ranges come from where the value goes: a `spool` or TSA `storage` of 0 is a
+PersistentVolumeClaim Kubernetes refuses; an autoscaling target of `0%` is refused too;
+sizes above 8 EiB and CPU amounts above 2^63 millicores do not fit the 64-bit integers
+KumoMTA's Lua and Kubernetes read; durations are at most 2^31 − 1 seconds (about 68
+years), the most Kubernetes' 32-bit seconds and KumoMTA's run-time conversions hold. Probe
+timings, the termination grace period and DKIM `expiration` are read in whole seconds, so
+they are whole seconds, and at least `1s` where 0 would not mean what it says.",
     ),
     e(
         "K2008",
@@ -379,15 +413,24 @@ offers the `.kumo` spelling.",
         "a feature the deployment's KumoMTA release does not have",
         "The `kumomta` release in the `deployment` block decides what may be emitted. A feature
 introduced later would make KumoMTA fail to load the policy (or silently ignore it), so it
-is an error at the place that asks for it. Raise the release, or do without the feature.",
+is an error at the place that asks for it. Raise the release, or do without the feature.
+
+Duration strings too: KumoMTA reads them with the humantime its release ships. Before
+2025.12.02-67ee9e96 (humantime 2.2) there are no fractions (`\"1.5h\"`), no bare `\"0\"`
+and no `wk`, `yr` or `µs`; the fix writes the same duration in whole units (`90m`).",
     ),
     e(
         "K2009",
         "invalid-version",
         Types,
         "a KumoMTA release that cannot be read",
-        "Releases are written as in the image tag: `\"2025.03.19-1d3f1f67\"` (the commit suffix
-is optional).",
+        "A release is written as its image tag, `\"2025.03.19-1d3f1f67\"`: the release date and the
+first 8 hex digits of its commit, as KumoMTA publishes them (`ghcr.io/kumocorp/kumomta`). A
+bare date names no image: when it is the date of a release, the fix writes that release's
+tag. With the default `image`, a tag KumoMTA never published (another commit, a day
+without a release) is refused too; an `image` in another repository may hold builds of its
+own. Pin the exact image with a digest in `image` (`...@sha256:<64 hex>`): kumoc keeps
+it, and the pods run exactly those bytes.",
     ),
     e(
         "K2010",
@@ -397,13 +440,37 @@ is optional).",
         "Domains are dot-separated labels of letters, digits and `-`; Kubernetes names are at most
 63 lowercase letters, digits and `-`; Secret keys are letters, digits, `-`, `_` and `.`.
 
-Names that become something else in the output are checked for what they become: Secret
-and StorageClass names are Kubernetes names (lowercase letters, digits, `-` and `.`), and a
-Secret's name is also a directory on the pod; a DKIM selector is a DNS label (and part of
-the key's path); tenant, campaign, scheduling and signed header names are header names
-(printable ASCII, no spaces, no `:`); `image` is an image repository; `routing_domain` is a
-domain or `[IP]`; `mx_suffix`, `domain_suffix` and `host_name` take a domain (an empty
-suffix would match every destination).",
+Names that become something else in the output are checked for what they become, by the
+grammar of the consumer that reads them:
+
+- Secret and StorageClass names are Kubernetes names (lowercase letters, digits, `-` and
+  `.`), and a Secret's name is also a directory on the pod; Secret keys cannot start with
+  `..` (the kubelet's own files do);
+- the deployment name prefixes every object: its Services need it to start with a letter,
+  and the longest derived names must fit their kind's limit (`<name>-tsa-headless` is a
+  Service of at most 63 characters; a StatefulSet such as `<name>-tsa` has at most 52, since
+  its pods are labelled `<name>-<revision hash>`); the message says how long it may be;
+- tenant and campaign names are parts of KumoMTA's queue names, `campaign:tenant@domain`,
+  which KumoMTA splits at the first `:` and `@`, so they cannot contain either; and they are
+  keys of the queue helper's tables beside its options, so they cannot be an option's name
+  (`max_age`, `strategy`, `protocol`, `campaigns`, ...);
+- a shaping block cannot be keyed `\"provider\"`: that key of `shaping.toml` holds the
+  provider blocks;
+- `unspecified` is KumoMTA's built-in pool and source, which it never asks the policy for: a
+  pool of that name, or a source of that name with settings, would be silently replaced;
+- a DKIM selector is a DNS label (and part of the key's path); tenant, campaign, scheduling
+  and signed header names are header names (printable ASCII, no spaces, no `:`); `image` is
+  an image repository; `routing_domain` is a domain, `[IP]` or `[IPv6:addr]`;
+  `mx_suffix`, `domain_suffix` and `host_name` take a domain (an empty suffix would match
+  every destination), and `mx_suffix` and `host_name` a lower-case one (KumoMTA compares MX
+  host names in lower case).
+
+```kumo
+tenant \"acme:eu\" { }       // K2010: `:` separates a queue name's campaign and tenant
+queue default {
+  tenant max_age { }         // K2010: queues.toml would read it as the `max_age` option
+}
+```",
     ),
     e(
         "K2011",
@@ -411,7 +478,9 @@ suffix would match every destination).",
         Types,
         "an automation regex that does not compile",
         "Automation rules use KumoMTA's regex engine (fancy-regex syntax, look-around allowed).
-A pattern that does not compile makes KumoMTA reject the whole shaping file.",
+A pattern that does not compile makes KumoMTA reject the whole shaping file. An empty pattern
+compiles but matches every response, so the rule would fire on every delivery: it is refused
+too.",
     ),
     e(
         "K2012",
@@ -427,8 +496,9 @@ A pattern that does not compile makes KumoMTA reject the whole shaping file.",
         "inconsistent-values",
         Types,
         "values that contradict each other",
-        "Two values cannot both hold, e.g. an autoscaler whose `max` is below its `min`, or two
-listeners on the same port.",
+        "Two values cannot both hold, e.g. an autoscaler whose `max` is below its `min`, two
+listeners on the same port (the sink's SMTP `port` cannot be 8000, its HTTP listener's), or
+a resource request above its limit (Kubernetes refuses the pod).",
     ),
     e(
         "K2015",

@@ -80,16 +80,38 @@ impl Analysis {
     }
 }
 
-/// Analyse `.kumo` files given as `(display name, bytes)`, in the order given.
+/// Analyse `.kumo` files given as `(display name, bytes)`. Emitted output names each file
+/// relative to the deployment's directory, found from the names as given (see
+/// [`analyze_paths`]).
 pub fn analyze(files: &[(String, Vec<u8>)], options: &Options) -> Analysis {
+    let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
+    analyze_paths(files, &names, options)
+}
+
+/// Analyse `.kumo` files given as `(display name, bytes)`, with `paths`, one per file, from
+/// which emitted output names them: relative to the deployment's directory, the deepest
+/// directory holding them all ([`source::deployment_relative`]). The CLI passes absolute
+/// paths, so output does not depend on the working directory or on how the files were
+/// named; diagnostics keep the display names. A deployment is a set of files: they are
+/// analysed in the order of those names, never in the order given.
+pub fn analyze_paths(files: &[(String, Vec<u8>)], paths: &[String], options: &Options) -> Analysis {
     let mut sources = Sources::default();
     let mut pre: Vec<Diagnostic> = Vec::new();
     for (name, text) in stdlib::FILES {
         sources.add(SourceFile::new(*name, *text, true));
     }
-    for (name, bytes) in files {
+    let mut rel = source::deployment_relative(paths);
+    if rel.len() != files.len() {
+        rel = files.iter().map(|(name, _)| name.clone()).collect();
+    }
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by(|&a, &b| rel[a].cmp(&rel[b]));
+    for i in order {
+        let (name, bytes) = &files[i];
         let (text, err) = kumoc_lang::decode(bytes);
-        let id = sources.add(SourceFile::new(name.clone(), text, false));
+        let mut file = SourceFile::new(name.clone(), text, false);
+        file.rel = std::mem::take(&mut rel[i]);
+        let id = sources.add(file);
         if let Some(e) = err {
             pre.push(syntax_diagnostic(id, &e));
         }
@@ -119,8 +141,23 @@ pub fn analyze_sources(
     let mut stdlib_blocks = Vec::new();
     let mut user_blocks = Vec::new();
     let mut first_file = None;
+    // The declared release, for the checker's suggestions only (gates are resolve's).
+    let release = check::declared_release(
+        sources
+            .iter()
+            .zip(&parses)
+            .filter(|((_, f), _)| !f.is_stdlib)
+            .map(|(_, p)| p.file.items.as_slice()),
+        options.env.map(Environment::name),
+    );
     for ((id, f), p) in sources.iter().zip(&parses) {
-        let blocks = check::check_file(id, &p.file.items, &mut diagnostics);
+        let blocks = check::check_file(
+            id,
+            &f.text,
+            &p.file.items,
+            release.as_ref(),
+            &mut diagnostics,
+        );
         if f.is_stdlib {
             stdlib_blocks.extend(blocks);
         } else {
@@ -139,14 +176,21 @@ pub fn analyze_sources(
         &mut diagnostics,
     );
     timings.lap("resolve", &mut clock);
-    // Lints run on a description that compiles: until then, its errors come first.
-    if let Some(m) = model
-        .as_ref()
-        .filter(|_| !diagnostics.iter().any(|d| d.severity == Severity::Error))
-    {
-        diagnostics.extend(lints::run(m, &sources, &parses));
+    // Lints run on what checked: with compile errors, over the model of the rest, keeping
+    // only the findings no error could have changed (see `lints::drop_uncertain`). Whether
+    // a suppression is unused is judged only once everything compiles: until then a rule
+    // may not have seen what the suppression covers.
+    let compiles = !diagnostics.iter().any(|d| d.severity == Severity::Error);
+    if let Some(m) = model.as_ref() {
+        let found = lints::run(m, &sources, &parses);
+        if compiles {
+            diagnostics.extend(found);
+        } else {
+            let kept = lints::drop_uncertain(found, &diagnostics, &parses);
+            diagnostics.extend(kept);
+        }
     }
-    lints::apply_suppressions(&mut diagnostics, &sources, &parses);
+    lints::apply_suppressions(&mut diagnostics, &sources, &parses, compiles);
     lints::configure(&mut diagnostics, &options.lint);
     diagnostics.sort_by(|a, b| {
         a.sort_key()

@@ -66,26 +66,313 @@ fn ceil_char_boundary(text: &str, at: usize) -> usize {
     at
 }
 
-fn to_codespan(d: &Diagnostic, sources: &Sources) -> cs::Diagnostic<FileId> {
+/// A source line longer than this (bytes) is shown as windows around the labels.
+const LONG_LINE: usize = 160;
+/// Characters shown on each side of a label's start and end in a long line.
+const WINDOW: usize = 40;
+/// What stands for the elided parts of a long line.
+const ELLIPSIS: &str = "…";
+
+/// One piece of a real line that an excerpt shows: real byte range, and where it starts in
+/// the excerpt's text.
+#[derive(Debug, Clone)]
+struct Piece {
+    real: std::ops::Range<usize>,
+    at: usize,
+}
+
+/// A real line as an excerpt shows it.
+#[derive(Debug)]
+struct ExcerptLine {
+    real_index: usize,
+    /// Start of the line in the excerpt's text.
+    at: usize,
+    pieces: Vec<Piece>,
+    /// Where the line's content ends (before `\n` or `\r\n`): in the real text, and
+    /// in the excerpt's.
+    content_end: usize,
+    terminator_at: usize,
+}
+
+/// What one diagnostic shows of one file: only the lines it needs (its labels' lines and
+/// the context codespan prints), long lines cut to windows around the labels, terminal
+/// control characters made inert. Line numbers and columns stay those of the real file.
+/// So rendering costs what is shown, not the size of the file or of its longest line.
+#[derive(Debug)]
+struct Excerpt {
+    name: String,
+    text: String,
+    lines: Vec<ExcerptLine>,
+    /// Number of lines of the real file.
+    real_lines: usize,
+}
+
+impl Excerpt {
+    /// `points` are the label ends (real byte offsets) in this file.
+    fn new(f: &crate::source::SourceFile, points: &[usize]) -> Excerpt {
+        let starts = f.line_starts();
+        let real_lines = starts.len();
+        let line_of = |p: usize| f.line_of(u32::try_from(p).unwrap_or(u32::MAX));
+        // codespan prints a label's lines, up to 3 lines of a multi-line label after its
+        // start and 1 before its end, and a single line between two printed lines.
+        let mut wanted = std::collections::BTreeSet::new();
+        for &p in points {
+            let l = line_of(p);
+            wanted.extend(l.saturating_sub(2)..=(l + 4).min(real_lines.saturating_sub(1)));
+        }
+        let mut text = String::new();
+        let mut lines = Vec::new();
+        for l in wanted {
+            let start = starts.get(l).map_or(0, |&s| s as usize);
+            let end = starts.get(l + 1).map_or(f.text.len(), |&e| e as usize);
+            let line = f.text.get(start..end).unwrap_or("");
+            let content_len = line.trim_end_matches(['\n', '\r']).len();
+            let content_end = start + content_len;
+            let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+            if content_len <= LONG_LINE {
+                ranges.push(start..content_end);
+            } else {
+                let mut here: Vec<usize> = points
+                    .iter()
+                    .copied()
+                    .filter(|&p| p >= start && p <= content_end)
+                    .collect();
+                here.sort_unstable();
+                if here.is_empty() {
+                    here.push(start);
+                }
+                for p in here {
+                    let a = floor_char_boundary(&f.text, back_chars(&f.text, p, WINDOW).max(start));
+                    let b =
+                        ceil_char_boundary(&f.text, fwd_chars(&f.text, p, WINDOW).min(content_end));
+                    match ranges.last_mut() {
+                        Some(last) if a <= last.end + ELLIPSIS.len() => last.end = last.end.max(b),
+                        _ => ranges.push(a..b),
+                    }
+                }
+            }
+            let at = text.len();
+            let mut pieces = Vec::new();
+            for (i, r) in ranges.iter().enumerate() {
+                if i > 0 || r.start > start {
+                    text.push_str(ELLIPSIS);
+                }
+                pieces.push(Piece {
+                    real: r.clone(),
+                    at: text.len(),
+                });
+                text.push_str(&terminal_safe(f.text.get(r.clone()).unwrap_or("")));
+            }
+            if ranges.last().is_some_and(|r| r.end < content_end) {
+                text.push_str(ELLIPSIS);
+            }
+            let terminator_at = text.len();
+            text.push_str(&terminal_safe(f.text.get(content_end..end).unwrap_or("")));
+            lines.push(ExcerptLine {
+                real_index: l,
+                at,
+                pieces,
+                content_end,
+                terminator_at,
+            });
+        }
+        Excerpt {
+            name: terminal_safe(&f.name).into_owned(),
+            text,
+            lines,
+            real_lines,
+        }
+    }
+
+    fn line(&self, real_index: usize) -> Option<&ExcerptLine> {
+        self.lines
+            .binary_search_by_key(&real_index, |l| l.real_index)
+            .ok()
+            .and_then(|i| self.lines.get(i))
+    }
+
+    /// Where a real offset (a label end) is in the excerpt. Label ends always lie in a
+    /// piece or in the line terminator, by construction.
+    fn to_excerpt(&self, real_line: usize, p: usize) -> usize {
+        let Some(line) = self.line(real_line) else {
+            return 0;
+        };
+        if p > line.content_end {
+            return (line.terminator_at + (p - line.content_end)).min(self.line_end(line));
+        }
+        line.pieces
+            .iter()
+            .find(|piece| p >= piece.real.start && p <= piece.real.end)
+            .map_or(line.at, |piece| piece.at + (p - piece.real.start))
+    }
+
+    fn line_end(&self, line: &ExcerptLine) -> usize {
+        let i = self
+            .lines
+            .binary_search_by_key(&line.real_index, |l| l.real_index)
+            .unwrap_or(0);
+        self.lines.get(i + 1).map_or(self.text.len(), |n| n.at)
+    }
+
+    /// The real offset of an excerpt offset on a real line (for columns).
+    fn to_real(&self, real_line: usize, at: usize) -> Option<usize> {
+        let line = self.line(real_line)?;
+        let mut best = line.pieces.first()?.real.start;
+        for piece in &line.pieces {
+            let len = piece.real.end - piece.real.start;
+            if at >= piece.at && at <= piece.at + len {
+                return Some(piece.real.start + (at - piece.at));
+            }
+            if at > piece.at + len {
+                best = piece.real.end;
+            }
+        }
+        Some(best)
+    }
+}
+
+/// `n` characters back from `p` (a byte offset).
+fn back_chars(text: &str, p: usize, n: usize) -> usize {
+    let p = floor_char_boundary(text, p);
+    text.get(..p)
+        .and_then(|s| s.char_indices().rev().nth(n.saturating_sub(1)))
+        .map_or(0, |(i, _)| i)
+}
+
+/// `n` characters forward from `p` (a byte offset).
+fn fwd_chars(text: &str, p: usize, n: usize) -> usize {
+    let p = floor_char_boundary(text, p);
+    text.get(p..)
+        .and_then(|s| s.char_indices().nth(n))
+        .map_or(text.len(), |(i, _)| p + i)
+}
+
+/// The files of one diagnostic, as [`Excerpt`]s, for codespan.
+struct Excerpts<'s> {
+    sources: &'s Sources,
+    files: std::collections::BTreeMap<FileId, Excerpt>,
+}
+
+impl<'a> Files<'a> for Excerpts<'_> {
+    type FileId = FileId;
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, id: FileId) -> Result<&'a str, FilesError> {
+        self.files
+            .get(&id)
+            .map(|e| e.name.as_str())
+            .ok_or(FilesError::FileMissing)
+    }
+
+    fn source(&'a self, id: FileId) -> Result<&'a str, FilesError> {
+        self.files
+            .get(&id)
+            .map(|e| e.text.as_str())
+            .ok_or(FilesError::FileMissing)
+    }
+
+    fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, FilesError> {
+        let e = self.files.get(&id).ok_or(FilesError::FileMissing)?;
+        let i = e.lines.partition_point(|l| l.at <= byte_index);
+        Ok(e.lines.get(i.saturating_sub(1)).map_or(0, |l| l.real_index))
+    }
+
+    fn line_range(
+        &'a self,
+        id: FileId,
+        line_index: usize,
+    ) -> Result<std::ops::Range<usize>, FilesError> {
+        let e = self.files.get(&id).ok_or(FilesError::FileMissing)?;
+        if line_index >= e.real_lines {
+            return Err(FilesError::LineTooLarge {
+                given: line_index,
+                max: e.real_lines.saturating_sub(1),
+            });
+        }
+        match e.line(line_index) {
+            Some(line) => Ok(line.at..e.line_end(line)),
+            // A line codespan looks at but does not print (inside a long multi-line label).
+            None => {
+                let i = e.lines.partition_point(|l| l.real_index < line_index);
+                let at = e.lines.get(i).map_or(e.text.len(), |l| l.at);
+                Ok(at..at)
+            }
+        }
+    }
+
+    fn column_number(
+        &'a self,
+        id: FileId,
+        line_index: usize,
+        byte_index: usize,
+    ) -> Result<usize, FilesError> {
+        let e = self.files.get(&id).ok_or(FilesError::FileMissing)?;
+        let f = self.sources.get(id).ok_or(FilesError::FileMissing)?;
+        let real = e.to_real(line_index, byte_index).unwrap_or(0);
+        let start = f.line_starts().get(line_index).map_or(0, |&s| s as usize);
+        Ok(f.text.get(start..real).map_or(0, |s| s.chars().count()) + 1)
+    }
+}
+
+/// Characters of a message, label or note shown before it is cut (messages quote values
+/// from the files, which can be as long as a line).
+const MAX_TEXT: usize = 500;
+
+/// `terminal_safe`, and cut to [`MAX_TEXT`] characters.
+fn shown_text(s: &str) -> String {
+    let safe = terminal_safe(s);
+    match safe.char_indices().nth(MAX_TEXT) {
+        Some((i, _)) => format!("{}{ELLIPSIS}", safe.get(..i).unwrap_or("")),
+        None => safe.into_owned(),
+    }
+}
+
+/// The diagnostic for codespan, with its labels moved into the excerpts of its files.
+fn to_codespan<'s>(d: &Diagnostic, sources: &'s Sources) -> (cs::Diagnostic<FileId>, Excerpts<'s>) {
     let severity = match d.severity {
         Severity::Error => cs::Severity::Error,
         Severity::Warning => cs::Severity::Warning,
         Severity::Info => cs::Severity::Note,
     };
+    // Label ends in real offsets, on character boundaries.
+    let ends: Vec<(FileId, usize, usize)> = d
+        .labels
+        .iter()
+        .filter_map(|l| {
+            let f = sources.get(l.loc.file)?;
+            let start = floor_char_boundary(&f.text, l.loc.span.start as usize);
+            let end = ceil_char_boundary(&f.text, (l.loc.span.end as usize).max(start));
+            Some((l.loc.file, start, end))
+        })
+        .collect();
+    let mut points: std::collections::BTreeMap<FileId, Vec<usize>> = Default::default();
+    for &(file, start, end) in &ends {
+        points.entry(file).or_default().extend([start, end]);
+    }
+    let files = points
+        .iter()
+        .filter_map(|(id, p)| Some((*id, Excerpt::new(sources.get(*id)?, p))))
+        .collect();
+    let excerpts = Excerpts { sources, files };
     let labels = d
         .labels
         .iter()
         .filter(|l| sources.get(l.loc.file).is_some())
-        .map(|l| {
+        .zip(&ends)
+        .filter_map(|(l, &(file, start, end))| {
+            let f = sources.get(file)?;
+            let e = excerpts.files.get(&file)?;
+            let a = e.to_excerpt(f.line_of(u32::try_from(start).ok()?), start);
+            let b = e
+                .to_excerpt(f.line_of(u32::try_from(end).ok()?), end)
+                .max(a);
             let style = if l.primary {
                 cs::LabelStyle::Primary
             } else {
                 cs::LabelStyle::Secondary
             };
-            let text = sources.get(l.loc.file).map_or("", |f| f.text.as_str());
-            let start = floor_char_boundary(text, l.loc.span.start as usize);
-            let end = ceil_char_boundary(text, (l.loc.span.end as usize).max(start));
-            cs::Label::new(style, l.loc.file, start..end).with_message(l.message.clone())
+            Some(cs::Label::new(style, file, a..b).with_message(shown_text(&l.message)))
         })
         .collect();
     let mut notes: Vec<String> = d.notes.clone();
@@ -99,18 +386,35 @@ fn to_codespan(d: &Diagnostic, sources: &Sources) -> cs::Diagnostic<FileId> {
         };
         notes.push(format!("{how}: {}", fix.title));
     }
-    cs::Diagnostic::new(severity)
+    let notes = notes.iter().map(|n| shown_text(n)).collect();
+    let diagnostic = cs::Diagnostic::new(severity)
         .with_code(d.code)
-        .with_message(d.message.clone())
+        .with_message(shown_text(&d.message))
         .with_labels(labels)
-        .with_notes(notes)
+        .with_notes(notes);
+    (diagnostic, excerpts)
 }
 
 /// Render diagnostics for a person. `color` adds ANSI colour.
 ///
 /// The output goes to a terminal, so text from the user's files (source lines, and values
-/// quoted in messages) is made inert first: see [`terminal_safe`].
+/// quoted in messages) is made inert first: see [`terminal_safe`]. A long source line is
+/// shown as windows around the labels (see [`Excerpt`]), so the output and the time it
+/// takes are bounded by what is shown.
 pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    human_limited(diags, sources, color, usize::MAX, "")
+}
+
+/// [`human`], showing at most `limit` diagnostics: the most severe first (errors, then
+/// warnings, then notes, each in file order), printed in file order, then one line saying
+/// how many more there are, followed by `hint`.
+pub fn human_limited(
+    diags: &[Diagnostic],
+    sources: &Sources,
+    color: bool,
+    limit: usize,
+    hint: &str,
+) -> String {
     let config = Config::default();
     let styles = Styles::default();
     let mut buffer = if color {
@@ -118,47 +422,59 @@ pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
     } else {
         Buffer::no_color()
     };
-    // Copy the sources only when one of them holds something to neutralise (rare).
-    let safe_sources;
-    let sources = if sources
-        .iter()
-        .any(|(_, f)| matches!(terminal_safe(&f.text), std::borrow::Cow::Owned(_)))
-    {
-        let mut copy = Sources::default();
-        for (_, f) in sources.iter() {
-            copy.add(crate::source::SourceFile::new(
-                terminal_safe(&f.name).into_owned(),
-                terminal_safe(&f.text).into_owned(),
-                f.is_stdlib,
-            ));
-        }
-        safe_sources = copy;
-        &safe_sources
+    let shown: Vec<&Diagnostic> = if diags.len() <= limit {
+        diags.iter().collect()
     } else {
-        sources
+        let rank = |s: Severity| match s {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        };
+        let mut order: Vec<usize> = (0..diags.len()).collect();
+        order.sort_by_key(|&i| (diags.get(i).map_or(3, |d| rank(d.severity)), i));
+        order.truncate(limit);
+        order.sort_unstable();
+        order.iter().filter_map(|&i| diags.get(i)).collect()
     };
     {
         let mut writer = StylesWriter::new(&mut buffer, &styles);
-        for d in diags {
-            let mut cs = to_codespan(d, sources);
-            cs.message = terminal_safe(&cs.message).into_owned();
-            for l in &mut cs.labels {
-                l.message = terminal_safe(&l.message).into_owned();
-            }
-            for n in &mut cs.notes {
-                *n = terminal_safe(n).into_owned();
-            }
+        for d in &shown {
+            let (cs, excerpts) = to_codespan(d, sources);
             // A rendering failure (a label outside its file) must not lose the diagnostic.
-            if term::emit_to_write_style(&mut writer, &config, sources, &cs).is_err() {
+            if term::emit_to_write_style(&mut writer, &config, &excerpts, &cs).is_err() {
                 let plain = cs::Diagnostic::new(cs.severity)
                     .with_code(d.code)
                     .with_message(cs.message.clone())
                     .with_notes(cs.notes.clone());
-                let _ = term::emit_to_write_style(&mut writer, &config, sources, &plain);
+                let _ = term::emit_to_write_style(&mut writer, &config, &excerpts, &plain);
             }
         }
     }
-    String::from_utf8_lossy(buffer.as_slice()).into_owned()
+    let mut out = String::from_utf8_lossy(buffer.as_slice()).into_owned();
+    let hidden = diags.len() - shown.len();
+    if hidden > 0 {
+        let count = |s: Severity| {
+            diags.iter().filter(|d| d.severity == s).count()
+                - shown.iter().filter(|d| d.severity == s).count()
+        };
+        let mut kinds = Vec::new();
+        for (s, word) in [
+            (Severity::Error, "error"),
+            (Severity::Warning, "warning"),
+            (Severity::Info, "note"),
+        ] {
+            match count(s) {
+                0 => {}
+                1 => kinds.push(format!("1 {word}")),
+                n => kinds.push(format!("{n} {word}s")),
+            }
+        }
+        out.push_str(&format!(
+            "... and {hidden} more not shown ({}){hint}\n\n",
+            kinds.join(", ")
+        ));
+    }
+    out
 }
 
 /// Text that is safe to print on a terminal: control characters (ESC, NUL, backspace, a

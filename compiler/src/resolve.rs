@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
 
-use kumoc_lang::units::KumoVersion;
+use kumoc_lang::units::{self, KumoVersion};
 
 use crate::check::{HAttr, HBlock, Trigger, Typed, TypedAt, duplicate_block};
-use crate::diagnostic::{Diagnostic, Loc, did_you_mean};
+use crate::diagnostic::{Applicability, Diagnostic, Loc, did_you_mean};
 use crate::model::*;
 use crate::schema::{self, Multiplicity, RefKind, Since};
 use crate::source::FileId;
@@ -25,13 +25,13 @@ fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
     let mut index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
     index.reserve(base.len() + overlay.len());
     for (i, b) in base.iter().enumerate() {
-        if b.schema.multiplicity != Multiplicity::Many {
+        if b.schema.multiplicity != Multiplicity::Many && !unnamed(b) {
             let (kw, label) = b.key();
             index.entry((kw, label.map(str::to_string))).or_insert(i);
         }
     }
     for ob in overlay {
-        if ob.schema.multiplicity == Multiplicity::Many {
+        if ob.schema.multiplicity == Multiplicity::Many || unnamed(&ob) {
             base.push(ob);
             continue;
         }
@@ -79,13 +79,19 @@ fn merge_into<'a>(b: &mut HBlock<'a>, ob: HBlock<'a>) {
     merge(&mut b.blocks, ob.blocks);
 }
 
+/// A keyed block whose name was refused (and reported): it merges with nothing and
+/// duplicates nothing.
+fn unnamed(b: &HBlock<'_>) -> bool {
+    b.schema.multiplicity == Multiplicity::Keyed && b.label.is_none()
+}
+
 /// Report blocks defined twice within one layer (possibly in two files); keep the first.
 fn dedupe<'a>(blocks: Vec<HBlock<'a>>, diags: &mut Vec<Diagnostic>) -> Vec<HBlock<'a>> {
     let mut out: Vec<HBlock<'a>> = Vec::with_capacity(blocks.len());
     let mut index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
     index.reserve(blocks.len());
     for b in blocks {
-        if b.schema.multiplicity == Multiplicity::Many {
+        if b.schema.multiplicity == Multiplicity::Many || unnamed(&b) {
             out.push(b);
             continue;
         }
@@ -187,6 +193,8 @@ struct Resolver<'t, 'a, 'd> {
     diags: &'d mut Vec<Diagnostic>,
     names: Names,
     version: Option<KumoVersion>,
+    /// Where each pool is named by an `egress_pool` (a queue, tenant or campaign uses it).
+    pool_uses: BTreeMap<String, Vec<Loc>>,
 }
 
 fn value_of<'x>(b: &'x HBlock<'_>, name: &str) -> Option<&'x TypedAt> {
@@ -260,6 +268,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             diags,
             names,
             version,
+            pool_uses: BTreeMap::new(),
         }
     }
 
@@ -271,8 +280,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             self.tree.iter().find(|b| b.schema.keyword == "deployment"),
         ) {
             let min = schema::MIN_VERSION;
-            if ver_lt(&ver, min) {
-                if let Some(a) = dep.attr("kumomta") {
+            if let Some(a) = dep.attr("kumomta") {
+                if ver_lt(&ver, min) {
                     self.diags.push(
                         Diagnostic::new(
                             "K2008",
@@ -282,6 +291,10 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         )
                         .with_help(format!("upgrade to a release from {min} or later")),
                     );
+                }
+                let image = str_of(dep, "image");
+                if let Some(d) = unpublished_tag(&ver, image.as_deref(), a.value_loc()) {
+                    self.diags.push(d);
                 }
             }
         }
@@ -341,6 +354,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             }
             if let Some(v) = &a.value {
                 self.value(v);
+                self.duration_strings(&a.ast.value, v);
             }
         }
         for c in &b.blocks {
@@ -348,9 +362,61 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
+    /// Duration strings in the humantime of the deployment's release. The checker reads
+    /// them with the newest humantime (it does not know the release); a release that ships
+    /// an older one (`units::RELEASES`) refuses what that one cannot read: `"1.5h"` before
+    /// 2025.12.02-67ee9e96.
+    fn duration_strings(&mut self, ast: &kumoc_lang::ast::Value, typed: &TypedAt) {
+        let Some(ver) = &self.version else { return };
+        let mut spans = Vec::new();
+        durations_in(typed, &mut spans);
+        if spans.is_empty() {
+            return;
+        }
+        let flavor = ver.humantime();
+        for span in spans {
+            let Some(kumoc_lang::ast::ValueKind::Str(s)) = value_at(ast, span).map(|v| &v.kind)
+            else {
+                continue;
+            };
+            let Err(e) = units::parse_humantime(&s.value, flavor) else {
+                continue;
+            };
+            let at = Loc::new(typed.loc.file, span);
+            let first = units::first_release_with(units::HumantimeFlavor::V2_3)
+                .map_or_else(|| "a newer release".to_string(), |r| r.tag.to_string());
+            let mut d = Diagnostic::new(
+                "K2008",
+                format!(
+                    "the duration \"{}\" needs KumoMTA {first} or later; this deployment runs {ver}",
+                    s.value
+                ),
+                at,
+                format!("humantime 2.2 reads no such duration: {}", e.message),
+            );
+            d = match e.suggestion {
+                // The same duration, in a form every release reads.
+                Some(fixed) => d
+                    .with_help(format!(
+                        "write `{fixed}`, the same duration, or raise `kumomta` to {first} or later"
+                    ))
+                    .with_replacement(format!("write `{fixed}`"), at, fixed),
+                None => d.with_help(format!(
+                    "write it in whole numbers of a smaller unit, or raise `kumomta` to {first} or later"
+                )),
+            };
+            self.diags.push(d);
+        }
+    }
+
     fn value(&mut self, v: &TypedAt) {
         match &v.value {
-            Typed::Ref(kind, name) => self.reference(*kind, name, v.loc),
+            Typed::Ref(kind, name) => {
+                if *kind == RefKind::Pool {
+                    self.pool_uses.entry(name.clone()).or_default().push(v.loc);
+                }
+                self.reference(*kind, name, v.loc);
+            }
             Typed::Secret(s) => {
                 self.reference(RefKind::Secret, &s.name, s.name_loc);
                 if let Some((key, kloc)) = &s.key {
@@ -495,17 +561,15 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 Diagnostic::new("K2010", format!("`{}` cannot name Kubernetes objects", name.value), name.loc, why)
                     .with_help("the deployment name prefixes every object: use lowercase letters, digits and `-`"),
             );
-        } else if name.value.len() > 40 {
+        } else if !name.value.starts_with(|c: char| c.is_ascii_lowercase()) {
             self.diags.push(
                 Diagnostic::new(
                     "K2010",
-                    "the deployment name is too long",
+                    format!("`{}` cannot name Kubernetes Services", name.value),
                     name.loc,
-                    "longer than 40 characters",
+                    "starts with a digit",
                 )
-                .with_help(
-                    "object names such as `<name>-tsa-headless` must stay within 63 characters",
-                ),
+                .with_help("the deployment name prefixes its Services, whose names start with a letter (DNS-1035): start it with a letter"),
             );
         }
         let namespace = match value_of(dep, "namespace") {
@@ -621,11 +685,278 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
         let empty_pools_since = Since(2026, 4, 9);
         for p in &d.pools {
-            if p.members.is_empty() {
+            let uses = self.pool_uses.get(&p.name).map_or(&[][..], Vec::as_slice);
+            if let Some(first) = uses.first() {
+                self.unusable_pool(p, *first, uses.len());
+            } else if p.members.is_empty() {
                 self.gate(
                     empty_pools_since,
                     &format!("an empty pool (`{}`)", p.name),
                     p.loc,
+                );
+            }
+        }
+        self.derived_names(d);
+        self.derived_shaping_keys(d);
+        self.api_user_names();
+        self.built_in_names(d);
+    }
+
+    /// `unspecified` is KumoMTA's built-in pool and source: `EgressPool::resolve` and
+    /// `EgressSource::resolve` (`crates/kumod/src/egress_source.rs`) answer for that name
+    /// without asking the policy, so a pool of that name, or a source of that name with
+    /// settings, would be silently replaced by the built-in one. (A pool may list the
+    /// built-in source with a weight.)
+    fn built_in_names(&mut self, d: &Deployment) {
+        const BUILT_IN: &str = "unspecified";
+        let pool = d.pools.iter().find(|p| p.name == BUILT_IN).map(|p| {
+            (
+                p.loc,
+                "pool",
+                "whose only member is the built-in source, so these sources would never be used",
+            )
+        });
+        let source = d
+            .sources
+            .iter()
+            .find(|s| s.name == BUILT_IN && !s.settings.is_empty())
+            .map(|s| {
+                (
+                    s.loc,
+                    "source",
+                    "the kernel's choice of address and the host name as EHLO, so these settings would be ignored",
+                )
+            });
+        for (at, what, built_in) in pool.into_iter().chain(source) {
+            self.diags.push(
+                Diagnostic::new(
+                    "K2010",
+                    format!("`{BUILT_IN}` is KumoMTA's built-in {what}"),
+                    at,
+                    "KumoMTA never asks the policy for it",
+                )
+                .with_help(format!(
+                    "KumoMTA uses its own `{BUILT_IN}` {what}, {built_in}: choose another name"
+                )),
+            );
+        }
+    }
+
+    /// The keys of the Secret `http_listener.users` names are API user names. The policy
+    /// reads a user's password from the file named after the user, and only accepts names of
+    /// letters, digits, `_`, `.` and `-` starting with a letter, digit or `_` (never a hidden
+    /// file, never an option): a key such as `-alice` (a valid Secret key) could never log in.
+    fn api_user_names(&mut self) {
+        let Some(users) = self
+            .top_one("http_listener")
+            .and_then(|h| value_of(h, "users"))
+            .and_then(|v| match &v.value {
+                Typed::Secret(r) => Some(r.name.clone()),
+                _ => None,
+            })
+        else {
+            return;
+        };
+        let Some(secret) = self
+            .top("secret")
+            .find(|s| s.label.as_deref() == Some(users.as_str()))
+        else {
+            return;
+        };
+        let mut keys: Vec<(String, Loc)> = Vec::new();
+        if let Some(Typed::List(items)) = value_of(secret, "keys").map(|v| &v.value) {
+            for i in items {
+                if let Typed::Str(k) = &i.value {
+                    keys.push((k.clone(), i.loc));
+                }
+            }
+        }
+        if let Some(files) = secret.child("files") {
+            keys.extend(
+                files
+                    .attrs
+                    .iter()
+                    .map(|a| (a.name().to_string(), a.key_loc())),
+            );
+        }
+        for (k, at) in keys {
+            let ok = k
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && k.len() <= 253
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            if !ok {
+                self.diags.push(
+                    Diagnostic::new(
+                        "K2010",
+                        format!("`{k}` cannot be an API user name"),
+                        at,
+                        "a key of the `http_listener.users` Secret",
+                    )
+                    .with_help("each key of this Secret is a user of the HTTP API: names are letters, digits, `_`, `.` and `-`, and start with a letter, digit or `_`"),
+                );
+            }
+        }
+    }
+
+    /// A pool a queue sends from needs a source that can be picked: one with a weight above
+    /// 0. KumoMTA's weighted selection (`crates/kumod/src/egress_source.rs`) never picks a
+    /// weight-0 entry, and releases before 2026.04.09 drop an empty pool at load, so mail
+    /// queued for it waits until it expires, on every release.
+    fn unusable_pool(&mut self, p: &Pool, first_use: Loc, uses: usize) {
+        let why = if p.members.is_empty() {
+            "it has no sources"
+        } else if p.members.iter().all(|m| m.weight == 0) {
+            "every source has weight 0"
+        } else {
+            return;
+        };
+        let more = match uses {
+            1 => String::new(),
+            2 => " (and 1 more place)".to_string(),
+            n => format!(" (and {} more places)", n - 1),
+        };
+        self.diags.push(
+            Diagnostic::new(
+                "K1011",
+                format!("pool `{}` cannot send: {why}", p.name),
+                first_use,
+                format!("mail queued here is never sent{more}"),
+            )
+            .with_secondary(p.loc, "the pool")
+            .with_help(
+                "give the pool a source with a weight of at least 1, or send from another pool",
+            ),
+        );
+    }
+
+    /// The Kubernetes objects named after the deployment, each against its kind's rule: a
+    /// Service name is a DNS-1035 label (at most 63); a StatefulSet's pods carry the label
+    /// `controller-revision-hash: <name>-<hash>` (a label value, at most 63, the hash up to 10
+    /// characters), so a StatefulSet name longer than 52 creates no pods; pod names
+    /// `<statefulset>-<ordinal>` are DNS-1123 labels. (ConfigMaps, ServiceAccounts and the
+    /// rest are subdomains of up to 253 characters, never the binding limit.)
+    fn derived_names(&mut self, d: &Deployment) {
+        let n = crate::emit::names::Names::new(d);
+        let mut objects: Vec<(&str, &str, usize)> = vec![
+            ("the MTA StatefulSet", &n.mta, 52),
+            ("the MTA headless Service", &n.mta_headless, 63),
+        ];
+        if d.cluster.tsa.is_some() {
+            objects.push(("the TSA StatefulSet", &n.tsa, 52));
+            objects.push(("the TSA headless Service", &n.tsa_headless, 63));
+        }
+        if d.cluster.sink.enabled.value {
+            objects.push(("the sink Service", &n.sink, 63));
+        }
+        let worst = objects
+            .iter()
+            .copied()
+            .filter(|(_, name, max)| name.len() > *max)
+            .max_by_key(|(_, name, max)| name.len() - max);
+        let Some((what, object, max)) = worst else {
+            return;
+        };
+        let over = object.len() - max;
+        let limit = d.name.value.len().saturating_sub(over);
+        let why = if max == 52 {
+            "its pods are labelled `<name>-<revision hash>`, at most 63 characters"
+        } else {
+            "a Service name has at most 63 characters"
+        };
+        self.diags.push(
+            Diagnostic::new(
+                "K2010",
+                "the deployment name is too long",
+                d.name.loc,
+                format!("{what} would be `{object}`, {} characters", object.len()),
+            )
+            .with_help(format!(
+                "{why}: shorten the deployment name to at most {limit} characters"
+            )),
+        );
+    }
+
+    /// kumoc derives shaping blocks of its own (the sink's routing domain; the TSA publish
+    /// targets, which are no DNS names): a user block with the same key would be the same
+    /// TOML table twice.
+    fn derived_shaping_keys(&mut self, d: &Deployment) {
+        if !d.cluster.sink.enabled.value {
+            return;
+        }
+        let sink = crate::emit::names::Names::new(d).sink_host();
+        for b in &d.shaping {
+            if b.key.as_str() == sink {
+                let at = self
+                    .top("shaping")
+                    .find(|s| s.label.as_deref() == Some(sink.as_str()))
+                    .map_or(b.loc, HBlock::label_loc);
+                self.diags.push(
+                    Diagnostic::new(
+                        "K1004",
+                        format!("`shaping \"{sink}\"` is the sink's block"),
+                        at,
+                        "kumoc writes this block itself",
+                    )
+                    .with_secondary(
+                        d.cluster.sink.enabled.loc,
+                        "the sink is on here, and all mail is routed to it",
+                    )
+                    .with_help("kumoc shapes the traffic to the sink itself: remove this block, or turn the sink off"),
+                );
+            }
+        }
+    }
+
+    /// The sink pod runs two listeners: SMTP on `port` and HTTP on 8000 (`sink.lua`, for the
+    /// probes); the same port twice would leave one of them unbound.
+    fn sink_port(&mut self, sink: Option<&HBlock<'_>>) {
+        let Some(p) = sink.and_then(|s| value_of(s, "port")) else {
+            return;
+        };
+        if p.value == Typed::Int(SINK_HTTP_PORT) {
+            self.diags.push(
+                Diagnostic::new(
+                    "K2013",
+                    format!(
+                        "the sink's SMTP port is its HTTP port ({SINK_HTTP_PORT})"
+                    ),
+                    p.loc,
+                    "taken by the sink's HTTP listener",
+                )
+                .with_help("the sink serves its probes over HTTP on port 8000: give SMTP another port, like 2525"),
+            );
+        }
+    }
+
+    /// Kubernetes refuses a container whose request exceeds its limit
+    /// (`ValidateResourceRequirements`): each request is at most its limit.
+    fn requests_within_limits(&mut self, r: Option<&HBlock<'_>>) {
+        let Some(r) = r else { return };
+        let (Some(req), Some(lim)) = (r.child("requests"), r.child("limits")) else {
+            return;
+        };
+        for f in ["cpu", "memory"] {
+            let (Some(a), Some(b)) = (value_of(req, f), value_of(lim, f)) else {
+                continue;
+            };
+            let (Typed::Cpu(x) | Typed::Size(x), Typed::Cpu(y) | Typed::Size(y)) =
+                (&a.value, &b.value)
+            else {
+                continue;
+            };
+            if x > y {
+                self.diags.push(
+                    Diagnostic::new(
+                        "K2013",
+                        format!("the {f} request is above the {f} limit"),
+                        a.loc,
+                        "more than the limit",
+                    )
+                    .with_secondary(b.loc, "the limit")
+                    .with_help("Kubernetes refuses a request above its limit: raise the limit, lower the request, or drop the limit"),
                 );
             }
         }
@@ -977,7 +1308,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             http_port,
             metrics_port,
             smtp_port,
-            resources: resources(mta_b.and_then(|m| m.child("resources"))),
+            resources: {
+                let r = mta_b.and_then(|m| m.child("resources"));
+                self.requests_within_limits(r);
+                resources(r)
+            },
             autoscale: mta_b
                 .and_then(|m| m.child("autoscale"))
                 .map(|a| self.autoscale(a)),
@@ -1037,7 +1372,12 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 resources: resources(t.child("resources")),
             })
         });
+        if let Some(t) = child("tsa") {
+            self.requests_within_limits(t.child("resources"));
+        }
         let sink_b = child("sink");
+        self.requests_within_limits(sink_b.and_then(|s| s.child("resources")));
+        self.sink_port(sink_b);
         let sink = Sink {
             loc: sink_b.map(HBlock::header_loc),
             enabled: sink_b
@@ -1179,6 +1519,92 @@ fn replacement_text(kind: RefKind, name: &str) -> String {
         format!("\"{name}\"")
     }
 }
+
+/// The repository KumoMTA publishes its release images to: the default `image`.
+pub(crate) const KUMOMTA_IMAGE: &str = "ghcr.io/kumocorp/kumomta";
+
+/// `kumomta` must name an image that exists. In KumoMTA's own repository (the default
+/// `image`) the tags are the releases of [`units::RELEASES`]: a tag of a release date with
+/// another commit, or of a day without a release, names no image (a tag newer than every
+/// release kumoc knows may exist, and passes). Another repository (a mirror, a build of
+/// one's own) may hold any tag of the same shape.
+fn unpublished_tag(ver: &KumoVersion, image: Option<&str>, at: Loc) -> Option<Diagnostic> {
+    let repo = image.map_or(KUMOMTA_IMAGE, image_repository);
+    if repo != KUMOMTA_IMAGE || ver.release().is_some() {
+        return None;
+    }
+    let newest = units::newest_release()?;
+    if *ver > newest.version() {
+        return None;
+    }
+    let d = Diagnostic::new(
+        "K2009",
+        format!("`{KUMOMTA_IMAGE}:{ver}` does not exist: no KumoMTA release has this tag"),
+        at,
+        "not a published tag",
+    );
+    Some(match units::release_on(ver.year, ver.month, ver.day) {
+        Some(r) => d
+            .with_help(format!(
+                "the KumoMTA release of {} is tagged `{}`",
+                r.date(),
+                r.tag
+            ))
+            // Unsafe: the commit written may be a build of one's own in another registry.
+            .with_fix(
+                format!("use the published tag `{}`", r.tag),
+                Applicability::Unsafe,
+                vec![crate::diagnostic::Edit {
+                    loc: at,
+                    replacement: format!("\"{}\"", r.tag),
+                }],
+            ),
+        None => d.with_help(format!(
+            "KumoMTA published no release on {:04}.{:02}.{:02}{}",
+            ver.year,
+            ver.month,
+            ver.day,
+            units::around(ver)
+        )),
+    })
+}
+
+/// An image reference without its tag or digest (a registry's `:port` is kept).
+pub(crate) fn image_repository(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let name_start = no_digest.rfind('/').map_or(0, |i| i + 1);
+    match no_digest.get(name_start..).and_then(|n| n.find(':')) {
+        Some(colon) => no_digest.get(..name_start + colon).unwrap_or(no_digest),
+        None => no_digest,
+    }
+}
+
+/// The spans of every duration in a typed value (lists, `set_config(...)` values).
+fn durations_in(v: &TypedAt, out: &mut Vec<kumoc_lang::Span>) {
+    match &v.value {
+        Typed::Duration(_) => out.push(v.loc.span),
+        Typed::List(items) => items.iter().for_each(|i| durations_in(i, out)),
+        Typed::Action(crate::check::Action::SetConfig { value, .. }) => durations_in(value, out),
+        _ => {}
+    }
+}
+
+/// The syntax node of a value at `span`, inside `v` (lists and call arguments).
+fn value_at(v: &kumoc_lang::ast::Value, span: kumoc_lang::Span) -> Option<&kumoc_lang::ast::Value> {
+    use kumoc_lang::ast::ValueKind;
+    if v.span == span {
+        return Some(v);
+    }
+    match &v.kind {
+        ValueKind::List(l) => l.items.iter().find_map(|i| value_at(i, span)),
+        ValueKind::Call(c) => c.args.iter().find_map(|a| value_at(&a.value, span)),
+        _ => None,
+    }
+}
+
+/// The port of the sink's HTTP listener (written by `sink.lua` and the sink Deployment's
+/// container ports, `emit/kumomta/policy.rs` and `emit/k8s.rs`).
+const SINK_HTTP_PORT: i64 = 8000;
 
 fn ver_lt(v: &KumoVersion, s: Since) -> bool {
     (v.year, v.month, v.day) < (s.0, s.1, s.2)

@@ -5,13 +5,26 @@
 //! hover and the generated docs. Field names are KumoMTA's own names wherever a field maps
 //! one-to-one onto a KumoMTA setting, so the KumoMTA reference applies unchanged.
 
-/// A KumoMTA release date (`2024.11.08`): the first release that accepts a feature.
+/// The date of a KumoMTA release (`2024.11.08`): the first release that accepts a feature.
+/// Every `Since` in the schema is the date of a published release
+/// ([`kumoc_lang::units::RELEASES`]; a test holds it to that).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Since(pub u16, pub u8, pub u8);
 
+impl Since {
+    /// The published release of this date.
+    pub fn release(self) -> Option<&'static kumoc_lang::units::Release> {
+        kumoc_lang::units::release_on(self.0, self.1, self.2)
+    }
+}
+
 impl std::fmt::Display for Since {
+    /// The release's image tag (`2025.05.06-b29689af`), the one to write in `kumomta`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}.{:02}.{:02}", self.0, self.1, self.2)
+        match self.release() {
+            Some(r) => f.write_str(r.tag),
+            None => write!(f, "{:04}.{:02}.{:02}", self.0, self.1, self.2),
+        }
     }
 }
 
@@ -205,8 +218,10 @@ pub enum LabelRule {
     Name,
     /// A domain name (quoted); `wildcard` allows `"*.example.com"`.
     Domain { wildcard: bool },
-    /// `default` or a quoted domain name.
-    DefaultOrDomain,
+    /// `default` or a quoted domain name; `wildcard` allows `"*.example.com"` (queue keys go
+    /// through KumoMTA's `kumo.domain_map`, shaping keys are looked up exactly:
+    /// `ShapingInner::get_egress_path_config` in `crates/kumo-api-types/src/shaping.rs`).
+    DefaultOrDomain { wildcard: bool },
     /// One of the environments.
     Environment,
 }
@@ -467,7 +482,8 @@ static PROVIDER_SOURCE_FIELDS: &[Field] = &[f(
     "provider_source_selection_rate",
     Ty::Rate,
     "Rate at which this source may be selected for the whole provider.",
-)];
+)
+.since(2025, 3, 19)];
 
 static AUTOMATION_FIELDS: &[Field] = &[
     f("regex", Ty::OneOrList(&Ty::Regex), "Pattern(s) matched against the SMTP response (fancy-regex syntax).").req(),
@@ -620,7 +636,7 @@ static DEPLOYMENT_FIELDS: &[Field] = &[
     f(
         "image",
         Ty::Str,
-        "Image repository; the tag is always the `kumomta` release.",
+        "Image repository; the tag is always the `kumomta` release. May pin a digest (`@sha256:...`), which the pods then pull.",
     )
     .def("\"ghcr.io/kumocorp/kumomta\""),
     f(
@@ -971,7 +987,7 @@ pub static PROVIDER_SOURCE: BlockSchema = BlockSchema {
 };
 
 pub static SHAPING: BlockSchema = BlockSchema {
-    label: LabelRule::DefaultOrDomain,
+    label: LabelRule::DefaultOrDomain { wildcard: false },
     multiplicity: Multiplicity::Keyed,
     from: true,
     fields: &[EGRESS_FIELDS, SHAPING_BLOCK_FIELDS],
@@ -1148,7 +1164,7 @@ pub static QUEUE_TENANT: BlockSchema = BlockSchema {
 };
 
 pub static QUEUE: BlockSchema = BlockSchema {
-    label: LabelRule::DefaultOrDomain,
+    label: LabelRule::DefaultOrDomain { wildcard: true },
     multiplicity: Multiplicity::Keyed,
     fields: &[QUEUE_FIELDS, QUEUE_DOMAIN_FIELDS],
     children: &[&QUEUE_TENANT],

@@ -4,6 +4,8 @@
 
 use kumoc_lang::Span;
 
+use crate::diagnostic::Loc;
+
 /// Index of a file in [`Sources`]. The embedded stdlib files come first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FileId(pub u32);
@@ -11,7 +13,13 @@ pub struct FileId(pub u32);
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     /// Display name: the path as given on the command line, or `<stdlib>/name.kumo`.
+    /// Diagnostics use it (so they stay clickable); emitted output never does.
     pub name: String,
+    /// The name emitted output uses: the path relative to the deployment's directory,
+    /// `/`-separated (`mail.kumo`), so output does not depend on the working directory or on
+    /// where the checkout lives (set by [`crate::analyze_paths`]; the name as given until
+    /// then, `<stdlib>/name.kumo` for the stdlib).
+    pub rel: String,
     pub text: String,
     pub is_stdlib: bool,
     line_starts: Vec<u32>,
@@ -20,6 +28,7 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>, is_stdlib: bool) -> Self {
         let text = text.into();
+        let name = name.into();
         let mut line_starts = vec![0u32];
         for (i, b) in text.bytes().enumerate() {
             if b == b'\n' {
@@ -27,7 +36,8 @@ impl SourceFile {
             }
         }
         Self {
-            name: name.into(),
+            rel: name.clone(),
+            name,
             text,
             is_stdlib,
             line_starts,
@@ -91,11 +101,109 @@ impl Sources {
         self.get(id).map_or("<unknown>", |f| f.name.as_str())
     }
 
+    /// `name:line` of a place, with the name as given (for people at a terminal or in an
+    /// editor; emitted files name places with `emit::Provenance` instead).
+    pub fn position(&self, loc: Loc) -> String {
+        match self.get(loc.file) {
+            Some(f) => format!("{}:{}", f.name, f.line_of(loc.span.start) + 1),
+            None => "<unknown>".to_string(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.files.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
+    }
+}
+
+/// Lexical components of a path: `.` and empty segments dropped, `x/..` folded (a leading
+/// `..` is kept); a leading separator is kept as an empty first component.
+fn components(path: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for (i, seg) in path.split(['/', '\\']).enumerate() {
+        match seg {
+            "" if i == 0 => out.push(""),
+            "" | "." => {}
+            ".." => match out.last() {
+                Some(&last) if last != ".." && !last.is_empty() => {
+                    out.pop();
+                }
+                Some(&"") => {}
+                _ => out.push(".."),
+            },
+            s => out.push(s),
+        }
+    }
+    out
+}
+
+/// Each path relative to the deepest directory holding them all (the deployment's
+/// directory: for `kumoc build DIR`, DIR; for file arguments, their common directory),
+/// `/`-separated. Paths are normalised lexically (`.` dropped, `dir/..` folded) and may use
+/// `/` or `\\` as separators.
+pub fn deployment_relative(paths: &[String]) -> Vec<String> {
+    let split: Vec<Vec<&str>> = paths.iter().map(|p| components(p)).collect();
+    // The common directory: the longest common prefix of the files' directories.
+    let mut common = split.first().map_or(0, |c| c.len().saturating_sub(1));
+    for c in &split {
+        let dir = &c[..c.len().saturating_sub(1)];
+        let first = &split[0][..common];
+        common = first
+            .iter()
+            .zip(dir)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(common);
+    }
+    split
+        .iter()
+        .map(|c| c.get(common..).unwrap_or_default().join("/"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deployment_relative;
+
+    fn rel(paths: &[&str]) -> Vec<String> {
+        deployment_relative(&paths.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn names_are_relative_to_the_common_directory() {
+        let want = ["deployment.kumo", "mail.kumo"];
+        for given in [
+            [
+                "examples/example-com/deployment.kumo",
+                "examples/example-com/mail.kumo",
+            ],
+            [
+                "/w/x/examples/example-com/deployment.kumo",
+                "/w/x/examples/example-com/mail.kumo",
+            ],
+            ["./deployment.kumo", "mail.kumo"],
+            ["../example-com/deployment.kumo", "../example-com/mail.kumo"],
+            ["a/../b/./deployment.kumo", "b/mail.kumo"],
+            ["C:\\co\\dep\\deployment.kumo", "C:\\co\\dep\\mail.kumo"],
+        ] {
+            assert_eq!(rel(&given), want, "{given:?}");
+        }
+        assert_eq!(rel(&["/d/mail.kumo"]), ["mail.kumo"]);
+        assert_eq!(rel(&["mail.kumo"]), ["mail.kumo"]);
+        assert_eq!(
+            rel(&["/a/b/x.kumo", "/a/c/y.kumo"]),
+            ["b/x.kumo", "c/y.kumo"]
+        );
+        assert_eq!(rel(&["/a/x.kumo", "/a/b/y.kumo"]), ["x.kumo", "b/y.kumo"]);
+        // A directory named like a file's prefix is not a common directory.
+        assert_eq!(
+            rel(&["/a/bc/x.kumo", "/a/b/y.kumo"]),
+            ["bc/x.kumo", "b/y.kumo"]
+        );
+        assert_eq!(rel(&["/x.kumo", "/y.kumo"]), ["x.kumo", "y.kumo"]);
+        assert_eq!(rel(&[]), Vec::<String>::new());
     }
 }

@@ -38,13 +38,19 @@ use std::ops::Range;
 // Errors
 // ---------------------------------------------------------------------------------------------
 
-/// A problem with a literal: a message, an optional help line, and the byte range inside the
-/// literal text that is wrong (relative to the start of the text given).
+/// A problem with a literal: a message, an optional help line, the byte range inside the
+/// literal text that is wrong (relative to the start of the text given), and, when there is
+/// one, the faithful correction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitError {
     pub message: String,
     pub help: Option<String>,
     pub range: Range<usize>,
+    /// The whole literal, corrected, when the correction says exactly what the writer
+    /// evidently meant (`10.0.0.1/8` -> `10.0.0.0/8`, `2025.03.19` -> the tag of that
+    /// release); it parses. `None` when only a person can choose: a help line may still
+    /// show an *example*, which must never become a fix.
+    pub suggestion: Option<String>,
 }
 
 impl UnitError {
@@ -53,11 +59,25 @@ impl UnitError {
             message: message.into(),
             help: None,
             range,
+            suggestion: None,
         }
     }
 
     fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    fn with_suggestion(mut self, fixed: impl Into<String>) -> Self {
+        self.suggestion = Some(fixed.into());
+        self
+    }
+
+    /// `help` saying "write `fixed`", with `fixed` as the suggestion.
+    fn suggest(mut self, fixed: impl Into<String>) -> Self {
+        let fixed = fixed.into();
+        self.help = Some(format!("write `{fixed}`"));
+        self.suggestion = Some(fixed);
         self
     }
 
@@ -345,12 +365,12 @@ pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
     // matched exactly, so whitespace anywhere is rejected by KumoMTA.
     if let Some(range) = first_whitespace(s) {
         let fixed: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        let help = if !fixed.is_empty() && parse_rate(&fixed).is_ok() {
-            format!("write `{fixed}`")
+        let e = UnitError::new("a rate cannot contain whitespace", range);
+        return Err(if !fixed.is_empty() && parse_rate(&fixed).is_ok() {
+            e.suggest(fixed)
         } else {
-            "KumoMTA's rate parser allows no spaces anywhere, e.g. `100/h`".to_string()
-        };
-        return Err(UnitError::new("a rate cannot contain whitespace", range).with_help(help));
+            e.with_help("KumoMTA's rate parser allows no spaces anywhere, e.g. `100/h`")
+        });
     }
 
     // 1. `let (force_local, s) = match s.strip_prefix("local:") { ... }`
@@ -390,14 +410,29 @@ pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
     let (mult_text, unit) = period_all
         .split_at_checked(digits)
         .unwrap_or((period_all, ""));
+    // The whole rate with another period (the same length of time), when it parses: the
+    // suggestion for a period written another way.
+    let burst_suffix = burst_text.map_or(String::new(), |b| format!("{MAX_BURST}{b}"));
+    let with_period = |e: UnitError, period: &str| {
+        let fixed = format!("{prefix}{limit_text}/{period}{burst_suffix}");
+        if parse_rate(&fixed).is_ok() {
+            e.with_suggestion(fixed)
+        } else {
+            e
+        }
+    };
     if unit.is_empty() {
         // KumoMTA: `Err(format!("invalid period quantity {s}"))`
-        return Err(bare_period_error(
+        let e = bare_period_error(
             prefix,
             limit_text,
             mult_text,
             span(period_off, period_all.len()),
-        ));
+        );
+        return Err(match mult_text.parse::<u64>() {
+            Ok(secs) if secs > 0 => with_period(e, &period_text(secs)),
+            _ => e,
+        });
     }
     let mult = if mult_text.is_empty() {
         1
@@ -417,11 +452,30 @@ pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
 
     // 5. the unit
     let Some(unit_secs) = rate_unit_secs(unit) else {
-        return Err(UnitError::new(
+        let e = UnitError::new(
             format!("unknown period unit `{unit}`"),
             span(unit_off, unit.len()),
         )
-        .with_help(rate_unit_help(prefix, limit_text, mult_text, mult, unit)));
+        .with_help(rate_unit_help(prefix, limit_text, mult_text, mult, unit));
+        // Plurals, capitals and weeks name a period exactly.
+        let lower = unit.to_ascii_lowercase();
+        let same = match lower.as_str() {
+            "s" | "sec" | "secs" | "second" | "seconds" => Some(1u64),
+            "m" | "min" | "mins" | "minute" | "minutes" => Some(60),
+            "h" | "hr" | "hrs" | "hour" | "hours" => Some(3600),
+            "d" | "day" | "days" => Some(86_400),
+            "w" | "wk" | "wks" | "week" | "weeks" => Some(604_800),
+            _ => None,
+        };
+        return Err(
+            match same
+                .and_then(|secs| secs.checked_mul(mult))
+                .filter(|s| *s > 0)
+            {
+                Some(secs) => with_period(e, &period_text(secs)),
+                None => e,
+            },
+        );
     };
     if mult == 0 {
         // Deliberately stricter than KumoMTA, which builds a throttle with a zero period.
@@ -665,13 +719,16 @@ pub fn parse_limit(s: &str) -> Result<Limit, UnitError> {
 // Durations as KumoMTA reads them: humantime
 // ---------------------------------------------------------------------------------------------
 
-/// Which humantime KumoMTA ships, to decide what a duration *string* may contain.
+/// Which humantime KumoMTA ships, to decide what a duration *string* may contain. Each
+/// [`Release`] in [`RELEASES`] names its flavour; [`KumoVersion::humantime`] looks it up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HumantimeFlavor {
-    /// humantime 2.2.0: KumoMTA up to 2025.11.x (including 2025.03.19-1d3f1f67).
+    /// humantime 2.1.0 and 2.2.0 (the same `parse_duration`): KumoMTA up to
+    /// 2025.10.06-5ec871ab. Whole numbers only; no bare `0`.
     V2_2,
-    /// humantime 2.3.0 and later: KumoMTA 2025.12.02-67ee9e96 and later. Adds fractions
-    /// (`1.5h`), a bare `0`, and the units `µs`, `wk`, `wks`, `yr`, `yrs`.
+    /// humantime 2.3.0 and 2.4.0 (the same `parse_duration`): KumoMTA 2025.12.02-67ee9e96 and
+    /// later. Adds exact fractions (`1.5h`), a bare `0`, and the units `µs`, `wk`, `wks`,
+    /// `yr`, `yrs`.
     V2_3,
 }
 
@@ -1020,10 +1077,13 @@ fn humantime_error(s: &str, flavor: HumantimeFlavor, err: HtErr) -> UnitError {
     if flavor == HumantimeFlavor::V2_2
         && let Ok((secs, nanos)) = humantime_exact(s, HumantimeFlavor::V2_3)
     {
-        let mut help = format!("`{s}` needs KumoMTA 2025.12.02 or later (humantime 2.3)");
+        let first = first_release_with(HumantimeFlavor::V2_3).map_or("", |r| r.tag);
+        let mut help = format!("`{s}` needs KumoMTA {first} or later (humantime 2.3)");
         if nanos.is_multiple_of(1_000_000) && secs < u64::MAX / 1000 {
             let ms = secs.saturating_mul(1000).saturating_add(nanos / 1_000_000);
-            help = format!("{help}; for this release write `{}`", format_duration(ms));
+            let fixed = format_duration(ms);
+            help = format!("{help}; for this release write `{fixed}`");
+            e.suggestion = Some(fixed);
         }
         e = e.with_help(help);
     }
@@ -1241,7 +1301,23 @@ pub fn parse_duration_literal(raw: &str) -> Result<u64, UnitError> {
             );
             let exact = literal_unit_ms(unit).and_then(|ms| exact_fraction(n, frac, ms));
             return Err(match exact {
-                Some(ms) if ms > 0 => e.with_help(format!("write `{}`", format_duration(ms))),
+                Some(ms) if ms > 0 => {
+                    let piece = format_duration(ms);
+                    let e = e.with_help(format!("write `{piece}`"));
+                    // The whole literal with this piece rewritten, when it then reads.
+                    let rest = raw
+                        .get(unit_at.saturating_add(unit_len)..)
+                        .unwrap_or_default();
+                    let whole = format!(
+                        "{}{piece}{rest}",
+                        raw.get(..piece_start).unwrap_or_default()
+                    );
+                    if parse_duration_literal(&whole).is_ok() {
+                        e.with_suggestion(whole)
+                    } else {
+                        e
+                    }
+                }
                 _ => e.with_help("use a smaller unit, e.g. `90m` instead of `1.5h`"),
             });
         }
@@ -1280,11 +1356,23 @@ pub fn parse_duration_literal(raw: &str) -> Result<u64, UnitError> {
             });
         }
         let Some(unit_ms) = literal_unit_ms(unit) else {
-            return Err(UnitError::new(
+            let e = UnitError::new(
                 format!("unknown duration unit `{unit}`"),
                 span(pos, unit.len()),
             )
-            .with_help(literal_unit_help(num_text, unit)));
+            .with_help(literal_unit_help(num_text, unit));
+            // `2hours`, `10sec`: the whole literal with the unit spelled as kumoc does.
+            let fixed = literal_unit_canonical(unit).map(|c| {
+                format!(
+                    "{}{c}{}",
+                    raw.get(..pos).unwrap_or_default(),
+                    raw.get(pos.saturating_add(unit_len)..).unwrap_or_default()
+                )
+            });
+            return Err(match fixed {
+                Some(f) if parse_duration_literal(&f).is_ok() => e.with_suggestion(f),
+                _ => e,
+            });
         };
         pos = pos.saturating_add(unit_len);
         let Some(sum) = n
@@ -1318,8 +1406,9 @@ fn exact_fraction(n: u64, frac: &str, unit_ms: u64) -> Option<u64> {
     u64::try_from(num.checked_div(scale)?).ok()
 }
 
-fn literal_unit_help(num: &str, unit: &str) -> String {
-    let canonical = match unit {
+/// A duration unit spelled another way than kumoc's (`hours`, `sec`, `H`): kumoc's spelling.
+fn literal_unit_canonical(unit: &str) -> Option<&'static str> {
+    match unit {
         "sec" | "secs" | "second" | "seconds" | "S" => Some("s"),
         "min" | "mins" | "minute" | "minutes" => Some("m"),
         "hr" | "hrs" | "hour" | "hours" | "H" => Some("h"),
@@ -1327,8 +1416,11 @@ fn literal_unit_help(num: &str, unit: &str) -> String {
         "wk" | "wks" | "week" | "weeks" | "W" => Some("w"),
         "msec" | "millis" | "MS" | "Ms" => Some("ms"),
         _ => None,
-    };
-    if let Some(c) = canonical {
+    }
+}
+
+fn literal_unit_help(num: &str, unit: &str) -> String {
+    if let Some(c) = literal_unit_canonical(unit) {
         return format!("write `{num}{c}`");
     }
     match unit {
@@ -1788,7 +1880,9 @@ pub fn parse_ip(s: &str) -> Result<IpAddr, UnitError> {
     Err(ip_error(s, 0, "an IP address"))
 }
 
-/// A friendly error for text (at `off`) that `IpAddr::from_str` rejected.
+/// A friendly error for text (at `off`) that `IpAddr::from_str` rejected. Its suggestion (when
+/// set) is the address alone, corrected; a caller that parsed more than the address
+/// recomposes it.
 fn ip_error(text: &str, off: usize, what: &str) -> UnitError {
     let range = span(off, text.len());
     if text.is_empty() {
@@ -1801,9 +1895,9 @@ fn ip_error(text: &str, off: usize, what: &str) -> UnitError {
             ws.start.saturating_add(off)..ws.end.saturating_add(off),
         );
         return if fixed.parse::<IpAddr>().is_ok() {
-            e.with_help(format!("write `{fixed}`"))
+            e.suggest(fixed)
         } else {
-            e
+            e.with_help("remove the spaces")
         };
     }
     let e = UnitError::new(format!("`{text}` is not {what}"), range);
@@ -1813,7 +1907,9 @@ fn ip_error(text: &str, off: usize, what: &str) -> UnitError {
     if let Some((inner, _)) = text.strip_prefix('[').and_then(|t| t.split_once(']'))
         && inner.parse::<Ipv6Addr>().is_ok()
     {
-        return e.with_help(format!("write the address alone: `{inner}`"));
+        return e
+            .with_help(format!("write the address alone: `{inner}`"))
+            .with_suggestion(inner);
     }
     if let Some((host, port)) = text.rsplit_once(':')
         && host.parse::<Ipv4Addr>().is_ok()
@@ -1824,6 +1920,7 @@ fn ip_error(text: &str, off: usize, what: &str) -> UnitError {
     if text.contains('%') {
         return e.with_help("IPv6 zone ids (`%eth0`) are not supported");
     }
+    // An example, not a suggestion: only the writer knows the address they meant.
     e.with_help("write an IPv4 address like `192.0.2.10` or an IPv6 address like `2001:db8::10`")
 }
 
@@ -1843,6 +1940,16 @@ fn ip_error(text: &str, off: usize, what: &str) -> UnitError {
 /// One deliberate difference: KumoMTA reads `any` as "every IPv4 and IPv6 address"; a [`Cidr`]
 /// has one family, so `any` is an error here whose help says to write `0.0.0.0/0` and `::/0`.
 pub fn parse_cidr(s: &str) -> Result<Cidr, UnitError> {
+    // No piece trims, so KumoMTA rejects whitespace anywhere.
+    if let Some(ws) = first_whitespace(s) {
+        let fixed: String = s.split_whitespace().collect();
+        let e = UnitError::new("an IP network cannot contain whitespace", ws);
+        return Err(if !fixed.is_empty() && parse_cidr(&fixed).is_ok() {
+            e.suggest(fixed)
+        } else {
+            e.with_help("remove the spaces")
+        });
+    }
     if s == "any" {
         return Err(UnitError::new(
             "`any` is not supported here: a network has one address family",
@@ -1865,7 +1972,16 @@ pub fn parse_cidr(s: &str) -> Result<Cidr, UnitError> {
     let addr = match addr_text.parse::<IpAddr>() {
         Ok(a) => a,
         Err(_) => {
-            let e = ip_error(addr_text, 0, "an IP address");
+            let mut e = ip_error(addr_text, 0, "an IP address");
+            // The address's correction, with the prefix length written after it.
+            if let Some(fixed) = e.suggestion.take() {
+                let fixed = format!("{fixed}/{len_text}");
+                e = if parse_cidr(&fixed).is_ok() {
+                    e.suggest(fixed)
+                } else {
+                    e.with_help("write an address, `/` and a prefix length, like `10.0.0.0/8`")
+                };
+            }
             // `10/8`, `192.168/16`: std (and so KumoMTA) wants all four parts.
             let parts = addr_text.split('.').count();
             let short = !addr_text.is_empty()
@@ -1875,7 +1991,9 @@ pub fn parse_cidr(s: &str) -> Result<Cidr, UnitError> {
                 let pad = ".0".repeat(4usize.saturating_sub(parts));
                 let fixed = format!("{addr_text}{pad}/{len_text}");
                 if parse_cidr(&fixed).is_ok() {
-                    return Err(e.with_help(format!("write all four parts: `{fixed}`")));
+                    let mut e = e.suggest(fixed.clone());
+                    e.help = Some(format!("write all four parts: `{fixed}`"));
+                    return Err(e);
                 }
             }
             return Err(e);
@@ -1916,19 +2034,107 @@ pub fn parse_cidr(s: &str) -> Result<Cidr, UnitError> {
             format!("{s} is not a valid CIDR: host part of address was not zero"),
             span(0, addr_text.len()),
         )
-        .with_help(format!("did you mean `{}/{prefix}`?", network.addr)));
+        .with_help(format!("did you mean `{}/{prefix}`?", network.addr))
+        .with_suggestion(format!("{}/{prefix}", network.addr)));
     }
     Ok(cidr)
 }
 
 // ---------------------------------------------------------------------------------------------
-// KumoMTA versions
+// KumoMTA releases and versions
 // ---------------------------------------------------------------------------------------------
 
-/// KumoMTA release version as used in image tags: "2025.03.19-1d3f1f67" (date plus a hex
-/// commit suffix; the suffix is optional in kumoc input: "2025.03.19" is accepted).
-/// Ordered by date only: two versions of the same date with different commits compare
-/// `Equal` while not being `==`.
+/// A published KumoMTA release: its image tag (`ghcr.io/kumocorp/kumomta:<tag>`) and the
+/// duration grammar its `duration_serde` reads strings with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release {
+    /// `YYYY.MM.DD-<8 hex>`: the release date and the first 8 hex digits of its commit.
+    pub tag: &'static str,
+    /// Which humantime parser the release's Cargo.lock pins.
+    pub humantime: HumantimeFlavor,
+}
+
+impl Release {
+    /// The release as a version (date and commit).
+    pub fn version(&self) -> KumoVersion {
+        parse_version(self.tag).unwrap_or_else(|_| KumoVersion::date(0, 0, 0))
+    }
+
+    /// The date part of the tag, `YYYY.MM.DD`.
+    pub fn date(&self) -> &'static str {
+        self.tag.split_once('-').map_or(self.tag, |(d, _)| d)
+    }
+}
+
+const fn rel(tag: &'static str, humantime: HumantimeFlavor) -> Release {
+    Release { tag, humantime }
+}
+
+/// Every published KumoMTA release, oldest first: the tags of KumoMTA's changelog
+/// (`KumoCorp/kumomta docs/changelog/<tag>.md`), each a tag of the image
+/// `ghcr.io/kumocorp/kumomta`.
+///
+/// The humantime flavour: KumoMTA's `duration_serde` (`crates/duration-serde/src/lib.rs`,
+/// `visit_str`) hands strings to `humantime::parse_duration`, with `humantime = "2.1"` in
+/// its Cargo.toml, so the Cargo.lock of each release decides the parser: humantime 2.1.0
+/// and 2.2.0 have the same `parse_duration` (2.2.0 only reformatted `src/duration.rs`), and
+/// so have 2.3.0 and 2.4.0; 2.3.0 added fractions, a bare `0`, `µs`, `wk`/`wks` and
+/// `yr`/`yrs`. KumoMTA moved to humantime 2.3 in `2025.12.02-67ee9e96`
+/// (`shared/reference/kumomta.md` §1.1, checked against the tags).
+pub const RELEASES: &[Release] = &[
+    rel("2023.03.30-427c74f0", HumantimeFlavor::V2_2),
+    rel("2023.03.31-36aa20de", HumantimeFlavor::V2_2),
+    rel("2023.05.10-e88ad036", HumantimeFlavor::V2_2),
+    rel("2023.06.22-51b72a83", HumantimeFlavor::V2_2),
+    rel("2023.08.22-4d895015", HumantimeFlavor::V2_2),
+    rel("2023.11.28-b5252a41", HumantimeFlavor::V2_2),
+    rel("2023.12.28-63cde9c7", HumantimeFlavor::V2_2),
+    rel("2024.06.10-84e84b89", HumantimeFlavor::V2_2),
+    rel("2024.09.02-c5476b89", HumantimeFlavor::V2_2),
+    rel("2024.11.08-d383b033", HumantimeFlavor::V2_2),
+    rel("2025.01.23-7273d2bc", HumantimeFlavor::V2_2),
+    rel("2025.01.29-833f82a8", HumantimeFlavor::V2_2),
+    rel("2025.03.19-1d3f1f67", HumantimeFlavor::V2_2),
+    rel("2025.05.06-b29689af", HumantimeFlavor::V2_2),
+    rel("2025.10.06-5ec871ab", HumantimeFlavor::V2_2),
+    rel("2025.12.02-67ee9e96", HumantimeFlavor::V2_3),
+    rel("2026.03.04-bb93ecb1", HumantimeFlavor::V2_3),
+    rel("2026.04.09-ea3b2a9b", HumantimeFlavor::V2_3),
+    rel("2026.05.12-a6845223", HumantimeFlavor::V2_3),
+    rel("2026.06.23-f3af1cd0", HumantimeFlavor::V2_3),
+    rel("2026.09.22-a276d4a8", HumantimeFlavor::V2_3),
+    rel("2026.09.29-b90d8bc1", HumantimeFlavor::V2_3),
+];
+
+/// The published release of a date (`2025.03.19` -> `2025.03.19-1d3f1f67`), if there is one.
+pub fn release_on(year: u16, month: u8, day: u8) -> Option<&'static Release> {
+    let date = format!("{year:04}.{month:02}.{day:02}");
+    RELEASES.iter().find(|r| r.date() == date)
+}
+
+/// The first release whose humantime reads `flavor` (for "needs KumoMTA X or later").
+pub fn first_release_with(flavor: HumantimeFlavor) -> Option<&'static Release> {
+    RELEASES.iter().find(|r| r.humantime == flavor)
+}
+
+/// The newest release kumoc knows of.
+pub fn newest_release() -> Option<&'static Release> {
+    RELEASES.last()
+}
+
+/// The releases just before and just after a date (for help lines about a date that is not
+/// a release).
+pub fn releases_around(v: &KumoVersion) -> (Option<&'static Release>, Option<&'static Release>) {
+    let key = v.key();
+    let before = RELEASES.iter().rev().find(|r| r.version().key() < key);
+    let after = RELEASES.iter().find(|r| r.version().key() > key);
+    (before, after)
+}
+
+/// A KumoMTA release as written in `kumomta = "..."`: its image tag, `2025.03.19-1d3f1f67`
+/// (release date, then the first 8 hex digits of the commit). [`parse_version`] returns it
+/// with a commit; [`KumoVersion::date`] builds a bare date for comparisons.
+/// Ordered by date, the commit breaking ties, so `Ord` agrees with `Eq`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KumoVersion {
     pub year: u16,
@@ -1938,9 +2144,6 @@ pub struct KumoVersion {
 }
 
 impl KumoVersion {
-    /// The first release that ships humantime 2.3 (`2025.12.02-67ee9e96`).
-    pub const HUMANTIME_2_3: KumoVersion = KumoVersion::date(2025, 12, 2);
-
     pub const fn date(year: u16, month: u8, day: u8) -> Self {
         Self {
             year,
@@ -1950,13 +2153,23 @@ impl KumoVersion {
         }
     }
 
-    /// Which humantime this release parses duration strings with.
+    /// Which humantime this release parses duration strings with: the flavour of the
+    /// newest published release on or before its date (a version newer than every known
+    /// release reads like the newest one).
     pub fn humantime(&self) -> HumantimeFlavor {
-        if *self >= Self::HUMANTIME_2_3 {
-            HumantimeFlavor::V2_3
-        } else {
-            HumantimeFlavor::V2_2
-        }
+        // `YYYY.MM.DD` strings sort like the dates.
+        let date = format!("{:04}.{:02}.{:02}", self.year, self.month, self.day);
+        RELEASES
+            .iter()
+            .rev()
+            .find(|r| r.date() <= date.as_str())
+            .map_or(HumantimeFlavor::V2_2, |r| r.humantime)
+    }
+
+    /// The published release this version names exactly (date and commit).
+    pub fn release(&self) -> Option<&'static Release> {
+        release_on(self.year, self.month, self.day)
+            .filter(|r| r.tag.split_once('-').map(|(_, c)| c) == self.commit.as_deref())
     }
 
     fn key(&self) -> (u16, u8, u8) {
@@ -2002,17 +2215,35 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     }
 }
 
-/// "YYYY.MM.DD" or "YYYY.MM.DD-<commit>", the commit being 7 to 40 lowercase hex digits.
+/// The length of the commit part of a KumoMTA image tag.
+const TAG_COMMIT_LEN: usize = 8;
+
+/// What a tag looks like, for help lines: an example only, never a fix.
+const TAG_SHAPE: &str = "a KumoMTA image tag is the release date and the first 8 hex digits of its \
+                         commit, like `2025.03.19-1d3f1f67`; the tags are the headings of \
+                         https://docs.kumomta.com/changelog/";
+
+/// A KumoMTA image tag, `YYYY.MM.DD-<8 lowercase hex>`: the shape of every tag KumoMTA
+/// publishes (`ghcr.io/kumocorp/kumomta:2025.03.19-1d3f1f67`). A bare date names no image.
+///
+/// Where the writer evidently meant one published release (its date alone, its date in
+/// another spelling, its commit in capitals, cut short or with a `v` prefix), the error's
+/// suggestion is that release's tag, from [`RELEASES`]; otherwise the help shows the shape
+/// and the nearest releases, and there is no suggestion: a commit is never made up.
 pub fn parse_version(s: &str) -> Result<KumoVersion, UnitError> {
-    const EXAMPLE: &str = "write a KumoMTA release like `2025.03.19-1d3f1f67` or `2025.03.19`";
     if s.is_empty() {
-        return Err(UnitError::new("a version cannot be empty", 0..0).with_help(EXAMPLE));
+        return Err(UnitError::new("a release tag cannot be empty", 0..0).with_help(TAG_SHAPE));
     }
-    if let Some(rest) = s.strip_prefix(['v', 'V'])
-        && parse_version(rest).is_ok()
-    {
-        return Err(UnitError::new("KumoMTA versions have no `v` prefix", 0..1)
-            .with_help(format!("write `{rest}`")));
+    if let Some(rest) = s.strip_prefix(['v', 'V']) {
+        let e = UnitError::new("KumoMTA tags have no `v` prefix", 0..1);
+        return Err(match parse_version(rest) {
+            Ok(v) if may_exist(&v) => e.suggest(rest),
+            Ok(v) => e.with_help(format!("{TAG_SHAPE}{}", around(&v))),
+            Err(inner) => match inner.suggestion {
+                Some(fixed) => e.suggest(fixed),
+                None => e.with_help(TAG_SHAPE),
+            },
+        });
     }
     let (date, commit) = match s.split_once('-') {
         Some((d, c)) => (d, Some(c)),
@@ -2029,7 +2260,10 @@ pub fn parse_version(s: &str) -> Result<KumoVersion, UnitError> {
             format!("`{date}` is not a release date `YYYY.MM.DD`"),
             span(0, date.len()),
         );
-        return Err(e.with_help(version_date_help(s).unwrap_or_else(|| EXAMPLE.to_string())));
+        return Err(match version_respelled(s) {
+            Some(fixed) => e.suggest(fixed),
+            None => e.with_help(TAG_SHAPE),
+        });
     }
     let (year, month, day) = match parts.as_slice() {
         [y, m, d] => (
@@ -2041,62 +2275,116 @@ pub fn parse_version(s: &str) -> Result<KumoVersion, UnitError> {
     };
     if !(1..=12).contains(&month) {
         return Err(
-            UnitError::new(format!("month {month} does not exist"), 5..7).with_help(EXAMPLE),
+            UnitError::new(format!("month {month} does not exist"), 5..7).with_help(TAG_SHAPE),
         );
     }
     if day == 0 || day > days_in_month(year, month) {
         return Err(
             UnitError::new(format!("{year:04}.{month:02} has no day {day}"), 8..10)
-                .with_help(EXAMPLE),
+                .with_help(TAG_SHAPE),
         );
     }
-    let commit = match commit {
-        None => None,
-        Some(c) => {
-            let off = date.len().saturating_add(1);
-            let range = if c.is_empty() {
-                off..off
-            } else {
-                span(off, c.len())
-            };
-            if c.is_empty() {
-                return Err(UnitError::new("missing commit after `-`", range)
-                    .with_help(format!("write `{date}` or `{date}-<commit>`")));
+    let published = release_on(year, month, day);
+    let Some(c) = commit else {
+        let e = UnitError::new(
+            format!("`{date}` is a date, not an image tag"),
+            span(0, date.len()),
+        );
+        return Err(match published {
+            Some(r) => {
+                let mut e = e.suggest(r.tag);
+                e.help = Some(format!(
+                    "the KumoMTA release of {date} is tagged `{}`: write that",
+                    r.tag
+                ));
+                e
             }
-            if !c.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(UnitError::new(
-                    format!("`{c}` is not a commit hash (hex digits)"),
-                    range,
-                )
-                .with_help(EXAMPLE));
-            }
-            if c.bytes().any(|b| b.is_ascii_uppercase()) {
-                return Err(UnitError::new("the commit hash is in lowercase", range)
-                    .with_help(format!("write `{date}-{}`", c.to_ascii_lowercase())));
-            }
-            if !(7..=40).contains(&c.len()) {
-                return Err(UnitError::new(
-                    format!(
-                        "a commit hash has 7 to 40 hex digits, `{c}` has {}",
-                        c.len()
-                    ),
-                    range,
-                )
-                .with_help(EXAMPLE));
-            }
-            Some(c.to_string())
-        }
+            None => e.with_help(format!(
+                "{TAG_SHAPE}{}",
+                around(&KumoVersion::date(year, month, day))
+            )),
+        });
     };
+    let off = date.len().saturating_add(1);
+    let range = if c.is_empty() {
+        off..off
+    } else {
+        span(off, c.len())
+    };
+    // The published tag of this date, when `c` evidently means its commit.
+    let same_release = |c: &str| {
+        published.filter(|r| {
+            let real = r.tag.split_once('-').map_or("", |(_, h)| h);
+            // git abbreviates to 7 digits at least: a shorter prefix names nothing.
+            c.len() >= 7 && (real.starts_with(c) || c.starts_with(real))
+        })
+    };
+    if c.is_empty() || !c.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let e = if c.is_empty() {
+            UnitError::new("missing commit after `-`", range)
+        } else {
+            UnitError::new(format!("`{c}` is not a commit (hex digits)"), range)
+        };
+        return Err(match published {
+            Some(r) if c.is_empty() => e.suggest(r.tag),
+            _ => e.with_help(TAG_SHAPE),
+        });
+    }
+    if c.bytes().any(|b| b.is_ascii_uppercase()) {
+        let lower = format!("{date}-{}", c.to_ascii_lowercase());
+        let e = UnitError::new("the commit of a tag is in lowercase", range);
+        return Err(match parse_version(&lower) {
+            // Only a tag that exists, or may (newer than every release kumoc knows).
+            Ok(v) if may_exist(&v) => e.suggest(lower),
+            Ok(v) => e.with_help(format!("{TAG_SHAPE}{}", around(&v))),
+            Err(inner) => match inner.suggestion {
+                Some(fixed) => e.suggest(fixed),
+                None => e.with_help(TAG_SHAPE),
+            },
+        });
+    }
+    if c.len() != TAG_COMMIT_LEN {
+        let e = UnitError::new(
+            format!(
+                "a tag's commit has {TAG_COMMIT_LEN} hex digits, `{c}` has {}",
+                c.len()
+            ),
+            range,
+        );
+        return Err(match same_release(c) {
+            Some(r) => e.suggest(r.tag),
+            None => e.with_help(TAG_SHAPE),
+        });
+    }
     Ok(KumoVersion {
         year,
         month,
         day,
-        commit,
+        commit: Some(c.to_string()),
     })
 }
 
-/// `2025-03-19` or `2025.3.19` -> "write `2025.03.19`".
-fn version_date_help(s: &str) -> Option<String> {
+/// A published tag, or one newer than every release kumoc knows (it may exist).
+fn may_exist(v: &KumoVersion) -> bool {
+    v.release().is_some() || newest_release().is_none_or(|n| v.key() > n.version().key())
+}
+
+/// "; the releases nearest that date are `A` and `B`" (or one of them).
+pub fn around(v: &KumoVersion) -> String {
+    match releases_around(v) {
+        (Some(b), Some(a)) => format!(
+            "; the releases nearest that date are `{}` and `{}`",
+            b.tag, a.tag
+        ),
+        (Some(b), None) => format!("; the newest release kumoc knows is `{}`", b.tag),
+        (None, Some(a)) => format!("; the first release is `{}`", a.tag),
+        (None, None) => String::new(),
+    }
+}
+
+/// `2025-03-19`, `2025.3.19`, `2025-03-19-1d3f1f67` -> the published tag they spell another
+/// way, when there is one.
+fn version_respelled(s: &str) -> Option<String> {
     let parts: Vec<&str> = s.splitn(4, ['.', '-']).collect();
     let [y, m, d, rest @ ..] = parts.as_slice() else {
         return None;
@@ -2104,21 +2392,13 @@ fn version_date_help(s: &str) -> Option<String> {
     let y: u16 = y.parse().ok()?;
     let m: u8 = m.parse().ok()?;
     let d: u8 = d.parse().ok()?;
-    if !(1000..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
+    let r = release_on(y, m, d)?;
+    let real = r.tag.split_once('-').map_or("", |(_, h)| h);
+    match rest.first() {
+        None => Some(r.tag.to_string()),
+        Some(c) if c.eq_ignore_ascii_case(real) => Some(r.tag.to_string()),
+        Some(_) => None,
     }
-    let mut fixed = format!("{y:04}.{m:02}.{d:02}");
-    if let Some(commit) = rest.first() {
-        fixed.push('-');
-        fixed.push_str(commit);
-    }
-    // Only suggest a different spelling that parses (never recurse on the same text).
-    if fixed == s {
-        return None;
-    }
-    parse_version(&fixed)
-        .ok()
-        .map(|_| format!("write `{fixed}`"))
 }
 
 #[cfg(test)]
@@ -2685,7 +2965,7 @@ mod tests {
         assert_eq!(
             e.help.as_deref(),
             Some(
-                "`1.5h` needs KumoMTA 2025.12.02 or later (humantime 2.3); for this release write `90m`"
+                "`1.5h` needs KumoMTA 2025.12.02-67ee9e96 or later (humantime 2.3); for this release write `90m`"
             )
         );
 
@@ -3135,6 +3415,28 @@ mod tests {
         let e = err(parse_cidr("10.0.0.0/"));
         assert_eq!(e.message, "missing prefix length after `/`");
         assert_eq!(e.range, 9..9);
+
+        // A suggestion is the writer's own network, corrected, never an example address.
+        for (s, fixed) in [
+            ("10.0.0.1/8", Some("10.0.0.0/8")),
+            ("10/8", Some("10.0.0.0/8")),
+            ("10.0.0.0 /8", Some("10.0.0.0/8")),
+            ("10.0.0.0/ 8", Some("10.0.0.0/8")),
+            ("[2001:db8::]/32", Some("2001:db8::/32")),
+            ("[::1]", Some("::1")),
+            ("10.0.0.256/8", None),
+            ("10.0.0.256", None),
+            ("any", None),
+            ("10.0.0.0/33", None),
+            ("mail.example.com", None),
+            ("10.0.0.1:25", None),
+        ] {
+            let e = err(parse_cidr(s));
+            assert_eq!(e.suggestion.as_deref(), fixed, "{s:?}: {e:?}");
+            if let Some(f) = fixed {
+                assert!(parse_cidr(f).is_ok());
+            }
+        }
     }
 
     #[test]
@@ -3189,8 +3491,8 @@ mod tests {
         );
         assert_eq!(v.to_string(), "2025.03.19-1d3f1f67");
         assert_eq!(v.humantime(), V2_2);
-        let d = parse_version("2025.03.19").unwrap();
-        assert_eq!(d, KumoVersion::date(2025, 3, 19));
+        assert_eq!(v.release().map(|r| r.tag), Some("2025.03.19-1d3f1f67"));
+        let d = KumoVersion::date(2025, 3, 19);
         assert_eq!(d.to_string(), "2025.03.19");
         assert_eq!(
             d.cmp(&v),
@@ -3203,18 +3505,28 @@ mod tests {
             parse_version("2025.12.02-67ee9e96").unwrap().humantime(),
             V2_3
         );
-        assert_eq!(parse_version("2025.12.01").unwrap().humantime(), V2_2);
+        assert_eq!(KumoVersion::date(2025, 12, 1).humantime(), V2_2);
         assert_eq!(
             parse_version("2026.06.23-f3af1cd0").unwrap().humantime(),
             V2_3
         );
+        // Newer than every known release: reads like the newest.
+        assert_eq!(KumoVersion::date(2030, 1, 1).humantime(), V2_3);
         assert!(KumoVersion::date(2025, 3, 19) < KumoVersion::date(2025, 12, 2));
         assert!(KumoVersion::date(2024, 12, 31) < KumoVersion::date(2025, 1, 1));
-        assert_eq!(parse_version("2024.02.29").unwrap().day, 29);
+        assert_eq!(parse_version("2024.02.29-0123abcd").unwrap().day, 29);
+        // A well-shaped tag parses; whether it was published is the caller's business.
+        assert!(
+            parse_version("2025.03.19-deadbeef")
+                .unwrap()
+                .release()
+                .is_none()
+        );
 
         for s in [
             "",
             "latest",
+            "2025.03.19",
             "2025.3.19",
             "2025-03-19",
             "v2025.03.19",
@@ -3228,23 +3540,53 @@ mod tests {
             "2025.03.19-123456",
             "2025.03.19-xyzxyzx",
             "2025.03.19-1d3f1f67-1",
-            "2025.03.19-0123456789abcdef0123456789abcdef012345678",
+            "2025.03.19-1d3f1f6",
+            "2025.03.19-0123456789abcdef0123456789abcdef01234567",
             "25.03.19",
             "2025.03.19 ",
         ] {
             assert!(parse_version(s).is_err(), "{s:?}");
         }
-        assert_eq!(
-            err(parse_version("2025.3.19")).help.as_deref(),
-            Some("write `2025.03.19`")
-        );
-        assert_eq!(
-            err(parse_version("2025-03-19")).help.as_deref(),
-            Some("write `2025.03.19`")
-        );
-        assert_eq!(
-            err(parse_version("v2025.03.19")).help.as_deref(),
-            Some("write `2025.03.19`")
+        // The writer evidently meant the published release of that date: its tag.
+        for s in [
+            "2025.03.19",
+            "2025.3.19",
+            "2025-03-19",
+            "v2025.03.19",
+            "V2025.03.19-1d3f1f67",
+            "2025.03.19-1D3F1F67",
+            "2025.03.19-1d3f1f6",
+            "2025.03.19-1d3f1f67e2",
+            "2025.03.19-",
+            "2025-03-19-1d3f1f67",
+        ] {
+            let e = err(parse_version(s));
+            assert_eq!(
+                e.suggestion.as_deref(),
+                Some("2025.03.19-1d3f1f67"),
+                "{s:?}"
+            );
+        }
+        // No release that day, or a commit that is not that release's: no suggestion; the
+        // help shows the shape and the releases around, never a made-up commit.
+        for s in [
+            "2025.03.20",
+            "2026.06.24",
+            "2025.03.19-1d3f1f",
+            "2025.03.19-abcdef",
+            "2025.03.19-XYZ",
+            "2025.03.20-1D3F1F67",
+            "latest",
+        ] {
+            let e = err(parse_version(s));
+            assert_eq!(e.suggestion, None, "{s:?}");
+        }
+        let e = err(parse_version("2025.03.20"));
+        assert!(
+            e.help.as_deref().unwrap().contains(
+                "the releases nearest that date are `2025.03.19-1d3f1f67` and `2025.05.06-b29689af`"
+            ),
+            "{e:?}"
         );
         let s = "2025.13.01";
         assert_eq!(at(s, &err(parse_version(s))), "13");
@@ -3254,13 +3596,88 @@ mod tests {
         let e = err(parse_version(s));
         assert_eq!(at(s, &e), "1D3F1F67");
         assert_eq!(e.help.as_deref(), Some("write `2025.03.19-1d3f1f67`"));
+        // Every suggestion parses.
         for s in [
-            "2025.03.19-1d3f1f6",
-            "2025.03.19-0123456789abcdef0123456789abcdef01234567",
+            "2025.03.19",
+            "2023.03.30",
+            "v2026.09.29",
+            "2026-06-23",
+            "2025.12.02-67EE9E96",
         ] {
-            let v = parse_version(s).unwrap();
-            assert_eq!(v.to_string(), s);
+            let fixed = err(parse_version(s)).suggestion.unwrap();
+            assert!(parse_version(&fixed).is_ok(), "{s:?} -> {fixed:?}");
         }
+    }
+
+    /// A suggestion is the whole literal, corrected to the same value; it parses. Where the
+    /// writer's meaning is not evident there is none.
+    #[test]
+    fn suggestions_are_faithful() {
+        for (s, fixed) in [
+            ("1000/3600", Some("1000/h")),
+            ("1000/3600,max_burst=5", Some("1000/h,max_burst=5")),
+            ("local:10/60", Some("local:10/m")),
+            ("100/hours", Some("100/h")),
+            ("100/2Hours", Some("100/2h")),
+            ("100/weeks", Some("100/7d")),
+            ("100 / s", Some("100/s")),
+            ("1.5/s", None),
+            ("100/fortnight", None),
+            ("100", None),
+        ] {
+            let e = err(parse_rate(s));
+            assert_eq!(e.suggestion.as_deref(), fixed, "{s:?}");
+            if let Some(f) = fixed {
+                assert_eq!(parse_rate(f).unwrap().period_secs, {
+                    let r = parse_rate(&f.replace("/7d", "/604800s")).unwrap();
+                    r.period_secs
+                });
+            }
+        }
+        for (s, fixed) in [
+            ("1.5h", Some("90m")),
+            ("1h1.5m", Some("1h90s")),
+            ("2hours", Some("2h")),
+            ("10sec", Some("10s")),
+            ("1hour30min", None), // one piece at a time: the help names the first
+            ("24H", Some("24h")),
+            ("5M", None),
+            ("1.33h", Some("4788s")),
+            ("0.333333333h", None),
+        ] {
+            let e = err(parse_duration_literal(s));
+            assert_eq!(e.suggestion.as_deref(), fixed, "{s:?}");
+            if let Some(f) = fixed {
+                let meant = parse_humantime(&s.to_lowercase(), V2_3).unwrap();
+                assert_eq!(parse_duration_literal(f).ok(), Some(meant), "{s:?}");
+            }
+        }
+    }
+
+    /// The release table: tags in the published shape, oldest first, one per date, and the
+    /// humantime flavour changes once, at 2025.12.02-67ee9e96.
+    #[test]
+    fn release_table() {
+        let mut prev: Option<KumoVersion> = None;
+        for r in RELEASES {
+            let v = parse_version(r.tag).unwrap_or_else(|e| panic!("{}: {e}", r.tag));
+            assert_eq!(v.to_string(), r.tag);
+            assert_eq!(v.release(), Some(r));
+            assert_eq!(v.humantime(), r.humantime, "{}", r.tag);
+            if let Some(p) = &prev {
+                assert!(p.key() < v.key(), "{} is out of order", r.tag);
+            }
+            prev = Some(v);
+        }
+        assert_eq!(
+            first_release_with(V2_3).map(|r| r.tag),
+            Some("2025.12.02-67ee9e96")
+        );
+        let flips = RELEASES
+            .windows(2)
+            .filter(|w| matches!(w, [a, b] if a.humantime != b.humantime))
+            .count();
+        assert_eq!(flips, 1);
     }
 
     // ---- never panics -----------------------------------------------------------------------

@@ -7,7 +7,7 @@ use kumoc_compiler::{Environment, Options, emit};
 
 use crate::support::*;
 
-pub fn build_example(env: Option<Environment>) -> emit::Output {
+fn analyze_example(env: Option<Environment>) -> kumoc_compiler::Analysis {
     // Named as the CLI names them when run from the repository root.
     let files: Vec<(String, Vec<u8>)> = fixture_files(&root().join("examples/example-com"))
         .into_iter()
@@ -21,7 +21,16 @@ pub fn build_example(env: Option<Environment>) -> emit::Output {
         },
     );
     assert!(!analysis.has_errors(), "{}", human(&analysis));
-    emit::emit(&analysis).expect("an error-free analysis emits")
+    analysis
+}
+
+pub fn build_example(env: Option<Environment>) -> emit::Output {
+    emit::emit(&analyze_example(env)).expect("an error-free analysis emits")
+}
+
+/// The example's output in canonical form (no comments in the policy files).
+pub fn build_example_canonical(env: Option<Environment>) -> emit::Output {
+    emit::emit_canonical(&analyze_example(env)).expect("an error-free analysis emits")
 }
 
 #[test]
@@ -123,7 +132,7 @@ fn build_writes_atomically_and_check_detects_staleness() {
 
     // A failed build leaves the old output untouched.
     let broken = dir.join("broken.kumo");
-    std::fs::write(&broken, "deployment \"x\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\nqueue default { egress_pool = nowhere }\n").unwrap();
+    std::fs::write(&broken, "deployment \"x\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nqueue default { egress_pool = nowhere }\n").unwrap();
     let o = kumoc()
         .args([
             "build",

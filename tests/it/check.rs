@@ -14,7 +14,7 @@ fn check_fixtures() {
     for path in fixtures("tests/fixtures/check") {
         let name = name(&path);
         let files = fixture_files(&path);
-        let analysis = analyze_fixture(&path, &Options::default());
+        let mut analysis = analyze_fixture(&path, &Options::default());
         // Checker fixtures pin the checker's codes; lints are pinned by tests/fixtures/lints
         // (a lint counts here only when the fixture names it).
         let expected = expected_codes(&files);
@@ -44,6 +44,17 @@ fn check_fixtures() {
         let mut source = String::new();
         for (file, bytes) in &files {
             source.push_str(&format!("--- {file}\n{}", String::from_utf8_lossy(bytes)));
+        }
+        // With compile errors, lints run on what checked: the snapshot, like the codes
+        // above, pins the checker's diagnostics and the lints the fixture names.
+        let compiles = !analysis
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == kumoc_compiler::Severity::Error && !d.code.starts_with("KUMO-"));
+        if !compiles {
+            analysis
+                .diagnostics
+                .retain(|d| !d.code.starts_with("KUMO-") || expected.iter().any(|c| c == d.code));
         }
         insta::assert_snapshot!(
             format!("check__{name}"),
@@ -122,7 +133,7 @@ fn stdlib_is_clean_and_formatted() {
 
 #[test]
 fn user_blocks_merge_over_presets() {
-    let src = "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\nprovider \"google\" {\n  max_message_rate = 50/s\n}\nshaping default {\n  connection_limit = 3\n}\n";
+    let src = "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nprovider \"google\" {\n  max_message_rate = 50/s\n}\nshaping default {\n  connection_limit = 3\n}\n";
     let a = kumoc_compiler::analyze(
         &[("t.kumo".into(), src.as_bytes().to_vec())],
         &Options::default(),

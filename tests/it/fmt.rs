@@ -58,7 +58,7 @@ fn examples_and_init_template_are_formatted() {
 fn format_snapshot() {
     let text =
         std::fs::read_to_string(root().join("tests/fixtures/parse/valid_everything.kumo")).unwrap();
-    let messy = "deployment \"d\" {namespace=\"n\"   kumomta = \"2025.03.19\"\n\n\n\n  environment=staging}\npool p { source s { weight = 2 } } // trailing\n// own line\nsmtp_listener { relay_hosts = [10.0.0.0/8,\n  10.1.0.0/16] }\n";
+    let messy = "deployment \"d\" {namespace=\"n\"   kumomta = \"2025.03.19-1d3f1f67\"\n\n\n\n  environment=staging}\npool p { source s { weight = 2 } } // trailing\n// own line\nsmtp_listener { relay_hosts = [10.0.0.0/8,\n  10.1.0.0/16] }\n";
     insta::assert_snapshot!(
         "format__valid_everything",
         kumoc_lang::format::format(&text).unwrap()

@@ -1855,8 +1855,16 @@ mod tests {
     use super::*;
     use kumoc_lang::units::parse_version;
 
+    /// A release by tag, or a bare date (`2024.01.01`) for "on or after this day".
     fn ver(s: &str) -> KumoVersion {
-        parse_version(s).unwrap()
+        parse_version(s).unwrap_or_else(|_| {
+            let p: Vec<&str> = s.split('.').collect();
+            KumoVersion::date(
+                p[0].parse().unwrap(),
+                p[1].parse().unwrap(),
+                p[2].parse().unwrap(),
+            )
+        })
     }
 
     fn head() -> KumoVersion {

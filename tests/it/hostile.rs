@@ -30,16 +30,16 @@ use crate::support::*;
 // ---------------------------------------------------------------------------------------------
 
 /// A scratch directory under the system temp dir, removed on drop.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("kumoc-hostile-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -117,7 +117,7 @@ fn build_cli(cwd: &Path, dir: &str, out: &str) -> Output {
 // Structure
 // ---------------------------------------------------------------------------------------------
 
-const MINIMAL: &str = "deployment \"t\" {\n  namespace   = \"n\"\n  kumomta     = \"2025.03.19\"\n  environment = staging\n}\n";
+const MINIMAL: &str = "deployment \"t\" {\n  namespace   = \"n\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n";
 
 /// One malformed (or oddly formed) file and what `kumoc check` must say about it.
 struct Case {
@@ -492,7 +492,7 @@ fn payloads() -> Vec<(String, String)> {
 }
 
 /// A `.kumo` double-quoted string literal for any value.
-fn kumo_literal(s: &str) -> String {
+pub(crate) fn kumo_literal(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -688,8 +688,8 @@ fn run_case(
 }
 
 /// What a build looked like to its consumers, and the policy texts it came from.
-struct Observed {
-    tree: Json,
+pub(crate) struct Observed {
+    pub(crate) tree: Json,
     texts: BTreeMap<String, String>,
 }
 
@@ -716,7 +716,7 @@ fn lua_inputs(file: &str) -> &'static [&'static str] {
 ///
 /// With a `baseline` (and its marker), a `tsa_init.lua` or `sink.lua` whose inputs are the
 /// baseline's, byte for byte, and whose run never saw the marker is not run again.
-fn observe(
+pub(crate) fn observe(
     analysis: &Analysis,
     scratch: &Path,
     baseline: Option<(&Observed, &str)>,
@@ -984,10 +984,12 @@ fn run_lua(
                 if model.http_listener.get("users").is_some_and(|u| {
                     matches!(&u.value, kumoc_compiler::check::Typed::Secret(r) if r.name == secret.name)
                 }) {
+                    // The password is the file's content without its final newline (which
+                    // the policy strips), so every declared user can log in.
                     for user in &secret.keys {
                         fire(
                             "http_server_validate_auth_basic",
-                            vec![Arg::Str(user.clone()), Arg::Str(PEM.into())],
+                            vec![Arg::Str(user.clone()), Arg::Str(PEM.trim_end().into())],
                         );
                     }
                 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::build::build_example;
+use crate::build::{build_example, build_example_canonical};
 use crate::support::root;
 use kumoc_compiler::Environment;
 
@@ -217,17 +217,19 @@ fn seed_chart_defects_are_absent() {
                 .collect::<Vec<_>>(),
             [8000, 2500, 8080]
         );
-        // #19: the checksum annotation covers every policy file.
-        let policy: BTreeMap<&str, &str> = out
+        // #19: the checksum annotation covers the code of every file the MTA pods read (the
+        // files of their ConfigMap), and not the comments (provenance cannot roll pods).
+        let canonical = build_example_canonical(env);
+        let read: BTreeMap<&str, &str> = canonical
             .files
             .iter()
-            .filter(|(k, _)| k.starts_with("policy/"))
+            .filter(|(k, _)| k.starts_with("policy/") && *k != "policy/sink.lua")
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let annotation = pod_annotation(mta);
-        for changed in policy.keys() {
-            let mut altered = policy.clone();
-            let edited = format!("{} ", policy[changed]);
+        for changed in read.keys() {
+            let mut altered = read.clone();
+            let edited = format!("{} ", read[changed]);
             altered.insert(changed, &edited);
             assert_ne!(
                 checksum(&altered),
@@ -235,7 +237,13 @@ fn seed_chart_defects_are_absent() {
                 "editing {changed} changes the checksum"
             );
         }
-        assert_eq!(checksum(&policy), annotation);
+        assert_eq!(checksum(&read), annotation);
+        assert!(
+            read.values()
+                .flat_map(|text| text.lines())
+                .all(|l| !l.trim_start().starts_with("--") && !l.starts_with('#')),
+            "the canonical form has no comment lines"
+        );
         // #17, #21, #22: hardened pods, pinned images, no init containers, no debug pod.
         for (name, spec) in pod_specs(&objects) {
             assert_eq!(spec["automountServiceAccountToken"], false, "{name}");
@@ -323,14 +331,15 @@ fn pod_annotation(sts: &Value) -> String {
         .to_string()
 }
 
-/// The documented checksum: sha256 over each policy file's name, NUL, content, NUL.
+/// The documented checksum: sha256 over each covered file's name, NUL, the sha256 of its
+/// canonical form (no comments), NUL.
 fn checksum(files: &BTreeMap<&str, &str>) -> String {
     use std::fmt::Write;
     let mut data = Vec::new();
     for (k, v) in files {
         data.extend_from_slice(k.as_bytes());
         data.push(0);
-        data.extend_from_slice(v.as_bytes());
+        data.extend_from_slice(&sha256(v.as_bytes()));
         data.push(0);
     }
     let digest = sha256(&data);
@@ -442,7 +451,7 @@ fn secrets_from_files_are_separate_valid_and_never_printed() {
     std::fs::write(dir.join("keys/example.pem"), pem).unwrap();
     std::fs::write(
         dir.join("d.kumo"),
-        "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\nsecret \"dkim-keys\" {\n  files {\n    \"example.com.s1.key\" = \"keys/example.pem\"\n  }\n}\ndomain \"example.com\" {\n  dkim {\n    selector = \"s1\"\n    headers = [\"From\"]\n    key = secret(\"dkim-keys\")\n  }\n}\npool p {\n  source s {}\n}\n",
+        "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nsecret \"dkim-keys\" {\n  files {\n    \"example.com.s1.key\" = \"keys/example.pem\"\n  }\n}\ndomain \"example.com\" {\n  dkim {\n    selector = \"s1\"\n    headers = [\"From\"]\n    key = secret(\"dkim-keys\")\n  }\n}\npool p {\n  source s {}\n}\n",
     )
     .unwrap();
     let out = dir.join("out");

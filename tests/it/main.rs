@@ -2,18 +2,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod abuse;
 mod build;
 mod check;
 mod cli;
+mod determinism;
+mod fixes;
 mod fmt;
 mod fuzz;
 mod helper_schemas;
 mod hostile;
 mod k8s;
+mod k8s_rules;
 mod lints;
 mod lsp;
 mod lua_harness;
+mod outdir;
 mod parse;
 mod pods;
 mod policy;
+mod property;
+mod releases;
 mod support;

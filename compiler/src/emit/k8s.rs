@@ -12,9 +12,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use super::Output;
+use super::kumomta::Digest;
 use super::names::{self, Names, Workload};
 use crate::check::Typed;
 use crate::model::{Deployment, Probe, Resources};
@@ -42,6 +43,9 @@ const RUN_AS: i64 = 999;
 pub struct Inputs<'a> {
     /// The policy files (`policy/...`) emitted for this deployment.
     pub policy: BTreeMap<&'a str, &'a str>,
+    /// The digest of each policy file's canonical form (its code without comments), by
+    /// path: what the pod-template checksums cover.
+    pub digests: BTreeMap<String, Digest>,
 }
 
 struct Ctx<'a> {
@@ -68,9 +72,9 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
         .collect();
     let cx = Ctx {
         d,
-        image: format!("{}:{}", image_repository(&d.image), d.version.value),
-        checksum: checksum(&inputs.policy),
-        sink_checksum: checksum(&sink_files),
+        image: image_reference(&d.image, &d.version.value),
+        checksum: pod_checksum(inputs, mta_files.keys().copied()),
+        sink_checksum: pod_checksum(inputs, sink_files.keys().copied()),
         n,
     };
     // Each object is written as YAML as soon as it is built (the ConfigMaps directly, see
@@ -159,6 +163,16 @@ fn yaml(v: &Value) -> String {
     serde_norway::to_string(v).unwrap_or_default()
 }
 
+/// `REPOSITORY:RELEASE`, and `@DIGEST` when `image` pins one: the kubelet then pulls by
+/// the digest (the strongest pin), and the tag still says which release it is.
+fn image_reference(image: &str, release: &kumoc_lang::units::KumoVersion) -> String {
+    let repository = image_repository(image);
+    match image.split_once('@') {
+        Some((_, digest)) => format!("{repository}:{release}@{digest}"),
+        None => format!("{repository}:{release}"),
+    }
+}
+
 /// The image repository without a tag or digest: the tag is always the declared release
 /// (a tag written in `image` is reported by KUMO-K8S006).
 fn image_repository(image: &str) -> &str {
@@ -169,13 +183,24 @@ fn image_repository(image: &str) -> &str {
     }
 }
 
-/// sha256 over every file name and content, in name order.
-fn checksum(files: &BTreeMap<&str, &str>) -> String {
+/// The `kumoc.dev/policy-checksum` annotation of a pod template: sha256 over the name and
+/// canonical digest of each file in `covered`, in name order. A pod template carries the
+/// checksum of the files its pods read (the ConfigMap they mount), so a change to what they
+/// read rolls them; the digests leave out comments (see `kumomta::text`), so a change to a
+/// value's place or to the list of source files, which cannot change kumod's behaviour, does
+/// not. A file without a digest counts with its whole text (rolling too often is safe).
+fn pod_checksum<'a>(inputs: &Inputs<'_>, covered: impl IntoIterator<Item = &'a str>) -> String {
+    let covered: BTreeSet<&str> = covered.into_iter().collect();
     let mut h = Sha256::new();
-    for (name, content) in files {
+    for name in covered {
         h.update(name.as_bytes());
         h.update([0]);
-        h.update(content.as_bytes());
+        match inputs.digests.get(name) {
+            Some(d) => h.update(d),
+            None => h.update(Sha256::digest(
+                inputs.policy.get(name).copied().unwrap_or("").as_bytes(),
+            )),
+        }
         h.update([0]);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
@@ -1063,7 +1088,7 @@ mod tests {
             "",
             "\n",
         ];
-        let text = "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19\"\n  environment = staging\n}\n";
+        let text = "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n";
         let analysis = crate::analyze(
             &[("t.kumo".to_string(), text.as_bytes().to_vec())],
             &crate::Options::default(),

@@ -2,18 +2,21 @@
 //!
 //! Emitting never fails on a model from an error-free analysis; anything an emitter cannot
 //! express is a checker error first. Output is byte-for-byte deterministic: ordered maps,
-//! no clocks, no randomness, no absolute paths from the build machine.
+//! no clocks, no randomness, no paths from the build machine (files are named relative to
+//! the deployment's directory), no line numbers (values name their place in the deployment,
+//! see [`provenance`]), so the same deployment gives the same bytes wherever it is built and
+//! edits that change no meaning change no byte.
 
 pub mod k8s;
 pub mod kumomta;
 pub mod names;
-mod provenance;
+pub mod provenance;
 
 use std::collections::BTreeMap;
 
 use crate::Analysis;
 
-pub use provenance::Provenance;
+pub use provenance::{Places, Provenance};
 
 /// The emitted files: path relative to the output directory → content.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,14 +34,37 @@ impl Output {
 }
 
 /// Emit everything for an analysis without errors; `None` when it has errors (or no model).
+/// Places are looked up in the analysis's syntax trees (see [`emit_with`] to free them first).
 pub fn emit(analysis: &Analysis) -> Option<Output> {
+    emit_with(analysis, &Places::new(&analysis.sources, &analysis.parses))
+}
+
+/// [`emit`] with places indexed beforehand ([`Places::new`]), so the caller may free the
+/// syntax trees before emitting (a large deployment's trees are a quarter of its memory).
+pub fn emit_with(analysis: &Analysis, places: &Places) -> Option<Output> {
+    emit_inner(analysis, places, true)
+}
+
+/// The output in canonical form: the same files with no comments in the policy files. The
+/// pod-template checksums cover exactly this (each file's canonical digest), so a change
+/// that only touches comments never rolls the pods; tests check that KumoMTA's consumers
+/// read it exactly as they read [`emit`]'s.
+pub fn emit_canonical(analysis: &Analysis) -> Option<Output> {
+    emit_inner(
+        analysis,
+        &Places::new(&analysis.sources, &analysis.parses),
+        false,
+    )
+}
+
+fn emit_inner(analysis: &Analysis, places: &Places, comments: bool) -> Option<Output> {
     if analysis.has_errors() {
         return None;
     }
     let model = analysis.model.as_ref()?;
-    let prov = Provenance::new(&analysis.sources);
+    let prov = Provenance::new(&analysis.sources, places, comments);
     let mut out = Output::default();
-    kumomta::emit(model, &prov, &mut out);
+    let digests = kumomta::emit(model, &prov, &mut out);
     let policy = out
         .files
         .iter()
@@ -46,7 +72,7 @@ pub fn emit(analysis: &Analysis) -> Option<Output> {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let mut manifests = Output::default();
-    k8s::emit(model, &k8s::Inputs { policy }, &mut manifests);
+    k8s::emit(model, &k8s::Inputs { policy, digests }, &mut manifests);
     out.files.extend(manifests.files);
     Some(out)
 }

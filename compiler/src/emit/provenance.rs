@@ -1,31 +1,211 @@
-//! Where a value came from, as `file:line`, for the comments in emitted files.
+//! Where a value came from, for the comments in emitted files: its *place in the
+//! deployment*, never a line number.
+//!
+//! A place is the file, relative to the deployment's directory ([`SourceFile::rel`]), and
+//! the path of blocks down to the field, each block as its keyword and label:
+//!
+//! ```text
+//! mail.kumo: queue default > max_age
+//! mail.kumo: shaping "gmail.com" > max_message_rate
+//! production.kumo: env production > shaping default > enable_tls
+//! <stdlib>: provider "google" > connection_limit
+//! <stdlib>: shaping default > automation[2]
+//! ```
+//!
+//! Labels are written bare when they are plain names (`[A-Za-z0-9_-]+`), quoted otherwise,
+//! whichever way the source spelled them; a block that repeats among its siblings (an
+//! `automation` rule) gets its ordinal from the second one on. So a place depends only on
+//! the deployment's structure: adding a comment or a blank line, or running `kumoc fmt`,
+//! changes no emitted byte, and a value set in an `env` overlay says so.
+//!
+//! Places are looked up in [`Places`], an index of every statement of every file built from
+//! the syntax trees (which a caller may free afterwards, as `kumoc build` does).
 
+use std::fmt::Write as _;
+
+use kumoc_lang::Parse;
+use kumoc_lang::ast::Stmt;
+use rustc_hash::FxHashMap;
+
+use super::kumomta::text::Text;
 use crate::diagnostic::Loc;
-use crate::source::Sources;
+use crate::source::{SourceFile, Sources};
 
-pub struct Provenance<'s> {
-    sources: &'s Sources,
+/// One statement: its span, its enclosing block (an index, `NONE` at the top) and its
+/// segment of a place (`queue default`, `max_age`, `automation[2]`) as a range of
+/// [`Places::segs`].
+struct Node {
+    start: u32,
+    end: u32,
+    parent: u32,
+    seg: (u32, u32),
 }
 
-impl<'s> Provenance<'s> {
-    pub fn new(sources: &'s Sources) -> Self {
-        Self { sources }
+const NONE: u32 = u32::MAX;
+
+/// The statements of every file, for [`Provenance::at`]: about 20 bytes per statement, the
+/// segments in one string.
+#[derive(Default)]
+pub struct Places {
+    /// By file id; each file's nodes in source order (pre-order, so starts are sorted).
+    files: Vec<Vec<Node>>,
+    segs: String,
+}
+
+impl Places {
+    /// Index the files of an analysis from their syntax trees (`parses`, by file id). A file
+    /// whose tree is missing (freed) is parsed again, so places are always right.
+    pub fn new(sources: &Sources, parses: &[Parse]) -> Self {
+        let mut places = Places::default();
+        for (id, f) in sources.iter() {
+            let mut nodes = Vec::new();
+            match parses.get(id.0 as usize) {
+                Some(p) => places.index(&p.file.items, NONE, &mut nodes),
+                None => places.index(&kumoc_lang::parse(&f.text).file.items, NONE, &mut nodes),
+            }
+            nodes.shrink_to_fit();
+            places.files.push(nodes);
+        }
+        places.segs.shrink_to_fit();
+        places
     }
 
-    /// `examples/example-com/mail.kumo:12` (or `<stdlib>/shaping.kumo:60`).
-    pub fn at(&self, loc: Loc) -> String {
-        match self.sources.get(loc.file) {
-            Some(f) => format!("{}:{}", f.name, f.line_of(loc.span.start) + 1),
-            None => "<unknown>".to_string(),
+    fn index(&mut self, items: &[Stmt], parent: u32, nodes: &mut Vec<Node>) {
+        // How many siblings so far had each (is a block, keyword or key, label): the
+        // ordinal of a repeated one (`automation`, `automation[2]`, ...).
+        let mut seen: FxHashMap<(bool, &str, Option<&str>), u32> = FxHashMap::default();
+        for stmt in items {
+            let start = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
+            let key = match stmt {
+                Stmt::Block(b) => {
+                    self.segs.push_str(&b.keyword.name);
+                    if let Some(l) = &b.label {
+                        self.segs.push(' ');
+                        push_name(&mut self.segs, &l.text);
+                    }
+                    (true, b.keyword.name.as_str(), b.label_text())
+                }
+                Stmt::Attr(a) => {
+                    push_name(&mut self.segs, &a.key.name);
+                    (false, a.key.name.as_str(), None)
+                }
+                Stmt::Error(_) => continue,
+            };
+            let count = seen.entry(key).or_insert(0);
+            *count += 1;
+            if *count > 1 {
+                let _ = write!(self.segs, "[{count}]");
+            }
+            let end = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
+            let span = stmt.span();
+            let me = u32::try_from(nodes.len()).unwrap_or(NONE);
+            nodes.push(Node {
+                start: span.start,
+                end: span.end,
+                parent,
+                seg: (start, end),
+            });
+            if let Stmt::Block(b) = stmt {
+                self.index(&b.body, me, nodes);
+            }
         }
     }
 
-    /// The names of the user's files, for file headers.
+    /// The block path of the innermost statement at `loc` (`queue default > max_age`);
+    /// empty when no statement holds it.
+    fn path(&self, loc: Loc) -> String {
+        let Some(nodes) = self.files.get(loc.file.0 as usize) else {
+            return String::new();
+        };
+        let at = loc.span.start;
+        let mut i = match nodes.partition_point(|n| n.start <= at) {
+            0 => NONE,
+            n => u32::try_from(n - 1).unwrap_or(NONE),
+        };
+        // The last statement starting at or before `at` may be a nested one that ended
+        // before it: climb to the one that holds it.
+        while let Some(n) = nodes.get(i as usize) {
+            if at < n.end || at == n.start {
+                break;
+            }
+            i = n.parent;
+        }
+        let mut segs = Vec::new();
+        while let Some(n) = nodes.get(i as usize) {
+            segs.push(
+                self.segs
+                    .get(n.seg.0 as usize..n.seg.1 as usize)
+                    .unwrap_or(""),
+            );
+            i = n.parent;
+        }
+        segs.reverse();
+        segs.join(" > ")
+    }
+}
+
+/// A label or key in a place: bare when it is a plain name, quoted (with escapes) otherwise.
+fn push_name(out: &mut String, text: &str) {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        out.push_str(text);
+    } else {
+        let _ = write!(out, "{text:?}");
+    }
+}
+
+/// What the emitters use to write comments: places, the list of source files, and whether
+/// comments are written at all (not in the canonical form).
+pub struct Provenance<'s> {
+    sources: &'s Sources,
+    places: &'s Places,
+    comments: bool,
+}
+
+impl<'s> Provenance<'s> {
+    pub fn new(sources: &'s Sources, places: &'s Places, comments: bool) -> Self {
+        Self {
+            sources,
+            places,
+            comments,
+        }
+    }
+
+    /// A new policy file, with comments or not.
+    pub(crate) fn text(&self) -> Text {
+        Text::new(self.comments)
+    }
+
+    /// The place of `loc`: `mail.kumo: queue default > max_age`, `<stdlib>: provider
+    /// "google" > connection_limit`.
+    pub fn at(&self, loc: Loc) -> String {
+        let origin = match self.sources.get(loc.file) {
+            Some(SourceFile {
+                is_stdlib: true, ..
+            }) => "<stdlib>",
+            Some(f) => f.rel.as_str(),
+            None => "<unknown>",
+        };
+        let path = self.places.path(loc);
+        if path.is_empty() {
+            origin.to_string()
+        } else {
+            format!("{origin}: {path}")
+        }
+    }
+
+    /// The user's files relative to the deployment's directory, sorted, for file headers.
     pub fn user_files(&self) -> Vec<&'s str> {
-        self.sources
+        let mut files: Vec<&str> = self
+            .sources
             .iter()
             .filter(|(_, f)| !f.is_stdlib)
-            .map(|(_, f)| f.name.as_str())
-            .collect()
+            .map(|(_, f)| f.rel.as_str())
+            .collect();
+        files.sort_unstable();
+        files
     }
 }

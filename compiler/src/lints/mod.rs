@@ -215,6 +215,79 @@ pub fn run(model: &Deployment, sources: &Sources, parses: &[kumoc_lang::Parse]) 
     out
 }
 
+/// Where a location is, for [`drop_uncertain`]: the top-level block it is in, named by
+/// keyword and label (a block inside `env NAME { ... }` by its own name, since the overlay
+/// merges into the block of that name).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Place<'a> {
+    Block(&'a str, Option<&'a str>),
+    /// The `deployment` block: its environment and release shape every rule.
+    Deployment,
+    /// Anywhere else: outside any block, in an `env` block but not in a block inside it.
+    Elsewhere,
+}
+
+fn place<'a>(loc: Loc, parses: &'a [kumoc_lang::Parse]) -> Place<'a> {
+    use kumoc_lang::ast::Stmt;
+    fn containing(items: &[Stmt], at: u32) -> Option<&kumoc_lang::ast::Block> {
+        let i = items.partition_point(|s| s.span().start <= at);
+        match items.get(i.checked_sub(1)?)? {
+            Stmt::Block(b) if at < b.span.end.max(b.span.start + 1) => Some(b),
+            _ => None,
+        }
+    }
+    let Some(parse) = parses.get(loc.file.0 as usize) else {
+        return Place::Elsewhere;
+    };
+    let at = loc.span.start;
+    let Some(mut block) = containing(&parse.file.items, at) else {
+        return Place::Elsewhere;
+    };
+    if block.keyword.name == "env" {
+        match containing(&block.body, at) {
+            Some(inner) => block = inner,
+            None => return Place::Elsewhere,
+        }
+    }
+    match block.keyword.name.as_str() {
+        "deployment" => Place::Deployment,
+        keyword => Place::Block(keyword, block.label.as_ref().map(|l| l.text.as_str())),
+    }
+}
+
+/// The lint findings that can be trusted while the description has compile errors: lints
+/// run on what checked. A block with an error is missing the values that did not check, so
+/// a finding that touches it (any of its labels in a block of the same keyword and name, in
+/// any file or `env` overlay) could be wrong and is dropped. An error outside any block,
+/// in an `env` block itself, or in the `deployment` block (whose environment and release
+/// every rule depends on) leaves nothing certain: no finding is kept.
+pub fn drop_uncertain(
+    found: Vec<Diagnostic>,
+    diagnostics: &[Diagnostic],
+    parses: &[kumoc_lang::Parse],
+) -> Vec<Diagnostic> {
+    let mut tainted = std::collections::BTreeSet::new();
+    for d in diagnostics.iter().filter(|d| d.severity == Severity::Error) {
+        let Some(primary) = d.primary() else {
+            return Vec::new();
+        };
+        match place(primary.loc, parses) {
+            p @ Place::Block(..) => {
+                tainted.insert(p);
+            }
+            Place::Deployment | Place::Elsewhere => return Vec::new(),
+        }
+    }
+    found
+        .into_iter()
+        .filter(|d| {
+            !d.labels
+                .iter()
+                .any(|l| tainted.contains(&place(l.loc, parses)))
+        })
+        .collect()
+}
+
 /// Apply severity overrides and `--deny warnings`.
 pub fn configure(diags: &mut Vec<Diagnostic>, config: &LintConfig) {
     diags.retain_mut(|d| {

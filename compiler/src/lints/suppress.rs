@@ -4,7 +4,9 @@
 //! block when it stands above a block); one after a statement on the same line covers that
 //! statement. It must give a reason. Only lints and warnings can be suppressed; a compile
 //! error cannot. An unused, reasonless or unknown suppression is itself reported (K3001,
-//! K3002, K3003).
+//! K3002, K3003). "Unused" is judged only when the description compiles: with a compile
+//! error, a rule may not have run over what the suppression covers, and an editor would
+//! offer to delete a suppression that is still needed.
 
 use kumoc_lang::Parse;
 use kumoc_lang::ast::{Span, Stmt};
@@ -63,8 +65,14 @@ fn suppressible(code: &str) -> bool {
         || crate::codes::lookup(code).is_some_and(|c| c.severity == Severity::Warning)
 }
 
-/// Remove suppressed diagnostics and report problems with the suppressions themselves.
-pub fn apply_suppressions(diags: &mut Vec<Diagnostic>, sources: &Sources, parses: &[Parse]) {
+/// Remove suppressed diagnostics and report problems with the suppressions themselves;
+/// unused ones only when `judge_unused` (the description compiles).
+pub fn apply_suppressions(
+    diags: &mut Vec<Diagnostic>,
+    sources: &Sources,
+    parses: &[Parse],
+    judge_unused: bool,
+) {
     let mut allows: Vec<Allow> = Vec::new();
     for ((file, source), parse) in sources.iter().zip(parses) {
         if source.is_stdlib {
@@ -172,7 +180,8 @@ pub fn apply_suppressions(diags: &mut Vec<Diagnostic>, sources: &Sources, parses
                     None => d.with_help("`kumoc explain` lists every code"),
                 };
                 diags.push(d);
-            } else if !used.get(i).and_then(|u| u.get(j)).copied().unwrap_or(false) {
+            } else if judge_unused && !used.get(i).and_then(|u| u.get(j)).copied().unwrap_or(false)
+            {
                 let mut d = Diagnostic::new("K3001", format!("unused suppression of `{code}`"), at, "nothing to suppress here")
                     .with_help("remove it; a suppression covers the statement after it, or the one it follows on the same line");
                 if a.codes.len() == 1 {

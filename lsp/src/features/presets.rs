@@ -17,14 +17,16 @@ pub fn effective_shaping(analysis: &Analysis, keyword: &str, label: &str) -> Opt
                 .shaping
         }
     };
-    let prov = kumoc_compiler::emit::Provenance::new(&analysis.sources);
     let mut out = format!("**Effective settings of `{keyword} {label}`** (presets merged):\n\n");
     for (name, setting) in &shaping.settings {
         let text = analysis
             .sources
             .get(setting.loc.file)
             .map_or("", |f| f.slice(setting.loc.span));
-        out.push_str(&format!("- `{name} = {text}` — {}\n", prov.at(setting.loc)));
+        out.push_str(&format!(
+            "- `{name} = {text}` — {}\n",
+            analysis.sources.position(setting.loc)
+        ));
     }
     if !shaping.automation.is_empty() {
         out.push_str(&format!(

@@ -6,11 +6,10 @@
 //! `init` handler, the egress path handler, the reception handlers (conformance, queue
 //! assignment, sink routing, DKIM signing last) and HTTP basic auth.
 
-use std::fmt::Write as _;
-
 use kumoc_lang::units::KumoVersion;
 
 use super::lua::{self, Value as L};
+use super::text::Text;
 use super::values;
 use crate::check::Typed;
 use crate::emit::Provenance;
@@ -24,26 +23,29 @@ pub const ACL_SINCE: KumoVersion = KumoVersion::date(2026, 3, 4);
 /// release, or the shaping helper fails with "missing field `http_timeout`".
 const HTTP_TIMEOUT_OPTIONAL_SINCE: KumoVersion = KumoVersion::date(2025, 5, 6);
 
+/// The Lua writer: code lines, blank lines and `--` comment lines (see [`Text`]).
 struct W {
-    out: String,
+    t: Text,
 }
 
 impl W {
+    fn new(p: &Provenance<'_>) -> Self {
+        Self { t: p.text() }
+    }
     fn line(&mut self, s: &str) {
-        self.out.push_str(s);
-        self.out.push('\n');
+        self.t.code(s);
+        self.t.code("\n");
     }
     fn blank(&mut self) {
-        self.out.push('\n');
+        self.t.code("\n");
     }
     fn comment(&mut self, indent: usize, s: &str) {
         for line in s.lines() {
-            let _ = writeln!(
-                self.out,
-                "{}-- {}",
+            self.t.comment(&format!(
+                "{}-- {}\n",
                 "  ".repeat(indent),
                 line.replace(['\r'], "")
-            );
+            ));
         }
     }
 }
@@ -56,7 +58,7 @@ fn header(w: &mut W, what: &str, p: &Provenance<'_>) {
     );
     w.comment(
         0,
-        "Do not edit: change the .kumo files and rebuild. Comments say where each value came from.",
+        "Do not edit: change the .kumo files and rebuild. Places in comments are `file: block > field`.",
     );
 }
 
@@ -88,10 +90,10 @@ fn validation_options(v: &KumoVersion) -> L {
     L::Table(entries)
 }
 
-pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> String {
+pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> Text {
     let n = Names::new(d);
     let v = &d.version.value;
-    let mut w = W { out: String::new() };
+    let mut w = W::new(p);
     header(
         &mut w,
         &format!(
@@ -187,7 +189,7 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> String {
     w.blank();
     basic_auth(&mut w, d, p);
     metrics_acl(&mut w, d);
-    w.out
+    w.t
 }
 
 /// On releases with ACLs, the metrics listener serves `/metrics` (and `/metrics.json`) to
@@ -280,7 +282,7 @@ fn init_handler(w: &mut W, d: &Deployment, n: &Names, p: &Provenance<'_>) {
     ));
     let filter = match d.logging.get("filter") {
         Some(s) => {
-            w.comment(1, &p.at(s.loc));
+            w.comment(1, &format!("Diagnostic log filter ({}).", p.at(s.loc)));
             match &s.value {
                 Typed::Str(f) => f.clone(),
                 _ => "kumod=info".into(),
@@ -533,9 +535,9 @@ fn basic_auth(w: &mut W, d: &Deployment, p: &Provenance<'_>) {
     w.line("end)");
 }
 
-pub fn tsa_init_lua(d: &Deployment, p: &Provenance<'_>) -> Option<String> {
+pub fn tsa_init_lua(d: &Deployment, p: &Provenance<'_>) -> Option<Text> {
     let tsa = d.cluster.tsa.as_ref()?;
-    let mut w = W { out: String::new() };
+    let mut w = W::new(p);
     header(
         &mut w,
         &format!(
@@ -563,12 +565,11 @@ pub fn tsa_init_lua(d: &Deployment, p: &Provenance<'_>) -> Option<String> {
     w.comment(
         1,
         &format!(
-            "MTA pods publish from the pod network (cluster.pod_cidr{}).",
+            "MTA pods publish from the pod network ({}).",
             d.cluster
                 .pod_cidr
                 .as_ref()
-                .map(|c| format!(", {}", p.at(c.loc)))
-                .unwrap_or_default()
+                .map_or_else(|| "cluster.pod_cidr".to_string(), |c| p.at(c.loc))
         ),
     );
     let params = L::Table(vec![
@@ -598,15 +599,15 @@ pub fn tsa_init_lua(d: &Deployment, p: &Provenance<'_>) -> Option<String> {
         lua::render(&validation_options(&d.version.value), 1)
     ));
     w.line("end)");
-    Some(w.out)
+    Some(w.t)
 }
 
-pub fn sink_lua(d: &Deployment, p: &Provenance<'_>) -> Option<String> {
+pub fn sink_lua(d: &Deployment, p: &Provenance<'_>) -> Option<Text> {
     if !d.cluster.sink.enabled.value {
         return None;
     }
     let sink = &d.cluster.sink;
-    let mut w = W { out: String::new() };
+    let mut w = W::new(p);
     header(
         &mut w,
         &format!(
@@ -665,5 +666,5 @@ pub fn sink_lua(d: &Deployment, p: &Provenance<'_>) -> Option<String> {
     w.line("kumo.on('http_message_generated', function(msg, auth_info)");
     w.line("  msg:set_meta('queue', 'null')");
     w.line("end)");
-    Some(w.out)
+    Some(w.t)
 }

@@ -1,8 +1,12 @@
 //! A small TOML writer: tables, arrays of tables, keys and values, with a provenance comment
 //! after each value. Writing it by hand (rather than through a serializer) is what lets every
 //! value say where it came from; tests re-parse every emitted file with the `toml` crate.
+//! Code and comments go to the [`Text`] separately, so the file's canonical form (without
+//! the comments) has its own digest.
 
 use std::fmt::Write as _;
+
+use super::text::Text;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -14,29 +18,34 @@ pub enum Value {
     Inline(Vec<(String, Value)>),
 }
 
-#[derive(Default)]
 pub struct Doc {
-    out: String,
-    first_table: bool,
+    text: Text,
 }
 
 impl Doc {
-    pub fn new(header: &str) -> Self {
-        let mut d = Doc {
-            out: String::new(),
-            first_table: true,
-        };
+    /// A document whose first lines are `header` as comments (written only when `text`
+    /// writes comments).
+    pub fn new(header: &str, text: Text) -> Self {
+        let mut d = Doc { text };
         for line in header.lines() {
             d.comment(line);
         }
         d
     }
 
+    /// A comment on its own line.
     pub fn comment(&mut self, text: &str) {
         if text.is_empty() {
-            self.out.push_str("#\n");
+            self.text.comment("#\n");
         } else {
-            let _ = writeln!(self.out, "# {}", one_line(text));
+            self.text.comment(&format!("# {}\n", one_line(text)));
+        }
+    }
+
+    /// ` # origin` at the end of a line.
+    fn origin(&mut self, origin: Option<&str>) {
+        if let Some(o) = origin {
+            self.text.comment(&format!(" # {}", one_line(o)));
         }
     }
 
@@ -68,22 +77,24 @@ impl Doc {
     }
 
     fn header(&mut self, open: &str, path: &[&str], close: &str, origin: Option<&str>) {
-        if !self.out.is_empty() || !self.first_table {
-            self.out.push('\n');
+        // A blank line before each table: code when it separates the table from code, a
+        // comment's layout when it only separates it from the header comments.
+        if self.text.has_code() {
+            self.text.code("\n");
+        } else if !self.text.is_empty() {
+            self.text.comment("\n");
         }
-        self.first_table = false;
-        self.out.push_str(open);
+        let mut line = String::from(open);
         for (i, seg) in path.iter().enumerate() {
             if i > 0 {
-                self.out.push('.');
+                line.push('.');
             }
-            self.out.push_str(&Self::segment(seg));
+            line.push_str(&Self::segment(seg));
         }
-        self.out.push_str(close);
-        if let Some(o) = origin {
-            let _ = write!(self.out, " # {}", one_line(o));
-        }
-        self.out.push('\n');
+        line.push_str(close);
+        self.text.code(&line);
+        self.origin(origin);
+        self.text.code("\n");
     }
 
     /// `[a."b"]`: each segment quoted when it is not a bare key (domains always are).
@@ -97,17 +108,16 @@ impl Doc {
     }
 
     pub fn kv(&mut self, k: &str, v: &Value, origin: Option<&str>) {
-        self.out.push_str(&key(k));
-        self.out.push_str(" = ");
-        write_value(&mut self.out, v);
-        if let Some(o) = origin {
-            let _ = write!(self.out, " # {}", one_line(o));
-        }
-        self.out.push('\n');
+        let mut line = key(k);
+        line.push_str(" = ");
+        write_value(&mut line, v);
+        self.text.code(&line);
+        self.origin(origin);
+        self.text.code("\n");
     }
 
-    pub fn finish(self) -> String {
-        self.out
+    pub fn finish(self) -> Text {
+        self.text
     }
 }
 

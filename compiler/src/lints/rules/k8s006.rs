@@ -1,13 +1,15 @@
-//! KUMO-K8S006 image-tag-in-image: the `image` repository carries its own tag or digest.
+//! KUMO-K8S006 image-tag-in-image: the `image` repository carries its own tag.
 
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
 use crate::lints::{Kind, LintContext, util};
+use crate::resolve::image_repository as repository;
 
 declare_rule! {
     /// ## What it does
-    /// Reports a `deployment` whose `image` carries a tag (`:latest`, `:main`, any `:tag`)
-    /// or a digest (`@sha256:...`).
+    /// Reports a `deployment` whose `image` carries a tag (`:latest`, `:main`, any `:tag`).
+    /// A digest (`@sha256:...`) is not reported: it is the strongest pin, and kumoc writes
+    /// `IMAGE:RELEASE@DIGEST`, which the kubelet pulls by digest.
     ///
     /// ## Why is this bad?
     /// kumoc pins every pod to the release in `kumomta`: it writes `IMAGE:RELEASE`. A tag in
@@ -38,8 +40,9 @@ declare_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// The fix drops the tag or digest from `image`. It is safe: the pods then run the
-    /// release declared in `kumomta`, which is the one kumoc checked the description against.
+    /// The fix drops the tag from `image` and keeps a digest. It is safe: the pods then run
+    /// the release declared in `kumomta` (or the digest), which is the one kumoc checked the
+    /// description against.
     ///
     /// ## References
     /// - <https://docs.kumomta.com/userguide/installation/docker/>
@@ -49,53 +52,46 @@ declare_rule! {
         name: "image-tag-in-image",
         severity: ErrorInProduction,
         priority: "P0",
-        summary: "The image repository carries a tag or digest; the tag comes from `kumomta`",
+        summary: "The image repository carries a tag; the tag comes from `kumomta`",
         kind: Kind::Check(check),
     };
 }
 
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let image = &cx.model.image;
-    let repo = repository(image);
-    if repo == image {
+    // A digest is welcome (the strongest pin; kumoc writes `IMAGE:RELEASE@DIGEST`): only a
+    // tag is reported, and the fix keeps the digest.
+    let (name, digest) = match image.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (image.as_str(), None),
+    };
+    let repo = repository(name);
+    if repo == name {
         return;
     }
-    let suffix = image.get(repo.len()..).unwrap_or("");
-    let what = if suffix.contains('@') {
-        "digest"
-    } else {
-        "tag"
-    };
+    let tag = name.get(repo.len()..).unwrap_or("");
     let written = util::find_written(cx, &["deployment"], "image");
     let at = written.as_ref().map_or(cx.model.name.loc, |w| w.loc);
     let release = cx.text(cx.model.version.loc);
     let d = RULE
         .diagnostic(
             cx,
-            format!(
-                "the image `{image}` has its own {what}: kumoc tags it with the `kumomta` release"
-            ),
+            format!("the image `{image}` has its own tag: kumoc tags it with the `kumomta` release"),
             at,
-            format!("drop `{suffix}`"),
+            format!("drop `{tag}`"),
         )
         .with_secondary(cx.model.version.loc, "the release every pod runs")
         .with_help(format!(
-            "name only the repository in `image`; the release is `kumomta = {release}`"
+            "name only the repository in `image` (a digest `@sha256:...` may pin it); the release is `kumomta = {release}`"
         ));
+    let kept = match digest {
+        Some(digest) => format!("{repo}@{digest}"),
+        None => repo.to_string(),
+    };
     out.push(match written {
-        Some(w) => d.with_replacement(format!("drop the {what}"), w.loc, format!("\"{repo}\"")),
+        Some(w) => d.with_replacement("drop the tag", w.loc, format!("\"{kept}\"")),
         None => d,
     });
-}
-
-/// The image reference without its tag or digest (a registry's `:port` is kept).
-fn repository(image: &str) -> &str {
-    let no_digest = image.split('@').next().unwrap_or(image);
-    let name_start = no_digest.rfind('/').map_or(0, |i| i + 1);
-    match no_digest.get(name_start..).and_then(|n| n.find(':')) {
-        Some(colon) => no_digest.get(..name_start + colon).unwrap_or(no_digest),
-        None => no_digest,
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,10 @@ declare_rule! {
 /// Would report a pod-template checksum that misses policy files.
 ///
 /// ## Why is this bad?
-/// kumoc puts a sha256 of every emitted policy file on the pod templates, so any change rolls the pods.
+/// kumoc puts a sha256 of the policy files each pod reads (the files of the ConfigMap it
+/// mounts) on its pod template, so any change to them rolls the pods. The checksum covers
+/// the files' code, not kumoc's comments (where each value was set, the list of `.kumo`
+/// files), so a change that cannot change kumod's behaviour rolls nothing.
 ///
 /// ## Fix safety
 /// Not applicable: there is nothing to fix in `.kumo`.

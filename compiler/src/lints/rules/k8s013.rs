@@ -1,9 +1,7 @@
 //! KUMO-K8S013 requests-above-limits: a container requests more CPU or memory than its limit.
 
 use crate::declare_rule;
-use crate::diagnostic::{Diagnostic, Loc};
-use crate::lints::{Kind, LintContext};
-use crate::model::Resources;
+use crate::lints::Kind;
 
 declare_rule! {
     /// ## What it does
@@ -15,7 +13,8 @@ declare_rule! {
     /// limit"): `kubectl apply` fails for the StatefulSet or Deployment, and the workload is
     /// not created or not updated, while everything else in the build applies. The request
     /// is what the scheduler reserves, the limit the most the container may use, so a request
-    /// above the limit has no meaning.
+    /// above the limit has no meaning. The checker refuses it (K2013, at the request, with
+    /// the limit as a second label), so no output the API would reject is ever written.
     ///
     /// ## Example
     /// ```kumo
@@ -42,7 +41,7 @@ declare_rule! {
     /// ```
     ///
     /// ## Fix safety
-    /// There is no automatic fix: whether the request or the limit is wrong is yours to say.
+    /// Not applicable: whether the request or the limit is wrong is yours to say.
     ///
     /// ## References
     /// - <https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/>
@@ -53,57 +52,6 @@ declare_rule! {
         severity: Error,
         priority: "P0",
         summary: "A container requests more CPU or memory than its limit, which the Kubernetes API rejects",
-        kind: Kind::Check(check),
+        kind: Kind::Checker(&["K2013"]),
     };
-}
-
-fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-    let c = &cx.model.cluster;
-    let mut pods: Vec<(&str, &Resources, Option<Loc>)> =
-        vec![("the MTA", &c.mta.resources, c.mta.loc)];
-    if let Some(tsa) = &c.tsa {
-        pods.push(("TSA", &tsa.resources, Some(tsa.loc)));
-    }
-    if c.sink.enabled.value {
-        pods.push(("the sink", &c.sink.resources, c.sink.loc));
-    }
-    for (what, r, block) in pods {
-        let Some(at) = r.loc.or(block).filter(|l| !cx.is_stdlib(*l)) else {
-            continue;
-        };
-        let mut over = Vec::new();
-        if let (Some(req), Some(lim)) = (r.requests_cpu, r.limits_cpu) {
-            if req > lim {
-                over.push(format!(
-                    "CPU {} > {}",
-                    kumoc_lang::units::format_cpu(req),
-                    kumoc_lang::units::format_cpu(lim)
-                ));
-            }
-        }
-        if let (Some(req), Some(lim)) = (r.requests_memory, r.limits_memory) {
-            if req > lim {
-                over.push(format!(
-                    "memory {} > {}",
-                    kumoc_lang::units::format_size(req),
-                    kumoc_lang::units::format_size(lim)
-                ));
-            }
-        }
-        if over.is_empty() {
-            continue;
-        }
-        out.push(
-            RULE.diagnostic(
-                cx,
-                format!(
-                    "{what} requests more than its limit ({}): the Kubernetes API rejects the pod template",
-                    over.join(", ")
-                ),
-                at,
-                "request above limit",
-            )
-            .with_help("make each request at most its limit: raise the limit, lower the request, or drop the limit"),
-        );
-    }
 }

@@ -12,7 +12,7 @@ declare_rule! {
 ///
 /// ## Example
 /// ```kumo
-/// connection_limit = local:5   // with kumomta = "2024.11.08"
+/// connection_limit = local:5   // with kumomta = "2024.11.08-d383b033"
 /// ```
 ///
 /// ## Use instead
