@@ -337,3 +337,47 @@ fn failed(what: &str, message: &str) -> Error {
         data: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// When the request's future is dropped (tower-lsp drops it on `$/cancelRequest`), its
+    /// blocking work sees it and stops.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelled_requests_stop_their_blocking_work() {
+        let (started, stopped) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let work = {
+            let (started, stopped) = (Arc::clone(&started), Arc::clone(&stopped));
+            cancellable(move |cancel| {
+                started.store(true, Ordering::SeqCst);
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while std::time::Instant::now() < deadline {
+                    if cancel.cancelled() {
+                        stopped.store(true, Ordering::SeqCst);
+                        return None;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Some(())
+            })
+        };
+        let request = tokio::spawn(work);
+        while !started.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        request.abort();
+        let t = std::time::Instant::now();
+        while !stopped.load(Ordering::SeqCst) {
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(5),
+                "the work went on"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+}
