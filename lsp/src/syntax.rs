@@ -16,7 +16,7 @@ use crate::text::{LineIndex, Lines};
 use crate::workspace::Doc;
 
 pub struct Syntax {
-    pub text: Arc<str>,
+    pub text: Arc<String>,
     pub index: Arc<LineIndex>,
     pub version: i32,
     pub pieces: Pieces,

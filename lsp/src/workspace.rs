@@ -12,10 +12,11 @@ use crate::stdlib_files;
 use crate::text::LineIndex;
 
 /// An open document at one version (the text is shared, so snapshots of every open
-/// document are cheap to take), with its line index.
+/// document are cheap to take; an `Arc<String>` takes the edited text without a copy),
+/// with its line index.
 #[derive(Debug, Clone)]
 pub struct Doc {
-    pub text: Arc<str>,
+    pub text: Arc<String>,
     pub version: i32,
     pub index: Arc<LineIndex>,
 }
@@ -28,7 +29,7 @@ impl Doc {
 
     pub fn with_index(text: String, version: i32, index: LineIndex) -> Self {
         Doc {
-            text: text.into(),
+            text: Arc::new(text),
             version,
             index: Arc::new(index),
         }

@@ -4,8 +4,11 @@
 //! - every rate as per second (`1000/h` → `= 0.28/s`; `50/s` says it already);
 //! - a per-pod rate or connection limit multiplied by the MTA pods, when each pod applies
 //!   it on its own: throttles and connection limits are process-local unless Redis
-//!   throttles are configured, and `local:` ones always are (KumoMTA's `ThrottleSpec` and
-//!   `LimitSpec`, `/work/shared/reference/kumomta.md` §throttles).
+//!   throttles are configured, and `local:` ones always are (KumoMTA
+//!   `crates/throttle/src/limit.rs`, `LimitSpecWithDuration::acquire_lease`: a Redis lease
+//!   when Redis is configured and the spec is not `force_local`, else an in-process one;
+//!   `crates/throttle/src/lib.rs`, `ThrottleSpec::throttle_quantity` passes `force_local`
+//!   the same way).
 
 use kumoc_compiler::schema::{self, BlockSchema, Ty};
 use kumoc_lang::ast::{Stmt, Value, ValueKind};
