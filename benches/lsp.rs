@@ -139,7 +139,11 @@ struct Bench {
 
 impl Bench {
     fn row(&mut self, name: &str, samples: &mut [Duration], size: &str) {
-        eprintln!("  {name}");
+        // Progress, with the server's memory so far (where the peak comes from).
+        match self.c.memory() {
+            Some((rss, peak)) => eprintln!("  {name} (rss {}, peak {})", mib(rss), mib(peak)),
+            None => eprintln!("  {name}"),
+        }
         let (p50, p99) = (percentile(samples, 0.5), percentile(samples, 0.99));
         self.rows.push(Row(
             name.to_string(),
