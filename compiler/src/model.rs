@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kumoc_lang::units::{Cidr, KumoVersion};
 
-use crate::check::{Action, MatchRule, SecretRef, Trigger, Typed};
+use crate::check::{Action, MatchRule, Trigger, Typed};
 use crate::diagnostic::Loc;
 use crate::schema::Field;
 
@@ -427,10 +427,4 @@ impl Deployment {
     pub fn secret(&self, name: &str) -> Option<&Secret> {
         self.secrets.iter().find(|s| s.name == name)
     }
-    pub fn is_production(&self) -> bool {
-        self.environment.value == Environment::Production
-    }
 }
-
-/// A `secret(...)` reference as written (kept for diagnostics).
-pub type SecretUse = SecretRef;

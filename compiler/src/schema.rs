@@ -1,8 +1,8 @@
 //! The schema of every block: which blocks may appear where, their labels, their fields,
 //! each field's type, default, KumoMTA meaning and the release that introduced it.
 //!
-//! This table is the single source of truth for the checker, and (later) for completion,
-//! hover and the generated docs. Field names are KumoMTA's own names wherever a field maps
+//! This table is the single source of truth for the checker and for the language server's
+//! completion and hover. Field names are KumoMTA's own names wherever a field maps
 //! one-to-one onto a KumoMTA setting, so the KumoMTA reference applies unchanged.
 
 use kumoc_lang::units::Feature;

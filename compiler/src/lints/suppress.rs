@@ -180,7 +180,10 @@ pub fn apply_suppressions(
                     None => d.with_help("`kumoc explain` lists every code"),
                 };
                 diags.push(d);
-            } else if judge_unused && !used.get(i).and_then(|u| u.get(j)).copied().unwrap_or(false)
+            } else if judge_unused
+                && !used.get(i).and_then(|u| u.get(j)).copied().unwrap_or(false)
+                // A DNS rule runs only in `kumoc dns --check`: `kumoc check` cannot judge it.
+                && !super::lookup(code).is_some_and(|r| matches!(r.kind, super::Kind::Dns(_)))
             {
                 let mut d = Diagnostic::new("K3001", format!("unused suppression of `{code}`"), at, "nothing to suppress here")
                     .with_help("remove it; a suppression covers the statement after it, or the one it follows on the same line");

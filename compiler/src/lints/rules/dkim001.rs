@@ -55,6 +55,7 @@ declare_rule! {
         code: "KUMO-DKIM001",
         name: "dkim-rsa-key-too-small",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "A DKIM RSA key is declared smaller than 2048 bits",
         kind: Kind::Check(check),

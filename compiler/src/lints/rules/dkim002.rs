@@ -29,6 +29,7 @@ declare_rule! {
         code: "KUMO-DKIM002",
         name: "dkim-key-not-referenced",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A signing domain without key material, or a key name that does not exist",
         kind: Kind::Checker(&["K1007", "K1010"]),

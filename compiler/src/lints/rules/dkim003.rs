@@ -47,6 +47,7 @@ declare_rule! {
         code: "KUMO-DKIM003",
         name: "dkim-from-not-signed",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "The DKIM signed headers do not include From",
         kind: Kind::Check(check),

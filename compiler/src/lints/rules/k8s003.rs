@@ -66,6 +66,7 @@ declare_rule! {
         code: "KUMO-K8S003",
         name: "mta-resources",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "The MTA lacks resource requests or a memory limit, or requests too little in production",
         kind: Kind::Check(check),

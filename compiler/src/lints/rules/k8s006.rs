@@ -51,6 +51,7 @@ declare_rule! {
         code: "KUMO-K8S006",
         name: "image-tag-in-image",
         severity: ErrorInProduction,
+        since: "0.1.0",
         priority: "P0",
         summary: "The image repository carries a tag; the tag comes from `kumomta`",
         kind: Kind::Check(check),

@@ -63,6 +63,7 @@ declare_rule! {
         code: "KUMO-K8S011",
         name: "grace-period-too-short",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "The MTA's termination grace period is shorter than kumod's shutdown",
         kind: Kind::Check(check),

@@ -50,6 +50,7 @@ declare_rule! {
         code: "KUMO-K8S013",
         name: "requests-above-limits",
         severity: Error,
+        since: "0.2.0",
         priority: "P0",
         summary: "A container requests more CPU or memory than its limit, which the Kubernetes API rejects",
         kind: Kind::Checker(&["K2013"]),

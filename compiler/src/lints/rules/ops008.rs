@@ -29,6 +29,7 @@ declare_rule! {
         code: "KUMO-OPS008",
         name: "feature-newer-than-image",
         severity: Warning,
+        since: "0.1.0",
         priority: "P2",
         summary: "A feature newer than the pinned KumoMTA release",
         kind: Kind::Checker(&["K2008"]),

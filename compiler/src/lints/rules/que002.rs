@@ -55,6 +55,7 @@ declare_rule! {
         code: "KUMO-QUE002",
         name: "max-age-before-retries",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "max_age expires messages before their third delivery attempt",
         kind: Kind::Check(check),

@@ -48,6 +48,7 @@ declare_rule! {
         code: "KUMO-QUE003",
         name: "max-age-long-or-implicit",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "max_age above 7 days, or unset in production's `queue default`",
         kind: Kind::Check(check),

@@ -48,6 +48,7 @@ declare_rule! {
         code: "KUMO-SEC002",
         name: "public-trusted-hosts",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "An HTTP listener trusts a public-wide range",
         kind: Kind::Check(check),

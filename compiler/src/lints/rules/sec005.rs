@@ -57,6 +57,7 @@ declare_rule! {
         code: "KUMO-SEC005",
         name: "inline-secret",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "Secret material is written in a .kumo string",
         kind: Kind::Check(check),

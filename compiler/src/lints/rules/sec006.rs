@@ -48,6 +48,7 @@ declare_rule! {
         code: "KUMO-SEC006",
         name: "trusted-hosts-skip-auth",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "API users are configured, but non-loopback networks are trusted without credentials",
         kind: Kind::Check(check),

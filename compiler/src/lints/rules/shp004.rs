@@ -29,6 +29,7 @@ declare_rule! {
         code: "KUMO-SHP004",
         name: "unknown-provider",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A reference to an unknown provider",
         kind: Kind::Checker(&["K1005"]),

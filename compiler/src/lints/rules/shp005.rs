@@ -50,6 +50,7 @@ declare_rule! {
         code: "KUMO-SHP005",
         name: "wildcard-in-provider-match",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "A provider match rule contains `*`, `?` or regex syntax, but is compared literally",
         kind: Kind::Check(check),

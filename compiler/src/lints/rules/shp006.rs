@@ -65,6 +65,7 @@ declare_rule! {
         code: "KUMO-SHP006",
         name: "limit-above-provider-guidance",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "A connection or per-connection limit above a built-in provider's guidance",
         kind: Kind::Check(check),

@@ -65,6 +65,7 @@ declare_rule! {
         code: "KUMO-SHP007",
         name: "connections-multiplied-by-pods",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "Per-pod connection limits × MTA pods exceed a provider's connection limit",
         kind: Kind::Check(check),

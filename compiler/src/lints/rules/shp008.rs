@@ -51,6 +51,7 @@ declare_rule! {
         code: "KUMO-SHP008",
         name: "provider-limit-per-site",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "A provider block sets per-site limits but no provider-wide `provider_*` cap",
         kind: Kind::Check(check),

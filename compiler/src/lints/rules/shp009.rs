@@ -80,6 +80,7 @@ declare_rule! {
         code: "KUMO-SHP009",
         name: "max-ready-mismatch",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "max_ready below two seconds of the message rate, or above what the MTA pod's memory holds",
         kind: Kind::Check(check),

@@ -29,6 +29,7 @@ declare_rule! {
         code: "KUMO-SYN001",
         name: "invalid-rate",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A rate kumod would reject",
         kind: Kind::Checker(&["K2003"]),

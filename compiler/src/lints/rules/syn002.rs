@@ -29,6 +29,7 @@ declare_rule! {
         code: "KUMO-SYN002",
         name: "invalid-duration",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A duration without a unit, or with an unknown one",
         kind: Kind::Checker(&["K2002", "K2001"]),

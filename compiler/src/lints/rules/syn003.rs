@@ -29,6 +29,7 @@ declare_rule! {
         code: "KUMO-SYN003",
         name: "invalid-cidr",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A CIDR with host bits set, or an invalid IP",
         kind: Kind::Checker(&["K2005"]),

@@ -29,6 +29,7 @@ declare_rule! {
         code: "KUMO-SYN004",
         name: "unknown-key-or-value",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "An unknown key or enum value",
         kind: Kind::Checker(&["K1002", "K2006"]),

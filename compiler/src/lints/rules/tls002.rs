@@ -51,6 +51,7 @@ declare_rule! {
         code: "KUMO-TLS002",
         name: "tls-required-destination",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "Google, Comcast or Orange get TLS weaker than required",
         kind: Kind::Check(check),

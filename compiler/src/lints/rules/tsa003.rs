@@ -29,6 +29,7 @@ declare_rule! {
         code: "KUMO-TSA003",
         name: "invalid-automation-rule",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "An invalid regex, a missing duration, an unknown trigger",
         kind: Kind::Checker(&["K2011", "K1007", "K2012"]),

@@ -67,6 +67,7 @@ declare_rule! {
         code: "KUMO-TSA004",
         name: "tenant-action-without-tenancy",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "A tenant or campaign action with no tenancy configured, or in `shaping default`",
         kind: Kind::Check(check),

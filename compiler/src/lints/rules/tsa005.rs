@@ -60,6 +60,7 @@ declare_rule! {
         code: "KUMO-TSA005",
         name: "long-suspension",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "An automation rule suspends or bounces for more than 4 hours",
         kind: Kind::Check(check),
