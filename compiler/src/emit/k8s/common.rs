@@ -29,21 +29,14 @@ pub(super) fn yaml(v: &Value) -> String {
 
 /// `REPOSITORY:RELEASE`, and `@DIGEST` when `image` pins one: the kubelet then pulls by
 /// the digest (the strongest pin), and the tag still says which release it is.
+///
+/// The tag is always the declared release (a tag written in `image` is reported by
+/// KUMO-K8S006).
 pub(super) fn image_reference(image: &str, release: &kumoc_lang::units::KumoVersion) -> String {
-    let repository = image_repository(image);
+    let repository = crate::grammars::image_repository(image);
     match image.split_once('@') {
         Some((_, digest)) => format!("{repository}:{release}@{digest}"),
         None => format!("{repository}:{release}"),
-    }
-}
-
-/// The image repository without a tag or digest: the tag is always the declared release
-/// (a tag written in `image` is reported by KUMO-K8S006).
-fn image_repository(image: &str) -> &str {
-    let image = image.split('@').next().unwrap_or(image);
-    match image.rfind(':') {
-        Some(colon) if !image[colon..].contains('/') => &image[..colon],
-        _ => image,
     }
 }
 
