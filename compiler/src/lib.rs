@@ -12,6 +12,7 @@ pub mod codes;
 pub mod diagnostic;
 pub mod emit;
 pub mod fix;
+pub mod import;
 pub mod lints;
 pub mod model;
 pub mod render;
