@@ -407,10 +407,12 @@ impl Cx<'_, '_> {
 
     /// Why a field or value introduced in `since` cannot be used: the declared release is
     /// older. `None` when it can (or the release is not known).
-    fn too_new(&self, since: Option<crate::schema::Since>) -> Option<String> {
-        let (since, release) = (since?, self.release.as_ref()?);
-        ((release.year, release.month, release.day) < (since.0, since.1, since.2))
-            .then(|| format!("It needs KumoMTA {since} or later; this deployment runs {release}"))
+    fn too_new(&self, since: Option<units::Feature>) -> Option<String> {
+        let (feature, release) = (since?, self.release.as_ref()?);
+        (!release.supports(feature)).then(|| {
+            let since = feature.introduced_in();
+            format!("It needs KumoMTA {since} or later; this deployment runs {release}")
+        })
     }
 
     fn block<'a>(&mut self, parent: &'static BlockSchema, b: &'a Block) -> Option<HBlock<'a>> {
@@ -482,10 +484,17 @@ impl Cx<'_, '_> {
             "unknown block",
         );
         let candidates = parent.children.iter().map(|c| c.keyword);
+        let too_new = |s: &str| {
+            let block = parent.children.iter().find(|c| c.keyword == s)?;
+            self.too_new(block.since)
+        };
         if let Some(s) = did_you_mean(kw, candidates) {
-            d = d
-                .with_help(format!("did you mean `{s}`?"))
-                .with_replacement(format!("replace with `{s}`"), self.loc(b.keyword.span), s);
+            d = match too_new(s) {
+                Some(why) => d.with_help(format!("did you mean `{s}`? {why}")),
+                None => d
+                    .with_help(format!("did you mean `{s}`?"))
+                    .with_replacement(format!("replace with `{s}`"), self.loc(b.keyword.span), s),
+            };
         } else if parent.field(kw).is_some() {
             d = d.with_help(format!("`{kw}` is a field here: write `{kw} = value`"));
         } else if let Some(home) = home_of_block(kw) {
@@ -1014,7 +1023,7 @@ impl Cx<'_, '_> {
                         Diagnostic::new("K2005", format!("invalid \"host:port\": {why}"), loc, why)
                             .with_help(format!(
                                 "write it like \"10.0.0.5:1080\" or \"[2001:db8::5]:1080\" (KumoMTA reads a DNS name like \"proxy.example.com:1080\" from {} on)",
-                                crate::schema::PROXY_HOST_NAME_SINCE
+                                units::Feature::ProxyServerByName.introduced_in()
                             )),
                     );
                     return None;

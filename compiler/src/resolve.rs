@@ -11,12 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
 
-use kumoc_lang::units::{self, KumoVersion};
+use kumoc_lang::units::{self, Feature, KumoVersion};
 
 use crate::check::{HAttr, HBlock, Trigger, Typed, TypedAt, duplicate_block};
 use crate::diagnostic::{Applicability, Diagnostic, Loc, did_you_mean};
 use crate::model::*;
-use crate::schema::{self, Multiplicity, RefKind, Since};
+use crate::schema::{self, Multiplicity, RefKind};
 use crate::source::FileId;
 
 /// Merge `overlay` blocks into `base`.
@@ -279,9 +279,9 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             self.version.clone(),
             self.tree.iter().find(|b| b.schema.keyword == "deployment"),
         ) {
-            let min = schema::MIN_VERSION;
+            let min = units::OLDEST_SUPPORTED;
             if let Some(a) = dep.attr("kumomta") {
-                if ver_lt(&ver, min) {
+                if ver.predates(min) {
                     self.diags.push(
                         Diagnostic::new(
                             "K2008",
@@ -305,6 +305,10 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 
     fn walk(&mut self, b: &HBlock<'_>) {
+        if let Some(feature) = b.schema.since {
+            let what = format!("the `{}` block", b.schema.keyword);
+            self.gate(feature, &what, b.header_loc());
+        }
         // Required fields.
         for f in b.schema.all_fields() {
             if f.required && b.attr(f.name).is_none() {
@@ -424,24 +428,20 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 }
             }
             Typed::Limit(l) if l.local => self.gate(
-                schema::LOCAL_LIMIT_SINCE,
+                Feature::LocalConnectionLimit,
                 "a `local:` connection limit",
                 v.loc,
             ),
             Typed::Rate(r) if r.max_burst.is_some() => {
-                self.gate(schema::MAX_BURST_SINCE, "`max_burst` in a rate", v.loc)
+                self.gate(Feature::MaxBurst, "`max_burst` in a rate", v.loc)
             }
             Typed::HostPort(s) if s.parse::<std::net::SocketAddr>().is_err() => self.gate(
-                schema::PROXY_HOST_NAME_SINCE,
+                Feature::ProxyServerByName,
                 "a proxy server given by DNS name (not `IP:port`)",
                 v.loc,
             ),
             Typed::Match(crate::check::MatchRule::HostName(_)) => {
-                self.gate(
-                    schema::HOST_NAME_MATCH_SINCE,
-                    "`host_name(...)` matching",
-                    v.loc,
-                );
+                self.gate(Feature::HostNameMatch, "`host_name(...)` matching", v.loc);
             }
             Typed::Enum(variant) => {
                 if let Some(since) = variant.since {
@@ -466,9 +466,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
-    fn gate(&mut self, since: Since, what: &str, at: Loc) {
+    /// K2008 when the deployment's release lacks `feature` (`what` names it as written).
+    fn gate(&mut self, feature: Feature, what: &str, at: Loc) {
         let Some(ver) = &self.version else { return };
-        if ver_lt(ver, since) {
+        if !ver.supports(feature) {
+            let since = feature.introduced_in();
             self.diags.push(
                 Diagnostic::new("K2008", format!("{what} needs KumoMTA {since} or later; this deployment runs {ver}"), at, format!("needs {since}"))
                     .with_help(format!("raise `kumomta` in the deployment block to {since} or later, or do without {what}")),
@@ -663,7 +665,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 );
             }
         }
-        let has_acls = d.version.value >= crate::emit::kumomta::ACL_SINCE;
+        let has_acls = d.version.value.supports(Feature::AccessControlLists);
         if c.metrics.enabled && !c.metrics.scraper_cidrs.is_empty() && !has_acls {
             let at = c.metrics.loc.unwrap_or(c.mta.metrics_port.loc);
             let nets: Vec<String> = c
@@ -683,14 +685,13 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 .with_help("narrow `scraper_cidrs` to where Prometheus runs; the NetworkPolicy for the metrics port limits who can connect"),
             );
         }
-        let empty_pools_since = Since(2026, 4, 9);
         for p in &d.pools {
             let uses = self.pool_uses.get(&p.name).map_or(&[][..], Vec::as_slice);
             if let Some(first) = uses.first() {
                 self.unusable_pool(p, *first, uses.len());
             } else if p.members.is_empty() {
                 self.gate(
-                    empty_pools_since,
+                    Feature::EmptyPools,
                     &format!("an empty pool (`{}`)", p.name),
                     p.loc,
                 );
@@ -1605,10 +1606,6 @@ fn value_at(v: &kumoc_lang::ast::Value, span: kumoc_lang::Span) -> Option<&kumoc
 /// The port of the sink's HTTP listener (written by `sink.lua` and the sink Deployment's
 /// container ports, `emit/kumomta/policy.rs` and `emit/k8s.rs`).
 const SINK_HTTP_PORT: i64 = 8000;
-
-fn ver_lt(v: &KumoVersion, s: Since) -> bool {
-    (v.year, v.month, v.day) < (s.0, s.1, s.2)
-}
 
 fn shaping_key(b: &HBlock<'_>) -> ShapingKey {
     match b.label.as_deref() {

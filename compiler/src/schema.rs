@@ -5,28 +5,7 @@
 //! hover and the generated docs. Field names are KumoMTA's own names wherever a field maps
 //! one-to-one onto a KumoMTA setting, so the KumoMTA reference applies unchanged.
 
-/// The date of a KumoMTA release (`2024.11.08`): the first release that accepts a feature.
-/// Every `Since` in the schema is the date of a published release
-/// ([`kumoc_lang::units::RELEASES`]; a test holds it to that).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Since(pub u16, pub u8, pub u8);
-
-impl Since {
-    /// The published release of this date.
-    pub fn release(self) -> Option<&'static kumoc_lang::units::Release> {
-        kumoc_lang::units::release_on(self.0, self.1, self.2)
-    }
-}
-
-impl std::fmt::Display for Since {
-    /// The release's image tag (`2025.05.06-b29689af`), the one to write in `kumomta`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.release() {
-            Some(r) => f.write_str(r.tag),
-            None => write!(f, "{:04}.{:02}.{:02}", self.0, self.1, self.2),
-        }
-    }
-}
+use kumoc_lang::units::Feature;
 
 /// One value of an enum field: the `.kumo` spelling, KumoMTA's spelling, and a doc line.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,7 +13,8 @@ pub struct Variant {
     pub name: &'static str,
     pub kumo: &'static str,
     pub doc: &'static str,
-    pub since: Option<Since>,
+    /// The KumoMTA feature the value needs (the release table says since when).
+    pub since: Option<Feature>,
 }
 
 const fn v(name: &'static str, kumo: &'static str, doc: &'static str) -> Variant {
@@ -180,7 +160,8 @@ pub struct Field {
     /// The default, as shown to users (hover, docs); `None` when there is none.
     pub default: Option<&'static str>,
     pub required: bool,
-    pub since: Option<Since>,
+    /// The KumoMTA feature the field needs (the release table says since when).
+    pub since: Option<Feature>,
 }
 
 const fn f(name: &'static str, ty: Ty, doc: &'static str) -> Field {
@@ -203,8 +184,8 @@ impl Field {
         self.default = Some(default);
         self
     }
-    const fn since(mut self, y: u16, m: u8, d: u8) -> Self {
-        self.since = Some(Since(y, m, d));
+    const fn since(mut self, feature: Feature) -> Self {
+        self.since = Some(feature);
         self
     }
 }
@@ -249,6 +230,8 @@ pub struct BlockSchema {
     pub children: &'static [&'static BlockSchema],
     /// A map block: any quoted or bare key, each value of this type.
     pub map_of: Option<Ty>,
+    /// The KumoMTA feature the block needs (the release table says since when).
+    pub since: Option<Feature>,
 }
 
 impl BlockSchema {
@@ -276,6 +259,7 @@ const fn block(keyword: &'static str, doc: &'static str) -> BlockSchema {
         fields: &[],
         children: &[],
         map_of: None,
+        since: None,
     }
 }
 
@@ -413,23 +397,23 @@ pub static EGRESS_FIELDS: &[Field] = &[
     f("max_connection_rate", Ty::Rate, "Maximum rate of new connections."),
     f("max_deliveries_per_connection", Ty::Int { min: 1, max: i64::MAX }, "Messages sent on one connection before it is closed.").def("1024"),
     f("max_message_rate", Ty::Rate, "Maximum delivery rate for the ready queue."),
-    f("source_selection_rate", Ty::Rate, "Rate at which this source may be selected for the destination.").since(2025, 3, 19),
+    f("source_selection_rate", Ty::Rate, "Rate at which this source may be selected for the destination.").since(Feature::SourceSelectionRates),
     f("max_recipients_per_batch", Ty::Int { min: 1, max: i64::MAX }, "Recipients per SMTP transaction.").def("100"),
     f("max_ready", Ty::Int { min: 1, max: i64::MAX }, "Messages held in memory in the ready queue. Memory ≈ max_ready × message size.").def("1024"),
     f("enable_tls", Ty::Enum(TLS_MODES), "Outbound STARTTLS policy.").def("opportunistic"),
     f("enable_mta_sts", Ty::Bool, "Honour the destination's MTA-STS policy.").def("true"),
     f("enable_dane", Ty::Bool, "Use DANE (needs a DNSSEC-validating resolver).").def("false"),
-    f("enable_pipelining", Ty::Bool, "Use SMTP PIPELINING when offered.").def("true").since(2025, 1, 23),
-    f("enable_rset", Ty::Bool, "Send RSET between transactions.").def("true").since(2025, 1, 23),
+    f("enable_pipelining", Ty::Bool, "Use SMTP PIPELINING when offered.").def("true").since(Feature::PipeliningAndRset),
+    f("enable_rset", Ty::Bool, "Send RSET between transactions.").def("true").since(Feature::PipeliningAndRset),
     f("tls_prefer_openssl", Ty::Bool, "Use OpenSSL rather than rustls.").def("false"),
     f("tls_certificate", Ty::Secret, "Client certificate for outbound TLS."),
     f("tls_private_key", Ty::Secret, "Private key of the client certificate."),
-    f("openssl_cipher_list", Ty::Str, "OpenSSL cipher list (TLS ≤ 1.2).").since(2024, 9, 2),
-    f("openssl_cipher_suites", Ty::Str, "OpenSSL cipher suites (TLS 1.3).").since(2024, 9, 2),
-    f("openssl_options", Ty::Str, "OpenSSL options, `|`-separated.").since(2024, 9, 2),
-    f("rustls_cipher_suites", Ty::List(&Ty::Str), "rustls cipher suites.").since(2024, 9, 2),
+    f("openssl_cipher_list", Ty::Str, "OpenSSL cipher list (TLS ≤ 1.2).").since(Feature::TlsCipherOptions),
+    f("openssl_cipher_suites", Ty::Str, "OpenSSL cipher suites (TLS 1.3).").since(Feature::TlsCipherOptions),
+    f("openssl_options", Ty::Str, "OpenSSL options, `|`-separated.").since(Feature::TlsCipherOptions),
+    f("rustls_cipher_suites", Ty::List(&Ty::Str), "rustls cipher suites.").since(Feature::TlsCipherOptions),
     f("connect_timeout", Ty::Duration, "Timeout for the TCP connection.").def("60s"),
-    f("banner_timeout", Ty::Duration, "Timeout for the SMTP banner.").def("60s").since(2024, 9, 2),
+    f("banner_timeout", Ty::Duration, "Timeout for the SMTP banner.").def("60s").since(Feature::BannerTimeout),
     f("auth_timeout", Ty::Duration, "Timeout for AUTH.").def("60s"),
     f("ehlo_timeout", Ty::Duration, "Timeout for EHLO.").def("300s"),
     f("mail_from_timeout", Ty::Duration, "Timeout for MAIL FROM.").def("300s"),
@@ -439,7 +423,7 @@ pub static EGRESS_FIELDS: &[Field] = &[
     f("rset_timeout", Ty::Duration, "Timeout for RSET.").def("5s"),
     f("starttls_timeout", Ty::Duration, "Timeout for STARTTLS.").def("5s"),
     f("idle_timeout", Ty::Duration, "How long an idle connection is kept open.").def("5s"),
-    f("system_shutdown_timeout", Ty::Duration, "How long deliveries may run on after shutdown starts.").since(2025, 5, 6),
+    f("system_shutdown_timeout", Ty::Duration, "How long deliveries may run on after shutdown starts.").since(Feature::SystemShutdownTimeout),
     f("consecutive_connection_failures_before_delay", Ty::Int { min: 1, max: i64::MAX }, "Connection failures before the ready queue is delayed.").def("100"),
     f("smtp_port", Ty::Int { min: 1, max: 65535 }, "Destination SMTP port.").def("25"),
     f("smtp_auth_plain_username", Ty::Str, "Username for SMTP AUTH PLAIN to the destination."),
@@ -447,23 +431,23 @@ pub static EGRESS_FIELDS: &[Field] = &[
     f("allow_smtp_auth_plain_without_tls", Ty::Bool, "Allow AUTH PLAIN over clear text.").def("false"),
     f("prohibited_hosts", Ty::List(&Ty::Cidr), "Destination IPs never connected to.").def("[127.0.0.0/8, \"::1\", 0.0.0.0, \"::\"]"),
     f("skip_hosts", Ty::List(&Ty::Cidr), "Destination IPs skipped when resolving MX hosts.").def("[]"),
-    f("ip_lookup_strategy", Ty::Enum(IP_LOOKUP), "Which address families to resolve.").def("ipv4_and_ipv6").since(2026, 4, 9),
+    f("ip_lookup_strategy", Ty::Enum(IP_LOOKUP), "Which address families to resolve.").def("ipv4_and_ipv6").since(Feature::IpLookupStrategy),
     f("ehlo_domain", Ty::Domain { wildcard: false }, "EHLO name for this destination (overrides the source's)."),
     f("aggressive_connection_opening", Ty::Bool, "Open connections eagerly.").def("false"),
     f("refresh_interval", Ty::Duration, "How often the egress path config is refreshed.").def("60s"),
-    f("refresh_strategy", Ty::Enum(REFRESH_STRATEGIES), "When the config is refreshed (the shaping helper uses `epoch`).").def("ttl").since(2024, 11, 8),
-    f("dispatcher_wakeup_strategy", Ty::Enum(WAKEUP), "Dispatcher wake-up policy.").def("aggressive").since(2025, 5, 6),
-    f("maintainer_wakeup_strategy", Ty::Enum(WAKEUP), "Maintainer wake-up policy.").def("aggressive").since(2025, 5, 6),
+    f("refresh_strategy", Ty::Enum(REFRESH_STRATEGIES), "When the config is refreshed (the shaping helper uses `epoch`).").def("ttl").since(Feature::RefreshStrategy),
+    f("dispatcher_wakeup_strategy", Ty::Enum(WAKEUP), "Dispatcher wake-up policy.").def("aggressive").since(Feature::WakeupStrategies),
+    f("maintainer_wakeup_strategy", Ty::Enum(WAKEUP), "Maintainer wake-up policy.").def("aggressive").since(Feature::WakeupStrategies),
     f("provider_name", Ty::Str, "Provider name used in metrics."),
-    f("remember_broken_tls", Ty::Duration, "How long to remember that TLS failed with a host and use clear text.").since(2024, 11, 8),
-    f("opportunistic_tls_reconnect_on_failed_handshake", Ty::Bool, "Reconnect without TLS when an opportunistic handshake fails.").def("false").since(2025, 1, 23),
-    f("use_lmtp", Ty::Bool, "Speak LMTP instead of SMTP.").def("false").since(2025, 1, 23),
-    f("reconnect_strategy", Ty::Enum(RECONNECT), "What to do when a connection breaks.").def("connect_next_host").since(2025, 1, 29),
+    f("remember_broken_tls", Ty::Duration, "How long to remember that TLS failed with a host and use clear text.").since(Feature::RememberBrokenTls),
+    f("opportunistic_tls_reconnect_on_failed_handshake", Ty::Bool, "Reconnect without TLS when an opportunistic handshake fails.").def("false").since(Feature::OpportunisticTlsReconnect),
+    f("use_lmtp", Ty::Bool, "Speak LMTP instead of SMTP.").def("false").since(Feature::Lmtp),
+    f("reconnect_strategy", Ty::Enum(RECONNECT), "What to do when a connection breaks.").def("connect_next_host").since(Feature::ReconnectStrategy),
     f("readyq_pool_name", Ty::Str, "Thread pool for the ready queue."),
-    f("low_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy under low memory.").def("shrink_data_and_meta").since(2025, 3, 19),
-    f("no_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy when memory is exhausted.").def("shrink_data_and_meta").since(2025, 3, 19),
-    f("try_next_host_on_transport_error", Ty::Bool, "Try the next MX host after a transport error.").def("false").since(2025, 10, 6),
-    f("ignore_8bit_checks", Ty::Bool, "Do not check 8-bit content against the destination's capabilities.").def("false").since(2025, 10, 6),
+    f("low_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy under low memory.").def("shrink_data_and_meta").since(Feature::MemoryReductionPolicies),
+    f("no_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy when memory is exhausted.").def("shrink_data_and_meta").since(Feature::MemoryReductionPolicies),
+    f("try_next_host_on_transport_error", Ty::Bool, "Try the next MX host after a transport error.").def("false").since(Feature::TryNextHostOnTransportError),
+    f("ignore_8bit_checks", Ty::Bool, "Do not check 8-bit content against the destination's capabilities.").def("false").since(Feature::Ignore8bitChecks),
 ];
 
 static SHAPING_BLOCK_FIELDS: &[Field] = &[
@@ -483,14 +467,14 @@ static PROVIDER_SOURCE_FIELDS: &[Field] = &[f(
     Ty::Rate,
     "Rate at which this source may be selected for the whole provider.",
 )
-.since(2025, 3, 19)];
+.since(Feature::SourceSelectionRates)];
 
 static AUTOMATION_FIELDS: &[Field] = &[
     f("regex", Ty::OneOrList(&Ty::Regex), "Pattern(s) matched against the SMTP response (fancy-regex syntax).").req(),
     f("action", Ty::OneOrList(&Ty::Action), "What TSA does when the rule fires: `suspend`, `suspend_tenant`, `suspend_campaign`, `bounce`, `bounce_tenant`, `bounce_campaign`, `set_config(field = value)`, `set_domain_config(field = value)`.").req(),
     f("trigger", Ty::Trigger, "`immediate`, or `threshold(RATE)` to fire once that many matches happen within the period.").def("immediate"),
     f("duration", Ty::Duration, "How long the action lasts.").req(),
-    f("match_internal", Ty::Bool, "Also match KumoMTA's own `KumoMTA internal:` responses.").def("false").since(2024, 11, 8),
+    f("match_internal", Ty::Bool, "Also match KumoMTA's own `KumoMTA internal:` responses.").def("false").since(Feature::MatchInternal),
 ];
 
 static SOURCE_FIELDS: &[Field] = &[
@@ -931,6 +915,14 @@ macro_rules! map_block {
             ..block($kw, MAP_NOTE)
         };
     };
+    ($name:ident, $kw:literal, $ty:expr, $since:expr) => {
+        static $name: BlockSchema = BlockSchema {
+            map_of: Some($ty),
+            multiplicity: Multiplicity::One,
+            since: Some($since),
+            ..block($kw, MAP_NOTE)
+        };
+    };
 }
 map_block!(
     ADDITIONAL_CONNECTION_LIMITS,
@@ -945,7 +937,8 @@ map_block!(
 map_block!(
     ADDITIONAL_SOURCE_RATES,
     "additional_source_selection_rates",
-    Ty::Rate
+    Ty::Rate,
+    Feature::SourceSelectionRates
 );
 map_block!(SECRET_FILES, "files", Ty::Str);
 
@@ -1361,7 +1354,7 @@ pub static ACTIONS: &[Variant] = &[
         "Suspend the ready queue (site + source).",
     ),
     Variant {
-        since: Some(Since(2024, 6, 10)),
+        since: Some(Feature::TenantCampaignSuspension),
         ..v(
             "suspend_tenant",
             "SuspendTenant",
@@ -1369,7 +1362,7 @@ pub static ACTIONS: &[Variant] = &[
         )
     },
     Variant {
-        since: Some(Since(2024, 6, 10)),
+        since: Some(Feature::TenantCampaignSuspension),
         ..v(
             "suspend_campaign",
             "SuspendCampaign",
@@ -1377,11 +1370,11 @@ pub static ACTIONS: &[Variant] = &[
         )
     },
     Variant {
-        since: Some(Since(2025, 1, 23)),
+        since: Some(Feature::BounceActions),
         ..v("bounce", "Bounce", "Bounce the queued messages.")
     },
     Variant {
-        since: Some(Since(2025, 1, 23)),
+        since: Some(Feature::BounceActions),
         ..v(
             "bounce_tenant",
             "BounceTenant",
@@ -1389,7 +1382,7 @@ pub static ACTIONS: &[Variant] = &[
         )
     },
     Variant {
-        since: Some(Since(2025, 1, 23)),
+        since: Some(Feature::BounceActions),
         ..v(
             "bounce_campaign",
             "BounceCampaign",
@@ -1402,7 +1395,7 @@ pub static ACTIONS: &[Variant] = &[
         "`set_config(field = value)`: override a shaping field for the triggering source.",
     ),
     Variant {
-        since: Some(Since(2024, 11, 8)),
+        since: Some(Feature::SetDomainConfig),
         ..v(
             "set_domain_config",
             "SetDomainConfig",
@@ -1410,22 +1403,6 @@ pub static ACTIONS: &[Variant] = &[
         )
     },
 ];
-
-/// The oldest KumoMTA release kumoc targets.
-pub const MIN_VERSION: Since = Since(2024, 11, 8);
-
-/// Since when a rate may carry `,max_burst=`.
-pub const MAX_BURST_SINCE: Since = Since(2025, 1, 29);
-
-/// Since when a provider may match with `host_name(...)`.
-pub const HOST_NAME_MATCH_SINCE: Since = Since(2025, 1, 23);
-
-/// Since when a proxy server (`ha_proxy_server`, `socks5_proxy_server`) may be a DNS name:
-/// releases before it read the field as a socket address (`IP:port`) and fail on a name.
-pub const PROXY_HOST_NAME_SINCE: Since = Since(2026, 9, 22);
-
-/// Since when a `local:` connection limit is accepted.
-pub const LOCAL_LIMIT_SINCE: Since = Since(2025, 1, 23);
 
 /// Find the schema of an egress-path field (for `set_config(...)`).
 pub fn egress_field(name: &str) -> Option<&'static Field> {

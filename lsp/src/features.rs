@@ -78,7 +78,8 @@ pub fn field_doc(f: &Field) -> String {
     if f.required {
         s.push_str("  \nRequired.");
     }
-    if let Some(since) = f.since {
+    if let Some(feature) = f.since {
+        let since = feature.introduced_in();
         s.push_str(&format!("  \nSince KumoMTA {since}."));
     }
     if let Ty::Enum(vs) = &f.ty {
@@ -94,7 +95,12 @@ pub fn field_doc(f: &Field) -> String {
 }
 
 pub fn block_doc(b: &BlockSchema) -> String {
-    format!("**{}** — {}", b.keyword, b.doc)
+    let mut s = format!("**{}** — {}", b.keyword, b.doc);
+    if let Some(feature) = b.since {
+        let since = feature.introduced_in();
+        s.push_str(&format!("  \nSince KumoMTA {since}."));
+    }
+    s
 }
 
 /// Extra facts about a written value: a rate's per-second value, a duration's seconds.
@@ -493,4 +499,41 @@ pub fn semantic_tokens(file: &kumoc_lang::ast::File) -> Vec<(u32, u32, u32)> {
     out.extend(file.comments.iter().map(|c| (c.span.start, c.span.end, 7)));
     out.sort_unstable();
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod release_hover {
+    use super::*;
+
+    /// Hover says since which release a field or block exists exactly when the schema gates
+    /// it, and names the release the release table gives for its feature.
+    #[test]
+    fn hover_names_the_release_of_every_gate() {
+        fn walk(b: &'static BlockSchema, seen: &mut Vec<&'static BlockSchema>, gated: &mut usize) {
+            let check =
+                |doc: String, since: Option<kumoc_lang::units::Feature>, what: &str| match since {
+                    Some(f) => {
+                        let line = format!("Since KumoMTA {}.", f.introduced_in().tag);
+                        assert!(doc.contains(&line), "{what}: {doc}");
+                    }
+                    None => assert!(!doc.contains("Since KumoMTA"), "{what}: {doc}"),
+                };
+            check(block_doc(b), b.since, b.keyword);
+            *gated += usize::from(b.since.is_some());
+            for f in b.all_fields() {
+                check(field_doc(f), f.since, f.name);
+                *gated += usize::from(f.since.is_some());
+            }
+            for c in b.children {
+                if !seen.iter().any(|s| std::ptr::eq(*s, *c)) {
+                    seen.push(c);
+                    walk(c, seen, gated);
+                }
+            }
+        }
+        let mut gated = 0;
+        walk(&schema::ROOT, &mut Vec::new(), &mut gated);
+        assert!(gated > 20, "only {gated} gated fields and blocks seen");
+    }
 }

@@ -301,6 +301,7 @@ fn variant_cases() -> Vec<Case> {
     // A misspelled field or value that the declared release does not have: only a newer
     // release would make the "did you mean" check.
     let old = "2024.11.08-d383b033";
+    let old_version = kumoc_lang::units::parse_version(old).unwrap();
     let head = format!(
         "deployment \"t\" {{\n  namespace = \"n\"\n  kumomta = \"{old}\"\n  environment = staging\n}}\n"
     );
@@ -308,7 +309,7 @@ fn variant_cases() -> Vec<Case> {
         let (Some(since), Some(default)) = (f.since, f.default) else {
             continue;
         };
-        if since <= kumoc_compiler::schema::Since(2024, 11, 8) || f.name.len() < 5 {
+        if old_version.supports(since) || f.name.len() < 5 {
             continue;
         }
         let typo = format!("{}{}", &f.name[..2], &f.name[3..]);
@@ -321,9 +322,7 @@ fn variant_cases() -> Vec<Case> {
         });
     }
     for a in kumoc_compiler::schema::ACTIONS {
-        if a.since
-            .is_none_or(|s| s <= kumoc_compiler::schema::Since(2024, 11, 8))
-        {
+        if a.since.is_none_or(|s| old_version.supports(s)) {
             continue;
         }
         let text = format!(
@@ -332,6 +331,19 @@ fn variant_cases() -> Vec<Case> {
         );
         out.push(Case {
             name: format!("action `{}` on {old}", a.kumo),
+            files: vec![("d.kumo".to_string(), text.into_bytes())],
+            env: None,
+            base_errors: BTreeMap::new(),
+        });
+    }
+    for b in kumoc_compiler::schema::SHAPING.children {
+        if b.since.is_none_or(|s| old_version.supports(s)) {
+            continue;
+        }
+        let typo = format!("{}{}", &b.keyword[..2], &b.keyword[3..]);
+        let text = format!("{head}shaping default {{\n  {typo} {{\n    \"x\" = 10/h\n  }}\n}}\n");
+        out.push(Case {
+            name: format!("block `{typo}` on {old} (`{}` is newer)", b.keyword),
             files: vec![("d.kumo".to_string(), text.into_bytes())],
             env: None,
             base_errors: BTreeMap::new(),

@@ -1110,7 +1110,7 @@ fn generate(seed: u64, n: u64) -> Case {
             line("provider_connection_limit = 5"),
         ];
         // (`provider_source_selection_rate` and `additional_source_selection_rates` exist
-        // from 2025.03.19; kumoc does not gate them yet, see the report of issue 11.)
+        // from 2025.03.19, and kumoc refuses them on older releases: K2008.)
         if !all_sources.is_empty() && g.rng.chance(50) && version >= "2025.03.19" {
             let s = g.rng.pick(&all_sources);
             body.push(block(

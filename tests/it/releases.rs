@@ -2,10 +2,13 @@
 //! grammars follow the declared release, and `kumomta` / `image` name images that exist.
 //!
 //! The release table is `kumoc_lang::units::RELEASES` (KumoMTA's published tags and the
-//! humantime each ships). Three classes are held to it:
+//! humantime each ships) with `Feature` (what each release introduced). Four classes are held
+//! to it:
 //!
 //! * every release written anywhere a user reads (docs, explanations, rule docs, schema
-//!   docs, the `since` of every gate in the code) is a published release;
+//!   docs, the `since` of every field, value and block) is a published release;
+//! * every version gate in the code reads the table: no code compares a version with a date
+//!   of its own, and every feature of the table is read by some gate;
 //! * every diagnostic that names a release says something true: "needs X or later" and
 //!   "raise `kumomta` to X" point to a release newer than the one the deployment runs,
 //!   "this deployment runs V" is the declared release; checked on every fixture and on
@@ -96,6 +99,12 @@ fn walk_schema(
         return;
     }
     out.push((format!("block `{}`", b.keyword), b.doc.to_string()));
+    if let Some(s) = b.since {
+        out.push((
+            format!("since of block `{}`", b.keyword),
+            s.introduced_in().to_string(),
+        ));
+    }
     for f in b.all_fields() {
         out.push((
             format!("field `{}.{}`", b.keyword, f.name),
@@ -104,14 +113,17 @@ fn walk_schema(
         if let Some(s) = f.since {
             out.push((
                 format!("since of `{}.{}`", b.keyword, f.name),
-                s.to_string(),
+                s.introduced_in().to_string(),
             ));
         }
         if let kumoc_compiler::schema::Ty::Enum(vs) = &f.ty {
             for v in vs.iter() {
                 out.push((format!("value `{}`", v.name), v.doc.to_string()));
                 if let Some(s) = v.since {
-                    out.push((format!("since of `{}`", v.name), s.to_string()));
+                    out.push((
+                        format!("since of `{}`", v.name),
+                        s.introduced_in().to_string(),
+                    ));
                 }
             }
         }
@@ -133,7 +145,10 @@ fn user_facing_texts() -> Vec<(String, String)> {
     for a in kumoc_compiler::schema::ACTIONS {
         out.push((format!("action `{}`", a.name), a.doc.to_string()));
         if let Some(s) = a.since {
-            out.push((format!("since of action `{}`", a.name), s.to_string()));
+            out.push((
+                format!("since of action `{}`", a.name),
+                s.introduced_in().to_string(),
+            ));
         }
     }
     for c in kumoc_compiler::codes::CODES {
@@ -187,11 +202,14 @@ fn every_release_named_to_users_is_published() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
-/// The release dates written in the code (`Since(2025, 1, 23)`, `.since(2025, 1, 23)`,
-/// `KumoVersion::date(2025, 1, 23)`) are the dates of published releases: a gate on a day
-/// without a release would make kumoc ask for an upgrade to a release that does not exist.
+/// Every version gate reads the release table (`kumoc_lang::units::Feature`, asked through
+/// `KumoVersion::supports`): no code of the compiler, the language server or the CLI
+/// compares a version with a date of its own (`KumoVersion::date(2025, 1, 23)`,
+/// `.since(2025, 1, 23)`, `(2025, 1, 23)`), so which release introduced what is written once;
+/// and every feature of the table is read by some gate (a row nobody reads is a fact nobody
+/// checks).
 #[test]
-fn every_gate_in_the_code_is_a_release() {
+fn every_gate_reads_the_release_table() {
     fn rs_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -202,34 +220,65 @@ fn every_gate_in_the_code_is_a_release() {
             }
         }
     }
-    let mut files = Vec::new();
-    rs_files(&root().join("compiler/src"), &mut files);
-    let mut bad = Vec::new();
-    let mut found = 0;
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
-        for pat in ["Since(", ".since(", "KumoVersion::date("] {
-            for (at, _) in text.match_indices(pat) {
-                let args = &text[at + pat.len()..];
-                let Some(end) = args.find(')') else { continue };
-                let nums: Vec<u32> = args[..end]
-                    .split(',')
-                    .filter_map(|n| n.trim().parse().ok())
-                    .collect();
-                let [y, m, d] = nums[..] else { continue };
-                found += 1;
-                if units::release_on(y as u16, m as u8, d as u8).is_none() {
-                    bad.push(format!(
-                        "{}: {y:04}.{m:02}.{d:02} is not a KumoMTA release",
-                        f.display()
-                    ));
-                }
+    /// `(YYYY, M, D)`, spaces allowed, at the start of `s`.
+    fn date_tuple(s: &str) -> Option<&str> {
+        let inner = s.strip_prefix('(')?;
+        let end = inner.find(')')?;
+        let parts: Vec<&str> = inner[..end].split(',').map(str::trim).collect();
+        let digits = |p: &str, n: std::ops::RangeInclusive<usize>| {
+            n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
+        };
+        match parts[..] {
+            [y, m, d]
+                if digits(y, 4..=4)
+                    && y.starts_with("20")
+                    && digits(m, 1..=2)
+                    && digits(d, 1..=2) =>
+            {
+                Some(&s[..end + 2])
             }
+            _ => None,
         }
     }
+    let mut files = Vec::new();
+    for dir in ["compiler/src", "lsp/src", "src"] {
+        rs_files(&root().join(dir), &mut files);
+    }
+    let mut bad = Vec::new();
+    let mut text = String::new();
+    for f in &files {
+        let source = std::fs::read_to_string(f).unwrap();
+        for (at, _) in source.match_indices('(') {
+            if let Some(date) = date_tuple(&source[at..]) {
+                let line = source[..at].lines().count();
+                bad.push(format!(
+                    "{}:{line}: `{date}` is a release date in code: name a `Feature` (lang/src/units/release.rs) instead",
+                    f.display()
+                ));
+            }
+        }
+        text.push_str(&source);
+    }
+    let mut uses = 0;
+    for feature in units::Feature::ALL {
+        let name = format!("Feature::{feature:?}");
+        let n = text
+            .match_indices(&name)
+            .filter(|(at, _)| {
+                !text[at + name.len()..].starts_with(|c: char| c.is_ascii_alphanumeric())
+            })
+            .count();
+        if n == 0 {
+            bad.push(format!(
+                "{name} ({}) is read by no gate",
+                feature.introduced_in()
+            ));
+        }
+        uses += n;
+    }
     assert!(
-        found > 30,
-        "only {found} gates found: the scan lost its inputs"
+        uses > 30,
+        "only {uses} gates found: the scan lost its inputs"
     );
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
@@ -336,6 +385,9 @@ shaping "gated.example" {
   max_message_rate       = 100/s,max_burst=10
   system_shutdown_timeout = "2 wks"
   ip_lookup_strategy     = ipv4_only
+  additional_source_selection_rates {
+    "warmup" = 10/h
+  }
 }
 "#;
 
@@ -359,7 +411,7 @@ fn every_release_claim_in_a_diagnostic_is_true() {
         fixture_files(&root().join("tests/fixtures/check/K2008_requires_newer_kumomta.kumo"));
     for r in RELEASES
         .iter()
-        .filter(|r| r.version() >= KumoVersion::date(2024, 11, 8))
+        .filter(|r| !r.version().predates(units::OLDEST_SUPPORTED))
     {
         let mut ex = on_release(&example, r.tag);
         ex.push(("gated.kumo".to_string(), GATED.as_bytes().to_vec()));
@@ -389,7 +441,7 @@ fn duration_strings_follow_the_declared_release() {
     let example = fixture_files(&root().join("examples/example-com"));
     for r in RELEASES
         .iter()
-        .filter(|r| r.version() >= KumoVersion::date(2024, 11, 8))
+        .filter(|r| !r.version().predates(units::OLDEST_SUPPORTED))
     {
         for s in [
             "1.5h",

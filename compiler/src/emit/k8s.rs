@@ -820,7 +820,10 @@ fn service_monitor(cx: &Ctx<'_>) -> Value {
 fn tsa_statefulset(cx: &Ctx<'_>, tsa: &crate::model::Tsa) -> Value {
     // /tsa/status exists from 2026.03.04; before that, a TCP check (the other routes
     // answer trusted hosts only, and the kubelet is not one).
-    let status = cx.d.version.value >= kumoc_lang::units::KumoVersion::date(2026, 3, 4);
+    let status =
+        cx.d.version
+            .value
+            .supports(kumoc_lang::units::Feature::TsaStatusEndpoint);
     let ready = if status {
         http_get("/tsa/status", "http")
     } else {

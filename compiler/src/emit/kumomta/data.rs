@@ -253,7 +253,7 @@ fn tsa_and_sink_blocks(doc: &mut Doc, d: &Deployment) {
         doc.kv("max_deliveries_per_connection", &Value::Int(8192), None);
         doc.kv("connection_limit", &values::local_limit(5, v), None);
         doc.kv("max_ready", &Value::Int(10000), None);
-        if *v >= kumoc_lang::units::KumoVersion::date(2025, 5, 6) {
+        if v.supports(kumoc_lang::units::Feature::SystemShutdownTimeout) {
             doc.kv("system_shutdown_timeout", &Value::Str("30s".into()), None);
         }
     }

@@ -7,7 +7,6 @@ pub mod lua;
 mod policy;
 pub(crate) mod text;
 
-pub use policy::ACL_SINCE;
 pub mod toml;
 mod values;
 

@@ -6,7 +6,7 @@
 //! `init` handler, the egress path handler, the reception handlers (conformance, queue
 //! assignment, sink routing, DKIM signing last) and HTTP basic auth.
 
-use kumoc_lang::units::KumoVersion;
+use kumoc_lang::units::{Feature, KumoVersion};
 
 use super::lua::{self, Value as L};
 use super::text::Text;
@@ -15,13 +15,6 @@ use crate::check::Typed;
 use crate::emit::Provenance;
 use crate::emit::names::{self, Names};
 use crate::model::{Deployment, Settings};
-
-/// KumoMTA's access control lists (`get_acl_definition`, `kumo.aaa`) exist from this release.
-pub const ACL_SINCE: KumoVersion = KumoVersion::date(2026, 3, 4);
-
-/// `validation_options` / `load_validation_options` must carry `http_timeout` before this
-/// release, or the shaping helper fails with "missing field `http_timeout`".
-const HTTP_TIMEOUT_OPTIONAL_SINCE: KumoVersion = KumoVersion::date(2025, 5, 6);
 
 /// The Lua writer: code lines, blank lines and `--` comment lines (see [`Text`]).
 struct W {
@@ -84,7 +77,7 @@ fn validation_options(v: &KumoVersion) -> L {
         ("remote_load".to_string(), L::Str("Ignore".into())),
         ("skip_remote".to_string(), L::Bool(true)),
     ];
-    if *v < HTTP_TIMEOUT_OPTIONAL_SINCE {
+    if !v.supports(Feature::OptionalHttpTimeout) {
         entries.push(("http_timeout".to_string(), L::Str("5s".into())));
     }
     L::Table(entries)
@@ -159,7 +152,7 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> Text {
         ));
     }
     opts.push(("validation_options".to_string(), validation_options(v)));
-    if *v < HTTP_TIMEOUT_OPTIONAL_SINCE {
+    if !v.supports(Feature::OptionalHttpTimeout) {
         opts.push(("load_validation_options".to_string(), validation_options(v)));
     }
     w.line(&format!(
@@ -197,7 +190,10 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> Text {
 /// KumoMTA's default ACLs (the handler returns nothing for them).
 fn metrics_acl(w: &mut W, d: &Deployment) {
     let metrics = &d.cluster.metrics;
-    if d.version.value < ACL_SINCE || !metrics.enabled || metrics.scraper_cidrs.is_empty() {
+    if !d.version.value.supports(Feature::AccessControlLists)
+        || !metrics.enabled
+        || metrics.scraper_cidrs.is_empty()
+    {
         return;
     }
     let port = d.cluster.mta.metrics_port.value;

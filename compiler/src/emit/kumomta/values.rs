@@ -103,9 +103,10 @@ pub fn duration(ms: u64) -> String {
     format_duration(ms)
 }
 
-/// `local:N` needs KumoMTA 2025.01.23; older releases get a plain number.
+/// `local:N` where the release reads it ([`units::Feature::LocalConnectionLimit`]); older
+/// releases get a plain number.
 pub fn local_limit(n: u64, version: &units::KumoVersion) -> T {
-    if *version >= units::KumoVersion::date(2025, 1, 23) {
+    if version.supports(units::Feature::LocalConnectionLimit) {
         T::Str(format!("local:{n}"))
     } else {
         T::Int(i64::try_from(n).unwrap_or(i64::MAX))

@@ -2,10 +2,9 @@
 
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
-use crate::emit::kumomta::ACL_SINCE;
 use crate::lints::{Kind, LintContext, util};
 use crate::model::Spanned;
-use kumoc_lang::units::Cidr;
+use kumoc_lang::units::{Cidr, Feature};
 
 declare_rule! {
     /// ## What it does
@@ -72,7 +71,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     }
 
     let metrics = &m.cluster.metrics;
-    if !metrics.enabled || m.version.value >= ACL_SINCE {
+    if !metrics.enabled || m.version.value.supports(Feature::AccessControlLists) {
         return;
     }
     let explicit = metrics

@@ -1,6 +1,6 @@
 //! KUMO-TLS001 insecure-tls-public: insecure or disabled TLS for public destinations.
 
-use kumoc_lang::units::KumoVersion;
+use kumoc_lang::units::Feature;
 
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
@@ -59,8 +59,6 @@ declare_rule! {
     };
 }
 
-const REMEMBER_BROKEN_TLS_SINCE: KumoVersion = KumoVersion::date(2024, 11, 8);
-
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     for (settings, scope) in util::public_scopes(cx) {
         let Some(mode) = util::variant(settings, "enable_tls") else {
@@ -74,7 +72,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         if cx.is_stdlib(mode.loc) {
             continue;
         }
-        let help = if cx.model.version.value >= REMEMBER_BROKEN_TLS_SINCE {
+        let help = if cx.model.version.value.supports(Feature::RememberBrokenTls) {
             "use `opportunistic` with `remember_broken_tls`, and give a destination with broken TLS its own `shaping \"domain\"` block"
         } else {
             "use `opportunistic`, and give a destination with broken TLS its own `shaping \"domain\"` block"
