@@ -260,11 +260,17 @@ pub fn run(args: Args, shown: Shown) -> ExitCode {
         }
     }
     eprintln!("import: {summary}");
-    println!(
+    let wrote = format!(
         "wrote {} files to {}; next: kumoc check {}",
         imported.files.len(),
         args.out.display(),
         args.out.display()
     );
+    // With --json, stdout holds the JSON only.
+    if args.json {
+        eprintln!("{wrote}");
+    } else {
+        println!("{wrote}");
+    }
     ExitCode::SUCCESS
 }

@@ -135,9 +135,12 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
         max_diagnostics: usize,
     },
-    /// Import an existing KumoMTA policy (init.lua and the helper files it names) as a
-    /// .kumo deployment in NEWDIR, formatted; nothing is run. What .kumo cannot express is
-    /// listed with the line it came from (K4xxx); secrets become `secret(...)` references.
+    /// Import an existing KumoMTA policy (init.lua and its helper files) as a .kumo deployment
+    ///
+    /// The Lua is read, never run; the helpers' data files are imported completely; the Helm
+    /// values, when given, inform the `deployment` and `cluster` blocks and the environment
+    /// the policy reads. What .kumo cannot express is listed with the line it came from
+    /// (K4xxx, `kumoc explain K4003`); secrets become `secret(...)` references, never values.
     Import {
         /// The policy directory as mounted at /opt/kumomta/etc/policy (init.lua, the helpers'
         /// data files, tsa_init.lua), or its init.lua.

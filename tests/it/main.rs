@@ -12,6 +12,7 @@ mod fmt;
 mod fuzz;
 mod helper_schemas;
 mod hostile;
+mod import;
 mod k8s;
 mod k8s_rules;
 mod lints;

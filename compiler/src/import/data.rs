@@ -92,7 +92,12 @@ fn parse_toml(text: &str) -> Result<Data, (Span, String)> {
             .map_or_else(Span::default, |r| Span::new(r.start, r.end));
         let message = e.message().trim();
         let message = if message.is_empty() {
-            e.to_string().lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("invalid TOML").to_string()
+            e.to_string()
+                .lines()
+                .map(str::trim)
+                .rfind(|l| !l.is_empty())
+                .unwrap_or("invalid TOML")
+                .to_string()
         } else {
             message.to_string()
         };

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use kumoc_lang::Span;
-use kumoc_lang::units::KumoVersion;
+use kumoc_lang::units::{Feature, KumoVersion};
 
 use super::data::{self, Data, Format};
 use super::policy::{FileRef, Mta, Tsa};
@@ -1239,7 +1239,7 @@ fn tsa_block(version: &KumoVersion) -> Vec<(String, KVal)> {
         ),
         (
             "connection_limit".to_string(),
-            if *version >= KumoVersion::date(2025, 1, 23) {
+            if version.supports(Feature::LocalConnectionLimit) {
                 KVal::lit("local:5")
             } else {
                 KVal::lit("5")
@@ -1247,7 +1247,7 @@ fn tsa_block(version: &KumoVersion) -> Vec<(String, KVal)> {
         ),
         ("max_ready".to_string(), KVal::lit("10000")),
     ];
-    if *version >= KumoVersion::date(2025, 5, 6) {
+    if version.supports(Feature::SystemShutdownTimeout) {
         out.push(("system_shutdown_timeout".to_string(), KVal::lit("30s")));
     }
     out

@@ -166,6 +166,16 @@ fn secret_key_ok(s: &str) -> bool {
         && !s.starts_with("..")
 }
 
+/// Whether `s` can name a Secret (a DNS subdomain: lowercase letters, digits, `-` and `.`).
+fn secret_name_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 /// A Secret key from any name: invalid characters become `_`.
 fn to_secret_key(s: &str) -> String {
     let mut k: String = s
@@ -263,7 +273,7 @@ impl Cx {
         // kumoc's own layout: `<SECRETS_DIR>/<secret>/<key>`.
         if let Some(rest) = path.strip_prefix(&format!("{}/", names::SECRETS_DIR)) {
             if let Some((s, k)) = rest.split_once('/') {
-                if !k.contains('/') && secret_key_ok(k) && crate::check::check_k8s_name(s).is_ok() {
+                if !k.contains('/') && secret_key_ok(k) && secret_name_ok(s) {
                     return (s.to_string(), k.to_string());
                 }
             }
@@ -479,8 +489,10 @@ pub fn import(input: &Input) -> Imported {
     let errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
     let mut files = BTreeMap::new();
     if !errors {
-        let from: Vec<String> = cx
-            .used
+        // The MTA policy first, then the files in the order they were given.
+        let mut used: Vec<FileId> = cx.used.iter().copied().collect();
+        used.sort_by_key(|id| (Some(*id) != mta_file, *id));
+        let from: Vec<String> = used
             .iter()
             .map(|id| base_name(cx.sources.name(*id)).to_string())
             .collect();
@@ -567,7 +579,7 @@ fn release(cx: &mut Cx, input: &Input, helm: &helm::Helm) -> (KumoVersion, Strin
         }
     }
     let newest =
-        units::newest_release().map_or_else(|| KumoVersion::date(2026, 9, 29), |r| r.version());
+        units::newest_release().map_or_else(|| units::OLDEST_SUPPORTED.version(), |r| r.version());
     (newest, String::new())
 }
 

@@ -406,16 +406,24 @@ impl<'a, 'c> Walker<'a, 'c> {
                 "not set in the environment given: the policy's default is imported".to_string()
             }
         };
+        let help = if self.secret_context {
+            "kumoc's policy reads no environment variables, and a secret is never copied: it becomes a `secret(...)` reference (see K4009)".to_string()
+        } else {
+            format!(
+                "kumoc's policy reads no environment variables: the value is written into the .kumo files. To import another value, pass `--env-var {}=VALUE` (or the Helm values that set it)",
+                u.name
+            )
+        };
         let d = Diagnostic::new(
             "K4006",
-            format!("`{}` is read from the environment when KumoMTA starts", u.name),
+            format!(
+                "`{}` is read from the environment when KumoMTA starts",
+                u.name
+            ),
             self.loc(u.span),
             label,
         )
-        .with_help(format!(
-            "kumoc's policy reads no environment variables: the value is written into the .kumo files. To import another value, pass `--env-var {}=VALUE` (or the Helm values that set it)",
-            u.name
-        ));
+        .with_help(help);
         self.push(d);
     }
 
@@ -424,18 +432,19 @@ impl<'a, 'c> Walker<'a, 'c> {
         match self.value(e) {
             Ok(v) => v,
             Err(Unknown(at)) => {
-                self.push(
-                    Diagnostic::new(
-                        "K4005",
-                        format!("{what} is not a literal"),
-                        self.loc(at),
-                        "computed when the policy runs",
-                    )
-                    .with_secondary(self.loc(e.span), "the value")
-                    .with_help(format!(
-                        "the import reads literals, tables of literals and `os.getenv(\"X\") or LITERAL`; {default}: write the value into the .kumo file"
-                    )),
-                );
+                let mut d = Diagnostic::new(
+                    "K4005",
+                    format!("{what} is not a literal"),
+                    self.loc(at),
+                    "computed when the policy runs",
+                )
+                .with_help(format!(
+                    "the import reads literals, tables of literals and `os.getenv(\"X\") or LITERAL`; {default}: write the value into the .kumo file"
+                ));
+                if at != e.span {
+                    d = d.with_secondary(self.loc(e.span), "the value");
+                }
+                self.push(d);
                 None
             }
         }
@@ -977,8 +986,11 @@ impl<'a, 'c> Walker<'a, 'c> {
     /// KumoMTA before 2025.05.06 requires `http_timeout` in any shaping validation options,
     /// including the helper's own default (`shared/reference/kumomta.md` §5.4).
     fn release_check(&mut self, at: Span, options: Option<Validation>) {
-        let optional_since = kumoc_lang::units::KumoVersion::date(2025, 5, 6);
-        if self.cx.version >= optional_since {
+        if self
+            .cx
+            .version
+            .supports(kumoc_lang::units::Feature::OptionalHttpTimeout)
+        {
             return;
         }
         let (validation, load) = options.unwrap_or((None, None));
@@ -1065,6 +1077,17 @@ impl<'a, 'c> Walker<'a, 'c> {
             }
         }
         self.events.entry(event.to_string()).or_insert(at);
+        // A helper's setup call as the handler: `kumo.on('get_egress_path_config',
+        // shaping:setup { ... })` (the setup reports what it does not import itself).
+        if let ExprKind::Method(obj, method, args) = &handler.kind {
+            let b = self.setup(obj, method, args, handler.span);
+            if !(event == "get_egress_path_config" && matches!(b, Bind::ShaperFn)) {
+                if !matches!(b, Bind::Other) {
+                    self.custom_handler(event, handler, at);
+                }
+            }
+            return;
+        }
         match (self.role, event) {
             (Role::Mta | Role::Sink, "init") => match self.handler_body(handler) {
                 Some(f) => self.init_body(f),
@@ -1496,8 +1519,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                 "`os.getenv` returns a string",
             )
             .with_help(format!(
-                "KumoMTA reads this parameter with serde and refuses a string where it expects {}: the policy fails to start once `{var}` is set. The import writes the value as {}",
-                ty.describe(),
+                "KumoMTA reads this parameter with serde and refuses a string where it expects {}: the policy fails to start once `{var}` is set; in .kumo, a value is typed where it is written",
                 ty.describe()
             )),
         );
@@ -1687,7 +1709,12 @@ impl<'a, 'c> Walker<'a, 'c> {
             return None;
         };
         if matches!(field.ty, Ty::Secret) {
-            return self.secret(e, kumo_name, "tls");
+            let default_secret = if std::ptr::eq(block, &schema::REDIS) {
+                "redis"
+            } else {
+                "tls"
+            };
+            return self.secret(e, kumo_name, default_secret);
         }
         self.env_type(e, &field.ty, &format!("`{kumo_name}`"));
         let raw = self.field_value(e, &format!("`{kumo_name}`"), "kumoc's default is kept")?;
@@ -2024,7 +2051,10 @@ impl<'a, 'c> Walker<'a, 'c> {
                             .map_or(Bind::Other, Bind::Value);
                         self.bind(n, b);
                     }
-                    dropped.spans.push((s.span, "a local variable".into()));
+                    // A constant has no effect of its own (what uses it is reported).
+                    if exprs.iter().any(contains_call) {
+                        dropped.spans.push((s.span, "a local variable".into()));
+                    }
                 }
                 StmtKind::If(arms, otherwise) => match self.branch(arms, otherwise.as_ref()) {
                     Ok(Some(block)) => self.reception_body(block, dropped, seen, depth),
@@ -2438,8 +2468,13 @@ fn logs_only(f: &FuncBody) -> bool {
             _ => false,
         })
     }
-    let has_log = |b: &[Stmt]| format!("{b:?}").contains("log_");
-    stmts_ok(&f.body) && has_log(&f.body)
+    let mut has_log = false;
+    walk_exprs(&f.body, &mut |e| {
+        if let ExprKind::Call(callee, _) = &e.kind {
+            has_log |= callee.dotted().is_some_and(|n| n.starts_with("kumo.log_"));
+        }
+    });
+    stmts_ok(&f.body) && has_log
 }
 
 /// A string literal naming the API users' directory, concatenated with something that is not

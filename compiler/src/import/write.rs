@@ -233,7 +233,9 @@ fn block(b: &KBlock, indent: usize, out: &mut String) {
     out.push_str(&b.keyword);
     if let Some(l) = &b.label {
         out.push(' ');
-        if is_bare(l) {
+        // Domain labels are quoted (a bare one would be a name): only `default` is bare.
+        let domain = matches!(b.keyword.as_str(), "shaping" | "queue" | "domain");
+        if is_bare(l) && (!domain || l == "default") {
             out.push_str(l);
         } else {
             out.push_str(&quoted(l));
