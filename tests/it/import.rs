@@ -112,7 +112,7 @@ const DEFECTS: &[(u8, &str, &[&str])] = &[
     ),
     (21, "--user kumod with runAsUser 999", &[]),
     (22, "wait-for-tsa init container", &[]),
-    (23, "debug logging everywhere", &["KUMO-OPS006"]),
+    (23, "debug logging everywhere", &["KUMO-OPS006", "K4004"]),
     (
         24,
         "tenant headers not removed, EHLO is the pod name",
@@ -184,6 +184,38 @@ fn the_seed_chart_imports_and_its_defects_are_named() {
         missing.join("\n")
     );
     assert_eq!(DEFECTS.len(), 26);
+
+    // docs/seed-defects.md's last column says the same.
+    let doc = std::fs::read_to_string(root().join("docs/seed-defects.md")).unwrap();
+    for line in doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.as_bytes().get(2).is_some_and(u8::is_ascii_digit))
+    {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let n: u8 = cells[0].trim_start_matches("| ").parse().unwrap();
+        let last = cells.last().unwrap();
+        let mut documented: Vec<String> = last
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| {
+                w.starts_with("KUMO-")
+                    || (w.len() == 5
+                        && w.starts_with('K')
+                        && w[1..].bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(str::to_string)
+            .collect();
+        documented.sort();
+        let mut want: Vec<String> = DEFECTS
+            .iter()
+            .find(|d| d.0 == n)
+            .unwrap()
+            .2
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        want.sort();
+        assert_eq!(documented, want, "docs/seed-defects.md, defect {n}");
+    }
 }
 
 /// The imported seed deployment does not inherit the chart's 2025.03.19 trap: built (its lint

@@ -13,6 +13,8 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use rustc_hash::FxHashMap;
+
 use kumoc_lang::Span;
 use kumoc_lang::units::{Feature, KumoVersion};
 
@@ -375,6 +377,8 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
     // Source name → (settings in order, first file).
     let mut sources: Vec<(String, Vec<Entry>)> = Vec::new();
     let mut pools: Vec<PoolEntries> = Vec::new();
+    let mut source_index: FxHashMap<String, usize> = FxHashMap::default();
+    let mut pool_index: FxHashMap<String, usize> = FxHashMap::default();
     for (file, d) in files {
         let ctx = Ctx {
             file: *file,
@@ -389,14 +393,11 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                 ("source", Raw::Table(srcs)) => {
                     for (name, params) in srcs {
                         let path = vec!["source".to_string(), name.clone()];
-                        let entry = match sources.iter().position(|(n, _)| n == name) {
-                            Some(i) => &mut sources[i].1,
-                            None => {
-                                sources.push((name.clone(), Vec::new()));
-                                let last = sources.len() - 1;
-                                &mut sources[last].1
-                            }
-                        };
+                        let i = *source_index.entry(name.clone()).or_insert_with(|| {
+                            sources.push((name.clone(), Vec::new()));
+                            sources.len() - 1
+                        });
+                        let entry = &mut sources[i].1;
                         for (pk, pv) in params.as_table().unwrap_or(&[]) {
                             entry.retain(|(x, ..)| x != pk);
                             entry.push((pk.clone(), pv.clone(), *file, join(&path, pk)));
@@ -406,13 +407,10 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                 ("pool", Raw::Table(ps)) => {
                     for (pool, members) in ps {
                         let path = vec!["pool".to_string(), pool.clone()];
-                        let i = match pools.iter().position(|(n, ..)| n == pool) {
-                            Some(i) => i,
-                            None => {
-                                pools.push((pool.clone(), *file, path.clone(), Vec::new()));
-                                pools.len() - 1
-                            }
-                        };
+                        let i = *pool_index.entry(pool.clone()).or_insert_with(|| {
+                            pools.push((pool.clone(), *file, path.clone(), Vec::new()));
+                            pools.len() - 1
+                        });
                         for (src, entry) in members.as_table().unwrap_or(&[]) {
                             let ep = join(&path, src);
                             let weight = match entry.as_table() {
@@ -469,9 +467,9 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
         }
     };
     let settings_of = |name: &str| {
-        sources
-            .iter()
-            .find(|(n, _)| n == name)
+        source_index
+            .get(name)
+            .and_then(|&i| sources.get(i))
             .map(|(_, s)| s.clone())
     };
     // Sources of no pool or of several: top-level blocks.
@@ -486,6 +484,7 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
     for (pool, _, _, members) in &pools {
         let mut p = KBlock::new("pool", Some(pool));
         let mut seen: Vec<(String, i64)> = Vec::new();
+        let mut seen_index: FxHashMap<String, usize> = FxHashMap::default();
         for (src, weight, file, ep) in members {
             let w = match weight {
                 Some(Raw::Int(n)) => *n,
@@ -511,7 +510,7 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                     1
                 }
             };
-            if let Some(s) = seen.iter_mut().find(|(s, _)| s == src) {
+            if let Some(s) = seen_index.get(src).and_then(|&i| seen.get_mut(i)) {
                 s.1 += w;
                 let d = files.iter().find(|(f, _)| f == file).map(|(_, d)| d);
                 if let Some(d) = d {
@@ -527,11 +526,13 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                     );
                 }
             } else {
+                seen_index.insert(src.clone(), seen.len());
                 seen.push((src.clone(), w));
             }
         }
         for (src, w) in seen {
-            let member = p.child("source", Some(&src));
+            let mut member_block = KBlock::new("source", Some(&src));
+            let member = &mut member_block;
             if w != 1 {
                 member.set("weight", KVal::lit(w.to_string()));
             }
@@ -556,6 +557,7 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                     }
                 }
             }
+            p.push(member_block);
         }
         cx.files.push(MAIL_FILE, p);
     }
@@ -577,6 +579,7 @@ fn merge_into(base: &mut Vec<Keyed>, overlay: &[(String, Raw)], file: FileId) {
 fn read_dkim(cx: &mut Cx, files: &[(FileId, Data)]) {
     let mut base: Vec<Keyed> = Vec::new();
     let mut domains: Vec<(String, Vec<Keyed>)> = Vec::new();
+    let mut domain_index: FxHashMap<String, usize> = FxHashMap::default();
     let data_of = |f: FileId| files.iter().find(|(id, _)| *id == f).map(|(_, d)| d);
     for (file, d) in files {
         let ctx = Ctx {
@@ -589,13 +592,10 @@ fn read_dkim(cx: &mut Cx, files: &[(FileId, Data)]) {
                 ("base", Raw::Table(t)) => merge_into(&mut base, t, *file),
                 ("domain", Raw::Table(ds)) => {
                     for (name, params) in ds {
-                        let i = match domains.iter().position(|(n, _)| n == name) {
-                            Some(i) => i,
-                            None => {
-                                domains.push((name.clone(), Vec::new()));
-                                domains.len() - 1
-                            }
-                        };
+                        let i = *domain_index.entry(name.clone()).or_insert_with(|| {
+                            domains.push((name.clone(), Vec::new()));
+                            domains.len() - 1
+                        });
                         merge_into(&mut domains[i].1, params.as_table().unwrap_or(&[]), *file);
                     }
                 }
@@ -783,14 +783,24 @@ enum M {
 }
 
 fn merge_m(base: &mut Vec<(String, M)>, overlay: &[(String, Raw)], file: FileId) {
+    // An index, so merging N keys costs O(N) (a deployment may have 10,000 domains).
+    let mut index: FxHashMap<String, usize> = base
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.clone(), i))
+        .collect();
     for (k, v) in overlay {
-        match (v, base.iter_mut().find(|(x, _)| x == k)) {
+        let slot = index.get(k).copied();
+        match (v, slot.and_then(|i| base.get_mut(i))) {
             (Raw::Table(t), Some((_, M::Table(existing, _)))) => merge_m(existing, t, file),
             (v, slot) => {
                 let new = to_m(v, file);
                 match slot {
                     Some((_, s)) => *s = new,
-                    None => base.push((k.clone(), new)),
+                    None => {
+                        index.insert(k.clone(), base.len());
+                        base.push((k.clone(), new));
+                    }
                 }
             }
         }
@@ -1052,13 +1062,24 @@ fn flatten(raw: &Raw) -> Vec<(String, Raw)> {
 /// Merge shaping files the way `kumo.shaping.load` does: params replace, automation rules
 /// append, `sources` merge by source, `replace_base` starts the block afresh.
 fn merge_shaping(base: &mut Vec<Keyed>, overlay: &[(String, Raw)], file: FileId) {
+    let mut index: FxHashMap<String, usize> = base
+        .iter()
+        .enumerate()
+        .map(|(i, (k, ..))| (k.clone(), i))
+        .collect();
     for (k, v) in overlay {
         let Some(t) = v.as_table() else {
-            base.retain(|(x, ..)| x != k);
-            base.push((k.clone(), v.clone(), file));
+            match index.get(k).and_then(|&i| base.get_mut(i)) {
+                Some(slot) => *slot = (k.clone(), v.clone(), file),
+                None => {
+                    index.insert(k.clone(), base.len());
+                    base.push((k.clone(), v.clone(), file));
+                }
+            }
             continue;
         };
-        match base.iter_mut().find(|(x, ..)| x == k) {
+        let slot = index.get(k).copied();
+        match slot.and_then(|i| base.get_mut(i)) {
             Some((_, Raw::Table(existing), f))
                 if v.get("replace_base") != Some(&Raw::Bool(true)) =>
             {
@@ -1098,7 +1119,10 @@ fn merge_shaping(base: &mut Vec<Keyed>, overlay: &[(String, Raw)], file: FileId)
                 slot.1 = v.clone();
                 slot.2 = file;
             }
-            None => base.push((k.clone(), v.clone(), file)),
+            None => {
+                index.insert(k.clone(), base.len());
+                base.push((k.clone(), v.clone(), file));
+            }
         }
     }
 }
