@@ -686,7 +686,6 @@ fn assemble(
             ns_found.get_or_insert(ns);
         }
     }
-    let first_file = FileId(0);
     let name = match (&input.name, name_found) {
         (Some(n), _) => n.clone(),
         (None, Some(n)) => n,
@@ -721,7 +720,6 @@ fn assemble(
             "default".to_string()
         }
     };
-    let _ = first_file;
 
     // ----- the sink ---------------------------------------------------------------------------
     let sink_enabled = match (&helm.sink_enabled, &mta.sink_host, sink) {

@@ -236,6 +236,8 @@ struct Walker<'a, 'c> {
     smtp_listeners: usize,
     /// Handlers registered, by event (for duplicates).
     events: BTreeMap<String, Span>,
+    /// Custom `get_queue_config` handlers (by start) that end by returning a config.
+    answers_all: BTreeSet<u32>,
 }
 
 impl Scope for Walker<'_, '_> {
@@ -360,6 +362,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             http_listeners: 0,
             smtp_listeners: 0,
             events: BTreeMap::new(),
+            answers_all: BTreeSet::new(),
         }
     }
 
@@ -1119,7 +1122,7 @@ impl<'a, 'c> Walker<'a, 'c> {
     }
 
     fn custom_handler(&mut self, event: &str, handler: &Expr, at: Span) {
-        let logs_only = self.handler_body_any(handler).is_some_and(logs_only);
+        let logs_only = self.handler_body(handler).is_some_and(logs_only);
         self.push(
             Diagnostic::new(
                 "K4003",
@@ -1133,10 +1136,6 @@ impl<'a, 'c> Walker<'a, 'c> {
             )
             .with_help("kumoc writes its own handlers; this one's code has no place in .kumo"),
         );
-    }
-
-    fn handler_body_any(&self, h: &'a Expr) -> Option<&'a FuncBody> {
-        self.handler_body(h)
     }
 
     fn egress_handler(&mut self, handler: &'a Expr, at: Span) {
@@ -1203,7 +1202,9 @@ impl<'a, 'c> Walker<'a, 'c> {
             .is_some_and(|f| matches!(f.body.last(), Some(Stmt { kind: StmtKind::Return(v), .. }) if !v.is_empty() && !matches!(v[0].kind, ExprKind::Nil)));
         self.queue_config.push(("custom", at));
         self.mta.custom_queue_config.get_or_insert(at);
-        let _ = answers_all;
+        if answers_all {
+            self.answers_all.insert(at.start);
+        }
     }
 
     /// Report custom `get_queue_config` handlers against the helpers' order.
@@ -1234,7 +1235,13 @@ impl<'a, 'c> Walker<'a, 'c> {
                 "K4008",
                 message,
                 self.loc(*at),
-                if shadows.is_empty() { "the queue helper answers first, for every queue" } else { "the first handler that returns a config wins" },
+                if shadows.is_empty() {
+                    "the queue helper answers first, for every queue"
+                } else if self.answers_all.contains(&at.start) {
+                    "it returns a config for every queue: the helpers after it never run"
+                } else {
+                    "the first handler that returns a config wins"
+                },
             )
             .with_help("not imported: kumoc registers the shaping helper, then the queue helper last, and nothing else, so `queues.toml` and TSA publishing always take effect; routing to the sink is `cluster.sink.enabled`, pools are `egress_pool` in `queue` and `tenant` blocks");
             if !shadows.is_empty() {
@@ -1625,7 +1632,7 @@ impl<'a, 'c> Walker<'a, 'c> {
     /// environment variable or a literal; never its value.
     fn secret(&mut self, e: &'a Expr, field: &str, default_secret: &str) -> Option<KVal> {
         if let ExprKind::Call(callee, args) = &e.kind {
-            if let (Some(ExprKind::Name(n)), [arg]) = (callee_kind(callee), args.as_slice()) {
+            if let (Some(ExprKind::Name(n)), [arg]) = (Some(&callee.kind), args.as_slice()) {
                 if matches!(self.lookup(n), Some(Bind::ReadSecret)) {
                     if let Some(path) = arg.as_str() {
                         return Some(self.cx.secret_for_path(
@@ -2117,7 +2124,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
             }
             ExprKind::Call(callee, args) => {
-                let Some(ExprKind::Name(n)) = callee_kind(callee) else {
+                let Some(ExprKind::Name(n)) = Some(&callee.kind) else {
                     return false;
                 };
                 match self.lookup(n).cloned() {
@@ -2275,7 +2282,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             }
         }
         let loads = call.and_then(|c| match &c.kind {
-            ExprKind::Call(callee, args) => match callee_kind(callee) {
+            ExprKind::Call(callee, args) => match Some(&callee.kind) {
                 Some(ExprKind::Name(n)) if matches!(self.lookup(n), Some(Bind::ShapingLoad)) => {
                     args.first()
                 }
@@ -2363,10 +2370,6 @@ struct Reception {
 /// `["127.0.0.1", "::1"]` as the import writes it: KumoMTA's default trust and relay list.
 fn default_hosts() -> KVal {
     KVal::List(vec![KVal::lit("127.0.0.1"), KVal::str("::1")])
-}
-
-fn callee_kind(e: &Expr) -> Option<&ExprKind> {
-    Some(&e.kind)
 }
 
 fn getenv(e: &Expr) -> Option<String> {
