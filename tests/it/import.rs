@@ -435,7 +435,7 @@ fn round_trip(
     label: &str,
     files: &[(String, Vec<u8>)],
     env: Option<Environment>,
-) -> Result<(), String> {
+) -> Result<BTreeMap<String, String>, String> {
     let a = analyze(
         files,
         &Options {
@@ -552,14 +552,22 @@ fn round_trip(
             shown()
         ));
     }
-    Ok(())
+    Ok(imported.files)
 }
 
 #[test]
 fn the_example_round_trips_in_both_environments() {
     let files = crate::support::fixture_files(&root().join("examples/example-com"));
     for env in [None, Some(Environment::Production)] {
-        round_trip(&format!("example-com ({env:?})"), &files, env).unwrap();
+        let imported = round_trip(&format!("example-com ({env:?})"), &files, env).unwrap();
+        if env.is_none() {
+            // What the example's own build reads back as (compare examples/example-com).
+            let shown: String = imported
+                .iter()
+                .map(|(n, t)| format!("===== {n}\n{t}"))
+                .collect();
+            insta::assert_snapshot!("import_example_com_build", shown);
+        }
     }
 }
 

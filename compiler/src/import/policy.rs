@@ -238,6 +238,10 @@ struct Walker<'a, 'c> {
     events: BTreeMap<String, Span>,
     /// Custom `get_queue_config` handlers (by start) that end by returning a config.
     answers_all: BTreeSet<u32>,
+    /// How deep local functions are being read in place.
+    inline_depth: usize,
+    /// The spools `init` defines.
+    spools: BTreeSet<String>,
 }
 
 impl Scope for Walker<'_, '_> {
@@ -363,6 +367,8 @@ impl<'a, 'c> Walker<'a, 'c> {
             smtp_listeners: 0,
             events: BTreeMap::new(),
             answers_all: BTreeSet::new(),
+            inline_depth: 0,
+            spools: BTreeSet::new(),
         }
     }
 
@@ -1273,6 +1279,21 @@ impl<'a, 'c> Walker<'a, 'c> {
         for s in stmts {
             match &s.kind {
                 StmtKind::Call(e) => {
+                    // A local function of the policy: its body is read in place.
+                    if let ExprKind::Call(callee, args) = &e.kind {
+                        if let (ExprKind::Name(n), true) = (&callee.kind, args.is_empty()) {
+                            if let Some(Bind::Func(f)) = self.lookup(n).cloned() {
+                                if self.inline_depth < 4 {
+                                    self.inline_depth += 1;
+                                    self.scopes.push(BTreeMap::new());
+                                    self.body(&f.body, dropped, on_call);
+                                    self.scopes.pop();
+                                    self.inline_depth -= 1;
+                                    continue;
+                                }
+                            }
+                        }
+                    }
                     if !on_call(self, e, s) {
                         dropped.spans.push((s.span, describe_call(e)));
                     }
@@ -1374,6 +1395,21 @@ impl<'a, 'c> Walker<'a, 'c> {
         });
         self.scopes.pop();
         self.flush(dropped);
+        let missing: Vec<&str> = ["data", "meta"]
+            .into_iter()
+            .filter(|n| !self.spools.contains(*n))
+            .collect();
+        if !missing.is_empty() {
+            self.push(
+                Diagnostic::new(
+                    "K4004",
+                    format!("the `init` handler defines no `{}` spool", missing.join("` or `")),
+                    self.loc(f.span),
+                    "KumoMTA needs both the `data` and the `meta` spool",
+                )
+                .with_help("kumod does not start without them; kumoc defines both itself (on the pod's spool volume)"),
+            );
+        }
     }
 
     fn call_parts(e: &'a Expr) -> Option<(String, &'a [Expr])> {
@@ -1543,6 +1579,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             }
         }
         let name = name.unwrap_or_default();
+        self.spools.insert(name.clone());
         for (n, nat, v) in fields {
             let ok = match n.as_str() {
                 "name" => matches!(name.as_str(), "data" | "meta"),
@@ -1782,6 +1819,9 @@ impl<'a, 'c> Walker<'a, 'c> {
         if !settings.iter().any(|(k, _)| k == "url") {
             return;
         }
+        // In the schema's order (`url` first), whatever order the table had.
+        let order: Vec<&str> = schema::REDIS.all_fields().map(|f| f.name).collect();
+        settings.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
         let cluster = self.cx.files.block(DEPLOYMENT_FILE, "cluster", None);
         let redis = cluster.child("redis", None);
         for (k, v) in settings {
