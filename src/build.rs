@@ -63,32 +63,28 @@ pub fn run(
     }
     // The emitters read the model and the places of its values: index the places, then
     // free the syntax trees (a large deployment's trees are a quarter of the peak memory).
-    let places = emit::Places::new(&analysis.sources, &analysis.parses);
-    analysis.parses = Vec::new();
-    let emitted = emit::emit_with(&analysis, &places);
-    timings.lap("emit", &mut clock);
-    let Some(mut output) = emitted else {
+    let parses = std::mem::take(&mut analysis.parses);
+    // Nothing is emitted, so nothing written, when there is an error.
+    let Some(model) = analysis.checked_model() else {
         eprint!("{}", summary(&analysis, files.len()));
         eprintln!("nothing written: fix the errors above");
         return ExitCode::from(1);
     };
+    let places = emit::Places::new(&analysis.sources, &parses);
+    drop(parses);
+    let mut output = emit::emit(model, &places);
+    timings.lap("emit", &mut clock);
     if flags.secrets {
-        match read_secret_files(&analysis) {
+        match read_secret_files(model, &analysis.sources) {
             Ok((contents, paths)) => {
-                if let Some(s) = emit::secrets(&analysis, &contents) {
-                    output.files.extend(s.files);
-                }
+                output.files.extend(emit::secrets(model, &contents).files);
                 inputs.extend(paths);
             }
             Err(e) => return fail(e),
         }
     }
     let emitted_count = output.files.len();
-    let deployment = analysis
-        .model
-        .as_ref()
-        .map(|m| m.name.value.clone())
-        .unwrap_or_default();
+    let deployment = model.name.value.clone();
     output
         .files
         .insert(outdir::MARKER.to_string(), outdir::marker(&deployment));
@@ -147,11 +143,12 @@ pub fn run(
 /// names and paths ever appear in messages, never content.
 /// Returns the contents and the paths read (inputs that `-o` must not replace).
 fn read_secret_files(
-    analysis: &kumoc_compiler::Analysis,
+    model: &kumoc_compiler::Deployment,
+    sources: &kumoc_compiler::Sources,
 ) -> Result<(emit::k8s::SecretContents, Vec<PathBuf>), String> {
     let mut contents = emit::k8s::SecretContents::new();
     let mut paths = Vec::new();
-    for (secret, key, path, kumo_file) in emit::secret_files(analysis) {
+    for (secret, key, path, kumo_file) in emit::secret_files(model, sources) {
         let base = Path::new(&kumo_file).parent().unwrap_or(Path::new("."));
         let full = base.join(&path);
         let bytes = crate::input::Budget::secret_file()

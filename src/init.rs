@@ -114,7 +114,7 @@ env production {
 "#;
 
 pub fn run(dir: &Path, name: &str, force: bool) -> ExitCode {
-    if kumoc_compiler::check::check_k8s_name(name).is_err() || name.len() > 40 {
+    if kumoc_compiler::grammars::check_k8s_name(name).is_err() || name.len() > 40 {
         return fail(format!(
             "`{name}` cannot name a deployment: use up to 40 lowercase letters, digits and `-`"
         ));

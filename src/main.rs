@@ -15,10 +15,14 @@ use kumoc_compiler::{Analysis, Environment, Options, Severity, analyze, codes, r
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod build;
+mod dkim;
+mod dns;
+mod graph;
 mod import;
 mod init;
 mod input;
 mod outdir;
+mod route;
 mod signals;
 
 #[derive(Parser)]
@@ -73,6 +77,28 @@ enum Deny {
 pub(crate) enum EnvArg {
     Staging,
     Production,
+}
+
+#[derive(Subcommand)]
+enum DkimCommand {
+    /// Generate a key pair for each `dkim` block, written where its Secret is built from
+    /// (the file the `secret` block names in `files`, or `--dir`), mode 0600; an existing
+    /// key is kept unless `--force`. Prints the DNS records of the new keys, never a private
+    /// key.
+    Keygen {
+        /// Files or directories (every `*.kumo` directly inside; not recursive).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum)]
+        env: Option<EnvArg>,
+        /// Where to write keys whose Secret names no file: `DIR/<key name>`.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Replace existing key files (the old keys stop verifying once the new records are
+        /// published).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -214,6 +240,108 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Print the DNS records the deployment needs (DKIM, SPF, DMARC, reverse DNS), or check
+    /// a recorded DNS snapshot against them.
+    #[command(
+        after_help = "Records: a zone-file fragment (default), JSON, or an external-dns \
+DNSEndpoint. Public keys come from the private (or public) key files: `--keys DIR`, or the \
+files the `secret` blocks name. Private keys are never printed.\n\nChecking: `--queries` lists \
+what to look up; record the answers with `dig +noall +question +answer NAME TYPE` into a file \
+and pass it to `--check FILE`: the DNS rules (KUMO-DNS002/3/5/6, KUMO-SHP001/2/3) run against \
+it. kumoc itself never queries the network."
+    )]
+    Dns {
+        /// Files or directories (every `*.kumo` directly inside; not recursive).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The environment (applies its `env` block).
+        #[arg(long, value_enum)]
+        env: Option<EnvArg>,
+        /// A directory of DKIM key files, named like the Secret's keys
+        /// (`example.com.default.key`) or `<domain>/<selector>.key`.
+        #[arg(long, value_name = "DIR")]
+        keys: Option<PathBuf>,
+        /// An address mail leaves from that .kumo does not say (a NAT gateway), for SPF.
+        #[arg(long, value_name = "IP")]
+        egress_ip: Vec<std::net::IpAddr>,
+        /// DMARC policy to publish.
+        #[arg(long, value_enum)]
+        dmarc_policy: Option<dns::DmarcPolicy>,
+        /// DMARC aggregate report address (`mailto:dmarc@example.com`); repeatable.
+        #[arg(long, value_name = "URI")]
+        dmarc_rua: Vec<String>,
+        /// TTL of the records, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u32,
+        /// Output format (with `--check`: `json` lists the findings as JSON).
+        #[arg(long, value_enum, default_value_t = dns::DnsFormat::Zone)]
+        format: dns::DnsFormat,
+        /// Check a recorded DNS snapshot (zone-file lines, as dig prints them) against the
+        /// records the deployment needs; exit 1 on errors.
+        #[arg(long, value_name = "SNAPSHOT")]
+        check: Option<PathBuf>,
+        /// Print the names and types a snapshot must answer (`NAME TYPE` per line).
+        #[arg(long, conflicts_with = "check")]
+        queries: bool,
+        /// Show at most N findings with `--check`; 0 shows all.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
+        max_diagnostics: usize,
+    },
+    /// DKIM key management.
+    Dkim {
+        #[command(subcommand)]
+        command: DkimCommand,
+    },
+    /// Show where mail to a domain goes, offline: queue, pool, sources and weights, the
+    /// effective shaping (each value with its layer and place), automation rules, and the
+    /// limits across pods.
+    Route {
+        /// The recipient domain.
+        domain: String,
+        /// Files or directories (every `*.kumo` directly inside; not recursive).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The environment (applies its `env` block; the sink of staging takes all mail).
+        #[arg(long, value_enum)]
+        env: Option<EnvArg>,
+        /// The domain's MX hosts in preference order, comma-separated.
+        #[arg(long, value_name = "HOST,...")]
+        mx: Option<String>,
+        /// A DNS snapshot (see `kumoc dns --help`): the MX of the domain (unless `--mx`) and
+        /// of the other shaping domains, which may share its site.
+        #[arg(long, value_name = "SNAPSHOT")]
+        snapshot: Option<PathBuf>,
+        /// The tenant (default: the deployment's `default_tenant`).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The campaign.
+        #[arg(long)]
+        campaign: Option<String>,
+        #[arg(long, value_enum, default_value_t = route::RouteFormat::Human)]
+        format: route::RouteFormat,
+        /// Show at most N sources of the pool (the heaviest); JSON lists all.
+        #[arg(long, value_name = "N", default_value_t = 8)]
+        top: usize,
+    },
+    /// Draw the deployment: listeners, queues, pools, sources, providers, and the pods with
+    /// TSA, Redis and the sink.
+    Graph {
+        /// Files or directories (every `*.kumo` directly inside; not recursive).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The environment (applies its `env` block).
+        #[arg(long, value_enum)]
+        env: Option<EnvArg>,
+        /// Mermaid text (for Markdown) or a standalone SVG.
+        #[arg(long, value_enum, default_value_t = graph::GraphFormat::Mermaid)]
+        format: graph::GraphFormat,
+        /// Draw at most N items of each kind (pools, sources, domains), then count the rest.
+        #[arg(long, value_name = "N", default_value_t = 8)]
+        top: usize,
+        /// Write to FILE instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Run the language server on stdin/stdout (what editors start).
     Lsp,
     /// Print a shell completion script.
@@ -317,6 +445,84 @@ fn main() -> ExitCode {
         Command::Fmt { paths, check } => fmt(&paths, check, color),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Init { dir, name, force } => init::run(&dir, &name, force),
+        Command::Dns {
+            paths,
+            env,
+            keys,
+            egress_ip,
+            dmarc_policy,
+            dmarc_rua,
+            ttl,
+            format,
+            check,
+            queries,
+            max_diagnostics,
+        } => dns::run(dns::DnsArgs {
+            paths,
+            env,
+            keys,
+            egress_ip,
+            dmarc_policy,
+            dmarc_rua,
+            ttl,
+            format,
+            check,
+            queries,
+            shown: Shown {
+                color,
+                max_diagnostics,
+            },
+        }),
+        Command::Dkim {
+            command:
+                DkimCommand::Keygen {
+                    paths,
+                    env,
+                    dir,
+                    force,
+                },
+        } => dns::keygen(
+            &paths,
+            env,
+            dir.as_deref(),
+            force,
+            Shown {
+                color,
+                max_diagnostics: DEFAULT_MAX_DIAGNOSTICS,
+            },
+        ),
+        Command::Route {
+            domain,
+            paths,
+            env,
+            mx,
+            snapshot,
+            tenant,
+            campaign,
+            format,
+            top,
+        } => route::run(route::RouteArgs {
+            domain,
+            paths,
+            env,
+            mx,
+            snapshot,
+            tenant,
+            campaign,
+            format,
+            top,
+            shown: Shown {
+                color,
+                max_diagnostics: DEFAULT_MAX_DIAGNOSTICS,
+            },
+        }),
+        Command::Graph {
+            paths,
+            env,
+            format,
+            top,
+            out,
+        } => graph::run(&paths, env, format, top, out.as_deref(), color),
         Command::Lsp => {
             let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -331,6 +537,19 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "kumoc", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
+    }
+}
+
+/// Write a command's output to stdout: success, or exit code 2 when stdout is gone (a closed
+/// pipe: `kumoc dns ... | head`) or failing.
+pub(crate) fn print_stdout(text: &str) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(2),
     }
 }
 
@@ -653,7 +872,7 @@ fn fmt(paths: &[PathBuf], check_only: bool, color: ColorChoice) -> ExitCode {
                     .iter()
                     .map(|e| {
                         let mut d = kumoc_compiler::Diagnostic::new(
-                            e.code.code(),
+                            kumoc_compiler::codes::syntax(e.code),
                             e.message.clone(),
                             kumoc_compiler::diagnostic::Loc::new(id, e.span),
                             e.label.clone(),

@@ -1,13 +1,17 @@
-//! The registry of diagnostic codes: every code kumoc can emit, its kebab-case name, phase,
-//! default severity and the explanation `kumoc explain CODE` prints.
+//! The registry of kumoc's own diagnostic codes: every code kumoc can emit (lint rules
+//! keep theirs in `lints::rules`), its kebab-case name, phase, default severity and the
+//! explanation `kumoc explain CODE` prints.
 //!
 //! Codes are stable: a code is never reused for another meaning. `K0xxx` are syntax errors,
-//! `K1xxx` resolution errors, `K2xxx` type errors, `K3xxx` suppressions, `K4xxx` what
-//! `kumoc import` finds in a policy it reads (never produced by `check` or `build`).
+//! `K1xxx` resolution errors, `K2xxx` type errors, `K3xxx` suppression findings, `K4xxx`
+//! what `kumoc import` finds in a policy it reads (never `check` or `build`). Code writes
+//! a code by its name (`codes::UNKNOWN_FIELD`), never as a string: a misspelt name does not
+//! compile, and this file is the only one that spells a code (a test holds the rest of the
+//! compiler to that).
 
 use kumoc_lang::SyntaxCode;
 
-use crate::diagnostic::Severity;
+use crate::severity::Severity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -42,6 +46,43 @@ pub struct CodeInfo {
     pub explanation: &'static str,
 }
 
+/// One of kumoc's own codes: a registry entry, named by a constant of this module.
+#[derive(Clone, Copy)]
+pub struct Code(&'static CodeInfo);
+
+impl Code {
+    /// The code as users see it (`K1002`).
+    pub fn as_str(self) -> &'static str {
+        self.0.code
+    }
+    pub fn severity(self) -> Severity {
+        self.0.severity
+    }
+    pub fn info(self) -> &'static CodeInfo {
+        self.0
+    }
+}
+
+impl PartialEq for Code {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.code == other.0.code
+    }
+}
+
+impl Eq for Code {}
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.code)
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.code)
+    }
+}
+
 const fn e(
     code: &'static str,
     name: &'static str,
@@ -59,10 +100,22 @@ const fn e(
     }
 }
 
+/// Each entry becomes a constant [`Code`] of that name, and an element of [`CODES`].
+macro_rules! registry {
+    ($($id:ident = $info:expr),* $(,)?) => {
+        $(
+            #[doc = concat!("Registry entry `", stringify!($id), "`.")]
+            pub const $id: Code = Code(&$info);
+        )*
+        /// Every code, in the order `kumoc explain` lists them.
+        pub static CODES: &[&CodeInfo] = &[$($id.0),*];
+    };
+}
+
 use Phase::{Import, Lint, Resolution, Syntax, Types};
 
-pub static CODES: &[CodeInfo] = &[
-    e(
+registry! {
+    UNEXPECTED_INPUT = e(
         "K0001",
         "unexpected-input",
         Syntax,
@@ -79,7 +132,7 @@ shaping default {
 
 Write `enable_tls = required`.",
     ),
-    e(
+    UNCLOSED_BLOCK = e(
         "K0002",
         "unclosed-block",
         Syntax,
@@ -93,7 +146,7 @@ domain \"example.com\" {
 // K0002: the file ends here
 ```",
     ),
-    e(
+    MISSING_VALUE = e(
         "K0003",
         "missing-value",
         Syntax,
@@ -108,7 +161,7 @@ queue default {
 
 Write the value (`max_age = 24h`) or remove the line.",
     ),
-    e(
+    INVALID_VALUE = e(
         "K0004",
         "invalid-value",
         Syntax,
@@ -124,7 +177,7 @@ shaping default {
 }
 ```",
     ),
-    e(
+    UNTERMINATED_STRING = e(
         "K0005",
         "unterminated-string",
         Syntax,
@@ -135,7 +188,7 @@ shaping default {
 deployment \"example-com {     // K0005
 ```",
     ),
-    e(
+    INVALID_ESCAPE = e(
         "K0006",
         "invalid-escape",
         Syntax,
@@ -149,7 +202,7 @@ regex = \"\\d+ deferred\"     // K0006: \\d is not a string escape
 regex = '\\d+ deferred'      // fine
 ```",
     ),
-    e(
+    UNCLOSED_BRACKET = e(
         "K0007",
         "unclosed-bracket",
         Syntax,
@@ -160,14 +213,14 @@ regex = '\\d+ deferred'      // fine
 relay_hosts = [\"10.0.0.0/8\"    // K0007: `]` expected
 ```",
     ),
-    e(
+    UNTERMINATED_COMMENT = e(
         "K0008",
         "unterminated-comment",
         Syntax,
         "a `/*` comment without `*/`",
         "A block comment runs to the end of the file. Close it with `*/`.",
     ),
-    e(
+    NESTING_TOO_DEEP = e(
         "K0009",
         "nesting-too-deep",
         Syntax,
@@ -175,7 +228,7 @@ relay_hosts = [\"10.0.0.0/8\"    // K0007: `]` expected
         "Blocks, lists and calls nest at most 32 levels. No deployment needs more; the limit keeps
 the parser safe on hostile input.",
     ),
-    e(
+    INVALID_UTF8 = e(
         "K0010",
         "invalid-utf8",
         Syntax,
@@ -183,7 +236,7 @@ the parser safe on hostile input.",
         "`.kumo` files are UTF-8. The invalid bytes are replaced and the rest of the file is still
 checked; save the file as UTF-8.",
     ),
-    e(
+    UNKNOWN_BLOCK = e(
         "K1001",
         "unknown-block",
         Resolution,
@@ -196,7 +249,7 @@ where the block belongs.
 domian \"example.com\" { }   // K1001: did you mean `domain`?
 ```",
     ),
-    e(
+    UNKNOWN_FIELD = e(
         "K1002",
         "unknown-field",
         Resolution,
@@ -212,7 +265,7 @@ shaping default {
 }
 ```",
     ),
-    e(
+    DUPLICATE_FIELD = e(
         "K1003",
         "duplicate-field",
         Resolution,
@@ -220,7 +273,7 @@ shaping default {
         "A block sets the same field twice; only one value can win. Remove one. (To change a value
 per environment, put the new value in an `env` block instead.)",
     ),
-    e(
+    DUPLICATE_DEFINITION = e(
         "K1004",
         "duplicate-definition",
         Resolution,
@@ -234,7 +287,7 @@ pool shared { }
 pool shared { }     // K1004
 ```",
     ),
-    e(
+    UNKNOWN_REFERENCE = e(
         "K1005",
         "unknown-reference",
         Resolution,
@@ -249,7 +302,7 @@ queue default {
 }
 ```",
     ),
-    e(
+    MISSING_DEPLOYMENT = e(
         "K1006",
         "missing-deployment",
         Resolution,
@@ -265,7 +318,7 @@ deployment \"example-com\" {
 }
 ```",
     ),
-    e(
+    MISSING_FIELD = e(
         "K1007",
         "missing-field",
         Resolution,
@@ -273,7 +326,7 @@ deployment \"example-com\" {
         "The block needs this field and has no default for it (after the stdlib and the selected
 environment are merged in). The help names the field and its type.",
     ),
-    e(
+    INVALID_LABEL = e(
         "K1008",
         "invalid-label",
         Resolution,
@@ -285,7 +338,7 @@ environment are merged in). The help names the field and its type.",
 shaping gmail.com { }    // K1008: write shaping \"gmail.com\"
 ```",
     ),
-    e(
+    INVALID_FROM = e(
         "K1009",
         "invalid-from",
         Resolution,
@@ -293,7 +346,7 @@ shaping gmail.com { }    // K1008: write shaping \"gmail.com\"
         "Only `shaping` blocks start `from provider.NAME`: the preset's shaping settings become the
 block's defaults.",
     ),
-    e(
+    UNKNOWN_SECRET_KEY = e(
         "K1010",
         "unknown-secret-key",
         Resolution,
@@ -303,7 +356,7 @@ block's defaults.",
 so a typo cannot mount a file that does not exist. A DKIM key defaults to
 `<domain>.<selector>.key`.",
     ),
-    e(
+    UNUSABLE_POOL = e(
         "K1011",
         "unusable-pool",
         Resolution,
@@ -328,7 +381,7 @@ Give the pool a source with a weight of at least 1, or point the queue at anothe
 pool no queue uses may be empty (on releases that keep empty pools): it is a way to hold mail
 deliberately only where something names it.",
     ),
-    e(
+    TYPE_MISMATCH = e(
         "K2001",
         "type-mismatch",
         Types,
@@ -344,7 +397,7 @@ cluster {
 Secret values are never written in `.kumo`: a field that takes a secret takes a reference,
 `secret(\"name\")`.",
     ),
-    e(
+    INVALID_DURATION = e(
         "K2002",
         "invalid-duration",
         Types,
@@ -355,7 +408,7 @@ duration. A string (`\"10 minutes\"`) is read as KumoMTA reads it, with humantim
 humantime depends on the release (see K2008). kumoc writes every duration into the KumoMTA
 files in a form every KumoMTA release parses.",
     ),
-    e(
+    INVALID_RATE = e(
         "K2003",
         "invalid-rate",
         Types,
@@ -368,7 +421,7 @@ plurals; the limit is above 0.
 max_message_rate = 1000/3600   // K2003: the period is a unit, not seconds: 1000/h
 ```",
     ),
-    e(
+    INVALID_QUANTITY = e(
         "K2004",
         "invalid-quantity",
         Types,
@@ -376,7 +429,7 @@ max_message_rate = 1000/3600   // K2003: the period is a unit, not seconds: 1000
         "Sizes are Kubernetes quantities (`25Gi`, `512Mi`, `1G`), CPU is cores or millicores
 (`2`, `1000m`), percentages are whole numbers from 0 to 100 (`80%`).",
     ),
-    e(
+    INVALID_ADDRESS = e(
         "K2005",
         "invalid-address",
         Types,
@@ -385,7 +438,7 @@ max_message_rate = 1000/3600   // K2003: the period is a unit, not seconds: 1000
 zero (`192.168.1.0/24`, not `192.168.1.1/24`). IPv6 addresses are written in quotes.
 URLs must not carry credentials: set them through a secret.",
     ),
-    e(
+    UNKNOWN_VALUE = e(
         "K2006",
         "unknown-value",
         Types,
@@ -394,7 +447,7 @@ URLs must not carry credentials: set them through a secret.",
 KumoMTA's own spellings (`Required`, `OpportunisticInsecure`) are recognised and the fix
 offers the `.kumo` spelling.",
     ),
-    e(
+    OUT_OF_RANGE = e(
         "K2007",
         "out-of-range",
         Types,
@@ -410,7 +463,7 @@ years), the most Kubernetes' 32-bit seconds and KumoMTA's run-time conversions h
 timings, the termination grace period and DKIM `expiration` are read in whole seconds, so
 they are whole seconds, and at least `1s` where 0 would not mean what it says.",
     ),
-    e(
+    REQUIRES_NEWER_KUMOMTA = e(
         "K2008",
         "requires-newer-kumomta",
         Types,
@@ -423,7 +476,7 @@ Duration strings too: KumoMTA reads them with the humantime its release ships. B
 2025.12.02-67ee9e96 (humantime 2.2) there are no fractions (`\"1.5h\"`), no bare `\"0\"`
 and no `wk`, `yr` or `µs`; the fix writes the same duration in whole units (`90m`).",
     ),
-    e(
+    INVALID_VERSION = e(
         "K2009",
         "invalid-version",
         Types,
@@ -436,7 +489,7 @@ without a release) is refused too; an `image` in another repository may hold bui
 own. Pin the exact image with a digest in `image` (`...@sha256:<64 hex>`): kumoc keeps
 it, and the pods run exactly those bytes.",
     ),
-    e(
+    INVALID_NAME = e(
         "K2010",
         "invalid-name",
         Types,
@@ -476,7 +529,7 @@ queue default {
 }
 ```",
     ),
-    e(
+    INVALID_REGEX = e(
         "K2011",
         "invalid-regex",
         Types,
@@ -486,7 +539,7 @@ A pattern that does not compile makes KumoMTA reject the whole shaping file. An 
 compiles but matches every response, so the rule would fire on every delivery: it is refused
 too.",
     ),
-    e(
+    INVALID_CALL = e(
         "K2012",
         "invalid-call",
         Types,
@@ -495,7 +548,7 @@ too.",
 `set_domain_config(field = value)`, `mx_suffix(\"...\")`, `domain_suffix(\"...\")` and
 `host_name(\"...\")`, each where its field takes it.",
     ),
-    e(
+    INCONSISTENT_VALUES = e(
         "K2013",
         "inconsistent-values",
         Types,
@@ -504,7 +557,7 @@ too.",
 listeners on the same port (the sink's SMTP `port` cannot be 8000, its HTTP listener's), or
 a resource request above its limit (Kubernetes refuses the pod).",
     ),
-    e(
+    INVALID_TEXT = e(
         "K2015",
         "invalid-text",
         Types,
@@ -523,7 +576,7 @@ smtp_listener {
 }
 ```",
     ),
-    CodeInfo {
+    METRICS_LISTENER_UNRESTRICTED = CodeInfo {
         severity: Severity::Warning,
         ..e("K2014", "metrics-listener-unrestricted", Types, "the metrics port also opens the admin API to the scraper's network",
 "KumoMTA serves `/metrics` on every HTTP listener, to trusted hosts only, and trusted hosts
@@ -539,14 +592,14 @@ other route, and this warning does not apply. On older releases, narrow `scraper
 to where Prometheus runs, rely on the NetworkPolicy kumoc emits for the metrics port, or
 upgrade KumoMTA.")
     },
-    CodeInfo {
+    UNUSED_SUPPRESSION = CodeInfo {
         severity: Severity::Warning,
         ..e("K3001", "unused-suppression", Lint, "a `kumoc-allow(...)` comment that suppresses nothing",
 "A suppression covers the statement after it (or the one it follows on the same line). When
 nothing with that code is reported there, the comment is stale: remove it, so it does not
 hide a future problem.")
     },
-    CodeInfo {
+    SUPPRESSION_WITHOUT_REASON = CodeInfo {
         severity: Severity::Warning,
         ..e("K3002", "suppression-without-reason", Lint, "a suppression that does not say why",
 "Every suppression carries its reason, so a reviewer can judge it:
@@ -560,14 +613,14 @@ shaping \"legacy.example\" {
 
 A suppression without a reason suppresses nothing.")
     },
-    CodeInfo {
+    UNSUPPRESSIBLE_CODE = CodeInfo {
         severity: Severity::Warning,
         ..e("K3003", "unsuppressible-code", Lint, "a suppression of a code that cannot be suppressed",
 "Only lint rules and warnings can be suppressed. Syntax, resolution and type errors mean
 kumoc cannot build a correct deployment, so they must be fixed; an unknown code is
 probably a typo (`kumoc explain` lists every code).")
     },
-    e(
+    IMPORT_LUA_SYNTAX = e(
         "K4001",
         "import-lua-syntax",
         Import,
@@ -576,7 +629,7 @@ probably a typo (`kumoc explain` lists every code).")
 cannot read it. The diagnostic points at the first syntax error. Nothing is written: fix the
 file, then import again.",
     ),
-    e(
+    IMPORT_DATA_FILE = e(
         "K4002",
         "import-data-file",
         Import,
@@ -591,7 +644,7 @@ written, since the deployment would be incomplete.
 sources:setup { '/opt/kumomta/etc/policy/sources.toml' }  -- K4002 when sources.toml is not there
 ```",
     ),
-    CodeInfo {
+    IMPORT_CODE_NOT_DESCRIBED = CodeInfo {
         severity: Severity::Warning,
         ..e("K4003", "import-code-not-described", Import, "`kumoc import`: Lua that kumoc does not describe",
 "kumoc writes the KumoMTA policy itself, from the `.kumo` description, so custom Lua has no
@@ -611,7 +664,7 @@ Describe what the code did with `.kumo` settings: per-domain shaping is a `shapi
 per-source settings are its `source` blocks, pool choice is `egress_pool` on a `queue` or a
 `tenant`.")
     },
-    CodeInfo {
+    IMPORT_SETTING_NOT_DESCRIBED = CodeInfo {
         severity: Severity::Warning,
         ..e("K4004", "import-setting-not-described", Import, "`kumoc import`: a setting kumoc has no place for",
 "A parameter of a call the import reads, or a key of a data file, that the `.kumo` language
@@ -622,7 +675,7 @@ conformance flags, the TSA fan-out). It is left out; the help says what kumoc do
 A key of a data file that kumoc does not know, with a plain value, is written into the
 `.kumo` files anyway, so `kumoc check` reports it with \"did you mean\".")
     },
-    CodeInfo {
+    IMPORT_NOT_A_LITERAL = CodeInfo {
         severity: Severity::Warning,
         ..e("K4005", "import-not-a-literal", Import, "`kumoc import`: a value known only when the policy runs",
 "The import evaluates literals, tables of literals, local constants, `..` and
@@ -636,7 +689,7 @@ kumo.configure_redis_throttles { node = 'redis://r', cluster = REDIS_CLUSTER_MOD
 
 Write the value in the `.kumo` file.")
     },
-    CodeInfo {
+    IMPORT_ENVIRONMENT_VALUE = CodeInfo {
         severity: Severity::Info,
         ..e("K4006", "import-environment-value", Import, "`kumoc import`: a value read from the environment",
 "`os.getenv(\"X\") or DEFAULT` makes the policy depend on the pod's environment. kumoc's
@@ -649,7 +702,7 @@ environment (a password) is never copied: it becomes a `secret(...)` reference (
 node = os.getenv('KUMOMTA_REDIS_HOST') or 'redis://kumomta-redis',  -- K4006
 ```")
     },
-    CodeInfo {
+    IMPORT_ENVIRONMENT_TYPE = CodeInfo {
         severity: Severity::Warning,
         ..e("K4007", "import-environment-type", Import, "`kumoc import`: a number or boolean that is a string when set from the environment",
 "`os.getenv` returns a string, and KumoMTA reads these parameters with serde, which refuses a
@@ -662,7 +715,7 @@ pool_size = os.getenv('KUMOMTA_REDIS_POOL_SIZE') or 100,  -- K4007
 
 The import writes the value with its type; in `.kumo` it is typed where it is written.")
     },
-    CodeInfo {
+    IMPORT_QUEUE_CONFIG_SHADOWED = CodeInfo {
         severity: Severity::Warning,
         ..e("K4008", "import-queue-config-shadowed", Import, "`kumoc import`: a custom get_queue_config handler ahead of the helpers",
 "`get_queue_config` handlers run in registration order and the first one that returns a
@@ -674,7 +727,7 @@ also be set up last, or `kumod --validate` fails.
 kumoc sets up the shaping helper, then the queue helper last, and no other handler; routing
 every message to the sink is `cluster.sink.enabled`, pools are `egress_pool`.")
     },
-    CodeInfo {
+    IMPORT_SECRET_MATERIAL = CodeInfo {
         severity: Severity::Warning,
         ..e("K4009", "import-secret-material", Import, "`kumoc import`: a key or password found in the policy",
 "Secrets never appear in `.kumo` files: they are references to Kubernetes Secrets. A DKIM
@@ -686,7 +739,7 @@ create it in the cluster (or have `kumoc build --secrets` build it from a file).
 A key file inside the policy directory is a key in a ConfigMap, readable by anyone who can
 read ConfigMaps and usually committed with the chart: move it to a Secret.")
     },
-    CodeInfo {
+    IMPORT_DERIVED_SHAPING = CodeInfo {
         severity: Severity::Info,
         ..e("K4010", "import-derived-shaping", Import, "`kumoc import`: a shaping block kumoc derives",
 "kumoc writes the shaping blocks of the TSA publisher queues (`http://<replica>:<port>.tsa.kumomta`,
@@ -695,7 +748,7 @@ one per TSA replica it publishes to) and of the sink's routing domain itself, fr
 policy does not publish to, it never applied (a warning): a sign that the TSA fan-out and
 the shaping file disagree.")
     },
-    CodeInfo {
+    IMPORT_ASSUMED_VALUE = CodeInfo {
         severity: Severity::Info,
         ..e("K4011", "import-assumed-value", Import, "`kumoc import`: something the policy does not say, assumed",
 "A `.kumo` description needs things a KumoMTA policy does not contain: the deployment's name
@@ -705,7 +758,7 @@ or from flags (`--name`, `--namespace`, `--kumomta`, `--pod-cidr`), and otherwis
 value and says so here. The release matters most: it decides which settings and spellings
 KumoMTA accepts, so an assumed release is a warning.")
     },
-    CodeInfo {
+    IMPORT_CUSTOM_BASIC_AUTH = CodeInfo {
         severity: Severity::Warning,
         ..e("K4012", "import-custom-basic-auth", Import, "`kumoc import`: a custom HTTP basic auth handler",
 "kumoc writes its own `http_server_validate_auth_basic` handler: it reads one file per user
@@ -715,7 +768,7 @@ file path from the user name without checking it (`\"/opt/kumomta/etc/http_liste
 .. user`), a user name like `../../../../etc/hostname` leaves the directory: whoever knows
 a line of any readable file authenticates (path traversal).")
     },
-    CodeInfo {
+    IMPORT_RELEASE_REJECTS_POLICY = CodeInfo {
         severity: Severity::Warning,
         ..e("K4013", "import-release-rejects-policy", Import, "`kumoc import`: the policy fails on its own KumoMTA release",
 "KumoMTA releases before 2025.05.06-b29689af require `http_timeout` in every shaping
@@ -726,7 +779,7 @@ fails `kumod --validate` with \"missing field `http_timeout`\", and one whose
 validation options itself, with `http_timeout` where the release needs it, so the imported
 deployment does not inherit the problem.")
     },
-    CodeInfo {
+    IMPORT_INVALID_VALUE = CodeInfo {
         severity: Severity::Warning,
         ..e("K4014", "import-invalid-value", Import, "`kumoc import`: a value KumoMTA refuses, in code that is not imported",
 "The import checks the literal values of the tables a policy passes to
@@ -741,22 +794,30 @@ return kumo.make_egress_path { max_message_rate = '1000/3600' }  -- K4014: not a
 
 In `.kumo`, write `max_message_rate = 1000/h` in the `shaping` block for the domain.")
     },
-];
+}
 
-/// Look up a code (case-insensitive).
+/// Look up a code (case-insensitive) or a code's name.
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
     CODES
         .iter()
+        .copied()
         .find(|c| c.code.eq_ignore_ascii_case(code) || c.name == code)
 }
 
-pub fn default_severity(code: &str) -> Severity {
-    lookup(code).map_or(Severity::Error, |c| c.severity)
-}
-
-/// The registry entry of a syntax code.
-pub fn syntax(code: SyntaxCode) -> Option<&'static CodeInfo> {
-    lookup(code.code())
+/// The registry entry of a syntax code (the parser's, in `kumoc_lang`).
+pub fn syntax(code: SyntaxCode) -> Code {
+    match code {
+        SyntaxCode::UnexpectedInput => UNEXPECTED_INPUT,
+        SyntaxCode::UnclosedBlock => UNCLOSED_BLOCK,
+        SyntaxCode::MissingValue => MISSING_VALUE,
+        SyntaxCode::InvalidValue => INVALID_VALUE,
+        SyntaxCode::UnterminatedString => UNTERMINATED_STRING,
+        SyntaxCode::InvalidEscape => INVALID_ESCAPE,
+        SyntaxCode::UnclosedBracket => UNCLOSED_BRACKET,
+        SyntaxCode::UnterminatedComment => UNTERMINATED_COMMENT,
+        SyntaxCode::NestingTooDeep => NESTING_TOO_DEEP,
+        SyntaxCode::InvalidUtf8 => INVALID_UTF8,
+    }
 }
 
 #[cfg(test)]
@@ -774,8 +835,71 @@ mod tests {
             assert!(!c.explanation.trim().is_empty());
         }
         for s in SyntaxCode::ALL {
-            let info = syntax(s).expect("every syntax code is registered");
+            let info = syntax(s).info();
+            assert_eq!(info.code, s.code());
             assert_eq!(info.name, s.name());
+            assert_eq!(info.phase, Phase::Syntax);
         }
+    }
+
+    /// Where a code is spelt as a string literal (`"K` + four digits + `"`) in `text`:
+    /// (line, the literal).
+    fn code_literals(text: &str) -> Vec<(usize, String)> {
+        let mut found = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let b = line.as_bytes();
+            for i in 0..b.len() {
+                let lit = b.get(i..i + 7);
+                if let Some(&[b'"', b'K', d1, d2, d3, d4, b'"']) = lit {
+                    if [d1, d2, d3, d4].iter().all(u8::is_ascii_digit) {
+                        found.push((n + 1, line[i..i + 7].to_string()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let entries = std::fs::read_dir(dir).expect("the compiler's sources are readable");
+        for entry in entries {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// A code is written by its name everywhere but here, so a misspelt code cannot compile.
+    #[test]
+    fn no_code_is_spelt_outside_the_registry() {
+        // The scanner finds what it must (so this test can fail).
+        let planted = format!("Diagnostic::new({q}K2010{q}, ...)", q = '"');
+        assert_eq!(
+            code_literals(&planted),
+            vec![(1, format!("{q}K2010{q}", q = '"'))]
+        );
+        assert!(code_literals("see K2010, \"K201\", \"K20100\"").is_empty());
+
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        files.sort();
+        assert!(files.len() > 20, "the compiler's sources: {files:?}");
+        let registry = src.join("codes.rs");
+        let mut spelt = Vec::new();
+        for f in files.iter().filter(|f| **f != registry) {
+            let text = std::fs::read_to_string(f).expect("a source file");
+            for (line, lit) in code_literals(&text) {
+                spelt.push(format!("{}:{line}: {lit}", f.display()));
+            }
+        }
+        assert!(
+            spelt.is_empty(),
+            "codes written as strings outside codes.rs (use the registry's constants):\n{}",
+            spelt.join("\n")
+        );
     }
 }

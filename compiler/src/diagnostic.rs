@@ -3,41 +3,15 @@
 //! and SARIF. A diagnostic is plain data: code, severity, message, labelled spans (possibly
 //! in several files), notes, a help line and an optional fix.
 
-use kumoc_lang::Span;
 use serde::Serialize;
 
+use crate::codes::Code;
 use crate::source::FileId;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
-
-/// A place in a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Loc {
-    pub file: FileId,
-    pub span: Span,
-}
-
-impl Loc {
-    pub fn new(file: FileId, span: Span) -> Self {
-        Self { file, span }
-    }
-}
+/// Where a diagnostic points, and how serious it is (their homes are `source` and
+/// `severity`; a diagnostic's users find them here too).
+pub use crate::severity::Severity;
+pub use crate::source::Loc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
@@ -72,7 +46,7 @@ pub struct Fix {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// Stable code, e.g. `K1005`; see [`crate::codes`].
+    /// Stable code, e.g. `K1005` (see [`crate::codes`]) or a lint rule's `KUMO-SEC001`.
     pub code: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -83,16 +57,24 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A diagnostic with the code's default severity and a primary label.
-    pub fn new(
+    /// A diagnostic of one of kumoc's own codes, with the code's default severity and a
+    /// primary label.
+    pub fn new(code: Code, message: impl Into<String>, at: Loc, label: impl Into<String>) -> Self {
+        Self::coded(code.as_str(), code.severity(), message, at, label)
+    }
+
+    /// A diagnostic of any code (a lint rule's, which has its own registry), with a primary
+    /// label.
+    pub fn coded(
         code: &'static str,
+        severity: Severity,
         message: impl Into<String>,
         at: Loc,
         label: impl Into<String>,
     ) -> Self {
         Self {
             code,
-            severity: crate::codes::default_severity(code),
+            severity,
             message: message.into(),
             labels: vec![Label {
                 loc: at,

@@ -10,23 +10,30 @@
 pub mod check;
 pub mod codes;
 pub mod diagnostic;
+pub mod dns;
 pub mod emit;
 pub mod fix;
+pub mod grammars;
+pub mod graph;
 pub mod import;
 pub mod lints;
 pub mod model;
 pub mod render;
 mod resolve;
+pub mod route;
 pub mod schema;
+pub mod severity;
 pub mod source;
 pub mod stdlib;
+pub mod value;
 
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::Diagnostic;
 pub use model::{Deployment, Environment};
+pub use severity::Severity;
 pub use source::{FileId, SourceFile, Sources};
 
-use diagnostic::Loc;
 use kumoc_lang::{Parse, SyntaxError};
+use source::Loc;
 
 /// What to analyse for.
 #[derive(Debug, Clone, Default)]
@@ -45,8 +52,9 @@ pub struct Analysis {
     pub parses: Vec<Parse>,
     /// Sorted by file and position; deterministic.
     pub diagnostics: Vec<Diagnostic>,
-    /// The deployment model, when the description got far enough to build one. Emitters
-    /// must only use it when [`Analysis::has_errors`] is false.
+    /// The deployment model, when the description got far enough to build one (with
+    /// errors too: lints and the language server read what resolved). Only
+    /// [`Analysis::checked_model`] is ever emitted.
     pub model: Option<Deployment>,
     /// How long each phase took (`kumoc build --timings`).
     pub timings: Timings,
@@ -74,6 +82,25 @@ impl Analysis {
             .iter()
             .filter(|d| d.severity == severity)
             .count()
+    }
+    /// The model, when the analysis has no error: the only model that is emitted. With an
+    /// error nothing is emitted, so `kumoc build` writes nothing.
+    pub fn checked_model(&self) -> Option<&Deployment> {
+        if self.has_errors() {
+            None
+        } else {
+            self.model.as_ref()
+        }
+    }
+    /// The places of the values, for the emitters' comments, from the syntax trees (which
+    /// the caller may free afterwards).
+    pub fn places(&self) -> emit::Places {
+        emit::Places::new(&self.sources, &self.parses)
+    }
+    /// Everything `kumoc build` writes (without `--secrets`), or `None` when the analysis
+    /// has errors.
+    pub fn emit(&self) -> Option<emit::Output> {
+        Some(emit::emit(self.checked_model()?, &self.places()))
     }
     /// The user's files (not the stdlib).
     pub fn user_files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
@@ -121,7 +148,7 @@ pub fn analyze_paths(files: &[(String, Vec<u8>)], paths: &[String], options: &Op
 }
 
 /// Analyse already decoded sources (stdlib files first, as [`analyze`] adds them).
-pub fn analyze_sources(
+fn analyze_sources(
     sources: Sources,
     mut diagnostics: Vec<Diagnostic>,
     options: &Options,
@@ -211,7 +238,7 @@ pub fn analyze_sources(
 
 fn syntax_diagnostic(file: FileId, e: &SyntaxError) -> Diagnostic {
     let mut d = Diagnostic::new(
-        e.code.code(),
+        codes::syntax(e.code),
         e.message.clone(),
         Loc::new(file, e.span),
         e.label.clone(),

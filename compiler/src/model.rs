@@ -13,16 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kumoc_lang::units::{Cidr, KumoVersion};
 
-use crate::check::{Action, MatchRule, SecretRef, Trigger, Typed};
-use crate::diagnostic::Loc;
-use crate::schema::Field;
-
-/// A value with where it was written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Spanned<T> {
-    pub value: T,
-    pub loc: Loc,
-}
+use crate::schema::{BlockSchema, Field};
+use crate::source::Loc;
+use crate::value::{Action, MatchRule, Spanned, Trigger, Typed};
 
 /// One field as written (after layers merged): its schema, typed value and location.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +49,14 @@ impl Settings {
                 self.0.insert(i, (name, setting));
                 None
             }
+        }
+    }
+    /// Field `name` of a block of schema `block`: its value, else its default as the schema
+    /// states it (KumoMTA's, for most settings: kumoc writes nothing when it is unset).
+    pub fn value_or_default(&self, block: &'static BlockSchema, name: &str) -> Option<Typed> {
+        match self.get(name) {
+            Some(s) => Some(s.value.clone()),
+            None => Typed::of_default(block.field(name)?),
         }
     }
     pub fn remove(&mut self, name: &str) -> Option<Setting> {
@@ -427,10 +428,45 @@ impl Deployment {
     pub fn secret(&self, name: &str) -> Option<&Secret> {
         self.secrets.iter().find(|s| s.name == name)
     }
-    pub fn is_production(&self) -> bool {
-        self.environment.value == Environment::Production
-    }
 }
 
-/// A `secret(...)` reference as written (kept for diagnostics).
-pub type SecretUse = SecretRef;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The environments the schema accepts are the model's, by the same names.
+    #[test]
+    fn environments_are_the_schemas() {
+        let names: Vec<&str> = crate::schema::ENVIRONMENTS.iter().map(|v| v.name).collect();
+        let model: Vec<&str> = [Environment::Staging, Environment::Production]
+            .iter()
+            .map(|e| e.name())
+            .collect();
+        assert_eq!(names, model);
+        for n in names {
+            assert_eq!(Environment::from_name(n).map(Environment::name), Some(n));
+        }
+    }
+
+    /// The model and the value vocabulary sit below the phases: neither imports one (the
+    /// checker, the resolver, the lints or the emitters), so a phase can change without
+    /// touching what the others read.
+    #[test]
+    fn the_model_imports_no_phase() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for file in ["model.rs", "value.rs"] {
+            let text = std::fs::read_to_string(src.join(file)).expect("a source file");
+            // The code, not these tests.
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            assert!(
+                text.contains("use crate::schema::"),
+                "{file}: the scan reads its imports"
+            );
+            for phase in ["check", "resolve", "lints", "emit", "fix", "render"] {
+                for form in [format!("crate::{phase}::"), format!("crate::{phase};")] {
+                    assert!(!text.contains(&form), "{file} imports `{form}`");
+                }
+            }
+        }
+    }
+}

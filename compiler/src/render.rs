@@ -7,7 +7,8 @@ use codespan_reporting::term::termcolor::Buffer;
 use codespan_reporting::term::{self, Config, Styles, StylesWriter};
 use serde::Serialize;
 
-use crate::diagnostic::{Applicability, Diagnostic, Severity};
+use crate::diagnostic::{Applicability, Diagnostic};
+use crate::severity::Severity;
 use crate::source::{FileId, Sources};
 
 impl<'a> Files<'a> for Sources {
@@ -668,7 +669,7 @@ fn uri(name: &str) -> String {
     out
 }
 
-fn region(sources: &Sources, loc: crate::diagnostic::Loc) -> serde_json::Value {
+fn region(sources: &Sources, loc: crate::source::Loc) -> serde_json::Value {
     let (sl, sc, el, ec) = match sources.get(loc.file) {
         Some(f) => {
             let (sl, sc) = f.line_col(loc.span.start);
@@ -682,7 +683,7 @@ fn region(sources: &Sources, loc: crate::diagnostic::Loc) -> serde_json::Value {
 
 fn location(
     sources: &Sources,
-    loc: crate::diagnostic::Loc,
+    loc: crate::source::Loc,
     message: Option<&str>,
 ) -> serde_json::Value {
     let mut v = serde_json::json!({

@@ -1,11 +1,13 @@
 //! The schema of every block: which blocks may appear where, their labels, their fields,
 //! each field's type, default, KumoMTA meaning and the release that introduced it.
 //!
-//! This table is the single source of truth for the checker, and (later) for completion,
-//! hover and the generated docs. Field names are KumoMTA's own names wherever a field maps
+//! This table is the single source of truth for the checker, the defaults the resolver
+//! applies, and the language server's completion and hover. Field names are KumoMTA's own names wherever a field maps
 //! one-to-one onto a KumoMTA setting, so the KumoMTA reference applies unchanged.
 
-use kumoc_lang::units::Feature;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use kumoc_lang::units::{Cidr, Feature};
 
 /// One value of an enum field: the `.kumo` spelling, KumoMTA's spelling, and a doc line.
 #[derive(Debug, PartialEq, Eq)]
@@ -157,12 +159,141 @@ pub struct Field {
     pub name: &'static str,
     pub ty: Ty,
     pub doc: &'static str,
-    /// The default, as shown to users (hover, docs); `None` when there is none.
-    pub default: Option<&'static str>,
+    /// What the field is when it is not set: the one statement of it, which the resolver
+    /// applies (`value::Typed::applied_default`) and hover and docs show ([`Self::default_text`]).
+    pub default: Option<FieldDefault>,
     pub required: bool,
     /// The KumoMTA feature the field needs (the release table says since when).
     pub since: Option<Feature>,
 }
+
+/// A field's default, and who applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldDefault {
+    /// kumoc's: what kumoc builds when the field is not set (the resolver puts it in the
+    /// model; for the few settings kumoc writes into the policy itself, the emitter writes it).
+    Kumoc(Lit),
+    /// KumoMTA's own (or its policy helper's), read from KumoMTA's source: kumoc writes
+    /// nothing when the field is not set, and KumoMTA uses this.
+    KumoMta(Lit),
+    /// Follows from something else (the pod name, the cluster's default StorageClass):
+    /// described, not a value.
+    Described(&'static str),
+}
+
+impl FieldDefault {
+    /// The value, unless the default is only described.
+    pub fn lit(self) -> Option<Lit> {
+        match self {
+            FieldDefault::Kumoc(l) | FieldDefault::KumoMta(l) => Some(l),
+            FieldDefault::Described(_) => None,
+        }
+    }
+
+    /// As users see it (hover, docs): the value as written in `.kumo`, or the description.
+    pub fn text(self) -> String {
+        match self {
+            FieldDefault::Kumoc(l) | FieldDefault::KumoMta(l) => l.to_kumo(),
+            FieldDefault::Described(d) => d.to_string(),
+        }
+    }
+}
+
+/// A default value: typed, and written in the unit the schema states it in (`60s` stays
+/// `60s`). `value::Typed::of_default` gives the value a field of that type holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lit {
+    Bool(bool),
+    /// An integer, or a connection limit.
+    Int(i64),
+    /// A duration of so many seconds, minutes or days.
+    Secs(u64),
+    Mins(u64),
+    Days(u64),
+    /// A size of so many MiB or GiB.
+    Mi(u64),
+    Gi(u64),
+    Str(&'static str),
+    /// An enum value, or a keyword value such as `immediate`, by its `.kumo` name.
+    Name(&'static str),
+    /// A list of addresses and networks.
+    Cidrs(&'static [Cidr]),
+}
+
+impl Lit {
+    /// A duration's milliseconds.
+    pub const fn duration_ms(self) -> Option<u64> {
+        match self {
+            Lit::Secs(n) => n.checked_mul(1000),
+            Lit::Mins(n) => n.checked_mul(60_000),
+            Lit::Days(n) => n.checked_mul(86_400_000),
+            _ => None,
+        }
+    }
+
+    /// A size's bytes.
+    pub const fn bytes(self) -> Option<u64> {
+        match self {
+            Lit::Mi(n) => n.checked_mul(1 << 20),
+            Lit::Gi(n) => n.checked_mul(1 << 30),
+            _ => None,
+        }
+    }
+
+    /// As written in `.kumo` (IPv6 addresses are quoted there).
+    pub fn to_kumo(self) -> String {
+        match self {
+            Lit::Bool(b) => b.to_string(),
+            Lit::Int(n) => n.to_string(),
+            Lit::Secs(n) => format!("{n}s"),
+            Lit::Mins(n) => format!("{n}m"),
+            Lit::Days(n) => format!("{n}d"),
+            Lit::Mi(n) => format!("{n}Mi"),
+            Lit::Gi(n) => format!("{n}Gi"),
+            Lit::Str(s) => format!("{s:?}"),
+            Lit::Name(n) => n.to_string(),
+            Lit::Cidrs(cs) => {
+                let items: Vec<String> = cs
+                    .iter()
+                    .map(|c| match c.addr {
+                        IpAddr::V4(_) => c.to_string(),
+                        IpAddr::V6(_) => format!("\"{c}\""),
+                    })
+                    .collect();
+                format!("[{}]", items.join(", "))
+            }
+        }
+    }
+}
+
+const fn v4(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Cidr {
+    Cidr {
+        addr: IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
+        prefix,
+    }
+}
+
+const fn v6(addr: Ipv6Addr) -> Cidr {
+    Cidr {
+        addr: IpAddr::V6(addr),
+        prefix: 128,
+    }
+}
+
+/// The pod itself: whom KumoMTA's listeners trust (`relay_hosts`, `trusted_hosts`) unless
+/// told otherwise.
+pub const LOOPBACK: &[Cidr] = &[v4(127, 0, 0, 1, 32), v6(Ipv6Addr::LOCALHOST)];
+
+/// KumoMTA's `CidrSet::default_prohibited_hosts`: destinations never connected to.
+const PROHIBITED_HOSTS: &[Cidr] = &[
+    v4(127, 0, 0, 0, 8),
+    v6(Ipv6Addr::LOCALHOST),
+    v4(0, 0, 0, 0, 32),
+    v6(Ipv6Addr::UNSPECIFIED),
+];
+
+/// The repository KumoMTA publishes its release images to: the default `image`.
+pub const KUMOMTA_IMAGE: &str = "ghcr.io/kumocorp/kumomta";
 
 const fn f(name: &'static str, ty: Ty, doc: &'static str) -> Field {
     Field {
@@ -180,9 +311,24 @@ impl Field {
         self.required = true;
         self
     }
-    const fn def(mut self, default: &'static str) -> Self {
-        self.default = Some(default);
+    /// kumoc's default ([`FieldDefault::Kumoc`]).
+    const fn def(mut self, default: Lit) -> Self {
+        self.default = Some(FieldDefault::Kumoc(default));
         self
+    }
+    /// KumoMTA's default ([`FieldDefault::KumoMta`]).
+    const fn kumo(mut self, default: Lit) -> Self {
+        self.default = Some(FieldDefault::KumoMta(default));
+        self
+    }
+    /// A default that follows from something else ([`FieldDefault::Described`]).
+    const fn described(mut self, default: &'static str) -> Self {
+        self.default = Some(FieldDefault::Described(default));
+        self
+    }
+    /// How hover and docs show the default.
+    pub fn default_text(&self) -> Option<String> {
+        self.default.map(FieldDefault::text)
     }
     const fn since(mut self, feature: Feature) -> Self {
         self.since = Some(feature);
@@ -391,75 +537,77 @@ static QUEUE_STRATEGIES: &[Variant] = &[
 
 // ----- field groups --------------------------------------------------------------------------
 
-/// `EgressPathConfig`: every key a shaping block may set (KumoMTA `make_egress_path`).
+/// `EgressPathConfig`: every key a shaping block may set (KumoMTA `make_egress_path`). The
+/// defaults are `EgressPathConfig`'s (`crates/kumo-api-types/src/egress_path.rs`) and its
+/// `SmtpClientTimeouts`'.
 pub static EGRESS_FIELDS: &[Field] = &[
-    f("connection_limit", Ty::Limit, "Maximum concurrent connections per ready queue (source + site). With Redis throttles, shared by the whole cluster unless written `local:N`.").def("32"),
+    f("connection_limit", Ty::Limit, "Maximum concurrent connections per ready queue (source + site). With Redis throttles, shared by the whole cluster unless written `local:N`.").kumo(Lit::Int(32)),
     f("max_connection_rate", Ty::Rate, "Maximum rate of new connections."),
-    f("max_deliveries_per_connection", Ty::Int { min: 1, max: i64::MAX }, "Messages sent on one connection before it is closed.").def("1024"),
+    f("max_deliveries_per_connection", Ty::Int { min: 1, max: i64::MAX }, "Messages sent on one connection before it is closed.").kumo(Lit::Int(1024)),
     f("max_message_rate", Ty::Rate, "Maximum delivery rate for the ready queue."),
     f("source_selection_rate", Ty::Rate, "Rate at which this source may be selected for the destination.").since(Feature::SourceSelectionRates),
-    f("max_recipients_per_batch", Ty::Int { min: 1, max: i64::MAX }, "Recipients per SMTP transaction.").def("100"),
-    f("max_ready", Ty::Int { min: 1, max: i64::MAX }, "Messages held in memory in the ready queue. Memory ≈ max_ready × message size.").def("1024"),
-    f("enable_tls", Ty::Enum(TLS_MODES), "Outbound STARTTLS policy.").def("opportunistic"),
-    f("enable_mta_sts", Ty::Bool, "Honour the destination's MTA-STS policy.").def("true"),
-    f("enable_dane", Ty::Bool, "Use DANE (needs a DNSSEC-validating resolver).").def("false"),
-    f("enable_pipelining", Ty::Bool, "Use SMTP PIPELINING when offered.").def("true").since(Feature::PipeliningAndRset),
-    f("enable_rset", Ty::Bool, "Send RSET between transactions.").def("true").since(Feature::PipeliningAndRset),
-    f("tls_prefer_openssl", Ty::Bool, "Use OpenSSL rather than rustls.").def("false"),
+    f("max_recipients_per_batch", Ty::Int { min: 1, max: i64::MAX }, "Recipients per SMTP transaction.").kumo(Lit::Int(100)),
+    f("max_ready", Ty::Int { min: 1, max: i64::MAX }, "Messages held in memory in the ready queue. Memory ≈ max_ready × message size.").kumo(Lit::Int(1024)),
+    f("enable_tls", Ty::Enum(TLS_MODES), "Outbound STARTTLS policy.").kumo(Lit::Name("opportunistic")),
+    f("enable_mta_sts", Ty::Bool, "Honour the destination's MTA-STS policy.").kumo(Lit::Bool(true)),
+    f("enable_dane", Ty::Bool, "Use DANE (needs a DNSSEC-validating resolver).").kumo(Lit::Bool(false)),
+    f("enable_pipelining", Ty::Bool, "Use SMTP PIPELINING when offered.").kumo(Lit::Bool(true)).since(Feature::PipeliningAndRset),
+    f("enable_rset", Ty::Bool, "Send RSET between transactions.").kumo(Lit::Bool(true)).since(Feature::PipeliningAndRset),
+    f("tls_prefer_openssl", Ty::Bool, "Use OpenSSL rather than rustls.").kumo(Lit::Bool(false)),
     f("tls_certificate", Ty::Secret, "Client certificate for outbound TLS."),
     f("tls_private_key", Ty::Secret, "Private key of the client certificate."),
     f("openssl_cipher_list", Ty::Str, "OpenSSL cipher list (TLS ≤ 1.2).").since(Feature::TlsCipherOptions),
     f("openssl_cipher_suites", Ty::Str, "OpenSSL cipher suites (TLS 1.3).").since(Feature::TlsCipherOptions),
     f("openssl_options", Ty::Str, "OpenSSL options, `|`-separated.").since(Feature::TlsCipherOptions),
     f("rustls_cipher_suites", Ty::List(&Ty::Str), "rustls cipher suites.").since(Feature::TlsCipherOptions),
-    f("connect_timeout", Ty::Duration, "Timeout for the TCP connection.").def("60s"),
-    f("banner_timeout", Ty::Duration, "Timeout for the SMTP banner.").def("60s").since(Feature::BannerTimeout),
-    f("auth_timeout", Ty::Duration, "Timeout for AUTH.").def("60s"),
-    f("ehlo_timeout", Ty::Duration, "Timeout for EHLO.").def("300s"),
-    f("mail_from_timeout", Ty::Duration, "Timeout for MAIL FROM.").def("300s"),
-    f("rcpt_to_timeout", Ty::Duration, "Timeout for RCPT TO.").def("300s"),
-    f("data_timeout", Ty::Duration, "Timeout for DATA.").def("300s"),
-    f("data_dot_timeout", Ty::Duration, "Timeout for the final `.` of DATA.").def("300s"),
-    f("rset_timeout", Ty::Duration, "Timeout for RSET.").def("5s"),
-    f("starttls_timeout", Ty::Duration, "Timeout for STARTTLS.").def("5s"),
-    f("idle_timeout", Ty::Duration, "How long an idle connection is kept open.").def("5s"),
+    f("connect_timeout", Ty::Duration, "Timeout for the TCP connection.").kumo(Lit::Secs(60)),
+    f("banner_timeout", Ty::Duration, "Timeout for the SMTP banner.").kumo(Lit::Secs(60)).since(Feature::BannerTimeout),
+    f("auth_timeout", Ty::Duration, "Timeout for AUTH.").kumo(Lit::Secs(60)),
+    f("ehlo_timeout", Ty::Duration, "Timeout for EHLO.").kumo(Lit::Secs(300)),
+    f("mail_from_timeout", Ty::Duration, "Timeout for MAIL FROM.").kumo(Lit::Secs(300)),
+    f("rcpt_to_timeout", Ty::Duration, "Timeout for RCPT TO.").kumo(Lit::Secs(300)),
+    f("data_timeout", Ty::Duration, "Timeout for DATA.").kumo(Lit::Secs(300)),
+    f("data_dot_timeout", Ty::Duration, "Timeout for the final `.` of DATA.").kumo(Lit::Secs(300)),
+    f("rset_timeout", Ty::Duration, "Timeout for RSET.").kumo(Lit::Secs(5)),
+    f("starttls_timeout", Ty::Duration, "Timeout for STARTTLS.").kumo(Lit::Secs(5)),
+    f("idle_timeout", Ty::Duration, "How long an idle connection is kept open.").kumo(Lit::Secs(5)),
     f("system_shutdown_timeout", Ty::Duration, "How long deliveries may run on after shutdown starts.").since(Feature::SystemShutdownTimeout),
-    f("consecutive_connection_failures_before_delay", Ty::Int { min: 1, max: i64::MAX }, "Connection failures before the ready queue is delayed.").def("100"),
-    f("smtp_port", Ty::Int { min: 1, max: 65535 }, "Destination SMTP port.").def("25"),
+    f("consecutive_connection_failures_before_delay", Ty::Int { min: 1, max: i64::MAX }, "Connection failures before the ready queue is delayed.").kumo(Lit::Int(100)),
+    f("smtp_port", Ty::Int { min: 1, max: 65535 }, "Destination SMTP port.").kumo(Lit::Int(25)),
     f("smtp_auth_plain_username", Ty::Str, "Username for SMTP AUTH PLAIN to the destination."),
     f("smtp_auth_plain_password", Ty::Secret, "Password for SMTP AUTH PLAIN."),
-    f("allow_smtp_auth_plain_without_tls", Ty::Bool, "Allow AUTH PLAIN over clear text.").def("false"),
-    f("prohibited_hosts", Ty::List(&Ty::Cidr), "Destination IPs never connected to.").def("[127.0.0.0/8, \"::1\", 0.0.0.0, \"::\"]"),
-    f("skip_hosts", Ty::List(&Ty::Cidr), "Destination IPs skipped when resolving MX hosts.").def("[]"),
-    f("ip_lookup_strategy", Ty::Enum(IP_LOOKUP), "Which address families to resolve.").def("ipv4_and_ipv6").since(Feature::IpLookupStrategy),
+    f("allow_smtp_auth_plain_without_tls", Ty::Bool, "Allow AUTH PLAIN over clear text.").kumo(Lit::Bool(false)),
+    f("prohibited_hosts", Ty::List(&Ty::Cidr), "Destination IPs never connected to.").kumo(Lit::Cidrs(PROHIBITED_HOSTS)),
+    f("skip_hosts", Ty::List(&Ty::Cidr), "Destination IPs skipped when resolving MX hosts.").kumo(Lit::Cidrs(&[])),
+    f("ip_lookup_strategy", Ty::Enum(IP_LOOKUP), "Which address families to resolve.").kumo(Lit::Name("ipv4_and_ipv6")).since(Feature::IpLookupStrategy),
     f("ehlo_domain", Ty::Domain { wildcard: false }, "EHLO name for this destination (overrides the source's)."),
-    f("aggressive_connection_opening", Ty::Bool, "Open connections eagerly.").def("false"),
-    f("refresh_interval", Ty::Duration, "How often the egress path config is refreshed.").def("60s"),
-    f("refresh_strategy", Ty::Enum(REFRESH_STRATEGIES), "When the config is refreshed (the shaping helper uses `epoch`).").def("ttl").since(Feature::RefreshStrategy),
-    f("dispatcher_wakeup_strategy", Ty::Enum(WAKEUP), "Dispatcher wake-up policy.").def("aggressive").since(Feature::WakeupStrategies),
-    f("maintainer_wakeup_strategy", Ty::Enum(WAKEUP), "Maintainer wake-up policy.").def("aggressive").since(Feature::WakeupStrategies),
+    f("aggressive_connection_opening", Ty::Bool, "Open connections eagerly.").kumo(Lit::Bool(false)),
+    f("refresh_interval", Ty::Duration, "How often the egress path config is refreshed.").kumo(Lit::Secs(60)),
+    f("refresh_strategy", Ty::Enum(REFRESH_STRATEGIES), "When the config is refreshed (the shaping helper uses `epoch`).").kumo(Lit::Name("ttl")).since(Feature::RefreshStrategy),
+    f("dispatcher_wakeup_strategy", Ty::Enum(WAKEUP), "Dispatcher wake-up policy.").kumo(Lit::Name("aggressive")).since(Feature::WakeupStrategies),
+    f("maintainer_wakeup_strategy", Ty::Enum(WAKEUP), "Maintainer wake-up policy.").kumo(Lit::Name("aggressive")).since(Feature::WakeupStrategies),
     f("provider_name", Ty::Str, "Provider name used in metrics."),
     f("remember_broken_tls", Ty::Duration, "How long to remember that TLS failed with a host and use clear text.").since(Feature::RememberBrokenTls),
-    f("opportunistic_tls_reconnect_on_failed_handshake", Ty::Bool, "Reconnect without TLS when an opportunistic handshake fails.").def("false").since(Feature::OpportunisticTlsReconnect),
-    f("use_lmtp", Ty::Bool, "Speak LMTP instead of SMTP.").def("false").since(Feature::Lmtp),
-    f("reconnect_strategy", Ty::Enum(RECONNECT), "What to do when a connection breaks.").def("connect_next_host").since(Feature::ReconnectStrategy),
+    f("opportunistic_tls_reconnect_on_failed_handshake", Ty::Bool, "Reconnect without TLS when an opportunistic handshake fails.").kumo(Lit::Bool(false)).since(Feature::OpportunisticTlsReconnect),
+    f("use_lmtp", Ty::Bool, "Speak LMTP instead of SMTP.").kumo(Lit::Bool(false)).since(Feature::Lmtp),
+    f("reconnect_strategy", Ty::Enum(RECONNECT), "What to do when a connection breaks.").kumo(Lit::Name("connect_next_host")).since(Feature::ReconnectStrategy),
     f("readyq_pool_name", Ty::Str, "Thread pool for the ready queue."),
-    f("low_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy under low memory.").def("shrink_data_and_meta").since(Feature::MemoryReductionPolicies),
-    f("no_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy when memory is exhausted.").def("shrink_data_and_meta").since(Feature::MemoryReductionPolicies),
-    f("try_next_host_on_transport_error", Ty::Bool, "Try the next MX host after a transport error.").def("false").since(Feature::TryNextHostOnTransportError),
-    f("ignore_8bit_checks", Ty::Bool, "Do not check 8-bit content against the destination's capabilities.").def("false").since(Feature::Ignore8bitChecks),
+    f("low_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy under low memory.").kumo(Lit::Name("shrink_data_and_meta")).since(Feature::MemoryReductionPolicies),
+    f("no_memory_reduction_policy", Ty::Enum(MEMORY_REDUCTION), "Memory policy when memory is exhausted.").kumo(Lit::Name("shrink_data_and_meta")).since(Feature::MemoryReductionPolicies),
+    f("try_next_host_on_transport_error", Ty::Bool, "Try the next MX host after a transport error.").kumo(Lit::Bool(false)).since(Feature::TryNextHostOnTransportError),
+    f("ignore_8bit_checks", Ty::Bool, "Do not check 8-bit content against the destination's capabilities.").kumo(Lit::Bool(false)).since(Feature::Ignore8bitChecks),
 ];
 
 static SHAPING_BLOCK_FIELDS: &[Field] = &[
-    f("mx_rollup", Ty::Bool, "Key this block by the destination's MX site (DNS at load time) rather than the exact domain. Use `false` for exact-domain rules and pseudo-domains.").def("true"),
-    f("replace_base", Ty::Bool, "Discard what earlier layers (the stdlib presets) said for this block.").def("false"),
+    f("mx_rollup", Ty::Bool, "Key this block by the destination's MX site (DNS at load time) rather than the exact domain. Use `false` for exact-domain rules and pseudo-domains.").kumo(Lit::Bool(true)),
+    f("replace_base", Ty::Bool, "Discard what earlier layers (the stdlib presets) said for this block.").def(Lit::Bool(false)),
 ];
 
 static PROVIDER_FIELDS: &[Field] = &[
     f("match", Ty::List(&Ty::Match), "Which destinations belong to the provider: `mx_suffix`, `domain_suffix`, `host_name` rules.").req(),
     f("provider_connection_limit", Ty::Limit, "Connection limit across every site of the provider."),
     f("provider_max_message_rate", Ty::Rate, "Message rate across every site of the provider."),
-    f("replace_base", Ty::Bool, "Discard what the stdlib preset of the same name says.").def("false"),
+    f("replace_base", Ty::Bool, "Discard what the stdlib preset of the same name says.").def(Lit::Bool(false)),
 ];
 
 static PROVIDER_SOURCE_FIELDS: &[Field] = &[f(
@@ -472,9 +620,9 @@ static PROVIDER_SOURCE_FIELDS: &[Field] = &[f(
 static AUTOMATION_FIELDS: &[Field] = &[
     f("regex", Ty::OneOrList(&Ty::Regex), "Pattern(s) matched against the SMTP response (fancy-regex syntax).").req(),
     f("action", Ty::OneOrList(&Ty::Action), "What TSA does when the rule fires: `suspend`, `suspend_tenant`, `suspend_campaign`, `bounce`, `bounce_tenant`, `bounce_campaign`, `set_config(field = value)`, `set_domain_config(field = value)`.").req(),
-    f("trigger", Ty::Trigger, "`immediate`, or `threshold(RATE)` to fire once that many matches happen within the period.").def("immediate"),
+    f("trigger", Ty::Trigger, "`immediate`, or `threshold(RATE)` to fire once that many matches happen within the period.").def(Lit::Name("immediate")),
     f("duration", Ty::Duration, "How long the action lasts.").req(),
-    f("match_internal", Ty::Bool, "Also match KumoMTA's own `KumoMTA internal:` responses.").def("false").since(Feature::MatchInternal),
+    f("match_internal", Ty::Bool, "Also match KumoMTA's own `KumoMTA internal:` responses.").def(Lit::Bool(false)).since(Feature::MatchInternal),
 ];
 
 static SOURCE_FIELDS: &[Field] = &[
@@ -520,7 +668,7 @@ static SOURCE_FIELDS: &[Field] = &[
         Ty::Duration,
         "How long the source definition is cached.",
     )
-    .def("60s"),
+    .kumo(Lit::Secs(60)),
 ];
 
 static POOL_ENTRY_FIELDS: &[Field] = &[f(
@@ -531,7 +679,7 @@ static POOL_ENTRY_FIELDS: &[Field] = &[f(
     },
     "Relative probability of picking this source; `0` disables it.",
 )
-.def("1")];
+.def(Lit::Int(1))];
 
 static QUEUE_FIELDS: &[Field] = &[
     f(
@@ -539,20 +687,20 @@ static QUEUE_FIELDS: &[Field] = &[
         Ty::Ref(RefKind::Pool),
         "Pool of sources the mail leaves from.",
     )
-    .def("the built-in `unspecified` pool"),
+    .described("the built-in `unspecified` pool"),
     f(
         "max_age",
         Ty::Duration,
         "Age after which a message expires.",
     )
-    .def("7d"),
+    .kumo(Lit::Days(7)),
     f(
         "retry_interval",
         Ty::Duration,
         "Base of the exponential backoff (attempt n waits retry_interval × 2^n).",
     )
-    .def("20m"),
-    f("max_retry_interval", Ty::Duration, "Cap on the backoff.").def("none"),
+    .kumo(Lit::Mins(20)),
+    f("max_retry_interval", Ty::Duration, "Cap on the backoff.").described("none"),
     f(
         "max_message_rate",
         Ty::Rate,
@@ -563,19 +711,19 @@ static QUEUE_FIELDS: &[Field] = &[
         Ty::Duration,
         "How often an idle queue is reaped.",
     )
-    .def("10m"),
+    .kumo(Lit::Mins(10)),
     f(
         "refresh_interval",
         Ty::Duration,
         "How often the queue config is refreshed.",
     )
-    .def("60s"),
+    .kumo(Lit::Secs(60)),
     f(
         "strategy",
         Ty::Enum(QUEUE_STRATEGIES),
         "Scheduled queue implementation.",
     )
-    .def("singleton_timer_wheel"),
+    .kumo(Lit::Name("singleton_timer_wheel")),
     f("provider_name", Ty::Str, "Provider name for metrics."),
 ];
 
@@ -622,7 +770,7 @@ static DEPLOYMENT_FIELDS: &[Field] = &[
         Ty::Str,
         "Image repository; the tag is always the `kumomta` release. May pin a digest (`@sha256:...`), which the pods then pull.",
     )
-    .def("\"ghcr.io/kumocorp/kumomta\""),
+    .def(Lit::Str(KUMOMTA_IMAGE)),
     f(
         "environment",
         Ty::Enum(ENVIRONMENTS),
@@ -634,7 +782,7 @@ static DEPLOYMENT_FIELDS: &[Field] = &[
         Ty::Bool,
         "Also emit the Namespace object.",
     )
-    .def("false"),
+    .def(Lit::Bool(false)),
 ];
 
 static DKIM_COMMON: &[Field] = &[
@@ -659,17 +807,17 @@ static DKIM_COMMON: &[Field] = &[
         Ty::Enum(CANONICALIZATIONS),
         "Header canonicalization.",
     )
-    .def("relaxed"),
+    .kumo(Lit::Name("relaxed")),
     f(
         "body_canonicalization",
         Ty::Enum(CANONICALIZATIONS),
         "Body canonicalization.",
     )
-    .def("relaxed"),
+    .kumo(Lit::Name("relaxed")),
 ];
 
 static DKIM_DOMAIN: &[Field] = &[
-    f("algorithm", Ty::Enum(DKIM_ALGORITHMS), "Signing algorithm.").def("rsa_sha256"),
+    f("algorithm", Ty::Enum(DKIM_ALGORITHMS), "Signing algorithm.").kumo(Lit::Name("rsa_sha256")),
     f("key", Ty::Secret, "The private key: `secret(\"name\", \"key\")`, the key defaulting to `<domain>.<selector>.key`.").req(),
     f("bits", Ty::Int { min: 512, max: 16384 }, "Declared RSA key size, for checks (the key itself is never read by `kumoc check`)."),
 ];
@@ -681,18 +829,18 @@ static SECRET_FIELDS: &[Field] = &[f(
 )];
 
 static SMTP_LISTENER_FIELDS: &[Field] = &[
-    f("relay_hosts", Ty::List(&Ty::Cidr), "Peers allowed to relay to any domain. Everything else may only deliver to domains the MTA accepts.").def("[127.0.0.1, \"::1\"]"),
-    f("hostname", Ty::Domain { wildcard: false }, "Name in the banner and Received headers.").def("the pod name"),
-    f("banner", Ty::Str, "SMTP greeting text.").def("\"KumoMTA\""),
-    f("max_message_size", Ty::Size, "Largest message accepted.").def("20Mi"),
-    f("max_recipients_per_message", Ty::Int { min: 1, max: i64::MAX }, "Recipients per message.").def("1024"),
-    f("max_messages_per_connection", Ty::Int { min: 1, max: i64::MAX }, "Messages per connection.").def("10000"),
-    f("max_connections", Ty::Int { min: 1, max: i64::MAX }, "Concurrent inbound connections.").def("32768"),
-    f("client_timeout", Ty::Duration, "Idle timeout for a client.").def("60s"),
-    f("data_processing_timeout", Ty::Duration, "Time allowed to process DATA.").def("300s"),
+    f("relay_hosts", Ty::List(&Ty::Cidr), "Peers allowed to relay to any domain. Everything else may only deliver to domains the MTA accepts.").def(Lit::Cidrs(LOOPBACK)),
+    f("hostname", Ty::Domain { wildcard: false }, "Name in the banner and Received headers.").described("the pod name"),
+    f("banner", Ty::Str, "SMTP greeting text.").kumo(Lit::Str("KumoMTA")),
+    f("max_message_size", Ty::Size, "Largest message accepted.").kumo(Lit::Mi(20)),
+    f("max_recipients_per_message", Ty::Int { min: 1, max: i64::MAX }, "Recipients per message.").kumo(Lit::Int(1024)),
+    f("max_messages_per_connection", Ty::Int { min: 1, max: i64::MAX }, "Messages per connection.").kumo(Lit::Int(10000)),
+    f("max_connections", Ty::Int { min: 1, max: i64::MAX }, "Concurrent inbound connections.").kumo(Lit::Int(32768)),
+    f("client_timeout", Ty::Duration, "Idle timeout for a client.").kumo(Lit::Secs(60)),
+    f("data_processing_timeout", Ty::Duration, "Time allowed to process DATA.").kumo(Lit::Secs(300)),
     f("tls_certificate", Ty::Secret, "Listener certificate (otherwise a self-signed one is made at each start)."),
     f("tls_private_key", Ty::Secret, "Listener private key."),
-    f("deferred_spool", Ty::Bool, "Acknowledge before the message is spooled (risks losing mail).").def("false"),
+    f("deferred_spool", Ty::Bool, "Acknowledge before the message is spooled (risks losing mail).").kumo(Lit::Bool(false)),
 ];
 
 static HTTP_LISTENER_FIELDS: &[Field] = &[
@@ -701,16 +849,16 @@ static HTTP_LISTENER_FIELDS: &[Field] = &[
         Ty::List(&Ty::Cidr),
         "Peers trusted without credentials: they may inject and use the whole admin API.",
     )
-    .def("[127.0.0.1, \"::1\"]"),
+    .def(Lit::Cidrs(LOOPBACK)),
     f(
         "users",
         Ty::Secret,
         "Secret holding API users: one key per user name, the value is the password.",
     ),
-    f("use_tls", Ty::Bool, "Serve HTTPS.").def("false"),
+    f("use_tls", Ty::Bool, "Serve HTTPS.").kumo(Lit::Bool(false)),
     f("tls_certificate", Ty::Secret, "Listener certificate."),
     f("tls_private_key", Ty::Secret, "Listener private key."),
-    f("request_body_limit", Ty::Size, "Largest request body.").def("2Mi"),
+    f("request_body_limit", Ty::Size, "Largest request body.").kumo(Lit::Mi(2)),
 ];
 
 static LOGGING_FIELDS: &[Field] = &[
@@ -719,13 +867,13 @@ static LOGGING_FIELDS: &[Field] = &[
         Ty::Str,
         "Diagnostic log filter (`kumod=info`); debug and trace fill disks.",
     )
-    .def("\"kumod=info\""),
+    .def(Lit::Str("kumod=info")),
     f(
         "max_segment_duration",
         Ty::Duration,
         "Rotate local log segments at least this often.",
     )
-    .def("1m"),
+    .def(Lit::Mins(1)),
     f(
         "headers",
         Ty::List(&Ty::Str),
@@ -745,25 +893,25 @@ static MTA_FIELDS: &[Field] = &[
         Ty::Int { min: 1, max: 1000 },
         "MTA pods (the minimum when autoscaling).",
     )
-    .def("1"),
+    .def(Lit::Int(1)),
     f(
         "spool",
         Ty::Size,
         "Spool volume per pod (a PersistentVolumeClaim: the spool is the queue).",
     )
-    .def("20Gi"),
+    .def(Lit::Gi(20)),
     f(
         "storage_class",
         Ty::Str,
         "StorageClass of the spool volume.",
     )
-    .def("the cluster default"),
+    .described("the cluster default"),
     f(
         "termination_grace_period",
         Ty::Duration,
         "Time kumod gets to finish deliveries and flush the spool on shutdown.",
     )
-    .def("300s"),
+    .def(Lit::Secs(300)),
 ];
 
 static PORTS_FIELDS: &[Field] = &[
@@ -775,7 +923,7 @@ static PORTS_FIELDS: &[Field] = &[
         },
         "HTTP API (injection, admin, liveness).",
     )
-    .def("8000"),
+    .def(Lit::Int(8000)),
     f(
         "metrics",
         Ty::Int {
@@ -784,8 +932,8 @@ static PORTS_FIELDS: &[Field] = &[
         },
         "Prometheus `/metrics` listener.",
     )
-    .def("8080"),
-    f("smtp", Ty::Int { min: 1, max: 65535 }, "SMTP listener.").def("2500"),
+    .def(Lit::Int(8080)),
+    f("smtp", Ty::Int { min: 1, max: 65535 }, "SMTP listener.").def(Lit::Int(2500)),
 ];
 
 static RESOURCE_FIELDS: &[Field] = &[
@@ -800,31 +948,39 @@ static AUTOSCALE_FIELDS: &[Field] = &[
     f("memory", Ty::Percent, "Target average memory utilisation."),
 ];
 
-static PROBE_FIELDS: &[Field] = &[
-    f(
-        "initial_delay",
-        Ty::Duration,
-        "Wait before the first probe.",
-    )
-    .def("0s"),
-    f("period", Ty::Duration, "Time between probes.").def("10s"),
-    f("timeout", Ty::Duration, "Probe timeout.").def("1s"),
-    f(
-        "failure_threshold",
-        Ty::Int { min: 1, max: 1000 },
-        "Failures before acting.",
-    )
-    .def("3"),
-];
+/// A probe's fields, with its defaults: the period and failures differ by probe (a startup
+/// probe waits longer, a liveness probe acts later).
+const fn probe_fields(period_secs: u64, failure_threshold: i64) -> [Field; 4] {
+    [
+        f(
+            "initial_delay",
+            Ty::Duration,
+            "Wait before the first probe.",
+        )
+        .def(Lit::Secs(0)),
+        f("period", Ty::Duration, "Time between probes.").def(Lit::Secs(period_secs)),
+        f("timeout", Ty::Duration, "Probe timeout.").def(Lit::Secs(1)),
+        f(
+            "failure_threshold",
+            Ty::Int { min: 1, max: 1000 },
+            "Failures before acting.",
+        )
+        .def(Lit::Int(failure_threshold)),
+    ]
+}
+
+static READINESS_FIELDS: [Field; 4] = probe_fields(10, 3);
+static STARTUP_FIELDS: [Field; 4] = probe_fields(10, 30);
+static LIVENESS_FIELDS: [Field; 4] = probe_fields(20, 3);
 
 static TSA_FIELDS: &[Field] = &[
-    f("enabled", Ty::Bool, "Run Traffic Shaping Automation.").def("true"),
+    f("enabled", Ty::Bool, "Run Traffic Shaping Automation.").def(Lit::Bool(true)),
     f(
         "replicas",
         Ty::Int { min: 1, max: 16 },
         "TSA pods. Every MTA publishes to every replica.",
     )
-    .def("1"),
+    .def(Lit::Int(1)),
     f(
         "port",
         Ty::Int {
@@ -833,21 +989,21 @@ static TSA_FIELDS: &[Field] = &[
         },
         "TSA HTTP port.",
     )
-    .def("8008"),
-    f("storage", Ty::Size, "TSA database volume per pod.").def("1Gi"),
-    f("storage_class", Ty::Str, "StorageClass of the TSA volume.").def("the cluster default"),
+    .def(Lit::Int(8008)),
+    f("storage", Ty::Size, "TSA database volume per pod.").def(Lit::Gi(1)),
+    f("storage_class", Ty::Str, "StorageClass of the TSA volume.").described("the cluster default"),
     f(
         "pre_filter",
         Ty::Bool,
         "Only publish log records that some automation rule could match.",
     )
-    .def("true"),
+    .def(Lit::Bool(true)),
     f(
         "cache_ttl",
         Ty::Duration,
         "How long MTAs cache the shaping data.",
     )
-    .def("1m"),
+    .def(Lit::Mins(1)),
 ];
 
 static SINK_FIELDS: &[Field] = &[
@@ -857,7 +1013,7 @@ static SINK_FIELDS: &[Field] = &[
         "Route all mail to an in-cluster sink that accepts and drops it.",
     )
     .req(),
-    f("replicas", Ty::Int { min: 1, max: 100 }, "Sink pods.").def("1"),
+    f("replicas", Ty::Int { min: 1, max: 100 }, "Sink pods.").def(Lit::Int(1)),
     f(
         "port",
         Ty::Int {
@@ -866,18 +1022,18 @@ static SINK_FIELDS: &[Field] = &[
         },
         "Sink SMTP port.",
     )
-    .def("2525"),
+    .def(Lit::Int(2525)),
 ];
 
 static REDIS_FIELDS: &[Field] = &[
     f("url", Ty::Url(&["redis", "rediss"]), "Redis/Dragonfly URL for shared throttles (`rediss://` for TLS). Credentials never go in the URL.").req(),
-    f("cluster", Ty::Bool, "Redis Cluster mode.").def("false"),
-    f("pool_size", Ty::Int { min: 1, max: 1000 }, "Connections per MTA.").def("10"),
-    f("read_from_replicas", Ty::Bool, "Read from replicas (cluster mode).").def("false"),
+    f("cluster", Ty::Bool, "Redis Cluster mode.").kumo(Lit::Bool(false)),
+    f("pool_size", Ty::Int { min: 1, max: 1000 }, "Connections per MTA.").kumo(Lit::Int(10)),
+    f("read_from_replicas", Ty::Bool, "Read from replicas (cluster mode).").kumo(Lit::Bool(false)),
     f("username", Ty::Str, "Redis user name."),
     f("password", Ty::Secret, "Redis password."),
-    f("connect_timeout", Ty::Duration, "Connect timeout.").def("30s"),
-    f("wait_timeout", Ty::Duration, "Wait for a pooled connection.").def("30s"),
+    f("connect_timeout", Ty::Duration, "Connect timeout.").kumo(Lit::Secs(30)),
+    f("wait_timeout", Ty::Duration, "Wait for a pooled connection.").kumo(Lit::Secs(30)),
     f("response_timeout", Ty::Duration, "Response timeout."),
 ];
 
@@ -887,20 +1043,20 @@ static METRICS_FIELDS: &[Field] = &[
         Ty::Bool,
         "Serve Prometheus metrics on the metrics port.",
     )
-    .def("true"),
+    .def(Lit::Bool(true)),
     f(
         "service_monitor",
         Ty::Bool,
         "Emit a prometheus-operator ServiceMonitor.",
     )
-    .def("false"),
-    f("interval", Ty::Duration, "Scrape interval.").def("30s"),
+    .def(Lit::Bool(false)),
+    f("interval", Ty::Duration, "Scrape interval.").def(Lit::Secs(30)),
     f(
         "scraper_cidrs",
         Ty::List(&Ty::Cidr),
         "Where the scraper connects from; they may read `/metrics` on the metrics port.",
     )
-    .def("the cluster's `pod_cidr`"),
+    .described("the cluster's `pod_cidr`"),
 ];
 
 static MAP_NOTE: &str = "A map: each entry is `\"name\" = value`.";
@@ -1088,7 +1244,7 @@ pub static TENANCY: BlockSchema = BlockSchema {
             Ty::Bool,
             "Remove the tenant header before delivery.",
         )
-        .def("false"),
+        .kumo(Lit::Bool(false)),
         f(
             "campaign_header",
             Ty::Str,
@@ -1099,7 +1255,7 @@ pub static TENANCY: BlockSchema = BlockSchema {
             Ty::Bool,
             "Remove the campaign header before delivery.",
         )
-        .def("false"),
+        .kumo(Lit::Bool(false)),
         f(
             "scheduling_header",
             Ty::Str,
@@ -1199,7 +1355,7 @@ pub static LOGGING: BlockSchema = BlockSchema {
     ..block("logging", "Diagnostic and delivery logs.")
 };
 
-static PORTS: BlockSchema = BlockSchema {
+pub static PORTS: BlockSchema = BlockSchema {
     fields: &[PORTS_FIELDS],
     ..block("ports", "Container ports.")
 };
@@ -1219,7 +1375,7 @@ pub static RESOURCES: BlockSchema = BlockSchema {
     ..block("resources", "CPU and memory requests and limits.")
 };
 
-static AUTOSCALE: BlockSchema = BlockSchema {
+pub static AUTOSCALE: BlockSchema = BlockSchema {
     fields: &[AUTOSCALE_FIELDS],
     ..block(
         "autoscale",
@@ -1227,23 +1383,23 @@ static AUTOSCALE: BlockSchema = BlockSchema {
     )
 };
 
-static READINESS: BlockSchema = BlockSchema {
-    fields: &[PROBE_FIELDS],
+pub static READINESS: BlockSchema = BlockSchema {
+    fields: &[&READINESS_FIELDS],
     ..block("readiness", "Readiness probe on `/api/check-liveness/v1`.")
 };
-static STARTUP: BlockSchema = BlockSchema {
-    fields: &[PROBE_FIELDS],
+pub static STARTUP: BlockSchema = BlockSchema {
+    fields: &[&STARTUP_FIELDS],
     ..block("startup", "Startup probe on `/api/check-liveness/v1`.")
 };
-static LIVENESS: BlockSchema = BlockSchema {
-    fields: &[PROBE_FIELDS],
+pub static LIVENESS: BlockSchema = BlockSchema {
+    fields: &[&LIVENESS_FIELDS],
     ..block(
         "liveness",
         "Liveness probe (a TCP check of the HTTP port: the liveness endpoint reports load shedding, which must not restart pods).",
     )
 };
 
-static PROBES: BlockSchema = BlockSchema {
+pub static PROBES: BlockSchema = BlockSchema {
     children: &[&READINESS, &STARTUP, &LIVENESS],
     ..block("probes", "Probe timings.")
 };

@@ -4,11 +4,22 @@
 
 use kumoc_lang::Span;
 
-use crate::diagnostic::Loc;
-
 /// Index of a file in [`Sources`]. The embedded stdlib files come first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FileId(pub u32);
+
+/// A place in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Loc {
+    pub file: FileId,
+    pub span: Span,
+}
+
+impl Loc {
+    pub fn new(file: FileId, span: Span) -> Self {
+        Self { file, span }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SourceFile {

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use kumoc_compiler::emit::{self, Output};
+use kumoc_compiler::emit::Output;
 use kumoc_compiler::{Analysis, Environment, Options, Severity, analyze, fix, render};
 use kumoc_lang::Parse;
 use kumoc_lang::ast::*;
@@ -131,7 +131,7 @@ fn run(files: &[(String, Vec<u8>)], env: Option<Environment>) -> (Analysis, Opti
     for (text, _) in fix::apply(&a.diagnostics, &a.sources, true).values() {
         let _ = kumoc_lang::format::format(text);
     }
-    let out = emit::emit(&a);
+    let out = a.emit();
     (a, out)
 }
 

@@ -6,13 +6,14 @@
 
 pub mod ast;
 pub mod format;
+pub mod incremental;
 mod parser;
 #[cfg(test)]
 mod pest_oracle;
 pub mod units;
 
 pub use ast::Span;
-pub use parser::{MAX_NESTING, Parse, parse};
+pub use parser::{MAX_NESTING, Parse, Piece, parse, parse_piece};
 
 /// The syntax error codes (`K0xxx`). Stable: a code is never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -38,6 +38,56 @@ pub fn parse(text: &str) -> Parse {
     Parse { file, errors }
 }
 
+/// One step of the top level of a file, for editors that re-parse only what an edit
+/// touched: the blanks, comments and newlines before a statement and the statement
+/// itself (`stmt: None` when the text ends first). Spans are relative to the start of the
+/// text the piece was parsed from.
+///
+/// [`parse`] reads a file as consecutive pieces: parsing `text[p..]` at a piece boundary
+/// `p` yields the same statement, comments and errors, shifted by `p`, as `parse(text)`
+/// (the parser never looks behind its position, and at the top level nothing else carries
+/// over), and the next piece starts at `p + len`. A piece depends on `text[p..p + reach]`
+/// only, so after an edit the pieces that end their reach before it are still valid, and
+/// so are those after it once a new piece boundary lands on an old one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    /// Bytes consumed (the next piece starts there).
+    pub len: u32,
+    /// One past the last byte examined (`len + 1` of the remaining text when the answer
+    /// depended on where the text ends); never less than `len`.
+    pub reach: u32,
+    pub stmt: Option<Stmt>,
+    pub comments: Vec<Comment>,
+    /// Sorted by span, as [`parse`] sorts them.
+    pub errors: Vec<SyntaxError>,
+}
+
+/// Parse the first piece of `text` (see [`Piece`]). Total, like [`parse`].
+pub fn parse_piece(text: &str) -> Piece {
+    let mut p = Parser::tracking(text);
+    let stmt = loop {
+        p.skip();
+        match p.peek() {
+            None => break None,
+            Some(b'\n' | b'\r') => {
+                p.eat_newline();
+            }
+            Some(_) => break Some(p.stmt(true)),
+        }
+    };
+    let mut errors = comment_errors(&p.comments);
+    errors.append(&mut p.errors);
+    errors.sort_by_key(|e| (e.span.start, e.span.end));
+    let len = u32::try_from(p.pos).unwrap_or(u32::MAX);
+    Piece {
+        len,
+        reach: u32::try_from(p.reach.get()).unwrap_or(u32::MAX).max(len),
+        stmt,
+        comments: p.comments,
+        errors,
+    }
+}
+
 /// `/* ...` without its `*/` (the comment then runs to the end of the file).
 pub(crate) fn comment_errors(comments: &[Comment]) -> Vec<SyntaxError> {
     comments
@@ -64,10 +114,15 @@ struct Mark {
     comments: usize,
 }
 
-struct Parser<'t> {
+/// `TRACK`: record how far the parser looked ahead ([`Parser::reach`]), for
+/// [`parse_piece`]; off for [`parse`], where it would only cost time.
+struct Parser<'t, const TRACK: bool = false> {
     text: &'t str,
     b: &'t [u8],
     pos: usize,
+    /// With `TRACK`: one past the last byte index examined (an index at the end of the text
+    /// counts: the answer depended on the text ending there).
+    reach: std::cell::Cell<usize>,
     /// How many blocks, lists and calls enclose `pos` (at most [`MAX_NESTING`]).
     depth: usize,
     errors: Vec<SyntaxError>,
@@ -113,12 +168,25 @@ fn is_newline(c: u8) -> bool {
     c == b'\n' || c == b'\r'
 }
 
-impl<'t> Parser<'t> {
+impl<'t> Parser<'t, false> {
     fn new(text: &'t str) -> Self {
+        Self::with(text)
+    }
+}
+
+impl<'t> Parser<'t, true> {
+    fn tracking(text: &'t str) -> Self {
+        Self::with(text)
+    }
+}
+
+impl<'t, const TRACK: bool> Parser<'t, TRACK> {
+    fn with(text: &'t str) -> Self {
         Parser {
             text,
             b: text.as_bytes(),
             pos: 0,
+            reach: std::cell::Cell::new(0),
             depth: 0,
             errors: Vec::new(),
             comments: Vec::new(),
@@ -147,7 +215,19 @@ impl<'t> Parser<'t> {
     }
 
     fn at(&self, i: usize) -> Option<u8> {
+        if TRACK {
+            self.reach.set(self.reach.get().max(i + 1));
+        }
         self.b.get(i).copied()
+    }
+
+    /// Whether the bytes at `i` are `lit`.
+    fn looking_at(&self, i: usize, lit: &[u8]) -> bool {
+        if TRACK {
+            let end = (i + lit.len()).min(self.b.len() + 1);
+            self.reach.set(self.reach.get().max(end));
+        }
+        self.b.get(i..i + lit.len()) == Some(lit)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -188,9 +268,7 @@ impl<'t> Parser<'t> {
         loop {
             match self.peek() {
                 Some(b' ' | b'\t') => self.pos += 1,
-                Some(0xEF) if self.b.get(self.pos + 1..self.pos + 3) == Some(&[0xBB, 0xBF]) => {
-                    self.pos += 3
-                }
+                Some(0xEF) if self.looking_at(self.pos + 1, &[0xBB, 0xBF]) => self.pos += 3,
                 Some(b'#') => self.line_comment(),
                 Some(b'/') => match self.at(self.pos + 1) {
                     Some(b'/') => self.line_comment(),
@@ -235,10 +313,16 @@ impl<'t> Parser<'t> {
 
     /// The end of the block comment starting at `i`: after its `*/`, or the end of the text.
     fn block_comment_end(&self, i: usize) -> usize {
-        match self.text.get(i + 2..).and_then(|rest| rest.find("*/")) {
+        let end = match self.text.get(i + 2..).and_then(|rest| rest.find("*/")) {
             Some(n) => i + 2 + n + 2,
             None => self.b.len(),
+        };
+        if TRACK {
+            // Without `*/` the search read to the end of the text.
+            let seen = if end == self.b.len() { end + 1 } else { end };
+            self.reach.set(self.reach.get().max(seen));
         }
+        end
     }
 
     fn push_comment(&mut self, start: usize) {
@@ -294,8 +378,7 @@ impl<'t> Parser<'t> {
 
     /// `kw_from = @{ "from" ~ !ident_char }`
     fn at_kw_from(&self) -> bool {
-        self.b.get(self.pos..self.pos + 4) == Some(b"from")
-            && !self.at(self.pos + 4).is_some_and(is_ident_char)
+        self.looking_at(self.pos, b"from") && !self.at(self.pos + 4).is_some_and(is_ident_char)
     }
 
     /// `digits = _{ ASCII_DIGIT ~ (ASCII_DIGIT | "_")* }`
@@ -320,7 +403,7 @@ impl<'t> Parser<'t> {
         while self.at(j).is_some_and(word) {
             j += 1;
         }
-        if self.b.get(j..j + 11) == Some(b",max_burst=") {
+        if self.looking_at(j, b",max_burst=") {
             j += 11;
             while self.at(j).is_some_and(word) {
                 j += 1;
@@ -331,7 +414,7 @@ impl<'t> Parser<'t> {
 
     /// `rate = @{ "local:" ~ digits ~ ("/" ~ period ~ max_burst?)? | digits ~ "/" ~ period ~ max_burst? }`
     fn rate_end(&self, i: usize) -> Option<usize> {
-        if self.b.get(i..i + 6) == Some(b"local:") {
+        if self.looking_at(i, b"local:") {
             if let Some(j) = self.digits_end(i + 6) {
                 if self.at(j) == Some(b'/') {
                     if let Some(k) = self.period_end(j + 1) {
@@ -425,9 +508,9 @@ impl<'t> Parser<'t> {
 
     /// `boolean = @{ ("true" | "false") ~ !ident_char }`
     fn boolean_end(&self, i: usize) -> Option<(usize, bool)> {
-        let (end, v) = if self.b.get(i..i + 4) == Some(b"true") {
+        let (end, v) = if self.looking_at(i, b"true") {
             (i + 4, true)
-        } else if self.b.get(i..i + 5) == Some(b"false") {
+        } else if self.looking_at(i, b"false") {
             (i + 5, false)
         } else {
             return None;

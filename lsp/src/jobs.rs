@@ -49,8 +49,19 @@ pub type Shared<T> = Arc<Retire<T>>;
 enum Status<T: Send + 'static> {
     Running,
     Done(Shared<T>),
-    /// Skipped (superseded before it started) or failed.
-    Dropped,
+    /// Skipped: superseded before it started.
+    Skipped,
+    /// The work panicked (the message).
+    Failed(String),
+}
+
+/// Why a job has no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobError {
+    /// Superseded before it started.
+    Skipped,
+    /// The work panicked, with this message.
+    Failed(String),
 }
 
 /// A computation running on the blocking pool, awaited by any number of tasks.
@@ -65,23 +76,28 @@ impl<T: Send + Sync + 'static> Clone for Job<T> {
 
 impl<T: Send + Sync + 'static> Job<T> {
     /// Start `work` now.
+    #[cfg(test)]
     pub fn start(work: impl FnOnce() -> T + Send + 'static) -> Self {
-        Self::spawn(None, || true, work)
+        Self::spawn(None, || true, work, |_| {})
     }
 
     /// Start `work` once `gate` lets it through, unless `wanted` then says it is stale.
+    #[cfg(test)]
     pub fn gated(
         gate: Arc<Semaphore>,
         wanted: impl FnOnce() -> bool + Send + 'static,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Self {
-        Self::spawn(Some(gate), wanted, work)
+        Self::spawn(Some(gate), wanted, work, |_| {})
     }
 
-    fn spawn(
+    /// Like [`Job::gated`] (no gate when `gate` is `None`), and `done` is told the value
+    /// before any waiter.
+    pub fn spawn(
         gate: Option<Arc<Semaphore>>,
         wanted: impl FnOnce() -> bool + Send + 'static,
         work: impl FnOnce() -> T + Send + 'static,
+        done: impl FnOnce(&Shared<T>) + Send + 'static,
     ) -> Self {
         let (tx, rx) = watch::channel(Status::Running);
         tokio::spawn(async move {
@@ -89,26 +105,33 @@ impl<T: Send + Sync + 'static> Job<T> {
                 Some(g) => match g.acquire_owned().await {
                     Ok(p) => Some(p),
                     Err(_) => {
-                        let _ = tx.send(Status::Dropped);
+                        let _ = tx.send(Status::Skipped);
                         return;
                     }
                 },
                 None => None,
             };
             if !wanted() {
-                let _ = tx.send(Status::Dropped);
+                let _ = tx.send(Status::Skipped);
                 return;
             }
-            let done = tokio::task::spawn_blocking(move || Arc::new(Retire::new(work()))).await;
-            let _ = tx.send(match done {
-                Ok(v) => Status::Done(v),
-                Err(_) => Status::Dropped,
+            let finished = tokio::task::spawn_blocking(move || Arc::new(Retire::new(work()))).await;
+            let _ = tx.send(match finished {
+                Ok(v) => {
+                    done(&v);
+                    Status::Done(v)
+                }
+                Err(e) => Status::Failed(match e.try_into_panic() {
+                    Ok(payload) => crate::guard::panic_message(payload.as_ref()),
+                    Err(_) => "the job was cancelled".to_string(),
+                }),
             });
         });
         Self(rx)
     }
 
     /// The value, if finished.
+    #[cfg(test)]
     pub fn ready(&self) -> Option<Shared<T>> {
         match &*self.0.borrow() {
             Status::Done(v) => Some(Arc::clone(v)),
@@ -116,18 +139,21 @@ impl<T: Send + Sync + 'static> Job<T> {
         }
     }
 
-    /// Whether the job was skipped or failed (it will never have a value).
-    pub fn dropped(&self) -> bool {
-        matches!(&*self.0.borrow(), Status::Dropped)
+    /// Whether the job was skipped (it will never have a value).
+    pub fn skipped(&self) -> bool {
+        matches!(&*self.0.borrow(), Status::Skipped)
     }
 
-    /// Wait for the value; `None` if the job was skipped or failed.
-    pub async fn wait(&self) -> Option<Shared<T>> {
+    /// Wait for the value.
+    pub async fn wait(&self) -> Result<Shared<T>, JobError> {
         let mut rx = self.0.clone();
-        let status = rx.wait_for(|s| !matches!(s, Status::Running)).await.ok()?;
+        let Ok(status) = rx.wait_for(|s| !matches!(s, Status::Running)).await else {
+            return Err(JobError::Failed("the job's task ended".to_string()));
+        };
         match &*status {
-            Status::Done(v) => Some(Arc::clone(v)),
-            _ => None,
+            Status::Done(v) => Ok(Arc::clone(v)),
+            Status::Failed(message) => Err(JobError::Failed(message.clone())),
+            _ => Err(JobError::Skipped),
         }
     }
 }
@@ -139,7 +165,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_share_skip_and_survive_cancelled_waiters() {
         let job = Job::start(|| 6 * 7);
-        assert_eq!(job.wait().await.map(|v| **v), Some(42));
+        assert_eq!(job.wait().await.map(|v| **v), Ok(42));
         assert_eq!(job.clone().ready().map(|v| **v), Some(42));
 
         // A waiter that gives up does not stop the work.
@@ -153,11 +179,18 @@ mod tests {
             },
         );
         let _ = tokio::time::timeout(std::time::Duration::from_millis(1), slow.wait()).await;
-        assert_eq!(slow.wait().await.map(|v| **v), Some(1));
+        assert_eq!(slow.wait().await.map(|v| **v), Ok(1));
 
         // Superseded before it could start: skipped.
         let skipped = Job::gated(gate, || false, || 2);
-        assert!(skipped.wait().await.is_none());
-        assert!(skipped.ready().is_none() && skipped.dropped());
+        assert_eq!(skipped.wait().await.err(), Some(JobError::Skipped));
+        assert!(skipped.ready().is_none() && skipped.skipped());
+
+        // A panic is a failure with its message, not a crash.
+        let failed = Job::start(|| -> u8 { panic!("boom") });
+        assert_eq!(
+            failed.wait().await.err(),
+            Some(JobError::Failed("boom".to_string()))
+        );
     }
 }

@@ -9,25 +9,112 @@ pub enum Encoding {
     Utf16,
 }
 
-/// Line starts of a text, for conversions.
-pub struct Lines<'t> {
-    text: &'t str,
+/// The line starts of a text (computed once per document version).
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
     starts: Vec<usize>,
 }
 
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = Vec::with_capacity(text.len() / 32 + 1);
+        starts.push(0);
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Self { starts }
+    }
+
+    #[cfg(test)]
+    pub fn starts(&self) -> &[usize] {
+        &self.starts
+    }
+
+    /// The index of the text after `a..b` was replaced by `inserted` (lines before the
+    /// edit kept, those after it moved; no scan of the text).
+    pub fn edited(&self, a: usize, b: usize, inserted: &str) -> LineIndex {
+        // A line starting in `a + 1..=b` started after a newline that was removed.
+        let keep = self.starts.partition_point(|&s| s <= a);
+        let tail = self.starts.partition_point(|&s| s <= b);
+        let mut starts = Vec::with_capacity(self.starts.len() + 1);
+        starts.extend_from_slice(self.starts.get(..keep).unwrap_or_default());
+        starts.extend(
+            inserted
+                .bytes()
+                .enumerate()
+                .filter(|&(_, c)| c == b'\n')
+                .map(|(i, _)| a + i + 1),
+        );
+        let (added, removed) = (inserted.len(), b - a);
+        starts.extend(
+            self.starts
+                .get(tail..)
+                .unwrap_or_default()
+                .iter()
+                .map(|&s| s + added - removed),
+        );
+        LineIndex { starts }
+    }
+}
+
+/// A text with its line starts, for conversions.
+pub struct Lines<'t> {
+    text: &'t str,
+    starts: std::borrow::Cow<'t, [usize]>,
+    /// The line of the last conversion.
+    hint: std::cell::Cell<usize>,
+}
+
 impl<'t> Lines<'t> {
+    /// Index `text` now (for texts without a cached [`LineIndex`]).
     pub fn new(text: &'t str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { text, starts }
+        Self {
+            text,
+            starts: std::borrow::Cow::Owned(LineIndex::new(text).starts),
+            hint: std::cell::Cell::new(0),
+        }
+    }
+
+    /// `text` with its cached index.
+    pub fn of(text: &'t str, index: &'t LineIndex) -> Self {
+        Self {
+            text,
+            starts: std::borrow::Cow::Borrowed(&index.starts),
+            hint: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The line that holds `offset`. Conversions come in text order (tokens, symbols,
+    /// diagnostics), so the search starts at the line found last and gallops forward;
+    /// anything before it is a binary search.
+    fn line_of(&self, offset: usize) -> usize {
+        let starts = &*self.starts;
+        let hint = self.hint.get();
+        let line = match starts.get(hint) {
+            Some(&at) if at <= offset => {
+                let (mut lo, mut step) = (hint, 1);
+                while starts.get(lo + step).is_some_and(|&s| s <= offset) {
+                    lo += step;
+                    step *= 2;
+                }
+                let hi = (lo + step).min(starts.len());
+                lo + starts
+                    .get(lo..hi)
+                    .map_or(1, |w| w.partition_point(|&s| s <= offset))
+                    .saturating_sub(1)
+            }
+            _ => starts.partition_point(|&s| s <= offset).saturating_sub(1),
+        };
+        self.hint.set(line);
+        line
     }
 
     pub fn position(&self, offset: u32, enc: Encoding) -> Position {
         let offset = (offset as usize).min(self.text.len());
-        let line = match self.starts.binary_search(&offset) {
-            Ok(l) => l,
-            Err(next) => next.saturating_sub(1),
-        };
+        let line = self.line_of(offset);
         let start = self.starts.get(line).copied().unwrap_or(0);
         let mut end = offset;
         while !self.text.is_char_boundary(end) {
@@ -36,12 +123,20 @@ impl<'t> Lines<'t> {
         let prefix = self.text.get(start..end).unwrap_or("");
         let character = match enc {
             Encoding::Utf8 => prefix.len(),
+            Encoding::Utf16 if prefix.is_ascii() => prefix.len(),
             Encoding::Utf16 => prefix.encode_utf16().count(),
         };
         Position {
             line: u32::try_from(line).unwrap_or(u32::MAX),
             character: u32::try_from(character).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The offset of the start of the line that holds `offset`.
+    pub fn line_start(&self, offset: u32) -> u32 {
+        let offset = (offset as usize).min(self.text.len());
+        let line = self.line_of(offset);
+        u32::try_from(self.starts.get(line).copied().unwrap_or(0)).unwrap_or(u32::MAX)
     }
 
     pub fn range(&self, start: u32, end: u32, enc: Encoding) -> Range {
@@ -81,6 +176,47 @@ impl<'t> Lines<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edited_index_equals_a_fresh_one() {
+        let text = "ab\ncd\n\nef\r\ngh".repeat(20);
+        let index = LineIndex::new(&text);
+        for a in (0..text.len()).step_by(3) {
+            for len in [0, 1, 2, 5, 17] {
+                let b = (a + len).min(text.len());
+                for inserted in ["", "x", "\n", "a\nb\n", "\n\n\n"] {
+                    let mut new = text.clone();
+                    new.replace_range(a..b, inserted);
+                    assert_eq!(
+                        index.edited(a, b, inserted).starts,
+                        LineIndex::new(&new).starts,
+                        "{a}..{b} -> {inserted:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The galloping search finds the line a plain binary search finds, in any order.
+    #[test]
+    fn line_of_any_offset_in_any_order() {
+        let text = "a\n\nbb\nccc\n\n\ndddd\ne".repeat(50);
+        let lines = Lines::new(&text);
+        let mut seed = 7usize;
+        for i in 0..5000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let offset = if i % 3 == 0 {
+                i % (text.len() + 1)
+            } else {
+                (seed >> 33) % (text.len() + 1)
+            };
+            let expected = match lines.starts.binary_search(&offset) {
+                Ok(l) => l,
+                Err(next) => next - 1,
+            };
+            assert_eq!(lines.line_of(offset), expected, "{offset}");
+        }
+    }
 
     #[test]
     fn utf16_and_utf8_columns() {

@@ -8,12 +8,32 @@ use std::sync::Arc;
 
 use kumoc_compiler::{Analysis, FileId, Options, analyze};
 
+use crate::stdlib_files;
+use crate::text::LineIndex;
+
 /// An open document at one version (the text is shared, so snapshots of every open
-/// document are cheap to take).
+/// document are cheap to take; an `Arc<String>` takes the edited text without a copy),
+/// with its line index.
 #[derive(Debug, Clone)]
 pub struct Doc {
-    pub text: Arc<str>,
+    pub text: Arc<String>,
     pub version: i32,
+    pub index: Arc<LineIndex>,
+}
+
+impl Doc {
+    pub fn new(text: String, version: i32) -> Self {
+        let index = LineIndex::new(&text);
+        Self::with_index(text, version, index)
+    }
+
+    pub fn with_index(text: String, version: i32, index: LineIndex) -> Self {
+        Doc {
+            text: Arc::new(text),
+            version,
+            index: Arc::new(index),
+        }
+    }
 }
 
 /// `file:///a/b%20c.kumo` → `/a/b c.kumo`; other schemes have no path.
@@ -56,6 +76,8 @@ pub fn path_to_uri(path: &Path) -> String {
 /// mapped to URIs.
 pub struct Snapshot {
     pub analysis: Analysis,
+    /// What requests that never wait for an analysis keep of this one.
+    pub summary: Arc<crate::features::summary::Summary>,
     /// FileId → URI (stdlib files map to a cached copy on disk, so definitions can open them).
     pub uris: BTreeMap<FileId, String>,
 }
@@ -72,22 +94,12 @@ impl Snapshot {
     }
 }
 
-/// Where the stdlib is copied so that "go to definition" can show it.
-fn stdlib_uri(name: &str, text: &str) -> String {
-    let file = name.trim_start_matches("<stdlib>/");
-    let dir = std::env::temp_dir().join(format!("kumoc-stdlib-{}", env!("CARGO_PKG_VERSION")));
-    let path = dir.join(file);
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
-        let _ = std::fs::create_dir_all(&dir);
-        let _ = std::fs::write(&path, text);
-    }
-    path_to_uri(&path)
-}
-
 /// Analyse the deployment of `uri`: its directory's `.kumo` files, open documents first.
 pub fn analyze_for(uri: &str, docs: &BTreeMap<String, Doc>, options: &Options) -> Snapshot {
     let mut files: Vec<(String, Vec<u8>, String)> = Vec::new();
     match uri_to_path(uri) {
+        // A stdlib file opened from "go to definition": the stdlib alone.
+        Some(path) if stdlib_files::is_stdlib_path(&path) => {}
         Some(path) => {
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -147,12 +159,18 @@ pub fn analyze_for(uri: &str, docs: &BTreeMap<String, Doc>, options: &Options) -
     let mut user = file_uris.into_iter();
     for (id, f) in analysis.sources.iter() {
         if f.is_stdlib {
-            uris.insert(id, stdlib_uri(&f.name, &f.text));
+            if let Some(path) = stdlib_files::path(&f.name) {
+                uris.insert(id, path_to_uri(&path));
+            }
         } else if let Some(u) = user.next() {
             uris.insert(id, u);
         }
     }
-    Snapshot { analysis, uris }
+    Snapshot {
+        analysis,
+        uris,
+        summary: Arc::default(),
+    }
 }
 
 #[cfg(test)]

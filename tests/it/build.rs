@@ -25,12 +25,16 @@ fn analyze_example(env: Option<Environment>) -> kumoc_compiler::Analysis {
 }
 
 pub fn build_example(env: Option<Environment>) -> emit::Output {
-    emit::emit(&analyze_example(env)).expect("an error-free analysis emits")
+    analyze_example(env)
+        .emit()
+        .expect("an error-free analysis emits")
 }
 
 /// The example's output in canonical form (no comments in the policy files).
 pub fn build_example_canonical(env: Option<Environment>) -> emit::Output {
-    emit::emit_canonical(&analyze_example(env)).expect("an error-free analysis emits")
+    let a = analyze_example(env);
+    let model = a.checked_model().expect("an error-free analysis emits");
+    emit::emit_canonical(model, &a.places())
 }
 
 #[test]

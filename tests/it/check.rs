@@ -107,7 +107,7 @@ fn examples_check_clean() {
             "opportunistic"
         };
         assert!(
-            matches!(tls, Some(kumoc_compiler::check::Typed::Enum(v)) if v.name == want),
+            matches!(tls, Some(kumoc_compiler::value::Typed::Enum(v)) if v.name == want),
             "{env:?}: enable_tls {tls:?}"
         );
     }
@@ -165,7 +165,7 @@ fn user_blocks_merge_over_presets() {
         .find(|s| s.key == kumoc_compiler::model::ShapingKey::Default)
         .unwrap();
     assert!(
-        matches!(d.shaping.settings.get("connection_limit").unwrap().value, kumoc_compiler::check::Typed::Limit(l) if l.limit == 3)
+        matches!(d.shaping.settings.get("connection_limit").unwrap().value, kumoc_compiler::value::Typed::Limit(l) if l.limit == 3)
     );
     assert!(
         !d.shaping.automation.is_empty(),

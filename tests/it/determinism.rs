@@ -35,7 +35,7 @@ fn build(files: &[(String, Vec<u8>)], env: Option<Environment>) -> Option<emit::
             ..Default::default()
         },
     );
-    emit::emit(&a)
+    a.emit()
 }
 
 fn build_canonical(files: &[(String, Vec<u8>)], env: Option<Environment>) -> emit::Output {
@@ -46,7 +46,7 @@ fn build_canonical(files: &[(String, Vec<u8>)], env: Option<Environment>) -> emi
             ..Default::default()
         },
     );
-    emit::emit_canonical(&a).expect("builds")
+    emit::emit_canonical(a.checked_model().expect("builds"), &a.places())
 }
 
 /// A deployment of `n` domains in the shape of `bench/gen.py` (a source, DKIM, a queue and a

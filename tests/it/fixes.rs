@@ -306,13 +306,14 @@ fn variant_cases() -> Vec<Case> {
         "deployment \"t\" {{\n  namespace = \"n\"\n  kumomta = \"{old}\"\n  environment = staging\n}}\n"
     );
     for f in kumoc_compiler::schema::EGRESS_FIELDS {
-        let (Some(since), Some(default)) = (f.since, f.default) else {
+        let (Some(since), Some(default)) = (f.since, f.default.and_then(|d| d.lit())) else {
             continue;
         };
         if old_version.supports(since) || f.name.len() < 5 {
             continue;
         }
         let typo = format!("{}{}", &f.name[..2], &f.name[3..]);
+        let default = default.to_kumo();
         let text = format!("{head}shaping default {{\n  {typo} = {default}\n}}\n");
         out.push(Case {
             name: format!("`{typo}` on {old} (`{}` is newer)", f.name),

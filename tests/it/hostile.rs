@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use kumoc_compiler::{Analysis, Options, Severity, analyze, emit};
+use kumoc_compiler::{Analysis, Options, Severity, analyze};
 use serde_json::{Value as Json, json};
 
 use crate::lua_harness::{Arg, MessageSpec, Policy};
@@ -721,7 +721,9 @@ pub(crate) fn observe(
     scratch: &Path,
     baseline: Option<(&Observed, &str)>,
 ) -> Result<Observed, String> {
-    let out = emit::emit(analysis).ok_or("no output from an error-free analysis")?;
+    let out = analysis
+        .emit()
+        .ok_or("no output from an error-free analysis")?;
     let mut tree = serde_json::Map::new();
     for (path, text) in &out.files {
         let value = if path.ends_with(".toml") {
@@ -870,7 +872,6 @@ fn arg_json(a: &Arg) -> Json {
     match a {
         Arg::Str(s) => json!(s),
         Arg::Nil => Json::Null,
-        Arg::Int(i) => json!(i),
         Arg::Json(j) => j.clone(),
         Arg::Message(m) => json!({
             "from": m.from_header,
@@ -905,7 +906,7 @@ fn run_lua(
             let stdlib = kumoc_compiler::stdlib::FILES.len();
             let user_written = |loc: kumoc_compiler::diagnostic::Loc| loc.file.0 as usize >= stdlib;
             let header = |name: &str| match model.tenancy.get(name).map(|s| &s.value) {
-                Some(kumoc_compiler::check::Typed::Str(h)) => Some(h.clone()),
+                Some(kumoc_compiler::value::Typed::Str(h)) => Some(h.clone()),
                 _ => None,
             };
             let tenant = model.tenants.first().map(|t| t.name.clone());
@@ -982,7 +983,7 @@ fn run_lua(
             }
             for secret in &model.secrets {
                 if model.http_listener.get("users").is_some_and(|u| {
-                    matches!(&u.value, kumoc_compiler::check::Typed::Secret(r) if r.name == secret.name)
+                    matches!(&u.value, kumoc_compiler::value::Typed::Secret(r) if r.name == secret.name)
                 }) {
                     // The password is the file's content without its final newline (which
                     // the policy strips), so every declared user can log in.

@@ -237,7 +237,7 @@ fn the_imported_seed_passes_validation_on_its_own_release() {
             ..Options::default()
         },
     );
-    let out = emit::emit(&a).unwrap_or_else(|| panic!("{}", human(&a)));
+    let out = a.emit().unwrap_or_else(|| panic!("{}", human(&a)));
     let scratch = crate::hostile::Scratch::new("import-seed-validate");
     let policy = scratch.path().join("policy");
     let files_root = scratch.path().join("files");
@@ -443,8 +443,11 @@ fn round_trip(
             ..Options::default()
         },
     );
-    let built = emit::emit(&a).ok_or_else(|| format!("{label}: does not build"))?;
-    let want = policy_files(&emit::emit_canonical(&a).ok_or("no canonical output")?);
+    let built = a.emit().ok_or_else(|| format!("{label}: does not build"))?;
+    let want = policy_files(&emit::emit_canonical(
+        a.checked_model().ok_or("no canonical output")?,
+        &a.places(),
+    ));
     let model = a.model.as_ref().ok_or("no model")?;
     let dir: Vec<InputFile> = built
         .files
@@ -541,10 +544,11 @@ fn round_trip(
             ..Options::default()
         },
     );
-    let got = policy_files(
-        &emit::emit_canonical(&b)
+    let got = policy_files(&emit::emit_canonical(
+        b.checked_model()
             .ok_or_else(|| format!("{label}: the import does not build:\n{}", human(&b)))?,
-    );
+        &b.places(),
+    ));
     if got != want {
         return Err(format!(
             "{label}: the import builds another policy: {}\n{}",

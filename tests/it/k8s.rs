@@ -1,6 +1,6 @@
 //! The Kubernetes manifests: every object validates against the official Kubernetes 1.33
 //! JSON schemas with unknown fields rejected, and none of the seed chart's Kubernetes
-//! defects (kumomta.md §12.2) is present.
+//! defects (docs/seed-defects.md) is present.
 
 use std::collections::BTreeMap;
 

@@ -48,6 +48,32 @@ fn registry_is_sorted_unique_and_documented() {
     }
 }
 
+/// A rule's `since` is a kumoc release, `MAJOR.MINOR.PATCH`, and not a later one than this
+/// build: a new rule says the release being prepared, the workspace version.
+#[test]
+fn rule_since_is_a_kumoc_release_up_to_this_one() {
+    fn parse(v: &str) -> Option<(u32, u32, u32)> {
+        let mut parts = v.split('.').map(|p| {
+            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse::<u32>().ok())
+                .flatten()
+        });
+        let version = (parts.next()??, parts.next()??, parts.next()??);
+        parts.next().is_none().then_some(version)
+    }
+    let this = parse(env!("CARGO_PKG_VERSION")).expect("the workspace version");
+    for r in RULES {
+        let since = parse(r.since);
+        assert!(
+            since.is_some_and(|s| s <= this),
+            "{}: since {:?} is not a kumoc release up to {}",
+            r.code,
+            r.since,
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+}
+
 #[test]
 fn no_placeholder_rules() {
     let left: Vec<&str> = RULES
@@ -64,7 +90,8 @@ fn every_rule_has_a_fixture_that_triggers_it_once() {
         if r.doc.contains("PLACEHOLDER") {
             continue;
         }
-        if matches!(r.kind, Kind::Guaranteed | Kind::Unsupported) {
+        // DNS rules have their fixtures (a deployment and a snapshot) in `tests/it/dns.rs`.
+        if matches!(r.kind, Kind::Guaranteed | Kind::Unsupported | Kind::Dns(_)) {
             continue;
         }
         let path = fixture(r.code);
@@ -115,8 +142,8 @@ fn every_case_fixture_triggers_its_rule_once() {
 fn check_fixture(r: &kumoc_compiler::lints::Rule, name: &str, text: &str, snapshot: &str) {
     let wanted: Vec<&str> = match r.kind {
         Kind::Check(_) => vec![r.code],
-        Kind::Checker(codes) => codes.to_vec(),
-        Kind::Guaranteed | Kind::Unsupported => return,
+        Kind::Checker(codes) => codes.iter().map(|c| c.as_str()).collect(),
+        Kind::Guaranteed | Kind::Unsupported | Kind::Dns(_) => return,
     };
     let a = kumoc_compiler::analyze(
         &[(name.to_string(), text.as_bytes().to_vec())],
@@ -212,22 +239,27 @@ fn rule_docs_are_fresh() {
         })
         .collect();
     let mut index = String::from(
-        "# kumoc rules\n\nGenerated from the rule registry (`compiler/src/lints/rules/`); `kumoc explain CODE` prints the same pages.\n\n| code | name | severity | priority | status | summary |\n|---|---|---|---|---|---|\n",
+        "# kumoc rules\n\nGenerated from the rule registry (`compiler/src/lints/rules/`); `kumoc explain CODE` prints the same pages.\n\n| code | name | severity | priority | status | since | summary |\n|---|---|---|---|---|---|---|\n",
     );
     for r in RULES.iter().filter(|r| !r.doc.contains("PLACEHOLDER")) {
         let status = match r.kind {
             Kind::Check(_) => "lint".to_string(),
-            Kind::Checker(c) => format!("checker ({})", c.join(", ")),
+            Kind::Checker(c) => format!(
+                "checker ({})",
+                c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+            ),
             Kind::Guaranteed => "guaranteed".to_string(),
+            Kind::Dns(_) => "DNS snapshot (`kumoc dns --check`)".to_string(),
             Kind::Unsupported => "not checked yet".to_string(),
         };
         index.push_str(&format!(
-            "| [{0}]({0}.md) | {1} | {2} | {3} | {4} | {5} |\n",
+            "| [{0}]({0}.md) | {1} | {2} | {3} | {4} | {5} | {6} |\n",
             r.code,
             r.name,
             r.severity.describe(),
             r.priority,
             status,
+            r.since,
             r.summary
         ));
     }
@@ -523,7 +555,7 @@ fn require_authz_rejects_mail_injected_by_the_user_it_names() {
             &Options::default(),
         );
         assert!(!a.has_errors(), "{}", human(&a));
-        let out = kumoc_compiler::emit::emit(&a).unwrap();
+        let out = a.emit().unwrap();
         let pod = crate::pods::Pod::new(&out, &format!("authz{rejected}"));
         let p = pod.load(
             kumoc_compiler::emit::names::Workload::Mta,

@@ -2,156 +2,15 @@
 //! (including a burst of edits), the features, bad requests, shutdown and exit; and a
 //! storm (1,000 random edits, bad positions, cancellations, files deleted under the server).
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-struct Client {
-    child: Child,
-    stdin: ChildStdin,
-    rx: Receiver<Value>,
-    next_id: i64,
-    /// Notifications seen while waiting for responses.
-    notifications: Vec<Value>,
-    /// Responses not yet asked for, by id.
-    responses: HashMap<i64, Value>,
-}
+#[path = "../support/lsp_client.rs"]
+mod client;
+mod fixtures;
 
-impl Client {
-    fn start() -> Self {
-        let mut child = Command::new(insta_cmd::get_cargo_bin("kumoc"))
-            .arg("lsp")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            loop {
-                let mut len = None;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = line.strip_prefix("Content-Length: ") {
-                        len = v.parse::<usize>().ok();
-                    }
-                }
-                let mut body = vec![0; len.unwrap_or(0)];
-                if r.read_exact(&mut body).is_err() {
-                    return;
-                }
-                if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
-                    return;
-                }
-            }
-        });
-        Client {
-            child,
-            stdin,
-            rx,
-            next_id: 1,
-            notifications: Vec::new(),
-            responses: HashMap::new(),
-        }
-    }
-
-    fn send(&mut self, msg: Value) {
-        let body = msg.to_string();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    fn notify(&mut self, method: &str, params: Value) {
-        self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }));
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.send_request(method, params);
-        self.response(id)
-    }
-
-    /// Send a request without waiting; returns its id.
-    fn send_request(&mut self, method: &str, params: Value) -> i64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
-        id
-    }
-
-    /// One message from the server (a response is filed by id, anything else is kept
-    /// with the notifications).
-    fn receive(&mut self, deadline: Instant, what: &str) {
-        let msg = self
-            .rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("{what} in time"));
-        match msg["id"].as_i64() {
-            Some(id) if msg.get("method").is_none() => {
-                assert!(
-                    self.responses.insert(id, msg).is_none(),
-                    "one response per request ({id})"
-                );
-            }
-            _ => self.notifications.push(msg),
-        }
-    }
-
-    /// The response to request `id`.
-    fn response(&mut self, id: i64) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(r) = self.responses.remove(&id) {
-                return r;
-            }
-            self.receive(deadline, "a response");
-        }
-    }
-
-    /// Wait until a publishDiagnostics for `uri` with `version` arrives; returns it.
-    fn diagnostics(&mut self, uri: &str, version: i64) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(n) = self.notifications.iter().find(|n| {
-                n["method"] == "textDocument/publishDiagnostics"
-                    && n["params"]["uri"] == uri
-                    && n["params"]["version"] == version
-            }) {
-                return n["params"].clone();
-            }
-            self.receive(deadline, "diagnostics");
-        }
-    }
-
-    /// `shutdown`, `exit`, and the process ends with status 0.
-    fn shutdown(mut self) {
-        let r = self.request("shutdown", json!(null));
-        assert!(r.get("error").is_none(), "{r}");
-        self.notify("exit", json!(null));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "{status}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "the server exits after `exit`");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
+use client::Client;
 
 const SRC: &str = "// Überblick: ä ö ü 😀\ndeployment \"lsp\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = production\n}\n\npool main {\n  source main-00 {\n    ehlo_domain = \"mta.example.com\"\n  }\n}\n\nqueue default {\n  egress_pool = main\n  max_message_rate = 7200/h\n}\n\nshaping default { /* 😀 */ enable_tls = opportunistic_insecure }\n";
 
@@ -433,6 +292,148 @@ fn lsp_end_to_end() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A panic in a request handler, in a notification handler or in the analysis (on the
+/// blocking pool) answers an internal error, is logged to the client, and the server goes
+/// on serving. `KUMOC_LSP_PANIC` makes those places panic on purpose.
+#[test]
+fn lsp_survives_panics() {
+    let dir = std::env::temp_dir().join(format!("kumoc-lsp-panic-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("deploy.kumo");
+    std::fs::write(&path, SRC).unwrap();
+    let uri = format!("file://{}", path.display());
+    let mut c = Client::start_with(
+        &[(
+            "KUMOC_LSP_PANIC",
+            "textDocument/hover,textDocument/didChange,analysis",
+        )],
+        std::process::Stdio::null(),
+    );
+    c.initialize(json!({}));
+    c.open(&uri, 1, SRC);
+    let logged = |c: &mut Client, what: &str| {
+        c.notification(what, |n| {
+            n["method"] == "window/logMessage"
+                && n["params"]["type"] == 1
+                && n["params"]["message"].as_str().unwrap().contains(what)
+        })["params"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The analysis panics: no diagnostics, an error in the client's log.
+    let message = logged(&mut c, "panicked in the analysis");
+    assert!(message.contains("KUMOC_LSP_PANIC"), "{message}");
+
+    // A request whose handler panics gets an internal error, logged.
+    let at = position_of(SRC, "enable_tls");
+    let r = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": at }),
+    );
+    assert_eq!(r["error"]["code"], -32603, "{r}");
+    logged(
+        &mut c,
+        "textDocument/hover: kumoc panicked in textDocument/hover",
+    );
+    // A request that needs the analysis gets an internal error too.
+    let r = c.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(SRC, "main\n  max") }),
+    );
+    assert_eq!(r["error"]["code"], -32603, "{r}");
+    // A notification whose handler panics is logged.
+    c.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": "" }] }),
+    );
+    logged(&mut c, "textDocument/didChange: kumoc panicked");
+
+    // The server goes on: requests that need no analysis answer, on the text of version 1.
+    let r = c.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(SRC, "opportunistic_insecure") }),
+    );
+    assert!(r["result"].as_array().is_some_and(|a| !a.is_empty()), "{r}");
+    let r = c.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    assert_eq!(r["result"].as_array().map(Vec::len), Some(4), "{r}");
+    c.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// "Go to definition" into the built-in presets opens a file the server wrote for itself:
+/// in a fresh directory only this user can enter (under `$XDG_RUNTIME_DIR`, else the temp
+/// directory), read-only, removed at exit. A symlink planted at the fixed path older
+/// servers used (`$TMPDIR/kumoc-stdlib-VERSION`, which they followed and overwrote) is
+/// left alone.
+#[cfg(unix)]
+#[test]
+fn lsp_stdlib_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = std::env::temp_dir().join(format!("kumoc-lsp-stdlib-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (tmp, xdg, victim, work) = (
+        root.join("tmp"),
+        root.join("xdg"),
+        root.join("victim"),
+        root.join("work"),
+    );
+    for d in [&tmp, &xdg, &victim, &work] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(victim.join("shaping.kumo"), "precious").unwrap();
+    let planted = tmp.join(format!("kumoc-stdlib-{}", env!("CARGO_PKG_VERSION")));
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let text = "deployment \"d\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n\nprovider \"google\" {\n  max_message_rate = 50/s\n}\n";
+    let path = work.join("deploy.kumo");
+    std::fs::write(&path, text).unwrap();
+    let uri = format!("file://{}", path.display());
+
+    for (runtime, expected_parent) in [("", &tmp), (xdg.to_str().unwrap(), &xdg)] {
+        let mut c = Client::start_with(
+            &[
+                ("TMPDIR", tmp.to_str().unwrap()),
+                ("XDG_RUNTIME_DIR", runtime),
+            ],
+            std::process::Stdio::null(),
+        );
+        c.initialize(json!({}));
+        c.open(&uri, 1, text);
+        c.diagnostics(&uri, 1);
+        let def = c.request(
+            "textDocument/definition",
+            json!({ "textDocument": { "uri": uri }, "position": position_of(text, "oogle") }),
+        );
+        let target = def["result"]["uri"].as_str().unwrap().to_string();
+        let file = std::path::PathBuf::from(target.strip_prefix("file://").unwrap());
+        let dir = file.parent().unwrap().to_path_buf();
+        assert_eq!(dir.parent(), Some(expected_parent.as_path()), "{target}");
+        assert_ne!(dir, planted);
+        let meta = std::fs::symlink_metadata(&dir).unwrap();
+        assert!(meta.is_dir() && !meta.file_type().is_symlink());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+        let file_meta = std::fs::symlink_metadata(&file).unwrap();
+        assert!(file_meta.is_file());
+        assert_eq!(file_meta.permissions().mode() & 0o222, 0, "read-only");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            kumoc_compiler::stdlib::FILES[0].1
+        );
+        assert_eq!(
+            std::fs::read_to_string(victim.join("shaping.kumo")).unwrap(),
+            "precious",
+            "nothing written through the planted symlink"
+        );
+        c.shutdown();
+        assert!(!dir.exists(), "the directory is removed at exit");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 /// A small deterministic PRNG (xorshift64*), so the storm is the same on every run.
 struct Rng(u64);
 
@@ -446,13 +447,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
-}
-
-/// LSP position (UTF-16 columns) of a byte offset.
-fn lsp_position(text: &str, at: usize) -> Value {
-    let line = text[..at].matches('\n').count();
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    json!({ "line": line, "character": text[start..at].encode_utf16().count() })
 }
 
 /// A random character boundary of `text`.
@@ -558,7 +552,7 @@ fn bad_positions(text: &str) -> Vec<Value> {
         json!({ "line": -1, "character": -1 }),
     ];
     if let Some(at) = text.find('😀') {
-        let mut p = lsp_position(text, at);
+        let mut p = client::position(text, at);
         p["character"] = json!(p["character"].as_u64().unwrap() + 1);
         out.push(p);
     }
@@ -694,7 +688,8 @@ fn lsp_storm() {
             } else {
                 SNIPPETS[rng.below(SNIPPETS.len())]
             };
-            let range = json!({ "start": lsp_position(&text, a), "end": lsp_position(&text, b) });
+            let range =
+                json!({ "start": client::position(&text, a), "end": client::position(&text, b) });
             text.replace_range(a..b, insert);
             json!({ "range": range, "text": insert })
         };
@@ -712,7 +707,7 @@ fn lsp_storm() {
         if step % 10 == 3 {
             // A request at a random (good) place.
             let at = boundary(&text, &mut rng);
-            let requests = positional(&uri, &lsp_position(&text, at));
+            let requests = positional(&uri, &client::position(&text, at));
             let (method, params) = requests[rng.below(requests.len())].clone();
             pending.push((c.send_request(method, params), method));
         }
@@ -731,7 +726,7 @@ fn lsp_storm() {
         }
         if step % 100 == 42 {
             // Cancelled right away, while in flight (or already answered).
-            for (method, params) in positional(&uri, &lsp_position(&text, text.len() / 2)) {
+            for (method, params) in positional(&uri, &client::position(&text, text.len() / 2)) {
                 let id = c.send_request(method, params);
                 c.notify("$/cancelRequest", json!({ "id": id }));
                 cancelled.push((id, method));
@@ -793,8 +788,7 @@ fn lsp_storm() {
 
     // The known final text, by one range edit over the whole document.
     version += 1;
-    let everything =
-        json!({ "start": { "line": 0, "character": 0 }, "end": lsp_position(&text, text.len()) });
+    let everything = json!({ "start": { "line": 0, "character": 0 }, "end": client::position(&text, text.len()) });
     c.notify(
         "textDocument/didChange",
         json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "range": everything, "text": STORM_FINAL }] }),

@@ -11,8 +11,6 @@
 //! Mode: a file whose name starts with `tsa` is loaded as a tsa-daemon policy (`require
 //! 'tsa'`, events `tsa_init` / `tsa_load_shaping_data`); anything else as a kumod policy.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 
 use kumoc_lang::units::{
@@ -35,7 +33,6 @@ pub struct Policy {
 pub enum Arg {
     Str(String),
     Nil,
-    Int(i64),
     Message(MessageSpec),
     /// Any JSON value (converted to a Lua table/scalar), e.g. a `conn_meta` table.
     Json(Json),
@@ -414,7 +411,6 @@ impl Policy {
         Ok(match arg {
             Arg::Str(s) => Value::String(self.lua.create_string(s)?),
             Arg::Nil => Value::Nil,
-            Arg::Int(i) => Value::Integer(*i),
             Arg::Json(j) => json_to_lua(&self.lua, j)?,
             Arg::Message(m) => {
                 let spec = self.lua.create_table()?;
@@ -592,11 +588,6 @@ impl Policy {
             .eval()
             .map_err(lua_err)?;
         Ok(values.iter().map(|v| lua_to_json(v, 0)).collect())
-    }
-
-    /// The policy file this was loaded from.
-    pub fn file(&self) -> &str {
-        &self.file
     }
 }
 

@@ -357,7 +357,7 @@ fn generated_workloads_write_only_to_writable_volumes() {
                         &Options::default(),
                     );
                     assert!(!a.has_errors(), "{}", human(&a));
-                    let out = kumoc_compiler::emit::emit(&a).unwrap();
+                    let out = a.emit().unwrap();
                     let tag = format!("gen{builds}");
                     let ws = check_build(&out, VERSION, &tag);
                     assert_eq!(ws.contains(&Workload::Tsa), tsa > 0, "{tag}");
@@ -454,7 +454,7 @@ fn every_pod_requests_resources() {
             &[("gen.kumo".to_string(), text.into_bytes())],
             &Options::default(),
         );
-        let out = kumoc_compiler::emit::emit(&a).unwrap();
+        let out = a.emit().unwrap();
         for (file, default_mem) in [
             ("k8s/statefulset-tsa.yaml", "128Mi"),
             ("k8s/deployment-sink.yaml", "256Mi"),

@@ -426,7 +426,7 @@ fn metrics_listener_is_limited_to_metrics_where_kumomta_has_acls() {
         "no K2014 warning where ACLs exist: {}",
         crate::support::human(&a)
     );
-    let out = kumoc_compiler::emit::emit(&a).unwrap();
+    let out = a.emit().unwrap();
     let root = std::env::temp_dir().join(format!("kumoc-acl-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     for (path, content) in &out.files {

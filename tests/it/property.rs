@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
-use kumoc_compiler::{Analysis, Environment, Options, Severity, analyze, emit};
+use kumoc_compiler::{Analysis, Environment, Options, Severity, analyze};
 use serde_json::{Value as Json, json};
 
 use crate::helper_schemas;
@@ -1682,7 +1682,7 @@ fn run(case: &Case, scratch: &Path) -> (Option<Outcome>, Vec<Failure>) {
 
 fn consumers(case: &Case, analysis: &Analysis, scratch: &Path) -> Vec<Failure> {
     let mut out = Vec::new();
-    let Some(files) = emit::emit(analysis) else {
+    let Some(files) = analysis.emit() else {
         return vec![fail("emit", "no output from an error-free analysis")];
     };
     let Some(model) = analysis.model.as_ref() else {
@@ -2035,7 +2035,7 @@ fn read_back_k8s(case: &Case, objects: &BTreeMap<String, Json>, out: &mut Vec<Fa
 /// accepted): each tenant with each of its campaigns (and none), for each queue domain (and
 /// any other), routed to the queue's routing domain or the sink. Each must round-trip.
 fn queue_names(model: &kumoc_compiler::Deployment, out: &mut Vec<Failure>) {
-    use kumoc_compiler::check::Typed;
+    use kumoc_compiler::value::Typed;
     let sink = model
         .cluster
         .sink

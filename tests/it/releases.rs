@@ -507,7 +507,7 @@ fn an_image_digest_is_kept() {
         let files = example_with((release, &format!("{release}\n  image = \"{image}\"")));
         let a = analyze(&files, &Options::default());
         assert!(a.diagnostics.is_empty(), "{image}:\n{}", human(&a));
-        let out = kumoc_compiler::emit::emit(&a).expect("output");
+        let out = a.emit().expect("output");
         let repo = image.split('@').next().unwrap();
         let want = format!("image: {repo}:2025.03.19-1d3f1f67@{DIGEST}");
         let pods: Vec<&String> = out

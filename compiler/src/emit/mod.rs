@@ -1,11 +1,21 @@
 //! Emitters: the checked deployment model in, files out (as data; the CLI writes them).
 //!
-//! Emitting never fails on a model from an error-free analysis; anything an emitter cannot
-//! express is a checker error first. Output is byte-for-byte deterministic: ordered maps,
-//! no clocks, no randomness, no paths from the build machine (files are named relative to
-//! the deployment's directory), no line numbers (values name their place in the deployment,
-//! see [`provenance`]), so the same deployment gives the same bytes wherever it is built and
-//! edits that change no meaning change no byte.
+//! The emitters read the deployment model and, for the comments, the [`Places`] index of
+//! the sources, nothing else of the analysis. Whether there is anything to emit is the
+//! caller's decision: only the model of an analysis without errors is emitted
+//! ([`crate::Analysis::checked_model`]). Emitting never fails on such a model; anything an
+//! emitter cannot express is a checker error first.
+//!
+//! Output is byte-for-byte deterministic: ordered maps, no clocks, no randomness, no paths
+//! from the build machine (files are named relative to the deployment's directory), no line
+//! numbers (values name their place in the deployment, see [`provenance`]), so the same
+//! deployment gives the same bytes wherever it is built and edits that change no meaning
+//! change no byte.
+//!
+//! - `kumomta/`: the KumoMTA policy (Lua and the helpers' TOML files);
+//! - `k8s/`: the Kubernetes manifests, one room per workload;
+//! - `names.rs`: names and paths both derive once, so the policy and the manifests agree;
+//! - `provenance.rs`: the place of each value, for the comments.
 
 pub mod k8s;
 pub mod kumomta;
@@ -14,7 +24,8 @@ pub mod provenance;
 
 use std::collections::BTreeMap;
 
-use crate::Analysis;
+use crate::model::Deployment;
+use crate::source::Sources;
 
 pub use provenance::{Places, Provenance};
 
@@ -33,36 +44,27 @@ impl Output {
     }
 }
 
-/// Emit everything for an analysis without errors; `None` when it has errors (or no model).
-/// Places are looked up in the analysis's syntax trees (see [`emit_with`] to free them first).
-pub fn emit(analysis: &Analysis) -> Option<Output> {
-    emit_with(analysis, &Places::new(&analysis.sources, &analysis.parses))
-}
-
-/// [`emit`] with places indexed beforehand ([`Places::new`]), so the caller may free the
-/// syntax trees before emitting (a large deployment's trees are a quarter of its memory).
-pub fn emit_with(analysis: &Analysis, places: &Places) -> Option<Output> {
-    emit_inner(analysis, places, true)
+/// Emit everything for the model of an error-free analysis, with each value's place from
+/// `places` ([`Places::new`], built from the analysis's syntax trees, which the caller may
+/// free afterwards: a large deployment's trees are a quarter of its memory).
+///
+/// The caller decides whether there is anything to emit: a model is only emitted when its
+/// analysis has no error ([`crate::Analysis::checked_model`]); anything an emitter cannot
+/// express is a checker error first.
+pub fn emit(model: &Deployment, places: &Places) -> Output {
+    emit_inner(model, places, true)
 }
 
 /// The output in canonical form: the same files with no comments in the policy files. The
 /// pod-template checksums cover exactly this (each file's canonical digest), so a change
 /// that only touches comments never rolls the pods; tests check that KumoMTA's consumers
 /// read it exactly as they read [`emit`]'s.
-pub fn emit_canonical(analysis: &Analysis) -> Option<Output> {
-    emit_inner(
-        analysis,
-        &Places::new(&analysis.sources, &analysis.parses),
-        false,
-    )
+pub fn emit_canonical(model: &Deployment, places: &Places) -> Output {
+    emit_inner(model, places, false)
 }
 
-fn emit_inner(analysis: &Analysis, places: &Places, comments: bool) -> Option<Output> {
-    if analysis.has_errors() {
-        return None;
-    }
-    let model = analysis.model.as_ref()?;
-    let prov = Provenance::new(&analysis.sources, places, comments);
+fn emit_inner(model: &Deployment, places: &Places, comments: bool) -> Output {
+    let prov = Provenance::new(places, comments);
     let mut out = Output::default();
     let digests = kumomta::emit(model, &prov, &mut out);
     let policy = out
@@ -74,27 +76,24 @@ fn emit_inner(analysis: &Analysis, places: &Places, comments: bool) -> Option<Ou
     let mut manifests = Output::default();
     k8s::emit(model, &k8s::Inputs { policy, digests }, &mut manifests);
     out.files.extend(manifests.files);
-    Some(out)
+    out
 }
 
 /// The Secret manifests for `kumoc build --secrets`, from contents the caller read from the
-/// files the `secret` blocks name (see [`secret_files`]).
-pub fn secrets(analysis: &Analysis, contents: &k8s::SecretContents) -> Option<Output> {
-    if analysis.has_errors() {
-        return None;
-    }
-    let model = analysis.model.as_ref()?;
+/// files the `secret` blocks name (see [`secret_files`]), for the model of an error-free
+/// analysis.
+pub fn secrets(model: &Deployment, contents: &k8s::SecretContents) -> Output {
     let mut out = Output::default();
     k8s::emit_secrets(model, contents, &mut out);
-    Some(out)
+    out
 }
 
 /// The files to read for `--secrets`: (secret, key, path as written, the `.kumo` file that
-/// names it). Paths are relative to that file's directory.
-pub fn secret_files(analysis: &Analysis) -> Vec<(String, String, String, String)> {
-    let Some(model) = &analysis.model else {
-        return Vec::new();
-    };
+/// names it, by the name it was given as). Paths are relative to that file's directory.
+pub fn secret_files(
+    model: &Deployment,
+    sources: &Sources,
+) -> Vec<(String, String, String, String)> {
     let mut out = Vec::new();
     for s in &model.secrets {
         for (key, path) in &s.files {
@@ -102,7 +101,7 @@ pub fn secret_files(analysis: &Analysis) -> Vec<(String, String, String, String)
                 s.name.clone(),
                 key.clone(),
                 path.value.clone(),
-                analysis.sources.name(path.loc.file).to_string(),
+                sources.name(path.loc.file).to_string(),
             ));
         }
     }

@@ -99,6 +99,16 @@ impl Names {
             .map(|tsa| format!("http://{}:{}", self.svc(&self.tsa), tsa.port))
     }
 
+    /// The MTA's (and TSA's) policy ConfigMap.
+    pub fn mta_policy(&self) -> String {
+        format!("{}-policy", self.mta)
+    }
+
+    /// The sink's policy ConfigMap.
+    pub fn sink_policy(&self) -> String {
+        format!("{}-sink-policy", self.mta)
+    }
+
     /// The sink's Service name, used as the routing domain for all mail when the sink is on.
     pub fn sink_host(&self) -> String {
         self.svc(&self.sink)

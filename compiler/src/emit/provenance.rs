@@ -1,8 +1,9 @@
 //! Where a value came from, for the comments in emitted files: its *place in the
 //! deployment*, never a line number.
 //!
-//! A place is the file, relative to the deployment's directory ([`SourceFile::rel`]), and
-//! the path of blocks down to the field, each block as its keyword and label:
+//! A place is the file, relative to the deployment's directory
+//! ([`SourceFile::rel`](crate::source::SourceFile::rel)), and the path of blocks down to
+//! the field, each block as its keyword and label:
 //!
 //! ```text
 //! mail.kumo: queue default > max_age
@@ -19,7 +20,8 @@
 //! changes no emitted byte, and a value set in an `env` overlay says so.
 //!
 //! Places are looked up in [`Places`], an index of every statement of every file built from
-//! the syntax trees (which a caller may free afterwards, as `kumoc build` does).
+//! the syntax trees (which a caller may free afterwards, as `kumoc build` does), with the
+//! name each file has in the output: all the emitters need to know about the sources.
 
 use std::fmt::Write as _;
 
@@ -28,8 +30,7 @@ use kumoc_lang::ast::Stmt;
 use rustc_hash::FxHashMap;
 
 use super::kumomta::text::Text;
-use crate::diagnostic::Loc;
-use crate::source::{SourceFile, Sources};
+use crate::source::{Loc, Sources};
 
 /// One statement: its span, its enclosing block (an index, `NONE` at the top) and its
 /// segment of a place (`queue default`, `max_age`, `automation[2]`) as a range of
@@ -44,12 +45,17 @@ struct Node {
 const NONE: u32 = u32::MAX;
 
 /// The statements of every file, for [`Provenance::at`]: about 20 bytes per statement, the
-/// segments in one string.
+/// segments in one string; and each file's name in the output.
 #[derive(Default)]
 pub struct Places {
     /// By file id; each file's nodes in source order (pre-order, so starts are sorted).
     files: Vec<Vec<Node>>,
     segs: String,
+    /// By file id: `<stdlib>`, or the name relative to the deployment's directory
+    /// ([`SourceFile::rel`](crate::source::SourceFile::rel)).
+    origins: Vec<String>,
+    /// The user's files relative to the deployment's directory, sorted.
+    user_files: Vec<String>,
 }
 
 impl Places {
@@ -58,6 +64,12 @@ impl Places {
     pub fn new(sources: &Sources, parses: &[Parse]) -> Self {
         let mut places = Places::default();
         for (id, f) in sources.iter() {
+            places.origins.push(if f.is_stdlib {
+                "<stdlib>".to_string()
+            } else {
+                places.user_files.push(f.rel.clone());
+                f.rel.clone()
+            });
             let mut nodes = Vec::new();
             match parses.get(id.0 as usize) {
                 Some(p) => places.index(&p.file.items, NONE, &mut nodes),
@@ -67,6 +79,7 @@ impl Places {
             places.files.push(nodes);
         }
         places.segs.shrink_to_fit();
+        places.user_files.sort_unstable();
         places
     }
 
@@ -160,18 +173,13 @@ fn push_name(out: &mut String, text: &str) {
 /// What the emitters use to write comments: places, the list of source files, and whether
 /// comments are written at all (not in the canonical form).
 pub struct Provenance<'s> {
-    sources: &'s Sources,
     places: &'s Places,
     comments: bool,
 }
 
 impl<'s> Provenance<'s> {
-    pub fn new(sources: &'s Sources, places: &'s Places, comments: bool) -> Self {
-        Self {
-            sources,
-            places,
-            comments,
-        }
+    pub fn new(places: &'s Places, comments: bool) -> Self {
+        Self { places, comments }
     }
 
     /// A new policy file, with comments or not.
@@ -182,13 +190,11 @@ impl<'s> Provenance<'s> {
     /// The place of `loc`: `mail.kumo: queue default > max_age`, `<stdlib>: provider
     /// "google" > connection_limit`.
     pub fn at(&self, loc: Loc) -> String {
-        let origin = match self.sources.get(loc.file) {
-            Some(SourceFile {
-                is_stdlib: true, ..
-            }) => "<stdlib>",
-            Some(f) => f.rel.as_str(),
-            None => "<unknown>",
-        };
+        let origin = self
+            .places
+            .origins
+            .get(loc.file.0 as usize)
+            .map_or("<unknown>", String::as_str);
         let path = self.places.path(loc);
         if path.is_empty() {
             origin.to_string()
@@ -198,14 +204,7 @@ impl<'s> Provenance<'s> {
     }
 
     /// The user's files relative to the deployment's directory, sorted, for file headers.
-    pub fn user_files(&self) -> Vec<&'s str> {
-        let mut files: Vec<&str> = self
-            .sources
-            .iter()
-            .filter(|(_, f)| !f.is_stdlib)
-            .map(|(_, f)| f.rel.as_str())
-            .collect();
-        files.sort_unstable();
-        files
+    pub fn user_files(&self) -> &'s [String] {
+        &self.places.user_files
     }
 }

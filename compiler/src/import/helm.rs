@@ -17,6 +17,7 @@ use super::eval::{Env, EnvVar};
 use super::policy::Mta;
 use super::write::{KBlock, KVal};
 use super::{Cx, Sev};
+use crate::codes;
 use crate::diagnostic::{Diagnostic, Loc, Severity};
 use crate::source::FileId;
 
@@ -90,7 +91,7 @@ impl Helm {
                 None => format!("the policy starts no {}", what.trim_start_matches("a ")),
             };
             cx.push(
-                Diagnostic::new("K4004", format!("`service.{key}` is {port}"), Loc::new(file, span), label)
+                Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("`service.{key}` is {port}"), Loc::new(file, span), label)
                     .with_help("kumoc derives the container ports and the Service from the listeners (`cluster.mta.ports`), so they always match; a metrics port gets its own listener"),
             );
         }
@@ -111,7 +112,7 @@ pub fn read(cx: &mut Cx, files: &[FileId]) -> Helm {
             Ok(v @ J::Object(_)) => h.docs.push((*id, v)),
             Ok(_) => cx.push(
                 Diagnostic::new(
-                    "K4002",
+                    codes::IMPORT_DATA_FILE,
                     format!("{} is not a map of Helm values", cx.sources.name(*id)),
                     Loc::new(*id, Span::default()),
                     "not a map",
@@ -122,7 +123,7 @@ pub fn read(cx: &mut Cx, files: &[FileId]) -> Helm {
                 let offset = e.location().map_or(0, |l| l.index());
                 cx.push(
                     Diagnostic::new(
-                        "K4002",
+                        codes::IMPORT_DATA_FILE,
                         format!("cannot read {}: {e}", cx.sources.name(*id)),
                         Loc::new(*id, Span::new(offset, offset)),
                         "invalid YAML",
@@ -273,8 +274,13 @@ fn notes(h: &Helm, cx: &mut Cx) {
                 let text = cx.sources.get(file).map_or("", |f| f.text.as_str());
                 let span = locate_value(text, vol).unwrap_or_default();
                 found.push(
-                    Diagnostic::new("K4004", what, Loc::new(file, span), "not imported")
-                        .with_help(help),
+                    Diagnostic::new(
+                        codes::IMPORT_SETTING_NOT_DESCRIBED,
+                        what,
+                        Loc::new(file, span),
+                        "not imported",
+                    )
+                    .with_help(help),
                 );
             }
         }
@@ -282,7 +288,7 @@ fn notes(h: &Helm, cx: &mut Cx) {
     if let Some((v, file, span)) = h.get(cx, &["debug", "enabled"]) {
         if v.as_bool() == Some(true) {
             found.push(
-                Diagnostic::new("K4004", "the debug pod is not imported", Loc::new(file, span), "kumoc emits no debug pod")
+                Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, "the debug pod is not imported", Loc::new(file, span), "kumoc emits no debug pod")
                     .with_help("a long-running pod with network tools (and a `latest` image) is not part of a deployment kumoc writes"),
             );
         }
@@ -322,7 +328,7 @@ pub fn mta_settings(cx: &mut Cx, h: &Helm, mta: &mut KBlock) {
                     Ok(v) => b.set(k, v),
                     Err(why) => cx.push(
                         Diagnostic::new(
-                            "K4004",
+                            codes::IMPORT_SETTING_NOT_DESCRIBED,
                             format!("`resources.{part}.{k}` is not imported"),
                             Loc::new(file, span),
                             why,
@@ -366,7 +372,7 @@ pub fn mta_settings(cx: &mut Cx, h: &Helm, mta: &mut KBlock) {
         if let Some((_, file, span)) = h.get(cx, &["resources"]) {
             cx.push(
                 Diagnostic::new(
-                    "K4011",
+                    codes::IMPORT_ASSUMED_VALUE,
                     "the Helm values request no resources for the MTA",
                     Loc::new(file, span),
                     "none imported",

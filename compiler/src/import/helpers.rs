@@ -23,6 +23,7 @@ use super::policy::{FileRef, Mta, Tsa};
 use super::values::{self, Raw};
 use super::write::{Item, KBlock, KVal};
 use super::{Cx, Derived, MAIL_FILE, SHAPING_FILE, SecretUse, Sev};
+use crate::codes;
 use crate::diagnostic::{Diagnostic, Loc, Severity};
 use crate::emit::names;
 use crate::schema::{self, BlockSchema, Ty};
@@ -110,7 +111,7 @@ fn tsa_files(cx: &mut Cx, setup: &super::policy::ShapingSetup, tsa: &Tsa) {
     if mta != theirs {
         cx.push(
             Diagnostic::new(
-                "K4004",
+                codes::IMPORT_SETTING_NOT_DESCRIBED,
                 "TSA loads other shaping files than the MTAs",
                 Loc::new(tsa.file, *span),
                 format!(
@@ -144,7 +145,7 @@ fn load(
         .trim_start_matches("./");
     let Some(id) = dir.get(rel).copied() else {
         cx.push(
-            Diagnostic::new("K4002", format!("{} is not among the files imported", f.path), Loc::new(from, f.span), "the policy reads this file")
+            Diagnostic::new(codes::IMPORT_DATA_FILE, format!("{} is not among the files imported", f.path), Loc::new(from, f.span), "the policy reads this file")
                 .with_help(format!(
                     "the import reads the policy directory (mounted at {}); put the file there, or import the directory that holds it",
                     names::POLICY_DIR
@@ -167,7 +168,7 @@ fn load(
             };
             cx.push(
                 Diagnostic::new(
-                    "K4002",
+                    codes::IMPORT_DATA_FILE,
                     format!("cannot read {}: {message}", cx.sources.name(id)),
                     Loc::new(id, span),
                     format!("not valid {kind}"),
@@ -197,7 +198,7 @@ fn field_value(
         Err(why) => {
             if ctx.report {
                 cx.push(
-                    Diagnostic::new("K4004", format!("`{name}` is not imported"), ctx.loc(path), why)
+                    Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("`{name}` is not imported"), ctx.loc(path), why)
                         .with_help("its value has no .kumo spelling for this field; write it by hand if it is right"),
                 );
             }
@@ -222,7 +223,7 @@ fn secret_value(
         }
         _ => {
             cx.push(
-                Diagnostic::new("K4004", format!("`{name}` is not imported"), at, "a key source kumoc cannot read (Vault?)")
+                Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("`{name}` is not imported"), at, "a key source kumoc cannot read (Vault?)")
                     .with_help("kumoc reads keys from Kubernetes Secrets: name one with `secret(\"name\", \"key\")`"),
             );
             None
@@ -244,7 +245,7 @@ fn unknown_key(
         if ctx.report {
             cx.push(
                 Diagnostic::new(
-                    "K4004",
+                    codes::IMPORT_SETTING_NOT_DESCRIBED,
                     format!("`{name}` in {what} is not imported"),
                     ctx.loc(path),
                     "kumoc has no place for it",
@@ -417,7 +418,7 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                                 Some(t) => {
                                     for (ek, _) in t.iter().filter(|(ek, _)| ek != "weight") {
                                         cx.push(
-                                            Diagnostic::new("K4004", format!("`{ek}` in a pool entry is not imported"), ctx.loc(&join(&ep, ek)), "the sources helper allows only `weight` here")
+                                            Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("`{ek}` in a pool entry is not imported"), ctx.loc(&join(&ep, ek)), "the sources helper allows only `weight` here")
                                                 .with_help("KumoMTA refuses any other key in `[pool.P.S]`: set source settings in `[source.S]`"),
                                         );
                                     }
@@ -430,7 +431,7 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                     }
                 }
                 _ => cx.push(
-                    Diagnostic::new("K4004", format!("`{k}` is not imported"), ctx.loc(std::slice::from_ref(k)), "the sources helper knows only `source` and `pool`")
+                    Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("`{k}` is not imported"), ctx.loc(std::slice::from_ref(k)), "the sources helper knows only `source` and `pool`")
                         .with_help("KumoMTA's sources helper refuses this file (its only top-level keys are `source` and `pool`)"),
                 ),
             }
@@ -500,7 +501,7 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                     };
                     cx.push(
                         Diagnostic::new(
-                            "K4004",
+                            codes::IMPORT_SETTING_NOT_DESCRIBED,
                             format!("the weight {} is not imported", other.show()),
                             ctx.loc(&join(ep, "weight")),
                             "not an integer",
@@ -520,7 +521,7 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                         report: true,
                     };
                     cx.push(
-                        Diagnostic::new("K4004", format!("`{src}` is listed twice in pool `{pool}`"), ctx.loc(ep), format!("its weights add up to {}", s.1))
+                        Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("`{src}` is listed twice in pool `{pool}`"), ctx.loc(ep), format!("its weights add up to {}", s.1))
                             .at_severity(Severity::Info)
                             .with_help("the sources helper appends pool entries, so a source listed twice is picked as often as the sum of its weights; kumoc lists it once with that weight"),
                     );
@@ -549,7 +550,7 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                                     report: true,
                                 };
                                 cx.push(
-                                    Diagnostic::new("K4004", format!("pool `{pool}` lists `{src}`, which no `[source]` defines"), ctx.loc(&["pool".into(), pool.clone(), src.clone()]), "defined with no settings")
+                                    Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("pool `{pool}` lists `{src}`, which no `[source]` defines"), ctx.loc(&["pool".into(), pool.clone(), src.clone()]), "defined with no settings")
                                         .with_help("KumoMTA fails when it picks an undefined source; kumoc defines it here with no settings: give it an `ehlo_domain` (and an address)"),
                                 );
                             }
@@ -602,14 +603,14 @@ fn read_dkim(cx: &mut Cx, files: &[(FileId, Data)]) {
                 ("signature", Raw::Table(sigs)) => {
                     for (name, _) in sigs {
                         cx.push(
-                            Diagnostic::new("K4004", format!("the DKIM signature `{name}` is not imported"), ctx.loc(&["signature".into(), name.clone()]), "kumoc signs with the From domain's key only")
+                            Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("the DKIM signature `{name}` is not imported"), ctx.loc(&["signature".into(), name.clone()]), "kumoc signs with the From domain's key only")
                                 .with_help("kumoc has no place for additional signatures (`[signature.X]`, `base.additional_signatures`) yet"),
                         );
                     }
                 }
                 _ => cx.push(
                     Diagnostic::new(
-                        "K4004",
+                        codes::IMPORT_SETTING_NOT_DESCRIBED,
                         format!("`{k}` is not imported"),
                         ctx.loc(std::slice::from_ref(k)),
                         "the DKIM helper knows `base`, `domain` and `signature`",
@@ -720,7 +721,7 @@ fn dkim_setting(
             if v.as_str() != Some("Always") {
                 cx.push(
                     Diagnostic::new(
-                        "K4004",
+                        codes::IMPORT_SETTING_NOT_DESCRIBED,
                         format!("`policy = {}` is not imported", v.show()),
                         ctx.loc(path),
                         "kumoc always signs",
@@ -749,7 +750,7 @@ fn dkim_setting(
         }
         "vault_mount" | "vault_path_prefix" | "additional_signatures" => cx.push(
             Diagnostic::new(
-                "K4004",
+                codes::IMPORT_SETTING_NOT_DESCRIBED,
                 format!("`{k}` is not imported"),
                 ctx.loc(path),
                 "kumoc reads keys from Kubernetes Secrets",
@@ -898,7 +899,7 @@ fn read_queues(cx: &mut Cx, files: &[(FileId, Data)]) {
                     };
                     cx.push(
                         Diagnostic::new(
-                            "K4004",
+                            codes::IMPORT_SETTING_NOT_DESCRIBED,
                             format!("`[{k}]` is not imported"),
                             ctx.loc(std::slice::from_ref(k)),
                             "the queue helper knows `tenant` and `queue` tables",
@@ -994,7 +995,7 @@ fn queue_block<'d>(
                     }
                     None => cx.push(
                         Diagnostic::new(
-                            "K4004",
+                            codes::IMPORT_SETTING_NOT_DESCRIBED,
                             format!("`[{}]` is not imported", p.join(".")),
                             ctx.loc(&p),
                             "a table where a setting goes",
@@ -1012,7 +1013,7 @@ fn queue_block<'d>(
 
 fn queue_option_not_imported(cx: &mut Cx, ctx: &Ctx<'_>, k: &str, p: &[String]) {
     cx.push(
-        Diagnostic::new("K4004", format!("the queue option `{k}` is not imported"), ctx.loc(p), "kumoc has no place for it")
+        Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("the queue option `{k}` is not imported"), ctx.loc(p), "kumoc has no place for it")
             .with_help(if k == "protocol" {
                 "to send a domain's mail to another host, use `routing_domain` in its `queue` block (a smart host or `[ip]`)"
             } else {
@@ -1036,9 +1037,7 @@ fn stdlib_shaping() -> &'static Vec<(String, Raw)> {
             return Vec::new();
         };
         let places = crate::emit::Places::new(&analysis.sources, &analysis.parses);
-        let prov = crate::emit::Provenance::new(&analysis.sources, &places, false);
-        let mut out = crate::emit::Output::default();
-        crate::emit::kumomta::emit(model, &prov, &mut out);
+        let out = crate::emit::emit_canonical(model, &places);
         let toml = out.get("policy/shaping.toml").unwrap_or("");
         flatten(&data::parse(toml, Format::Toml).map(|d| d.raw).unwrap_or(Raw::Table(Vec::new())))
     })
@@ -1370,7 +1369,7 @@ fn read_shaping(
                 let dead = !publish.iter().any(|p| p == url);
                 cx.push(
                     Diagnostic::new(
-                        "K4010",
+                        codes::IMPORT_DERIVED_SHAPING,
                         if dead {
                             format!("shaping for the TSA publisher {url}, which the policy does not publish to")
                         } else {
@@ -1391,7 +1390,7 @@ fn read_shaping(
         }
         let Some(target) = as_block(cx, &ctx, key, raw) else {
             cx.push(
-                Diagnostic::new("K4004", format!("`{key}` is not imported"), ctx.loc(&path), "not a table")
+                Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("`{key}` is not imported"), ctx.loc(&path), "not a table")
                     .with_help("top-level keys of a shaping file are domains (or `default`, `provider`) whose values are tables"),
             );
             continue;
@@ -1416,7 +1415,7 @@ fn read_shaping(
         if !missing.is_empty() {
             let at = mta.shaping.as_ref().map_or(Span::default(), |s| s.span);
             cx.push(
-                Diagnostic::new("K4004", "the policy does not load KumoMTA's bundled shaping rules", Loc::new(mta.file, at), "`no_default_files = true`")
+                Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, "the policy does not load KumoMTA's bundled shaping rules", Loc::new(mta.file, at), "`no_default_files = true`")
                     .with_help(format!(
                         "kumoc always starts from its stdlib presets (KumoMTA's bundled rules), so the imported deployment also has: {}; override a preset field by field with a block of the same name",
                         missing.join(", ")

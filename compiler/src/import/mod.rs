@@ -31,6 +31,7 @@ use std::sync::OnceLock;
 use kumoc_lang::Span;
 use kumoc_lang::units::{self, HumantimeFlavor, KumoVersion};
 
+use crate::codes;
 use crate::diagnostic::{Diagnostic, Loc, Severity};
 use crate::emit::names;
 use crate::model::Environment;
@@ -229,7 +230,7 @@ impl Cx {
                 let key = to_secret_key(key_hint.unwrap_or(field));
                 self.push(
                     Diagnostic::new(
-                        "K4009",
+                        codes::IMPORT_SECRET_MATERIAL,
                         format!("`{field}` comes from the environment variable `{var}`"),
                         at,
                         "its value is not copied",
@@ -244,7 +245,7 @@ impl Cx {
                 let key = to_secret_key(key_hint.unwrap_or(field));
                 self.push(
                     Diagnostic::new(
-                        "K4009",
+                        codes::IMPORT_SECRET_MATERIAL,
                         format!("`{field}` is written in the policy itself"),
                         at,
                         "a secret in plain text: its value is not copied",
@@ -297,7 +298,7 @@ impl Cx {
             };
             if self.optional_secrets.contains(&secret) {
                 self.push(
-                    Diagnostic::new("K4009", format!("the Secret `{secret}` is mounted `optional: true`"), at, format!("key `{key}` of it"))
+                    Diagnostic::new(codes::IMPORT_SECRET_MATERIAL, format!("the Secret `{secret}` is mounted `optional: true`"), at, format!("key `{key}` of it"))
                         .with_help(format!("when `{secret}` does not exist, the pods start without this file and what needs it fails (DKIM signing, `kumod --validate`); kumoc mounts the Secrets it names as required: create `{secret}` with the key `{key}`")),
                 );
             }
@@ -306,7 +307,7 @@ impl Cx {
         let key = key_hint.map_or_else(|| to_secret_key(base), to_secret_key);
         let in_configmap = path.starts_with(&format!("{}/", names::POLICY_DIR));
         let mut d = Diagnostic::new(
-            "K4009",
+            codes::IMPORT_SECRET_MATERIAL,
             if in_configmap {
                 format!("the key file {path} is in the policy directory")
             } else {
@@ -341,9 +342,7 @@ fn idioms() -> &'static policy::Idioms {
             return policy::Idioms::default();
         };
         let places = crate::emit::Places::new(&analysis.sources, &analysis.parses);
-        let prov = crate::emit::Provenance::new(&analysis.sources, &places, false);
-        let mut out = crate::emit::Output::default();
-        crate::emit::kumomta::emit(model, &prov, &mut out);
+        let out = crate::emit::emit_canonical(model, &places);
         policy::Idioms::from_policy(out.get("policy/init.lua").unwrap_or(""))
     })
 }
@@ -387,7 +386,7 @@ pub fn import(input: &Input) -> Imported {
     for id in decode_errors {
         cx.push(
             Diagnostic::new(
-                "K4002",
+                codes::IMPORT_DATA_FILE,
                 format!("{} is not UTF-8", cx.sources.name(id)),
                 Loc::new(id, Span::default()),
                 "invalid UTF-8",
@@ -426,7 +425,7 @@ pub fn import(input: &Input) -> Imported {
         None => {
             let at = dir.values().next().copied().unwrap_or_default();
             cx.push(
-                Diagnostic::new("K4002", format!("no {} among the policy files", input.policy), Loc::new(at, Span::default()), "the MTA policy is missing")
+                Diagnostic::new(codes::IMPORT_DATA_FILE, format!("no {} among the policy files", input.policy), Loc::new(at, Span::default()), "the MTA policy is missing")
                     .with_help("import the directory that holds the MTA's `init.lua` (or name it with `--policy`)"),
             );
             policy::Mta::default()
@@ -510,7 +509,7 @@ pub fn import(input: &Input) -> Imported {
                     // The writer quotes every name: a syntax error here is kumoc's bug.
                     let msg = errs.first().map(|e| e.message.clone()).unwrap_or_default();
                     diagnostics.push(
-                        Diagnostic::new("K4002", format!("kumoc wrote {file} wrongly: {msg}"), Loc::default(), "internal error")
+                        Diagnostic::new(codes::IMPORT_DATA_FILE, format!("kumoc wrote {file} wrongly: {msg}"), Loc::default(), "internal error")
                             .with_help("this is a bug in kumoc import: please report it with the policy that caused it"),
                     );
                     files.clear();
@@ -569,7 +568,7 @@ fn release(cx: &mut Cx, input: &Input, helm: &helm::Helm) -> (KumoVersion, Strin
             }
             Err(e) => cx.push(
                 Diagnostic::new(
-                    "K4011",
+                    codes::IMPORT_ASSUMED_VALUE,
                     format!("the image tag {tag:?} is not a KumoMTA release"),
                     Loc::new(*file, *span),
                     e.message.clone(),
@@ -692,7 +691,7 @@ fn assemble(
         (None, None) => {
             cx.push(
                 Diagnostic::new(
-                    "K4011",
+                    codes::IMPORT_ASSUMED_VALUE,
                     "the deployment's name is not in the policy",
                     Loc::new(mta.file, Span::default()),
                     "named `kumomta`",
@@ -709,7 +708,7 @@ fn assemble(
         (None, None) => {
             cx.push(
                 Diagnostic::new(
-                    "K4011",
+                    codes::IMPORT_ASSUMED_VALUE,
                     "the namespace is not in the policy",
                     Loc::new(mta.file, Span::default()),
                     "namespace `default`",
@@ -732,7 +731,7 @@ fn assemble(
         let expected = format!("{name}-sink.{namespace}.svc.cluster.local");
         if *host != expected {
             cx.push(
-                Diagnostic::new("K4004", format!("all mail is routed to {host}"), at_mta(*span), "not kumoc's sink")
+                Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("all mail is routed to {host}"), at_mta(*span), "not kumoc's sink")
                     .with_help(format!("kumoc routes all mail to its sink, `{expected}`, when `cluster.sink.enabled` is true: the imported deployment does that")),
             );
         }
@@ -761,7 +760,7 @@ fn assemble(
     }
     if version_origin.is_empty() {
         cx.push(
-            Diagnostic::new("K4011", "the KumoMTA release is not in the policy", Loc::new(mta.file, Span::default()), format!("the newest release kumoc knows, {version}, is assumed"))
+            Diagnostic::new(codes::IMPORT_ASSUMED_VALUE, "the KumoMTA release is not in the policy", Loc::new(mta.file, Span::default()), format!("the newest release kumoc knows, {version}, is assumed"))
                 .at_severity(Severity::Warning)
                 .with_help("the release decides which settings and spellings KumoMTA accepts: pass `--kumomta TAG` (or `--helm-values` with `image.tag`)"),
         );
@@ -826,7 +825,7 @@ fn assemble(
             Some((r, c)) => t.set_commented("replicas", KVal::lit(r.to_string()), c),
             None => cx.push(
                 Diagnostic::new(
-                    "K4011",
+                    codes::IMPORT_ASSUMED_VALUE,
                     "how many TSA replicas there are is not in the policy",
                     at_mta(shaping.map_or(Span::default(), |s| s.span)),
                     "one replica",
@@ -860,7 +859,7 @@ fn assemble(
         }
         if !mta.setup_publish {
             cx.push(
-                Diagnostic::new("K4004", "the policy never calls `setup_publish()`", at_mta(shaping.map_or(Span::default(), |s| s.span)), "delivery logs are not published to TSA")
+                Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, "the policy never calls `setup_publish()`", at_mta(shaping.map_or(Span::default(), |s| s.span)), "delivery logs are not published to TSA")
                     .with_help("the shaping helper publishes to TSA only after `shaper.setup_publish()` in the `init` handler; kumoc calls it"),
             );
         }
@@ -869,13 +868,13 @@ fn assemble(
                 .and_then(|s| s.publish.as_ref())
                 .map_or(Span::default(), |p| p.1);
             cx.push(
-                Diagnostic::new("K4004", format!("the policy publishes to {}", publish.join(", ")), at_mta(span), "not one URL per TSA replica")
+                Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("the policy publishes to {}", publish.join(", ")), at_mta(span), "not one URL per TSA replica")
                     .with_help("a URL that balances over several TSA replicas gives each a part of the events, so their thresholds and overrides diverge: kumoc publishes to every replica by its per-pod name, and subscribes to the Service"),
             );
         }
         if tsa.is_none() {
             cx.push(
-                Diagnostic::new("K4011", "no TSA policy was imported", at_mta(shaping.map_or(Span::default(), |s| s.span)), "kumoc writes tsa_init.lua")
+                Diagnostic::new(codes::IMPORT_ASSUMED_VALUE, "no TSA policy was imported", at_mta(shaping.map_or(Span::default(), |s| s.span)), "kumoc writes tsa_init.lua")
                     .at_severity(Severity::Info)
                     .with_help("the MTA publishes to TSA: kumoc runs TSA with its own `tsa_init.lua`, trusting `cluster.pod_cidr`; import the directory that holds `tsa_init.lua` to compare"),
             );
@@ -914,7 +913,7 @@ fn assemble(
         {
             if p.port < 1024 {
                 cx.push(
-                    Diagnostic::new("K4004", format!("the sink listens on port {}", p.port), Loc::new(file, p.span), "a privileged port: kumoc's sink uses 2525")
+                    Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("the sink listens on port {}", p.port), Loc::new(file, p.span), "a privileged port: kumoc's sink uses 2525")
                         .with_help("kumoc's pods run without privileges, and binding a port below 1024 needs NET_BIND_SERVICE (or a runtime that lowers `net.ipv4.ip_unprivileged_port_start`): the sink listens on `cluster.sink.port`, 2525 by default, and only the MTAs talk to it"),
                 );
             } else {
@@ -939,7 +938,7 @@ fn assemble(
         None => {
             if helm.service_monitor == Some(true) {
                 cx.push(
-                    Diagnostic::new("K4011", "the policy starts no metrics listener", at_mta(mta.http_port.map_or(Span::default(), |p| p.span)), "kumoc starts one")
+                    Diagnostic::new(codes::IMPORT_ASSUMED_VALUE, "the policy starts no metrics listener", at_mta(mta.http_port.map_or(Span::default(), |p| p.span)), "kumoc starts one")
                         .at_severity(Severity::Info)
                         .with_help("kumoc serves /metrics on its own port (`cluster.mta.ports.metrics`) to the scrapers' network (`cluster.metrics.scraper_cidrs`, by default `pod_cidr`)"),
                 );
@@ -1040,7 +1039,7 @@ fn pod_cidr(
     if !rest.is_empty() {
         let shown: Vec<&str> = rest.iter().map(|s| s.as_str()).collect();
         cx.push(
-            Diagnostic::new("K4004", format!("{what} also list {}", shown.join(", ")), Loc::new(file, *span), format!("`pod_cidr` is {chosen}"))
+            Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("{what} also list {}", shown.join(", ")), Loc::new(file, *span), format!("`pod_cidr` is {chosen}"))
                 .with_help("kumoc trusts one network, the pods' (`cluster.pod_cidr`), for TSA publishing and sink relaying; loopback is always trusted"),
         );
     }

@@ -22,6 +22,7 @@ use super::lua::{self, Expr, ExprKind, Field, FuncBody, Stmt, StmtKind, Tok};
 use super::values::{self, Raw};
 use super::write::KVal;
 use super::{Cx, DEPLOYMENT_FILE, SecretUse, Sev};
+use crate::codes;
 use crate::diagnostic::{Diagnostic, Loc, Severity};
 use crate::emit::names;
 use crate::schema::{self, BlockSchema, Ty};
@@ -301,7 +302,7 @@ fn parse(cx: &mut Cx, file: FileId) -> Option<Vec<Stmt>> {
         Err(e) => {
             cx.push(
                 Diagnostic::new(
-                    "K4001",
+                    codes::IMPORT_LUA_SYNTAX,
                     format!("cannot read {}: {}", cx.sources.name(file), e.message),
                     Loc::new(file, e.span),
                     e.message.clone(),
@@ -424,7 +425,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             )
         };
         let d = Diagnostic::new(
-            "K4006",
+            codes::IMPORT_ENVIRONMENT_VALUE,
             format!(
                 "`{}` is read from the environment when KumoMTA starts",
                 u.name
@@ -442,7 +443,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             Ok(v) => v,
             Err(Unknown(at)) => {
                 let mut d = Diagnostic::new(
-                    "K4005",
+                    codes::IMPORT_NOT_A_LITERAL,
                     format!("{what} is not a literal"),
                     self.loc(at),
                     "computed when the policy runs",
@@ -481,7 +482,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                 let _ = n;
                 self.push(
                     Diagnostic::new(
-                        "K4005",
+                        codes::IMPORT_NOT_A_LITERAL,
                         format!("the parameters of {what} are not a table literal"),
                         self.loc(e.span),
                         "a variable",
@@ -493,7 +494,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             _ => {
                 self.push(
                     Diagnostic::new(
-                        "K4005",
+                        codes::IMPORT_NOT_A_LITERAL,
                         format!("the parameters of {what} are not a table literal"),
                         self.loc(e.span),
                         "computed when the policy runs",
@@ -508,7 +509,7 @@ impl<'a, 'c> Walker<'a, 'c> {
     fn unknown_param(&mut self, at: Span, what: &str) {
         self.push(
             Diagnostic::new(
-                "K4004",
+                codes::IMPORT_SETTING_NOT_DESCRIBED,
                 format!("a parameter of {what} that kumoc has no place for"),
                 self.loc(at),
                 "not imported",
@@ -519,8 +520,13 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     fn not_imported(&mut self, at: Span, message: String, label: &str, help: &str) {
         self.push(
-            Diagnostic::new("K4004", message, self.loc(at), label.to_string())
-                .with_help(help.to_string()),
+            Diagnostic::new(
+                codes::IMPORT_SETTING_NOT_DESCRIBED,
+                message,
+                self.loc(at),
+                label.to_string(),
+            )
+            .with_help(help.to_string()),
         );
     }
 
@@ -530,7 +536,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         };
         let n = d.spans.len();
         let mut diag = Diagnostic::new(
-            "K4003",
+            codes::IMPORT_CODE_NOT_DESCRIBED,
             if n == 1 {
                 format!("code in {} that kumoc does not describe", d.what)
             } else {
@@ -619,7 +625,7 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     fn top_dropped_at(&mut self, stmt: Span, at: Span, what: &str) {
         let mut d = Diagnostic::new(
-            "K4003",
+            codes::IMPORT_CODE_NOT_DESCRIBED,
             format!("{what} at the top of the policy that kumoc does not describe"),
             self.loc(at),
             "not imported",
@@ -683,7 +689,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         if !known {
             self.push(
                 Diagnostic::new(
-                    "K4003",
+                    codes::IMPORT_CODE_NOT_DESCRIBED,
                     format!("the module `{module}` is Lua kumoc does not describe"),
                     self.loc(at),
                     "not imported",
@@ -705,7 +711,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         }
         self.push(
             Diagnostic::new(
-                "K4003",
+                codes::IMPORT_CODE_NOT_DESCRIBED,
                 match &path {
                     Some(p) => format!("`dofile` runs {p}, Lua kumoc does not describe"),
                     None => "`dofile` runs Lua kumoc does not describe".to_string(),
@@ -807,7 +813,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             _ => {
                 self.push(
                     Diagnostic::new(
-                        "K4003",
+                        codes::IMPORT_CODE_NOT_DESCRIBED,
                         format!("`:{method}` is a call kumoc does not describe"),
                         self.loc(at),
                         "not imported",
@@ -845,7 +851,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                             _ => {
                                 self.push(
                                     Diagnostic::new(
-                                        "K4005",
+                                        codes::IMPORT_NOT_A_LITERAL,
                                         format!("a file of {what} is not a literal"),
                                         self.loc(item.span),
                                         "computed when the policy runs",
@@ -874,7 +880,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                 _ => {
                     self.push(
                         Diagnostic::new(
-                            "K4005",
+                            codes::IMPORT_NOT_A_LITERAL,
                             format!("the files of {what} are not a literal list"),
                             self.loc(e.span),
                             "computed when the policy runs",
@@ -1019,7 +1025,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         for (span, label) in problems {
             self.push(
                 Diagnostic::new(
-                    "K4013",
+                    codes::IMPORT_RELEASE_REJECTS_POLICY,
                     format!("KumoMTA {} rejects this shaping setup", self.cx.version),
                     self.loc(span),
                     label,
@@ -1078,7 +1084,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                     | "get_acl_definition"
             ) {
                 self.push(
-                    Diagnostic::new("K4003", format!("a second `{event}` handler"), self.loc(at), "KumoMTA refuses to load this")
+                    Diagnostic::new(codes::IMPORT_CODE_NOT_DESCRIBED, format!("a second `{event}` handler"), self.loc(at), "KumoMTA refuses to load this")
                         .with_secondary(self.loc(first), "the first one")
                         .with_help("`kumo.on` takes one handler per event for this event: the policy does not load (\"event already has a handler defined\"); only the first is imported"),
                 );
@@ -1131,7 +1137,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         let logs_only = self.handler_body(handler).is_some_and(logs_only);
         self.push(
             Diagnostic::new(
-                "K4003",
+                codes::IMPORT_CODE_NOT_DESCRIBED,
                 format!("a custom `{event}` handler"),
                 self.loc(at),
                 if logs_only {
@@ -1193,7 +1199,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             .unwrap_or_default();
         self.push(
             Diagnostic::new(
-                "K4003",
+                codes::IMPORT_CODE_NOT_DESCRIBED,
                 "a custom `get_egress_path_config` handler",
                 self.loc(at),
                 if params.is_empty() { "not imported".to_string() } else { format!("not imported; called with ({params})") },
@@ -1238,7 +1244,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                 )
             };
             let mut d = Diagnostic::new(
-                "K4008",
+                codes::IMPORT_QUEUE_CONFIG_SHADOWED,
                 message,
                 self.loc(*at),
                 if shadows.is_empty() {
@@ -1261,7 +1267,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                 .and_then(|rest| rest.iter().find(|(k, _)| *k != "custom"))
             {
                 self.push(
-                    Diagnostic::new("K4008", format!("the {kind} helper is set up after the queue helper"), self.loc(*at), "registers get_queue_config after the queue helper")
+                    Diagnostic::new(codes::IMPORT_QUEUE_CONFIG_SHADOWED, format!("the {kind} helper is set up after the queue helper"), self.loc(*at), "registers get_queue_config after the queue helper")
                         .with_help("KumoMTA's `--validate` fails: \"queue.lua is in use, but it is not the last module to register for the get_queue_config event\"; kumoc sets the queue helper up last"),
                 );
             }
@@ -1402,7 +1408,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         if !missing.is_empty() {
             self.push(
                 Diagnostic::new(
-                    "K4004",
+                    codes::IMPORT_SETTING_NOT_DESCRIBED,
                     format!("the `init` handler defines no `{}` spool", missing.join("` or `")),
                     self.loc(f.span),
                     "KumoMTA needs both the `data` and the `meta` spool",
@@ -1556,7 +1562,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         }
         self.push(
             Diagnostic::new(
-                "K4007",
+                codes::IMPORT_ENVIRONMENT_TYPE,
                 format!("{what} is a string whenever `{var}` is set"),
                 self.loc(e.span),
                 "`os.getenv` returns a string",
@@ -1726,7 +1732,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             )),
             Err(Unknown(at)) => {
                 self.push(
-                    Diagnostic::new("K4005", format!("`{field}` is not a literal"), self.loc(at), "computed when the policy runs")
+                    Diagnostic::new(codes::IMPORT_NOT_A_LITERAL, format!("`{field}` is not a literal"), self.loc(at), "computed when the policy runs")
                         .with_help("name the Secret that holds it with `secret(\"name\", \"key\")` in the .kumo file"),
                 );
                 None
@@ -2003,7 +2009,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             if !seen.null_queue {
                 self.push(
                     Diagnostic::new(
-                        "K4004",
+                        codes::IMPORT_SETTING_NOT_DESCRIBED,
                         format!("the sink's `{event}` handler does not drop mail"),
                         self.loc(f.span),
                         "kumoc's sink drops every message",
@@ -2026,7 +2032,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             Some(_) => {}
             None => self.push(
                 Diagnostic::new(
-                    "K4004",
+                    codes::IMPORT_SETTING_NOT_DESCRIBED,
                     format!("the `{event}` handler checks no header conformance"),
                     self.loc(f.span),
                     "kumoc checks and fixes it",
@@ -2040,7 +2046,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         if !self.mta.dkim_files.is_empty() && !seen.signed {
             self.push(
                 Diagnostic::new(
-                    "K4004",
+                    codes::IMPORT_SETTING_NOT_DESCRIBED,
                     format!("the `{event}` handler does not sign with DKIM"),
                     self.loc(f.span),
                     "kumoc signs every message whose From domain has a `dkim` block",
@@ -2050,7 +2056,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         }
         if !self.mta.queue_files.is_empty() && !seen.queue_applied {
             self.push(
-                Diagnostic::new("K4004", format!("the `{event}` handler does not apply the queue helper"), self.loc(f.span), "kumoc applies it to every message")
+                Diagnostic::new(codes::IMPORT_SETTING_NOT_DESCRIBED, format!("the `{event}` handler does not apply the queue helper"), self.loc(f.span), "kumoc applies it to every message")
                     .with_help("without `queue_helper:apply(msg)` no tenant or campaign is assigned; kumoc applies it in both reception handlers"),
             );
         }
@@ -2216,7 +2222,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         let mentions_dir = self.text.contains(names::HTTP_USERS_DIR);
         let traversal = find_path_from_user(&self.text);
         let mut d = Diagnostic::new(
-            "K4012",
+            codes::IMPORT_CUSTOM_BASIC_AUTH,
             "a custom HTTP basic auth handler",
             self.loc(at),
             "not imported: kumoc writes its own",
@@ -2614,7 +2620,7 @@ pub fn scan_values(cx: &mut Cx, file: FileId) {
             if let Some((message, help)) = invalid(&field.ty, &raw, flavor) {
                 found.push(
                     Diagnostic::new(
-                        "K4014",
+                        codes::IMPORT_INVALID_VALUE,
                         format!(
                             "`{name} = {}` in {what} is a value KumoMTA refuses",
                             raw.show()

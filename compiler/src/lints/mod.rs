@@ -1,6 +1,6 @@
-//! The lint gate: the rule catalog (`shared/reference/operators-and-lints.md` §2), one file
-//! per rule under `rules/`, a sorted registry, inline suppressions with reasons, severity
-//! overrides, and the fixes `kumoc check --fix` applies.
+//! The lint gate: the rule catalog, one file per rule under `rules/`, a sorted registry,
+//! inline suppressions with reasons, severity overrides, and the fixes `kumoc check --fix`
+//! applies.
 //!
 //! A rule is one of three kinds:
 //! - a **lint** with a `check` function over the deployment model;
@@ -16,9 +16,11 @@ pub mod util;
 
 use std::collections::BTreeMap;
 
-use crate::diagnostic::{Diagnostic, Loc, Severity};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
 use crate::model::{Deployment, Environment};
-use crate::source::Sources;
+use crate::severity::Severity;
+use crate::source::{Loc, Sources};
 
 pub use rules::RULES;
 pub use suppress::apply_suppressions;
@@ -54,15 +56,21 @@ impl RuleSeverity {
 
 pub type CheckFn = fn(&LintContext<'_>, &mut Vec<Diagnostic>);
 
+/// A rule over the model and the live DNS (`kumoc dns --check SNAPSHOT`).
+pub type DnsCheckFn = fn(&LintContext<'_>, &crate::dns::Live<'_>, &mut Vec<Diagnostic>);
+
 #[derive(Clone, Copy)]
 pub enum Kind {
     /// A lint over the model.
     Check(CheckFn),
     /// Enforced as a compile error by these checker codes.
-    Checker(&'static [&'static str]),
+    Checker(&'static [Code]),
     /// kumoc's output cannot have the problem; nothing to check in `.kumo`.
     Guaranteed,
-    /// Needs live DNS (MX lookups) or data kumoc does not have; not checked yet.
+    /// Needs the live DNS: checked by `kumoc dns --check SNAPSHOT` against a recorded DNS
+    /// snapshot, never by `kumoc check` (builds stay offline and deterministic).
+    Dns(DnsCheckFn),
+    /// Needs data kumoc does not have; not checked yet.
     Unsupported,
 }
 
@@ -72,6 +80,7 @@ impl std::fmt::Debug for Kind {
             Kind::Check(_) => f.write_str("Check"),
             Kind::Checker(c) => write!(f, "Checker({c:?})"),
             Kind::Guaranteed => f.write_str("Guaranteed"),
+            Kind::Dns(_) => f.write_str("Dns"),
             Kind::Unsupported => f.write_str("Unsupported"),
         }
     }
@@ -82,7 +91,8 @@ pub struct Rule {
     pub code: &'static str,
     pub name: &'static str,
     pub severity: RuleSeverity,
-    /// The kumoc version that introduced the rule.
+    /// The kumoc release that introduced the rule (`0.2.0`): a rule added after a release
+    /// says the next one, the workspace version once it is bumped for that release.
     pub since: &'static str,
     /// The catalog's priority (P0, P1, P2).
     pub priority: &'static str,
@@ -103,9 +113,13 @@ impl Rule {
         at: Loc,
         label: impl Into<String>,
     ) -> Diagnostic {
-        let mut d = Diagnostic::new(self.code, message, at, label);
-        d.severity = self.severity.resolve(cx.env());
-        d
+        Diagnostic::coded(
+            self.code,
+            self.severity.resolve(cx.env()),
+            message,
+            at,
+            label,
+        )
     }
 }
 
@@ -119,6 +133,7 @@ macro_rules! declare_rule {
             code: $code:literal,
             name: $name:literal,
             severity: $sev:ident,
+            since: $since:literal,
             priority: $prio:literal,
             summary: $summary:literal,
             kind: $kind:expr $(,)?
@@ -129,7 +144,7 @@ macro_rules! declare_rule {
             code: $code,
             name: $name,
             severity: $crate::lints::RuleSeverity::$sev,
-            since: "0.1.0",
+            since: $since,
             priority: $prio,
             summary: $summary,
             doc: concat!($($doc, "\n"),*),
@@ -212,6 +227,36 @@ pub fn run(model: &Deployment, sources: &Sources, parses: &[kumoc_lang::Parse]) 
             check(&cx, &mut out);
         }
     }
+    out
+}
+
+/// Run every DNS rule ([`Kind::Dns`]) over the model and a DNS snapshot, then apply the
+/// suppressions written for them (`kumoc dns --check`). Only DNS findings are returned.
+pub fn run_dns(
+    model: &Deployment,
+    sources: &Sources,
+    parses: &[kumoc_lang::Parse],
+    live: &crate::dns::Live<'_>,
+) -> Vec<Diagnostic> {
+    let cx = LintContext {
+        model,
+        sources,
+        parses,
+    };
+    let mut out = Vec::new();
+    for rule in RULES {
+        if let Kind::Dns(check) = rule.kind {
+            check(&cx, live, &mut out);
+        }
+    }
+    apply_suppressions(&mut out, sources, parses, false);
+    out.retain(|d| lookup(d.code).is_some_and(|r| matches!(r.kind, Kind::Dns(_))));
+    out.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    out.dedup();
     out
 }
 
@@ -310,9 +355,17 @@ pub fn rules_doc_text(r: &Rule) -> String {
         Kind::Check(_) => "lint".to_string(),
         Kind::Checker(codes) => format!(
             "enforced by the checker as {} (a compile error; not suppressible)",
-            codes.join(", ")
+            codes
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Kind::Guaranteed => "guaranteed by kumoc's output (nothing to check in .kumo)".to_string(),
+        Kind::Dns(_) => {
+            "checked against a DNS snapshot by `kumoc dns --check` (not by `kumoc check`)"
+                .to_string()
+        }
         Kind::Unsupported => "not checked yet".to_string(),
     };
     let doc: String = r

@@ -11,8 +11,10 @@
 use kumoc_lang::Parse;
 use kumoc_lang::ast::{Span, Stmt};
 
-use crate::diagnostic::{Diagnostic, Loc, Severity};
-use crate::source::{FileId, Sources};
+use crate::codes;
+use crate::diagnostic::Diagnostic;
+use crate::severity::Severity;
+use crate::source::{FileId, Loc, Sources};
 
 struct Allow {
     file: FileId,
@@ -159,7 +161,7 @@ pub fn apply_suppressions(
     for (i, a) in allows.iter().enumerate() {
         if !a.reason {
             diags.push(
-                Diagnostic::new("K3002", "a suppression must say why", Loc::new(a.file, a.comment), "no reason given")
+                Diagnostic::new(codes::SUPPRESSION_WITHOUT_REASON, "a suppression must say why", Loc::new(a.file, a.comment), "no reason given")
                     .with_help("write the reason after a colon: `// kumoc-allow(KUMO-TLS001): the receiving MTA has no valid certificate`"),
             );
             continue;
@@ -168,7 +170,7 @@ pub fn apply_suppressions(
             let at = Loc::new(a.file, *span);
             if !suppressible(code) {
                 let mut d = Diagnostic::new(
-                    "K3003",
+                    codes::UNSUPPRESSIBLE_CODE,
                     format!("`{code}` cannot be suppressed"),
                     at,
                     "not a lint or a warning",
@@ -180,9 +182,12 @@ pub fn apply_suppressions(
                     None => d.with_help("`kumoc explain` lists every code"),
                 };
                 diags.push(d);
-            } else if judge_unused && !used.get(i).and_then(|u| u.get(j)).copied().unwrap_or(false)
+            } else if judge_unused
+                && !used.get(i).and_then(|u| u.get(j)).copied().unwrap_or(false)
+                // A DNS rule runs only in `kumoc dns --check`: `kumoc check` cannot judge it.
+                && !super::lookup(code).is_some_and(|r| matches!(r.kind, super::Kind::Dns(_)))
             {
-                let mut d = Diagnostic::new("K3001", format!("unused suppression of `{code}`"), at, "nothing to suppress here")
+                let mut d = Diagnostic::new(codes::UNUSED_SUPPRESSION, format!("unused suppression of `{code}`"), at, "nothing to suppress here")
                     .with_help("remove it; a suppression covers the statement after it, or the one it follows on the same line");
                 if a.codes.len() == 1 {
                     d = d.with_replacement(

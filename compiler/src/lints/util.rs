@@ -4,101 +4,90 @@ use kumoc_lang::ast::{Block, Stmt};
 use kumoc_lang::units::{Cidr, Limit, Rate};
 
 use super::LintContext;
-use crate::check::Typed;
-use crate::diagnostic::{Edit, Loc};
-use crate::model::{Rule, Settings, ShapingKey, Spanned};
+use crate::diagnostic::Edit;
+use crate::model::{Rule, Settings, ShapingKey};
+use crate::schema::BlockSchema;
+use crate::source::Loc;
+use crate::value::{Spanned, Typed};
 
-fn get<'s>(s: &'s Settings, name: &str) -> Option<(&'s Typed, Loc)> {
-    s.get(name).map(|x| (&x.value, x.loc))
+/// The value of field `name`, read through one of [`Typed`]'s accessors, with its location.
+fn read<'s, T>(
+    s: &'s Settings,
+    name: &str,
+    as_: impl FnOnce(&'s Typed) -> Option<T>,
+) -> Option<Spanned<T>> {
+    let setting = s.get(name)?;
+    as_(&setting.value).map(|value| Spanned {
+        value,
+        loc: setting.loc,
+    })
+}
+
+/// The items of list field `name`, read through one of [`Typed`]'s accessors, each with
+/// its location (items of another shape are left out).
+fn read_items<'s, T>(
+    s: &'s Settings,
+    name: &str,
+    as_: impl Fn(&'s Typed) -> Option<T>,
+) -> Vec<Spanned<T>> {
+    let items = s
+        .get(name)
+        .and_then(|setting| setting.value.as_list())
+        .unwrap_or_default();
+    items
+        .iter()
+        .filter_map(|i| as_(&i.value).map(|value| Spanned { value, loc: i.loc }))
+        .collect()
 }
 
 pub fn cidrs(s: &Settings, name: &str) -> Vec<Spanned<Cidr>> {
-    match get(s, name) {
-        Some((Typed::List(items), _)) => items
-            .iter()
-            .filter_map(|i| match i.value {
-                Typed::Cidr(c) => Some(Spanned {
-                    value: c,
-                    loc: i.loc,
-                }),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+    read_items(s, name, Typed::as_cidr)
 }
 
 /// Milliseconds.
 pub fn duration(s: &Settings, name: &str) -> Option<Spanned<u64>> {
-    match get(s, name)? {
-        (Typed::Duration(ms), loc) => Some(Spanned { value: *ms, loc }),
-        _ => None,
-    }
+    read(s, name, Typed::as_duration_ms)
 }
 
 pub fn rate(s: &Settings, name: &str) -> Option<Spanned<Rate>> {
-    match get(s, name)? {
-        (Typed::Rate(r), loc) => Some(Spanned { value: *r, loc }),
-        _ => None,
-    }
+    read(s, name, Typed::as_rate)
 }
 
 pub fn limit(s: &Settings, name: &str) -> Option<Spanned<Limit>> {
-    match get(s, name)? {
-        (Typed::Limit(l), loc) => Some(Spanned { value: *l, loc }),
-        _ => None,
-    }
+    read(s, name, Typed::as_limit)
 }
 
 pub fn int(s: &Settings, name: &str) -> Option<Spanned<i64>> {
-    match get(s, name)? {
-        (Typed::Int(n), loc) => Some(Spanned { value: *n, loc }),
-        _ => None,
-    }
+    read(s, name, Typed::as_int)
 }
 
 pub fn boolean(s: &Settings, name: &str) -> Option<Spanned<bool>> {
-    match get(s, name)? {
-        (Typed::Bool(b), loc) => Some(Spanned { value: *b, loc }),
-        _ => None,
-    }
+    read(s, name, Typed::as_bool)
 }
 
 /// An enum field's `.kumo` spelling (`required`, `opportunistic_insecure`, ...).
 pub fn variant(s: &Settings, name: &str) -> Option<Spanned<&'static str>> {
-    match get(s, name)? {
-        (Typed::Enum(v), loc) => Some(Spanned { value: v.name, loc }),
-        _ => None,
-    }
+    read(s, name, |v| Typed::as_enum(v).map(|x| x.name))
 }
 
+/// A string-like field's text ([`Typed::text`]).
 pub fn string(s: &Settings, name: &str) -> Option<Spanned<String>> {
-    match get(s, name)? {
-        (Typed::Str(x) | Typed::Domain(x) | Typed::Url(x) | Typed::HostPort(x), loc) => {
-            Some(Spanned {
-                value: x.clone(),
-                loc,
-            })
-        }
-        _ => None,
-    }
+    read(s, name, |v| v.text().map(str::to_string))
 }
 
-/// The strings of a list-of-strings field.
+/// The texts of a list-of-strings field.
 pub fn strings(s: &Settings, name: &str) -> Vec<Spanned<String>> {
-    match get(s, name) {
-        Some((Typed::List(items), _)) => items
-            .iter()
-            .filter_map(|i| match &i.value {
-                Typed::Str(x) => Some(Spanned {
-                    value: x.clone(),
-                    loc: i.loc,
-                }),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+    read_items(s, name, |v| v.text().map(str::to_string))
+}
+
+/// The default of field `name` of `block`, stated once in the schema (KumoMTA's, when kumoc
+/// writes nothing), through one of [`Typed`]'s accessors.
+pub fn default_of<T>(
+    block: &'static BlockSchema,
+    name: &str,
+    as_: impl FnOnce(&Typed) -> Option<T>,
+) -> Option<T> {
+    as_(&Typed::of_default(block.field(name)?)?)
 }
 
 /// Whether a CIDR opens a service to the internet at large: `0.0.0.0/0`, `::/0`, or a

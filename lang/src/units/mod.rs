@@ -111,13 +111,6 @@ impl UnitError {
         self.suggestion = Some(fixed);
         self
     }
-
-    /// The same error with its range moved `by` bytes to the right (for a literal that starts
-    /// at offset `by` of a larger text).
-    pub fn shifted(mut self, by: usize) -> Self {
-        self.range = self.range.start.saturating_add(by)..self.range.end.saturating_add(by);
-        self
-    }
 }
 
 impl fmt::Display for UnitError {

@@ -212,6 +212,9 @@ features! {
     /// The shaping helper's `validation_options` / `load_validation_options` may leave out
     /// `http_timeout`; before, a table without it fails with "missing field `http_timeout`".
     OptionalHttpTimeout => R2025_05_06,
+    /// DKIM signing with Ed25519 keys works (KumoCorp/kumomta#368; before, the signer
+    /// fails). `kumoc dkim keygen` warns when it makes an Ed25519 key for an older release.
+    Ed25519Signing => R2025_05_06,
 
     // 2025.10.06-5ec871ab
     /// `try_next_host_on_transport_error`.

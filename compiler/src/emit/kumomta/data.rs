@@ -58,9 +58,9 @@ pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> Text {
         doc.table(&["domain", &dom.name], Some(&p.at(k.loc)));
         dkim_settings(&mut doc, &k.settings, p);
         let selector = match k.settings.get("selector").map(|s| &s.value) {
-            Some(crate::check::Typed::Str(s)) => s.clone(),
+            Some(crate::value::Typed::Str(s)) => s.clone(),
             _ => match d.dkim_defaults.get("selector").map(|s| &s.value) {
-                Some(crate::check::Typed::Str(s)) => s.clone(),
+                Some(crate::value::Typed::Str(s)) => s.clone(),
                 _ => String::new(),
             },
         };
@@ -86,7 +86,7 @@ fn dkim_settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
         match (*name, &setting.value) {
             ("bits", _) => {}
             ("algorithm", v) => doc.kv("algo", &values::toml(v), Some(&at)),
-            ("expiration", crate::check::Typed::Duration(ms)) => {
+            ("expiration", crate::value::Typed::Duration(ms)) => {
                 doc.kv(
                     "expiration",
                     &Value::Int(i64::try_from(ms / 1000).unwrap_or(i64::MAX)),
@@ -160,7 +160,7 @@ pub fn shaping(d: &Deployment, p: &Provenance<'_>) -> Text {
         let matches: Vec<Value> = prov
             .matches
             .iter()
-            .map(|m| values::toml(&crate::check::Typed::Match(m.value.clone())))
+            .map(|m| values::toml(&crate::value::Typed::Match(m.value.clone())))
             .collect();
         doc.kv(
             "match",
@@ -210,12 +210,12 @@ fn shaping_body(doc: &mut Doc, path: &[&str], s: &Shaping, p: &Provenance<'_>) {
         let actions: Vec<Value> = rule
             .actions
             .iter()
-            .map(|a| values::toml(&crate::check::Typed::Action(a.value.clone())))
+            .map(|a| values::toml(&crate::value::Typed::Action(a.value.clone())))
             .collect();
         doc.kv("action", &one_or_many(actions), None);
         doc.kv(
             "trigger",
-            &values::toml(&crate::check::Typed::Trigger(rule.trigger)),
+            &values::toml(&crate::value::Typed::Trigger(rule.trigger)),
             None,
         );
         doc.kv(

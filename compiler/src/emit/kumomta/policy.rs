@@ -11,10 +11,10 @@ use kumoc_lang::units::{Feature, KumoVersion};
 use super::lua::{self, Value as L};
 use super::text::Text;
 use super::values;
-use crate::check::Typed;
 use crate::emit::Provenance;
 use crate::emit::names::{self, Names};
 use crate::model::{Deployment, Settings};
+use crate::value::Typed;
 
 /// The Lua writer: code lines, blank lines and `--` comment lines (see [`Text`]).
 struct W {

@@ -6,18 +6,15 @@ use kumoc_lang::units::{self, format_duration};
 
 use super::lua;
 use super::toml::Value as T;
-use crate::check::{Action, MatchRule, Trigger, Typed};
 use crate::emit::names;
+use crate::value::{Action, MatchRule, Trigger, Typed};
 
 pub fn toml(v: &Typed) -> T {
+    // String-like values: `Typed::text` says which.
+    if let Some(s) = v.text() {
+        return T::Str(s.to_string());
+    }
     match v {
-        Typed::Str(s)
-        | Typed::HostPort(s)
-        | Typed::Domain(s)
-        | Typed::Url(s)
-        | Typed::K8sName(s)
-        | Typed::HttpPath(s)
-        | Typed::Regex(s) => T::Str(s.clone()),
         Typed::Bool(b) => T::Bool(*b),
         Typed::Int(n) => T::Int(*n),
         Typed::Duration(ms) => T::Str(format_duration(*ms)),
@@ -49,6 +46,13 @@ pub fn toml(v: &Typed) -> T {
             T::Inline(vec![(k.into(), T::Str(s.clone()))])
         }
         Typed::List(items) => T::Array(items.iter().map(|i| toml(&i.value)).collect()),
+        Typed::Str(_)
+        | Typed::HostPort(_)
+        | Typed::Domain(_)
+        | Typed::Url(_)
+        | Typed::K8sName(_)
+        | Typed::HttpPath(_)
+        | Typed::Regex(_) => T::Str(v.text().unwrap_or_default().to_string()),
     }
 }
 

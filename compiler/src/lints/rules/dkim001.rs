@@ -1,8 +1,9 @@
 //! KUMO-DKIM001 dkim-rsa-key-too-small: a DKIM RSA key declared below 2048 bits.
 
 use crate::declare_rule;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::Diagnostic;
 use crate::lints::{Kind, LintContext, util};
+use crate::severity::Severity;
 
 declare_rule! {
     /// ## What it does
@@ -55,6 +56,7 @@ declare_rule! {
         code: "KUMO-DKIM001",
         name: "dkim-rsa-key-too-small",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "A DKIM RSA key is declared smaller than 2048 bits",
         kind: Kind::Check(check),

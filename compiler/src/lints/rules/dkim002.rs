@@ -1,5 +1,6 @@
 //! KUMO-DKIM002 dkim-key-not-referenced: A signing domain without key material, or a key name that does not exist.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -29,8 +30,9 @@ declare_rule! {
         code: "KUMO-DKIM002",
         name: "dkim-key-not-referenced",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A signing domain without key material, or a key name that does not exist",
-        kind: Kind::Checker(&["K1007", "K1010"]),
+        kind: Kind::Checker(&[codes::MISSING_FIELD, codes::UNKNOWN_SECRET_KEY]),
     };
 }

@@ -1,10 +1,11 @@
 //! KUMO-DKIM003 dkim-from-not-signed: the signed headers of a domain do not include `From`.
 
-use crate::check::Typed;
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
 use crate::model::{Setting, Settings};
+use crate::source::Loc;
+use crate::value::Typed;
 
 declare_rule! {
     /// ## What it does
@@ -47,6 +48,7 @@ declare_rule! {
         code: "KUMO-DKIM003",
         name: "dkim-from-not-signed",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "The DKIM signed headers do not include From",
         kind: Kind::Check(check),

@@ -53,6 +53,7 @@ declare_rule! {
         code: "KUMO-DKIM004",
         name: "dkim-ed25519-only",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "A domain is DKIM-signed only with Ed25519",
         kind: Kind::Check(check),

@@ -46,6 +46,7 @@ declare_rule! {
         code: "KUMO-DKIM005",
         name: "domain-unsigned",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "A sending domain has no DKIM block: its mail goes out unsigned",
         kind: Kind::Check(check),

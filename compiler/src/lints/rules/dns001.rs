@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-DNS001",
         name: "dmarc-alignment",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "A From domain not aligned with its DKIM signature",
         kind: Kind::Unsupported,

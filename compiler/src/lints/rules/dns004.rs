@@ -18,8 +18,8 @@ declare_rule! {
     ///   `ha_proxy_source_address`, or `socks5_proxy_server` with
     ///   `socks5_proxy_source_address`; KumoMTA silently connects directly otherwise.
     ///
-    /// Whether the address's PTR record and the EHLO name agree (FCrDNS) needs live DNS and
-    /// is not checked.
+    /// Whether the address's PTR record and the EHLO name agree (FCrDNS) needs the live DNS:
+    /// `kumoc dns --check SNAPSHOT` checks it (KUMO-DNS005).
     ///
     /// ## Why is this bad?
     /// Gmail, Yahoo and Microsoft require sending IPs with forward-confirmed reverse DNS and
@@ -60,6 +60,7 @@ declare_rule! {
         code: "KUMO-DNS004",
         name: "egress-identity-unset",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "An egress source has no EHLO name, or no egress address of its own",
         kind: Kind::Check(check),

@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-K8S001",
         name: "pod-security-restricted",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "Pods outside the Pod Security Standards restricted profile",
         kind: Kind::Guaranteed,

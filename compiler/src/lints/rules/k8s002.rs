@@ -47,6 +47,7 @@ declare_rule! {
         code: "KUMO-K8S002",
         name: "privileged-smtp-port",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "The MTA's SMTP port is below 1024 but kumod runs without privileges",
         kind: Kind::Check(check),

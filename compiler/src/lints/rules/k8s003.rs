@@ -2,8 +2,9 @@
 //! production) requests below KumoMTA's documented minimum.
 
 use crate::declare_rule;
-use crate::diagnostic::{Diagnostic, Loc};
+use crate::diagnostic::Diagnostic;
 use crate::lints::{Kind, LintContext};
+use crate::source::Loc;
 
 const MIN_CPU_MILLIS: u64 = 4000;
 const MIN_MEMORY: u64 = 4 * 1024 * 1024 * 1024;
@@ -66,6 +67,7 @@ declare_rule! {
         code: "KUMO-K8S003",
         name: "mta-resources",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "The MTA lacks resource requests or a memory limit, or requests too little in production",
         kind: Kind::Check(check),

@@ -21,6 +21,7 @@ declare_rule! {
         code: "KUMO-K8S004",
         name: "memory-below-ready-queues",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "Memory limit below the ready-queue estimate",
         kind: Kind::Unsupported,

@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-K8S005",
         name: "probes",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "Missing or identical probes",
         kind: Kind::Guaranteed,

@@ -2,8 +2,8 @@
 
 use crate::declare_rule;
 use crate::diagnostic::Diagnostic;
+use crate::grammars::image_repository as repository;
 use crate::lints::{Kind, LintContext, util};
-use crate::resolve::image_repository as repository;
 
 declare_rule! {
     /// ## What it does
@@ -51,6 +51,7 @@ declare_rule! {
         code: "KUMO-K8S006",
         name: "image-tag-in-image",
         severity: ErrorInProduction,
+        since: "0.1.0",
         priority: "P0",
         summary: "The image repository carries a tag; the tag comes from `kumomta`",
         kind: Kind::Check(check),

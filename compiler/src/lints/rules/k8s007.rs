@@ -23,6 +23,7 @@ declare_rule! {
         code: "KUMO-K8S007",
         name: "disruption-and-spread",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "Replicas without a disruption budget or spread",
         kind: Kind::Guaranteed,

@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-K8S008",
         name: "hpa-target",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "An HPA that targets the wrong workload",
         kind: Kind::Guaranteed,

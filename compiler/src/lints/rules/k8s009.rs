@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-K8S009",
         name: "scale-down-strands-spool",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "Scale-down without a drain",
         kind: Kind::Guaranteed,

@@ -48,6 +48,7 @@ declare_rule! {
         code: "KUMO-K8S010",
         name: "spool-too-small",
         severity: ErrorInProduction,
+        since: "0.1.0",
         priority: "P0",
         summary: "The MTA spool volume is smaller than 20 GiB",
         kind: Kind::Check(check),

@@ -2,9 +2,10 @@
 //! than kumod's shutdown.
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::Spanned;
+use crate::source::Loc;
+use crate::value::Spanned;
 
 /// The shortest grace period worth having: kumod stops accepting, then flushes.
 const FLOOR_MS: u64 = 60_000;
@@ -63,6 +64,7 @@ declare_rule! {
         code: "KUMO-K8S011",
         name: "grace-period-too-short",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "The MTA's termination grace period is shorter than kumod's shutdown",
         kind: Kind::Check(check),

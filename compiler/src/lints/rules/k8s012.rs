@@ -22,6 +22,7 @@ declare_rule! {
         code: "KUMO-K8S012",
         name: "config-rollout",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "Config changes that do not roll the pods",
         kind: Kind::Guaranteed,

@@ -1,5 +1,6 @@
 //! KUMO-K8S013 requests-above-limits: a container requests more CPU or memory than its limit.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -50,8 +51,9 @@ declare_rule! {
         code: "KUMO-K8S013",
         name: "requests-above-limits",
         severity: Error,
+        since: "0.2.0",
         priority: "P0",
         summary: "A container requests more CPU or memory than its limit, which the Kubernetes API rejects",
-        kind: Kind::Checker(&["K2013"]),
+        kind: Kind::Checker(&[codes::INCONSISTENT_VALUES]),
     };
 }

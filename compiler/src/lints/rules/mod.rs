@@ -9,6 +9,8 @@ pub mod dns001;
 pub mod dns002;
 pub mod dns003;
 pub mod dns004;
+pub mod dns005;
+pub mod dns006;
 pub mod k8s001;
 pub mod k8s002;
 pub mod k8s003;
@@ -85,6 +87,8 @@ pub static RULES: &[&Rule] = &[
     &dns002::RULE,
     &dns003::RULE,
     &dns004::RULE,
+    &dns005::RULE,
+    &dns006::RULE,
     &k8s001::RULE,
     &k8s002::RULE,
     &k8s003::RULE,

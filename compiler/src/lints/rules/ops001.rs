@@ -50,6 +50,7 @@ declare_rule! {
         code: "KUMO-OPS001",
         name: "sink-environment-mismatch",
         severity: ErrorInProduction,
+        since: "0.1.0",
         priority: "P0",
         summary: "The sink is on in production, or off in a test environment",
         kind: Kind::Check(check),

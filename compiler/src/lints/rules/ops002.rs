@@ -46,6 +46,7 @@ declare_rule! {
         code: "KUMO-OPS002",
         name: "tsa-replicas-not-fewer",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "TSA has as many replicas as the MTA, or more",
         kind: Kind::Check(check),

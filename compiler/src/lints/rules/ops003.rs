@@ -43,6 +43,7 @@ declare_rule! {
         code: "KUMO-OPS003",
         name: "throttles-not-shared",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "Several MTA pods without shared Redis throttles: each enforces the full limits",
         kind: Kind::Check(check),

@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-OPS004",
         name: "redis-single-point-of-failure",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "Redis without HA",
         kind: Kind::Unsupported,

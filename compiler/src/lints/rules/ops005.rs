@@ -51,6 +51,7 @@ declare_rule! {
         code: "KUMO-OPS005",
         name: "metrics-not-scraped",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "MTA metrics are on, but no scraper may read them, or (production) none is set up",
         kind: Kind::Check(check),

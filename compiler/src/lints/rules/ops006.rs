@@ -56,6 +56,7 @@ declare_rule! {
         code: "KUMO-OPS006",
         name: "debug-log-filter",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "The diagnostic log filter enables debug or trace",
         kind: Kind::Check(check),

@@ -41,6 +41,7 @@ declare_rule! {
         code: "KUMO-OPS007",
         name: "deferred-spool",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "The SMTP listener acknowledges mail before spooling it",
         kind: Kind::Check(check),

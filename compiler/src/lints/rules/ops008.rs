@@ -1,5 +1,6 @@
 //! KUMO-OPS008 feature-newer-than-image: A feature newer than the pinned KumoMTA release.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -29,8 +30,9 @@ declare_rule! {
         code: "KUMO-OPS008",
         name: "feature-newer-than-image",
         severity: Warning,
+        since: "0.1.0",
         priority: "P2",
         summary: "A feature newer than the pinned KumoMTA release",
-        kind: Kind::Checker(&["K2008"]),
+        kind: Kind::Checker(&[codes::REQUIRES_NEWER_KUMOMTA]),
     };
 }

@@ -42,6 +42,7 @@ declare_rule! {
         code: "KUMO-QUE001",
         name: "retry-cap-below-base",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "max_retry_interval is shorter than retry_interval",
         kind: Kind::Check(check),

@@ -5,7 +5,9 @@ use kumoc_lang::units::format_duration;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::{Settings, ShapingKey, Spanned};
+use crate::model::{Settings, ShapingKey};
+use crate::schema;
+use crate::value::{Spanned, Typed};
 
 declare_rule! {
     /// ## What it does
@@ -55,14 +57,13 @@ declare_rule! {
         code: "KUMO-QUE002",
         name: "max-age-before-retries",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "max_age expires messages before their third delivery attempt",
         kind: Kind::Check(check),
     };
 }
 
-const DEFAULT_MAX_AGE: u64 = 7 * 24 * 3_600_000;
-const DEFAULT_RETRY: u64 = 20 * 60_000;
 /// Fewer attempts than this before expiry are reported.
 const MIN_ATTEMPTS: usize = 3;
 
@@ -162,8 +163,18 @@ fn check_scope(cx: &LintContext<'_>, scope: &Scope<'_>, out: &mut Vec<Diagnostic
     if own_age.is_none() && own_retry.is_none() && own_cap.is_none() {
         return;
     }
-    let age = lookup(scope, "max_age").map_or(DEFAULT_MAX_AGE, |a| a.value);
-    let retry = lookup(scope, "retry_interval").map_or(DEFAULT_RETRY, |r| r.value);
+    // Unset, they are KumoMTA's defaults.
+    let kumo = |name| util::default_of(&schema::QUEUE, name, Typed::as_duration_ms);
+    let (Some(age), Some(retry)) = (
+        lookup(scope, "max_age")
+            .map(|a| a.value)
+            .or_else(|| kumo("max_age")),
+        lookup(scope, "retry_interval")
+            .map(|r| r.value)
+            .or_else(|| kumo("retry_interval")),
+    ) else {
+        return;
+    };
     let cap = lookup(scope, "max_retry_interval").map(|c| c.value);
     if retry == 0 {
         return;

@@ -6,6 +6,8 @@ use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
 use crate::model::{Settings, ShapingKey};
+use crate::schema;
+use crate::value::Typed;
 
 declare_rule! {
     /// ## What it does
@@ -48,6 +50,7 @@ declare_rule! {
         code: "KUMO-QUE003",
         name: "max-age-long-or-implicit",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "max_age above 7 days, or unset in production's `queue default`",
         kind: Kind::Check(check),
@@ -115,6 +118,18 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     if !cx.production() {
         return;
     }
+    // KumoMTA's default, as the schema states it (`7d`), and in days for the message.
+    let Some(kumo) = schema::QUEUE
+        .field("max_age")
+        .and_then(|f| f.default_text())
+    else {
+        return;
+    };
+    let Some(days) = util::default_of(&schema::QUEUE, "max_age", Typed::as_duration_ms)
+        .map(|ms| ms / 86_400_000)
+    else {
+        return;
+    };
     let default = m.queues.iter().find(|q| q.key == ShapingKey::Default);
     match default {
         Some(q) if !q.settings.contains_key("max_age") => {
@@ -124,14 +139,16 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             let mut d = RULE
                 .diagnostic(
                     cx,
-                    "`queue default` has no `max_age`: production mail is kept for KumoMTA's default of 7 days",
+                    format!("`queue default` has no `max_age`: production mail is kept for KumoMTA's default of {days} days"),
                     q.loc,
                     "no `max_age` here",
                 )
-                .with_help("choose how long mail may wait, e.g. `max_age = 3d`, or write `max_age = 7d` to keep the default");
-            if let Some(edit) = util::insert_after_brace(cx, q.loc, "\n  max_age = 7d") {
+                .with_help(format!("choose how long mail may wait, e.g. `max_age = 3d`, or write `max_age = {kumo}` to keep the default"));
+            if let Some(edit) =
+                util::insert_after_brace(cx, q.loc, &format!("\n  max_age = {kumo}"))
+            {
                 d = d.with_fix(
-                    "write the default, `max_age = 7d`",
+                    format!("write the default, `max_age = {kumo}`"),
                     Applicability::Safe,
                     vec![edit],
                 );
@@ -147,7 +164,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             out.push(
                 RULE.diagnostic(
                     cx,
-                    "no `queue default` with `max_age`: production mail is kept for KumoMTA's default of 7 days",
+                    format!("no `queue default` with `max_age`: production mail is kept for KumoMTA's default of {days} days"),
                     at,
                     "production",
                 )

@@ -56,6 +56,7 @@ declare_rule! {
         code: "KUMO-QUE004",
         name: "source-in-no-pool",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "A source that is a member of no pool, so no mail leaves from it",
         kind: Kind::Check(check),

@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-QUE005",
         name: "queue-config-shadowed",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A custom get_queue_config that shadows the helpers",
         kind: Kind::Guaranteed,

@@ -61,6 +61,7 @@ declare_rule! {
         code: "KUMO-QUE006",
         name: "tenant-header-exposed",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "The tenant or campaign header is delivered to recipients, or API users may claim any tenant",
         kind: Kind::Check(check),

@@ -44,6 +44,7 @@ declare_rule! {
         code: "KUMO-QUE007",
         name: "require-authz-unreachable",
         severity: Error,
+        since: "0.2.0",
         priority: "P0",
         summary: "A tenant's require_authz rejects all its mail: no kumoc listener sets the identity it checks",
         kind: Kind::Check(check),

@@ -41,6 +41,7 @@ declare_rule! {
         code: "KUMO-SEC001",
         name: "open-relay",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "The SMTP listener relays for a public-wide range",
         kind: Kind::Check(check),

@@ -1,9 +1,11 @@
 //! KUMO-SEC002 public-trusted-hosts: an HTTP listener trusts a public-wide range.
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::Spanned;
+use crate::schema::{LOOPBACK, Lit};
+use crate::source::Loc;
+use crate::value::Spanned;
 use kumoc_lang::units::{Cidr, Feature};
 
 declare_rule! {
@@ -48,6 +50,7 @@ declare_rule! {
         code: "KUMO-SEC002",
         name: "public-trusted-hosts",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "An HTTP listener trusts a public-wide range",
         kind: Kind::Check(check),
@@ -123,7 +126,7 @@ fn with_removal(
         .map(|o| cx.text(o.loc).to_string())
         .collect();
     let replacement = if keep.is_empty() {
-        "[127.0.0.1, \"::1\"]".to_string()
+        Lit::Cidrs(LOOPBACK).to_kumo()
     } else {
         format!("[{}]", keep.join(", "))
     };

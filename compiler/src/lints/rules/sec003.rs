@@ -52,6 +52,7 @@ declare_rule! {
         code: "KUMO-SEC003",
         name: "unauthenticated-http-api",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "The HTTP API trusts networks with no API users and no TLS",
         kind: Kind::Check(check),

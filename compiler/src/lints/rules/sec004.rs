@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-SEC004",
         name: "weak-credentials",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "Known default or weak credentials",
         kind: Kind::Unsupported,

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::check::{Action, MatchRule, Typed};
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext};
 use crate::model::{MapEntries, Settings, Shaping};
+use crate::source::Loc;
+use crate::value::{Action, Typed};
 
 declare_rule! {
     /// ## What it does
@@ -57,6 +58,7 @@ declare_rule! {
         code: "KUMO-SEC005",
         name: "inline-secret",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "Secret material is written in a .kumo string",
         kind: Kind::Check(check),
@@ -73,34 +75,25 @@ struct Found<'a> {
 }
 
 fn typed<'a>(t: &'a Typed, loc: Loc, name: &'a str, out: &mut Vec<Found<'a>>) {
-    match t {
-        Typed::Str(s)
-        | Typed::Domain(s)
-        | Typed::Url(s)
-        | Typed::HostPort(s)
-        | Typed::K8sName(s)
-        | Typed::HttpPath(s)
-        | Typed::Regex(s) => {
-            out.push(Found {
-                loc,
-                name,
-                text: s,
-                file_key: None,
-            });
+    let text = match t {
+        Typed::Match(m) => Some(m.text()),
+        Typed::List(items) => {
+            items.iter().for_each(|i| typed(&i.value, i.loc, name, out));
+            None
         }
-        Typed::Match(
-            MatchRule::MxSuffix(s) | MatchRule::DomainSuffix(s) | MatchRule::HostName(s),
-        ) => {
-            out.push(Found {
-                loc,
-                name,
-                text: s,
-                file_key: None,
-            });
+        Typed::Action(a) => {
+            action(a, out);
+            None
         }
-        Typed::List(items) => items.iter().for_each(|i| typed(&i.value, i.loc, name, out)),
-        Typed::Action(a) => action(a, out),
-        _ => {}
+        other => other.text(),
+    };
+    if let Some(text) = text {
+        out.push(Found {
+            loc,
+            name,
+            text,
+            file_key: None,
+        });
     }
 }
 
@@ -177,12 +170,10 @@ fn strings<'a>(cx: &'a LintContext<'_>) -> Vec<Found<'a>> {
     for p in &m.providers {
         shaping(&p.shaping, &mut out);
         for r in &p.matches {
-            let (MatchRule::MxSuffix(s) | MatchRule::DomainSuffix(s) | MatchRule::HostName(s)) =
-                &r.value;
             out.push(Found {
                 loc: r.loc,
                 name: "match",
-                text: s,
+                text: r.value.text(),
                 file_key: None,
             });
         }

@@ -7,6 +7,7 @@ use kumoc_lang::units::Cidr;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
+use crate::schema::{LOOPBACK, Lit};
 
 declare_rule! {
     /// ## What it does
@@ -48,6 +49,7 @@ declare_rule! {
         code: "KUMO-SEC006",
         name: "trusted-hosts-skip-auth",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "API users are configured, but non-loopback networks are trusted without credentials",
         kind: Kind::Check(check),
@@ -76,7 +78,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         .map(|c| cx.text(c.loc).to_string())
         .collect();
     let replacement = if keep.is_empty() {
-        "[127.0.0.1, \"::1\"]".to_string()
+        Lit::Cidrs(LOOPBACK).to_kumo()
     } else {
         format!("[{}]", keep.join(", "))
     };

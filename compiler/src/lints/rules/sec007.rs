@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-SEC007",
         name: "log-oob-relay",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "log_oob / log_arf set to true",
         kind: Kind::Unsupported,

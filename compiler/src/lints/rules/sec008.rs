@@ -52,6 +52,7 @@ declare_rule! {
         code: "KUMO-SEC008",
         name: "unprotected-redis",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "The Redis throttles connect without a password or without TLS",
         kind: Kind::Check(check),

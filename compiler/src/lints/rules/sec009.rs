@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-SEC009",
         name: "trusted-through-load-balancer",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "Trusted CIDRs behind a LoadBalancer or NodePort",
         kind: Kind::Guaranteed,

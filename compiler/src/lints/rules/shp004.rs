@@ -1,5 +1,6 @@
 //! KUMO-SHP004 unknown-provider: A reference to an unknown provider.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -29,8 +30,9 @@ declare_rule! {
         code: "KUMO-SHP004",
         name: "unknown-provider",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A reference to an unknown provider",
-        kind: Kind::Checker(&["K1005"]),
+        kind: Kind::Checker(&[codes::UNKNOWN_REFERENCE]),
     };
 }

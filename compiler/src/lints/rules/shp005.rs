@@ -1,6 +1,5 @@
 //! KUMO-SHP005 wildcard-in-provider-match: `*`, `?` or regex syntax in a provider's match rule.
 
-use crate::check::MatchRule;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext};
@@ -50,6 +49,7 @@ declare_rule! {
         code: "KUMO-SHP005",
         name: "wildcard-in-provider-match",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "A provider match rule contains `*`, `?` or regex syntax, but is compared literally",
         kind: Kind::Check(check),
@@ -73,11 +73,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             if cx.is_stdlib(m.loc) {
                 continue;
             }
-            let (func, text) = match &m.value {
-                MatchRule::MxSuffix(s) => ("mx_suffix", s),
-                MatchRule::DomainSuffix(s) => ("domain_suffix", s),
-                MatchRule::HostName(s) => ("host_name", s),
-            };
+            let (func, text) = (m.value.function(), m.value.text());
             let Some(bad) = text.chars().find(|c| METACHARACTERS.contains(c)) else {
                 continue;
             };

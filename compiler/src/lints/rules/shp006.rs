@@ -5,7 +5,8 @@ use kumoc_lang::units::Limit;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::{Settings, Spanned};
+use crate::model::Settings;
+use crate::value::Spanned;
 
 declare_rule! {
     /// ## What it does
@@ -65,6 +66,7 @@ declare_rule! {
         code: "KUMO-SHP006",
         name: "limit-above-provider-guidance",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "A connection or per-connection limit above a built-in provider's guidance",
         kind: Kind::Check(check),

@@ -3,9 +3,11 @@
 use kumoc_lang::units::Limit;
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::{Settings, Spanned};
+use crate::model::Settings;
+use crate::source::Loc;
+use crate::value::Spanned;
 
 declare_rule! {
     /// ## What it does
@@ -65,6 +67,7 @@ declare_rule! {
         code: "KUMO-SHP007",
         name: "connections-multiplied-by-pods",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "Per-pod connection limits × MTA pods exceed a provider's connection limit",
         kind: Kind::Check(check),

@@ -3,8 +3,9 @@
 use kumoc_lang::ast::{Block, Stmt};
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext};
+use crate::source::Loc;
 
 declare_rule! {
     /// ## What it does
@@ -51,6 +52,7 @@ declare_rule! {
         code: "KUMO-SHP008",
         name: "provider-limit-per-site",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "A provider block sets per-site limits but no provider-wide `provider_*` cap",
         kind: Kind::Check(check),

@@ -3,10 +3,12 @@
 use kumoc_lang::units::Rate;
 
 use crate::declare_rule;
-use crate::diagnostic::Loc;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
-use crate::model::{Settings, ShapingKey, Spanned};
+use crate::model::{Settings, ShapingKey};
+use crate::schema;
+use crate::source::Loc;
+use crate::value::{Spanned, Typed};
 
 declare_rule! {
     /// ## What it does
@@ -80,14 +82,13 @@ declare_rule! {
         code: "KUMO-SHP009",
         name: "max-ready-mismatch",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "max_ready below two seconds of the message rate, or above what the MTA pod's memory holds",
         kind: Kind::Check(check),
     };
 }
 
-/// KumoMTA's default `max_ready`.
-const KUMO_DEFAULT: i64 = 1024;
 /// The average message size of KumoMTA's memory FAQ.
 const MESSAGE_BYTES: u64 = 100_000;
 /// What ready queues may hold before kumod shrinks messages: 80 % of its soft limit, which
@@ -267,7 +268,14 @@ fn check_scope(
             .find_map(|s| util::rate(s, "max_message_rate"))
     });
     let need = rate.as_ref().map_or(0, |r| needed(&r.value));
-    let have = ready.as_ref().map_or(KUMO_DEFAULT, |r| r.value);
+    // Unset, it is KumoMTA's default.
+    let Some(have) = ready
+        .as_ref()
+        .map(|r| r.value)
+        .or_else(|| util::default_of(&schema::SHAPING, "max_ready", Typed::as_int))
+    else {
+        return;
+    };
     let cap = memory.map(|m| cap(m, scope.queues));
     let mine = |loc: Loc| !cx.is_stdlib(loc);
     let have_text = match &ready {

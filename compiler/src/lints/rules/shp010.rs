@@ -47,6 +47,7 @@ declare_rule! {
         code: "KUMO-SHP010",
         name: "shaping-domain-without-dot",
         severity: Warning,
+        since: "0.1.0",
         priority: "P2",
         summary: "A shaping block names a single-label domain, which no internet mail is addressed to",
         kind: Kind::Check(check),

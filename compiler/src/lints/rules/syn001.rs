@@ -1,5 +1,6 @@
 //! KUMO-SYN001 invalid-rate: A rate kumod would reject.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -29,8 +30,9 @@ declare_rule! {
         code: "KUMO-SYN001",
         name: "invalid-rate",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A rate kumod would reject",
-        kind: Kind::Checker(&["K2003"]),
+        kind: Kind::Checker(&[codes::INVALID_RATE]),
     };
 }

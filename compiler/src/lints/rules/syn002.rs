@@ -1,5 +1,6 @@
 //! KUMO-SYN002 invalid-duration: A duration without a unit, or with an unknown one.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -29,8 +30,9 @@ declare_rule! {
         code: "KUMO-SYN002",
         name: "invalid-duration",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A duration without a unit, or with an unknown one",
-        kind: Kind::Checker(&["K2002", "K2001"]),
+        kind: Kind::Checker(&[codes::INVALID_DURATION, codes::TYPE_MISMATCH]),
     };
 }

@@ -1,5 +1,6 @@
 //! KUMO-SYN003 invalid-cidr: A CIDR with host bits set, or an invalid IP.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -29,8 +30,9 @@ declare_rule! {
         code: "KUMO-SYN003",
         name: "invalid-cidr",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "A CIDR with host bits set, or an invalid IP",
-        kind: Kind::Checker(&["K2005"]),
+        kind: Kind::Checker(&[codes::INVALID_ADDRESS]),
     };
 }

@@ -1,5 +1,6 @@
 //! KUMO-SYN004 unknown-key-or-value: An unknown key or enum value.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -29,8 +30,9 @@ declare_rule! {
         code: "KUMO-SYN004",
         name: "unknown-key-or-value",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "An unknown key or enum value",
-        kind: Kind::Checker(&["K1002", "K2006"]),
+        kind: Kind::Checker(&[codes::UNKNOWN_FIELD, codes::UNKNOWN_VALUE]),
     };
 }

@@ -53,6 +53,7 @@ declare_rule! {
         code: "KUMO-TLS001",
         name: "insecure-tls-public",
         severity: ErrorInProduction,
+        since: "0.1.0",
         priority: "P0",
         summary: "Insecure or disabled TLS for public destinations",
         kind: Kind::Check(check),

@@ -1,9 +1,10 @@
 //! KUMO-TLS002 tls-required-destination: Google, Comcast or Orange get TLS weaker than `required`.
 
 use crate::declare_rule;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Loc};
+use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
 use crate::model::{Settings, ShapingKey};
+use crate::source::Loc;
 
 declare_rule! {
     /// ## What it does
@@ -51,6 +52,7 @@ declare_rule! {
         code: "KUMO-TLS002",
         name: "tls-required-destination",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "Google, Comcast or Orange get TLS weaker than required",
         kind: Kind::Check(check),

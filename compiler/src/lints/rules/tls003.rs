@@ -46,6 +46,7 @@ declare_rule! {
         code: "KUMO-TLS003",
         name: "mta-sts-disabled",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "MTA-STS is turned off for public destinations",
         kind: Kind::Check(check),

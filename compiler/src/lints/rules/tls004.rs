@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-TLS004",
         name: "dane-without-dnssec",
         severity: Warning,
+        since: "0.1.0",
         priority: "P2",
         summary: "DANE without a DNSSEC-validating resolver",
         kind: Kind::Unsupported,

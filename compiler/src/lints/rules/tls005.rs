@@ -52,6 +52,7 @@ declare_rule! {
         code: "KUMO-TLS005",
         name: "self-signed-listener-cert",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "The HTTP API takes passwords over TLS with a self-signed certificate made at each start",
         kind: Kind::Check(check),

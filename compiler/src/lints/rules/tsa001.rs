@@ -19,6 +19,7 @@ declare_rule! {
         code: "KUMO-TSA001",
         name: "tsa-fan-out",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "TSA replicas not all published to",
         kind: Kind::Guaranteed,

@@ -63,6 +63,7 @@ declare_rule! {
         code: "KUMO-TSA002",
         name: "automation-matches-internal",
         severity: Warning,
+        since: "0.1.0",
         priority: "P0",
         summary: "An automation rule sees and matches KumoMTA's own `KumoMTA internal:` responses",
         kind: Kind::Check(check),

@@ -1,5 +1,6 @@
 //! KUMO-TSA003 invalid-automation-rule: An invalid regex, a missing duration, an unknown trigger.
 
+use crate::codes;
 use crate::declare_rule;
 use crate::lints::Kind;
 
@@ -29,8 +30,9 @@ declare_rule! {
         code: "KUMO-TSA003",
         name: "invalid-automation-rule",
         severity: Error,
+        since: "0.1.0",
         priority: "P0",
         summary: "An invalid regex, a missing duration, an unknown trigger",
-        kind: Kind::Checker(&["K2011", "K1007", "K2012"]),
+        kind: Kind::Checker(&[codes::INVALID_REGEX, codes::MISSING_FIELD, codes::INVALID_CALL]),
     };
 }

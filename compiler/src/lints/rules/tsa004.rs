@@ -1,10 +1,10 @@
 //! KUMO-TSA004 tenant-action-without-tenancy: a tenant or campaign action that cannot take effect.
 
-use crate::check::Action;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext};
 use crate::model::{Rule, ShapingKey};
+use crate::value::Action;
 
 declare_rule! {
     /// ## What it does
@@ -67,6 +67,7 @@ declare_rule! {
         code: "KUMO-TSA004",
         name: "tenant-action-without-tenancy",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "A tenant or campaign action with no tenancy configured, or in `shaping default`",
         kind: Kind::Check(check),

@@ -2,10 +2,10 @@
 
 use kumoc_lang::units::format_duration;
 
-use crate::check::Action;
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext, util};
+use crate::value::Action;
 
 declare_rule! {
     /// ## What it does
@@ -60,6 +60,7 @@ declare_rule! {
         code: "KUMO-TSA005",
         name: "long-suspension",
         severity: Warning,
+        since: "0.1.0",
         priority: "P1",
         summary: "An automation rule suspends or bounces for more than 4 hours",
         kind: Kind::Check(check),

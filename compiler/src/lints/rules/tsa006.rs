@@ -44,6 +44,7 @@ declare_rule! {
         code: "KUMO-TSA006",
         name: "tsa-trusts-public-range",
         severity: ErrorInProduction,
+        since: "0.1.0",
         priority: "P0",
         summary: "TSA trusts a public-wide pod_cidr",
         kind: Kind::Check(check),

@@ -1,0 +1,769 @@
+//! Phase A: check every block of every file against the schema and type every value.
+//!
+//! This room walks the blocks and attributes: unknown blocks and fields (with "did you
+//! mean"), labels, duplicates within a block, and the [`HBlock`] tree per file that comes
+//! out (the syntax tree annotated with the schema of each block and the typed value of each
+//! attribute). Typing one value against its type is [`typing`]'s job; what a string must be
+//! for the consumer it reaches is [`crate::grammars`]'. Unknown blocks and fields are
+//! dropped; values that fail to type are reported and kept as `None`. Names are not
+//! resolved here (that needs all files merged: see `resolve`).
+
+mod typing;
+
+use rustc_hash::FxHashMap as HashMap;
+
+use kumoc_lang::ast::{Attr, Block, Stmt, ValueKind};
+use kumoc_lang::units::{self, KumoVersion};
+
+use crate::codes;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::grammars::{SHAPING_RESERVED_KEYS, check_domain, check_queue_name_part};
+use crate::schema::{BlockSchema, ENVIRONMENTS, Field, LabelRule};
+use crate::source::{FileId, Loc};
+use crate::value::{Spanned, Typed, TypedAt};
+
+use typing::shown;
+
+/// A block checked against its schema.
+#[derive(Debug, Clone)]
+pub struct HBlock<'a> {
+    pub file: FileId,
+    pub ast: &'a Block,
+    pub schema: &'static BlockSchema,
+    pub attrs: Vec<HAttr<'a>>,
+    pub blocks: Vec<HBlock<'a>>,
+    /// `from provider.NAME`: the provider name and where it was written.
+    pub from: Option<(String, Loc)>,
+    /// The label, normalised (`"default"` and `default` are the same).
+    pub label: Option<String>,
+    /// Where later layers (user files over the stdlib, an `env` overlay) changed this block.
+    pub overridden_at: Vec<Loc>,
+}
+
+impl HBlock<'_> {
+    pub fn loc(&self) -> Loc {
+        Loc::new(self.file, self.ast.span)
+    }
+    /// The location of the block header (keyword and label), for labels on the block.
+    pub fn header_loc(&self) -> Loc {
+        let end = self
+            .ast
+            .label
+            .as_ref()
+            .map_or(self.ast.keyword.span.end, |l| l.span.end);
+        Loc::new(
+            self.file,
+            kumoc_lang::Span {
+                start: self.ast.keyword.span.start,
+                end,
+            },
+        )
+    }
+    pub fn label_loc(&self) -> Loc {
+        Loc::new(
+            self.file,
+            self.ast
+                .label
+                .as_ref()
+                .map_or(self.ast.keyword.span, |l| l.span),
+        )
+    }
+    pub fn attr(&self, name: &str) -> Option<&HAttr<'_>> {
+        self.attrs.iter().find(|a| a.name() == name)
+    }
+    /// The typed value of attribute `name`, when it is set and typed.
+    pub fn value(&self, name: &str) -> Option<&TypedAt> {
+        self.attr(name).and_then(|a| a.value.as_ref())
+    }
+    /// The value of attribute `name` through one of [`Typed`]'s accessors.
+    pub fn read<'s, T>(
+        &'s self,
+        name: &str,
+        as_: impl FnOnce(&'s Typed) -> Option<T>,
+    ) -> Option<T> {
+        self.value(name).and_then(|v| as_(&v.value))
+    }
+    /// The items of list attribute `name` through one of [`Typed`]'s accessors, each with
+    /// its location (empty when it is not set).
+    pub fn read_items<'s, T: 's>(
+        &'s self,
+        name: &str,
+        as_: impl Fn(&'s Typed) -> Option<T> + 's,
+    ) -> Vec<Spanned<T>> {
+        self.value(name)
+            .map(|v| v.read_items(as_).collect())
+            .unwrap_or_default()
+    }
+    pub fn child(&self, keyword: &str) -> Option<&HBlock<'_>> {
+        self.blocks.iter().find(|b| b.schema.keyword == keyword)
+    }
+    pub fn children<'s>(&'s self, keyword: &'s str) -> impl Iterator<Item = &'s HBlock<'s>> + 's {
+        self.blocks
+            .iter()
+            .filter(move |b| b.schema.keyword == keyword)
+    }
+    /// Identity for duplicate detection and merging.
+    pub fn key(&self) -> (&'static str, Option<&str>) {
+        match self.schema.multiplicity {
+            crate::schema::Multiplicity::One => (self.schema.keyword, None),
+            _ => (self.schema.keyword, self.label.as_deref()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HAttr<'a> {
+    pub file: FileId,
+    pub ast: &'a Attr,
+    /// The field's schema; `None` for an entry of a map block.
+    pub field: Option<&'static Field>,
+    /// The typed value; `None` when it did not type (already reported).
+    pub value: Option<TypedAt>,
+}
+
+impl HAttr<'_> {
+    pub fn name(&self) -> &str {
+        &self.ast.key.name
+    }
+    pub fn loc(&self) -> Loc {
+        Loc::new(self.file, self.ast.span)
+    }
+    pub fn key_loc(&self) -> Loc {
+        Loc::new(self.file, self.ast.key.span)
+    }
+    pub fn value_loc(&self) -> Loc {
+        Loc::new(self.file, self.ast.value.span)
+    }
+}
+
+/// Check the top-level statements of one file (`text` is the file's text, `items` its parse).
+/// `env` blocks come back like any other block; their children are checked against the
+/// top-level schemas.
+///
+/// `release` is the deployment's declared release when known ([`declared_release`]); it
+/// only decides which "did you mean" suggestions become fixes (version gates are
+/// `resolve`'s).
+pub fn check_file<'a>(
+    file: FileId,
+    text: &str,
+    items: &'a [Stmt],
+    release: Option<&KumoVersion>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<HBlock<'a>> {
+    let mut cx = Cx {
+        file,
+        text,
+        diags,
+        trailing: None,
+        release: release.cloned(),
+        present: Vec::new(),
+    };
+    cx.body(&crate::schema::ROOT, items).1
+}
+
+/// The release a deployment declares, read from the syntax trees of its files: the
+/// `kumomta` of the `deployment` block, or of `env NAME { deployment { ... } }` for the
+/// environment being built. `None` when it is missing or unreadable.
+pub fn declared_release<'a>(
+    files: impl IntoIterator<Item = &'a [Stmt]>,
+    env: Option<&str>,
+) -> Option<KumoVersion> {
+    fn in_deployment(items: &[Stmt]) -> Option<KumoVersion> {
+        items.iter().find_map(|s| match s {
+            Stmt::Block(b) if b.keyword.name == "deployment" => {
+                b.attrs()
+                    .find_map(|a| match (&a.key.name[..], &a.value.kind) {
+                        ("kumomta", ValueKind::Str(v)) => units::parse_version(&v.value).ok(),
+                        _ => None,
+                    })
+            }
+            _ => None,
+        })
+    }
+    // Without `--env`, the deployment's own `environment` is built.
+    fn environment(items: &[Stmt]) -> Option<String> {
+        items.iter().find_map(|s| match s {
+            Stmt::Block(b) if b.keyword.name == "deployment" => {
+                b.attrs()
+                    .find_map(|a| match (&a.key.name[..], &a.value.kind) {
+                        ("environment", ValueKind::Path(p)) => Some(p.text()),
+                        _ => None,
+                    })
+            }
+            _ => None,
+        })
+    }
+    let files: Vec<&[Stmt]> = files.into_iter().collect();
+    let env = env
+        .map(str::to_string)
+        .or_else(|| files.iter().find_map(|items| environment(items)));
+    let mut base = None;
+    let mut overlay = None;
+    for items in &files {
+        base = base.or_else(|| in_deployment(items));
+        for s in items.iter() {
+            if let Stmt::Block(b) = s
+                && b.keyword.name == "env"
+                && env.is_some()
+                && b.label_text() == env.as_deref()
+            {
+                overlay = overlay.or_else(|| in_deployment(&b.body));
+            }
+        }
+    }
+    overlay.or(base)
+}
+
+struct Cx<'t, 'd> {
+    file: FileId,
+    /// The file's text, to see what follows a value on its line.
+    text: &'t str,
+    diags: &'d mut Vec<Diagnostic>,
+    /// While checking an attribute: the unreadable rest of its line, when the parser read
+    /// the value and left the rest as an error statement (`max_age = 2 hours`: the value is
+    /// `2`, the rest `hours`). A fix for the value must replace both.
+    trailing: Option<kumoc_lang::Span>,
+    /// The release the description declares (see [`declared_release`]): a "did you mean"
+    /// that names a field or value this release lacks is said, not offered as a fix.
+    release: Option<KumoVersion>,
+    /// The keys written in the block being checked: renaming a field to one of them would
+    /// only trade an unknown field for a duplicate.
+    present: Vec<String>,
+}
+
+impl Cx<'_, '_> {
+    fn loc(&self, span: kumoc_lang::Span) -> Loc {
+        Loc::new(self.file, span)
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn body<'a>(
+        &mut self,
+        schema: &'static BlockSchema,
+        items: &'a [Stmt],
+    ) -> (Vec<HAttr<'a>>, Vec<HBlock<'a>>) {
+        let mut attrs: Vec<HAttr<'a>> = Vec::new();
+        let mut blocks: Vec<HBlock<'a>> = Vec::new();
+        // Indexes for the duplicate checks, so a body of N items costs O(N), not O(N²).
+        let mut attr_index: HashMap<&'a str, usize> = HashMap::default();
+        let mut block_index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
+        let present = items
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Attr(a) => Some(a.key.name.clone()),
+                _ => None,
+            })
+            .collect();
+        let outer = std::mem::replace(&mut self.present, present);
+        for (i, stmt) in items.iter().enumerate() {
+            match stmt {
+                Stmt::Attr(a) => {
+                    self.trailing = match items.get(i + 1) {
+                        Some(Stmt::Error(junk)) => self
+                            .text
+                            .get(a.value.span.end as usize..junk.span.start as usize)
+                            .filter(|gap| gap.chars().all(|c| c == ' ' || c == '\t'))
+                            .map(|_| junk.span),
+                        _ => None,
+                    };
+                    let h = self.attr(schema, a);
+                    self.trailing = None;
+                    if let Some(h) = h {
+                        if let Some(prev) = attr_index
+                            .get(a.key.name.as_str())
+                            .and_then(|&i| attrs.get(i))
+                        {
+                            let first = prev.key_loc();
+                            self.push(
+                                Diagnostic::new(
+                                    codes::DUPLICATE_FIELD,
+                                    format!("`{}` is set twice", a.key.name),
+                                    self.loc(a.key.span),
+                                    "set again here",
+                                )
+                                .with_secondary(first, "first set here")
+                                .with_help("remove one of them"),
+                            );
+                            continue;
+                        }
+                        attr_index.insert(a.key.name.as_str(), attrs.len());
+                        attrs.push(h);
+                    }
+                }
+                Stmt::Block(b) => {
+                    if let Some(h) = self.block(schema, b) {
+                        // A keyed block whose name was refused (already reported) is no
+                        // duplicate of another such block.
+                        let unnamed = h.schema.multiplicity == crate::schema::Multiplicity::Keyed
+                            && h.label.is_none();
+                        if h.schema.multiplicity != crate::schema::Multiplicity::Many && !unnamed {
+                            let (kw, label) = h.key();
+                            let key = (kw, label.map(str::to_string));
+                            if let Some(prev) = block_index.get(&key).and_then(|&i| blocks.get(i)) {
+                                let first = prev.header_loc();
+                                self.push(duplicate_block(&h, first));
+                                continue;
+                            }
+                            block_index.insert(key, blocks.len());
+                        }
+                        blocks.push(h);
+                    }
+                }
+                Stmt::Error(_) => {}
+            }
+        }
+        self.present = outer;
+        (attrs, blocks)
+    }
+
+    /// "Did you mean" for a field name among `fields`: a fix when the field exists in the
+    /// declared release and is not already set in the block; otherwise only the help says
+    /// it, and why there is no fix.
+    fn suggest_field(
+        &self,
+        d: Diagnostic,
+        name: &str,
+        at: Loc,
+        fields: impl Iterator<Item = &'static Field>,
+    ) -> Option<Diagnostic> {
+        let fields: Vec<&'static Field> = fields.collect();
+        let s = did_you_mean(name, fields.iter().map(|f| f.name))?;
+        let field = fields.iter().find(|f| f.name == s)?;
+        // Another misspelling in the block (or this one twice) that would become `s` too:
+        // renaming both would make a duplicate.
+        let rivals = self
+            .present
+            .iter()
+            .filter(|k| did_you_mean(k, fields.iter().map(|f| f.name)) == Some(s))
+            .count()
+            > 1;
+        Some(if self.present.iter().any(|k| k == s) {
+            d.with_help(format!(
+                "did you mean `{s}`? It is already set in this block: remove one of the two"
+            ))
+        } else if rivals {
+            d.with_help(format!(
+                "did you mean `{s}`? Another field of this block looks like `{s}` too: keep one"
+            ))
+        } else if let Some(why) = self.too_new(field.since) {
+            d.with_help(format!("did you mean `{s}`? {why}"))
+        } else {
+            d.with_help(format!("did you mean `{s}`?"))
+                .with_replacement(format!("replace with `{s}`"), at, s)
+        })
+    }
+
+    /// Why a field or value introduced in `since` cannot be used: the declared release is
+    /// older. `None` when it can (or the release is not known).
+    fn too_new(&self, since: Option<units::Feature>) -> Option<String> {
+        let (feature, release) = (since?, self.release.as_ref()?);
+        (!release.supports(feature)).then(|| {
+            let since = feature.introduced_in();
+            format!("It needs KumoMTA {since} or later; this deployment runs {release}")
+        })
+    }
+
+    fn block<'a>(&mut self, parent: &'static BlockSchema, b: &'a Block) -> Option<HBlock<'a>> {
+        let kw = b.keyword.name.as_str();
+        let Some(schema) = parent.child(kw) else {
+            self.unknown_block(parent, b);
+            return None;
+        };
+        let label = self.label(schema, b);
+        let from = match &b.from {
+            None => None,
+            Some(path) => {
+                if !schema.from {
+                    self.push(
+                        Diagnostic::new(
+                            codes::INVALID_FROM,
+                            format!("`{kw}` blocks cannot start `from` a preset"),
+                            self.loc(path.span),
+                            "`from` not allowed here",
+                        )
+                        .with_help("only `shaping` blocks take `from provider.NAME`"),
+                    );
+                    None
+                } else {
+                    match path.segments.as_slice() {
+                        [ns, name] if ns.name == "provider" => {
+                            Some((name.name.clone(), self.loc(name.span)))
+                        }
+                        _ => {
+                            self.push(
+                                Diagnostic::new(
+                                    codes::INVALID_FROM,
+                                    format!("`{}` is not a preset", path.text()),
+                                    self.loc(path.span),
+                                    "expected `provider.NAME`",
+                                )
+                                .with_help("presets are written `from provider.google`"),
+                            );
+                            None
+                        }
+                    }
+                }
+            }
+        };
+        let (attrs, blocks) = self.body(schema, &b.body);
+        Some(HBlock {
+            file: self.file,
+            ast: b,
+            schema,
+            attrs,
+            blocks,
+            from,
+            label,
+            overridden_at: Vec::new(),
+        })
+    }
+
+    fn unknown_block(&mut self, parent: &'static BlockSchema, b: &Block) {
+        let kw = b.keyword.name.as_str();
+        let where_ = if parent.keyword == "<file>" {
+            "at the top level".to_string()
+        } else {
+            format!("in `{}`", parent.keyword)
+        };
+        let mut d = Diagnostic::new(
+            codes::UNKNOWN_BLOCK,
+            format!("unknown block `{kw}` {where_}"),
+            self.loc(b.keyword.span),
+            "unknown block",
+        );
+        let candidates = parent.children.iter().map(|c| c.keyword);
+        let too_new = |s: &str| {
+            let block = parent.children.iter().find(|c| c.keyword == s)?;
+            self.too_new(block.since)
+        };
+        if let Some(s) = did_you_mean(kw, candidates) {
+            d = match too_new(s) {
+                Some(why) => d.with_help(format!("did you mean `{s}`? {why}")),
+                None => d
+                    .with_help(format!("did you mean `{s}`?"))
+                    .with_replacement(format!("replace with `{s}`"), self.loc(b.keyword.span), s),
+            };
+        } else if parent.field(kw).is_some() {
+            d = d.with_help(format!("`{kw}` is a field here: write `{kw} = value`"));
+        } else if let Some(home) = home_of_block(kw) {
+            d = d.with_help(format!("`{kw}` blocks belong in {home}"));
+        } else {
+            let names: Vec<&str> = parent.children.iter().map(|c| c.keyword).collect();
+            d = d.with_help(format!("blocks allowed {where_}: {}", names.join(", ")));
+        }
+        self.push(d);
+    }
+
+    fn label(&mut self, schema: &'static BlockSchema, b: &Block) -> Option<String> {
+        let kw = schema.keyword;
+        let Some(label) = &b.label else {
+            if schema.label != LabelRule::None {
+                let example = match schema.label {
+                    LabelRule::Domain { .. } => "\"example.com\"",
+                    LabelRule::DefaultOrDomain { .. } => "default",
+                    LabelRule::Environment => "production",
+                    _ => "NAME",
+                };
+                self.push(
+                    Diagnostic::new(
+                        codes::INVALID_LABEL,
+                        format!("`{kw}` needs a name"),
+                        self.loc(b.keyword.span),
+                        "name missing",
+                    )
+                    .with_help(format!("write `{kw} {example} {{ ... }}`")),
+                );
+            }
+            return None;
+        };
+        let at = self.loc(label.span);
+        match schema.label {
+            LabelRule::None => {
+                self.push(
+                    Diagnostic::new(
+                        codes::INVALID_LABEL,
+                        format!("`{kw}` takes no name"),
+                        at,
+                        "unexpected name",
+                    )
+                    .with_help(format!("write `{kw} {{ ... }}`")),
+                );
+                None
+            }
+            LabelRule::Name => {
+                if label.text.is_empty() || label.text.chars().any(char::is_control) {
+                    self.push(
+                        Diagnostic::new(
+                            codes::INVALID_NAME,
+                            "invalid name",
+                            at,
+                            "empty or has control characters",
+                        )
+                        .with_help("names are non-empty and printable"),
+                    );
+                    return None;
+                }
+                if kw == "secret" {
+                    self.secret_name(&label.text, at)?;
+                }
+                // Tenants are checked where they are defined (a queue's `tenant` block
+                // refers to one), campaigns wherever they are written (each is a definition).
+                if std::ptr::eq(schema, &crate::schema::TENANT) || kw == "campaign" {
+                    if let Err((why, help)) = check_queue_name_part(&label.text) {
+                        self.push(
+                            Diagnostic::new(
+                                codes::INVALID_NAME,
+                                format!("{} cannot name a {kw}", shown(&label.text)),
+                                at,
+                                why,
+                            )
+                            .with_help(help),
+                        );
+                    }
+                }
+                Some(label.text.clone())
+            }
+            LabelRule::Domain { wildcard } => {
+                match check_domain(&label.text, wildcard) {
+                    Ok(()) => {}
+                    Err(why) => {
+                        self.push(
+                            Diagnostic::new(
+                                codes::INVALID_NAME,
+                                format!("`{}` is not a domain name", label.text),
+                                at,
+                                why,
+                            )
+                            .with_help("write the domain in quotes, like `\"example.com\"`"),
+                        );
+                        return None;
+                    }
+                }
+                Some(label.text.to_ascii_lowercase())
+            }
+            LabelRule::DefaultOrDomain { wildcard } => {
+                if label.text == "default" {
+                    return Some("default".to_string());
+                }
+                if !label.quoted {
+                    self.push(
+                        Diagnostic::new(
+                            codes::INVALID_LABEL,
+                            format!(
+                                "`{kw} {}` is neither `default` nor a quoted domain",
+                                label.text
+                            ),
+                            at,
+                            "expected `default` or \"domain\"",
+                        )
+                        .with_help(format!(
+                            "write `{kw} default {{ ... }}` or `{kw} \"example.com\" {{ ... }}`"
+                        )),
+                    );
+                    return None;
+                }
+                if let Err(why) = check_domain(&label.text, wildcard) {
+                    let (why, help) = if label.text.starts_with("*.") {
+                        (
+                            "a wildcard never matches a shaping block",
+                            "KumoMTA looks shaping blocks up by the exact destination domain (or its MX site with `mx_rollup`): name the domain, or use a `provider` with `domain_suffix(...)`",
+                        )
+                    } else {
+                        (
+                            why,
+                            "shaping and queue blocks are keyed by a destination domain",
+                        )
+                    };
+                    self.push(
+                        Diagnostic::new(
+                            codes::INVALID_NAME,
+                            format!("`{}` is not a domain name", label.text),
+                            at,
+                            why,
+                        )
+                        .with_help(help),
+                    );
+                    return None;
+                }
+                let domain = label.text.to_ascii_lowercase();
+                if kw == "shaping" && SHAPING_RESERVED_KEYS.contains(&domain.as_str()) {
+                    self.push(
+                        Diagnostic::new(
+                            codes::INVALID_NAME,
+                            format!("`{domain}` cannot key a shaping block"),
+                            at,
+                            "a reserved key of shaping.toml",
+                        )
+                        .with_help(
+                            "KumoMTA's shaping file reads its top-level `provider` table as the provider blocks, so a destination of that name cannot be shaped; write the domain in full",
+                        ),
+                    );
+                    return None;
+                }
+                Some(domain)
+            }
+            LabelRule::Environment => {
+                if ENVIRONMENTS.iter().any(|e| e.name == label.text) {
+                    Some(label.text.clone())
+                } else {
+                    let mut d = Diagnostic::new(
+                        codes::UNKNOWN_VALUE,
+                        format!("unknown environment `{}`", label.text),
+                        at,
+                        "not an environment",
+                    );
+                    d = match did_you_mean(&label.text, ENVIRONMENTS.iter().map(|e| e.name)) {
+                        Some(s) => d
+                            .with_help(format!("did you mean `{s}`?"))
+                            .with_replacement(format!("replace with `{s}`"), at, s),
+                        None => d.with_help("the environments are `staging` and `production`"),
+                    };
+                    self.push(d);
+                    None
+                }
+            }
+        }
+    }
+
+    fn attr<'a>(&mut self, schema: &'static BlockSchema, a: &'a Attr) -> Option<HAttr<'a>> {
+        let name = a.key.name.as_str();
+        if let Some(ty) = &schema.map_of {
+            let value = self.value(ty, &a.value);
+            let value = value.filter(|_| self.map_key_emittable(schema.keyword, a));
+            return Some(HAttr {
+                file: self.file,
+                ast: a,
+                field: None,
+                value,
+            });
+        }
+        let Some(field) = schema.field(name) else {
+            self.unknown_field(schema, a);
+            return None;
+        };
+        if a.key.quoted {
+            // `"max_age" = 1h` is accepted but unusual; no diagnostic.
+        }
+        let value = self
+            .value(&field.ty, &a.value)
+            .and_then(|v| self.emittable(schema.keyword, field.name, v))
+            .and_then(|v| self.in_range(schema.keyword, field.name, v));
+        Some(HAttr {
+            file: self.file,
+            ast: a,
+            field: Some(field),
+            value,
+        })
+    }
+
+    fn unknown_field(&mut self, schema: &'static BlockSchema, a: &Attr) {
+        let name = a.key.name.as_str();
+        let at = self.loc(a.key.span);
+        let where_ = if schema.keyword == "<file>" {
+            "at the top level".to_string()
+        } else {
+            format!("in `{}`", schema.keyword)
+        };
+        let mut d = Diagnostic::new(
+            codes::UNKNOWN_FIELD,
+            format!("unknown field `{name}` {where_}"),
+            at,
+            "unknown field",
+        );
+        if did_you_mean(name, schema.all_fields().map(|f| f.name)).is_some() {
+            d = match self.suggest_field(d.clone(), name, at, schema.all_fields()) {
+                Some(with) => with,
+                None => d,
+            };
+        } else if schema.child(name).is_some() {
+            d = d.with_help(format!(
+                "`{name}` is a block here: write `{name} {{ ... }}`"
+            ));
+        } else if let Some(home) = home_of_field(name) {
+            d = d.with_help(format!("`{name}` belongs in {home}"));
+        } else if schema.keyword == "<file>" {
+            d = d.with_help(
+                "fields go inside a block, such as `deployment`, `shaping` or `cluster`",
+            );
+        } else {
+            let names: Vec<&str> = schema.all_fields().map(|f| f.name).take(12).collect();
+            if !names.is_empty() {
+                let more = if schema.all_fields().count() > names.len() {
+                    ", ..."
+                } else {
+                    ""
+                };
+                d = d.with_help(format!(
+                    "fields allowed {where_}: {}{more}",
+                    names.join(", ")
+                ));
+            }
+        }
+        self.push(d);
+    }
+}
+
+pub(crate) fn duplicate_block(h: &HBlock<'_>, first: Loc) -> Diagnostic {
+    let what = match &h.label {
+        Some(l) => format!("`{} {}`", h.schema.keyword, l),
+        None => format!("`{}`", h.schema.keyword),
+    };
+    Diagnostic::new(
+        codes::DUPLICATE_DEFINITION,
+        format!("{what} is defined twice"),
+        h.header_loc(),
+        "defined again here",
+    )
+    .with_secondary(first, "first defined here")
+    .with_help("merge the two blocks into one")
+}
+
+/// Where a block keyword is allowed, for "belongs in" hints.
+fn home_of_block(kw: &str) -> Option<String> {
+    fn find(b: &'static BlockSchema, kw: &str, depth: usize) -> Option<String> {
+        if depth > 4 {
+            return None;
+        }
+        for c in b.children {
+            if c.keyword == kw {
+                return Some(if b.keyword == "<file>" {
+                    "the top level".to_string()
+                } else {
+                    format!("`{}`", b.keyword)
+                });
+            }
+        }
+        for c in b.children {
+            if c.keyword != "env" {
+                if let Some(h) = find(c, kw, depth + 1) {
+                    return Some(h);
+                }
+            }
+        }
+        None
+    }
+    find(&crate::schema::ROOT, kw, 0)
+}
+
+fn home_of_field(name: &str) -> Option<String> {
+    fn find(b: &'static BlockSchema, name: &str, depth: usize) -> Option<String> {
+        if depth > 4 {
+            return None;
+        }
+        if b.field(name).is_some() {
+            return Some(format!("`{}` blocks", b.keyword));
+        }
+        for c in b.children {
+            if c.keyword != "env" {
+                if let Some(h) = find(c, name, depth + 1) {
+                    return Some(h);
+                }
+            }
+        }
+        None
+    }
+    find(&crate::schema::ROOT, name, 0)
+}

@@ -1,0 +1,175 @@
+//! The policy ConfigMaps (the policy files as literal blocks) and the pod-template
+//! checksum over the files a pod reads.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use super::common::{meta, yaml};
+use super::{Ctx, Inputs};
+
+/// The `kumoc.dev/policy-checksum` annotation of a pod template: sha256 over the name and
+/// canonical digest of each file in `covered`, in name order. A pod template carries the
+/// checksum of the files its pods read (the ConfigMap they mount), so a change to what they
+/// read rolls them; the digests leave out comments (see `kumomta::text`), so a change to a
+/// value's place or to the list of source files, which cannot change kumod's behaviour, does
+/// not. A file without a digest counts with its whole text (rolling too often is safe).
+pub(super) fn pod_checksum<'a>(
+    inputs: &Inputs<'_>,
+    covered: impl IntoIterator<Item = &'a str>,
+) -> String {
+    let covered: BTreeSet<&str> = covered.into_iter().collect();
+    let mut h = Sha256::new();
+    for name in covered {
+        h.update(name.as_bytes());
+        h.update([0]);
+        match inputs.digests.get(name) {
+            Some(d) => h.update(d),
+            None => h.update(Sha256::digest(
+                inputs.policy.get(name).copied().unwrap_or("").as_bytes(),
+            )),
+        }
+        h.update([0]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A ConfigMap of policy files, as YAML. The files (megabytes for a large deployment) are
+/// written straight into the output as literal blocks, exactly as `serde_norway` writes them,
+/// instead of being copied into a tree, serialized and copied again. When a file would not be
+/// written as a plain literal block (see [`plain_literal`]), the whole ConfigMap goes through
+/// `serde_norway`.
+pub(super) fn config_map(
+    cx: &Ctx<'_>,
+    name: &str,
+    files: &BTreeMap<&str, &str>,
+    component: &str,
+) -> String {
+    let key = |path: &'_ str| path.rsplit('/').next().unwrap_or(path).to_string();
+    let meta = meta(cx, name, component);
+    if files.is_empty() || !files.iter().all(|(k, v)| plain_literal(&key(k), v)) {
+        let data: serde_json::Map<String, Value> = files
+            .iter()
+            .map(|(k, v)| (key(k), Value::String((*v).to_string())))
+            .collect();
+        return yaml(
+            &json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data }),
+        );
+    }
+    let head = yaml(&json!({ "apiVersion": "v1" }));
+    let tail = yaml(&json!({ "kind": "ConfigMap", "metadata": meta }));
+    // Exactly what is written: `  key: |`, and each line indented by four.
+    let size: usize = files
+        .iter()
+        .map(|(k, v)| k.len() + 6 + v.len() + 4 * v.bytes().filter(|&b| b == b'\n').count())
+        .sum();
+    let mut out = String::with_capacity(head.len() + "data:\n".len() + size + tail.len());
+    out.push_str(&head);
+    out.push_str("data:\n");
+    for (path, text) in files {
+        out.push_str("  ");
+        out.push_str(&key(path));
+        out.push_str(": |\n");
+        for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+            if !line.is_empty() {
+                out.push_str("    ");
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str(&tail);
+    out
+}
+
+/// Whether libyaml (`serde_norway`) writes `key: text` as `key: |` and the text's lines
+/// indented, nothing else: a plain key, and a text of printable ASCII lines without trailing
+/// blanks, not starting with a blank, ending with exactly one newline.
+fn plain_literal(key: &str, text: &str) -> bool {
+    let plain_key = key.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    let Some(body) = text.strip_suffix('\n') else {
+        return false;
+    };
+    plain_key
+        && !body.is_empty()
+        && !body.starts_with([' ', '\n'])
+        && !body.ends_with([' ', '\n'])
+        && !body.contains(" \n")
+        && body
+            .bytes()
+            .all(|b| b == b'\n' || (0x20..0x7f).contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The direct ConfigMap is what `serde_norway` writes for the whole object.
+    #[test]
+    fn config_map_matches_serde_norway() {
+        let texts = [
+            "a\n",
+            "a = 1\n\nb = 2\n",
+            "-- lua\nlocal x = [[\n]]\n\n\n  indented\n",
+            "key: value # not a comment\n'q' \"d\" {x} [y] &a *b !t %p @c `g\n",
+            "---\n...\n",
+            "ends without newline",
+            "two newlines\n\n",
+            " leading space\n",
+            "\nleading newline\n",
+            "trailing space \nx\n",
+            "tab\there\n",
+            "caf\u{e9}\n",
+            "line\u{2028}separator\n",
+            "\u{1b}[31m\n",
+            "",
+            "\n",
+        ];
+        let text = "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n";
+        let analysis = crate::analyze(
+            &[("t.kumo".to_string(), text.as_bytes().to_vec())],
+            &crate::Options::default(),
+        );
+        let d = analysis.model.expect("a model");
+        let cx = super::super::Ctx {
+            d: &d,
+            n: crate::emit::names::Names::new(&d),
+            image: String::new(),
+            checksum: String::new(),
+            sink_checksum: String::new(),
+        };
+        let mut fast = 0;
+        for text in texts {
+            for path in ["policy/init.lua", "policy/x-y_z", "policy/1x", "policy/a b"] {
+                for files in [
+                    vec![(path, text)],
+                    vec![("policy/a.toml", "a = 1\n"), (path, text)],
+                ] {
+                    let files: std::collections::BTreeMap<&str, &str> = files.into_iter().collect();
+                    let got = super::config_map(&cx, "cm", &files, "mta");
+                    let data: serde_json::Map<String, serde_json::Value> = files
+                        .iter()
+                        .map(|(k, v)| (k.rsplit('/').next().unwrap().to_string(), (*v).into()))
+                        .collect();
+                    let want = super::super::common::yaml(&serde_json::json!({
+                        "apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": super::super::common::meta(&cx, "cm", "mta"), "data": data,
+                    }));
+                    assert_eq!(got, want, "{path:?}: {text:?}");
+                    fast += usize::from(
+                        files
+                            .iter()
+                            .all(|(k, v)| super::plain_literal(k.rsplit('/').next().unwrap(), v)),
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            fast,
+            5 * 2 * 2,
+            "the plain texts under the plain keys take the fast path"
+        );
+    }
+}

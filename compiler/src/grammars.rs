@@ -1,0 +1,495 @@
+//! The consumer grammars: what a string (or a value) must be for the consumer it reaches,
+//! read from that consumer's source. Domains and DKIM selectors, Kubernetes object names
+//! and Secret keys, `host:port`, URLs, image references, tracing log filters, queue-name
+//! parts, fancy-regex patterns, and the ranges consumers read numbers back in. Each check
+//! is a pure function; the checker (`check`) and the resolver apply them where a value
+//! flows to that consumer and report what they return.
+
+use std::net::IpAddr;
+
+use crate::codes::{self, Code};
+use crate::value::{Action, Typed};
+
+pub fn check_domain(s: &str, wildcard: bool) -> Result<(), &'static str> {
+    let body = if wildcard {
+        s.strip_prefix("*.").unwrap_or(s)
+    } else {
+        s
+    };
+    if body.is_empty() {
+        return Err("empty");
+    }
+    if body.len() > 253 {
+        return Err("longer than 253 characters");
+    }
+    for label in body.split('.') {
+        if label.is_empty() {
+            return Err("empty label (two dots, or a leading or trailing dot)");
+        }
+        if label.len() > 63 {
+            return Err("a label is longer than 63 characters");
+        }
+        if !label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err("only letters, digits, `-` and `_` are allowed");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a label starts or ends with `-`");
+        }
+    }
+    Ok(())
+}
+
+pub fn check_k8s_name(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() || s.len() > 63 {
+        return Err("must be 1 to 63 characters");
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err("only lowercase letters, digits and `-`");
+    }
+    if s.starts_with('-') || s.ends_with('-') {
+        return Err("must start and end with a letter or digit");
+    }
+    Ok(())
+}
+
+pub fn check_secret_key(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() || s.len() > 253 {
+        return Err("must be 1 to 253 characters");
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err("invalid character");
+    }
+    // apimachinery's `IsConfigMapKey`: not `.`, and no `..` prefix (the kubelet writes each
+    // key as a file beside its own `..data` link).
+    if s == "." || s.starts_with("..") {
+        return Err("`.` and names starting with `..` are not keys");
+    }
+    Ok(())
+}
+
+pub fn check_host_port(s: &str) -> Result<(), &'static str> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let Some((h, p)) = rest.split_once("]:") else {
+            return Err("an IPv6 host is written `[addr]:port`");
+        };
+        if h.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("not an IPv6 address");
+        }
+        (h, p)
+    } else {
+        let Some((h, p)) = s.rsplit_once(':') else {
+            return Err("missing `:port`");
+        };
+        if h.parse::<IpAddr>().is_err() {
+            check_domain(h, false)?;
+        }
+        (h, p)
+    };
+    if host.is_empty() {
+        return Err("missing host");
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err("the port must be 1 to 65535"),
+    }
+}
+
+pub fn check_url(s: &str, schemes: &[&str]) -> Result<(), (&'static str, String)> {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return Err((
+            "missing `scheme://`",
+            format!(
+                "write it like \"{}://host:6379\"",
+                schemes.first().unwrap_or(&"redis")
+            ),
+        ));
+    };
+    if !schemes.contains(&scheme) {
+        return Err((
+            "unsupported scheme",
+            format!("use one of: {}", schemes.join(", ")),
+        ));
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return Err((
+            "credentials in the URL",
+            "never write credentials in .kumo: set `username` and `password = secret(\"...\")`"
+                .to_string(),
+        ));
+    }
+    if authority.is_empty() {
+        return Err(("missing host", "write the host after `://`".to_string()));
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(("contains whitespace", "remove the spaces".to_string()));
+    }
+    Ok(())
+}
+
+// ----- names that share a namespace with a consumer's own keys (issue 11) ----------------
+
+/// The keys KumoMTA's queue helper reads as options in the tables where kumoc writes tenant
+/// and campaign names: `[queue."d"]` holds options and tenants, `[queue."d"."t"]` options and
+/// campaigns, and the helper decides which is which by trying each key as an option
+/// (`assets/policy-extras/queue.lua`, `parse_domain` / `parse_tenant_with_campaign`, and
+/// `is_queue_config_option`, which asks `kumo.make_queue_config`). So a tenant named
+/// `max_age` is not TOML at all when the block also sets `max_age` (the same key twice), and
+/// is read as a broken option otherwise; `tenants` and `campaigns` are the helper's own record
+/// fields, which an empty table silently fills. The fields of `QueueConfig`
+/// (`crates/kumod/src/queue/config.rs`) and of the helper's records.
+pub const QUEUE_HELPER_KEYS: &[&str] = &[
+    "retry_interval",
+    "max_retry_interval",
+    "max_age",
+    "egress_pool",
+    "max_message_rate",
+    "protocol",
+    "reap_interval",
+    "refresh_interval",
+    "timerwheel_tick_interval",
+    "strategy",
+    "refresh_strategy",
+    "provider_name",
+    "shrink_policy",
+    "overall_max_message_rate",
+    "routing_domain",
+    "require_authz",
+    "campaigns",
+    "tenants",
+];
+
+/// Top-level keys of `shaping.toml` that are not destinations: `provider` holds the provider
+/// blocks (`ShapingFile` in `crates/kumo-api-types/src/shaping.rs`). (`default` is the
+/// `shaping default` block itself.)
+pub const SHAPING_RESERVED_KEYS: &[&str] = &["provider"];
+
+/// A tenant or campaign name. Besides being a key of `queues.toml` (see [`QUEUE_HELPER_KEYS`]),
+/// it is a part of KumoMTA's scheduled queue names, `campaign:tenant@domain!routing_domain`,
+/// which KumoMTA splits back at the first `@`, then at the first `:`
+/// (`QueueNameComponents::parse`, `crates/message/src/message.rs`): a `@` or `:` in a tenant
+/// or campaign puts mail in another queue than its configuration names.
+pub fn check_queue_name_part(s: &str) -> Result<(), (&'static str, &'static str)> {
+    if s.contains(['@', ':']) {
+        return Err((
+            "`@` and `:` separate the parts of a queue name",
+            "KumoMTA names queues `campaign:tenant@domain` and splits the name at the first `:` and `@`: use other characters",
+        ));
+    }
+    if QUEUE_HELPER_KEYS.contains(&s) {
+        return Err((
+            "an option name of KumoMTA's queue helper",
+            "in queues.toml, tenants and campaigns share tables with the queue options, and KumoMTA reads a key named like an option as that option: choose another name",
+        ));
+    }
+    Ok(())
+}
+
+// ----- values where they are used (issue 11) ----------------------------------------------
+
+/// The largest duration any consumer reads back: Kubernetes stores seconds as 32-bit integers
+/// (probes), and KumoMTA converts durations to `chrono::Duration` (milliseconds in an `i64`;
+/// `QueueConfig::get_max_age` unwraps it) and Prometheus to nanoseconds in an `i64`.
+pub const MAX_DURATION_MS: u64 = i32::MAX as u64 * 1000;
+
+/// Why a typed value cannot be what `block.field` becomes: (label, help). The grammar was
+/// checked already; these are the ranges of the values' consumers.
+pub fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(Code, String, String)> {
+    let range = |why: &str, help: String| Some((codes::OUT_OF_RANGE, why.to_string(), help));
+    match (block, field, v) {
+        (_, _, Typed::Size(n)) if *n > i64::MAX as u64 => range(
+            "larger than 8 EiB",
+            "KumoMTA's Lua and Kubernetes read sizes as 64-bit signed integers: use at most `7Ei`".into(),
+        ),
+        (_, _, Typed::Cpu(n)) if *n > i64::MAX as u64 => range(
+            "too many cores",
+            "Kubernetes counts CPU in millicores in a 64-bit signed integer".into(),
+        ),
+        (_, _, Typed::Duration(ms)) if *ms > MAX_DURATION_MS => range(
+            "longer than 68 years",
+            format!(
+                "durations are at most {}s (2^31 − 1 seconds): Kubernetes stores seconds as 32-bit integers and KumoMTA refuses longer ones at run time",
+                MAX_DURATION_MS / 1000
+            ),
+        ),
+        // Kubernetes and the DKIM helper read these in whole seconds: a fraction would be
+        // rounded, 0 where they need at least 1 would be written as 1.
+        (
+            "readiness" | "startup" | "liveness" | "mta" | "dkim" | "dkim_defaults",
+            "initial_delay" | "period" | "timeout" | "termination_grace_period" | "expiration",
+            Typed::Duration(ms),
+        ) if !ms.is_multiple_of(1000) => range(
+            "not a whole number of seconds",
+            format!("`{field}` is written in whole seconds: use `{}s`", ms.div_ceil(1000).max(1)),
+        ),
+        (
+            "readiness" | "startup" | "liveness" | "mta" | "dkim" | "dkim_defaults",
+            "period" | "timeout" | "termination_grace_period" | "expiration",
+            Typed::Duration(0),
+        ) => range(
+            "0 seconds",
+            match field {
+                "termination_grace_period" => "kumod needs time to finish deliveries and flush the spool: give it at least `1s` (kumoc's default is `300s`)".to_string(),
+                "expiration" => "signatures would already be expired when they are sent: use at least `1s` (days, in practice)".to_string(),
+                _ => format!("Kubernetes requires a probe `{field}` of at least 1 second: use `1s`"),
+            },
+        ),
+        ("mta", "spool", Typed::Size(0)) | ("tsa", "storage", Typed::Size(0)) => range(
+            "a volume of 0 bytes",
+            "the volume is a PersistentVolumeClaim, and Kubernetes requires it to request more than 0 bytes".into(),
+        ),
+        ("autoscale", "cpu" | "memory", Typed::Percent(0)) => range(
+            "a target of 0%",
+            "Kubernetes requires a utilization target of at least 1%".into(),
+        ),
+        // fancy-regex compiles an empty pattern, which matches every response: every
+        // delivery would fire the rule.
+        (_, _, Typed::Regex(r)) if r.is_empty() => Some((
+            codes::INVALID_REGEX,
+            "matches every response".into(),
+            "an empty pattern fires the rule on every delivery: write what the response says, like `'4\\.7\\.28'`".into(),
+        )),
+        (_, _, Typed::List(items)) => items
+            .iter()
+            .find_map(|i| value_rule(block, field, &i.value)),
+        (_, _, Typed::Action(Action::SetConfig { field: f, value, .. })) => {
+            value_rule("shaping", f.name, &value.value)
+        }
+        _ => None,
+    }
+}
+
+/// Why a string cannot be what `block.field` emits it as: (code, label, help). Only fields
+/// whose text means something to its consumer are here; other strings only need to be
+/// printable.
+pub fn string_grammar(
+    block: &str,
+    field: &str,
+    s: &str,
+) -> Option<(Code, &'static str, &'static str)> {
+    let bad = |code, why, help| Some((code, why, help));
+    match (block, field) {
+        ("dkim" | "dkim_defaults", "selector") => check_domain(s, false).err().and_then(|why| {
+            bad(codes::INVALID_NAME, why, "a DKIM selector is dot-separated labels of letters, digits and `-`, like `s2048`")
+        }),
+        ("tenancy", "tenant_header" | "campaign_header" | "scheduling_header")
+        | ("dkim" | "dkim_defaults" | "logging", "headers") => {
+            let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+            if ok {
+                None
+            } else {
+                bad(codes::INVALID_NAME, "not a header name", "a header name is printable ASCII without spaces or `:`, like `X-Tenant`")
+            }
+        }
+        ("mta" | "tsa", "storage_class") => check_dns_subdomain(s).err().and_then(|why| {
+            bad(codes::INVALID_NAME, why, "StorageClass names are lowercase letters, digits, `-` and `.`")
+        }),
+        ("secret", "keys") => check_secret_key(s).err().and_then(|why| {
+            bad(codes::INVALID_NAME, why, "Secret keys are letters, digits, `-`, `_` and `.`")
+        }),
+        ("deployment", "image") => check_image(s).err().and_then(|why| {
+            bad(codes::INVALID_NAME, why, "write the image repository, like `ghcr.io/kumocorp/kumomta`, optionally pinned to a digest: `ghcr.io/kumocorp/kumomta@sha256:<64 hex digits>`")
+        }),
+        ("queue", "routing_domain") => {
+            // KumoMTA's `MailExchanger::resolve` (crates/dns-resolver): `[IPv6:addr]` (the
+            // tag in any case), or `[addr]`, IPv4 or an untagged IPv6.
+            let ip = s
+                .strip_prefix('[')
+                .and_then(|r| r.strip_suffix(']'))
+                .is_some_and(|ip| {
+                    let v6 = ip.get(..5).filter(|t| t.eq_ignore_ascii_case("ipv6:"));
+                    match (v6, ip.get(5..)) {
+                        (Some(_), Some(addr)) => addr.parse::<std::net::Ipv6Addr>().is_ok(),
+                        _ => ip.parse::<IpAddr>().is_ok(),
+                    }
+                });
+            if ip {
+                return None;
+            }
+            check_domain(s, false).err().and_then(|why| {
+                bad(codes::INVALID_NAME, why, "route to a domain, or to an address written `[10.0.0.5]` or `[IPv6:2001:db8::5]`")
+            })
+        }
+        ("logging", "filter") => check_log_filter(s).err().and_then(|why| {
+            bad(codes::INVALID_TEXT, why, "a filter is comma-separated `target=level` or `level` directives without spaces, like `kumod=info,lua=warn`; levels are trace, debug, info, warn, error and off")
+        }),
+        _ => None,
+    }
+}
+
+/// A DNS-1123 subdomain (Kubernetes object names such as Secrets and StorageClasses).
+pub fn check_dns_subdomain(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() || s.len() > 253 {
+        return Err("must be 1 to 253 characters");
+    }
+    for label in s.split('.') {
+        if label.is_empty() {
+            return Err("empty part between dots");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err("only lowercase letters, digits, `-` and `.`");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a part starts or ends with `-`");
+        }
+    }
+    Ok(())
+}
+
+/// An image reference: `[registry[:port]/]path[:tag][@digest]`, path parts of lowercase
+/// letters, digits and `._-`. A digest (`@sha256:<64 hex>`, the strongest pin: the registry
+/// serves those bytes or nothing) is welcome; the tag comes from `kumomta`.
+fn check_image(s: &str) -> Result<(), &'static str> {
+    let (without_digest, digest) = match s.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (s, None),
+    };
+    if let Some(digest) = digest {
+        // The OCI image spec's registered algorithms, as Kubernetes pulls them.
+        let hex = |h: &str, n: usize| {
+            h.len() == n
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        let ok = match digest.split_once(':') {
+            Some(("sha256", h)) => hex(h, 64),
+            Some(("sha512", h)) => hex(h, 128),
+            _ => false,
+        };
+        if !ok {
+            return Err("a digest is `@sha256:` and 64 lowercase hex digits");
+        }
+    }
+    let repository = match without_digest.rfind(':') {
+        Some(colon) if !without_digest[colon..].contains('/') => &without_digest[..colon],
+        _ => without_digest,
+    };
+    if repository.is_empty() {
+        return Err("no repository");
+    }
+    let parts: Vec<&str> = repository.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let registry = i == 0 && parts.len() > 1;
+        let ok = !part.is_empty()
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && part.chars().all(|c| {
+                c.is_ascii_digit()
+                    || c.is_ascii_lowercase()
+                    || matches!(c, '.' | '_' | '-')
+                    || (registry && (c.is_ascii_uppercase() || c == ':'))
+            });
+        if !ok {
+            return Err("not an image repository");
+        }
+    }
+    if s.chars().any(|c| !(c.is_ascii_graphic())) {
+        return Err("not an image reference");
+    }
+    Ok(())
+}
+
+/// A tracing `EnvFilter` (`kumo.set_diagnostic_log_filter`): comma-separated directives, each
+/// a level, or a target and/or `[span]` with an optional `=level`.
+fn check_log_filter(s: &str) -> Result<(), &'static str> {
+    fn level(l: &str) -> bool {
+        matches!(
+            l.to_ascii_lowercase().as_str(),
+            "trace"
+                | "debug"
+                | "info"
+                | "warn"
+                | "error"
+                | "off"
+                | "0"
+                | "1"
+                | "2"
+                | "3"
+                | "4"
+                | "5"
+        )
+    }
+    // tracing-subscriber splits on `,` and trims nothing: ` lua=info` is not a directive,
+    // and kumod's `init` fails on it.
+    for directive in s.split(',').filter(|d| !d.is_empty()) {
+        if directive.trim() != directive {
+            return Err(
+                "a space around a directive (kumod reads the filter as written: no spaces)",
+            );
+        }
+        let (what, lvl) = match directive.rsplit_once('=') {
+            Some((what, l)) if !what.contains(['[', ']']) || what.ends_with(']') => (what, Some(l)),
+            _ => (directive, None),
+        };
+        if let Some(l) = lvl {
+            if !l.is_empty() && !level(l) {
+                return Err("unknown level");
+            }
+        } else if level(what) {
+            continue;
+        }
+        let (target, span) = match what.find('[') {
+            Some(at) => (&what[..at], Some(&what[at..])),
+            None => (what, None),
+        };
+        let target_ok = target
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | ':' | '-'));
+        let span_ok = span.is_none_or(|sp| {
+            sp.len() >= 2 && sp.ends_with(']') && !sp[1..sp.len() - 1].contains(']')
+        });
+        if !target_ok || !span_ok || (target.is_empty() && span.is_none()) {
+            return Err("not a filter directive");
+        }
+    }
+    Ok(())
+}
+
+/// Why `pattern` does not compile (KumoMTA compiles automation patterns with fancy-regex), or
+/// `None`. Memoized per thread: compiling the stdlib's automation patterns took most of the
+/// check of a small deployment, on every analysis (every keystroke in the editor). The memo
+/// is cleared when it grows past a few thousand patterns, so an editing session cannot grow it
+/// without bound.
+pub fn regex_error(pattern: &str) -> Option<String> {
+    const MAX_MEMO: usize = 4096;
+    thread_local! {
+        static MEMO: std::cell::RefCell<rustc_hash::FxHashMap<String, Option<String>>> =
+            std::cell::RefCell::default();
+    }
+    MEMO.with(|memo| {
+        if let Some(known) = memo.borrow().get(pattern) {
+            return known.clone();
+        }
+        let result = fancy_regex::Regex::new(pattern)
+            .err()
+            .map(|e| e.to_string());
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= MAX_MEMO {
+            memo.clear();
+        }
+        memo.insert(pattern.to_string(), result.clone());
+        result
+    })
+}
+
+/// An image reference without its tag or digest (a registry's `:port` is kept).
+pub fn image_repository(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let name_start = no_digest.rfind('/').map_or(0, |i| i + 1);
+    match no_digest.get(name_start..).and_then(|n| n.find(':')) {
+        Some(colon) => no_digest.get(..name_start + colon).unwrap_or(no_digest),
+        None => no_digest,
+    }
+}

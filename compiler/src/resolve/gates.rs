@@ -1,0 +1,236 @@
+//! Phase B, version gates: what the release of the environment being built accepts. The
+//! release itself (supported, published), each field's and value's `since`, and duration
+//! strings, which the checker reads with the newest humantime and the release may not.
+
+use kumoc_lang::units::{self, Feature, KumoVersion};
+
+use super::Resolver;
+use crate::check::{HAttr, HBlock};
+use crate::codes;
+use crate::diagnostic::{Applicability, Diagnostic};
+use crate::grammars::image_repository;
+use crate::schema::KUMOMTA_IMAGE;
+use crate::source::Loc;
+use crate::value::{Action, MatchRule, Typed, TypedAt};
+
+impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
+    /// The deployment's release itself: one kumoc supports, and a published tag.
+    pub(super) fn release_checks(&mut self) {
+        if let (Some(ver), Some(dep)) = (
+            self.version.clone(),
+            self.tree.iter().find(|b| b.schema.keyword == "deployment"),
+        ) {
+            let min = units::OLDEST_SUPPORTED;
+            if let Some(a) = dep.attr("kumomta") {
+                if ver.predates(min) {
+                    self.diags.push(
+                        Diagnostic::new(
+                            codes::REQUIRES_NEWER_KUMOMTA,
+                            format!("KumoMTA {ver} is older than kumoc supports"),
+                            a.value_loc(),
+                            format!("kumoc supports {min} and later"),
+                        )
+                        .with_help(format!("upgrade to a release from {min} or later")),
+                    );
+                }
+                let image = dep.read("image", Typed::text).map(str::to_string);
+                if let Some(d) = unpublished_tag(&ver, image.as_deref(), a.value_loc()) {
+                    self.diags.push(d);
+                }
+            }
+        }
+    }
+
+    /// The version gate of a block itself (`BlockSchema::since`).
+    pub(super) fn block_gate(&mut self, b: &HBlock<'_>) {
+        if let Some(feature) = b.schema.since {
+            let what = format!("the `{}` block", b.schema.keyword);
+            self.gate(feature, &what, b.header_loc());
+        }
+    }
+
+    /// The version gates of one attribute: its field's `since`, each feature its value uses,
+    /// and its duration strings.
+    pub(super) fn attr_gates(&mut self, a: &HAttr<'_>) {
+        if let Some(f) = a.field {
+            if let Some(since) = f.since {
+                self.gate(since, &format!("`{}`", f.name), a.key_loc());
+            }
+        }
+        if let Some(v) = &a.value {
+            self.value_gates(v);
+            self.duration_strings(&a.ast.value, v);
+        }
+    }
+
+    /// Duration strings in the humantime of the deployment's release. The checker reads
+    /// them with the newest humantime (it does not know the release); a release that ships
+    /// an older one (`units::RELEASES`) refuses what that one cannot read: `"1.5h"` before
+    /// 2025.12.02-67ee9e96.
+    fn duration_strings(&mut self, ast: &kumoc_lang::ast::Value, typed: &TypedAt) {
+        let Some(ver) = &self.version else { return };
+        let mut spans = Vec::new();
+        durations_in(typed, &mut spans);
+        if spans.is_empty() {
+            return;
+        }
+        let flavor = ver.humantime();
+        for span in spans {
+            let Some(kumoc_lang::ast::ValueKind::Str(s)) = value_at(ast, span).map(|v| &v.kind)
+            else {
+                continue;
+            };
+            let Err(e) = units::parse_humantime(&s.value, flavor) else {
+                continue;
+            };
+            let at = Loc::new(typed.loc.file, span);
+            let first = units::first_release_with(units::HumantimeFlavor::V2_3)
+                .map_or_else(|| "a newer release".to_string(), |r| r.tag.to_string());
+            let mut d = Diagnostic::new(
+                codes::REQUIRES_NEWER_KUMOMTA,
+                format!(
+                    "the duration \"{}\" needs KumoMTA {first} or later; this deployment runs {ver}",
+                    s.value
+                ),
+                at,
+                format!("humantime 2.2 reads no such duration: {}", e.message),
+            );
+            d = match e.suggestion {
+                // The same duration, in a form every release reads.
+                Some(fixed) => d
+                    .with_help(format!(
+                        "write `{fixed}`, the same duration, or raise `kumomta` to {first} or later"
+                    ))
+                    .with_replacement(format!("write `{fixed}`"), at, fixed),
+                None => d.with_help(format!(
+                    "write it in whole numbers of a smaller unit, or raise `kumomta` to {first} or later"
+                )),
+            };
+            self.diags.push(d);
+        }
+    }
+
+    /// The features a value uses (a list's items and a `set_config(...)` value's too) exist
+    /// in the deployment's release.
+    fn value_gates(&mut self, v: &TypedAt) {
+        match &v.value {
+            Typed::Limit(l) if l.local => self.gate(
+                Feature::LocalConnectionLimit,
+                "a `local:` connection limit",
+                v.loc,
+            ),
+            Typed::Rate(r) if r.max_burst.is_some() => {
+                self.gate(Feature::MaxBurst, "`max_burst` in a rate", v.loc)
+            }
+            Typed::HostPort(s) if s.parse::<std::net::SocketAddr>().is_err() => self.gate(
+                Feature::ProxyServerByName,
+                "a proxy server given by DNS name (not `IP:port`)",
+                v.loc,
+            ),
+            Typed::Match(MatchRule::HostName(_)) => {
+                self.gate(Feature::HostNameMatch, "`host_name(...)` matching", v.loc);
+            }
+            Typed::Enum(variant) => {
+                if let Some(since) = variant.since {
+                    self.gate(since, &format!("`{}`", variant.name), v.loc);
+                }
+            }
+            Typed::Action(a) => {
+                let variant = a.variant();
+                if let Some(since) = variant.since {
+                    self.gate(since, &format!("the `{}` action", variant.name), v.loc);
+                }
+                if let Action::SetConfig { value, .. } = a {
+                    self.value_gates(value);
+                }
+            }
+            Typed::List(items) => {
+                for i in items {
+                    self.value_gates(i);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// K2008 when the deployment's release lacks `feature` (`what` names it as written).
+    pub(super) fn gate(&mut self, feature: Feature, what: &str, at: Loc) {
+        let Some(ver) = &self.version else { return };
+        if !ver.supports(feature) {
+            let since = feature.introduced_in();
+            self.diags.push(
+                Diagnostic::new(codes::REQUIRES_NEWER_KUMOMTA, format!("{what} needs KumoMTA {since} or later; this deployment runs {ver}"), at, format!("needs {since}"))
+                    .with_help(format!("raise `kumomta` in the deployment block to {since} or later, or do without {what}")),
+            );
+        }
+    }
+}
+
+/// `kumomta` must name an image that exists. In KumoMTA's own repository (the default
+/// `image`) the tags are the releases of [`units::RELEASES`]: a tag of a release date with
+/// another commit, or of a day without a release, names no image (a tag newer than every
+/// release kumoc knows may exist, and passes). Another repository (a mirror, a build of
+/// one's own) may hold any tag of the same shape.
+fn unpublished_tag(ver: &KumoVersion, image: Option<&str>, at: Loc) -> Option<Diagnostic> {
+    let repo = image.map_or(KUMOMTA_IMAGE, image_repository);
+    if repo != KUMOMTA_IMAGE || ver.release().is_some() {
+        return None;
+    }
+    let newest = units::newest_release()?;
+    if *ver > newest.version() {
+        return None;
+    }
+    let d = Diagnostic::new(
+        codes::INVALID_VERSION,
+        format!("`{KUMOMTA_IMAGE}:{ver}` does not exist: no KumoMTA release has this tag"),
+        at,
+        "not a published tag",
+    );
+    Some(match units::release_on(ver.year, ver.month, ver.day) {
+        Some(r) => d
+            .with_help(format!(
+                "the KumoMTA release of {} is tagged `{}`",
+                r.date(),
+                r.tag
+            ))
+            // Unsafe: the commit written may be a build of one's own in another registry.
+            .with_fix(
+                format!("use the published tag `{}`", r.tag),
+                Applicability::Unsafe,
+                vec![crate::diagnostic::Edit {
+                    loc: at,
+                    replacement: format!("\"{}\"", r.tag),
+                }],
+            ),
+        None => d.with_help(format!(
+            "KumoMTA published no release on {:04}.{:02}.{:02}{}",
+            ver.year,
+            ver.month,
+            ver.day,
+            units::around(ver)
+        )),
+    })
+}
+
+/// The spans of every duration in a typed value (lists, `set_config(...)` values).
+fn durations_in(v: &TypedAt, out: &mut Vec<kumoc_lang::Span>) {
+    match &v.value {
+        Typed::Duration(_) => out.push(v.loc.span),
+        Typed::List(items) => items.iter().for_each(|i| durations_in(i, out)),
+        Typed::Action(Action::SetConfig { value, .. }) => durations_in(value, out),
+        _ => {}
+    }
+}
+
+/// The syntax node of a value at `span`, inside `v` (lists and call arguments).
+fn value_at(v: &kumoc_lang::ast::Value, span: kumoc_lang::Span) -> Option<&kumoc_lang::ast::Value> {
+    use kumoc_lang::ast::ValueKind;
+    if v.span == span {
+        return Some(v);
+    }
+    match &v.kind {
+        ValueKind::List(l) => l.items.iter().find_map(|i| value_at(i, span)),
+        ValueKind::Call(c) => c.args.iter().find_map(|a| value_at(&a.value, span)),
+        _ => None,
+    }
+}

@@ -1,0 +1,721 @@
+//! Phase B, lowering: the merged, checked tree becomes the [`Deployment`] model, each value
+//! with where it was written and each default applied.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Resolver;
+use crate::check::{HAttr, HBlock};
+use crate::codes;
+use crate::diagnostic::Diagnostic;
+use crate::model::*;
+use crate::schema::{self, BlockSchema};
+use crate::source::{FileId, Loc};
+use crate::value::{Spanned, Trigger, Typed};
+
+impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
+    pub(super) fn lower(&mut self, environment: Spanned<Environment>) -> Option<Deployment> {
+        let dep = self.top_one("deployment")?;
+        let name = Spanned {
+            value: dep.label.clone().unwrap_or_default(),
+            loc: dep.label_loc(),
+        };
+        if let Err(why) = crate::grammars::check_k8s_name(&name.value) {
+            self.diags.push(
+                Diagnostic::new(codes::INVALID_NAME, format!("`{}` cannot name Kubernetes objects", name.value), name.loc, why)
+                    .with_help("the deployment name prefixes every object: use lowercase letters, digits and `-`"),
+            );
+        } else if !name.value.starts_with(|c: char| c.is_ascii_lowercase()) {
+            self.diags.push(
+                Diagnostic::new(
+                    codes::INVALID_NAME,
+                    format!("`{}` cannot name Kubernetes Services", name.value),
+                    name.loc,
+                    "starts with a digit",
+                )
+                .with_help("the deployment name prefixes its Services, whose names start with a letter (DNS-1035): start it with a letter"),
+            );
+        }
+        // `namespace` is required (K1007 when missing); lowering goes on with Kubernetes's own.
+        let namespace = dep
+            .value("namespace")
+            .and_then(|v| v.read(|v| v.as_k8s_name().map(str::to_string)))
+            .unwrap_or_else(|| Spanned {
+                value: "default".to_string(),
+                loc: dep.header_loc(),
+            });
+        let version = dep
+            .value("kumomta")
+            .and_then(|v| v.read(|v| v.as_version().cloned()))?;
+        let at = dep.header_loc();
+        let image = field(Some(dep), &schema::DEPLOYMENT, "image", at, |v| {
+            v.text().map(str::to_string)
+        })
+        .value;
+
+        let domains = self.top("domain").map(|d| self.domain(d)).collect();
+        let sources = self.sources();
+        let pools = self.top("pool").map(|p| self.pool(p)).collect();
+        let tenants = self.top("tenant").map(|t| self.tenant(t)).collect();
+        let queues = self.top("queue").map(|q| self.queue(q)).collect();
+        let mut shaping: Vec<ShapingBlock> =
+            self.top("shaping").map(|s| self.shaping_block(s)).collect();
+        shaping.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut providers: Vec<Provider> = self.top("provider").map(|p| self.provider(p)).collect();
+        providers.sort_by(|a, b| a.name.cmp(&b.name));
+        let secrets = self.top("secret").map(|s| self.secret(s)).collect();
+        let cluster = self.cluster();
+        let settings_of =
+            |kw: &'static str| self.top_one(kw).map(|b| settings(b)).unwrap_or_default();
+
+        let d = Deployment {
+            name,
+            namespace,
+            version,
+            image,
+            environment,
+            create_namespace: field(
+                Some(dep),
+                &schema::DEPLOYMENT,
+                "create_namespace",
+                at,
+                Typed::as_bool,
+            )
+            .value,
+            domains,
+            dkim_defaults: settings_of("dkim_defaults"),
+            sources,
+            pools,
+            tenancy: settings_of("tenancy"),
+            tenants,
+            queues,
+            shaping,
+            providers,
+            secrets,
+            smtp_listener: settings_of("smtp_listener"),
+            http_listener: settings_of("http_listener"),
+            logging: settings_of("logging"),
+            cluster,
+        };
+        self.derived_checks(&d);
+        Some(d)
+    }
+
+    fn domain(&mut self, d: &HBlock<'_>) -> Domain {
+        let name = d.label.clone().unwrap_or_default();
+        let dkim = d.child("dkim").and_then(|k| {
+            let mut s = settings(k);
+            let key_ref = s.remove("key")?.value.as_secret()?.clone();
+            let selector = k
+                .read("selector", Typed::text)
+                .map(str::to_string)
+                .or_else(|| {
+                    self.top_one("dkim_defaults")
+                        .and_then(|b| b.read("selector", Typed::text).map(str::to_string))
+                });
+            let Some(selector) = selector else {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::MISSING_FIELD,
+                        format!("DKIM for `{name}` has no selector"),
+                        k.header_loc(),
+                        "`selector` missing",
+                    )
+                    .with_help("set `selector` here or in `dkim_defaults`"),
+                );
+                return None;
+            };
+            let key = match &key_ref.key {
+                Some((k, _)) => k.clone(),
+                None => {
+                    let derived = format!("{name}.{selector}.key");
+                    if derived.starts_with('*') {
+                        self.diags.push(
+                            Diagnostic::new(
+                                codes::UNKNOWN_SECRET_KEY,
+                                format!("no key name for wildcard domain `{name}`"),
+                                key_ref.name_loc,
+                                "which key of the secret?",
+                            )
+                            .with_help(format!(
+                                "name the key: `secret(\"{}\", \"wildcard.{selector}.key\")`",
+                                key_ref.name
+                            )),
+                        );
+                        return None;
+                    }
+                    self.secret_key(&key_ref.name, &derived, key_ref.name_loc);
+                    derived
+                }
+            };
+            Some(Dkim {
+                loc: k.header_loc(),
+                settings: s,
+                key: ResolvedSecretKey {
+                    secret: key_ref.name,
+                    key,
+                    loc: key_ref.name_loc,
+                },
+            })
+        });
+        Domain {
+            name,
+            loc: d.header_loc(),
+            dkim,
+        }
+    }
+
+    fn sources(&self) -> Vec<Source> {
+        let mut out: Vec<Source> = self
+            .top("source")
+            .map(|s| Source {
+                name: s.label.clone().unwrap_or_default(),
+                loc: s.header_loc(),
+                settings: settings(s),
+            })
+            .collect();
+        let mut seen: BTreeSet<String> = out.iter().map(|s| s.name.clone()).collect();
+        for pool in self.top("pool") {
+            for s in pool.children("source") {
+                let Some(name) = &s.label else { continue };
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                let mut st = settings(s);
+                st.remove("weight");
+                out.push(Source {
+                    name: name.clone(),
+                    loc: s.header_loc(),
+                    settings: st,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    fn pool(&mut self, p: &HBlock<'_>) -> Pool {
+        let name = p.label.clone().unwrap_or_default();
+        let top_sources: BTreeSet<String> =
+            self.top("source").filter_map(|s| s.label.clone()).collect();
+        let members = p
+            .children("source")
+            .filter_map(|s| {
+                let source = s.label.clone()?;
+                if top_sources.contains(&source) {
+                    if let Some(extra) = s.attrs.iter().find(|a| a.name() != "weight") {
+                        self.diags.push(
+                            Diagnostic::new(codes::UNKNOWN_FIELD, format!("`{}` cannot be set here: source `{source}` is defined at the top level", extra.name()), extra.key_loc(), "set it in the source's definition")
+                                .with_help("in a pool, an entry for a top-level source only sets `weight`"),
+                        );
+                    }
+                }
+                let weight = field(Some(s), &schema::POOL_SOURCE, "weight", s.header_loc(), as_u32).value;
+                Some(PoolMember { source, weight, loc: s.header_loc() })
+            })
+            .collect();
+        Pool {
+            name,
+            loc: p.header_loc(),
+            members,
+        }
+    }
+
+    fn tenant(&self, t: &HBlock<'_>) -> Tenant {
+        Tenant {
+            name: t.label.clone().unwrap_or_default(),
+            loc: t.header_loc(),
+            settings: settings(t),
+            campaigns: campaigns(t),
+        }
+    }
+
+    fn queue(&self, q: &HBlock<'_>) -> QueueRule {
+        QueueRule {
+            key: shaping_key(q),
+            loc: q.header_loc(),
+            settings: settings(q),
+            tenants: q
+                .children("tenant")
+                .map(|t| QueueTenant {
+                    name: t.label.clone().unwrap_or_default(),
+                    loc: t.header_loc(),
+                    settings: settings(t),
+                    campaigns: campaigns(t),
+                })
+                .collect(),
+        }
+    }
+
+    fn shaping(&self, b: &HBlock<'_>, skip: &[&'static str]) -> Shaping {
+        let mut st = settings(b);
+        for k in skip {
+            st.remove(k);
+        }
+        Shaping {
+            settings: st,
+            maps: maps(b),
+            automation: b.children("automation").map(rule).collect(),
+            sources: b
+                .children("source")
+                .map(|s| ShapingSource {
+                    name: s.label.clone().unwrap_or_default(),
+                    loc: s.header_loc(),
+                    settings: settings(s),
+                    maps: maps(s),
+                })
+                .collect(),
+        }
+    }
+
+    fn shaping_block(&self, b: &HBlock<'_>) -> ShapingBlock {
+        let mut shaping = self.shaping(b, &[]);
+        let from = b.from.as_ref().map(|(n, l)| Spanned {
+            value: n.clone(),
+            loc: *l,
+        });
+        if let Some(f) = &from {
+            // Start from the preset's egress settings; the block's own settings win.
+            if let Some(p) = self
+                .top("provider")
+                .find(|p| p.label.as_deref() == Some(f.value.as_str()))
+            {
+                let preset = self.shaping(
+                    p,
+                    &[
+                        "match",
+                        "provider_connection_limit",
+                        "provider_max_message_rate",
+                        "replace_base",
+                    ],
+                );
+                for (k, v) in preset.settings {
+                    shaping.settings.insert_missing(k, v);
+                }
+            }
+        }
+        ShapingBlock {
+            key: shaping_key(b),
+            loc: b.header_loc(),
+            from,
+            shaping,
+        }
+    }
+
+    fn provider(&self, p: &HBlock<'_>) -> Provider {
+        let matches = p
+            .read_items("match", Typed::as_match)
+            .into_iter()
+            .map(|m| Spanned {
+                value: m.value.clone(),
+                loc: m.loc,
+            })
+            .collect();
+        Provider {
+            name: p.label.clone().unwrap_or_default(),
+            loc: p.header_loc(),
+            preset: self.is_stdlib(p.file),
+            overridden_at: p.overridden_at.clone(),
+            matches,
+            shaping: self.shaping(p, &["match", "replace_base"]),
+        }
+    }
+
+    fn is_stdlib(&self, file: FileId) -> bool {
+        file.0 < crate::stdlib::FILES.len() as u32
+    }
+
+    fn secret(&self, s: &HBlock<'_>) -> Secret {
+        let name = s.label.clone().unwrap_or_default();
+        let keys = self.names.secrets.get(&name).cloned().unwrap_or_default();
+        let files = s
+            .child("files")
+            .map(|f| {
+                f.attrs
+                    .iter()
+                    .filter_map(|a| {
+                        let path = a.value.as_ref()?.read(|v| v.text().map(str::to_string))?;
+                        Some((a.name().to_string(), path))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Secret {
+            name,
+            loc: s.header_loc(),
+            keys,
+            files,
+        }
+    }
+
+    fn cluster(&mut self) -> Cluster {
+        use schema::{LIVENESS, METRICS, MTA, PORTS, READINESS, SINK, STARTUP, TSA};
+        let c = self.top_one("cluster");
+        let child = |kw: &str| c.and_then(|c| c.child(kw));
+        let mta_b = child("mta");
+        // Where defaults are reported: the mta block, else the cluster block, else the deployment.
+        let fallback = mta_b
+            .or(c)
+            .or_else(|| self.top_one("deployment"))
+            .map_or(Loc::default(), HBlock::header_loc);
+        let ports = mta_b.and_then(|m| m.child("ports"));
+        let port = |name: &str| field(ports, &PORTS, name, fallback, as_u16);
+        let probes = mta_b.and_then(|m| m.child("probes"));
+        let probe = |schema: &'static BlockSchema| {
+            probe(probes.and_then(|p| p.child(schema.keyword)), schema)
+        };
+        let http_port = port("http");
+        let metrics_port = port("metrics");
+        let smtp_port = port("smtp");
+        self.distinct_ports(&[
+            ("http", &http_port),
+            ("metrics", &metrics_port),
+            ("smtp", &smtp_port),
+        ]);
+        let mta = Mta {
+            loc: mta_b.map(HBlock::header_loc),
+            replicas: field(mta_b, &MTA, "replicas", fallback, as_u32),
+            spool_bytes: field(mta_b, &MTA, "spool", fallback, Typed::as_size),
+            storage_class: mta_b
+                .and_then(|m| m.read("storage_class", Typed::text).map(str::to_string)),
+            termination_grace_ms: field(
+                mta_b,
+                &MTA,
+                "termination_grace_period",
+                fallback,
+                Typed::as_duration_ms,
+            )
+            .value,
+            http_port,
+            metrics_port,
+            smtp_port,
+            resources: {
+                let r = mta_b.and_then(|m| m.child("resources"));
+                self.requests_within_limits(r);
+                resources(r)
+            },
+            autoscale: mta_b
+                .and_then(|m| m.child("autoscale"))
+                .map(|a| self.autoscale(a)),
+            readiness: probe(&READINESS),
+            startup: probe(&STARTUP),
+            liveness: probe(&LIVENESS),
+        };
+        let tsa = child("tsa").and_then(|t| {
+            let at = t.header_loc();
+            if !field(Some(t), &TSA, "enabled", at, Typed::as_bool).value {
+                return None;
+            }
+            Some(Tsa {
+                loc: at,
+                replicas: field(Some(t), &TSA, "replicas", at, as_u32),
+                port: field(Some(t), &TSA, "port", at, as_u16).value,
+                storage_bytes: field(Some(t), &TSA, "storage", at, Typed::as_size).value,
+                storage_class: t.read("storage_class", Typed::text).map(str::to_string),
+                pre_filter: field(Some(t), &TSA, "pre_filter", at, Typed::as_bool).value,
+                cache_ttl_ms: field(Some(t), &TSA, "cache_ttl", at, Typed::as_duration_ms).value,
+                resources: resources(t.child("resources")),
+            })
+        });
+        if let Some(t) = child("tsa") {
+            self.requests_within_limits(t.child("resources"));
+        }
+        let sink_b = child("sink");
+        self.requests_within_limits(sink_b.and_then(|s| s.child("resources")));
+        self.sink_port(sink_b);
+        let sink = Sink {
+            loc: sink_b.map(HBlock::header_loc),
+            // Without a sink block there is no sink (`enabled` is required in one).
+            enabled: sink_b
+                .and_then(|s| s.value("enabled"))
+                .and_then(|v| v.read(Typed::as_bool))
+                .unwrap_or(Spanned {
+                    value: false,
+                    loc: fallback,
+                }),
+            replicas: field(sink_b, &SINK, "replicas", fallback, as_u32).value,
+            port: field(sink_b, &SINK, "port", fallback, as_u16).value,
+            resources: resources(sink_b.and_then(|s| s.child("resources"))),
+        };
+        let redis = child("redis").map(|r| Redis {
+            loc: r.header_loc(),
+            settings: settings(r),
+        });
+        let metrics_b = child("metrics");
+        let pod_cidr = c
+            .and_then(|c| c.value("pod_cidr"))
+            .and_then(|v| v.read(Typed::as_cidr));
+        // Scrapers default to the pod network (`scraper_cidrs`'s described default).
+        let scraper_cidrs = match metrics_b.and_then(|m| m.value("scraper_cidrs")) {
+            Some(list) => list.read_items(Typed::as_cidr).collect(),
+            None => pod_cidr.iter().cloned().collect(),
+        };
+        let metrics = Metrics {
+            loc: metrics_b.map(HBlock::header_loc),
+            enabled: field(metrics_b, &METRICS, "enabled", fallback, Typed::as_bool).value,
+            service_monitor: field(
+                metrics_b,
+                &METRICS,
+                "service_monitor",
+                fallback,
+                Typed::as_bool,
+            )
+            .value,
+            interval_ms: field(
+                metrics_b,
+                &METRICS,
+                "interval",
+                fallback,
+                Typed::as_duration_ms,
+            )
+            .value,
+            scraper_cidrs,
+        };
+        Cluster {
+            pod_cidr,
+            mta,
+            tsa,
+            sink,
+            redis,
+            metrics,
+        }
+    }
+
+    fn autoscale(&mut self, a: &HBlock<'_>) -> Autoscale {
+        let min = a
+            .read("min", Typed::as_int)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1);
+        let max = a
+            .read("max", Typed::as_int)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(min);
+        if min > max {
+            if let Some(at) = a.attr("max") {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::INCONSISTENT_VALUES,
+                        format!("autoscale `max` ({max}) is below `min` ({min})"),
+                        at.value_loc(),
+                        "below `min`",
+                    )
+                    .with_secondary(
+                        a.attr("min").map_or(a.header_loc(), HAttr::value_loc),
+                        "`min` set here",
+                    )
+                    .with_help("`max` must be at least `min`"),
+                );
+            }
+        }
+        let pct = |name: &str| a.read(name, Typed::as_percent);
+        let (cpu_percent, memory_percent) = (pct("cpu"), pct("memory"));
+        if a.attr("cpu").is_none() && a.attr("memory").is_none() {
+            self.diags.push(
+                Diagnostic::new(
+                    codes::MISSING_FIELD,
+                    "`autoscale` has no target",
+                    a.header_loc(),
+                    "scales on nothing",
+                )
+                .with_help("set `cpu = 80%` and/or `memory = 80%`"),
+            );
+        }
+        Autoscale {
+            loc: a.header_loc(),
+            min,
+            max,
+            cpu_percent,
+            memory_percent,
+        }
+    }
+}
+
+fn shaping_key(b: &HBlock<'_>) -> ShapingKey {
+    match b.label.as_deref() {
+        Some("default") | None => ShapingKey::Default,
+        Some(d) => ShapingKey::Domain(d.to_string()),
+    }
+}
+
+fn settings(b: &HBlock<'_>) -> Settings {
+    b.attrs
+        .iter()
+        .filter_map(|a| {
+            let field = a.field?;
+            let v = a.value.as_ref()?;
+            let mut value = v.value.clone();
+            // `secret("name")` without a key: the key is named after the field (TLS fields
+            // use the kubernetes.io/tls names). DKIM keys and API users are handled apart.
+            if let Typed::Secret(r) = &mut value {
+                if r.key.is_none() && !matches!(field.name, "key" | "users") {
+                    r.key = Some((default_secret_key(field.name).to_string(), r.name_loc));
+                }
+            }
+            Some((
+                field.name,
+                Setting {
+                    field,
+                    value,
+                    loc: v.loc,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The key a `secret("name")` reference reads when it names none.
+pub fn default_secret_key(field: &str) -> &str {
+    match field {
+        "tls_certificate" => "tls.crt",
+        "tls_private_key" => "tls.key",
+        other => other,
+    }
+}
+
+fn maps(b: &HBlock<'_>) -> BTreeMap<&'static str, MapEntries> {
+    b.blocks
+        .iter()
+        .filter(|c| c.schema.map_of.is_some())
+        .map(|c| {
+            let entries = c
+                .attrs
+                .iter()
+                .filter_map(|a| {
+                    let v = a.value.as_ref()?;
+                    Some((
+                        a.name().to_string(),
+                        Spanned {
+                            value: v.value.clone(),
+                            loc: v.loc,
+                        },
+                    ))
+                })
+                .collect();
+            (c.schema.keyword, entries)
+        })
+        .collect()
+}
+
+fn campaigns(t: &HBlock<'_>) -> Vec<Campaign> {
+    t.children("campaign")
+        .map(|c| Campaign {
+            name: c.label.clone().unwrap_or_default(),
+            loc: c.header_loc(),
+            settings: settings(c),
+        })
+        .collect()
+}
+
+fn rule(a: &HBlock<'_>) -> Rule {
+    let owned = |s: Spanned<&str>| Spanned {
+        value: s.value.to_string(),
+        loc: s.loc,
+    };
+    let at = a.header_loc();
+    Rule {
+        loc: at,
+        regex: a
+            .read_items("regex", Typed::as_regex)
+            .into_iter()
+            .map(owned)
+            .collect(),
+        actions: a
+            .read_items("action", Typed::as_action)
+            .into_iter()
+            .map(|x| Spanned {
+                value: x.value.clone(),
+                loc: x.loc,
+            })
+            .collect(),
+        // `Immediate` only if the schema lost its default (tests/it/defaults.rs would fail).
+        trigger: field_opt(
+            Some(a),
+            &schema::AUTOMATION,
+            "trigger",
+            at,
+            Typed::as_trigger,
+        )
+        .map_or(Trigger::Immediate, |t| t.value),
+        duration_ms: a.read("duration", Typed::as_duration_ms).unwrap_or(0),
+        match_internal: field(
+            Some(a),
+            &schema::AUTOMATION,
+            "match_internal",
+            at,
+            Typed::as_bool,
+        )
+        .value,
+    }
+}
+
+fn resources(b: Option<&HBlock<'_>>) -> Resources {
+    let Some(b) = b else {
+        return Resources::default();
+    };
+    let get = |kw: &str, f: &str| -> Option<u64> {
+        b.child(kw).and_then(|c| c.read(f, Typed::as_quantity))
+    };
+    Resources {
+        requests_cpu: get("requests", "cpu"),
+        requests_memory: get("requests", "memory"),
+        limits_cpu: get("limits", "cpu"),
+        limits_memory: get("limits", "memory"),
+        loc: Some(b.header_loc()),
+    }
+}
+
+/// A probe's timings: as written in its block, else its schema's defaults.
+fn probe(b: Option<&HBlock<'_>>, schema: &'static BlockSchema) -> Probe {
+    let ms = |name: &str| field(b, schema, name, Loc::default(), Typed::as_duration_ms).value;
+    Probe {
+        initial_delay_ms: ms("initial_delay"),
+        period_ms: ms("period"),
+        timeout_ms: ms("timeout"),
+        failure_threshold: field(b, schema, "failure_threshold", Loc::default(), as_u32).value,
+    }
+}
+
+/// Field `name` of a block of schema `schema` (which may be absent), read through one of
+/// [`Typed`]'s accessors: as written, else the default kumoc applies, stated once in the
+/// schema (`Typed::applied_default`), located at `fallback`. (The zero value only for a field
+/// without a kumoc default, which no caller reads: `tests/it/defaults.rs` reads every
+/// default back from the model.)
+fn field<T: Default>(
+    block: Option<&HBlock<'_>>,
+    schema: &'static BlockSchema,
+    name: &str,
+    fallback: Loc,
+    as_: impl Fn(&Typed) -> Option<T>,
+) -> Spanned<T> {
+    field_opt(block, schema, name, fallback, as_).unwrap_or(Spanned {
+        value: T::default(),
+        loc: fallback,
+    })
+}
+
+/// [`field`], `None` when the field is neither written nor has a kumoc default.
+fn field_opt<T>(
+    block: Option<&HBlock<'_>>,
+    schema: &'static BlockSchema,
+    name: &str,
+    fallback: Loc,
+    as_: impl Fn(&Typed) -> Option<T>,
+) -> Option<Spanned<T>> {
+    if let Some(v) = block.and_then(|b| b.value(name)) {
+        if let Some(value) = as_(&v.value) {
+            return Some(Spanned { value, loc: v.loc });
+        }
+    }
+    let default = schema.field(name).and_then(Typed::applied_default)?;
+    as_(&default).map(|value| Spanned {
+        value,
+        loc: fallback,
+    })
+}
+
+fn as_u32(v: &Typed) -> Option<u32> {
+    v.as_int().and_then(|n| u32::try_from(n).ok())
+}
+
+fn as_u16(v: &Typed) -> Option<u16> {
+    v.as_int().and_then(|n| u16::try_from(n).ok())
+}

@@ -1,0 +1,103 @@
+//! Phase B, layers: the stdlib presets, the user's files, then the selected `env` overlay,
+//! later winning. Merging follows KumoMTA's own rule for shaping files: a block with the same
+//! keyword and name merges (attributes replace, nested blocks merge, repeatable blocks such
+//! as `automation` append, `replace_base = true` starts the block afresh). Inside one layer,
+//! the same block twice is a duplicate definition.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::check::{HBlock, duplicate_block};
+use crate::diagnostic::Diagnostic;
+use crate::schema::Multiplicity;
+use crate::value::Typed;
+
+/// Merge `overlay` blocks into `base`.
+pub(super) fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
+    // Index the base by key so merging N blocks costs O(N), not O(N²).
+    let mut index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
+    index.reserve(base.len() + overlay.len());
+    for (i, b) in base.iter().enumerate() {
+        if b.schema.multiplicity != Multiplicity::Many && !unnamed(b) {
+            let (kw, label) = b.key();
+            index.entry((kw, label.map(str::to_string))).or_insert(i);
+        }
+    }
+    for ob in overlay {
+        if ob.schema.multiplicity == Multiplicity::Many || unnamed(&ob) {
+            base.push(ob);
+            continue;
+        }
+        let (kw, label) = ob.key();
+        let key = (kw, label.map(str::to_string));
+        match index.get(&key).and_then(|&i| base.get_mut(i)) {
+            Some(b) => merge_into(b, ob),
+            None => {
+                index.insert(key, base.len());
+                base.push(ob);
+            }
+        }
+    }
+}
+
+fn merge_into<'a>(b: &mut HBlock<'a>, ob: HBlock<'a>) {
+    // As written, else its default; a block without the field never replaces.
+    let replace = ob.schema.field("replace_base").is_some_and(|f| {
+        ob.read("replace_base", Typed::as_bool)
+            .or_else(|| Typed::applied_default(f)?.as_bool())
+            == Some(true)
+    });
+    if replace {
+        b.attrs.clear();
+        b.blocks.clear();
+        b.from = None;
+    }
+    b.overridden_at.push(ob.header_loc());
+    let mut index: HashMap<String, usize> = b
+        .attrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name().to_string(), i))
+        .collect();
+    for a in ob.attrs {
+        match index.get(a.name()).and_then(|&i| b.attrs.get_mut(i)) {
+            Some(slot) => *slot = a,
+            None => {
+                index.insert(a.name().to_string(), b.attrs.len());
+                b.attrs.push(a);
+            }
+        }
+    }
+    if ob.from.is_some() {
+        b.from = ob.from;
+    }
+    merge(&mut b.blocks, ob.blocks);
+}
+
+/// A keyed block whose name was refused (and reported): it merges with nothing and
+/// duplicates nothing.
+fn unnamed(b: &HBlock<'_>) -> bool {
+    b.schema.multiplicity == Multiplicity::Keyed && b.label.is_none()
+}
+
+/// Report blocks defined twice within one layer (possibly in two files); keep the first.
+pub(super) fn dedupe<'a>(blocks: Vec<HBlock<'a>>, diags: &mut Vec<Diagnostic>) -> Vec<HBlock<'a>> {
+    let mut out: Vec<HBlock<'a>> = Vec::with_capacity(blocks.len());
+    let mut index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
+    index.reserve(blocks.len());
+    for b in blocks {
+        if b.schema.multiplicity == Multiplicity::Many || unnamed(&b) {
+            out.push(b);
+            continue;
+        }
+        let (kw, label) = b.key();
+        let key = (kw, label.map(str::to_string));
+        match index.get(&key).and_then(|&i| out.get(i)) {
+            Some(first) => diags.push(duplicate_block(&b, first.header_loc())),
+            None => {
+                index.insert(key, out.len());
+                out.push(b);
+            }
+        }
+    }
+    out
+}

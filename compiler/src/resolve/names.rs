@@ -1,0 +1,246 @@
+//! Phase B, names: the tables of what the merged description defines, and the checks that
+//! need them all: required fields, references (pools, sources, tenants, secrets, providers)
+//! and the keys of secrets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Names, Resolver};
+use crate::check::HBlock;
+use crate::codes;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::schema::{self, RefKind};
+use crate::source::Loc;
+use crate::value::{Action, Typed, TypedAt};
+
+impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
+    pub(super) fn new(tree: &'t [HBlock<'a>], diags: &'d mut Vec<Diagnostic>) -> Self {
+        let top = |kw: &str| -> Vec<&'t HBlock<'a>> {
+            tree.iter().filter(|b| b.schema.keyword == kw).collect()
+        };
+        let labels = |kw: &str| -> BTreeSet<String> {
+            top(kw).iter().filter_map(|b| b.label.clone()).collect()
+        };
+        let mut sources = labels("source");
+        let top_sources = sources.clone();
+        let mut inline_at: BTreeMap<String, Loc> = BTreeMap::new();
+        for pool in top("pool") {
+            for s in pool.children("source") {
+                let Some(name) = &s.label else { continue };
+                if top_sources.contains(name) {
+                    continue;
+                }
+                if let Some(first) = inline_at.get(name) {
+                    diags.push(
+                        Diagnostic::new(codes::DUPLICATE_DEFINITION, format!("source `{name}` is defined in two pools"), s.header_loc(), "defined again here")
+                            .with_secondary(*first, "first defined here")
+                            .with_help(format!("define `source \"{name}\" {{ ... }}` once at the top level; a pool entry then only sets its `weight`")),
+                    );
+                    continue;
+                }
+                inline_at.insert(name.clone(), s.header_loc());
+                sources.insert(name.clone());
+            }
+        }
+        let mut secrets = BTreeMap::new();
+        for s in top("secret") {
+            let Some(name) = &s.label else { continue };
+            let mut keys = BTreeSet::new();
+            if let Some(list) = s.value("keys") {
+                keys.extend(list.read_items(Typed::text).map(|k| k.value.to_string()));
+            }
+            if let Some(files) = s.child("files") {
+                for a in &files.attrs {
+                    keys.insert(a.name().to_string());
+                }
+            }
+            secrets.insert(name.clone(), keys);
+        }
+        let version = tree
+            .iter()
+            .find(|b| b.schema.keyword == "deployment")
+            .and_then(|d| d.read("kumomta", Typed::as_version))
+            .cloned();
+        let names = Names {
+            pools: labels("pool"),
+            sources,
+            tenants: labels("tenant"),
+            secrets,
+            providers: labels("provider"),
+        };
+        Self {
+            tree,
+            diags,
+            names,
+            version,
+            pool_uses: BTreeMap::new(),
+        }
+    }
+
+    /// Everything that needs the whole merged tree: the release, then each block's required
+    /// fields, references and version gates.
+    pub(super) fn check_tree(&mut self) {
+        self.release_checks();
+        let tree = self.tree;
+        for b in tree {
+            self.walk(b);
+        }
+    }
+
+    fn walk(&mut self, b: &HBlock<'_>) {
+        self.block_gate(b);
+        // Required fields.
+        for f in b.schema.all_fields() {
+            if f.required && b.attr(f.name).is_none() {
+                let what = match &b.label {
+                    Some(l) => format!("`{} {}`", b.schema.keyword, l),
+                    None => format!("`{}`", b.schema.keyword),
+                };
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::MISSING_FIELD,
+                        format!("{what} is missing `{}`", f.name),
+                        b.header_loc(),
+                        format!("`{}` is required here", f.name),
+                    )
+                    .with_help(format!(
+                        "add `{} = ...` ({})",
+                        f.name,
+                        f.ty.describe()
+                    )),
+                );
+            }
+        }
+        // References in labels.
+        if let Some(label) = &b.label {
+            let at = b.label_loc();
+            match b.schema.keyword {
+                "tenant" if !std::ptr::eq(b.schema, &schema::TENANT) => {
+                    self.reference(RefKind::Tenant, label, at)
+                }
+                "source"
+                    if std::ptr::eq(b.schema, &schema::SHAPING_SOURCE)
+                        || std::ptr::eq(b.schema, &schema::PROVIDER_SOURCE) =>
+                {
+                    self.reference(RefKind::Source, label, at);
+                }
+                _ => {}
+            }
+        }
+        if let Some((name, at)) = &b.from {
+            self.reference(RefKind::Provider, name, *at);
+        }
+        for a in &b.attrs {
+            self.attr_gates(a);
+            if let Some(v) = &a.value {
+                self.references(v);
+            }
+        }
+        for c in &b.blocks {
+            self.walk(c);
+        }
+    }
+
+    /// The names a value refers to exist (a list's items and a `set_config(...)` value's
+    /// too), and each pool's uses are noted.
+    fn references(&mut self, v: &TypedAt) {
+        match &v.value {
+            Typed::Ref(kind, name) => {
+                if *kind == RefKind::Pool {
+                    self.pool_uses.entry(name.clone()).or_default().push(v.loc);
+                }
+                self.reference(*kind, name, v.loc);
+            }
+            Typed::Secret(s) => {
+                self.reference(RefKind::Secret, &s.name, s.name_loc);
+                if let Some((key, kloc)) = &s.key {
+                    self.secret_key(&s.name, key, *kloc);
+                }
+            }
+            Typed::Action(Action::SetConfig { value, .. }) => self.references(value),
+            Typed::List(items) => {
+                for i in items {
+                    self.references(i);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn reference(&mut self, kind: RefKind, name: &str, at: Loc) {
+        let set: Vec<&str> = match kind {
+            RefKind::Pool => self.names.pools.iter().map(String::as_str).collect(),
+            RefKind::Source => self.names.sources.iter().map(String::as_str).collect(),
+            RefKind::Tenant => self.names.tenants.iter().map(String::as_str).collect(),
+            RefKind::Secret => self.names.secrets.keys().map(String::as_str).collect(),
+            RefKind::Provider => self.names.providers.iter().map(String::as_str).collect(),
+        };
+        if set.contains(&name) {
+            return;
+        }
+        let noun = kind.noun();
+        let mut d = Diagnostic::new(
+            codes::UNKNOWN_REFERENCE,
+            format!("unknown {noun} `{name}`"),
+            at,
+            format!("no {noun} of this name"),
+        );
+        if let Some(s) = did_you_mean(name, set.iter().copied()) {
+            let replacement = replacement_text(kind, s);
+            d = d
+                .with_help(format!("did you mean `{s}`?"))
+                .with_replacement(format!("replace with `{s}`"), at, replacement);
+        } else if set.is_empty() {
+            d = d.with_help(match kind {
+                RefKind::Secret => format!("declare it: `secret \"{name}\" {{ }}`"),
+                RefKind::Provider => "the stdlib providers are google, yahoo, outlook, office365, office365-dane, apple and mimecast".to_string(),
+                _ => format!("define it: `{noun} \"{name}\" {{ ... }}`"),
+            });
+        } else {
+            let mut shown: Vec<&str> = set.into_iter().take(8).collect();
+            shown.sort_unstable();
+            d = d.with_help(format!("defined {noun}s: {}", shown.join(", ")));
+        }
+        self.diags.push(d);
+    }
+
+    pub(super) fn secret_key(&mut self, secret: &str, key: &str, at: Loc) {
+        let Some(keys) = self.names.secrets.get(secret) else {
+            return;
+        };
+        if keys.is_empty() || keys.contains(key) {
+            return;
+        }
+        let mut d = Diagnostic::new(
+            codes::UNKNOWN_SECRET_KEY,
+            format!("secret `{secret}` has no key `{key}`"),
+            at,
+            "not a declared key",
+        );
+        if let Some(s) = did_you_mean(key, keys.iter().map(String::as_str)) {
+            d = d
+                .with_help(format!("did you mean `{s}`?"))
+                .with_replacement(format!("replace with `{s}`"), at, format!("\"{s}\""));
+        } else {
+            let list: Vec<&str> = keys.iter().map(String::as_str).collect();
+            d = d.with_help(format!(
+                "declared keys: {}; add `{key}` to the secret's `keys` if it exists",
+                list.join(", ")
+            ));
+        }
+        self.diags.push(d);
+    }
+}
+
+/// How a suggested name replaces a reference: secret names are strings inside
+/// `secret(...)`; other names are written bare when they can be.
+fn replacement_text(kind: RefKind, name: &str) -> String {
+    let bare = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if kind != RefKind::Secret && bare {
+        name.to_string()
+    } else {
+        format!("\"{name}\"")
+    }
+}

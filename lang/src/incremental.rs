@@ -1,0 +1,432 @@
+//! Re-parsing for editors: a file as consecutive top-level [`Piece`]s, and the new version
+//! of that list after an edit, re-parsing only what the edit can have changed.
+//!
+//! A piece depends on the text from its start to its `reach` and on nothing before it
+//! ([`Piece`]). So after an edit that replaced `old[a..b]`:
+//!
+//! - the pieces whose reach ends at or before `a` are unchanged (same start, same piece);
+//! - from the first other piece on, pieces are parsed again, until one ends exactly where an
+//!   old piece that starts at or after `b` starts (shifted by the edit): from there the
+//!   text is the old text, read from the same top-level state, so every remaining old piece
+//!   is unchanged, shifted.
+//!
+//! An edit inside one statement of a 10,000-domain file re-parses that statement; an edit
+//! that opens a block which never closes re-parses to the end of the file, as it must.
+//! Pieces are shared (`Arc`) between versions.
+
+use std::sync::Arc;
+
+use crate::ast::Stmt;
+use crate::parser::{Piece, parse_piece};
+
+/// A file's top level as pieces, each with its start offset.
+#[derive(Debug, Clone, Default)]
+pub struct Pieces {
+    pieces: Vec<(u32, Arc<Piece>)>,
+    /// How many pieces the parse that made this list parsed (the rest were reused).
+    parsed: usize,
+}
+
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The length of the common prefix of two byte strings.
+fn common_prefix(x: &[u8], y: &[u8]) -> usize {
+    const BLOCK: usize = 256;
+    let n = x.len().min(y.len());
+    let mut i = 0;
+    while i + BLOCK <= n && x.get(i..i + BLOCK) == y.get(i..i + BLOCK) {
+        i += BLOCK;
+    }
+    while i < n && x.get(i) == y.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The length of the common suffix of two byte strings, at most `limit`.
+fn common_suffix(x: &[u8], y: &[u8], limit: usize) -> usize {
+    const BLOCK: usize = 256;
+    let n = x.len().min(y.len()).min(limit);
+    let (xl, yl) = (x.len(), y.len());
+    let mut i = 0;
+    while i + BLOCK <= n && x.get(xl - i - BLOCK..xl - i) == y.get(yl - i - BLOCK..yl - i) {
+        i += BLOCK;
+    }
+    while i < n && x.get(xl - i - 1) == y.get(yl - i - 1) {
+        i += 1;
+    }
+    i
+}
+
+impl Pieces {
+    /// Parse a whole text.
+    pub fn parse(text: &str) -> Self {
+        let mut out = Pieces::default();
+        out.parse_from(text, 0, &[]);
+        out
+    }
+
+    /// The pieces of `new`, given these are the pieces of `old`.
+    pub fn reparse(&self, old: &str, new: &str) -> Self {
+        let a = common_prefix(old.as_bytes(), new.as_bytes());
+        let s = common_suffix(old.as_bytes(), new.as_bytes(), old.len().min(new.len()) - a);
+        let b_old = offset(old.len() - s);
+        let delta = i64::try_from(new.len()).unwrap_or(i64::MAX)
+            - i64::try_from(old.len()).unwrap_or(i64::MAX);
+        let a = offset(a);
+        let keep = self
+            .pieces
+            .iter()
+            .take_while(|(start, piece)| u64::from(*start) + u64::from(piece.reach) <= u64::from(a))
+            .count();
+        let mut out = Pieces {
+            pieces: self.pieces.get(..keep).unwrap_or_default().to_vec(),
+            parsed: 0,
+        };
+        let from = out
+            .pieces
+            .last()
+            .map_or(0, |(start, piece)| (start + piece.len) as usize);
+        if keep > 0 && from >= new.len() {
+            return out;
+        }
+        // The old pieces that may be reused: they start where the text is the old one.
+        let first_after = self.pieces.partition_point(|(start, _)| *start < b_old);
+        let tail: Vec<(u32, Arc<Piece>)> = self
+            .pieces
+            .get(first_after..)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(start, piece)| {
+                let moved = u32::try_from(i64::from(*start) + delta).ok()?;
+                Some((moved, Arc::clone(piece)))
+            })
+            .collect();
+        out.parse_from(new, from, &tail);
+        out
+    }
+
+    /// Parse pieces of `text` from `from` on (a piece boundary), until the text ends or a
+    /// piece ends where one of `reuse` (sorted, already at their new offsets) starts, from
+    /// which on those are taken.
+    fn parse_from(&mut self, text: &str, from: usize, reuse: &[(u32, Arc<Piece>)]) {
+        let mut p = from;
+        loop {
+            if p > from || !self.pieces.is_empty() {
+                if let Ok(i) = reuse.binary_search_by_key(&offset(p), |(start, _)| *start) {
+                    self.pieces
+                        .extend(reuse.get(i..).unwrap_or_default().iter().cloned());
+                    return;
+                }
+            }
+            let piece = parse_piece(text.get(p..).unwrap_or(""));
+            self.parsed += 1;
+            let len = piece.len as usize;
+            let end_of_text = piece.stmt.is_none();
+            self.pieces.push((offset(p), Arc::new(piece)));
+            p += len;
+            if end_of_text || p >= text.len() {
+                return;
+            }
+        }
+    }
+
+    /// The pieces in order, each with its start.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Piece)> {
+        self.pieces.iter().map(|(start, piece)| (*start, &**piece))
+    }
+
+    /// The top-level statements in order, each with the start of its piece (its spans
+    /// are relative to that).
+    pub fn stmts(&self) -> impl Iterator<Item = (u32, &Stmt)> {
+        self.iter()
+            .filter_map(|(start, piece)| Some((start, piece.stmt.as_ref()?)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.pieces.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// The piece at index `i`, with its start.
+    pub fn get(&self, i: usize) -> Option<(u32, &Piece)> {
+        self.pieces.get(i).map(|(start, piece)| (*start, &**piece))
+    }
+
+    /// The index of the piece that contains `offset` (the last one starting at or before
+    /// it).
+    pub fn index_at(&self, offset: u32) -> usize {
+        self.pieces
+            .partition_point(|(start, _)| *start <= offset)
+            .saturating_sub(1)
+    }
+
+    /// The indexes of the pieces that overlap `from..=to`.
+    pub fn overlapping(&self, from: u32, to: u32) -> std::ops::Range<usize> {
+        let first = self.index_at(from);
+        let end = self.pieces.partition_point(|(start, _)| *start <= to);
+        first..end.max(first)
+    }
+
+    /// How many pieces the parse that made this list parsed (the others were reused).
+    pub fn parsed(&self) -> usize {
+        self.parsed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::*;
+    use crate::{Parse, SyntaxError, parse};
+
+    fn shift(span: &mut Span, d: u32) {
+        span.start += d;
+        span.end += d;
+    }
+
+    fn shift_value(v: &mut Value, d: u32) {
+        shift(&mut v.span, d);
+        match &mut v.kind {
+            ValueKind::List(l) => l.items.iter_mut().for_each(|i| shift_value(i, d)),
+            ValueKind::Call(c) => {
+                shift_path(&mut c.callee, d);
+                for a in &mut c.args {
+                    if let Some(n) = &mut a.name {
+                        shift(&mut n.span, d);
+                    }
+                    shift_value(&mut a.value, d);
+                }
+            }
+            ValueKind::Path(p) => shift_path(p, d),
+            _ => {}
+        }
+    }
+
+    fn shift_path(p: &mut Path, d: u32) {
+        shift(&mut p.span, d);
+        p.segments.iter_mut().for_each(|s| shift(&mut s.span, d));
+    }
+
+    fn shift_stmt(s: &mut Stmt, d: u32) {
+        match s {
+            Stmt::Block(b) => {
+                shift(&mut b.span, d);
+                shift(&mut b.body_span, d);
+                shift(&mut b.keyword.span, d);
+                if let Some(l) = &mut b.label {
+                    shift(&mut l.span, d);
+                }
+                if let Some(f) = &mut b.from {
+                    shift_path(f, d);
+                }
+                b.body.iter_mut().for_each(|s| shift_stmt(s, d));
+            }
+            Stmt::Attr(a) => {
+                shift(&mut a.span, d);
+                shift(&mut a.key.span, d);
+                shift_value(&mut a.value, d);
+            }
+            Stmt::Error(e) => shift(&mut e.span, d),
+        }
+    }
+
+    fn error_key(e: &SyntaxError) -> (Span, String, String) {
+        (e.span, e.code.code().to_string(), e.message.clone())
+    }
+
+    /// The pieces put back together with absolute spans.
+    fn assemble(pieces: &Pieces, text: &str) -> Parse {
+        let mut items = Vec::new();
+        let mut comments = Vec::new();
+        let mut errors = Vec::new();
+        for (start, piece) in pieces.iter() {
+            if let Some(s) = &piece.stmt {
+                let mut s = s.clone();
+                shift_stmt(&mut s, start);
+                items.push(s);
+            }
+            for c in &piece.comments {
+                let mut c = c.clone();
+                shift(&mut c.span, start);
+                comments.push(c);
+            }
+            for e in &piece.errors {
+                let mut e = e.clone();
+                shift(&mut e.span, start);
+                if let Some((span, _)) = &mut e.secondary {
+                    shift(span, start);
+                }
+                errors.push(e);
+            }
+        }
+        errors.sort_by_key(error_key);
+        Parse {
+            file: File {
+                items,
+                comments,
+                span: Span::new(0, text.len()),
+            },
+            errors,
+        }
+    }
+
+    fn assert_same_as_parse(pieces: &Pieces, text: &str) {
+        let mut expected = parse(text);
+        expected.errors.sort_by_key(error_key);
+        let got = assemble(pieces, text);
+        assert!(got == expected, "pieces differ from parse() for {text:?}");
+        let ends: u32 = pieces.iter().map(|(_, p)| p.len).sum();
+        assert_eq!(ends as usize, text.len(), "pieces cover {text:?}");
+    }
+
+    /// Texts that exercise every way a top-level piece can end or look ahead.
+    fn corpus() -> Vec<String> {
+        let mut texts: Vec<String> = vec![
+            String::new(),
+            "\n\n".into(),
+            "a = 1".into(),
+            "a = 1\n".into(),
+            "// c\n# d\n/* e */ pool p {\n  source s {}\n}\n".into(),
+            "pool p { source s {\n".into(),
+            "x /* a\nb */ y\nz = 1\n".into(),
+            "foo bar\n/* never closed\nq = 2\n".into(),
+            "a = [1,\n2\nb = f(c = 1, [d]\n}\n{ x }\n".into(),
+            "\u{feff}shaping default { max_message_rate = local:10/s,max_burst=2 }\nq = true\nr = fals\n".into(),
+            "s \"label\" from provider.google {\n}\nt 'x' from {\n".into(),
+            "a = \"unterminated\nb = 'x\\'\nc = 10.0.0.0/8\nd = 1h30m\n".into(),
+            "r\r\nq = 1\r\nblock {\r\n  k = v\r\n}\r\n".into(),
+        ];
+        for dir in [
+            "../tests/fixtures/parse",
+            "../tests/fixtures/check",
+            "../stdlib",
+        ] {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            paths.sort();
+            for p in paths {
+                if p.extension().is_some_and(|e| e == "kumo") {
+                    if let Ok(t) = std::fs::read_to_string(&p) {
+                        texts.push(t);
+                    }
+                }
+            }
+        }
+        texts
+    }
+
+    #[test]
+    fn pieces_are_the_parse() {
+        for text in corpus() {
+            assert_same_as_parse(&Pieces::parse(&text), &text);
+        }
+    }
+
+    /// A small deterministic PRNG (xorshift64*).
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1) as u64) as usize
+        }
+    }
+
+    const SNIPPETS: &[&str] = &[
+        "x",
+        " ",
+        "\n",
+        "{",
+        "}",
+        "\"",
+        "'",
+        "=",
+        "[",
+        "]",
+        "(",
+        ")",
+        ",",
+        "/*",
+        "*/",
+        "//",
+        "#",
+        "é",
+        "\u{feff}",
+        "\r",
+        "from",
+        "local:",
+        "/s",
+        "true",
+        "pool p {\n",
+        "q = 1\n",
+        "a = f(b = [1, 2])\n",
+        "}\n",
+        "source s {}\n",
+    ];
+
+    /// After any edit, re-parsing only what the edit touched gives exactly the pieces of a
+    /// fresh parse (so, by the test above, `parse()`).
+    #[test]
+    fn reparse_equals_fresh_parse() {
+        let mut rng = Rng(0x005e_ed0f_1ece);
+        for text in corpus() {
+            let mut text = text;
+            let mut pieces = Pieces::parse(&text);
+            for _ in 0..60 {
+                let mut a = rng.below(text.len() + 1);
+                while !text.is_char_boundary(a) {
+                    a -= 1;
+                }
+                let mut b = (a + rng.below(12)).min(text.len());
+                while !text.is_char_boundary(b) {
+                    b += 1;
+                }
+                let insert = if rng.below(3) == 0 {
+                    ""
+                } else {
+                    SNIPPETS[rng.below(SNIPPETS.len())]
+                };
+                let mut new = text.clone();
+                new.replace_range(a..b, insert);
+                let next = pieces.reparse(&text, &new);
+                let fresh = Pieces::parse(&new);
+                let same =
+                    next.len() == fresh.len() && next.iter().zip(fresh.iter()).all(|(x, y)| x == y);
+                assert!(same, "reparse after {text:?} -> {new:?}");
+                text = new;
+                pieces = next;
+            }
+            assert_same_as_parse(&pieces, &text);
+        }
+    }
+
+    #[test]
+    fn an_edit_inside_a_statement_reparses_that_statement() {
+        let mut text = String::new();
+        for i in 0..1000 {
+            text.push_str(&format!("queue \"d{i}\" {{\n  max_age = 2d\n}}\n\n"));
+        }
+        let pieces = Pieces::parse(&text);
+        assert_eq!(pieces.parsed(), 1001);
+        let at = text.find("queue \"d500\"").unwrap_or(0) + "queue \"d500\" {\n  max_age = ".len();
+        let mut new = text.clone();
+        new.replace_range(at..at + 1, "3");
+        let next = pieces.reparse(&text, &new);
+        assert!(next.parsed() <= 2, "{} pieces parsed", next.parsed());
+        // An unclosed block swallows the rest: everything after it is parsed again.
+        let mut open = text.clone();
+        open.replace_range(at..at + 2, "{");
+        let next = pieces.reparse(&text, &open);
+        assert_same_as_parse(&next, &open);
+    }
+}

@@ -1,0 +1,85 @@
+//! Document notifications: open, change, close, and changes of watched files on disk.
+//! Each stores the new state (a new epoch) and schedules diagnostics; nothing here waits
+//! for a parse or an analysis.
+
+use tower_lsp_server::ls_types::*;
+
+use crate::edit;
+use crate::state::{Backend, lock};
+use crate::text::Encoding;
+use crate::workspace::Doc;
+
+pub async fn did_open(server: &Backend, params: DidOpenTextDocumentParams) {
+    let d = params.text_document;
+    let doc = Doc::new(d.text, d.version);
+    server.store(&mut lock(&server.inner), d.uri.as_str(), doc);
+    server.schedule(d.uri);
+}
+
+pub async fn did_change(server: &Backend, params: DidChangeTextDocumentParams) {
+    let uri = params.text_document.uri;
+    let version = params.text_document.version;
+    let (current, enc) = {
+        let st = lock(&server.inner);
+        let current = st.docs.get(uri.as_str()).map(|d| d.doc.clone());
+        (current, st.encoding.unwrap_or(Encoding::Utf16))
+    };
+    // The edits are applied without the lock (handlers run one at a time, in order).
+    let doc = match current {
+        Some(d) if d.version > version => return,
+        Some(d) => {
+            let (text, index) = edit::apply_changes(&d.text, &d.index, params.content_changes, enc);
+            Doc::with_index(text, version, index)
+        }
+        // Not open: only a full text can be taken.
+        None => match params
+            .content_changes
+            .into_iter()
+            .rfind(|c| c.range.is_none())
+        {
+            Some(c) => Doc::new(c.text, version),
+            None => return,
+        },
+    };
+    server.store(&mut lock(&server.inner), uri.as_str(), doc);
+    server.schedule(uri);
+}
+
+pub async fn did_close(server: &Backend, params: DidCloseTextDocumentParams) {
+    let uri = params.text_document.uri;
+    let (clear, _dropped) = {
+        let mut st = lock(&server.inner);
+        let doc = st.docs.remove(uri.as_str());
+        let syntax = st.latest_syntax.remove(uri.as_str());
+        st.summaries.remove(uri.as_str());
+        st.tokens.remove(uri.as_str());
+        *st.generation.entry(uri.as_str().to_string()).or_insert(0) += 1;
+        st.bump();
+        let analysis = st.analyses.remove(uri.as_str());
+        // What this document's analysis showed for files that are not open.
+        let mut clear: Vec<String> = st
+            .published
+            .remove(uri.as_str())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| !st.docs.contains_key(u))
+            .collect();
+        if !clear.iter().any(|u| u == uri.as_str()) {
+            clear.push(uri.as_str().to_string());
+        }
+        (clear, (doc, syntax, analysis))
+    };
+    let _turn = server.inner.publishing.lock().await;
+    for u in clear {
+        if let Ok(target) = u.parse::<Uri>() {
+            server
+                .client
+                .publish_diagnostics(target, Vec::new(), None)
+                .await;
+        }
+    }
+}
+
+pub async fn did_change_watched_files(server: &Backend, _: DidChangeWatchedFilesParams) {
+    server.reschedule_all();
+}

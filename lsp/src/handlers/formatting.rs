@@ -1,0 +1,30 @@
+//! `textDocument/formatting`: `kumoc fmt` of the document (nothing when it has syntax
+//! errors), as one edit.
+
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+
+use crate::state::{Backend, blocking};
+use crate::text::Lines;
+use crate::to_proto;
+
+pub async fn handle(
+    server: &Backend,
+    params: DocumentFormattingParams,
+) -> Result<Option<Vec<TextEdit>>> {
+    let Some(doc) = server.doc(&params.text_document.uri) else {
+        return Ok(None);
+    };
+    let enc = server.encoding();
+    blocking(move || {
+        let formatted = kumoc_lang::format::format(&doc.text).ok()?;
+        if *formatted == *doc.text {
+            return Some(Vec::new());
+        }
+        let lines = Lines::of(&doc.text, &doc.index);
+        Some(vec![to_proto::replace_all(
+            &lines, &doc.text, formatted, enc,
+        )])
+    })
+    .await
+}

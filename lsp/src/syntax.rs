@@ -1,0 +1,145 @@
+//! The syntax of one document version, for the editor features: its text, line index and
+//! top-level pieces (`kumoc_lang::incremental`), made from the last parsed version by
+//! re-parsing only what changed in between. A piece's spans are relative to its start,
+//! so an edit never rewrites the rest of the tree: the features get each statement with
+//! its base offset.
+
+use std::sync::Arc;
+
+use kumoc_compiler::schema;
+use kumoc_lang::Piece;
+use kumoc_lang::ast::Stmt;
+use kumoc_lang::incremental::Pieces;
+
+use crate::features::target::{self, Target};
+use crate::text::{LineIndex, Lines};
+use crate::workspace::Doc;
+
+pub struct Syntax {
+    pub text: Arc<String>,
+    pub index: Arc<LineIndex>,
+    pub version: i32,
+    pub pieces: Pieces,
+}
+
+impl Syntax {
+    pub fn parse(doc: &Doc) -> Self {
+        Syntax {
+            text: Arc::clone(&doc.text),
+            index: Arc::clone(&doc.index),
+            version: doc.version,
+            pieces: Pieces::parse(&doc.text),
+        }
+    }
+
+    /// The syntax of `doc`, from the syntax of an earlier (or any) version of it.
+    pub fn reparse(base: &Syntax, doc: &Doc) -> Self {
+        let pieces = if Arc::ptr_eq(&base.text, &doc.text) {
+            base.pieces.clone()
+        } else {
+            base.pieces.reparse(&base.text, &doc.text)
+        };
+        Syntax {
+            text: Arc::clone(&doc.text),
+            index: Arc::clone(&doc.index),
+            version: doc.version,
+            pieces,
+        }
+    }
+
+    pub fn lines(&self) -> Lines<'_> {
+        Lines::of(&self.text, &self.index)
+    }
+
+    /// The top-level statements, each with its base offset.
+    pub fn stmts(&self) -> impl Iterator<Item = (u32, &Stmt)> {
+        self.pieces.stmts()
+    }
+
+    /// The pieces that overlap `from..=to`, each with its start.
+    pub fn overlapping(&self, from: u32, to: u32) -> impl Iterator<Item = (u32, &Piece)> {
+        self.pieces
+            .overlapping(from, to)
+            .filter_map(|i| self.pieces.get(i))
+    }
+
+    /// What is at `offset`, and the base offset of the statement it is in (the target's
+    /// spans are relative to it). Like a walk over the whole file: the first top-level
+    /// statement that claims the offset decides; only the statement of the piece that
+    /// holds the offset and the one before it (which may end exactly there) can.
+    pub fn target_at(&self, offset: u32) -> (Target<'_>, u32) {
+        let i = self.pieces.index_at(offset);
+        for j in [i.checked_sub(1), Some(i)].into_iter().flatten() {
+            let Some((base, piece)) = self.pieces.get(j) else {
+                continue;
+            };
+            let Some(stmt) = &piece.stmt else { continue };
+            if offset < base {
+                continue;
+            }
+            if let Some(t) = target::claim(stmt, offset - base) {
+                return (t, base);
+            }
+        }
+        (Target::Body(&schema::ROOT), 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a target is, with absolute spans, for comparing.
+    fn describe(t: &Target<'_>, base: u32) -> String {
+        match t {
+            Target::Keyword(s) => format!("keyword {}", s.keyword),
+            Target::Key(a, s) => format!(
+                "key {} in {} at {}",
+                a.key.name,
+                s.keyword,
+                a.span.start + base
+            ),
+            Target::Value(a, s) => {
+                format!(
+                    "value of {} in {} at {}",
+                    a.key.name,
+                    s.keyword,
+                    a.value.span.start + base
+                )
+            }
+            Target::Label(b, s) => format!("label of {} at {}", s.keyword, b.span.start + base),
+            Target::Body(s) => format!("body of {}", s.keyword),
+        }
+    }
+
+    /// At every offset, the pieces give the target a walk over the whole file gives.
+    #[test]
+    fn targets_match_a_whole_file_walk() {
+        let texts = [
+            "a {}b = 1\nc = 2",
+            "pool p {\n  source s {}\n}queue default {\n  egress_pool = p\n}\n",
+            "shaping \"x\" from provider.google {\n  max_message_rate = 10/s\n}\nx y\n",
+            "deployment \"d\" {\n  namespace = \"n\"\n",
+            include_str!("../../examples/example-com/deployment.kumo"),
+        ];
+        for text in texts {
+            let doc = Doc::new(text.to_string(), 1);
+            let syntax = Syntax::parse(&doc);
+            let parse = kumoc_lang::parse(text);
+            for offset in 0..=u32::try_from(text.len()).unwrap_or(0) {
+                let whole = parse
+                    .file
+                    .items
+                    .iter()
+                    .find_map(|s| target::claim(s, offset))
+                    .unwrap_or(Target::Body(&schema::ROOT));
+                let (piece, base) = syntax.target_at(offset);
+                assert_eq!(
+                    describe(&piece, base),
+                    describe(&whole, 0),
+                    "offset {offset} of {text:?}"
+                );
+            }
+        }
+    }
+}
