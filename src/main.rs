@@ -18,6 +18,7 @@ mod build;
 mod dkim;
 mod dns;
 mod graph;
+mod import;
 mod init;
 mod input;
 mod outdir;
@@ -155,6 +156,59 @@ enum Command {
         /// Print how long each phase took (read, parse, check, resolve, lint, emit, write).
         #[arg(long)]
         timings: bool,
+        /// Show at most N diagnostics (the most severe first), then how many more there
+        /// are; 0 shows all.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
+        max_diagnostics: usize,
+    },
+    /// Import an existing KumoMTA policy (init.lua and its helper files) as a .kumo deployment
+    ///
+    /// The Lua is read, never run; the helpers' data files are imported completely; the Helm
+    /// values, when given, inform the `deployment` and `cluster` blocks and the environment
+    /// the policy reads. What .kumo cannot express is listed with the line it came from
+    /// (K4xxx, `kumoc explain K4003`); secrets become `secret(...)` references, never values.
+    Import {
+        /// The policy directory as mounted at /opt/kumomta/etc/policy (init.lua, the helpers'
+        /// data files, tsa_init.lua), or its init.lua.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Output directory for the .kumo files, replaced as a whole and atomically, only when
+        /// it does not exist, is empty, or holds a previous import of this deployment.
+        #[arg(short, long, value_name = "NEWDIR")]
+        out: PathBuf,
+        /// The MTA policy's name in DIR.
+        #[arg(long, value_name = "FILE", default_value = "init.lua")]
+        policy: String,
+        /// The sink's policy: a file, or a directory holding sink.lua (default: DIR/sink.lua
+        /// when there is one).
+        #[arg(long, value_name = "PATH")]
+        sink: Option<PathBuf>,
+        /// Helm values the chart renders the pods from (image, replicas, resources, the
+        /// containers' environment, Secret volumes); repeat for several, later ones win.
+        #[arg(long = "helm-values", value_name = "FILE")]
+        helm_values: Vec<PathBuf>,
+        /// An environment variable the policy reads with `os.getenv`: its value is written
+        /// into the .kumo files (repeatable; wins over the Helm values).
+        #[arg(long = "env-var", value_name = "NAME=VALUE")]
+        env_var: Vec<String>,
+        /// The deployment's name (default: from the TSA and sink service names in the policy).
+        #[arg(long)]
+        name: Option<String>,
+        /// The namespace (default: from the service names in the policy).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// The KumoMTA release (default: the Helm values' image tag).
+        #[arg(long, value_name = "TAG")]
+        kumomta: Option<String>,
+        /// The deployment's environment (default: staging when the sink is on, else production).
+        #[arg(long, value_enum)]
+        environment: Option<EnvArg>,
+        /// The pods' network (default: what TSA trusts, or what the sink relays for).
+        #[arg(long, value_name = "CIDR")]
+        pod_cidr: Option<String>,
+        /// Diagnostics as JSON on stdout (one object each) instead of human text on stderr.
+        #[arg(long)]
+        json: bool,
         /// Show at most N diagnostics (the most severe first), then how many more there
         /// are; 0 shows all.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
@@ -348,6 +402,40 @@ fn main() -> ExitCode {
                 check,
                 secrets,
                 timings,
+            },
+            Shown {
+                color,
+                max_diagnostics,
+            },
+        ),
+        Command::Import {
+            dir,
+            out,
+            policy,
+            sink,
+            helm_values,
+            env_var,
+            name,
+            namespace,
+            kumomta,
+            environment,
+            pod_cidr,
+            json,
+            max_diagnostics,
+        } => import::run(
+            import::Args {
+                dir,
+                out,
+                policy,
+                sink,
+                helm_values,
+                env_vars: env_var,
+                name,
+                namespace,
+                kumomta,
+                environment,
+                pod_cidr,
+                json,
             },
             Shown {
                 color,

@@ -39,10 +39,44 @@ pub fn marker(deployment: &str) -> String {
     )
 }
 
+/// Which command wrote an output directory. `kumoc import` writes `.kumo` files under the
+/// same rules as `kumoc build` writes its output, with its own marker, so neither ever
+/// replaces the other's directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kind {
+    #[default]
+    Build,
+    Import,
+}
+
+impl Kind {
+    fn command(self) -> &'static str {
+        match self {
+            Kind::Build => "kumoc build",
+            Kind::Import => "kumoc import",
+        }
+    }
+}
+
+/// The marker of a `kumoc import` output: a build's marker, plus `kind = "import"` (a
+/// marker without `kind` is a build's, as every earlier kumoc wrote it).
+pub fn import_marker(deployment: &str) -> String {
+    format!(
+        "# Written by kumoc import. kumoc replaces this directory as a whole, and only when it\n\
+         # holds this file naming the same deployment: keep your edits elsewhere, or remove\n\
+         # this file once the .kumo files are yours.\n\
+         format = {FORMAT}\n\
+         kind = \"import\"\n\
+         deployment = \"{}\"\n",
+        deployment.escape_default()
+    )
+}
+
 /// What a marker file says.
 #[derive(Debug, PartialEq, Eq)]
 struct Marker {
     format: u32,
+    kind: Kind,
     deployment: String,
 }
 
@@ -68,8 +102,15 @@ fn read_marker(dir: &Path) -> MarkerState {
     }
     let mut format = None;
     let mut deployment = None;
+    let mut kind = Some(Kind::Build);
     for line in text.lines() {
-        if let Some(v) = line.strip_prefix("format = ") {
+        if let Some(v) = line.strip_prefix("kind = ") {
+            kind = match v.trim() {
+                "\"import\"" => Some(Kind::Import),
+                "\"build\"" => Some(Kind::Build),
+                _ => None,
+            };
+        } else if let Some(v) = line.strip_prefix("format = ") {
             format = v.trim().parse::<u32>().ok();
         } else if let Some(v) = line.strip_prefix("deployment = ") {
             deployment = v
@@ -79,8 +120,12 @@ fn read_marker(dir: &Path) -> MarkerState {
                 .map(str::to_string);
         }
     }
-    match (format, deployment) {
-        (Some(format), Some(deployment)) => MarkerState::Found(Marker { format, deployment }),
+    match (format, deployment, kind) {
+        (Some(format), Some(deployment), Some(kind)) => MarkerState::Found(Marker {
+            format,
+            kind,
+            deployment,
+        }),
         _ => MarkerState::Invalid(format!("its {MARKER} is not a kumoc marker file")),
     }
 }
@@ -93,6 +138,8 @@ pub struct Target {
     /// The canonical parent directory (some trailing components may not exist yet).
     parent: PathBuf,
     name: OsString,
+    /// The command writing it.
+    kind: Kind,
 }
 
 /// What is at DIR now (checked under the lock, just before the swap).
@@ -134,6 +181,11 @@ impl Target {
 /// Resolve `-o DIR` to a canonical path, refusing a file, a symbolic link or the root.
 /// Reads only.
 pub fn resolve(out: &Path) -> Result<Target, String> {
+    resolve_for(out, Kind::Build)
+}
+
+/// [`resolve`] for the output of `kind`.
+pub fn resolve_for(out: &Path, kind: Kind) -> Result<Target, String> {
     let shown = out.display().to_string();
     // `components` drops a trailing `/` (which would make lstat follow a symlink) and `./`.
     let given: PathBuf = out.components().collect();
@@ -184,6 +236,7 @@ pub fn resolve(out: &Path) -> Result<Target, String> {
         shown,
         parent: parent.to_path_buf(),
         name: name.to_os_string(),
+        kind,
     })
 }
 
@@ -264,6 +317,15 @@ pub fn check(
         MarkerState::Found(m) if m.format > FORMAT => Err(target.refuse(
             &format!("it was written by a newer kumoc (marker format {})", m.format),
             "build with that kumoc, or remove the directory first",
+        )),
+        MarkerState::Found(m) if m.kind != target.kind => Err(target.refuse(
+            &format!(
+                "it holds the output of `{}` (deployment `{}`), not of `{}`",
+                m.kind.command(),
+                m.deployment,
+                target.kind.command()
+            ),
+            "name another directory",
         )),
         MarkerState::Found(m) => match deployment {
             Some(name) if name != m.deployment => Err(target.refuse(
@@ -661,11 +723,20 @@ mod tests {
                 m,
                 Marker {
                     format: FORMAT,
+                    kind: Kind::Build,
                     deployment: "example-com".into()
                 }
             ),
             _ => panic!("marker not read back"),
         }
+        fs::write(dir.join(MARKER), import_marker("example-com")).unwrap();
+        assert!(matches!(
+            read_marker(&dir),
+            MarkerState::Found(Marker {
+                kind: Kind::Import,
+                ..
+            })
+        ));
         let _ = fs::remove_dir_all(&dir);
     }
 

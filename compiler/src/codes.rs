@@ -3,7 +3,8 @@
 //! explanation `kumoc explain CODE` prints.
 //!
 //! Codes are stable: a code is never reused for another meaning. `K0xxx` are syntax errors,
-//! `K1xxx` resolution errors, `K2xxx` type errors, `K3xxx` suppression findings. Code writes
+//! `K1xxx` resolution errors, `K2xxx` type errors, `K3xxx` suppression findings, `K4xxx`
+//! what `kumoc import` finds in a policy it reads (never `check` or `build`). Code writes
 //! a code by its name (`codes::UNKNOWN_FIELD`), never as a string: a misspelt name does not
 //! compile, and this file is the only one that spells a code (a test holds the rest of the
 //! compiler to that).
@@ -18,6 +19,8 @@ pub enum Phase {
     Resolution,
     Types,
     Lint,
+    /// `kumoc import`: what an existing policy says that `.kumo` cannot.
+    Import,
 }
 
 impl Phase {
@@ -27,6 +30,7 @@ impl Phase {
             Phase::Resolution => "resolution",
             Phase::Types => "types",
             Phase::Lint => "lint",
+            Phase::Import => "import",
         }
     }
 }
@@ -108,7 +112,7 @@ macro_rules! registry {
     };
 }
 
-use Phase::{Lint, Resolution, Syntax, Types};
+use Phase::{Import, Lint, Resolution, Syntax, Types};
 
 registry! {
     UNEXPECTED_INPUT = e(
@@ -615,6 +619,180 @@ A suppression without a reason suppresses nothing.")
 "Only lint rules and warnings can be suppressed. Syntax, resolution and type errors mean
 kumoc cannot build a correct deployment, so they must be fixed; an unknown code is
 probably a typo (`kumoc explain` lists every code).")
+    },
+    IMPORT_LUA_SYNTAX = e(
+        "K4001",
+        "import-lua-syntax",
+        Import,
+        "`kumoc import`: a policy file that is not Lua 5.4",
+        "The Lua file does not parse, so KumoMTA would not load it either, and the import
+cannot read it. The diagnostic points at the first syntax error. Nothing is written: fix the
+file, then import again.",
+    ),
+    IMPORT_DATA_FILE = e(
+        "K4002",
+        "import-data-file",
+        Import,
+        "`kumoc import`: a file the policy needs is missing or unreadable",
+        "A helper data file (`sources.toml`, `dkim_data.toml`, `queues.toml`, `shaping.toml`,
+TOML or JSON) that the policy names is not among the files imported, or does not parse; or
+the MTA policy itself is missing. The import reads the policy directory as it is mounted
+in the pod (`/opt/kumomta/etc/policy`): a file outside it cannot be read. Nothing is
+written, since the deployment would be incomplete.
+
+```lua
+sources:setup { '/opt/kumomta/etc/policy/sources.toml' }  -- K4002 when sources.toml is not there
+```",
+    ),
+    IMPORT_CODE_NOT_DESCRIBED = CodeInfo {
+        severity: Severity::Warning,
+        ..e("K4003", "import-code-not-described", Import, "`kumoc import`: Lua that kumoc does not describe",
+"kumoc writes the KumoMTA policy itself, from the `.kumo` description, so custom Lua has no
+place in `.kumo`: a custom event handler (`get_egress_path_config`,
+`should_enqueue_log_record`, ...), a `dofile`, a loop, a condition on something known only
+when the policy runs, a module of your own. The import reads the helpers' setup calls, the
+`init` handler's spools, logs, Redis and listeners, the reception handlers and basic auth;
+everything else is listed with this code and left out.
+
+```lua
+kumo.on('get_egress_path_config', function(domain, site_name, binding_group)  -- K4003
+  ...
+end)
+```
+
+Describe what the code did with `.kumo` settings: per-domain shaping is a `shaping` block,
+per-source settings are its `source` blocks, pool choice is `egress_pool` on a `queue` or a
+`tenant`.")
+    },
+    IMPORT_SETTING_NOT_DESCRIBED = CodeInfo {
+        severity: Severity::Warning,
+        ..e("K4004", "import-setting-not-described", Import, "`kumoc import`: a setting kumoc has no place for",
+"A parameter of a call the import reads, or a key of a data file, that the `.kumo` language
+cannot express (a log hook, `per_record` log templates, thread counts, a DKIM `signature`
+block, a queue `protocol`), or that kumoc always sets its own way (the spools, the
+conformance flags, the TSA fan-out). It is left out; the help says what kumoc does instead.
+
+A key of a data file that kumoc does not know, with a plain value, is written into the
+`.kumo` files anyway, so `kumoc check` reports it with \"did you mean\".")
+    },
+    IMPORT_NOT_A_LITERAL = CodeInfo {
+        severity: Severity::Warning,
+        ..e("K4005", "import-not-a-literal", Import, "`kumoc import`: a value known only when the policy runs",
+"The import evaluates literals, tables of literals, local constants, `..` and
+`kumo.string.split` over them, and `os.getenv(\"X\") or LITERAL` (see K4006). A value
+computed any other way (a function call, a global set elsewhere) is not known without
+running the policy, so the setting keeps kumoc's default.
+
+```lua
+kumo.configure_redis_throttles { node = 'redis://r', cluster = REDIS_CLUSTER_MODE }  -- K4005
+```
+
+Write the value in the `.kumo` file.")
+    },
+    IMPORT_ENVIRONMENT_VALUE = CodeInfo {
+        severity: Severity::Info,
+        ..e("K4006", "import-environment-value", Import, "`kumoc import`: a value read from the environment",
+"`os.getenv(\"X\") or DEFAULT` makes the policy depend on the pod's environment. kumoc's
+policy reads no environment variables: the import takes X from the environment it is
+given, `--env-var X=VALUE` or the container `env` of `--helm-values`, else DEFAULT, and
+writes that value into the `.kumo` files. This note says which. A secret from the
+environment (a password) is never copied: it becomes a `secret(...)` reference (K4009).
+
+```lua
+node = os.getenv('KUMOMTA_REDIS_HOST') or 'redis://kumomta-redis',  -- K4006
+```")
+    },
+    IMPORT_ENVIRONMENT_TYPE = CodeInfo {
+        severity: Severity::Warning,
+        ..e("K4007", "import-environment-type", Import, "`kumoc import`: a number or boolean that is a string when set from the environment",
+"`os.getenv` returns a string, and KumoMTA reads these parameters with serde, which refuses a
+string where a number or a boolean goes: the policy works with the default and fails to
+start as soon as the variable is set.
+
+```lua
+pool_size = os.getenv('KUMOMTA_REDIS_POOL_SIZE') or 100,  -- K4007
+```
+
+The import writes the value with its type; in `.kumo` it is typed where it is written.")
+    },
+    IMPORT_QUEUE_CONFIG_SHADOWED = CodeInfo {
+        severity: Severity::Warning,
+        ..e("K4008", "import-queue-config-shadowed", Import, "`kumoc import`: a custom get_queue_config handler ahead of the helpers",
+"`get_queue_config` handlers run in registration order and the first one that returns a
+config wins. A custom handler registered before the shaping helper and the queue helper
+answers instead of them: `queues.toml` (pools, `max_age`, tenants) is ignored, and the TSA
+publisher queues are routed like mail, which breaks TSA publishing. The queue helper must
+also be set up last, or `kumod --validate` fails.
+
+kumoc sets up the shaping helper, then the queue helper last, and no other handler; routing
+every message to the sink is `cluster.sink.enabled`, pools are `egress_pool`.")
+    },
+    IMPORT_SECRET_MATERIAL = CodeInfo {
+        severity: Severity::Warning,
+        ..e("K4009", "import-secret-material", Import, "`kumoc import`: a key or password found in the policy",
+"Secrets never appear in `.kumo` files: they are references to Kubernetes Secrets. A DKIM
+key file, a TLS key, a password from an environment variable or written in the policy
+becomes `secret(\"name\", \"key\")` and a `secret` block naming the key; its value is never
+read or copied. The diagnostic says which Secret and key the imported deployment expects:
+create it in the cluster (or have `kumoc build --secrets` build it from a file).
+
+A key file inside the policy directory is a key in a ConfigMap, readable by anyone who can
+read ConfigMaps and usually committed with the chart: move it to a Secret.")
+    },
+    IMPORT_DERIVED_SHAPING = CodeInfo {
+        severity: Severity::Info,
+        ..e("K4010", "import-derived-shaping", Import, "`kumoc import`: a shaping block kumoc derives",
+"kumoc writes the shaping blocks of the TSA publisher queues (`http://<replica>:<port>.tsa.kumomta`,
+one per TSA replica it publishes to) and of the sink's routing domain itself, from the
+`cluster` block. The import leaves such blocks out. When a block names a publisher the
+policy does not publish to, it never applied (a warning): a sign that the TSA fan-out and
+the shaping file disagree.")
+    },
+    IMPORT_ASSUMED_VALUE = CodeInfo {
+        severity: Severity::Info,
+        ..e("K4011", "import-assumed-value", Import, "`kumoc import`: something the policy does not say, assumed",
+"A `.kumo` description needs things a KumoMTA policy does not contain: the deployment's name
+and namespace, the KumoMTA release, how many TSA replicas there are, resources. The import
+takes them from the policy where it can (TSA and sink service names), from `--helm-values`,
+or from flags (`--name`, `--namespace`, `--kumomta`, `--pod-cidr`), and otherwise assumes a
+value and says so here. The release matters most: it decides which settings and spellings
+KumoMTA accepts, so an assumed release is a warning.")
+    },
+    IMPORT_CUSTOM_BASIC_AUTH = CodeInfo {
+        severity: Severity::Warning,
+        ..e("K4012", "import-custom-basic-auth", Import, "`kumoc import`: a custom HTTP basic auth handler",
+"kumoc writes its own `http_server_validate_auth_basic` handler: it reads one file per user
+from the Secret that `http_listener.users` names, and refuses user names with `/` or a
+leading `.` before it opens anything. A custom handler is not imported. When it builds a
+file path from the user name without checking it (`\"/opt/kumomta/etc/http_listener_keys/\"
+.. user`), a user name like `../../../../etc/hostname` leaves the directory: whoever knows
+a line of any readable file authenticates (path traversal).")
+    },
+    IMPORT_RELEASE_REJECTS_POLICY = CodeInfo {
+        severity: Severity::Warning,
+        ..e("K4013", "import-release-rejects-policy", Import, "`kumoc import`: the policy fails on its own KumoMTA release",
+"KumoMTA releases before 2025.05.06-b29689af require `http_timeout` in every shaping
+validation options table, including the one the shaping helper uses by default: a policy
+that sets up the shaping helper without passing `validation_options` with `http_timeout`
+fails `kumod --validate` with \"missing field `http_timeout`\", and one whose
+`load_validation_options` lacks it fails to load its shaping data. kumoc writes the
+validation options itself, with `http_timeout` where the release needs it, so the imported
+deployment does not inherit the problem.")
+    },
+    IMPORT_INVALID_VALUE = CodeInfo {
+        severity: Severity::Warning,
+        ..e("K4014", "import-invalid-value", Import, "`kumoc import`: a value KumoMTA refuses, in code that is not imported",
+"The import checks the literal values of the tables a policy passes to
+`kumo.make_egress_path`, `kumo.make_queue_config` and `kumo.make_egress_source` wherever
+they are, in custom handlers and in files run with `dofile` too, with the same grammars as
+`kumoc check` (the rate grammar, durations for the release, limits, enum names). Such code
+is not imported, but KumoMTA raises an error whenever it runs.
+
+```lua
+return kumo.make_egress_path { max_message_rate = '1000/3600' }  -- K4014: not a rate
+```
+
+In `.kumo`, write `max_message_rate = 1000/h` in the `shaping` block for the domain.")
     },
 }
 

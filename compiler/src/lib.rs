@@ -15,6 +15,7 @@ pub mod emit;
 pub mod fix;
 pub mod grammars;
 pub mod graph;
+pub mod import;
 pub mod lints;
 pub mod model;
 pub mod render;

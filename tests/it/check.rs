@@ -61,8 +61,10 @@ fn check_fixtures() {
             format!("{source}\n----- DIAGNOSTICS\n{}", human(&analysis))
         );
     }
+    // `kumoc import`'s codes come from policies it reads, not from `.kumo` (tests/it/import.rs).
     let missing: Vec<&str> = codes::CODES
         .iter()
+        .filter(|c| c.phase != codes::Phase::Import)
         .map(|c| c.code)
         .filter(|c| !seen.contains(*c))
         .collect();

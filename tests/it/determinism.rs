@@ -85,7 +85,7 @@ fn generated(n: usize) -> Files {
 
 /// Every deployment of the repository that builds (the example, the lint and check
 /// fixtures, a generated one), in each environment it builds for.
-fn buildable() -> Vec<(String, Files, Option<Environment>)> {
+pub(crate) fn buildable() -> Vec<(String, Files, Option<Environment>)> {
     let mut all: Vec<(String, Files)> = vec![
         (
             "example-com".into(),

@@ -15,6 +15,7 @@ mod fuzz;
 mod graph;
 mod helper_schemas;
 mod hostile;
+mod import;
 mod k8s;
 mod k8s_rules;
 mod links;

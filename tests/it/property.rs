@@ -217,15 +217,15 @@ fn render(nodes: &[Node], indent: usize, out: &mut String) {
 /// One generated case: its files, the `--env` it is built with, its hostility and what the
 /// consumers must read back if kumoc builds it.
 #[derive(Debug, Clone)]
-struct Case {
+pub(crate) struct Case {
     files: Vec<(String, Vec<Node>)>,
-    env: Option<Environment>,
-    hostility: usize,
+    pub(crate) env: Option<Environment>,
+    pub(crate) hostility: usize,
     expect: Expect,
 }
 
 impl Case {
-    fn texts(&self) -> Vec<(String, Vec<u8>)> {
+    pub(crate) fn texts(&self) -> Vec<(String, Vec<u8>)> {
         self.files
             .iter()
             .map(|(name, nodes)| {
@@ -682,7 +682,7 @@ fn block(head: impl Into<String>, body: Vec<Node>) -> Node {
 }
 
 /// Generate case `n` of the run seeded `seed`.
-fn generate(seed: u64, n: u64) -> Case {
+pub(crate) fn generate(seed: u64, n: u64) -> Case {
     let mut rng = Rng::new(seed ^ n.wrapping_mul(0xD6E8_FEB8_6659_FD93));
     let hostility = [0, 1, 1, 1, 2, 3][rng.below(6)];
     let hostile_at = (0..hostility).map(|_| rng.below(DRAWS)).collect();
@@ -2339,7 +2339,7 @@ fn shrink(case: &Case, key: &str, scratch: &Path) -> (Case, Vec<Failure>) {
 // The test
 // ---------------------------------------------------------------------------------------------
 
-const DEFAULT_SEED: u64 = 0x6B75_6D6F_635F_3131; // "kumoc_11"
+pub(crate) const DEFAULT_SEED: u64 = 0x6B75_6D6F_635F_3131; // "kumoc_11"
 const DEFAULT_ITERATIONS: u64 = 400;
 
 fn env_u64(name: &str) -> Option<u64> {
