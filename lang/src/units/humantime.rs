@@ -1,15 +1,15 @@
 //! Durations as KumoMTA reads them: `duration_serde` hands a string to humantime, whose
-//! grammar changed between 2.2 and 2.3 (`src/duration.rs` of each); which one a release
-//! ships is a column of the release table.
+//! grammar changed between 2.2 and 2.3 (`src/duration.rs` of each). The grammar alone:
+//! which flavour a release ships, and what a release-aware error adds ("needs KumoMTA X or
+//! later"), are the release table's (`release.rs`, which holds `parse_humantime`).
 
 use std::ops::Range;
 
 use super::duration::format_duration;
-use super::release::first_release_with;
 use super::{UnitError, char_at, char_len_at, span};
 
 /// Which humantime KumoMTA ships, to decide what a duration *string* may contain. Each
-/// [`Release`] in [`RELEASES`] names its flavour; [`KumoVersion::humantime`] looks it up.
+/// release in the release table names its flavour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HumantimeFlavor {
     /// humantime 2.1.0 and 2.2.0 (the same `parse_duration`): KumoMTA up to
@@ -21,19 +21,35 @@ pub enum HumantimeFlavor {
     V2_3,
 }
 
-/// Parse a duration string as KumoMTA (humantime) would; result in milliseconds (u64,
-/// saturating). Reject exactly what that humantime version rejects.
+/// Read a duration string as humantime `flavor` does; result in milliseconds (u64,
+/// saturating). Reject exactly what that humantime version rejects. The error says what
+/// this flavour rejects and why; `parse_humantime` (`release.rs`) adds which release reads
+/// it when a newer one does.
 ///
 /// KumoMTA's `duration_serde` (`crates/duration-serde/src/lib.rs`) hands strings to
 /// `humantime::parse_duration(v)` untouched. This is a port of humantime's `Parser`
 /// (`src/duration.rs` of 2.2.0 and 2.3.0), with the same accept/reject set; the only
 /// difference is that the two inputs on which humantime itself panics (a total of exactly
 /// `u64::MAX` seconds plus a carried second) are errors here.
-pub fn parse_humantime(s: &str, flavor: HumantimeFlavor) -> Result<u64, UnitError> {
+pub(super) fn read_humantime(s: &str, flavor: HumantimeFlavor) -> Result<u64, UnitError> {
     match humantime_exact(s, flavor) {
         Ok((secs, nanos)) => Ok(secs.saturating_mul(1000).saturating_add(nanos / 1_000_000)),
-        Err(err) => Err(humantime_error(s, flavor, err)),
+        Err(err) => Err(humantime_error(s, err, flavor == HumantimeFlavor::V2_3)),
     }
+}
+
+/// A string humantime 2.3 reads and 2.2 rejects: `Some`, holding the same duration as 2.2
+/// writes it (`1.5h` -> `90m`) when it is a whole number of milliseconds, else `Some(None)`
+/// (`1.5ns`). `None` when 2.2 reads it, or 2.3 does not either.
+pub(super) fn only_v2_3_reads(s: &str) -> Option<Option<String>> {
+    if humantime_exact(s, HumantimeFlavor::V2_2).is_ok() {
+        return None;
+    }
+    let (secs, nanos) = humantime_exact(s, HumantimeFlavor::V2_3).ok()?;
+    Some(
+        (nanos.is_multiple_of(1_000_000) && secs < u64::MAX / 1000)
+            .then(|| format_duration(secs.saturating_mul(1000).saturating_add(nanos / 1_000_000))),
+    )
 }
 
 /// The duration humantime computes, as (seconds, nanoseconds < 10^9).
@@ -360,26 +376,7 @@ const HT_UNITS: &str = "ns, us, ms, s/sec/secs/second/seconds, m/min/mins/minute
                         h/hr/hrs/hour/hours, d/day/days, w/week/weeks, M/month/months, \
                         y/year/years";
 
-fn humantime_error(s: &str, flavor: HumantimeFlavor, err: HtErr) -> UnitError {
-    let mut e = humantime_error_base(s, err, flavor == HumantimeFlavor::V2_3);
-    // Accepted by the newer humantime: say so, and give the form this release reads.
-    if flavor == HumantimeFlavor::V2_2
-        && let Ok((secs, nanos)) = humantime_exact(s, HumantimeFlavor::V2_3)
-    {
-        let first = first_release_with(HumantimeFlavor::V2_3).map_or("", |r| r.tag);
-        let mut help = format!("`{s}` needs KumoMTA {first} or later (humantime 2.3)");
-        if nanos.is_multiple_of(1_000_000) && secs < u64::MAX / 1000 {
-            let ms = secs.saturating_mul(1000).saturating_add(nanos / 1_000_000);
-            let fixed = format_duration(ms);
-            help = format!("{help}; for this release write `{fixed}`");
-            e.suggestion = Some(fixed);
-        }
-        e = e.with_help(help);
-    }
-    e
-}
-
-fn humantime_error_base(s: &str, err: HtErr, v23: bool) -> UnitError {
+fn humantime_error(s: &str, err: HtErr, v23: bool) -> UnitError {
     match err {
         HtErr::Empty => UnitError::new("a duration cannot be empty", 0..s.len())
             .with_help("write e.g. `30s`, `5m` or `1h`"),
@@ -526,8 +523,8 @@ mod tests {
             ("7d", 604_800_000),
         ];
         for &(s, ms) in cases {
-            assert_eq!(parse_humantime(s, V2_2), Ok(ms), "2.2 {s:?}");
-            assert_eq!(parse_humantime(s, V2_3), Ok(ms), "2.3 {s:?}");
+            assert_eq!(read_humantime(s, V2_2), Ok(ms), "2.2 {s:?}");
+            assert_eq!(read_humantime(s, V2_3), Ok(ms), "2.3 {s:?}");
         }
     }
 
@@ -561,8 +558,8 @@ mod tests {
             "1.5ns",
             "0.0001us",
         ] {
-            assert!(parse_humantime(s, V2_2).is_err(), "2.2 {s:?}");
-            assert!(parse_humantime(s, V2_3).is_err(), "2.3 {s:?}");
+            assert!(read_humantime(s, V2_2).is_err(), "2.2 {s:?}");
+            assert!(read_humantime(s, V2_3).is_err(), "2.3 {s:?}");
         }
     }
 
@@ -582,18 +579,18 @@ mod tests {
             ("31.1ms", 31),
         ];
         for &(s, ms) in cases {
-            assert_eq!(parse_humantime(s, V2_3), Ok(ms), "2.3 {s:?}");
-            assert!(parse_humantime(s, V2_2).is_err(), "2.2 {s:?}");
+            assert_eq!(read_humantime(s, V2_3), Ok(ms), "2.3 {s:?}");
+            assert!(read_humantime(s, V2_2).is_err(), "2.2 {s:?}");
         }
         // 2.3: a fraction must be a whole number of seconds (h, d, ...) or nanoseconds.
-        assert!(parse_humantime("0.3333h", V2_3).is_err());
-        assert!(parse_humantime("0.000123456789s", V2_3).is_err());
+        assert!(read_humantime("0.3333h", V2_3).is_err());
+        assert!(read_humantime("0.000123456789s", V2_3).is_err());
     }
 
     #[test]
     fn humantime_errors() {
         let s = "1 Hour";
-        let e = err(parse_humantime(s, V2_2));
+        let e = err(read_humantime(s, V2_2));
         assert_eq!(at(s, &e), "Hour");
         assert_eq!(
             e.help.as_deref(),
@@ -601,7 +598,7 @@ mod tests {
         );
 
         let s = "1H";
-        let e = err(parse_humantime(s, V2_3));
+        let e = err(read_humantime(s, V2_3));
         assert_eq!(at(s, &e), "H");
         assert_eq!(
             e.help.as_deref(),
@@ -609,66 +606,65 @@ mod tests {
         );
 
         let s = "-1h";
-        let e = err(parse_humantime(s, V2_2));
+        let e = err(read_humantime(s, V2_2));
         assert_eq!(e.range, 0..1);
         assert!(e.help.as_deref().unwrap().contains("negative"));
 
         let s = "1h,30m";
-        let e = err(parse_humantime(s, V2_2));
+        let e = err(read_humantime(s, V2_2));
         assert_eq!(at(s, &e), ",");
         assert!(e.help.as_deref().unwrap().contains("`1h 30m`"));
 
-        let e = err(parse_humantime("", V2_2));
+        let e = err(read_humantime("", V2_2));
         assert!(e.message.contains("empty"));
 
+        // What 2.3 reads and 2.2 rejects: the 2.2 error, and the form 2.2 reads (the
+        // release that reads it is `release.rs`'s to name).
         let s = "1.5h";
-        let e = err(parse_humantime(s, V2_2));
+        let e = err(read_humantime(s, V2_2));
         assert_eq!(at(s, &e), ".");
-        assert_eq!(
-            e.help.as_deref(),
-            Some(
-                "`1.5h` needs KumoMTA 2025.12.02-67ee9e96 or later (humantime 2.3); for this release write `90m`"
-            )
-        );
-
-        let e = err(parse_humantime("0", V2_2));
+        assert_eq!(only_v2_3_reads(s), Some(Some("90m".to_string())));
+        let e = err(read_humantime("0", V2_2));
         assert!(e.message.contains("time unit needed"));
-        assert!(e.help.as_deref().unwrap().contains("write `0s`"));
+        assert_eq!(only_v2_3_reads("0"), Some(Some("0s".to_string())));
+        assert_eq!(only_v2_3_reads("1.5ns"), None, "2.3 rejects it too");
+        assert_eq!(only_v2_3_reads("3µs"), Some(None), "no whole milliseconds");
+        assert_eq!(only_v2_3_reads("90m"), None, "2.2 reads it");
 
         let s = "90";
-        let e = err(parse_humantime(s, V2_3));
+        let e = err(read_humantime(s, V2_3));
         assert_eq!(e.range, 2..2);
         assert!(e.help.as_deref().unwrap().contains("`90s`"));
 
         let s = "1 xs";
-        let e = err(parse_humantime(s, V2_3));
+        let e = err(read_humantime(s, V2_3));
         assert_eq!(at(s, &e), "xs");
 
         let s = "0.3333h";
-        let e = err(parse_humantime(s, V2_3));
+        let e = err(read_humantime(s, V2_3));
         assert!(
             e.message.contains("not a whole number of seconds"),
             "{}",
             e.message
         );
         assert_eq!(at(s, &e), "0.3333h");
-        let e = err(parse_humantime("1.5ns", V2_3));
+        let e = err(read_humantime("1.5ns", V2_3));
         assert!(e.message.contains("fraction of a nanosecond"));
         for s in ["1.", "1.s", "1. "] {
-            let e = err(parse_humantime(s, V2_3));
+            let e = err(read_humantime(s, V2_3));
             assert_eq!(e.message, "expected digits after `.`", "{s:?}");
         }
         let s = "1..5h";
-        let e = err(parse_humantime(s, V2_3));
+        let e = err(read_humantime(s, V2_3));
         assert_eq!(e.range, 1..2);
         assert_eq!(e.message, "expected digits after `.`");
         let s = "1.5.5h";
-        let e = err(parse_humantime(s, V2_3));
+        let e = err(read_humantime(s, V2_3));
         assert_eq!(e.range, 3..4);
         assert_eq!(e.help.as_deref(), Some("a number has at most one `.`"));
 
         let s = "1s 99999999999999999999s";
-        let e = err(parse_humantime(s, V2_3));
+        let e = err(read_humantime(s, V2_3));
         assert!(e.message.contains("too large"));
         assert!(at(s, &e).starts_with("9999"));
     }

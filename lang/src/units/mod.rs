@@ -25,7 +25,9 @@
 //! (LimitSpec), `humantime.rs` (KumoMTA's duration strings), `duration.rs` (kumoc's duration
 //! literals), `size.rs`, `cpu.rs`, `percent.rs`, `net.rs` (IPs, CIDRs), `version.rs` (image
 //! tags) and `release.rs` (the release table); `count.rs` and `decimal.rs` hold the numbers
-//! several grammars share. Everything public is re-exported here: callers write
+//! several grammars share. The grammars know no release: `release.rs` stands above
+//! `humantime.rs` and `version.rs`, and its `parse_humantime` and `parse_version` add the
+//! help that names a release. Everything public is re-exported here: callers write
 //! `kumoc_lang::units::parse_rate`.
 #![deny(
     clippy::indexing_slicing,
@@ -50,17 +52,17 @@ mod version;
 
 pub use cpu::{format_cpu, parse_cpu};
 pub use duration::{format_duration, parse_duration_literal};
-pub use humantime::{HumantimeFlavor, parse_humantime};
+pub use humantime::HumantimeFlavor;
 pub use limit::{Limit, parse_limit};
 pub use net::{Cidr, parse_cidr, parse_ip};
 pub use percent::parse_percent;
 pub use rate::{Rate, parse_rate};
 pub use release::{
-    Feature, OLDEST_SUPPORTED, RELEASES, Release, first_release_with, newest_release, release_on,
-    releases_around,
+    Feature, OLDEST_SUPPORTED, RELEASES, Release, around, first_release_with, newest_release,
+    parse_humantime, parse_version, release_on, releases_around,
 };
 pub use size::{format_size, parse_size};
-pub use version::{KumoVersion, around, parse_version};
+pub use version::KumoVersion;
 
 use std::fmt;
 use std::ops::Range;

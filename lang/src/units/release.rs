@@ -3,11 +3,18 @@
 //! that introduced it ([`Feature`]). A gate anywhere (checker, resolver, lints, emitters,
 //! hover) asks [`KumoVersion::supports`] about a [`Feature`]; no other code writes a release
 //! date.
+//!
+//! It stands above the grammars it names: what a [`KumoVersion`] has (its features, its
+//! humantime, its published release), and the two readers whose help names a release,
+//! [`parse_version`] (the tag's shape from `version.rs`, the release the writer meant from
+//! here) and [`parse_humantime`] (the grammar from `humantime.rs`, the release that reads a
+//! newer duration from here).
 
 use std::fmt;
 
-use super::humantime::HumantimeFlavor;
-use super::version::{KumoVersion, parse_version};
+use super::UnitError;
+use super::humantime::{HumantimeFlavor, only_v2_3_reads, read_humantime};
+use super::version::{BadTag, KumoVersion, TAG_SHAPE, TagFault, parse_tag};
 
 /// A published KumoMTA release: its image tag (`ghcr.io/kumocorp/kumomta:<tag>`) and the
 /// duration grammar its `duration_serde` reads strings with.
@@ -22,7 +29,7 @@ pub struct Release {
 impl Release {
     /// The release as a version (date and commit).
     pub fn version(&self) -> KumoVersion {
-        parse_version(self.tag).unwrap_or_else(|_| KumoVersion::date(0, 0, 0))
+        parse_tag(self.tag).unwrap_or_else(|_| KumoVersion::date(0, 0, 0))
     }
 
     /// The date part of the tag, `YYYY.MM.DD`.
@@ -267,6 +274,172 @@ pub fn releases_around(v: &KumoVersion) -> (Option<&'static Release>, Option<&'s
     (before, after)
 }
 
+// ---------------------------------------------------------------------------------------------
+// A version against the table
+// ---------------------------------------------------------------------------------------------
+
+impl KumoVersion {
+    /// Which humantime this release parses duration strings with: the flavour of the
+    /// newest published release on or before its date (a version newer than every known
+    /// release reads like the newest one).
+    pub fn humantime(&self) -> HumantimeFlavor {
+        RELEASES
+            .iter()
+            .rev()
+            .find(|r| r.ymd() <= self.key())
+            .map_or(HumantimeFlavor::V2_2, |r| r.humantime)
+    }
+
+    /// Whether this release has `feature`: the one test of every version gate. By date: a
+    /// build of the same day (another commit, in another registry) counts as that release.
+    pub fn supports(&self, feature: Feature) -> bool {
+        !self.predates(feature.introduced_in())
+    }
+
+    /// Whether this release is older than `release` (by date).
+    pub fn predates(&self, release: &Release) -> bool {
+        self.key() < release.ymd()
+    }
+
+    /// The published release this version names exactly (date and commit).
+    pub fn release(&self) -> Option<&'static Release> {
+        release_on(self.year, self.month, self.day)
+            .filter(|r| r.tag.split_once('-').map(|(_, c)| c) == self.commit.as_deref())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading with the table's help
+// ---------------------------------------------------------------------------------------------
+
+/// A KumoMTA image tag, `YYYY.MM.DD-<8 lowercase hex>`: the shape of every tag KumoMTA
+/// publishes (`ghcr.io/kumocorp/kumomta:2025.03.19-1d3f1f67`). A bare date names no image.
+///
+/// Where the writer evidently meant one published release (its date alone, its date in
+/// another spelling, its commit in capitals, cut short or with a `v` prefix), the error's
+/// suggestion is that release's tag, from [`RELEASES`]; otherwise the help shows the shape
+/// and the nearest releases, and there is no suggestion: a commit is never made up.
+pub fn parse_version(s: &str) -> Result<KumoVersion, UnitError> {
+    parse_tag(s).map_err(|bad| the_release_meant(s, bad))
+}
+
+/// The shape's error, with the release the writer evidently meant as its suggestion, or the
+/// releases nearest the date in its help.
+fn the_release_meant(s: &str, BadTag { error: e, fault }: BadTag) -> UnitError {
+    match fault {
+        TagFault::Shape => e,
+        TagFault::Meant(meant) => match parse_version(&meant) {
+            // Only a tag that exists, or may (newer than every release kumoc knows).
+            Ok(v) if may_exist(&v) => e.suggest(meant),
+            Ok(v) => e.with_help(format!("{TAG_SHAPE}{}", around(&v))),
+            Err(inner) => match inner.suggestion {
+                Some(fixed) => e.suggest(fixed),
+                None => e,
+            },
+        },
+        TagFault::DateSpelling => match version_respelled(s) {
+            Some(fixed) => e.suggest(fixed),
+            None => e,
+        },
+        TagFault::NoCommit(date) => match published(date) {
+            Some(r) => {
+                let mut e = e.suggest(r.tag);
+                e.help = Some(format!(
+                    "the KumoMTA release of {} is tagged `{}`: write that",
+                    r.date(),
+                    r.tag
+                ));
+                e
+            }
+            None => {
+                let (y, m, d) = date;
+                e.with_help(format!(
+                    "{TAG_SHAPE}{}",
+                    around(&KumoVersion::date(y, m, d))
+                ))
+            }
+        },
+        TagFault::EmptyCommit(date) => match published(date) {
+            Some(r) => e.suggest(r.tag),
+            None => e,
+        },
+        // The published tag of this date, when the commit evidently means its commit.
+        TagFault::CommitLength(date, c) => match published(date).filter(|r| {
+            let real = r.tag.split_once('-').map_or("", |(_, h)| h);
+            // git abbreviates to 7 digits at least: a shorter prefix names nothing.
+            c.len() >= 7 && (real.starts_with(&c) || c.starts_with(real))
+        }) {
+            Some(r) => e.suggest(r.tag),
+            None => e,
+        },
+    }
+}
+
+/// The published release of a date.
+fn published((year, month, day): (u16, u8, u8)) -> Option<&'static Release> {
+    release_on(year, month, day)
+}
+
+/// A published tag, or one newer than every release kumoc knows (it may exist).
+fn may_exist(v: &KumoVersion) -> bool {
+    v.release().is_some() || newest_release().is_none_or(|n| v.key() > n.version().key())
+}
+
+/// "; the releases nearest that date are `A` and `B`" (or one of them).
+pub fn around(v: &KumoVersion) -> String {
+    match releases_around(v) {
+        (Some(b), Some(a)) => format!(
+            "; the releases nearest that date are `{}` and `{}`",
+            b.tag, a.tag
+        ),
+        (Some(b), None) => format!("; the newest release kumoc knows is `{}`", b.tag),
+        (None, Some(a)) => format!("; the first release is `{}`", a.tag),
+        (None, None) => String::new(),
+    }
+}
+
+/// `2025-03-19`, `2025.3.19`, `2025-03-19-1d3f1f67` -> the published tag they spell another
+/// way, when there is one.
+fn version_respelled(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.splitn(4, ['.', '-']).collect();
+    let [y, m, d, rest @ ..] = parts.as_slice() else {
+        return None;
+    };
+    let y: u16 = y.parse().ok()?;
+    let m: u8 = m.parse().ok()?;
+    let d: u8 = d.parse().ok()?;
+    let r = release_on(y, m, d)?;
+    let real = r.tag.split_once('-').map_or("", |(_, h)| h);
+    match rest.first() {
+        None => Some(r.tag.to_string()),
+        Some(c) if c.eq_ignore_ascii_case(real) => Some(r.tag.to_string()),
+        Some(_) => None,
+    }
+}
+
+/// Parse a duration string as KumoMTA (humantime) would; result in milliseconds (u64,
+/// saturating). Reject exactly what that humantime version rejects (the grammar is
+/// `humantime.rs`); a string only a newer humantime reads is refused with the first release
+/// that reads it and, when there is one, the same duration as this release reads it (the
+/// suggestion).
+pub fn parse_humantime(s: &str, flavor: HumantimeFlavor) -> Result<u64, UnitError> {
+    read_humantime(s, flavor).map_err(|mut e| {
+        // Accepted by the newer humantime: say so, and give the form this release reads.
+        if flavor == HumantimeFlavor::V2_2
+            && let Some(fixed) = only_v2_3_reads(s)
+        {
+            let first = first_release_with(HumantimeFlavor::V2_3).map_or("", |r| r.tag);
+            let mut help = format!("`{s}` needs KumoMTA {first} or later (humantime 2.3)");
+            if let Some(fixed) = fixed {
+                help = format!("{help}; for this release write `{fixed}`");
+                e.suggestion = Some(fixed);
+            }
+            e = e.with_help(help);
+        }
+        e
+    })
+}
+
 #[cfg(test)]
 #[allow(
     clippy::indexing_slicing,
@@ -277,7 +450,8 @@ pub fn releases_around(v: &KumoVersion) -> (Option<&'static Release>, Option<&'s
 )]
 mod tests {
     use super::*;
-    use crate::units::HumantimeFlavor::V2_3;
+    use crate::units::HumantimeFlavor::{V2_2, V2_3};
+    use crate::units::test_util::{at, err};
 
     /// The release table: tags in the published shape, oldest first, one per date, and the
     /// humantime flavour changes once, at 2025.12.02-67ee9e96.
@@ -335,5 +509,143 @@ mod tests {
         }
         assert!(Feature::ALL.len() >= 20, "{}", Feature::ALL.len());
         assert!(index(OLDEST_SUPPORTED).is_some());
+    }
+
+    /// What a version has, read from the table.
+    #[test]
+    fn version_against_the_table() {
+        let v = parse_version("2025.03.19-1d3f1f67").unwrap();
+        assert_eq!(v.humantime(), V2_2);
+        assert_eq!(v.release().map(|r| r.tag), Some("2025.03.19-1d3f1f67"));
+        assert_eq!(
+            parse_version("2025.12.02-67ee9e96").unwrap().humantime(),
+            V2_3
+        );
+        assert_eq!(KumoVersion::date(2025, 12, 1).humantime(), V2_2);
+        assert_eq!(
+            parse_version("2026.06.23-f3af1cd0").unwrap().humantime(),
+            V2_3
+        );
+        // Newer than every known release: reads like the newest.
+        assert_eq!(KumoVersion::date(2030, 1, 1).humantime(), V2_3);
+        // A well-shaped tag parses; whether it was published is the caller's business.
+        assert!(
+            parse_version("2025.03.19-deadbeef")
+                .unwrap()
+                .release()
+                .is_none()
+        );
+    }
+
+    /// A tag's error names the release the writer evidently meant, or the releases around.
+    #[test]
+    fn versions_meant() {
+        // The writer evidently meant the published release of that date: its tag.
+        for s in [
+            "2025.03.19",
+            "2025.3.19",
+            "2025-03-19",
+            "v2025.03.19",
+            "V2025.03.19-1d3f1f67",
+            "2025.03.19-1D3F1F67",
+            "2025.03.19-1d3f1f6",
+            "2025.03.19-1d3f1f67e2",
+            "2025.03.19-",
+            "2025-03-19-1d3f1f67",
+        ] {
+            let e = err(parse_version(s));
+            assert_eq!(
+                e.suggestion.as_deref(),
+                Some("2025.03.19-1d3f1f67"),
+                "{s:?}"
+            );
+        }
+        // No release that day, or a commit that is not that release's: no suggestion; the
+        // help shows the shape and the releases around, never a made-up commit.
+        for s in [
+            "2025.03.20",
+            "2026.06.24",
+            "2025.03.19-1d3f1f",
+            "2025.03.19-abcdef",
+            "2025.03.19-XYZ",
+            "2025.03.20-1D3F1F67",
+            "latest",
+        ] {
+            let e = err(parse_version(s));
+            assert_eq!(e.suggestion, None, "{s:?}");
+        }
+        let e = err(parse_version("2025.03.20"));
+        assert!(
+            e.help.as_deref().unwrap().contains(
+                "the releases nearest that date are `2025.03.19-1d3f1f67` and `2025.05.06-b29689af`"
+            ),
+            "{e:?}"
+        );
+        let e = err(parse_version("2025.03.19"));
+        assert_eq!(
+            e.help.as_deref(),
+            Some("the KumoMTA release of 2025.03.19 is tagged `2025.03.19-1d3f1f67`: write that")
+        );
+        let s = "2025.03.19-1D3F1F67";
+        let e = err(parse_version(s));
+        assert_eq!(at(s, &e), "1D3F1F67");
+        assert_eq!(e.help.as_deref(), Some("write `2025.03.19-1d3f1f67`"));
+        // Every suggestion parses.
+        for s in [
+            "2025.03.19",
+            "2023.03.30",
+            "v2026.09.29",
+            "2026-06-23",
+            "2025.12.02-67EE9E96",
+        ] {
+            let fixed = err(parse_version(s)).suggestion.unwrap();
+            assert!(parse_version(&fixed).is_ok(), "{s:?} -> {fixed:?}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_day_does_not_recurse() {
+        // Found by the mutation fuzz loop: "2025.03.167" used to recurse without end.
+        for s in ["2025.03.167", "2025.13.01", "2025.3.167-abc", "2025-03-19"] {
+            let _ = parse_version(s);
+        }
+        assert!(parse_version("2025.03.167").is_err());
+    }
+
+    /// A duration only the newer humantime reads: the release that reads it, and the same
+    /// duration as this release reads it.
+    #[test]
+    fn humantime_of_a_newer_release() {
+        let s = "1.5h";
+        let e = err(parse_humantime(s, V2_2));
+        assert_eq!(at(s, &e), ".");
+        assert_eq!(
+            e.help.as_deref(),
+            Some(
+                "`1.5h` needs KumoMTA 2025.12.02-67ee9e96 or later (humantime 2.3); for this release write `90m`"
+            )
+        );
+        assert_eq!(e.suggestion.as_deref(), Some("90m"));
+
+        let e = err(parse_humantime("0", V2_2));
+        assert!(e.message.contains("time unit needed"));
+        assert!(e.help.as_deref().unwrap().contains("write `0s`"));
+
+        // No whole milliseconds: the release, no suggestion.
+        let e = err(parse_humantime("3µs", V2_2));
+        assert_eq!(
+            e.help.as_deref(),
+            Some("`3µs` needs KumoMTA 2025.12.02-67ee9e96 or later (humantime 2.3)")
+        );
+        assert_eq!(e.suggestion, None);
+        // The newer humantime adds nothing to its own errors, nor to what neither reads.
+        assert_eq!(
+            parse_humantime("1.5ns", V2_2).unwrap_err().help,
+            read_humantime("1.5ns", V2_2).unwrap_err().help
+        );
+        assert_eq!(
+            parse_humantime("1.5hx", V2_3),
+            read_humantime("1.5hx", V2_3)
+        );
     }
 }
