@@ -381,6 +381,36 @@ Give the pool a source with a weight of at least 1, or point the queue at anothe
 pool no queue uses may be empty (on releases that keep empty pools): it is a way to hold mail
 deliberately only where something names it.",
     ),
+    DKIM_KEY_SOURCE = e(
+        "K1020",
+        "dkim-key-source",
+        Resolution,
+        "a DKIM key source KumoMTA's DKIM helper cannot follow",
+        "KumoMTA's DKIM helper (`policy-extras.dkim_sign`) reads the keys of *every* domain from
+HashiCorp Vault once its `[base]` has `vault_mount`, and from files otherwise: it cannot mix
+the two, and it reads Vault's address and token only from the `VAULT_ADDR` and `VAULT_TOKEN`
+environment variables. So:
+
+* with `dkim_defaults { vault_mount = ... }`, a domain's `key = secret(...)` would be read
+  as a Vault path: remove it (`vault_path` says where the key is, when not at
+  `<vault_path_prefix>/<domain>/<selector>.key`);
+* `vault_path` needs `dkim_defaults { vault_mount = ... }`;
+* `vault_mount` needs a `vault` block (its `address`, and the Secret holding the token).
+
+```kumo
+dkim_defaults { vault_mount = \"secret\" }
+vault {
+  address = \"https://vault.vault.svc:8200\"
+  token   = secret(\"vault-token\", \"token\")
+}
+domain \"example.com\" {
+  dkim {
+    selector = \"s1\"
+    key      = secret(\"dkim-keys\")   // K1020: the key is read from Vault
+  }
+}
+```",
+    ),
     TYPE_MISMATCH = e(
         "K2001",
         "type-mismatch",

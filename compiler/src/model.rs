@@ -163,6 +163,8 @@ pub struct Deployment {
     pub create_namespace: bool,
     pub domains: Vec<Domain>,
     pub dkim_defaults: Settings,
+    /// The `vault` block (address, token); empty when there is none.
+    pub vault: Settings,
     pub sources: Vec<Source>,
     pub pools: Vec<Pool>,
     pub tenancy: Settings,
@@ -191,8 +193,9 @@ pub struct Dkim {
     pub loc: Loc,
     /// selector, headers, algorithm, canonicalization, ... (not `key`).
     pub settings: Settings,
-    /// The Secret and the key inside it holding the private key.
-    pub key: ResolvedSecretKey,
+    /// The Secret and the key inside it holding the private key; `None` when the keys are
+    /// read from Vault (`dkim_defaults.vault_mount`; the path is the `vault_path` setting).
+    pub key: Option<ResolvedSecretKey>,
 }
 
 /// A reference to one key of a declared Secret.

@@ -818,8 +818,39 @@ static DKIM_COMMON: &[Field] = &[
 
 static DKIM_DOMAIN: &[Field] = &[
     f("algorithm", Ty::Enum(DKIM_ALGORITHMS), "Signing algorithm.").kumo(Lit::Name("rsa_sha256")),
-    f("key", Ty::Secret, "The private key: `secret(\"name\", \"key\")`, the key defaulting to `<domain>.<selector>.key`.").req(),
+    f("key", Ty::Secret, "The private key: `secret(\"name\", \"key\")`, the key defaulting to `<domain>.<selector>.key`. Required unless `dkim_defaults` reads keys from Vault (`vault_mount`)."),
+    f("vault_path", Ty::Str, "With `dkim_defaults.vault_mount`: where this domain's key is in Vault (a KV version 2 secret whose field `key` holds the PEM). The helper's `filename`.").described("the helper's path: `<vault_path_prefix>/<domain>/<selector>.key`"),
     f("bits", Ty::Int { min: 512, max: 16384 }, "Declared RSA key size, for checks (the key itself is never read by `kumoc check`)."),
+];
+
+/// The helper's `[base]` keys that only `dkim_defaults` has: where keys come from.
+static DKIM_BASE: &[Field] = &[
+    f(
+        "vault_mount",
+        Ty::Str,
+        "Read every DKIM key from HashiCorp Vault, from this KV version 2 mount (`secret`), instead of from Secrets. The choice is per deployment: KumoMTA's DKIM helper reads all keys from Vault once it is set. Needs a `vault` block.",
+    ),
+    f(
+        "vault_path_prefix",
+        Ty::Str,
+        "With `vault_mount`: the path of a domain's key is `<vault_path_prefix>/<domain>/<selector>.key`.",
+    )
+    .kumo(Lit::Str("dkim")),
+];
+
+static VAULT_FIELDS: &[Field] = &[
+    f(
+        "address",
+        Ty::Url(&["https", "http"]),
+        "Vault's address (`https://vault.vault.svc:8200`), given to the MTA pods as `VAULT_ADDR`.",
+    )
+    .req(),
+    f(
+        "token",
+        Ty::Secret,
+        "The Vault token: `secret(\"name\", \"key\")` (the key defaults to `token`), given to the MTA pods as `VAULT_TOKEN` from the Secret. KumoMTA authenticates to Vault with a token only (no Kubernetes auth method).",
+    )
+    .req(),
 ];
 
 static SECRET_FIELDS: &[Field] = &[f(
@@ -1195,10 +1226,18 @@ pub static DOMAIN: BlockSchema = BlockSchema {
 };
 
 pub static DKIM_DEFAULTS: BlockSchema = BlockSchema {
-    fields: &[DKIM_COMMON],
+    fields: &[DKIM_COMMON, DKIM_BASE],
     ..block(
         "dkim_defaults",
         "Defaults for every domain's `dkim` block (the helper's `[base]`).",
+    )
+};
+
+pub static VAULT: BlockSchema = BlockSchema {
+    fields: &[VAULT_FIELDS],
+    ..block(
+        "vault",
+        "HashiCorp Vault, where the MTA reads DKIM keys when `dkim_defaults.vault_mount` is set: its address and the Secret holding the token. KumoMTA reads KV version 2 secrets with a token (`VAULT_ADDR`, `VAULT_TOKEN`); it has no Kubernetes auth method.",
     )
 };
 
@@ -1455,6 +1494,7 @@ pub static TOP_LEVEL: &[&BlockSchema] = &[
     &DEPLOYMENT,
     &DOMAIN,
     &DKIM_DEFAULTS,
+    &VAULT,
     &SOURCE,
     &POOL,
     &TENANCY,
@@ -1485,6 +1525,7 @@ pub static ROOT: BlockSchema = BlockSchema {
         &DEPLOYMENT,
         &DOMAIN,
         &DKIM_DEFAULTS,
+        &VAULT,
         &SOURCE,
         &POOL,
         &TENANCY,

@@ -30,3 +30,4 @@ mod property;
 mod releases;
 mod route;
 mod support;
+mod vault;

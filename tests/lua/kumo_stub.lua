@@ -1705,6 +1705,17 @@ local function make_dkim_signer(kind, params)
     if not key.key_data:find('PRIVATE KEY', 1, true) then
       error(string.format('kumo.dkim.%s_signer: key_data is not a PEM private key', kind), 3)
     end
+  elseif key.vault_mount then
+    -- KeySource::Vault (crates/data-loader/src/lib.rs): without vault_address / vault_token
+    -- in the source, the loader reads $VAULT_ADDR / $VAULT_TOKEN, and fails without them.
+    for _, v in ipairs { { 'vault_address', 'VAULT_ADDR' }, { 'vault_token', 'VAULT_TOKEN' } } do
+      if key[v[1]] == nil and (STUB.env[v[2]] == nil or STUB.env[v[2]] == '') then
+        error(
+          string.format('kumo.dkim.%s_signer: %s was not specified and $%s is not set/usable', kind, v[1], v[2]),
+          3
+        )
+      end
+    end
   end
   return make_object('DkimSigner', { algorithm = kind, params = params })
 end
@@ -2343,7 +2354,7 @@ local function dkim_params(base, config, domain)
     params.key = {
       vault_mount = base.vault_mount,
       vault_path = config.filename
-        or string.format('%s/%s/%s', base.vault_path_prefix or 'dkim', domain, params.selector),
+        or string.format('%s/%s/%s.key', base.vault_path_prefix or 'dkim', domain, params.selector),
     }
   else
     params.key = config.filename or string.format('%s/%s/%s.key', DKIM_PATH, domain, params.selector)

@@ -42,6 +42,28 @@ pub fn dkim_key_path(domain: &str, selector: &str) -> String {
     format!("{DKIM_DIR}/{domain}/{selector}.key")
 }
 
+/// Where KumoMTA's DKIM helper reads a domain's key in Vault, when `dkim_defaults` has
+/// `vault_mount`: the domain's `vault_path` (the helper's `filename`), else
+/// `<vault_path_prefix>/<domain>/<selector>.key` (`assets/policy-extras/dkim_sign.lua`;
+/// the `.key` suffix is the helper's, in Vault too). `None` when keys come from Secrets.
+pub fn dkim_vault_path(
+    d: &Deployment,
+    k: &crate::model::Dkim,
+    domain: &str,
+    selector: &str,
+) -> Option<String> {
+    d.dkim_defaults.get("vault_mount")?;
+    if let Some(p) = k.settings.get("vault_path").and_then(|s| s.value.text()) {
+        return Some(p.to_string());
+    }
+    let prefix = d
+        .dkim_defaults
+        .value_or_default(&crate::schema::DKIM_DEFAULTS, "vault_path_prefix")
+        .and_then(|v| v.text().map(str::to_string))
+        .unwrap_or_default();
+    Some(format!("{prefix}/{domain}/{selector}.key"))
+}
+
 pub fn secret_path(secret: &str, key: &str) -> String {
     format!("{SECRETS_DIR}/{secret}/{key}")
 }

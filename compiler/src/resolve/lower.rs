@@ -83,6 +83,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             .value,
             domains,
             dkim_defaults: settings_of("dkim_defaults"),
+            vault: settings_of("vault"),
             sources,
             pools,
             tenancy: settings_of("tenancy"),
@@ -96,15 +97,79 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             logging: settings_of("logging"),
             cluster,
         };
+        if let Some(crate::value::Typed::Secret(r)) = d.vault.get("token").map(|s| &s.value) {
+            if r.key.is_none() {
+                self.secret_key(&r.name, "token", r.name_loc);
+            }
+        }
+        if let (Some(m), true) = (d.dkim_defaults.get("vault_mount"), d.vault.is_empty()) {
+            self.diags.push(
+                Diagnostic::new(
+                    codes::DKIM_KEY_SOURCE,
+                    "DKIM keys are read from Vault, but there is no `vault` block".to_string(),
+                    m.loc,
+                    "Vault's address and token are missing",
+                )
+                .with_help("add `vault { address = \"https://...\"  token = secret(\"vault-token\", \"token\") }`"),
+            );
+        }
         self.derived_checks(&d);
         Some(d)
     }
 
     fn domain(&mut self, d: &HBlock<'_>) -> Domain {
         let name = d.label.clone().unwrap_or_default();
+        let vault_mount = self
+            .top_one("dkim_defaults")
+            .and_then(|b| b.attr("vault_mount"))
+            .map(|a| a.key_loc());
         let dkim = d.child("dkim").and_then(|k| {
             let mut s = settings(k);
-            let key_ref = s.remove("key")?.value.as_secret()?.clone();
+            if let (Some(a), None) = (k.attr("vault_path"), vault_mount) {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::DKIM_KEY_SOURCE,
+                        format!("`vault_path` for `{name}`, but DKIM keys are not read from Vault"),
+                        a.key_loc(),
+                        "needs `dkim_defaults.vault_mount`",
+                    )
+                    .with_help("set `vault_mount` in `dkim_defaults` to read every key from Vault, or remove `vault_path`"),
+                );
+                return None;
+            }
+            let Some(key_setting) = s.remove("key") else {
+                if vault_mount.is_some() {
+                    return Some(Dkim {
+                        loc: k.header_loc(),
+                        settings: s,
+                        key: None,
+                    });
+                }
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::MISSING_FIELD,
+                        format!("DKIM for `{name}` has no key"),
+                        k.header_loc(),
+                        "`key` missing",
+                    )
+                    .with_help("add `key = secret(\"dkim-keys\")`, or read every key from Vault with `vault_mount` in `dkim_defaults`"),
+                );
+                return None;
+            };
+            if let Some(mount) = vault_mount {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::DKIM_KEY_SOURCE,
+                        format!("`key` from a Secret for `{name}`, but every DKIM key is read from Vault"),
+                        key_setting.loc,
+                        "KumoMTA would read this as a Vault path",
+                    )
+                    .with_secondary(mount, "every key comes from Vault because of this")
+                    .with_help("remove `key` (set `vault_path` if the key is not at `<vault_path_prefix>/<domain>/<selector>.key`), or remove `vault_mount`"),
+                );
+                return None;
+            }
+            let key_ref = key_setting.value.as_secret()?.clone();
             let selector = k
                 .read("selector", Typed::text)
                 .map(str::to_string)
@@ -150,11 +215,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             Some(Dkim {
                 loc: k.header_loc(),
                 settings: s,
-                key: ResolvedSecretKey {
+                key: Some(ResolvedSecretKey {
                     secret: key_ref.name,
                     key,
                     loc: key_ref.name_loc,
-                },
+                }),
             })
         });
         Domain {

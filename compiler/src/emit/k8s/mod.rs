@@ -28,6 +28,7 @@ mod policy;
 mod secrets;
 mod sink;
 mod tsa;
+mod vault;
 
 use std::collections::BTreeMap;
 

@@ -26,6 +26,8 @@ pub(super) fn secret_mounts(d: &Deployment) -> SecretMounts {
     let mut dkim: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for dom in &d.domains {
         let Some(k) = &dom.dkim else { continue };
+        // A key read from Vault is not mounted.
+        let Some(key) = &k.key else { continue };
         let selector = match k
             .settings
             .get("selector")
@@ -40,9 +42,9 @@ pub(super) fn secret_mounts(d: &Deployment) -> SecretMounts {
             .strip_prefix(&format!("{}/", names::DKIM_DIR))
             .unwrap_or(&path)
             .to_string();
-        dkim.entry(k.key.secret.as_str())
+        dkim.entry(key.secret.as_str())
             .or_default()
-            .push(json!({ "key": k.key.key, "path": rel, "mode": 0o440 }));
+            .push(json!({ "key": key.key, "path": rel, "mode": 0o440 }));
     }
     if !dkim.is_empty() {
         let sources: Vec<Value> = dkim

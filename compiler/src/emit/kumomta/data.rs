@@ -64,17 +64,29 @@ pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> Text {
                 _ => String::new(),
             },
         };
-        // The key file is where the Secret's key is mounted (see the Kubernetes manifests).
-        doc.kv(
-            "filename",
-            &Value::Str(names::dkim_key_path(&dom.name, &selector)),
-            Some(&format!(
-                "secret {:?} key {:?}, {}",
-                k.key.secret,
-                k.key.key,
-                p.at(k.key.loc)
-            )),
-        );
+        match &k.key {
+            // The key file is where the Secret's key is mounted (see the Kubernetes manifests).
+            Some(key) => doc.kv(
+                "filename",
+                &Value::Str(names::dkim_key_path(&dom.name, &selector)),
+                Some(&format!(
+                    "secret {:?} key {:?}, {}",
+                    key.secret,
+                    key.key,
+                    p.at(key.loc)
+                )),
+            ),
+            // With Vault, `filename` is the key's path in Vault (the helper's reading).
+            None => {
+                if let Some(path) = k.settings.get("vault_path") {
+                    doc.kv(
+                        "filename",
+                        &values::toml(&path.value),
+                        Some(&p.at(path.loc)),
+                    );
+                }
+            }
+        }
     }
     doc.finish()
 }
@@ -84,7 +96,7 @@ fn dkim_settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
     for (name, setting) in s {
         let at = p.at(setting.loc);
         match (*name, &setting.value) {
-            ("bits", _) => {}
+            ("bits" | "vault_path", _) => {}
             ("algorithm", v) => doc.kv("algo", &values::toml(v), Some(&at)),
             ("expiration", crate::value::Typed::Duration(ms)) => {
                 doc.kv(

@@ -48,6 +48,7 @@ pub mod sec006;
 pub mod sec007;
 pub mod sec008;
 pub mod sec009;
+pub mod sec010;
 pub mod shp001;
 pub mod shp002;
 pub mod shp003;
@@ -126,6 +127,7 @@ pub static RULES: &[&Rule] = &[
     &sec007::RULE,
     &sec008::RULE,
     &sec009::RULE,
+    &sec010::RULE,
     &shp001::RULE,
     &shp002::RULE,
     &shp003::RULE,

@@ -142,6 +142,7 @@ fn strings<'a>(cx: &'a LintContext<'_>) -> Vec<Found<'a>> {
     let m = cx.model;
     let mut out = Vec::new();
     settings(&m.dkim_defaults, &mut out);
+    settings(&m.vault, &mut out);
     for d in &m.domains {
         if let Some(k) = &d.dkim {
             settings(&k.settings, &mut out);
