@@ -165,6 +165,8 @@ pub struct Deployment {
     pub dkim_defaults: Settings,
     /// The `vault` block (address, token); empty when there is none.
     pub vault: Settings,
+    /// Event webhooks (`webhook "name"`), by name.
+    pub webhooks: Vec<Webhook>,
     pub sources: Vec<Source>,
     pub pools: Vec<Pool>,
     pub tenancy: Settings,
@@ -186,6 +188,15 @@ pub struct Domain {
     pub name: String,
     pub loc: Loc,
     pub dkim: Option<Dkim>,
+}
+
+/// A `webhook "name"` block: a KumoMTA log hook POSTing records to `url`.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub name: String,
+    pub loc: Loc,
+    /// url, records, headers, meta, secret_header(_name), retry_interval, ...
+    pub settings: Settings,
 }
 
 #[derive(Debug, Clone)]

@@ -31,3 +31,4 @@ mod releases;
 mod route;
 mod support;
 mod vault;
+mod webhooks;

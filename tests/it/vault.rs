@@ -107,7 +107,7 @@ fn receive(p: &Policy, from: &str) -> Result<Vec<Json>, String> {
 
 /// The build's Kubernetes objects, checked against the bundled schemas and the API
 /// server's value rules.
-fn validate_manifests(out: &emit::Output) {
+pub fn validate_manifests(out: &emit::Output) {
     let objects: std::collections::BTreeMap<String, Json> = out
         .files
         .iter()

@@ -64,6 +64,27 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         providers.sort_by(|a, b| a.name.cmp(&b.name));
         let secrets = self.top("secret").map(|s| self.secret(s)).collect();
         let cluster = self.cluster();
+        let mut webhooks: Vec<Webhook> = Vec::new();
+        for b in self.top("webhook").collect::<Vec<_>>() {
+            let mut s = settings(b);
+            // `secret_header = secret("name")` reads the key `token`.
+            if let Some(mut setting) = s.remove("secret_header") {
+                if let crate::value::Typed::Secret(r) = &mut setting.value {
+                    if r.key.is_none() {
+                        r.key = Some(("token".to_string(), r.name_loc));
+                        let (name, at) = (r.name.clone(), r.name_loc);
+                        self.secret_key(&name, "token", at);
+                    }
+                }
+                s.insert_missing("secret_header", setting);
+            }
+            webhooks.push(Webhook {
+                name: b.label.clone().unwrap_or_default(),
+                loc: b.header_loc(),
+                settings: s,
+            });
+        }
+        webhooks.sort_by(|a, b| a.name.cmp(&b.name));
         let settings_of =
             |kw: &'static str| self.top_one(kw).map(|b| settings(b)).unwrap_or_default();
 
@@ -84,6 +105,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             domains,
             dkim_defaults: settings_of("dkim_defaults"),
             vault: settings_of("vault"),
+            webhooks,
             sources,
             pools,
             tenancy: settings_of("tenancy"),

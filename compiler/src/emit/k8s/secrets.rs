@@ -73,6 +73,9 @@ pub(super) fn secret_mounts(d: &Deployment) -> SecretMounts {
     };
     visit(&d.smtp_listener);
     visit(&d.http_listener);
+    for w in &d.webhooks {
+        visit(&w.settings);
+    }
     if let Some(r) = &d.cluster.redis {
         visit(&r.settings);
     }

@@ -49,6 +49,7 @@ pub mod sec007;
 pub mod sec008;
 pub mod sec009;
 pub mod sec010;
+pub mod sec011;
 pub mod shp001;
 pub mod shp002;
 pub mod shp003;
@@ -128,6 +129,7 @@ pub static RULES: &[&Rule] = &[
     &sec008::RULE,
     &sec009::RULE,
     &sec010::RULE,
+    &sec011::RULE,
     &shp001::RULE,
     &shp002::RULE,
     &shp003::RULE,
