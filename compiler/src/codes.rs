@@ -587,6 +587,24 @@ too.",
 listeners on the same port (the sink's SMTP `port` cannot be 8000, its HTTP listener's), or
 a resource request above its limit (Kubernetes refuses the pod).",
     ),
+    INVALID_DATE = e(
+        "K2020",
+        "invalid-date",
+        Types,
+        "a date that is not a calendar day written `\"YYYY-MM-DD\"`",
+        "A date (a warm-up's `start`) is a UTC calendar day, written `\"2026-12-01\"`: four-digit
+year, two-digit month and day, a day that exists. kumoc turns it into the second its day 0
+starts (midnight UTC), which the policy compares with the clock.
+
+```kumo
+source ip-1 {
+  warmup {
+    start = \"2026-02-30\"   // K2020: February has no 30th
+    ramp  = [500, 1000, 2000]
+  }
+}
+```",
+    ),
     INVALID_TEXT = e(
         "K2015",
         "invalid-text",

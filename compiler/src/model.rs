@@ -167,6 +167,8 @@ pub struct Deployment {
     pub vault: Settings,
     /// Event webhooks (`webhook "name"`), by name.
     pub webhooks: Vec<Webhook>,
+    /// IP warm-up schedules, one per warming source, by source name.
+    pub warmups: Vec<Warmup>,
     pub sources: Vec<Source>,
     pub pools: Vec<Pool>,
     pub tenancy: Settings,
@@ -188,6 +190,32 @@ pub struct Domain {
     pub name: String,
     pub loc: Loc,
     pub dkim: Option<Dkim>,
+}
+
+/// A source's warm-up schedule (its own `warmup` block, or its pool's).
+#[derive(Debug, Clone)]
+pub struct Warmup {
+    pub source: String,
+    /// The `warmup` block.
+    pub loc: Loc,
+    /// The pool whose `warmup` block this is, when the source inherits it.
+    pub pool: Option<String>,
+    /// `start` as written, and the second its day 0 begins (midnight UTC).
+    pub start: Spanned<String>,
+    pub start_epoch: i64,
+    /// Messages per day, day 0 first.
+    pub ramp: Vec<Spanned<i64>>,
+}
+
+impl Warmup {
+    /// This schedule for `source`, inherited from `pool` or its own.
+    pub fn for_source(&self, source: &str, pool: Option<&str>) -> Warmup {
+        Warmup {
+            source: source.to_string(),
+            pool: pool.map(str::to_string),
+            ..self.clone()
+        }
+    }
 }
 
 /// A `webhook "name"` block: a KumoMTA log hook POSTing records to `url`.

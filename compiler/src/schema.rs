@@ -1354,10 +1354,40 @@ pub static WEBHOOK: BlockSchema = BlockSchema {
     )
 };
 
+static WARMUP_FIELDS: &[Field] = &[
+    f(
+        "start",
+        Ty::Str,
+        "The first day of the warm-up, a UTC date `\"YYYY-MM-DD\"`: day 0 runs from its midnight UTC. Before it, day 0's volume applies.",
+    )
+    .req(),
+    f(
+        "ramp",
+        Ty::List(&Ty::Int {
+            min: 1,
+            max: 1_000_000_000,
+        }),
+        "Messages per day, one entry per day from `start` (day 0 first). After the last day the source has no warm-up limit. The policy picks the day's entry when it runs, so the ramp advances without a rebuild.",
+    )
+    .req(),
+];
+
+/// A warm-up schedule: a per-source daily limit on how often the source may be selected
+/// (KumoMTA's `additional_source_selection_rates`).
+pub static WARMUP: BlockSchema = BlockSchema {
+    fields: &[WARMUP_FIELDS],
+    since: Some(Feature::SourceSelectionRates),
+    ..block(
+        "warmup",
+        "An IP warm-up schedule: the source may be selected for at most the day's volume (across every destination); the pool's other sources take the rest. In a `pool`, every member without a schedule of its own follows it.",
+    )
+};
+
 pub static SOURCE: BlockSchema = BlockSchema {
     label: LabelRule::Name,
     multiplicity: Multiplicity::Keyed,
     fields: &[SOURCE_FIELDS],
+    children: &[&WARMUP],
     ..block(
         "source",
         "An egress source: the identity (address, EHLO name, proxy) mail leaves with.",
@@ -1368,6 +1398,7 @@ pub static POOL_SOURCE: BlockSchema = BlockSchema {
     label: LabelRule::Name,
     multiplicity: Multiplicity::Keyed,
     fields: &[POOL_ENTRY_FIELDS, SOURCE_FIELDS],
+    children: &[&WARMUP],
     ..block(
         "source",
         "A member of the pool. Defines the source here, or, when a top-level `source` of that name exists, only sets its weight in this pool.",
@@ -1377,7 +1408,7 @@ pub static POOL_SOURCE: BlockSchema = BlockSchema {
 pub static POOL: BlockSchema = BlockSchema {
     label: LabelRule::Name,
     multiplicity: Multiplicity::Keyed,
-    children: &[&POOL_SOURCE],
+    children: &[&POOL_SOURCE, &WARMUP],
     ..block(
         "pool",
         "An egress pool: the sources a queue sends from, with weights.",

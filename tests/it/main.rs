@@ -31,4 +31,5 @@ mod releases;
 mod route;
 mod support;
 mod vault;
+mod warmup;
 mod webhooks;

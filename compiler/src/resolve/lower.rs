@@ -85,6 +85,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             });
         }
         webhooks.sort_by(|a, b| a.name.cmp(&b.name));
+        let warmups = self.warmups();
         let settings_of =
             |kw: &'static str| self.top_one(kw).map(|b| settings(b)).unwrap_or_default();
 
@@ -106,6 +107,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             dkim_defaults: settings_of("dkim_defaults"),
             vault: settings_of("vault"),
             webhooks,
+            warmups,
             sources,
             pools,
             tenancy: settings_of("tenancy"),
@@ -249,6 +251,84 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             loc: d.header_loc(),
             dkim,
         }
+    }
+
+    /// The warm-up schedules: a source's own `warmup` block (top level or in a pool), else
+    /// the `warmup` block of a pool it is a member of (the first such pool by name).
+    fn warmups(&mut self) -> Vec<Warmup> {
+        let mut out: BTreeMap<String, Warmup> = BTreeMap::new();
+        let mut own: Vec<(String, &HBlock<'_>)> = self
+            .top("source")
+            .filter_map(|s| Some((s.label.clone()?, s.child("warmup")?)))
+            .collect();
+        let mut pools: Vec<_> = self.top("pool").collect();
+        pools.sort_by(|a, b| a.label.cmp(&b.label));
+        for p in &pools {
+            own.extend(
+                p.children("source")
+                    .filter_map(|s| Some((s.label.clone()?, s.child("warmup")?))),
+            );
+        }
+        for (name, w) in own {
+            if out.contains_key(&name) {
+                continue;
+            }
+            if let Some(sched) = self.warmup_schedule(w) {
+                out.insert(name.clone(), sched.for_source(&name, None));
+            }
+        }
+        for p in &pools {
+            let (Some(pool), Some(w)) = (&p.label, p.child("warmup")) else {
+                continue;
+            };
+            let Some(sched) = self.warmup_schedule(w) else {
+                continue;
+            };
+            for s in p.children("source") {
+                if let Some(name) = &s.label {
+                    if !out.contains_key(name) {
+                        out.insert(name.clone(), sched.for_source(name, Some(pool)));
+                    }
+                }
+            }
+        }
+        out.into_values().collect()
+    }
+
+    /// A `warmup` block, its start date read (K2020 when it is not a date).
+    fn warmup_schedule(&mut self, w: &HBlock<'_>) -> Option<Warmup> {
+        let start = w.value("start")?;
+        let text = start.value.text()?.to_string();
+        let start_epoch = match crate::grammars::utc_date_start(&text) {
+            Ok(t) => t,
+            Err(why) => {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::INVALID_DATE,
+                        format!("`{text}` is not a date"),
+                        start.loc,
+                        why,
+                    )
+                    .with_help("write the first day of the warm-up as \"YYYY-MM-DD\" (UTC)"),
+                );
+                return None;
+            }
+        };
+        let ramp: Vec<Spanned<i64>> = w.read_items("ramp", Typed::as_int);
+        if ramp.is_empty() {
+            return None;
+        }
+        Some(Warmup {
+            source: String::new(),
+            loc: w.header_loc(),
+            pool: None,
+            start: Spanned {
+                value: text,
+                loc: start.loc,
+            },
+            start_epoch,
+            ramp,
+        })
     }
 
     fn sources(&self) -> Vec<Source> {

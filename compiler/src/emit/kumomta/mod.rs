@@ -6,6 +6,7 @@ mod data;
 mod lua;
 mod policy;
 pub(crate) mod text;
+mod warmup;
 mod webhooks;
 // The route (`crate::route`) shows values in KumoMTA's spelling, as these write them.
 pub(crate) mod toml;

@@ -177,7 +177,7 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> Text {
 
     init_handler(&mut w, d, &n, p);
     w.blank();
-    w.line("kumo.on('get_egress_path_config', shaper.get_egress_path_config)");
+    super::warmup::write(&mut w, d, p);
     w.blank();
     reception(&mut w, d, &n);
     w.blank();

@@ -60,6 +60,8 @@ pub mod shp007;
 pub mod shp008;
 pub mod shp009;
 pub mod shp010;
+pub mod shp011;
+pub mod shp012;
 pub mod syn001;
 pub mod syn002;
 pub mod syn003;
@@ -140,6 +142,8 @@ pub static RULES: &[&Rule] = &[
     &shp008::RULE,
     &shp009::RULE,
     &shp010::RULE,
+    &shp011::RULE,
+    &shp012::RULE,
     &syn001::RULE,
     &syn002::RULE,
     &syn003::RULE,
