@@ -169,6 +169,9 @@ pub struct Deployment {
     pub webhooks: Vec<Webhook>,
     /// IP warm-up schedules, one per warming source, by source name.
     pub warmups: Vec<Warmup>,
+    /// `cluster { smtp_load_balancer { } }` and `cluster { api_ingress { } }`.
+    pub smtp_load_balancer: Option<Exposure>,
+    pub api_ingress: Option<Exposure>,
     pub sources: Vec<Source>,
     pub pools: Vec<Pool>,
     pub tenancy: Settings,
@@ -216,6 +219,14 @@ impl Warmup {
             ..self.clone()
         }
     }
+}
+
+/// How the MTA is reached from outside the cluster: a LoadBalancer for SMTP, an Ingress for
+/// the HTTP API.
+#[derive(Debug, Clone)]
+pub struct Exposure {
+    pub loc: Loc,
+    pub settings: Settings,
 }
 
 /// A `webhook "name"` block: a KumoMTA log hook POSTing records to `url`.

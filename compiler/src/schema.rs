@@ -1624,9 +1624,86 @@ pub static METRICS: BlockSchema = BlockSchema {
     ..block("metrics", "Prometheus metrics.")
 };
 
+static TRAFFIC_POLICIES: &[Variant] = &[
+    v(
+        "local",
+        "Local",
+        "Only nodes running an MTA pod receive traffic: clients keep their own addresses, so `relay_hosts` and the source ranges see who they are.",
+    ),
+    v(
+        "cluster",
+        "Cluster",
+        "Any node receives traffic and forwards it, replacing the client's address with the node's (SNAT): the MTA sees cluster addresses.",
+    ),
+];
+
+static SMTP_LOAD_BALANCER_FIELDS: &[Field] = &[
+    f(
+        "port",
+        Ty::Int { min: 1, max: 65535 },
+        "The port the load balancer listens on; it forwards to the MTA's SMTP port.",
+    )
+    .def(Lit::Int(25)),
+    f(
+        "source_ranges",
+        Ty::List(&Ty::Cidr),
+        "Client networks the load balancer admits (`loadBalancerSourceRanges`, and the MTA NetworkPolicy's SMTP rule). Without it, anyone.",
+    ),
+    f(
+        "external_traffic_policy",
+        Ty::Enum(TRAFFIC_POLICIES),
+        "`local` keeps the clients' addresses; `cluster` replaces them with node addresses.",
+    )
+    .def(Lit::Name("local")),
+];
+
+static API_INGRESS_FIELDS: &[Field] = &[
+    f(
+        "host",
+        Ty::Domain { wildcard: false },
+        "The host name the HTTP API is served on.",
+    )
+    .req(),
+    f(
+        "class",
+        Ty::K8sName,
+        "The IngressClass (`ingressClassName`); without it, the cluster's default class.",
+    ),
+    f(
+        "tls_secret",
+        Ty::K8sName,
+        "The `kubernetes.io/tls` Secret holding the host's certificate and key. The Ingress always serves TLS.",
+    )
+    .req(),
+];
+
+pub static SMTP_LOAD_BALANCER: BlockSchema = BlockSchema {
+    fields: &[SMTP_LOAD_BALANCER_FIELDS],
+    ..block(
+        "smtp_load_balancer",
+        "A LoadBalancer Service for SMTP from outside the cluster, to the MTA pods.",
+    )
+};
+
+pub static API_INGRESS: BlockSchema = BlockSchema {
+    fields: &[API_INGRESS_FIELDS],
+    ..block(
+        "api_ingress",
+        "An Ingress, with TLS, for the MTA's HTTP API (injection and admin) from outside the cluster.",
+    )
+};
+
 pub static CLUSTER: BlockSchema = BlockSchema {
     fields: &[CLUSTER_FIELDS],
-    children: &[&MTA, &TSA, &SINK, &REDIS, &METRICS],
+    children: &[
+        &MTA,
+        &TSA,
+        &SINK,
+        &REDIS,
+        &METRICS,
+        &SMTP_LOAD_BALANCER,
+        &API_INGRESS,
+    ],
     ..block(
         "cluster",
         "The Kubernetes topology: workloads, Redis, sink and metrics.",

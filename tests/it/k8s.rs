@@ -22,6 +22,7 @@ fn schema_for(api_version: &str, kind: &str) -> Option<&'static str> {
         ("autoscaling/v2", "HorizontalPodAutoscaler") => "horizontalpodautoscaler-autoscaling-v2",
         ("policy/v1", "PodDisruptionBudget") => "poddisruptionbudget-policy-v1",
         ("networking.k8s.io/v1", "NetworkPolicy") => "networkpolicy-networking-v1",
+        ("networking.k8s.io/v1", "Ingress") => "ingress-networking-v1",
         _ => return None,
     })
 }

@@ -9,6 +9,7 @@ mod cli;
 mod defaults;
 mod determinism;
 mod dns;
+mod exposure;
 mod fixes;
 mod fmt;
 mod fuzz;

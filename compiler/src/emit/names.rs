@@ -76,6 +76,9 @@ pub struct Names {
     pub tsa_headless: String,
     pub sink: String,
     pub namespace: String,
+    /// The SMTP LoadBalancer Service and the HTTP API's Ingress.
+    pub mta_smtp_lb: String,
+    pub mta_api_ingress: String,
 }
 
 impl Names {
@@ -88,6 +91,8 @@ impl Names {
             tsa_headless: format!("{n}-tsa-headless"),
             sink: format!("{n}-sink"),
             namespace: d.namespace.value.clone(),
+            mta_smtp_lb: format!("{n}-smtp"),
+            mta_api_ingress: format!("{n}-api"),
         }
     }
 

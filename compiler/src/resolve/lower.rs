@@ -86,6 +86,16 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
         webhooks.sort_by(|a, b| a.name.cmp(&b.name));
         let warmups = self.warmups();
+        let exposure = |kw: &str| {
+            self.top_one("cluster")
+                .and_then(|c| c.child(kw))
+                .map(|b| Exposure {
+                    loc: b.header_loc(),
+                    settings: settings(b),
+                })
+        };
+        let smtp_load_balancer = exposure("smtp_load_balancer");
+        let api_ingress = exposure("api_ingress");
         let settings_of =
             |kw: &'static str| self.top_one(kw).map(|b| settings(b)).unwrap_or_default();
 
@@ -108,6 +118,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             vault: settings_of("vault"),
             webhooks,
             warmups,
+            smtp_load_balancer,
+            api_ingress,
             sources,
             pools,
             tenancy: settings_of("tenancy"),

@@ -23,6 +23,7 @@
 //! - `policy.rs`: the policy ConfigMaps and the pod-template checksum over what they hold.
 
 mod common;
+mod exposure;
 mod mta;
 mod policy;
 mod secrets;
@@ -109,6 +110,15 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     }
     if d.cluster.mta.replicas.value > 1 || d.cluster.mta.autoscale.is_some() {
         add("pdb-mta.yaml", yaml(&common::pdb(&cx, &cx.n.mta, "mta")));
+    }
+    if let Some(e) = &d.smtp_load_balancer {
+        add(
+            "service-mta-smtp-lb.yaml",
+            yaml(&exposure::smtp_load_balancer(&cx, e)),
+        );
+    }
+    if let Some(e) = &d.api_ingress {
+        add("ingress-mta-api.yaml", yaml(&exposure::api_ingress(&cx, e)));
     }
     add("networkpolicy-mta.yaml", yaml(&mta::network_policy(&cx)));
     if d.cluster.metrics.enabled && d.cluster.metrics.service_monitor {

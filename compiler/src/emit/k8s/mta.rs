@@ -172,6 +172,7 @@ pub(super) fn network_policy(cx: &Ctx<'_>) -> Value {
     if !relay.is_empty() {
         ingress.push(json!({ "from": relay, "ports": [{ "port": "smtp", "protocol": "TCP" }] }));
     }
+    ingress.extend(super::exposure::smtp_network_rule(cx));
     let scrapers = ip_blocks(
         d.cluster
             .metrics
