@@ -544,9 +544,28 @@ pub fn utc_date_start(s: &str) -> Result<i64, String> {
     Ok((era * 146_097 + doe - 719_468) * 86_400)
 }
 
+/// The UTC date `YYYY-MM-DD` whose midnight is `secs` after the Unix epoch (the inverse of
+/// [`utc_date_start`]); `None` for a second that is not a midnight of years 1970 to 9999.
+pub fn utc_date_of(secs: i64) -> Option<String> {
+    if secs < 0 || secs % 86_400 != 0 {
+        return None;
+    }
+    // Howard Hinnant's civil_from_days.
+    let z = secs / 86_400 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y <= 9999).then(|| format!("{y:04}-{m:02}-{d:02}"))
+}
+
 #[cfg(test)]
 mod date_tests {
-    use super::utc_date_start;
+    use super::{utc_date_of, utc_date_start};
 
     #[test]
     fn utc_dates() {
@@ -559,5 +578,15 @@ mod date_tests {
         assert!(utc_date_start("2026-1-01").is_err());
         assert!(utc_date_start("1969-12-31").is_err());
         assert!(utc_date_start("２026-01-01").is_err());
+        for d in [
+            "1970-01-01",
+            "2000-02-29",
+            "2026-12-01",
+            "2100-03-01",
+            "9999-12-31",
+        ] {
+            assert_eq!(utc_date_of(utc_date_start(d).unwrap()).as_deref(), Some(d));
+        }
+        assert_eq!(utc_date_of(86_399), None);
     }
 }
