@@ -82,7 +82,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     if !metrics.enabled {
         let written = util::find_written(cx, &["cluster", "metrics"], "enabled");
         out.push(
-            RULE.diagnostic(cx, format!("{what} read the MTA's metrics, which are off"), written.map_or(at, |w| w.loc), "metrics off")
+            RULE.diagnostic(cx, format!("{what} would read the MTA's metrics, which are off"), written.map_or(at, |w| w.loc), "metrics off")
                 .with_help("remove `enabled = false` from `cluster { metrics { } }`, or the alerts, dashboard and queue-depth scaling"),
         );
         return;
@@ -95,7 +95,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let d = RULE
         .diagnostic(
             cx,
-            format!("{what} read metrics that no ServiceMonitor has Prometheus scrape"),
+            format!("{what} would read metrics that no ServiceMonitor has Prometheus scrape"),
             at,
             "no ServiceMonitor",
         )
