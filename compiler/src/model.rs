@@ -453,6 +453,8 @@ pub struct Alerts {
     pub queue_stuck_written: bool,
     /// The longest `max_age` of the queues (KumoMTA's default when none sets it).
     pub longest_max_age_ms: u64,
+    /// Where that `max_age` is written (none: KumoMTA's default).
+    pub longest_max_age_at: Option<Loc>,
     pub failure_ratio: Spanned<u8>,
     pub transfail_ratio: Spanned<u8>,
     pub spool_free: Spanned<u8>,

@@ -605,7 +605,7 @@ fn service_monitor_validates_against_its_crd_schema() {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(ep_keys, ["interval", "path", "port"]);
+        assert_eq!(ep_keys, ["honorLabels", "interval", "path", "port"]);
         // It scrapes the metrics port, through a Service that exposes it.
         assert_eq!(sm["spec"]["endpoints"][0]["port"], "metrics");
         let svc = &objects["k8s/service-mta-headless.yaml"];

@@ -566,7 +566,7 @@ fn alerts(a: &HBlock<'_>, queues: &[QueueRule]) -> Option<Alerts> {
     if !field(Some(a), &ALERTS, "enabled", at, Typed::as_bool).value {
         return None;
     }
-    let longest_max_age_ms = longest_max_age_ms(queues);
+    let (longest_max_age_ms, longest_max_age_at) = longest_max_age(queues);
     let written = a
         .value("queue_stuck")
         .and_then(|v| v.read(Typed::as_duration_ms));
@@ -592,6 +592,7 @@ fn alerts(a: &HBlock<'_>, queues: &[QueueRule]) -> Option<Alerts> {
             loc: at,
         }),
         longest_max_age_ms,
+        longest_max_age_at,
         failure_ratio: pct("failure_ratio"),
         transfail_ratio: pct("transfail_ratio"),
         spool_free: pct("spool_free"),
@@ -599,11 +600,14 @@ fn alerts(a: &HBlock<'_>, queues: &[QueueRule]) -> Option<Alerts> {
     })
 }
 
-/// The longest `max_age` a queued message can have: the largest written in a queue, tenant
-/// or campaign block, and KumoMTA's own default (`queue default` without `max_age`, or no
-/// `queue default`: every queue no rule names gets it).
-fn longest_max_age_ms(queues: &[QueueRule]) -> u64 {
-    let read = |s: &Settings| s.get("max_age").and_then(|x| x.value.as_duration_ms());
+/// The longest `max_age` a queued message can have, and where it is written: the largest
+/// written in a queue, tenant or campaign block, and KumoMTA's own default (`queue default`
+/// without `max_age`, or no `queue default`: every queue no rule names gets it).
+fn longest_max_age(queues: &[QueueRule]) -> (u64, Option<Loc>) {
+    let read = |s: &Settings| {
+        s.get("max_age")
+            .and_then(|x| x.value.as_duration_ms().map(|ms| (ms, Some(x.loc))))
+    };
     let mut longest = queues
         .iter()
         .flat_map(|q| {
@@ -612,8 +616,7 @@ fn longest_max_age_ms(queues: &[QueueRule]) -> u64 {
             }))
         })
         .filter_map(read)
-        .max()
-        .unwrap_or(0);
+        .fold((0, None), |a, b| if b.0 > a.0 { b } else { a });
     let default_sets_it = queues
         .iter()
         .any(|q| q.key == ShapingKey::Default && q.settings.contains_key("max_age"));
@@ -624,7 +627,9 @@ fn longest_max_age_ms(queues: &[QueueRule]) -> u64 {
             .and_then(|d| d.lit())
             .and_then(|l| l.duration_ms())
             .unwrap_or(0);
-        longest = longest.max(kumo);
+        if kumo > longest.0 {
+            longest = (kumo, None);
+        }
     }
     longest
 }

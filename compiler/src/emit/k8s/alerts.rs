@@ -89,11 +89,7 @@ pub(super) fn groups(cx: &Ctx<'_>, a: &Alerts) -> Value {
             Some(a.queue_stuck_ms.value),
             "critical",
             "A KumoMTA pod holds queued mail and delivers none",
-            format!(
-                "{{{{ $labels.pod }}}}: {{{{ $value }}}} messages queued and no delivery for {} (the longest max_age is {}).",
-                format_duration(a.queue_stuck_ms.value),
-                format_duration(a.longest_max_age_ms)
-            ),
+            "{{ $labels.pod }}: {{ $value }} messages queued and no delivery for as long as the alert waits (`for`): mail may expire (max_age) before it is delivered.".into(),
         ),
         alert(
             "KumoDeliveryFailures",
@@ -203,4 +199,28 @@ pub(super) fn prometheus_rule(cx: &Ctx<'_>, a: &Alerts) -> Value {
         "metadata": meta(cx, &cx.n.mta, "mta"),
         "spec": { "groups": groups(cx, a) },
     })
+}
+
+/// The rule's YAML with the place `queue_stuck` derives from as a comment on the
+/// `KumoQueueStuck` rule's `for:` line (a change to that `max_age` then changes only lines
+/// that name it).
+pub(super) fn with_derivation(yaml: String, from: Option<&str>) -> String {
+    let Some(place) = from else {
+        return yaml;
+    };
+    let mut out = String::with_capacity(yaml.len() + place.len() + 32);
+    let mut in_stuck = false;
+    for line in yaml.lines() {
+        out.push_str(line);
+        let t = line.trim_start();
+        if t.starts_with("- alert:") || t.starts_with("- record:") || t.starts_with("- expr:") {
+            in_stuck = t == "- alert: KumoQueueStuck";
+        }
+        if in_stuck && t.starts_with("for: ") {
+            out.push_str(&format!(" # half the longest max_age: {place}"));
+            in_stuck = false;
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -59,6 +59,9 @@ pub struct Inputs<'a> {
     /// The digest of each policy file's canonical form (its code without comments), by
     /// path: what the pod-template checksums cover.
     pub digests: BTreeMap<String, Digest>,
+    /// The place of the `max_age` that the alerts' `queue_stuck` is derived from, when it is
+    /// (written beside the derived value, as a YAML comment).
+    pub queue_stuck_from: Option<String>,
 }
 
 /// What every object of a build reads: the model, its names, the image and the checksums.
@@ -129,7 +132,10 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
         if let Some(a) = &d.cluster.metrics.alerts {
             add(
                 "prometheusrule-mta.yaml",
-                yaml(&alerts::prometheus_rule(&cx, a)),
+                alerts::with_derivation(
+                    yaml(&alerts::prometheus_rule(&cx, a)),
+                    inputs.queue_stuck_from.as_deref(),
+                ),
             );
         }
         if let Some(dash) = &d.cluster.metrics.dashboard {
