@@ -16,7 +16,7 @@ use kumoc_compiler::Environment;
 use serde_json::{Value, json};
 
 use crate::k8s::{manifests, validator};
-use crate::support::root;
+use crate::support::{fixture_files, root};
 
 fn production() -> BTreeMap<String, Value> {
     manifests(Some(Environment::Production)).0
@@ -376,5 +376,55 @@ fn promtool_unit_tests_fire_the_alerts() {
         json!([{ "exp_labels": pod_labels("KumoDeliveryFailures", "warning") }]);
     write_yaml(&dir.join("wrong.yaml"), &wrong);
     assert!(!run(&tool, &["test", "rules", "wrong.yaml"], &dir).0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The Redis alert and panel need `redis_operation_latency` (KumoMTA 2026.03.04-bb93ecb1 on):
+/// absent on the example's 2025.03.19 release, present (and valid PromQL) on a newer one.
+#[test]
+fn the_redis_alert_follows_the_release() {
+    let has_redis = |objects: &BTreeMap<String, Value>| {
+        let rules = rule_groups(objects).to_string();
+        let panels = dashboard(objects).to_string();
+        (
+            rules.contains("KumoRedisErrors"),
+            panels.contains("redis_operation_latency_count"),
+        )
+    };
+    assert_eq!(has_redis(&production()), (false, false));
+    let files: Vec<(String, Vec<u8>)> = fixture_files(&root().join("examples/example-com"))
+        .into_iter()
+        .map(|(name, bytes)| {
+            let text = String::from_utf8(bytes).unwrap();
+            (
+                name,
+                text.replace("2025.03.19-1d3f1f67", "2026.03.04-bb93ecb1")
+                    .into_bytes(),
+            )
+        })
+        .collect();
+    let options = kumoc_compiler::Options {
+        env: Some(Environment::Production),
+        ..Default::default()
+    };
+    let out = kumoc_compiler::analyze(&files, &options)
+        .emit()
+        .expect("the example builds on 2026.03.04-bb93ecb1");
+    let objects: BTreeMap<String, Value> = out
+        .files
+        .iter()
+        .filter(|(k, _)| k.starts_with("k8s/") && !k.ends_with("kustomization.yaml"))
+        .map(|(k, v)| (k.clone(), serde_norway::from_str::<Value>(v).unwrap()))
+        .collect();
+    assert_eq!(has_redis(&objects), (true, true));
+    crate::k8s::validate_all(&objects);
+    let tool = need_promtool!();
+    let dir = scratch("redis");
+    write_yaml(
+        &dir.join("rules.yaml"),
+        &json!({ "groups": rule_groups(&objects) }),
+    );
+    let (ok, out) = run(&tool, &["check", "rules", "rules.yaml"], &dir);
+    assert!(ok, "promtool check rules:\n{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
