@@ -1134,7 +1134,7 @@ static ALERTS_FIELDS: &[Field] = &[
         Ty::Duration,
         "`KumoQueueStuck`: how long a pod may hold queued mail while delivering none.",
     )
-    .described("half the longest `max_age` of the queues"),
+    .described("half the longest max_age of the queues"),
     f(
         "failure_ratio",
         Ty::Percent,
@@ -1168,7 +1168,7 @@ static DASHBOARD_FIELDS: &[Field] = &[
         "Emit the Grafana dashboard as a ConfigMap Grafana's sidecar loads (label `grafana_dashboard: \"1\"`).",
     )
     .def(Lit::Bool(true)),
-    f("title", Ty::Str, "The dashboard's title.").described("`KumoMTA` and the deployment's name"),
+    f("title", Ty::Str, "The dashboard's title.").described("KumoMTA and the deployment's name"),
     f(
         "folder",
         Ty::Str,
