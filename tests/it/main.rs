@@ -23,6 +23,7 @@ mod links;
 mod lints;
 mod lsp;
 mod lua_harness;
+mod observability;
 mod outdir;
 mod parse;
 mod pods;
