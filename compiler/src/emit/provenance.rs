@@ -56,6 +56,9 @@ pub struct Places {
     origins: Vec<String>,
     /// The user's files relative to the deployment's directory, sorted.
     user_files: Vec<String>,
+    /// Whether a file's name holds a line end (the only part of a place that can: labels
+    /// and keys are quoted with escapes).
+    line_end_in_origins: bool,
 }
 
 impl Places {
@@ -80,6 +83,7 @@ impl Places {
         }
         places.segs.shrink_to_fit();
         places.user_files.sort_unstable();
+        places.line_end_in_origins = places.origins.iter().any(|o| o.contains(['\n', '\r']));
         places
     }
 
@@ -241,6 +245,11 @@ impl<'s> Provenance<'s> {
         if out.len() == path {
             out.truncate(path - ": ".len());
         }
+    }
+
+    /// Whether a place can hold a line end (only a file's name can).
+    pub(crate) fn may_hold_line_end(&self) -> bool {
+        self.places.line_end_in_origins
     }
 
     /// The user's files relative to the deployment's directory, sorted, for file headers.

@@ -78,7 +78,9 @@ impl Doc {
                 out.push_str(" # ");
                 let start = out.len();
                 p.write_at(loc, out);
-                one_line_from(out, start);
+                if p.may_hold_line_end() {
+                    one_line_from(out, start);
+                }
             }),
         }
     }
