@@ -41,9 +41,10 @@ impl SourceFile {
         let text = text.into();
         let name = name.into();
         let mut line_starts = vec![0u32];
-        // `match_indices` of a char finds each with memchr, not byte by byte.
-        for (i, _) in text.match_indices('\n') {
-            line_starts.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                line_starts.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
+            }
         }
         Self {
             rel: name.clone(),
