@@ -44,6 +44,9 @@ struct Node {
 
 const NONE: u32 = u32::MAX;
 
+/// What makes siblings the same for their ordinal: whether a block, keyword or key, label.
+type Sibling<'a> = (bool, &'a str, Option<&'a str>);
+
 /// The statements of every file, for [`Provenance::at`]: about 20 bytes per statement, the
 /// segments in one string; and each file's name in the output.
 #[derive(Default)]
@@ -92,8 +95,8 @@ impl Places {
         // ordinal of a repeated one (`automation`, `automation[2]`, ...).
         // A block's few statements are counted in a vector, the many at the top in a map.
         let few = items.len() <= 16;
-        let mut seen_few: Vec<((bool, &str, Option<&str>), u32)> = Vec::new();
-        let mut seen: FxHashMap<(bool, &str, Option<&str>), u32> = FxHashMap::default();
+        let mut seen_few: Vec<(Sibling<'_>, u32)> = Vec::new();
+        let mut seen: FxHashMap<Sibling<'_>, u32> = FxHashMap::default();
         for stmt in items {
             let start = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
             let key = match stmt {

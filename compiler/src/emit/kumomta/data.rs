@@ -51,7 +51,7 @@ pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> Text {
     }
     for dom in &d.domains {
         let Some(k) = &dom.dkim else { continue };
-        doc.table_at(&["domain", &dom.name], p, k.loc);
+        doc.table(&["domain", &dom.name], Some(&p.at(k.loc)));
         dkim_settings(&mut doc, &k.settings, p);
         let selector = match k.settings.get("selector").map(|s| &s.value) {
             Some(crate::value::Typed::Str(s)) => s.clone(),
