@@ -1126,8 +1126,11 @@ mod tests {
                 let vols = o["spec"]["template"]["spec"]["volumes"]
                     .as_array_mut()
                     .unwrap();
-                let dkim = vols.iter_mut().find(|v| v["name"] == "dkim-keys").unwrap();
-                dkim["projected"]["sources"][0]["secret"]["items"][0]["key"] = "..key".into();
+                let dkim = vols
+                    .iter_mut()
+                    .find(|v| v["name"] == "dkim-keys-0")
+                    .unwrap();
+                dkim["secret"]["secretName"] = "dkim_keys".into();
             }),
             ("hpa-mta.yaml", |o| {
                 o["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] = 0.into()

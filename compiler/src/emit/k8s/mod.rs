@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 
 use super::Output;
 use super::kumomta::Digest;
-use super::names::Names;
+use super::names::{Names, Workload};
 use crate::model::Deployment;
 use common::{image_reference, meta, yaml};
 
@@ -59,7 +59,10 @@ struct Ctx<'a> {
     d: &'a Deployment,
     n: Names,
     image: String,
+    /// The pod-template checksums: what needs a restart of each workload (see
+    /// [`policy::pod_checksum`]).
     checksum: String,
+    tsa_checksum: String,
     sink_checksum: String,
 }
 
@@ -81,8 +84,9 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     let cx = Ctx {
         d,
         image: image_reference(&d.image, &d.version.value),
-        checksum: policy::pod_checksum(inputs, mta_files.keys().copied()),
-        sink_checksum: policy::pod_checksum(inputs, sink_files.keys().copied()),
+        checksum: policy::pod_checksum(inputs, Workload::Mta),
+        tsa_checksum: policy::pod_checksum(inputs, Workload::Tsa),
+        sink_checksum: policy::pod_checksum(inputs, Workload::Sink),
         n,
     };
     // Each object is written as YAML as soon as it is built (the ConfigMaps directly, see

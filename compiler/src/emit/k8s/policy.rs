@@ -1,37 +1,42 @@
 //! The policy ConfigMaps (the policy files as literal blocks) and the pod-template
 //! checksum over the files a pod reads.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use super::common::{meta, yaml};
 use super::{Ctx, Inputs};
+use crate::emit::names::Workload;
 
-/// The `kumoc.dev/policy-checksum` annotation of a pod template: sha256 over the name and
-/// canonical digest of each file in `covered`, in name order. A pod template carries the
-/// checksum of the files its pods read (the ConfigMap they mount), so a change to what they
-/// read rolls them; the digests leave out comments (see `kumomta::text`), so a change to a
-/// value's place or to the list of source files, which cannot change kumod's behaviour, does
-/// not. A file without a digest counts with its whole text (rolling too often is safe).
-pub(super) fn pod_checksum<'a>(
-    inputs: &Inputs<'_>,
-    covered: impl IntoIterator<Item = &'a str>,
-) -> String {
-    let covered: BTreeSet<&str> = covered.into_iter().collect();
+/// The `kumoc.dev/policy-checksum` annotation of a workload's pod template: sha256 over the
+/// name and canonical digest of the one policy file its process runs (`--policy`: `init.lua`,
+/// `tsa_init.lua` or `sink.lua`). That is what needs a restart: its `init` handler (listeners,
+/// spools, Redis, logging) runs once per process. The helpers' data files (sources, DKIM,
+/// queues, shaping) are not covered: KumoMTA reloads them live when they change on disk
+/// (the config epoch; see ARCHITECTURE.md, "Live data"), so a new domain rolls no pod. The
+/// digests leave out comments (see `kumomta::text`), so a change to a value's place or to
+/// the list of source files, which cannot change kumod's behaviour, does not roll either. A
+/// file without a digest counts with its whole text (rolling too often is safe).
+pub(super) fn pod_checksum(inputs: &Inputs<'_>, workload: Workload) -> String {
+    // The output's path of the file (`policy/init.lua`), as `Inputs` names it.
+    let name = format!("policy/{}", workload.policy());
     let mut h = Sha256::new();
-    for name in covered {
-        h.update(name.as_bytes());
-        h.update([0]);
-        match inputs.digests.get(name) {
-            Some(d) => h.update(d),
-            None => h.update(Sha256::digest(
-                inputs.policy.get(name).copied().unwrap_or("").as_bytes(),
-            )),
-        }
-        h.update([0]);
+    h.update(name.as_bytes());
+    h.update([0]);
+    match inputs.digests.get(&name) {
+        Some(d) => h.update(d),
+        None => h.update(Sha256::digest(
+            inputs
+                .policy
+                .get(name.as_str())
+                .copied()
+                .unwrap_or("")
+                .as_bytes(),
+        )),
     }
+    h.update([0]);
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -138,6 +143,7 @@ mod tests {
             n: crate::emit::names::Names::new(&d),
             image: String::new(),
             checksum: String::new(),
+            tsa_checksum: String::new(),
             sink_checksum: String::new(),
         };
         let mut fast = 0;

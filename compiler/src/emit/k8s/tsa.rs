@@ -68,7 +68,7 @@ pub(super) fn statefulset(cx: &Ctx<'_>, tsa: &crate::model::Tsa) -> Value {
             "podManagementPolicy": "Parallel",
             "selector": { "matchLabels": selector(cx.d, "tsa") },
             "template": {
-                "metadata": { "labels": labels(cx.d, "tsa"), "annotations": { "kumoc.dev/policy-checksum": cx.checksum } },
+                "metadata": { "labels": labels(cx.d, "tsa"), "annotations": { "kumoc.dev/policy-checksum": cx.tsa_checksum } },
                 "spec": {
                     "serviceAccountName": cx.n.mta,
                     "automountServiceAccountToken": false,
