@@ -568,6 +568,13 @@ fn volume(ck: &mut Ck, at: &str, v: &Value) {
         );
         let mut all_paths = BTreeSet::new();
         for (i, src) in arr(&p["sources"]).iter().enumerate() {
+            if let Some(cm) = src.get("configMap") {
+                ck.rule(
+                    &format!("{at}.projected.sources[{i}].configMap.name"),
+                    dns1123_subdomain(s(&cm["name"])),
+                );
+                continue;
+            }
             let sec = &src["secret"];
             let where_ = format!("{at}.projected.sources[{i}].secret");
             ck.rule(

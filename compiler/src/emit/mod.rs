@@ -66,7 +66,7 @@ pub fn emit_canonical(model: &Deployment, places: &Places) -> Output {
 fn emit_inner(model: &Deployment, places: &Places, comments: bool) -> Output {
     let prov = Provenance::new(places, comments);
     let mut out = Output::default();
-    let digests = kumomta::emit(model, &prov, &mut out);
+    let (digests, shards) = kumomta::emit(model, &prov, &mut out);
     let policy = out
         .files
         .iter()
@@ -74,7 +74,15 @@ fn emit_inner(model: &Deployment, places: &Places, comments: bool) -> Output {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let mut manifests = Output::default();
-    k8s::emit(model, &k8s::Inputs { policy, digests }, &mut manifests);
+    k8s::emit(
+        model,
+        &k8s::Inputs {
+            policy,
+            digests,
+            shards,
+        },
+        &mut manifests,
+    );
     out.files.extend(manifests.files);
     out
 }

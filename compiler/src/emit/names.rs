@@ -53,6 +53,11 @@ pub fn dkim_key_file(secret: &str, key: &str) -> String {
     format!("{DKIM_DIR}/{secret}/{key}")
 }
 
+/// Shard `i` of `count` of a helper's data file `<stem>.toml` (see `kumomta::shard`).
+pub fn shard_file(stem: &str, i: usize, count: usize) -> String {
+    format!("{stem}-{i}-of-{count}.toml")
+}
+
 pub fn secret_path(secret: &str, key: &str) -> String {
     format!("{SECRETS_DIR}/{secret}/{key}")
 }
@@ -113,6 +118,13 @@ impl Names {
     /// The MTA's (and TSA's) policy ConfigMap.
     pub fn mta_policy(&self) -> String {
         format!("{}-policy", self.mta)
+    }
+
+    /// The ConfigMap of one shard of the policy data (`file`: `dkim_data-3-of-8.toml`):
+    /// its own object, so each stays under the API's size limits.
+    pub fn policy_shard(&self, file: &str) -> String {
+        let stem = file.strip_suffix(".toml").unwrap_or(file);
+        format!("{}-policy-{}", self.mta, stem.replace('_', "-"))
     }
 
     /// The sink's policy ConfigMap.

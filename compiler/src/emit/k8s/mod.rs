@@ -52,6 +52,9 @@ pub struct Inputs<'a> {
     /// The digest of each policy file's canonical form (its code without comments), by
     /// path: what the pod-template checksums cover.
     pub digests: BTreeMap<String, Digest>,
+    /// The policy files that are shards of a helper's data (`kumomta::shard`): each gets a
+    /// ConfigMap of its own, projected with the others into the policy directory.
+    pub shards: Vec<String>,
 }
 
 /// What every object of a build reads: the model, its names, the image and the checksums.
@@ -63,6 +66,8 @@ struct Ctx<'a> {
     /// [`policy::pod_checksum`]).
     checksum: String,
     tsa_checksum: String,
+    /// The policy volume of the MTA and TSA pods: the policy ConfigMap, and the shards'.
+    policy_volume: Value,
     sink_checksum: String,
 }
 
@@ -72,7 +77,7 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     let mta_files: BTreeMap<&str, &str> = inputs
         .policy
         .iter()
-        .filter(|(k, _)| **k != "policy/sink.lua")
+        .filter(|(k, _)| **k != "policy/sink.lua" && !inputs.shards.iter().any(|s| s == *k))
         .map(|(k, v)| (*k, *v))
         .collect();
     let sink_files: BTreeMap<&str, &str> = inputs
@@ -87,6 +92,7 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
         checksum: policy::pod_checksum(inputs, Workload::Mta),
         tsa_checksum: policy::pod_checksum(inputs, Workload::Tsa),
         sink_checksum: policy::pod_checksum(inputs, Workload::Sink),
+        policy_volume: policy::volume(&n, &inputs.shards),
         n,
     };
     // Each object is written as YAML as soon as it is built (the ConfigMaps directly, see
@@ -101,6 +107,24 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
         "configmap-policy.yaml",
         policy::config_map(&cx, &cx.n.mta_policy(), &mta_files, "mta"),
     );
+    for path in &inputs.shards {
+        let file = path.rsplit('/').next().unwrap_or(path);
+        let name = cx.n.policy_shard(file);
+        let files: BTreeMap<&str, &str> = inputs
+            .policy
+            .get(path.as_str())
+            .map(|text| (path.as_str(), *text))
+            .into_iter()
+            .collect();
+        add(
+            &format!(
+                "configmap-{}.yaml",
+                name.strip_prefix(&format!("{}-", cx.n.mta))
+                    .unwrap_or(&name)
+            ),
+            policy::config_map(&cx, &name, &files, "mta"),
+        );
+    }
     add("statefulset-mta.yaml", yaml(&mta::statefulset(&cx)));
     add("service-mta.yaml", yaml(&mta::service(&cx)));
     add(

@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::common::{meta, yaml};
 use super::{Ctx, Inputs};
-use crate::emit::names::Workload;
+use crate::emit::names::{Names, Workload};
 
 /// The `kumoc.dev/policy-checksum` annotation of a workload's pod template: sha256 over the
 /// name and canonical digest of the one policy file its process runs (`--policy`: `init.lua`,
@@ -38,6 +38,21 @@ pub(super) fn pod_checksum(inputs: &Inputs<'_>, workload: Workload) -> String {
     }
     h.update([0]);
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `policy` volume of the MTA and TSA pods, mounted whole at the policy directory (never
+/// with `subPath`, so the kubelet updates the files in running pods): the policy ConfigMap,
+/// or, when the data is sharded, a projected volume of it and every shard's ConfigMap.
+pub(super) fn volume(n: &Names, shards: &[String]) -> Value {
+    if shards.is_empty() {
+        return json!({ "name": "policy", "configMap": { "name": n.mta_policy() } });
+    }
+    let mut sources = vec![json!({ "configMap": { "name": n.mta_policy() } })];
+    sources.extend(shards.iter().map(|path| {
+        let file = path.rsplit('/').next().unwrap_or(path);
+        json!({ "configMap": { "name": n.policy_shard(file) } })
+    }));
+    json!({ "name": "policy", "projected": { "sources": sources } })
 }
 
 /// A ConfigMap of policy files, as YAML. The files (megabytes for a large deployment) are
@@ -145,6 +160,7 @@ mod tests {
             checksum: String::new(),
             tsa_checksum: String::new(),
             sink_checksum: String::new(),
+            policy_volume: serde_json::Value::Null,
         };
         let mut fast = 0;
         for text in texts {

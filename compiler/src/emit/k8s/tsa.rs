@@ -76,7 +76,7 @@ pub(super) fn statefulset(cx: &Ctx<'_>, tsa: &crate::model::Tsa) -> Value {
                     "securityContext": pod_security(),
                     "containers": [container],
                     "volumes": [
-                        { "name": "policy", "configMap": { "name": cx.n.mta_policy() } },
+                        cx.policy_volume,
                         empty_dir("tmp"),
                     ],
                 },
