@@ -130,3 +130,184 @@ fn a_listener_change_rolls_the_mta() {
         );
     }
 }
+
+/// A deployment of `n` domains, as `bench/gen.py` writes it: each domain with a source in
+/// pool `main`, DKIM signing, a queue and a shaping block.
+pub fn generated(n: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::from(
+        "deployment \"bench\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n\nsecret \"dkim-keys\" {}\n\npool main {\n",
+    );
+    for i in 0..n {
+        let _ = write!(
+            out,
+            "  source src-{i} {{\n    ehlo_domain    = \"mta{i}.example.com\"\n    source_address = 10.{}.{}.{}\n  }}\n",
+            i / 62500,
+            i / 250 % 250,
+            i % 250
+        );
+    }
+    out.push_str("}\n");
+    for i in 0..n {
+        let _ = write!(
+            out,
+            "\ndomain \"d{i}.example.com\" {{\n  dkim {{\n    selector = \"s1\"\n    headers  = [\"From\", \"To\", \"Subject\"]\n    key      = secret(\"dkim-keys\")\n  }}\n}}\n\nqueue \"d{i}.example.com\" {{\n  egress_pool = main\n  max_age     = 2d\n}}\n\nshaping \"d{i}.example.com\" {{\n  mx_rollup        = false\n  max_message_rate = {}/s\n}}\n",
+            10 + i % 90
+        );
+    }
+    out
+}
+
+fn build_generated(n: usize) -> emit::Output {
+    let files = vec![("bench.kumo".to_string(), generated(n).into_bytes())];
+    let analysis = kumoc_compiler::analyze(&files, &Options::default());
+    assert!(!analysis.has_errors(), "{}", human(&analysis));
+    analysis.emit().expect("an error-free analysis emits")
+}
+
+/// The API server's limit on an object, with margin (it refuses a ConfigMap over 1 MiB).
+const OBJECT_LIMIT: usize = 900 * 1024;
+/// Client-side `kubectl apply` stores the object as JSON in an annotation; all annotations
+/// together may hold 256 KiB.
+const ANNOTATION_LIMIT: usize = 256 * 1024;
+
+/// The object as `kubectl apply` writes it into `last-applied-configuration`: compact JSON
+/// as Go's `encoding/json` escapes it (`<`, `>` and `&` as `\u003c`...).
+fn last_applied_len(object: &Value) -> usize {
+    let json = serde_json::to_string(object).unwrap();
+    json.len()
+        + 5 * json
+            .bytes()
+            .filter(|b| matches!(b, b'<' | b'>' | b'&'))
+            .count()
+}
+
+/// Every emitted object fits the API (≤ 900 KiB as YAML) and client-side `kubectl apply`
+/// (its JSON under 256 KiB), at every size; the MTA StatefulSet stays small.
+pub fn assert_objects_fit(out: &emit::Output) -> usize {
+    let mut shards = 0;
+    for (file, text) in &out.files {
+        if !file.starts_with("k8s/") {
+            continue;
+        }
+        assert!(text.len() <= OBJECT_LIMIT, "{file}: {} bytes", text.len());
+        let object: Value = serde_norway::from_str(text).unwrap();
+        let applied = last_applied_len(&object);
+        assert!(
+            applied < ANNOTATION_LIMIT,
+            "{file}: {applied} bytes of JSON"
+        );
+        shards += usize::from(file.contains("-of-"));
+    }
+    shards
+}
+
+#[test]
+fn every_object_fits_the_api_at_every_size() {
+    let mut last_shards = 0;
+    for n in [1, 700, 3000, 20_000] {
+        let out = build_generated(n);
+        let shards = assert_objects_fit(&out);
+        assert!(shards >= last_shards, "{n}: more domains, no fewer shards");
+        last_shards = shards;
+        // The StatefulSet names Secrets and ConfigMaps, never keys: it grows with the
+        // shard count only (a few dozen bytes a shard).
+        let sts = out.get("k8s/statefulset-mta.yaml").unwrap();
+        assert!(
+            sts.len() < 8 * 1024 + 64 * shards,
+            "{n}: {} bytes",
+            sts.len()
+        );
+        assert!(
+            !sts.contains(".key"),
+            "{n}: no key is named in the pod template"
+        );
+    }
+    assert!(last_shards > 4, "20,000 domains are sharded");
+}
+
+/// The sharded policy loads in Lua 5.4 (the stub of KumoMTA's API and helpers) with every
+/// domain present: all sources in pool `main`, every DKIM domain, queue and shaping block.
+#[test]
+fn the_sharded_policy_loads_with_every_domain() {
+    let n = 3000;
+    let out = build_generated(n);
+    let init = out.get("policy/init.lua").unwrap();
+    assert!(init.contains("dkim_data-0-of-"), "sharded: {init}");
+    let scratch = crate::hostile::Scratch::new("scale-shards");
+    let policy = scratch.path().join("policy");
+    std::fs::create_dir_all(&policy).unwrap();
+    for (path, content) in &out.files {
+        if let Some(name) = path.strip_prefix("policy/") {
+            std::fs::write(policy.join(name), content).unwrap();
+        }
+    }
+    // Every shard is in the policy ConfigMaps the pods mount, and every ConfigMap is in the
+    // policy volume.
+    let objects = objects(&out);
+    let mut mounted = std::collections::BTreeSet::new();
+    let sts = &objects["k8s/statefulset-mta.yaml"];
+    let volume = sts["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "policy")
+        .unwrap();
+    for src in volume["projected"]["sources"].as_array().unwrap() {
+        let name = src["configMap"]["name"].as_str().unwrap();
+        let cm = objects
+            .values()
+            .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("ConfigMap {name} is emitted"));
+        for key in cm["data"].as_object().unwrap().keys() {
+            assert!(mounted.insert(key.clone()), "{key} in one ConfigMap");
+        }
+    }
+    for path in out.files.keys() {
+        if let Some(name) = path.strip_prefix("policy/") {
+            if name != "sink.lua" {
+                assert!(mounted.contains(name), "{name} is mounted");
+            }
+        }
+    }
+    let p = crate::lua_harness::Policy::load(
+        &policy,
+        scratch.path(),
+        "init.lua",
+        "2025.03.19-1d3f1f67",
+    )
+    .unwrap();
+    let counts = p
+        .eval(
+            r#"
+            local function count(t) local c = 0 for _ in pairs(t) do c = c + 1 end return c end
+            local s = require('policy-extras.sources').CONFIGURED.get_data()
+            local d = require('policy-extras.dkim_sign').CONFIGURED.get_data()
+            local q = require('policy-extras.queue').CONFIGURED.get_data()
+            local sh = require('policy-extras.shaping').CONFIGURED.load_shaping_data()
+            local rates = {}
+            for i = 0, 2999, 7 do
+              local dom = string.format('d%d.example.com', i)
+              rates[#rates + 1] = sh:get_egress_path_config(dom, 'src-0', dom).max_message_rate
+            end
+            return {
+              sources = count(s.sources),
+              pool = #s.pools.main.entries,
+              dkim = count(d.domain),
+              queues = count(q.queues),
+              rates = rates,
+            }
+            "#,
+        )
+        .unwrap();
+    let c = &counts[0];
+    assert_eq!(c["sources"], n, "{c}");
+    assert_eq!(c["pool"], n, "each pool entry once: {c}");
+    assert_eq!(c["dkim"], n, "{c}");
+    assert!(c["queues"].as_u64().unwrap() >= n as u64, "{c}");
+    let rates = c["rates"].as_array().unwrap();
+    for (j, r) in rates.iter().enumerate() {
+        let i = j * 7;
+        assert_eq!(r, &Value::String(format!("{}/s", 10 + i % 90)), "d{i}");
+    }
+}
