@@ -311,3 +311,67 @@ fn the_sharded_policy_loads_with_every_domain() {
         assert_eq!(r, &Value::String(format!("{}/s", 10 + i % 90)), "d{i}");
     }
 }
+
+/// `kubectl kustomize` (offline) renders the manifests of `n` domains, and every object of
+/// the render is under the limits. Skipped, with a message, where kubectl is not installed.
+fn kustomize_renders(n: usize) {
+    let Ok(version) = std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+    else {
+        eprintln!("skipped: kubectl is not installed (kubectl kustomize renders the output)");
+        return;
+    };
+    assert!(version.status.success());
+    let out = build_generated(n);
+    let scratch = crate::hostile::Scratch::new(&format!("kustomize-{n}"));
+    let k8s = scratch.path().join("k8s");
+    std::fs::create_dir_all(&k8s).unwrap();
+    let mut files = 0;
+    for (path, content) in &out.files {
+        if let Some(name) = path.strip_prefix("k8s/") {
+            std::fs::write(k8s.join(name), content).unwrap();
+            files += usize::from(name != "kustomization.yaml");
+        }
+    }
+    drop(out);
+    let render = std::process::Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&k8s)
+        .output()
+        .unwrap();
+    assert!(
+        render.status.success(),
+        "kubectl kustomize: {}",
+        String::from_utf8_lossy(&render.stderr)
+    );
+    let text = String::from_utf8(render.stdout).unwrap();
+    let mut objects = 0;
+    for doc in text.split("\n---\n") {
+        assert!(doc.len() <= OBJECT_LIMIT, "{} bytes", doc.len());
+        let object: Value = serde_norway::from_str(doc).unwrap();
+        let applied = last_applied_len(&object);
+        assert!(
+            applied < ANNOTATION_LIMIT,
+            "{}: {applied} bytes of JSON",
+            object["metadata"]["name"]
+        );
+        assert_eq!(object["metadata"]["namespace"], "mail");
+        objects += 1;
+    }
+    assert_eq!(objects, files, "every file is one object of the render");
+}
+
+#[test]
+fn kubectl_kustomize_renders_3000_domains() {
+    kustomize_renders(3000);
+}
+
+/// The 100,000-domain build of `bench/gen.py 100000`: about a minute in a debug build, so it
+/// is ignored here and run in release by `.ci/run`:
+/// `cargo test --release --test it kubectl_kustomize_renders_100000 -- --ignored`.
+#[test]
+#[ignore = "slow in debug builds; .ci/run runs it in release"]
+fn kubectl_kustomize_renders_100000_domains() {
+    kustomize_renders(100_000);
+}
