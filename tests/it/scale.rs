@@ -131,13 +131,22 @@ fn a_listener_change_rolls_the_mta() {
     }
 }
 
-/// A deployment of `n` domains, as `bench/gen.py` writes it: each domain with a source in
-/// pool `main`, DKIM signing, a queue and a shaping block.
+/// DKIM keys per Secret in [`generated`]: RSA-2048 keys are about 1.7 KB, so a Secret
+/// (1 MiB at most) holds about 600 (K1012).
+const KEYS_PER_SECRET: usize = 500;
+
+/// A deployment of `n` domains, as `bench/gen.py` writes it (each domain with a source in
+/// pool `main`, DKIM signing, a queue and a shaping block), except that the DKIM keys are
+/// in Secrets of [`KEYS_PER_SECRET`] keys, as a deployable description has them.
 pub fn generated(n: usize) -> String {
     use std::fmt::Write;
     let mut out = String::from(
-        "deployment \"bench\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n\nsecret \"dkim-keys\" {}\n\npool main {\n",
+        "deployment \"bench\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n\n",
     );
+    for j in 0..n.div_ceil(KEYS_PER_SECRET) {
+        let _ = writeln!(out, "secret \"dkim-keys-{j:03}\" {{}}");
+    }
+    out.push_str("\npool main {\n");
     for i in 0..n {
         let _ = write!(
             out,
@@ -151,7 +160,8 @@ pub fn generated(n: usize) -> String {
     for i in 0..n {
         let _ = write!(
             out,
-            "\ndomain \"d{i}.example.com\" {{\n  dkim {{\n    selector = \"s1\"\n    headers  = [\"From\", \"To\", \"Subject\"]\n    key      = secret(\"dkim-keys\")\n  }}\n}}\n\nqueue \"d{i}.example.com\" {{\n  egress_pool = main\n  max_age     = 2d\n}}\n\nshaping \"d{i}.example.com\" {{\n  mx_rollup        = false\n  max_message_rate = {}/s\n}}\n",
+            "\ndomain \"d{i}.example.com\" {{\n  dkim {{\n    selector = \"s1\"\n    headers  = [\"From\", \"To\", \"Subject\"]\n    key      = secret(\"dkim-keys-{:03}\")\n  }}\n}}\n\nqueue \"d{i}.example.com\" {{\n  egress_pool = main\n  max_age     = 2d\n}}\n\nshaping \"d{i}.example.com\" {{\n  mx_rollup        = false\n  max_message_rate = {}/s\n}}\n",
+            i / KEYS_PER_SECRET,
             10 + i % 90
         );
     }
@@ -211,10 +221,12 @@ fn every_object_fits_the_api_at_every_size() {
         assert!(shards >= last_shards, "{n}: more domains, no fewer shards");
         last_shards = shards;
         // The StatefulSet names Secrets and ConfigMaps, never keys: it grows with the
-        // shard count only (a few dozen bytes a shard).
+        // shard count (a few dozen bytes a shard) and the key Secrets (a volume and a mount,
+        // one per 500 keys), not with the domains.
         let sts = out.get("k8s/statefulset-mta.yaml").unwrap();
+        let secrets = n.div_ceil(KEYS_PER_SECRET);
         assert!(
-            sts.len() < 8 * 1024 + 64 * shards,
+            sts.len() < 8 * 1024 + 64 * shards + 256 * secrets,
             "{n}: {} bytes",
             sts.len()
         );
@@ -374,4 +386,82 @@ fn kubectl_kustomize_renders_3000_domains() {
 #[ignore = "slow in debug builds; .ci/run runs it in release"]
 fn kubectl_kustomize_renders_100000_domains() {
     kustomize_renders(100_000);
+}
+
+/// `kumoc build --secrets` refuses a Secret over 1 MiB (K1012, with the arithmetic and the
+/// way out) and writes nothing; under the limit, each `secret` block is its own Secret.
+#[test]
+fn secrets_over_one_mebibyte_are_refused() {
+    let scratch = crate::hostile::Scratch::new("secrets-too-large");
+    let dir = scratch.path();
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}-----END PRIVATE KEY-----\n",
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n".repeat(25)
+    );
+    let mut text = String::from(
+        "deployment \"t\" {\n  namespace = \"n\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\npool p {\n  source s {}\n}\n",
+    );
+    // 700 keys in one Secret, then the same keys in two.
+    let build = |text: &str| {
+        std::fs::write(dir.join("d.kumo"), text).unwrap();
+        let out = dir.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        let o = std::process::Command::new(insta_cmd::get_cargo_bin("kumoc"))
+            .args(["build", dir.join("d.kumo").to_str().unwrap(), "-o"])
+            .arg(&out)
+            .arg("--secrets")
+            .output()
+            .unwrap();
+        (o, out)
+    };
+    let mut one = text.clone();
+    let mut two = text.clone();
+    one.push_str("secret \"keys\" {\n  files {\n");
+    let mut halves = [
+        String::from("secret \"keys-a\" {\n  files {\n"),
+        String::from("secret \"keys-b\" {\n  files {\n"),
+    ];
+    for i in 0..700 {
+        std::fs::write(dir.join(format!("keys/{i}.pem")), &pem).unwrap();
+        let line = format!("    \"d{i}.example.com.s1.key\" = \"keys/{i}.pem\"\n");
+        one.push_str(&line);
+        halves[i % 2].push_str(&line);
+    }
+    one.push_str("  }\n}\n");
+    for h in &mut halves {
+        h.push_str("  }\n}\n");
+        two.push_str(h);
+    }
+    for i in 0..700 {
+        let dom = format!(
+            "domain \"d{i}.example.com\" {{\n  dkim {{\n    selector = \"s1\"\n    headers = [\"From\"]\n    key = secret(\"KEYS\")\n  }}\n}}\n"
+        );
+        text.push_str(&dom);
+        one.push_str(&dom.replace("KEYS", "keys"));
+        two.push_str(&dom.replace("KEYS", if i % 2 == 0 { "keys-a" } else { "keys-b" }));
+    }
+    let (o, out) = build(&one);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("K1012"), "{stderr}");
+    assert!(stderr.contains("700 keys"), "{stderr}");
+    assert!(stderr.contains("> 1 MiB"), "{stderr}");
+    assert!(
+        stderr.contains("split the keys into 2 or more `secret` blocks"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("MIIEvQ"), "no key material in messages");
+    assert!(!out.exists(), "nothing written");
+    let (o, out) = build(&two);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for s in ["keys-a", "keys-b"] {
+        let secret = std::fs::read_to_string(out.join(format!("secrets/secret-{s}.yaml"))).unwrap();
+        assert!(secret.len() < 900 * 1024, "{s}: {} bytes", secret.len());
+    }
 }

@@ -96,6 +96,43 @@ pub fn secrets(model: &Deployment, contents: &k8s::SecretContents) -> Output {
     out
 }
 
+/// The Secrets of `--secrets` whose files are over the API server's 1 MiB: an error each
+/// (K1012, with the arithmetic), at the `secret` block. The caller writes nothing then.
+pub fn secret_size_errors(
+    model: &Deployment,
+    contents: &k8s::SecretContents,
+) -> Vec<crate::diagnostic::Diagnostic> {
+    let mut out = Vec::new();
+    for s in &model.secrets {
+        let Some(keys) = contents.get(&s.name) else {
+            continue;
+        };
+        let bytes: u64 = keys.values().map(|v| v.len() as u64).sum();
+        if bytes <= crate::grammars::SECRET_LIMIT {
+            continue;
+        }
+        let n = keys.len() as u64;
+        let per_key = bytes / n.max(1);
+        let fits = (crate::grammars::SECRET_LIMIT / per_key.max(1)).max(1);
+        let mut d = crate::diagnostic::Diagnostic::new(
+            crate::codes::SECRET_TOO_LARGE,
+            format!("the Secret `{}` is over 1 MiB", s.name),
+            s.loc,
+            format!(
+                "{n} keys, {bytes} bytes (~{:.1} KB each) > 1 MiB (1,048,576 bytes)",
+                per_key as f64 / 1000.0
+            ),
+        )
+        .with_help(format!(
+            "the API server refuses it: split the keys into {} or more `secret` blocks of at most {fits} keys each (each is its own Secret, mounted whole)",
+            n.div_ceil(fits)
+        ));
+        d.severity = crate::severity::Severity::Error;
+        out.push(d);
+    }
+    out
+}
+
 /// The files to read for `--secrets`: (secret, key, path as written, the `.kumo` file that
 /// names it, by the name it was given as). Paths are relative to that file's directory.
 pub fn secret_files(
