@@ -105,7 +105,12 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     add("serviceaccount.yaml", yaml(&service_account(&cx)));
     add(
         "configmap-policy.yaml",
-        policy::config_map(&cx, &cx.n.mta_policy(), &mta_files, "mta"),
+        policy::config_map(
+            &cx,
+            &policy::main_name(&cx.n, &inputs.shards),
+            &mta_files,
+            "mta",
+        ),
     );
     for path in &inputs.shards {
         let file = path.rsplit('/').next().unwrap_or(path);

@@ -47,12 +47,35 @@ pub(super) fn volume(n: &Names, shards: &[String]) -> Value {
     if shards.is_empty() {
         return json!({ "name": "policy", "configMap": { "name": n.mta_policy() } });
     }
-    let mut sources = vec![json!({ "configMap": { "name": n.mta_policy() } })];
+    let mut sources = vec![json!({ "configMap": { "name": main_name(n, shards) } })];
     sources.extend(shards.iter().map(|path| {
         let file = path.rsplit('/').next().unwrap_or(path);
         json!({ "configMap": { "name": n.policy_shard(file) } })
     }));
     json!({ "name": "policy", "projected": { "sources": sources } })
+}
+
+/// The name of the policy ConfigMap (the one with `init.lua`). With shards, the name ends
+/// with a digest of the shard files' names: when the shard layout changes (a shard count
+/// doubles), `init.lua` names other files, and pods that have not rolled yet must keep the
+/// `init.lua` that names the shards they mount; so the new layout comes in a new ConfigMap
+/// and the old one is left for them (pruned after the roll, see docs/deploy.md).
+pub(super) fn main_name(n: &Names, shards: &[String]) -> String {
+    if shards.is_empty() {
+        return n.mta_policy();
+    }
+    let mut h = Sha256::new();
+    for s in shards {
+        h.update(s.as_bytes());
+        h.update([0]);
+    }
+    let digest: String = h
+        .finalize()
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}-{digest}", n.mta_policy())
 }
 
 /// A ConfigMap of policy files, as YAML. The files (megabytes for a large deployment) are
