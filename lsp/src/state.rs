@@ -264,7 +264,7 @@ impl Backend {
             move || {
                 guard::test_panic("analysis");
                 let mut snap = analyze_for(&key, &docs, &Options::default());
-                snap.summary = Arc::new(summary::summarize(&snap, snap.file_of(&key)));
+                snap.summary = Arc::new(summary::summarize(&snap.analysis, snap.file_of(&key)));
                 snap
             }
         };

@@ -5,7 +5,7 @@ use kumoc_compiler::schema::{self, RefKind, Ty};
 use kumoc_lang::ast::Stmt;
 
 use crate::features::hover::{block_doc, field_doc};
-use crate::features::summary::Summary;
+use crate::features::summary::{Summary, defined};
 use crate::features::target::Target;
 
 /// What completion knows besides the position: the document's top-level statements, and
@@ -42,30 +42,6 @@ pub struct Item {
     pub doc: Option<String>,
     /// Text to insert, if different from the label.
     pub insert: Option<String>,
-}
-
-/// Names defined in the files of a deployment (their top-level statements), for
-/// reference completion.
-pub fn defined(stmts: &[&Stmt], kind: RefKind) -> Vec<String> {
-    let keyword = kind.noun();
-    let mut out = Vec::new();
-    for s in stmts {
-        if let Stmt::Block(b) = s {
-            if b.keyword.name == keyword {
-                out.extend(b.label_text().map(str::to_string));
-            }
-            if keyword == "source" && b.keyword.name == "pool" {
-                out.extend(
-                    b.blocks()
-                        .filter(|c| c.keyword.name == "source")
-                        .filter_map(|c| c.label_text().map(str::to_string)),
-                );
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// What the text before the cursor on its line asks for when the syntax tree cannot say

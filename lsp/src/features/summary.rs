@@ -6,14 +6,12 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use kumoc_compiler::FileId;
 use kumoc_compiler::schema::RefKind;
+use kumoc_compiler::{Analysis, FileId};
 use kumoc_lang::ast::Stmt;
 
-use crate::features::completion::defined;
 use crate::features::inlay_hints::Pods;
 use crate::features::presets;
-use crate::workspace::Snapshot;
 
 const KINDS: [RefKind; 5] = [
     RefKind::Pool,
@@ -47,8 +45,7 @@ fn names_of(stmts: &[&Stmt]) -> BTreeMap<&'static str, Vec<String>> {
 }
 
 /// The summary of an analysis for the document that is file `own` in it.
-pub fn summarize(snap: &Snapshot, own: Option<FileId>) -> Summary {
-    let analysis = &snap.analysis;
+pub fn summarize(analysis: &Analysis, own: Option<FileId>) -> Summary {
     let stmts: Vec<&Stmt> = analysis
         .sources
         .iter()
@@ -102,3 +99,27 @@ pub static STDLIB: LazyLock<Summary> = LazyLock::new(|| {
         ..Summary::default()
     }
 });
+
+/// Names defined in the files of a deployment (their top-level statements), for
+/// reference completion.
+pub fn defined(stmts: &[&Stmt], kind: RefKind) -> Vec<String> {
+    let keyword = kind.noun();
+    let mut out = Vec::new();
+    for s in stmts {
+        if let Stmt::Block(b) = s {
+            if b.keyword.name == keyword {
+                out.extend(b.label_text().map(str::to_string));
+            }
+            if keyword == "source" && b.keyword.name == "pool" {
+                out.extend(
+                    b.blocks()
+                        .filter(|c| c.keyword.name == "source")
+                        .filter_map(|c| c.label_text().map(str::to_string)),
+                );
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
