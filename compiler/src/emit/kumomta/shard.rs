@@ -58,18 +58,17 @@ pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
         if let Some(first) = sizes.first_mut() {
             *first = lead_code;
         }
+        // A unit over the budget by itself (a very long value) cannot be split: it is not
+        // counted, so it does not double the count for nothing (`fit` bounds its shard's
+        // text).
         for (u, h) in units.iter().zip(&hashes) {
             if let Some(s) = sizes.get_mut(bucket(*h, count)) {
-                *s += u.code;
+                *s += if u.code > CODE_BUDGET { 0 } else { u.code };
             }
         }
-        let biggest_unit = units.iter().map(|u| u.code).max().unwrap_or(0);
-        // Stop when every shard fits, or when splitting further cannot help (one unit is
-        // over the budget by itself; `fit` still bounds the shard's text).
         if sizes.iter().all(|&s| s <= CODE_BUDGET)
             || count >= 1 << 16
             || count as usize >= 2 * units.len().max(1)
-            || biggest_unit > CODE_BUDGET && count as usize >= units.len()
         {
             break;
         }
