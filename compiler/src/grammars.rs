@@ -262,6 +262,22 @@ pub fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(Code, String, 
             "a volume of 0 bytes",
             "the volume is a PersistentVolumeClaim, and Kubernetes requires it to request more than 0 bytes".into(),
         ),
+        // A PromQL range (`delta(x[0s])`) must be positive; KEDA polls every whole second.
+        ("alerts", "queue_growth_window", Typed::Duration(0)) => range(
+            "a window of 0 seconds",
+            "Prometheus refuses an empty range: measure the growth over e.g. `1h`".into(),
+        ),
+        ("autoscale", "polling_interval", Typed::Duration(ms))
+            if *ms < 1000 || !ms.is_multiple_of(1000) =>
+        {
+            range(
+                "not a whole number of seconds, at least 1",
+                format!(
+                    "KEDA's `pollingInterval` is a whole number of seconds, at least 1: use `{}s`",
+                    ms.div_ceil(1000).max(1)
+                ),
+            )
+        }
         ("autoscale", "cpu" | "memory", Typed::Percent(0)) => range(
             "a target of 0%",
             "Kubernetes requires a utilization target of at least 1%".into(),

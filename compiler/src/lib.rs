@@ -17,6 +17,7 @@ pub mod grammars;
 pub mod graph;
 pub mod import;
 pub mod lints;
+pub mod metrics;
 pub mod model;
 pub mod render;
 mod resolve;

@@ -380,6 +380,23 @@ pub struct Autoscale {
     pub max: u32,
     pub cpu_percent: Option<u8>,
     pub memory_percent: Option<u8>,
+    /// What the MTA scales on (`on`): the HPA, or KEDA on queue depth.
+    pub on: Spanned<AutoscaleOn>,
+    /// With [`AutoscaleOn::QueueDepth`]: messages queued per pod KEDA aims at.
+    pub queue_depth: u64,
+    /// With [`AutoscaleOn::QueueDepth`]: the Prometheus server KEDA queries.
+    pub prometheus: Option<Spanned<String>>,
+    pub polling_interval_ms: u64,
+}
+
+/// What the MTA autoscales on (`autoscale { on = ... }`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AutoscaleOn {
+    /// A HorizontalPodAutoscaler on CPU/memory utilisation.
+    #[default]
+    Cpu,
+    /// A KEDA ScaledObject on the queued messages per pod.
+    QueueDepth,
 }
 
 #[derive(Debug, Clone)]
@@ -416,6 +433,40 @@ pub struct Metrics {
     pub service_monitor: bool,
     pub interval_ms: u64,
     pub scraper_cidrs: Vec<Spanned<Cidr>>,
+    /// `metrics { alerts { } }`, when present and enabled.
+    pub alerts: Option<Alerts>,
+    /// `metrics { dashboard { } }`, when present and enabled.
+    pub dashboard: Option<Dashboard>,
+}
+
+/// The thresholds of the PrometheusRule (`cluster { metrics { alerts { } } }`), defaults
+/// applied.
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    pub loc: Loc,
+    pub for_ms: u64,
+    pub queue_growth: u64,
+    pub queue_growth_window_ms: u64,
+    /// As written, else half the longest `max_age` (located at the block).
+    pub queue_stuck_ms: Spanned<u64>,
+    /// Whether `queue_stuck` was written (else derived).
+    pub queue_stuck_written: bool,
+    /// The longest `max_age` of the queues (KumoMTA's default when none sets it).
+    pub longest_max_age_ms: u64,
+    /// Where that `max_age` is written (none: KumoMTA's default).
+    pub longest_max_age_at: Option<Loc>,
+    pub failure_ratio: Spanned<u8>,
+    pub transfail_ratio: Spanned<u8>,
+    pub spool_free: Spanned<u8>,
+    pub restarts: u32,
+}
+
+/// The Grafana dashboard (`cluster { metrics { dashboard { } } }`).
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub loc: Loc,
+    pub title: String,
+    pub folder: Option<String>,
 }
 
 impl Deployment {

@@ -213,6 +213,8 @@ pub enum Lit {
     /// A size of so many MiB or GiB.
     Mi(u64),
     Gi(u64),
+    /// A percentage.
+    Pct(u8),
     Str(&'static str),
     /// An enum value, or a keyword value such as `immediate`, by its `.kumo` name.
     Name(&'static str),
@@ -250,6 +252,7 @@ impl Lit {
             Lit::Days(n) => format!("{n}d"),
             Lit::Mi(n) => format!("{n}Mi"),
             Lit::Gi(n) => format!("{n}Gi"),
+            Lit::Pct(n) => format!("{n}%"),
             Lit::Str(s) => format!("{s:?}"),
             Lit::Name(n) => n.to_string(),
             Lit::Cidrs(cs) => {
@@ -941,11 +944,50 @@ static RESOURCE_FIELDS: &[Field] = &[
     f("memory", Ty::Size, "Memory (`2Gi`)."),
 ];
 
+static AUTOSCALE_ON: &[Variant] = &[
+    v(
+        "cpu",
+        "cpu",
+        "A HorizontalPodAutoscaler on CPU and/or memory utilisation (`cpu`, `memory`).",
+    ),
+    v(
+        "queue_depth",
+        "queue_depth",
+        "A KEDA ScaledObject on the messages queued per pod (scheduled + ready), read from Prometheus.",
+    ),
+];
+
 static AUTOSCALE_FIELDS: &[Field] = &[
     f("min", Ty::Int { min: 1, max: 1000 }, "Fewest pods.").req(),
     f("max", Ty::Int { min: 1, max: 1000 }, "Most pods.").req(),
     f("cpu", Ty::Percent, "Target average CPU utilisation."),
     f("memory", Ty::Percent, "Target average memory utilisation."),
+    f(
+        "on",
+        Ty::Enum(AUTOSCALE_ON),
+        "What the MTA scales on: `cpu` (a HorizontalPodAutoscaler) or `queue_depth` (a KEDA ScaledObject, which replaces the HPA).",
+    )
+    .def(Lit::Name("cpu")),
+    f(
+        "queue_depth",
+        Ty::Int {
+            min: 1,
+            max: 1_000_000_000,
+        },
+        "With `on = queue_depth`: the messages queued per pod (scheduled + ready queues) KEDA aims at.",
+    )
+    .def(Lit::Int(10_000)),
+    f(
+        "prometheus",
+        Ty::Url(&["http", "https"]),
+        "With `on = queue_depth`: the Prometheus server KEDA queries (`http://prometheus-operated.monitoring.svc:9090`).",
+    ),
+    f(
+        "polling_interval",
+        Ty::Duration,
+        "With `on = queue_depth`: how often KEDA queries Prometheus.",
+    )
+    .def(Lit::Secs(30)),
 ];
 
 /// A probe's fields, with its defaults: the period and failures differ by probe (a startup
@@ -1057,6 +1099,82 @@ static METRICS_FIELDS: &[Field] = &[
         "Where the scraper connects from; they may read `/metrics` on the metrics port.",
     )
     .described("the cluster's `pod_cidr`"),
+];
+
+static ALERTS_FIELDS: &[Field] = &[
+    f(
+        "enabled",
+        Ty::Bool,
+        "Emit a PrometheusRule (prometheus-operator) with the deployment's alerts.",
+    )
+    .def(Lit::Bool(true)),
+    f(
+        "for",
+        Ty::Duration,
+        "How long a condition must hold before its alert fires (Prometheus's `for`).",
+    )
+    .def(Lit::Mins(15)),
+    f(
+        "queue_growth",
+        Ty::Int {
+            min: 1,
+            max: 1_000_000_000,
+        },
+        "`KumoQueueGrowing`: the messages one pod's queues (scheduled + ready) may grow by within `queue_growth_window`.",
+    )
+    .def(Lit::Int(10_000)),
+    f(
+        "queue_growth_window",
+        Ty::Duration,
+        "The window `queue_growth` is measured over.",
+    )
+    .def(Lit::Mins(60)),
+    f(
+        "queue_stuck",
+        Ty::Duration,
+        "`KumoQueueStuck`: how long a pod may hold queued mail while delivering none.",
+    )
+    .described("half the longest max_age of the queues"),
+    f(
+        "failure_ratio",
+        Ty::Percent,
+        "`KumoDeliveryFailures`: the share of permanent failures (5xx) among delivery attempts above which the alert fires.",
+    )
+    .def(Lit::Pct(10)),
+    f(
+        "transfail_ratio",
+        Ty::Percent,
+        "`KumoDeliveryTransientFailures`: the share of transient failures (4xx) among delivery attempts above which the alert fires.",
+    )
+    .def(Lit::Pct(50)),
+    f(
+        "spool_free",
+        Ty::Percent,
+        "`KumoDiskLow`: free space or inodes of a spool or log volume below which the alert fires (KumoMTA refuses mail below 10% by default).",
+    )
+    .def(Lit::Pct(20)),
+    f(
+        "restarts",
+        Ty::Int { min: 1, max: 1000 },
+        "`KumoPodRestarting`: container restarts within an hour above which the alert fires.",
+    )
+    .def(Lit::Int(3)),
+];
+
+static DASHBOARD_FIELDS: &[Field] = &[
+    f(
+        "enabled",
+        Ty::Bool,
+        "Emit the Grafana dashboard as a ConfigMap Grafana's sidecar loads (label `grafana_dashboard: \"1\"`).",
+    )
+    .def(Lit::Bool(true)),
+    f("title", Ty::Str, "The dashboard's title.").described("KumoMTA and the deployment's name"),
+    f(
+        "folder",
+        Ty::Str,
+        "The Grafana folder (the sidecar's `grafana_folder` annotation).",
+    )
+    .described("the sidecar's default folder"),
 ];
 
 static MAP_NOTE: &str = "A map: each entry is `\"name\" = value`.";
@@ -1379,7 +1497,7 @@ pub static AUTOSCALE: BlockSchema = BlockSchema {
     fields: &[AUTOSCALE_FIELDS],
     ..block(
         "autoscale",
-        "A HorizontalPodAutoscaler for the MTA StatefulSet.",
+        "Autoscaling of the MTA StatefulSet: a HorizontalPodAutoscaler on CPU/memory, or a KEDA ScaledObject on queue depth. Never scales in (a pod's spool holds its queued mail).",
     )
 };
 
@@ -1436,8 +1554,25 @@ pub static REDIS: BlockSchema = BlockSchema {
     )
 };
 
+pub static ALERTS: BlockSchema = BlockSchema {
+    fields: &[ALERTS_FIELDS],
+    ..block(
+        "alerts",
+        "Prometheus alerts for the deployment: a PrometheusRule (prometheus-operator) over the metrics KumoMTA exports and kube-state-metrics.",
+    )
+};
+
+pub static DASHBOARD: BlockSchema = BlockSchema {
+    fields: &[DASHBOARD_FIELDS],
+    ..block(
+        "dashboard",
+        "A Grafana dashboard for the deployment, as a ConfigMap Grafana's sidecar loads.",
+    )
+};
+
 pub static METRICS: BlockSchema = BlockSchema {
     fields: &[METRICS_FIELDS],
+    children: &[&ALERTS, &DASHBOARD],
     ..block("metrics", "Prometheus metrics.")
 };
 

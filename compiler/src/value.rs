@@ -343,6 +343,7 @@ impl Typed {
                 Typed::Duration(lit.duration_ms()?)
             }
             (Lit::Mi(_) | Lit::Gi(_), Ty::Size) => Typed::Size(lit.bytes()?),
+            (Lit::Pct(p), Ty::Percent) if p <= 100 => Typed::Percent(p),
             (Lit::Str(s), Ty::Str) => Typed::Str(s.to_string()),
             (Lit::Name(n), Ty::Enum(variants)) => {
                 Typed::Enum(variants.iter().find(|v| v.name == n)?)

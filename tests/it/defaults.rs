@@ -160,6 +160,11 @@ cluster {
   pod_cidr = 10.244.0.0/16
   mta {
     ports { }
+    autoscale {
+      min = 1
+      max = 2
+      cpu = 80%
+    }
     probes {
       readiness { }
       startup { }
@@ -168,7 +173,10 @@ cluster {
   }
   tsa { }
   sink { enabled = true }
-  metrics { }
+  metrics {
+    alerts { }
+    dashboard { }
+  }
 }
 "#;
 
@@ -372,6 +380,64 @@ fn readers() -> BTreeMap<(&'static str, &'static str), Reader> {
     });
     r.insert(("cluster.metrics", "interval"), |m, _| {
         Some(Typed::Duration(m.cluster.metrics.interval_ms))
+    });
+    r.insert(("cluster.mta.autoscale", "on"), |m, _| {
+        let name = match m.cluster.mta.autoscale.as_ref()?.on.value {
+            kumoc_compiler::model::AutoscaleOn::Cpu => "cpu",
+            kumoc_compiler::model::AutoscaleOn::QueueDepth => "queue_depth",
+        };
+        let schema::Ty::Enum(variants) = &schema::AUTOSCALE.field("on")?.ty else {
+            return None;
+        };
+        Some(Typed::Enum(variants.iter().find(|v| v.name == name)?))
+    });
+    r.insert(("cluster.mta.autoscale", "queue_depth"), |m, _| {
+        int(i64::try_from(m.cluster.mta.autoscale.as_ref()?.queue_depth).ok()?)
+    });
+    r.insert(("cluster.mta.autoscale", "polling_interval"), |m, _| {
+        Some(Typed::Duration(
+            m.cluster.mta.autoscale.as_ref()?.polling_interval_ms,
+        ))
+    });
+    r.insert(("cluster.metrics.alerts", "enabled"), |m, out| {
+        Some(Typed::Bool(
+            m.cluster.metrics.alerts.is_some() && out.get("k8s/prometheusrule-mta.yaml").is_some(),
+        ))
+    });
+    r.insert(("cluster.metrics.alerts", "for"), |m, _| {
+        Some(Typed::Duration(m.cluster.metrics.alerts.as_ref()?.for_ms))
+    });
+    r.insert(("cluster.metrics.alerts", "queue_growth"), |m, _| {
+        int(i64::try_from(m.cluster.metrics.alerts.as_ref()?.queue_growth).ok()?)
+    });
+    r.insert(("cluster.metrics.alerts", "queue_growth_window"), |m, _| {
+        Some(Typed::Duration(
+            m.cluster.metrics.alerts.as_ref()?.queue_growth_window_ms,
+        ))
+    });
+    r.insert(("cluster.metrics.alerts", "failure_ratio"), |m, _| {
+        Some(Typed::Percent(
+            m.cluster.metrics.alerts.as_ref()?.failure_ratio.value,
+        ))
+    });
+    r.insert(("cluster.metrics.alerts", "transfail_ratio"), |m, _| {
+        Some(Typed::Percent(
+            m.cluster.metrics.alerts.as_ref()?.transfail_ratio.value,
+        ))
+    });
+    r.insert(("cluster.metrics.alerts", "spool_free"), |m, _| {
+        Some(Typed::Percent(
+            m.cluster.metrics.alerts.as_ref()?.spool_free.value,
+        ))
+    });
+    r.insert(("cluster.metrics.alerts", "restarts"), |m, _| {
+        int(m.cluster.metrics.alerts.as_ref()?.restarts)
+    });
+    r.insert(("cluster.metrics.dashboard", "enabled"), |m, out| {
+        Some(Typed::Bool(
+            m.cluster.metrics.dashboard.is_some()
+                && out.get("k8s/configmap-dashboard.yaml").is_some(),
+        ))
     });
     r
 }

@@ -732,7 +732,16 @@ pub(crate) fn observe(
         } else if path.ends_with(".yaml") {
             // One document: serde_norway refuses a stream of several.
             let mut v: Json = serde_norway::from_str(text).map_err(|e| format!("{path}: {e}"))?;
-            if v["kind"] == "ConfigMap" {
+            // The policy ConfigMaps hold the policy files; the dashboard's holds its JSON,
+            // which must parse.
+            if v["kind"] == "ConfigMap" && v["metadata"]["labels"]["grafana_dashboard"] == "1" {
+                for (name, copy) in v["data"].as_object_mut().into_iter().flatten() {
+                    let text = copy.as_str().unwrap_or_default();
+                    let dash: Json = serde_json::from_str(text)
+                        .map_err(|e| format!("{path}: data.{name} is not JSON: {e}"))?;
+                    *copy = dash;
+                }
+            } else if v["kind"] == "ConfigMap" {
                 for (name, copy) in v["data"].as_object_mut().into_iter().flatten() {
                     let original = out.get(&format!("policy/{name}"));
                     if copy.as_str() != original {

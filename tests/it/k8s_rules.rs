@@ -992,6 +992,62 @@ pub fn api_errors(o: &Value, max_pods: &MaxPods) -> Vec<String> {
                 );
             }
         }
+        "PrometheusRule" => {
+            metadata(&mut ck, m, dns1123_subdomain, true);
+            // groups is a list-map keyed by name: names are unique.
+            let mut names = std::collections::BTreeSet::new();
+            for (i, g) in arr(&o["spec"]["groups"]).iter().enumerate() {
+                if !names.insert(s(&g["name"]).to_string()) {
+                    ck.err(&format!("spec.groups[{i}].name"), "duplicate group name");
+                }
+                for (j, r) in arr(&g["rules"]).iter().enumerate() {
+                    if let Some(f) = r["for"].as_str() {
+                        ck.rule(
+                            &format!("spec.groups[{i}].rules[{j}].for"),
+                            prometheus_duration(f),
+                        );
+                    }
+                    if r["alert"].is_string() == r["record"].is_string() {
+                        ck.err(
+                            &format!("spec.groups[{i}].rules[{j}]"),
+                            "exactly one of `alert` and `record`",
+                        );
+                    }
+                }
+            }
+        }
+        "ScaledObject" => {
+            metadata(&mut ck, m, dns1123_subdomain, true);
+            let spec = &o["spec"];
+            int(
+                &mut ck,
+                "spec.minReplicaCount",
+                &spec["minReplicaCount"],
+                0,
+                I32,
+            );
+            int(
+                &mut ck,
+                "spec.maxReplicaCount",
+                &spec["maxReplicaCount"],
+                1,
+                I32,
+            );
+            int(
+                &mut ck,
+                "spec.pollingInterval",
+                &spec["pollingInterval"],
+                1,
+                I32,
+            );
+            if spec["minReplicaCount"].as_i64() > spec["maxReplicaCount"].as_i64() {
+                ck.err("spec.maxReplicaCount", "below minReplicaCount");
+            }
+            ck.rule(
+                "spec.scaleTargetRef.name",
+                dns1123_subdomain(s(&spec["scaleTargetRef"]["name"])),
+            );
+        }
         other => ck.err("kind", format!("no API rules for {other}")),
     }
     ck.errors

@@ -22,6 +22,7 @@ mod links;
 mod lints;
 mod lsp;
 mod lua_harness;
+mod observability;
 mod outdir;
 mod parse;
 mod pods;

@@ -1370,14 +1370,21 @@ pub(crate) fn generate(seed: u64, n: u64) -> Case {
         } else {
             format!("{}%", g.rng.range(50, 90))
         };
-        mta.push(block(
-            "autoscale",
-            vec![
-                line(format!("min = {min}")),
-                line(format!("max = {max}")),
-                line(format!("cpu = {pct}")),
-            ],
-        ));
+        let mut body = vec![
+            line(format!("min = {min}")),
+            line(format!("max = {max}")),
+            line(format!("cpu = {pct}")),
+        ];
+        // Queue-depth autoscaling: a KEDA ScaledObject instead of the HPA.
+        if g.rng.chance(30) {
+            let depth = int(&mut g, 100..=50_000, &["0", "1", "1000000001"]);
+            body.push(line("on = queue_depth"));
+            body.push(line(format!("queue_depth = {depth}")));
+            body.push(line(
+                "prometheus = \"http://prometheus-operated.monitoring.svc:9090\"",
+            ));
+        }
+        mta.push(block("autoscale", body));
     } else {
         ex.mta_replicas = replicas.parse().ok();
     }
@@ -1479,13 +1486,28 @@ pub(crate) fn generate(seed: u64, n: u64) -> Case {
                 big(ms),
             ));
         }
-        cluster.push(block(
-            "metrics",
-            vec![
-                line("service_monitor = true"),
-                line(format!("interval = {iv}")),
-            ],
-        ));
+        let mut body = vec![
+            line("service_monitor = true"),
+            line(format!("interval = {iv}")),
+        ];
+        // Alerts (a PrometheusRule) and a dashboard (a ConfigMap).
+        if g.rng.chance(40) {
+            let ratio = int(&mut g, 1..=99, &["0", "100"]);
+            let free = int(&mut g, 11..=60, &["0", "100"]);
+            let (stuck, _) = duration(&mut g, &["1h", "6h"]);
+            body.push(block(
+                "alerts",
+                vec![
+                    line(format!("failure_ratio = {ratio}%")),
+                    line(format!("spool_free = {free}%")),
+                    line(format!("queue_stuck = {stuck}")),
+                ],
+            ));
+        }
+        if g.rng.chance(30) {
+            body.push(block("dashboard", vec![line("folder = \"KumoMTA\"")]));
+        }
+        cluster.push(block("metrics", body));
     }
     top.push(block("cluster", cluster));
     ex.sink_routing = !production;
@@ -2224,6 +2246,8 @@ fn schema_errors(o: &Json) -> Vec<String> {
             "horizontalpodautoscaler-autoscaling-v2",
             "poddisruptionbudget-policy-v1",
             "networkpolicy-networking-v1",
+            "../crds/prometheusrule-monitoring-v1",
+            "../crds/scaledobject-keda-v1alpha1",
         ]
         .into_iter()
         .map(|name| {
@@ -2248,6 +2272,8 @@ fn schema_errors(o: &Json) -> Vec<String> {
         ("autoscaling/v2", "HorizontalPodAutoscaler") => "horizontalpodautoscaler-autoscaling-v2",
         ("policy/v1", "PodDisruptionBudget") => "poddisruptionbudget-policy-v1",
         ("networking.k8s.io/v1", "NetworkPolicy") => "networkpolicy-networking-v1",
+        ("monitoring.coreos.com/v1", "PrometheusRule") => "../crds/prometheusrule-monitoring-v1",
+        ("keda.sh/v1alpha1", "ScaledObject") => "../crds/scaledobject-keda-v1alpha1",
         ("monitoring.coreos.com/v1", "ServiceMonitor") => return Vec::new(),
         (api, kind) => return vec![format!("no schema for {api} {kind}")],
     };

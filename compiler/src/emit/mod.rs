@@ -74,15 +74,24 @@ fn emit_inner(model: &Deployment, places: &Places, comments: bool) -> Output {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let mut manifests = Output::default();
-    k8s::emit(
-        model,
-        &k8s::Inputs {
-            policy,
-            digests,
-            shards,
-        },
-        &mut manifests,
-    );
+    // A value the manifests derive from a KumoMTA setting names that setting's place (a
+    // comment: not in the canonical form).
+    let queue_stuck_from = model
+        .cluster
+        .metrics
+        .alerts
+        .as_ref()
+        .filter(|a| !a.queue_stuck_written)
+        .and_then(|a| a.longest_max_age_at)
+        .filter(|_| comments)
+        .map(|loc| prov.at(loc));
+    let inputs = k8s::Inputs {
+        policy,
+        digests,
+        shards,
+        queue_stuck_from,
+    };
+    k8s::emit(model, &inputs, &mut manifests);
     out.files.extend(manifests.files);
     out
 }

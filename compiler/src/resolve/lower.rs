@@ -56,14 +56,14 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let sources = self.sources();
         let pools = self.top("pool").map(|p| self.pool(p)).collect();
         let tenants = self.top("tenant").map(|t| self.tenant(t)).collect();
-        let queues = self.top("queue").map(|q| self.queue(q)).collect();
+        let queues: Vec<QueueRule> = self.top("queue").map(|q| self.queue(q)).collect();
         let mut shaping: Vec<ShapingBlock> =
             self.top("shaping").map(|s| self.shaping_block(s)).collect();
         shaping.sort_by(|a, b| a.key.cmp(&b.key));
         let mut providers: Vec<Provider> = self.top("provider").map(|p| self.provider(p)).collect();
         providers.sort_by(|a, b| a.name.cmp(&b.name));
         let secrets = self.top("secret").map(|s| self.secret(s)).collect();
-        let cluster = self.cluster();
+        let cluster = self.cluster(&queues);
         let settings_of =
             |kw: &'static str| self.top_one(kw).map(|b| settings(b)).unwrap_or_default();
 
@@ -347,7 +347,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
-    fn cluster(&mut self) -> Cluster {
+    fn cluster(&mut self, queues: &[QueueRule]) -> Cluster {
         use schema::{LIVENESS, METRICS, MTA, PORTS, READINESS, SINK, STARTUP, TSA};
         let c = self.top_one("cluster");
         let child = |kw: &str| c.and_then(|c| c.child(kw));
@@ -469,6 +469,12 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             )
             .value,
             scraper_cidrs,
+            alerts: metrics_b
+                .and_then(|m| m.child("alerts"))
+                .and_then(|a| alerts(a, queues)),
+            dashboard: metrics_b
+                .and_then(|m| m.child("dashboard"))
+                .and_then(dashboard),
         };
         Cluster {
             pod_cidr,
@@ -508,7 +514,14 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
         let pct = |name: &str| a.read(name, Typed::as_percent);
         let (cpu_percent, memory_percent) = (pct("cpu"), pct("memory"));
-        if a.attr("cpu").is_none() && a.attr("memory").is_none() {
+        let at = a.header_loc();
+        let on = field(Some(a), &schema::AUTOSCALE, "on", at, |v| {
+            v.as_enum().map(|x| match x.name {
+                "queue_depth" => AutoscaleOn::QueueDepth,
+                _ => AutoscaleOn::Cpu,
+            })
+        });
+        if on.value == AutoscaleOn::Cpu && a.attr("cpu").is_none() && a.attr("memory").is_none() {
             self.diags.push(
                 Diagnostic::new(
                     codes::MISSING_FIELD,
@@ -516,17 +529,125 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                     a.header_loc(),
                     "scales on nothing",
                 )
-                .with_help("set `cpu = 80%` and/or `memory = 80%`"),
+                .with_help("set `cpu = 80%` and/or `memory = 80%`, or scale on the queue with `on = queue_depth`"),
             );
         }
         Autoscale {
-            loc: a.header_loc(),
+            loc: at,
             min,
             max,
             cpu_percent,
             memory_percent,
+            queue_depth: field(Some(a), &schema::AUTOSCALE, "queue_depth", at, |v| {
+                v.as_int().and_then(|n| u64::try_from(n).ok())
+            })
+            .value,
+            prometheus: a
+                .value("prometheus")
+                .and_then(|v| v.read(|v| v.text().map(str::to_string))),
+            polling_interval_ms: field(
+                Some(a),
+                &schema::AUTOSCALE,
+                "polling_interval",
+                at,
+                Typed::as_duration_ms,
+            )
+            .value,
+            on,
         }
     }
+}
+
+/// The alert thresholds of an `alerts` block (none when `enabled = false`), with
+/// `queue_stuck` derived from the queues' `max_age` when it is not written.
+fn alerts(a: &HBlock<'_>, queues: &[QueueRule]) -> Option<Alerts> {
+    use schema::ALERTS;
+    let at = a.header_loc();
+    if !field(Some(a), &ALERTS, "enabled", at, Typed::as_bool).value {
+        return None;
+    }
+    let (longest_max_age_ms, longest_max_age_at) = longest_max_age(queues);
+    let written = a
+        .value("queue_stuck")
+        .and_then(|v| v.read(Typed::as_duration_ms));
+    let pct = |name: &str| field(Some(a), &ALERTS, name, at, Typed::as_percent);
+    Some(Alerts {
+        loc: at,
+        for_ms: field(Some(a), &ALERTS, "for", at, Typed::as_duration_ms).value,
+        queue_growth: field(Some(a), &ALERTS, "queue_growth", at, |v| {
+            v.as_int().and_then(|n| u64::try_from(n).ok())
+        })
+        .value,
+        queue_growth_window_ms: field(
+            Some(a),
+            &ALERTS,
+            "queue_growth_window",
+            at,
+            Typed::as_duration_ms,
+        )
+        .value,
+        queue_stuck_written: written.is_some(),
+        queue_stuck_ms: written.unwrap_or(Spanned {
+            value: longest_max_age_ms / 2,
+            loc: at,
+        }),
+        longest_max_age_ms,
+        longest_max_age_at,
+        failure_ratio: pct("failure_ratio"),
+        transfail_ratio: pct("transfail_ratio"),
+        spool_free: pct("spool_free"),
+        restarts: field(Some(a), &ALERTS, "restarts", at, as_u32).value,
+    })
+}
+
+/// The longest `max_age` a queued message can have, and where it is written: the largest
+/// written in a queue, tenant or campaign block, and KumoMTA's own default (`queue default`
+/// without `max_age`, or no `queue default`: every queue no rule names gets it).
+fn longest_max_age(queues: &[QueueRule]) -> (u64, Option<Loc>) {
+    let read = |s: &Settings| {
+        s.get("max_age")
+            .and_then(|x| x.value.as_duration_ms().map(|ms| (ms, Some(x.loc))))
+    };
+    let mut longest = queues
+        .iter()
+        .flat_map(|q| {
+            std::iter::once(&q.settings).chain(q.tenants.iter().flat_map(|t| {
+                std::iter::once(&t.settings).chain(t.campaigns.iter().map(|c| &c.settings))
+            }))
+        })
+        .filter_map(read)
+        .fold((0, None), |a, b| if b.0 > a.0 { b } else { a });
+    let default_sets_it = queues
+        .iter()
+        .any(|q| q.key == ShapingKey::Default && q.settings.contains_key("max_age"));
+    if !default_sets_it {
+        let kumo = schema::QUEUE
+            .field("max_age")
+            .and_then(|f| f.default)
+            .and_then(|d| d.lit())
+            .and_then(|l| l.duration_ms())
+            .unwrap_or(0);
+        if kumo > longest.0 {
+            longest = (kumo, None);
+        }
+    }
+    longest
+}
+
+/// The dashboard of a `dashboard` block (none when `enabled = false`).
+fn dashboard(b: &HBlock<'_>) -> Option<Dashboard> {
+    let at = b.header_loc();
+    if !field(Some(b), &schema::DASHBOARD, "enabled", at, Typed::as_bool).value {
+        return None;
+    }
+    Some(Dashboard {
+        loc: at,
+        title: b
+            .read("title", Typed::text)
+            .map(str::to_string)
+            .unwrap_or_default(),
+        folder: b.read("folder", Typed::text).map(str::to_string),
+    })
 }
 
 fn shaping_key(b: &HBlock<'_>) -> ShapingKey {

@@ -235,6 +235,10 @@ features! {
     AccessControlLists => R2026_03_04,
     /// tsa-daemon's `GET /tsa/status`, a readiness probe the kubelet may call.
     TsaStatusEndpoint => R2026_03_04,
+    /// The `redis_operation_latency` histogram (labels `service`, `operation`, `status`):
+    /// its `_count{status="error"}` is the only metric of failing Redis throttles
+    /// (`docs/reference/metrics/kumod/redis_operation_latency.md`, "since 2026.03.04").
+    RedisOperationMetrics => R2026_03_04,
 
     // 2026.04.09-ea3b2a9b
     /// `ip_lookup_strategy`.

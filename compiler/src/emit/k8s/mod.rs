@@ -20,11 +20,18 @@
 //! - `sink.rs`: the test sink: Deployment and Service;
 //! - `secrets.rs`: Secrets: where the MTA mounts them, and the Secret manifests built from
 //!   files (`kumoc build --secrets`);
-//! - `policy.rs`: the policy ConfigMaps and the pod-template checksum over what they hold.
+//! - `policy.rs`: the policy ConfigMaps and the pod-template checksum over what they hold;
+//! - `alerts.rs`: the PrometheusRule; `dashboard.rs`: the Grafana dashboard ConfigMap;
+//!   `keda.rs`: the KEDA ScaledObject (queue-depth autoscaling); `promql.rs`: the PromQL the
+//!   three share, over the metrics of `crate::metrics`.
 
+mod alerts;
 mod common;
+mod dashboard;
+mod keda;
 mod mta;
 mod policy;
+mod promql;
 mod secrets;
 mod sink;
 mod tsa;
@@ -55,6 +62,9 @@ pub struct Inputs<'a> {
     /// The policy files that are shards of a helper's data (`kumomta::shard`): each gets a
     /// ConfigMap of its own, projected with the others into the policy directory.
     pub shards: Vec<String>,
+    /// The place of the `max_age` that the alerts' `queue_stuck` is derived from, when it is
+    /// (written beside the derived value, as a YAML comment).
+    pub queue_stuck_from: Option<String>,
 }
 
 /// What every object of a build reads: the model, its names, the image and the checksums.
@@ -137,7 +147,12 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
         yaml(&mta::headless_service(&cx)),
     );
     if let Some(a) = &d.cluster.mta.autoscale {
-        add("hpa-mta.yaml", yaml(&mta::hpa(&cx, a)));
+        match a.on.value {
+            crate::model::AutoscaleOn::Cpu => add("hpa-mta.yaml", yaml(&mta::hpa(&cx, a))),
+            crate::model::AutoscaleOn::QueueDepth => {
+                add("scaledobject-mta.yaml", yaml(&keda::scaled_object(&cx, a)));
+            }
+        }
     }
     if d.cluster.mta.replicas.value > 1 || d.cluster.mta.autoscale.is_some() {
         add("pdb-mta.yaml", yaml(&common::pdb(&cx, &cx.n.mta, "mta")));
@@ -145,6 +160,23 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     add("networkpolicy-mta.yaml", yaml(&mta::network_policy(&cx)));
     if d.cluster.metrics.enabled && d.cluster.metrics.service_monitor {
         add("servicemonitor-mta.yaml", yaml(&mta::service_monitor(&cx)));
+    }
+    if d.cluster.metrics.enabled {
+        if let Some(a) = &d.cluster.metrics.alerts {
+            add(
+                "prometheusrule-mta.yaml",
+                alerts::with_derivation(
+                    yaml(&alerts::prometheus_rule(&cx, a)),
+                    inputs.queue_stuck_from.as_deref(),
+                ),
+            );
+        }
+        if let Some(dash) = &d.cluster.metrics.dashboard {
+            add(
+                "configmap-dashboard.yaml",
+                yaml(&dashboard::config_map(&cx, dash)),
+            );
+        }
     }
     if let Some(tsa) = &d.cluster.tsa {
         add("statefulset-tsa.yaml", yaml(&tsa::statefulset(&cx, tsa)));

@@ -235,6 +235,9 @@ pub(super) fn service_monitor(cx: &Ctx<'_>) -> Value {
             "endpoints": [{
                 "port": "metrics",
                 "path": "/metrics",
+                // Keep KumoMTA's `service` label as `service` (not `exported_service`): the
+                // alerts, dashboard and KEDA query it by that name (`promql.rs`).
+                "honorLabels": true,
                 "interval": kumoc_lang::units::format_duration(cx.d.cluster.metrics.interval_ms),
             }],
         },

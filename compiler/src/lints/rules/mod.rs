@@ -24,6 +24,10 @@ pub mod k8s010;
 pub mod k8s011;
 pub mod k8s012;
 pub mod k8s013;
+pub mod mon001;
+pub mod mon002;
+pub mod mon003;
+pub mod mon004;
 pub mod ops001;
 pub mod ops002;
 pub mod ops003;
@@ -102,6 +106,10 @@ pub static RULES: &[&Rule] = &[
     &k8s011::RULE,
     &k8s012::RULE,
     &k8s013::RULE,
+    &mon001::RULE,
+    &mon002::RULE,
+    &mon003::RULE,
+    &mon004::RULE,
     &ops001::RULE,
     &ops002::RULE,
     &ops003::RULE,
