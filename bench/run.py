@@ -13,7 +13,9 @@ them alike. Per tool and N it reports the median wall time of --runs runs (min a
 the peak resident memory of the tool's process (ru_maxrss from os.wait4, which includes the
 children it waited for) and the bytes it wrote. Each output is checked for N records and
 for the last record (a tool that silently does less fails). A run over --timeout seconds is
-killed and reported as "> T s"; that tool is not run at larger N.
+killed and reported as "> T s"; that tool is not run at larger N. kumoc and the floor then
+run once more under valgrind's callgrind (N up to --instructions-max): the instructions they
+execute, which unlike wall time do not depend on the machine's load.
 
 The floor is bench/floor.rs: one process that reads the .kumo input and writes as many
 files and bytes as `kumoc build` wrote for it; no tool can do the job faster.
@@ -164,6 +166,7 @@ class Result:
     timed_out: float = 0.0  # the timeout, when a run went over it
     error: str = ""
     not_run: str = ""
+    instructions: int = 0  # counted by callgrind in one run (0: not counted)
 
 
 def run_once(argv: list[str], cwd: Path, env: dict[str, str], timeout: float,
@@ -179,6 +182,26 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str], timeout: float,
     except ValueError:
         return 0.0, 0.0, 0, 255, False
     return wall_ns / 1e9, cpu_ns / 1e9, rss, code, killed == 1
+
+
+# The tools whose instructions are counted (under valgrind a run takes ~50 times as long).
+COUNTED = ("kumoc", "floor")
+
+
+def count_instructions(argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> int:
+    """Instructions executed by one run, counted by valgrind's callgrind (0 when it fails).
+    Unlike wall time this does not depend on the machine's load: the stable figure. (Under
+    valgrind the CPU's SHA extensions are not offered, so a software SHA-256 is counted.)"""
+    if not shutil.which("valgrind"):
+        return 0
+    full_env = dict(os.environ, **env)
+    with open(log, "ab") as err:
+        proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                               *argv], cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        err.write(proc.stderr)
+    m = re.search(rb"Collected : (\d+)", proc.stderr)
+    return int(m.group(1)) if m and proc.returncode == 0 else 0
 
 
 def error_line(log: Path) -> str:
@@ -284,7 +307,7 @@ def fmt_bytes(b: int) -> str:
 
 
 def bench(sizes: list[int], runs: int, timeout: float, tools: list[Tool], work: Path,
-          log=print) -> list[Result]:
+          log=print, instructions_max: int = 0) -> list[Result]:
     results: list[Result] = []
     gave_up: dict[str, str] = {}  # tool key -> why it is not run at larger N
     for n in sizes:
@@ -348,6 +371,19 @@ def bench(sizes: list[int], runs: int, timeout: float, tools: list[Tool], work: 
                 r.walls.append(wall)
                 r.cpus.append(cpu)
                 log(f"  {t.key}: run {len(r.walls)} {fmt_s(wall)}, {rss / 1024:.0f} MiB")
+        # One more run of kumoc and the floor under callgrind: the instruction count.
+        for t in active:
+            r = row[t.key]
+            if (t.key not in COUNTED or n > instructions_max or r.error or r.timed_out
+                    or r.not_run or not r.walls):
+                continue
+            o = outs / f"{t.key}-callgrind"
+            shutil.rmtree(o, ignore_errors=True)
+            if t.key != "kumoc":
+                o.mkdir(parents=True)
+            r.instructions = count_instructions(t.argv(root, o, n), root / t.cwd, t.env,
+                                                logs / f"{t.key}.callgrind.log")
+            log(f"  {t.key}: {r.instructions:,} instructions (callgrind)")
         shutil.rmtree(outs, ignore_errors=True)
         results.extend(row.values())
     return results
@@ -439,6 +475,23 @@ def render(results: list[Result], args: argparse.Namespace, info: dict[str, str]
                  "the runs. \"output\": bytes written. \"checked\": the output holds N records "
                  "and the last one.")
     lines.append("")
+    counted = [r for r in results if r.instructions]
+    if counted:
+        lines.append("### Instructions (callgrind)")
+        lines.append("")
+        lines.append("| Tool | N | instructions | per domain | peak RSS per domain |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for r in sorted(counted, key=lambda r: (r.n, COUNTED.index(r.tool.key))):
+            name = f"**{r.tool.label}**" if r.tool.key == "kumoc" else r.tool.label
+            lines.append(f"| {name} | {fmt_n(r.n)} | {fmt_n(r.instructions)} | "
+                         f"{fmt_n(round(r.instructions / r.n))} | "
+                         f"{r.rss_kb * 1024 / r.n / 1000:.1f} KB |")
+        lines.append("")
+        lines.append("One run each under valgrind's callgrind (`Collected`), which counts the same "
+                     "on a busy machine: the stable figure. Valgrind offers no SHA extensions, so "
+                     "SHA-256 is counted in software. \"peak RSS per domain\": the timed runs' "
+                     "peak resident memory / N (KB = 1,000 bytes).")
+        lines.append("")
     lines.append("### Versions")
     lines.append("")
     lines.append("| Tool | Version | Output |")
@@ -482,6 +535,9 @@ def main() -> int:
     p.add_argument("--work", default=str(TOOLS / "work"), help="where inputs are written")
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"), help="report to update")
     p.add_argument("--dry-run", action="store_true", help="print the table, do not write it")
+    p.add_argument("--instructions-max", type=int, default=10000,
+                   help="count kumoc's and the floor's instructions (valgrind callgrind, one "
+                   "run) at every N up to this one; 0: never")
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     wanted = [s for s in args.tools.split(",") if s]
@@ -527,13 +583,14 @@ def main() -> int:
     print(f"load average {info['load_before']}; tools: {', '.join(t.key for t in tools)}",
           flush=True)
     results = bench(sizes, args.runs, args.timeout, tools, Path(args.work),
-                    log=lambda s: print(s, flush=True))
+                    log=lambda s: print(s, flush=True), instructions_max=args.instructions_max)
     info["load_after"] = loadavg()
     section = render(results, args, info, skipped, tools)
     raw = Path(args.work) / "results.json"
     raw.write_text(json.dumps([
         {"tool": r.tool.key, "n": r.n, "walls": r.walls, "cpus": r.cpus, "rss_kb": r.rss_kb,
-         "out_bytes": r.out_bytes, "timed_out": r.timed_out, "error": r.error,
+         "out_bytes": r.out_bytes, "instructions": r.instructions,
+         "timed_out": r.timed_out, "error": r.error,
          "not_run": r.not_run} for r in results], indent=1) + "\n", encoding="utf-8")
     if args.dry_run:
         print(section)

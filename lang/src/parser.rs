@@ -1201,6 +1201,10 @@ pub(crate) fn unclosed(open_at: usize, missing_at: usize, open: char, close: cha
 /// Resolve the escapes of a `"..."` string whose inner text starts at byte `start`,
 /// reporting invalid ones.
 pub(crate) fn unescape(raw: &str, start: u32, errors: &mut Vec<SyntaxError>) -> String {
+    // Most strings have no escape: the text as it is, copied at once.
+    if !raw.contains('\\') {
+        return raw.to_string();
+    }
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.char_indices().peekable();
     while let Some((i, c)) = chars.next() {

@@ -44,6 +44,9 @@ struct Node {
 
 const NONE: u32 = u32::MAX;
 
+/// What makes siblings the same for their ordinal: whether a block, keyword or key, label.
+type Sibling<'a> = (bool, &'a str, Option<&'a str>);
+
 /// The statements of every file, for [`Provenance::at`]: about 20 bytes per statement, the
 /// segments in one string; and each file's name in the output.
 #[derive(Default)]
@@ -56,6 +59,9 @@ pub struct Places {
     origins: Vec<String>,
     /// The user's files relative to the deployment's directory, sorted.
     user_files: Vec<String>,
+    /// Whether a file's name holds a line end (the only part of a place that can: labels
+    /// and keys are quoted with escapes).
+    line_end_in_origins: bool,
 }
 
 impl Places {
@@ -80,13 +86,17 @@ impl Places {
         }
         places.segs.shrink_to_fit();
         places.user_files.sort_unstable();
+        places.line_end_in_origins = places.origins.iter().any(|o| o.contains(['\n', '\r']));
         places
     }
 
     fn index(&mut self, items: &[Stmt], parent: u32, nodes: &mut Vec<Node>) {
         // How many siblings so far had each (is a block, keyword or key, label): the
         // ordinal of a repeated one (`automation`, `automation[2]`, ...).
-        let mut seen: FxHashMap<(bool, &str, Option<&str>), u32> = FxHashMap::default();
+        // A block's few statements are counted in a vector, the many at the top in a map.
+        let few = items.len() <= 16;
+        let mut seen_few: Vec<(Sibling<'_>, u32)> = Vec::new();
+        let mut seen: FxHashMap<Sibling<'_>, u32> = FxHashMap::default();
         for stmt in items {
             let start = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
             let key = match stmt {
@@ -104,9 +114,20 @@ impl Places {
                 }
                 Stmt::Error(_) => continue,
             };
-            let count = seen.entry(key).or_insert(0);
-            *count += 1;
-            if *count > 1 {
+            let count = if few {
+                if let Some((_, c)) = seen_few.iter_mut().find(|(k, _)| *k == key) {
+                    *c += 1;
+                    *c
+                } else {
+                    seen_few.push((key, 1));
+                    1
+                }
+            } else {
+                let c = seen.entry(key).or_insert(0);
+                *c += 1;
+                *c
+            };
+            if count > 1 {
                 let _ = write!(self.segs, "[{count}]");
             }
             let end = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
@@ -124,11 +145,11 @@ impl Places {
         }
     }
 
-    /// The block path of the innermost statement at `loc` (`queue default > max_age`);
-    /// empty when no statement holds it.
-    fn path(&self, loc: Loc) -> String {
+    /// The block path of the innermost statement at `loc` (`queue default > max_age`),
+    /// written into `out`; nothing when no statement holds it.
+    fn write_path(&self, loc: Loc, out: &mut String) {
         let Some(nodes) = self.files.get(loc.file.0 as usize) else {
-            return String::new();
+            return;
         };
         let at = loc.span.start;
         let mut i = match nodes.partition_point(|n| n.start <= at) {
@@ -143,17 +164,35 @@ impl Places {
             }
             i = n.parent;
         }
-        let mut segs = Vec::new();
+        // The chain from the innermost statement up (the first 16 in an array, any deeper
+        // ones in a vector), written outermost first.
+        let mut chain = [NONE; 16];
+        let mut len = 0;
+        let mut deep = Vec::new();
         while let Some(n) = nodes.get(i as usize) {
-            segs.push(
-                self.segs
-                    .get(n.seg.0 as usize..n.seg.1 as usize)
-                    .unwrap_or(""),
-            );
+            match chain.get_mut(len) {
+                Some(slot) => *slot = i,
+                None => deep.push(i),
+            }
+            len += 1;
             i = n.parent;
         }
-        segs.reverse();
-        segs.join(" > ")
+        let outermost_first = deep
+            .iter()
+            .rev()
+            .chain(chain.iter().take(len.min(chain.len())).rev());
+        for (k, &i) in outermost_first.enumerate() {
+            if k > 0 {
+                out.push_str(" > ");
+            }
+            if let Some(n) = nodes.get(i as usize) {
+                out.push_str(
+                    self.segs
+                        .get(n.seg.0 as usize..n.seg.1 as usize)
+                        .unwrap_or(""),
+                );
+            }
+        }
     }
 }
 
@@ -161,8 +200,8 @@ impl Places {
 fn push_name(out: &mut String, text: &str) {
     if !text.is_empty()
         && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
     {
         out.push_str(text);
     } else {
@@ -190,17 +229,30 @@ impl<'s> Provenance<'s> {
     /// The place of `loc`: `mail.kumo: queue default > max_age`, `<stdlib>: provider
     /// "google" > connection_limit`.
     pub fn at(&self, loc: Loc) -> String {
+        let mut out = String::new();
+        self.write_at(loc, &mut out);
+        out
+    }
+
+    /// [`Self::at`], written into `out`.
+    pub fn write_at(&self, loc: Loc, out: &mut String) {
         let origin = self
             .places
             .origins
             .get(loc.file.0 as usize)
             .map_or("<unknown>", String::as_str);
-        let path = self.places.path(loc);
-        if path.is_empty() {
-            origin.to_string()
-        } else {
-            format!("{origin}: {path}")
+        out.push_str(origin);
+        out.push_str(": ");
+        let path = out.len();
+        self.places.write_path(loc, out);
+        if out.len() == path {
+            out.truncate(path - ": ".len());
         }
+    }
+
+    /// Whether a place can hold a line end (only a file's name can).
+    pub(crate) fn may_hold_line_end(&self) -> bool {
+        self.places.line_end_in_origins
     }
 
     /// The user's files relative to the deployment's directory, sorted, for file headers.

@@ -17,11 +17,7 @@ fn header(what: &str, helper: &str, p: &Provenance<'_>) -> String {
 
 fn settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
     for (name, setting) in s {
-        doc.kv(
-            name,
-            &values::toml(&setting.value),
-            Some(&p.at(setting.loc)),
-        );
+        doc.kv_typed_at(name, &setting.value, p, setting.loc);
     }
 }
 
@@ -31,13 +27,13 @@ pub fn sources(d: &Deployment, p: &Provenance<'_>) -> Text {
         p.text(),
     );
     for s in &d.sources {
-        doc.table(&["source", &s.name], Some(&p.at(s.loc)));
+        doc.table_at(&["source", &s.name], p, s.loc);
         settings(&mut doc, &s.settings, p);
     }
     for pool in &d.pools {
-        doc.table(&["pool", &pool.name], Some(&p.at(pool.loc)));
+        doc.table_at(&["pool", &pool.name], p, pool.loc);
         for m in &pool.members {
-            doc.table(&["pool", &pool.name, &m.source], Some(&p.at(m.loc)));
+            doc.table_at(&["pool", &pool.name, &m.source], p, m.loc);
             doc.kv("weight", &Value::Int(i64::from(m.weight)), None);
         }
     }
@@ -75,18 +71,19 @@ pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> Text {
 /// DKIM settings under the helper's names: `algorithm` is `algo`, `expiration` is seconds.
 fn dkim_settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
     for (name, setting) in s {
-        let at = p.at(setting.loc);
+        let at = setting.loc;
         match (*name, &setting.value) {
             ("bits", _) => {}
-            ("algorithm", v) => doc.kv("algo", &values::toml(v), Some(&at)),
+            ("algorithm", v) => doc.kv_typed_at("algo", v, p, at),
             ("expiration", crate::value::Typed::Duration(ms)) => {
-                doc.kv(
+                doc.kv_at(
                     "expiration",
                     &Value::Int(i64::try_from(ms / 1000).unwrap_or(i64::MAX)),
-                    Some(&at),
+                    p,
+                    at,
                 );
             }
-            (name, v) => doc.kv(name, &values::toml(v), Some(&at)),
+            (name, v) => doc.kv_typed_at(name, v, p, at),
         }
     }
 }
@@ -98,25 +95,22 @@ pub fn queues(d: &Deployment, p: &Provenance<'_>) -> Text {
     );
     settings(&mut doc, &d.tenancy, p);
     for t in &d.tenants {
-        doc.table(&["tenant", &t.name], Some(&p.at(t.loc)));
+        doc.table_at(&["tenant", &t.name], p, t.loc);
         settings(&mut doc, &t.settings, p);
         for c in &t.campaigns {
-            doc.table(
-                &["tenant", &t.name, "campaigns", &c.name],
-                Some(&p.at(c.loc)),
-            );
+            doc.table_at(&["tenant", &t.name, "campaigns", &c.name], p, c.loc);
             settings(&mut doc, &c.settings, p);
         }
     }
     for q in &d.queues {
         let key = q.key.as_str();
-        doc.table(&["queue", key], Some(&p.at(q.loc)));
+        doc.table_at(&["queue", key], p, q.loc);
         settings(&mut doc, &q.settings, p);
         for t in &q.tenants {
-            doc.table(&["queue", key, &t.name], Some(&p.at(t.loc)));
+            doc.table_at(&["queue", key, &t.name], p, t.loc);
             settings(&mut doc, &t.settings, p);
             for c in &t.campaigns {
-                doc.table(&["queue", key, &t.name, &c.name], Some(&p.at(c.loc)));
+                doc.table_at(&["queue", key, &t.name, &c.name], p, c.loc);
                 settings(&mut doc, &c.settings, p);
             }
         }
@@ -135,7 +129,7 @@ pub fn shaping(d: &Deployment, p: &Provenance<'_>) -> Text {
     );
     for block in &d.shaping {
         let key = block.key.as_str();
-        doc.table(&[key], Some(&p.at(block.loc)));
+        doc.table_at(&[key], p, block.loc);
         if let Some(f) = &block.from {
             doc.comment(&format!(
                 "starts from provider preset {:?} ({})",
@@ -146,7 +140,7 @@ pub fn shaping(d: &Deployment, p: &Provenance<'_>) -> Text {
         shaping_body(&mut doc, &[key], &block.shaping, p);
     }
     for prov in &d.providers {
-        doc.table(&["provider", &prov.name], Some(&p.at(prov.loc)));
+        doc.table_at(&["provider", &prov.name], p, prov.loc);
         for o in &prov.overridden_at {
             doc.comment(&format!("changed at {}", p.at(*o)));
         }
@@ -173,27 +167,27 @@ fn shaping_body(doc: &mut Doc, path: &[&str], s: &Shaping, p: &Provenance<'_>) {
         sub.push(kw);
         doc.table(&sub, None);
         for (k, v) in entries {
-            doc.kv(k, &values::toml(&v.value), Some(&p.at(v.loc)));
+            doc.kv_typed_at(k, &v.value, p, v.loc);
         }
     }
     for src in &s.sources {
         let mut sub: Vec<&str> = path.to_vec();
         sub.extend(["sources", src.name.as_str()]);
-        doc.table(&sub, Some(&p.at(src.loc)));
+        doc.table_at(&sub, p, src.loc);
         settings(doc, &src.settings, p);
         for (kw, entries) in &src.maps {
             let mut sub2 = sub.clone();
             sub2.push(kw);
             doc.table(&sub2, None);
             for (k, v) in entries {
-                doc.kv(k, &values::toml(&v.value), Some(&p.at(v.loc)));
+                doc.kv_typed_at(k, &v.value, p, v.loc);
             }
         }
     }
     for rule in &s.automation {
         let mut sub: Vec<&str> = path.to_vec();
         sub.push("automation");
-        doc.array_table(&sub, Some(&p.at(rule.loc)));
+        doc.array_table_at(&sub, p, rule.loc);
         let regex: Vec<Value> = rule
             .regex
             .iter()

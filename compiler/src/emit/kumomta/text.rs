@@ -40,6 +40,23 @@ impl Text {
         self.has_code |= !s.is_empty();
     }
 
+    /// Code written by `write` straight into the text (no intermediate string).
+    pub fn code_with(&mut self, write: impl FnOnce(&mut String)) {
+        let start = self.out.len();
+        write(&mut self.out);
+        let written = self.out.as_bytes().get(start..).unwrap_or_default();
+        self.canon.update(written);
+        self.has_code |= !written.is_empty();
+    }
+
+    /// A comment written by `write` straight into the text; `write` is not called when
+    /// comments are off.
+    pub fn comment_with(&mut self, write: impl FnOnce(&mut String)) {
+        if self.comments {
+            write(&mut self.out);
+        }
+    }
+
     /// A comment, with its delimiters, and the layout that exists only for it (its
     /// indentation, the line end of a comment line, a blank line after a header).
     pub fn comment(&mut self, s: &str) {

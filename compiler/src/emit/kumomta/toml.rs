@@ -7,6 +7,10 @@
 use std::fmt::Write as _;
 
 use super::text::Text;
+use super::values;
+use crate::emit::Provenance;
+use crate::source::Loc;
+use crate::value::Typed;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -20,6 +24,22 @@ pub enum Value {
 
 pub struct Doc {
     text: Text,
+}
+
+/// Where a line's value came from, for the ` # ...` comment after it.
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    None,
+    /// Text written as it is (on one line).
+    Text(&'a str),
+    /// A place in the deployment, written straight from the index (see [`Provenance::at`]).
+    At(&'a Provenance<'a>, Loc),
+}
+
+impl<'a> From<Option<&'a str>> for Origin<'a> {
+    fn from(o: Option<&'a str>) -> Self {
+        o.map_or(Origin::None, Origin::Text)
+    }
 }
 
 impl Doc {
@@ -38,20 +58,36 @@ impl Doc {
         if text.is_empty() {
             self.text.comment("#\n");
         } else {
-            self.text.comment(&format!("# {}\n", one_line(text)));
+            self.text.comment_with(|out| {
+                out.push_str("# ");
+                push_one_line(out, text);
+                out.push('\n');
+            });
         }
     }
 
     /// ` # origin` at the end of a line.
-    fn origin(&mut self, origin: Option<&str>) {
-        if let Some(o) = origin {
-            self.text.comment(&format!(" # {}", one_line(o)));
+    fn origin(&mut self, origin: Origin<'_>) {
+        match origin {
+            Origin::None => {}
+            Origin::Text(o) => self.text.comment_with(|out| {
+                out.push_str(" # ");
+                push_one_line(out, o);
+            }),
+            Origin::At(p, loc) => self.text.comment_with(|out| {
+                out.push_str(" # ");
+                let start = out.len();
+                p.write_at(loc, out);
+                if p.may_hold_line_end() {
+                    one_line_from(out, start);
+                }
+            }),
         }
     }
 
     /// Table path segments: the helpers' fixed words stay bare, every name is quoted, as
     /// KumoMTA's documentation writes them (`[pool."shared"."shared-00"]`).
-    fn segment(seg: &str) -> String {
+    fn push_segment(out: &mut String, seg: &str) {
         const FIXED: &[&str] = &[
             "source",
             "pool",
@@ -70,13 +106,13 @@ impl Doc {
             "additional_source_selection_rates",
         ];
         if FIXED.contains(&seg) {
-            seg.to_string()
+            out.push_str(seg);
         } else {
-            quote(seg)
+            push_quoted(out, seg);
         }
     }
 
-    fn header(&mut self, open: &str, path: &[&str], close: &str, origin: Option<&str>) {
+    fn header(&mut self, open: &str, path: &[&str], close: &str, origin: Origin<'_>) {
         // A blank line before each table: code when it separates the table from code, a
         // comment's layout when it only separates it from the header comments.
         if self.text.has_code() {
@@ -84,35 +120,63 @@ impl Doc {
         } else if !self.text.is_empty() {
             self.text.comment("\n");
         }
-        let mut line = String::from(open);
-        for (i, seg) in path.iter().enumerate() {
-            if i > 0 {
-                line.push('.');
+        self.text.code_with(|out| {
+            out.push_str(open);
+            for (i, seg) in path.iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                Self::push_segment(out, seg);
             }
-            line.push_str(&Self::segment(seg));
-        }
-        line.push_str(close);
-        self.text.code(&line);
+            out.push_str(close);
+        });
         self.origin(origin);
         self.text.code("\n");
     }
 
     /// `[a."b"]`: each segment quoted when it is not a bare key (domains always are).
     pub fn table(&mut self, path: &[&str], origin: Option<&str>) {
-        self.header("[", path, "]", origin);
+        self.header("[", path, "]", origin.into());
+    }
+
+    /// [`Self::table`] with its place in the deployment.
+    pub fn table_at(&mut self, path: &[&str], p: &Provenance<'_>, loc: Loc) {
+        self.header("[", path, "]", Origin::At(p, loc));
     }
 
     /// `[[a."b".automation]]`
-    pub fn array_table(&mut self, path: &[&str], origin: Option<&str>) {
-        self.header("[[", path, "]]", origin);
+    pub fn array_table_at(&mut self, path: &[&str], p: &Provenance<'_>, loc: Loc) {
+        self.header("[[", path, "]]", Origin::At(p, loc));
     }
 
     pub fn kv(&mut self, k: &str, v: &Value, origin: Option<&str>) {
-        let mut line = key(k);
-        line.push_str(" = ");
-        write_value(&mut line, v);
-        self.text.code(&line);
+        self.kv_origin(k, v, origin.into());
+    }
+
+    /// [`Self::kv`] with its place in the deployment.
+    pub fn kv_at(&mut self, k: &str, v: &Value, p: &Provenance<'_>, loc: Loc) {
+        self.kv_origin(k, v, Origin::At(p, loc));
+    }
+
+    fn kv_origin(&mut self, k: &str, v: &Value, origin: Origin<'_>) {
+        self.text.code_with(|out| {
+            push_key(out, k);
+            out.push_str(" = ");
+            write_value(out, v);
+        });
         self.origin(origin);
+        self.text.code("\n");
+    }
+
+    /// `k = v` for a typed value, written straight in KumoMTA's spelling
+    /// ([`values::write_toml`], the same text as [`values::toml`]).
+    pub fn kv_typed_at(&mut self, k: &str, v: &Typed, p: &Provenance<'_>, loc: Loc) {
+        self.text.code_with(|out| {
+            push_key(out, k);
+            out.push_str(" = ");
+            values::write_toml(out, v);
+        });
+        self.origin(Origin::At(p, loc));
         self.text.code("\n");
     }
 
@@ -121,26 +185,52 @@ impl Doc {
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
-}
-
-/// A key: bare when it is `[A-Za-z0-9_-]+` and not a domain-looking word, quoted otherwise.
-pub fn key(k: &str) -> String {
-    if !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        k.to_string()
+/// `s` with its line ends as blanks.
+fn push_one_line(out: &mut String, s: &str) {
+    if has_line_end(s) {
+        out.push_str(&s.replace(['\n', '\r'], " "));
     } else {
-        quote(k)
+        out.push_str(s);
     }
 }
 
-/// A TOML basic string.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+/// The text written since `start`, with its line ends as blanks.
+fn one_line_from(out: &mut String, start: usize) {
+    if has_line_end(out.get(start..).unwrap_or("")) {
+        let tail = out.split_off(start);
+        push_one_line(out, &tail);
+    }
+}
+
+fn has_line_end(s: &str) -> bool {
+    s.bytes().any(|b| b == b'\n' || b == b'\r')
+}
+
+/// A key: bare when it is `[A-Za-z0-9_-]+` and not a domain-looking word, quoted otherwise.
+fn push_key(out: &mut String, k: &str) {
+    if !k.is_empty()
+        && k.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+    {
+        out.push_str(k);
+    } else {
+        push_quoted(out, k);
+    }
+}
+
+/// A TOML basic string, into `out`.
+pub fn push_quoted(out: &mut String, s: &str) {
     out.push('"');
+    // Nothing to escape (no quote, backslash or control character: C0, DEL, and C1, whose
+    // UTF-8 starts with 0xC2): the text as it is.
+    if !s
+        .bytes()
+        .any(|b| b < 0x20 || b == 0x7f || b == b'"' || b == b'\\' || b == 0xc2)
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -155,18 +245,36 @@ pub fn quote(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
-fn write_value(out: &mut String, v: &Value) {
+/// An integer in decimal, as `write!("{n}")` writes it.
+pub fn push_int(out: &mut String, n: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (m % 10) as u8;
+        }
+        m /= 10;
+        if m == 0 || i == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    for &d in buf.get(i..).unwrap_or_default() {
+        out.push(char::from(d));
+    }
+}
+
+pub(crate) fn write_value(out: &mut String, v: &Value) {
     match v {
-        Value::Str(s) => out.push_str(&quote(s)),
-        Value::Int(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::Bool(b) => {
-            let _ = write!(out, "{b}");
-        }
+        Value::Str(s) => push_quoted(out, s),
+        Value::Int(n) => push_int(out, *n),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -181,11 +289,58 @@ fn write_value(out: &mut String, v: &Value) {
             out.push('{');
             for (i, (k, item)) in entries.iter().enumerate() {
                 out.push_str(if i > 0 { ", " } else { " " });
-                out.push_str(&key(k));
+                push_key(out, k);
                 out.push_str(" = ");
                 write_value(out, item);
             }
             out.push_str(if entries.is_empty() { "}" } else { " }" });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_and_integers_match_the_slow_forms() {
+        for s in [
+            "",
+            "plain",
+            "a\"b",
+            "back\\slash",
+            "new\nline",
+            "tab\t",
+            "cr\r",
+            "\u{1}",
+            "\u{7f}",
+            "\u{85}",
+            "caf\u{e9}",
+            "\u{a0}nbsp",
+            "\u{2028}",
+            "\u{9f}x",
+        ] {
+            let mut slow = String::from('"');
+            for c in s.chars() {
+                match c {
+                    '"' => slow.push_str("\\\""),
+                    '\\' => slow.push_str("\\\\"),
+                    '\n' => slow.push_str("\\n"),
+                    '\t' => slow.push_str("\\t"),
+                    '\r' => slow.push_str("\\r"),
+                    c if c.is_control() => slow.push_str(&format!("\\u{:04X}", c as u32)),
+                    c => slow.push(c),
+                }
+            }
+            slow.push('"');
+            let mut fast = String::new();
+            push_quoted(&mut fast, s);
+            assert_eq!(fast, slow, "{s:?}");
+        }
+        for n in [0, 1, 9, 10, -1, -10, 1234567, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_int(&mut out, n);
+            assert_eq!(out, n.to_string());
         }
     }
 }

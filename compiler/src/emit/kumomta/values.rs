@@ -56,6 +56,31 @@ pub fn toml(v: &Typed) -> T {
     }
 }
 
+/// [`toml`] written straight into `out` (the same text as `write_value(&toml(v))`), without
+/// building the value first for the common shapes.
+pub fn write_toml(out: &mut String, v: &Typed) {
+    if let Some(s) = v.text() {
+        return super::toml::push_quoted(out, s);
+    }
+    match v {
+        Typed::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Typed::Int(n) => super::toml::push_int(out, *n),
+        Typed::Enum(e) => super::toml::push_quoted(out, e.kumo),
+        Typed::Ref(_, name) => super::toml::push_quoted(out, name),
+        Typed::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_toml(out, &item.value);
+            }
+            out.push(']');
+        }
+        other => super::toml::write_value(out, &toml(other)),
+    }
+}
+
 fn action(a: &Action) -> T {
     match a {
         Action::Simple(v) => T::Str(v.kumo.to_string()),

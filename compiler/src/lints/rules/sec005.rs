@@ -211,19 +211,23 @@ fn pem_private_key(s: &str) -> bool {
 /// followed by at least 20 token characters.
 fn vault_token(s: &str) -> bool {
     let token_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    ["hvs.", "hvb.", "hvr."].iter().any(|p| {
-        s.match_indices(p).any(|(i, m)| {
+    // `hvs.`, `hvb.` or `hvr.`, found in one pass over the bytes.
+    let b = s.as_bytes();
+    (0..b.len()).any(|i| {
+        matches!(
+            b.get(i..i + 4),
+            Some([b'h', b'v', b's' | b'b' | b'r', b'.'])
+        ) && {
             let before_ok = s
                 .get(..i)
-                .and_then(|b| b.chars().next_back())
+                .and_then(|x| x.chars().next_back())
                 .is_none_or(|c| !token_char(c));
-            let body = s.get(i + m.len()..).unwrap_or("");
+            let body = s.get(i + 4..).unwrap_or("");
             before_ok && body.chars().take_while(|c| token_char(*c)).count() >= 20
-        })
+        }
     })
 }
 
-/// `scheme://user:password@host` (or `scheme://:password@host`) anywhere in the string.
 fn url_password(s: &str) -> bool {
     s.match_indices("://").any(|(i, m)| {
         let scheme_ok = s
@@ -244,11 +248,18 @@ fn url_password(s: &str) -> bool {
 }
 
 fn secret_like_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
+    // ASCII case-insensitive, without a lowercased copy (this runs for every string value).
+    let n = name.as_bytes();
+    let contains = |w: &str| {
+        n.windows(w.len())
+            .any(|x| x.eq_ignore_ascii_case(w.as_bytes()))
+    };
     ["password", "passwd", "secret", "token", "credential"]
         .iter()
-        .any(|w| n.contains(w))
-        || n.ends_with("key")
+        .any(|w| contains(w))
+        || n.len() >= 3
+            && n.get(n.len() - 3..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(b"key"))
 }
 
 /// A long value that looks random (base64 or hex): no spaces or dots, several digits and
@@ -283,11 +294,13 @@ fn random_blob(s: &str) -> bool {
 }
 
 fn kind(f: &Found<'_>) -> Option<&'static str> {
-    if pem_private_key(f.text) {
+    // PEM and URLs have a character most values lack (`-`, `:`): a quick look for it
+    // first, since this runs for every string value.
+    if f.text.contains('-') && pem_private_key(f.text) {
         Some("a PEM private key")
     } else if vault_token(f.text) {
         Some("a Vault token")
-    } else if url_password(f.text) {
+    } else if f.text.contains(':') && url_password(f.text) {
         Some("a password in a URL")
     } else if secret_like_name(f.name) && random_blob(f.text) {
         Some("a secret-looking value")
