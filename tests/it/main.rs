@@ -30,4 +30,5 @@ mod policy;
 mod property;
 mod releases;
 mod route;
+mod scale;
 mod support;
