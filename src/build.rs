@@ -77,6 +77,21 @@ pub fn run(
     if flags.secrets {
         match read_secret_files(model, &analysis.sources) {
             Ok((contents, paths)) => {
+                let too_large = emit::secret_size_errors(model, &contents);
+                if !too_large.is_empty() {
+                    eprint!(
+                        "{}",
+                        render::human_limited(
+                            &too_large,
+                            &analysis.sources,
+                            use_color(shown.color, std::io::stderr().is_terminal()),
+                            shown.limit(),
+                            "; `--max-diagnostics 0` shows all",
+                        )
+                    );
+                    eprintln!("nothing written: fix the errors above");
+                    return ExitCode::from(1);
+                }
                 output.files.extend(emit::secrets(model, &contents).files);
                 inputs.extend(paths);
             }

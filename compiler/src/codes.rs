@@ -381,6 +381,32 @@ Give the pool a source with a weight of at least 1, or point the queue at anothe
 pool no queue uses may be empty (on releases that keep empty pools): it is a way to hold mail
 deliberately only where something names it.",
     ),
+    SECRET_TOO_LARGE = CodeInfo {
+        severity: Severity::Warning,
+        ..e("K1012", "secret-too-large", Resolution, "a Secret whose keys cannot fit in 1 MiB",
+"The API server refuses a Secret whose data is over 1 MiB (1,048,576 bytes). The keys a
+`secret` block is used for are estimated from their use: a DKIM key of RSA-2048 is a PEM of
+about 1.7 KB (RSA-1024 about 0.9 KB, RSA-4096 about 3.3 KB, Ed25519 about 0.1 KB), so one
+Secret holds at most about 600 RSA-2048 keys, and 10,000 of them (about 17 MB) cannot be one
+Secret. With `kumoc build --secrets` the real size of the files is checked, and a Secret over
+the limit is an error: nothing is written.
+
+Split the keys into several `secret` blocks (each is its own Secret, mounted whole in its own
+directory, so adding a key to one of them changes no pod template), e.g. one per few hundred
+domains:
+
+```kumo
+secret \"dkim-keys-000\" {}
+secret \"dkim-keys-001\" {}
+
+domain \"d1.example.com\" {
+  dkim { key = secret(\"dkim-keys-000\") }
+}
+```
+
+Or keep the keys in HashiCorp Vault (`dkim_defaults { vault_mount = ... }` and a `vault`
+block): nothing is mounted then.")
+    },
     DKIM_KEY_SOURCE = e(
         "K1020",
         "dkim-key-source",

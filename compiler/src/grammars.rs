@@ -147,6 +147,21 @@ pub fn check_url(s: &str, schemes: &[&str]) -> Result<(), (&'static str, String)
 /// is read as a broken option otherwise; `tenants` and `campaigns` are the helper's own record
 /// fields, which an empty table silently fills. The fields of `QueueConfig`
 /// (`crates/kumod/src/queue/config.rs`) and of the helper's records.
+/// The most a Secret's data may hold: the API server refuses more (`MaxSecretSize`).
+pub const SECRET_LIMIT: u64 = 1024 * 1024;
+
+/// The size of a DKIM private key as a PEM file (PKCS#8, as `openssl genpkey` and
+/// `kumoc dkim keygen` write it), by algorithm and RSA size: about 1.7 KB for RSA-2048.
+pub fn dkim_key_pem_bytes(ed25519: bool, bits: Option<i64>) -> u64 {
+    if ed25519 {
+        return 119;
+    }
+    // The DER is about 9/16 of a byte per bit of modulus plus a fixed header; base64 and
+    // line breaks add a third: 2048 bits give 1,704 bytes.
+    let bits = u64::try_from(bits.unwrap_or(2048)).unwrap_or(2048);
+    bits * 1704 / 2048
+}
+
 pub const QUEUE_HELPER_KEYS: &[&str] = &[
     "retry_interval",
     "max_retry_interval",

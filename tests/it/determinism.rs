@@ -530,7 +530,7 @@ fn deploy(out: &emit::Output, dir: &Path) {
     }
     let files = dir.join("files");
     write(
-        &files.join("opt/kumomta/etc/dkim/example.com/default.key"),
+        &files.join("opt/kumomta/etc/dkim/dkim-keys/example.com.default.key"),
         "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
     );
     write(

@@ -793,6 +793,7 @@ pub(crate) fn observe(
         lua.insert(file.to_string(), run);
     }
     tree.insert("lua".into(), Json::Object(lua));
+    unshard(&mut tree);
     let texts = out
         .files
         .into_iter()
@@ -802,6 +803,123 @@ pub(crate) fn observe(
         tree: Json::Object(tree),
         texts,
     })
+}
+
+/// The shard of a helper's data file: `policy/dkim_data-3-of-8.toml` → `dkim_data`.
+fn shard_stem(path: &str) -> Option<&str> {
+    let name = path.rsplit('/').next()?.strip_suffix(".toml")?;
+    let (rest, count) = name.rsplit_once("-of-")?;
+    let (stem, i) = rest.rsplit_once('-')?;
+    (count.bytes().all(|b| b.is_ascii_digit()) && i.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(stem)
+}
+
+fn merge_tables(into: &mut Json, from: Json) {
+    match (into, from) {
+        (Json::Object(a), Json::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(slot) => merge_tables(slot, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// A long value can make a data file large enough to be sharded (`kumomta::shard`). What
+/// the consumers read is the same; the observation is made independent of the layout: the
+/// shards' tables merged into the file they came from (each table is in one shard), the
+/// shards' ConfigMaps folded into the policy ConfigMap (its name without the layout
+/// digest), the projected policy volume as the plain one, and the helpers' lists of shard
+/// files as the one file.
+fn unshard(map: &mut serde_json::Map<String, Json>) {
+    let shards: Vec<String> = map
+        .keys()
+        .filter(|k| k.starts_with("policy/") && shard_stem(k).is_some())
+        .cloned()
+        .collect();
+    if shards.is_empty() {
+        return;
+    }
+    let mut stems = BTreeSet::new();
+    for path in &shards {
+        let stem = shard_stem(path).unwrap().to_string();
+        let value = map.remove(path).unwrap();
+        let whole = map
+            .entry(format!("policy/{stem}.toml"))
+            .or_insert_with(|| json!({}));
+        merge_tables(whole, value);
+        stems.insert(stem);
+    }
+    map.retain(|k, _| !(k.starts_with("k8s/configmap-policy-") && k.contains("-of-")));
+    if let Some(cm) = map.get_mut("k8s/configmap-policy.yaml") {
+        if let Some(name) = cm["metadata"]["name"].as_str() {
+            let plain = name.rsplit_once('-').map_or(name, |(a, _)| a).to_string();
+            cm["metadata"]["name"] = json!(plain);
+        }
+        for stem in &stems {
+            cm["data"][format!("{stem}.toml")] = json!("<policy file>");
+        }
+    }
+    if let Some(resources) = map
+        .get_mut("k8s/kustomization.yaml")
+        .and_then(|k| k["resources"].as_array_mut())
+    {
+        resources.retain(|r| {
+            !r.as_str()
+                .is_some_and(|r| r.starts_with("configmap-policy-") && r.contains("-of-"))
+        });
+    }
+    let plain_name = map
+        .get("k8s/configmap-policy.yaml")
+        .map(|cm| cm["metadata"]["name"].clone());
+    for (k, v) in map.iter_mut() {
+        if !k.starts_with("k8s/statefulset-") {
+            continue;
+        }
+        if let Some(vols) = v
+            .pointer_mut("/spec/template/spec/volumes")
+            .and_then(Json::as_array_mut)
+        {
+            for vol in vols.iter_mut().filter(|v| v["name"] == "policy") {
+                *vol = json!({ "name": "policy", "configMap": { "name": plain_name.clone() } });
+            }
+        }
+    }
+    fn lists(v: &mut Json) {
+        match v {
+            Json::Array(items) => {
+                // Each run of one helper's shard files becomes its one file.
+                let mut out: Vec<Json> = Vec::new();
+                let mut run: Option<String> = None;
+                for mut item in std::mem::take(items) {
+                    let stem = item.as_str().and_then(shard_stem).map(str::to_string);
+                    match stem {
+                        Some(stem) if run.as_deref() == Some(stem.as_str()) => {}
+                        Some(stem) => {
+                            out.push(json!(format!("/opt/kumomta/etc/policy/{stem}.toml")));
+                            run = Some(stem);
+                        }
+                        None => {
+                            run = None;
+                            lists(&mut item);
+                            out.push(item);
+                        }
+                    }
+                }
+                *items = out;
+            }
+            Json::Object(m) => m.values_mut().for_each(lists),
+            _ => {}
+        }
+    }
+    if let Some(lua) = map.get_mut("lua") {
+        lists(lua);
+    }
 }
 
 /// The Secret files a kumod pod sees: each item of each projected Secret volume of the MTA

@@ -247,12 +247,20 @@ fn the_imported_seed_passes_validation_on_its_own_release() {
             std::fs::write(policy.join(name), content).unwrap();
         }
     }
-    for (domain, selector) in [
-        ("kumo.example.com", "dkim1024"),
-        ("demo2.kumomta.com", "defaultdk"),
-        ("talk.stir.com", "052024s2048"),
-    ] {
-        let key = files_root.join(format!("opt/kumomta/etc/dkim/{domain}/{selector}.key"));
+    // Each key where kumoc mounts it (its Secret, one file per key), as dkim_data.toml says.
+    let dkim = out.get("policy/dkim_data.toml").unwrap();
+    let keys: Vec<&str> = dkim
+        .lines()
+        .filter_map(|l| l.strip_prefix("filename = \""))
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    assert_eq!(keys.len(), 3, "{dkim}");
+    for path in keys {
+        assert!(
+            path.starts_with("/opt/kumomta/etc/dkim/dkim-keys"),
+            "{path}"
+        );
+        let key = files_root.join(path.trim_start_matches('/'));
         std::fs::create_dir_all(key.parent().unwrap()).unwrap();
         std::fs::write(
             key,

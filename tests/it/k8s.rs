@@ -221,8 +221,10 @@ fn seed_chart_defects_are_absent() {
                 .collect::<Vec<_>>(),
             [8000, 2500, 8080]
         );
-        // #19: the checksum annotation covers the code of every file the MTA pods read (the
-        // files of their ConfigMap), and not the comments (provenance cannot roll pods).
+        // #19: the checksum annotation covers the code of what needs a restart, init.lua (its
+        // `init` handler runs once per process), and not the comments (provenance cannot roll
+        // pods). The helpers' data files reload live (config epoch): editing them rolls
+        // nothing.
         let canonical = build_example_canonical(env);
         let read: BTreeMap<&str, &str> = canonical
             .files
@@ -231,17 +233,34 @@ fn seed_chart_defects_are_absent() {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let annotation = pod_annotation(mta);
-        for changed in read.keys() {
-            let mut altered = read.clone();
-            let edited = format!("{} ", read[changed]);
-            altered.insert(changed, &edited);
-            assert_ne!(
-                checksum(&altered),
-                annotation,
-                "editing {changed} changes the checksum"
-            );
+        let init: BTreeMap<&str, &str> = read
+            .iter()
+            .filter(|(k, _)| **k == "policy/init.lua")
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        assert_eq!(checksum(&init), annotation);
+        let edited = format!("{} ", read["policy/init.lua"]);
+        let mut altered = init.clone();
+        altered.insert("policy/init.lua", &edited);
+        assert_ne!(checksum(&altered), annotation, "editing init.lua rolls");
+        for o in objects
+            .values()
+            .filter(|o| o["kind"] == "StatefulSet" || o["kind"] == "Deployment")
+        {
+            let name = o["metadata"]["name"].as_str().unwrap();
+            let file = o["spec"]["template"]["spec"]["containers"][0]["command"][2]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            let path = format!("policy/{file}");
+            let one: BTreeMap<&str, &str> = [(path.as_str(), canonical.get(&path).unwrap())]
+                .into_iter()
+                .collect();
+            assert_eq!(checksum(&one), pod_annotation(o), "{name} covers {file}");
         }
-        assert_eq!(checksum(&read), annotation);
         assert!(
             read.values()
                 .flat_map(|text| text.lines())
@@ -295,30 +314,28 @@ fn seed_chart_defects_are_absent() {
                 o["metadata"]["name"]
             );
         }
-        // #7, #8: the DKIM key is mounted exactly where dkim_data.toml says, from a Secret.
+        // #7, #8: the DKIM key is mounted exactly where dkim_data.toml says, from a Secret
+        // mounted whole (no items, no subPath: new keys reach running pods).
         let dkim = out.get("policy/dkim_data.toml").unwrap();
-        assert!(dkim.contains("filename = \"/opt/kumomta/etc/dkim/example.com/default.key\""));
+        assert!(
+            dkim.contains("filename = \"/opt/kumomta/etc/dkim/dkim-keys/example.com.default.key\"")
+        );
         let vol = pod["volumes"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|v| v["name"] == "dkim-keys")
+            .find(|v| v["name"] == "dkim-keys-0")
             .unwrap();
-        let item = &vol["projected"]["sources"][0]["secret"]["items"][0];
-        assert_eq!(
-            (item["key"].as_str(), item["path"].as_str()),
-            (
-                Some("example.com.default.key"),
-                Some("example.com/default.key")
-            )
-        );
+        assert_eq!(vol["secret"]["secretName"], "dkim-keys");
+        assert!(vol["secret"].get("items").is_none());
         let m = c["volumeMounts"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|m| m["name"] == "dkim-keys")
+            .find(|m| m["name"] == "dkim-keys-0")
             .unwrap();
-        assert_eq!(m["mountPath"], "/opt/kumomta/etc/dkim");
+        assert_eq!(m["mountPath"], "/opt/kumomta/etc/dkim/dkim-keys");
+        assert!(m.get("subPath").is_none());
         assert!(objects.values().all(|o| o["kind"] != "ConfigMap" || !o["data"].to_string().contains("PRIVATE KEY")));
         // #16: the sink only in staging.
         assert_eq!(
@@ -517,10 +534,11 @@ fn secrets_from_files_are_separate_valid_and_never_printed() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|v| v["name"] == "dkim-keys")
-        .unwrap()["projected"]["sources"][0]["secret"];
-    assert_eq!(vol["items"][0]["key"], "example.com.s1.key");
-    assert_eq!(vol["items"][0]["path"], "example.com/s1.key");
+        .find(|v| v["name"] == "dkim-keys-0")
+        .unwrap()["secret"];
+    assert_eq!(vol["secretName"], "dkim-keys");
+    let dkim = std::fs::read_to_string(out.join("policy/dkim_data.toml")).unwrap();
+    assert!(dkim.contains("/opt/kumomta/etc/dkim/dkim-keys/example.com.s1.key"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -568,6 +568,13 @@ fn volume(ck: &mut Ck, at: &str, v: &Value) {
         );
         let mut all_paths = BTreeSet::new();
         for (i, src) in arr(&p["sources"]).iter().enumerate() {
+            if let Some(cm) = src.get("configMap") {
+                ck.rule(
+                    &format!("{at}.projected.sources[{i}].configMap.name"),
+                    dns1123_subdomain(s(&cm["name"])),
+                );
+                continue;
+            }
             let sec = &src["secret"];
             let where_ = format!("{at}.projected.sources[{i}].secret");
             ck.rule(
@@ -1305,8 +1312,11 @@ mod tests {
                 let vols = o["spec"]["template"]["spec"]["volumes"]
                     .as_array_mut()
                     .unwrap();
-                let dkim = vols.iter_mut().find(|v| v["name"] == "dkim-keys").unwrap();
-                dkim["projected"]["sources"][0]["secret"]["items"][0]["key"] = "..key".into();
+                let dkim = vols
+                    .iter_mut()
+                    .find(|v| v["name"] == "dkim-keys-0")
+                    .unwrap();
+                dkim["secret"]["secretName"] = "dkim_keys".into();
             }),
             ("hpa-mta.yaml", |o| {
                 o["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] = 0.into()

@@ -31,6 +31,7 @@ mod policy;
 mod property;
 mod releases;
 mod route;
+mod scale;
 mod support;
 mod vault;
 mod warmup;

@@ -30,7 +30,7 @@ impl Deployed {
         }
         let files = root.join("files");
         write(
-            &files.join("opt/kumomta/etc/dkim/example.com/default.key"),
+            &files.join("opt/kumomta/etc/dkim/dkim-keys/example.com.default.key"),
             "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
         );
         write(
@@ -281,7 +281,7 @@ fn reception_checks_conformance_assigns_queue_routes_to_sink_and_signs_last() {
             let signer = p.calls_named("dkim_signer");
             assert_eq!(
                 signer[0][0]["key"],
-                "/opt/kumomta/etc/dkim/example.com/default.key"
+                "/opt/kumomta/etc/dkim/dkim-keys/example.com.default.key"
             );
             assert_eq!(signer[0][0]["selector"], "default");
         }

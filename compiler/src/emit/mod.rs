@@ -66,7 +66,7 @@ pub fn emit_canonical(model: &Deployment, places: &Places) -> Output {
 fn emit_inner(model: &Deployment, places: &Places, comments: bool) -> Output {
     let prov = Provenance::new(places, comments);
     let mut out = Output::default();
-    let digests = kumomta::emit(model, &prov, &mut out);
+    let (digests, shards) = kumomta::emit(model, &prov, &mut out);
     let policy = out
         .files
         .iter()
@@ -88,6 +88,7 @@ fn emit_inner(model: &Deployment, places: &Places, comments: bool) -> Output {
     let inputs = k8s::Inputs {
         policy,
         digests,
+        shards,
         queue_stuck_from,
     };
     k8s::emit(model, &inputs, &mut manifests);
@@ -101,6 +102,43 @@ fn emit_inner(model: &Deployment, places: &Places, comments: bool) -> Output {
 pub fn secrets(model: &Deployment, contents: &k8s::SecretContents) -> Output {
     let mut out = Output::default();
     k8s::emit_secrets(model, contents, &mut out);
+    out
+}
+
+/// The Secrets of `--secrets` whose files are over the API server's 1 MiB: an error each
+/// (K1012, with the arithmetic), at the `secret` block. The caller writes nothing then.
+pub fn secret_size_errors(
+    model: &Deployment,
+    contents: &k8s::SecretContents,
+) -> Vec<crate::diagnostic::Diagnostic> {
+    let mut out = Vec::new();
+    for s in &model.secrets {
+        let Some(keys) = contents.get(&s.name) else {
+            continue;
+        };
+        let bytes: u64 = keys.values().map(|v| v.len() as u64).sum();
+        if bytes <= crate::grammars::SECRET_LIMIT {
+            continue;
+        }
+        let n = keys.len() as u64;
+        let per_key = bytes / n.max(1);
+        let fits = (crate::grammars::SECRET_LIMIT / per_key.max(1)).max(1);
+        let mut d = crate::diagnostic::Diagnostic::new(
+            crate::codes::SECRET_TOO_LARGE,
+            format!("the Secret `{}` is over 1 MiB", s.name),
+            s.loc,
+            format!(
+                "{n} keys, {bytes} bytes (~{:.1} KB each) > 1 MiB (1,048,576 bytes)",
+                per_key as f64 / 1000.0
+            ),
+        )
+        .with_help(format!(
+            "the API server refuses it: split the keys into {} or more `secret` blocks of at most {fits} keys each (each is its own Secret, mounted whole)",
+            n.div_ceil(fits)
+        ));
+        d.severity = crate::severity::Severity::Error;
+        out.push(d);
+    }
     out
 }
 

@@ -5,7 +5,9 @@ use crate::model::Deployment;
 
 /// Where the policy ConfigMap is mounted; KumoMTA's `package.path` covers it.
 pub const POLICY_DIR: &str = "/opt/kumomta/etc/policy";
-/// The DKIM helper's default key location: `<DKIM_DIR>/<domain>/<selector>.key`.
+/// Where DKIM keys are: the helper's default layout is `<DKIM_DIR>/<domain>/<selector>.key`;
+/// kumoc mounts each key Secret whole at `<DKIM_DIR>/<secret>/` instead
+/// ([`dkim_key_file`]), so a new key in a Secret needs no change to the pod template.
 pub const DKIM_DIR: &str = "/opt/kumomta/etc/dkim";
 /// One file per API user, whose content is the password.
 pub const HTTP_USERS_DIR: &str = "/opt/kumomta/etc/http_listener_keys";
@@ -38,6 +40,8 @@ pub fn policy_file(name: &str) -> String {
     format!("{POLICY_DIR}/{name}")
 }
 
+/// The DKIM helper's default key file for a domain (when `filename` is not given): what an
+/// imported policy may rely on. kumoc always writes `filename` ([`dkim_key_file`]).
 pub fn dkim_key_path(domain: &str, selector: &str) -> String {
     format!("{DKIM_DIR}/{domain}/{selector}.key")
 }
@@ -62,6 +66,18 @@ pub fn dkim_vault_path(
         .and_then(|v| v.text().map(str::to_string))
         .unwrap_or_default();
     Some(format!("{prefix}/{domain}/{selector}.key"))
+}
+
+/// Where kumoc mounts key `key` of the DKIM key Secret `secret`: each such Secret is one
+/// volume, mounted whole at `<DKIM_DIR>/<secret>` (a Secret volume without `items` and
+/// without `subPath`, so the kubelet adds new keys to running pods).
+pub fn dkim_key_file(secret: &str, key: &str) -> String {
+    format!("{DKIM_DIR}/{secret}/{key}")
+}
+
+/// Shard `i` of `count` of a helper's data file `<stem>.toml` (see `kumomta::shard`).
+pub fn shard_file(stem: &str, i: usize, count: usize) -> String {
+    format!("{stem}-{i}-of-{count}.toml")
 }
 
 pub fn secret_path(secret: &str, key: &str) -> String {
@@ -129,6 +145,13 @@ impl Names {
     /// The MTA's (and TSA's) policy ConfigMap.
     pub fn mta_policy(&self) -> String {
         format!("{}-policy", self.mta)
+    }
+
+    /// The ConfigMap of one shard of the policy data (`file`: `dkim_data-3-of-8.toml`):
+    /// its own object, so each stays under the API's size limits.
+    pub fn policy_shard(&self, file: &str) -> String {
+        let stem = file.strip_suffix(".toml").unwrap_or(file);
+        format!("{}-policy-{}", self.mta, stem.replace('_', "-"))
     }
 
     /// The sink's policy ConfigMap.

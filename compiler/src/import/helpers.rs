@@ -705,8 +705,22 @@ fn read_dkim(cx: &mut Cx, files: &[(FileId, Data)]) {
             hint = format!("x{hint}");
         }
         keys_used.insert(hint.clone(), domain.clone());
-        let key = if path == default_path && !cx.helm_given {
-            // kumoc's own layout: keys are mounted from a Secret at the helper's default path.
+        // kumoc's own layout: each key Secret mounted whole at `<DKIM_DIR>/<secret>/`.
+        let kumoc_layout = path
+            .strip_prefix(&format!("{}/", names::DKIM_DIR))
+            .and_then(|rest| rest.split_once('/'))
+            .filter(|(s, k)| {
+                !k.contains('/') && super::secret_name_ok(s) && super::secret_key_ok(k)
+            })
+            .filter(|_| path != default_path && !cx.helm_given);
+        let key = if let Some((secret, k)) = kumoc_layout {
+            cx.secrets.add(secret, k);
+            KVal::Call(
+                "secret".into(),
+                vec![(None, KVal::str(secret)), (None, KVal::str(k))],
+            )
+        } else if path == default_path && !cx.helm_given {
+            // The helper's default path: keys mounted from a Secret there.
             cx.secrets.add("dkim-keys", &hint);
             KVal::Call(
                 "secret".into(),

@@ -72,9 +72,61 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             }
         }
         self.derived_names(d);
+        self.secret_sizes(d);
         self.derived_shaping_keys(d);
         self.api_user_names();
         self.built_in_names(d);
+    }
+
+    /// A Secret holds at most 1 MiB: the DKIM keys each `secret` block is used for, at their
+    /// estimated size, must fit (K1012, a warning: the sizes are estimates; `build --secrets`
+    /// checks the real files).
+    fn secret_sizes(&mut self, d: &Deployment) {
+        let mut estimate: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+        for dom in &d.domains {
+            let Some(k) = &dom.dkim else { continue };
+            // A key read from Vault is in no Secret.
+            let Some(key) = &k.key else { continue };
+            let get = |name: &str| {
+                k.settings
+                    .get(name)
+                    .or_else(|| d.dkim_defaults.get(name))
+                    .map(|s| &s.value)
+            };
+            let ed25519 = get("algorithm")
+                .and_then(Typed::as_enum)
+                .is_some_and(|v| v.name == "ed25519");
+            let bits = get("bits").and_then(Typed::as_int);
+            let e = estimate.entry(key.secret.as_str()).or_default();
+            e.0 += 1;
+            e.1 += crate::grammars::dkim_key_pem_bytes(ed25519, bits);
+        }
+        for s in &d.secrets {
+            let Some(&(keys, bytes)) = estimate.get(s.name.as_str()) else {
+                continue;
+            };
+            if bytes <= crate::grammars::SECRET_LIMIT {
+                continue;
+            }
+            let per_key = bytes / keys.max(1);
+            let fits = crate::grammars::SECRET_LIMIT / per_key.max(1);
+            self.diags.push(
+                Diagnostic::new(
+                    codes::SECRET_TOO_LARGE,
+                    format!("the Secret `{}` cannot hold its DKIM keys", s.name),
+                    s.loc,
+                    format!(
+                        "{keys} keys × ~{:.1} KB ≈ {:.1} MB > 1 MiB",
+                        per_key as f64 / 1000.0,
+                        bytes as f64 / 1_000_000.0
+                    ),
+                )
+                .with_help(format!(
+                    "the API server refuses a Secret over 1 MiB: split the keys into {} or more `secret` blocks of at most {fits} keys each (each is its own Secret, mounted whole), and point each domain's `key` at one of them",
+                    keys.div_ceil(fits.max(1))
+                )),
+            );
+        }
     }
 
     /// `unspecified` is KumoMTA's built-in pool and source: `EgressPool::resolve` and

@@ -44,7 +44,7 @@ use serde_json::{Value, json};
 
 use super::Output;
 use super::kumomta::Digest;
-use super::names::Names;
+use super::names::{Names, Workload};
 use crate::model::Deployment;
 use common::{image_reference, meta, yaml};
 
@@ -61,6 +61,9 @@ pub struct Inputs<'a> {
     /// The digest of each policy file's canonical form (its code without comments), by
     /// path: what the pod-template checksums cover.
     pub digests: BTreeMap<String, Digest>,
+    /// The policy files that are shards of a helper's data (`kumomta::shard`): each gets a
+    /// ConfigMap of its own, projected with the others into the policy directory.
+    pub shards: Vec<String>,
     /// The place of the `max_age` that the alerts' `queue_stuck` is derived from, when it is
     /// (written beside the derived value, as a YAML comment).
     pub queue_stuck_from: Option<String>,
@@ -71,7 +74,12 @@ struct Ctx<'a> {
     d: &'a Deployment,
     n: Names,
     image: String,
+    /// The pod-template checksums: what needs a restart of each workload (see
+    /// [`policy::pod_checksum`]).
     checksum: String,
+    tsa_checksum: String,
+    /// The policy volume of the MTA and TSA pods: the policy ConfigMap, and the shards'.
+    policy_volume: Value,
     sink_checksum: String,
 }
 
@@ -81,7 +89,7 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     let mta_files: BTreeMap<&str, &str> = inputs
         .policy
         .iter()
-        .filter(|(k, _)| **k != "policy/sink.lua")
+        .filter(|(k, _)| **k != "policy/sink.lua" && !inputs.shards.iter().any(|s| s == *k))
         .map(|(k, v)| (*k, *v))
         .collect();
     let sink_files: BTreeMap<&str, &str> = inputs
@@ -93,8 +101,10 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     let cx = Ctx {
         d,
         image: image_reference(&d.image, &d.version.value),
-        checksum: policy::pod_checksum(inputs, mta_files.keys().copied()),
-        sink_checksum: policy::pod_checksum(inputs, sink_files.keys().copied()),
+        checksum: policy::pod_checksum(inputs, Workload::Mta),
+        tsa_checksum: policy::pod_checksum(inputs, Workload::Tsa),
+        sink_checksum: policy::pod_checksum(inputs, Workload::Sink),
+        policy_volume: policy::volume(&n, &inputs.shards),
         n,
     };
     // Each object is written as YAML as soon as it is built (the ConfigMaps directly, see
@@ -107,8 +117,31 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     add("serviceaccount.yaml", yaml(&service_account(&cx)));
     add(
         "configmap-policy.yaml",
-        policy::config_map(&cx, &cx.n.mta_policy(), &mta_files, "mta"),
+        policy::config_map(
+            &cx,
+            &policy::main_name(&cx.n, &inputs.shards),
+            &mta_files,
+            "mta",
+        ),
     );
+    for path in &inputs.shards {
+        let file = path.rsplit('/').next().unwrap_or(path);
+        let name = cx.n.policy_shard(file);
+        let files: BTreeMap<&str, &str> = inputs
+            .policy
+            .get(path.as_str())
+            .map(|text| (path.as_str(), *text))
+            .into_iter()
+            .collect();
+        add(
+            &format!(
+                "configmap-{}.yaml",
+                name.strip_prefix(&format!("{}-", cx.n.mta))
+                    .unwrap_or(&name)
+            ),
+            policy::config_map(&cx, &name, &files, "mta"),
+        );
+    }
     add("statefulset-mta.yaml", yaml(&mta::statefulset(&cx)));
     add("service-mta.yaml", yaml(&mta::service(&cx)));
     add(

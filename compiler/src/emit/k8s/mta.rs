@@ -25,7 +25,7 @@ pub(super) fn statefulset(cx: &Ctx<'_>) -> Value {
     }
     let secrets = secret_mounts(d);
     let mut volumes = vec![
-        json!({ "name": "policy", "configMap": { "name": cx.n.mta_policy() } }),
+        cx.policy_volume.clone(),
         empty_dir("logs"),
         empty_dir("tmp"),
     ];

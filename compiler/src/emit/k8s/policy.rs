@@ -1,38 +1,81 @@
 //! The policy ConfigMaps (the policy files as literal blocks) and the pod-template
 //! checksum over the files a pod reads.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use super::common::{meta, yaml};
 use super::{Ctx, Inputs};
+use crate::emit::names::{Names, Workload};
 
-/// The `kumoc.dev/policy-checksum` annotation of a pod template: sha256 over the name and
-/// canonical digest of each file in `covered`, in name order. A pod template carries the
-/// checksum of the files its pods read (the ConfigMap they mount), so a change to what they
-/// read rolls them; the digests leave out comments (see `kumomta::text`), so a change to a
-/// value's place or to the list of source files, which cannot change kumod's behaviour, does
-/// not. A file without a digest counts with its whole text (rolling too often is safe).
-pub(super) fn pod_checksum<'a>(
-    inputs: &Inputs<'_>,
-    covered: impl IntoIterator<Item = &'a str>,
-) -> String {
-    let covered: BTreeSet<&str> = covered.into_iter().collect();
+/// The `kumoc.dev/policy-checksum` annotation of a workload's pod template: sha256 over the
+/// name and canonical digest of the one policy file its process runs (`--policy`: `init.lua`,
+/// `tsa_init.lua` or `sink.lua`). That is what needs a restart: its `init` handler (listeners,
+/// spools, Redis, logging) runs once per process. The helpers' data files (sources, DKIM,
+/// queues, shaping) are not covered: KumoMTA reloads them live when they change on disk
+/// (the config epoch; see ARCHITECTURE.md, "Live data"), so a new domain rolls no pod. The
+/// digests leave out comments (see `kumomta::text`), so a change to a value's place or to
+/// the list of source files, which cannot change kumod's behaviour, does not roll either. A
+/// file without a digest counts with its whole text (rolling too often is safe).
+pub(super) fn pod_checksum(inputs: &Inputs<'_>, workload: Workload) -> String {
+    // The output's path of the file (`policy/init.lua`), as `Inputs` names it.
+    let name = format!("policy/{}", workload.policy());
     let mut h = Sha256::new();
-    for name in covered {
-        h.update(name.as_bytes());
-        h.update([0]);
-        match inputs.digests.get(name) {
-            Some(d) => h.update(d),
-            None => h.update(Sha256::digest(
-                inputs.policy.get(name).copied().unwrap_or("").as_bytes(),
-            )),
-        }
+    h.update(name.as_bytes());
+    h.update([0]);
+    match inputs.digests.get(&name) {
+        Some(d) => h.update(d),
+        None => h.update(Sha256::digest(
+            inputs
+                .policy
+                .get(name.as_str())
+                .copied()
+                .unwrap_or("")
+                .as_bytes(),
+        )),
+    }
+    h.update([0]);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `policy` volume of the MTA and TSA pods, mounted whole at the policy directory (never
+/// with `subPath`, so the kubelet updates the files in running pods): the policy ConfigMap,
+/// or, when the data is sharded, a projected volume of it and every shard's ConfigMap.
+pub(super) fn volume(n: &Names, shards: &[String]) -> Value {
+    if shards.is_empty() {
+        return json!({ "name": "policy", "configMap": { "name": n.mta_policy() } });
+    }
+    let mut sources = vec![json!({ "configMap": { "name": main_name(n, shards) } })];
+    sources.extend(shards.iter().map(|path| {
+        let file = path.rsplit('/').next().unwrap_or(path);
+        json!({ "configMap": { "name": n.policy_shard(file) } })
+    }));
+    json!({ "name": "policy", "projected": { "sources": sources } })
+}
+
+/// The name of the policy ConfigMap (the one with `init.lua`). With shards, the name ends
+/// with a digest of the shard files' names: when the shard layout changes (a shard count
+/// doubles), `init.lua` names other files, and pods that have not rolled yet must keep the
+/// `init.lua` that names the shards they mount; so the new layout comes in a new ConfigMap
+/// and the old one is left for them (pruned after the roll, see docs/deploy.md).
+pub(super) fn main_name(n: &Names, shards: &[String]) -> String {
+    if shards.is_empty() {
+        return n.mta_policy();
+    }
+    let mut h = Sha256::new();
+    for s in shards {
+        h.update(s.as_bytes());
         h.update([0]);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let digest: String = h
+        .finalize()
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}-{digest}", n.mta_policy())
 }
 
 /// A ConfigMap of policy files, as YAML. The files (megabytes for a large deployment) are
@@ -146,7 +189,9 @@ mod tests {
             n: crate::emit::names::Names::new(&d),
             image: String::new(),
             checksum: String::new(),
+            tsa_checksum: String::new(),
             sink_checksum: String::new(),
+            policy_volume: serde_json::Value::Null,
         };
         let mut fast = 0;
         for text in texts {

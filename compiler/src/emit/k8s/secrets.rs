@@ -12,8 +12,8 @@ use crate::model::Deployment;
 use crate::value::Typed;
 
 /// Where the MTA's secrets are mounted, derived from where the policy reads them:
-/// DKIM keys at the helper's key path, API users one file each, everything else by
-/// `<secret>/<key>`.
+/// DKIM key Secrets whole, one directory each; API users one file each; everything else
+/// by `<secret>/<key>`.
 pub(super) struct SecretMounts {
     pub(super) volumes: Vec<Value>,
     pub(super) mounts: Vec<Value>,
@@ -22,37 +22,30 @@ pub(super) struct SecretMounts {
 pub(super) fn secret_mounts(d: &Deployment) -> SecretMounts {
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
-    // DKIM: one projected volume; each key lands at <domain>/<selector>.key.
-    let mut dkim: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-    for dom in &d.domains {
-        let Some(k) = &dom.dkim else { continue };
+    // DKIM: each key Secret is one volume, mounted whole (no `items`, no `subPath`) at
+    // `<DKIM_DIR>/<secret>`, where dkim_data.toml's `filename` points
+    // (`names::dkim_key_file`). The pod template names Secrets, never keys: a new domain whose
+    // key is added to an existing Secret changes no pod template, and the kubelet writes the
+    // new key into running pods (Secret volumes are updated in place; see ARCHITECTURE.md,
+    // "Live data").
+    let dkim: BTreeSet<&str> = d
+        .domains
+        .iter()
+        .filter_map(|dom| dom.dkim.as_ref())
         // A key read from Vault is not mounted.
-        let Some(key) = &k.key else { continue };
-        let selector = match k
-            .settings
-            .get("selector")
-            .or_else(|| d.dkim_defaults.get("selector"))
-            .map(|s| &s.value)
-        {
-            Some(Typed::Str(s)) => s.clone(),
-            _ => continue,
-        };
-        let path = names::dkim_key_path(&dom.name, &selector);
-        let rel = path
-            .strip_prefix(&format!("{}/", names::DKIM_DIR))
-            .unwrap_or(&path)
-            .to_string();
-        dkim.entry(key.secret.as_str())
-            .or_default()
-            .push(json!({ "key": key.key, "path": rel, "mode": 0o440 }));
-    }
-    if !dkim.is_empty() {
-        let sources: Vec<Value> = dkim
-            .into_iter()
-            .map(|(name, items)| json!({ "secret": { "name": name, "items": items } }))
-            .collect();
-        volumes.push(json!({ "name": "dkim-keys", "projected": { "sources": sources, "defaultMode": 0o440 } }));
-        mounts.push(mount("dkim-keys", names::DKIM_DIR, true));
+        .filter_map(|k| k.key.as_ref())
+        .map(|key| key.secret.as_str())
+        .collect();
+    for (i, secret) in dkim.into_iter().enumerate() {
+        let volume = format!("dkim-keys-{i}");
+        volumes.push(
+            json!({ "name": volume, "secret": { "secretName": secret, "defaultMode": 0o440 } }),
+        );
+        mounts.push(mount(
+            &volume,
+            &format!("{}/{secret}", names::DKIM_DIR),
+            true,
+        ));
     }
     if let Some(Typed::Secret(users)) = d.http_listener.get("users").map(|s| &s.value) {
         volumes.push(json!({ "name": "http-listener-keys", "secret": { "secretName": users.name, "defaultMode": 0o440 } }));

@@ -68,7 +68,7 @@ pub(super) fn statefulset(cx: &Ctx<'_>, tsa: &crate::model::Tsa) -> Value {
             "podManagementPolicy": "Parallel",
             "selector": { "matchLabels": selector(cx.d, "tsa") },
             "template": {
-                "metadata": { "labels": labels(cx.d, "tsa"), "annotations": { "kumoc.dev/policy-checksum": cx.checksum } },
+                "metadata": { "labels": labels(cx.d, "tsa"), "annotations": { "kumoc.dev/policy-checksum": cx.tsa_checksum } },
                 "spec": {
                     "serviceAccountName": cx.n.mta,
                     "automountServiceAccountToken": false,
@@ -76,7 +76,7 @@ pub(super) fn statefulset(cx: &Ctx<'_>, tsa: &crate::model::Tsa) -> Value {
                     "securityContext": pod_security(),
                     "containers": [container],
                     "volumes": [
-                        { "name": "policy", "configMap": { "name": cx.n.mta_policy() } },
+                        cx.policy_volume,
                         empty_dir("tmp"),
                     ],
                 },

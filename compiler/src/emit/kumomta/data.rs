@@ -53,18 +53,11 @@ pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> Text {
         let Some(k) = &dom.dkim else { continue };
         doc.table(&["domain", &dom.name], Some(&p.at(k.loc)));
         dkim_settings(&mut doc, &k.settings, p);
-        let selector = match k.settings.get("selector").map(|s| &s.value) {
-            Some(crate::value::Typed::Str(s)) => s.clone(),
-            _ => match d.dkim_defaults.get("selector").map(|s| &s.value) {
-                Some(crate::value::Typed::Str(s)) => s.clone(),
-                _ => String::new(),
-            },
-        };
         match &k.key {
             // The key file is where the Secret's key is mounted (see the Kubernetes manifests).
             Some(key) => doc.kv(
                 "filename",
-                &Value::Str(names::dkim_key_path(&dom.name, &selector)),
+                &Value::Str(names::dkim_key_file(&key.secret, &key.key)),
                 Some(&format!(
                     "secret {:?} key {:?}, {}",
                     key.secret,

@@ -5,6 +5,7 @@
 mod data;
 mod lua;
 mod policy;
+pub mod shard;
 pub(crate) mod text;
 mod warmup;
 mod webhooks;
@@ -16,28 +17,70 @@ use std::collections::BTreeMap;
 
 use super::{Output, Provenance};
 use crate::model::Deployment;
+use shard::Shards;
 pub use text::Digest;
 use text::Text;
 
 /// Write the policy files into `out`; returns the digest of each file's canonical form
-/// (without comments, see [`text`]), by path, for the pod-template checksums.
-pub fn emit(d: &Deployment, p: &Provenance<'_>, out: &mut Output) -> BTreeMap<String, Digest> {
+/// (without comments, see [`text`]), by path, for the pod-template checksums, and the paths
+/// of the data shards (each gets a ConfigMap of its own, see [`shard`]).
+pub fn emit(
+    d: &Deployment,
+    p: &Provenance<'_>,
+    out: &mut Output,
+) -> (BTreeMap<String, Digest>, Vec<String>) {
     let mut digests = BTreeMap::new();
+    // The data files first: `init.lua` names the files each helper loads, one or its shards.
+    let mut shards = Shards::new();
+    let mut shard_paths = Vec::new();
+    let mut inline: Vec<(String, String)> = Vec::new();
+    for (name, t) in [
+        ("sources.toml", data::sources(d, p)),
+        ("dkim_data.toml", data::dkim(d, p)),
+        ("queues.toml", data::queues(d, p)),
+        ("shaping.toml", data::shaping(d, p)),
+    ] {
+        let (text, _) = t.finish();
+        match shard::split(name, &text) {
+            None => inline.push((name.to_string(), text)),
+            Some(parts) => {
+                let files = shards.entry(name.to_string()).or_default();
+                for (file, text) in parts {
+                    files.push(file.clone());
+                    let path = format!("policy/{file}");
+                    out.add(path.clone(), text);
+                    shard_paths.push(path);
+                }
+            }
+        }
+    }
+    let mut code_len = 0;
     let mut add = |path: &str, t: Text| {
         let (text, digest) = t.finish();
+        code_len += shard::json_len(&text);
         out.add(path, text);
         digests.insert(path.to_string(), digest);
     };
-    add("policy/init.lua", policy::init_lua(d, p));
-    if let Some(tsa) = policy::tsa_init_lua(d, p) {
+    add("policy/init.lua", policy::init_lua(d, p, &shards));
+    if let Some(tsa) = policy::tsa_init_lua(d, p, &shards) {
         add("policy/tsa_init.lua", tsa);
     }
-    if let Some(sink) = policy::sink_lua(d, p) {
-        add("policy/sink.lua", sink);
+    // The policy ConfigMap holds the Lua policies and the data files that were not sharded:
+    // when their comments would take it over the limit, the data files go without them.
+    let data_len: usize = inline.iter().map(|(_, t)| shard::json_len(t)).sum();
+    let strip = code_len + data_len > shard::HARD_LIMIT;
+    for (name, text) in inline {
+        let text = if strip {
+            shard::strip_comments(&text)
+        } else {
+            text
+        };
+        out.add(format!("policy/{name}"), text);
     }
-    add("policy/sources.toml", data::sources(d, p));
-    add("policy/dkim_data.toml", data::dkim(d, p));
-    add("policy/queues.toml", data::queues(d, p));
-    add("policy/shaping.toml", data::shaping(d, p));
-    digests
+    if let Some(sink) = policy::sink_lua(d, p) {
+        let (text, digest) = sink.finish();
+        out.add("policy/sink.lua", text);
+        digests.insert("policy/sink.lua".to_string(), digest);
+    }
+    (digests, shard_paths)
 }

@@ -9,6 +9,7 @@
 use kumoc_lang::units::{Feature, KumoVersion};
 
 use super::lua::{self, Value as L};
+use super::shard::Shards;
 use super::text::Text;
 use super::values;
 use crate::emit::Provenance;
@@ -83,7 +84,24 @@ fn validation_options(v: &KumoVersion) -> L {
     L::Table(entries)
 }
 
-pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> Text {
+/// The files a helper loads: its data file, or its shards (see `shard`).
+fn data_files(shards: &Shards, name: &str) -> Vec<String> {
+    match shards.get(name) {
+        Some(files) => files.iter().map(|f| names::policy_file(f)).collect(),
+        None => vec![names::policy_file(name)],
+    }
+}
+
+/// A helper's list of files as a Lua table: `{ "f" }` on the line for one file, one file a
+/// line for shards.
+fn file_list(shards: &Shards, name: &str) -> String {
+    match data_files(shards, name).as_slice() {
+        [one] => format!("{{ {} }}", lua::string(one)),
+        files => lua::render(&strs(files.iter().cloned()), 0),
+    }
+}
+
+pub fn init_lua(d: &Deployment, p: &Provenance<'_>, shards: &Shards) -> Text {
     let n = Names::new(d);
     let v = &d.version.value;
     let mut w = W::new(p);
@@ -108,8 +126,8 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> Text {
         "1. Egress sources and pools (registers get_egress_source and get_egress_pool).",
     );
     w.line(&format!(
-        "sources:setup {{ {} }}",
-        lua::string(&names::policy_file("sources.toml"))
+        "sources:setup {}",
+        file_list(shards, "sources.toml")
     ));
     w.blank();
     w.comment(
@@ -117,8 +135,8 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> Text {
         "2. DKIM: a signer function, called last in each reception handler.",
     );
     w.line(&format!(
-        "local dkim_signer = dkim_sign:setup {{ {} }}",
-        lua::string(&names::policy_file("dkim_data.toml"))
+        "local dkim_signer = dkim_sign:setup {}",
+        file_list(shards, "dkim_data.toml")
     ));
     w.blank();
 
@@ -138,7 +156,7 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> Text {
     let mut opts = vec![
         (
             "extra_files".to_string(),
-            strs([names::policy_file("shaping.toml")]),
+            strs(data_files(shards, "shaping.toml")),
         ),
         ("no_default_files".to_string(), L::Bool(true)),
     ];
@@ -170,8 +188,8 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>) -> Text {
         "   come after the shaping helper's (which answers for the TSA publisher queues).",
     );
     w.line(&format!(
-        "local queue_helper = queue_module:setup {{ {} }}",
-        lua::string(&names::policy_file("queues.toml"))
+        "local queue_helper = queue_module:setup {}",
+        file_list(shards, "queues.toml")
     ));
     w.blank();
 
@@ -532,7 +550,7 @@ fn basic_auth(w: &mut W, d: &Deployment, p: &Provenance<'_>) {
     w.line("end)");
 }
 
-pub fn tsa_init_lua(d: &Deployment, p: &Provenance<'_>) -> Option<Text> {
+pub fn tsa_init_lua(d: &Deployment, p: &Provenance<'_>, shards: &Shards) -> Option<Text> {
     let tsa = d.cluster.tsa.as_ref()?;
     let mut w = W::new(p);
     header(
@@ -591,8 +609,8 @@ pub fn tsa_init_lua(d: &Deployment, p: &Provenance<'_>) -> Option<Text> {
     w.blank();
     w.line("kumo.on('tsa_load_shaping_data', function()");
     w.line(&format!(
-        "  return cached_load_shaping({{ {} }}, {})",
-        lua::string(&names::policy_file("shaping.toml")),
+        "  return cached_load_shaping({}, {})",
+        lua::render(&strs(data_files(shards, "shaping.toml")), 1),
         lua::render(&validation_options(&d.version.value), 1)
     ));
     w.line("end)");

@@ -1,0 +1,385 @@
+//! Splitting a large helper data file into shards, so every Kubernetes object that carries
+//! one stays under the API's limits (issue 13: 100,000 domains are about 100 MB of policy
+//! data; a ConfigMap holds at most 1 MiB, and client-side `kubectl apply` at most 256 KiB).
+//!
+//! Every helper takes a list of files and merges them (KumoMTA's `assets/policy-extras`):
+//! `sources.lua` merges `[source.X]` tables key by key and *appends* pool entries (never
+//! deduplicated); `dkim_sign.lua` merges `[base]` and each `[domain.X]` key by key;
+//! `queue.lua` merges the top-level options, each `[tenant.X]` and each `[queue.X]`
+//! recursively; `kumo.shaping.load` merges each domain and provider block. So a file is cut
+//! between *units*, and each unit is written to exactly one shard:
+//!
+//! - a unit is a table with every table under it: `[queue."d"]` with `[queue."d"."t"]`,
+//!   `["d"]` with `["d".sources."s"]` and `[["d".automation]]`, `[provider."p"]` with
+//!   its sources; its key is the first path segment, and the second one when the first is
+//!   one of the helpers' fixed words (`source`, `pool`, `tenant`, `queue`, `domain`,
+//!   `provider`, `signature`);
+//! - a pool entry `[pool."p"."s"]` has the key of its source `[source."s"]`, so a source and
+//!   its pool entries are in one shard, and each entry is written once;
+//! - what precedes the first table (header comments, the queue helper's top-level options)
+//!   goes to shard 0; the other shards repeat only its comments.
+//!
+//! A unit's shard is a hash of its key modulo the shard count, so adding a domain changes
+//! one shard. The shard count of a file is a power of two, the smallest whose every shard has
+//! at most [`CODE_BUDGET`] bytes of code (its text without comments, counted as `kubectl`
+//! escapes it in JSON): it depends on the code only, so a change to comments never changes
+//! the list of files `init.lua` loads (which would roll the pods), and it changes only when a
+//! shard outgrows the budget (the count then doubles). A file with at most [`INLINE_BUDGET`]
+//! bytes of code is not sharded and stays in the policy ConfigMap with `init.lua`.
+//! [`fit`] then guarantees the hard limit whatever the comments: a shard whose text is over
+//! [`HARD_LIMIT`] loses its comments.
+
+use std::collections::BTreeMap;
+
+/// Bytes of code (JSON-escaped) of one shard at most.
+pub const CODE_BUDGET: usize = 64 * 1024;
+/// A data file with at most this many bytes of code (JSON-escaped) is not sharded.
+pub const INLINE_BUDGET: usize = 16 * 1024;
+/// What a ConfigMap's data may hold, JSON-escaped: client-side `kubectl apply` copies the
+/// object as JSON into the `kubectl.kubernetes.io/last-applied-configuration` annotation,
+/// and all annotations together may hold 256 KiB (262,144 bytes); the rest is left for the
+/// object's metadata.
+pub const HARD_LIMIT: usize = 250_000;
+
+/// The shards of `text` (the data file `name`, e.g. `dkim_data.toml`): `None` when the file
+/// is small enough to stay whole in the policy ConfigMap, else the shards as (file name,
+/// text), named `<stem>-<i>-of-<n>.toml` (`names::shard_file`).
+pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
+    let (lead, units) = units(text);
+    let lead_code = code_len(lead);
+    let total: usize = lead_code + units.iter().map(|u| u.code).sum::<usize>();
+    if total <= INLINE_BUDGET {
+        return None;
+    }
+    let hashes: Vec<u64> = units.iter().map(|u| mix(fnv1a(u.key.as_bytes()))).collect();
+    let mut count: u64 = 1;
+    loop {
+        let mut sizes = vec![0usize; usize::try_from(count).unwrap_or(1)];
+        if let Some(first) = sizes.first_mut() {
+            *first = lead_code;
+        }
+        // A unit over the budget by itself (a very long value) cannot be split: it is not
+        // counted, so it does not double the count for nothing (`fit` bounds its shard's
+        // text).
+        for (u, h) in units.iter().zip(&hashes) {
+            if let Some(s) = sizes.get_mut(bucket(*h, count)) {
+                *s += if u.code > CODE_BUDGET { 0 } else { u.code };
+            }
+        }
+        if sizes.iter().all(|&s| s <= CODE_BUDGET)
+            || count >= 1 << 16
+            || count as usize >= 2 * units.len().max(1)
+        {
+            break;
+        }
+        count *= 2;
+    }
+    let lead_comments: String = lead
+        .split_inclusive('\n')
+        .filter(|l| l.starts_with('#'))
+        .collect();
+    let mut shards: Vec<String> = (0..count)
+        .map(|i| {
+            if i == 0 {
+                lead.to_string()
+            } else {
+                lead_comments.clone()
+            }
+        })
+        .collect();
+    for (u, h) in units.iter().zip(&hashes) {
+        if let Some(s) = shards.get_mut(bucket(*h, count)) {
+            s.push_str(u.text);
+        }
+    }
+    let stem = name.strip_suffix(".toml").unwrap_or(name);
+    Some(
+        shards
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| {
+                (
+                    crate::emit::names::shard_file(stem, i, count as usize),
+                    fit(text),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// `text` as it is when it fits [`HARD_LIMIT`], else without its comments.
+pub fn fit(text: String) -> String {
+    if json_len(&text) <= HARD_LIMIT {
+        return text;
+    }
+    strip_comments(&text)
+}
+
+/// `text` without comment lines and end-of-line comments.
+pub fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() / 2);
+    for line in text.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        if body.starts_with('#') {
+            continue;
+        }
+        out.push_str(code(body));
+        out.push('\n');
+    }
+    out
+}
+
+/// The size of `s` as Go's `encoding/json` writes it inside a string (what `kubectl`
+/// stores): `"` `\` and `\n` `\r` `\t` take two bytes; `<` `>` `&`, other control
+/// characters, U+2028 and U+2029 take six.
+pub fn json_len(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' => 2,
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => 6,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum()
+}
+
+struct Unit<'a> {
+    key: String,
+    text: &'a str,
+    code: usize,
+}
+
+/// What precedes the first table, and the units in file order (a unit's text is its
+/// tables, contiguous or not, concatenated in file order).
+fn units(text: &str) -> (&str, Vec<Unit<'_>>) {
+    let mut lead_end = text.len();
+    let mut starts: Vec<(usize, String)> = Vec::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with('[') {
+            if starts.is_empty() {
+                lead_end = at;
+            }
+            starts.push((at, unit_key(line)));
+        }
+        at += line.len();
+    }
+    let lead = text.get(..lead_end).unwrap_or("");
+    // Tables of one key that follow each other are one unit; a key seen again later starts
+    // another unit of the same key (it lands in the same shard).
+    let mut spans: Vec<(usize, usize, String)> = Vec::new();
+    for (i, (start, key)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(text.len(), |(s, _)| *s);
+        match spans.last_mut() {
+            Some((_, e, k)) if k == key => *e = end,
+            _ => spans.push((*start, end, key.clone())),
+        }
+    }
+    let units = spans
+        .into_iter()
+        .map(|(start, end, key)| {
+            let piece = text.get(start..end).unwrap_or("");
+            Unit {
+                key,
+                text: piece,
+                code: code_len(piece),
+            }
+        })
+        .collect();
+    (lead, units)
+}
+
+/// The helpers' fixed words whose next segment names the entry.
+const MAPS: &[&str] = &[
+    "source",
+    "pool",
+    "tenant",
+    "queue",
+    "domain",
+    "provider",
+    "signature",
+];
+
+/// The unit key of a table header line (see the module documentation).
+fn unit_key(line: &str) -> String {
+    let segs = header_segments(line);
+    let bare = |i: usize| {
+        segs.get(i)
+            .filter(|(_, quoted)| !quoted)
+            .map(|(s, _)| s.as_str())
+    };
+    match (bare(0), segs.get(1), segs.get(2)) {
+        (Some("pool"), Some(_), Some((source, _))) => format!("source\u{0}{source}"),
+        (Some(word), Some((name, _)), _) if MAPS.contains(&word) => format!("{word}\u{0}{name}"),
+        _ => segs.first().map(|(s, _)| s.clone()).unwrap_or_default(),
+    }
+}
+
+/// The segments of `[a."b".c]` or `[[a."b"]]`, each with whether it was quoted.
+fn header_segments(line: &str) -> Vec<(String, bool)> {
+    let mut chars = line.trim_start_matches('[').chars().peekable();
+    let mut segs = Vec::new();
+    loop {
+        match chars.peek() {
+            Some('"') => {
+                chars.next();
+                let mut s = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(e) = chars.next() {
+                                s.push('\\');
+                                s.push(e);
+                            }
+                        }
+                        c => s.push(c),
+                    }
+                }
+                segs.push((s, true));
+            }
+            Some(_) => {
+                let mut s = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                        s.push(c);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                segs.push((s, false));
+            }
+            None => break,
+        }
+        match chars.next() {
+            Some('.') => {}
+            _ => break,
+        }
+    }
+    segs
+}
+
+/// The code of a line: the line without its end-of-line comment (a `#` outside a string).
+fn code(line: &str) -> &str {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == '#' {
+            return line.get(..i).unwrap_or(line).trim_end();
+        }
+    }
+    line
+}
+
+/// Bytes of code of `text` (comment lines and end-of-line comments left out), JSON-escaped.
+fn code_len(text: &str) -> usize {
+    // Blank lines are left out too: the file without comments has fewer of them.
+    text.split('\n')
+        .filter(|l| !l.starts_with('#'))
+        .map(code)
+        .filter(|c| !c.is_empty())
+        .map(|c| json_len(c) + 2)
+        .sum()
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// A finalizer (splitmix64's), so every bit of the hash depends on every byte.
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+fn bucket(h: u64, count: u64) -> usize {
+    usize::try_from(h % count.max(1)).unwrap_or(0)
+}
+
+/// The shard files of each helper, by the helper's whole file name (`sources.toml`): the
+/// files `init.lua` passes to the helper. A helper whose file is not sharded is absent.
+pub type Shards = BTreeMap<String, Vec<String>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_group_what_the_helpers_merge() {
+        assert_eq!(unit_key("[source.\"s\"] # x"), "source\u{0}s");
+        assert_eq!(unit_key("[pool.\"p\".\"s\"]"), "source\u{0}s");
+        assert_eq!(unit_key("[pool.\"p\"]"), "pool\u{0}p");
+        assert_eq!(unit_key("[queue.\"d\".\"t\".\"c\"]"), "queue\u{0}d");
+        assert_eq!(unit_key("[queue.default]"), "queue\u{0}default");
+        assert_eq!(unit_key("[tenant.\"t\".campaigns.\"c\"]"), "tenant\u{0}t");
+        assert_eq!(unit_key("[[\"d.com\".automation]]"), "d.com");
+        assert_eq!(unit_key("[\"d.com\".sources.\"s\"]"), "d.com");
+        assert_eq!(unit_key("[default]"), "default");
+        assert_eq!(unit_key("[[default.automation]]"), "default");
+        assert_eq!(unit_key("[provider.\"g\".sources.\"s\"]"), "provider\u{0}g");
+        assert_eq!(unit_key("[base]"), "base");
+        // A quoted segment that spells a fixed word is a name, not the word.
+        assert_eq!(unit_key("[\"pool\".\"x\".\"y\"]"), "pool");
+        assert_eq!(unit_key("[\"a\\\"b\".x]"), "a\\\"b");
+    }
+
+    #[test]
+    fn code_leaves_out_comments_but_not_hashes_in_strings() {
+        assert_eq!(code("a = \"#x\" # c"), "a = \"#x\"");
+        assert_eq!(code("a = \"\\\"#\" # c"), "a = \"\\\"#\"");
+        assert_eq!(code("[x] # c > d"), "[x]");
+        assert_eq!(json_len("a\"<\n"), 1 + 2 + 6 + 2);
+    }
+
+    #[test]
+    fn small_files_stay_whole_and_large_ones_split_by_key() {
+        assert!(split("sources.toml", "# h\n\n[source.\"a\"]\nx = 1\n").is_none());
+        let mut text = String::from("# header\nopt = 1\n");
+        for i in 0..3000 {
+            text.push_str(&format!(
+                "\n[queue.\"d{i}.example\"] # place\nmax_age = \"1d\" # place\n\n[queue.\"d{i}.example\".\"t\"]\nmax_age = \"2d\"\n"
+            ));
+        }
+        let shards = split("queues.toml", &text).unwrap();
+        assert!(shards.len() >= 2 && shards.len().is_power_of_two());
+        let n = shards.len();
+        for (i, (name, s)) in shards.iter().enumerate() {
+            assert_eq!(name, &format!("queues-{i}-of-{n}.toml"));
+            assert!(s.starts_with("# header\n"));
+            assert_eq!(s.contains("opt = 1"), i == 0);
+            assert!(code_len(s) <= CODE_BUDGET);
+        }
+        // Every table once, and each queue with its tenant.
+        let all: String = shards.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(all.matches("[queue.").count(), 6000);
+        for (_, s) in &shards {
+            for i in 0..3000 {
+                assert_eq!(
+                    s.contains(&format!("[queue.\"d{i}.example\"]")),
+                    s.contains(&format!("[queue.\"d{i}.example\".\"t\"]"))
+                );
+            }
+        }
+        // Comments do not change the shard count.
+        let bare = strip_comments(&text);
+        assert_eq!(split("queues.toml", &bare).unwrap().len(), n);
+    }
+}
