@@ -472,7 +472,7 @@ pub fn graph(d: &Deployment, top: usize) -> Graph {
     let pods = g.node("mta", pods, NodeKind::Pods, Group::Cluster);
     g.edge(&pods, &smtp, Some("runs".into()), true);
     if let Some(tsa) = &d.cluster.tsa {
-        let names = crate::emit::names::Names::new(d);
+        let names = crate::names::Names::new(d);
         let svc = g.node(
             "tsa_service",
             format!("TSA Service {}", names.tsa),

@@ -19,6 +19,7 @@ pub mod import;
 pub mod lints;
 pub mod metrics;
 pub mod model;
+pub mod names;
 pub mod render;
 mod resolve;
 pub mod route;

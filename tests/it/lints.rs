@@ -558,7 +558,7 @@ fn require_authz_rejects_mail_injected_by_the_user_it_names() {
         let out = a.emit().unwrap();
         let pod = crate::pods::Pod::new(&out, &format!("authz{rejected}"));
         let p = pod.load(
-            kumoc_compiler::emit::names::Workload::Mta,
+            kumoc_compiler::names::Workload::Mta,
             "2025.03.19-1d3f1f67",
         );
         let msg = crate::lua_harness::MessageSpec {

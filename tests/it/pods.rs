@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use kumoc_compiler::emit::names::Workload;
+use kumoc_compiler::names::Workload;
 use kumoc_compiler::{Environment, Options};
 use serde_json::{Value, json};
 
@@ -492,7 +492,7 @@ fn every_pod_requests_resources() {
 fn pod_writes_doc_is_fresh() {
     let mut doc = String::from(
         "# Where the pods write\n\n\
-         Generated from `Workload::writes` (`compiler/src/emit/names.rs`) by \
+         Generated from `Workload::writes` (`compiler/src/names.rs`) by \
          `KUMOC_UPDATE_DOCS=1 cargo test --test it pod_writes_doc`; read from KumoMTA's source \
          (`KumoCorp/kumomta` unless another project is named).\n\n\
          Every container kumoc emits runs with a read-only root filesystem, as uid and gid 999 \

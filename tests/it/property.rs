@@ -2063,7 +2063,7 @@ fn queue_names(model: &kumoc_compiler::Deployment, out: &mut Vec<Failure>) {
         .sink
         .enabled
         .value
-        .then(|| kumoc_compiler::emit::names::Names::new(model).sink_host());
+        .then(|| kumoc_compiler::names::Names::new(model).sink_host());
     let mut check =
         |campaign: Option<&str>, tenant: Option<&str>, domain: &str, routing: Option<&str>| {
             let c = QueueNameComponents {

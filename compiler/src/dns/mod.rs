@@ -84,7 +84,7 @@ pub fn dkim_keys(d: &Deployment) -> Vec<DkimKey> {
             .and_then(|s| s.value.as_int())
             .and_then(|n| u32::try_from(n).ok());
         // Keys in Vault: no Secret; `--keys DIR` finds them by `<domain>.<selector>.key`.
-        let vault_path = crate::emit::names::dkim_vault_path(d, k, &dom.name, &selector);
+        let vault_path = crate::names::dkim_vault_path(d, k, &dom.name, &selector);
         let (secret, key) = match &k.key {
             Some(r) => (r.secret.clone(), r.key.clone()),
             None => (String::new(), format!("{}.{selector}.key", dom.name)),

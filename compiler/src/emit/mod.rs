@@ -13,13 +13,12 @@
 //! change no byte.
 //!
 //! - `kumomta/`: the KumoMTA policy (Lua and the helpers' TOML files);
-//! - `k8s/`: the Kubernetes manifests, one room per workload;
-//! - `names.rs`: names and paths both derive once, so the policy and the manifests agree;
+//! - `k8s/`: the Kubernetes manifests, one room per workload (names and paths come from
+//!   [`crate::names`], so the policy and the manifests agree);
 //! - `provenance.rs`: the place of each value, for the comments.
 
 pub mod k8s;
 pub mod kumomta;
-pub mod names;
 pub mod provenance;
 
 use std::collections::BTreeMap;

@@ -25,7 +25,7 @@ use super::write::{Item, KBlock, KVal};
 use super::{Cx, Derived, MAIL_FILE, SHAPING_FILE, SecretUse, Sev};
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Loc, Severity};
-use crate::emit::names;
+use crate::names;
 use crate::schema::{self, BlockSchema, Ty};
 use crate::source::FileId;
 

@@ -33,8 +33,8 @@ use kumoc_lang::units::{self, HumantimeFlavor, KumoVersion};
 
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Loc, Severity};
-use crate::emit::names;
 use crate::model::Environment;
+use crate::names;
 use crate::source::{FileId, SourceFile, Sources};
 use eval::{Env, EnvVar};
 use write::{Files, KBlock, KVal};

@@ -24,7 +24,7 @@ use super::write::KVal;
 use super::{Cx, DEPLOYMENT_FILE, SecretUse, Sev};
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Loc, Severity};
-use crate::emit::names;
+use crate::names;
 use crate::schema::{self, BlockSchema, Ty};
 use crate::source::FileId;
 

@@ -260,7 +260,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     /// `<statefulset>-<ordinal>` are DNS-1123 labels. (ConfigMaps, ServiceAccounts and the
     /// rest are subdomains of up to 253 characters, never the binding limit.)
     pub(super) fn derived_names(&mut self, d: &Deployment) {
-        let n = crate::emit::names::Names::new(d);
+        let n = crate::names::Names::new(d);
         let mut objects: Vec<(&str, &str, usize)> = vec![
             ("the MTA StatefulSet", &n.mta, 52),
             ("the MTA headless Service", &n.mta_headless, 63),
@@ -307,7 +307,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         if !d.cluster.sink.enabled.value {
             return;
         }
-        let sink = crate::emit::names::Names::new(d).sink_host();
+        let sink = crate::names::Names::new(d).sink_host();
         for b in &d.shaping {
             if b.key.as_str() == sink {
                 let at = self

@@ -40,8 +40,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::emit::Provenance;
-use crate::emit::names::Names;
 use crate::model::{Deployment, Provider, Rule, Shaping, ShapingBlock, ShapingKey};
+use crate::names::Names;
 use crate::value::Typed;
 
 pub use merge::{SINK_SETTINGS, json_value};

@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::emit::names::Workload;
 use crate::model::{Deployment, Probe, Resources};
+use crate::names::Workload;
 
 /// The uid and gid kumod and tsa-daemon run as, and the pods' fsGroup. kumoc starts kumod
 /// without `--user`, so the image's `kumod` account (whose uid is not pinned) does not

@@ -44,8 +44,8 @@ use serde_json::{Value, json};
 
 use super::Output;
 use super::kumomta::Digest;
-use super::names::{Names, Workload};
 use crate::model::Deployment;
+use crate::names::{Names, Workload};
 use common::{image_reference, meta, yaml};
 
 pub use secrets::{SecretContents, emit_secrets};

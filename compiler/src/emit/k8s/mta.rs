@@ -9,7 +9,7 @@ use super::common::{
     resources, seconds, selector, spread, tcp,
 };
 use super::secrets::secret_mounts;
-use crate::emit::names::{self, Workload};
+use crate::names::{self, Workload};
 use crate::value::Typed;
 
 pub(super) fn statefulset(cx: &Ctx<'_>) -> Value {

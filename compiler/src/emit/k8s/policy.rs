@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::common::{meta, yaml};
 use super::{Ctx, Inputs};
-use crate::emit::names::{Names, Workload};
+use crate::names::{Names, Workload};
 
 /// The `kumoc.dev/policy-checksum` annotation of a workload's pod template: sha256 over the
 /// name and canonical digest of the one policy file its process runs (`--policy`: `init.lua`,
@@ -186,7 +186,7 @@ mod tests {
         let d = analysis.model.expect("a model");
         let cx = super::super::Ctx {
             d: &d,
-            n: crate::emit::names::Names::new(&d),
+            n: crate::names::Names::new(&d),
             image: String::new(),
             checksum: String::new(),
             tsa_checksum: String::new(),

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::common::{labels, mount, yaml};
 use crate::emit::Output;
-use crate::emit::names::{self, Names};
 use crate::model::Deployment;
+use crate::names::{self, Names};
 use crate::value::Typed;
 
 /// Where the MTA's secrets are mounted, derived from where the policy reads them:

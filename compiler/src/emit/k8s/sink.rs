@@ -7,8 +7,8 @@ use super::common::{
     container_security, empty_dir, env, http_get, labels, meta, mount, pod_security, probe,
     resources, selector, tcp,
 };
-use crate::emit::names::{self, Workload};
 use crate::model::Probe;
+use crate::names::{self, Workload};
 
 /// What kumoc requests for the sink when `resources` names nothing (see
 /// [`TSA_DEFAULT_REQUESTS`](super::tsa::TSA_DEFAULT_REQUESTS)).

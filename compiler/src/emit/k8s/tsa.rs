@@ -8,8 +8,8 @@ use super::common::{
     container_security, empty_dir, env, http_get, labels, meta, mount, pod_security, probe,
     resources, selector, spread, tcp,
 };
-use crate::emit::names::{self, Workload};
 use crate::model::Probe;
+use crate::names::{self, Workload};
 
 /// What kumoc requests for a TSA or sink container when `resources` names neither a request
 /// nor a limit for CPU (millicores) or memory (bytes): both are small and steady, and a pod

@@ -5,8 +5,8 @@ use super::text::Text;
 use super::toml::{Doc, Value};
 use super::values;
 use crate::emit::Provenance;
-use crate::emit::names::{self, Names};
 use crate::model::*;
+use crate::names::{self, Names};
 
 fn header(what: &str, helper: &str, p: &Provenance<'_>) -> String {
     format!(

@@ -13,8 +13,8 @@ use super::shard::Shards;
 use super::text::Text;
 use super::values;
 use crate::emit::Provenance;
-use crate::emit::names::{self, Names};
 use crate::model::{Deployment, Settings};
+use crate::names::{self, Names};
 use crate::value::Typed;
 
 /// The Lua writer: code lines, blank lines and `--` comment lines (see [`Text`]).

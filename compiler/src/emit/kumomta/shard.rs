@@ -97,12 +97,7 @@ pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
         shards
             .into_iter()
             .enumerate()
-            .map(|(i, text)| {
-                (
-                    crate::emit::names::shard_file(stem, i, count as usize),
-                    fit(text),
-                )
-            })
+            .map(|(i, text)| (crate::names::shard_file(stem, i, count as usize), fit(text)))
             .collect(),
     )
 }

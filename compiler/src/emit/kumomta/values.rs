@@ -6,7 +6,7 @@ use kumoc_lang::units::{self, format_duration};
 
 use super::lua;
 use super::toml::Value as T;
-use crate::emit::names;
+use crate::names;
 use crate::value::{Action, MatchRule, Trigger, Typed};
 
 pub fn toml(v: &Typed) -> T {

@@ -15,8 +15,8 @@ use super::lua::{self, Value as L};
 use super::policy::W;
 use super::values;
 use crate::emit::Provenance;
-use crate::emit::names;
 use crate::model::Deployment;
+use crate::names;
 use crate::value::Typed;
 
 /// The record types KumoMTA logs that a webhook can select (`per_record`): every other type
