@@ -404,8 +404,39 @@ domain \"d1.example.com\" {
 }
 ```
 
-Keeping keys in a vault (the DKIM helper reads HashiCorp Vault) is not supported by kumoc yet.")
+Or keep the keys in HashiCorp Vault (`dkim_defaults { vault_mount = ... }` and a `vault`
+block): nothing is mounted then.")
     },
+    DKIM_KEY_SOURCE = e(
+        "K1020",
+        "dkim-key-source",
+        Resolution,
+        "a DKIM key source KumoMTA's DKIM helper cannot follow",
+        "KumoMTA's DKIM helper (`policy-extras.dkim_sign`) reads the keys of *every* domain from
+HashiCorp Vault once its `[base]` has `vault_mount`, and from files otherwise: it cannot mix
+the two, and it reads Vault's address and token only from the `VAULT_ADDR` and `VAULT_TOKEN`
+environment variables. So:
+
+* with `dkim_defaults { vault_mount = ... }`, a domain's `key = secret(...)` would be read
+  as a Vault path: remove it (`vault_path` says where the key is, when not at
+  `<vault_path_prefix>/<domain>/<selector>.key`);
+* `vault_path` needs `dkim_defaults { vault_mount = ... }`;
+* `vault_mount` needs a `vault` block (its `address`, and the Secret holding the token).
+
+```kumo
+dkim_defaults { vault_mount = \"secret\" }
+vault {
+  address = \"https://vault.vault.svc:8200\"
+  token   = secret(\"vault-token\", \"token\")
+}
+domain \"example.com\" {
+  dkim {
+    selector = \"s1\"
+    key      = secret(\"dkim-keys\")   // K1020: the key is read from Vault
+  }
+}
+```",
+    ),
     TYPE_MISMATCH = e(
         "K2001",
         "type-mismatch",
@@ -581,6 +612,24 @@ too.",
         "Two values cannot both hold, e.g. an autoscaler whose `max` is below its `min`, two
 listeners on the same port (the sink's SMTP `port` cannot be 8000, its HTTP listener's), or
 a resource request above its limit (Kubernetes refuses the pod).",
+    ),
+    INVALID_DATE = e(
+        "K2020",
+        "invalid-date",
+        Types,
+        "a date that is not a calendar day written `\"YYYY-MM-DD\"`",
+        "A date (a warm-up's `start`) is a UTC calendar day, written `\"2026-12-01\"`: four-digit
+year, two-digit month and day, a day that exists. kumoc turns it into the second its day 0
+starts (midnight UTC), which the policy compares with the clock.
+
+```kumo
+source ip-1 {
+  warmup {
+    start = \"2026-02-30\"   // K2020: February has no 30th
+    ramp  = [500, 1000, 2000]
+  }
+}
+```",
     ),
     INVALID_TEXT = e(
         "K2015",

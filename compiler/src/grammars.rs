@@ -524,3 +524,100 @@ pub fn image_repository(image: &str) -> &str {
         None => no_digest,
     }
 }
+
+/// A UTC calendar date `YYYY-MM-DD` (years 1970 to 9999): the second its midnight UTC
+/// starts, since the Unix epoch.
+pub fn utc_date_start(s: &str) -> Result<i64, String> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
+    };
+    let shape = b.len() == 10 && b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-');
+    let (Some(y), Some(m), Some(d), true) = (digits(0..4), digits(5..7), digits(8..10), shape)
+    else {
+        return Err("write the date as \"YYYY-MM-DD\"".to_string());
+    };
+    if y < 1970 {
+        return Err("the year must be 1970 or later".to_string());
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let Some(&max_day) = usize::try_from(m - 1).ok().and_then(|i| month_days.get(i)) else {
+        return Err(format!("there is no month {m}"));
+    };
+    if d < 1 || d > max_day {
+        return Err(format!("month {m} of {y} has no day {d}"));
+    }
+    // Days from 1970-01-01 to y-m-d (Howard Hinnant's days_from_civil).
+    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok((era * 146_097 + doe - 719_468) * 86_400)
+}
+
+/// The UTC date `YYYY-MM-DD` whose midnight is `secs` after the Unix epoch (the inverse of
+/// [`utc_date_start`]); `None` for a second that is not a midnight of years 1970 to 9999.
+pub fn utc_date_of(secs: i64) -> Option<String> {
+    if secs < 0 || secs % 86_400 != 0 {
+        return None;
+    }
+    // Howard Hinnant's civil_from_days.
+    let z = secs / 86_400 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y <= 9999).then(|| format!("{y:04}-{m:02}-{d:02}"))
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::{utc_date_of, utc_date_start};
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc_date_start("1970-01-01"), Ok(0));
+        assert_eq!(utc_date_start("2000-03-01"), Ok(951_868_800));
+        assert_eq!(utc_date_start("2026-12-01"), Ok(1_796_083_200));
+        assert_eq!(utc_date_start("2024-02-29"), Ok(1_709_164_800));
+        assert!(utc_date_start("2025-02-29").is_err());
+        assert!(utc_date_start("2026-13-01").is_err());
+        assert!(utc_date_start("2026-1-01").is_err());
+        assert!(utc_date_start("1969-12-31").is_err());
+        assert!(utc_date_start("２026-01-01").is_err());
+        for d in [
+            "1970-01-01",
+            "2000-02-29",
+            "2026-12-01",
+            "2100-03-01",
+            "9999-12-31",
+        ] {
+            assert_eq!(utc_date_of(utc_date_start(d).unwrap()).as_deref(), Some(d));
+        }
+        assert_eq!(utc_date_of(86_399), None);
+    }
+}

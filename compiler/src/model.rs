@@ -163,6 +163,15 @@ pub struct Deployment {
     pub create_namespace: bool,
     pub domains: Vec<Domain>,
     pub dkim_defaults: Settings,
+    /// The `vault` block (address, token); empty when there is none.
+    pub vault: Settings,
+    /// Event webhooks (`webhook "name"`), by name.
+    pub webhooks: Vec<Webhook>,
+    /// IP warm-up schedules, one per warming source, by source name.
+    pub warmups: Vec<Warmup>,
+    /// `cluster { smtp_load_balancer { } }` and `cluster { api_ingress { } }`.
+    pub smtp_load_balancer: Option<Exposure>,
+    pub api_ingress: Option<Exposure>,
     pub sources: Vec<Source>,
     pub pools: Vec<Pool>,
     pub tenancy: Settings,
@@ -186,13 +195,57 @@ pub struct Domain {
     pub dkim: Option<Dkim>,
 }
 
+/// A source's warm-up schedule (its own `warmup` block, or its pool's).
+#[derive(Debug, Clone)]
+pub struct Warmup {
+    pub source: String,
+    /// The `warmup` block.
+    pub loc: Loc,
+    /// The pool whose `warmup` block this is, when the source inherits it.
+    pub pool: Option<String>,
+    /// `start` as written, and the second its day 0 begins (midnight UTC).
+    pub start: Spanned<String>,
+    pub start_epoch: i64,
+    /// Messages per day, day 0 first.
+    pub ramp: Vec<Spanned<i64>>,
+}
+
+impl Warmup {
+    /// This schedule for `source`, inherited from `pool` or its own.
+    pub fn for_source(&self, source: &str, pool: Option<&str>) -> Warmup {
+        Warmup {
+            source: source.to_string(),
+            pool: pool.map(str::to_string),
+            ..self.clone()
+        }
+    }
+}
+
+/// How the MTA is reached from outside the cluster: a LoadBalancer for SMTP, an Ingress for
+/// the HTTP API.
+#[derive(Debug, Clone)]
+pub struct Exposure {
+    pub loc: Loc,
+    pub settings: Settings,
+}
+
+/// A `webhook "name"` block: a KumoMTA log hook POSTing records to `url`.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub name: String,
+    pub loc: Loc,
+    /// url, records, headers, meta, secret_header(_name), retry_interval, ...
+    pub settings: Settings,
+}
+
 #[derive(Debug, Clone)]
 pub struct Dkim {
     pub loc: Loc,
     /// selector, headers, algorithm, canonicalization, ... (not `key`).
     pub settings: Settings,
-    /// The Secret and the key inside it holding the private key.
-    pub key: ResolvedSecretKey,
+    /// The Secret and the key inside it holding the private key; `None` when the keys are
+    /// read from Vault (`dkim_defaults.vault_mount`; the path is the `vault_path` setting).
+    pub key: Option<ResolvedSecretKey>,
 }
 
 /// A reference to one key of a declared Secret.

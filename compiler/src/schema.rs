@@ -821,8 +821,142 @@ static DKIM_COMMON: &[Field] = &[
 
 static DKIM_DOMAIN: &[Field] = &[
     f("algorithm", Ty::Enum(DKIM_ALGORITHMS), "Signing algorithm.").kumo(Lit::Name("rsa_sha256")),
-    f("key", Ty::Secret, "The private key: `secret(\"name\", \"key\")`, the key defaulting to `<domain>.<selector>.key`.").req(),
+    f("key", Ty::Secret, "The private key: `secret(\"name\", \"key\")`, the key defaulting to `<domain>.<selector>.key`. Required unless `dkim_defaults` reads keys from Vault (`vault_mount`)."),
+    f("vault_path", Ty::Str, "With `dkim_defaults.vault_mount`: where this domain's key is in Vault (a KV version 2 secret whose field `key` holds the PEM). The helper's `filename`.").described("the helper's path: `<vault_path_prefix>/<domain>/<selector>.key`"),
     f("bits", Ty::Int { min: 512, max: 16384 }, "Declared RSA key size, for checks (the key itself is never read by `kumoc check`)."),
+];
+
+/// The helper's `[base]` keys that only `dkim_defaults` has: where keys come from.
+static DKIM_BASE: &[Field] = &[
+    f(
+        "vault_mount",
+        Ty::Str,
+        "Read every DKIM key from HashiCorp Vault, from this KV version 2 mount (`secret`), instead of from Secrets. The choice is per deployment: KumoMTA's DKIM helper reads all keys from Vault once it is set. Needs a `vault` block.",
+    ),
+    f(
+        "vault_path_prefix",
+        Ty::Str,
+        "With `vault_mount`: the path of a domain's key is `<vault_path_prefix>/<domain>/<selector>.key`.",
+    )
+    .kumo(Lit::Str("dkim")),
+];
+
+static VAULT_FIELDS: &[Field] = &[
+    f(
+        "address",
+        Ty::Url(&["https", "http"]),
+        "Vault's address (`https://vault.vault.svc:8200`), given to the MTA pods as `VAULT_ADDR`.",
+    )
+    .req(),
+    f(
+        "token",
+        Ty::Secret,
+        "The Vault token: `secret(\"name\", \"key\")` (the key defaults to `token`), given to the MTA pods as `VAULT_TOKEN` from the Secret. KumoMTA authenticates to Vault with a token only (no Kubernetes auth method).",
+    )
+    .req(),
+];
+
+/// KumoMTA's log record types (`kumo_log_types::RecordType`) a webhook can receive.
+/// `XferOut`/`XferIn` (2025.10.06) are left out until a release gate reads them.
+static RECORD_TYPES: &[Variant] = &[
+    v("reception", "Reception", "A message was received."),
+    v("delivery", "Delivery", "A message was delivered."),
+    v("bounce", "Bounce", "A delivery failed permanently."),
+    v(
+        "transient_failure",
+        "TransientFailure",
+        "A delivery attempt failed; it will be retried.",
+    ),
+    v(
+        "expiration",
+        "Expiration",
+        "A message reached its `max_age` undelivered.",
+    ),
+    v(
+        "admin_bounce",
+        "AdminBounce",
+        "A message was bounced through the admin API.",
+    ),
+    v("oob", "OOB", "An out-of-band bounce report was received."),
+    v(
+        "feedback",
+        "Feedback",
+        "A feedback (ARF complaint) report was received.",
+    ),
+    v(
+        "rejection",
+        "Rejection",
+        "An incoming message was rejected.",
+    ),
+    v(
+        "admin_rebind",
+        "AdminRebind",
+        "A message was rebound to another queue through the admin API.",
+    ),
+    v(
+        "deferred_injection_rebind",
+        "DeferredInjectionRebind",
+        "A deferred-spool message was rebound.",
+    ),
+    v(
+        "delayed",
+        "Delayed",
+        "A message has been delayed (a delay notification).",
+    ),
+];
+
+static WEBHOOK_FIELDS: &[Field] = &[
+    f(
+        "url",
+        Ty::Url(&["https", "http"]),
+        "Where each log record is POSTed as JSON (one record per request). Never put credentials in it: use `secret_header`.",
+    )
+    .req(),
+    f(
+        "records",
+        Ty::List(&Ty::Enum(RECORD_TYPES)),
+        "The record types sent (the log hook's `per_record`).",
+    )
+    .described("every record type"),
+    f(
+        "headers",
+        Ty::List(&Ty::Str),
+        "Message headers copied into each record (`Subject`, `X-Customer-*`).",
+    ),
+    f(
+        "meta",
+        Ty::List(&Ty::Str),
+        "Message meta fields copied into each record (`tenant`, `campaign`).",
+    ),
+    f(
+        "secret_header",
+        Ty::Secret,
+        "A request header whose value is read from a Secret (`secret(\"name\", \"key\")`, the key defaulting to `token`): the whole value, e.g. `Bearer ...` for `Authorization`.",
+    ),
+    f(
+        "secret_header_name",
+        Ty::Str,
+        "The name of the `secret_header` header.",
+    )
+    .described("the `Authorization` header"),
+    f(
+        "retry_interval",
+        Ty::Duration,
+        "First retry of a record the endpoint did not accept (5xx, 408, 429, no answer).",
+    )
+    .kumo(Lit::Mins(1)),
+    f(
+        "max_retry_interval",
+        Ty::Duration,
+        "Longest wait between retries.",
+    )
+    .kumo(Lit::Mins(20)),
+    f(
+        "max_age",
+        Ty::Duration,
+        "How long a record is retried before it is dropped.",
+    )
+    .kumo(Lit::Days(7)),
 ];
 
 static SECRET_FIELDS: &[Field] = &[f(
@@ -1313,10 +1447,57 @@ pub static DOMAIN: BlockSchema = BlockSchema {
 };
 
 pub static DKIM_DEFAULTS: BlockSchema = BlockSchema {
-    fields: &[DKIM_COMMON],
+    fields: &[DKIM_COMMON, DKIM_BASE],
     ..block(
         "dkim_defaults",
         "Defaults for every domain's `dkim` block (the helper's `[base]`).",
+    )
+};
+
+pub static VAULT: BlockSchema = BlockSchema {
+    fields: &[VAULT_FIELDS],
+    ..block(
+        "vault",
+        "HashiCorp Vault, where the MTA reads DKIM keys when `dkim_defaults.vault_mount` is set: its address and the Secret holding the token. KumoMTA reads KV version 2 secrets with a token (`VAULT_ADDR`, `VAULT_TOKEN`); it has no Kubernetes auth method.",
+    )
+};
+
+pub static WEBHOOK: BlockSchema = BlockSchema {
+    label: LabelRule::Name,
+    multiplicity: Multiplicity::Keyed,
+    fields: &[WEBHOOK_FIELDS],
+    ..block(
+        "webhook",
+        "Deliver KumoMTA's log records (deliveries, bounces, feedback, ...) to an HTTP endpoint, with a KumoMTA log hook (`policy-extras.log_hooks`): records are queued in the spool and retried like mail.",
+    )
+};
+
+static WARMUP_FIELDS: &[Field] = &[
+    f(
+        "start",
+        Ty::Str,
+        "The first day of the warm-up, a UTC date `\"YYYY-MM-DD\"`: day 0 runs from its midnight UTC. Before it, day 0's volume applies.",
+    )
+    .req(),
+    f(
+        "ramp",
+        Ty::List(&Ty::Int {
+            min: 1,
+            max: 1_000_000_000,
+        }),
+        "Messages per day, one entry per day from `start` (day 0 first). After the last day the source has no warm-up limit. The policy picks the day's entry when it runs, so the ramp advances without a rebuild.",
+    )
+    .req(),
+];
+
+/// A warm-up schedule: a per-source daily limit on how often the source may be selected
+/// (KumoMTA's `additional_source_selection_rates`).
+pub static WARMUP: BlockSchema = BlockSchema {
+    fields: &[WARMUP_FIELDS],
+    since: Some(Feature::SourceSelectionRates),
+    ..block(
+        "warmup",
+        "An IP warm-up schedule: the source may be selected for at most the day's volume (across every destination); the pool's other sources take the rest. In a `pool`, every member without a schedule of its own follows it.",
     )
 };
 
@@ -1324,6 +1505,7 @@ pub static SOURCE: BlockSchema = BlockSchema {
     label: LabelRule::Name,
     multiplicity: Multiplicity::Keyed,
     fields: &[SOURCE_FIELDS],
+    children: &[&WARMUP],
     ..block(
         "source",
         "An egress source: the identity (address, EHLO name, proxy) mail leaves with.",
@@ -1334,6 +1516,7 @@ pub static POOL_SOURCE: BlockSchema = BlockSchema {
     label: LabelRule::Name,
     multiplicity: Multiplicity::Keyed,
     fields: &[POOL_ENTRY_FIELDS, SOURCE_FIELDS],
+    children: &[&WARMUP],
     ..block(
         "source",
         "A member of the pool. Defines the source here, or, when a top-level `source` of that name exists, only sets its weight in this pool.",
@@ -1343,7 +1526,7 @@ pub static POOL_SOURCE: BlockSchema = BlockSchema {
 pub static POOL: BlockSchema = BlockSchema {
     label: LabelRule::Name,
     multiplicity: Multiplicity::Keyed,
-    children: &[&POOL_SOURCE],
+    children: &[&POOL_SOURCE, &WARMUP],
     ..block(
         "pool",
         "An egress pool: the sources a queue sends from, with weights.",
@@ -1576,9 +1759,86 @@ pub static METRICS: BlockSchema = BlockSchema {
     ..block("metrics", "Prometheus metrics.")
 };
 
+static TRAFFIC_POLICIES: &[Variant] = &[
+    v(
+        "local",
+        "Local",
+        "Only nodes running an MTA pod receive traffic: clients keep their own addresses, so `relay_hosts` and the source ranges see who they are.",
+    ),
+    v(
+        "cluster",
+        "Cluster",
+        "Any node receives traffic and forwards it, replacing the client's address with the node's (SNAT): the MTA sees cluster addresses.",
+    ),
+];
+
+static SMTP_LOAD_BALANCER_FIELDS: &[Field] = &[
+    f(
+        "port",
+        Ty::Int { min: 1, max: 65535 },
+        "The port the load balancer listens on; it forwards to the MTA's SMTP port.",
+    )
+    .def(Lit::Int(25)),
+    f(
+        "source_ranges",
+        Ty::List(&Ty::Cidr),
+        "Client networks the load balancer admits (`loadBalancerSourceRanges`, and the MTA NetworkPolicy's SMTP rule). Without it, anyone.",
+    ),
+    f(
+        "external_traffic_policy",
+        Ty::Enum(TRAFFIC_POLICIES),
+        "`local` keeps the clients' addresses; `cluster` replaces them with node addresses.",
+    )
+    .def(Lit::Name("local")),
+];
+
+static API_INGRESS_FIELDS: &[Field] = &[
+    f(
+        "host",
+        Ty::Domain { wildcard: false },
+        "The host name the HTTP API is served on.",
+    )
+    .req(),
+    f(
+        "class",
+        Ty::K8sName,
+        "The IngressClass (`ingressClassName`); without it, the cluster's default class.",
+    ),
+    f(
+        "tls_secret",
+        Ty::K8sName,
+        "The `kubernetes.io/tls` Secret holding the host's certificate and key. The Ingress always serves TLS.",
+    )
+    .req(),
+];
+
+pub static SMTP_LOAD_BALANCER: BlockSchema = BlockSchema {
+    fields: &[SMTP_LOAD_BALANCER_FIELDS],
+    ..block(
+        "smtp_load_balancer",
+        "A LoadBalancer Service for SMTP from outside the cluster, to the MTA pods.",
+    )
+};
+
+pub static API_INGRESS: BlockSchema = BlockSchema {
+    fields: &[API_INGRESS_FIELDS],
+    ..block(
+        "api_ingress",
+        "An Ingress, with TLS, for the MTA's HTTP API (injection and admin) from outside the cluster.",
+    )
+};
+
 pub static CLUSTER: BlockSchema = BlockSchema {
     fields: &[CLUSTER_FIELDS],
-    children: &[&MTA, &TSA, &SINK, &REDIS, &METRICS],
+    children: &[
+        &MTA,
+        &TSA,
+        &SINK,
+        &REDIS,
+        &METRICS,
+        &SMTP_LOAD_BALANCER,
+        &API_INGRESS,
+    ],
     ..block(
         "cluster",
         "The Kubernetes topology: workloads, Redis, sink and metrics.",
@@ -1590,6 +1850,8 @@ pub static TOP_LEVEL: &[&BlockSchema] = &[
     &DEPLOYMENT,
     &DOMAIN,
     &DKIM_DEFAULTS,
+    &VAULT,
+    &WEBHOOK,
     &SOURCE,
     &POOL,
     &TENANCY,
@@ -1620,6 +1882,8 @@ pub static ROOT: BlockSchema = BlockSchema {
         &DEPLOYMENT,
         &DOMAIN,
         &DKIM_DEFAULTS,
+        &VAULT,
+        &WEBHOOK,
         &SOURCE,
         &POOL,
         &TENANCY,

@@ -177,6 +177,7 @@ cluster {
     alerts { }
     dashboard { }
   }
+  smtp_load_balancer { }
 }
 "#;
 
@@ -268,6 +269,27 @@ fn readers() -> BTreeMap<(&'static str, &'static str), Reader> {
         let google = m.providers.iter().find(|p| p.name == "google")?;
         Some(Typed::Bool(google.matches.is_empty()))
     });
+    // The SMTP LoadBalancer Service, as written.
+    fn lb_spec(out: &Output) -> Option<serde_json::Value> {
+        let o: serde_json::Value =
+            serde_norway::from_str(out.get("k8s/service-mta-smtp-lb.yaml")?).ok()?;
+        Some(o["spec"].clone())
+    }
+    r.insert(("cluster.smtp_load_balancer", "port"), |_, out| {
+        int(lb_spec(out)?["ports"][0]["port"].as_i64()?)
+    });
+    r.insert(
+        ("cluster.smtp_load_balancer", "external_traffic_policy"),
+        |_, out| {
+            let policy = lb_spec(out)?["externalTrafficPolicy"].as_str()?.to_string();
+            let field =
+                kumoc_compiler::schema::SMTP_LOAD_BALANCER.field("external_traffic_policy")?;
+            let kumoc_compiler::schema::Ty::Enum(variants) = &field.ty else {
+                return None;
+            };
+            variants.iter().find(|v| v.kumo == policy).map(Typed::Enum)
+        },
+    );
     // Written into the policy by the emitter itself.
     r.insert(("smtp_listener", "relay_hosts"), |_, out| {
         lua_cidrs(out, "kumo.start_esmtp_listener {", "relay_hosts")

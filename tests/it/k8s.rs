@@ -22,6 +22,7 @@ fn schema_for(api_version: &str, kind: &str) -> Option<&'static str> {
         ("autoscaling/v2", "HorizontalPodAutoscaler") => "horizontalpodautoscaler-autoscaling-v2",
         ("policy/v1", "PodDisruptionBudget") => "poddisruptionbudget-policy-v1",
         ("networking.k8s.io/v1", "NetworkPolicy") => "networkpolicy-networking-v1",
+        ("networking.k8s.io/v1", "Ingress") => "ingress-networking-v1",
         // The CRDs' own schemas (tests/schemas/crds/README.md).
         ("monitoring.coreos.com/v1", "PrometheusRule") => "../crds/prometheusrule-monitoring-v1",
         ("keda.sh/v1alpha1", "ScaledObject") => "../crds/scaledobject-keda-v1alpha1",

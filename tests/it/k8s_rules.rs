@@ -796,6 +796,124 @@ fn service(ck: &mut Ck, o: &Value) {
     }
 }
 
+/// A CIDR as the API server's `ValidateCIDR` reads it (network address form not required).
+fn cidr(s: &str) -> Result<(), String> {
+    let ok = s.split_once('/').is_some_and(|(ip, bits)| {
+        let max = if ip.contains(':') { 128 } else { 32 };
+        ip.parse::<std::net::IpAddr>().is_ok() && bits.parse::<u8>().is_ok_and(|b| b <= max)
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{s:?} is not a CIDR"))
+    }
+}
+
+/// `ValidateService`'s rules for what only some Service types may have.
+fn service_type(ck: &mut Ck, spec: &Value) {
+    let ty = spec["type"].as_str().unwrap_or("ClusterIP");
+    if !matches!(
+        ty,
+        "ClusterIP" | "NodePort" | "LoadBalancer" | "ExternalName"
+    ) {
+        ck.err("spec.type", format!("{ty:?} is not a Service type"));
+    }
+    if let Some(p) = spec["externalTrafficPolicy"].as_str() {
+        if !matches!(ty, "NodePort" | "LoadBalancer") {
+            ck.err(
+                "spec.externalTrafficPolicy",
+                "only a NodePort or LoadBalancer Service may set it",
+            );
+        }
+        if !matches!(p, "Local" | "Cluster") {
+            ck.err(
+                "spec.externalTrafficPolicy",
+                format!("{p:?} is not Local or Cluster"),
+            );
+        }
+    }
+    let ranges = arr(&spec["loadBalancerSourceRanges"]);
+    if !ranges.is_empty() && ty != "LoadBalancer" {
+        ck.err(
+            "spec.loadBalancerSourceRanges",
+            "only a LoadBalancer Service may set it",
+        );
+    }
+    for (i, r) in ranges.iter().enumerate() {
+        ck.rule(&format!("spec.loadBalancerSourceRanges[{i}]"), cidr(s(r)));
+    }
+}
+
+/// `ValidateIngress` (networking/v1): hosts, paths and their types, backends, TLS.
+fn ingress(ck: &mut Ck, o: &Value) {
+    let spec = &o["spec"];
+    if let Some(c) = spec["ingressClassName"].as_str() {
+        ck.rule("spec.ingressClassName", dns1123_subdomain(c));
+    }
+    let host = |ck: &mut Ck, at: &str, h: &str| {
+        ck.rule(at, dns1123_subdomain(h.strip_prefix("*.").unwrap_or(h)));
+        if h.parse::<std::net::IpAddr>().is_ok() {
+            ck.err(at, "must be a DNS name, not an IP address");
+        }
+    };
+    for (i, t) in arr(&spec["tls"]).iter().enumerate() {
+        for (j, h) in arr(&t["hosts"]).iter().enumerate() {
+            host(ck, &format!("spec.tls[{i}].hosts[{j}]"), s(h));
+        }
+        if let Some(n) = t["secretName"].as_str() {
+            ck.rule(&format!("spec.tls[{i}].secretName"), dns1123_subdomain(n));
+        }
+    }
+    let rules = arr(&spec["rules"]);
+    if rules.is_empty() && spec["defaultBackend"].is_null() {
+        ck.err(
+            "spec",
+            "either `defaultBackend` or `rules` must be specified",
+        );
+    }
+    for (i, r) in rules.iter().enumerate() {
+        if let Some(h) = r["host"].as_str() {
+            host(ck, &format!("spec.rules[{i}].host"), h);
+        }
+        for (j, p) in arr(&r["http"]["paths"]).iter().enumerate() {
+            let at = format!("spec.rules[{i}].http.paths[{j}]");
+            let path_type = s(&p["pathType"]);
+            if !matches!(path_type, "Exact" | "Prefix" | "ImplementationSpecific") {
+                ck.err(
+                    &format!("{at}.pathType"),
+                    format!("{path_type:?} is not a path type"),
+                );
+            }
+            if path_type != "ImplementationSpecific" && !s(&p["path"]).starts_with('/') {
+                ck.err(&format!("{at}.path"), "must be an absolute path");
+            }
+            let svc = &p["backend"]["service"];
+            ck.rule(
+                &format!("{at}.backend.service.name"),
+                dns1035_label(s(&svc["name"])),
+            );
+            match (svc["port"]["name"].as_str(), svc["port"]["number"].as_i64()) {
+                (Some(n), None) => {
+                    ck.rule(&format!("{at}.backend.service.port.name"), port_name(n))
+                }
+                (None, Some(_)) => {
+                    int(
+                        ck,
+                        &format!("{at}.backend.service.port.number"),
+                        &svc["port"]["number"],
+                        1,
+                        65535,
+                    );
+                }
+                _ => ck.err(
+                    &format!("{at}.backend.service.port"),
+                    "exactly one of `name` and `number`",
+                ),
+            }
+        }
+    }
+}
+
 fn network_policy(ck: &mut Ck, o: &Value) {
     let spec = &o["spec"];
     labels(
@@ -914,6 +1032,11 @@ pub fn api_errors(o: &Value, max_pods: &MaxPods) -> Vec<String> {
         "Service" => {
             metadata(&mut ck, m, dns1035_label, true);
             service(&mut ck, o);
+            service_type(&mut ck, &o["spec"]);
+        }
+        "Ingress" => {
+            metadata(&mut ck, m, dns1123_subdomain, true);
+            ingress(&mut ck, o);
         }
         "ConfigMap" => {
             metadata(&mut ck, m, dns1123_subdomain, true);

@@ -1142,8 +1142,10 @@ local function make_object(kind, fields, methods)
   return setmetatable(deepcopy(fields), mt)
 end
 
-local function init_only(fname)
-  local ok = STUB.current_event == 'init' or (STUB.mode == 'tsa' and STUB.current_event == 'tsa_init')
+local function init_only(fname, also)
+  local ok = STUB.current_event == 'init'
+    or (STUB.mode == 'tsa' and STUB.current_event == 'tsa_init')
+    or (also ~= nil and STUB.current_event == also)
   if not ok then
     error(
       string.format(
@@ -1543,7 +1545,7 @@ end
 
 function KUMOD_ONLY.configure_log_hook(params)
   record('kumo.configure_log_hook', params)
-  init_only 'kumo.configure_log_hook'
+  init_only('kumo.configure_log_hook', 'pre_init') -- policy-extras.log_hooks calls it in pre_init
   check_params('kumo.configure_log_hook', params, LOG_HOOK_PARAMS)
 end
 
@@ -1705,8 +1707,80 @@ local function make_dkim_signer(kind, params)
     if not key.key_data:find('PRIVATE KEY', 1, true) then
       error(string.format('kumo.dkim.%s_signer: key_data is not a PEM private key', kind), 3)
     end
+  elseif key.vault_mount then
+    -- KeySource::Vault (crates/data-loader/src/lib.rs): without vault_address / vault_token
+    -- in the source, the loader reads $VAULT_ADDR / $VAULT_TOKEN, and fails without them.
+    for _, v in ipairs { { 'vault_address', 'VAULT_ADDR' }, { 'vault_token', 'VAULT_TOKEN' } } do
+      if key[v[1]] == nil and (STUB.env[v[2]] == nil or STUB.env[v[2]] == '') then
+        error(
+          string.format('kumo.dkim.%s_signer: %s was not specified and $%s is not set/usable', kind, v[1], v[2]),
+          3
+        )
+      end
+    end
   end
   return make_object('DkimSigner', { algorithm = kind, params = params })
+end
+
+-- kumo.http (crates/mod-http): a client whose requests are recorded, never sent. The
+-- answer's status is STUB.http_status (default 200); set it from a test with eval.
+KUMOD_ONLY.http = {}
+function KUMOD_ONLY.http.build_client(params)
+  record('kumo.http.build_client', params)
+  if type(params) ~= 'table' then
+    error('kumo.http.build_client: ' .. invalid_type(params, 'a table'), 2)
+  end
+  local client = {}
+  local function request(method, url)
+    if type(url) ~= 'string' then
+      error('client:' .. method:lower() .. ': ' .. invalid_type(url, 'a string'), 3)
+    end
+    local req = { method = method, url = url, headers = {}, body = '' }
+    local r = {}
+    function r:header(k, v)
+      if type(k) ~= 'string' or type(v) ~= 'string' then
+        error('request:header: name and value must be strings', 2)
+      end
+      req.headers[k] = v
+      return self
+    end
+    function r:body(b)
+      if type(b) ~= 'string' then
+        error('request:body: ' .. invalid_type(b, 'a string'), 2)
+      end
+      req.body = b
+      return self
+    end
+    function r:send()
+      record('http:send', req)
+      local code = STUB.http_status or 200
+      local resp = {}
+      function resp:status_code()
+        return code
+      end
+      function resp:status_reason()
+        return code < 300 and 'OK' or 'Error'
+      end
+      function resp:status_is_success()
+        return code >= 200 and code < 300
+      end
+      function resp:text()
+        return 'stub'
+      end
+      return resp
+    end
+    return r
+  end
+  function client:post(url)
+    return request('POST', url)
+  end
+  function client:get(url)
+    return request('GET', url)
+  end
+  function client:close()
+    record 'http:close'
+  end
+  return client
 end
 
 KUMOD_ONLY.dkim = {}
@@ -2343,7 +2417,7 @@ local function dkim_params(base, config, domain)
     params.key = {
       vault_mount = base.vault_mount,
       vault_path = config.filename
-        or string.format('%s/%s/%s', base.vault_path_prefix or 'dkim', domain, params.selector),
+        or string.format('%s/%s/%s.key', base.vault_path_prefix or 'dkim', domain, params.selector),
     }
   else
     params.key = config.filename or string.format('%s/%s/%s.key', DKIM_PATH, domain, params.selector)
@@ -3601,6 +3675,87 @@ post_fire = function(name)
 end
 
 ---------------------------------------------------------------------------------------------
+-- policy-extras.log_hooks (assets/policy-extras/log_hooks.lua)
+---------------------------------------------------------------------------------------------
+
+local LOG_HOOKS = { CONFIGURED = {} }
+
+local LOG_HOOK_OPTIONS = {
+  name = true,
+  log_parameters = true,
+  queue_config = true,
+  constructor = true,
+}
+
+function LOG_HOOKS:new(options)
+  record('log_hooks:new', options)
+  if type(options) ~= 'table' then
+    error('LogHookOptions: ' .. invalid_type(options, 'a table'), 2)
+  end
+  for k in pairs(options) do
+    if not LOG_HOOK_OPTIONS[k] then
+      error(string.format("LogHookOptions: unknown field '%s'", tostring(k)), 2)
+    end
+  end
+  if type(options.name) ~= 'string' then
+    error('LogHookOptions.name: ' .. invalid_type(options.name, 'a string'), 2)
+  end
+  if type(options.constructor) ~= 'function' then
+    error('LogHookOptions.constructor: ' .. invalid_type(options.constructor, 'a function'), 2)
+  end
+  if options.log_parameters ~= nil and type(options.log_parameters) ~= 'table' then
+    error('LogHookOptions.log_parameters: ' .. invalid_type(options.log_parameters, 'a table'), 2)
+  end
+  -- QueueConfig: every key must be a make_queue_config option (typing's `_dynamic`).
+  for k, v in pairs(options.queue_config or {}) do
+    if not is_queue_config_option(k, v) then
+      error(string.format("LogHookOptions.queue_config: '%s' is not a queue config option", tostring(k)), 2)
+    end
+  end
+  if LOG_HOOKS.CONFIGURED[options.name] then
+    error(string.format("log_hook with name '%s' has already been configured", options.name), 2)
+  end
+  LOG_HOOKS.CONFIGURED[options.name] = options
+  local prev = STUB.owner
+  STUB.owner = 'policy-extras.log_hooks'
+
+  kumo.on('pre_init', function()
+    local log_parameters = { name = options.name }
+    merge_into(options.log_parameters, log_parameters)
+    kumo.configure_log_hook(log_parameters)
+  end)
+
+  local domain_name = string.format('%s.log_hook', options.name)
+  local constructor_name = string.format('make.%s', domain_name)
+
+  kumo.on('should_enqueue_log_record', function(msg, hook_name)
+    if hook_name ~= options.name then
+      return
+    end
+    local log_record = msg:get_meta 'log_record'
+    if log_record.reception_protocol == 'LogRecord' then
+      return false
+    end
+    msg:set_meta('queue', domain_name)
+    return true
+  end)
+
+  local queue_config = { retry_interval = '1m', max_retry_interval = '20m' }
+  merge_into(options.queue_config, queue_config)
+  queue_config.protocol = { custom_lua = { constructor = constructor_name } }
+
+  kumo.on('get_queue_config', function(domain, tenant, campaign, routing_domain)
+    if domain ~= domain_name then
+      return
+    end
+    return kumo.make_queue_config(queue_config)
+  end)
+
+  kumo.on(constructor_name, options.constructor)
+  STUB.owner = prev
+end
+
+---------------------------------------------------------------------------------------------
 -- Environment: require, print, os.getenv, io.open
 ---------------------------------------------------------------------------------------------
 
@@ -3610,6 +3765,7 @@ if STUB.mode == 'kumod' then
   PRELOAD['policy-extras.dkim_sign'] = DKIM
   PRELOAD['policy-extras.shaping'] = SHAPING
   PRELOAD['policy-extras.queue'] = QUEUE
+  PRELOAD['policy-extras.log_hooks'] = LOG_HOOKS
 else
   PRELOAD.tsa = tsa
 end
@@ -3635,6 +3791,10 @@ local MODULE_INIT = {
   ['policy-extras.queue'] = function(req)
     STUB.owner = 'policy-extras.queue'
     kumo.on('validate_config', queue_validate)
+  end,
+  -- log_hooks requires the queue helper (for its queue config option check).
+  ['policy-extras.log_hooks'] = function(req)
+    req 'policy-extras.queue'
   end,
 }
 

@@ -15,7 +15,7 @@ import json, os, sys
 KINDS = [
     "statefulset-apps-v1", "deployment-apps-v1", "service-v1", "configmap-v1", "secret-v1",
     "serviceaccount-v1", "horizontalpodautoscaler-autoscaling-v2", "poddisruptionbudget-policy-v1",
-    "networkpolicy-networking-v1", "namespace-v1",
+    "networkpolicy-networking-v1", "namespace-v1", "ingress-networking-v1",
 ]
 PREFIXES = ("/api/_definitions.json#/$defs/", "#/$defs/")
 

@@ -53,8 +53,11 @@ pub struct DkimKey {
     pub algorithm: &'static str,
     /// The declared RSA size (`bits`), if any.
     pub bits: Option<u32>,
+    /// The Secret and its key holding the private key (the Secret is empty for a key in Vault).
     pub secret: String,
     pub key: String,
+    /// Where the key is in Vault, when DKIM keys are read from Vault.
+    pub vault_path: Option<String>,
     /// The file the `secret` block builds this key from (`files`), as written, and the
     /// `.kumo` file it is relative to.
     pub file: Option<(String, crate::source::FileId)>,
@@ -80,17 +83,24 @@ pub fn dkim_keys(d: &Deployment) -> Vec<DkimKey> {
             .get("bits")
             .and_then(|s| s.value.as_int())
             .and_then(|n| u32::try_from(n).ok());
+        // Keys in Vault: no Secret; `--keys DIR` finds them by `<domain>.<selector>.key`.
+        let vault_path = crate::emit::names::dkim_vault_path(d, k, &dom.name, &selector);
+        let (secret, key) = match &k.key {
+            Some(r) => (r.secret.clone(), r.key.clone()),
+            None => (String::new(), format!("{}.{selector}.key", dom.name)),
+        };
         let file = d
-            .secret(&k.key.secret)
-            .and_then(|s| s.files.get(&k.key.key))
+            .secret(&secret)
+            .and_then(|s| s.files.get(&key))
             .map(|p| (p.value.clone(), p.loc.file));
         out.push(DkimKey {
             domain: dom.name.clone(),
             selector,
             algorithm,
             bits,
-            secret: k.key.secret.clone(),
-            key: k.key.key.clone(),
+            secret,
+            key,
+            vault_path,
             file,
             loc: k.loc,
         });
@@ -309,10 +319,16 @@ pub fn needed(d: &Deployment, inputs: &Inputs, place: &dyn Fn(Loc) -> String) ->
             ),
             None => (
                 None,
-                Some(format!(
-                    "no public key: give the private key of secret {:?} key {:?} (`--keys DIR`, or `files` in the secret block), or run `kumoc dkim keygen`",
-                    k.secret, k.key
-                )),
+                Some(match &k.vault_path {
+                    Some(path) => format!(
+                        "no public key: the private key is in Vault at {path:?}; give a copy with `--keys DIR` (as {:?})",
+                        k.key
+                    ),
+                    None => format!(
+                        "no public key: give the private key of secret {:?} key {:?} (`--keys DIR`, or `files` in the secret block), or run `kumoc dkim keygen`",
+                        k.secret, k.key
+                    ),
+                }),
             ),
         };
         records.push(Record {

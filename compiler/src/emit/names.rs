@@ -46,6 +46,28 @@ pub fn dkim_key_path(domain: &str, selector: &str) -> String {
     format!("{DKIM_DIR}/{domain}/{selector}.key")
 }
 
+/// Where KumoMTA's DKIM helper reads a domain's key in Vault, when `dkim_defaults` has
+/// `vault_mount`: the domain's `vault_path` (the helper's `filename`), else
+/// `<vault_path_prefix>/<domain>/<selector>.key` (`assets/policy-extras/dkim_sign.lua`;
+/// the `.key` suffix is the helper's, in Vault too). `None` when keys come from Secrets.
+pub fn dkim_vault_path(
+    d: &Deployment,
+    k: &crate::model::Dkim,
+    domain: &str,
+    selector: &str,
+) -> Option<String> {
+    d.dkim_defaults.get("vault_mount")?;
+    if let Some(p) = k.settings.get("vault_path").and_then(|s| s.value.text()) {
+        return Some(p.to_string());
+    }
+    let prefix = d
+        .dkim_defaults
+        .value_or_default(&crate::schema::DKIM_DEFAULTS, "vault_path_prefix")
+        .and_then(|v| v.text().map(str::to_string))
+        .unwrap_or_default();
+    Some(format!("{prefix}/{domain}/{selector}.key"))
+}
+
 /// Where kumoc mounts key `key` of the DKIM key Secret `secret`: each such Secret is one
 /// volume, mounted whole at `<DKIM_DIR>/<secret>` (a Secret volume without `items` and
 /// without `subPath`, so the kubelet adds new keys to running pods).
@@ -70,6 +92,9 @@ pub struct Names {
     pub tsa_headless: String,
     pub sink: String,
     pub namespace: String,
+    /// The SMTP LoadBalancer Service and the HTTP API's Ingress.
+    pub mta_smtp_lb: String,
+    pub mta_api_ingress: String,
 }
 
 impl Names {
@@ -82,6 +107,8 @@ impl Names {
             tsa_headless: format!("{n}-tsa-headless"),
             sink: format!("{n}-sink"),
             namespace: d.namespace.value.clone(),
+            mta_smtp_lb: format!("{n}-smtp"),
+            mta_api_ingress: format!("{n}-api"),
         }
     }
 

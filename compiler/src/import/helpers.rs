@@ -68,7 +68,7 @@ pub fn read(
         .filter_map(|f| load(cx, dir, f, mta.file, Format::for_helper(&f.path)))
         .collect();
     if !sources.is_empty() {
-        read_sources(cx, &sources);
+        read_sources(cx, &sources, &mta.warmups);
     }
     let dkim: Vec<(FileId, Data)> = mta
         .dkim_files
@@ -374,7 +374,20 @@ type Keyed = (String, Raw, FileId);
 
 /// `policy-extras.sources` (`shared/reference/kumomta.md` §2): sources merge shallowly across
 /// files, pool entries append (the same source twice is picked twice as often).
-fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
+/// A source's `warmup` block, from the schedule the policy's warm-up table holds.
+fn warmup_block(warmups: &[(String, i64, Vec<i64>)], source: &str) -> Option<KBlock> {
+    let (_, start, ramp) = warmups.iter().find(|(s, ..)| s == source)?;
+    let date = crate::grammars::utc_date_of(*start)?;
+    let mut b = KBlock::new("warmup", None);
+    b.set("start", KVal::str(date));
+    b.set(
+        "ramp",
+        KVal::List(ramp.iter().map(|n| KVal::lit(n.to_string())).collect()),
+    );
+    Some(b)
+}
+
+fn read_sources(cx: &mut Cx, files: &[(FileId, Data)], warmups: &[(String, i64, Vec<i64>)]) {
     // Source name → (settings in order, first file).
     let mut sources: Vec<(String, Vec<Entry>)> = Vec::new();
     let mut pools: Vec<PoolEntries> = Vec::new();
@@ -480,6 +493,7 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
         }
         let mut b = KBlock::new("source", Some(name));
         settings_block(cx, &mut b, entries);
+        b.extend(warmup_block(warmups, name));
         cx.files.push(MAIL_FILE, b);
     }
     for (pool, _, _, members) in &pools {
@@ -557,6 +571,7 @@ fn read_sources(cx: &mut Cx, files: &[(FileId, Data)]) {
                         }
                     }
                 }
+                member_block.extend(warmup_block(warmups, &src));
             }
             p.push(member_block);
         }

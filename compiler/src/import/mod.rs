@@ -335,7 +335,7 @@ fn idioms() -> &'static policy::Idioms {
     IDIOMS.get_or_init(|| {
         let newest = units::newest_release().map_or("2026.09.29-b90d8bc1", |r| r.tag);
         let text = format!(
-            "deployment \"t\" {{\n  namespace = \"t\"\n  kumomta = \"{newest}\"\n  environment = staging\n}}\ncluster {{\n  pod_cidr = 10.0.0.0/8\n  redis {{\n    url = \"rediss://r:6379\"\n    password = secret(\"r\", \"p\")\n  }}\n  metrics {{\n    scraper_cidrs = [10.0.0.0/8]\n  }}\n}}\nhttp_listener {{\n  users = secret(\"u\")\n}}\nsecret \"u\" {{\n  keys = [\"a\"]\n}}\nsecret \"r\" {{\n  keys = [\"p\"]\n}}\n"
+            "deployment \"t\" {{\n  namespace = \"t\"\n  kumomta = \"{newest}\"\n  environment = staging\n}}\ncluster {{\n  pod_cidr = 10.0.0.0/8\n  redis {{\n    url = \"rediss://r:6379\"\n    password = secret(\"r\", \"p\")\n  }}\n  metrics {{\n    scraper_cidrs = [10.0.0.0/8]\n  }}\n}}\npool p {{\n  source s {{\n    warmup {{\n      start = \"2026-01-01\"\n      ramp = [1]\n    }}\n  }}\n}}\nhttp_listener {{\n  users = secret(\"u\")\n}}\nsecret \"u\" {{\n  keys = [\"a\"]\n}}\nsecret \"r\" {{\n  keys = [\"p\"]\n}}\n"
         );
         let analysis = crate::analyze(&[("t.kumo".to_string(), text.into_bytes())], &crate::Options::default());
         let Some(model) = analysis.model.as_ref() else {

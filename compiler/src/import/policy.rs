@@ -41,6 +41,9 @@ pub struct Idioms {
     pub basic_auth: Option<Vec<Tok>>,
     pub read_secret: Option<Vec<Tok>>,
     pub metrics_acl: Option<Vec<Tok>>,
+    /// The IP warm-up: `warmup_limit` and the egress path handler around the shaper.
+    pub warmup_limit: Option<Vec<Tok>>,
+    pub warmup_handler: Option<Vec<Tok>>,
 }
 
 /// The tokens of `text[span]` (spans dropped), for comparing code.
@@ -63,6 +66,9 @@ impl Idioms {
                 StmtKind::LocalFunction(n, body) if n == "valid_user" => {
                     out.valid_user = tokens_of(text, body.span);
                 }
+                StmtKind::LocalFunction(n, body) if n == "warmup_limit" => {
+                    out.warmup_limit = tokens_of(text, body.span);
+                }
                 StmtKind::Call(call) => {
                     let Some((event, handler)) = on_call(call) else {
                         continue;
@@ -75,6 +81,7 @@ impl Idioms {
                             out.basic_auth = tokens_of(text, f.span);
                         }
                         "get_acl_definition" => out.metrics_acl = tokens_of(text, f.span),
+                        "get_egress_path_config" => out.warmup_handler = tokens_of(text, f.span),
                         "init" => {
                             for st in &f.body {
                                 if let StmtKind::LocalFunction(n, b) = &st.kind {
@@ -165,6 +172,8 @@ pub struct Mta {
     pub custom_queue_config: Option<Span>,
     /// Files run with `dofile` (not imported; their literal values are checked).
     pub dofiles: Vec<String>,
+    /// kumoc's IP warm-up schedules: source, day 0's first second (UTC), daily volumes.
+    pub warmups: Vec<(String, i64, Vec<i64>)>,
 }
 
 /// What the TSA policy says.
@@ -1193,6 +1202,9 @@ impl<'a, 'c> Walker<'a, 'c> {
                 }
             }
         }
+        if self.warmup_handler(handler) {
+            return;
+        }
         let params = self
             .handler_body(handler)
             .map(|f| f.params.join(", "))
@@ -1206,6 +1218,42 @@ impl<'a, 'c> Walker<'a, 'c> {
             )
             .with_help("kumoc registers the shaping helper's handler as is; KumoMTA calls it with (routing_domain, egress_source, site_name). Describe per-domain and per-source settings with `shaping` blocks and their `source` blocks"),
         );
+    }
+
+    /// kumoc's IP warm-up handler (its `warmup_limit` and the `WARMUP` table beside it):
+    /// the schedules are read back from the table.
+    fn warmup_handler(&mut self, handler: &'a Expr) -> bool {
+        let handler_ok = self
+            .handler_body(handler)
+            .is_some_and(|f| self.is_idiom(f.span, self.idioms.warmup_handler.as_ref()));
+        let limit_ok = matches!(self.lookup("warmup_limit"), Some(Bind::Func(f)) if self.is_idiom(f.span, self.idioms.warmup_limit.as_ref()));
+        let Some(Bind::Value(Some(Raw::Table(entries)))) = self.lookup("WARMUP") else {
+            return false;
+        };
+        if !(handler_ok && limit_ok) {
+            return false;
+        }
+        let mut out = Vec::new();
+        for (source, schedule) in entries {
+            let start = match schedule.get("start") {
+                Some(Raw::Int(n)) => *n,
+                _ => return false,
+            };
+            let Some(Raw::List(ramp)) = schedule.get("ramp") else {
+                return false;
+            };
+            let ramp: Option<Vec<i64>> = ramp
+                .iter()
+                .map(|r| match r {
+                    Raw::Int(n) => Some(*n),
+                    _ => None,
+                })
+                .collect();
+            let Some(ramp) = ramp else { return false };
+            out.push((source.clone(), start, ramp));
+        }
+        self.mta.warmups = out;
+        true
     }
 
     fn queue_handler(&mut self, handler: &'a Expr, at: Span) {

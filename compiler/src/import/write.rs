@@ -145,6 +145,13 @@ impl KBlock {
         self.items.push(Item::Block(b));
     }
 
+    /// Push a child block when there is one.
+    pub fn extend(&mut self, b: Option<KBlock>) {
+        if let Some(b) = b {
+            self.push(b);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -85,6 +85,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let mut estimate: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
         for dom in &d.domains {
             let Some(k) = &dom.dkim else { continue };
+            // A key read from Vault is in no Secret.
+            let Some(key) = &k.key else { continue };
             let get = |name: &str| {
                 k.settings
                     .get(name)
@@ -95,7 +97,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 .and_then(Typed::as_enum)
                 .is_some_and(|v| v.name == "ed25519");
             let bits = get("bits").and_then(Typed::as_int);
-            let e = estimate.entry(k.key.secret.as_str()).or_default();
+            let e = estimate.entry(key.secret.as_str()).or_default();
             e.0 += 1;
             e.1 += crate::grammars::dkim_key_pem_bytes(ed25519, bits);
         }

@@ -64,6 +64,38 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         providers.sort_by(|a, b| a.name.cmp(&b.name));
         let secrets = self.top("secret").map(|s| self.secret(s)).collect();
         let cluster = self.cluster(&queues);
+        let mut webhooks: Vec<Webhook> = Vec::new();
+        for b in self.top("webhook").collect::<Vec<_>>() {
+            let mut s = settings(b);
+            // `secret_header = secret("name")` reads the key `token`.
+            if let Some(mut setting) = s.remove("secret_header") {
+                if let crate::value::Typed::Secret(r) = &mut setting.value {
+                    if r.key.is_none() {
+                        r.key = Some(("token".to_string(), r.name_loc));
+                        let (name, at) = (r.name.clone(), r.name_loc);
+                        self.secret_key(&name, "token", at);
+                    }
+                }
+                s.insert_missing("secret_header", setting);
+            }
+            webhooks.push(Webhook {
+                name: b.label.clone().unwrap_or_default(),
+                loc: b.header_loc(),
+                settings: s,
+            });
+        }
+        webhooks.sort_by(|a, b| a.name.cmp(&b.name));
+        let warmups = self.warmups();
+        let exposure = |kw: &str| {
+            self.top_one("cluster")
+                .and_then(|c| c.child(kw))
+                .map(|b| Exposure {
+                    loc: b.header_loc(),
+                    settings: settings(b),
+                })
+        };
+        let smtp_load_balancer = exposure("smtp_load_balancer");
+        let api_ingress = exposure("api_ingress");
         let settings_of =
             |kw: &'static str| self.top_one(kw).map(|b| settings(b)).unwrap_or_default();
 
@@ -83,6 +115,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             .value,
             domains,
             dkim_defaults: settings_of("dkim_defaults"),
+            vault: settings_of("vault"),
+            webhooks,
+            warmups,
+            smtp_load_balancer,
+            api_ingress,
             sources,
             pools,
             tenancy: settings_of("tenancy"),
@@ -96,15 +133,79 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             logging: settings_of("logging"),
             cluster,
         };
+        if let Some(crate::value::Typed::Secret(r)) = d.vault.get("token").map(|s| &s.value) {
+            if r.key.is_none() {
+                self.secret_key(&r.name, "token", r.name_loc);
+            }
+        }
+        if let (Some(m), true) = (d.dkim_defaults.get("vault_mount"), d.vault.is_empty()) {
+            self.diags.push(
+                Diagnostic::new(
+                    codes::DKIM_KEY_SOURCE,
+                    "DKIM keys are read from Vault, but there is no `vault` block".to_string(),
+                    m.loc,
+                    "Vault's address and token are missing",
+                )
+                .with_help("add `vault { address = \"https://...\"  token = secret(\"vault-token\", \"token\") }`"),
+            );
+        }
         self.derived_checks(&d);
         Some(d)
     }
 
     fn domain(&mut self, d: &HBlock<'_>) -> Domain {
         let name = d.label.clone().unwrap_or_default();
+        let vault_mount = self
+            .top_one("dkim_defaults")
+            .and_then(|b| b.attr("vault_mount"))
+            .map(|a| a.key_loc());
         let dkim = d.child("dkim").and_then(|k| {
             let mut s = settings(k);
-            let key_ref = s.remove("key")?.value.as_secret()?.clone();
+            if let (Some(a), None) = (k.attr("vault_path"), vault_mount) {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::DKIM_KEY_SOURCE,
+                        format!("`vault_path` for `{name}`, but DKIM keys are not read from Vault"),
+                        a.key_loc(),
+                        "needs `dkim_defaults.vault_mount`",
+                    )
+                    .with_help("set `vault_mount` in `dkim_defaults` to read every key from Vault, or remove `vault_path`"),
+                );
+                return None;
+            }
+            let Some(key_setting) = s.remove("key") else {
+                if vault_mount.is_some() {
+                    return Some(Dkim {
+                        loc: k.header_loc(),
+                        settings: s,
+                        key: None,
+                    });
+                }
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::MISSING_FIELD,
+                        format!("DKIM for `{name}` has no key"),
+                        k.header_loc(),
+                        "`key` missing",
+                    )
+                    .with_help("add `key = secret(\"dkim-keys\")`, or read every key from Vault with `vault_mount` in `dkim_defaults`"),
+                );
+                return None;
+            };
+            if let Some(mount) = vault_mount {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::DKIM_KEY_SOURCE,
+                        format!("`key` from a Secret for `{name}`, but every DKIM key is read from Vault"),
+                        key_setting.loc,
+                        "KumoMTA would read this as a Vault path",
+                    )
+                    .with_secondary(mount, "every key comes from Vault because of this")
+                    .with_help("remove `key` (set `vault_path` if the key is not at `<vault_path_prefix>/<domain>/<selector>.key`), or remove `vault_mount`"),
+                );
+                return None;
+            }
+            let key_ref = key_setting.value.as_secret()?.clone();
             let selector = k
                 .read("selector", Typed::text)
                 .map(str::to_string)
@@ -150,11 +251,11 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             Some(Dkim {
                 loc: k.header_loc(),
                 settings: s,
-                key: ResolvedSecretKey {
+                key: Some(ResolvedSecretKey {
                     secret: key_ref.name,
                     key,
                     loc: key_ref.name_loc,
-                },
+                }),
             })
         });
         Domain {
@@ -162,6 +263,84 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             loc: d.header_loc(),
             dkim,
         }
+    }
+
+    /// The warm-up schedules: a source's own `warmup` block (top level or in a pool), else
+    /// the `warmup` block of a pool it is a member of (the first such pool by name).
+    fn warmups(&mut self) -> Vec<Warmup> {
+        let mut out: BTreeMap<String, Warmup> = BTreeMap::new();
+        let mut own: Vec<(String, &HBlock<'_>)> = self
+            .top("source")
+            .filter_map(|s| Some((s.label.clone()?, s.child("warmup")?)))
+            .collect();
+        let mut pools: Vec<_> = self.top("pool").collect();
+        pools.sort_by(|a, b| a.label.cmp(&b.label));
+        for p in &pools {
+            own.extend(
+                p.children("source")
+                    .filter_map(|s| Some((s.label.clone()?, s.child("warmup")?))),
+            );
+        }
+        for (name, w) in own {
+            if out.contains_key(&name) {
+                continue;
+            }
+            if let Some(sched) = self.warmup_schedule(w) {
+                out.insert(name.clone(), sched.for_source(&name, None));
+            }
+        }
+        for p in &pools {
+            let (Some(pool), Some(w)) = (&p.label, p.child("warmup")) else {
+                continue;
+            };
+            let Some(sched) = self.warmup_schedule(w) else {
+                continue;
+            };
+            for s in p.children("source") {
+                if let Some(name) = &s.label {
+                    if !out.contains_key(name) {
+                        out.insert(name.clone(), sched.for_source(name, Some(pool)));
+                    }
+                }
+            }
+        }
+        out.into_values().collect()
+    }
+
+    /// A `warmup` block, its start date read (K2020 when it is not a date).
+    fn warmup_schedule(&mut self, w: &HBlock<'_>) -> Option<Warmup> {
+        let start = w.value("start")?;
+        let text = start.value.text()?.to_string();
+        let start_epoch = match crate::grammars::utc_date_start(&text) {
+            Ok(t) => t,
+            Err(why) => {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::INVALID_DATE,
+                        format!("`{text}` is not a date"),
+                        start.loc,
+                        why,
+                    )
+                    .with_help("write the first day of the warm-up as \"YYYY-MM-DD\" (UTC)"),
+                );
+                return None;
+            }
+        };
+        let ramp: Vec<Spanned<i64>> = w.read_items("ramp", Typed::as_int);
+        if ramp.is_empty() {
+            return None;
+        }
+        Some(Warmup {
+            source: String::new(),
+            loc: w.header_loc(),
+            pool: None,
+            start: Spanned {
+                value: text,
+                loc: start.loc,
+            },
+            start_epoch,
+            ramp,
+        })
     }
 
     fn sources(&self) -> Vec<Source> {

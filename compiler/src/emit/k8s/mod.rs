@@ -28,6 +28,7 @@
 mod alerts;
 mod common;
 mod dashboard;
+mod exposure;
 mod keda;
 mod mta;
 mod policy;
@@ -35,6 +36,7 @@ mod promql;
 mod secrets;
 mod sink;
 mod tsa;
+mod vault;
 
 use std::collections::BTreeMap;
 
@@ -156,6 +158,15 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     }
     if d.cluster.mta.replicas.value > 1 || d.cluster.mta.autoscale.is_some() {
         add("pdb-mta.yaml", yaml(&common::pdb(&cx, &cx.n.mta, "mta")));
+    }
+    if let Some(e) = &d.smtp_load_balancer {
+        add(
+            "service-mta-smtp-lb.yaml",
+            yaml(&exposure::smtp_load_balancer(&cx, e)),
+        );
+    }
+    if let Some(e) = &d.api_ingress {
+        add("ingress-mta-api.yaml", yaml(&exposure::api_ingress(&cx, e)));
     }
     add("networkpolicy-mta.yaml", yaml(&mta::network_policy(&cx)));
     if d.cluster.metrics.enabled && d.cluster.metrics.service_monitor {

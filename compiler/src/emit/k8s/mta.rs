@@ -43,7 +43,7 @@ pub(super) fn statefulset(cx: &Ctx<'_>) -> Value {
         "imagePullPolicy": "IfNotPresent",
         "command": ["/opt/kumomta/sbin/kumod", "--policy", names::policy_file(Workload::Mta.policy())],
         // The node id on the spool volume (it survives restarts), temporary files on `tmp`.
-        "env": env(Workload::Mta),
+        "env": super::vault::with_vault_env(d, env(Workload::Mta)),
         "ports": ports,
         "readinessProbe": probe(http_get("/api/check-liveness/v1", "http"), &mta.readiness),
         "startupProbe": probe(http_get("/api/check-liveness/v1", "http"), &mta.startup),
@@ -172,6 +172,7 @@ pub(super) fn network_policy(cx: &Ctx<'_>) -> Value {
     if !relay.is_empty() {
         ingress.push(json!({ "from": relay, "ports": [{ "port": "smtp", "protocol": "TCP" }] }));
     }
+    ingress.extend(super::exposure::smtp_network_rule(cx));
     let scrapers = ip_blocks(
         d.cluster
             .metrics

@@ -32,7 +32,9 @@ pub(super) fn secret_mounts(d: &Deployment) -> SecretMounts {
         .domains
         .iter()
         .filter_map(|dom| dom.dkim.as_ref())
-        .map(|k| k.key.secret.as_str())
+        // A key read from Vault is not mounted.
+        .filter_map(|k| k.key.as_ref())
+        .map(|key| key.secret.as_str())
         .collect();
     for (i, secret) in dkim.into_iter().enumerate() {
         let volume = format!("dkim-keys-{i}");
@@ -64,6 +66,9 @@ pub(super) fn secret_mounts(d: &Deployment) -> SecretMounts {
     };
     visit(&d.smtp_listener);
     visit(&d.http_listener);
+    for w in &d.webhooks {
+        visit(&w.settings);
+    }
     if let Some(r) = &d.cluster.redis {
         visit(&r.settings);
     }

@@ -53,17 +53,25 @@ pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> Text {
         let Some(k) = &dom.dkim else { continue };
         doc.table(&["domain", &dom.name], Some(&p.at(k.loc)));
         dkim_settings(&mut doc, &k.settings, p);
-        // The key file is where the Secret's key is mounted (see the Kubernetes manifests).
-        doc.kv(
-            "filename",
-            &Value::Str(names::dkim_key_file(&k.key.secret, &k.key.key)),
-            Some(&format!(
-                "secret {:?} key {:?}, {}",
-                k.key.secret,
-                k.key.key,
-                p.at(k.key.loc)
-            )),
-        );
+        match &k.key {
+            // The key file is where the Secret's key is mounted (see the Kubernetes manifests).
+            Some(key) => doc.kv(
+                "filename",
+                &Value::Str(names::dkim_key_file(&key.secret, &key.key)),
+                Some(&format!(
+                    "secret {:?} key {:?}, {}",
+                    key.secret,
+                    key.key,
+                    p.at(key.loc)
+                )),
+            ),
+            // With Vault, `filename` is the key's path in Vault (the helper's reading).
+            None => {
+                if let Some(path) = k.settings.get("vault_path") {
+                    doc.kv_typed_at("filename", &path.value, p, path.loc);
+                }
+            }
+        }
     }
     doc.finish()
 }
@@ -73,7 +81,7 @@ fn dkim_settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
     for (name, setting) in s {
         let at = setting.loc;
         match (*name, &setting.value) {
-            ("bits", _) => {}
+            ("bits" | "vault_path", _) => {}
             ("algorithm", v) => doc.kv_typed_at("algo", v, p, at),
             ("expiration", crate::value::Typed::Duration(ms)) => {
                 doc.kv_at(

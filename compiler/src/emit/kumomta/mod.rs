@@ -7,6 +7,8 @@ mod lua;
 mod policy;
 pub mod shard;
 pub(crate) mod text;
+mod warmup;
+mod webhooks;
 // The route (`crate::route`) shows values in KumoMTA's spelling, as these write them.
 pub(crate) mod toml;
 pub(crate) mod values;

@@ -18,7 +18,7 @@ use crate::model::{Deployment, Settings};
 use crate::value::Typed;
 
 /// The Lua writer: code lines, blank lines and `--` comment lines (see [`Text`]).
-struct W {
+pub(super) struct W {
     t: Text,
 }
 
@@ -28,14 +28,14 @@ impl W {
             t: p.digested_text(),
         }
     }
-    fn line(&mut self, s: &str) {
+    pub(super) fn line(&mut self, s: &str) {
         self.t.code(s);
         self.t.code("\n");
     }
-    fn blank(&mut self) {
+    pub(super) fn blank(&mut self) {
         self.t.code("\n");
     }
-    fn comment(&mut self, indent: usize, s: &str) {
+    pub(super) fn comment(&mut self, indent: usize, s: &str) {
         for line in s.lines() {
             self.t.comment(&format!(
                 "{}-- {}\n",
@@ -180,6 +180,7 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>, shards: &Shards) -> Text {
         lua::render(&L::Table(opts), 0)
     ));
     w.blank();
+    super::webhooks::write(&mut w, d, p);
     w.comment(
         0,
         "4. Queues, last: its get_queue_config handler answers for every queue, so it must",
@@ -196,7 +197,7 @@ pub fn init_lua(d: &Deployment, p: &Provenance<'_>, shards: &Shards) -> Text {
 
     init_handler(&mut w, d, &n, p);
     w.blank();
-    w.line("kumo.on('get_egress_path_config', shaper.get_egress_path_config)");
+    super::warmup::write(&mut w, d, p);
     w.blank();
     reception(&mut w, d, &n);
     w.blank();

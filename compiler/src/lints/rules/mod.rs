@@ -52,6 +52,8 @@ pub mod sec006;
 pub mod sec007;
 pub mod sec008;
 pub mod sec009;
+pub mod sec010;
+pub mod sec011;
 pub mod shp001;
 pub mod shp002;
 pub mod shp003;
@@ -62,6 +64,8 @@ pub mod shp007;
 pub mod shp008;
 pub mod shp009;
 pub mod shp010;
+pub mod shp011;
+pub mod shp012;
 pub mod syn001;
 pub mod syn002;
 pub mod syn003;
@@ -134,6 +138,8 @@ pub static RULES: &[&Rule] = &[
     &sec007::RULE,
     &sec008::RULE,
     &sec009::RULE,
+    &sec010::RULE,
+    &sec011::RULE,
     &shp001::RULE,
     &shp002::RULE,
     &shp003::RULE,
@@ -144,6 +150,8 @@ pub static RULES: &[&Rule] = &[
     &shp008::RULE,
     &shp009::RULE,
     &shp010::RULE,
+    &shp011::RULE,
+    &shp012::RULE,
     &syn001::RULE,
     &syn002::RULE,
     &syn003::RULE,

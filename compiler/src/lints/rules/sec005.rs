@@ -13,9 +13,12 @@ declare_rule! {
     /// ## What it does
     /// Reports secret material written in any string of a `.kumo` file: a PEM private key
     /// (`-----BEGIN ... PRIVATE KEY-----`), a HashiCorp Vault token (`hvs.`, `hvb.`, `hvr.`),
-    /// a password in a URL (`scheme://user:password@host`), or a long random-looking value
+    /// a password in a URL (`scheme://user:password@host`), a credential in a URL's query
+    /// (`?token=...`, `&api_key=...`, `sig=`: a webhook's secret belongs in
+    /// `secret_header`), or a long random-looking value
     /// (base64 or hex) in a field or Secret key named like a password, token, secret or key.
-    /// Every string is searched: settings, lists, automation rules, `match` rules and the
+    /// Every string is searched: settings (the `vault` and `webhook` blocks included), lists,
+    /// automation rules, `match` rules and the
     /// paths of a `secret` block's `files`. The message says what kind of material was
     /// found, never the value.
     ///
@@ -142,6 +145,10 @@ fn strings<'a>(cx: &'a LintContext<'_>) -> Vec<Found<'a>> {
     let m = cx.model;
     let mut out = Vec::new();
     settings(&m.dkim_defaults, &mut out);
+    settings(&m.vault, &mut out);
+    m.webhooks
+        .iter()
+        .for_each(|w| settings(&w.settings, &mut out));
     for d in &m.domains {
         if let Some(k) = &d.dkim {
             settings(&k.settings, &mut out);
@@ -247,6 +254,25 @@ fn url_password(s: &str) -> bool {
     })
 }
 
+/// A URL query parameter named like a credential (`?token=...`, `&api_key=...`, `sig=`)
+/// with a value: webhook endpoints often take their secret this way.
+fn url_query_secret(s: &str) -> bool {
+    if !s.contains("://") {
+        return false;
+    }
+    let Some((_, query)) = s.split_once('?') else {
+        return false;
+    };
+    let query = query.split('#').next().unwrap_or("");
+    query.split('&').any(|pair| {
+        pair.split_once('=').is_some_and(|(name, value)| {
+            let n = name.to_ascii_lowercase();
+            !value.is_empty()
+                && (secret_like_name(&n) || matches!(n.as_str(), "sig" | "signature" | "auth"))
+        })
+    })
+}
+
 fn secret_like_name(name: &str) -> bool {
     // ASCII case-insensitive, without a lowercased copy (this runs for every string value).
     let n = name.as_bytes();
@@ -302,6 +328,8 @@ fn kind(f: &Found<'_>) -> Option<&'static str> {
         Some("a Vault token")
     } else if f.text.contains(':') && url_password(f.text) {
         Some("a password in a URL")
+    } else if url_query_secret(f.text) {
+        Some("a credential in a URL's query")
     } else if secret_like_name(f.name) && random_blob(f.text) {
         Some("a secret-looking value")
     } else {
