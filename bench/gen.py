@@ -23,8 +23,11 @@ How the peers are written (the comparison is only fair if they are written this 
 - Each peer outputs the same data kumoc writes in policy/sources.toml, dkim_data.toml,
   queues.toml and shaping.toml, for every i: a source {ehlo_domain, source_address} and
   its membership of pool main (weight 1), a DKIM entry {selector, headers, filename =
-  /opt/kumomta/etc/dkim/<domain>/<selector>.key}, a queue {egress_pool, max_age} and a
-  shaping entry {mx_rollup, max_message_rate}; as TOML where the tool has it, else JSON.
+  /opt/kumomta/etc/dkim/<secret>/<domain>.<selector>.key}, a queue {egress_pool, max_age}
+  and a shaping entry {mx_rollup, max_message_rate}; as TOML where the tool has it, else
+  JSON. The DKIM keys are in Secrets of at most KEYS_PER_SECRET keys (`dkim-keys-<j>`,
+  domain i in j = i // KEYS_PER_SECRET): one Secret over 1 MiB is refused by the API
+  server, and kumoc warns about it (K1012).
 - kumoc does more than that (type-checks, lints, merges the stdlib shaping presets, writes
   init.lua and the Kubernetes manifests); the peers do only the data.
 
@@ -49,6 +52,15 @@ PROGRAMS = {
     "dhall": ["bench.dhall"],
     "helm": ["Chart.yaml", "values.schema.json", "templates/policy.yaml"],
 }
+
+
+# DKIM keys per Secret: at ~1.7 KB a key, 500 keep a Secret well under the API's 1 MiB.
+KEYS_PER_SECRET = 500
+
+
+def secret(i: int) -> str:
+    """The Secret holding domain i's DKIM key."""
+    return f"dkim-keys-{i // KEYS_PER_SECRET}"
 
 
 def source_address(i: int) -> str:
@@ -78,10 +90,10 @@ def kumo(n: int) -> str:
         "  environment = staging\n"
         "}\n"
         "\n"
-        'secret "dkim-keys" {}\n'
-        "\n"
-        "pool main {\n"
     ]
+    for j in range((n + KEYS_PER_SECRET - 1) // KEYS_PER_SECRET):
+        out.append(f'secret "{secret(j * KEYS_PER_SECRET)}" {{}}\n')
+    out.append("\npool main {\n")
     for i in range(n):
         out.append(
             f"  source src-{i} {{\n"
@@ -98,7 +110,7 @@ def kumo(n: int) -> str:
             "  dkim {\n"
             '    selector = "s1"\n'
             '    headers  = ["From", "To", "Subject"]\n'
-            '    key      = secret("dkim-keys")\n'
+            f'    key      = secret("{secret(i)}")\n'
             "  }\n"
             "}\n"
             "\n"
@@ -127,7 +139,7 @@ def jsonnet(n: int) -> str:
         out.append(
             "    {\n"
             f"      name: 'd{i}.example.com',\n"
-            "      dkim: { selector: 's1', headers: ['From', 'To', 'Subject'], key: 'dkim-keys' },\n"
+            f"      dkim: {{ selector: 's1', headers: ['From', 'To', 'Subject'], key: '{secret(i)}' }},\n"
             "      queue: { egress_pool: 'main', max_age: '2d' },\n"
             f"      shaping: {{ mx_rollup: false, max_message_rate: '{rate(i)}' }},\n"
             "    },\n"
@@ -147,7 +159,7 @@ def nickel(n: int) -> str:
     for i in range(n):
         out.append(
             f'    "d{i}.example.com" = {{\n'
-            '      dkim = { selector = "s1", headers = ["From", "To", "Subject"], key = "dkim-keys" },\n'
+            f'      dkim = {{ selector = "s1", headers = ["From", "To", "Subject"], key = "{secret(i)}" }},\n'
             '      queue = { egress_pool = "main", max_age = "2d" },\n'
             f'      shaping = {{ mx_rollup = false, max_message_rate = "{rate(i)}" }},\n'
             "    },\n"
@@ -167,7 +179,7 @@ def pkl(n: int) -> str:
     for i in range(n):
         out.append(
             f'  ["d{i}.example.com"] {{\n'
-            '    dkim { selector = "s1"; headers { "From"; "To"; "Subject" }; key = "dkim-keys" }\n'
+            f'    dkim {{ selector = "s1"; headers {{ "From"; "To"; "Subject" }}; key = "{secret(i)}" }}\n'
             '    queue { egress_pool = "main"; max_age = "2d" }\n'
             f'    shaping {{ mx_rollup = false; max_message_rate = "{rate(i)}" }}\n'
             "  }\n"
@@ -187,7 +199,7 @@ def kcl(n: int) -> str:
     for i in range(n):
         out.append(
             f'    "d{i}.example.com": Domain {{\n'
-            '        dkim = Dkim {selector = "s1", headers = ["From", "To", "Subject"], key = "dkim-keys"}\n'
+            f'        dkim = Dkim {{selector = "s1", headers = ["From", "To", "Subject"], key = "{secret(i)}"}}\n'
             '        queue = Queue {egress_pool = "main", max_age = "2d"}\n'
             f'        shaping = Shaping {{mx_rollup = False, max_message_rate = "{rate(i)}"}}\n'
             "    }\n"
@@ -207,7 +219,7 @@ def cue(n: int) -> str:
     for i in range(n):
         out.append(
             f'\t"d{i}.example.com": {{\n'
-            '\t\tdkim: {selector: "s1", headers: ["From", "To", "Subject"], key: "dkim-keys"}\n'
+            f'\t\tdkim: {{selector: "s1", headers: ["From", "To", "Subject"], key: "{secret(i)}"}}\n'
             '\t\tqueue: {egress_pool: "main", max_age: "2d"}\n'
             f'\t\tshaping: {{mx_rollup: false, max_message_rate: "{rate(i)}"}}\n'
             "\t}\n"
@@ -231,7 +243,7 @@ def dhall(n: int) -> str:
             out.append("  , ")
         out.append(
             f'{{ name = "d{i}.example.com"\n'
-            '    , dkim = { selector = "s1", headers = [ "From", "To", "Subject" ], key = "dkim-keys" }\n'
+            f'    , dkim = {{ selector = "s1", headers = [ "From", "To", "Subject" ], key = "{secret(i)}" }}\n'
             '    , queue = { egress_pool = "main", max_age = "2d" }\n'
             f'    , shaping = {{ mx_rollup = False, max_message_rate = "{rate(i)}" }}\n'
             "    }\n"
@@ -255,7 +267,7 @@ def helm_values(n: int) -> str:
             "    dkim:\n"
             "      selector: s1\n"
             "      headers: [From, To, Subject]\n"
-            "      key: dkim-keys\n"
+            f"      key: {secret(i)}\n"
             "    queue:\n"
             "      egress_pool: main\n"
             "      max_age: 2d\n"

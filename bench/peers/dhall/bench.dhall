@@ -48,7 +48,7 @@ in  { source =
               , mapValue =
                 { selector = d.dkim.selector
                 , headers = d.dkim.headers
-                , filename = "/opt/kumomta/etc/dkim/${d.name}/${d.dkim.selector}.key"
+                , filename = "/opt/kumomta/etc/dkim/${d.dkim.key}/${d.name}.${d.dkim.selector}.key"
                 }
               }
           )

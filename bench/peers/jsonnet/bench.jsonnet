@@ -14,7 +14,7 @@ local data = import 'data.libsonnet';
       [d.name]: {
         selector: d.dkim.selector,
         headers: d.dkim.headers,
-        filename: '/opt/kumomta/etc/dkim/' + d.name + '/' + d.dkim.selector + '.key',
+        filename: '/opt/kumomta/etc/dkim/' + d.dkim.key + '/' + d.name + '.' + d.dkim.selector + '.key',
       }
       for d in data.domains
     },

@@ -55,7 +55,7 @@ pub fn emit(model: &Deployment, places: &Places) -> Output {
 }
 
 /// The output in canonical form: the same files with no comments in the policy files. The
-/// pod-template checksums cover exactly this (each file's canonical digest), so a change
+/// pod-template checksums cover exactly this (the Lua policies' canonical digests), so a change
 /// that only touches comments never rolls the pods; tests check that KumoMTA's consumers
 /// read it exactly as they read [`emit`]'s.
 pub fn emit_canonical(model: &Deployment, places: &Places) -> Output {

@@ -221,9 +221,15 @@ impl<'s> Provenance<'s> {
         Self { places, comments }
     }
 
-    /// A new policy file, with comments or not.
+    /// A new policy file, with comments or not, without a digest (the data files).
     pub(crate) fn text(&self) -> Text {
         Text::new(self.comments)
+    }
+
+    /// A new policy file whose canonical form is digested (the Lua policies, which the pod
+    /// checksums cover).
+    pub(crate) fn digested_text(&self) -> Text {
+        Text::digested(self.comments)
     }
 
     /// The place of `loc`: `mail.kumo: queue default > max_age`, `<stdlib>: provider

@@ -58,8 +58,8 @@ pub const KUBERNETES_VERSION: &str = "1.33";
 pub struct Inputs<'a> {
     /// The policy files (`policy/...`) emitted for this deployment.
     pub policy: BTreeMap<&'a str, &'a str>,
-    /// The digest of each policy file's canonical form (its code without comments), by
-    /// path: what the pod-template checksums cover.
+    /// The digest of each Lua policy's canonical form (its code without comments), by path:
+    /// what the pod-template checksums cover (the data files have none).
     pub digests: BTreeMap<String, Digest>,
     /// The policy files that are shards of a helper's data (`kumomta::shard`): each gets a
     /// ConfigMap of its own, projected with the others into the policy directory.

@@ -21,9 +21,10 @@ use shard::Shards;
 pub use text::Digest;
 use text::Text;
 
-/// Write the policy files into `out`; returns the digest of each file's canonical form
-/// (without comments, see [`text`]), by path, for the pod-template checksums, and the paths
-/// of the data shards (each gets a ConfigMap of its own, see [`shard`]).
+/// Write the policy files into `out`; returns the digest of each Lua policy's canonical form
+/// (without comments, see [`text`]), by path, for the pod-template checksums (the data files
+/// get none: nothing reads one), and the paths of the data shards (each gets a ConfigMap of
+/// its own, see [`shard`]).
 pub fn emit(
     d: &Deployment,
     p: &Provenance<'_>,
@@ -59,7 +60,9 @@ pub fn emit(
         let (text, digest) = t.finish();
         code_len += shard::json_len(&text);
         out.add(path, text);
-        digests.insert(path.to_string(), digest);
+        if let Some(digest) = digest {
+            digests.insert(path.to_string(), digest);
+        }
     };
     add("policy/init.lua", policy::init_lua(d, p, &shards));
     if let Some(tsa) = policy::tsa_init_lua(d, p, &shards) {
@@ -80,7 +83,9 @@ pub fn emit(
     if let Some(sink) = policy::sink_lua(d, p) {
         let (text, digest) = sink.finish();
         out.add("policy/sink.lua", text);
-        digests.insert("policy/sink.lua".to_string(), digest);
+        if let Some(digest) = digest {
+            digests.insert("policy/sink.lua".to_string(), digest);
+        }
     }
     (digests, shard_paths)
 }

@@ -24,7 +24,9 @@ pub(super) struct W {
 
 impl W {
     fn new(p: &Provenance<'_>) -> Self {
-        Self { t: p.text() }
+        Self {
+            t: p.digested_text(),
+        }
     }
     pub(super) fn line(&mut self, s: &str) {
         self.t.code(s);

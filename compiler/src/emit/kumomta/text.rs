@@ -1,11 +1,13 @@
 //! A policy file being written, its code and its comments kept apart.
 //!
 //! The writers (`toml::Doc`, the Lua writer in `policy.rs`) send code and comments here
-//! separately. The text gets both; a running sha256 gets only the code: the digest of the
-//! file's *canonical form*, the file without the comments kumoc writes (provenance, headers,
-//! explanations). The pod-template checksums are computed from these digests
-//! ([`crate::emit::k8s`]), so a change that only touches comments (a value's place, the list
-//! of source files) never rolls the pods. Writing with comments off gives the canonical form
+//! separately. The text gets both; for the files whose digest something reads (the Lua
+//! policies: the pod-template checksums, [`crate::emit::k8s`]), a running sha256 gets only
+//! the code: the digest of the file's *canonical form*, the file without the comments kumoc
+//! writes (provenance, headers, explanations), so a change that only touches comments (a
+//! value's place, the list of source files) never rolls the pods. The data files are
+//! written without one ([`Text::new`]): KumoMTA reloads them live, nothing reads their
+//! digest, and hashing their megabytes was a tenth of a large build. Writing with comments off gives the canonical form
 //! itself (`emit::emit_canonical`); the tests check that KumoMTA's consumers (Lua 5.4, the
 //! TOML parser) read it exactly as they read the commented file.
 
@@ -16,27 +18,39 @@ pub type Digest = [u8; 32];
 
 pub struct Text {
     out: String,
-    canon: Sha256,
+    /// The running digest of the canonical form, for a text made with [`Text::digested`].
+    canon: Option<Sha256>,
     comments: bool,
     has_code: bool,
 }
 
 impl Text {
-    /// `comments`: whether comments are written (the canonical form has none; the digest is
-    /// the same either way).
+    /// A text without a digest. `comments`: whether comments are written (the canonical form
+    /// has none).
     pub fn new(comments: bool) -> Self {
         Self {
             out: String::new(),
-            canon: Sha256::new(),
+            canon: None,
             comments,
             has_code: false,
+        }
+    }
+
+    /// A text whose canonical form is digested as it is written (the digest is the same with
+    /// comments or without).
+    pub fn digested(comments: bool) -> Self {
+        Self {
+            canon: Some(Sha256::new()),
+            ..Self::new(comments)
         }
     }
 
     /// Code: what KumoMTA reads.
     pub fn code(&mut self, s: &str) {
         self.out.push_str(s);
-        self.canon.update(s.as_bytes());
+        if let Some(canon) = &mut self.canon {
+            canon.update(s.as_bytes());
+        }
         self.has_code |= !s.is_empty();
     }
 
@@ -45,7 +59,9 @@ impl Text {
         let start = self.out.len();
         write(&mut self.out);
         let written = self.out.as_bytes().get(start..).unwrap_or_default();
-        self.canon.update(written);
+        if let Some(canon) = &mut self.canon {
+            canon.update(written);
+        }
         self.has_code |= !written.is_empty();
     }
 
@@ -75,7 +91,9 @@ impl Text {
         self.out.is_empty()
     }
 
-    pub fn finish(self) -> (String, Digest) {
-        (self.out, self.canon.finalize().into())
+    /// The text, and the digest of its canonical form when it was made with
+    /// [`Text::digested`].
+    pub fn finish(self) -> (String, Option<Digest>) {
+        (self.out, self.canon.map(|c| c.finalize().into()))
     }
 }
