@@ -52,7 +52,12 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         })
         .value;
 
-        let domains = self.top("domain").map(|d| self.domain(d)).collect();
+        // Found once: a search per domain is quadratic in the number of domains.
+        let dkim_defaults = self.top_one("dkim_defaults");
+        let domains = self
+            .top("domain")
+            .map(|d| self.domain(d, dkim_defaults))
+            .collect();
         let sources = self.sources();
         let pools = self.top("pool").map(|p| self.pool(p)).collect();
         let tenants = self.top("tenant").map(|t| self.tenant(t)).collect();
@@ -153,10 +158,9 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         Some(d)
     }
 
-    fn domain(&mut self, d: &HBlock<'_>) -> Domain {
+    fn domain(&mut self, d: &HBlock<'_>, dkim_defaults: Option<&HBlock<'_>>) -> Domain {
         let name = d.label.clone().unwrap_or_default();
-        let vault_mount = self
-            .top_one("dkim_defaults")
+        let vault_mount = dkim_defaults
             .and_then(|b| b.attr("vault_mount"))
             .map(|a| a.key_loc());
         let dkim = d.child("dkim").and_then(|k| {
@@ -210,8 +214,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 .read("selector", Typed::text)
                 .map(str::to_string)
                 .or_else(|| {
-                    self.top_one("dkim_defaults")
-                        .and_then(|b| b.read("selector", Typed::text).map(str::to_string))
+                    dkim_defaults.and_then(|b| b.read("selector", Typed::text).map(str::to_string))
                 });
             let Some(selector) = selector else {
                 self.diags.push(

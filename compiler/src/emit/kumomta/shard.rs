@@ -97,9 +97,24 @@ pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
         shards
             .into_iter()
             .enumerate()
-            .map(|(i, text)| (crate::names::shard_file(stem, i, count as usize), fit(text)))
+            .map(|(i, text)| {
+                let file = crate::names::shard_file(stem, i, count as usize);
+                (file, one_final_newline(fit(text)))
+            })
             .collect(),
     )
+}
+
+/// `text` ending in one newline, not a blank line (the blank line that separates tables is
+/// no use at the end of a shard, and a text ending in one cannot be written as a plain YAML
+/// literal block: the ConfigMap writer would take the slow path for every shard).
+fn one_final_newline(mut text: String) -> String {
+    let end = text.trim_end_matches('\n').len();
+    if end > 0 {
+        text.truncate(end);
+        text.push('\n');
+    }
+    text
 }
 
 /// `text` as it is when it fits [`HARD_LIMIT`], else without its comments.
