@@ -2,10 +2,10 @@
 //! against the bundled Kubernetes 1.33 schemas and the API server's value rules, and the MTA
 //! NetworkPolicy's SMTP rule that lets the load balancer's clients in.
 
-use kumoc_compiler::{Environment, Options, emit};
+use kumoc_compiler::emit;
 use serde_json::{Value as Json, json};
 
-use crate::support::human;
+use crate::support::build_production;
 
 const DEPLOYMENT: &str = r#"
 deployment "t" {
@@ -36,15 +36,7 @@ cluster {
 "#;
 
 fn build(text: &str) -> emit::Output {
-    let a = kumoc_compiler::analyze(
-        &[("expose.kumo".to_string(), text.as_bytes().to_vec())],
-        &Options {
-            env: Some(Environment::Production),
-            ..Default::default()
-        },
-    );
-    assert!(!a.has_errors(), "{}", human(&a));
-    a.emit().expect("an error-free analysis emits")
+    build_production("expose.kumo", text)
 }
 
 fn object(out: &emit::Output, file: &str) -> Json {

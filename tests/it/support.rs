@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kumoc_compiler::{Analysis, Options, analyze, render};
+use kumoc_compiler::{Analysis, Environment, Options, analyze, emit, render};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -76,4 +76,18 @@ pub fn expected_codes(files: &[(String, Vec<u8>)]) -> Vec<String> {
     let mut codes: Vec<String> = spec.split(',').map(|s| s.trim().to_string()).collect();
     codes.sort();
     codes
+}
+
+/// The output of one file `name` holding `text`, built for production; panics (showing the
+/// diagnostics) when it has an error.
+pub fn build_production(name: &str, text: &str) -> emit::Output {
+    let a = analyze(
+        &[(name.to_string(), text.as_bytes().to_vec())],
+        &Options {
+            env: Some(Environment::Production),
+            ..Default::default()
+        },
+    );
+    assert!(!a.has_errors(), "{}", human(&a));
+    a.emit().expect("an error-free analysis emits")
 }

@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use kumoc_compiler::{Environment, Options, emit};
+use kumoc_compiler::emit;
 use serde_json::{Value as Json, json};
 
 use crate::lua_harness::{Arg, MessageSpec, Policy};
-use crate::support::human;
+use crate::support::build_production;
 
 const VERSION: &str = "2025.03.19-1d3f1f67";
 
@@ -48,15 +48,7 @@ domain "example.org" {
 "#;
 
 fn build(text: &str) -> emit::Output {
-    let a = kumoc_compiler::analyze(
-        &[("vault.kumo".to_string(), text.as_bytes().to_vec())],
-        &Options {
-            env: Some(Environment::Production),
-            ..Default::default()
-        },
-    );
-    assert!(!a.has_errors(), "{}", human(&a));
-    a.emit().expect("an error-free analysis emits")
+    build_production("vault.kumo", text)
 }
 
 fn file<'a>(out: &'a emit::Output, path: &str) -> &'a str {

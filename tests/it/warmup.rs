@@ -2,11 +2,11 @@
 //! day 0, day 3 and after the ramp, the limit as KumoMTA's source selection rate, and the
 //! paths of a warming source rebuilt on a timer (not only on a config change).
 
-use kumoc_compiler::{Environment, Options, emit};
+use kumoc_compiler::emit;
 use serde_json::{Value as Json, json};
 
 use crate::lua_harness::{Arg, Policy};
-use crate::support::human;
+use crate::support::build_production;
 
 const VERSION: &str = "2025.03.19-1d3f1f67";
 /// 2026-12-01T00:00:00Z
@@ -34,15 +34,7 @@ pool main {
 "#;
 
 fn build(text: &str) -> emit::Output {
-    let a = kumoc_compiler::analyze(
-        &[("warmup.kumo".to_string(), text.as_bytes().to_vec())],
-        &Options {
-            env: Some(Environment::Production),
-            ..Default::default()
-        },
-    );
-    assert!(!a.has_errors(), "{}", human(&a));
-    a.emit().expect("an error-free analysis emits")
+    build_production("warmup.kumo", text)
 }
 
 /// The egress path the handler makes for `source` to gmail.com at `now`.

@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
-use kumoc_compiler::{Environment, Options, emit};
+use kumoc_compiler::emit;
 use serde_json::json;
 
 use crate::lua_harness::{Arg, MessageSpec, Policy};
-use crate::support::human;
+use crate::support::build_production;
 
 const VERSION: &str = "2025.03.19-1d3f1f67";
 
@@ -49,15 +49,7 @@ cluster {
 "#;
 
 fn build(text: &str) -> emit::Output {
-    let a = kumoc_compiler::analyze(
-        &[("hooks.kumo".to_string(), text.as_bytes().to_vec())],
-        &Options {
-            env: Some(Environment::Production),
-            ..Default::default()
-        },
-    );
-    assert!(!a.has_errors(), "{}", human(&a));
-    a.emit().expect("an error-free analysis emits")
+    build_production("hooks.kumo", text)
 }
 
 fn write(path: &Path, content: &str) {
