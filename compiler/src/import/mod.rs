@@ -685,39 +685,40 @@ fn assemble(
             ns_found.get_or_insert(ns);
         }
     }
+    let assumed = |cx: &mut Cx, what: &str, default: &str, label: String, help: &str| {
+        cx.push(
+            Diagnostic::new(
+                codes::IMPORT_ASSUMED_VALUE,
+                format!("{what} is not in the policy"),
+                Loc::new(mta.file, Span::default()),
+                label,
+            )
+            .at_severity(Severity::Info)
+            .with_help(help.to_string()),
+        );
+        default.to_string()
+    };
     let name = match (&input.name, name_found) {
         (Some(n), _) => n.clone(),
         (None, Some(n)) => n,
-        (None, None) => {
-            cx.push(
-                Diagnostic::new(
-                    codes::IMPORT_ASSUMED_VALUE,
-                    "the deployment's name is not in the policy",
-                    Loc::new(mta.file, Span::default()),
-                    "named `kumomta`",
-                )
-                .at_severity(Severity::Info)
-                .with_help("it prefixes every Kubernetes object: pass `--name NAME` to choose it"),
-            );
-            "kumomta".to_string()
-        }
+        (None, None) => assumed(
+            cx,
+            "the deployment's name",
+            "kumomta",
+            "named `kumomta`".into(),
+            "it prefixes every Kubernetes object: pass `--name NAME` to choose it",
+        ),
     };
     let namespace = match (&input.namespace, ns_found) {
         (Some(n), _) => n.clone(),
         (None, Some(n)) => n,
-        (None, None) => {
-            cx.push(
-                Diagnostic::new(
-                    codes::IMPORT_ASSUMED_VALUE,
-                    "the namespace is not in the policy",
-                    Loc::new(mta.file, Span::default()),
-                    "namespace `default`",
-                )
-                .at_severity(Severity::Info)
-                .with_help("pass `--namespace NAME` to choose it"),
-            );
-            "default".to_string()
-        }
+        (None, None) => assumed(
+            cx,
+            "the namespace",
+            "default",
+            "namespace `default`".into(),
+            "pass `--namespace NAME` to choose it",
+        ),
     };
 
     // ----- the sink ---------------------------------------------------------------------------
