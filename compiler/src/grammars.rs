@@ -209,6 +209,21 @@ pub fn check_queue_name_part(s: &str) -> Result<(), (&'static str, &'static str)
     Ok(())
 }
 
+/// A webhook's name. `policy-extras.log_hooks` queues a hook's records as
+/// `<name>.log_hook` and answers `get_queue_config` for that domain only; KumoMTA splits a
+/// queue name at `@`, `:` and `!` (`QueueNameComponents::parse`), so a name holding one of
+/// them puts the records in a queue whose configuration is never found (delivered by SMTP to
+/// a domain that does not exist instead of posted to the endpoint).
+pub fn check_log_hook_name(s: &str) -> Result<(), (&'static str, &'static str)> {
+    if s.contains(['@', ':', '!']) {
+        return Err((
+            "`@`, `:` and `!` separate the parts of a queue name",
+            "KumoMTA queues a webhook's records as `<name>.log_hook` and splits queue names at `@`, `:` and `!`: use other characters",
+        ));
+    }
+    Ok(())
+}
+
 // ----- values where they are used (issue 11) ----------------------------------------------
 
 /// The largest duration any consumer reads back: Kubernetes stores seconds as 32-bit integers

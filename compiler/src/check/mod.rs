@@ -17,7 +17,9 @@ use kumoc_lang::units::{self, KumoVersion};
 
 use crate::codes;
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::grammars::{SHAPING_RESERVED_KEYS, check_domain, check_queue_name_part};
+use crate::grammars::{
+    SHAPING_RESERVED_KEYS, check_domain, check_log_hook_name, check_queue_name_part,
+};
 use crate::schema::{BlockSchema, ENVIRONMENTS, Field, LabelRule};
 use crate::source::{FileId, Loc};
 use crate::value::{Spanned, Typed, TypedAt};
@@ -510,19 +512,26 @@ impl Cx<'_, '_> {
                     self.secret_name(&label.text, at)?;
                 }
                 // Tenants are checked where they are defined (a queue's `tenant` block
-                // refers to one), campaigns wherever they are written (each is a definition).
-                if std::ptr::eq(schema, &crate::schema::TENANT) || kw == "campaign" {
-                    if let Err((why, help)) = check_queue_name_part(&label.text) {
-                        self.push(
-                            Diagnostic::new(
-                                codes::INVALID_NAME,
-                                format!("{} cannot name a {kw}", shown(&label.text)),
-                                at,
-                                why,
-                            )
-                            .with_help(help),
-                        );
-                    }
+                // refers to one), campaigns wherever they are written (each is a definition);
+                // a webhook's name is the domain of its records' queue.
+                let queue_part = if std::ptr::eq(schema, &crate::schema::TENANT) || kw == "campaign"
+                {
+                    check_queue_name_part(&label.text)
+                } else if kw == "webhook" {
+                    check_log_hook_name(&label.text)
+                } else {
+                    Ok(())
+                };
+                if let Err((why, help)) = queue_part {
+                    self.push(
+                        Diagnostic::new(
+                            codes::INVALID_NAME,
+                            format!("{} cannot name a {kw}", shown(&label.text)),
+                            at,
+                            why,
+                        )
+                        .with_help(help),
+                    );
                 }
                 Some(label.text.clone())
             }
