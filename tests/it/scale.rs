@@ -324,6 +324,44 @@ fn the_sharded_policy_loads_with_every_domain() {
     }
 }
 
+/// A new domain added to a sharded deployment (its DKIM key in an existing Secret, a queue
+/// and shaping) rolls no pod: every pod template is unchanged (checksum, volumes, the
+/// ConfigMaps it mounts), `init.lua` is unchanged, and each helper's data changes in one
+/// shard only.
+#[test]
+fn a_new_domain_in_a_sharded_deployment_rolls_no_pod() {
+    let n = 3000;
+    let text = generated(n);
+    let before = build_generated(n);
+    let files = vec![(
+        "bench.kumo".to_string(),
+        format!(
+            "{text}\ndomain \"new.example.net\" {{\n  dkim {{\n    selector = \"s1\"\n    headers  = [\"From\", \"To\", \"Subject\"]\n    key      = secret(\"dkim-keys-000\")\n  }}\n}}\n\nqueue \"new.example.net\" {{\n  egress_pool = main\n  max_age     = 1d\n}}\n\nshaping \"new.example.net\" {{\n  mx_rollup        = false\n  max_message_rate = 5/s\n}}\n"
+        )
+        .into_bytes(),
+    )];
+    let after = build(&files);
+    let (t0, t1) = (templates(&before), templates(&after));
+    assert!(!t0.is_empty());
+    for (file, template) in &t0 {
+        assert_eq!(checksum(template), checksum(&t1[file]), "{file}: checksum");
+        assert_eq!(template, &t1[file], "{file}: the pod template is unchanged");
+    }
+    assert_eq!(before.get("policy/init.lua"), after.get("policy/init.lua"));
+    let keys = |out: &emit::Output| out.files.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&before), keys(&after), "the same files: no new shard");
+    for helper in ["dkim_data-", "queues-", "shaping-"] {
+        let changed: Vec<&String> = before
+            .files
+            .iter()
+            .filter(|(k, v)| k.starts_with(&format!("policy/{helper}")) && after.get(k) != Some(v))
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(changed.len(), 1, "{helper}: one shard changed: {changed:?}");
+        assert!(after.get(changed[0]).unwrap().contains("new.example.net"));
+    }
+}
+
 /// `kubectl kustomize` (offline) renders the manifests of `n` domains, and every object of
 /// the render is under the limits. Skipped, with a message, where kubectl is not installed.
 fn kustomize_renders(n: usize) {
