@@ -78,7 +78,7 @@ pub(super) fn main_name(n: &Names, shards: &[String]) -> String {
     format!("{}-{digest}", n.mta_policy())
 }
 
-/// A ConfigMap of policy files, as YAML. The files (megabytes for a large deployment) are
+/// A ConfigMap of policy files, as YAML after `header` (the file's comment). The files (megabytes for a large deployment) are
 /// written straight into the output as literal blocks, exactly as `serde_norway` writes them,
 /// instead of being copied into a tree, serialized and copied again. When a file would not be
 /// written as a plain literal block (see [`plain_literal`]), the whole ConfigMap goes through
@@ -88,6 +88,7 @@ pub(super) fn config_map(
     name: &str,
     files: &BTreeMap<&str, &str>,
     component: &str,
+    header: &str,
 ) -> String {
     let key = |path: &'_ str| path.rsplit('/').next().unwrap_or(path).to_string();
     let meta = meta(cx, name, component);
@@ -96,18 +97,21 @@ pub(super) fn config_map(
             .iter()
             .map(|(k, v)| (key(k), Value::String((*v).to_string())))
             .collect();
-        return yaml(
+        let body = yaml(
             &json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data }),
         );
+        return format!("{header}{body}");
     }
     let head = yaml(&json!({ "apiVersion": "v1" }));
     let tail = yaml(&json!({ "kind": "ConfigMap", "metadata": meta }));
     // Exactly what is written: `  key: |`, and each line indented by four.
     let size: usize = files
         .iter()
-        .map(|(k, v)| k.len() + 6 + v.len() + 4 * v.bytes().filter(|&b| b == b'\n').count())
+        .map(|(k, v)| k.len() + 6 + v.len() + 4 * newlines(v.as_bytes()))
         .sum();
-    let mut out = String::with_capacity(head.len() + "data:\n".len() + size + tail.len());
+    let mut out =
+        String::with_capacity(header.len() + head.len() + "data:\n".len() + size + tail.len());
+    out.push_str(header);
     out.push_str(&head);
     out.push_str("data:\n");
     for (path, text) in files {
@@ -143,6 +147,13 @@ fn plain_literal(key: &str, text: &str) -> bool {
         && !body.ends_with([' ', '\n'])
         && !body.contains(" \n")
         && printable_lines(body.as_bytes())
+}
+
+/// The number of newlines in `b`, counted 64 bytes at a time (vectorized).
+fn newlines(b: &[u8]) -> usize {
+    b.chunks(64)
+        .map(|block| usize::from(block.iter().map(|&c| u8::from(c == b'\n')).sum::<u8>()))
+        .sum()
 }
 
 /// Whether every byte is a newline or printable ASCII. Checked 64 bytes at a time without
@@ -201,7 +212,7 @@ mod tests {
                     vec![("policy/a.toml", "a = 1\n"), (path, text)],
                 ] {
                     let files: std::collections::BTreeMap<&str, &str> = files.into_iter().collect();
-                    let got = super::config_map(&cx, "cm", &files, "mta");
+                    let got = super::config_map(&cx, "cm", &files, "mta", "");
                     let data: serde_json::Map<String, serde_json::Value> = files
                         .iter()
                         .map(|(k, v)| (k.rsplit('/').next().unwrap().to_string(), (*v).into()))

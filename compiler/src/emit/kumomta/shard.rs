@@ -26,7 +26,7 @@
 //! the list of files `init.lua` loads (which would roll the pods), and it changes only when a
 //! shard outgrows the budget (the count then doubles). A file with at most [`INLINE_BUDGET`]
 //! bytes of code is not sharded and stays in the policy ConfigMap with `init.lua`.
-//! [`fit`] then guarantees the hard limit whatever the comments: a shard whose text is over
+//! The hard limit then holds whatever the comments: a shard whose text is over
 //! [`HARD_LIMIT`] loses its comments.
 
 use std::collections::BTreeMap;
@@ -45,8 +45,7 @@ pub const HARD_LIMIT: usize = 250_000;
 /// is small enough to stay whole in the policy ConfigMap, else the shards as (file name,
 /// text), named `<stem>-<i>-of-<n>.toml` (`names::shard_file`).
 pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
-    let (lead, units) = units(text);
-    let lead_code = code_len(lead);
+    let (lead, (lead_code, lead_json), units) = units(text);
     let total: usize = lead_code + units.iter().map(|u| u.code).sum::<usize>();
     if total <= INLINE_BUDGET {
         return None;
@@ -59,8 +58,8 @@ pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
             *first = lead_code;
         }
         // A unit over the budget by itself (a very long value) cannot be split: it is not
-        // counted, so it does not double the count for nothing (`fit` bounds its shard's
-        // text).
+        // counted, so it does not double the count for nothing (its shard's text is
+        // bounded by leaving out comments).
         for (u, h) in units.iter().zip(&hashes) {
             if let Some(s) = sizes.get_mut(bucket(*h, count)) {
                 *s += if u.code > CODE_BUDGET { 0 } else { u.code };
@@ -78,17 +77,34 @@ pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
         .split_inclusive('\n')
         .filter(|l| l.starts_with('#'))
         .collect();
-    let mut shards: Vec<String> = (0..count)
-        .map(|i| {
-            if i == 0 {
-                lead.to_string()
-            } else {
-                lead_comments.clone()
-            }
+    // Each shard's size in bytes and JSON-escaped, known from its units: the text is
+    // allocated once, and whether it is over [`HARD_LIMIT`] (then it goes without its
+    // comments) needs no second pass over it.
+    let n = usize::try_from(count).unwrap_or(1);
+    let mut bytes = vec![lead_comments.len(); n];
+    let mut json = vec![json_len(&lead_comments); n];
+    if let (Some(b), Some(j)) = (bytes.first_mut(), json.first_mut()) {
+        *b = lead.len();
+        *j = lead_json;
+    }
+    let buckets: Vec<usize> = hashes.iter().map(|h| bucket(*h, count)).collect();
+    for (u, &i) in units.iter().zip(&buckets) {
+        if let (Some(b), Some(j)) = (bytes.get_mut(i), json.get_mut(i)) {
+            *b += u.text.len();
+            *j += u.json;
+        }
+    }
+    let mut shards: Vec<String> = bytes
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            let mut s = String::with_capacity(b);
+            s.push_str(if i == 0 { lead } else { &lead_comments });
+            s
         })
         .collect();
-    for (u, h) in units.iter().zip(&hashes) {
-        if let Some(s) = shards.get_mut(bucket(*h, count)) {
+    for (u, &i) in units.iter().zip(&buckets) {
+        if let Some(s) = shards.get_mut(i) {
             s.push_str(u.text);
         }
     }
@@ -96,10 +112,16 @@ pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
     Some(
         shards
             .into_iter()
+            .zip(json)
             .enumerate()
-            .map(|(i, text)| {
-                let file = crate::names::shard_file(stem, i, count as usize);
-                (file, one_final_newline(fit(text)))
+            .map(|(i, (text, json))| {
+                let file = crate::names::shard_file(stem, i, n);
+                let text = if json <= HARD_LIMIT {
+                    text
+                } else {
+                    strip_comments(&text)
+                };
+                (file, one_final_newline(text))
             })
             .collect(),
     )
@@ -117,14 +139,6 @@ fn one_final_newline(mut text: String) -> String {
     text
 }
 
-/// `text` as it is when it fits [`HARD_LIMIT`], else without its comments.
-pub fn fit(text: String) -> String {
-    if json_len(&text) <= HARD_LIMIT {
-        return text;
-    }
-    strip_comments(&text)
-}
-
 /// `text` without comment lines and end-of-line comments.
 pub fn strip_comments(text: &str) -> String {
     let mut out = String::with_capacity(text.len() / 2);
@@ -140,63 +154,117 @@ pub fn strip_comments(text: &str) -> String {
 }
 
 /// The size of `s` as Go's `encoding/json` writes it inside a string (what `kubectl`
-/// stores): `"` `\` and `\n` `\r` `\t` take two bytes; `<` `>` `&`, other control
+/// stores): `"` `\\` and `\n` `\r` `\t` take two bytes; `<` `>` `&`, other control
 /// characters, U+2028 and U+2029 take six.
+///
+/// Counted on bytes, with a table (the policy data is megabytes, mostly in short lines): a
+/// byte of a multi-byte character counts one, as a character counts its UTF-8 length, and
+/// U+2028 and U+2029 (three bytes each) three more.
 pub fn json_len(s: &str) -> usize {
-    s.chars()
-        .map(|c| match c {
-            '"' | '\\' | '\n' | '\r' | '\t' => 2,
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => 6,
-            c if (c as u32) < 0x20 => 6,
-            c => c.len_utf8(),
-        })
-        .sum()
+    let b = s.as_bytes();
+    let (extra, high) = b.iter().fold((0usize, 0u8), |(extra, high), &c| {
+        (extra + usize::from(JSON_EXTRA[usize::from(c)]), high | c)
+    });
+    let separators = if high < 0x80 {
+        0
+    } else {
+        s.matches(['\u{2028}', '\u{2029}']).count()
+    };
+    b.len() + extra + 3 * separators
 }
+
+/// The bytes Go's `encoding/json` adds to each byte in a string (see [`json_len`]).
+static JSON_EXTRA: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = 5;
+        c += 1;
+    }
+    t[b'"' as usize] = 1;
+    t[b'\\' as usize] = 1;
+    t[b'\n' as usize] = 1;
+    t[b'\r' as usize] = 1;
+    t[b'\t' as usize] = 1;
+    t[b'<' as usize] = 5;
+    t[b'>' as usize] = 5;
+    t[b'&' as usize] = 5;
+    t
+};
 
 struct Unit<'a> {
     key: String,
     text: &'a str,
+    /// Bytes of code ([`code_len`]) and of the whole text ([`json_len`]), JSON-escaped.
     code: usize,
+    json: usize,
 }
 
-/// What precedes the first table, and the units in file order (a unit's text is its
-/// tables, contiguous or not, concatenated in file order).
-fn units(text: &str) -> (&str, Vec<Unit<'_>>) {
+/// What precedes the first table with its sizes (code, JSON), and the units in file order
+/// (a unit's text is its tables, contiguous or not, concatenated in file order). One pass
+/// over the lines: each is sized once, as code and as JSON.
+fn units(text: &str) -> (&str, (usize, usize), Vec<Unit<'_>>) {
+    let mut lead = (0, 0);
+    // Tables of one key that follow each other are one unit; a key seen again later starts
+    // another unit of the same key (it lands in the same shard).
+    let mut spans: Vec<(usize, usize, String, usize, usize)> = Vec::new();
     let mut lead_end = text.len();
-    let mut starts: Vec<(usize, String)> = Vec::new();
     let mut at = 0;
     for line in text.split_inclusive('\n') {
         if line.starts_with('[') {
-            if starts.is_empty() {
+            if spans.is_empty() {
                 lead_end = at;
             }
-            starts.push((at, unit_key(line)));
+            let key = unit_key(line);
+            match spans.last_mut() {
+                Some((_, _, k, _, _)) if *k == key => {}
+                _ => spans.push((at, at, key, 0, 0)),
+            }
         }
         at += line.len();
-    }
-    let lead = text.get(..lead_end).unwrap_or("");
-    // Tables of one key that follow each other are one unit; a key seen again later starts
-    // another unit of the same key (it lands in the same shard).
-    let mut spans: Vec<(usize, usize, String)> = Vec::new();
-    for (i, (start, key)) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).map_or(text.len(), |(s, _)| *s);
+        let (code, json) = line_sizes(line);
         match spans.last_mut() {
-            Some((_, e, k)) if k == key => *e = end,
-            _ => spans.push((*start, end, key.clone())),
+            Some((_, end, _, c, j)) => {
+                *end = at;
+                *c += code;
+                *j += json;
+            }
+            None => {
+                lead.0 += code;
+                lead.1 += json;
+            }
         }
     }
     let units = spans
         .into_iter()
-        .map(|(start, end, key)| {
-            let piece = text.get(start..end).unwrap_or("");
-            Unit {
-                key,
-                text: piece,
-                code: code_len(piece),
-            }
+        .map(|(start, end, key, code, json)| Unit {
+            key,
+            text: text.get(start..end).unwrap_or(""),
+            code,
+            json,
         })
         .collect();
-    (lead, units)
+    (text.get(..lead_end).unwrap_or(""), lead, units)
+}
+
+/// A line's bytes (with its newline, if any) as code ([`code_len`]) and as JSON
+/// ([`json_len`]).
+fn line_sizes(line: &str) -> (usize, usize) {
+    let (body, newline) = match line.strip_suffix('\n') {
+        Some(body) => (body, 2),
+        None => (line, 0),
+    };
+    let json = json_len(body);
+    if body.starts_with('#') {
+        return (0, json + newline);
+    }
+    let c = code(body);
+    let code = match c.len() {
+        0 => 0,
+        n if n == body.len() => json + 2,
+        _ => json_len(c) + 2,
+    };
+    (code, json + newline)
 }
 
 /// The helpers' fixed words whose next segment names the entry.
@@ -213,85 +281,113 @@ const MAPS: &[&str] = &[
 /// The unit key of a table header line (see the module documentation).
 fn unit_key(line: &str) -> String {
     let segs = header_segments(line);
-    let bare = |i: usize| {
-        segs.get(i)
-            .filter(|(_, quoted)| !quoted)
-            .map(|(s, _)| s.as_str())
+    let seg = |i: usize| segs.get(i).copied().flatten();
+    let bare = |i: usize| seg(i).filter(|(_, quoted)| !quoted).map(|(s, _)| s);
+    let join = |word: &str, name: &str| {
+        let mut key = String::with_capacity(word.len() + 1 + name.len());
+        key.push_str(word);
+        key.push('\u{0}');
+        key.push_str(name);
+        key
     };
-    match (bare(0), segs.get(1), segs.get(2)) {
-        (Some("pool"), Some(_), Some((source, _))) => format!("source\u{0}{source}"),
-        (Some(word), Some((name, _)), _) if MAPS.contains(&word) => format!("{word}\u{0}{name}"),
-        _ => segs.first().map(|(s, _)| s.clone()).unwrap_or_default(),
+    match (bare(0), seg(1), seg(2)) {
+        (Some("pool"), Some(_), Some((source, _))) => join("source", source),
+        (Some(word), Some((name, _)), _) if MAPS.contains(&word) => join(word, name),
+        _ => seg(0).map(|(s, _)| s.to_string()).unwrap_or_default(),
     }
 }
 
-/// The segments of `[a."b".c]` or `[[a."b"]]`, each with whether it was quoted.
-fn header_segments(line: &str) -> Vec<(String, bool)> {
-    let mut chars = line.trim_start_matches('[').chars().peekable();
-    let mut segs = Vec::new();
-    loop {
-        match chars.peek() {
-            Some('"') => {
-                chars.next();
-                let mut s = String::new();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => {
-                            if let Some(e) = chars.next() {
-                                s.push('\\');
-                                s.push(e);
-                            }
+/// The first three segments of `[a."b".c]` or `[[a."b"]]`, each with whether it was
+/// quoted (a quoted segment as written between its quotes, escapes included).
+fn header_segments(line: &str) -> [Option<(&str, bool)>; 3] {
+    let b = line.as_bytes();
+    let mut i = b.iter().take_while(|&&c| c == b'[').count();
+    let mut segs = [None; 3];
+    for seg in &mut segs {
+        match b.get(i) {
+            Some(b'"') => {
+                let start = i + 1;
+                let mut j = start;
+                let end = loop {
+                    match b.get(j) {
+                        None => break j,
+                        Some(b'"') => {
+                            j += 1;
+                            break j - 1;
                         }
-                        c => s.push(c),
+                        // An escape keeps the character after it (any byte of it is not
+                        // a quote); a backslash that ends the line is left out.
+                        Some(b'\\') if j + 1 < b.len() => j += 2,
+                        Some(b'\\') => {
+                            j += 1;
+                            break j - 1;
+                        }
+                        Some(_) => j += 1,
                     }
-                }
-                segs.push((s, true));
+                };
+                *seg = Some((line.get(start..end).unwrap_or(""), true));
+                i = j;
             }
             Some(_) => {
-                let mut s = String::new();
-                while let Some(&c) = chars.peek() {
-                    if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                        s.push(c);
-                        chars.next();
-                    } else {
-                        break;
-                    }
+                let start = i;
+                while b
+                    .get(i)
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+                {
+                    i += 1;
                 }
-                segs.push((s, false));
+                *seg = Some((line.get(start..i).unwrap_or(""), false));
             }
             None => break,
         }
-        match chars.next() {
-            Some('.') => {}
-            _ => break,
+        if b.get(i) != Some(&b'.') {
+            break;
         }
+        i += 1;
     }
     segs
 }
 
 /// The code of a line: the line without its end-of-line comment (a `#` outside a string).
+/// On bytes: `"`, `\\` and `#` are ASCII, and no byte of a multi-byte character is.
 fn code(line: &str) -> &str {
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
+    let b = line.as_bytes();
+    let before = |i: usize| line.get(..i).unwrap_or(line).trim_end();
+    let mut i = 0;
+    loop {
+        let Some(k) = b
+            .get(i..)
+            .and_then(|rest| rest.iter().position(|&c| c == b'"' || c == b'#'))
+        else {
+            return line;
+        };
+        i += k;
+        if b.get(i) == Some(&b'#') {
+            return before(i);
+        }
+        // A string: to its closing quote, past escapes (an unterminated one runs to the end).
+        i += 1;
+        loop {
+            let Some(k) = b
+                .get(i..)
+                .and_then(|rest| rest.iter().position(|&c| c == b'"' || c == b'\\'))
+            else {
+                return line;
+            };
+            i += k;
+            if b.get(i) == Some(&b'\\') {
+                i += 2;
+            } else {
+                i += 1;
+                break;
             }
-        } else if c == '"' {
-            in_string = true;
-        } else if c == '#' {
-            return line.get(..i).unwrap_or(line).trim_end();
         }
     }
-    line
 }
 
-/// Bytes of code of `text` (comment lines and end-of-line comments left out), JSON-escaped.
+/// Bytes of code of `text` (comment lines and end-of-line comments left out), JSON-escaped:
+/// the measure of the shard budget, which [`line_sizes`] computes line by line.
+#[cfg(test)]
 fn code_len(text: &str) -> usize {
     // Blank lines are left out too: the file without comments has fewer of them.
     text.split('\n')
@@ -349,6 +445,14 @@ mod tests {
         // A quoted segment that spells a fixed word is a name, not the word.
         assert_eq!(unit_key("[\"pool\".\"x\".\"y\"]"), "pool");
         assert_eq!(unit_key("[\"a\\\"b\".x]"), "a\\\"b");
+        assert_eq!(unit_key("[[\"d.com\".automation]]"), "d.com");
+        assert_eq!(
+            unit_key("[pool.\"p\".\"caf\u{e9}\\\u{e9}\"]"),
+            "source\u{0}caf\u{e9}\\\u{e9}"
+        );
+        assert_eq!(unit_key("[\"open\\"), "open");
+        assert_eq!(unit_key("[\"open"), "open");
+        assert_eq!(unit_key("[ x]"), "");
     }
 
     #[test]
@@ -356,7 +460,49 @@ mod tests {
         assert_eq!(code("a = \"#x\" # c"), "a = \"#x\"");
         assert_eq!(code("a = \"\\\"#\" # c"), "a = \"\\\"#\"");
         assert_eq!(code("[x] # c > d"), "[x]");
+        assert_eq!(code("a = \"x\\\\\" # c"), "a = \"x\\\\\"");
+        assert_eq!(code("a = \"unterminated # c"), "a = \"unterminated # c");
+        assert_eq!(code("a = \"x\\"), "a = \"x\\");
+        assert_eq!(code("a = 1\u{3000}# c"), "a = 1");
+        assert_eq!(code("no comment"), "no comment");
         assert_eq!(json_len("a\"<\n"), 1 + 2 + 6 + 2);
+    }
+
+    /// The sizes of one pass over the lines are the measures of whole texts.
+    #[test]
+    fn line_sizes_add_up_to_the_measures() {
+        let texts = [
+            "# h\nopt = 1\n\n[queue.\"d\"] # place\nmax_age = \"1d\" # place\n",
+            "[a]\nx = \"#\\\"<&>\" # c\n  \n\t# indented comment\ny = 1\t # t\r\nz = 2",
+            "k = \"caf\u{e9}\u{2028}\u{2029}\u{1b}\" # \u{2028}\nw = 1\u{3000}# ideographic space\n",
+            "",
+            "\n\n",
+        ];
+        for text in texts {
+            let (lead, (lead_code, lead_json), units) = units(text);
+            let code: usize = lead_code + units.iter().map(|u| u.code).sum::<usize>();
+            let json: usize = lead_json + units.iter().map(|u| u.json).sum::<usize>();
+            assert_eq!(code, code_len(text), "{text:?}");
+            assert_eq!(json, json_len(text), "{text:?}");
+            assert_eq!(lead_code, code_len(lead), "{text:?}");
+            for u in &units {
+                assert_eq!(u.code, code_len(u.text), "{text:?}");
+                assert_eq!(u.json, json_len(u.text), "{text:?}");
+            }
+        }
+        let slow = |s: &str| -> usize {
+            s.chars()
+                .map(|c| match c {
+                    '"' | '\\' | '\n' | '\r' | '\t' => 2,
+                    '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => 6,
+                    c if (c as u32) < 0x20 => 6,
+                    c => c.len_utf8(),
+                })
+                .sum()
+        };
+        for text in texts {
+            assert_eq!(json_len(text), slow(text), "{text:?}");
+        }
     }
 
     #[test]
