@@ -77,11 +77,14 @@ impl Session {
         let mut timings = Timings::default();
         let mut named = Vec::with_capacity(files.len());
         let mut paths = Vec::with_capacity(files.len());
-        let mut given: HashMap<String, Pieces> = HashMap::default();
+        // Pieces by file name; a name given twice (which only a caller's mistake makes)
+        // gets none, so pieces always go with the text they were made of.
+        let mut given: HashMap<String, Option<Pieces>> = HashMap::default();
         for f in files {
-            if let Some(p) = f.pieces {
-                given.insert(f.name.clone(), p);
-            }
+            given
+                .entry(f.name.clone())
+                .and_modify(|p| *p = None)
+                .or_insert(f.pieces);
             paths.push(f.path);
             named.push((f.name, f.bytes));
         }
@@ -93,7 +96,7 @@ impl Session {
         for (_, f) in sources.iter() {
             // The stdlib's display names cannot collide with a path (`<stdlib>/...`).
             let known = self.files.remove(&f.name);
-            let pieces = given.remove(&f.name);
+            let pieces = given.get_mut(&f.name).and_then(Option::take);
             let k = renew(known, &f.text, pieces, &mut last);
             parses.push(Arc::clone(&k.parse));
             next.insert(f.name.clone(), k);

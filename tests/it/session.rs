@@ -118,9 +118,17 @@ fn run(seed: u64, files: Vec<(String, String)>, options: &Options, steps: usize)
                 files.remove(k);
                 pieces.remove(k);
             } else if rng.chance(3) {
-                let text = files[k].1.clone();
-                files.push((format!("/deploy/z{step}.kumo"), text));
-                pieces.push(None);
+                // Sometimes under a name already given (a caller's mistake, but the
+                // same analysis all the same).
+                let (name, text) = files[k].clone();
+                let name = if rng.chance(30) {
+                    name
+                } else {
+                    format!("/deploy/z{step}.kumo")
+                };
+                let p = Some((text.clone(), Pieces::parse(&text)));
+                files.push((name, text));
+                pieces.push(p);
             } else {
                 let new = edit(&mut rng, &files[k].1);
                 pieces[k] = match pieces[k].take() {
