@@ -245,10 +245,11 @@ fn the_sharded_policy_loads_with_every_domain() {
     sharded_policy_loads(3000);
 }
 
-/// The 100,000-domain build loads too (issue 13, "Done when"): slow in a debug build, so
-/// ignored here and run in release by `.ci/run`.
+/// The 100,000-domain build loads too (issue 13, "Done when"). Not in `.ci/run` yet: in
+/// release it ran over 13 minutes without finishing (2026-12-02, load ~8), so the Lua
+/// harness's loading or lookups at that size need looking at first.
 #[test]
-#[ignore = "slow in debug builds; .ci/run runs it in release"]
+#[ignore = "over 13 minutes in release: the harness at 100,000 domains needs work first"]
 fn the_sharded_policy_loads_with_100000_domains() {
     sharded_policy_loads(100_000);
 }
