@@ -336,7 +336,11 @@ fn run(bin: &Path, files: &[String], edited: usize) -> (String, Vec<Row>) {
             "the edit changes no diagnostic"
         );
     }
-    b.row("change → diagnostics (incl. 80 ms debounce)", &mut diag, "");
+    b.row(
+        "change → diagnostics (incl. the quiet period)",
+        &mut diag,
+        "",
+    );
 
     // Completion on an analysed version.
     let places = places(&b.text);

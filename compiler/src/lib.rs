@@ -24,6 +24,7 @@ pub mod render;
 mod resolve;
 pub mod route;
 pub mod schema;
+pub mod session;
 pub mod severity;
 pub mod source;
 pub mod stdlib;
@@ -33,6 +34,8 @@ pub use diagnostic::Diagnostic;
 pub use model::{Deployment, Environment};
 pub use severity::Severity;
 pub use source::{FileId, SourceFile, Sources};
+
+use std::sync::Arc;
 
 use kumoc_lang::{Parse, SyntaxError};
 use source::Loc;
@@ -50,8 +53,9 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Analysis {
     pub sources: Sources,
-    /// The parse of every file (stdlib first), by file id.
-    pub parses: Vec<Parse>,
+    /// The parse of every file (stdlib first), by file id (shared with a [`session`]'s
+    /// cache, which reuses the trees of files an edit did not touch).
+    pub parses: Vec<Arc<Parse>>,
     /// Sorted by file and position; deterministic.
     pub diagnostics: Vec<Diagnostic>,
     /// The deployment model, when the description got far enough to build one (with
@@ -125,6 +129,20 @@ pub fn analyze(files: &[(String, Vec<u8>)], options: &Options) -> Analysis {
 /// named; diagnostics keep the display names. A deployment is a set of files: they are
 /// analysed in the order of those names, never in the order given.
 pub fn analyze_paths(files: &[(String, Vec<u8>)], paths: &[String], options: &Options) -> Analysis {
+    let (sources, pre) = decode_sources(files, paths);
+    let mut timings = Timings::default();
+    let mut clock = std::time::Instant::now();
+    let parses: Vec<Arc<Parse>> = sources
+        .iter()
+        .map(|(_, f)| Arc::new(kumoc_lang::parse(&f.text)))
+        .collect();
+    timings.lap("parse", &mut clock);
+    analyze_parsed(sources, parses, pre, options, timings)
+}
+
+/// The sources of an analysis: the stdlib, then `files` decoded, in the order of their
+/// deployment-relative names (see [`analyze_paths`]); with the decoding errors.
+fn decode_sources(files: &[(String, Vec<u8>)], paths: &[String]) -> (Sources, Vec<Diagnostic>) {
     let mut sources = Sources::default();
     let mut pre: Vec<Diagnostic> = Vec::new();
     for (name, text) in stdlib::FILES {
@@ -146,22 +164,19 @@ pub fn analyze_paths(files: &[(String, Vec<u8>)], paths: &[String], options: &Op
             pre.push(syntax_diagnostic(id, &e));
         }
     }
-    analyze_sources(sources, pre, options)
+    (sources, pre)
 }
 
-/// Analyse already decoded sources (stdlib files first, as [`analyze`] adds them).
-fn analyze_sources(
+/// Analyse decoded sources (stdlib files first, as [`analyze`] adds them) given the parse
+/// of each: everything after parsing. `timings` has the phases before.
+fn analyze_parsed(
     sources: Sources,
+    parses: Vec<Arc<Parse>>,
     mut diagnostics: Vec<Diagnostic>,
     options: &Options,
+    mut timings: Timings,
 ) -> Analysis {
-    let mut timings = Timings::default();
     let mut clock = std::time::Instant::now();
-    let parses: Vec<Parse> = sources
-        .iter()
-        .map(|(_, f)| kumoc_lang::parse(&f.text))
-        .collect();
-    timings.lap("parse", &mut clock);
     for ((id, f), p) in sources.iter().zip(&parses) {
         diagnostics.extend(p.errors.iter().map(|e| syntax_diagnostic(id, e)));
         if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {

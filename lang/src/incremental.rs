@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use crate::ast::Stmt;
+use crate::ast::{Path, Span, Stmt, Value, ValueKind};
 use crate::parser::{Piece, parse_piece};
 
 /// A file's top level as pieces, each with its start offset.
@@ -177,6 +177,98 @@ impl Pieces {
     pub fn parsed(&self) -> usize {
         self.parsed
     }
+
+    /// How many leading and trailing pieces this list shares with `older` (the same
+    /// parsed piece, `Arc`-identical; leading ones at the same start): what an edit left
+    /// alone. The two counts never overlap in either list.
+    pub fn shared_with(&self, older: &Pieces) -> (usize, usize) {
+        let lead = self
+            .pieces
+            .iter()
+            .zip(&older.pieces)
+            .take_while(|((s, p), (t, q))| s == t && Arc::ptr_eq(p, q))
+            .count();
+        let room = self.pieces.len().min(older.pieces.len()) - lead;
+        let trail = self
+            .pieces
+            .iter()
+            .rev()
+            .zip(older.pieces.iter().rev())
+            .take(room)
+            .take_while(|((_, p), (_, q))| Arc::ptr_eq(p, q))
+            .count();
+        (lead, trail)
+    }
+}
+
+fn moved(at: u32, by: i64) -> u32 {
+    u32::try_from(i64::from(at) + by).unwrap_or(u32::MAX)
+}
+
+fn shift_span(span: &mut Span, by: i64) {
+    span.start = moved(span.start, by);
+    span.end = moved(span.end, by);
+}
+
+fn shift_path(p: &mut Path, by: i64) {
+    shift_span(&mut p.span, by);
+    p.segments
+        .iter_mut()
+        .for_each(|s| shift_span(&mut s.span, by));
+}
+
+fn shift_value(v: &mut Value, by: i64) {
+    shift_span(&mut v.span, by);
+    match &mut v.kind {
+        ValueKind::List(l) => l.items.iter_mut().for_each(|i| shift_value(i, by)),
+        ValueKind::Call(c) => {
+            shift_path(&mut c.callee, by);
+            for a in &mut c.args {
+                if let Some(n) = &mut a.name {
+                    shift_span(&mut n.span, by);
+                }
+                shift_value(&mut a.value, by);
+            }
+        }
+        ValueKind::Path(p) => shift_path(p, by),
+        ValueKind::Str(_)
+        | ValueKind::Number(_)
+        | ValueKind::Rate(_)
+        | ValueKind::Ip(_)
+        | ValueKind::Bool(_)
+        | ValueKind::Missing
+        | ValueKind::Error(_) => {}
+    }
+}
+
+/// Move every span of a statement by `by` bytes: a piece's statement (spans relative to
+/// the piece) at its place in the file, or a statement of a file after an edit before it.
+pub fn shift_stmt(s: &mut Stmt, by: i64) {
+    match s {
+        Stmt::Block(b) => {
+            shift_span(&mut b.span, by);
+            shift_span(&mut b.body_span, by);
+            shift_span(&mut b.keyword.span, by);
+            if let Some(l) = &mut b.label {
+                shift_span(&mut l.span, by);
+            }
+            if let Some(f) = &mut b.from {
+                shift_path(f, by);
+            }
+            b.body.iter_mut().for_each(|s| shift_stmt(s, by));
+        }
+        Stmt::Attr(a) => {
+            shift_span(&mut a.span, by);
+            shift_span(&mut a.key.span, by);
+            shift_value(&mut a.value, by);
+        }
+        Stmt::Error(e) => shift_span(&mut e.span, by),
+    }
+}
+
+/// Move a span by `by` bytes (see [`shift_stmt`]).
+pub fn shift(span: &mut Span, by: i64) {
+    shift_span(span, by);
 }
 
 #[cfg(test)]
@@ -184,57 +276,6 @@ mod tests {
     use super::*;
     use crate::ast::*;
     use crate::{Parse, SyntaxError, parse};
-
-    fn shift(span: &mut Span, d: u32) {
-        span.start += d;
-        span.end += d;
-    }
-
-    fn shift_value(v: &mut Value, d: u32) {
-        shift(&mut v.span, d);
-        match &mut v.kind {
-            ValueKind::List(l) => l.items.iter_mut().for_each(|i| shift_value(i, d)),
-            ValueKind::Call(c) => {
-                shift_path(&mut c.callee, d);
-                for a in &mut c.args {
-                    if let Some(n) = &mut a.name {
-                        shift(&mut n.span, d);
-                    }
-                    shift_value(&mut a.value, d);
-                }
-            }
-            ValueKind::Path(p) => shift_path(p, d),
-            _ => {}
-        }
-    }
-
-    fn shift_path(p: &mut Path, d: u32) {
-        shift(&mut p.span, d);
-        p.segments.iter_mut().for_each(|s| shift(&mut s.span, d));
-    }
-
-    fn shift_stmt(s: &mut Stmt, d: u32) {
-        match s {
-            Stmt::Block(b) => {
-                shift(&mut b.span, d);
-                shift(&mut b.body_span, d);
-                shift(&mut b.keyword.span, d);
-                if let Some(l) = &mut b.label {
-                    shift(&mut l.span, d);
-                }
-                if let Some(f) = &mut b.from {
-                    shift_path(f, d);
-                }
-                b.body.iter_mut().for_each(|s| shift_stmt(s, d));
-            }
-            Stmt::Attr(a) => {
-                shift(&mut a.span, d);
-                shift(&mut a.key.span, d);
-                shift_value(&mut a.value, d);
-            }
-            Stmt::Error(e) => shift(&mut e.span, d),
-        }
-    }
 
     fn error_key(e: &SyntaxError) -> (Span, String, String) {
         (e.span, e.code.code().to_string(), e.message.clone())
@@ -248,19 +289,19 @@ mod tests {
         for (start, piece) in pieces.iter() {
             if let Some(s) = &piece.stmt {
                 let mut s = s.clone();
-                shift_stmt(&mut s, start);
+                shift_stmt(&mut s, i64::from(start));
                 items.push(s);
             }
             for c in &piece.comments {
                 let mut c = c.clone();
-                shift(&mut c.span, start);
+                shift(&mut c.span, i64::from(start));
                 comments.push(c);
             }
             for e in &piece.errors {
                 let mut e = e.clone();
-                shift(&mut e.span, start);
+                shift(&mut e.span, i64::from(start));
                 if let Some((span, _)) = &mut e.secondary {
-                    shift(span, start);
+                    shift(span, i64::from(start));
                 }
                 errors.push(e);
             }

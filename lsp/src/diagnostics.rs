@@ -12,21 +12,29 @@ use crate::jobs::JobError;
 use crate::state::{Backend, blocking, lock};
 use crate::to_proto;
 
-/// How long the client must be quiet before a document is re-analysed.
-const DEBOUNCE: Duration = Duration::from_millis(80);
+/// How long the client must be quiet before a document is re-analysed: a quarter of the
+/// last analysis's time, between 10 and 80 ms. An analysis that has started runs to its
+/// end even when the next keystroke makes it stale, so the quiet period saves work in
+/// proportion to an analysis's cost; a fast one (the session re-parses only what changed)
+/// is started almost at once. Changes that arrive together (one `didChange` after
+/// another, as some editors send a multi-cursor edit) still make one analysis.
+fn quiet_period(last_analysis: Duration) -> Duration {
+    (last_analysis / 4).clamp(Duration::from_millis(10), Duration::from_millis(80))
+}
 
 impl Backend {
     /// Re-diagnose `uri` after the quiet period.
     pub fn schedule(&self, uri: Uri) {
-        let generation = {
+        let (generation, quiet) = {
             let mut st = lock(&self.inner);
+            let quiet = quiet_period(st.analysis_time);
             let g = st.generation.entry(uri.as_str().to_string()).or_insert(0);
             *g += 1;
-            *g
+            (*g, quiet)
         };
         let this = self.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(DEBOUNCE).await;
+            tokio::time::sleep(quiet).await;
             this.diagnose(uri, generation).await;
         });
     }

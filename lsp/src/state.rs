@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use kumoc_compiler::Options;
+use kumoc_compiler::session::Session;
+use kumoc_lang::incremental::Pieces;
 use tokio::sync::Semaphore;
 use tower_lsp_server::Client;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
@@ -63,6 +65,8 @@ pub struct State {
     pub tokens: BTreeMap<String, (String, Arc<Vec<SemanticToken>>)>,
     /// Numbers the results ids.
     pub results: u64,
+    /// How long the last finished analysis took (the diagnostics' quiet period follows it).
+    pub analysis_time: std::time::Duration,
 }
 
 impl State {
@@ -76,6 +80,9 @@ pub struct Inner {
     pub state: Mutex<State>,
     /// One analysis at a time.
     pub gate: Arc<Semaphore>,
+    /// The syntax trees of the last analysis, which the next one reuses where the files
+    /// did not change (held by the analysis that runs, one at a time: never contended).
+    pub session: Mutex<Session>,
     /// One eager re-parse at a time (a burst of edits parses only the versions that are
     /// still current when their turn comes).
     pub parse_gate: Arc<Semaphore>,
@@ -155,6 +162,7 @@ impl Backend {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 gate: Arc::new(Semaphore::new(1)),
+                session: Mutex::new(Session::new()),
                 parse_gate: Arc::new(Semaphore::new(1)),
                 publishing: tokio::sync::Mutex::new(()),
             }),
@@ -260,10 +268,26 @@ impl Backend {
             move || lock(&inner).epoch == epoch
         };
         let work = {
-            let key = uri.to_string();
+            let (inner, key) = (Arc::clone(&self.inner), uri.to_string());
             move || {
                 guard::test_panic("analysis");
-                let mut snap = analyze_for(&key, &docs, &Options::default());
+                // The pieces the eager re-parses already made of these very texts.
+                let pieces: BTreeMap<String, Pieces> = {
+                    let st = lock(&inner);
+                    docs.iter()
+                        .filter_map(|(u, d)| {
+                            let syntax = st.latest_syntax.get(u)?;
+                            Arc::ptr_eq(&syntax.text, &d.text)
+                                .then(|| (u.clone(), syntax.pieces.clone()))
+                        })
+                        .collect()
+                };
+                let mut session = inner
+                    .session
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut snap = analyze_for(&key, &docs, &pieces, &mut session, &Options::default());
+                drop(session);
                 snap.summary = Arc::new(summary::summarize(&snap.analysis, snap.file_of(&key)));
                 snap
             }
@@ -272,6 +296,7 @@ impl Backend {
             let (inner, key) = (Arc::clone(&self.inner), uri.to_string());
             move |snap: &Shared<Snapshot>| {
                 let mut st = lock(&inner);
+                st.analysis_time = snap.analysis.timings.0.iter().map(|(_, t)| *t).sum();
                 if st.docs.contains_key(&key) {
                     st.summaries.insert(key, Arc::clone(&snap.summary));
                 }

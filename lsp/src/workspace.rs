@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kumoc_compiler::{Analysis, FileId, Options, analyze};
+use kumoc_compiler::session::{Input, Session};
+use kumoc_compiler::{Analysis, FileId, Options};
+use kumoc_lang::incremental::Pieces;
 
 use crate::stdlib_files;
 use crate::text::LineIndex;
@@ -94,8 +96,17 @@ impl Snapshot {
     }
 }
 
-/// Analyse the deployment of `uri`: its directory's `.kumo` files, open documents first.
-pub fn analyze_for(uri: &str, docs: &BTreeMap<String, Doc>, options: &Options) -> Snapshot {
+/// Analyse the deployment of `uri`: its directory's `.kumo` files, open documents first,
+/// through `session` (the last analyses' syntax trees, re-parsed only where documents
+/// changed); `pieces`: the top-level pieces of open documents, by URI, where the server
+/// has those of exactly the text in `docs`.
+pub fn analyze_for(
+    uri: &str,
+    docs: &BTreeMap<String, Doc>,
+    pieces: &BTreeMap<String, Pieces>,
+    session: &mut Session,
+    options: &Options,
+) -> Snapshot {
     let mut files: Vec<(String, Vec<u8>, String)> = Vec::new();
     match uri_to_path(uri) {
         // A stdlib file opened from "go to definition": the stdlib alone.
@@ -146,15 +157,20 @@ pub fn analyze_for(uri: &str, docs: &BTreeMap<String, Doc>, options: &Options) -
         }
     }
     let mut file_uris = Vec::with_capacity(files.len());
-    let inputs: Vec<(String, Vec<u8>)> = files
+    let inputs: Vec<Input> = files
         .into_iter()
-        .map(|(n, b, u)| {
+        .map(|(name, bytes, u)| {
+            let input = Input {
+                path: name.clone(),
+                name,
+                bytes,
+                pieces: pieces.get(&u).cloned(),
+            };
             file_uris.push(u);
-            (n, b)
+            input
         })
         .collect();
-    let analysis = analyze(&inputs, options);
-    drop(inputs);
+    let analysis = session.analyze(inputs, options);
     let mut uris = BTreeMap::new();
     let mut user = file_uris.into_iter();
     for (id, f) in analysis.sources.iter() {

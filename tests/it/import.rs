@@ -621,7 +621,8 @@ fn generated_deployments_round_trip() {
     let mut built = 0;
     let mut failures = Vec::new();
     for i in 0..n {
-        let case = crate::property::generate(seed, i);
+        // `kumoc import` does not import log hooks (K4004): the webhooks are left out.
+        let case = crate::property::generate(seed, i).without_webhooks();
         let files = case.texts();
         let a = analyze(
             &files,

@@ -32,6 +32,7 @@ mod property;
 mod releases;
 mod route;
 mod scale;
+mod session;
 mod support;
 mod vault;
 mod warmup;

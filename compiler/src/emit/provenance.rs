@@ -67,7 +67,7 @@ pub struct Places {
 impl Places {
     /// Index the files of an analysis from their syntax trees (`parses`, by file id). A file
     /// whose tree is missing (freed) is parsed again, so places are always right.
-    pub fn new(sources: &Sources, parses: &[Parse]) -> Self {
+    pub fn new(sources: &Sources, parses: &[std::sync::Arc<Parse>]) -> Self {
         let mut places = Places::default();
         for (id, f) in sources.iter() {
             places.origins.push(if f.is_stdlib {

@@ -158,7 +158,7 @@ pub struct LintContext<'a> {
     pub model: &'a Deployment,
     pub sources: &'a Sources,
     /// The parse of every source, by file id (for rules that need a key's location).
-    pub parses: &'a [kumoc_lang::Parse],
+    pub parses: &'a [std::sync::Arc<kumoc_lang::Parse>],
 }
 
 impl LintContext<'_> {
@@ -215,7 +215,11 @@ pub fn lookup(code: &str) -> Option<&'static Rule> {
 }
 
 /// Run every lint over the model.
-pub fn run(model: &Deployment, sources: &Sources, parses: &[kumoc_lang::Parse]) -> Vec<Diagnostic> {
+pub fn run(
+    model: &Deployment,
+    sources: &Sources,
+    parses: &[std::sync::Arc<kumoc_lang::Parse>],
+) -> Vec<Diagnostic> {
     let cx = LintContext {
         model,
         sources,
@@ -235,7 +239,7 @@ pub fn run(model: &Deployment, sources: &Sources, parses: &[kumoc_lang::Parse]) 
 pub fn run_dns(
     model: &Deployment,
     sources: &Sources,
-    parses: &[kumoc_lang::Parse],
+    parses: &[std::sync::Arc<kumoc_lang::Parse>],
     live: &crate::dns::Live<'_>,
 ) -> Vec<Diagnostic> {
     let cx = LintContext {
@@ -272,7 +276,7 @@ enum Place<'a> {
     Elsewhere,
 }
 
-fn place<'a>(loc: Loc, parses: &'a [kumoc_lang::Parse]) -> Place<'a> {
+fn place<'a>(loc: Loc, parses: &'a [std::sync::Arc<kumoc_lang::Parse>]) -> Place<'a> {
     use kumoc_lang::ast::Stmt;
     fn containing(items: &[Stmt], at: u32) -> Option<&kumoc_lang::ast::Block> {
         let i = items.partition_point(|s| s.span().start <= at);
@@ -309,7 +313,7 @@ fn place<'a>(loc: Loc, parses: &'a [kumoc_lang::Parse]) -> Place<'a> {
 pub fn drop_uncertain(
     found: Vec<Diagnostic>,
     diagnostics: &[Diagnostic],
-    parses: &[kumoc_lang::Parse],
+    parses: &[std::sync::Arc<kumoc_lang::Parse>],
 ) -> Vec<Diagnostic> {
     let mut tainted = std::collections::BTreeSet::new();
     for d in diagnostics.iter().filter(|d| d.severity == Severity::Error) {

@@ -72,7 +72,7 @@ fn suppressible(code: &str) -> bool {
 pub fn apply_suppressions(
     diags: &mut Vec<Diagnostic>,
     sources: &Sources,
-    parses: &[Parse],
+    parses: &[std::sync::Arc<Parse>],
     judge_unused: bool,
 ) {
     let mut allows: Vec<Allow> = Vec::new();

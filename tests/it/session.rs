@@ -1,0 +1,228 @@
+//! `kumoc_compiler::session`: after any sequence of edits, a session's analysis is the
+//! analysis of the edited files from scratch (diagnostics, model and syntax trees), whether
+//! the session re-parses the pieces itself or is handed them, as files come and go.
+
+use kumoc_compiler::session::{Input, Session};
+use kumoc_compiler::{Analysis, Options, analyze_paths};
+use kumoc_lang::incremental::Pieces;
+
+use crate::property::{self, Rng};
+
+/// `bench/gen.py`'s deployment (as `benches/lsp.rs` writes it) of `n` domains over `files`
+/// files.
+fn bench(n: usize, files: usize) -> Vec<(String, String)> {
+    (0..files)
+        .map(|k| {
+            let (from, to) = (k * n / files, (k + 1) * n / files);
+            let mut s = String::new();
+            if k == 0 {
+                s.push_str("deployment \"bench\" {\n  namespace   = \"mail\"\n  kumomta     = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\n\nsecret \"dkim-keys\" {}\n\n");
+            }
+            s.push_str(&format!("pool main-{k} {{\n"));
+            for i in from..to {
+                s.push_str(&format!(
+                    "  source src-{i} {{\n    ehlo_domain    = \"mta{i}.example.com\"\n    source_address = 10.0.{}.{}\n  }}\n",
+                    i / 250,
+                    i % 250
+                ));
+            }
+            s.push_str("}\n");
+            for i in from..to {
+                s.push_str(&format!(
+                    "\ndomain \"d{i}.example.com\" {{\n  dkim {{\n    selector = \"s1\"\n    key      = secret(\"dkim-keys\")\n  }}\n}}\n\nqueue \"d{i}.example.com\" {{\n  egress_pool = main-{k}\n  max_age     = 2d\n}}\n\n// kumoc:allow K1010 reason: a test\nshaping \"d{i}.example.com\" {{\n  mx_rollup        = false\n  max_message_rate = {}/s\n}}\n",
+                    10 + i % 90
+                ));
+            }
+            (format!("/deploy/f{k}.kumo"), s)
+        })
+        .collect()
+}
+
+/// Edits a user makes, and ones that break things.
+const SNIPPETS: &[&str] = &[
+    "3",
+    "x",
+    " ",
+    "\n",
+    "{",
+    "}",
+    "\"",
+    "/*",
+    "*/",
+    "// c\n",
+    "=",
+    "[",
+    "main-0",
+    "d1.example.com",
+    "max_age = 1h\n",
+    "queue \"d1.example.com\" {\n  max_age = 1h\n}\n",
+    "domain \"new.example.com\" {}\n",
+    "pool main-0 {}\n",
+    "shaping default { max_message_rate = 5/s }\n",
+    "// kumoc:allow K1010 reason: edit\n",
+    "\r",
+    "é",
+];
+
+fn edit(rng: &mut Rng, text: &str) -> String {
+    let mut a = rng.below(text.len() + 1);
+    while !text.is_char_boundary(a) {
+        a -= 1;
+    }
+    let reach = if rng.chance(10) { 400 } else { 12 };
+    let mut b = (a + rng.below(reach)).min(text.len());
+    while !text.is_char_boundary(b) {
+        b += 1;
+    }
+    let insert = if rng.chance(30) {
+        ""
+    } else {
+        SNIPPETS[rng.below(SNIPPETS.len())]
+    };
+    let mut new = text.to_string();
+    new.replace_range(a..b, insert);
+    new
+}
+
+fn same(got: &Analysis, want: &Analysis, what: &str) {
+    assert_eq!(got.diagnostics, want.diagnostics, "diagnostics: {what}");
+    assert_eq!(
+        format!("{:?}", got.model),
+        format!("{:?}", want.model),
+        "model: {what}"
+    );
+    assert_eq!(got.parses.len(), want.parses.len(), "{what}");
+    for (g, w) in got.parses.iter().zip(&want.parses) {
+        assert_eq!(g.file, w.file, "syntax tree: {what}");
+        let key = |e: &kumoc_lang::SyntaxError| (e.span, e.code, e.message.clone());
+        let mut ge: Vec<_> = g.errors.iter().map(key).collect();
+        let mut we: Vec<_> = w.errors.iter().map(key).collect();
+        ge.sort();
+        we.sort();
+        assert_eq!(ge, we, "syntax errors: {what}");
+    }
+}
+
+/// Edit a deployment `steps` times, analysing it each time with the session and from
+/// scratch.
+fn run(seed: u64, files: Vec<(String, String)>, options: &Options, steps: usize) {
+    let mut rng = Rng::new(seed);
+    let mut files = files;
+    let mut session = Session::new();
+    // The caller's pieces of each file, when it keeps them (an editor's open documents).
+    let mut pieces: Vec<Option<(String, Pieces)>> = vec![None; files.len()];
+    for step in 0..steps {
+        if step > 0 {
+            let k = rng.below(files.len());
+            if rng.chance(3) && files.len() > 1 {
+                files.remove(k);
+                pieces.remove(k);
+            } else if rng.chance(3) {
+                // Sometimes under a name already given (a caller's mistake, but the
+                // same analysis all the same).
+                let (name, text) = files[k].clone();
+                let name = if rng.chance(30) {
+                    name
+                } else {
+                    format!("/deploy/z{step}.kumo")
+                };
+                let p = Some((text.clone(), Pieces::parse(&text)));
+                files.push((name, text));
+                pieces.push(p);
+            } else {
+                let new = edit(&mut rng, &files[k].1);
+                pieces[k] = match pieces[k].take() {
+                    Some((old, p)) if rng.chance(70) => Some((new.clone(), p.reparse(&old, &new))),
+                    _ if rng.chance(30) => Some((new.clone(), Pieces::parse(&new))),
+                    _ => None,
+                };
+                files[k].1 = new;
+            }
+        }
+        let inputs: Vec<Input> = files
+            .iter()
+            .zip(&pieces)
+            .map(|((name, text), p)| Input {
+                name: name.clone(),
+                bytes: text.clone().into_bytes(),
+                path: name.clone(),
+                pieces: p
+                    .as_ref()
+                    .filter(|_| rng.chance(50))
+                    .map(|(_, p)| p.clone()),
+            })
+            .collect();
+        let got = session.analyze(inputs, options);
+        let named: Vec<(String, Vec<u8>)> = files
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone().into_bytes()))
+            .collect();
+        let paths: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let want = analyze_paths(&named, &paths, options);
+        same(&got, &want, &format!("seed {seed:#x}, step {step}"));
+    }
+}
+
+#[test]
+fn a_session_after_edits_is_a_fresh_analysis() {
+    run(0x5e55_1011, bench(30, 1), &Options::default(), 120);
+    run(0x5e55_1012, bench(40, 4), &Options::default(), 120);
+    let example: Vec<(String, String)> = ["deployment.kumo", "mail.kumo"]
+        .iter()
+        .filter_map(|f| {
+            let path = format!("{}/examples/example-com/{f}", env!("CARGO_MANIFEST_DIR"));
+            Some((path.clone(), std::fs::read_to_string(&path).ok()?))
+        })
+        .collect();
+    assert_eq!(example.len(), 2);
+    run(0x5e55_1013, example, &Options::default(), 80);
+    for seed in 0..6u64 {
+        let case = property::generate(0x5e55_0000 + seed, seed);
+        let files: Vec<(String, String)> = case
+            .texts()
+            .into_iter()
+            .map(|(n, b)| (format!("/g/{n}"), String::from_utf8_lossy(&b).into_owned()))
+            .collect();
+        let options = Options {
+            env: case.env,
+            ..Options::default()
+        };
+        run(0x5e55_2000 + seed, files, &options, 40);
+    }
+}
+
+/// An edit inside one statement of a large file re-parses that file per statement; files
+/// it did not touch keep their trees.
+#[test]
+fn an_edit_reuses_what_it_did_not_touch() {
+    let files = bench(200, 4);
+    let mut session = Session::new();
+    let inputs = |files: &[(String, String)]| -> Vec<Input> {
+        files
+            .iter()
+            .map(|(n, t)| Input {
+                name: n.clone(),
+                bytes: t.clone().into_bytes(),
+                path: n.clone(),
+                pieces: None,
+            })
+            .collect()
+    };
+    session.analyze(inputs(&files), &Options::default());
+    let stdlib = kumoc_compiler::stdlib::FILES.len();
+    assert_eq!(session.last.parsed, stdlib + 4);
+    let mut edited = files.clone();
+    edited[2].1 = edited[2]
+        .1
+        .replacen("max_age     = 2d", "max_age     = 3d", 1);
+    session.analyze(inputs(&edited), &Options::default());
+    assert_eq!((session.last.parsed, session.last.kept), (1, stdlib + 3));
+    edited[2].1 = edited[2]
+        .1
+        .replacen("max_age     = 2d", "max_age     = 30d", 1);
+    session.analyze(inputs(&edited), &Options::default());
+    assert_eq!(
+        (session.last.parsed, session.last.updated, session.last.kept),
+        (0, 1, stdlib + 3)
+    );
+}
