@@ -1,10 +1,11 @@
 //! Results written as JSON text by their handlers, straight from typed values: the big
-//! answers (the outline, semantic tokens) never become a `serde_json::Value` tree. The
-//! transport (`transport.rs`) frames the text as it is.
+//! answers (the outline, semantic tokens) never become a `serde_json::Value` tree. They
+//! are written by hand, byte for byte as tower-lsp-server wrote them (serde_json through a
+//! `Value`, so with sorted keys; tested). The transport (`transport.rs`) frames the text
+//! as it is.
 
-use serde::Serialize;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
-use tower_lsp_server::ls_types::{DocumentSymbol, Position, Range};
+use tower_lsp_server::ls_types::{DocumentSymbol, Position, Range, SemanticToken};
 
 /// The JSON text of a request's result, in chunks (a big one is never copied to grow).
 #[derive(Debug)]
@@ -17,7 +18,8 @@ impl Json {
     }
 
     /// `value` as JSON.
-    pub fn of(value: &impl Serialize) -> Result<Self> {
+    #[cfg(test)]
+    pub fn of(value: &impl serde::Serialize) -> Result<Self> {
         serde_json::to_vec(value)
             .map(|text| Json(vec![text]))
             .map_err(unserializable)
@@ -30,6 +32,37 @@ impl Json {
     pub fn len(&self) -> usize {
         self.0.iter().map(Vec::len).sum()
     }
+}
+
+/// Semantic tokens (`SemanticTokens`), byte for byte as tower-lsp-server wrote them
+/// (keys sorted; tested), straight from the tokens: five numbers each.
+pub fn semantic_tokens(data: &[SemanticToken], result_id: &str) -> Result<Json> {
+    let mut out = Vec::with_capacity(data.len() * 5 * 4 + 64);
+    out.extend_from_slice(b"{\"data\":[");
+    for (i, t) in data.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        for (j, n) in [
+            t.delta_line,
+            t.delta_start,
+            t.length,
+            t.token_type,
+            t.token_modifiers_bitset,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if j > 0 {
+                out.push(b',');
+            }
+            write_u32(&mut out, n);
+        }
+    }
+    out.extend_from_slice(b"],\"resultId\":");
+    serde_json::to_writer(&mut out, result_id).map_err(unserializable)?;
+    out.push(b'}');
+    Ok(Json(vec![out]))
 }
 
 /// Chunks of a big array are allocated at this size, once the first one has grown to it.
@@ -51,9 +84,10 @@ impl JsonArray {
         }
     }
 
-    /// An outline symbol, byte for byte as serde_json writes it (tested), but written by
-    /// hand: keys as literal text, numbers without a serializer. For the 10 MB outline of
-    /// 10,000 domains this is most of the answer's cost.
+    /// An outline symbol, byte for byte as tower-lsp-server wrote it (serde_json through
+    /// a `Value`: keys sorted; tested), but written by hand: keys as literal text, numbers
+    /// without a serializer. For the 10 MB outline of 10,000 domains this was most of the
+    /// answer's cost.
     pub fn push_symbol(&mut self, symbol: &DocumentSymbol) -> Result<()> {
         self.separate();
         write_symbol(&mut self.text, symbol)?;
@@ -87,44 +121,47 @@ fn write_symbol(out: &mut Vec<u8>, s: &DocumentSymbol) -> Result<()> {
     #[allow(deprecated)]
     let rare = s.detail.is_some() || s.tags.is_some() || s.deprecated.is_some();
     if rare {
-        // Fields kumoc does not set: serde_json writes those.
-        return serde_json::to_writer(out, s).map_err(unserializable);
+        // Fields kumoc does not set: serde_json writes those (through a `Value`, so the
+        // keys are sorted like the rest).
+        let value = serde_json::to_value(s).map_err(unserializable)?;
+        return serde_json::to_writer(out, &value).map_err(unserializable);
     }
-    out.extend_from_slice(b"{\"name\":");
-    serde_json::to_writer(&mut *out, &s.name).map_err(unserializable)?;
-    out.extend_from_slice(b",\"kind\":");
-    serde_json::to_writer(&mut *out, &s.kind).map_err(unserializable)?;
-    out.extend_from_slice(b",\"range\":");
-    write_range(out, &s.range);
-    out.extend_from_slice(b",\"selectionRange\":");
-    write_range(out, &s.selection_range);
+    out.push(b'{');
     if let Some(children) = &s.children {
-        out.extend_from_slice(b",\"children\":[");
+        out.extend_from_slice(b"\"children\":[");
         for (i, child) in children.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             write_symbol(out, child)?;
         }
-        out.push(b']');
+        out.extend_from_slice(b"],");
     }
+    out.extend_from_slice(b"\"kind\":");
+    serde_json::to_writer(&mut *out, &s.kind).map_err(unserializable)?;
+    out.extend_from_slice(b",\"name\":");
+    serde_json::to_writer(&mut *out, &s.name).map_err(unserializable)?;
+    out.extend_from_slice(b",\"range\":");
+    write_range(out, &s.range);
+    out.extend_from_slice(b",\"selectionRange\":");
+    write_range(out, &s.selection_range);
     out.push(b'}');
     Ok(())
 }
 
 fn write_range(out: &mut Vec<u8>, range: &Range) {
-    out.extend_from_slice(b"{\"start\":");
-    write_position(out, range.start);
-    out.extend_from_slice(b",\"end\":");
+    out.extend_from_slice(b"{\"end\":");
     write_position(out, range.end);
+    out.extend_from_slice(b",\"start\":");
+    write_position(out, range.start);
     out.push(b'}');
 }
 
 fn write_position(out: &mut Vec<u8>, at: Position) {
-    out.extend_from_slice(b"{\"line\":");
-    write_u32(out, at.line);
-    out.extend_from_slice(b",\"character\":");
+    out.extend_from_slice(b"{\"character\":");
     write_u32(out, at.character);
+    out.extend_from_slice(b",\"line\":");
+    write_u32(out, at.line);
     out.push(b'}');
 }
 
@@ -182,8 +219,8 @@ mod tests {
         }
     }
 
-    /// The hand-written symbols are what serde_json writes, and big arrays are cut into
-    /// chunks between items.
+    /// The hand-written symbols are what tower-lsp-server wrote (serde_json through a
+    /// `Value`), and big arrays are cut into chunks between items.
     #[test]
     fn symbols_are_written_as_serde_json_writes_them() {
         let mut rare = symbol("tagged", 3, None);
@@ -214,6 +251,28 @@ mod tests {
             json.len(),
             json.chunks().iter().map(Vec::len).sum::<usize>()
         );
-        assert_eq!(text(json), serde_json::to_string(&symbols).unwrap());
+        let before = serde_json::to_value(&symbols).unwrap().to_string();
+        assert_eq!(text(json), before);
+    }
+
+    #[test]
+    fn tokens_are_written_as_tower_lsp_server_wrote_them() {
+        let data: Vec<SemanticToken> = (0..1000u32)
+            .map(|i| SemanticToken {
+                delta_line: i % 3,
+                delta_start: i * 7,
+                length: u32::MAX - i,
+                token_type: i % 11,
+                token_modifiers_bitset: 0,
+            })
+            .collect();
+        for data in [&data[..], &[]] {
+            let tokens = tower_lsp_server::ls_types::SemanticTokens {
+                result_id: Some("12".into()),
+                data: data.to_vec(),
+            };
+            let before = serde_json::to_value(&tokens).unwrap().to_string();
+            assert_eq!(text(semantic_tokens(data, "12").unwrap()), before);
+        }
     }
 }

@@ -10,7 +10,7 @@ use tower_lsp_server::ls_types::*;
 
 use crate::features::semantic_tokens::piece_tokens;
 use crate::from_proto;
-use crate::json::Json;
+use crate::json::{self, Json};
 use crate::state::{Backend, Cancel, blocking, cancellable, lock};
 use crate::syntax::Syntax;
 use crate::text::Encoding;
@@ -63,13 +63,7 @@ pub async fn full(server: &Backend, params: SemanticTokensParams) -> Result<Json
         return Ok(Json::null());
     };
     let result_id = remember(server, &uri, Arc::clone(&data));
-    blocking(move || {
-        Json::of(&SemanticTokens {
-            result_id: Some(result_id),
-            data: data.to_vec(),
-        })
-    })
-    .await?
+    blocking(move || json::semantic_tokens(&data, &result_id)).await?
 }
 
 pub async fn delta(
