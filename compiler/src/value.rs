@@ -47,7 +47,8 @@ pub enum Typed {
     HttpPath(String),
     Enum(&'static Variant),
     Ref(RefKind, String),
-    Secret(SecretRef),
+    /// Boxed: the largest variant by far, it would make every value twice as large.
+    Secret(Box<SecretRef>),
     Version(KumoVersion),
     Regex(String),
     Action(Action),
@@ -263,7 +264,7 @@ impl Typed {
 
     pub fn as_secret(&self) -> Option<&SecretRef> {
         match self {
-            Typed::Secret(s) => Some(s),
+            Typed::Secret(s) => Some(&**s),
             _ => None,
         }
     }
