@@ -389,3 +389,13 @@ impl TypedAt {
             .filter_map(move |i| as_(&i.value).map(|value| Spanned { value, loc: i.loc }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every value of a deployment is one of these, twice (the typed tree and the model):
+    /// a large variant belongs in a box.
+    #[test]
+    fn a_typed_value_stays_small() {
+        assert!(std::mem::size_of::<super::Typed>() <= 48);
+    }
+}
