@@ -4,7 +4,7 @@
 //! A small deterministic PRNG ([`Rng`], SplitMix64) generates whole deployments: sources,
 //! pools and weights, tenants and campaigns, queues with their tenants and campaigns,
 //! shaping blocks with per-source overrides and map keys, providers, DKIM domains and their
-//! Secrets, the cluster (replicas, spool, resources, autoscaling, probes, ports, TSA, sink,
+//! Secrets, event webhooks, the cluster (replicas, spool, resources, autoscaling, probes, ports, TSA, sink,
 //! metrics), spread over one to three files, with `env production` / `env staging` overlays
 //! and a random `--env`. Names are drawn from hostile alphabets (unicode, `@ : . " ' \ [ ] =
 //! # $ {`, TOML/Lua/YAML metacharacters, the field names of the very tables the names become
@@ -1265,6 +1265,36 @@ pub(crate) fn generate(seed: u64, n: u64) -> Case {
         ));
     }
 
+    // Event webhooks: each name becomes a log hook's name and the domain of its records'
+    // queue (`<name>.log_hook`), so it must survive KumoMTA's queue-name parser.
+    let mut webhooks: Vec<String> = Vec::new();
+    for i in 0..g.rng.below(3) {
+        let w = name(&mut g, "webhook");
+        if webhooks.contains(&w) {
+            continue;
+        }
+        let header = if g.hostile("header") {
+            hostile_name(&mut g.rng)
+        } else {
+            "X-Customer-ID".to_string()
+        };
+        let mut body = vec![
+            line(format!(
+                "url = {}",
+                q(&format!("https://hooks.example.com/{i}"))
+            )),
+            line("records = [delivery, bounce, transient_failure]"),
+            line(format!("headers = [{}]", q(&header))),
+        ];
+        if g.rng.chance(50) {
+            let (age, _) = duration(&mut g, &["1d", "7d", "12h"]);
+            body.push(line(format!("max_age = {age}")));
+        }
+        top.push(block(format!("webhook {}", q(&w)), body));
+        ex.calls.push(("log_hooks:new", "name", json!(w)));
+        webhooks.push(w);
+    }
+
     // The cluster.
     let (spool_text, spool_bytes) = if production {
         size(&mut g, &["20Gi", "25Gi", "100Gi", "1Ti"])
@@ -2106,6 +2136,10 @@ fn queue_names(model: &kumoc_compiler::Deployment, out: &mut Vec<Failure>) {
                 t.campaigns.iter().map(|c| c.name.clone()).collect(),
             ));
         }
+    }
+    // A webhook's records are queued as `<name>.log_hook`, with no tenant or campaign.
+    for w in &model.webhooks {
+        check(None, None, &format!("{}.log_hook", &*w.name), None);
     }
     for (d, rd) in &domains {
         let routing = sink.as_deref().or(rd.as_deref());
