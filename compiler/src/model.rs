@@ -96,16 +96,17 @@ impl FromIterator<(&'static str, Setting)> for Settings {
     fn from_iter<I: IntoIterator<Item = (&'static str, Setting)>>(iter: I) -> Self {
         let mut v: Vec<(&'static str, Setting)> = iter.into_iter().collect();
         v.sort_by_key(|(k, _)| *k);
-        // A stable sort keeps equal keys in order; keep the last of each.
-        let mut out: Vec<(&'static str, Setting)> = Vec::with_capacity(v.len());
-        for (k, s) in v {
-            match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = s,
-                _ => out.push((k, s)),
+        // A stable sort keeps equal keys in order; keep the last of each, in place (`dedup_by`
+        // keeps the earlier of two: it takes the later one's setting).
+        v.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
             }
-        }
-        out.shrink_to_fit();
-        Settings(out)
+            same
+        });
+        v.shrink_to_fit();
+        Settings(v)
     }
 }
 
@@ -537,6 +538,28 @@ impl Deployment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_keep_the_last_of_each_name_in_name_order() {
+        let field = &crate::schema::EGRESS_FIELDS[0];
+        let set = |name: &'static str, n: i64| {
+            let loc = Loc::default();
+            let value = Typed::Int(n);
+            (name, Setting { field, value, loc })
+        };
+        let s: Settings = [
+            set("b", 1),
+            set("a", 2),
+            set("b", 3),
+            set("a", 4),
+            set("c", 5),
+            set("b", 6),
+        ]
+        .into_iter()
+        .collect();
+        let got: Vec<(&str, Option<i64>)> = s.iter().map(|(k, v)| (*k, v.value.as_int())).collect();
+        assert_eq!(got, [("a", Some(4)), ("b", Some(6)), ("c", Some(5))]);
+    }
 
     /// The environments the schema accepts are the model's, by the same names.
     #[test]

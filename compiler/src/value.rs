@@ -47,7 +47,8 @@ pub enum Typed {
     HttpPath(String),
     Enum(&'static Variant),
     Ref(RefKind, String),
-    Secret(SecretRef),
+    /// Boxed: the largest variant by far, it would make every value twice as large.
+    Secret(Box<SecretRef>),
     Version(KumoVersion),
     Regex(String),
     Action(Action),
@@ -263,7 +264,7 @@ impl Typed {
 
     pub fn as_secret(&self) -> Option<&SecretRef> {
         match self {
-            Typed::Secret(s) => Some(s),
+            Typed::Secret(s) => Some(&**s),
             _ => None,
         }
     }
@@ -386,5 +387,15 @@ impl TypedAt {
             .unwrap_or_default()
             .iter()
             .filter_map(move |i| as_(&i.value).map(|value| Spanned { value, loc: i.loc }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every value of a deployment is one of these, twice (the typed tree and the model):
+    /// a large variant belongs in a box.
+    #[test]
+    fn a_typed_value_stays_small() {
+        assert!(std::mem::size_of::<super::Typed>() <= 48);
     }
 }

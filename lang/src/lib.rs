@@ -139,8 +139,15 @@ pub fn decode(bytes: &[u8]) -> (String, Option<SyntaxError>) {
 /// file would be misreported: it is refused (`K0001`, at the first one).
 pub fn lone_carriage_return(text: &str) -> Option<SyntaxError> {
     let bytes = text.as_bytes();
-    let at = (0..bytes.len())
-        .find(|&i| bytes.get(i) == Some(&b'\r') && bytes.get(i + 1) != Some(&b'\n'))?;
+    // `find` skips the text a word at a time; most files have no carriage return at all.
+    let mut from = 0;
+    let at = loop {
+        let at = from + text.get(from..)?.find('\r')?;
+        if bytes.get(at + 1) != Some(&b'\n') {
+            break at;
+        }
+        from = at + 1;
+    };
     Some(SyntaxError::new(
         SyntaxCode::UnexpectedInput,
         "a carriage return that is not part of a CRLF line ending".to_string(),
@@ -148,4 +155,19 @@ pub fn lone_carriage_return(text: &str) -> Option<SyntaxError> {
         "lone `\\r`",
         Some("save the file with LF (or CRLF) line endings"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lone_carriage_return;
+
+    #[test]
+    fn a_lone_carriage_return_is_found_after_crlf_line_endings() {
+        let at = |text: &str| lone_carriage_return(text).map(|e| e.span.start);
+        assert_eq!(at("a\r\nb\r\n"), None);
+        assert_eq!(at("a\r\nb\rc"), Some(4));
+        assert_eq!(at("\r"), Some(0));
+        assert_eq!(at("ab\r"), Some(2));
+        assert_eq!(at("no carriage return"), None);
+    }
 }

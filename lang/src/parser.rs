@@ -356,6 +356,18 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         })
     }
 
+    /// The end of the `path` starting at `i` (see [`Self::path`]), without building it.
+    fn path_end(&self, i: usize) -> Option<usize> {
+        let mut j = self.ident_end(i)?;
+        while self.at(j) == Some(b'.') {
+            let Some(end) = self.ident_end(j + 1) else {
+                break;
+            };
+            j = end;
+        }
+        Some(j)
+    }
+
     /// `path = @{ ident ~ ("." ~ ident)* }`
     fn path(&mut self) -> Option<Path> {
         let start = self.pos;
@@ -804,6 +816,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             }
         }
         self.skip_nl();
+        items.shrink_to_fit();
         items
     }
 
@@ -960,6 +973,9 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
                 Some(_) => items.push(self.stmt(top)),
             }
         }
+        // The tree stays alive through the whole analysis: no room for statements that
+        // will never come (a vector grows to 4, then doubles).
+        items.shrink_to_fit();
         items
     }
 
@@ -982,7 +998,10 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     fn block(&mut self) -> Option<Block> {
         let m = self.mark();
         let start = self.pos;
-        let keyword = self.ident()?;
+        // The keyword's text is copied only once this is known to be a block: most
+        // statements that start with a name are attributes.
+        let keyword_end = self.ident_end(start)?;
+        self.pos = keyword_end;
         self.skip();
         // `label = { string | !kw_from ~ path }`
         let label = match self.peek() {
@@ -995,12 +1014,14 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
                 })
             }
             _ if self.at_kw_from() => None,
-            _ => self.path().map(|p| Label {
-                text: self
-                    .slice(p.span.start as usize, p.span.end as usize)
-                    .to_string(),
-                quoted: false,
-                span: p.span,
+            _ => self.path_end(self.pos).map(|end| {
+                let label_start = self.pos;
+                self.pos = end;
+                Label {
+                    text: self.slice(label_start, end).to_string(),
+                    quoted: false,
+                    span: Span::new(label_start, end),
+                }
             }),
         };
         self.skip();
@@ -1021,6 +1042,10 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             return None;
         }
         let open = Span::new(self.pos - 1, self.pos);
+        let keyword = Ident {
+            name: self.slice(start, keyword_end).to_string(),
+            span: Span::new(start, keyword_end),
+        };
         let (body, closed) = if self.depth >= MAX_NESTING {
             let end = self.too_deep(open.start as usize);
             (Vec::new(), self.slice(end - 1, end) == "}")

@@ -3,6 +3,8 @@
 //!
 //! Rooms, one job each (ARCHITECTURE.md has the whole map):
 //!
+//! - `transport.rs`: stdio: messages framed, dispatched in order to tower-lsp-server's
+//!   service, and the big answers written as JSON by their handlers (`json.rs`);
 //! - `server.rs`: the protocol's entry points, each handed to its handler inside the panic
 //!   guard (`guard.rs`: a panic answers an internal error and the server goes on);
 //! - `state.rs`: documents, epochs and generations, and the jobs (`jobs.rs`) computed once
@@ -26,15 +28,17 @@ mod from_proto;
 mod guard;
 mod handlers;
 mod jobs;
+mod json;
 mod server;
 mod state;
 mod stdlib_files;
 mod syntax;
 mod text;
 mod to_proto;
+mod transport;
 mod workspace;
 
-use tower_lsp_server::{LspService, Server};
+use tower_lsp_server::LspService;
 
 use crate::state::Backend;
 
@@ -45,13 +49,10 @@ pub const DOCS_BASE: &str = "https://github.com/kumoc/kumoc/blob/main/docs/rules
 /// slot, so this is well above the default 4: a completion must never queue behind them.
 const CONCURRENCY: usize = 64;
 
-/// Serve LSP on stdin/stdout until the client exits.
+/// Serve LSP on stdin/stdout until the client exits (`transport.rs`).
 pub async fn run_stdio() {
     guard::install_hook();
     let (service, socket) = LspService::new(Backend::new);
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .concurrency_level(CONCURRENCY)
-        .serve(service)
-        .await;
+    transport::serve(service, socket, CONCURRENCY).await;
     stdlib_files::remove();
 }

@@ -1,14 +1,57 @@
 //! The protocol's entry points: each LSP method is handed to its handler inside the panic
 //! guard (`guard.rs`), so one bad request answers an internal error and the server goes
 //! on. No logic lives here.
+//!
+//! Most go through tower-lsp-server (`impl LanguageServer`); the requests whose answers
+//! can be big are answered by the transport itself (`direct`), their results written as
+//! JSON by their handlers (`transport.rs` says why).
 
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
 use tower_lsp_server::LanguageServer;
-use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::jsonrpc::{FromParams, Result};
 use tower_lsp_server::ls_types::*;
 
 use crate::guard::{notification, request};
 use crate::handlers;
+use crate::json::Json;
 use crate::state::Backend;
+
+/// A request answered by the transport: the server and the request's params, to the JSON
+/// text of its result.
+pub type Direct = fn(Backend, Option<LSPAny>) -> BoxFuture<'static, Result<Json>>;
+
+/// The handler of `method` if the transport answers it itself.
+pub fn direct(method: &str) -> Option<Direct> {
+    match method {
+        "textDocument/documentSymbol" => Some(|server, params| {
+            Box::pin(async move {
+                request(
+                    &server.client,
+                    "textDocument/documentSymbol",
+                    handlers::symbols::handle(&server, params_of(params)?),
+                )
+                .await
+            })
+        }),
+        "textDocument/semanticTokens/full" => Some(|server, params| {
+            Box::pin(async move {
+                request(
+                    &server.client,
+                    "textDocument/semanticTokens/full",
+                    handlers::semantic_tokens::full(&server, params_of(params)?),
+                )
+                .await
+            })
+        }),
+        _ => None,
+    }
+}
+
+/// A request's params, or the invalid-params error tower-lsp-server would answer.
+fn params_of<P: DeserializeOwned + Send + 'static>(params: Option<LSPAny>) -> Result<P> {
+    <(P,)>::from_params(params).map(|(p,)| p)
+}
 
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
@@ -126,18 +169,6 @@ impl LanguageServer for Backend {
         .await
     }
 
-    async fn semantic_tokens_full(
-        &self,
-        params: SemanticTokensParams,
-    ) -> Result<Option<SemanticTokensResult>> {
-        request(
-            &self.client,
-            "textDocument/semanticTokens/full",
-            handlers::semantic_tokens::full(self, params),
-        )
-        .await
-    }
-
     async fn semantic_tokens_full_delta(
         &self,
         params: SemanticTokensDeltaParams,
@@ -158,18 +189,6 @@ impl LanguageServer for Backend {
             &self.client,
             "textDocument/semanticTokens/range",
             handlers::semantic_tokens::range(self, params),
-        )
-        .await
-    }
-
-    async fn document_symbol(
-        &self,
-        params: DocumentSymbolParams,
-    ) -> Result<Option<DocumentSymbolResponse>> {
-        request(
-            &self.client,
-            "textDocument/documentSymbol",
-            handlers::symbols::handle(self, params),
         )
         .await
     }

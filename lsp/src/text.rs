@@ -87,9 +87,10 @@ impl<'t> Lines<'t> {
         }
     }
 
-    /// The line that holds `offset`. Conversions come in text order (tokens, symbols,
-    /// diagnostics), so the search starts at the line found last and gallops forward;
-    /// anything before it is a binary search.
+    /// The line that holds `offset`. Conversions come in text order (tokens, diagnostics)
+    /// or close to it (an outline symbol's range, then its name, which is back on its
+    /// first line), so the search starts at the line found last and gallops from there,
+    /// forward or back.
     fn line_of(&self, offset: usize) -> usize {
         let starts = &*self.starts;
         let hint = self.hint.get();
@@ -106,7 +107,20 @@ impl<'t> Lines<'t> {
                     .map_or(1, |w| w.partition_point(|&s| s <= offset))
                     .saturating_sub(1)
             }
-            _ => starts.partition_point(|&s| s <= offset).saturating_sub(1),
+            Some(_) => {
+                // `starts[hi]` is past `offset`; step back until one is not.
+                let (mut hi, mut step) = (hint, 1);
+                while hi >= step && starts.get(hi - step).is_some_and(|&s| s > offset) {
+                    hi -= step;
+                    step *= 2;
+                }
+                let lo = hi.saturating_sub(step);
+                lo + starts
+                    .get(lo..hi)
+                    .map_or(1, |w| w.partition_point(|&s| s <= offset))
+                    .saturating_sub(1)
+            }
+            None => starts.partition_point(|&s| s <= offset).saturating_sub(1),
         };
         self.hint.set(line);
         line

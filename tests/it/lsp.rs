@@ -365,6 +365,70 @@ fn lsp_survives_panics() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The server's own transport keeps the protocol's rules for the requests it answers
+/// itself (the outline, the full semantic tokens): not before `initialize`, not after
+/// `shutdown`, `$/cancelRequest` cancels them; a message that cannot be read is answered
+/// with an error (id `null`) and the server goes on.
+#[test]
+fn lsp_transport_keeps_the_protocol() {
+    let dir = std::env::temp_dir().join(format!("kumoc-lsp-transport-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("deploy.kumo");
+    std::fs::write(&path, SRC).unwrap();
+    let uri = format!("file://{}", path.display());
+    let doc = json!({ "textDocument": { "uri": uri } });
+    let mut c = Client::start();
+
+    let r = c.request("textDocument/documentSymbol", doc.clone());
+    assert_eq!(r["error"]["code"], -32002, "not initialized: {r}");
+    c.send_raw(b"Content-Length: 5\r\n\r\n{bad}");
+    c.send_raw(b"X-Other: 1\r\n\r\n");
+    c.send_raw(b"Content-Length: 2\r\n\r\n[]");
+    c.initialize(json!({}));
+    let errors: Vec<i64> = c
+        .notifications
+        .iter()
+        .filter(|m| m["id"].is_null() && m.get("error").is_some())
+        .filter_map(|m| m["error"]["code"].as_i64())
+        .collect();
+    assert_eq!(errors, [-32700, -32700, -32600], "{:?}", c.notifications);
+
+    c.open(&uri, 1, SRC);
+    let r = c.request("textDocument/documentSymbol", doc.clone());
+    assert_eq!(r["result"].as_array().map(Vec::len), Some(4), "{r}");
+    let r = c.request("textDocument/semanticTokens/full", doc.clone());
+    assert!(
+        r["result"]["data"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty()),
+        "{r}"
+    );
+    let r = c.request("textDocument/documentSymbol", json!({ "bogus": 1 }));
+    assert_eq!(r["error"]["code"], -32602, "invalid params: {r}");
+    // Cancelled right away: cancelled, or answered if it was done first.
+    let id = c.send_request("textDocument/documentSymbol", doc.clone());
+    c.notify("$/cancelRequest", json!({ "id": id }));
+    let r = c.response(id);
+    assert!(
+        r["error"]["code"] == -32800 || r["result"].as_array().is_some_and(|a| a.len() == 4),
+        "{r}"
+    );
+
+    let r = c.request("shutdown", json!(null));
+    assert!(r.get("error").is_none(), "{r}");
+    let r = c.request("textDocument/documentSymbol", doc);
+    assert_eq!(r["error"]["code"], -32600, "after shutdown: {r}");
+    c.notify("exit", json!(null));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the server exits after `exit`");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(c.child.try_wait().unwrap().is_some_and(|s| s.success()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// "Go to definition" into the built-in presets opens a file the server wrote for itself:
 /// in a fresh directory only this user can enter (under `$XDG_RUNTIME_DIR`, else the temp
 /// directory), read-only, removed at exit. A symlink planted at the fixed path older

@@ -158,7 +158,7 @@ pub fn check_file<'a>(
         diags,
         trailing: None,
         release: release.cloned(),
-        present: Vec::new(),
+        present: &[],
     };
     cx.body(&crate::schema::ROOT, items).1
 }
@@ -216,7 +216,10 @@ pub fn declared_release<'a>(
     overlay.or(base)
 }
 
-struct Cx<'t, 'd> {
+/// Up to this many attributes, a body is searched for a duplicate rather than indexed.
+const SMALL_BODY: usize = 16;
+
+struct Cx<'a, 't, 'd> {
     file: FileId,
     /// The file's text, to see what follows a value on its line.
     text: &'t str,
@@ -228,12 +231,12 @@ struct Cx<'t, 'd> {
     /// The release the description declares (see [`declared_release`]): a "did you mean"
     /// that names a field or value this release lacks is said, not offered as a fix.
     release: Option<KumoVersion>,
-    /// The keys written in the block being checked: renaming a field to one of them would
-    /// only trade an unknown field for a duplicate.
-    present: Vec<String>,
+    /// The statements of the block being checked: renaming a field to one of the keys
+    /// written there would only trade an unknown field for a duplicate.
+    present: &'a [Stmt],
 }
 
-impl Cx<'_, '_> {
+impl<'a> Cx<'a, '_, '_> {
     fn loc(&self, span: kumoc_lang::Span) -> Loc {
         Loc::new(self.file, span)
     }
@@ -242,24 +245,25 @@ impl Cx<'_, '_> {
         self.diags.push(d);
     }
 
-    fn body<'a>(
+    fn body(
         &mut self,
         schema: &'static BlockSchema,
         items: &'a [Stmt],
     ) -> (Vec<HAttr<'a>>, Vec<HBlock<'a>>) {
-        let mut attrs: Vec<HAttr<'a>> = Vec::new();
-        let mut blocks: Vec<HBlock<'a>> = Vec::new();
-        // Indexes for the duplicate checks, so a body of N items costs O(N), not O(N²).
+        // Sized for what is written (unknown ones are dropped): a body's vectors never grow,
+        // and hold no room they will not use (the tree of a large deployment is megabytes).
+        let (n_attrs, n_blocks) = items.iter().fold((0, 0), |(a, b), s| match s {
+            Stmt::Attr(_) => (a + 1, b),
+            Stmt::Block(_) => (a, b + 1),
+            Stmt::Error(_) => (a, b),
+        });
+        let mut attrs: Vec<HAttr<'a>> = Vec::with_capacity(n_attrs);
+        let mut blocks: Vec<HBlock<'a>> = Vec::with_capacity(n_blocks);
+        // Indexes for the duplicate checks, so a body of N items costs O(N), not O(N²). A
+        // body of a few attributes (nearly all of them) is searched instead: no map to build.
         let mut attr_index: HashMap<&'a str, usize> = HashMap::default();
         let mut block_index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
-        let present = items
-            .iter()
-            .filter_map(|s| match s {
-                Stmt::Attr(a) => Some(a.key.name.clone()),
-                _ => None,
-            })
-            .collect();
-        let outer = std::mem::replace(&mut self.present, present);
+        let outer = std::mem::replace(&mut self.present, items);
         for (i, stmt) in items.iter().enumerate() {
             match stmt {
                 Stmt::Attr(a) => {
@@ -274,10 +278,13 @@ impl Cx<'_, '_> {
                     let h = self.attr(schema, a);
                     self.trailing = None;
                     if let Some(h) = h {
-                        if let Some(prev) = attr_index
-                            .get(a.key.name.as_str())
-                            .and_then(|&i| attrs.get(i))
-                        {
+                        let name = a.key.name.as_str();
+                        let prev = if attrs.len() <= SMALL_BODY {
+                            attrs.iter().find(|p| p.name() == name)
+                        } else {
+                            attr_index.get(name).and_then(|&i| attrs.get(i))
+                        };
+                        if let Some(prev) = prev {
                             let first = prev.key_loc();
                             self.push(
                                 Diagnostic::new(
@@ -291,7 +298,17 @@ impl Cx<'_, '_> {
                             );
                             continue;
                         }
-                        attr_index.insert(a.key.name.as_str(), attrs.len());
+                        if attrs.len() == SMALL_BODY {
+                            attr_index.extend(
+                                attrs
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, p)| (p.ast.key.name.as_str(), i)),
+                            );
+                        }
+                        if attrs.len() >= SMALL_BODY {
+                            attr_index.insert(name, attrs.len());
+                        }
                         attrs.push(h);
                     }
                 }
@@ -334,15 +351,22 @@ impl Cx<'_, '_> {
         let fields: Vec<&'static Field> = fields.collect();
         let s = did_you_mean(name, fields.iter().map(|f| f.name))?;
         let field = fields.iter().find(|f| f.name == s)?;
+        let present: Vec<&str> = self
+            .present
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Attr(a) => Some(a.key.name.as_str()),
+                _ => None,
+            })
+            .collect();
         // Another misspelling in the block (or this one twice) that would become `s` too:
         // renaming both would make a duplicate.
-        let rivals = self
-            .present
+        let rivals = present
             .iter()
             .filter(|k| did_you_mean(k, fields.iter().map(|f| f.name)) == Some(s))
             .count()
             > 1;
-        Some(if self.present.iter().any(|k| k == s) {
+        Some(if present.contains(&s) {
             d.with_help(format!(
                 "did you mean `{s}`? It is already set in this block: remove one of the two"
             ))
@@ -368,7 +392,7 @@ impl Cx<'_, '_> {
         })
     }
 
-    fn block<'a>(&mut self, parent: &'static BlockSchema, b: &'a Block) -> Option<HBlock<'a>> {
+    fn block(&mut self, parent: &'static BlockSchema, b: &'a Block) -> Option<HBlock<'a>> {
         let kw = b.keyword.name.as_str();
         let Some(schema) = parent.child(kw) else {
             self.unknown_block(parent, b);
@@ -637,7 +661,7 @@ impl Cx<'_, '_> {
         }
     }
 
-    fn attr<'a>(&mut self, schema: &'static BlockSchema, a: &'a Attr) -> Option<HAttr<'a>> {
+    fn attr(&mut self, schema: &'static BlockSchema, a: &'a Attr) -> Option<HAttr<'a>> {
         let name = a.key.name.as_str();
         if let Some(ty) = &schema.map_of {
             let value = self.value(ty, &a.value);

@@ -17,7 +17,7 @@ use crate::schema::{ACTIONS, RefKind, Ty, Variant, egress_field};
 use crate::source::Loc;
 use crate::value::{Action, MatchRule, SecretRef, Trigger, Typed, TypedAt};
 
-impl Cx<'_, '_> {
+impl Cx<'_, '_, '_> {
     fn mismatch(&mut self, ty: &Ty, v: &Value) {
         let at = self.loc(v.span);
         let mut d = Diagnostic::new(
@@ -571,11 +571,11 @@ impl Cx<'_, '_> {
             }
         }
         Some(TypedAt {
-            value: Typed::Secret(SecretRef {
+            value: Typed::Secret(Box::new(SecretRef {
                 name,
                 name_loc,
                 key,
-            }),
+            })),
             loc,
         })
     }
@@ -731,7 +731,7 @@ fn range_text(min: i64, max: i64) -> String {
 // emitted string (K2015), and each such place's own grammar (K2010 for names, K2015 for
 // other text).
 
-impl Cx<'_, '_> {
+impl Cx<'_, '_, '_> {
     /// Strings are single lines of printable text.
     fn no_control_characters(&mut self, s: &str, loc: Loc) -> Option<()> {
         let Some(c) = s.chars().find(|c| c.is_control()) else {
@@ -890,7 +890,7 @@ impl Cx<'_, '_> {
     }
 }
 
-impl Cx<'_, '_> {
+impl Cx<'_, '_, '_> {
     /// A value outside what its consumer reads back is reported (K2007) and dropped.
     pub(super) fn in_range(&mut self, block: &str, field: &str, v: TypedAt) -> Option<TypedAt> {
         let Some((code, why, help)) = value_rule(block, field, &v.value) else {

@@ -13,28 +13,36 @@ use crate::value::Typed;
 
 /// Merge `overlay` blocks into `base`.
 pub(super) fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
-    // Index the base by key so merging N blocks costs O(N), not O(N²).
-    let mut index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
-    index.reserve(base.len() + overlay.len());
-    for (i, b) in base.iter().enumerate() {
-        if b.schema.multiplicity != Multiplicity::Many && !unnamed(b) {
-            let (kw, label) = b.key();
-            index.entry((kw, label.map(str::to_string))).or_insert(i);
-        }
-    }
-    for ob in overlay {
-        if ob.schema.multiplicity == Multiplicity::Many || unnamed(&ob) {
-            base.push(ob);
-            continue;
-        }
-        let (kw, label) = ob.key();
-        let key = (kw, label.map(str::to_string));
-        match index.get(&key).and_then(|&i| base.get_mut(i)) {
-            Some(b) => merge_into(b, ob),
-            None => {
-                index.insert(key, base.len());
-                base.push(ob);
+    // First where each overlay block goes, from an index of the keys (borrowed, so merging
+    // N blocks costs O(N) and copies no name): `Some(i)` merges it into the block at `i`,
+    // `None` appends it.
+    let targets: Vec<Option<usize>> = {
+        let mut index: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
+        index.reserve(base.len() + overlay.len());
+        for (i, b) in base.iter().enumerate() {
+            if b.schema.multiplicity != Multiplicity::Many && !unnamed(b) {
+                index.entry(b.key()).or_insert(i);
             }
+        }
+        let mut next = base.len();
+        overlay
+            .iter()
+            .map(|ob| {
+                if ob.schema.multiplicity != Multiplicity::Many && !unnamed(ob) {
+                    if let Some(&i) = index.get(&ob.key()) {
+                        return Some(i);
+                    }
+                    index.insert(ob.key(), next);
+                }
+                next += 1;
+                None
+            })
+            .collect()
+    };
+    for (ob, target) in overlay.into_iter().zip(targets) {
+        match target.and_then(|i| base.get_mut(i)) {
+            Some(b) => merge_into(b, ob),
+            None => base.push(ob),
         }
     }
 }
@@ -81,23 +89,33 @@ fn unnamed(b: &HBlock<'_>) -> bool {
 
 /// Report blocks defined twice within one layer (possibly in two files); keep the first.
 pub(super) fn dedupe<'a>(blocks: Vec<HBlock<'a>>, diags: &mut Vec<Diagnostic>) -> Vec<HBlock<'a>> {
-    let mut out: Vec<HBlock<'a>> = Vec::with_capacity(blocks.len());
-    let mut index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
-    index.reserve(blocks.len());
-    for b in blocks {
-        if b.schema.multiplicity == Multiplicity::Many || unnamed(&b) {
-            out.push(b);
-            continue;
-        }
-        let (kw, label) = b.key();
-        let key = (kw, label.map(str::to_string));
-        match index.get(&key).and_then(|&i| out.get(i)) {
-            Some(first) => diags.push(duplicate_block(&b, first.header_loc())),
-            None => {
-                index.insert(key, out.len());
-                out.push(b);
-            }
-        }
-    }
-    out
+    // Which to keep, from an index of the keys (borrowed: no name is copied).
+    let keep: Vec<bool> = {
+        let mut index: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
+        index.reserve(blocks.len());
+        blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                if b.schema.multiplicity == Multiplicity::Many || unnamed(b) {
+                    return true;
+                }
+                match index.get(&b.key()).and_then(|&first| blocks.get(first)) {
+                    Some(first) => {
+                        diags.push(duplicate_block(b, first.header_loc()));
+                        false
+                    }
+                    None => {
+                        index.insert(b.key(), i);
+                        true
+                    }
+                }
+            })
+            .collect()
+    };
+    blocks
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(b, keep)| keep.then_some(b))
+        .collect()
 }

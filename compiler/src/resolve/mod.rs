@@ -92,12 +92,12 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
 }
 
 /// What the merged description defines, by kind (a secret with the keys it declares).
-struct Names {
-    pools: BTreeSet<String>,
-    sources: BTreeSet<String>,
-    tenants: BTreeSet<String>,
+struct Names<'t> {
+    pools: BTreeSet<&'t str>,
+    sources: BTreeSet<&'t str>,
+    tenants: BTreeSet<&'t str>,
     secrets: BTreeMap<String, BTreeSet<String>>,
-    providers: BTreeSet<String>,
+    providers: BTreeSet<&'t str>,
 }
 
 /// The state of the phase over one merged tree; its steps are `impl` blocks in the rooms
@@ -105,7 +105,7 @@ struct Names {
 struct Resolver<'t, 'a, 'd> {
     tree: &'t [HBlock<'a>],
     diags: &'d mut Vec<Diagnostic>,
-    names: Names,
+    names: Names<'t>,
     version: Option<KumoVersion>,
     /// Where each pool is named by an `egress_pool` (a queue, tenant or campaign uses it).
     pool_uses: BTreeMap<String, Vec<Loc>>,

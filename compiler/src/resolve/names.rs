@@ -14,18 +14,19 @@ use crate::value::{Action, Typed, TypedAt};
 
 impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     pub(super) fn new(tree: &'t [HBlock<'a>], diags: &'d mut Vec<Diagnostic>) -> Self {
-        let top = |kw: &str| -> Vec<&'t HBlock<'a>> {
-            tree.iter().filter(|b| b.schema.keyword == kw).collect()
-        };
-        let labels = |kw: &str| -> BTreeSet<String> {
-            top(kw).iter().filter_map(|b| b.label.clone()).collect()
+        let top = |kw: &'static str| tree.iter().filter(move |b| b.schema.keyword == kw);
+        // The names borrow the tree's labels: a deployment of N domains copies none.
+        let labels = |kw: &'static str| -> BTreeSet<&'t str> {
+            top(kw).filter_map(|b| b.label.as_deref()).collect()
         };
         let mut sources = labels("source");
         let top_sources = sources.clone();
-        let mut inline_at: BTreeMap<String, Loc> = BTreeMap::new();
+        let mut inline_at: BTreeMap<&'t str, Loc> = BTreeMap::new();
         for pool in top("pool") {
             for s in pool.children("source") {
-                let Some(name) = &s.label else { continue };
+                let Some(name) = s.label.as_deref() else {
+                    continue;
+                };
                 if top_sources.contains(name) {
                     continue;
                 }
@@ -37,8 +38,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                     );
                     continue;
                 }
-                inline_at.insert(name.clone(), s.header_loc());
-                sources.insert(name.clone());
+                inline_at.insert(name, s.header_loc());
+                sources.insert(name);
             }
         }
         let mut secrets = BTreeMap::new();
@@ -146,7 +147,12 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         match &v.value {
             Typed::Ref(kind, name) => {
                 if *kind == RefKind::Pool {
-                    self.pool_uses.entry(name.clone()).or_default().push(v.loc);
+                    match self.pool_uses.get_mut(name) {
+                        Some(uses) => uses.push(v.loc),
+                        None => {
+                            self.pool_uses.insert(name.clone(), vec![v.loc]);
+                        }
+                    }
                 }
                 self.reference(*kind, name, v.loc);
             }
@@ -167,16 +173,25 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 
     pub(super) fn reference(&mut self, kind: RefKind, name: &str, at: Loc) {
-        let set: Vec<&str> = match kind {
-            RefKind::Pool => self.names.pools.iter().map(String::as_str).collect(),
-            RefKind::Source => self.names.sources.iter().map(String::as_str).collect(),
-            RefKind::Tenant => self.names.tenants.iter().map(String::as_str).collect(),
-            RefKind::Secret => self.names.secrets.keys().map(String::as_str).collect(),
-            RefKind::Provider => self.names.providers.iter().map(String::as_str).collect(),
+        let n = &self.names;
+        let defined = match kind {
+            RefKind::Pool => n.pools.contains(name),
+            RefKind::Source => n.sources.contains(name),
+            RefKind::Tenant => n.tenants.contains(name),
+            RefKind::Secret => n.secrets.contains_key(name),
+            RefKind::Provider => n.providers.contains(name),
         };
-        if set.contains(&name) {
+        if defined {
             return;
         }
+        // Unknown: the names of that kind, for the suggestion.
+        let set: Vec<&str> = match kind {
+            RefKind::Pool => self.names.pools.iter().copied().collect(),
+            RefKind::Source => self.names.sources.iter().copied().collect(),
+            RefKind::Tenant => self.names.tenants.iter().copied().collect(),
+            RefKind::Secret => self.names.secrets.keys().map(String::as_str).collect(),
+            RefKind::Provider => self.names.providers.iter().copied().collect(),
+        };
         let noun = kind.noun();
         let mut d = Diagnostic::new(
             codes::UNKNOWN_REFERENCE,

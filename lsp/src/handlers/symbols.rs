@@ -1,13 +1,18 @@
-//! `textDocument/documentSymbol`: the outline of this version's syntax. When the client
-//! gives a `partialResultToken`, the outline is sent in pages of top-level blocks
-//! (`$/progress`), the first as soon as it is ready, and the response is empty.
+//! `textDocument/documentSymbol`: the outline of this version's syntax, written as JSON as
+//! each top-level block's symbols are made (on the blocking pool; the transport frames the
+//! text as it is). When the client gives a `partialResultToken`, the outline is sent in
+//! pages of top-level blocks (`$/progress`), the first as soon as it is ready, and the
+//! response is empty.
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::notification::Notification;
 use tower_lsp_server::ls_types::*;
 
 use crate::features::symbols;
-use crate::state::{Backend, cancellable};
+use crate::json::{Json, JsonArray};
+use crate::state::{Backend, Cancel, cancellable};
+use crate::syntax::Syntax;
+use crate::text::Encoding;
 use crate::to_proto;
 
 /// Top-level blocks per page of a paged outline.
@@ -21,53 +26,66 @@ impl Notification for PartialResult {
     const METHOD: &'static str = "$/progress";
 }
 
-pub async fn handle(
-    server: &Backend,
-    params: DocumentSymbolParams,
-) -> Result<Option<DocumentSymbolResponse>> {
-    let Some(syntax) = server.syntax(&params.text_document.uri).await? else {
-        return Ok(None);
-    };
-    let enc = server.encoding();
-    let pieces: Vec<usize> = (0..syntax.pieces.len()).collect();
-    let pages: Vec<Vec<usize>> = match &params.partial_result_params.partial_result_token {
-        Some(_) => pieces.chunks(PAGE).map(<[usize]>::to_vec).collect(),
-        None => vec![pieces],
-    };
-    let mut all = Vec::new();
-    for page in pages {
-        let syntax = syntax.clone();
-        let symbols = cancellable(move |cancel| {
-            let lines = syntax.lines();
-            let mut out = Vec::new();
-            for i in page {
-                if cancel.cancelled() {
-                    return None;
-                }
-                let Some((base, piece)) = syntax.pieces.get(i) else {
-                    continue;
-                };
-                let Some(stmt) = &piece.stmt else { continue };
-                out.extend(to_proto::document_symbols(
-                    symbols::symbols(std::slice::from_ref(stmt), base),
-                    &lines,
-                    enc,
-                ));
+/// The outline of the top-level pieces `pieces` of `syntax`, one block's symbols at a
+/// time; `None` if the request was cancelled.
+fn outline(
+    syntax: &Syntax,
+    pieces: impl Iterator<Item = usize>,
+    enc: Encoding,
+    cancel: &Cancel,
+    mut each: impl FnMut(DocumentSymbol) -> Result<()>,
+) -> Option<Result<()>> {
+    let lines = syntax.lines();
+    for i in pieces {
+        if cancel.cancelled() {
+            return None;
+        }
+        let Some((base, piece)) = syntax.pieces.get(i) else {
+            continue;
+        };
+        let Some(stmt) = &piece.stmt else { continue };
+        let block = symbols::symbols(std::slice::from_ref(stmt), base);
+        for symbol in to_proto::document_symbols(block, &lines, enc) {
+            if let Err(e) = each(symbol) {
+                return Some(Err(e));
             }
-            Some(out)
-        })
-        .await?;
-        match &params.partial_result_params.partial_result_token {
-            Some(token) => {
-                server
-                    .client
-                    .send_notification::<PartialResult>(
-                        serde_json::json!({ "token": token, "value": symbols }),
-                    )
-                    .await;
-            }
-            None => all = symbols,
         }
     }
-    Ok(Some(DocumentSymbolResponse::Nested(all)))
+    Some(Ok(()))
+}
+
+pub async fn handle(server: &Backend, params: DocumentSymbolParams) -> Result<Json> {
+    let Some(syntax) = server.syntax(&params.text_document.uri).await? else {
+        return Ok(Json::null());
+    };
+    let enc = server.encoding();
+    let count = syntax.pieces.len();
+    let Some(token) = params.partial_result_params.partial_result_token else {
+        return cancellable(move |cancel| {
+            let mut out = JsonArray::new();
+            let written = outline(&syntax, 0..count, enc, cancel, |s| out.push_symbol(&s))?;
+            Some(written.map(|()| out.finish()))
+        })
+        .await?;
+    };
+    for from in (0..count).step_by(PAGE) {
+        let syntax = syntax.clone();
+        let page = cancellable(move |cancel| {
+            let mut page = Vec::new();
+            let to = count.min(from + PAGE);
+            let written = outline(&syntax, from..to, enc, cancel, |s| {
+                page.push(s);
+                Ok(())
+            })?;
+            Some(written.map(|()| page))
+        })
+        .await??;
+        server
+            .client
+            .send_notification::<PartialResult>(
+                serde_json::json!({ "token": token, "value": page }),
+            )
+            .await;
+    }
+    Ok(JsonArray::new().finish())
 }
