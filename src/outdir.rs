@@ -354,11 +354,13 @@ pub fn check(
 }
 
 /// Hooks for tests: stall after writing this many files of the new tree, until a signal
-/// arrives (so a test can interrupt a write deterministically). Read from
-/// `KUMOC_TEST_STALL_AFTER_FILES`; never set in normal use.
+/// arrives (so a test can interrupt a write deterministically); fail every file's fsync
+/// (as a failing or full disk does). Read from `KUMOC_TEST_STALL_AFTER_FILES` and
+/// `KUMOC_TEST_FAIL_FSYNC`; never set in normal use.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TestHooks {
     pub stall_after_files: Option<usize>,
+    pub fail_fsync: bool,
 }
 
 impl TestHooks {
@@ -367,6 +369,7 @@ impl TestHooks {
             stall_after_files: std::env::var("KUMOC_TEST_STALL_AFTER_FILES")
                 .ok()
                 .and_then(|v| v.parse().ok()),
+            fail_fsync: std::env::var_os("KUMOC_TEST_FAIL_FSYNC").is_some(),
         }
     }
 }
@@ -480,35 +483,56 @@ fn write_tree(
     let mut dirs: Vec<PathBuf> = vec![root.to_path_buf()];
     let (send, receive) = std::sync::mpsc::sync_channel::<(PathBuf, File)>(FSYNC_QUEUE);
     let receive = std::sync::Mutex::new(receive);
+    // The first fsync error. A thread that fails goes on taking files (without syncing
+    // them) until the writer, which checks `failed` after each file, stops: were the
+    // threads to stop instead, the writer would block forever on a full queue (the
+    // receiver lives on here, so sending never fails).
+    let failed = std::sync::Mutex::new(None::<WriteError>);
+    let failing = std::sync::atomic::AtomicBool::new(false);
     let written = std::thread::scope(|scope| {
         let syncers: Vec<_> = (0..FSYNC_THREADS)
             .map(|_| {
-                scope.spawn(|| -> Result<(), WriteError> {
+                scope.spawn(|| {
                     loop {
                         let next = match receive.lock() {
                             Ok(r) => r.recv(),
-                            Err(_) => return Ok(()),
+                            Err(_) => return,
                         };
                         let Ok((path, file)) = next else {
-                            return Ok(());
+                            return;
                         };
-                        file.sync_all().map_err(|e| io(&path, e))?;
+                        if failing.load(std::sync::atomic::Ordering::Relaxed) {
+                            continue;
+                        }
+                        let synced = if hooks.fail_fsync {
+                            Err(io::Error::other("fsync failed (KUMOC_TEST_FAIL_FSYNC)"))
+                        } else {
+                            file.sync_all()
+                        };
+                        if let Err(e) = synced {
+                            failing.store(true, std::sync::atomic::Ordering::Relaxed);
+                            if let Ok(mut first) = failed.lock() {
+                                first.get_or_insert(io(&path, e));
+                            }
+                        }
                     }
                 })
             })
             .collect();
-        let written = write_files(root, files, interrupts, hooks, &mut dirs, &send);
+        let written = write_files(root, files, interrupts, hooks, &mut dirs, &send, &failing);
         drop(send);
-        let synced = syncers.into_iter().try_for_each(|t| {
-            t.join().unwrap_or_else(|_| {
-                Err(WriteError::Io(
-                    "internal error: a thread writing the output failed".to_string(),
-                ))
-            })
-        });
-        written.and(synced)
+        let joined = syncers.into_iter().map(|t| t.join()).all(|r| r.is_ok());
+        if !joined {
+            return Err(WriteError::Io(
+                "internal error: a thread writing the output failed".to_string(),
+            ));
+        }
+        written
     });
     written?;
+    if let Some(e) = failed.into_inner().ok().flatten() {
+        return Err(e);
+    }
     for d in dirs.iter().rev() {
         File::open(d)
             .and_then(|f| f.sync_all())
@@ -518,8 +542,8 @@ fn write_tree(
 }
 
 /// Write every file of the tree (the marker first), creating its directories (listed in
-/// `dirs`), and send each to be fsynced. Stops at the first error or interrupt, and when
-/// the fsync threads stopped (at an error, which they report).
+/// `dirs`), and send each to be fsynced. Stops at the first error or interrupt, and once
+/// an fsync has failed (`failing`; the caller reports that error).
 fn write_files(
     root: &Path,
     files: &BTreeMap<String, String>,
@@ -527,6 +551,7 @@ fn write_files(
     hooks: TestHooks,
     dirs: &mut Vec<PathBuf>,
     sync: &std::sync::mpsc::SyncSender<(PathBuf, File)>,
+    failing: &std::sync::atomic::AtomicBool,
 ) -> Result<(), WriteError> {
     let io = |path: &Path, e: io::Error| {
         let shown = path.strip_prefix(root).unwrap_or(path);
@@ -576,8 +601,8 @@ fn write_files(
             .open(&path)
             .map_err(|e| io(&path, e))?;
         f.write_all(content.as_bytes()).map_err(|e| io(&path, e))?;
-        if sync.send((path, f)).is_err() {
-            // Every fsync thread stopped: one of them has the error.
+        if sync.send((path, f)).is_err() || failing.load(std::sync::atomic::Ordering::Relaxed) {
+            // An fsync failed: the caller reports it.
             return Ok(());
         }
     }

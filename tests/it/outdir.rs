@@ -14,7 +14,8 @@ fn kumoc(cwd: &Path) -> Command {
     let mut c = Command::new(insta_cmd::get_cargo_bin("kumoc"));
     c.current_dir(cwd)
         .env("NO_COLOR", "1")
-        .env_remove("KUMOC_TEST_STALL_AFTER_FILES");
+        .env_remove("KUMOC_TEST_STALL_AFTER_FILES")
+        .env_remove("KUMOC_TEST_FAIL_FSYNC");
     c
 }
 
@@ -426,6 +427,53 @@ fn a_file_size_limit_is_an_error_not_a_kill() {
         "{stderr}"
     );
     assert!(tree(&out) == before);
+    assert!(debris(&dir).is_empty(), "{:?}", debris(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A failing fsync (a failing disk; `KUMOC_TEST_FAIL_FSYNC` fails every one) is an error that
+/// leaves the output as it was, and never a hang: the output has more files than the fsync
+/// threads and their queue hold (8 + 64), so a writer that waited for threads that had
+/// stopped at the error would block forever.
+#[test]
+fn a_failing_fsync_is_an_error_not_a_hang() {
+    let dir = scratch("fsync");
+    let deploy = dir.join("deploy");
+    std::fs::create_dir_all(&deploy).unwrap();
+    std::fs::write(deploy.join("bench.kumo"), crate::scale::generated(6000)).unwrap();
+    let out = previous_output(&dir);
+    let before = tree(&out);
+    let files = before
+        .values()
+        .filter(|e| matches!(e, Entry::File(_)))
+        .count();
+    assert!(
+        files > 8 + 64,
+        "only {files} files: the test would not reach a full queue"
+    );
+    let mut child = kumoc(&dir)
+        .args(["build", "deploy", "-o", "out"])
+        .env("KUMOC_TEST_FAIL_FSYNC", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(300) {
+            let _ = child.kill();
+            panic!("kumoc build hangs when fsync fails");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("fsync failed") && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    assert!(tree(&out) == before, "the output changed");
     assert!(debris(&dir).is_empty(), "{:?}", debris(&dir));
     let _ = std::fs::remove_dir_all(&dir);
 }
