@@ -20,9 +20,9 @@
 
 use std::sync::Arc;
 
-use kumoc_lang::ast::{Comment, File, Span};
+use kumoc_lang::Parse;
+use kumoc_lang::ast::Span;
 use kumoc_lang::incremental::{Pieces, shift, shift_stmt};
-use kumoc_lang::{Parse, SyntaxError};
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::{Analysis, Options, Timings, analyze_parsed, decode_sources};
@@ -116,7 +116,7 @@ fn renew(known: Option<Known>, text: &str, pieces: Option<Pieces>, last: &mut Re
         return match pieces {
             Some(pieces) => Known {
                 text: text.to_string(),
-                parse: Arc::new(assemble(&pieces, text)),
+                parse: Arc::new(pieces.to_parse(text)),
                 pieces: Some(pieces),
             },
             None => Known {
@@ -136,7 +136,7 @@ fn renew(known: Option<Known>, text: &str, pieces: Option<Pieces>, last: &mut Re
         let pieces = pieces.unwrap_or_else(|| Pieces::parse(text));
         return Known {
             text: text.to_string(),
-            parse: Arc::new(assemble(&pieces, text)),
+            parse: Arc::new(pieces.to_parse(text)),
             pieces: Some(pieces),
         };
     };
@@ -160,71 +160,13 @@ fn counts<'p>(pieces: impl Iterator<Item = (u32, &'p kumoc_lang::Piece)>) -> (us
     })
 }
 
-/// The tree of `text` from its pieces, the way [`kumoc_lang::parse`] builds it.
-fn assemble(pieces: &Pieces, text: &str) -> Parse {
-    let mut items = Vec::new();
-    let mut comments = Vec::new();
-    for (start, piece) in pieces.iter() {
-        let by = i64::from(start);
-        if let Some(s) = &piece.stmt {
-            let mut s = s.clone();
-            shift_stmt(&mut s, by);
-            items.push(s);
-        }
-        comments.extend(piece.comments.iter().map(|c| moved_comment(c, by)));
-    }
-    Parse {
-        file: File {
-            items,
-            comments,
-            span: Span::new(0, text.len()),
-        },
-        errors: errors(pieces),
-    }
-}
-
-fn moved_comment(c: &Comment, by: i64) -> Comment {
-    let mut c = c.clone();
-    shift(&mut c.span, by);
-    c
-}
-
-/// The syntax errors of every piece, at their places, sorted as `parse` sorts them.
-fn errors(pieces: &Pieces) -> Vec<SyntaxError> {
-    let mut out: Vec<SyntaxError> = Vec::new();
-    for (start, piece) in pieces.iter() {
-        let by = i64::from(start);
-        out.extend(piece.errors.iter().map(|e| {
-            let mut e = e.clone();
-            shift(&mut e.span, by);
-            if let Some((span, _)) = &mut e.secondary {
-                shift(span, by);
-            }
-            e
-        }));
-    }
-    out.sort_by_key(|e| (e.span.start, e.span.end));
-    out
-}
-
 /// Turn `parse`, the tree of the text `old` was the pieces of, into the tree of the text
 /// `new` is the pieces of (`by`: the change of length).
 fn update(parse: &mut Parse, old: &Pieces, new: &Pieces, by: i64, text: &str) {
     let (lead, trail) = new.shared_with(old);
     let (lead_items, lead_comments) = counts(old.iter().take(lead));
     let (trail_items, trail_comments) = counts(old.iter().skip(old.len() - trail));
-    let middle = (lead..new.len() - trail).filter_map(|i| new.get(i));
-    let mut items = Vec::new();
-    let mut comments = Vec::new();
-    for (start, piece) in middle {
-        let at = i64::from(start);
-        if let Some(s) = &piece.stmt {
-            let mut s = s.clone();
-            shift_stmt(&mut s, at);
-            items.push(s);
-        }
-        comments.extend(piece.comments.iter().map(|c| moved_comment(c, at)));
-    }
+    let (items, comments) = new.placed(lead..new.len() - trail);
     let file = &mut parse.file;
     let end = file.items.len().saturating_sub(trail_items);
     file.items.splice(lead_items.min(end)..end, items);
@@ -241,5 +183,5 @@ fn update(parse: &mut Parse, old: &Pieces, new: &Pieces, by: i64, text: &str) {
         }
     }
     file.span = Span::new(0, text.len());
-    parse.errors = errors(new);
+    parse.errors = new.errors();
 }

@@ -16,8 +16,9 @@
 
 use std::sync::Arc;
 
-use crate::ast::{Path, Span, Stmt, Value, ValueKind};
+use crate::ast::{Comment, File, Path, Span, Stmt, Value, ValueKind};
 use crate::parser::{Piece, parse_piece};
+use crate::{Parse, SyntaxError};
 
 /// A file's top level as pieces, each with its start offset.
 #[derive(Debug, Clone, Default)]
@@ -178,6 +179,59 @@ impl Pieces {
         self.parsed
     }
 
+    /// The statements and comments of the pieces `range` (indexes), with spans into the
+    /// whole text.
+    pub fn placed(&self, range: std::ops::Range<usize>) -> (Vec<Stmt>, Vec<Comment>) {
+        let mut items = Vec::new();
+        let mut comments = Vec::new();
+        for (start, piece) in self.pieces.get(range).into_iter().flatten() {
+            let by = i64::from(*start);
+            if let Some(s) = &piece.stmt {
+                let mut s = s.clone();
+                shift_stmt(&mut s, by);
+                items.push(s);
+            }
+            comments.extend(piece.comments.iter().map(|c| {
+                let mut c = c.clone();
+                shift(&mut c.span, by);
+                c
+            }));
+        }
+        (items, comments)
+    }
+
+    /// The syntax errors of every piece, with spans into the whole text, sorted by span.
+    pub fn errors(&self) -> Vec<SyntaxError> {
+        let mut out: Vec<SyntaxError> = Vec::new();
+        for (start, piece) in &self.pieces {
+            let by = i64::from(*start);
+            out.extend(piece.errors.iter().map(|e| {
+                let mut e = e.clone();
+                shift(&mut e.span, by);
+                if let Some((span, _)) = &mut e.secondary {
+                    shift(span, by);
+                }
+                e
+            }));
+        }
+        out.sort_by_key(|e| (e.span.start, e.span.end));
+        out
+    }
+
+    /// The tree of `text` (the text these are the pieces of), as [`crate::parse`] builds
+    /// it.
+    pub fn to_parse(&self, text: &str) -> Parse {
+        let (items, comments) = self.placed(0..self.pieces.len());
+        Parse {
+            file: File {
+                items,
+                comments,
+                span: Span::new(0, text.len()),
+            },
+            errors: self.errors(),
+        }
+    }
+
     /// How many leading and trailing pieces this list shares with `older` (the same
     /// parsed piece, `Arc`-identical; leading ones at the same start): what an edit left
     /// alone. The two counts never overlap in either list.
@@ -275,52 +329,17 @@ pub fn shift(span: &mut Span, by: i64) {
 mod tests {
     use super::*;
     use crate::ast::*;
-    use crate::{Parse, SyntaxError, parse};
+    use crate::{SyntaxError, parse};
 
     fn error_key(e: &SyntaxError) -> (Span, String, String) {
         (e.span, e.code.code().to_string(), e.message.clone())
     }
 
-    /// The pieces put back together with absolute spans.
-    fn assemble(pieces: &Pieces, text: &str) -> Parse {
-        let mut items = Vec::new();
-        let mut comments = Vec::new();
-        let mut errors = Vec::new();
-        for (start, piece) in pieces.iter() {
-            if let Some(s) = &piece.stmt {
-                let mut s = s.clone();
-                shift_stmt(&mut s, i64::from(start));
-                items.push(s);
-            }
-            for c in &piece.comments {
-                let mut c = c.clone();
-                shift(&mut c.span, i64::from(start));
-                comments.push(c);
-            }
-            for e in &piece.errors {
-                let mut e = e.clone();
-                shift(&mut e.span, i64::from(start));
-                if let Some((span, _)) = &mut e.secondary {
-                    shift(span, i64::from(start));
-                }
-                errors.push(e);
-            }
-        }
-        errors.sort_by_key(error_key);
-        Parse {
-            file: File {
-                items,
-                comments,
-                span: Span::new(0, text.len()),
-            },
-            errors,
-        }
-    }
-
     fn assert_same_as_parse(pieces: &Pieces, text: &str) {
         let mut expected = parse(text);
         expected.errors.sort_by_key(error_key);
-        let got = assemble(pieces, text);
+        let mut got = pieces.to_parse(text);
+        got.errors.sort_by_key(error_key);
         assert!(got == expected, "pieces differ from parse() for {text:?}");
         let ends: u32 = pieces.iter().map(|(_, p)| p.len).sum();
         assert_eq!(ends as usize, text.len(), "pieces cover {text:?}");
