@@ -166,6 +166,30 @@ impl Path {
         }
         s
     }
+    /// The path as written, borrowed when it is one name (the usual case: no copy).
+    pub fn text_cow(&self) -> std::borrow::Cow<'_, str> {
+        match self.as_name() {
+            Some(name) => std::borrow::Cow::Borrowed(name),
+            None => std::borrow::Cow::Owned(self.text()),
+        }
+    }
+    /// Whether the path, as written, is `text` (without building it).
+    pub fn is(&self, text: &str) -> bool {
+        let mut rest = text;
+        for (i, seg) in self.segments.iter().enumerate() {
+            if i > 0 {
+                match rest.strip_prefix('.') {
+                    Some(r) => rest = r,
+                    None => return false,
+                }
+            }
+            match rest.strip_prefix(seg.name.as_str()) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty() && !self.segments.is_empty()
+    }
     /// The single name of a one-segment path.
     pub fn as_name(&self) -> Option<&str> {
         match self.segments.as_slice() {

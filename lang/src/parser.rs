@@ -127,6 +127,11 @@ struct Parser<'t, const TRACK: bool = false> {
     depth: usize,
     errors: Vec<SyntaxError>,
     comments: Vec<Comment>,
+    /// The statements of the bodies being parsed (see [`Parser::stmts`]), and likewise
+    /// the items of the lists and the arguments of the calls.
+    stack: Vec<Stmt>,
+    values: Vec<Value>,
+    args: Vec<Arg>,
     /// Nested lists and calls already parsed as list items or arguments, by position: see
     /// [`Parser::item_value`].
     memo: std::collections::HashMap<usize, Vec<Memo>>,
@@ -156,14 +161,55 @@ struct Memo {
     cut: bool,
 }
 
+/// Byte classes, one table lookup each (the hot loops scan identifiers and blanks).
+const IDENT_START: u8 = 1;
+const IDENT_CHAR: u8 = 2;
+/// `[A-Za-z0-9_]`: a rate's period.
+const WORD: u8 = 4;
+const BLANK: u8 = 8;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let alpha = c.is_ascii_alphabetic();
+        let digit = c.is_ascii_digit();
+        let mut k = 0;
+        if alpha || c == b'_' {
+            k |= IDENT_START;
+        }
+        if alpha || digit || c == b'_' || c == b'-' {
+            k |= IDENT_CHAR;
+        }
+        if alpha || digit || c == b'_' {
+            k |= WORD;
+        }
+        if c == b' ' || c == b'\t' {
+            k |= BLANK;
+        }
+        t[i] = k;
+        i += 1;
+    }
+    t
+};
+
+#[inline(always)]
+fn class(c: u8, k: u8) -> bool {
+    CLASS[c as usize] & k != 0
+}
+
+#[inline(always)]
 fn is_ident_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_'
+    class(c, IDENT_START)
 }
 
+#[inline(always)]
 fn is_ident_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
+    class(c, IDENT_CHAR)
 }
 
+#[inline(always)]
 fn is_newline(c: u8) -> bool {
     c == b'\n' || c == b'\r'
 }
@@ -190,6 +236,9 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             depth: 0,
             errors: Vec::new(),
             comments: Vec::new(),
+            stack: Vec::new(),
+            values: Vec::new(),
+            args: Vec::new(),
             memo: std::collections::HashMap::new(),
             max_depth: 0,
             too_deep_count: 0,
@@ -200,6 +249,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
 
     // ----- primitives --------------------------------------------------------------------
 
+    #[inline(always)]
     fn mark(&self) -> Mark {
         Mark {
             pos: self.pos,
@@ -208,17 +258,33 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         }
     }
 
+    #[inline(always)]
     fn reset(&mut self, m: Mark) {
         self.pos = m.pos;
         self.errors.truncate(m.errors);
         self.comments.truncate(m.comments);
     }
 
+    #[inline(always)]
     fn at(&self, i: usize) -> Option<u8> {
         if TRACK {
             self.reach.set(self.reach.get().max(i + 1));
         }
         self.b.get(i).copied()
+    }
+
+    /// The first index from `i` whose byte is not `keep` (or the end of the text): a tight
+    /// loop over the slice instead of a bounds-checked read per byte.
+    #[inline(always)]
+    fn scan(&self, i: usize, keep: impl Fn(u8) -> bool) -> usize {
+        let j = match self.b.get(i..) {
+            Some(rest) => i + rest.iter().position(|&c| !keep(c)).unwrap_or(rest.len()),
+            None => i,
+        };
+        if TRACK {
+            self.reach.set(self.reach.get().max(j + 1));
+        }
+        j
     }
 
     /// Whether the bytes at `i` are `lit`.
@@ -230,10 +296,12 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         self.b.get(i..i + lit.len()) == Some(lit)
     }
 
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.at(self.pos)
     }
 
+    #[inline(always)]
     fn eat(&mut self, c: u8) -> bool {
         if self.peek() == Some(c) {
             self.pos += 1;
@@ -248,6 +316,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     }
 
     /// `NEWLINE`: `\n`, `\r\n` or `\r`.
+    #[inline(always)]
     fn eat_newline(&mut self) -> bool {
         match self.peek() {
             Some(b'\n') => self.pos += 1,
@@ -264,10 +333,24 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     }
 
     /// The implicit `(WHITESPACE | COMMENT)*` between tokens; comments are recorded.
+    /// Called between most tokens, and most of the time there is nothing to skip: that
+    /// case is one byte compare.
+    #[inline(always)]
     fn skip(&mut self) {
+        match self.b.get(self.pos) {
+            Some(b' ' | b'\t' | b'#' | b'/' | 0xEF) => self.skip_some(),
+            _ => {
+                if TRACK {
+                    self.reach.set(self.reach.get().max(self.pos + 1));
+                }
+            }
+        }
+    }
+
+    fn skip_some(&mut self) {
         loop {
+            self.pos = self.scan(self.pos, |c| class(c, BLANK));
             match self.peek() {
-                Some(b' ' | b'\t') => self.pos += 1,
                 Some(0xEF) if self.looking_at(self.pos + 1, &[0xBB, 0xBF]) => self.pos += 3,
                 Some(b'#') => self.line_comment(),
                 Some(b'/') => match self.at(self.pos + 1) {
@@ -304,11 +387,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
 
     /// The end of the line comment (`#` or `//`) starting at `i`.
     fn line_comment_end(&self, i: usize) -> usize {
-        let mut j = i;
-        while self.at(j).is_some_and(|c| !is_newline(c)) {
-            j += 1;
-        }
-        j
+        self.scan(i, |c| !is_newline(c))
     }
 
     /// The end of the block comment starting at `i`: after its `*/`, or the end of the text.
@@ -339,11 +418,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         if !is_ident_start(self.at(i)?) {
             return None;
         }
-        let mut j = i + 1;
-        while self.at(j).is_some_and(is_ident_char) {
-            j += 1;
-        }
-        Some(j)
+        Some(self.scan(i + 1, is_ident_char))
     }
 
     fn ident(&mut self) -> Option<Ident> {
@@ -398,28 +473,18 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         if !self.at(i)?.is_ascii_digit() {
             return None;
         }
-        let mut j = i + 1;
-        while self.at(j).is_some_and(|c| c.is_ascii_digit() || c == b'_') {
-            j += 1;
-        }
-        Some(j)
+        Some(self.scan(i + 1, |c| c.is_ascii_digit() || c == b'_'))
     }
 
     /// `period ~ max_burst?` after a `/`, or `None` when there is no period.
     fn period_end(&self, i: usize) -> Option<usize> {
-        let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+        let word = |c: u8| class(c, WORD);
         if !self.at(i).is_some_and(word) {
             return None;
         }
-        let mut j = i + 1;
-        while self.at(j).is_some_and(word) {
-            j += 1;
-        }
+        let mut j = self.scan(i + 1, word);
         if self.looking_at(j, b",max_burst=") {
-            j += 11;
-            while self.at(j).is_some_and(word) {
-                j += 1;
-            }
+            j = self.scan(j + 11, word);
         }
         Some(j)
     }
@@ -646,9 +711,16 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         let literal = q == b'\'';
         self.pos += 1;
         let inner_start = self.pos;
-        while let Some(c) = self.peek() {
+        let mut escaped = false;
+        loop {
+            // Ordinary characters in one scan; the loop body sees only the special ones.
+            self.pos = self.scan(self.pos, |c| {
+                c != q && c != b'\\' && c != b'\n' && c != b'\r'
+            });
+            let Some(c) = self.peek() else { break };
             if !literal && c == b'\\' {
                 // `"\\" ~ (!NEWLINE ~ ANY)`: a backslash at the end of a line ends the string.
+                escaped = true;
                 match self.at(self.pos + 1) {
                     Some(n) if !is_newline(n) => self.pos += 2,
                     _ => break,
@@ -663,7 +735,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         let closed = self.eat(q);
         let span = Span::new(start, self.pos);
         let raw = self.slice(inner_start, inner_end);
-        let value = if literal {
+        let value = if literal || !escaped {
             raw.to_string()
         } else {
             unescape(
@@ -778,7 +850,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         let open = self.pos;
         self.pos += 1;
         self.enter();
-        let items = self.separated(Self::list_item);
+        let items = self.separated(Self::list_item, |p| &mut p.values);
         self.depth -= 1;
         let closed = self.eat(b']');
         if !closed {
@@ -791,18 +863,23 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     }
 
     /// The comma-separated middle of a list or a call, and the blanks before its closer.
-    fn separated<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Vec<T> {
-        let mut items = Vec::new();
+    /// Items go on `stack` (see [`Self::stmts`]) and come back in a vector of their size.
+    fn separated<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+        stack: fn(&mut Self) -> &mut Vec<T>,
+    ) -> Vec<T> {
+        let base = stack(self).len();
         self.skip_nl();
         if let Some(first) = item(self) {
-            items.push(first);
+            stack(self).push(first);
             loop {
                 let m = self.mark();
                 self.skip_nl();
                 if self.eat(b',') {
                     self.skip_nl();
                     if let Some(next) = item(self) {
-                        items.push(next);
+                        stack(self).push(next);
                         continue;
                     }
                 }
@@ -816,8 +893,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             }
         }
         self.skip_nl();
-        items.shrink_to_fit();
-        items
+        take_from(stack(self), base)
     }
 
     /// A list item's or an argument's value, memoized when it is a list or a call.
@@ -832,10 +908,16 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     fn item_value(&mut self) -> Option<Value> {
         let (pos, depth) = (self.pos, self.depth);
         let reusable = |m: &&Memo| m.depth == depth || (!m.cut && depth + m.height < MAX_NESTING);
+        // Only lists and calls are memoized: another item (a string, a number) is not
+        // looked up.
+        let nested = self
+            .b
+            .get(pos)
+            .is_some_and(|&c| c == b'[' || is_ident_start(c));
         if let Some(m) = self
             .memo
             .get(&pos)
-            .filter(|_| self.memoize)
+            .filter(|_| self.memoize && nested)
             .and_then(|entries| entries.iter().find(reusable))
         {
             // What the enclosing memo entry (if one is being computed) must know.
@@ -887,7 +969,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     /// after the `(` (at `open`).
     fn call(&mut self, callee: Path, open: usize) -> Call {
         self.enter();
-        let args = self.separated(Self::arg);
+        let args = self.separated(Self::arg, |p| &mut p.args);
         self.depth -= 1;
         let closed = self.eat(b')');
         if !closed {
@@ -961,7 +1043,11 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     /// The statements of the file (`top`) or of a block body, up to the end of the file
     /// or (in a body) the `}` that closes it.
     fn stmts(&mut self, top: bool) -> Vec<Stmt> {
-        let mut items = Vec::new();
+        // A body's statements go on a stack shared by all bodies (an inner body takes its
+        // own off before the outer one goes on), then into a vector of their exact size:
+        // one allocation per body, no growing and shrinking. The tree stays alive through
+        // the whole analysis, so it holds no spare room.
+        let base = self.stack.len();
         loop {
             self.skip();
             match self.peek() {
@@ -970,13 +1056,13 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
                 Some(b'\n' | b'\r') => {
                     self.eat_newline();
                 }
-                Some(_) => items.push(self.stmt(top)),
+                Some(_) => {
+                    let stmt = self.stmt(top);
+                    self.stack.push(stmt);
+                }
             }
         }
-        // The tree stays alive through the whole analysis: no room for statements that
-        // will never come (a vector grows to 4, then doubles).
-        items.shrink_to_fit();
-        items
+        take_from(&mut self.stack, base)
     }
 
     /// `stmt = _{ block | attribute | junk }` (`top_junk` at the top level)
@@ -1003,6 +1089,11 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         let keyword_end = self.ident_end(start)?;
         self.pos = keyword_end;
         self.skip();
+        // `name =`: an attribute (neither a label, `from` nor `{` starts with `=`).
+        if self.peek() == Some(b'=') {
+            self.reset(m);
+            return None;
+        }
         // `label = { string | !kw_from ~ path }`
         let label = match self.peek() {
             Some(b'"' | b'\'') => {
@@ -1145,6 +1236,18 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             end: value.span.end.max(key.span.end),
         };
         Some(Attr { key, value, span })
+    }
+}
+
+/// The items of `stack` from `base` on, taken off it into a vector of their exact size (the
+/// stack keeps its room for the next ones).
+fn take_from<T>(stack: &mut Vec<T>, base: usize) -> Vec<T> {
+    if base == 0 {
+        let mut items = Vec::with_capacity(stack.len());
+        items.append(stack);
+        items
+    } else {
+        stack.split_off(base)
     }
 }
 

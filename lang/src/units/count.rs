@@ -28,8 +28,14 @@ pub(super) enum NumErr {
 /// `_` and `,` are dropped wherever they are (leading, trailing, doubled), and what is left
 /// goes to `u64::from_str`, which accepts one leading `+`. `LimitSpec::try_from` does the same.
 pub(super) fn parse_separated_number(text: &str) -> Result<u64, NumErr> {
-    let value: String = text.chars().filter(|c| !matches!(c, '_' | ',')).collect();
-    value.parse::<u64>().map_err(|e| match e.kind() {
+    // Nearly every count has no separator: parsed as it is, without a copy.
+    let parsed = if text.bytes().any(|b| b == b'_' || b == b',') {
+        let value: String = text.chars().filter(|c| !matches!(c, '_' | ',')).collect();
+        value.parse::<u64>()
+    } else {
+        text.parse::<u64>()
+    };
+    parsed.map_err(|e| match e.kind() {
         IntErrorKind::Empty => NumErr::Empty,
         IntErrorKind::PosOverflow => NumErr::Overflow,
         _ => NumErr::Invalid,

@@ -65,7 +65,7 @@ pub fn parse_duration_literal(raw: &str) -> Result<u64, UnitError> {
             });
         }
         pos = pos.saturating_add(digits_len);
-        if num_text.ends_with('_') || num_text.contains("__") {
+        if num_text.ends_with('_') || num_text.as_bytes().windows(2).any(|w| w == b"__") {
             let fixed: String = num_text.chars().filter(|&c| c != '_').collect();
             return Err(UnitError::new(
                 "`_` may only separate digits",
@@ -73,8 +73,14 @@ pub fn parse_duration_literal(raw: &str) -> Result<u64, UnitError> {
             )
             .with_help(format!("write `{fixed}`")));
         }
-        let clean: String = num_text.chars().filter(|&c| c != '_').collect();
-        let Ok(n) = clean.parse::<u64>() else {
+        // Digits without `_` (nearly always) are parsed without a copy.
+        let parsed = if num_text.contains('_') {
+            let clean: String = num_text.chars().filter(|&c| c != '_').collect();
+            clean.parse::<u64>()
+        } else {
+            num_text.parse::<u64>()
+        };
+        let Ok(n) = parsed else {
             return Err(UnitError::new(
                 "the duration is too large",
                 span(piece_start, num_text.len()),

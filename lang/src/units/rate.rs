@@ -154,8 +154,13 @@ pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
     let prefix = if local { "local:" } else { "" };
 
     // 2. `s.split_once(",max_burst=")`: the first occurrence; everything after it is the burst.
-    let (body, burst_text) = match rest.split_once(MAX_BURST) {
-        Some((body, burst)) => (body, Some(burst)),
+    // (Found from its `,`: a substring search would cost more than the whole rate.)
+    let burst_at = rest
+        .match_indices(',')
+        .map(|(i, _)| i)
+        .find(|&i| rest.get(i..).is_some_and(|r| r.starts_with(MAX_BURST)));
+    let (body, burst_text) = match burst_at.and_then(|i| rest.split_at_checked(i)) {
+        Some((body, burst)) => (body, burst.get(MAX_BURST.len()..)),
         None => (rest, None),
     };
 
