@@ -10,6 +10,8 @@
 
 mod typing;
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use kumoc_lang::ast::{Attr, Block, Stmt, ValueKind};
@@ -262,7 +264,12 @@ impl<'a> Cx<'a, '_, '_> {
         // Indexes for the duplicate checks, so a body of N items costs O(N), not O(N²). A
         // body of a few attributes (nearly all of them) is searched instead: no map to build.
         let mut attr_index: HashMap<&'a str, usize> = HashMap::default();
-        let mut block_index: HashMap<(&'static str, Option<String>), usize> = HashMap::default();
+        // Labels are borrowed from the syntax tree when normalising left them as written.
+        let mut block_index: HashMap<(&'static str, Option<Cow<'a, str>>), usize> =
+            HashMap::default();
+        if n_blocks > SMALL_BODY {
+            block_index.reserve(n_blocks);
+        }
         let outer = std::mem::replace(&mut self.present, items);
         for (i, stmt) in items.iter().enumerate() {
             match stmt {
@@ -314,19 +321,29 @@ impl<'a> Cx<'a, '_, '_> {
                 }
                 Stmt::Block(b) => {
                     if let Some(h) = self.block(schema, b) {
-                        // A keyed block whose name was refused (already reported) is no
-                        // duplicate of another such block.
-                        let unnamed = h.schema.multiplicity == crate::schema::Multiplicity::Keyed
-                            && h.label.is_none();
-                        if h.schema.multiplicity != crate::schema::Multiplicity::Many && !unnamed {
-                            let (kw, label) = h.key();
-                            let key = (kw, label.map(str::to_string));
-                            if let Some(prev) = block_index.get(&key).and_then(|&i| blocks.get(i)) {
+                        if indexed(&h) {
+                            let prev = if n_blocks <= SMALL_BODY {
+                                // A few blocks (nearly every body): searched, not indexed.
+                                blocks.iter().find(|p| indexed(p) && p.key() == h.key())
+                            } else {
+                                let (kw, label) = h.key();
+                                let written = b.label.as_ref().map(|l| l.text.as_str());
+                                let label = label.map(|l| match written {
+                                    Some(w) if w == l => Cow::Borrowed(w),
+                                    _ => Cow::Owned(l.to_string()),
+                                });
+                                let key = (kw, label);
+                                let prev = block_index.get(&key).and_then(|&i| blocks.get(i));
+                                if prev.is_none() {
+                                    block_index.insert(key, blocks.len());
+                                }
+                                prev
+                            };
+                            if let Some(prev) = prev {
                                 let first = prev.header_loc();
                                 self.push(duplicate_block(&h, first));
                                 continue;
                             }
-                            block_index.insert(key, blocks.len());
                         }
                         blocks.push(h);
                     }
@@ -736,6 +753,17 @@ impl<'a> Cx<'a, '_, '_> {
             }
         }
         self.push(d);
+    }
+}
+
+/// Whether a checked block can be a duplicate of another: not a block of which there may be
+/// many, nor a keyed block whose name was refused (already reported).
+fn indexed(h: &HBlock<'_>) -> bool {
+    use crate::schema::Multiplicity;
+    match h.schema.multiplicity {
+        Multiplicity::Many => false,
+        Multiplicity::Keyed => h.label.is_some(),
+        Multiplicity::One => true,
     }
 }
 

@@ -346,7 +346,7 @@ impl Cx<'_, '_, '_> {
                 Typed::HttpPath(s.value.clone())
             }
             (Ty::Enum(variants), ValueKind::Path(p)) => {
-                let name = p.text();
+                let name = p.text_cow();
                 match variants.iter().find(|x| x.name == name) {
                     Some(x) => Typed::Enum(x),
                     None => {
@@ -372,7 +372,7 @@ impl Cx<'_, '_, '_> {
                 // Names with characters a bare name cannot hold may be quoted.
                 Typed::Ref(*kind, s.value.clone())
             }
-            (Ty::Secret, ValueKind::Call(c)) if c.callee.text() == "secret" => {
+            (Ty::Secret, ValueKind::Call(c)) if c.callee.is("secret") => {
                 return self.secret(c, loc);
             }
             (Ty::Version, ValueKind::Str(s)) => self.lit(
@@ -393,7 +393,7 @@ impl Cx<'_, '_, '_> {
                 }
             },
             (Ty::Action, ValueKind::Path(p)) => {
-                let name = p.text();
+                let name = p.text_cow();
                 match ACTIONS.iter().find(|a| a.name == name) {
                     Some(a) if a.name.starts_with("set_") => {
                         self.push(
@@ -415,10 +415,10 @@ impl Cx<'_, '_, '_> {
                 }
             }
             (Ty::Action, ValueKind::Call(c)) => return self.set_config(c, loc),
-            (Ty::Trigger, ValueKind::Path(p)) if p.text() == "immediate" => {
+            (Ty::Trigger, ValueKind::Path(p)) if p.is("immediate") => {
                 Typed::Trigger(Trigger::Immediate)
             }
-            (Ty::Trigger, ValueKind::Call(c)) if c.callee.text() == "threshold" => {
+            (Ty::Trigger, ValueKind::Call(c)) if c.callee.is("threshold") => {
                 let [arg] = c.args.as_slice() else {
                     self.push(
                         Diagnostic::new(
@@ -537,32 +537,34 @@ impl Cx<'_, '_, '_> {
     }
 
     fn secret(&mut self, c: &kumoc_lang::ast::Call, loc: Loc) -> Option<TypedAt> {
-        let strings: Vec<(String, Loc)> = c
-            .args
-            .iter()
-            .filter_map(|a| match (&a.name, &a.value.kind) {
-                (None, ValueKind::Str(s)) => Some((s.value.clone(), self.loc(a.value.span))),
+        fn string(a: &kumoc_lang::ast::Arg) -> Option<(&str, kumoc_lang::Span)> {
+            match (&a.name, &a.value.kind) {
+                (None, ValueKind::Str(s)) => Some((s.value.as_str(), a.value.span)),
                 _ => None,
-            })
-            .collect();
-        if strings.len() != c.args.len() || strings.is_empty() || strings.len() > 2 {
+            }
+        }
+        // One or two arguments, each a plain string.
+        let parts = match c.args.as_slice() {
+            [n] => string(n).map(|n| (n, None)),
+            [n, k] => string(n).zip(string(k)).map(|(n, k)| (n, Some(k))),
+            _ => None,
+        };
+        let Some(((name, name_span), key)) = parts else {
             self.push(
                 Diagnostic::new(codes::INVALID_CALL, "`secret` takes a Secret name and optionally a key", loc, "wrong arguments")
                     .with_help("write `secret(\"dkim-keys\")` or `secret(\"dkim-keys\", \"example.com.default.key\")`"),
             );
             return None;
-        }
-        let mut it = strings.into_iter();
-        let (name, name_loc) = it.next()?;
-        self.secret_name(&name, name_loc)?;
-        let key = it.next();
-        if let Some((k, kloc)) = &key {
+        };
+        let name_loc = self.loc(name_span);
+        self.secret_name(name, name_loc)?;
+        if let Some((k, kspan)) = key {
             if let Err(why) = check_secret_key(k) {
                 self.push(
                     Diagnostic::new(
                         codes::INVALID_NAME,
                         format!("`{k}` is not a valid Secret key"),
-                        *kloc,
+                        self.loc(kspan),
                         why,
                     )
                     .with_help("Secret keys are letters, digits, `-`, `_` and `.`"),
@@ -572,9 +574,9 @@ impl Cx<'_, '_, '_> {
         }
         Some(TypedAt {
             value: Typed::Secret(Box::new(SecretRef {
-                name,
+                name: name.to_string(),
                 name_loc,
-                key,
+                key: key.map(|(k, kspan)| (k.to_string(), self.loc(kspan))),
             })),
             loc,
         })
