@@ -106,7 +106,8 @@ pub struct ErrorNode {
 pub struct Block {
     pub keyword: Ident,
     pub label: Option<Label>,
-    pub from: Option<Path>,
+    /// Boxed: rare, and every statement is as large as the largest.
+    pub from: Option<Box<Path>>,
     pub body: Vec<Stmt>,
     /// The `{ ... }` part.
     pub body_span: Span,
@@ -234,7 +235,8 @@ pub enum ValueKind {
     /// A reference or an enum value (`shared`, `required`, `provider.google`).
     Path(Path),
     List(ListLit),
-    Call(Call),
+    /// Boxed: the largest variant by far, it set the size of every value.
+    Call(Box<Call>),
     /// `key =` with nothing after it.
     Missing,
     /// A value the parser could not read; the text as written.
@@ -319,5 +321,16 @@ fn describe_number(raw: &str) -> &'static str {
                 "a number with a unit"
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A deployment's tree holds a statement per line and a value per attribute and list
+    /// item, alive through the whole analysis: rare large parts go in a box.
+    #[test]
+    fn nodes_stay_small() {
+        assert!(std::mem::size_of::<super::Stmt>() <= 128);
+        assert!(std::mem::size_of::<super::Value>() <= 48);
     }
 }

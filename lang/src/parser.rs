@@ -819,7 +819,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             }
             let call = self.call(path, open);
             return Some(Value {
-                kind: ValueKind::Call(call),
+                kind: ValueKind::Call(Box::new(call)),
                 span: Span::new(start, self.pos),
             });
         }
@@ -1122,7 +1122,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             let before = self.mark();
             self.pos += 4;
             self.skip();
-            from = self.path();
+            from = self.path().map(Box::new);
             if from.is_none() {
                 self.reset(before);
             }

@@ -197,7 +197,7 @@ impl Builder<'_> {
                 Rule::from_clause => {
                     from = children(p)
                         .find(|c| c.as_rule() == Rule::path)
-                        .map(|c| path(&c));
+                        .map(|c| Box::new(path(&c)));
                 }
                 Rule::block_open => body_span = span_of(&p),
                 Rule::body => {
@@ -317,7 +317,7 @@ impl Builder<'_> {
             Rule::boolean => ValueKind::Bool(pair.as_str() == "true"),
             Rule::path => ValueKind::Path(path(&pair)),
             Rule::list => ValueKind::List(self.list(pair)),
-            Rule::call => ValueKind::Call(self.call(pair)),
+            Rule::call => ValueKind::Call(Box::new(self.call(pair))),
             Rule::bad_item => return self.bad_value(pair, "list item"),
             Rule::bad_arg => return self.bad_value(pair, "function argument"),
             _ => ValueKind::Error(pair.as_str().to_string()),
