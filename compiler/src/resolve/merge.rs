@@ -39,6 +39,7 @@ pub(super) fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
             })
             .collect()
     };
+    base.reserve(targets.iter().filter(|t| t.is_none()).count());
     for (ob, target) in overlay.into_iter().zip(targets) {
         match target.and_then(|i| base.get_mut(i)) {
             Some(b) => merge_into(b, ob),

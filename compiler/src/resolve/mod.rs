@@ -12,7 +12,8 @@ mod names;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kumoc_lang::units::KumoVersion;
+use kumoc_lang::units::{self, KumoVersion};
+use rustc_hash::FxHashSet as HashSet;
 
 use crate::check::HBlock;
 use crate::codes;
@@ -84,20 +85,45 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
             overlay.extend(e.blocks);
         }
     }
-    merge(&mut tree, dedupe(overlay, diags));
+    if !overlay.is_empty() {
+        merge(&mut tree, dedupe(overlay, diags));
+    }
 
-    let mut r = Resolver::new(&tree, diags);
-    r.check_tree();
-    r.lower(environment)
+    // The blocks there are one of per domain are lowered apart, consumed (see
+    // `Resolver::lower`); the rest is the tree the resolver borrows. `order` keeps where each
+    // block was, so the checks still walk the blocks in the order they are written.
+    let mut rest = Vec::new();
+    let mut bulk = Vec::new();
+    let mut order = Vec::with_capacity(tree.len());
+    for b in tree {
+        if matches!(b.schema.keyword, "domain" | "queue" | "shaping") {
+            order.push(Slot::Bulk(bulk.len()));
+            bulk.push(b);
+        } else {
+            order.push(Slot::Rest(rest.len()));
+            rest.push(b);
+        }
+    }
+    let mut r = Resolver::new(&rest, diags);
+    r.check_tree(&bulk, &order);
+    r.lower(environment, bulk)
+}
+
+/// Where a block of the merged tree went: into the resolver's tree or the blocks lowered
+/// apart.
+#[derive(Clone, Copy)]
+enum Slot {
+    Rest(usize),
+    Bulk(usize),
 }
 
 /// What the merged description defines, by kind (a secret with the keys it declares).
 struct Names<'t> {
-    pools: BTreeSet<&'t str>,
-    sources: BTreeSet<&'t str>,
-    tenants: BTreeSet<&'t str>,
+    pools: HashSet<&'t str>,
+    sources: HashSet<&'t str>,
+    tenants: HashSet<&'t str>,
     secrets: BTreeMap<String, BTreeSet<String>>,
-    providers: BTreeSet<&'t str>,
+    providers: HashSet<&'t str>,
 }
 
 /// The state of the phase over one merged tree; its steps are `impl` blocks in the rooms
@@ -107,6 +133,9 @@ struct Resolver<'t, 'a, 'd> {
     diags: &'d mut Vec<Diagnostic>,
     names: Names<'t>,
     version: Option<KumoVersion>,
+    /// The humantime of that release, found once (a search of the releases per duration
+    /// was 1,350 instructions each).
+    humantime: Option<units::HumantimeFlavor>,
     /// Where each pool is named by an `egress_pool` (a queue, tenant or campaign uses it).
     pool_uses: BTreeMap<String, Vec<Loc>>,
 }
