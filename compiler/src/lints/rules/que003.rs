@@ -61,30 +61,23 @@ const WEEK: u64 = 7 * 24 * 3_600_000;
 
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let m = cx.model;
-    let mut scopes: Vec<(String, &Settings)> = Vec::new();
+    let mut scopes: Vec<(util::What<'_>, &Settings)> = Vec::new();
     for q in &m.queues {
-        let what = match &q.key {
-            ShapingKey::Default => "`queue default`".to_string(),
-            ShapingKey::Domain(d) => format!("`queue \"{d}\"`"),
-        };
-        scopes.push((what.clone(), &q.settings));
+        let what = util::queue_what(&q.key);
+        scopes.push((what, &q.settings));
         for t in &q.tenants {
-            scopes.push((format!("tenant `{}` of {what}", t.name), &t.settings));
+            scopes.push((what.inner("tenant `", &t.name, "`"), &t.settings));
+            let tenant = util::What::named("tenant `", &t.name, "`");
             for c in &t.campaigns {
-                scopes.push((
-                    format!("campaign `{}` of tenant `{}`", c.name, t.name),
-                    &c.settings,
-                ));
+                scopes.push((tenant.inner("campaign `", &c.name, "`"), &c.settings));
             }
         }
     }
     for t in &m.tenants {
-        scopes.push((format!("tenant `{}`", t.name), &t.settings));
+        let tenant = util::What::named("tenant `", &t.name, "`");
+        scopes.push((tenant, &t.settings));
         for c in &t.campaigns {
-            scopes.push((
-                format!("campaign `{}` of tenant `{}`", c.name, t.name),
-                &c.settings,
-            ));
+            scopes.push((tenant.inner("campaign `", &c.name, "`"), &c.settings));
         }
     }
     for (what, s) in scopes {

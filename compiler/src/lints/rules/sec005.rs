@@ -321,7 +321,8 @@ fn random_blob(s: &str) -> bool {
 
 fn kind(f: &Found<'_>) -> Option<&'static str> {
     // PEM and URLs have a character most values lack (`-`, `:`): a quick look for it
-    // first, since this runs for every string value.
+    // first, since this runs for every string value (and a short value is no random blob,
+    // tested before its name is searched).
     if f.text.contains('-') && pem_private_key(f.text) {
         Some("a PEM private key")
     } else if vault_token(f.text) {
@@ -330,7 +331,7 @@ fn kind(f: &Found<'_>) -> Option<&'static str> {
         Some("a password in a URL")
     } else if url_query_secret(f.text) {
         Some("a credential in a URL's query")
-    } else if secret_like_name(f.name) && random_blob(f.text) {
+    } else if random_blob(f.text) && secret_like_name(f.name) {
         Some("a secret-looking value")
     } else {
         None
