@@ -36,10 +36,19 @@ impl Settings {
         self.0.binary_search_by(|(k, _)| (*k).cmp(name))
     }
     pub fn get(&self, name: &str) -> Option<&Setting> {
+        if self.0.len() <= SMALL {
+            // A handful of fields: a scan comparing lengths first (most names differ in
+            // length) costs less than a binary search's string comparisons.
+            return self
+                .0
+                .iter()
+                .find(|(k, _)| k.len() == name.len() && *k == name)
+                .map(|(_, v)| v);
+        }
         self.find(name).ok().map(|i| &self.0[i].1)
     }
     pub fn contains_key(&self, name: &str) -> bool {
-        self.find(name).is_ok()
+        self.get(name).is_some()
     }
     /// Sets `name`, returning the setting it replaces.
     pub fn insert(&mut self, name: &'static str, setting: Setting) -> Option<Setting> {

@@ -1,7 +1,7 @@
 //! Phase B, lowering: the merged, checked tree becomes the [`Deployment`] model, each value
 //! with where it was written and each default applied.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::Resolver;
 use crate::check::{HAttr, HBlock};
@@ -396,13 +396,17 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 
     fn pool(&mut self, p: &HBlock<'_>) -> Pool {
         let name = p.label.clone().unwrap_or_default();
-        let top_sources: BTreeSet<String> =
-            self.top("source").filter_map(|s| s.label.clone()).collect();
+        let top_sources: rustc_hash::FxHashSet<&str> = self
+            .top("source")
+            .filter_map(|s| s.label.as_deref())
+            .collect();
+        // The schema's default, read once rather than per member.
+        let default_weight = field(None, &schema::POOL_SOURCE, "weight", Loc::default(), as_u32);
         let members = p
             .children("source")
             .filter_map(|s| {
                 let source = s.label.clone()?;
-                if top_sources.contains(&source) {
+                if top_sources.contains(source.as_str()) {
                     if let Some(extra) = s.attrs.iter().find(|a| a.name() != "weight") {
                         self.diags.push(
                             Diagnostic::new(codes::UNKNOWN_FIELD, format!("`{}` cannot be set here: source `{source}` is defined at the top level", extra.name()), extra.key_loc(), "set it in the source's definition")
@@ -410,7 +414,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         );
                     }
                 }
-                let weight = field(Some(s), &schema::POOL_SOURCE, "weight", s.header_loc(), as_u32).value;
+                let weight = s.read("weight", as_u32).unwrap_or(default_weight.value);
                 Some(PoolMember { source, weight, loc: s.header_loc() })
             })
             .collect();

@@ -13,7 +13,7 @@ mod names;
 use std::collections::{BTreeMap, BTreeSet};
 
 use kumoc_lang::units::{self, KumoVersion};
-use rustc_hash::FxHashSet as HashSet;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::check::HBlock;
 use crate::codes;
@@ -38,10 +38,16 @@ pub struct Input<'a> {
 /// Merge, resolve, check and lower; `None` when there is no model to build (no deployment
 /// block, or no release).
 pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployment> {
-    let (envs, user): (Vec<_>, Vec<_>) = input
-        .user
-        .into_iter()
-        .partition(|b| b.schema.keyword == "env");
+    // Without `env` blocks (the usual case) the user's blocks are kept as they are: a
+    // partition would copy every block into a second vector of the same size.
+    let (envs, user): (Vec<_>, Vec<_>) = if input.user.iter().any(|b| b.schema.keyword == "env") {
+        input
+            .user
+            .into_iter()
+            .partition(|b| b.schema.keyword == "env")
+    } else {
+        (Vec::new(), input.user)
+    };
     let user = dedupe(user, diags);
     let mut tree = input.stdlib;
     merge(&mut tree, user);
@@ -92,11 +98,13 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
     // The blocks there are one of per domain are lowered apart, consumed (see
     // `Resolver::lower`); the rest is the tree the resolver borrows. `order` keeps where each
     // block was, so the checks still walk the blocks in the order they are written.
-    let mut rest = Vec::new();
-    let mut bulk = Vec::new();
+    let is_bulk = |b: &HBlock<'_>| matches!(b.schema.keyword, "domain" | "queue" | "shaping");
+    let n_bulk = tree.iter().filter(|b| is_bulk(b)).count();
+    let mut rest = Vec::with_capacity(tree.len() - n_bulk);
+    let mut bulk = Vec::with_capacity(n_bulk);
     let mut order = Vec::with_capacity(tree.len());
     for b in tree {
-        if matches!(b.schema.keyword, "domain" | "queue" | "shaping") {
+        if is_bulk(&b) {
             order.push(Slot::Bulk(bulk.len()));
             bulk.push(b);
         } else {
@@ -136,6 +144,8 @@ struct Resolver<'t, 'a, 'd> {
     /// The humantime of that release, found once (a search of the releases per duration
     /// was 1,350 instructions each).
     humantime: Option<units::HumantimeFlavor>,
+    /// Whether a block schema (by address) has a required field.
+    has_required: HashMap<usize, bool>,
     /// Where each pool is named by an `egress_pool` (a queue, tenant or campaign uses it).
     pool_uses: BTreeMap<String, Vec<Loc>>,
 }

@@ -80,6 +80,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             names,
             version,
             humantime,
+            has_required: HashMap::default(),
             pool_uses: BTreeMap::new(),
         }
     }
@@ -104,8 +105,17 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 
     fn walk(&mut self, b: &HBlock<'_>) {
         self.block_gate(b);
-        // Required fields.
-        for f in b.schema.all_fields() {
+        // Required fields (most schemas have none: that is known once per schema).
+        let schema = b.schema;
+        let has_required = *self
+            .has_required
+            .entry(std::ptr::from_ref(schema) as usize)
+            .or_insert_with(|| schema.all_fields().any(|f| f.required));
+        let fields = has_required
+            .then(|| b.schema.all_fields())
+            .into_iter()
+            .flatten();
+        for f in fields {
             if f.required && b.attr(f.name).is_none() {
                 let what = match &b.label {
                     Some(l) => format!("`{} {}`", b.schema.keyword, l),
