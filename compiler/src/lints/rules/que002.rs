@@ -135,14 +135,14 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn lookup(scope: &Scope<'_>, name: &str) -> Option<Spanned<u64>> {
-    util::duration(scope.own, name).or_else(|| {
-        scope
-            .parents
-            .iter()
-            .flatten()
-            .find_map(|s| util::duration(s, name))
-    })
+/// A duration the scope inherits from the nearest scope above it that sets it.
+fn lookup_parents(scope: &Scope<'_>, name: &str) -> Option<u64> {
+    scope
+        .parents
+        .iter()
+        .flatten()
+        .find_map(|s| util::duration(s, name))
+        .map(|v| v.value)
 }
 
 /// Attempt times (ms) from 0 up to and including the first at or after `until` (at most
@@ -180,16 +180,19 @@ fn check_scope(
     if own_age.is_none() && own_retry.is_none() && own_cap.is_none() {
         return;
     }
-    // Unset, they are KumoMTA's defaults.
+    // Unset here, inherited; unset anywhere, KumoMTA's defaults.
+    let inherited = |own: &Option<Spanned<u64>>, name| {
+        own.as_ref()
+            .map(|v| v.value)
+            .or_else(|| lookup_parents(scope, name))
+    };
     let (Some(age), Some(retry)) = (
-        lookup(scope, "max_age").map(|a| a.value).or(kumo.max_age),
-        lookup(scope, "retry_interval")
-            .map(|r| r.value)
-            .or(kumo.retry_interval),
+        inherited(&own_age, "max_age").or(kumo.max_age),
+        inherited(&own_retry, "retry_interval").or(kumo.retry_interval),
     ) else {
         return;
     };
-    let cap = lookup(scope, "max_retry_interval").map(|c| c.value);
+    let cap = inherited(&own_cap, "max_retry_interval");
     if retry == 0 {
         return;
     }

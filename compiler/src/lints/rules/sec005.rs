@@ -323,13 +323,16 @@ fn kind(f: &Found<'_>) -> Option<&'static str> {
     // PEM and URLs have a character most values lack (`-`, `:`): a quick look for it
     // first, since this runs for every string value (and a short value is no random blob,
     // tested before its name is searched).
+    // A Vault token is at least 24 characters (a 4-character prefix and 20 more), a URL has
+    // a `:`: most values are shorter and have none.
+    let url = f.text.contains(':');
     if f.text.contains('-') && pem_private_key(f.text) {
         Some("a PEM private key")
-    } else if vault_token(f.text) {
+    } else if f.text.len() >= 24 && vault_token(f.text) {
         Some("a Vault token")
-    } else if f.text.contains(':') && url_password(f.text) {
+    } else if url && url_password(f.text) {
         Some("a password in a URL")
-    } else if url_query_secret(f.text) {
+    } else if url && url_query_secret(f.text) {
         Some("a credential in a URL's query")
     } else if random_blob(f.text) && secret_like_name(f.name) {
         Some("a secret-looking value")
