@@ -62,23 +62,28 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 
         // Found once: a search per domain is quadratic in the number of domains.
         let dkim_defaults = self.top_one("dkim_defaults");
-        let (mut domains, mut queues, mut shaping) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut domains, mut queues) = (Vec::new(), Vec::new());
+        let (mut shaping, mut shaping_labels) = (Vec::new(), Vec::new());
         for b in bulk {
             match b.schema.keyword {
                 "domain" => domains.push(self.domain(b, dkim_defaults)),
                 "queue" => queues.push(queue(b)),
                 _ => {
-                    let at = b.label_loc();
-                    shaping.push((self.shaping_block(b), at));
+                    shaping_labels.push(b.label_loc());
+                    shaping.push(self.shaping_block(b));
                 }
             }
         }
         let sources = self.sources();
         let pools = self.top("pool").map(|p| self.pool(p)).collect();
         let tenants = self.top("tenant").map(|t| self.tenant(t)).collect();
-        shaping.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+        let order = sort_order(&shaping, |a, b| a.key.cmp(&b.key));
+        let shaping = permute(shaping, &order);
         // Where each block's label is, for the checks on the model.
-        let (shaping, shaping_labels): (Vec<ShapingBlock>, Vec<Loc>) = shaping.into_iter().unzip();
+        let shaping_labels: Vec<Loc> = order
+            .iter()
+            .filter_map(|&i| shaping_labels.get(i).copied())
+            .collect();
         let mut providers: Vec<Provider> = self.top("provider").map(|p| self.provider(p)).collect();
         providers.sort_by(|a, b| a.name.cmp(&b.name));
         let secrets = self.top("secret").map(|s| self.secret(s)).collect();
@@ -390,8 +395,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 });
             }
         }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        out
+        let order = sort_order(&out, |a, b| a.name.cmp(&b.name));
+        permute(out, &order)
     }
 
     fn pool(&mut self, p: &HBlock<'_>) -> Pool {
@@ -836,6 +841,26 @@ fn dashboard(b: &HBlock<'_>) -> Option<Dashboard> {
             .unwrap_or_default(),
         folder: b.read("folder", Typed::text).map(str::to_string),
     })
+}
+
+/// The stable order that sorts `items` by `cmp`, as indices: sorting indices moves a word
+/// per step where sorting the items moved a whole model block (tens of thousands of them).
+fn sort_order<T>(items: &[T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| match (items.get(a), items.get(b)) {
+        (Some(x), Some(y)) => cmp(x, y),
+        _ => std::cmp::Ordering::Equal,
+    });
+    order
+}
+
+/// `items` in `order` (a permutation of their indices, from [`sort_order`]).
+fn permute<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+        .collect()
 }
 
 /// The key of a `queue` or `shaping` block, from its label (taken).

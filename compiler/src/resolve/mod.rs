@@ -22,7 +22,7 @@ use crate::model::{Deployment, Environment};
 use crate::source::{FileId, Loc};
 use crate::value::Spanned;
 
-use merge::{dedupe, merge};
+use merge::{dedupe, merge_deduped};
 
 /// What phase A produced, by layer.
 pub struct Input<'a> {
@@ -50,7 +50,7 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
     };
     let user = dedupe(user, diags);
     let mut tree = input.stdlib;
-    merge(&mut tree, user);
+    merge_deduped(&mut tree, user);
 
     // The deployment block decides the default environment and the KumoMTA version.
     let Some(dep) = tree.iter().find(|b| b.schema.keyword == "deployment") else {
@@ -92,7 +92,7 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
         }
     }
     if !overlay.is_empty() {
-        merge(&mut tree, dedupe(overlay, diags));
+        merge_deduped(&mut tree, dedupe(overlay, diags));
     }
 
     // The blocks there are one of per domain are lowered apart, consumed (see
