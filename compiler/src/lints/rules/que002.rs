@@ -81,7 +81,13 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         .iter()
         .find(|q| q.key == ShapingKey::Default)
         .map(|q| &q.settings);
-    let mut scopes: Vec<Scope<'_>> = Vec::new();
+    let kumo = |name| util::default_of(&schema::QUEUE, name, Typed::as_duration_ms);
+    let kumo = KumoDefaults {
+        max_age: kumo("max_age"),
+        retry_interval: kumo("retry_interval"),
+    };
+    // Each scope is checked as it is found (not collected: one per queue).
+    let mut visit = |scope: Scope<'_>| check_scope(cx, &scope, &kumo, out);
     for q in &m.queues {
         let what = util::queue_what(&q.key);
         let up = if q.key == ShapingKey::Default {
@@ -89,20 +95,20 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         } else {
             default
         };
-        scopes.push(Scope {
+        visit(Scope {
             what,
             own: &q.settings,
             parents: [up, None, None],
         });
         for t in &q.tenants {
             let twhat = what.inner("tenant `", &t.name, "`");
-            scopes.push(Scope {
+            visit(Scope {
                 what: twhat,
                 own: &t.settings,
                 parents: [Some(&q.settings), up, None],
             });
             for c in &t.campaigns {
-                scopes.push(Scope {
+                visit(Scope {
                     what: twhat.inner("campaign `", &c.name, "`"),
                     own: &c.settings,
                     parents: [Some(&t.settings), Some(&q.settings), up],
@@ -112,26 +118,18 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     }
     for t in &m.tenants {
         let what = util::What::named("tenant `", &t.name, "`");
-        scopes.push(Scope {
+        visit(Scope {
             what,
             own: &t.settings,
             parents: [default, None, None],
         });
         for c in &t.campaigns {
-            scopes.push(Scope {
+            visit(Scope {
                 what: what.inner("campaign `", &c.name, "`"),
                 own: &c.settings,
                 parents: [Some(&t.settings), default, None],
             });
         }
-    }
-    let kumo = |name| util::default_of(&schema::QUEUE, name, Typed::as_duration_ms);
-    let kumo = KumoDefaults {
-        max_age: kumo("max_age"),
-        retry_interval: kumo("retry_interval"),
-    };
-    for s in &scopes {
-        check_scope(cx, s, &kumo, out);
     }
 }
 

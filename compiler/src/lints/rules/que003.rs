@@ -61,31 +61,13 @@ const WEEK: u64 = 7 * 24 * 3_600_000;
 
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let m = cx.model;
-    let mut scopes: Vec<(util::What<'_>, &Settings)> = Vec::new();
-    for q in &m.queues {
-        let what = util::queue_what(&q.key);
-        scopes.push((what, &q.settings));
-        for t in &q.tenants {
-            scopes.push((what.inner("tenant `", &t.name, "`"), &t.settings));
-            let tenant = util::What::named("tenant `", &t.name, "`");
-            for c in &t.campaigns {
-                scopes.push((tenant.inner("campaign `", &c.name, "`"), &c.settings));
-            }
-        }
-    }
-    for t in &m.tenants {
-        let tenant = util::What::named("tenant `", &t.name, "`");
-        scopes.push((tenant, &t.settings));
-        for c in &t.campaigns {
-            scopes.push((tenant.inner("campaign `", &c.name, "`"), &c.settings));
-        }
-    }
-    for (what, s) in scopes {
+    // Each scope is checked as it is found (not collected: one per queue).
+    let mut visit = |what: util::What<'_>, s: &Settings| {
         let Some(age) = util::duration(s, "max_age") else {
-            continue;
+            return;
         };
         if age.value <= WEEK || cx.is_stdlib(age.loc) {
-            continue;
+            return;
         }
         out.push(
             RULE.diagnostic(
@@ -107,6 +89,24 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
                 }],
             ),
         );
+    };
+    for q in &m.queues {
+        let what = util::queue_what(&q.key);
+        visit(what, &q.settings);
+        for t in &q.tenants {
+            visit(what.inner("tenant `", &t.name, "`"), &t.settings);
+            let tenant = util::What::named("tenant `", &t.name, "`");
+            for c in &t.campaigns {
+                visit(tenant.inner("campaign `", &c.name, "`"), &c.settings);
+            }
+        }
+    }
+    for t in &m.tenants {
+        let tenant = util::What::named("tenant `", &t.name, "`");
+        visit(tenant, &t.settings);
+        for c in &t.campaigns {
+            visit(tenant.inner("campaign `", &c.name, "`"), &c.settings);
+        }
     }
     if !cx.production() {
         return;

@@ -187,7 +187,11 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         .max()
         .unwrap_or(1)
         .max(1) as u64;
-    let mut scopes: Vec<Scope<'_>> = Vec::new();
+    let memory = Memory::of(cx);
+    // KumoMTA's, where it is unset: read from the schema once.
+    let kumo_ready = util::default_of(&schema::SHAPING, "max_ready", Typed::as_int);
+    // Each scope is checked as it is found (not collected: one per shaping block).
+    let mut visit = |scope: Scope<'_>| check_scope(cx, &scope, memory.as_ref(), kumo_ready, out);
     for b in &m.shaping {
         let is_default = b.key == ShapingKey::Default;
         let what = util::shaping_what(&b.key);
@@ -197,14 +201,14 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             BLOCK_DESTINATIONS
         };
         let up = if is_default { None } else { default };
-        scopes.push(Scope {
+        visit(Scope {
             what,
             own: &b.shaping.settings,
             parents: [up, None],
             queues: sources * destinations,
         });
         for s in &b.shaping.sources {
-            scopes.push(Scope {
+            visit(Scope {
                 what: what.inner("source `", &s.name, "`"),
                 own: &s.settings,
                 parents: [Some(&b.shaping.settings), up],
@@ -214,26 +218,20 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     }
     for p in &m.providers {
         let what = util::provider_what(&p.name);
-        scopes.push(Scope {
+        visit(Scope {
             what,
             own: &p.shaping.settings,
             parents: [default, None],
             queues: sources * BLOCK_DESTINATIONS,
         });
         for s in &p.shaping.sources {
-            scopes.push(Scope {
+            visit(Scope {
                 what: what.inner("source `", &s.name, "`"),
                 own: &s.settings,
                 parents: [Some(&p.shaping.settings), default],
                 queues: BLOCK_DESTINATIONS,
             });
         }
-    }
-    let memory = Memory::of(cx);
-    // KumoMTA's, where it is unset: read from the schema once.
-    let kumo_ready = util::default_of(&schema::SHAPING, "max_ready", Typed::as_int);
-    for scope in &scopes {
-        check_scope(cx, scope, memory.as_ref(), kumo_ready, out);
     }
 }
 
