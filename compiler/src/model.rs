@@ -36,10 +36,19 @@ impl Settings {
         self.0.binary_search_by(|(k, _)| (*k).cmp(name))
     }
     pub fn get(&self, name: &str) -> Option<&Setting> {
+        if self.0.len() <= SMALL {
+            // A handful of fields: a scan comparing lengths first (most names differ in
+            // length) costs less than a binary search's string comparisons.
+            return self
+                .0
+                .iter()
+                .find(|(k, _)| k.len() == name.len() && *k == name)
+                .map(|(_, v)| v);
+        }
         self.find(name).ok().map(|i| &self.0[i].1)
     }
     pub fn contains_key(&self, name: &str) -> bool {
-        self.find(name).is_ok()
+        self.get(name).is_some()
     }
     /// Sets `name`, returning the setting it replaces.
     pub fn insert(&mut self, name: &'static str, setting: Setting) -> Option<Setting> {
@@ -91,11 +100,30 @@ impl std::fmt::Debug for Settings {
     }
 }
 
+/// Up to this many settings are sorted by insertion.
+const SMALL: usize = 16;
+
 impl FromIterator<(&'static str, Setting)> for Settings {
     /// Later duplicates replace earlier ones, as in a `BTreeMap`.
     fn from_iter<I: IntoIterator<Item = (&'static str, Setting)>>(iter: I) -> Self {
-        let mut v: Vec<(&'static str, Setting)> = iter.into_iter().collect();
-        v.sort_by_key(|(k, _)| *k);
+        // Sized for every item the iterator may yield (a block's attributes): one allocation,
+        // and nothing to shrink when each of them is kept.
+        let iter = iter.into_iter();
+        let (low, high) = iter.size_hint();
+        let mut v: Vec<(&'static str, Setting)> = Vec::with_capacity(high.unwrap_or(low));
+        v.extend(iter);
+        if v.len() <= SMALL {
+            // A handful of fields: a stable insertion sort, in place.
+            for i in 1..v.len() {
+                let mut j = i;
+                while j > 0 && v[j - 1].0 > v[j].0 {
+                    v.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+        } else {
+            v.sort_by_key(|(k, _)| *k);
+        }
         // A stable sort keeps equal keys in order; keep the last of each, in place (`dedup_by`
         // keeps the earlier of two: it takes the later one's setting).
         v.dedup_by(|later, kept| {

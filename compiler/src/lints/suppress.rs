@@ -80,12 +80,15 @@ pub fn apply_suppressions(
         if source.is_stdlib {
             continue;
         }
+        // The statements are listed only for a file with a suppression (most have none).
         let mut stmts = Vec::new();
-        statements(&parse.file.items, &mut stmts);
         for c in &parse.file.comments {
             let Some((codes, reason)) = parse_comment(&c.text, c.span) else {
                 continue;
             };
+            if stmts.is_empty() {
+                statements(&parse.file.items, &mut stmts);
+            }
             let line = source.line_of(c.span.start);
             let before = source
                 .text

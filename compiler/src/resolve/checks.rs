@@ -15,7 +15,8 @@ use crate::value::{Spanned, Typed};
 
 impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     /// Checks on what kumoc derives from the description (trust lists, pools, listeners).
-    pub(super) fn derived_checks(&mut self, d: &Deployment) {
+    /// `shaping_labels`: where the label of each of `d.shaping` is written.
+    pub(super) fn derived_checks(&mut self, d: &Deployment, shaping_labels: &[Loc]) {
         let c = &d.cluster;
         let cluster_loc = self
             .top_one("cluster")
@@ -73,7 +74,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
         self.derived_names(d);
         self.secret_sizes(d);
-        self.derived_shaping_keys(d);
+        self.derived_shaping_keys(d, shaping_labels);
         self.api_user_names();
         self.built_in_names(d);
     }
@@ -303,17 +304,14 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     /// kumoc derives shaping blocks of its own (the sink's routing domain; the TSA publish
     /// targets, which are no DNS names): a user block with the same key would be the same
     /// TOML table twice.
-    pub(super) fn derived_shaping_keys(&mut self, d: &Deployment) {
+    pub(super) fn derived_shaping_keys(&mut self, d: &Deployment, labels: &[Loc]) {
         if !d.cluster.sink.enabled.value {
             return;
         }
         let sink = crate::names::Names::new(d).sink_host();
-        for b in &d.shaping {
+        for (i, b) in d.shaping.iter().enumerate() {
             if b.key.as_str() == sink {
-                let at = self
-                    .top("shaping")
-                    .find(|s| s.label.as_deref() == Some(sink.as_str()))
-                    .map_or(b.loc, HBlock::label_loc);
+                let at = labels.get(i).copied().unwrap_or(b.loc);
                 self.diags.push(
                     Diagnostic::new(
                         codes::DUPLICATE_DEFINITION,

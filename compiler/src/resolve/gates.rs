@@ -43,7 +43,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 
     /// The version gate of a block itself (`BlockSchema::since`).
     pub(super) fn block_gate(&mut self, b: &HBlock<'_>) {
-        if let Some(feature) = b.schema.since {
+        if let Some(feature) = b.schema.since.filter(|f| self.lacks(*f)) {
             let what = format!("the `{}` block", b.schema.keyword);
             self.gate(feature, &what, b.header_loc());
         }
@@ -53,7 +53,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     /// and its duration strings.
     pub(super) fn attr_gates(&mut self, a: &HAttr<'_>) {
         if let Some(f) = a.field {
-            if let Some(since) = f.since {
+            if let Some(since) = f.since.filter(|f| self.lacks(*f)) {
                 self.gate(since, &format!("`{}`", f.name), a.key_loc());
             }
         }
@@ -68,13 +68,14 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     /// an older one (`units::RELEASES`) refuses what that one cannot read: `"1.5h"` before
     /// 2025.12.02-67ee9e96.
     fn duration_strings(&mut self, ast: &kumoc_lang::ast::Value, typed: &TypedAt) {
-        let Some(ver) = &self.version else { return };
+        let (Some(ver), Some(flavor)) = (&self.version, self.humantime) else {
+            return;
+        };
         let mut spans = Vec::new();
         durations_in(typed, &mut spans);
         if spans.is_empty() {
             return;
         }
-        let flavor = ver.humantime();
         for span in spans {
             let Some(kumoc_lang::ast::ValueKind::Str(s)) = value_at(ast, span).map(|v| &v.kind)
             else {
@@ -131,13 +132,13 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 self.gate(Feature::HostNameMatch, "`host_name(...)` matching", v.loc);
             }
             Typed::Enum(variant) => {
-                if let Some(since) = variant.since {
+                if let Some(since) = variant.since.filter(|f| self.lacks(*f)) {
                     self.gate(since, &format!("`{}`", variant.name), v.loc);
                 }
             }
             Typed::Action(a) => {
                 let variant = a.variant();
-                if let Some(since) = variant.since {
+                if let Some(since) = variant.since.filter(|f| self.lacks(*f)) {
                     self.gate(since, &format!("the `{}` action", variant.name), v.loc);
                 }
                 if let Action::SetConfig { value, .. } = a {
@@ -151,6 +152,12 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             }
             _ => {}
         }
+    }
+
+    /// Whether the deployment's release lacks `feature` (tested before a gate's text is
+    /// formatted: most values pass).
+    fn lacks(&self, feature: Feature) -> bool {
+        self.version.as_ref().is_some_and(|v| !v.supports(feature))
     }
 
     /// K2008 when the deployment's release lacks `feature` (`what` names it as written).

@@ -1,7 +1,7 @@
 //! Phase B, lowering: the merged, checked tree becomes the [`Deployment`] model, each value
 //! with where it was written and each default applied.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::Resolver;
 use crate::check::{HAttr, HBlock};
@@ -10,10 +10,18 @@ use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::schema::{self, BlockSchema};
 use crate::source::{FileId, Loc};
-use crate::value::{Spanned, Trigger, Typed};
+use crate::value::{Spanned, Trigger, Typed, TypedAt};
 
 impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
-    pub(super) fn lower(&mut self, environment: Spanned<Environment>) -> Option<Deployment> {
+    /// The model. `bulk` (the `domain`, `queue` and `shaping` blocks, outside the tree the
+    /// resolver borrows) is consumed: each block's values move into the model and the rest
+    /// of it is freed as soon as it is lowered, so the typed tree and the model of tens of
+    /// thousands of blocks are never both whole.
+    pub(super) fn lower(
+        &mut self,
+        environment: Spanned<Environment>,
+        bulk: Vec<HBlock<'a>>,
+    ) -> Option<Deployment> {
         let dep = self.top_one("deployment")?;
         let name = Spanned {
             value: dep.label.clone().unwrap_or_default(),
@@ -54,17 +62,28 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 
         // Found once: a search per domain is quadratic in the number of domains.
         let dkim_defaults = self.top_one("dkim_defaults");
-        let domains = self
-            .top("domain")
-            .map(|d| self.domain(d, dkim_defaults))
-            .collect();
+        let (mut domains, mut queues) = (Vec::new(), Vec::new());
+        let (mut shaping, mut shaping_labels) = (Vec::new(), Vec::new());
+        for b in bulk {
+            match b.schema.keyword {
+                "domain" => domains.push(self.domain(b, dkim_defaults)),
+                "queue" => queues.push(queue(b)),
+                _ => {
+                    shaping_labels.push(b.label_loc());
+                    shaping.push(self.shaping_block(b));
+                }
+            }
+        }
         let sources = self.sources();
         let pools = self.top("pool").map(|p| self.pool(p)).collect();
         let tenants = self.top("tenant").map(|t| self.tenant(t)).collect();
-        let queues: Vec<QueueRule> = self.top("queue").map(|q| self.queue(q)).collect();
-        let mut shaping: Vec<ShapingBlock> =
-            self.top("shaping").map(|s| self.shaping_block(s)).collect();
-        shaping.sort_by(|a, b| a.key.cmp(&b.key));
+        let order = sort_order(&shaping, |a, b| a.key.cmp(&b.key));
+        let shaping = permute(shaping, &order);
+        // Where each block's label is, for the checks on the model.
+        let shaping_labels: Vec<Loc> = order
+            .iter()
+            .filter_map(|&i| shaping_labels.get(i).copied())
+            .collect();
         let mut providers: Vec<Provider> = self.top("provider").map(|p| self.provider(p)).collect();
         providers.sort_by(|a, b| a.name.cmp(&b.name));
         let secrets = self.top("secret").map(|s| self.secret(s)).collect();
@@ -154,17 +173,21 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 .with_help("add `vault { address = \"https://...\"  token = secret(\"vault-token\", \"token\") }`"),
             );
         }
-        self.derived_checks(&d);
+        self.derived_checks(&d, &shaping_labels);
         Some(d)
     }
 
-    fn domain(&mut self, d: &HBlock<'_>, dkim_defaults: Option<&HBlock<'_>>) -> Domain {
-        let name = d.label.clone().unwrap_or_default();
+    fn domain(&mut self, mut d: HBlock<'_>, dkim_defaults: Option<&HBlock<'_>>) -> Domain {
+        let name = d.label.take().unwrap_or_default();
+        let loc = d.header_loc();
         let vault_mount = dkim_defaults
             .and_then(|b| b.attr("vault_mount"))
             .map(|a| a.key_loc());
-        let dkim = d.child("dkim").and_then(|k| {
-            let mut s = settings(k);
+        let dkim = d.blocks.iter_mut().find(|b| b.schema.keyword == "dkim");
+        let dkim = dkim.and_then(|k| {
+            // Read before the values move into the settings.
+            let selector = k.read("selector", Typed::text).map(str::to_string);
+            let mut s = settings_owned(k);
             if let (Some(a), None) = (k.attr("vault_path"), vault_mount) {
                 self.diags.push(
                     Diagnostic::new(
@@ -209,11 +232,10 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 );
                 return None;
             }
-            let key_ref = key_setting.value.as_secret()?.clone();
-            let selector = k
-                .read("selector", Typed::text)
-                .map(str::to_string)
-                .or_else(|| {
+            let Typed::Secret(key_ref) = key_setting.value else {
+                return None;
+            };
+            let selector = selector.or_else(|| {
                     dkim_defaults.and_then(|b| b.read("selector", Typed::text).map(str::to_string))
                 });
             let Some(selector) = selector else {
@@ -228,8 +250,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 );
                 return None;
             };
-            let key = match &key_ref.key {
-                Some((k, _)) => k.clone(),
+            let key = match key_ref.key {
+                Some((k, _)) => k,
                 None => {
                     let derived = format!("{name}.{selector}.key");
                     if derived.starts_with('*') {
@@ -261,11 +283,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 }),
             })
         });
-        Domain {
-            name,
-            loc: d.header_loc(),
-            dkim,
-        }
+        Domain { name, loc, dkim }
     }
 
     /// The warm-up schedules: a source's own `warmup` block (top level or in a pool), else
@@ -274,14 +292,16 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let mut out: BTreeMap<String, Warmup> = BTreeMap::new();
         let mut own: Vec<(String, &HBlock<'_>)> = self
             .top("source")
-            .filter_map(|s| Some((s.label.clone()?, s.child("warmup")?)))
+            .filter_map(|s| Some((s.child("warmup")?, s.label.clone()?)))
+            .map(|(w, name)| (name, w))
             .collect();
         let mut pools: Vec<_> = self.top("pool").collect();
         pools.sort_by(|a, b| a.label.cmp(&b.label));
         for p in &pools {
             own.extend(
                 p.children("source")
-                    .filter_map(|s| Some((s.label.clone()?, s.child("warmup")?))),
+                    .filter_map(|s| Some((s.child("warmup")?, s.label.clone()?)))
+                    .map(|(w, name)| (name, w)),
             );
         }
         for (name, w) in own {
@@ -355,11 +375,15 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 settings: settings(s),
             })
             .collect();
-        let mut seen: BTreeSet<String> = out.iter().map(|s| s.name.clone()).collect();
+        // Hashed and borrowed: a B-tree of copied names was most of this step's time.
+        let mut seen: rustc_hash::FxHashSet<&str> = self
+            .top("source")
+            .map(|s| s.label.as_deref().unwrap_or_default())
+            .collect();
         for pool in self.top("pool") {
             for s in pool.children("source") {
                 let Some(name) = &s.label else { continue };
-                if !seen.insert(name.clone()) {
+                if !seen.insert(name) {
                     continue;
                 }
                 let mut st = settings(s);
@@ -371,19 +395,23 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 });
             }
         }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        out
+        let order = sort_order(&out, |a, b| a.name.cmp(&b.name));
+        permute(out, &order)
     }
 
     fn pool(&mut self, p: &HBlock<'_>) -> Pool {
         let name = p.label.clone().unwrap_or_default();
-        let top_sources: BTreeSet<String> =
-            self.top("source").filter_map(|s| s.label.clone()).collect();
+        let top_sources: rustc_hash::FxHashSet<&str> = self
+            .top("source")
+            .filter_map(|s| s.label.as_deref())
+            .collect();
+        // The schema's default, read once rather than per member.
+        let default_weight = field(None, &schema::POOL_SOURCE, "weight", Loc::default(), as_u32);
         let members = p
             .children("source")
             .filter_map(|s| {
                 let source = s.label.clone()?;
-                if top_sources.contains(&source) {
+                if top_sources.contains(source.as_str()) {
                     if let Some(extra) = s.attrs.iter().find(|a| a.name() != "weight") {
                         self.diags.push(
                             Diagnostic::new(codes::UNKNOWN_FIELD, format!("`{}` cannot be set here: source `{source}` is defined at the top level", extra.name()), extra.key_loc(), "set it in the source's definition")
@@ -391,7 +419,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         );
                     }
                 }
-                let weight = field(Some(s), &schema::POOL_SOURCE, "weight", s.header_loc(), as_u32).value;
+                let weight = s.read("weight", as_u32).unwrap_or(default_weight.value);
                 Some(PoolMember { source, weight, loc: s.header_loc() })
             })
             .collect();
@@ -408,23 +436,6 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             loc: t.header_loc(),
             settings: settings(t),
             campaigns: campaigns(t),
-        }
-    }
-
-    fn queue(&self, q: &HBlock<'_>) -> QueueRule {
-        QueueRule {
-            key: shaping_key(q),
-            loc: q.header_loc(),
-            settings: settings(q),
-            tenants: q
-                .children("tenant")
-                .map(|t| QueueTenant {
-                    name: t.label.clone().unwrap_or_default(),
-                    loc: t.header_loc(),
-                    settings: settings(t),
-                    campaigns: campaigns(t),
-                })
-                .collect(),
         }
     }
 
@@ -449,12 +460,12 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
-    fn shaping_block(&self, b: &HBlock<'_>) -> ShapingBlock {
-        let mut shaping = self.shaping(b, &[]);
-        let from = b.from.as_ref().map(|(n, l)| Spanned {
-            value: n.clone(),
-            loc: *l,
-        });
+    /// A `shaping` block, consumed.
+    fn shaping_block(&self, mut b: HBlock<'_>) -> ShapingBlock {
+        let key = shaping_key(b.label.take());
+        let loc = b.header_loc();
+        let from = b.from.take().map(|(value, loc)| Spanned { value, loc });
+        let mut shaping = shaping_owned(b);
         if let Some(f) = &from {
             // Start from the preset's egress settings; the block's own settings win.
             if let Some(p) = self
@@ -476,8 +487,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
             }
         }
         ShapingBlock {
-            key: shaping_key(b),
-            loc: b.header_loc(),
+            key,
+            loc,
             from,
             shaping,
         }
@@ -832,35 +843,145 @@ fn dashboard(b: &HBlock<'_>) -> Option<Dashboard> {
     })
 }
 
-fn shaping_key(b: &HBlock<'_>) -> ShapingKey {
-    match b.label.as_deref() {
-        Some("default") | None => ShapingKey::Default,
-        Some(d) => ShapingKey::Domain(d.to_string()),
+/// The stable order that sorts `items` by `cmp`, as indices: sorting indices moves a word
+/// per step where sorting the items moved a whole model block (tens of thousands of them).
+fn sort_order<T>(items: &[T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| match (items.get(a), items.get(b)) {
+        (Some(x), Some(y)) => cmp(x, y),
+        _ => std::cmp::Ordering::Equal,
+    });
+    order
+}
+
+/// `items` in `order` (a permutation of their indices, from [`sort_order`]).
+fn permute<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
+        .collect()
+}
+
+/// The key of a `queue` or `shaping` block, from its label (taken).
+fn shaping_key(label: Option<String>) -> ShapingKey {
+    match label {
+        Some(d) if d != "default" => ShapingKey::Domain(d),
+        _ => ShapingKey::Default,
     }
 }
 
 fn settings(b: &HBlock<'_>) -> Settings {
     b.attrs
         .iter()
+        .filter_map(|a| setting(a.field?, a.value.clone()?))
+        .collect()
+}
+
+/// [`settings`], the values moved out of the block (which keeps its attributes' syntax).
+fn settings_owned(b: &mut HBlock<'_>) -> Settings {
+    b.attrs
+        .iter_mut()
+        .filter_map(|a| setting(a.field?, a.value.take()?))
+        .collect()
+}
+
+/// One field's setting from its typed value.
+fn setting(field: &'static schema::Field, v: TypedAt) -> Option<(&'static str, Setting)> {
+    let mut value = v.value;
+    // `secret("name")` without a key: the key is named after the field (TLS fields
+    // use the kubernetes.io/tls names). DKIM keys and API users are handled apart.
+    if let Typed::Secret(r) = &mut value {
+        if r.key.is_none() && !matches!(field.name, "key" | "users") {
+            r.key = Some((default_secret_key(field.name).to_string(), r.name_loc));
+        }
+    }
+    Some((
+        field.name,
+        Setting {
+            field,
+            value,
+            loc: v.loc,
+        },
+    ))
+}
+
+/// A `queue` block, consumed.
+fn queue(mut q: HBlock<'_>) -> QueueRule {
+    QueueRule {
+        key: shaping_key(q.label.take()),
+        loc: q.header_loc(),
+        settings: settings_owned(&mut q),
+        tenants: q
+            .blocks
+            .into_iter()
+            .filter(|t| t.schema.keyword == "tenant")
+            .map(|mut t| QueueTenant {
+                name: t.label.take().unwrap_or_default(),
+                loc: t.header_loc(),
+                settings: settings_owned(&mut t),
+                campaigns: campaigns_owned(t),
+            })
+            .collect(),
+    }
+}
+
+/// The egress settings of a `shaping` block, consumed (see [`Resolver::shaping`]).
+fn shaping_owned(mut b: HBlock<'_>) -> Shaping {
+    let settings = settings_owned(&mut b);
+    let automation = b.children("automation").map(rule).collect();
+    let mut maps = BTreeMap::new();
+    let mut sources = Vec::new();
+    for mut c in b.blocks {
+        if c.schema.map_of.is_some() {
+            maps.insert(c.schema.keyword, map_entries_owned(c));
+        } else if c.schema.keyword == "source" {
+            let entries = source_maps_owned(&mut c);
+            sources.push(ShapingSource {
+                name: c.label.take().unwrap_or_default(),
+                loc: c.header_loc(),
+                settings: settings_owned(&mut c),
+                maps: entries,
+            });
+        }
+    }
+    Shaping {
+        settings,
+        maps,
+        automation,
+        sources,
+    }
+}
+
+/// The map blocks of a block, consumed (see [`maps`]).
+fn source_maps_owned(b: &mut HBlock<'_>) -> BTreeMap<&'static str, MapEntries> {
+    std::mem::take(&mut b.blocks)
+        .into_iter()
+        .filter(|c| c.schema.map_of.is_some())
+        .map(|c| (c.schema.keyword, map_entries_owned(c)))
+        .collect()
+}
+
+/// The entries of a map block, consumed (see [`maps`]).
+fn map_entries_owned(c: HBlock<'_>) -> MapEntries {
+    c.attrs
+        .into_iter()
         .filter_map(|a| {
-            let field = a.field?;
-            let v = a.value.as_ref()?;
-            let mut value = v.value.clone();
-            // `secret("name")` without a key: the key is named after the field (TLS fields
-            // use the kubernetes.io/tls names). DKIM keys and API users are handled apart.
-            if let Typed::Secret(r) = &mut value {
-                if r.key.is_none() && !matches!(field.name, "key" | "users") {
-                    r.key = Some((default_secret_key(field.name).to_string(), r.name_loc));
-                }
-            }
-            Some((
-                field.name,
-                Setting {
-                    field,
-                    value,
-                    loc: v.loc,
-                },
-            ))
+            let name = a.value.as_ref().map(|_| a.name().to_string())?;
+            Some((name, a.value?))
+        })
+        .collect()
+}
+
+/// [`campaigns`], consumed.
+fn campaigns_owned(t: HBlock<'_>) -> Vec<Campaign> {
+    t.blocks
+        .into_iter()
+        .filter(|c| c.schema.keyword == "campaign")
+        .map(|mut c| Campaign {
+            name: c.label.take().unwrap_or_default(),
+            loc: c.header_loc(),
+            settings: settings_owned(&mut c),
         })
         .collect()
 }

@@ -4,6 +4,8 @@
 //! as `automation` append, `replace_base = true` starts the block afresh). Inside one layer,
 //! the same block twice is a duplicate definition.
 
+use std::collections::hash_map::Entry;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::check::{HBlock, duplicate_block};
@@ -13,12 +15,24 @@ use crate::value::Typed;
 
 /// Merge `overlay` blocks into `base`.
 pub(super) fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
+    merge_with(base, overlay, true);
+}
+
+/// [`merge`] an overlay that [`dedupe`] returned: no two of its blocks merge with each
+/// other, so only the base's keys are indexed (the overlay's are hashed once, to look them
+/// up, not again to be added).
+pub(super) fn merge_deduped<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
+    merge_with(base, overlay, false);
+}
+
+/// `index_overlay`: whether an overlay block may merge into an earlier overlay block.
+fn merge_with<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>, index_overlay: bool) {
     // First where each overlay block goes, from an index of the keys (borrowed, so merging
     // N blocks costs O(N) and copies no name): `Some(i)` merges it into the block at `i`,
     // `None` appends it.
     let targets: Vec<Option<usize>> = {
         let mut index: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
-        index.reserve(base.len() + overlay.len());
+        index.reserve(base.len() + if index_overlay { overlay.len() } else { 0 });
         for (i, b) in base.iter().enumerate() {
             if b.schema.multiplicity != Multiplicity::Many && !unnamed(b) {
                 index.entry(b.key()).or_insert(i);
@@ -29,16 +43,27 @@ pub(super) fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
             .iter()
             .map(|ob| {
                 if ob.schema.multiplicity != Multiplicity::Many && !unnamed(ob) {
-                    if let Some(&i) = index.get(&ob.key()) {
-                        return Some(i);
+                    if !index_overlay {
+                        if let Some(&i) = index.get(&ob.key()) {
+                            return Some(i);
+                        }
+                        next += 1;
+                        return None;
                     }
-                    index.insert(ob.key(), next);
+                    // One hash of the key, whether it is found or added.
+                    match index.entry(ob.key()) {
+                        Entry::Occupied(e) => return Some(*e.get()),
+                        Entry::Vacant(e) => {
+                            e.insert(next);
+                        }
+                    }
                 }
                 next += 1;
                 None
             })
             .collect()
     };
+    base.reserve(targets.iter().filter(|t| t.is_none()).count());
     for (ob, target) in overlay.into_iter().zip(targets) {
         match target.and_then(|i| base.get_mut(i)) {
             Some(b) => merge_into(b, ob),
@@ -100,13 +125,16 @@ pub(super) fn dedupe<'a>(blocks: Vec<HBlock<'a>>, diags: &mut Vec<Diagnostic>) -
                 if b.schema.multiplicity == Multiplicity::Many || unnamed(b) {
                     return true;
                 }
-                match index.get(&b.key()).and_then(|&first| blocks.get(first)) {
-                    Some(first) => {
-                        diags.push(duplicate_block(b, first.header_loc()));
+                // One hash of the key, whether it is found or added.
+                match index.entry(b.key()) {
+                    Entry::Occupied(e) => {
+                        if let Some(first) = blocks.get(*e.get()) {
+                            diags.push(duplicate_block(b, first.header_loc()));
+                        }
                         false
                     }
-                    None => {
-                        index.insert(b.key(), i);
+                    Entry::Vacant(e) => {
+                        e.insert(i);
                         true
                     }
                 }

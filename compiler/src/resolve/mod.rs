@@ -12,7 +12,8 @@ mod names;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kumoc_lang::units::KumoVersion;
+use kumoc_lang::units::{self, KumoVersion};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::check::HBlock;
 use crate::codes;
@@ -21,7 +22,7 @@ use crate::model::{Deployment, Environment};
 use crate::source::{FileId, Loc};
 use crate::value::Spanned;
 
-use merge::{dedupe, merge};
+use merge::{dedupe, merge_deduped};
 
 /// What phase A produced, by layer.
 pub struct Input<'a> {
@@ -37,13 +38,19 @@ pub struct Input<'a> {
 /// Merge, resolve, check and lower; `None` when there is no model to build (no deployment
 /// block, or no release).
 pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployment> {
-    let (envs, user): (Vec<_>, Vec<_>) = input
-        .user
-        .into_iter()
-        .partition(|b| b.schema.keyword == "env");
+    // Without `env` blocks (the usual case) the user's blocks are kept as they are: a
+    // partition would copy every block into a second vector of the same size.
+    let (envs, user): (Vec<_>, Vec<_>) = if input.user.iter().any(|b| b.schema.keyword == "env") {
+        input
+            .user
+            .into_iter()
+            .partition(|b| b.schema.keyword == "env")
+    } else {
+        (Vec::new(), input.user)
+    };
     let user = dedupe(user, diags);
     let mut tree = input.stdlib;
-    merge(&mut tree, user);
+    merge_deduped(&mut tree, user);
 
     // The deployment block decides the default environment and the KumoMTA version.
     let Some(dep) = tree.iter().find(|b| b.schema.keyword == "deployment") else {
@@ -84,20 +91,47 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
             overlay.extend(e.blocks);
         }
     }
-    merge(&mut tree, dedupe(overlay, diags));
+    if !overlay.is_empty() {
+        merge_deduped(&mut tree, dedupe(overlay, diags));
+    }
 
-    let mut r = Resolver::new(&tree, diags);
-    r.check_tree();
-    r.lower(environment)
+    // The blocks there are one of per domain are lowered apart, consumed (see
+    // `Resolver::lower`); the rest is the tree the resolver borrows. `order` keeps where each
+    // block was, so the checks still walk the blocks in the order they are written.
+    let is_bulk = |b: &HBlock<'_>| matches!(b.schema.keyword, "domain" | "queue" | "shaping");
+    let n_bulk = tree.iter().filter(|b| is_bulk(b)).count();
+    let mut rest = Vec::with_capacity(tree.len() - n_bulk);
+    let mut bulk = Vec::with_capacity(n_bulk);
+    let mut order = Vec::with_capacity(tree.len());
+    for b in tree {
+        if is_bulk(&b) {
+            order.push(Slot::Bulk(bulk.len()));
+            bulk.push(b);
+        } else {
+            order.push(Slot::Rest(rest.len()));
+            rest.push(b);
+        }
+    }
+    let mut r = Resolver::new(&rest, diags);
+    r.check_tree(&bulk, &order);
+    r.lower(environment, bulk)
+}
+
+/// Where a block of the merged tree went: into the resolver's tree or the blocks lowered
+/// apart.
+#[derive(Clone, Copy)]
+enum Slot {
+    Rest(usize),
+    Bulk(usize),
 }
 
 /// What the merged description defines, by kind (a secret with the keys it declares).
 struct Names<'t> {
-    pools: BTreeSet<&'t str>,
-    sources: BTreeSet<&'t str>,
-    tenants: BTreeSet<&'t str>,
+    pools: HashSet<&'t str>,
+    sources: HashSet<&'t str>,
+    tenants: HashSet<&'t str>,
     secrets: BTreeMap<String, BTreeSet<String>>,
-    providers: BTreeSet<&'t str>,
+    providers: HashSet<&'t str>,
 }
 
 /// The state of the phase over one merged tree; its steps are `impl` blocks in the rooms
@@ -107,6 +141,11 @@ struct Resolver<'t, 'a, 'd> {
     diags: &'d mut Vec<Diagnostic>,
     names: Names<'t>,
     version: Option<KumoVersion>,
+    /// The humantime of that release, found once (a search of the releases per duration
+    /// was 1,350 instructions each).
+    humantime: Option<units::HumantimeFlavor>,
+    /// Whether a block schema (by address) has a required field.
+    has_required: HashMap<usize, bool>,
     /// Where each pool is named by an `egress_pool` (a queue, tenant or campaign uses it).
     pool_uses: BTreeMap<String, Vec<Loc>>,
 }

@@ -68,9 +68,10 @@ declare_rule! {
 const MIN_ATTEMPTS: usize = 3;
 
 struct Scope<'a> {
-    what: String,
+    what: util::What<'a>,
     own: &'a Settings,
-    parents: Vec<&'a Settings>,
+    /// The scopes it inherits from, nearest first.
+    parents: [Option<&'a Settings>; 3],
 }
 
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
@@ -80,113 +81,127 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         .iter()
         .find(|q| q.key == ShapingKey::Default)
         .map(|q| &q.settings);
-    let base: Vec<&Settings> = default.into_iter().collect();
-    let mut scopes: Vec<Scope<'_>> = Vec::new();
+    let kumo = |name| util::default_of(&schema::QUEUE, name, Typed::as_duration_ms);
+    let kumo = KumoDefaults {
+        max_age: kumo("max_age"),
+        retry_interval: kumo("retry_interval"),
+    };
+    // Each scope is checked as it is found (not collected: one per queue).
+    let mut visit = |scope: Scope<'_>| check_scope(cx, &scope, &kumo, out);
     for q in &m.queues {
-        let is_default = q.key == ShapingKey::Default;
-        let what = if is_default {
-            "`queue default`".to_string()
+        let what = util::queue_what(&q.key);
+        let up = if q.key == ShapingKey::Default {
+            None
         } else {
-            format!("`queue \"{}\"`", q.key.as_str())
+            default
         };
-        let up: Vec<&Settings> = if is_default { Vec::new() } else { base.clone() };
-        scopes.push(Scope {
-            what: what.clone(),
+        visit(Scope {
+            what,
             own: &q.settings,
-            parents: up.clone(),
+            parents: [up, None, None],
         });
         for t in &q.tenants {
-            let mut parents = vec![&q.settings];
-            parents.extend(up.iter().copied());
-            let twhat = format!("tenant `{}` of {what}", t.name);
-            scopes.push(Scope {
-                what: twhat.clone(),
+            let twhat = what.inner("tenant `", &t.name, "`");
+            visit(Scope {
+                what: twhat,
                 own: &t.settings,
-                parents: parents.clone(),
+                parents: [Some(&q.settings), up, None],
             });
             for c in &t.campaigns {
-                let mut cparents = vec![&t.settings];
-                cparents.extend(parents.iter().copied());
-                scopes.push(Scope {
-                    what: format!("campaign `{}` of {twhat}", c.name),
+                visit(Scope {
+                    what: twhat.inner("campaign `", &c.name, "`"),
                     own: &c.settings,
-                    parents: cparents,
+                    parents: [Some(&t.settings), Some(&q.settings), up],
                 });
             }
         }
     }
     for t in &m.tenants {
-        let what = format!("tenant `{}`", t.name);
-        scopes.push(Scope {
-            what: what.clone(),
+        let what = util::What::named("tenant `", &t.name, "`");
+        visit(Scope {
+            what,
             own: &t.settings,
-            parents: base.clone(),
+            parents: [default, None, None],
         });
         for c in &t.campaigns {
-            let mut parents = vec![&t.settings];
-            parents.extend(base.iter().copied());
-            scopes.push(Scope {
-                what: format!("campaign `{}` of {what}", c.name),
+            visit(Scope {
+                what: what.inner("campaign `", &c.name, "`"),
                 own: &c.settings,
-                parents,
+                parents: [Some(&t.settings), default, None],
             });
         }
     }
-    for s in &scopes {
-        check_scope(cx, s, out);
-    }
 }
 
-fn lookup(scope: &Scope<'_>, name: &str) -> Option<Spanned<u64>> {
-    util::duration(scope.own, name)
-        .or_else(|| scope.parents.iter().find_map(|s| util::duration(s, name)))
+/// A duration the scope inherits from the nearest scope above it that sets it.
+fn lookup_parents(scope: &Scope<'_>, name: &str) -> Option<u64> {
+    scope
+        .parents
+        .iter()
+        .flatten()
+        .find_map(|s| util::duration(s, name))
+        .map(|v| v.value)
 }
 
-/// Attempt times (ms) from 0 up to and including the first at or after `until`.
-fn schedule(retry: u64, cap: Option<u64>, until: u64) -> Vec<u64> {
-    let mut times = vec![0u64];
-    let mut at = 0u64;
-    let mut delay = retry;
-    while at < until && times.len() < 64 {
-        let wait = cap.map_or(delay, |c| delay.min(c));
-        at = at.saturating_add(wait);
-        times.push(at);
-        delay = delay.saturating_mul(2);
-    }
-    times
+/// Attempt times (ms) from 0 up to and including the first at or after `until` (at most
+/// 64), computed as they are read.
+fn schedule(retry: u64, cap: Option<u64>, until: u64) -> impl Iterator<Item = u64> {
+    // The next attempt's time and the delay after it.
+    let mut next = Some((0u64, retry));
+    std::iter::from_fn(move || {
+        let (at, delay) = next?;
+        next = (at < until).then(|| {
+            let wait = cap.map_or(delay, |c| delay.min(c));
+            (at.saturating_add(wait), delay.saturating_mul(2))
+        });
+        Some(at)
+    })
+    .take(64)
 }
 
-fn check_scope(cx: &LintContext<'_>, scope: &Scope<'_>, out: &mut Vec<Diagnostic>) {
+/// KumoMTA's `max_age` and `retry_interval`, for a scope where they are unset (read from
+/// the schema once per run, not per scope).
+struct KumoDefaults {
+    max_age: Option<u64>,
+    retry_interval: Option<u64>,
+}
+
+fn check_scope(
+    cx: &LintContext<'_>,
+    scope: &Scope<'_>,
+    kumo: &KumoDefaults,
+    out: &mut Vec<Diagnostic>,
+) {
     let own_age = util::duration(scope.own, "max_age");
     let own_retry = util::duration(scope.own, "retry_interval");
     let own_cap = util::duration(scope.own, "max_retry_interval");
     if own_age.is_none() && own_retry.is_none() && own_cap.is_none() {
         return;
     }
-    // Unset, they are KumoMTA's defaults.
-    let kumo = |name| util::default_of(&schema::QUEUE, name, Typed::as_duration_ms);
+    // Unset here, inherited; unset anywhere, KumoMTA's defaults.
+    let inherited = |own: &Option<Spanned<u64>>, name| {
+        own.as_ref()
+            .map(|v| v.value)
+            .or_else(|| lookup_parents(scope, name))
+    };
     let (Some(age), Some(retry)) = (
-        lookup(scope, "max_age")
-            .map(|a| a.value)
-            .or_else(|| kumo("max_age")),
-        lookup(scope, "retry_interval")
-            .map(|r| r.value)
-            .or_else(|| kumo("retry_interval")),
+        inherited(&own_age, "max_age").or(kumo.max_age),
+        inherited(&own_retry, "retry_interval").or(kumo.retry_interval),
     ) else {
         return;
     };
-    let cap = lookup(scope, "max_retry_interval").map(|c| c.value);
+    let cap = inherited(&own_cap, "max_retry_interval");
     if retry == 0 {
         return;
     }
     // Enough attempts to show the schedule up to the fourth, and past max_age.
-    let times = schedule(retry, cap, age.max(1));
-    let before = times.iter().filter(|t| **t < age).count();
+    let before = schedule(retry, cap, age.max(1))
+        .filter(|t| *t < age)
+        .count();
     if before >= MIN_ATTEMPTS {
         return;
     }
     let mut shown: Vec<u64> = schedule(retry, cap, u64::MAX)
-        .into_iter()
         .take(MIN_ATTEMPTS + 1)
         .collect();
     shown.dedup();

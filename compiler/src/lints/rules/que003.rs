@@ -61,38 +61,13 @@ const WEEK: u64 = 7 * 24 * 3_600_000;
 
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let m = cx.model;
-    let mut scopes: Vec<(String, &Settings)> = Vec::new();
-    for q in &m.queues {
-        let what = match &q.key {
-            ShapingKey::Default => "`queue default`".to_string(),
-            ShapingKey::Domain(d) => format!("`queue \"{d}\"`"),
-        };
-        scopes.push((what.clone(), &q.settings));
-        for t in &q.tenants {
-            scopes.push((format!("tenant `{}` of {what}", t.name), &t.settings));
-            for c in &t.campaigns {
-                scopes.push((
-                    format!("campaign `{}` of tenant `{}`", c.name, t.name),
-                    &c.settings,
-                ));
-            }
-        }
-    }
-    for t in &m.tenants {
-        scopes.push((format!("tenant `{}`", t.name), &t.settings));
-        for c in &t.campaigns {
-            scopes.push((
-                format!("campaign `{}` of tenant `{}`", c.name, t.name),
-                &c.settings,
-            ));
-        }
-    }
-    for (what, s) in scopes {
+    // Each scope is checked as it is found (not collected: one per queue).
+    let mut visit = |what: util::What<'_>, s: &Settings| {
         let Some(age) = util::duration(s, "max_age") else {
-            continue;
+            return;
         };
         if age.value <= WEEK || cx.is_stdlib(age.loc) {
-            continue;
+            return;
         }
         out.push(
             RULE.diagnostic(
@@ -114,6 +89,24 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
                 }],
             ),
         );
+    };
+    for q in &m.queues {
+        let what = util::queue_what(&q.key);
+        visit(what, &q.settings);
+        for t in &q.tenants {
+            visit(what.inner("tenant `", &t.name, "`"), &t.settings);
+            let tenant = util::What::named("tenant `", &t.name, "`");
+            for c in &t.campaigns {
+                visit(tenant.inner("campaign `", &c.name, "`"), &c.settings);
+            }
+        }
+    }
+    for t in &m.tenants {
+        let tenant = util::What::named("tenant `", &t.name, "`");
+        visit(tenant, &t.settings);
+        for c in &t.campaigns {
+            visit(tenant.inner("campaign `", &c.name, "`"), &c.settings);
+        }
     }
     if !cx.production() {
         return;

@@ -65,7 +65,7 @@ declare_rule! {
 
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let m = cx.model;
-    let members: std::collections::HashSet<&str> = m
+    let members: rustc_hash::FxHashSet<&str> = m
         .pools
         .iter()
         .flat_map(|p| p.members.iter().map(|x| x.source.as_str()))

@@ -77,7 +77,7 @@ struct Found<'a> {
     file_key: Option<&'a str>,
 }
 
-fn typed<'a>(t: &'a Typed, loc: Loc, name: &'a str, out: &mut Vec<Found<'a>>) {
+fn typed<'a>(t: &'a Typed, loc: Loc, name: &'a str, out: &mut dyn FnMut(Found<'a>)) {
     let text = match t {
         Typed::Match(m) => Some(m.text()),
         Typed::List(items) => {
@@ -91,7 +91,7 @@ fn typed<'a>(t: &'a Typed, loc: Loc, name: &'a str, out: &mut Vec<Found<'a>>) {
         other => other.text(),
     };
     if let Some(text) = text {
-        out.push(Found {
+        out(Found {
             loc,
             name,
             text,
@@ -100,19 +100,19 @@ fn typed<'a>(t: &'a Typed, loc: Loc, name: &'a str, out: &mut Vec<Found<'a>>) {
     }
 }
 
-fn action<'a>(a: &'a Action, out: &mut Vec<Found<'a>>) {
+fn action<'a>(a: &'a Action, out: &mut dyn FnMut(Found<'a>)) {
     if let Action::SetConfig { field, value, .. } = a {
         typed(&value.value, value.loc, field.name, out);
     }
 }
 
-fn settings<'a>(s: &'a Settings, out: &mut Vec<Found<'a>>) {
+fn settings<'a>(s: &'a Settings, out: &mut dyn FnMut(Found<'a>)) {
     for (name, v) in s {
         typed(&v.value, v.loc, name, out);
     }
 }
 
-fn maps<'a>(m: &'a BTreeMap<&'static str, MapEntries>, out: &mut Vec<Found<'a>>) {
+fn maps<'a>(m: &'a BTreeMap<&'static str, MapEntries>, out: &mut dyn FnMut(Found<'a>)) {
     for entries in m.values() {
         for (key, v) in entries {
             typed(&v.value, v.loc, key, out);
@@ -120,12 +120,12 @@ fn maps<'a>(m: &'a BTreeMap<&'static str, MapEntries>, out: &mut Vec<Found<'a>>)
     }
 }
 
-fn shaping<'a>(s: &'a Shaping, out: &mut Vec<Found<'a>>) {
+fn shaping<'a>(s: &'a Shaping, out: &mut dyn FnMut(Found<'a>)) {
     settings(&s.settings, out);
     maps(&s.maps, out);
     for r in &s.automation {
         for re in &r.regex {
-            out.push(Found {
+            out(Found {
                 loc: re.loc,
                 name: "regex",
                 text: &re.value,
@@ -140,44 +140,36 @@ fn shaping<'a>(s: &'a Shaping, out: &mut Vec<Found<'a>>) {
     }
 }
 
-/// Every string the user may have written, with its location.
-fn strings<'a>(cx: &'a LintContext<'_>) -> Vec<Found<'a>> {
+/// Every string the user may have written, with its location, handed to `out` as found
+/// (not collected: there is one per value of the deployment).
+fn strings<'a>(cx: &'a LintContext<'_>, out: &mut dyn FnMut(Found<'a>)) {
     let m = cx.model;
-    let mut out = Vec::new();
-    settings(&m.dkim_defaults, &mut out);
-    settings(&m.vault, &mut out);
-    m.webhooks
-        .iter()
-        .for_each(|w| settings(&w.settings, &mut out));
+    settings(&m.dkim_defaults, out);
+    settings(&m.vault, out);
+    m.webhooks.iter().for_each(|w| settings(&w.settings, out));
     for d in &m.domains {
         if let Some(k) = &d.dkim {
-            settings(&k.settings, &mut out);
+            settings(&k.settings, out);
         }
     }
-    m.sources
-        .iter()
-        .for_each(|s| settings(&s.settings, &mut out));
-    settings(&m.tenancy, &mut out);
+    m.sources.iter().for_each(|s| settings(&s.settings, out));
+    settings(&m.tenancy, out);
     for t in &m.tenants {
-        settings(&t.settings, &mut out);
-        t.campaigns
-            .iter()
-            .for_each(|c| settings(&c.settings, &mut out));
+        settings(&t.settings, out);
+        t.campaigns.iter().for_each(|c| settings(&c.settings, out));
     }
     for q in &m.queues {
-        settings(&q.settings, &mut out);
+        settings(&q.settings, out);
         for t in &q.tenants {
-            settings(&t.settings, &mut out);
-            t.campaigns
-                .iter()
-                .for_each(|c| settings(&c.settings, &mut out));
+            settings(&t.settings, out);
+            t.campaigns.iter().for_each(|c| settings(&c.settings, out));
         }
     }
-    m.shaping.iter().for_each(|b| shaping(&b.shaping, &mut out));
+    m.shaping.iter().for_each(|b| shaping(&b.shaping, out));
     for p in &m.providers {
-        shaping(&p.shaping, &mut out);
+        shaping(&p.shaping, out);
         for r in &p.matches {
-            out.push(Found {
+            out(Found {
                 loc: r.loc,
                 name: "match",
                 text: r.value.text(),
@@ -187,7 +179,7 @@ fn strings<'a>(cx: &'a LintContext<'_>) -> Vec<Found<'a>> {
     }
     for s in &m.secrets {
         for (key, path) in &s.files {
-            out.push(Found {
+            out(Found {
                 loc: path.loc,
                 name: key,
                 text: &path.value,
@@ -195,13 +187,12 @@ fn strings<'a>(cx: &'a LintContext<'_>) -> Vec<Found<'a>> {
             });
         }
     }
-    settings(&m.smtp_listener, &mut out);
-    settings(&m.http_listener, &mut out);
-    settings(&m.logging, &mut out);
+    settings(&m.smtp_listener, out);
+    settings(&m.http_listener, out);
+    settings(&m.logging, out);
     if let Some(r) = &m.cluster.redis {
-        settings(&r.settings, &mut out);
+        settings(&r.settings, out);
     }
-    out
 }
 
 /// A PEM block whose type names a private key (`RSA PRIVATE KEY`, `OPENSSH PRIVATE KEY`, ...).
@@ -321,16 +312,20 @@ fn random_blob(s: &str) -> bool {
 
 fn kind(f: &Found<'_>) -> Option<&'static str> {
     // PEM and URLs have a character most values lack (`-`, `:`): a quick look for it
-    // first, since this runs for every string value.
+    // first, since this runs for every string value (and a short value is no random blob,
+    // tested before its name is searched).
+    // A Vault token is at least 24 characters (a 4-character prefix and 20 more), a URL has
+    // a `:`: most values are shorter and have none.
+    let url = f.text.contains(':');
     if f.text.contains('-') && pem_private_key(f.text) {
         Some("a PEM private key")
-    } else if vault_token(f.text) {
+    } else if f.text.len() >= 24 && vault_token(f.text) {
         Some("a Vault token")
-    } else if f.text.contains(':') && url_password(f.text) {
+    } else if url && url_password(f.text) {
         Some("a password in a URL")
-    } else if url_query_secret(f.text) {
+    } else if url && url_query_secret(f.text) {
         Some("a credential in a URL's query")
-    } else if secret_like_name(f.name) && random_blob(f.text) {
+    } else if random_blob(f.text) && secret_like_name(f.name) {
         Some("a secret-looking value")
     } else {
         None
@@ -338,11 +333,11 @@ fn kind(f: &Found<'_>) -> Option<&'static str> {
 }
 
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-    for f in strings(cx) {
+    strings(cx, &mut |f| {
         if cx.is_stdlib(f.loc) {
-            continue;
+            return;
         }
-        let Some(what) = kind(&f) else { continue };
+        let Some(what) = kind(&f) else { return };
         let d = RULE.diagnostic(
             cx,
             format!("{what} is written inline in .kumo"),
@@ -365,5 +360,5 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             None => d.with_help("secrets never go in .kumo: keep it in a Kubernetes Secret, reference it with `secret(\"name\", \"key\")`, and rotate it"),
         };
         out.push(d);
-    }
+    });
 }

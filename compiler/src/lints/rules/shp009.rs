@@ -164,9 +164,10 @@ fn round_down(n: i64, floor: i64) -> i64 {
 }
 
 struct Scope<'a> {
-    what: String,
+    what: util::What<'a>,
     own: &'a Settings,
-    parents: Vec<&'a Settings>,
+    /// The scopes it inherits from, nearest first.
+    parents: [Option<&'a Settings>; 2],
     /// Ready queues sharing this scope's memory budget: sources × destinations.
     queues: u64,
 }
@@ -186,64 +187,51 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         .max()
         .unwrap_or(1)
         .max(1) as u64;
-    let mut scopes: Vec<Scope<'_>> = Vec::new();
+    let memory = Memory::of(cx);
+    // KumoMTA's, where it is unset: read from the schema once.
+    let kumo_ready = util::default_of(&schema::SHAPING, "max_ready", Typed::as_int);
+    // Each scope is checked as it is found (not collected: one per shaping block).
+    let mut visit = |scope: Scope<'_>| check_scope(cx, &scope, memory.as_ref(), kumo_ready, out);
     for b in &m.shaping {
         let is_default = b.key == ShapingKey::Default;
-        let what = if is_default {
-            "`shaping default`".to_string()
-        } else {
-            format!("`shaping \"{}\"`", b.key.as_str())
-        };
+        let what = util::shaping_what(&b.key);
         let destinations = if is_default {
             DEFAULT_DESTINATIONS
         } else {
             BLOCK_DESTINATIONS
         };
-        let up: Vec<&Settings> = if is_default {
-            Vec::new()
-        } else {
-            default.into_iter().collect()
-        };
-        scopes.push(Scope {
-            what: what.clone(),
+        let up = if is_default { None } else { default };
+        visit(Scope {
+            what,
             own: &b.shaping.settings,
-            parents: up.clone(),
+            parents: [up, None],
             queues: sources * destinations,
         });
         for s in &b.shaping.sources {
-            let mut parents = vec![&b.shaping.settings];
-            parents.extend(up.iter().copied());
-            scopes.push(Scope {
-                what: format!("source `{}` of {what}", s.name),
+            visit(Scope {
+                what: what.inner("source `", &s.name, "`"),
                 own: &s.settings,
-                parents,
+                parents: [Some(&b.shaping.settings), up],
                 queues: destinations,
             });
         }
     }
     for p in &m.providers {
-        let what = format!("`provider \"{}\"`", p.name);
-        let up: Vec<&Settings> = default.into_iter().collect();
-        scopes.push(Scope {
-            what: what.clone(),
+        let what = util::provider_what(&p.name);
+        visit(Scope {
+            what,
             own: &p.shaping.settings,
-            parents: up.clone(),
+            parents: [default, None],
             queues: sources * BLOCK_DESTINATIONS,
         });
         for s in &p.shaping.sources {
-            let mut parents = vec![&p.shaping.settings];
-            parents.extend(up.iter().copied());
-            scopes.push(Scope {
-                what: format!("source `{}` of {what}", s.name),
+            visit(Scope {
+                what: what.inner("source `", &s.name, "`"),
                 own: &s.settings,
-                parents,
+                parents: [Some(&p.shaping.settings), default],
                 queues: BLOCK_DESTINATIONS,
             });
         }
-    }
-    let memory = Memory::of(cx);
-    for scope in &scopes {
-        check_scope(cx, scope, memory.as_ref(), out);
     }
 }
 
@@ -251,6 +239,7 @@ fn check_scope(
     cx: &LintContext<'_>,
     scope: &Scope<'_>,
     memory: Option<&Memory>,
+    kumo_ready: Option<i64>,
     out: &mut Vec<Diagnostic>,
 ) {
     let own_ready = util::int(scope.own, "max_ready");
@@ -258,27 +247,29 @@ fn check_scope(
     if own_ready.is_none() && own_rate.is_none() {
         return;
     }
-    let ready: Option<Spanned<i64>> = own_ready
-        .clone()
-        .or_else(|| scope.parents.iter().find_map(|s| util::int(s, "max_ready")));
+    let ready: Option<Spanned<i64>> = own_ready.clone().or_else(|| {
+        scope
+            .parents
+            .iter()
+            .flatten()
+            .find_map(|s| util::int(s, "max_ready"))
+    });
     let rate: Option<Spanned<Rate>> = own_rate.clone().or_else(|| {
         scope
             .parents
             .iter()
+            .flatten()
             .find_map(|s| util::rate(s, "max_message_rate"))
     });
     let need = rate.as_ref().map_or(0, |r| needed(&r.value));
     // Unset, it is KumoMTA's default.
-    let Some(have) = ready
-        .as_ref()
-        .map(|r| r.value)
-        .or_else(|| util::default_of(&schema::SHAPING, "max_ready", Typed::as_int))
-    else {
+    let Some(have) = ready.as_ref().map(|r| r.value).or(kumo_ready) else {
         return;
     };
     let cap = memory.map(|m| cap(m, scope.queues));
     let mine = |loc: Loc| !cx.is_stdlib(loc);
-    let have_text = match &ready {
+    // Formatted when reported only.
+    let have_text = || match &ready {
         Some(r) if cx.is_stdlib(r.loc) => format!("{have} (stdlib)"),
         Some(_) => have.to_string(),
         None => format!("{have} (KumoMTA's default)"),
@@ -320,7 +311,8 @@ fn check_scope(
         let Some(rate) = &rate else { return };
         let rate_text = cx.text(rate.loc).to_string();
         let message = format!(
-            "`max_ready = {have_text}` in {} holds less than 2 seconds of `max_message_rate = {rate_text}` (needs {need})",
+            "`max_ready = {}` in {} holds less than 2 seconds of `max_message_rate = {rate_text}` (needs {need})",
+            have_text(),
             scope.what
         );
         match (&own_ready, &own_rate) {

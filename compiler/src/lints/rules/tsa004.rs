@@ -2,7 +2,7 @@
 
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
-use crate::lints::{Kind, LintContext};
+use crate::lints::{Kind, LintContext, util};
 use crate::model::{Rule, ShapingKey};
 use crate::value::Action;
 
@@ -74,31 +74,17 @@ declare_rule! {
     };
 }
 
-fn rules<'a>(cx: &LintContext<'a>) -> Vec<(String, bool, &'a Rule)> {
+fn rules<'a>(cx: &LintContext<'a>) -> Vec<(util::What<'a>, bool, &'a Rule)> {
     let m = cx.model;
     let mut out = Vec::new();
     for b in &m.shaping {
         let default = b.key == ShapingKey::Default;
-        let what = if default {
-            "`shaping default`".to_string()
-        } else {
-            format!("`shaping \"{}\"`", b.key.as_str())
-        };
-        out.extend(
-            b.shaping
-                .automation
-                .iter()
-                .map(|r| (what.clone(), default, r)),
-        );
+        let what = util::shaping_what(&b.key);
+        out.extend(b.shaping.automation.iter().map(|r| (what, default, r)));
     }
     for p in &m.providers {
-        let what = format!("`provider \"{}\"`", p.name);
-        out.extend(
-            p.shaping
-                .automation
-                .iter()
-                .map(|r| (what.clone(), false, r)),
-        );
+        let what = util::provider_what(&p.name);
+        out.extend(p.shaping.automation.iter().map(|r| (what, false, r)));
     }
     out
 }
