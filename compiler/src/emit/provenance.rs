@@ -44,6 +44,10 @@ struct Node {
 
 const NONE: u32 = u32::MAX;
 
+/// A block with at most this many statements counts its repeated siblings in an array, a
+/// larger one (the top level of a file) in a map.
+const FEW: usize = 16;
+
 /// What makes siblings the same for their ordinal: whether a block, keyword or key, label.
 type Sibling<'a> = (bool, &'a str, Option<&'a str>);
 
@@ -93,10 +97,14 @@ impl Places {
     fn index(&mut self, items: &[Stmt], parent: u32, nodes: &mut Vec<Node>) {
         // How many siblings so far had each (is a block, keyword or key, label): the
         // ordinal of a repeated one (`automation`, `automation[2]`, ...).
-        // A block's few statements are counted in a vector, the many at the top in a map.
-        let few = items.len() <= 16;
-        let mut seen_few: Vec<(Sibling<'_>, u32)> = Vec::new();
-        let mut seen: FxHashMap<Sibling<'_>, u32> = FxHashMap::default();
+        // A block's few statements are counted in an array, the many at the top in a map.
+        let few = items.len() <= FEW;
+        let mut seen_few: [Option<(Sibling<'_>, u32)>; FEW] = [None; FEW];
+        let mut seen: FxHashMap<Sibling<'_>, u32> = if few {
+            FxHashMap::default()
+        } else {
+            FxHashMap::with_capacity_and_hasher(items.len(), Default::default())
+        };
         for stmt in items {
             let start = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
             let key = match stmt {
@@ -115,13 +123,23 @@ impl Places {
                 Stmt::Error(_) => continue,
             };
             let count = if few {
-                if let Some((_, c)) = seen_few.iter_mut().find(|(k, _)| *k == key) {
-                    *c += 1;
-                    *c
-                } else {
-                    seen_few.push((key, 1));
-                    1
+                // The slots fill in order: the first empty one ends the search.
+                let mut count = 1;
+                for slot in &mut seen_few {
+                    match slot {
+                        Some((k, c)) if *k == key => {
+                            *c += 1;
+                            count = *c;
+                            break;
+                        }
+                        Some(_) => {}
+                        None => {
+                            *slot = Some((key, 1));
+                            break;
+                        }
+                    }
                 }
+                count
             } else {
                 let c = seen.entry(key).or_insert(0);
                 *c += 1;
@@ -205,7 +223,24 @@ fn push_name(out: &mut String, text: &str) {
     {
         out.push_str(text);
     } else {
-        let _ = write!(out, "{text:?}");
+        push_debug(out, text);
+    }
+}
+
+/// `s` as `{s:?}` writes it (quoted, Rust's escapes), into `out`: straight when it is
+/// printable ASCII without a quote or a backslash (a domain, most names), which `{:?}`
+/// writes as it is; through the formatter otherwise. Checked without an early exit, so the
+/// check vectorizes.
+pub(crate) fn push_debug(out: &mut String, s: &str) {
+    let plain = s.bytes().fold(true, |ok, b| {
+        ok & (b.wrapping_sub(0x20) < 0x5f) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        let _ = write!(out, "{s:?}");
     }
 }
 
@@ -264,5 +299,31 @@ impl<'s> Provenance<'s> {
     /// The user's files relative to the deployment's directory, sorted, for file headers.
     pub fn user_files(&self) -> &'s [String] {
         &self.places.user_files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn push_debug_is_what_debug_writes() {
+        for s in [
+            "",
+            "d1.example.com",
+            "a b",
+            "it's",
+            "a\"b",
+            "back\\slash",
+            "new\nline",
+            "tab\t",
+            "\u{7f}",
+            "\u{1}",
+            "caf\u{e9}",
+            "\u{2028}",
+            "~!@#$%^&*()_+{}|:<>?`-=[];',./",
+        ] {
+            let mut out = String::new();
+            super::push_debug(&mut out, s);
+            assert_eq!(out, format!("{s:?}"), "{s:?}");
+        }
     }
 }
