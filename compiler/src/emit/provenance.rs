@@ -23,6 +23,7 @@
 //! the syntax trees (which a caller may free afterwards, as `kumoc build` does), with the
 //! name each file has in the output: all the emitters need to know about the sources.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 
 use kumoc_lang::Parse;
@@ -165,12 +166,30 @@ impl Places {
 
     /// The block path of the innermost statement at `loc` (`queue default > max_age`),
     /// written into `out`; nothing when no statement holds it.
-    fn write_path(&self, loc: Loc, out: &mut String) {
+    fn write_path(&self, loc: Loc, out: &mut String, hint: &Cell<(u32, usize)>) {
         let Some(nodes) = self.files.get(loc.file.0 as usize) else {
             return;
         };
         let at = loc.span.start;
-        let mut i = match nodes.partition_point(|n| n.start <= at) {
+        // The emitters look places up mostly in source order: the statement after the last
+        // one found is usually a few nodes on, found without a binary search.
+        let (hint_file, mut n) = hint.get();
+        let near = hint_file == loc.file.0
+            && n > 0
+            && nodes.get(n - 1).is_some_and(|node| node.start <= at)
+            && {
+                let mut steps = 0;
+                while steps < 8 && nodes.get(n).is_some_and(|node| node.start <= at) {
+                    n += 1;
+                    steps += 1;
+                }
+                nodes.get(n).is_none_or(|node| node.start > at)
+            };
+        if !near {
+            n = nodes.partition_point(|node| node.start <= at);
+        }
+        hint.set((loc.file.0, n));
+        let mut i = match n {
             0 => NONE,
             n => u32::try_from(n - 1).unwrap_or(NONE),
         };
@@ -249,11 +268,18 @@ pub(crate) fn push_debug(out: &mut String, s: &str) {
 pub struct Provenance<'s> {
     places: &'s Places,
     comments: bool,
+    /// Where the last place was found: (file, the index after its last statement starting
+    /// at or before it), where the next search starts.
+    hint: Cell<(u32, usize)>,
 }
 
 impl<'s> Provenance<'s> {
     pub fn new(places: &'s Places, comments: bool) -> Self {
-        Self { places, comments }
+        Self {
+            places,
+            comments,
+            hint: Cell::new((u32::MAX, 0)),
+        }
     }
 
     /// A new policy file, with comments or not, without a digest (the data files).
@@ -285,7 +311,7 @@ impl<'s> Provenance<'s> {
         out.push_str(origin);
         out.push_str(": ");
         let path = out.len();
-        self.places.write_path(loc, out);
+        self.places.write_path(loc, out, &self.hint);
         if out.len() == path {
             out.truncate(path - ": ".len());
         }

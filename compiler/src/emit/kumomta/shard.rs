@@ -339,15 +339,12 @@ fn line_sizes(line: &str) -> (usize, usize) {
 }
 
 /// The helpers' fixed words whose next segment names the entry.
-const MAPS: &[&str] = &[
-    "source",
-    "pool",
-    "tenant",
-    "queue",
-    "domain",
-    "provider",
-    "signature",
-];
+fn is_map(word: &str) -> bool {
+    matches!(
+        word,
+        "source" | "pool" | "tenant" | "queue" | "domain" | "provider" | "signature"
+    )
+}
 
 /// The unit key of a table header line (see the module documentation).
 #[cfg(test)]
@@ -369,7 +366,7 @@ fn write_unit_key(line: &str, key: &mut String) {
     };
     match (bare(0), seg(1), seg(2)) {
         (Some("pool"), Some(_), Some((source, _))) => join("source", source),
-        (Some(word), Some((name, _)), _) if MAPS.contains(&word) => join(word, name),
+        (Some(word), Some((name, _)), _) if is_map(word) => join(word, name),
         _ => key.push_str(seg(0).map_or("", |(s, _)| s)),
     }
 }
@@ -386,6 +383,11 @@ fn header_segments(line: &str) -> [Option<(&str, bool)>; 3] {
                 let start = i + 1;
                 let mut j = start;
                 let end = loop {
+                    // Straight to the next quote or backslash.
+                    j += b
+                        .get(j..)
+                        .and_then(|rest| rest.iter().position(|&c| c == b'"' || c == b'\\'))
+                        .unwrap_or(b.len().saturating_sub(j));
                     match b.get(j) {
                         None => break j,
                         Some(b'"') => {
