@@ -28,6 +28,10 @@
 //! bytes of code is not sharded and stays in the policy ConfigMap with `init.lua`.
 //! The hard limit then holds whatever the comments: a shard whose text is over
 //! [`HARD_LIMIT`] loses its comments.
+//!
+//! The units and their code sizes are not found by reading the file again: its writer
+//! (`toml::Doc`) records them as it writes each table header and each line of code
+//! ([`Layout`]); a test checks that record against reading the text line by line.
 
 use std::collections::BTreeMap;
 
