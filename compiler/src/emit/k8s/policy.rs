@@ -118,7 +118,13 @@ pub(super) fn config_map(
         out.push_str("  ");
         out.push_str(&key(path));
         out.push_str(": |\n");
-        push_indented(&mut out, text);
+        // Each line with its newline in one piece (a plain literal ends with one).
+        for line in text.split_inclusive('\n') {
+            if line != "\n" {
+                out.push_str("    ");
+            }
+            out.push_str(line);
+        }
     }
     out.push_str(&tail);
     out
@@ -143,42 +149,6 @@ fn plain_literal(key: &str, text: &str) -> bool {
         && printable_lines(body.as_bytes())
 }
 
-/// The lines of `text` (a plain literal: it ends with a newline) indented by four, a blank
-/// line left blank: each line with its newline in one piece.
-fn push_indented(out: &mut String, text: &str) {
-    let b = text.as_bytes();
-    let mut start = 0;
-    while let Some(end) = next_newline(b, start) {
-        let line = text.get(start..=end).unwrap_or("");
-        if line.len() > 1 {
-            out.push_str("    ");
-        }
-        out.push_str(line);
-        start = end + 1;
-    }
-    // A plain literal has nothing after its last newline (a last line without one would
-    // get it).
-    let rest = text.get(start..).unwrap_or("");
-    if !rest.is_empty() {
-        out.push_str("    ");
-        out.push_str(rest);
-        out.push('\n');
-    }
-}
-
-/// The first newline in `b` from `from` on: 16 bytes at a time, each block checked without
-/// a branch a byte (vectorized), then searched where it holds one.
-fn next_newline(b: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while let Some(block) = b.get(i..).and_then(|rest| rest.first_chunk::<16>()) {
-        if block.iter().fold(false, |any, &c| any | (c == b'\n')) {
-            return block.iter().position(|&c| c == b'\n').map(|k| i + k);
-        }
-        i += 16;
-    }
-    b.get(i..)?.iter().position(|&c| c == b'\n').map(|k| i + k)
-}
-
 /// The number of newlines in `b`, counted 64 bytes at a time (vectorized).
 fn newlines(b: &[u8]) -> usize {
     b.chunks(64)
@@ -198,31 +168,6 @@ fn printable_lines(b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    /// Lines found 16 bytes at a time are the lines `split` finds.
-    #[test]
-    fn indented_lines_are_the_lines() {
-        let long = "x".repeat(40);
-        for text in [
-            "a\n".to_string(),
-            "a\n\nb\n".to_string(),
-            format!("{long}\n\n\n{long}{long}\n{long}\n"),
-            format!("{long}{long}\n"),
-            "0123456789abcde\n0123456789abcdef\n\n".to_string(),
-        ] {
-            let mut want = String::new();
-            for line in text.strip_suffix('\n').unwrap().split('\n') {
-                if !line.is_empty() {
-                    want.push_str("    ");
-                    want.push_str(line);
-                }
-                want.push('\n');
-            }
-            let mut got = String::new();
-            super::push_indented(&mut got, &text);
-            assert_eq!(got, want, "{text:?}");
-        }
-    }
-
     /// The direct ConfigMap is what `serde_norway` writes for the whole object.
     #[test]
     fn config_map_matches_serde_norway() {
