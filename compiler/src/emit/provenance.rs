@@ -23,6 +23,7 @@
 //! the syntax trees (which a caller may free afterwards, as `kumoc build` does), with the
 //! name each file has in the output: all the emitters need to know about the sources.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 
 use kumoc_lang::Parse;
@@ -43,6 +44,10 @@ struct Node {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// A block with at most this many statements counts its repeated siblings in an array, a
+/// larger one (the top level of a file) in a map.
+const FEW: usize = 16;
 
 /// What makes siblings the same for their ordinal: whether a block, keyword or key, label.
 type Sibling<'a> = (bool, &'a str, Option<&'a str>);
@@ -93,10 +98,14 @@ impl Places {
     fn index(&mut self, items: &[Stmt], parent: u32, nodes: &mut Vec<Node>) {
         // How many siblings so far had each (is a block, keyword or key, label): the
         // ordinal of a repeated one (`automation`, `automation[2]`, ...).
-        // A block's few statements are counted in a vector, the many at the top in a map.
-        let few = items.len() <= 16;
-        let mut seen_few: Vec<(Sibling<'_>, u32)> = Vec::new();
-        let mut seen: FxHashMap<Sibling<'_>, u32> = FxHashMap::default();
+        // A block's few statements are counted in an array, the many at the top in a map.
+        let few = items.len() <= FEW;
+        let mut seen_few: [Option<(Sibling<'_>, u32)>; FEW] = [None; FEW];
+        let mut seen: FxHashMap<Sibling<'_>, u32> = if few {
+            FxHashMap::default()
+        } else {
+            FxHashMap::with_capacity_and_hasher(items.len(), Default::default())
+        };
         for stmt in items {
             let start = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
             let key = match stmt {
@@ -115,13 +124,23 @@ impl Places {
                 Stmt::Error(_) => continue,
             };
             let count = if few {
-                if let Some((_, c)) = seen_few.iter_mut().find(|(k, _)| *k == key) {
-                    *c += 1;
-                    *c
-                } else {
-                    seen_few.push((key, 1));
-                    1
+                // The slots fill in order: the first empty one ends the search.
+                let mut count = 1;
+                for slot in &mut seen_few {
+                    match slot {
+                        Some((k, c)) if *k == key => {
+                            *c += 1;
+                            count = *c;
+                            break;
+                        }
+                        Some(_) => {}
+                        None => {
+                            *slot = Some((key, 1));
+                            break;
+                        }
+                    }
                 }
+                count
             } else {
                 let c = seen.entry(key).or_insert(0);
                 *c += 1;
@@ -147,12 +166,30 @@ impl Places {
 
     /// The block path of the innermost statement at `loc` (`queue default > max_age`),
     /// written into `out`; nothing when no statement holds it.
-    fn write_path(&self, loc: Loc, out: &mut String) {
+    fn write_path(&self, loc: Loc, out: &mut String, hint: &Cell<(u32, usize)>) {
         let Some(nodes) = self.files.get(loc.file.0 as usize) else {
             return;
         };
         let at = loc.span.start;
-        let mut i = match nodes.partition_point(|n| n.start <= at) {
+        // The emitters look places up mostly in source order: the statement after the last
+        // one found is usually a few nodes on, found without a binary search.
+        let (hint_file, mut n) = hint.get();
+        let near = hint_file == loc.file.0
+            && n > 0
+            && nodes.get(n - 1).is_some_and(|node| node.start <= at)
+            && {
+                let mut steps = 0;
+                while steps < 8 && nodes.get(n).is_some_and(|node| node.start <= at) {
+                    n += 1;
+                    steps += 1;
+                }
+                nodes.get(n).is_none_or(|node| node.start > at)
+            };
+        if !near {
+            n = nodes.partition_point(|node| node.start <= at);
+        }
+        hint.set((loc.file.0, n));
+        let mut i = match n {
             0 => NONE,
             n => u32::try_from(n - 1).unwrap_or(NONE),
         };
@@ -205,7 +242,24 @@ fn push_name(out: &mut String, text: &str) {
     {
         out.push_str(text);
     } else {
-        let _ = write!(out, "{text:?}");
+        push_debug(out, text);
+    }
+}
+
+/// `s` as `{s:?}` writes it (quoted, Rust's escapes), into `out`: straight when it is
+/// printable ASCII without a quote or a backslash (a domain, most names), which `{:?}`
+/// writes as it is; through the formatter otherwise. Checked without an early exit, so the
+/// check vectorizes.
+pub(crate) fn push_debug(out: &mut String, s: &str) {
+    let plain = s.bytes().fold(true, |ok, b| {
+        ok & (b.wrapping_sub(0x20) < 0x5f) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        let _ = write!(out, "{s:?}");
     }
 }
 
@@ -214,11 +268,18 @@ fn push_name(out: &mut String, text: &str) {
 pub struct Provenance<'s> {
     places: &'s Places,
     comments: bool,
+    /// Where the last place was found: (file, the index after its last statement starting
+    /// at or before it), where the next search starts.
+    hint: Cell<(u32, usize)>,
 }
 
 impl<'s> Provenance<'s> {
     pub fn new(places: &'s Places, comments: bool) -> Self {
-        Self { places, comments }
+        Self {
+            places,
+            comments,
+            hint: Cell::new((u32::MAX, 0)),
+        }
     }
 
     /// A new policy file, with comments or not, without a digest (the data files).
@@ -250,7 +311,7 @@ impl<'s> Provenance<'s> {
         out.push_str(origin);
         out.push_str(": ");
         let path = out.len();
-        self.places.write_path(loc, out);
+        self.places.write_path(loc, out, &self.hint);
         if out.len() == path {
             out.truncate(path - ": ".len());
         }
@@ -264,5 +325,31 @@ impl<'s> Provenance<'s> {
     /// The user's files relative to the deployment's directory, sorted, for file headers.
     pub fn user_files(&self) -> &'s [String] {
         &self.places.user_files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn push_debug_is_what_debug_writes() {
+        for s in [
+            "",
+            "d1.example.com",
+            "a b",
+            "it's",
+            "a\"b",
+            "back\\slash",
+            "new\nline",
+            "tab\t",
+            "\u{7f}",
+            "\u{1}",
+            "caf\u{e9}",
+            "\u{2028}",
+            "~!@#$%^&*()_+{}|:<>?`-=[];',./",
+        ] {
+            let mut out = String::new();
+            super::push_debug(&mut out, s);
+            assert_eq!(out, format!("{s:?}"), "{s:?}");
+        }
     }
 }

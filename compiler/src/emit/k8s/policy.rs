@@ -118,12 +118,12 @@ pub(super) fn config_map(
         out.push_str("  ");
         out.push_str(&key(path));
         out.push_str(": |\n");
-        for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
-            if !line.is_empty() {
+        // Each line with its newline in one piece (a plain literal ends with one).
+        for line in text.split_inclusive('\n') {
+            if line != "\n" {
                 out.push_str("    ");
-                out.push_str(line);
             }
-            out.push('\n');
+            out.push_str(line);
         }
     }
     out.push_str(&tail);

@@ -1,6 +1,7 @@
 //! The helper data files: `sources.toml`, `dkim_data.toml`, `queues.toml`, `shaping.toml`,
 //! each in exactly the schema of its KumoMTA helper (`policy-extras.*`).
 
+use super::shard::Layout;
 use super::text::Text;
 use super::toml::{Doc, Value};
 use super::values;
@@ -21,7 +22,7 @@ fn settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
     }
 }
 
-pub fn sources(d: &Deployment, p: &Provenance<'_>) -> Text {
+pub fn sources(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
     let mut doc = Doc::new(
         &header("Egress sources and pools", "policy-extras.sources", p),
         p.text(),
@@ -40,7 +41,7 @@ pub fn sources(d: &Deployment, p: &Provenance<'_>) -> Text {
     doc.finish()
 }
 
-pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> Text {
+pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
     let mut doc = Doc::new(
         &header("DKIM signing", "policy-extras.dkim_sign", p),
         p.text(),
@@ -51,19 +52,16 @@ pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> Text {
     }
     for dom in &d.domains {
         let Some(k) = &dom.dkim else { continue };
-        doc.table(&["domain", &dom.name], Some(&p.at(k.loc)));
+        doc.table_at(&["domain", &dom.name], p, k.loc);
         dkim_settings(&mut doc, &k.settings, p);
         match &k.key {
             // The key file is where the Secret's key is mounted (see the Kubernetes manifests).
-            Some(key) => doc.kv(
+            Some(key) => doc.kv_secret(
                 "filename",
                 &Value::Str(names::dkim_key_file(&key.secret, &key.key)),
-                Some(&format!(
-                    "secret {:?} key {:?}, {}",
-                    key.secret,
-                    key.key,
-                    p.at(key.loc)
-                )),
+                (&key.secret, &key.key),
+                p,
+                key.loc,
             ),
             // With Vault, `filename` is the key's path in Vault (the helper's reading).
             None => {
@@ -96,7 +94,7 @@ fn dkim_settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
     }
 }
 
-pub fn queues(d: &Deployment, p: &Provenance<'_>) -> Text {
+pub fn queues(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
     let mut doc = Doc::new(
         &header("Queues, tenants and campaigns", "policy-extras.queue", p),
         p.text(),
@@ -126,7 +124,7 @@ pub fn queues(d: &Deployment, p: &Provenance<'_>) -> Text {
     doc.finish()
 }
 
-pub fn shaping(d: &Deployment, p: &Provenance<'_>) -> Text {
+pub fn shaping(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
     let mut doc = Doc::new(
         &header(
             "Traffic shaping (the stdlib presets and this deployment's blocks, merged)",

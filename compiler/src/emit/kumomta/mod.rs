@@ -41,8 +41,9 @@ pub fn emit(
         ("queues.toml", data::queues(d, p)),
         ("shaping.toml", data::shaping(d, p)),
     ] {
+        let (t, layout) = t;
         let (text, _) = t.finish();
-        match shard::split(name, &text) {
+        match shard::split(name, &text, &layout) {
             None => inline.push((name.to_string(), text)),
             Some(parts) => {
                 let files = shards.entry(name.to_string()).or_default();
@@ -88,4 +89,77 @@ pub fn emit(
         }
     }
     (digests, shard_paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The units and code sizes `toml::Doc` records as it writes the data files are what
+    /// `shard` finds reading them again line by line, with comments and without, on the
+    /// example deployment (both environments) and a generated one.
+    #[test]
+    fn the_writers_layout_is_what_the_text_holds() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/example-com");
+        let mut example: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "kumo"))
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect();
+        example.sort();
+        let mut text = String::from(
+            "deployment \"g\" {\n  namespace = \"mail\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nsecret \"k\" {}\npool main {\n",
+        );
+        for i in 0..400 {
+            text.push_str(&format!(
+                "  source src-{i} {{\n    ehlo_domain = \"mta{i}.example.com\"\n    source_address = 10.0.{}.{}\n  }}\n",
+                i / 250,
+                i % 250
+            ));
+        }
+        text.push_str("}\n");
+        for i in 0..400 {
+            text.push_str(&format!(
+                "domain \"d{i}.example.com\" {{\n  dkim {{\n    selector = \"s1\"\n    headers = [\"From\"]\n    key = secret(\"k\")\n  }}\n}}\nqueue \"d{i}.example.com\" {{\n  egress_pool = main\n  max_age = 2d\n}}\nshaping \"d{i}.example.com\" {{\n  max_message_rate = {}/s\n}}\n",
+                i % 90 + 1
+            ));
+        }
+        let generated = vec![("g.kumo".to_string(), text.into_bytes())];
+        let envs = [
+            None,
+            Some(crate::Environment::Staging),
+            Some(crate::Environment::Production),
+        ];
+        let mut checked = 0;
+        for (files, env) in envs
+            .iter()
+            .map(|e| (&example, *e))
+            .chain([(&generated, None)])
+        {
+            let options = crate::Options {
+                env,
+                ..Default::default()
+            };
+            let analysis = crate::analyze(files, &options);
+            let Some(model) = analysis.checked_model() else {
+                panic!("{:?}", analysis.diagnostics);
+            };
+            let places = analysis.places();
+            for comments in [true, false] {
+                let p = Provenance::new(&places, comments);
+                for (t, layout) in [
+                    data::sources(model, &p),
+                    data::dkim(model, &p),
+                    data::queues(model, &p),
+                    data::shaping(model, &p),
+                ] {
+                    let (text, _) = t.finish();
+                    shard::tests::assert_layout_matches(&text, &layout);
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 4 * 2 * 4);
+    }
 }

@@ -28,6 +28,10 @@
 //! bytes of code is not sharded and stays in the policy ConfigMap with `init.lua`.
 //! The hard limit then holds whatever the comments: a shard whose text is over
 //! [`HARD_LIMIT`] loses its comments.
+//!
+//! The units and their code sizes are not found by reading the file again: its writer
+//! (`toml::Doc`) records them as it writes each table header and each line of code
+//! ([`Layout`]); a test checks that record against reading the text line by line.
 
 use std::collections::BTreeMap;
 
@@ -41,16 +45,61 @@ pub const INLINE_BUDGET: usize = 16 * 1024;
 /// object's metadata.
 pub const HARD_LIMIT: usize = 250_000;
 
-/// The shards of `text` (the data file `name`, e.g. `dkim_data.toml`): `None` when the file
-/// is small enough to stay whole in the policy ConfigMap, else the shards as (file name,
-/// text), named `<stem>-<i>-of-<n>.toml` (`names::shard_file`).
-pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
-    let (lead, (lead_code, lead_json), units) = units(text);
-    let total: usize = lead_code + units.iter().map(|u| u.code).sum::<usize>();
+/// Where the units of a data file are (see the module documentation), recorded by its
+/// writer (`toml::Doc`) as it writes each table header and each line of code: the lead's
+/// code, and each unit's start, key hash and code, exactly what reading the text again
+/// line by line finds (`units`, which the tests compare with), without reading it again.
+#[derive(Default)]
+pub struct Layout {
+    /// Where the first table starts, once there is one.
+    lead_end: Option<usize>,
+    /// Bytes of code (JSON-escaped, see [`code_len`]) before the first table.
+    lead_code: usize,
+    /// Each unit: where it starts in the text, the hash of its key, its bytes of code.
+    units: Vec<(usize, u64, usize)>,
+    /// The key of the last unit, and a buffer for the next header's.
+    key: String,
+    next: String,
+}
+
+impl Layout {
+    /// A table header line starts at `at`; `line` is the header as written (without its
+    /// comment). A header of the same key as the unit before continues that unit.
+    pub(crate) fn table(&mut self, at: usize, line: &str) {
+        self.next.clear();
+        write_unit_key(line, &mut self.next);
+        if self.lead_end.is_none() {
+            self.lead_end = Some(at);
+        } else if self.next == self.key {
+            return;
+        }
+        std::mem::swap(&mut self.key, &mut self.next);
+        self.units.push((at, mix(fnv1a(self.key.as_bytes())), 0));
+    }
+
+    /// A line with code whose code (without the line end) is `json` bytes JSON-escaped:
+    /// `json` and the escaped line end, in the lead or the current unit.
+    pub(crate) fn code_line(&mut self, json: usize) {
+        match self.units.last_mut() {
+            Some((_, _, code)) => *code += json + 2,
+            None => self.lead_code += json + 2,
+        }
+    }
+}
+
+/// The shards of `text` (the data file `name`, e.g. `dkim_data.toml`, whose units `layout`
+/// locates): `None` when the file is small enough to stay whole in the policy ConfigMap,
+/// else the shards as (file name, text), named `<stem>-<i>-of-<n>.toml`
+/// (`names::shard_file`).
+pub fn split(name: &str, text: &str, layout: &Layout) -> Option<Vec<(String, String)>> {
+    let lead_end = layout.lead_end.unwrap_or(text.len()).min(text.len());
+    let lead = text.get(..lead_end).unwrap_or("");
+    let lead_code = layout.lead_code;
+    let units = &layout.units;
+    let total: usize = lead_code + units.iter().map(|u| u.2).sum::<usize>();
     if total <= INLINE_BUDGET {
         return None;
     }
-    let hashes: Vec<u64> = units.iter().map(|u| mix(fnv1a(u.key.as_bytes()))).collect();
     let mut count: u64 = 1;
     loop {
         let mut sizes = vec![0usize; usize::try_from(count).unwrap_or(1)];
@@ -60,9 +109,9 @@ pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
         // A unit over the budget by itself (a very long value) cannot be split: it is not
         // counted, so it does not double the count for nothing (its shard's text is
         // bounded by leaving out comments).
-        for (u, h) in units.iter().zip(&hashes) {
-            if let Some(s) = sizes.get_mut(bucket(*h, count)) {
-                *s += if u.code > CODE_BUDGET { 0 } else { u.code };
+        for &(_, h, code) in units {
+            if let Some(s) = sizes.get_mut(bucket(h, count)) {
+                *s += if code > CODE_BUDGET { 0 } else { code };
             }
         }
         if sizes.iter().all(|&s| s <= CODE_BUDGET)
@@ -77,21 +126,21 @@ pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
         .split_inclusive('\n')
         .filter(|l| l.starts_with('#'))
         .collect();
-    // Each shard's size in bytes and JSON-escaped, known from its units: the text is
-    // allocated once, and whether it is over [`HARD_LIMIT`] (then it goes without its
-    // comments) needs no second pass over it.
+    // Each unit's text and shard; each shard's size in bytes, so its text is allocated once.
     let n = usize::try_from(count).unwrap_or(1);
+    let ends = units.iter().skip(1).map(|u| u.0).chain([text.len()]);
+    let placed: Vec<(&str, usize)> = units
+        .iter()
+        .zip(ends)
+        .map(|(&(start, h, _), end)| (text.get(start..end).unwrap_or(""), bucket(h, count)))
+        .collect();
     let mut bytes = vec![lead_comments.len(); n];
-    let mut json = vec![json_len(&lead_comments); n];
-    if let (Some(b), Some(j)) = (bytes.first_mut(), json.first_mut()) {
+    if let Some(b) = bytes.first_mut() {
         *b = lead.len();
-        *j = lead_json;
     }
-    let buckets: Vec<usize> = hashes.iter().map(|h| bucket(*h, count)).collect();
-    for (u, &i) in units.iter().zip(&buckets) {
-        if let (Some(b), Some(j)) = (bytes.get_mut(i), json.get_mut(i)) {
-            *b += u.text.len();
-            *j += u.json;
+    for &(t, i) in &placed {
+        if let Some(b) = bytes.get_mut(i) {
+            *b += t.len();
         }
     }
     let mut shards: Vec<String> = bytes
@@ -103,20 +152,21 @@ pub fn split(name: &str, text: &str) -> Option<Vec<(String, String)>> {
             s
         })
         .collect();
-    for (u, &i) in units.iter().zip(&buckets) {
+    for &(t, i) in &placed {
         if let Some(s) = shards.get_mut(i) {
-            s.push_str(u.text);
+            s.push_str(t);
         }
     }
     let stem = name.strip_suffix(".toml").unwrap_or(name);
     Some(
         shards
             .into_iter()
-            .zip(json)
             .enumerate()
-            .map(|(i, (text, json))| {
+            .map(|(i, text)| {
                 let file = crate::names::shard_file(stem, i, n);
-                let text = if json <= HARD_LIMIT {
+                // Over the hard limit (JSON-escaped, counted in one vectorized pass), the
+                // shard goes without its comments.
+                let text = if json_len(&text) <= HARD_LIMIT {
                     text
                 } else {
                     strip_comments(&text)
@@ -157,14 +207,22 @@ pub fn strip_comments(text: &str) -> String {
 /// stores): `"` `\\` and `\n` `\r` `\t` take two bytes; `<` `>` `&`, other control
 /// characters, U+2028 and U+2029 take six.
 ///
-/// Counted on bytes, with a table (the policy data is megabytes, mostly in short lines): a
-/// byte of a multi-byte character counts one, as a character counts its UTF-8 length, and
-/// U+2028 and U+2029 (three bytes each) three more.
+/// Counted on bytes (the policy data is megabytes, and each line's code is sized as it is
+/// written): 16 at a time without a branch, which the compiler vectorizes, the rest with a
+/// table. A byte of a multi-byte character counts one, as a character counts its UTF-8
+/// length, and U+2028 and U+2029 (three bytes each) three more.
 pub fn json_len(s: &str) -> usize {
     let b = s.as_bytes();
-    let (extra, high) = b.iter().fold((0usize, 0u8), |(extra, high), &c| {
-        (extra + usize::from(JSON_EXTRA[usize::from(c)]), high | c)
-    });
+    let mut extra = 0usize;
+    let mut blocks = b.chunks_exact(16);
+    for block in &mut blocks {
+        // At most 5 a byte: 80 for a block fits a u8.
+        extra += usize::from(block.iter().map(|&c| json_extra(c)).sum::<u8>());
+    }
+    for &c in blocks.remainder() {
+        extra += usize::from(JSON_EXTRA[usize::from(c)]);
+    }
+    let high = b.iter().fold(0u8, |h, &c| h | c);
     let separators = if high < 0x80 {
         0
     } else {
@@ -173,25 +231,39 @@ pub fn json_len(s: &str) -> usize {
     b.len() + extra + 3 * separators
 }
 
-/// The bytes Go's `encoding/json` adds to each byte in a string (see [`json_len`]).
+/// The bytes Go's `encoding/json` adds to the byte `c` in a string (see [`json_len`]):
+/// one for `"` `\\` `\n` `\r` `\t`, five for `<` `>` `&` and the other control
+/// characters. Without a branch or a table, so a loop over it vectorizes.
+#[inline(always)]
+fn json_extra(c: u8) -> u8 {
+    let control = c < 0x20;
+    let short = (c == b'"') | (c == b'\\') | (c == b'\n') | (c == b'\r') | (c == b'\t');
+    let long = (c == b'<') | (c == b'>') | (c == b'&') | (control & !short);
+    u8::from(short) + 5 * u8::from(long)
+}
+
+/// [`json_extra`] as a table, for the bytes after the last block of 16.
 static JSON_EXTRA: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
-    while c < 0x20 {
-        t[c] = 5;
+    while c < 256 {
+        let b = c as u8;
+        let control = b < 0x20;
+        let short = b == b'"' || b == b'\\' || b == b'\n' || b == b'\r' || b == b'\t';
+        let long = b == b'<' || b == b'>' || b == b'&' || (control && !short);
+        t[c] = if short {
+            1
+        } else if long {
+            5
+        } else {
+            0
+        };
         c += 1;
     }
-    t[b'"' as usize] = 1;
-    t[b'\\' as usize] = 1;
-    t[b'\n' as usize] = 1;
-    t[b'\r' as usize] = 1;
-    t[b'\t' as usize] = 1;
-    t[b'<' as usize] = 5;
-    t[b'>' as usize] = 5;
-    t[b'&' as usize] = 5;
     t
 };
 
+#[cfg(test)]
 struct Unit<'a> {
     key: String,
     text: &'a str,
@@ -202,7 +274,9 @@ struct Unit<'a> {
 
 /// What precedes the first table with its sizes (code, JSON), and the units in file order
 /// (a unit's text is its tables, contiguous or not, concatenated in file order). One pass
-/// over the lines: each is sized once, as code and as JSON.
+/// over the lines: each is sized once, as code and as JSON. The reference for [`Layout`],
+/// which the writer records instead.
+#[cfg(test)]
 fn units(text: &str) -> (&str, (usize, usize), Vec<Unit<'_>>) {
     let mut lead = (0, 0);
     // Tables of one key that follow each other are one unit; a key seen again later starts
@@ -249,6 +323,7 @@ fn units(text: &str) -> (&str, (usize, usize), Vec<Unit<'_>>) {
 
 /// A line's bytes (with its newline, if any) as code ([`code_len`]) and as JSON
 /// ([`json_len`]).
+#[cfg(test)]
 fn line_sizes(line: &str) -> (usize, usize) {
     let (body, newline) = match line.strip_suffix('\n') {
         Some(body) => (body, 2),
@@ -268,32 +343,35 @@ fn line_sizes(line: &str) -> (usize, usize) {
 }
 
 /// The helpers' fixed words whose next segment names the entry.
-const MAPS: &[&str] = &[
-    "source",
-    "pool",
-    "tenant",
-    "queue",
-    "domain",
-    "provider",
-    "signature",
-];
+fn is_map(word: &str) -> bool {
+    matches!(
+        word,
+        "source" | "pool" | "tenant" | "queue" | "domain" | "provider" | "signature"
+    )
+}
 
 /// The unit key of a table header line (see the module documentation).
+#[cfg(test)]
 fn unit_key(line: &str) -> String {
+    let mut key = String::new();
+    write_unit_key(line, &mut key);
+    key
+}
+
+/// [`unit_key`], written into `key`.
+fn write_unit_key(line: &str, key: &mut String) {
     let segs = header_segments(line);
     let seg = |i: usize| segs.get(i).copied().flatten();
     let bare = |i: usize| seg(i).filter(|(_, quoted)| !quoted).map(|(s, _)| s);
-    let join = |word: &str, name: &str| {
-        let mut key = String::with_capacity(word.len() + 1 + name.len());
+    let mut join = |word: &str, name: &str| {
         key.push_str(word);
         key.push('\u{0}');
         key.push_str(name);
-        key
     };
     match (bare(0), seg(1), seg(2)) {
         (Some("pool"), Some(_), Some((source, _))) => join("source", source),
-        (Some(word), Some((name, _)), _) if MAPS.contains(&word) => join(word, name),
-        _ => seg(0).map(|(s, _)| s.to_string()).unwrap_or_default(),
+        (Some(word), Some((name, _)), _) if is_map(word) => join(word, name),
+        _ => key.push_str(seg(0).map_or("", |(s, _)| s)),
     }
 }
 
@@ -309,6 +387,11 @@ fn header_segments(line: &str) -> [Option<(&str, bool)>; 3] {
                 let start = i + 1;
                 let mut j = start;
                 let end = loop {
+                    // Straight to the next quote or backslash.
+                    j += b
+                        .get(j..)
+                        .and_then(|rest| rest.iter().position(|&c| c == b'"' || c == b'\\'))
+                        .unwrap_or(b.len().saturating_sub(j));
                     match b.get(j) {
                         None => break j,
                         Some(b'"') => {
@@ -425,8 +508,43 @@ fn bucket(h: u64, count: u64) -> usize {
 pub type Shards = BTreeMap<String, Vec<String>>;
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// The layout of a text as reading it finds (what a writer records).
+    fn read(text: &str) -> Layout {
+        let (lead, (lead_code, _), units) = units(text);
+        let mut at = lead.len();
+        Layout {
+            lead_end: (!units.is_empty()).then_some(lead.len()),
+            lead_code,
+            units: units
+                .iter()
+                .map(|u| {
+                    let start = at;
+                    at += u.text.len();
+                    (start, mix(fnv1a(u.key.as_bytes())), u.code)
+                })
+                .collect(),
+            ..Layout::default()
+        }
+    }
+
+    /// What the writer recorded in `layout` is what reading `text` line by line finds.
+    pub(in crate::emit) fn assert_layout_matches(text: &str, layout: &Layout) {
+        let (lead, (lead_code, _), units) = units(text);
+        assert_eq!(layout.lead_end.unwrap_or(text.len()), lead.len(), "{text}");
+        assert_eq!(layout.lead_code, lead_code, "{text}");
+        assert_eq!(layout.units.len(), units.len(), "{text}");
+        let mut at = lead.len();
+        for (&(start, h, code), u) in layout.units.iter().zip(&units) {
+            assert_eq!(start, at, "{}", u.text);
+            assert_eq!(h, mix(fnv1a(u.key.as_bytes())), "{}", u.text);
+            assert_eq!(code, u.code, "{}", u.text);
+            at += u.text.len();
+        }
+        assert_eq!(at, text.len());
+    }
 
     #[test]
     fn keys_group_what_the_helpers_merge() {
@@ -507,14 +625,21 @@ mod tests {
 
     #[test]
     fn small_files_stay_whole_and_large_ones_split_by_key() {
-        assert!(split("sources.toml", "# h\n\n[source.\"a\"]\nx = 1\n").is_none());
+        assert!(
+            split(
+                "sources.toml",
+                "# h\n\n[source.\"a\"]\nx = 1\n",
+                &read("# h\n\n[source.\"a\"]\nx = 1\n")
+            )
+            .is_none()
+        );
         let mut text = String::from("# header\nopt = 1\n");
         for i in 0..3000 {
             text.push_str(&format!(
                 "\n[queue.\"d{i}.example\"] # place\nmax_age = \"1d\" # place\n\n[queue.\"d{i}.example\".\"t\"]\nmax_age = \"2d\"\n"
             ));
         }
-        let shards = split("queues.toml", &text).unwrap();
+        let shards = split("queues.toml", &text, &read(&text)).unwrap();
         assert!(shards.len() >= 2 && shards.len().is_power_of_two());
         let n = shards.len();
         for (i, (name, s)) in shards.iter().enumerate() {
@@ -536,6 +661,6 @@ mod tests {
         }
         // Comments do not change the shard count.
         let bare = strip_comments(&text);
-        assert_eq!(split("queues.toml", &bare).unwrap().len(), n);
+        assert_eq!(split("queues.toml", &bare, &read(&bare)).unwrap().len(), n);
     }
 }

@@ -91,6 +91,16 @@ impl Text {
         self.out.is_empty()
     }
 
+    /// The bytes written so far.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// What was written since `start` (a [`Self::len`] taken before).
+    pub fn since(&self, start: usize) -> &str {
+        self.out.get(start..).unwrap_or("")
+    }
+
     /// The text, and the digest of its canonical form when it was made with
     /// [`Text::digested`].
     pub fn finish(self) -> (String, Option<Digest>) {

@@ -6,9 +6,11 @@
 
 use std::fmt::Write as _;
 
+use super::shard::{Layout, json_len};
 use super::text::Text;
 use super::values;
 use crate::emit::Provenance;
+use crate::emit::provenance::push_debug;
 use crate::source::Loc;
 use crate::value::Typed;
 
@@ -24,6 +26,9 @@ pub enum Value {
 
 pub struct Doc {
     text: Text,
+    /// Where the units of sharding are and their code sizes, recorded as they are written
+    /// (see [`Layout`]).
+    layout: Layout,
 }
 
 /// Where a line's value came from, for the ` # ...` comment after it.
@@ -32,6 +37,8 @@ enum Origin<'a> {
     None,
     /// Text written as it is (on one line).
     Text(&'a str),
+    /// Where a DKIM key file comes from: `secret "s" key "k", <place>`.
+    Secret(&'a Provenance<'a>, &'a str, &'a str, Loc),
     /// A place in the deployment, written straight from the index (see [`Provenance::at`]).
     At(&'a Provenance<'a>, Loc),
 }
@@ -46,7 +53,10 @@ impl Doc {
     /// A document whose first lines are `header` as comments (written only when `text`
     /// writes comments).
     pub fn new(header: &str, text: Text) -> Self {
-        let mut d = Doc { text };
+        let mut d = Doc {
+            text,
+            layout: Layout::default(),
+        };
         for line in header.lines() {
             d.comment(line);
         }
@@ -82,30 +92,44 @@ impl Doc {
                     one_line_from(out, start);
                 }
             }),
+            // The names as `{:?}` writes them (escaped: no line end), then the place.
+            Origin::Secret(p, secret, key, loc) => self.text.comment_with(|out| {
+                out.push_str(" # secret ");
+                push_debug(out, secret);
+                out.push_str(" key ");
+                push_debug(out, key);
+                out.push_str(", ");
+                let start = out.len();
+                p.write_at(loc, out);
+                if p.may_hold_line_end() {
+                    one_line_from(out, start);
+                }
+            }),
         }
     }
 
     /// Table path segments: the helpers' fixed words stay bare, every name is quoted, as
     /// KumoMTA's documentation writes them (`[pool."shared"."shared-00"]`).
     fn push_segment(out: &mut String, seg: &str) {
-        const FIXED: &[&str] = &[
-            "source",
-            "pool",
-            "tenant",
-            "queue",
-            "domain",
-            "provider",
-            "sources",
-            "automation",
-            "campaigns",
-            "base",
-            "signature",
-            "default",
-            "additional_connection_limits",
-            "additional_message_rate_throttles",
-            "additional_source_selection_rates",
-        ];
-        if FIXED.contains(&seg) {
+        let fixed = matches!(
+            seg,
+            "source"
+                | "pool"
+                | "tenant"
+                | "queue"
+                | "domain"
+                | "provider"
+                | "sources"
+                | "automation"
+                | "campaigns"
+                | "base"
+                | "signature"
+                | "default"
+                | "additional_connection_limits"
+                | "additional_message_rate_throttles"
+                | "additional_source_selection_rates"
+        );
+        if fixed {
             out.push_str(seg);
         } else {
             push_quoted(out, seg);
@@ -120,6 +144,7 @@ impl Doc {
         } else if !self.text.is_empty() {
             self.text.comment("\n");
         }
+        let at = self.text.len();
         self.text.code_with(|out| {
             out.push_str(open);
             for (i, seg) in path.iter().enumerate() {
@@ -130,6 +155,9 @@ impl Doc {
             }
             out.push_str(close);
         });
+        let line = self.text.since(at);
+        self.layout.table(at, line);
+        self.layout.code_line(json_len(line));
         self.origin(origin);
         self.text.code("\n");
     }
@@ -153,17 +181,32 @@ impl Doc {
         self.kv_origin(k, v, origin.into());
     }
 
+    /// [`Self::kv`] for a DKIM key file, with the Secret and key it comes from and the
+    /// place of the reference: `# secret "s" key "k", <place>`.
+    pub fn kv_secret(
+        &mut self,
+        k: &str,
+        v: &Value,
+        (secret, key): (&str, &str),
+        p: &Provenance<'_>,
+        loc: Loc,
+    ) {
+        self.kv_origin(k, v, Origin::Secret(p, secret, key, loc));
+    }
+
     /// [`Self::kv`] with its place in the deployment.
     pub fn kv_at(&mut self, k: &str, v: &Value, p: &Provenance<'_>, loc: Loc) {
         self.kv_origin(k, v, Origin::At(p, loc));
     }
 
     fn kv_origin(&mut self, k: &str, v: &Value, origin: Origin<'_>) {
+        let at = self.text.len();
         self.text.code_with(|out| {
             push_key(out, k);
             out.push_str(" = ");
             write_value(out, v);
         });
+        self.layout.code_line(json_len(self.text.since(at)));
         self.origin(origin);
         self.text.code("\n");
     }
@@ -171,17 +214,20 @@ impl Doc {
     /// `k = v` for a typed value, written straight in KumoMTA's spelling
     /// ([`values::write_toml`], the same text as [`values::toml`]).
     pub fn kv_typed_at(&mut self, k: &str, v: &Typed, p: &Provenance<'_>, loc: Loc) {
+        let at = self.text.len();
         self.text.code_with(|out| {
             push_key(out, k);
             out.push_str(" = ");
             values::write_toml(out, v);
         });
+        self.layout.code_line(json_len(self.text.since(at)));
         self.origin(Origin::At(p, loc));
         self.text.code("\n");
     }
 
-    pub fn finish(self) -> Text {
-        self.text
+    /// The text, and where its units of sharding are ([`super::shard::split`] reads both).
+    pub fn finish(self) -> (Text, Layout) {
+        (self.text, self.layout)
     }
 }
 
@@ -223,10 +269,12 @@ pub fn push_quoted(out: &mut String, s: &str) {
     out.push('"');
     // Nothing to escape (no quote, backslash or control character: C0, DEL, and C1, whose
     // UTF-8 starts with 0xC2): the text as it is.
-    if !s
-        .bytes()
-        .any(|b| b < 0x20 || b == 0x7f || b == b'"' || b == b'\\' || b == 0xc2)
-    {
+    // Checked without an early exit, so the check vectorizes (most strings are short and
+    // plain: a whole pass costs less than a branch a byte).
+    let escape = s.bytes().fold(false, |e, b| {
+        e | (b < 0x20) | (b == 0x7f) | (b == b'"') | (b == b'\\') | (b == 0xc2)
+    });
+    if !escape {
         out.push_str(s);
         out.push('"');
         return;
