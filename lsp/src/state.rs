@@ -54,6 +54,9 @@ pub struct State {
     /// The files whose diagnostics an analysis of a document last published (to clear
     /// those of a file that left the deployment, e.g. deleted on disk).
     pub published: BTreeMap<String, BTreeSet<String>>,
+    /// The diagnostics the client was last sent for each file (another file's are sent
+    /// again only when they change).
+    pub shown: BTreeMap<String, Vec<tower_lsp_server::ls_types::Diagnostic>>,
     pub encoding: Option<Encoding>,
     /// The client can register file watchers dynamically.
     pub watch_files: bool,
@@ -67,6 +70,8 @@ pub struct State {
     pub results: u64,
     /// How long the last finished analysis took (the diagnostics' quiet period follows it).
     pub analysis_time: std::time::Duration,
+    /// When a document last changed (a change after a pause is analysed at once).
+    pub last_change: Option<std::time::Instant>,
 }
 
 impl State {
