@@ -71,6 +71,9 @@ impl Backend {
             if !self.current(key, generation) {
                 return;
             }
+            // The eager re-parse of this version is under way: the analysis takes its pieces
+            // rather than re-parsing the edit itself.
+            let _ = self.syntax(&uri).await;
             let Some((job, epoch, version)) = self.analysis_job(key) else {
                 return;
             };

@@ -272,9 +272,14 @@ impl Backend {
             let inner = Arc::clone(&self.inner);
             move || lock(&inner).epoch == epoch
         };
+        // The analysis of the previous epoch goes (its summary stays), dropped by the next
+        // analysis before it starts (unless a request still holds it): the session then
+        // updates the syntax trees they shared in place instead of copying them.
+        let previous = st.analyses.remove(uri);
         let work = {
             let (inner, key) = (Arc::clone(&self.inner), uri.to_string());
             move || {
+                drop(previous);
                 guard::test_panic("analysis");
                 // The pieces the eager re-parses already made of these very texts.
                 let pieces: BTreeMap<String, Pieces> = {
@@ -308,7 +313,6 @@ impl Backend {
             }
         };
         let job = Job::spawn(Some(Arc::clone(&self.inner.gate)), wanted, work, done);
-        // The analysis of the previous epoch goes (its summary stays).
         st.analyses.insert(
             uri.to_string(),
             AnalysisSlot {
