@@ -6,7 +6,8 @@
 //! starts the release `kumoc lsp` (or `$KUMOC_LSP_BIN`, to measure another build), opens
 //! the file that is edited, and reports over real stdio round trips:
 //!
-//! - re-diagnosis: a one-character didChange until its publishDiagnostics arrives;
+//! - re-diagnosis: a one-character didChange until its publishDiagnostics arrives, and the
+//!   server's CPU time per such edit (`/proc`: the server's work, whatever the load);
 //! - completion (field names, pool names, booleans) when idle, and right after an edit
 //!   (sent with no pause, so it needs the new version's syntax tree);
 //! - one didChange that edits every queue's `max_age` (`:g/max_age/s/2d/4d/` in Neovim:
@@ -324,8 +325,11 @@ fn run(bin: &Path, files: &[String], edited: usize) -> (String, Vec<Row>) {
         b.change(&[(at, at + 1, days)])
     };
 
-    // Re-diagnosis: a change until its diagnostics are published.
+    // Re-diagnosis: a change until its diagnostics are published; and the server's CPU
+    // time for it (all its threads: the parse, the analysis, the publication), which a
+    // busy machine inflates far less than the wall time.
     let mut diag = Vec::new();
+    let cpu_before = b.c.cpu();
     for _ in 0..DIAGNOSES {
         let t = toggle(&mut b);
         let (at, m) = b.diagnosed_at();
@@ -336,11 +340,22 @@ fn run(bin: &Path, files: &[String], edited: usize) -> (String, Vec<Row>) {
             "the edit changes no diagnostic"
         );
     }
+    let cpu_after = b.c.cpu();
     b.row(
         "change → diagnostics (incl. the quiet period)",
         &mut diag,
         "",
     );
+    if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
+        let per_edit = after.saturating_sub(before) / DIAGNOSES as u32;
+        b.rows.push(Row(
+            "change → diagnostics: the server's CPU time per edit".to_string(),
+            DIAGNOSES.to_string(),
+            ms(per_edit),
+            String::new(),
+            String::new(),
+        ));
+    }
 
     // Completion on an analysed version.
     let places = places(&b.text);

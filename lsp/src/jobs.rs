@@ -34,8 +34,33 @@ impl<T: Send + 'static> Deref for Retire<T> {
     }
 }
 
+thread_local! {
+    /// Set while a job's work runs (on the blocking pool): a value retired there is
+    /// dropped at once, where the work can count on it being gone.
+    static IN_JOB: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the current thread as running a job's work until dropped (a panic included).
+struct InJob;
+
+impl InJob {
+    fn enter() -> Self {
+        IN_JOB.with(|f| f.set(true));
+        InJob
+    }
+}
+
+impl Drop for InJob {
+    fn drop(&mut self) {
+        IN_JOB.with(|f| f.set(false));
+    }
+}
+
 impl<T: Send + 'static> Drop for Retire<T> {
     fn drop(&mut self) {
+        if IN_JOB.with(std::cell::Cell::get) {
+            return;
+        }
         if let (Some(v), Ok(rt)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
             rt.spawn_blocking(move || drop(v));
         }
@@ -115,7 +140,11 @@ impl<T: Send + Sync + 'static> Job<T> {
                 let _ = tx.send(Status::Skipped);
                 return;
             }
-            let finished = tokio::task::spawn_blocking(move || Arc::new(Retire::new(work()))).await;
+            let finished = tokio::task::spawn_blocking(move || {
+                let _in_job = InJob::enter();
+                Arc::new(Retire::new(work()))
+            })
+            .await;
             let _ = tx.send(match finished {
                 Ok(v) => {
                     done(&v);

@@ -54,6 +54,9 @@ pub struct State {
     /// The files whose diagnostics an analysis of a document last published (to clear
     /// those of a file that left the deployment, e.g. deleted on disk).
     pub published: BTreeMap<String, BTreeSet<String>>,
+    /// The diagnostics the client was last sent for each file (another file's are sent
+    /// again only when they change).
+    pub shown: BTreeMap<String, Vec<tower_lsp_server::ls_types::Diagnostic>>,
     pub encoding: Option<Encoding>,
     /// The client can register file watchers dynamically.
     pub watch_files: bool,
@@ -67,6 +70,8 @@ pub struct State {
     pub results: u64,
     /// How long the last finished analysis took (the diagnostics' quiet period follows it).
     pub analysis_time: std::time::Duration,
+    /// When a document last changed (a change after a pause is analysed at once).
+    pub last_change: Option<std::time::Instant>,
 }
 
 impl State {
@@ -267,9 +272,14 @@ impl Backend {
             let inner = Arc::clone(&self.inner);
             move || lock(&inner).epoch == epoch
         };
+        // The analysis of the previous epoch goes (its summary stays), dropped by the next
+        // analysis before it starts (unless a request still holds it): the session then
+        // updates the syntax trees they shared in place instead of copying them.
+        let previous = st.analyses.remove(uri);
         let work = {
             let (inner, key) = (Arc::clone(&self.inner), uri.to_string());
             move || {
+                drop(previous);
                 guard::test_panic("analysis");
                 // The pieces the eager re-parses already made of these very texts.
                 let pieces: BTreeMap<String, Pieces> = {
@@ -303,7 +313,6 @@ impl Backend {
             }
         };
         let job = Job::spawn(Some(Arc::clone(&self.inner.gate)), wanted, work, done);
-        // The analysis of the previous epoch goes (its summary stays).
         st.analyses.insert(
             uri.to_string(),
             AnalysisSlot {

@@ -28,6 +28,19 @@ impl LineIndex {
         Self { starts }
     }
 
+    /// A cheap sign that this is the index of `text` (its last line starts after a newline
+    /// within `text`), for an index carried along with a text that should be its own.
+    pub fn fits(&self, text: &str) -> bool {
+        match self.starts.last() {
+            Some(&0) | None => !text.contains('\n'),
+            Some(&last) => {
+                last <= text.len()
+                    && text.as_bytes().get(last - 1) == Some(&b'\n')
+                    && !text.get(last..).is_some_and(|rest| rest.contains('\n'))
+            }
+        }
+    }
+
     #[cfg(test)]
     pub fn starts(&self) -> &[usize] {
         &self.starts
@@ -190,6 +203,17 @@ impl<'t> Lines<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_fits_its_own_text() {
+        for text in ["", "a", "a\n", "a\nb", "\n\n", "ab\ncd\n\nef"] {
+            assert!(LineIndex::new(text).fits(text), "{text:?}");
+        }
+        assert!(!LineIndex::new("a\nb").fits("ab"));
+        assert!(!LineIndex::new("a\nb").fits("a\nb\nc"));
+        assert!(!LineIndex::new("ab").fits("a\nb"));
+        assert!(!LineIndex::new("abc\nd").fits("a\n"));
+    }
 
     #[test]
     fn edited_index_equals_a_fresh_one() {

@@ -40,7 +40,10 @@ impl<'s> Files<'s> {
     pub fn lines(&self, file: FileId) -> Option<&Lines<'s>> {
         let text = &self.snap.analysis.sources.get(file)?.text;
         let cell = self.lines.get(file.0 as usize)?;
-        Some(cell.get_or_init(|| Lines::new(text)))
+        Some(cell.get_or_init(|| match self.snap.index(file) {
+            Some(index) => Lines::of(text, index),
+            None => Lines::new(text),
+        }))
     }
 
     /// The LSP range of a span of `file`.

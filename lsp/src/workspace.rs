@@ -82,6 +82,9 @@ pub struct Snapshot {
     pub summary: Arc<crate::features::summary::Summary>,
     /// FileId → URI (stdlib files map to a cached copy on disk, so definitions can open them).
     pub uris: BTreeMap<FileId, String>,
+    /// The line indexes of the files that are open documents (the document's own, made as
+    /// its edits were applied), so converting their positions never indexes them again.
+    pub indexes: BTreeMap<FileId, Arc<LineIndex>>,
 }
 
 impl Snapshot {
@@ -94,6 +97,18 @@ impl Snapshot {
     pub fn uri(&self, id: FileId) -> Option<&str> {
         self.uris.get(&id).map(String::as_str)
     }
+    pub fn index(&self, id: FileId) -> Option<&LineIndex> {
+        self.indexes.get(&id).map(Arc::as_ref)
+    }
+}
+
+/// A file of a deployment to analyse: display name, bytes, URI, and for an open document
+/// the line index of its text.
+struct File {
+    name: String,
+    bytes: Vec<u8>,
+    uri: String,
+    index: Option<Arc<LineIndex>>,
 }
 
 /// Analyse the deployment of `uri`: its directory's `.kumo` files, open documents first,
@@ -107,7 +122,7 @@ pub fn analyze_for(
     session: &mut Session,
     options: &Options,
 ) -> Snapshot {
-    let mut files: Vec<(String, Vec<u8>, String)> = Vec::new();
+    let mut files: Vec<File> = Vec::new();
     match uri_to_path(uri) {
         // A stdlib file opened from "go to definition": the stdlib alone.
         Some(path) if stdlib_files::is_stdlib_path(&path) => {}
@@ -139,52 +154,79 @@ pub fn analyze_for(
             paths.sort();
             paths.dedup();
             for p in paths {
-                let (u, bytes) = match open.get(&p) {
-                    Some((u, d)) => ((*u).clone(), d.text.as_bytes().to_vec()),
+                let (u, bytes, index) = match open.get(&p) {
+                    Some((u, d)) => (
+                        (*u).clone(),
+                        d.text.as_bytes().to_vec(),
+                        Some(Arc::clone(&d.index)),
+                    ),
                     // A file deleted since the directory was listed is simply left out.
                     None => match std::fs::read(&p) {
-                        Ok(b) => (path_to_uri(&p), b),
+                        Ok(b) => (path_to_uri(&p), b, None),
                         Err(_) => continue,
                     },
                 };
-                files.push((p.to_string_lossy().into_owned(), bytes, u));
+                files.push(File {
+                    name: p.to_string_lossy().into_owned(),
+                    bytes,
+                    uri: u,
+                    index,
+                });
             }
         }
         None => {
             if let Some(d) = docs.get(uri) {
-                files.push((uri.to_string(), d.text.as_bytes().to_vec(), uri.to_string()));
+                files.push(File {
+                    name: uri.to_string(),
+                    bytes: d.text.as_bytes().to_vec(),
+                    uri: uri.to_string(),
+                    index: Some(Arc::clone(&d.index)),
+                });
             }
         }
     }
     let mut file_uris = Vec::with_capacity(files.len());
     let inputs: Vec<Input> = files
         .into_iter()
-        .map(|(name, bytes, u)| {
-            let input = Input {
-                path: name.clone(),
-                name,
-                bytes,
-                pieces: pieces.get(&u).cloned(),
-            };
-            file_uris.push(u);
-            input
-        })
+        .map(
+            |File {
+                 name,
+                 bytes,
+                 uri: u,
+                 index,
+             }| {
+                let input = Input {
+                    path: name.clone(),
+                    name,
+                    bytes,
+                    pieces: pieces.get(&u).cloned(),
+                };
+                file_uris.push((u, index));
+                input
+            },
+        )
         .collect();
     let analysis = session.analyze(inputs, options);
     let mut uris = BTreeMap::new();
+    let mut indexes = BTreeMap::new();
     let mut user = file_uris.into_iter();
     for (id, f) in analysis.sources.iter() {
         if f.is_stdlib {
             if let Some(path) = stdlib_files::path(&f.name) {
                 uris.insert(id, path_to_uri(&path));
             }
-        } else if let Some(u) = user.next() {
+        } else if let Some((u, index)) = user.next() {
             uris.insert(id, u);
+            // A document's text is UTF-8 already: the analysis decodes it to itself.
+            if let Some(index) = index.filter(|i| i.fits(&f.text)) {
+                indexes.insert(id, index);
+            }
         }
     }
     Snapshot {
         analysis,
         uris,
+        indexes,
         summary: Arc::default(),
     }
 }

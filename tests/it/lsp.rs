@@ -959,3 +959,78 @@ fn lsp_storm() {
     c.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Another file's diagnostics are sent again only when they change: an edit of the open
+/// document that leaves its sibling's diagnostics as they were publishes the document's
+/// alone; once closing the document cleared the sibling's, opening it again shows them.
+#[test]
+fn lsp_sends_other_files_diagnostics_only_when_they_change() {
+    let dir = std::env::temp_dir().join(format!("kumoc-lsp-shown-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (path, sibling) = (dir.join("deploy.kumo"), dir.join("sibling.kumo"));
+    std::fs::write(&path, STORM_SRC).unwrap();
+    std::fs::write(&sibling, SIBLING).unwrap();
+    let uri = file_uri(&path, false);
+    let sibling_uri = file_uri(&sibling, false);
+    let mut c = Client::start();
+    c.initialize(json!({}));
+    let sent = |c: &Client| -> Vec<Value> {
+        c.notifications
+            .iter()
+            .filter(|n| {
+                n["method"] == "textDocument/publishDiagnostics"
+                    && n["params"]["uri"] == sibling_uri
+            })
+            .map(|n| n["params"]["diagnostics"].clone())
+            .collect()
+    };
+    c.open(&uri, 1, STORM_SRC);
+    c.diagnostics(&uri, 1);
+    // The sibling's diagnostics follow the document's in the same publication.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sent(&c).is_empty() {
+        c.receive(deadline, "the sibling's diagnostics");
+    }
+    assert!(
+        sent(&c)[0].to_string().contains("KUMO-DNS004"),
+        "{:?}",
+        sent(&c)
+    );
+    // Two edits that change nothing for the sibling: each publishes the document's own
+    // (with its version), and the sibling's are not sent again (the second edit's
+    // publication comes after everything the first one's sent).
+    let mut text = STORM_SRC.to_string();
+    for version in 2..=3 {
+        text.push_str("// more\n");
+        c.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
+        );
+        c.diagnostics(&uri, version);
+    }
+    assert_eq!(
+        sent(&c).len(),
+        1,
+        "the sibling's diagnostics did not change"
+    );
+    // Closing clears them; opening again shows them again.
+    c.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sent(&c).len() < 2 {
+        c.receive(deadline, "the sibling's diagnostics cleared");
+    }
+    assert_eq!(sent(&c)[1], json!([]));
+    c.open(&uri, 4, &text);
+    c.diagnostics(&uri, 4);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sent(&c).len() < 3 {
+        c.receive(deadline, "the sibling's diagnostics again");
+    }
+    assert_eq!(sent(&c)[2], sent(&c)[0]);
+    c.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

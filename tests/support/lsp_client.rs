@@ -218,6 +218,18 @@ impl Client {
         Some((field("VmRSS:")?, field("VmHWM:")?))
     }
 
+    /// The CPU time the server has used so far, user and system, all its threads (Linux
+    /// `/proc`, in the kernel's clock ticks, which are 10 ms wherever `USER_HZ` is 100, as
+    /// on every x86 and arm64 Linux).
+    pub fn cpu(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // The command name in parentheses may hold spaces: fields count after it.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = |i: usize| -> Option<u64> { fields.get(i)?.parse().ok() };
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+        Some(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+    }
+
     /// Forget the notifications received so far (a long benchmark run).
     pub fn clear_notifications(&mut self) {
         self.notifications.clear();

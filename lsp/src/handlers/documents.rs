@@ -67,6 +67,9 @@ pub async fn did_close(server: &Backend, params: DidCloseTextDocumentParams) {
         if !clear.iter().any(|u| u == uri.as_str()) {
             clear.push(uri.as_str().to_string());
         }
+        for u in &clear {
+            st.shown.remove(u);
+        }
         (clear, (doc, syntax, analysis))
     };
     let _turn = server.inner.publishing.lock().await;
