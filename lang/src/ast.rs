@@ -5,6 +5,7 @@
 //! unparseable values are [`ValueKind::Error`] and missing ones [`ValueKind::Missing`].
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A half-open byte range `start..end` into one source file (UTF-8 offsets).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -59,6 +60,177 @@ impl Span {
 impl fmt::Debug for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+/// The text of a name, label, key, string or token in the tree: a slice of the source text
+/// it was parsed from, shared (no allocation per name: every name of a file holds the one
+/// copy of its text), or text of its own (an unescaped string, a name made by a tool).
+/// Reads as a `str` (`Deref`, `as_str`), compares, orders and hashes as one, and prints as
+/// one (`Debug` and `Display`), so the tree's readers do not see the difference. Cloning
+/// it shares the text (a reference count), so the checker's typed tree keeps the same text.
+#[derive(Clone)]
+pub struct Name {
+    buf: Arc<str>,
+    start: u32,
+    end: u32,
+}
+
+impl Name {
+    /// A name with text of its own.
+    pub fn new(text: &str) -> Self {
+        Self::whole(Arc::from(text))
+    }
+
+    /// All of `buf`.
+    pub fn whole(buf: Arc<str>) -> Self {
+        match u32::try_from(buf.len()) {
+            Ok(end) => Name { buf, start: 0, end },
+            Err(_) => Name::new(""),
+        }
+    }
+
+    /// `buf[start..end]`, sharing `buf` (copied when the range is not one of `buf`).
+    pub fn slice(buf: &Arc<str>, start: usize, end: usize) -> Self {
+        match (u32::try_from(start), u32::try_from(end)) {
+            (Ok(s), Ok(e)) if buf.get(start..end).is_some() => Name {
+                buf: Arc::clone(buf),
+                start: s,
+                end: e,
+            },
+            _ => Name::new(buf.get(start..end).unwrap_or("")),
+        }
+    }
+
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        self.buf
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or("")
+    }
+}
+
+impl Default for Name {
+    fn default() -> Self {
+        Name::new("")
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Self {
+        Name::new(text)
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Self {
+        Name::whole(Arc::from(text))
+    }
+}
+
+impl From<&String> for Name {
+    fn from(text: &String) -> Self {
+        Name::new(text)
+    }
+}
+
+impl From<Name> for String {
+    fn from(name: Name) -> Self {
+        name.as_str().to_string()
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Name {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Name> for str {
+    fn eq(&self, other: &Name) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Name> for &str {
+    fn eq(&self, other: &Name) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Name> for String {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
     }
 }
 
@@ -136,7 +308,7 @@ impl Block {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ident {
-    pub name: String,
+    pub name: Name,
     pub span: Span,
 }
 
@@ -144,7 +316,7 @@ pub struct Ident {
 /// `provider.google`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
-    pub text: String,
+    pub text: Name,
     pub quoted: bool,
     pub span: Span,
 }
@@ -210,7 +382,7 @@ pub struct Attr {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
-    pub name: String,
+    pub name: Name,
     pub quoted: bool,
     pub span: Span,
 }
@@ -226,11 +398,11 @@ pub enum ValueKind {
     /// A string with escapes resolved.
     Str(StrLit),
     /// A number with its optional unit suffix, as written (`25Gi`, `1000m`, `24h`, `80%`).
-    Number(String),
+    Number(Name),
     /// A throttle or local limit as written (`100/s`, `local:5`, `500/d,max_burst=1`).
-    Rate(String),
+    Rate(Name),
     /// An IPv4 address or CIDR as written (`10.0.0.0/8`).
-    Ip(String),
+    Ip(Name),
     Bool(bool),
     /// A reference or an enum value (`shared`, `required`, `provider.google`).
     Path(Path),
@@ -245,7 +417,7 @@ pub enum ValueKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StrLit {
-    pub value: String,
+    pub value: Name,
     /// `'...'` literal string (no escapes).
     pub literal: bool,
 }

@@ -397,7 +397,7 @@ fn key_text(key: &Key) -> String {
         quote(&mut s, &key.name);
         s
     } else {
-        key.name.clone()
+        key.name.to_string()
     }
 }
 
@@ -432,7 +432,7 @@ fn inline(v: &Value) -> String {
                 out
             }
         }
-        ValueKind::Number(raw) | ValueKind::Rate(raw) | ValueKind::Ip(raw) => raw.clone(),
+        ValueKind::Number(raw) | ValueKind::Rate(raw) | ValueKind::Ip(raw) => raw.to_string(),
         ValueKind::Bool(b) => b.to_string(),
         ValueKind::Path(p) => p.text(),
         ValueKind::List(l) => inline_list(&l.items),

@@ -118,6 +118,9 @@ struct Mark {
 /// [`parse_piece`]; off for [`parse`], where it would only cost time.
 struct Parser<'t, const TRACK: bool = false> {
     text: &'t str,
+    /// The text shared by the names of the tree ([`Name::slice`]); without it (a piece,
+    /// which may be the rest of a large document) each name has its own copy.
+    shared: Option<std::sync::Arc<str>>,
     b: &'t [u8],
     pos: usize,
     /// With `TRACK`: one past the last byte index examined (an index at the end of the text
@@ -230,6 +233,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     fn with(text: &'t str) -> Self {
         Parser {
             text,
+            shared: None,
             b: text.as_bytes(),
             pos: 0,
             reach: std::cell::Cell::new(0),
@@ -313,6 +317,15 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
 
     fn slice(&self, from: usize, to: usize) -> &'t str {
         self.text.get(from..to).unwrap_or("")
+    }
+
+    /// `text[from..to]` as a [`Name`] (shared with the text when parsing a whole file).
+    #[inline]
+    fn name(&self, from: usize, to: usize) -> Name {
+        match &self.shared {
+            Some(buf) => Name::slice(buf, from, to),
+            None => Name::new(self.slice(from, to)),
+        }
     }
 
     /// `NEWLINE`: `\n`, `\r\n` or `\r`.
@@ -426,7 +439,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         let end = self.ident_end(start)?;
         self.pos = end;
         Some(Ident {
-            name: self.slice(start, end).to_string(),
+            name: self.name(start, end),
             span: Span::new(start, end),
         })
     }
@@ -452,7 +465,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
                 break;
             };
             segments.push(Ident {
-                name: self.slice(self.pos + 1, end).to_string(),
+                name: self.name(self.pos + 1, end),
                 span: Span::new(self.pos + 1, end),
             });
             self.pos = end;
@@ -734,15 +747,14 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         let inner_end = self.pos;
         let closed = self.eat(q);
         let span = Span::new(start, self.pos);
-        let raw = self.slice(inner_start, inner_end);
         let value = if literal || !escaped {
-            raw.to_string()
+            self.name(inner_start, inner_end)
         } else {
-            unescape(
-                raw,
+            Name::from(unescape(
+                self.slice(inner_start, inner_end),
                 Span::new(inner_start, inner_end).start,
                 &mut self.errors,
-            )
+            ))
         };
         if !closed {
             let q = q as char;
@@ -773,10 +785,10 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
                 span,
             });
         }
-        let token = |p: &mut Self, end: usize, kind: fn(String) -> ValueKind| {
+        let token = |p: &mut Self, end: usize, kind: fn(Name) -> ValueKind| {
             p.pos = end;
             Some(Value {
-                kind: kind(p.slice(start, end).to_string()),
+                kind: kind(p.name(start, end)),
                 span: Span::new(start, end),
             })
         };
@@ -1109,7 +1121,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
                 let label_start = self.pos;
                 self.pos = end;
                 Label {
-                    text: self.slice(label_start, end).to_string(),
+                    text: self.name(label_start, end),
                     quoted: false,
                     span: Span::new(label_start, end),
                 }
@@ -1134,7 +1146,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         }
         let open = Span::new(self.pos - 1, self.pos);
         let keyword = Ident {
-            name: self.slice(start, keyword_end).to_string(),
+            name: self.name(start, keyword_end),
             span: Span::new(start, keyword_end),
         };
         let (body, closed) = if self.depth >= MAX_NESTING {

@@ -182,7 +182,7 @@ impl Builder<'_> {
     fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
         let span = span_of(&pair);
         let mut keyword = Ident {
-            name: String::new(),
+            name: Name::default(),
             span: Span::empty_at(span.start),
         };
         let mut label = None;
@@ -238,7 +238,7 @@ impl Builder<'_> {
                 })
             }
             _ => Some(Label {
-                text: inner.as_str().to_string(),
+                text: inner.as_str().into(),
                 quoted: false,
                 span,
             }),
@@ -248,7 +248,7 @@ impl Builder<'_> {
     fn attribute(&mut self, pair: Pair<'_, Rule>) -> Attr {
         let span = span_of(&pair);
         let mut key = Key {
-            name: String::new(),
+            name: Name::default(),
             quoted: false,
             span: Span::empty_at(span.start),
         };
@@ -265,7 +265,7 @@ impl Builder<'_> {
                                 span: kspan,
                             },
                             _ => Key {
-                                name: k.as_str().to_string(),
+                                name: k.as_str().into(),
                                 quoted: false,
                                 span: kspan,
                             },
@@ -311,9 +311,9 @@ impl Builder<'_> {
         let span = span_of(&pair);
         let kind = match pair.as_rule() {
             Rule::string => ValueKind::Str(self.string(pair)),
-            Rule::number => ValueKind::Number(pair.as_str().to_string()),
-            Rule::rate => ValueKind::Rate(pair.as_str().to_string()),
-            Rule::ipv4 => ValueKind::Ip(pair.as_str().to_string()),
+            Rule::number => ValueKind::Number(pair.as_str().into()),
+            Rule::rate => ValueKind::Rate(pair.as_str().into()),
+            Rule::ipv4 => ValueKind::Ip(pair.as_str().into()),
             Rule::boolean => ValueKind::Bool(pair.as_str() == "true"),
             Rule::path => ValueKind::Path(path(&pair)),
             Rule::list => ValueKind::List(self.list(pair)),
@@ -415,7 +415,7 @@ impl Builder<'_> {
     fn string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
         let Some(inner) = children(pair).next() else {
             return StrLit {
-                value: String::new(),
+                value: Name::default(),
                 literal: false,
             };
         };
@@ -441,7 +441,10 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-        StrLit { value, literal }
+        StrLit {
+            value: value.into(),
+            literal,
+        }
     }
 
     fn unescape(&mut self, raw: &str, start: u32) -> String {
@@ -451,7 +454,7 @@ impl Builder<'_> {
 
 fn ident(pair: &Pair<'_, Rule>) -> Ident {
     Ident {
-        name: pair.as_str().to_string(),
+        name: pair.as_str().into(),
         span: span_of(pair),
     }
 }
@@ -462,7 +465,7 @@ fn path(pair: &Pair<'_, Rule>) -> Path {
     let mut offset = span.start as usize;
     for seg in pair.as_str().split('.') {
         segments.push(Ident {
-            name: seg.to_string(),
+            name: seg.into(),
             span: Span::new(offset, offset + seg.len()),
         });
         offset += seg.len() + 1;

@@ -433,7 +433,7 @@ impl<'a> Cx<'a, '_, '_> {
                 } else {
                     match path.segments.as_slice() {
                         [ns, name] if ns.name == "provider" => {
-                            Some((name.name.clone(), self.loc(name.span)))
+                            Some((name.name.to_string(), self.loc(name.span)))
                         }
                         _ => {
                             self.push(
@@ -574,7 +574,7 @@ impl<'a> Cx<'a, '_, '_> {
                         .with_help(help),
                     );
                 }
-                Some(label.text.clone())
+                Some(label.text.to_string())
             }
             LabelRule::Domain { wildcard } => {
                 match check_domain(&label.text, wildcard) {
@@ -657,7 +657,7 @@ impl<'a> Cx<'a, '_, '_> {
             }
             LabelRule::Environment => {
                 if ENVIRONMENTS.iter().any(|e| e.name == label.text) {
-                    Some(label.text.clone())
+                    Some(label.text.to_string())
                 } else {
                     let mut d = Diagnostic::new(
                         codes::UNKNOWN_VALUE,

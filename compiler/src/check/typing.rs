@@ -170,7 +170,7 @@ impl Cx<'_, '_, '_> {
                     .collect();
                 Typed::List(items)
             }
-            (Ty::Str, ValueKind::Str(s)) => Typed::Str(s.value.clone()),
+            (Ty::Str, ValueKind::Str(s)) => Typed::Str(s.value.to_string()),
             (Ty::Bool, ValueKind::Bool(b)) => Typed::Bool(*b),
             (Ty::Int { min, max }, ValueKind::Number(raw)) => {
                 let digits = raw.replace('_', "");
@@ -290,7 +290,7 @@ impl Cx<'_, '_, '_> {
                 )?
             }
             (Ty::HostPort, ValueKind::Str(s)) => match check_host_port(&s.value) {
-                Ok(()) => Typed::HostPort(s.value.clone()),
+                Ok(()) => Typed::HostPort(s.value.to_string()),
                 Err(why) => {
                     self.push(
                         Diagnostic::new(codes::INVALID_ADDRESS, format!("invalid \"host:port\": {why}"), loc, why)
@@ -321,7 +321,7 @@ impl Cx<'_, '_, '_> {
                 }
             },
             (Ty::Url(schemes), ValueKind::Str(s)) => match check_url(&s.value, schemes) {
-                Ok(()) => Typed::Url(s.value.clone()),
+                Ok(()) => Typed::Url(s.value.to_string()),
                 Err((why, help)) => {
                     self.push(
                         Diagnostic::new(
@@ -336,14 +336,14 @@ impl Cx<'_, '_, '_> {
                 }
             },
             (Ty::K8sName, ValueKind::Str(s)) => match check_k8s_name(&s.value) {
-                Ok(()) => Typed::K8sName(s.value.clone()),
+                Ok(()) => Typed::K8sName(s.value.to_string()),
                 Err(why) => {
                     self.push(Diagnostic::new(codes::INVALID_NAME, format!("`{}` is not a valid Kubernetes name", s.value), loc, why).with_help("use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"));
                     return None;
                 }
             },
             (Ty::HttpPath, ValueKind::Str(s)) if s.value.starts_with('/') => {
-                Typed::HttpPath(s.value.clone())
+                Typed::HttpPath(s.value.to_string())
             }
             (Ty::Enum(variants), ValueKind::Path(p)) => {
                 let name = p.text_cow();
@@ -370,7 +370,7 @@ impl Cx<'_, '_, '_> {
                 if !s.value.is_empty() && *kind != RefKind::Secret =>
             {
                 // Names with characters a bare name cannot hold may be quoted.
-                Typed::Ref(*kind, s.value.clone())
+                Typed::Ref(*kind, s.value.to_string())
             }
             (Ty::Secret, ValueKind::Call(c)) if c.callee.is("secret") => {
                 return self.secret(c, loc);
@@ -383,7 +383,7 @@ impl Cx<'_, '_, '_> {
                 Typed::Version,
             )?,
             (Ty::Regex, ValueKind::Str(s)) => match regex_error(&s.value) {
-                None => Typed::Regex(s.value.clone()),
+                None => Typed::Regex(s.value.to_string()),
                 Some(e) => {
                     self.push(
                         Diagnostic::new(codes::INVALID_REGEX, "invalid regular expression", loc, e)
@@ -460,7 +460,7 @@ impl Cx<'_, '_, '_> {
                 };
                 let arg_loc = c.args.first().map_or(loc, |a| self.loc(a.value.span));
                 self.match_argument(&name, &arg, loc, arg_loc)?;
-                match MatchRule::new(&name, arg) {
+                match MatchRule::new(&name, arg.to_string()) {
                     Some(rule) => Typed::Match(rule),
                     None => {
                         let other = name.as_str();
@@ -691,10 +691,9 @@ fn spaced_duration(written: &str) -> Option<String> {
 /// The value as written, for messages (long values are cut).
 fn source_text(v: &Value) -> String {
     let s = match &v.kind {
-        ValueKind::Str(s) => s.value.clone(),
-        ValueKind::Number(r) | ValueKind::Rate(r) | ValueKind::Ip(r) | ValueKind::Error(r) => {
-            r.clone()
-        }
+        ValueKind::Str(s) => s.value.to_string(),
+        ValueKind::Number(r) | ValueKind::Rate(r) | ValueKind::Ip(r) => r.to_string(),
+        ValueKind::Error(r) => r.clone(),
         _ => String::new(),
     };
     if s.chars().count() > 60 {

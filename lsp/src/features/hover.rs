@@ -75,7 +75,10 @@ pub fn preset_at(target: &Target<'_>, offset: u32) -> Option<(&'static str, Stri
         return None;
     };
     if let Some(from) = b.from.as_ref().filter(|f| f.span.contains(offset)) {
-        return from.segments.get(1).map(|s| ("provider", s.name.clone()));
+        return from
+            .segments
+            .get(1)
+            .map(|s| ("provider", s.name.to_string()));
     }
     matches!(schema.keyword, "provider" | "shaping").then(|| {
         let label = b.label_text().unwrap_or("default").to_string();

@@ -13,9 +13,9 @@ pub fn reference_at(target: &Target<'_>) -> Option<(&'static str, String)> {
             let field = schema.field(&a.key.name)?;
             match (&field.ty, &a.value.kind) {
                 (Ty::Ref(kind), ValueKind::Path(p)) => Some((kind.noun(), p.text())),
-                (Ty::Ref(kind), ValueKind::Str(s)) => Some((kind.noun(), s.value.clone())),
+                (Ty::Ref(kind), ValueKind::Str(s)) => Some((kind.noun(), s.value.to_string())),
                 (Ty::Secret, ValueKind::Call(c)) => match c.args.first().map(|a| &a.value.kind) {
-                    Some(ValueKind::Str(s)) => Some(("secret", s.value.clone())),
+                    Some(ValueKind::Str(s)) => Some(("secret", s.value.to_string())),
                     _ => None,
                 },
                 _ => None,
@@ -23,7 +23,7 @@ pub fn reference_at(target: &Target<'_>) -> Option<(&'static str, String)> {
         }
         Target::Label(b, schema) => {
             if let Some(f) = &b.from {
-                return f.segments.get(1).map(|s| ("provider", s.name.clone()));
+                return f.segments.get(1).map(|s| ("provider", s.name.to_string()));
             }
             match (schema.keyword, b.label_text()) {
                 ("source", Some(l)) if !std::ptr::eq(*schema, &schema::SOURCE) => {
