@@ -505,4 +505,26 @@ mod tests {
         assert!(std::mem::size_of::<super::Stmt>() <= 128);
         assert!(std::mem::size_of::<super::Value>() <= 48);
     }
+
+    /// A name is as large as the `String` it replaced; a file's names share its text.
+    #[test]
+    fn names_share_the_text() {
+        assert_eq!(std::mem::size_of::<super::Name>(), 24);
+        let parse = crate::parse("domain \"example.com\" {\n  a = \"x\\ty\"\n}\n");
+        let crate::ast::Stmt::Block(b) = &parse.file.items[0] else {
+            panic!("a block")
+        };
+        assert_eq!(b.keyword.name, "domain");
+        assert_eq!(b.label_text(), Some("example.com"));
+        let crate::ast::ValueKind::Str(s) = &b.attrs().next().map(|a| &a.value.kind).unwrap()
+        else {
+            panic!("a string")
+        };
+        assert_eq!(s.value, "x\ty");
+        assert!(std::sync::Arc::ptr_eq(
+            &b.keyword.name.buf,
+            &b.label.as_ref().unwrap().text.buf
+        ));
+        assert!(!std::sync::Arc::ptr_eq(&b.keyword.name.buf, &s.value.buf));
+    }
 }

@@ -219,7 +219,9 @@ fn is_newline(c: u8) -> bool {
 
 impl<'t> Parser<'t, false> {
     fn new(text: &'t str) -> Self {
-        Self::with(text)
+        let mut p = Self::with(text);
+        p.shared = Some(std::sync::Arc::from(text));
+        p
     }
 }
 
