@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 
+use kumoc_lang::ast::Name;
 use kumoc_lang::units::{Cidr, KumoVersion, Limit, Rate};
 
 use crate::schema::{Field, FieldDefault, Lit, RefKind, Ty, Variant};
@@ -23,10 +24,11 @@ pub struct Spanned<T> {
 /// A typed value with where it was written.
 pub type TypedAt = Spanned<Typed>;
 
-/// A value checked against its field's type ([`crate::schema::Ty`]).
+/// A value checked against its field's type ([`crate::schema::Ty`]). Its text is an
+/// [`Name`]: shared with the syntax tree it was written in, not copied.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Typed {
-    Str(String),
+    Str(Name),
     Bool(bool),
     Int(i64),
     /// Milliseconds.
@@ -40,17 +42,17 @@ pub enum Typed {
     Percent(u8),
     Ip(IpAddr),
     Cidr(Cidr),
-    HostPort(String),
-    Domain(String),
-    Url(String),
-    K8sName(String),
-    HttpPath(String),
+    HostPort(Name),
+    Domain(Name),
+    Url(Name),
+    K8sName(Name),
+    HttpPath(Name),
     Enum(&'static Variant),
-    Ref(RefKind, String),
+    Ref(RefKind, Name),
     /// Boxed: the largest variant by far, it would make every value twice as large.
     Secret(Box<SecretRef>),
     Version(KumoVersion),
-    Regex(String),
+    Regex(Name),
     Action(Action),
     Trigger(Trigger),
     Match(MatchRule),
@@ -345,7 +347,7 @@ impl Typed {
             }
             (Lit::Mi(_) | Lit::Gi(_), Ty::Size) => Typed::Size(lit.bytes()?),
             (Lit::Pct(p), Ty::Percent) if p <= 100 => Typed::Percent(p),
-            (Lit::Str(s), Ty::Str) => Typed::Str(s.to_string()),
+            (Lit::Str(s), Ty::Str) => Typed::Str(Name::new(s)),
             (Lit::Name(n), Ty::Enum(variants)) => {
                 Typed::Enum(variants.iter().find(|v| v.name == n)?)
             }

@@ -102,6 +102,15 @@ impl Name {
         }
     }
 
+    /// The name in ASCII lower case: shared when it is already (the usual case).
+    pub fn ascii_lowercase(&self) -> Name {
+        if self.bytes().any(|c| c.is_ascii_uppercase()) {
+            Name::from(self.to_ascii_lowercase())
+        } else {
+            self.clone()
+        }
+    }
+
     #[inline]
     pub fn as_str(&self) -> &str {
         self.buf

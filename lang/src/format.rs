@@ -397,7 +397,7 @@ fn key_text(key: &Key) -> String {
         quote(&mut s, &key.name);
         s
     } else {
-        key.name.to_string()
+        key.name.as_str().to_owned()
     }
 }
 
@@ -432,7 +432,9 @@ fn inline(v: &Value) -> String {
                 out
             }
         }
-        ValueKind::Number(raw) | ValueKind::Rate(raw) | ValueKind::Ip(raw) => raw.to_string(),
+        ValueKind::Number(raw) | ValueKind::Rate(raw) | ValueKind::Ip(raw) => {
+            raw.as_str().to_owned()
+        }
         ValueKind::Bool(b) => b.to_string(),
         ValueKind::Path(p) => p.text(),
         ValueKind::List(l) => inline_list(&l.items),

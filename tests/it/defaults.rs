@@ -235,7 +235,7 @@ fn probe(p: &Probe, field: &str) -> Option<Typed> {
 fn readers() -> BTreeMap<(&'static str, &'static str), Reader> {
     let mut r: BTreeMap<(&'static str, &'static str), Reader> = BTreeMap::new();
     r.insert(("deployment", "image"), |m, _| {
-        Some(Typed::Str(m.image.clone()))
+        Some(Typed::Str(m.image.clone().into()))
     });
     r.insert(("deployment", "create_namespace"), |m, _| {
         Some(Typed::Bool(m.create_namespace))
@@ -307,7 +307,7 @@ fn readers() -> BTreeMap<(&'static str, &'static str), Reader> {
         lua_cidrs(&one, "kumo.start_http_listener {", "trusted_hosts")
     });
     r.insert(("logging", "filter"), |_, out| {
-        lua_string(out, "kumo.set_diagnostic_log_filter(").map(Typed::Str)
+        lua_string(out, "kumo.set_diagnostic_log_filter(").map(|s| Typed::Str(s.into()))
     });
     r.insert(("logging", "max_segment_duration"), |_, out| {
         let text = lua_string(out, "max_segment_duration = ")?;

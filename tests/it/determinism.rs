@@ -304,7 +304,7 @@ fn place(file: &str, items: &[Stmt], target: Span) -> Option<String> {
             let base = match s {
                 Stmt::Block(b) => match &b.label {
                     Some(l) => format!("{} {}", b.keyword.name, name(&l.text)),
-                    None => b.keyword.name.to_string(),
+                    None => b.keyword.name.as_str().to_owned(),
                 },
                 Stmt::Attr(a) => name(&a.key.name),
                 Stmt::Error(_) => continue,

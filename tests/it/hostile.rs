@@ -1070,10 +1070,10 @@ fn run_lua(
                 for event in ["smtp_server_message_received", "http_message_generated"] {
                     let mut headers = vec![("Subject".to_string(), "hi".to_string())];
                     if let (Some(h), Some(t)) = (header("tenant_header"), &tenant) {
-                        headers.push((h, t.clone()));
+                        headers.push((h.as_str().to_owned(), t.clone()));
                     }
                     if let (Some(h), Some(c)) = (header("campaign_header"), &campaign) {
-                        headers.push((h, c.clone()));
+                        headers.push((h.as_str().to_owned(), c.clone()));
                     }
                     let msg = MessageSpec {
                         from_header: format!("News <news@{from}>"),

@@ -66,7 +66,7 @@ fn dump_stmts(stmts: &[Stmt], depth: usize, out: &mut String) {
                         if l.quoted {
                             format!("{:?}", l.text)
                         } else {
-                            l.text.to_string()
+                            l.text.as_str().to_owned()
                         }
                     ));
                 }

@@ -2133,7 +2133,7 @@ fn queue_names(model: &kumoc_compiler::Deployment, out: &mut Vec<Failure>) {
         .collect();
     for q in &model.queues {
         let routing = match q.settings.get("routing_domain").map(|s| &s.value) {
-            Some(Typed::Str(r)) => Some(r.clone()),
+            Some(Typed::Str(r)) => Some(r.as_str().to_owned()),
             _ => None,
         };
         if q.key.as_str() != "default" {

@@ -433,7 +433,7 @@ impl<'a> Cx<'a, '_, '_> {
                 } else {
                     match path.segments.as_slice() {
                         [ns, name] if ns.name == "provider" => {
-                            Some((name.name.to_string(), self.loc(name.span)))
+                            Some((name.name.as_str().to_owned(), self.loc(name.span)))
                         }
                         _ => {
                             self.push(
@@ -574,7 +574,7 @@ impl<'a> Cx<'a, '_, '_> {
                         .with_help(help),
                     );
                 }
-                Some(label.text.to_string())
+                Some(label.text.as_str().to_owned())
             }
             LabelRule::Domain { wildcard } => {
                 match check_domain(&label.text, wildcard) {
@@ -657,7 +657,7 @@ impl<'a> Cx<'a, '_, '_> {
             }
             LabelRule::Environment => {
                 if ENVIRONMENTS.iter().any(|e| e.name == label.text) {
-                    Some(label.text.to_string())
+                    Some(label.text.as_str().to_owned())
                 } else {
                     let mut d = Diagnostic::new(
                         codes::UNKNOWN_VALUE,

@@ -170,7 +170,7 @@ impl Cx<'_, '_, '_> {
                     .collect();
                 Typed::List(items)
             }
-            (Ty::Str, ValueKind::Str(s)) => Typed::Str(s.value.to_string()),
+            (Ty::Str, ValueKind::Str(s)) => Typed::Str(s.value.clone()),
             (Ty::Bool, ValueKind::Bool(b)) => Typed::Bool(*b),
             (Ty::Int { min, max }, ValueKind::Number(raw)) => {
                 let digits = raw.replace('_', "");
@@ -290,7 +290,7 @@ impl Cx<'_, '_, '_> {
                 )?
             }
             (Ty::HostPort, ValueKind::Str(s)) => match check_host_port(&s.value) {
-                Ok(()) => Typed::HostPort(s.value.to_string()),
+                Ok(()) => Typed::HostPort(s.value.clone()),
                 Err(why) => {
                     self.push(
                         Diagnostic::new(codes::INVALID_ADDRESS, format!("invalid \"host:port\": {why}"), loc, why)
@@ -304,7 +304,7 @@ impl Cx<'_, '_, '_> {
             },
             (Ty::Domain { wildcard }, ValueKind::Str(s)) => match check_domain(&s.value, *wildcard)
             {
-                Ok(()) => Typed::Domain(s.value.to_ascii_lowercase()),
+                Ok(()) => Typed::Domain(s.value.ascii_lowercase()),
                 Err(why) => {
                     self.push(
                         Diagnostic::new(
@@ -321,7 +321,7 @@ impl Cx<'_, '_, '_> {
                 }
             },
             (Ty::Url(schemes), ValueKind::Str(s)) => match check_url(&s.value, schemes) {
-                Ok(()) => Typed::Url(s.value.to_string()),
+                Ok(()) => Typed::Url(s.value.clone()),
                 Err((why, help)) => {
                     self.push(
                         Diagnostic::new(
@@ -336,14 +336,14 @@ impl Cx<'_, '_, '_> {
                 }
             },
             (Ty::K8sName, ValueKind::Str(s)) => match check_k8s_name(&s.value) {
-                Ok(()) => Typed::K8sName(s.value.to_string()),
+                Ok(()) => Typed::K8sName(s.value.clone()),
                 Err(why) => {
                     self.push(Diagnostic::new(codes::INVALID_NAME, format!("`{}` is not a valid Kubernetes name", s.value), loc, why).with_help("use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"));
                     return None;
                 }
             },
             (Ty::HttpPath, ValueKind::Str(s)) if s.value.starts_with('/') => {
-                Typed::HttpPath(s.value.to_string())
+                Typed::HttpPath(s.value.clone())
             }
             (Ty::Enum(variants), ValueKind::Path(p)) => {
                 let name = p.text_cow();
@@ -359,9 +359,9 @@ impl Cx<'_, '_, '_> {
                 self.unknown_enum(variants, &b.to_string(), loc);
                 return None;
             }
-            (Ty::Ref(kind), ValueKind::Path(p)) => match p.as_name() {
-                Some(n) => Typed::Ref(*kind, n.to_string()),
-                None => {
+            (Ty::Ref(kind), ValueKind::Path(p)) => match p.segments.as_slice() {
+                [one] => Typed::Ref(*kind, one.name.clone()),
+                _ => {
                     self.mismatch(ty, v);
                     return None;
                 }
@@ -370,7 +370,7 @@ impl Cx<'_, '_, '_> {
                 if !s.value.is_empty() && *kind != RefKind::Secret =>
             {
                 // Names with characters a bare name cannot hold may be quoted.
-                Typed::Ref(*kind, s.value.to_string())
+                Typed::Ref(*kind, s.value.clone())
             }
             (Ty::Secret, ValueKind::Call(c)) if c.callee.is("secret") => {
                 return self.secret(c, loc);
@@ -383,7 +383,7 @@ impl Cx<'_, '_, '_> {
                 Typed::Version,
             )?,
             (Ty::Regex, ValueKind::Str(s)) => match regex_error(&s.value) {
-                None => Typed::Regex(s.value.to_string()),
+                None => Typed::Regex(s.value.clone()),
                 Some(e) => {
                     self.push(
                         Diagnostic::new(codes::INVALID_REGEX, "invalid regular expression", loc, e)
@@ -460,7 +460,7 @@ impl Cx<'_, '_, '_> {
                 };
                 let arg_loc = c.args.first().map_or(loc, |a| self.loc(a.value.span));
                 self.match_argument(&name, &arg, loc, arg_loc)?;
-                match MatchRule::new(&name, arg.to_string()) {
+                match MatchRule::new(&name, arg.as_str().to_owned()) {
                     Some(rule) => Typed::Match(rule),
                     None => {
                         let other = name.as_str();
@@ -691,8 +691,8 @@ fn spaced_duration(written: &str) -> Option<String> {
 /// The value as written, for messages (long values are cut).
 fn source_text(v: &Value) -> String {
     let s = match &v.kind {
-        ValueKind::Str(s) => s.value.to_string(),
-        ValueKind::Number(r) | ValueKind::Rate(r) | ValueKind::Ip(r) => r.to_string(),
+        ValueKind::Str(s) => s.value.as_str().to_owned(),
+        ValueKind::Number(r) | ValueKind::Rate(r) | ValueKind::Ip(r) => r.as_str().to_owned(),
         ValueKind::Error(r) => r.clone(),
         _ => String::new(),
     };

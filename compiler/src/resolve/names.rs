@@ -172,10 +172,10 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         match &v.value {
             Typed::Ref(kind, name) => {
                 if *kind == RefKind::Pool {
-                    match self.pool_uses.get_mut(name) {
+                    match self.pool_uses.get_mut(name.as_str()) {
                         Some(uses) => uses.push(v.loc),
                         None => {
-                            self.pool_uses.insert(name.clone(), vec![v.loc]);
+                            self.pool_uses.insert(name.as_str().to_owned(), vec![v.loc]);
                         }
                     }
                 }

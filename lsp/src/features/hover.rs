@@ -78,7 +78,7 @@ pub fn preset_at(target: &Target<'_>, offset: u32) -> Option<(&'static str, Stri
         return from
             .segments
             .get(1)
-            .map(|s| ("provider", s.name.to_string()));
+            .map(|s| ("provider", s.name.as_str().to_owned()));
     }
     matches!(schema.keyword, "provider" | "shaping").then(|| {
         let label = b.label_text().unwrap_or("default").to_string();

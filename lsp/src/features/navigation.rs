@@ -13,9 +13,11 @@ pub fn reference_at(target: &Target<'_>) -> Option<(&'static str, String)> {
             let field = schema.field(&a.key.name)?;
             match (&field.ty, &a.value.kind) {
                 (Ty::Ref(kind), ValueKind::Path(p)) => Some((kind.noun(), p.text())),
-                (Ty::Ref(kind), ValueKind::Str(s)) => Some((kind.noun(), s.value.to_string())),
+                (Ty::Ref(kind), ValueKind::Str(s)) => {
+                    Some((kind.noun(), s.value.as_str().to_owned()))
+                }
                 (Ty::Secret, ValueKind::Call(c)) => match c.args.first().map(|a| &a.value.kind) {
-                    Some(ValueKind::Str(s)) => Some(("secret", s.value.to_string())),
+                    Some(ValueKind::Str(s)) => Some(("secret", s.value.as_str().to_owned())),
                     _ => None,
                 },
                 _ => None,
@@ -23,7 +25,10 @@ pub fn reference_at(target: &Target<'_>) -> Option<(&'static str, String)> {
         }
         Target::Label(b, schema) => {
             if let Some(f) = &b.from {
-                return f.segments.get(1).map(|s| ("provider", s.name.to_string()));
+                return f
+                    .segments
+                    .get(1)
+                    .map(|s| ("provider", s.name.as_str().to_owned()));
             }
             match (schema.keyword, b.label_text()) {
                 ("source", Some(l)) if !std::ptr::eq(*schema, &schema::SOURCE) => {

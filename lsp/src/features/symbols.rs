@@ -30,9 +30,9 @@ pub fn symbols(items: &[Stmt], base: u32) -> Vec<Symbol> {
             Stmt::Block(b) => Some(Symbol {
                 name: match b.label_text() {
                     Some(l) => format!("{} {l}", b.keyword.name),
-                    None => b.keyword.name.to_string(),
+                    None => b.keyword.name.as_str().to_owned(),
                 },
-                keyword: b.keyword.name.to_string(),
+                keyword: b.keyword.name.as_str().to_owned(),
                 span: at(b.span, base),
                 selection: at(b.label.as_ref().map_or(b.keyword.span, |l| l.span), base),
                 children: symbols(&b.body, base),

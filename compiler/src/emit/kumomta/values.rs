@@ -26,7 +26,7 @@ pub fn toml(v: &Typed) -> T {
         Typed::Ip(ip) => T::Str(ip.to_string()),
         Typed::Cidr(c) => T::Str(c.to_string()),
         Typed::Enum(v) => T::Str(v.kumo.to_string()),
-        Typed::Ref(_, name) => T::Str(name.clone()),
+        Typed::Ref(_, name) => T::Str(name.as_str().to_owned()),
         Typed::Secret(s) => T::Str(names::secret_path(
             &s.name,
             s.key.as_ref().map_or("", |(k, _)| k.as_str()),
