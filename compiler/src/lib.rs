@@ -134,7 +134,7 @@ pub fn analyze_paths(files: &[(String, Vec<u8>)], paths: &[String], options: &Op
     let mut clock = std::time::Instant::now();
     let parses: Vec<Arc<Parse>> = sources
         .iter()
-        .map(|(_, f)| Arc::new(kumoc_lang::parse(&f.text)))
+        .map(|(_, f)| Arc::new(kumoc_lang::parse_shared(&f.text)))
         .collect();
     timings.lap("parse", &mut clock);
     analyze_parsed(sources, parses, pre, options, timings)

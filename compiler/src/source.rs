@@ -31,14 +31,15 @@ pub struct SourceFile {
     /// where the checkout lives (set by [`crate::analyze_paths`]; the name as given until
     /// then, `<stdlib>/name.kumo` for the stdlib).
     pub rel: String,
-    pub text: String,
+    /// Shared with the names of its syntax tree ([`kumoc_lang::parse_shared`]).
+    pub text: std::sync::Arc<str>,
     pub is_stdlib: bool,
     line_starts: Vec<u32>,
 }
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>, is_stdlib: bool) -> Self {
-        let text = text.into();
+        let text: std::sync::Arc<str> = std::sync::Arc::from(text.into());
         let name = name.into();
         let line_starts = line_starts(&text);
         Self {

@@ -25,17 +25,31 @@ pub struct Parse {
 
 /// Parse `.kumo` source text. Total: never fails, never panics.
 pub fn parse(text: &str) -> Parse {
-    let mut p = Parser::new(text);
-    let items = p.file();
-    let mut errors = comment_errors(&p.comments);
-    errors.append(&mut p.errors);
-    errors.sort_by_key(|e| (e.span.start, e.span.end));
-    let file = File {
-        items,
-        comments: p.comments,
-        span: Span::new(0, text.len()),
-    };
-    Parse { file, errors }
+    Parser::new(text).parse_file()
+}
+
+impl Parser<'_, false> {
+    fn parse_file(mut self) -> Parse {
+        let text = self.text;
+        let p = &mut self;
+        let items = p.file();
+        let mut errors = comment_errors(&p.comments);
+        errors.append(&mut p.errors);
+        errors.sort_by_key(|e| (e.span.start, e.span.end));
+        let file = File {
+            items,
+            comments: std::mem::take(&mut p.comments),
+            span: Span::new(0, text.len()),
+        };
+        Parse { file, errors }
+    }
+}
+
+/// [`parse`] of a text already shared: the names of the tree share it (no copy of it).
+pub fn parse_shared(text: &std::sync::Arc<str>) -> Parse {
+    let mut p = Parser::with(text);
+    p.shared = Some(std::sync::Arc::clone(text));
+    p.parse_file()
 }
 
 /// One step of the top level of a file, for editors that re-parse only what an edit

@@ -53,7 +53,7 @@ impl Helm {
             if v.is_null() {
                 return None;
             }
-            let text = cx.sources.get(*file).map_or("", |f| f.text.as_str());
+            let text = cx.sources.get(*file).map_or("", |f| &*f.text);
             Some((v, *file, locate(text, path)))
         })
     }
@@ -271,7 +271,7 @@ fn notes(h: &Helm, cx: &mut Cx) {
                 v.get("name").and_then(J::as_str) == Some(vol) && v.get("emptyDir").is_some()
             });
             if empty {
-                let text = cx.sources.get(file).map_or("", |f| f.text.as_str());
+                let text = cx.sources.get(file).map_or("", |f| &*f.text);
                 let span = locate_value(text, vol).unwrap_or_default();
                 found.push(
                     Diagnostic::new(

@@ -347,7 +347,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         let text = cx
             .sources
             .get(file)
-            .map(|f| f.text.clone())
+            .map(|f| f.text.to_string())
             .unwrap_or_default();
         Walker {
             cx,
