@@ -90,15 +90,17 @@ impl Name {
         }
     }
 
-    /// `buf[start..end]`, sharing `buf` (copied when the range is not one of `buf`).
+    /// `buf[start..end]`, sharing `buf`. The range is not checked here (the parser slices
+    /// at ASCII delimiters, once per name): one that is not a range of `buf` reads as empty.
+    #[inline]
     pub fn slice(buf: &Arc<str>, start: usize, end: usize) -> Self {
         match (u32::try_from(start), u32::try_from(end)) {
-            (Ok(s), Ok(e)) if buf.get(start..end).is_some() => Name {
+            (Ok(start), Ok(end)) => Name {
                 buf: Arc::clone(buf),
-                start: s,
-                end: e,
+                start,
+                end,
             },
-            _ => Name::new(buf.get(start..end).unwrap_or("")),
+            _ => Name::new(""),
         }
     }
 
@@ -535,5 +537,8 @@ mod tests {
             &b.label.as_ref().unwrap().text.buf
         ));
         assert!(!std::sync::Arc::ptr_eq(&b.keyword.name.buf, &s.value.buf));
+        let buf: std::sync::Arc<str> = std::sync::Arc::from("é");
+        assert_eq!(super::Name::slice(&buf, 0, 1), "");
+        assert_eq!(super::Name::slice(&buf, 0, 2), "é");
     }
 }
