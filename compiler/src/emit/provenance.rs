@@ -297,11 +297,6 @@ impl<'s> Provenance<'s> {
         }
     }
 
-    /// The same places and comments for another thread, with its own search hint.
-    pub(crate) fn fork(&self) -> Provenance<'s> {
-        Provenance::new(self.places, self.comments)
-    }
-
     /// A new policy file, with comments or not, without a digest (the data files).
     pub(crate) fn text(&self) -> Text {
         Text::new(self.comments)
