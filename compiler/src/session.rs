@@ -32,6 +32,7 @@ use rustc_hash::FxHashMap as HashMap;
 use kumoc_lang::units::KumoVersion;
 
 use crate::diagnostic::Diagnostic;
+use crate::severity::Severity;
 use crate::source::{FileId, Loc};
 use crate::{Analysis, Options, Timings, analyze_parsed, check, decode_sources};
 
@@ -252,7 +253,9 @@ impl Baseline {
     /// statements is not one that checking them alone gives (a resolve or lint finding, a
     /// duplicate of another statement), when a diagnostic points into another file, or
     /// when the edit touches what the checks depend on beyond a statement (the deployment
-    /// or environment blocks, which declare the release). What the full analysis adds
+    /// or environment blocks, which declare the release), or when the checks give a
+    /// warning in a file with suppressions (only the full analysis applies them: the
+    /// warning would show, then go). What the full analysis adds
     /// later (a finding that needs the whole deployment) only appears; what it drops (a
     /// finding that no longer holds elsewhere) only disappears.
     pub fn quick(
@@ -290,6 +293,13 @@ impl Baseline {
         // What checking the changed statements alone gives, before and after the edit.
         let local_old = self.local(old_text, old_pieces, lead..old_end_i, options);
         let local_new = self.local(new_text, new_pieces, lead..new_end_i, options);
+        // A warning the checks give may be one a `kumoc-allow(...)` comment suppresses
+        // (which only the full analysis applies): it would show, then go.
+        if local_new.iter().any(|d| d.severity != Severity::Error)
+            && new_text.contains(crate::lints::suppress::MARKER)
+        {
+            return None;
+        }
         let mut out = Vec::with_capacity(self.diagnostics.len() + local_new.len());
         for d in &self.diagnostics {
             match self.place(d, start, old_end)? {
