@@ -216,8 +216,23 @@ impl Bench {
         t
     }
 
+    /// This version's first diagnostics, once its full analysis is done (the first may be
+    /// the quick ones): the next row starts with no analysis running.
     fn diagnosed(&mut self) -> Value {
-        self.diagnosed_at().1
+        let first = self.diagnosed_at().1;
+        self.analysed();
+        first
+    }
+
+    /// Wait until the full analysis of the current version is done: a code action needs
+    /// it. Returns how long the request took.
+    fn analysed(&mut self) -> Duration {
+        let uri = self.uri.clone();
+        self.request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }, "context": { "diagnostics": [] } }),
+        )
+        .0
     }
 
     /// This version's diagnostics, and when they arrived.
@@ -345,11 +360,7 @@ fn run(bin: &Path, files: &[String], edited: usize) -> (String, Vec<Row>) {
         // Until the full analysis of the version is done: a request that needs it (the
         // first diagnostics may be the quick ones, published before it).
         let asked = Instant::now();
-        let uri = b.uri.clone();
-        let (took, _) = b.request(
-            "textDocument/codeAction",
-            json!({ "textDocument": { "uri": uri }, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }, "context": { "diagnostics": [] } }),
-        );
+        let took = b.analysed();
         analysed.push((asked + took).max(at) - t);
     }
     let cpu_after = b.c.cpu();
