@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kumoc_compiler::{Severity, Timings, analyze_paths, emit, render};
+use kumoc_compiler::{Severity, Timings, analyze_paths_owned, emit, render};
 
 use crate::outdir::{self, WriteError};
 use crate::signals::{self, Interrupts};
@@ -48,7 +48,9 @@ pub fn run(
     };
     let mut timings = Timings::default();
     timings.lap("read", &mut clock);
-    let mut analysis = analyze_paths(&files, &absolute_names(&files), &options(env));
+    // The analysis takes the bytes read: they become the sources' text without a copy.
+    let (n_files, names) = (files.len(), absolute_names(&files));
+    let mut analysis = analyze_paths_owned(files, &names, &options(env));
     timings.0.extend(analysis.timings.0.iter().copied());
     clock = Instant::now();
     if !analysis.diagnostics.is_empty() {
@@ -66,7 +68,7 @@ pub fn run(
     let parses = std::mem::take(&mut analysis.parses);
     // Nothing is emitted, so nothing written, when there is an error.
     let Some(model) = analysis.checked_model() else {
-        eprint!("{}", summary(&analysis, files.len()));
+        eprint!("{}", summary(&analysis, n_files));
         eprintln!("nothing written: fix the errors above");
         return ExitCode::from(1);
     };

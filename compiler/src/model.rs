@@ -27,35 +27,42 @@ pub struct Setting {
 
 /// Fields by name, sorted, so output is deterministic. A sorted vector rather than a
 /// `BTreeMap`: a block sets a handful of fields, and a B-tree node holds room for eleven, so
-/// with tens of thousands of blocks the maps were a third of the model's memory.
+/// with tens of thousands of blocks the maps were a third of the model's memory. A setting's
+/// name is its field's (`Setting::field`), not kept beside it a second time.
 #[derive(Clone, PartialEq, Default)]
-pub struct Settings(Vec<(&'static str, Setting)>);
+pub struct Settings(Vec<Setting>);
+
+impl Setting {
+    /// The field's name: the setting's key.
+    pub fn name(&self) -> &'static str {
+        self.field.name
+    }
+}
 
 impl Settings {
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| (*k).cmp(name))
+        self.0.binary_search_by(|s| s.name().cmp(name))
     }
     pub fn get(&self, name: &str) -> Option<&Setting> {
         if self.0.len() <= SMALL {
             // A handful of fields: a scan comparing lengths first (most names differ in
             // length) costs less than a binary search's string comparisons.
-            return self
-                .0
-                .iter()
-                .find(|(k, _)| k.len() == name.len() && *k == name)
-                .map(|(_, v)| v);
+            return self.0.iter().find(|s| {
+                let k = s.name();
+                k.len() == name.len() && k == name
+            });
         }
-        self.find(name).ok().map(|i| &self.0[i].1)
+        self.find(name).ok().and_then(|i| self.0.get(i))
     }
     pub fn contains_key(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
-    /// Sets `name`, returning the setting it replaces.
-    pub fn insert(&mut self, name: &'static str, setting: Setting) -> Option<Setting> {
-        match self.find(name) {
-            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, setting)),
+    /// Sets the setting's field, returning the setting it replaces.
+    pub fn insert(&mut self, setting: Setting) -> Option<Setting> {
+        match self.find(setting.name()) {
+            Ok(i) => self.0.get_mut(i).map(|s| std::mem::replace(s, setting)),
             Err(i) => {
-                self.0.insert(i, (name, setting));
+                self.0.insert(i, setting);
                 None
             }
         }
@@ -68,23 +75,28 @@ impl Settings {
             None => Typed::of_default(block.field(name)?),
         }
     }
+    /// Removes `name`, and the room it took (a model block keeps its settings for the whole
+    /// build).
     pub fn remove(&mut self, name: &str) -> Option<Setting> {
-        self.find(name).ok().map(|i| self.0.remove(i).1)
+        let i = self.find(name).ok()?;
+        let removed = self.0.remove(i);
+        self.0.shrink_to_fit();
+        Some(removed)
     }
-    /// Sets `name` unless it is set already.
-    pub fn insert_missing(&mut self, name: &'static str, setting: Setting) {
-        if let Err(i) = self.find(name) {
-            self.0.insert(i, (name, setting));
+    /// Sets the setting's field unless it is set already.
+    pub fn insert_missing(&mut self, setting: Setting) {
+        if let Err(i) = self.find(setting.name()) {
+            self.0.insert(i, setting);
         }
     }
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&&'static str, &Setting)> {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.0.iter().map(|s| (&s.field.name, s))
     }
     pub fn keys(&self) -> impl Iterator<Item = &&'static str> {
-        self.0.iter().map(|(k, _)| k)
+        self.0.iter().map(|s| &s.field.name)
     }
     pub fn values(&self) -> impl Iterator<Item = &Setting> {
-        self.0.iter().map(|(_, v)| v)
+        self.0.iter()
     }
     pub fn len(&self) -> usize {
         self.0.len()
@@ -103,31 +115,31 @@ impl std::fmt::Debug for Settings {
 /// Up to this many settings are sorted by insertion.
 const SMALL: usize = 16;
 
-impl FromIterator<(&'static str, Setting)> for Settings {
+impl FromIterator<Setting> for Settings {
     /// Later duplicates replace earlier ones, as in a `BTreeMap`.
-    fn from_iter<I: IntoIterator<Item = (&'static str, Setting)>>(iter: I) -> Self {
+    fn from_iter<I: IntoIterator<Item = Setting>>(iter: I) -> Self {
         // Sized for every item the iterator may yield (a block's attributes): one allocation,
         // and nothing to shrink when each of them is kept.
         let iter = iter.into_iter();
         let (low, high) = iter.size_hint();
-        let mut v: Vec<(&'static str, Setting)> = Vec::with_capacity(high.unwrap_or(low));
+        let mut v: Vec<Setting> = Vec::with_capacity(high.unwrap_or(low));
         v.extend(iter);
         if v.len() <= SMALL {
             // A handful of fields: a stable insertion sort, in place.
             for i in 1..v.len() {
                 let mut j = i;
-                while j > 0 && v[j - 1].0 > v[j].0 {
+                while j > 0 && v[j - 1].name() > v[j].name() {
                     v.swap(j - 1, j);
                     j -= 1;
                 }
             }
         } else {
-            v.sort_by_key(|(k, _)| *k);
+            v.sort_by_key(|s| s.name());
         }
         // A stable sort keeps equal keys in order; keep the last of each, in place (`dedup_by`
         // keeps the earlier of two: it takes the later one's setting).
         v.dedup_by(|later, kept| {
-            let same = later.0 == kept.0;
+            let same = later.name() == kept.name();
             if same {
                 std::mem::swap(later, kept);
             }
@@ -139,8 +151,8 @@ impl FromIterator<(&'static str, Setting)> for Settings {
 }
 
 impl IntoIterator for Settings {
-    type Item = (&'static str, Setting);
-    type IntoIter = std::vec::IntoIter<(&'static str, Setting)>;
+    type Item = Setting;
+    type IntoIter = std::vec::IntoIter<Setting>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -149,11 +161,11 @@ impl IntoIterator for Settings {
 impl<'a> IntoIterator for &'a Settings {
     type Item = (&'a &'static str, &'a Setting);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (&'static str, Setting)>,
-        fn(&'a (&'static str, Setting)) -> (&'a &'static str, &'a Setting),
+        std::slice::Iter<'a, Setting>,
+        fn(&'a Setting) -> (&'a &'static str, &'a Setting),
     >;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.0.iter().map(|s| (&s.field.name, s))
     }
 }
 
@@ -569,24 +581,36 @@ mod tests {
 
     #[test]
     fn settings_keep_the_last_of_each_name_in_name_order() {
-        let field = &crate::schema::EGRESS_FIELDS[0];
-        let set = |name: &'static str, n: i64| {
+        // Three fields, `a` < `b` < `c` by name: a setting's key is its field's name.
+        let mut fields: Vec<&'static crate::schema::Field> =
+            crate::schema::EGRESS_FIELDS.iter().take(3).collect();
+        fields.sort_by_key(|f| f.name);
+        let [a, b, c] = [fields[0], fields[1], fields[2]];
+        let set = |field: &'static crate::schema::Field, n: i64| {
             let loc = Loc::default();
             let value = Typed::Int(n);
-            (name, Setting { field, value, loc })
+            Setting { field, value, loc }
         };
-        let s: Settings = [
-            set("b", 1),
-            set("a", 2),
-            set("b", 3),
-            set("a", 4),
-            set("c", 5),
-            set("b", 6),
+        let mut s: Settings = [
+            set(b, 1),
+            set(a, 2),
+            set(b, 3),
+            set(a, 4),
+            set(c, 5),
+            set(b, 6),
         ]
         .into_iter()
         .collect();
         let got: Vec<(&str, Option<i64>)> = s.iter().map(|(k, v)| (*k, v.value.as_int())).collect();
-        assert_eq!(got, [("a", Some(4)), ("b", Some(6)), ("c", Some(5))]);
+        let want = [(a.name, Some(4)), (b.name, Some(6)), (c.name, Some(5))];
+        assert_eq!(got, want);
+        // Inserting replaces by name; `insert_missing` does not; `remove` takes the one.
+        assert_eq!(s.insert(set(c, 7)).and_then(|o| o.value.as_int()), Some(5));
+        s.insert_missing(set(a, 8));
+        assert_eq!(s.get(a.name).and_then(|v| v.value.as_int()), Some(4));
+        assert_eq!(s.remove(b.name).and_then(|o| o.value.as_int()), Some(6));
+        let got: Vec<(&str, Option<i64>)> = s.iter().map(|(k, v)| (*k, v.value.as_int())).collect();
+        assert_eq!(got, [(a.name, Some(4)), (c.name, Some(7))]);
     }
 
     /// The environments the schema accepts are the model's, by the same names.

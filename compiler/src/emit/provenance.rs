@@ -235,16 +235,31 @@ impl Places {
 
 /// A label or key in a place: bare when it is a plain name, quoted (with escapes) otherwise.
 fn push_name(out: &mut String, text: &str) {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
-    {
+    if is_bare(text) {
         out.push_str(text);
     } else {
         push_debug(out, text);
     }
 }
+
+/// Whether `s` is a plain name, `[A-Za-z0-9_-]+` (a bare TOML key, a bare label in a
+/// place): a table lookup a byte without a branch (keys and labels are short, and there
+/// are hundreds of thousands of them in a large deployment's output).
+pub(crate) fn is_bare(s: &str) -> bool {
+    !s.is_empty() && s.bytes().fold(true, |ok, c| ok & BARE[usize::from(c)])
+}
+
+/// The bytes of a plain name ([`is_bare`]).
+static BARE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+        c += 1;
+    }
+    t
+};
 
 /// `s` as `{s:?}` writes it (quoted, Rust's escapes), into `out`: straight when it is
 /// printable ASCII without a quote or a backslash (a domain, most names), which `{:?}`
@@ -330,6 +345,20 @@ impl<'s> Provenance<'s> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn is_bare_is_a_plain_name() {
+        for b in 0..=255u8 {
+            let s = [b'a', b];
+            let want = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+            if let Ok(s) = std::str::from_utf8(&s) {
+                assert_eq!(super::is_bare(s), want, "{s:?}");
+            }
+        }
+        assert!(!super::is_bare(""));
+        assert!(super::is_bare("max_message_rate"));
+        assert!(!super::is_bare("caf\u{e9}"));
+    }
+
     #[test]
     fn push_debug_is_what_debug_writes() {
         for s in [

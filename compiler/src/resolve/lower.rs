@@ -62,8 +62,15 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 
         // Found once: a search per domain is quadratic in the number of domains.
         let dkim_defaults = self.top_one("dkim_defaults");
-        let (mut domains, mut queues) = (Vec::new(), Vec::new());
-        let (mut shaping, mut shaping_labels) = (Vec::new(), Vec::new());
+        // Each vector sized once for its blocks: grown by doubling, tens of thousands of
+        // them kept up to twice their room.
+        let count = |kw: &str| bulk.iter().filter(|b| b.schema.keyword == kw).count();
+        let (n_domains, n_queues) = (count("domain"), count("queue"));
+        let n_shaping = bulk.len() - n_domains - n_queues;
+        let mut domains = Vec::with_capacity(n_domains);
+        let mut queues = Vec::with_capacity(n_queues);
+        let mut shaping = Vec::with_capacity(n_shaping);
+        let mut shaping_labels = Vec::with_capacity(n_shaping);
         for b in bulk {
             match b.schema.keyword {
                 "domain" => domains.push(self.domain(b, dkim_defaults)),
@@ -100,7 +107,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         self.secret_key(&name, "token", at);
                     }
                 }
-                s.insert_missing("secret_header", setting);
+                s.insert_missing(setting);
             }
             webhooks.push(Webhook {
                 name: b.label.clone().unwrap_or_default(),
@@ -481,8 +488,8 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                         "replace_base",
                     ],
                 );
-                for (k, v) in preset.settings {
-                    shaping.settings.insert_missing(k, v);
+                for v in preset.settings {
+                    shaping.settings.insert_missing(v);
                 }
             }
         }
@@ -854,13 +861,28 @@ fn sort_order<T>(items: &[T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering)
     order
 }
 
-/// `items` in `order` (a permutation of their indices, from [`sort_order`]).
-fn permute<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
-    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
-    order
-        .iter()
-        .filter_map(|&i| slots.get_mut(i).and_then(Option::take))
-        .collect()
+/// `items` in `order` (a permutation of their indices, from [`sort_order`]), in place: a
+/// second vector of tens of thousands of model blocks is not built beside the first.
+fn permute<T>(mut items: Vec<T>, order: &[usize]) -> Vec<T> {
+    // Each cycle of the permutation is applied with swaps: position `j` takes the item at
+    // `order[j]`, until the cycle comes back to where it started.
+    let mut done = vec![false; items.len()];
+    for start in 0..items.len() {
+        let mut j = start;
+        while let Some(d) = done.get_mut(j) {
+            if *d {
+                break;
+            }
+            *d = true;
+            let Some(&next) = order.get(j) else { break };
+            if next == start || next >= items.len() {
+                break;
+            }
+            items.swap(j, next);
+            j = next;
+        }
+    }
+    items
 }
 
 /// The key of a `queue` or `shaping` block, from its label (taken).
@@ -887,7 +909,7 @@ fn settings_owned(b: &mut HBlock<'_>) -> Settings {
 }
 
 /// One field's setting from its typed value.
-fn setting(field: &'static schema::Field, v: TypedAt) -> Option<(&'static str, Setting)> {
+fn setting(field: &'static schema::Field, v: TypedAt) -> Option<Setting> {
     let mut value = v.value;
     // `secret("name")` without a key: the key is named after the field (TLS fields
     // use the kubernetes.io/tls names). DKIM keys and API users are handled apart.
@@ -896,14 +918,11 @@ fn setting(field: &'static schema::Field, v: TypedAt) -> Option<(&'static str, S
             r.key = Some((default_secret_key(field.name).to_string(), r.name_loc));
         }
     }
-    Some((
-        field.name,
-        Setting {
-            field,
-            value,
-            loc: v.loc,
-        },
-    ))
+    Some(Setting {
+        field,
+        value,
+        loc: v.loc,
+    })
 }
 
 /// A `queue` block, consumed.
@@ -1142,4 +1161,38 @@ fn as_u32(v: &Typed) -> Option<u32> {
 
 fn as_u16(v: &Typed) -> Option<u16> {
     v.as_int().and_then(|n| u16::try_from(n).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{permute, sort_order};
+
+    /// The in-place permutation gives the items in sorted order, stable, for every shape of
+    /// cycle (fixed points, swaps, one long cycle, several).
+    #[test]
+    fn permute_sorts_in_place() {
+        let cases: [&[(u32, u32)]; 5] = [
+            &[],
+            &[(1, 0)],
+            &[(2, 0), (1, 1), (0, 2)],
+            &[
+                (3, 0),
+                (0, 1),
+                (1, 2),
+                (2, 3),
+                (5, 4),
+                (4, 5),
+                (4, 6),
+                (1, 7),
+            ],
+            &[(1, 0), (0, 1), (3, 2), (2, 3), (4, 4)],
+        ];
+        for items in cases {
+            let order = sort_order(items, |a, b| a.0.cmp(&b.0));
+            let got = permute(items.to_vec(), &order);
+            let mut want = items.to_vec();
+            want.sort_by_key(|x| x.0);
+            assert_eq!(got, want, "{items:?}");
+        }
+    }
 }

@@ -134,23 +134,8 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
             &header,
         ),
     );
-    for path in &inputs.shards {
-        let file = path.rsplit('/').next().unwrap_or(path);
-        let name = cx.n.policy_shard(file);
-        let files: BTreeMap<&str, &str> = inputs
-            .policy
-            .get(path.as_str())
-            .map(|text| (path.as_str(), *text))
-            .into_iter()
-            .collect();
-        objects.add_whole(
-            &format!(
-                "configmap-{}.yaml",
-                name.strip_prefix(&format!("{}-", cx.n.mta))
-                    .unwrap_or(&name)
-            ),
-            policy::config_map(&cx, &name, &files, "mta", &header),
-        );
+    for (file, text) in shard_config_maps(&cx, inputs, &header) {
+        objects.add_whole(&file, text);
     }
     objects.add("statefulset-mta.yaml", yaml(&mta::statefulset(&cx)));
     objects.add("service-mta.yaml", yaml(&mta::service(&cx)));
@@ -249,6 +234,44 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
 }
 
 /// The objects of a build, in `kustomization.yaml`'s order: file → text (header included).
+/// The ConfigMap of each data shard (file name, text), in the order of `inputs.shards`:
+/// megabytes of literal blocks, so the second half is written on a second thread (the
+/// output is the same whichever finishes first).
+fn shard_config_maps(cx: &Ctx<'_>, inputs: &Inputs<'_>, header: &str) -> Vec<(String, String)> {
+    let one = |path: &String| {
+        let file = path.rsplit('/').next().unwrap_or(path);
+        let name = cx.n.policy_shard(file);
+        let files: BTreeMap<&str, &str> = inputs
+            .policy
+            .get(path.as_str())
+            .map(|text| (path.as_str(), *text))
+            .into_iter()
+            .collect();
+        (
+            format!(
+                "configmap-{}.yaml",
+                name.strip_prefix(&format!("{}-", cx.n.mta))
+                    .unwrap_or(&name)
+            ),
+            policy::config_map(cx, &name, &files, "mta", header),
+        )
+    };
+    if inputs.shards.len() < 2 {
+        return inputs.shards.iter().map(one).collect();
+    }
+    let (first, second) = inputs.shards.split_at(inputs.shards.len() / 2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| second.iter().map(one).collect::<Vec<_>>());
+        let mut all: Vec<(String, String)> = first.iter().map(one).collect();
+        match other.join() {
+            Ok(rest) => all.extend(rest),
+            // A panic there is a panic here, as if it had run on this thread.
+            Err(e) => std::panic::resume_unwind(e),
+        }
+        all
+    })
+}
+
 struct Objects<'a> {
     header: &'a str,
     list: Vec<(String, String)>,

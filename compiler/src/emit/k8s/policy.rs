@@ -118,13 +118,7 @@ pub(super) fn config_map(
         out.push_str("  ");
         out.push_str(&key(path));
         out.push_str(": |\n");
-        // Each line with its newline in one piece (a plain literal ends with one).
-        for line in text.split_inclusive('\n') {
-            if line != "\n" {
-                out.push_str("    ");
-            }
-            out.push_str(line);
-        }
+        push_indented(&mut out, text);
     }
     out.push_str(&tail);
     out
@@ -145,8 +139,24 @@ fn plain_literal(key: &str, text: &str) -> bool {
         && !body.is_empty()
         && !body.starts_with([' ', '\n'])
         && !body.ends_with([' ', '\n'])
-        && !body.contains(" \n")
+        && memchr::memmem::find(body.as_bytes(), b" \n").is_none()
         && printable_lines(body.as_bytes())
+}
+
+/// `text` (a plain literal: it ends with a newline) as a literal block's lines: each line
+/// with its newline in one piece, indented by four unless it is empty. The newlines are
+/// found by `memchr` (vectorized; the shards are megabytes of short lines: 76 M
+/// instructions at 10,000 domains with `split_inclusive`, 60 M with this; finding them
+/// eight bytes at a time with a mask, as `source::line_starts` does, measured 86 M).
+fn push_indented(out: &mut String, text: &str) {
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        if end > start {
+            out.push_str("    ");
+        }
+        out.push_str(text.get(start..=end).unwrap_or(""));
+        start = end + 1;
+    }
 }
 
 /// The number of newlines in `b`, counted 64 bytes at a time (vectorized).

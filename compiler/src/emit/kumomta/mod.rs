@@ -35,17 +35,10 @@ pub fn emit(
     let mut shards = Shards::new();
     let mut shard_paths = Vec::new();
     let mut inline: Vec<(String, String)> = Vec::new();
-    for (name, t) in [
-        ("sources.toml", data::sources(d, p)),
-        ("dkim_data.toml", data::dkim(d, p)),
-        ("queues.toml", data::queues(d, p)),
-        ("shaping.toml", data::shaping(d, p)),
-    ] {
-        let (t, layout) = t;
-        let (text, _) = t.finish();
-        match shard::split(name, &text, &layout) {
-            None => inline.push((name.to_string(), text)),
-            Some(parts) => {
+    for (name, file) in data_files(d, p) {
+        match file {
+            DataFile::Whole(text) => inline.push((name.to_string(), text)),
+            DataFile::Sharded(parts) => {
                 let files = shards.entry(name.to_string()).or_default();
                 for (file, text) in parts {
                     files.push(file.clone());
@@ -89,6 +82,34 @@ pub fn emit(
         }
     }
     (digests, shard_paths)
+}
+
+/// A data file as it goes into the output: whole, or its shards (file name, text).
+enum DataFile {
+    Whole(String),
+    Sharded(Vec<(String, String)>),
+}
+
+/// The four data files, each written and split into its shards ([`shard::split`]), in this
+/// order; each file's whole text is dropped once split. (Writing two of them on a second
+/// thread measured 45-75 MB more peak memory at 100,000 domains, where the emitters hold
+/// the peak: not done.)
+fn data_files(d: &Deployment, p: &Provenance<'_>) -> [(&'static str, DataFile); 4] {
+    type Writer = fn(&Deployment, &Provenance<'_>) -> (Text, shard::Layout);
+    let file = |name: &'static str, write: Writer, p: &Provenance<'_>| {
+        let (text, layout) = write(d, p);
+        let (text, _) = text.finish();
+        match shard::split(name, &text, &layout) {
+            None => (name, DataFile::Whole(text)),
+            Some(parts) => (name, DataFile::Sharded(parts)),
+        }
+    };
+    [
+        file("sources.toml", data::sources, p),
+        file("dkim_data.toml", data::dkim, p),
+        file("queues.toml", data::queues, p),
+        file("shaping.toml", data::shaping, p),
+    ]
 }
 
 #[cfg(test)]

@@ -208,27 +208,45 @@ pub fn strip_comments(text: &str) -> String {
 /// characters, U+2028 and U+2029 take six.
 ///
 /// Counted on bytes (the policy data is megabytes, and each line's code is sized as it is
-/// written): 16 at a time without a branch, which the compiler vectorizes, the rest with a
-/// table. A byte of a multi-byte character counts one, as a character counts its UTF-8
+/// written): 16 at a time without a branch, which the compiler vectorizes, the bytes after
+/// the last block of 16 as the string's last 16 with those already counted masked out (a
+/// string shorter than 16 with a table). A byte of a multi-byte character counts one, as a character counts its UTF-8
 /// length, and U+2028 and U+2029 (three bytes each) three more.
 pub fn json_len(s: &str) -> usize {
     let b = s.as_bytes();
     let mut extra = 0usize;
+    let mut high = 0u8;
     let mut blocks = b.chunks_exact(16);
     for block in &mut blocks {
         // At most 5 a byte: 80 for a block fits a u8.
         extra += usize::from(block.iter().map(|&c| json_extra(c)).sum::<u8>());
+        high |= block.iter().fold(0u8, |h, &c| h | c);
     }
-    for &c in blocks.remainder() {
-        extra += usize::from(JSON_EXTRA[usize::from(c)]);
+    let rest = blocks.remainder().len();
+    if rest > 0 && b.len() >= 16 {
+        // The last 16 bytes as one more block, without those the blocks above counted
+        // (most lines are short: a byte at a time, the tail cost more than the blocks).
+        let last = &b[b.len() - 16..];
+        let skip = 16 - rest;
+        extra += usize::from(
+            last.iter()
+                .enumerate()
+                .map(|(i, &c)| json_extra(c) & 0u8.wrapping_sub(u8::from(i >= skip)))
+                .sum::<u8>(),
+        );
+        high |= last.iter().fold(0u8, |h, &c| h | c);
+    } else {
+        for &c in blocks.remainder() {
+            extra += usize::from(JSON_EXTRA[usize::from(c)]);
+            high |= c;
+        }
     }
-    let high = b.iter().fold(0u8, |h, &c| h | c);
     let separators = if high < 0x80 {
         0
     } else {
         s.matches(['\u{2028}', '\u{2029}']).count()
     };
-    b.len() + extra + 3 * separators
+    s.len() + extra + 3 * separators
 }
 
 /// The bytes Go's `encoding/json` adds to the byte `c` in a string (see [`json_len`]):
@@ -620,6 +638,32 @@ pub(super) mod tests {
         };
         for text in texts {
             assert_eq!(json_len(text), slow(text), "{text:?}");
+        }
+        let mixed = "ab\"c<d\n\\e&f>\tg\rh\u{1}i\u{e9}j\u{2028}k\u{7f}lmnopqrstuvwxyz\"<\u{2029}";
+        // Long texts (the lanes, added up every 48 blocks of 32), every byte counted once.
+        for n in [
+            255,
+            256,
+            257,
+            300,
+            32 * 48,
+            32 * 48 + 31,
+            32 * 97 + 5,
+            100_000,
+        ] {
+            let long: String = mixed.chars().cycle().take(n).collect();
+            assert_eq!(json_len(&long), slow(&long), "{n}");
+            let tail = &long[long.char_indices().nth(7).unwrap().0..];
+            assert_eq!(json_len(tail), slow(tail), "{n}");
+        }
+        // Every length around the blocks of 16, with what counts extra in every position.
+        for (i, _) in mixed.char_indices() {
+            for (j, _) in mixed.char_indices().chain([(mixed.len(), ' ')]) {
+                if j >= i {
+                    let s = &mixed[i..j];
+                    assert_eq!(json_len(s), slow(s), "{s:?}");
+                }
+            }
         }
     }
 

@@ -10,7 +10,7 @@ use super::shard::{Layout, json_len};
 use super::text::Text;
 use super::values;
 use crate::emit::Provenance;
-use crate::emit::provenance::push_debug;
+use crate::emit::provenance::{is_bare, push_debug};
 use crate::source::Loc;
 use crate::value::Typed;
 
@@ -254,10 +254,7 @@ fn has_line_end(s: &str) -> bool {
 
 /// A key: bare when it is `[A-Za-z0-9_-]+` and not a domain-looking word, quoted otherwise.
 fn push_key(out: &mut String, k: &str) {
-    if !k.is_empty()
-        && k.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
-    {
+    if is_bare(k) {
         out.push_str(k);
     } else {
         push_quoted(out, k);
