@@ -6,7 +6,9 @@
 //! starts the release `kumoc lsp` (or `$KUMOC_LSP_BIN`, to measure another build), opens
 //! the file that is edited, and reports over real stdio round trips:
 //!
-//! - re-diagnosis: a one-character didChange until its publishDiagnostics arrives, and the
+//! - re-diagnosis: a one-character didChange until its publishDiagnostics arrives (the
+//!   quick diagnostics, when the server publishes them before the full analysis), until
+//!   its full analysis is done (a code action, which needs it, answered), and the
 //!   server's CPU time per such edit (`/proc`: the server's work, whatever the load);
 //! - completion (field names, pool names, booleans) when idle, and right after an edit
 //!   (sent with no pause, so it needs the new version's syntax tree);
@@ -214,8 +216,23 @@ impl Bench {
         t
     }
 
+    /// This version's first diagnostics, once its full analysis is done (the first may be
+    /// the quick ones): the next row starts with no analysis running.
     fn diagnosed(&mut self) -> Value {
-        self.diagnosed_at().1
+        let first = self.diagnosed_at().1;
+        self.analysed();
+        first
+    }
+
+    /// Wait until the full analysis of the current version is done: a code action needs
+    /// it. Returns how long the request took.
+    fn analysed(&mut self) -> Duration {
+        let uri = self.uri.clone();
+        self.request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }, "context": { "diagnostics": [] } }),
+        )
+        .0
     }
 
     /// This version's diagnostics, and when they arrived.
@@ -329,6 +346,7 @@ fn run(bin: &Path, files: &[String], edited: usize) -> (String, Vec<Row>) {
     // time for it (all its threads: the parse, the analysis, the publication), which a
     // busy machine inflates far less than the wall time.
     let mut diag = Vec::new();
+    let mut analysed = Vec::new();
     let cpu_before = b.c.cpu();
     for _ in 0..DIAGNOSES {
         let t = toggle(&mut b);
@@ -339,11 +357,21 @@ fn run(bin: &Path, files: &[String], edited: usize) -> (String, Vec<Row>) {
             count,
             "the edit changes no diagnostic"
         );
+        // Until the full analysis of the version is done: a request that needs it (the
+        // first diagnostics may be the quick ones, published before it).
+        let asked = Instant::now();
+        let took = b.analysed();
+        analysed.push((asked + took).max(at) - t);
     }
     let cpu_after = b.c.cpu();
     b.row(
         "change → diagnostics (incl. the quiet period)",
         &mut diag,
+        "",
+    );
+    b.row(
+        "change → its full analysis done (a request that needs it answered)",
+        &mut analysed,
         "",
     );
     if let (Some(before), Some(after)) = (cpu_before, cpu_after) {

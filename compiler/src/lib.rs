@@ -295,7 +295,7 @@ fn analyze_parsed(
     }
 }
 
-fn syntax_diagnostic(file: FileId, e: &SyntaxError) -> Diagnostic {
+pub(crate) fn syntax_diagnostic(file: FileId, e: &SyntaxError) -> Diagnostic {
     let mut d = Diagnostic::new(
         codes::syntax(e.code),
         e.message.clone(),

@@ -17,6 +17,10 @@
 //! [`crate::analyze_paths`] (they are cheap next to a parse on a large file; their
 //! results depend on the whole deployment). `tests/it/session.rs` compares a session's
 //! diagnostics after random edits with a fresh analysis's.
+//!
+//! A [`Baseline`] gives the quick diagnostics of an edited file before its full analysis
+//! (what the last one found where the edits changed nothing, and the checks of the
+//! statements they changed), or none when they could flicker.
 
 use std::sync::Arc;
 
@@ -25,7 +29,12 @@ use kumoc_lang::ast::Span;
 use kumoc_lang::incremental::{Pieces, shift, shift_stmt};
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::{Analysis, Options, Timings, analyze_parsed, decode_sources};
+use kumoc_lang::units::KumoVersion;
+
+use crate::diagnostic::Diagnostic;
+use crate::severity::Severity;
+use crate::source::{FileId, Loc};
+use crate::{Analysis, Options, Timings, analyze_parsed, check, decode_sources};
 
 /// One file to analyse: as given to [`crate::analyze_paths`] (display name, bytes, path),
 /// and optionally the pieces of exactly this text, when the caller has them (an editor's
@@ -184,4 +193,212 @@ fn update(parse: &mut Parse, old: &Pieces, new: &Pieces, by: i64, text: &str) {
     }
     file.span = Span::new(0, text.len());
     parse.errors = new.errors();
+}
+
+/// What the quick diagnostics of later versions of one file need from the last full
+/// analysis of it: that analysis's diagnostics of the file (those whose primary label is
+/// in it) and the deployment's declared release. See [`Baseline::quick`].
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    file: FileId,
+    diagnostics: Vec<Diagnostic>,
+    release: Option<KumoVersion>,
+}
+
+/// At most this many changed top-level pieces are checked for quick diagnostics, each
+/// twice (before and after the edit). An edit of the 100 queues of a file of the 100-file
+/// split changes 300 pieces; one that re-parses a whole 10,000-domain file 30,000, which
+/// the full analysis checks anyway.
+const QUICK_PIECES: usize = 1024;
+
+impl Baseline {
+    /// The baseline of `file` in `analysis` (made with `options`).
+    pub fn of(analysis: &Analysis, file: FileId, options: &Options) -> Self {
+        let env = options.env.map(crate::Environment::name);
+        let release = check::declared_release(
+            analysis
+                .sources
+                .iter()
+                .zip(&analysis.parses)
+                .filter(|((_, f), _)| !f.is_stdlib)
+                .map(|(_, p)| p.file.items.as_slice()),
+            env,
+        );
+        Baseline {
+            file,
+            diagnostics: analysis
+                .diagnostics
+                .iter()
+                .filter(|d| d.primary().is_some_and(|l| l.loc.file == file))
+                .cloned()
+                .collect(),
+            release,
+        }
+    }
+
+    /// The file the baseline is of.
+    pub fn file(&self) -> FileId {
+        self.file
+    }
+
+    /// The diagnostics of the file at a new version, at once, before the full analysis
+    /// of that version: the baseline's diagnostics of the top-level statements the edit
+    /// left alone (moved by the change of length), and the syntax errors and checks of
+    /// the statements it changed (`old` and `new`: the text and pieces the baseline was
+    /// made from and those of the new version; the pieces of `new` must come from those of
+    /// `old` by [`Pieces::reparse`], so unchanged pieces are shared).
+    ///
+    /// `None` when these could show a diagnostic and the full analysis then show it again
+    /// after it had gone (a flicker): when one of the baseline's diagnostics in the changed
+    /// statements is not one that checking them alone gives (a resolve or lint finding, a
+    /// duplicate of another statement), when a diagnostic points into another file, or
+    /// when the edit touches what the checks depend on beyond a statement (the deployment
+    /// or environment blocks, which declare the release), or when the checks give a
+    /// warning in a file with suppressions (only the full analysis applies them: the
+    /// warning would show, then go). What the full analysis adds
+    /// later (a finding that needs the whole deployment) only appears; what it drops (a
+    /// finding that no longer holds elsewhere) only disappears.
+    pub fn quick(
+        &self,
+        old: (&str, &Pieces),
+        new: (&str, &Pieces),
+        options: &Options,
+    ) -> Option<Vec<Diagnostic>> {
+        let ((old_text, old_pieces), (new_text, new_pieces)) = (old, new);
+        let (lead, trail) = new_pieces.shared_with(old_pieces);
+        let (old_end_i, new_end_i) = (old_pieces.len() - trail, new_pieces.len() - trail);
+        if new_end_i.saturating_sub(lead) > QUICK_PIECES
+            || old_end_i.saturating_sub(lead) > QUICK_PIECES
+        {
+            return None;
+        }
+        let start_of =
+            |p: &Pieces, i: usize, len: usize| p.get(i).map_or(offset(len), |(start, _)| start);
+        let start = start_of(new_pieces, lead, new_text.len());
+        let old_end = start_of(old_pieces, old_end_i, old_text.len());
+        let new_end = start_of(new_pieces, new_end_i, new_text.len());
+        if start_of(old_pieces, lead, old_text.len()) != start {
+            return None;
+        }
+        let by = i64::from(new_end) - i64::from(old_end);
+        let global = |p: &Pieces, range: std::ops::Range<usize>| {
+            range.filter_map(|i| p.get(i)).any(|(_, piece)| {
+                matches!(&piece.stmt, Some(kumoc_lang::ast::Stmt::Block(b))
+                    if matches!(b.keyword.name.as_str(), "deployment" | "env"))
+            })
+        };
+        if global(old_pieces, lead..old_end_i) || global(new_pieces, lead..new_end_i) {
+            return None;
+        }
+        // What checking the changed statements alone gives, before and after the edit.
+        let local_old = self.local(old_text, old_pieces, lead..old_end_i, options);
+        let local_new = self.local(new_text, new_pieces, lead..new_end_i, options);
+        // A warning the checks give may be one a `kumoc-allow(...)` comment suppresses
+        // (which only the full analysis applies): it would show, then go.
+        if local_new.iter().any(|d| d.severity != Severity::Error)
+            && new_text.contains(crate::lints::suppress::MARKER)
+        {
+            return None;
+        }
+        let mut out = Vec::with_capacity(self.diagnostics.len() + local_new.len());
+        for d in &self.diagnostics {
+            match self.place(d, start, old_end)? {
+                Place::Before => out.push(d.clone()),
+                Place::After => {
+                    let mut d = d.clone();
+                    for loc in locs(&mut d) {
+                        shift(&mut loc.span, by);
+                    }
+                    out.push(d);
+                }
+                // Gone with its statement: the checks of its new version say what holds.
+                Place::Inside if local_old.contains(d) => {}
+                Place::Inside => return None,
+            }
+        }
+        out.extend(local_new);
+        out.sort_by(|a, b| {
+            a.sort_key()
+                .cmp(&b.sort_key())
+                .then_with(|| a.message.cmp(&b.message))
+        });
+        out.dedup();
+        Some(out)
+    }
+
+    /// The syntax errors and check findings of the pieces `range` of `text`, as the full
+    /// analysis reports them.
+    fn local(
+        &self,
+        text: &str,
+        pieces: &Pieces,
+        range: std::ops::Range<usize>,
+        options: &Options,
+    ) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for (start, piece) in range.clone().filter_map(|i| pieces.get(i)) {
+            for e in &piece.errors {
+                let mut e = e.clone();
+                shift(&mut e.span, i64::from(start));
+                if let Some((span, _)) = &mut e.secondary {
+                    shift(span, i64::from(start));
+                }
+                out.push(crate::syntax_diagnostic(self.file, &e));
+            }
+        }
+        let (items, _) = pieces.placed(range);
+        let _ = check::check_file(self.file, text, &items, self.release.as_ref(), &mut out);
+        crate::lints::configure(&mut out, &options.lint);
+        out
+    }
+
+    /// Where a diagnostic of the file is against the changed bytes `start..end` of the old
+    /// text; `None` when it points into another file.
+    fn place(&self, d: &Diagnostic, start: u32, end: u32) -> Option<Place> {
+        let mut d = d.clone();
+        let mut place = None;
+        for loc in locs(&mut d) {
+            if loc.file != self.file {
+                return None;
+            }
+            let Span { start: s, end: e } = loc.span;
+            // Touching the changed bytes counts as inside (an empty span at a boundary
+            // may be either statement's).
+            let here = if e < start || (e == start && s < e) {
+                Place::Before
+            } else if s > end || (s == end && s < e) {
+                Place::After
+            } else {
+                Place::Inside
+            };
+            place = Some(match (place, here) {
+                (None, p) => p,
+                (Some(Place::Inside), _) | (_, Place::Inside) => Place::Inside,
+                (Some(p), q) if p == q => p,
+                // Around the change: the full analysis decides.
+                _ => Place::Inside,
+            });
+        }
+        Some(place.unwrap_or(Place::Inside))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Before,
+    Inside,
+    After,
+}
+
+/// Every location a diagnostic holds: its labels' and its fix's.
+fn locs(d: &mut Diagnostic) -> impl Iterator<Item = &mut Loc> {
+    d.labels.iter_mut().map(|l| &mut l.loc).chain(
+        d.fix
+            .iter_mut()
+            .flat_map(|f| f.edits.iter_mut().map(|e| &mut e.loc)),
+    )
+}
+
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

@@ -1,7 +1,10 @@
 //! Diagnostics as you type: each change of a document schedules a re-diagnosis, at once
-//! after a pause, after a quiet period within a burst of changes. The analysis of the
-//! deployment (shared with the requests) is published only if no newer change arrived, one
-//! publication at a time: the document's own diagnostics, tagged with its version, and
+//! after a pause, after a quiet period within a burst of changes. First the quick
+//! diagnostics of the version (`kumoc_compiler::session::Baseline::quick`: the last full
+//! analysis's findings where the edits changed nothing, the checks of the statements they
+//! changed), when they cannot flicker; then the analysis of the deployment (shared with
+//! the requests). Each is published only if no newer change arrived, one publication at a
+//! time: the document's own diagnostics, tagged with its version, and (the analysis's)
 //! those of the deployment's other files that differ from what the client was last sent
 //! for them. Files that left the deployment get theirs cleared.
 
@@ -10,9 +13,37 @@ use std::time::{Duration, Instant};
 
 use tower_lsp_server::ls_types::{Diagnostic, Uri};
 
-use crate::jobs::JobError;
-use crate::state::{Backend, blocking, lock};
+use std::sync::Arc;
+
+use kumoc_compiler::Options;
+
+use crate::jobs::{JobError, Shared};
+use crate::state::{Backend, Baseline, blocking, lock};
+use crate::syntax::Syntax;
 use crate::to_proto;
+use crate::workspace::Snapshot;
+
+/// Whether quick diagnostics are published (`KUMOC_LSP_QUICK_DIAGNOSTICS=off`: only the
+/// full analysis's, for tests that snapshot what a version's diagnostics end up as).
+static QUICK: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+    std::env::var("KUMOC_LSP_QUICK_DIAGNOSTICS").map_or(true, |v| v != "off")
+});
+
+/// The base of the quick diagnostics of `uri`'s next versions, from its analysis `snap`:
+/// when the analysis had the document's pieces and its text is the document's.
+fn baseline_of(snap: &Snapshot, uri: &str) -> Option<Baseline> {
+    let (text, pieces) = snap.own.as_ref()?;
+    let file = snap.file_of(uri)?;
+    let source = snap.analysis.sources.get(file)?;
+    if *source.text != ***text {
+        return None;
+    }
+    Some(Baseline {
+        text: Arc::clone(text),
+        pieces: pieces.clone(),
+        found: kumoc_compiler::session::Baseline::of(&snap.analysis, file, &Options::default()),
+    })
+}
 
 /// How long to wait after a change before re-analysing. A change that comes after a pause
 /// (the previous change is older than the burst period) is analysed at once, after only
@@ -67,13 +98,19 @@ impl Backend {
 
     pub async fn diagnose(&self, uri: Uri, generation: u64) {
         let key = uri.as_str();
+        let mut first = true;
         loop {
             if !self.current(key, generation) {
                 return;
             }
             // The eager re-parse of this version is under way: the analysis takes its pieces
             // rather than re-parsing the edit itself.
-            let _ = self.syntax(&uri).await;
+            let syntax = self.syntax(&uri).await;
+            if std::mem::take(&mut first)
+                && let Ok(Some(syntax)) = syntax
+            {
+                self.publish_quick(&uri, generation, syntax).await;
+            }
             let Some((job, epoch, version)) = self.analysis_job(key) else {
                 return;
             };
@@ -97,7 +134,12 @@ impl Backend {
                 return;
             }
             let enc = self.encoding();
-            let Ok(per_file) = blocking(move || to_proto::file_diagnostics(&snap, enc)).await
+            let for_key = key.to_string();
+            let Ok((per_file, baseline)) = blocking(move || {
+                let baseline = baseline_of(&snap, &for_key);
+                (to_proto::file_diagnostics(&snap, enc), baseline)
+            })
+            .await
             else {
                 return;
             };
@@ -127,6 +169,10 @@ impl Backend {
                 for (u, diags) in &changed {
                     st.shown.insert(u.clone(), diags.clone());
                 }
+                match baseline {
+                    Some(b) => st.baselines.insert(key.to_string(), Arc::new(b)),
+                    None => st.baselines.remove(key),
+                };
                 (stale, changed)
             };
             for gone in stale {
@@ -145,6 +191,61 @@ impl Backend {
             }
             return;
         }
+    }
+
+    /// The quick diagnostics of the document's version `syntax` (see
+    /// `kumoc_compiler::session::Baseline::quick`), published at once if that version is
+    /// still the latest: the diagnostics its last full analysis published for the
+    /// statements the edits since left alone, and the syntax errors and checks of those
+    /// they changed. The full analysis's follow. Nothing when they could flicker.
+    async fn publish_quick(&self, uri: &Uri, generation: u64, syntax: Shared<Syntax>) {
+        if !*QUICK {
+            return;
+        }
+        let key = uri.as_str();
+        let (base, version) = {
+            let st = lock(&self.inner);
+            let (Some(base), Some(open)) = (st.baselines.get(key), st.docs.get(key)) else {
+                return;
+            };
+            // Only for the current version, and one that changed since the baseline.
+            if !Arc::ptr_eq(&syntax.text, &open.doc.text) || Arc::ptr_eq(&base.text, &syntax.text) {
+                return;
+            }
+            (Arc::clone(base), open.doc.version)
+        };
+        let enc = self.encoding();
+        let target = uri.clone();
+        let Ok(Some(diags)) = blocking(move || {
+            let found = base.found.quick(
+                (&base.text, &base.pieces),
+                (&syntax.text, &syntax.pieces),
+                &Options::default(),
+            )?;
+            let lines = syntax.lines();
+            let file = base.found.file();
+            Some(
+                found
+                    .iter()
+                    .map(|d| to_proto::diagnostic_in(d, file, &target, &lines, enc))
+                    .collect::<Vec<Diagnostic>>(),
+            )
+        })
+        .await
+        else {
+            return;
+        };
+        let _turn = self.inner.publishing.lock().await;
+        {
+            let mut st = lock(&self.inner);
+            if st.generation.get(key).copied() != Some(generation) || !st.docs.contains_key(key) {
+                return;
+            }
+            st.shown.insert(key.to_string(), diags.clone());
+        }
+        self.client
+            .publish_diagnostics(uri.clone(), diags, Some(version))
+            .await;
     }
 
     /// Every open document is re-diagnosed (after a change on disk: one change).

@@ -26,6 +26,14 @@ use crate::syntax::Syntax;
 use crate::text::Encoding;
 use crate::workspace::{Doc, Snapshot, analyze_for};
 
+/// The base of a document's quick diagnostics: the text and pieces of the version its
+/// last published full analysis was of, and what that analysis found in it.
+pub struct Baseline {
+    pub text: Arc<String>,
+    pub pieces: Pieces,
+    pub found: kumoc_compiler::session::Baseline,
+}
+
 /// An open document and the syntax of this version (started as soon as the version
 /// arrives, so it is usually ready when the editor asks for a completion).
 pub struct OpenDoc {
@@ -57,6 +65,9 @@ pub struct State {
     /// The diagnostics the client was last sent for each file (another file's are sent
     /// again only when they change).
     pub shown: BTreeMap<String, Vec<tower_lsp_server::ls_types::Diagnostic>>,
+    /// For each open document, what its last published full analysis gives the quick
+    /// diagnostics of its next versions (`diagnostics.rs`).
+    pub baselines: BTreeMap<String, Arc<Baseline>>,
     pub encoding: Option<Encoding>,
     /// The client can register file watchers dynamically.
     pub watch_files: bool,

@@ -84,9 +84,39 @@ pub fn file_diagnostics(snap: &Snapshot, enc: Encoding) -> Vec<(String, Vec<Diag
 /// One diagnostic: message with its help line, secondary labels as related information,
 /// a link to the code's documentation.
 pub fn diagnostic(d: &KDiagnostic, files: &Files<'_>) -> Diagnostic {
+    convert(
+        d,
+        |file, span| files.range(file, span),
+        |file, span| files.location(file, span),
+    )
+}
+
+/// A diagnostic of one file (`file`, at `uri`, with its `lines`), as [`diagnostic`]
+/// converts it; places in other files are left out (the quick diagnostics have none).
+pub fn diagnostic_in(
+    d: &KDiagnostic,
+    file: FileId,
+    uri: &Uri,
+    lines: &Lines<'_>,
+    enc: Encoding,
+) -> Diagnostic {
+    let at = |f: FileId, span: Span| (f == file).then(|| range(lines, span, enc));
+    convert(d, at, |f, span| {
+        Some(Location {
+            uri: uri.clone(),
+            range: at(f, span)?,
+        })
+    })
+}
+
+fn convert(
+    d: &KDiagnostic,
+    range_of: impl Fn(FileId, Span) -> Option<Range>,
+    location_of: impl Fn(FileId, Span) -> Option<Location>,
+) -> Diagnostic {
     let range = d
         .primary()
-        .and_then(|l| files.range(l.loc.file, l.loc.span))
+        .and_then(|l| range_of(l.loc.file, l.loc.span))
         .unwrap_or_default();
     let severity = match d.severity {
         Severity::Error => DiagnosticSeverity::ERROR,
@@ -103,7 +133,7 @@ pub fn diagnostic(d: &KDiagnostic, files: &Files<'_>) -> Diagnostic {
         .filter(|l| !l.primary)
         .filter_map(|l| {
             Some(DiagnosticRelatedInformation {
-                location: files.location(l.loc.file, l.loc.span)?,
+                location: location_of(l.loc.file, l.loc.span)?,
                 message: l.message.clone(),
             })
         })

@@ -85,6 +85,9 @@ pub struct Snapshot {
     /// The line indexes of the files that are open documents (the document's own, made as
     /// its edits were applied), so converting their positions never indexes them again.
     pub indexes: BTreeMap<FileId, Arc<LineIndex>>,
+    /// The text and top-level pieces of the document the analysis is for, when the
+    /// server had the pieces of exactly that text (the base of its quick diagnostics).
+    pub own: Option<(Arc<String>, Pieces)>,
 }
 
 impl Snapshot {
@@ -223,11 +226,15 @@ pub fn analyze_for(
             }
         }
     }
+    let own = docs
+        .get(uri)
+        .and_then(|d| Some((Arc::clone(&d.text), pieces.get(uri)?.clone())));
     Snapshot {
         analysis,
         uris,
         indexes,
         summary: Arc::default(),
+        own,
     }
 }
 

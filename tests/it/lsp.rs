@@ -1034,3 +1034,92 @@ fn lsp_sends_other_files_diagnostics_only_when_they_change() {
     c.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An edit inside one statement gets its diagnostics at once, before the full analysis
+/// (the quick diagnostics: the last full analysis's for the statements the edit left
+/// alone, the checks of the one it changed), then the full analysis's; a diagnostic shown
+/// before the edit and after it never disappears in between.
+#[test]
+fn lsp_quick_diagnostics_come_first_and_never_flicker() {
+    let dir = std::env::temp_dir().join(format!("kumoc-lsp-quick-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("deploy.kumo");
+    // `extra` is unknown (a resolve finding, in another statement than the edit's).
+    let src = STORM_SRC.replace(
+        "shaping default",
+        "queue \"q2.example\" {\n  egress_pool = main\n  max_age     = 2d\n}\n\nshaping default",
+    );
+    std::fs::write(&path, &src).unwrap();
+    let uri = file_uri(&path, false);
+    let mut c = Client::start();
+    c.initialize(json!({}));
+    c.open(&uri, 1, &src);
+    let first = c.diagnostics(&uri, 1)["diagnostics"].clone();
+    let codes = |d: &Value| -> Vec<String> {
+        d.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(codes(&first).contains(&"K1005".to_string()), "{first}");
+    // `max_age = 2d` of the new queue becomes `2x` (a type error in that statement),
+    // then back: each version's publications.
+    let at = src.rfind("2d").unwrap() + 1;
+    let (line, character) = {
+        let before = &src[..at];
+        let line = before.matches('\n').count();
+        let start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, before[start..].encode_utf16().count())
+    };
+    let mut text = src.clone();
+    for (version, unit) in [(2, "x"), (3, "d")] {
+        text.replace_range(at..at + 1, unit);
+        c.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{
+                "range": { "start": { "line": line, "character": character }, "end": { "line": line, "character": character + 1 } },
+                "text": unit
+            }] }),
+        );
+        // The quick diagnostics, then the full analysis's (a request that needs the
+        // analysis of this version answers after it is published or skipped).
+        let quick = c.diagnostics(&uri, version)["diagnostics"].clone();
+        c.request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } }, "context": { "diagnostics": [] } }),
+        );
+        let fresh = fresh_diagnostics(&uri, &text)["diagnostics"].clone();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let published = |c: &Client| -> Vec<Value> {
+            c.notifications
+                .iter()
+                .filter(|n| {
+                    n["method"] == "textDocument/publishDiagnostics"
+                        && n["params"]["uri"] == uri
+                        && n["params"]["version"] == version
+                })
+                .map(|n| n["params"]["diagnostics"].clone())
+                .collect()
+        };
+        while published(&c).len() < 2 {
+            c.receive(deadline, "the full analysis's diagnostics");
+        }
+        let all = published(&c);
+        assert_eq!(all, [quick.clone(), fresh.clone()], "quick, then full");
+        // The resolve finding outside the edit stays throughout.
+        assert!(codes(&quick).contains(&"K1005".to_string()), "{quick}");
+        // The type error is there at once, and goes at once when fixed.
+        let typed = codes(&fresh).len() > codes(&first).len();
+        assert_eq!(typed, version == 2, "{fresh}");
+        for d in fresh.as_array().unwrap() {
+            assert!(
+                quick.as_array().unwrap().contains(d),
+                "version {version}: {d} is not among the quick diagnostics {quick}"
+            );
+        }
+    }
+    c.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -226,3 +226,187 @@ fn an_edit_reuses_what_it_did_not_touch() {
         (0, 1, stdlib + 3)
     );
 }
+
+/// A diagnostic as a user sees it: code, message, where (all its places).
+fn shown(d: &kumoc_compiler::Diagnostic) -> String {
+    format!("{d:?}")
+}
+
+/// The diagnostics of a full analysis of `text` (one file among `others`) whose primary
+/// label is in it, and its file id.
+fn full_of(
+    name: &str,
+    text: &str,
+    others: &[(String, String)],
+) -> (Analysis, kumoc_compiler::FileId) {
+    let mut named: Vec<(String, Vec<u8>)> = others
+        .iter()
+        .map(|(n, t)| (n.clone(), t.clone().into_bytes()))
+        .collect();
+    named.push((name.to_string(), text.as_bytes().to_vec()));
+    let paths: Vec<String> = named.iter().map(|(n, _)| n.clone()).collect();
+    let a = analyze_paths(&named, &paths, &Options::default());
+    let id = a
+        .user_files()
+        .find(|(_, f)| f.name == name)
+        .map(|(id, _)| id)
+        .expect("the file");
+    (a, id)
+}
+
+fn of_file(a: &Analysis, id: kumoc_compiler::FileId) -> Vec<kumoc_compiler::Diagnostic> {
+    a.diagnostics
+        .iter()
+        .filter(|d| d.primary().is_some_and(|l| l.loc.file == id))
+        .cloned()
+        .collect()
+}
+
+/// A diagnostic of the old text moved to the new one (`a`: the common prefix, `s`: the
+/// common suffix of the two texts), or `None` when one of its places is in the changed
+/// bytes.
+fn moved(
+    d: &kumoc_compiler::Diagnostic,
+    id: kumoc_compiler::FileId,
+    (a, old_len, new_len, s): (usize, usize, usize, usize),
+) -> Option<kumoc_compiler::Diagnostic> {
+    let mut d = d.clone();
+    let by = new_len as i64 - old_len as i64;
+    let mut locs: Vec<&mut kumoc_compiler::source::Loc> =
+        d.labels.iter_mut().map(|l| &mut l.loc).collect();
+    if let Some(f) = &mut d.fix {
+        locs.extend(f.edits.iter_mut().map(|e| &mut e.loc));
+    }
+    for loc in locs {
+        if loc.file != id {
+            continue;
+        }
+        let (st, en) = (loc.span.start as usize, loc.span.end as usize);
+        if en <= a && st < a.max(1) {
+            continue;
+        }
+        if st >= old_len - s {
+            loc.span.start = (st as i64 + by) as u32;
+            loc.span.end = (en as i64 + by) as u32;
+            continue;
+        }
+        return None;
+    }
+    Some(d)
+}
+
+/// Quick diagnostics (`session::Baseline::quick`) never flicker: a diagnostic the full
+/// analysis showed before an edit and shows after it (at the same place, moved by the
+/// edit) is among the quick ones published in between; and after an edit inside one
+/// statement that changes no finding, they are the full analysis's.
+#[test]
+fn quick_diagnostics_never_hide_what_the_full_analysis_shows_again() {
+    use kumoc_compiler::session::Baseline;
+    let example: Vec<(String, String)> = ["deployment.kumo", "mail.kumo"]
+        .iter()
+        .filter_map(|f| {
+            let path = format!("{}/examples/example-com/{f}", env!("CARGO_MANIFEST_DIR"));
+            Some((path.clone(), std::fs::read_to_string(&path).ok()?))
+        })
+        .collect();
+    assert_eq!(example.len(), 2);
+    // Seed, files, the one edited.
+    type Case = (u64, Vec<(String, String)>, usize);
+    let cases: Vec<Case> = vec![
+        (0x9c1, bench(30, 1), 0),
+        (0x9c2, bench(40, 4), 2),
+        (0x9c3, example.clone(), 1),
+        (0x9c4, example, 0),
+    ];
+    let (mut quick, mut total) = (0, 0);
+    for (seed, files, k) in cases {
+        let mut rng = Rng::new(seed);
+        let others: Vec<(String, String)> = files
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != k)
+            .map(|(_, f)| f.clone())
+            .collect();
+        let name = files[k].0.clone();
+        let mut base = files[k].1.clone();
+        let mut base_pieces = Pieces::parse(&base);
+        let (full, id) = full_of(&name, &base, &others);
+        let mut baseline = Baseline::of(&full, id, &Options::default());
+        let mut before = of_file(&full, id);
+        for step in 0..60 {
+            // One to three edits since the baseline, each re-parsed from the one before.
+            let (mut text, mut pieces) = (base.clone(), base_pieces.clone());
+            for _ in 0..1 + rng.below(3) {
+                let new = edit(&mut rng, &text);
+                pieces = pieces.reparse(&text, &new);
+                text = new;
+            }
+            let (full, id) = full_of(&name, &text, &others);
+            let after = of_file(&full, id);
+            total += 1;
+            if let Some(q) =
+                baseline.quick((&base, &base_pieces), (&text, &pieces), &Options::default())
+            {
+                quick += 1;
+                let (bo, bn) = (base.as_bytes(), text.as_bytes());
+                let a = bo.iter().zip(bn).take_while(|(x, y)| x == y).count();
+                let room = bo.len().min(bn.len()) - a;
+                let s = bo
+                    .iter()
+                    .rev()
+                    .zip(bn.iter().rev())
+                    .take(room)
+                    .take_while(|(x, y)| x == y)
+                    .count();
+                let again: Vec<&kumoc_compiler::Diagnostic> = after
+                    .iter()
+                    .filter(|d| {
+                        before
+                            .iter()
+                            .filter_map(|o| moved(o, id, (a, bo.len(), bn.len(), s)))
+                            .any(|o| o == **d)
+                    })
+                    .collect();
+                for d in again {
+                    assert!(
+                        q.contains(d),
+                        "seed {seed:#x} step {step}: {} shown before and after, not in between:\n{}",
+                        shown(d),
+                        q.iter().map(shown).collect::<Vec<_>>().join("\n")
+                    );
+                }
+            }
+            // Sometimes the full analysis of this version is published: the next baseline.
+            if rng.chance(40) {
+                baseline = Baseline::of(&full, id, &Options::default());
+                before = after;
+                base = text;
+                base_pieces = pieces;
+            }
+        }
+    }
+    // Random edits break statements, and a broken statement's resolve findings stop the
+    // quick diagnostics until the next full analysis: about a quarter get them.
+    assert!(
+        quick * 5 > total,
+        "quick diagnostics for {quick} of {total} edits"
+    );
+
+    // The common edit: a value in one statement; nothing else changes.
+    let files = bench(30, 1);
+    let (name, text) = files[0].clone();
+    let pieces = Pieces::parse(&text);
+    let (full, id) = full_of(&name, &text, &[]);
+    let baseline = Baseline::of(&full, id, &Options::default());
+    let at = text.find("max_age     = 2d").expect("a queue") + "max_age     = ".len();
+    for (new_value, also) in [("3", ""), ("9x", "an error")] {
+        let mut new = text.clone();
+        new.replace_range(at..at + 1, new_value);
+        let new_pieces = pieces.reparse(&text, &new);
+        let (full, id) = full_of(&name, &new, &[]);
+        let q = baseline
+            .quick((&text, &pieces), (&new, &new_pieces), &Options::default())
+            .expect("quick diagnostics");
+        assert_eq!(q, of_file(&full, id), "{new_value} ({also})");
+    }
+}

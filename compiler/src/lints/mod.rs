@@ -11,7 +11,7 @@
 //!   the last `get_queue_config` handler), so there is nothing to check in `.kumo`.
 
 pub mod rules;
-mod suppress;
+pub(crate) mod suppress;
 pub mod util;
 
 use std::collections::BTreeMap;

@@ -24,7 +24,9 @@ struct Allow {
     covers: Option<Span>,
 }
 
-const MARKER: &str = "kumoc-allow(";
+/// What starts a suppression in a comment (the language server's quick diagnostics, which
+/// do not apply suppressions, give none for a file that has one).
+pub(crate) const MARKER: &str = "kumoc-allow(";
 
 fn parse_comment(text: &str, span: Span) -> Option<(Vec<(String, Span)>, bool)> {
     let at = text.find(MARKER)?;

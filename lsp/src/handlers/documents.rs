@@ -53,6 +53,7 @@ pub async fn did_close(server: &Backend, params: DidCloseTextDocumentParams) {
         let syntax = st.latest_syntax.remove(uri.as_str());
         st.summaries.remove(uri.as_str());
         st.tokens.remove(uri.as_str());
+        let baseline = st.baselines.remove(uri.as_str());
         *st.generation.entry(uri.as_str().to_string()).or_insert(0) += 1;
         st.bump();
         let analysis = st.analyses.remove(uri.as_str());
@@ -70,7 +71,7 @@ pub async fn did_close(server: &Backend, params: DidCloseTextDocumentParams) {
         for u in &clear {
             st.shown.remove(u);
         }
-        (clear, (doc, syntax, analysis))
+        (clear, (doc, syntax, analysis, baseline))
     };
     let _turn = server.inner.publishing.lock().await;
     for u in clear {

@@ -591,7 +591,12 @@ fn run_fixture(path: &Path) -> String {
     for d in &fixture.docs {
         std::fs::write(dir.join(&d.name), &d.text).unwrap();
     }
-    let mut client = Client::start();
+    // The diagnostics a version ends up with: the full analysis's, not the quick ones
+    // before them (`lsp_quick_diagnostics_come_first_and_never_flicker` tests those).
+    let mut client = Client::start_with(
+        &[("KUMOC_LSP_QUICK_DIAGNOSTICS", "off")],
+        std::process::Stdio::null(),
+    );
     let init = client.initialize(json!({ "general": { "positionEncodings": ["utf-16"] } }));
     let legend = init["result"]["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"]
         .as_array()
