@@ -163,10 +163,8 @@ fn run(seed: u64, files: Vec<(String, String)>, options: &Options, steps: usize)
     }
 }
 
-#[test]
-fn a_session_after_edits_is_a_fresh_analysis() {
-    run(0x5e55_1011, bench(30, 1), &Options::default(), 120);
-    run(0x5e55_1012, bench(40, 4), &Options::default(), 120);
+/// The files of `examples/example-com`'s deployment, with their paths.
+fn example_com() -> Vec<(String, String)> {
     let example: Vec<(String, String)> = ["deployment.kumo", "mail.kumo"]
         .iter()
         .filter_map(|f| {
@@ -175,6 +173,14 @@ fn a_session_after_edits_is_a_fresh_analysis() {
         })
         .collect();
     assert_eq!(example.len(), 2);
+    example
+}
+
+#[test]
+fn a_session_after_edits_is_a_fresh_analysis() {
+    run(0x5e55_1011, bench(30, 1), &Options::default(), 120);
+    run(0x5e55_1012, bench(40, 4), &Options::default(), 120);
+    let example = example_com();
     run(0x5e55_1013, example, &Options::default(), 80);
     for seed in 0..6u64 {
         let case = property::generate(0x5e55_0000 + seed, seed);
@@ -302,14 +308,7 @@ fn moved(
 #[test]
 fn quick_diagnostics_never_hide_what_the_full_analysis_shows_again() {
     use kumoc_compiler::session::Baseline;
-    let example: Vec<(String, String)> = ["deployment.kumo", "mail.kumo"]
-        .iter()
-        .filter_map(|f| {
-            let path = format!("{}/examples/example-com/{f}", env!("CARGO_MANIFEST_DIR"));
-            Some((path.clone(), std::fs::read_to_string(&path).ok()?))
-        })
-        .collect();
-    assert_eq!(example.len(), 2);
+    let example = example_com();
     // Seed, files, the one edited.
     type Case = (u64, Vec<(String, String)>, usize);
     let cases: Vec<Case> = vec![
