@@ -52,8 +52,9 @@ fn label_rules(body: &[u8]) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// `[A-Za-z0-9_-]`: the bytes of a domain's labels.
-static DOMAIN_BYTE: [bool; 256] = {
+/// `[A-Za-z0-9_-]`: the bytes of a domain's labels, and of a plain name in the output (a
+/// bare TOML key, a bare label in a place: `emit::provenance::is_bare`).
+pub(crate) static NAME_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
@@ -76,7 +77,7 @@ fn plain_domain(b: &[u8]) -> bool {
             }
             len = 0;
         } else {
-            if !DOMAIN_BYTE[c as usize] || (len == 0 && c == b'-') {
+            if !NAME_BYTE[c as usize] || (len == 0 && c == b'-') {
                 return false;
             }
             len += 1;

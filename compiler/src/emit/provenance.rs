@@ -272,20 +272,9 @@ fn push_name(out: &mut String, text: &str) {
 /// place): a table lookup a byte without a branch (keys and labels are short, and there
 /// are hundreds of thousands of them in a large deployment's output).
 pub(crate) fn is_bare(s: &str) -> bool {
-    !s.is_empty() && s.bytes().fold(true, |ok, c| ok & BARE[usize::from(c)])
+    let bare = &crate::grammars::NAME_BYTE;
+    !s.is_empty() && s.bytes().fold(true, |ok, c| ok & bare[usize::from(c)])
 }
-
-/// The bytes of a plain name ([`is_bare`]).
-static BARE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
-        c += 1;
-    }
-    t
-};
 
 /// `s` as `{s:?}` writes it (quoted, Rust's escapes), into `out`: straight when it is
 /// printable ASCII without a quote or a backslash (a domain, most names), which `{:?}`
