@@ -13,10 +13,16 @@
 //!   change of length, those in between come from the new pieces; the syntax errors are
 //!   gathered again from the pieces.
 //!
-//! Checking, resolving and the lints then run over the whole deployment as in
-//! [`crate::analyze_paths`] (they are cheap next to a parse on a large file; their
-//! results depend on the whole deployment). `tests/it/session.rs` compares a session's
-//! diagnostics after random edits with a fresh analysis's.
+//! Each file's top-level statements are checked one by one (`check::check_stmt`), and the
+//! session keeps each one's checked block and findings with the tree: those of the
+//! statements an edit kept are kept too (moved with them, `HBlock::shift`), and only the
+//! statements it re-parsed are checked again. What a statement's checks depend on beyond
+//! it, the file id and the declared release, is part of the cache: when either changes,
+//! the file is checked again whole. The duplicates among a file's top-level blocks are
+//! found again over the kept blocks (`check::top_level_duplicates`). Resolving and the
+//! lints then run over the whole deployment as in [`crate::analyze_paths`] (their results
+//! depend on all of it). `tests/it/session.rs` compares a session's diagnostics, model
+//! and trees after random and scripted edits with a fresh analysis's.
 //!
 //! A [`Baseline`] gives the quick diagnostics of an edited file before its full analysis
 //! (what the last one found where the edits changed nothing, and the checks of the
@@ -67,12 +73,12 @@ struct Known {
 struct Checks {
     file: FileId,
     release: Option<KumoVersion>,
-    stmts: Vec<Checked>,
+    stmts: Vec<CheckedStmt>,
 }
 
 /// The checks of one top-level statement: its checked block and findings.
 #[derive(Debug, Clone)]
-struct Checked {
+struct CheckedStmt {
     block: Option<HBlock>,
     diagnostics: Vec<Diagnostic>,
 }
@@ -191,7 +197,7 @@ fn recheck(
     let check = |stmt| {
         let mut diagnostics = Vec::new();
         let block = check::check_stmt(file, text, stmt, release, &mut diagnostics);
-        Checked { block, diagnostics }
+        CheckedStmt { block, diagnostics }
     };
     let Some(mut old) = old.filter(|o| o.file == file && o.release.as_ref() == release) else {
         return Checks {
