@@ -364,13 +364,20 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     /// The implicit `(WHITESPACE | COMMENT)*` between tokens; comments are recorded.
     /// Called between most tokens, and most of the time there is nothing to skip: that
     /// case is one byte compare.
+    /// The blanks are stepped over here, inline (a few spaces: indentation, alignment,
+    /// one around `=`); only a comment or a BOM goes to [`Self::skip_some`].
     #[inline(always)]
     fn skip(&mut self) {
-        match self.b.get(self.pos) {
-            Some(b' ' | b'\t' | b'#' | b'/' | 0xEF) => self.skip_some(),
+        let mut i = self.pos;
+        while let Some(b' ' | b'\t') = self.b.get(i) {
+            i += 1;
+        }
+        self.pos = i;
+        match self.b.get(i) {
+            Some(b'#' | b'/' | 0xEF) => self.skip_some(),
             _ => {
                 if TRACK {
-                    self.reach.set(self.reach.get().max(self.pos + 1));
+                    self.reach.set(self.reach.get().max(i + 1));
                 }
             }
         }
@@ -808,16 +815,30 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
                 span: Span::new(start, end),
             })
         };
-        if let Some(end) = self.rate_end(start) {
+        // The alternatives that can start with `c` only (a rate starts with a digit or
+        // `local:`, an address with a digit, a number with one or `-`, a boolean with `t` or
+        // `f`): the others would fail on the first byte. A piece (`TRACK`) tries them all,
+        // so what it records as examined stays as it was.
+        let digit = c.is_ascii_digit();
+        if let Some(end) = (TRACK || digit || c == b'l')
+            .then(|| self.rate_end(start))
+            .flatten()
+        {
             return token(self, end, ValueKind::Rate);
         }
-        if let Some(end) = self.ipv4_end(start) {
+        if let Some(end) = (TRACK || digit).then(|| self.ipv4_end(start)).flatten() {
             return token(self, end, ValueKind::Ip);
         }
-        if let Some(end) = self.number_end(start) {
+        if let Some(end) = (TRACK || digit || c == b'-')
+            .then(|| self.number_end(start))
+            .flatten()
+        {
             return token(self, end, ValueKind::Number);
         }
-        if let Some((end, v)) = self.boolean_end(start) {
+        if let Some((end, v)) = (TRACK || c == b't' || c == b'f')
+            .then(|| self.boolean_end(start))
+            .flatten()
+        {
             self.pos = end;
             return Some(Value {
                 kind: ValueKind::Bool(v),
