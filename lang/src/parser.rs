@@ -184,6 +184,10 @@ const IDENT_CHAR: u8 = 2;
 /// `[A-Za-z0-9_]`: a rate's period.
 const WORD: u8 = 4;
 const BLANK: u8 = 8;
+/// An ordinary byte inside a `"..."` or a `'...'` string: not its quote, a backslash or a
+/// newline.
+const IN_DQ: u8 = 16;
+const IN_SQ: u8 = 32;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -204,6 +208,14 @@ static CLASS: [u8; 256] = {
         }
         if c == b' ' || c == b'\t' {
             k |= BLANK;
+        }
+        if c != b'\\' && c != b'\n' && c != b'\r' {
+            if c != b'"' {
+                k |= IN_DQ;
+            }
+            if c != b'\'' {
+                k |= IN_SQ;
+            }
         }
         t[i] = k;
         i += 1;
@@ -748,11 +760,10 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         self.pos += 1;
         let inner_start = self.pos;
         let mut escaped = false;
+        let ordinary = if literal { IN_SQ } else { IN_DQ };
         loop {
             // Ordinary characters in one scan; the loop body sees only the special ones.
-            self.pos = self.scan(self.pos, |c| {
-                c != q && c != b'\\' && c != b'\n' && c != b'\r'
-            });
+            self.pos = self.scan(self.pos, |c| class(c, ordinary));
             let Some(c) = self.peek() else { break };
             if !literal && c == b'\\' {
                 // `"\\" ~ (!NEWLINE ~ ANY)`: a backslash at the end of a line ends the string.
@@ -1116,8 +1127,8 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
 
     /// `stmt = _{ block | attribute | junk }` (`top_junk` at the top level)
     fn stmt(&mut self, top: bool) -> Stmt {
-        if let Some(b) = self.block() {
-            return Stmt::Block(b);
+        if let Some(s) = self.block() {
+            return s;
         }
         if let Some(a) = self.attribute() {
             return Stmt::Attr(a);
@@ -1130,7 +1141,10 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     }
 
     /// `block = { ident ~ label? ~ from_clause? ~ block_open ~ body ~ block_end }`
-    fn block(&mut self) -> Option<Block> {
+    ///
+    /// A name followed by `=` is no block but an `attribute`, read on from there as
+    /// [`Self::attribute`] would (its key is that name): the name is not scanned twice.
+    fn block(&mut self) -> Option<Stmt> {
         let m = self.mark();
         let start = self.pos;
         // The keyword's text is copied only once this is known to be a block: most
@@ -1139,9 +1153,13 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         self.pos = keyword_end;
         self.skip();
         // `name =`: an attribute (neither a label, `from` nor `{` starts with `=`).
-        if self.peek() == Some(b'=') {
-            self.reset(m);
-            return None;
+        if self.eat(b'=') {
+            let key = Key {
+                name: self.name(start, keyword_end),
+                quoted: false,
+                span: Span::new(start, keyword_end),
+            };
+            return Some(Stmt::Attr(self.attribute_value(start, key)));
         }
         // `label = { string | !kw_from ~ path }`
         let label = match self.peek() {
@@ -1200,7 +1218,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             self.errors.push(unclosed_block(&keyword.name, open));
         }
         let span = Span::new(start, self.pos);
-        Some(Block {
+        Some(Stmt::Block(Block {
             keyword,
             label,
             from,
@@ -1211,7 +1229,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             },
             closed,
             span,
-        })
+        }))
     }
 
     /// `attribute = { key ~ "=" ~ (value ~ &value_end | bad_value | missing_value) }`
@@ -1242,6 +1260,11 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             self.reset(m);
             return None;
         }
+        Some(self.attribute_value(start, key))
+    }
+
+    /// The rest of an attribute whose `key` (from `start`) and `=` were read.
+    fn attribute_value(&mut self, start: usize, key: Key) -> Attr {
         self.skip();
         let before_value = self.mark();
         let mut value = None;
@@ -1284,7 +1307,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             start: Span::new(start, start).start,
             end: value.span.end.max(key.span.end),
         };
-        Some(Attr { key, value, span })
+        Attr { key, value, span }
     }
 }
 
