@@ -37,6 +37,8 @@ pub use source::{FileId, SourceFile, Sources};
 
 use std::sync::Arc;
 
+use check::HBlock;
+use kumoc_lang::units::KumoVersion;
 use kumoc_lang::{Parse, SyntaxError};
 use source::Loc;
 
@@ -219,24 +221,9 @@ fn analyze_parsed(
     mut timings: Timings,
 ) -> Analysis {
     let mut clock = std::time::Instant::now();
-    for ((id, f), p) in sources.iter().zip(&parses) {
-        diagnostics.extend(p.errors.iter().map(|e| syntax_diagnostic(id, e)));
-        if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {
-            diagnostics.push(syntax_diagnostic(id, &e));
-        }
-    }
-    let mut stdlib_blocks = Vec::new();
-    let mut user_blocks = Vec::new();
-    let mut first_file = None;
-    // The declared release, for the checker's suggestions only (gates are resolve's).
-    let release = check::declared_release(
-        sources
-            .iter()
-            .zip(&parses)
-            .filter(|((_, f), _)| !f.is_stdlib)
-            .map(|(_, p)| p.file.items.as_slice()),
-        options.env.map(Environment::name),
-    );
+    syntax_diagnostics(&sources, &parses, &mut diagnostics);
+    let mut checked = Checked::default();
+    let release = declared_release(&sources, &parses, options);
     for ((id, f), p) in sources.iter().zip(&parses) {
         let blocks = check::check_file(
             id,
@@ -245,21 +232,81 @@ fn analyze_parsed(
             release.as_ref(),
             &mut diagnostics,
         );
-        if f.is_stdlib {
-            stdlib_blocks.extend(blocks);
-        } else {
-            first_file.get_or_insert(id);
-            user_blocks.extend(blocks);
-        }
+        checked.add(id, f.is_stdlib, blocks);
     }
     timings.lap("check", &mut clock);
+    analyze_checked(sources, parses, checked, diagnostics, options, timings)
+}
+
+/// The syntax errors of the parsed files, as diagnostics.
+pub(crate) fn syntax_diagnostics(
+    sources: &Sources,
+    parses: &[Arc<Parse>],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for ((id, f), p) in sources.iter().zip(parses) {
+        diagnostics.extend(p.errors.iter().map(|e| syntax_diagnostic(id, e)));
+        if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {
+            diagnostics.push(syntax_diagnostic(id, &e));
+        }
+    }
+}
+
+/// The release the user files declare, for the checker's suggestions only (gates are
+/// resolve's).
+pub(crate) fn declared_release(
+    sources: &Sources,
+    parses: &[Arc<Parse>],
+    options: &Options,
+) -> Option<KumoVersion> {
+    check::declared_release(
+        sources
+            .iter()
+            .zip(parses)
+            .filter(|((_, f), _)| !f.is_stdlib)
+            .map(|(_, p)| p.file.items.as_slice()),
+        options.env.map(Environment::name),
+    )
+}
+
+/// The checked blocks of a deployment's files, for resolve.
+#[derive(Default)]
+pub(crate) struct Checked {
+    stdlib: Vec<HBlock>,
+    user: Vec<HBlock>,
+    first_file: Option<FileId>,
+}
+
+impl Checked {
+    /// Add the checked blocks of file `id` (files in order).
+    pub(crate) fn add(&mut self, id: FileId, is_stdlib: bool, blocks: Vec<HBlock>) {
+        if is_stdlib {
+            self.stdlib.extend(blocks);
+        } else {
+            self.first_file.get_or_insert(id);
+            self.user.extend(blocks);
+        }
+    }
+}
+
+/// The analysis after checking: resolve, the lints, and the diagnostics in order
+/// (`diagnostics`: the syntax errors and the checks' findings).
+pub(crate) fn analyze_checked(
+    sources: Sources,
+    parses: Vec<Arc<Parse>>,
+    checked: Checked,
+    mut diagnostics: Vec<Diagnostic>,
+    options: &Options,
+    mut timings: Timings,
+) -> Analysis {
+    let mut clock = std::time::Instant::now();
     let model = resolve::resolve(
         resolve::Input {
             sources: &sources,
-            stdlib: stdlib_blocks,
-            user: user_blocks,
+            stdlib: checked.stdlib,
+            user: checked.user,
             env: options.env,
-            first_file,
+            first_file: checked.first_file,
         },
         &mut diagnostics,
     );

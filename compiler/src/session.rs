@@ -13,10 +13,16 @@
 //!   change of length, those in between come from the new pieces; the syntax errors are
 //!   gathered again from the pieces.
 //!
-//! Checking, resolving and the lints then run over the whole deployment as in
-//! [`crate::analyze_paths`] (they are cheap next to a parse on a large file; their
-//! results depend on the whole deployment). `tests/it/session.rs` compares a session's
-//! diagnostics after random edits with a fresh analysis's.
+//! Each file's top-level statements are checked one by one (`check::check_stmt`), and the
+//! session keeps each one's checked block and findings with the tree: those of the
+//! statements an edit kept are kept too (moved with them, `HBlock::shift`), and only the
+//! statements it re-parsed are checked again. What a statement's checks depend on beyond
+//! it, the file id and the declared release, is part of the cache: when either changes,
+//! the file is checked again whole. The duplicates among a file's top-level blocks are
+//! found again over the kept blocks (`check::top_level_duplicates`). Resolving and the
+//! lints then run over the whole deployment as in [`crate::analyze_paths`] (their results
+//! depend on all of it). `tests/it/session.rs` compares a session's diagnostics, model
+//! and trees after random and scripted edits with a fresh analysis's.
 //!
 //! A [`Baseline`] gives the quick diagnostics of an edited file before its full analysis
 //! (what the last one found where the edits changed nothing, and the checks of the
@@ -31,10 +37,11 @@ use rustc_hash::FxHashMap as HashMap;
 
 use kumoc_lang::units::KumoVersion;
 
+use crate::check::HBlock;
 use crate::diagnostic::Diagnostic;
 use crate::severity::Severity;
 use crate::source::{FileId, Loc};
-use crate::{Analysis, Options, Timings, analyze_parsed, check, decode_sources};
+use crate::{Analysis, Options, Timings, check, decode_sources};
 
 /// One file to analyse: as given to [`crate::analyze_paths`] (display name, bytes, path),
 /// and optionally the pieces of exactly this text, when the caller has them (an editor's
@@ -55,6 +62,34 @@ struct Known {
     /// The pieces of `text`, once the file has been edited (a file that is never edited
     /// never needs them).
     pieces: Option<Pieces>,
+    /// The checks of the top-level statements of `parse`, when they are still those of
+    /// its current version.
+    checked: Option<Checks>,
+}
+
+/// The checks of a file's top-level statements (`check::check_stmt`), one per statement
+/// of its tree, for one file id and one declared release (what else they depend on).
+#[derive(Debug)]
+struct Checks {
+    file: FileId,
+    release: Option<KumoVersion>,
+    stmts: Vec<CheckedStmt>,
+}
+
+/// The checks of one top-level statement: its checked block and findings.
+#[derive(Debug, Clone)]
+struct CheckedStmt {
+    block: Option<HBlock>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// What an edit did to a file's tree: the statements it kept at the start, those it kept
+/// at the end (moved by `by` bytes); `None` when the tree was made anew.
+#[derive(Debug, Clone, Copy)]
+struct Spliced {
+    lead: usize,
+    trail: usize,
+    by: i64,
 }
 
 /// The cache of successive analyses of one deployment. See the module's documentation.
@@ -102,52 +137,148 @@ impl Session {
         let mut last = Reuse::default();
         let mut next: HashMap<String, Known> = HashMap::default();
         let mut parses = Vec::with_capacity(sources.len());
+        let mut edits = Vec::with_capacity(sources.len());
         for (_, f) in sources.iter() {
             // The stdlib's display names cannot collide with a path (`<stdlib>/...`).
             let known = self.files.remove(&f.name);
             let pieces = given.get_mut(&f.name).and_then(Option::take);
-            let k = renew(known, &f.text, pieces, &mut last);
+            let (k, edit) = renew(known, &f.text, pieces, &mut last);
             parses.push(Arc::clone(&k.parse));
+            edits.push(edit);
             next.insert(f.name.clone(), k);
         }
         // Files no longer in the deployment are forgotten.
         self.files = next;
         self.last = last;
         timings.lap("parse", &mut clock);
-        analyze_parsed(sources, parses, pre, options, timings)
+        // Checked per top-level statement: only the statements an edit made are checked
+        // again (their checks depend on nothing else but the file id and the release).
+        let mut diagnostics = pre;
+        crate::syntax_diagnostics(&sources, &parses, &mut diagnostics);
+        let release = crate::declared_release(&sources, &parses, options);
+        let mut checked = crate::Checked::default();
+        for (((id, f), parse), edit) in sources.iter().zip(&parses).zip(edits) {
+            let Some(known) = self.files.get_mut(&f.name) else {
+                continue;
+            };
+            let checks = recheck(
+                known.checked.take(),
+                edit,
+                id,
+                &f.text,
+                parse,
+                release.as_ref(),
+            );
+            let mut blocks = Vec::with_capacity(checks.stmts.len());
+            for c in &checks.stmts {
+                diagnostics.extend(c.diagnostics.iter().cloned());
+                blocks.extend(c.block.iter().cloned());
+            }
+            check::top_level_duplicates(&mut blocks, &mut diagnostics);
+            checked.add(id, f.is_stdlib, blocks);
+            known.checked = Some(checks);
+        }
+        timings.lap("check", &mut clock);
+        crate::analyze_checked(sources, parses, checked, diagnostics, options, timings)
     }
 }
 
-/// What is known of a file at its new `text`.
-fn renew(known: Option<Known>, text: &str, pieces: Option<Pieces>, last: &mut Reuse) -> Known {
+/// The checks of file `file`'s statements at its new tree `parse` (of `text`), from those
+/// of its last version (`old`) and what the edit did to the tree.
+fn recheck(
+    old: Option<Checks>,
+    edit: Option<Spliced>,
+    file: FileId,
+    text: &str,
+    parse: &Parse,
+    release: Option<&KumoVersion>,
+) -> Checks {
+    let items = &parse.file.items;
+    let check = |stmt| {
+        let mut diagnostics = Vec::new();
+        let block = check::check_stmt(file, text, stmt, release, &mut diagnostics);
+        CheckedStmt { block, diagnostics }
+    };
+    let Some(mut old) = old.filter(|o| o.file == file && o.release.as_ref() == release) else {
+        return Checks {
+            file,
+            release: release.cloned(),
+            stmts: items.iter().map(check).collect(),
+        };
+    };
+    if let Some(Spliced { lead, trail, by }) = edit {
+        let stmts = &mut old.stmts;
+        let end = stmts.len().saturating_sub(trail);
+        let (lead, trail) = (lead.min(end), stmts.len() - end);
+        let made = items.get(lead..items.len().saturating_sub(trail).max(lead));
+        stmts.splice(lead..end, made.unwrap_or_default().iter().map(check));
+        if by != 0 {
+            let n = stmts.len();
+            for c in stmts.iter_mut().skip(n - trail.min(n)) {
+                if let Some(b) = &mut c.block {
+                    b.shift(by);
+                }
+                for d in &mut c.diagnostics {
+                    for loc in locs(d) {
+                        shift(&mut loc.span, by);
+                    }
+                }
+            }
+        }
+    }
+    if old.stmts.len() != items.len() {
+        // Never: the edit spliced the tree as it did these.
+        return Checks {
+            file,
+            release: release.cloned(),
+            stmts: items.iter().map(check).collect(),
+        };
+    }
+    old
+}
+
+/// What is known of a file at its new `text`, and what the edit did to its tree (`None`
+/// when it was parsed anew, or kept as it was: see [`Spliced`]; a kept tree keeps its
+/// checks, a new one has none).
+fn renew(
+    known: Option<Known>,
+    text: &str,
+    pieces: Option<Pieces>,
+    last: &mut Reuse,
+) -> (Known, Option<Spliced>) {
     let Some(mut known) = known else {
         last.parsed += 1;
-        return match pieces {
+        let known = match pieces {
             Some(pieces) => Known {
                 text: text.to_string(),
                 parse: Arc::new(pieces.to_parse(text)),
                 pieces: Some(pieces),
+                checked: None,
             },
             None => Known {
                 text: text.to_string(),
                 parse: Arc::new(kumoc_lang::parse(text)),
                 pieces: None,
+                checked: None,
             },
         };
+        return (known, None);
     };
     if known.text == text {
         last.kept += 1;
-        return known;
+        return (known, None);
     }
     let Some(old) = known.pieces.take() else {
         // Edited for the first time: from now on, piece by piece.
         last.parsed += 1;
         let pieces = pieces.unwrap_or_else(|| Pieces::parse(text));
-        return Known {
+        let known = Known {
             text: text.to_string(),
             parse: Arc::new(pieces.to_parse(text)),
             pieces: Some(pieces),
+            checked: None,
         };
+        return (known, None);
     };
     last.updated += 1;
     let pieces = pieces.unwrap_or_else(|| old.reparse(&known.text, text));
@@ -155,11 +286,11 @@ fn renew(known: Option<Known>, text: &str, pieces: Option<Pieces>, last: &mut Re
         - i64::try_from(known.text.len()).unwrap_or(i64::MAX);
     // The previous analysis usually holds the tree no longer: it is updated in place.
     let parse = Arc::make_mut(&mut known.parse);
-    update(parse, &old, &pieces, by, text);
+    let (lead, trail) = update(parse, &old, &pieces, by, text);
     known.text.clear();
     known.text.push_str(text);
     known.pieces = Some(pieces);
-    known
+    (known, Some(Spliced { lead, trail, by }))
 }
 
 /// How many statements and comments `pieces` hold.
@@ -170,8 +301,9 @@ fn counts<'p>(pieces: impl Iterator<Item = (u32, &'p kumoc_lang::Piece)>) -> (us
 }
 
 /// Turn `parse`, the tree of the text `old` was the pieces of, into the tree of the text
-/// `new` is the pieces of (`by`: the change of length).
-fn update(parse: &mut Parse, old: &Pieces, new: &Pieces, by: i64, text: &str) {
+/// `new` is the pieces of (`by`: the change of length); returns how many statements it kept
+/// at the start and at the end.
+fn update(parse: &mut Parse, old: &Pieces, new: &Pieces, by: i64, text: &str) -> (usize, usize) {
     let (lead, trail) = new.shared_with(old);
     let (lead_items, lead_comments) = counts(old.iter().take(lead));
     let (trail_items, trail_comments) = counts(old.iter().skip(old.len() - trail));
@@ -193,6 +325,7 @@ fn update(parse: &mut Parse, old: &Pieces, new: &Pieces, by: i64, text: &str) {
     }
     file.span = Span::new(0, text.len());
     parse.errors = new.errors();
+    (lead_items, trail_items)
 }
 
 /// What the quick diagnostics of later versions of one file need from the last full

@@ -62,6 +62,11 @@ const SNIPPETS: &[&str] = &[
     "// kumoc:allow K1010 reason: edit\n",
     "\r",
     "é",
+    // Junk after a value, a release, an environment's overlay, a near miss of a field.
+    "2d hours",
+    "kumomta = \"2023.08.22-4d895015\"\n",
+    "env staging {\n  deployment {\n    kumomta = \"2023.08.22-4d895015\"\n  }\n}\n",
+    "max_mesage_rate = 5/s\n",
 ];
 
 fn edit(rng: &mut Rng, text: &str) -> String {
@@ -194,6 +199,94 @@ fn a_session_after_edits_is_a_fresh_analysis() {
             ..Options::default()
         };
         run(0x5e55_2000 + seed, files, &options, 40);
+    }
+}
+
+/// The session keeps each top-level statement's checks across edits: edits that move
+/// statements, make and break duplicates, put junk after a value, change the declared
+/// release (in the `deployment` block or an environment's overlay), and change the file
+/// ids, each give a fresh analysis.
+#[test]
+fn checks_kept_across_edits_are_a_fresh_analysis() {
+    let files = bench(20, 2);
+    let (f0, f1) = (files[0].1.clone(), files[1].1.clone());
+    let queue = "queue \"d15.example.com\" {\n  egress_pool = main-1\n  max_age     = 1h\n}\n";
+    let old = "\"2023.08.22-4d895015\"";
+    let overlay = format!("env staging {{\n  deployment {{\n    kumomta = {old}\n  }}\n}}\n");
+    let moved = {
+        // The first queue of the file, moved to its end.
+        let at = f1.find("\nqueue ").expect("a queue");
+        let end = at + f1[at..].find("}\n").expect("its end") + 2;
+        let mut t = f1.clone();
+        let q = t[at..end].to_string();
+        t.replace_range(at..end, "");
+        t.push_str(&q);
+        t
+    };
+    let steps: Vec<Vec<(String, String)>> = vec![
+        vec![(f0.clone(), f1.clone())],
+        // A duplicate at the start: every statement after it moves.
+        vec![(f0.clone(), format!("{queue}{f1}"))],
+        vec![(
+            f0.clone(),
+            f1.replacen("max_age     = 2d", "max_age     = 2 hours", 1),
+        )],
+        vec![(
+            f0.clone(),
+            f1.replacen("max_message_rate", "max_mesage_rate", 2),
+        )],
+        vec![(
+            f0.replace("\"2025.03.19-1d3f1f67\"", old),
+            f1.replacen("max_message_rate", "max_mesage_rate", 2),
+        )],
+        vec![(
+            f0.clone(),
+            format!(
+                "{}{overlay}",
+                f1.replacen("max_message_rate", "max_mesage_rate", 2)
+            ),
+        )],
+        vec![(f0.clone(), format!("{f1}{queue}"))],
+        vec![(f0.clone(), moved.clone())],
+        vec![(f0.clone(), f1.clone())],
+    ]
+    .into_iter()
+    .flat_map(|v| {
+        v.into_iter()
+            .map(|(a, b)| vec![(files[0].0.clone(), a), (files[1].0.clone(), b)])
+    })
+    .collect();
+    let mut session = Session::new();
+    let mut steps = steps;
+    // The first file leaves the deployment, and comes back: the other's id changes.
+    steps.push(vec![(files[1].0.clone(), moved)]);
+    steps.push(files.clone());
+    for (i, step) in steps.iter().enumerate() {
+        let inputs: Vec<Input> = step
+            .iter()
+            .map(|(n, t)| Input {
+                name: n.clone(),
+                bytes: t.clone().into_bytes(),
+                path: n.clone(),
+                pieces: None,
+            })
+            .collect();
+        let got = session.analyze(inputs, &Options::default());
+        let named: Vec<(String, Vec<u8>)> = step
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone().into_bytes()))
+            .collect();
+        let paths: Vec<String> = step.iter().map(|(n, _)| n.clone()).collect();
+        let want = analyze_paths(&named, &paths, &Options::default());
+        same(&got, &want, &format!("step {i}"));
+        if i == 1 {
+            assert!(
+                got.diagnostics
+                    .iter()
+                    .any(|d| d.message.contains("defined twice")),
+                "the duplicate is found"
+            );
+        }
     }
 }
 

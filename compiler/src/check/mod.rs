@@ -9,7 +9,10 @@
 //! dropped; values that fail to type are reported and kept as `None`. Names are not
 //! resolved here (that needs all files merged: see `resolve`).
 
+mod top;
 mod typing;
+
+pub use top::{check_stmt, top_level_duplicates};
 
 use std::borrow::Cow;
 
