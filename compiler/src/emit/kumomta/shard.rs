@@ -63,11 +63,13 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// A table header line starts at `at`; `line` is the header as written (without its
-    /// comment). A header of the same key as the unit before continues that unit.
-    pub(crate) fn table(&mut self, at: usize, line: &str) {
+    /// A table header line starts at `at`. A header of the same key as the unit before
+    /// continues that unit. `segs` are the header's first three segments as [`header_segments`] reads them
+    /// back (the text between its quotes or bare, and whether it was quoted): its writer
+    /// passes them as it writes them, so the line is not read again.
+    pub(crate) fn table_segments(&mut self, at: usize, segs: [Option<(&str, bool)>; 3]) {
         self.next.clear();
-        write_unit_key(line, &mut self.next);
+        write_segments_key(segs, &mut self.next);
         if self.lead_end.is_none() {
             self.lead_end = Some(at);
         } else if self.next == self.key {
@@ -377,8 +379,13 @@ fn unit_key(line: &str) -> String {
 }
 
 /// [`unit_key`], written into `key`.
+#[cfg(test)]
 fn write_unit_key(line: &str, key: &mut String) {
-    let segs = header_segments(line);
+    write_segments_key(header_segments(line), key);
+}
+
+/// The unit key of a header whose first segments are `segs` (see [`header_segments`]).
+fn write_segments_key(segs: [Option<(&str, bool)>; 3], key: &mut String) {
     let seg = |i: usize| segs.get(i).copied().flatten();
     let bare = |i: usize| seg(i).filter(|(_, quoted)| !quoted).map(|(s, _)| s);
     let mut join = |word: &str, name: &str| {
@@ -395,7 +402,7 @@ fn write_unit_key(line: &str, key: &mut String) {
 
 /// The first three segments of `[a."b".c]` or `[[a."b"]]`, each with whether it was
 /// quoted (a quoted segment as written between its quotes, escapes included).
-fn header_segments(line: &str) -> [Option<(&str, bool)>; 3] {
+pub(crate) fn header_segments(line: &str) -> [Option<(&str, bool)>; 3] {
     let b = line.as_bytes();
     let mut i = b.iter().take_while(|&&c| c == b'[').count();
     let mut segs = [None; 3];

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::shard::{Layout, json_len};
+use super::shard::{self, Layout, json_len};
 use super::text::Text;
 use super::values;
 use crate::emit::Provenance;
@@ -110,7 +110,10 @@ impl Doc {
 
     /// Table path segments: the helpers' fixed words stay bare, every name is quoted, as
     /// KumoMTA's documentation writes them (`[pool."shared"."shared-00"]`).
-    fn push_segment(out: &mut String, seg: &str) {
+    /// Returns the segment as [`shard::header_segments`] reads it back (the text between
+    /// its quotes or bare, whether quoted), or `None` when it was escaped (then only
+    /// reading the line gives that text).
+    fn push_segment<'s>(out: &mut String, seg: &'s str) -> Option<(&'s str, bool)> {
         let fixed = matches!(
             seg,
             "source"
@@ -131,8 +134,9 @@ impl Doc {
         );
         if fixed {
             out.push_str(seg);
+            Some((seg, false))
         } else {
-            push_quoted(out, seg);
+            push_quoted_checked(out, seg).then_some((seg, true))
         }
     }
 
@@ -145,18 +149,29 @@ impl Doc {
             self.text.comment("\n");
         }
         let at = self.text.len();
+        // The unit's key is found from the first segments as written; only a segment that
+        // was escaped needs the line read again.
+        let mut segs = [None; 3];
+        let mut as_written = true;
         self.text.code_with(|out| {
             out.push_str(open);
             for (i, seg) in path.iter().enumerate() {
                 if i > 0 {
                     out.push('.');
                 }
-                Self::push_segment(out, seg);
+                let written = Self::push_segment(out, seg);
+                if let Some(slot) = segs.get_mut(i) {
+                    *slot = written;
+                    as_written &= written.is_some();
+                }
             }
             out.push_str(close);
         });
         let line = self.text.since(at);
-        self.layout.table(at, line);
+        if !as_written {
+            segs = shard::header_segments(line);
+        }
+        self.layout.table_segments(at, segs);
         self.layout.code_line(json_len(line));
         self.origin(origin);
         self.text.code("\n");
@@ -263,6 +278,11 @@ fn push_key(out: &mut String, k: &str) {
 
 /// A TOML basic string, into `out`.
 pub fn push_quoted(out: &mut String, s: &str) {
+    push_quoted_checked(out, s);
+}
+
+/// [`push_quoted`]; true when `s` was written as it is (nothing escaped).
+fn push_quoted_checked(out: &mut String, s: &str) -> bool {
     out.push('"');
     // Nothing to escape (no quote, backslash or control character: C0, DEL, and C1, whose
     // UTF-8 starts with 0xC2): the text as it is.
@@ -274,7 +294,7 @@ pub fn push_quoted(out: &mut String, s: &str) {
     if !escape {
         out.push_str(s);
         out.push('"');
-        return;
+        return true;
     }
     for c in s.chars() {
         match c {
@@ -290,29 +310,15 @@ pub fn push_quoted(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+    false
 }
 
 /// An integer in decimal, as `write!("{n}")` writes it.
 pub fn push_int(out: &mut String, n: i64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut m = n.unsigned_abs();
-    loop {
-        i -= 1;
-        if let Some(d) = buf.get_mut(i) {
-            *d = b'0' + (m % 10) as u8;
-        }
-        m /= 10;
-        if m == 0 || i == 0 {
-            break;
-        }
-    }
     if n < 0 {
         out.push('-');
     }
-    for &d in buf.get(i..).unwrap_or_default() {
-        out.push(char::from(d));
-    }
+    kumoc_lang::units::push_decimal(out, n.unsigned_abs());
 }
 
 pub(crate) fn write_value(out: &mut String, v: &Value) {
