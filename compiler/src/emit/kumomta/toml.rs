@@ -63,8 +63,14 @@ impl Doc {
         d
     }
 
+    /// Room for `lines` more lines of about `per_line` bytes (see [`Text::reserve_lines`]).
+    pub fn reserve_lines(&mut self, lines: usize, per_line: usize) {
+        self.text.reserve_lines(lines, per_line);
+    }
+
     /// A comment on its own line.
     pub fn comment(&mut self, text: &str) {
+        let at = self.text.len();
         if text.is_empty() {
             self.text.comment("#\n");
         } else {
@@ -74,10 +80,15 @@ impl Doc {
                 out.push('\n');
             });
         }
+        self.layout.other(json_len(self.text.since(at)));
     }
 
     /// ` # origin` at the end of a line.
     fn origin(&mut self, origin: Origin<'_>) {
+        let at = self.text.len();
+        // What JSON adds to the comment, when known without reading it (a place's is
+        // known as it is written, see `Provenance::write_at_json`).
+        let mut extra = None;
         match origin {
             Origin::None => {}
             Origin::Text(o) => self.text.comment_with(|out| {
@@ -87,25 +98,37 @@ impl Doc {
             Origin::At(p, loc) => self.text.comment_with(|out| {
                 out.push_str(" # ");
                 let start = out.len();
-                p.write_at(loc, out);
+                let e = p.write_at_json(loc, out);
                 if p.may_hold_line_end() {
                     one_line_from(out, start);
+                } else {
+                    extra = Some(e);
                 }
             }),
             // The names as `{:?}` writes them (escaped: no line end), then the place.
             Origin::Secret(p, secret, key, loc) => self.text.comment_with(|out| {
+                let begin = out.len();
                 out.push_str(" # secret ");
                 push_debug(out, secret);
                 out.push_str(" key ");
                 push_debug(out, key);
                 out.push_str(", ");
                 let start = out.len();
-                p.write_at(loc, out);
+                let names = out.get(begin..).map_or(0, |s| json_len(s) - s.len());
+                let e = p.write_at_json(loc, out);
                 if p.may_hold_line_end() {
                     one_line_from(out, start);
+                } else {
+                    extra = Some(names + e);
                 }
             }),
         }
+        let written = self.text.since(at);
+        let json = match extra {
+            Some(e) => written.len() + e,
+            None => json_len(written),
+        };
+        self.layout.other(json);
     }
 
     /// Table path segments: the helpers' fixed words stay bare, every name is quoted, as
@@ -143,11 +166,14 @@ impl Doc {
     fn header(&mut self, open: &str, path: &[&str], close: &str, origin: Origin<'_>) {
         // A blank line before each table: code when it separates the table from code, a
         // comment's layout when it only separates it from the header comments.
+        let blank = self.text.len();
         if self.text.has_code() {
-            self.text.code("\n");
+            self.text.code_newline();
         } else if !self.text.is_empty() {
             self.text.comment("\n");
         }
+        // A line end is `\n` in JSON.
+        self.layout.other(2 * (self.text.len() - blank));
         let at = self.text.len();
         // The unit's key is found from the first segments as written; only a segment that
         // was escaped needs the line read again.
@@ -174,7 +200,7 @@ impl Doc {
         self.layout.table_segments(at, segs);
         self.layout.code_line(json_len(line));
         self.origin(origin);
-        self.text.code("\n");
+        self.text.code_newline();
     }
 
     /// `[a."b"]`: each segment quoted when it is not a bare key (domains always are).
@@ -223,7 +249,7 @@ impl Doc {
         });
         self.layout.code_line(json_len(self.text.since(at)));
         self.origin(origin);
-        self.text.code("\n");
+        self.text.code_newline();
     }
 
     /// `k = v` for a typed value, written straight in KumoMTA's spelling
@@ -237,7 +263,7 @@ impl Doc {
         });
         self.layout.code_line(json_len(self.text.since(at)));
         self.origin(Origin::At(p, loc));
-        self.text.code("\n");
+        self.text.code_newline();
     }
 
     /// The text, and where its units of sharding are ([`super::shard::split`] reads both).
