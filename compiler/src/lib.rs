@@ -255,6 +255,7 @@ fn analyze_parsed(
     timings.lap("check", &mut clock);
     let model = resolve::resolve(
         resolve::Input {
+            sources: &sources,
             stdlib: stdlib_blocks,
             user: user_blocks,
             env: options.env,

@@ -118,7 +118,7 @@ fn every_default_types_and_reads_back_as_written() {
             None,
             &mut diags,
         );
-        let mut block: Option<&HBlock<'_>> = tree.first();
+        let mut block: Option<&HBlock> = tree.first();
         for kw in &keywords[1..] {
             block = block.and_then(|b| b.child(kw));
         }

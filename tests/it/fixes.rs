@@ -191,13 +191,13 @@ fn typed_values(case: &Case) -> Vec<Typed> {
             None,
             &mut diags,
         );
-        fn walk(b: &kumoc_compiler::check::HBlock<'_>, i: usize, out: &mut Vec<Typed>) {
+        fn walk(b: &kumoc_compiler::check::HBlock, i: usize, out: &mut Vec<Typed>) {
             for a in &b.attrs {
                 if let Some(f) = a.field {
                     out.push(Typed {
                         file: i,
-                        key: a.ast.key.span.range(),
-                        value: a.ast.value.span.range(),
+                        key: a.key_span.range(),
+                        value: a.value_span.range(),
                         field: f.name,
                         ty: &f.ty,
                     });

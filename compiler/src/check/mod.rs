@@ -2,8 +2,9 @@
 //!
 //! This room walks the blocks and attributes: unknown blocks and fields (with "did you
 //! mean"), labels, duplicates within a block, and the [`HBlock`] tree per file that comes
-//! out (the syntax tree annotated with the schema of each block and the typed value of each
-//! attribute). Typing one value against its type is [`typing`]'s job; what a string must be
+//! out (the schema of each block, the typed value of each attribute, and where each was
+//! written: spans and shared names, so the tree does not borrow the syntax tree and outlives
+//! it). Typing one value against its type is [`typing`]'s job; what a string must be
 //! for the consumer it reaches is [`crate::grammars`]'. Unknown blocks and fields are
 //! dropped; values that fail to type are reported and kept as `None`. Names are not
 //! resolved here (that needs all files merged: see `resolve`).
@@ -14,7 +15,8 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use kumoc_lang::ast::{Attr, Block, Stmt, ValueKind};
+use kumoc_lang::Span;
+use kumoc_lang::ast::{Attr, Block, Name, Stmt, ValueKind};
 use kumoc_lang::units::{self, KumoVersion};
 
 use crate::codes;
@@ -30,12 +32,16 @@ use typing::shown;
 
 /// A block checked against its schema.
 #[derive(Debug, Clone)]
-pub struct HBlock<'a> {
+pub struct HBlock {
     pub file: FileId,
-    pub ast: &'a Block,
+    /// The whole block, from its keyword to its closing brace.
+    pub span: Span,
+    /// Its label, or its keyword when it has none. The header (keyword and label) is the
+    /// block's start to this span's end.
+    pub label_span: Span,
     pub schema: &'static BlockSchema,
-    pub attrs: Vec<HAttr<'a>>,
-    pub blocks: Vec<HBlock<'a>>,
+    pub attrs: Vec<HAttr>,
+    pub blocks: Vec<HBlock>,
     /// `from provider.NAME`: the provider name and where it was written.
     pub from: Option<(String, Loc)>,
     /// The label, normalised (`"default"` and `default` are the same).
@@ -44,35 +50,24 @@ pub struct HBlock<'a> {
     pub overridden_at: Vec<Loc>,
 }
 
-impl HBlock<'_> {
+impl HBlock {
     pub fn loc(&self) -> Loc {
-        Loc::new(self.file, self.ast.span)
+        Loc::new(self.file, self.span)
     }
     /// The location of the block header (keyword and label), for labels on the block.
     pub fn header_loc(&self) -> Loc {
-        let end = self
-            .ast
-            .label
-            .as_ref()
-            .map_or(self.ast.keyword.span.end, |l| l.span.end);
         Loc::new(
             self.file,
-            kumoc_lang::Span {
-                start: self.ast.keyword.span.start,
-                end,
+            Span {
+                start: self.span.start,
+                end: self.label_span.end,
             },
         )
     }
     pub fn label_loc(&self) -> Loc {
-        Loc::new(
-            self.file,
-            self.ast
-                .label
-                .as_ref()
-                .map_or(self.ast.keyword.span, |l| l.span),
-        )
+        Loc::new(self.file, self.label_span)
     }
-    pub fn attr(&self, name: &str) -> Option<&HAttr<'_>> {
+    pub fn attr(&self, name: &str) -> Option<&HAttr> {
         self.attrs.iter().find(|a| a.name() == name)
     }
     /// The typed value of attribute `name`, when it is set and typed.
@@ -98,10 +93,10 @@ impl HBlock<'_> {
             .map(|v| v.read_items(as_).collect())
             .unwrap_or_default()
     }
-    pub fn child(&self, keyword: &str) -> Option<&HBlock<'_>> {
+    pub fn child(&self, keyword: &str) -> Option<&HBlock> {
         self.blocks.iter().find(|b| b.schema.keyword == keyword)
     }
-    pub fn children<'s>(&'s self, keyword: &'s str) -> impl Iterator<Item = &'s HBlock<'s>> + 's {
+    pub fn children<'s>(&'s self, keyword: &'s str) -> impl Iterator<Item = &'s HBlock> + 's {
         self.blocks
             .iter()
             .filter(move |b| b.schema.keyword == keyword)
@@ -116,27 +111,38 @@ impl HBlock<'_> {
 }
 
 #[derive(Debug, Clone)]
-pub struct HAttr<'a> {
+pub struct HAttr {
     pub file: FileId,
-    pub ast: &'a Attr,
+    /// Its key and its value (as written, typed or not); the attribute is from the key's
+    /// start to the later end of the two.
+    pub key_span: Span,
+    pub value_span: Span,
+    /// The key as written: the field's name (`field`) or an entry of a map block's key.
+    pub key: Name,
     /// The field's schema; `None` for an entry of a map block.
     pub field: Option<&'static Field>,
     /// The typed value; `None` when it did not type (already reported).
     pub value: Option<TypedAt>,
 }
 
-impl HAttr<'_> {
+impl HAttr {
     pub fn name(&self) -> &str {
-        &self.ast.key.name
+        &self.key
     }
     pub fn loc(&self) -> Loc {
-        Loc::new(self.file, self.ast.span)
+        Loc::new(
+            self.file,
+            Span {
+                start: self.key_span.start,
+                end: self.value_span.end.max(self.key_span.end),
+            },
+        )
     }
     pub fn key_loc(&self) -> Loc {
-        Loc::new(self.file, self.ast.key.span)
+        Loc::new(self.file, self.key_span)
     }
     pub fn value_loc(&self) -> Loc {
-        Loc::new(self.file, self.ast.value.span)
+        Loc::new(self.file, self.value_span)
     }
 }
 
@@ -147,13 +153,13 @@ impl HAttr<'_> {
 /// `release` is the deployment's declared release when known ([`declared_release`]); it
 /// only decides which "did you mean" suggestions become fixes (version gates are
 /// `resolve`'s).
-pub fn check_file<'a>(
+pub fn check_file(
     file: FileId,
     text: &str,
-    items: &'a [Stmt],
+    items: &[Stmt],
     release: Option<&KumoVersion>,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<HBlock<'a>> {
+) -> Vec<HBlock> {
     let mut cx = Cx {
         file,
         text,
@@ -251,7 +257,7 @@ impl<'a> Cx<'a, '_, '_> {
         &mut self,
         schema: &'static BlockSchema,
         items: &'a [Stmt],
-    ) -> (Vec<HAttr<'a>>, Vec<HBlock<'a>>) {
+    ) -> (Vec<HAttr>, Vec<HBlock>) {
         // Sized for what is written (unknown ones are dropped): a body's vectors never grow,
         // and hold no room they will not use (the tree of a large deployment is megabytes).
         let (n_attrs, n_blocks) = items.iter().fold((0, 0), |(a, b), s| match s {
@@ -259,8 +265,8 @@ impl<'a> Cx<'a, '_, '_> {
             Stmt::Block(_) => (a, b + 1),
             Stmt::Error(_) => (a, b),
         });
-        let mut attrs: Vec<HAttr<'a>> = Vec::with_capacity(n_attrs);
-        let mut blocks: Vec<HBlock<'a>> = Vec::with_capacity(n_blocks);
+        let mut attrs: Vec<HAttr> = Vec::with_capacity(n_attrs);
+        let mut blocks: Vec<HBlock> = Vec::with_capacity(n_blocks);
         // Indexes for the duplicate checks, so a body of N items costs O(N), not O(N²). A
         // body of a few attributes (nearly all of them) is searched instead: no map to build.
         let mut attr_index: HashMap<&'a str, usize> = HashMap::default();
@@ -306,12 +312,14 @@ impl<'a> Cx<'a, '_, '_> {
                             continue;
                         }
                         if attrs.len() == SMALL_BODY {
-                            attr_index.extend(
-                                attrs
-                                    .iter()
-                                    .enumerate()
-                                    .map(|(i, p)| (p.ast.key.name.as_str(), i)),
-                            );
+                            // Keyed by the syntax tree's names (they outlive this body's
+                            // vectors): the kept attributes are found by where their keys are.
+                            let kept = items.get(..i).unwrap_or_default().iter().filter_map(|s| {
+                                let Stmt::Attr(a) = s else { return None };
+                                let j = attrs.iter().position(|p| p.key_span == a.key.span)?;
+                                Some((a.key.name.as_str(), j))
+                            });
+                            attr_index.extend(kept);
                         }
                         if attrs.len() >= SMALL_BODY {
                             attr_index.insert(name, attrs.len());
@@ -409,7 +417,7 @@ impl<'a> Cx<'a, '_, '_> {
         })
     }
 
-    fn block(&mut self, parent: &'static BlockSchema, b: &'a Block) -> Option<HBlock<'a>> {
+    fn block(&mut self, parent: &'static BlockSchema, b: &'a Block) -> Option<HBlock> {
         let kw = b.keyword.name.as_str();
         let Some(schema) = parent.child(kw) else {
             self.unknown_block(parent, b);
@@ -454,7 +462,8 @@ impl<'a> Cx<'a, '_, '_> {
         let (attrs, blocks) = self.body(schema, &b.body);
         Some(HBlock {
             file: self.file,
-            ast: b,
+            span: b.span,
+            label_span: b.label.as_ref().map_or(b.keyword.span, |l| l.span),
             schema,
             attrs,
             blocks,
@@ -678,14 +687,16 @@ impl<'a> Cx<'a, '_, '_> {
         }
     }
 
-    fn attr(&mut self, schema: &'static BlockSchema, a: &'a Attr) -> Option<HAttr<'a>> {
+    fn attr(&mut self, schema: &'static BlockSchema, a: &'a Attr) -> Option<HAttr> {
         let name = a.key.name.as_str();
         if let Some(ty) = &schema.map_of {
             let value = self.value(ty, &a.value);
             let value = value.filter(|_| self.map_key_emittable(schema.keyword, a));
             return Some(HAttr {
                 file: self.file,
-                ast: a,
+                key_span: a.key.span,
+                value_span: a.value.span,
+                key: a.key.name.clone(),
                 field: None,
                 value,
             });
@@ -703,7 +714,9 @@ impl<'a> Cx<'a, '_, '_> {
             .and_then(|v| self.in_range(schema.keyword, field.name, v));
         Some(HAttr {
             file: self.file,
-            ast: a,
+            key_span: a.key.span,
+            value_span: a.value.span,
+            key: a.key.name.clone(),
             field: Some(field),
             value,
         })
@@ -758,7 +771,7 @@ impl<'a> Cx<'a, '_, '_> {
 
 /// Whether a checked block can be a duplicate of another: not a block of which there may be
 /// many, nor a keyed block whose name was refused (already reported).
-fn indexed(h: &HBlock<'_>) -> bool {
+fn indexed(h: &HBlock) -> bool {
     use crate::schema::Multiplicity;
     match h.schema.multiplicity {
         Multiplicity::Many => false,
@@ -767,7 +780,7 @@ fn indexed(h: &HBlock<'_>) -> bool {
     }
 }
 
-pub(crate) fn duplicate_block(h: &HBlock<'_>, first: Loc) -> Diagnostic {
+pub(crate) fn duplicate_block(h: &HBlock, first: Loc) -> Diagnostic {
     let what = match &h.label {
         Some(l) => format!("`{} {}`", h.schema.keyword, l),
         None => format!("`{}`", h.schema.keyword),

@@ -13,7 +13,7 @@ use crate::model::{Deployment, Pool};
 use crate::source::Loc;
 use crate::value::{Spanned, Typed};
 
-impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
+impl<'t, 'd> Resolver<'t, 'd> {
     /// Checks on what kumoc derives from the description (trust lists, pools, listeners).
     /// `shaping_labels`: where the label of each of `d.shaping` is written.
     pub(super) fn derived_checks(&mut self, d: &Deployment, shaping_labels: &[Loc]) {
@@ -331,7 +331,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 
     /// The sink pod runs two listeners: SMTP on `port` and HTTP on 8000 (`sink.lua`, for the
     /// probes); the same port twice would leave one of them unbound.
-    pub(super) fn sink_port(&mut self, sink: Option<&HBlock<'_>>) {
+    pub(super) fn sink_port(&mut self, sink: Option<&HBlock>) {
         let Some(p) = sink.and_then(|s| s.value("port")) else {
             return;
         };
@@ -352,7 +352,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 
     /// Kubernetes refuses a container whose request exceeds its limit
     /// (`ValidateResourceRequirements`): each request is at most its limit.
-    pub(super) fn requests_within_limits(&mut self, r: Option<&HBlock<'_>>) {
+    pub(super) fn requests_within_limits(&mut self, r: Option<&HBlock>) {
         let Some(r) = r else { return };
         let (Some(req), Some(lim)) = (r.child("requests"), r.child("limits")) else {
             return;

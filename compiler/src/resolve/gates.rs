@@ -13,7 +13,7 @@ use crate::schema::KUMOMTA_IMAGE;
 use crate::source::Loc;
 use crate::value::{Action, MatchRule, Typed, TypedAt};
 
-impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
+impl<'t, 'd> Resolver<'t, 'd> {
     /// The deployment's release itself: one kumoc supports, and a published tag.
     pub(super) fn release_checks(&mut self) {
         if let (Some(ver), Some(dep)) = (
@@ -42,7 +42,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 
     /// The version gate of a block itself (`BlockSchema::since`).
-    pub(super) fn block_gate(&mut self, b: &HBlock<'_>) {
+    pub(super) fn block_gate(&mut self, b: &HBlock) {
         if let Some(feature) = b.schema.since.filter(|f| self.lacks(*f)) {
             let what = format!("the `{}` block", b.schema.keyword);
             self.gate(feature, &what, b.header_loc());
@@ -51,7 +51,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 
     /// The version gates of one attribute: its field's `since`, each feature its value uses,
     /// and its duration strings.
-    pub(super) fn attr_gates(&mut self, a: &HAttr<'_>) {
+    pub(super) fn attr_gates(&mut self, a: &HAttr) {
         if let Some(f) = a.field {
             if let Some(since) = f.since.filter(|f| self.lacks(*f)) {
                 self.gate(since, &format!("`{}`", f.name), a.key_loc());
@@ -59,7 +59,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
         if let Some(v) = &a.value {
             self.value_gates(v);
-            self.duration_strings(&a.ast.value, v);
+            self.duration_strings(v);
         }
     }
 
@@ -67,7 +67,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     /// them with the newest humantime (it does not know the release); a release that ships
     /// an older one (`units::RELEASES`) refuses what that one cannot read: `"1.5h"` before
     /// 2025.12.02-67ee9e96.
-    fn duration_strings(&mut self, ast: &kumoc_lang::ast::Value, typed: &TypedAt) {
+    fn duration_strings(&mut self, typed: &TypedAt) {
         let (Some(ver), Some(flavor)) = (&self.version, self.humantime) else {
             return;
         };
@@ -76,12 +76,12 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         if spans.is_empty() {
             return;
         }
+        let text = self.texts.get(typed.loc.file).map_or("", |f| &*f.text);
         for span in spans {
-            let Some(kumoc_lang::ast::ValueKind::Str(s)) = value_at(ast, span).map(|v| &v.kind)
-            else {
+            let Some(s) = written_string(text, span) else {
                 continue;
             };
-            let Err(e) = units::parse_humantime(&s.value, flavor) else {
+            let Err(e) = units::parse_humantime(&s, flavor) else {
                 continue;
             };
             let at = Loc::new(typed.loc.file, span);
@@ -91,7 +91,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
                 codes::REQUIRES_NEWER_KUMOMTA,
                 format!(
                     "the duration \"{}\" needs KumoMTA {first} or later; this deployment runs {ver}",
-                    s.value
+                    s
                 ),
                 at,
                 format!("humantime 2.2 reads no such duration: {}", e.message),
@@ -229,15 +229,22 @@ fn durations_in(v: &TypedAt, out: &mut Vec<kumoc_lang::Span>) {
     }
 }
 
-/// The syntax node of a value at `span`, inside `v` (lists and call arguments).
-fn value_at(v: &kumoc_lang::ast::Value, span: kumoc_lang::Span) -> Option<&kumoc_lang::ast::Value> {
-    use kumoc_lang::ast::ValueKind;
-    if v.span == span {
-        return Some(v);
+/// The string a string literal at `span` of `text` is written as (`None` when what is
+/// there is not a string literal: a bare duration such as `90s`).
+fn written_string(text: &str, span: kumoc_lang::Span) -> Option<String> {
+    use kumoc_lang::ast::{Stmt, ValueKind};
+    let literal = text.get(span.start as usize..span.end as usize)?;
+    if !literal.starts_with(['"', '\'']) {
+        return None;
     }
-    match &v.kind {
-        ValueKind::List(l) => l.items.iter().find_map(|i| value_at(i, span)),
-        ValueKind::Call(c) => c.args.iter().find_map(|a| value_at(&a.value, span)),
+    // Rare (durations written as strings): the literal is read by the parser, escapes and
+    // all, as the value of a one-line attribute.
+    let parse = kumoc_lang::parse(&format!("d = {literal}"));
+    match parse.file.items.first()? {
+        Stmt::Attr(a) => match &a.value.kind {
+            ValueKind::Str(s) => Some(s.value.to_string()),
+            _ => None,
+        },
         _ => None,
     }
 }

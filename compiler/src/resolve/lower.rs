@@ -12,7 +12,7 @@ use crate::schema::{self, BlockSchema};
 use crate::source::{FileId, Loc};
 use crate::value::{Spanned, Trigger, Typed, TypedAt};
 
-impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
+impl<'t, 'd> Resolver<'t, 'd> {
     /// The model. `bulk` (the `domain`, `queue` and `shaping` blocks, outside the tree the
     /// resolver borrows) is consumed: each block's values move into the model and the rest
     /// of it is freed as soon as it is lowered, so the typed tree and the model of tens of
@@ -20,7 +20,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     pub(super) fn lower(
         &mut self,
         environment: Spanned<Environment>,
-        bulk: Vec<HBlock<'a>>,
+        bulk: Vec<HBlock>,
     ) -> Option<Deployment> {
         let dep = self.top_one("deployment")?;
         let name = Spanned {
@@ -128,7 +128,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         let smtp_load_balancer = exposure("smtp_load_balancer");
         let api_ingress = exposure("api_ingress");
         let settings_of =
-            |kw: &'static str| self.top_one(kw).map(|b| settings(b)).unwrap_or_default();
+            |kw: &'static str| self.top_one(kw).map(settings).unwrap_or_default();
 
         let d = Deployment {
             name,
@@ -184,7 +184,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         Some(d)
     }
 
-    fn domain(&mut self, mut d: HBlock<'_>, dkim_defaults: Option<&HBlock<'_>>) -> Domain {
+    fn domain(&mut self, mut d: HBlock, dkim_defaults: Option<&HBlock>) -> Domain {
         let name = d.label.take().unwrap_or_default();
         let loc = d.header_loc();
         let vault_mount = dkim_defaults
@@ -297,7 +297,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     /// the `warmup` block of a pool it is a member of (the first such pool by name).
     fn warmups(&mut self) -> Vec<Warmup> {
         let mut out: BTreeMap<String, Warmup> = BTreeMap::new();
-        let mut own: Vec<(String, &HBlock<'_>)> = self
+        let mut own: Vec<(String, &HBlock)> = self
             .top("source")
             .filter_map(|s| Some((s.child("warmup")?, s.label.clone()?)))
             .map(|(w, name)| (name, w))
@@ -338,7 +338,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 
     /// A `warmup` block, its start date read (K2020 when it is not a date).
-    fn warmup_schedule(&mut self, w: &HBlock<'_>) -> Option<Warmup> {
+    fn warmup_schedule(&mut self, w: &HBlock) -> Option<Warmup> {
         let start = w.value("start")?;
         let text = start.value.text()?.to_string();
         let start_epoch = match crate::grammars::utc_date_start(&text) {
@@ -406,7 +406,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         permute(out, &order)
     }
 
-    fn pool(&mut self, p: &HBlock<'_>) -> Pool {
+    fn pool(&mut self, p: &HBlock) -> Pool {
         let name = p.label.clone().unwrap_or_default();
         let top_sources: rustc_hash::FxHashSet<&str> = self
             .top("source")
@@ -437,7 +437,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
-    fn tenant(&self, t: &HBlock<'_>) -> Tenant {
+    fn tenant(&self, t: &HBlock) -> Tenant {
         Tenant {
             name: t.label.clone().unwrap_or_default(),
             loc: t.header_loc(),
@@ -446,7 +446,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
-    fn shaping(&self, b: &HBlock<'_>, skip: &[&'static str]) -> Shaping {
+    fn shaping(&self, b: &HBlock, skip: &[&'static str]) -> Shaping {
         let mut st = settings(b);
         for k in skip {
             st.remove(k);
@@ -468,7 +468,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     }
 
     /// A `shaping` block, consumed.
-    fn shaping_block(&self, mut b: HBlock<'_>) -> ShapingBlock {
+    fn shaping_block(&self, mut b: HBlock) -> ShapingBlock {
         let key = shaping_key(b.label.take());
         let loc = b.header_loc();
         let from = b.from.take().map(|(value, loc)| Spanned { value, loc });
@@ -501,7 +501,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
-    fn provider(&self, p: &HBlock<'_>) -> Provider {
+    fn provider(&self, p: &HBlock) -> Provider {
         let matches = p
             .read_items("match", Typed::as_match)
             .into_iter()
@@ -524,7 +524,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         file.0 < crate::stdlib::FILES.len() as u32
     }
 
-    fn secret(&self, s: &HBlock<'_>) -> Secret {
+    fn secret(&self, s: &HBlock) -> Secret {
         let name = s.label.clone().unwrap_or_default();
         let keys = self.names.secrets.get(&name).cloned().unwrap_or_default();
         let files = s
@@ -686,7 +686,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
-    fn autoscale(&mut self, a: &HBlock<'_>) -> Autoscale {
+    fn autoscale(&mut self, a: &HBlock) -> Autoscale {
         let min = a
             .read("min", Typed::as_int)
             .and_then(|n| u32::try_from(n).ok())
@@ -760,7 +760,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
 
 /// The alert thresholds of an `alerts` block (none when `enabled = false`), with
 /// `queue_stuck` derived from the queues' `max_age` when it is not written.
-fn alerts(a: &HBlock<'_>, queues: &[QueueRule]) -> Option<Alerts> {
+fn alerts(a: &HBlock, queues: &[QueueRule]) -> Option<Alerts> {
     use schema::ALERTS;
     let at = a.header_loc();
     if !field(Some(a), &ALERTS, "enabled", at, Typed::as_bool).value {
@@ -835,7 +835,7 @@ fn longest_max_age(queues: &[QueueRule]) -> (u64, Option<Loc>) {
 }
 
 /// The dashboard of a `dashboard` block (none when `enabled = false`).
-fn dashboard(b: &HBlock<'_>) -> Option<Dashboard> {
+fn dashboard(b: &HBlock) -> Option<Dashboard> {
     let at = b.header_loc();
     if !field(Some(b), &schema::DASHBOARD, "enabled", at, Typed::as_bool).value {
         return None;
@@ -893,7 +893,7 @@ fn shaping_key(label: Option<String>) -> ShapingKey {
     }
 }
 
-fn settings(b: &HBlock<'_>) -> Settings {
+fn settings(b: &HBlock) -> Settings {
     b.attrs
         .iter()
         .filter_map(|a| setting(a.field?, a.value.clone()?))
@@ -901,7 +901,7 @@ fn settings(b: &HBlock<'_>) -> Settings {
 }
 
 /// [`settings`], the values moved out of the block (which keeps its attributes' syntax).
-fn settings_owned(b: &mut HBlock<'_>) -> Settings {
+fn settings_owned(b: &mut HBlock) -> Settings {
     b.attrs
         .iter_mut()
         .filter_map(|a| setting(a.field?, a.value.take()?))
@@ -926,7 +926,7 @@ fn setting(field: &'static schema::Field, v: TypedAt) -> Option<Setting> {
 }
 
 /// A `queue` block, consumed.
-fn queue(mut q: HBlock<'_>) -> QueueRule {
+fn queue(mut q: HBlock) -> QueueRule {
     QueueRule {
         key: shaping_key(q.label.take()),
         loc: q.header_loc(),
@@ -946,7 +946,7 @@ fn queue(mut q: HBlock<'_>) -> QueueRule {
 }
 
 /// The egress settings of a `shaping` block, consumed (see [`Resolver::shaping`]).
-fn shaping_owned(mut b: HBlock<'_>) -> Shaping {
+fn shaping_owned(mut b: HBlock) -> Shaping {
     let settings = settings_owned(&mut b);
     let automation = b.children("automation").map(rule).collect();
     let mut maps = BTreeMap::new();
@@ -973,7 +973,7 @@ fn shaping_owned(mut b: HBlock<'_>) -> Shaping {
 }
 
 /// The map blocks of a block, consumed (see [`maps`]).
-fn source_maps_owned(b: &mut HBlock<'_>) -> BTreeMap<&'static str, MapEntries> {
+fn source_maps_owned(b: &mut HBlock) -> BTreeMap<&'static str, MapEntries> {
     std::mem::take(&mut b.blocks)
         .into_iter()
         .filter(|c| c.schema.map_of.is_some())
@@ -982,7 +982,7 @@ fn source_maps_owned(b: &mut HBlock<'_>) -> BTreeMap<&'static str, MapEntries> {
 }
 
 /// The entries of a map block, consumed (see [`maps`]).
-fn map_entries_owned(c: HBlock<'_>) -> MapEntries {
+fn map_entries_owned(c: HBlock) -> MapEntries {
     c.attrs
         .into_iter()
         .filter_map(|a| {
@@ -993,7 +993,7 @@ fn map_entries_owned(c: HBlock<'_>) -> MapEntries {
 }
 
 /// [`campaigns`], consumed.
-fn campaigns_owned(t: HBlock<'_>) -> Vec<Campaign> {
+fn campaigns_owned(t: HBlock) -> Vec<Campaign> {
     t.blocks
         .into_iter()
         .filter(|c| c.schema.keyword == "campaign")
@@ -1014,7 +1014,7 @@ pub fn default_secret_key(field: &str) -> &str {
     }
 }
 
-fn maps(b: &HBlock<'_>) -> BTreeMap<&'static str, MapEntries> {
+fn maps(b: &HBlock) -> BTreeMap<&'static str, MapEntries> {
     b.blocks
         .iter()
         .filter(|c| c.schema.map_of.is_some())
@@ -1038,7 +1038,7 @@ fn maps(b: &HBlock<'_>) -> BTreeMap<&'static str, MapEntries> {
         .collect()
 }
 
-fn campaigns(t: &HBlock<'_>) -> Vec<Campaign> {
+fn campaigns(t: &HBlock) -> Vec<Campaign> {
     t.children("campaign")
         .map(|c| Campaign {
             name: c.label.clone().unwrap_or_default(),
@@ -1048,7 +1048,7 @@ fn campaigns(t: &HBlock<'_>) -> Vec<Campaign> {
         .collect()
 }
 
-fn rule(a: &HBlock<'_>) -> Rule {
+fn rule(a: &HBlock) -> Rule {
     let owned = |s: Spanned<&str>| Spanned {
         value: s.value.to_string(),
         loc: s.loc,
@@ -1090,7 +1090,7 @@ fn rule(a: &HBlock<'_>) -> Rule {
     }
 }
 
-fn resources(b: Option<&HBlock<'_>>) -> Resources {
+fn resources(b: Option<&HBlock>) -> Resources {
     let Some(b) = b else {
         return Resources::default();
     };
@@ -1107,7 +1107,7 @@ fn resources(b: Option<&HBlock<'_>>) -> Resources {
 }
 
 /// A probe's timings: as written in its block, else its schema's defaults.
-fn probe(b: Option<&HBlock<'_>>, schema: &'static BlockSchema) -> Probe {
+fn probe(b: Option<&HBlock>, schema: &'static BlockSchema) -> Probe {
     let ms = |name: &str| field(b, schema, name, Loc::default(), Typed::as_duration_ms).value;
     Probe {
         initial_delay_ms: ms("initial_delay"),
@@ -1123,7 +1123,7 @@ fn probe(b: Option<&HBlock<'_>>, schema: &'static BlockSchema) -> Probe {
 /// without a kumoc default, which no caller reads: `tests/it/defaults.rs` reads every
 /// default back from the model.)
 fn field<T: Default>(
-    block: Option<&HBlock<'_>>,
+    block: Option<&HBlock>,
     schema: &'static BlockSchema,
     name: &str,
     fallback: Loc,
@@ -1137,7 +1137,7 @@ fn field<T: Default>(
 
 /// [`field`], `None` when the field is neither written nor has a kumoc default.
 fn field_opt<T>(
-    block: Option<&HBlock<'_>>,
+    block: Option<&HBlock>,
     schema: &'static BlockSchema,
     name: &str,
     fallback: Loc,

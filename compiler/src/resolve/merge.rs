@@ -14,19 +14,19 @@ use crate::schema::Multiplicity;
 use crate::value::Typed;
 
 /// Merge `overlay` blocks into `base`.
-pub(super) fn merge<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
+pub(super) fn merge(base: &mut Vec<HBlock>, overlay: Vec<HBlock>) {
     merge_with(base, overlay, true);
 }
 
 /// [`merge`] an overlay that [`dedupe`] returned: no two of its blocks merge with each
 /// other, so only the base's keys are indexed (the overlay's are hashed once, to look them
 /// up, not again to be added).
-pub(super) fn merge_deduped<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>) {
+pub(super) fn merge_deduped(base: &mut Vec<HBlock>, overlay: Vec<HBlock>) {
     merge_with(base, overlay, false);
 }
 
 /// `index_overlay`: whether an overlay block may merge into an earlier overlay block.
-fn merge_with<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>, index_overlay: bool) {
+fn merge_with(base: &mut Vec<HBlock>, overlay: Vec<HBlock>, index_overlay: bool) {
     // First where each overlay block goes, from an index of the keys (borrowed, so merging
     // N blocks costs O(N) and copies no name): `Some(i)` merges it into the block at `i`,
     // `None` appends it.
@@ -72,7 +72,7 @@ fn merge_with<'a>(base: &mut Vec<HBlock<'a>>, overlay: Vec<HBlock<'a>>, index_ov
     }
 }
 
-fn merge_into<'a>(b: &mut HBlock<'a>, ob: HBlock<'a>) {
+fn merge_into(b: &mut HBlock, ob: HBlock) {
     // As written, else its default; a block without the field never replaces.
     let replace = ob.schema.field("replace_base").is_some_and(|f| {
         ob.read("replace_base", Typed::as_bool)
@@ -108,12 +108,12 @@ fn merge_into<'a>(b: &mut HBlock<'a>, ob: HBlock<'a>) {
 
 /// A keyed block whose name was refused (and reported): it merges with nothing and
 /// duplicates nothing.
-fn unnamed(b: &HBlock<'_>) -> bool {
+fn unnamed(b: &HBlock) -> bool {
     b.schema.multiplicity == Multiplicity::Keyed && b.label.is_none()
 }
 
 /// Report blocks defined twice within one layer (possibly in two files); keep the first.
-pub(super) fn dedupe<'a>(blocks: Vec<HBlock<'a>>, diags: &mut Vec<Diagnostic>) -> Vec<HBlock<'a>> {
+pub(super) fn dedupe(blocks: Vec<HBlock>, diags: &mut Vec<Diagnostic>) -> Vec<HBlock> {
     // Which to keep, from an index of the keys (borrowed: no name is copied).
     let keep: Vec<bool> = {
         let mut index: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();

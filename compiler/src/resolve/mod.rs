@@ -19,16 +19,18 @@ use crate::check::HBlock;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Deployment, Environment};
-use crate::source::{FileId, Loc};
+use crate::source::{FileId, Loc, Sources};
 use crate::value::Spanned;
 
 use merge::{dedupe, merge_deduped};
 
 /// What phase A produced, by layer.
-pub struct Input<'a> {
-    pub stdlib: Vec<HBlock<'a>>,
+pub struct Input<'s> {
+    /// The text of every file (version gates read duration strings as written).
+    pub sources: &'s Sources,
+    pub stdlib: Vec<HBlock>,
     /// Top-level blocks of every user file, in file order.
-    pub user: Vec<HBlock<'a>>,
+    pub user: Vec<HBlock>,
     /// `--env`, if given.
     pub env: Option<Environment>,
     /// The first user file, for diagnostics that belong to no block.
@@ -98,7 +100,7 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
     // The blocks there are one of per domain are lowered apart, consumed (see
     // `Resolver::lower`); the rest is the tree the resolver borrows. `order` keeps where each
     // block was, so the checks still walk the blocks in the order they are written.
-    let is_bulk = |b: &HBlock<'_>| matches!(b.schema.keyword, "domain" | "queue" | "shaping");
+    let is_bulk = |b: &HBlock| matches!(b.schema.keyword, "domain" | "queue" | "shaping");
     let n_bulk = tree.iter().filter(|b| is_bulk(b)).count();
     let mut rest = Vec::with_capacity(tree.len() - n_bulk);
     let mut bulk = Vec::with_capacity(n_bulk);
@@ -112,7 +114,7 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
             rest.push(b);
         }
     }
-    let mut r = Resolver::new(&rest, diags);
+    let mut r = Resolver::new(&rest, input.sources, diags);
     r.check_tree(&bulk, &order);
     r.lower(environment, bulk)
 }
@@ -136,8 +138,10 @@ struct Names<'t> {
 
 /// The state of the phase over one merged tree; its steps are `impl` blocks in the rooms
 /// named above.
-struct Resolver<'t, 'a, 'd> {
-    tree: &'t [HBlock<'a>],
+struct Resolver<'t, 'd> {
+    tree: &'t [HBlock],
+    /// The files' text (duration strings as written).
+    texts: &'t Sources,
     diags: &'d mut Vec<Diagnostic>,
     names: Names<'t>,
     version: Option<KumoVersion>,
@@ -150,12 +154,12 @@ struct Resolver<'t, 'a, 'd> {
     pool_uses: BTreeMap<String, Vec<Loc>>,
 }
 
-impl<'t, 'a> Resolver<'t, 'a, '_> {
-    fn top(&self, kw: &'static str) -> impl Iterator<Item = &'t HBlock<'a>> + use<'t, 'a> {
+impl<'t> Resolver<'t, '_> {
+    fn top(&self, kw: &'static str) -> impl Iterator<Item = &'t HBlock> + use<'t> {
         self.tree.iter().filter(move |b| b.schema.keyword == kw)
     }
 
-    fn top_one(&self, kw: &'static str) -> Option<&'t HBlock<'a>> {
+    fn top_one(&self, kw: &'static str) -> Option<&'t HBlock> {
         self.tree.iter().find(|b| b.schema.keyword == kw)
     }
 }

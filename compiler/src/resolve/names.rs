@@ -13,10 +13,15 @@ use crate::codes;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::schema::{self, RefKind};
 use crate::source::Loc;
+use crate::source::Sources;
 use crate::value::{Action, Typed, TypedAt};
 
-impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
-    pub(super) fn new(tree: &'t [HBlock<'a>], diags: &'d mut Vec<Diagnostic>) -> Self {
+impl<'t, 'd> Resolver<'t, 'd> {
+    pub(super) fn new(
+        tree: &'t [HBlock],
+        texts: &'t Sources,
+        diags: &'d mut Vec<Diagnostic>,
+    ) -> Self {
         let top = |kw: &'static str| tree.iter().filter(move |b| b.schema.keyword == kw);
         // The names borrow the tree's labels: a deployment of N domains copies none. Hashed
         // sets: a reference is a lookup, and a B-tree of 10,000 names compared strings ~14
@@ -76,6 +81,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         };
         Self {
             tree,
+            texts,
             diags,
             names,
             version,
@@ -89,7 +95,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
     /// fields, references and version gates.
     /// `bulk` holds the blocks lowered apart; `order` interleaves them with the tree's, as
     /// written.
-    pub(super) fn check_tree(&mut self, bulk: &[HBlock<'_>], order: &[Slot]) {
+    pub(super) fn check_tree(&mut self, bulk: &[HBlock], order: &[Slot]) {
         self.release_checks();
         let tree = self.tree;
         for slot in order {
@@ -103,7 +109,7 @@ impl<'t, 'a, 'd> Resolver<'t, 'a, 'd> {
         }
     }
 
-    fn walk(&mut self, b: &HBlock<'_>) {
+    fn walk(&mut self, b: &HBlock) {
         self.block_gate(b);
         // Required fields (most schemas have none: that is known once per schema).
         let schema = b.schema;
