@@ -359,61 +359,90 @@ pub fn value_rule(block: &str, field: &str, v: &Typed) -> Option<(Code, String, 
     }
 }
 
-/// Why a string cannot be what `block.field` emits it as: (code, label, help). Only fields
-/// whose text means something to its consumer are here; other strings only need to be
-/// printable.
-pub fn string_grammar(
-    block: &str,
-    field: &str,
-    s: &str,
-) -> Option<(Code, &'static str, &'static str)> {
-    let bad = |code, why, help| Some((code, why, help));
-    match (block, field) {
-        ("dkim" | "dkim_defaults", "selector") => check_domain(s, false).err().and_then(|why| {
-            bad(codes::INVALID_NAME, why, "a DKIM selector is dot-separated labels of letters, digits and `-`, like `s2048`")
-        }),
-        ("tenancy", "tenant_header" | "campaign_header" | "scheduling_header")
-        | ("dkim" | "dkim_defaults" | "logging", "headers") => {
-            let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b':');
-            if ok {
-                None
-            } else {
-                bad(codes::INVALID_NAME, "not a header name", "a header name is printable ASCII without spaces or `:`, like `X-Tenant`")
-            }
+/// The grammar a field's strings follow for their consumer, beyond being printable: only
+/// fields whose text means something to its consumer have one (the others are
+/// [`StringGrammar::Any`]).
+/// Resolved once per field ([`StringGrammar::of`]), then applied to each string of the
+/// value ([`StringGrammar::check`]: a list's items are checked without matching the
+/// `(block, field)` names again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringGrammar {
+    /// Any printable string.
+    Any,
+    Selector,
+    HeaderName,
+    StorageClass,
+    SecretKey,
+    Image,
+    RoutingDomain,
+    LogFilter,
+}
+
+impl StringGrammar {
+    /// The grammar of field `field` of block `block`.
+    pub fn of(block: &str, field: &str) -> StringGrammar {
+        match (block, field) {
+            ("dkim" | "dkim_defaults", "selector") => StringGrammar::Selector,
+            ("tenancy", "tenant_header" | "campaign_header" | "scheduling_header")
+            | ("dkim" | "dkim_defaults" | "logging", "headers") => StringGrammar::HeaderName,
+            ("mta" | "tsa", "storage_class") => StringGrammar::StorageClass,
+            ("secret", "keys") => StringGrammar::SecretKey,
+            ("deployment", "image") => StringGrammar::Image,
+            ("queue", "routing_domain") => StringGrammar::RoutingDomain,
+            ("logging", "filter") => StringGrammar::LogFilter,
+            _ => StringGrammar::Any,
         }
-        ("mta" | "tsa", "storage_class") => check_dns_subdomain(s).err().and_then(|why| {
-            bad(codes::INVALID_NAME, why, "StorageClass names are lowercase letters, digits, `-` and `.`")
-        }),
-        ("secret", "keys") => check_secret_key(s).err().and_then(|why| {
-            bad(codes::INVALID_NAME, why, "Secret keys are letters, digits, `-`, `_` and `.`")
-        }),
-        ("deployment", "image") => check_image(s).err().and_then(|why| {
-            bad(codes::INVALID_NAME, why, "write the image repository, like `ghcr.io/kumocorp/kumomta`, optionally pinned to a digest: `ghcr.io/kumocorp/kumomta@sha256:<64 hex digits>`")
-        }),
-        ("queue", "routing_domain") => {
-            // KumoMTA's `MailExchanger::resolve` (crates/dns-resolver): `[IPv6:addr]` (the
-            // tag in any case), or `[addr]`, IPv4 or an untagged IPv6.
-            let ip = s
-                .strip_prefix('[')
-                .and_then(|r| r.strip_suffix(']'))
-                .is_some_and(|ip| {
-                    let v6 = ip.get(..5).filter(|t| t.eq_ignore_ascii_case("ipv6:"));
-                    match (v6, ip.get(5..)) {
-                        (Some(_), Some(addr)) => addr.parse::<std::net::Ipv6Addr>().is_ok(),
-                        _ => ip.parse::<IpAddr>().is_ok(),
-                    }
-                });
-            if ip {
-                return None;
+    }
+
+    /// Why `s` does not follow this grammar: the code, the reason and the help.
+    pub fn check(self, s: &str) -> Option<(Code, &'static str, &'static str)> {
+        let bad = |code, why, help| Some((code, why, help));
+        match self {
+            StringGrammar::Any => None,
+            StringGrammar::Selector => check_domain(s, false).err().and_then(|why| {
+                bad(codes::INVALID_NAME, why, "a DKIM selector is dot-separated labels of letters, digits and `-`, like `s2048`")
+            }),
+            StringGrammar::HeaderName => {
+                let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+                if ok {
+                    None
+                } else {
+                    bad(codes::INVALID_NAME, "not a header name", "a header name is printable ASCII without spaces or `:`, like `X-Tenant`")
+                }
             }
-            check_domain(s, false).err().and_then(|why| {
-                bad(codes::INVALID_NAME, why, "route to a domain, or to an address written `[10.0.0.5]` or `[IPv6:2001:db8::5]`")
-            })
+            StringGrammar::StorageClass => check_dns_subdomain(s).err().and_then(|why| {
+                bad(codes::INVALID_NAME, why, "StorageClass names are lowercase letters, digits, `-` and `.`")
+            }),
+            StringGrammar::SecretKey => check_secret_key(s).err().and_then(|why| {
+                bad(codes::INVALID_NAME, why, "Secret keys are letters, digits, `-`, `_` and `.`")
+            }),
+            StringGrammar::Image => check_image(s).err().and_then(|why| {
+                bad(codes::INVALID_NAME, why, "write the image repository, like `ghcr.io/kumocorp/kumomta`, optionally pinned to a digest: `ghcr.io/kumocorp/kumomta@sha256:<64 hex digits>`")
+            }),
+            StringGrammar::RoutingDomain => {
+                // KumoMTA's `MailExchanger::resolve` (crates/dns-resolver): `[IPv6:addr]` (the
+                // tag in any case), or `[addr]`, IPv4 or an untagged IPv6.
+                let ip = s
+                    .strip_prefix('[')
+                    .and_then(|r| r.strip_suffix(']'))
+                    .is_some_and(|ip| {
+                        let v6 = ip.get(..5).filter(|t| t.eq_ignore_ascii_case("ipv6:"));
+                        match (v6, ip.get(5..)) {
+                            (Some(_), Some(addr)) => addr.parse::<std::net::Ipv6Addr>().is_ok(),
+                            _ => ip.parse::<IpAddr>().is_ok(),
+                        }
+                    });
+                if ip {
+                    return None;
+                }
+                check_domain(s, false).err().and_then(|why| {
+                    bad(codes::INVALID_NAME, why, "route to a domain, or to an address written `[10.0.0.5]` or `[IPv6:2001:db8::5]`")
+                })
+            }
+            StringGrammar::LogFilter => check_log_filter(s).err().and_then(|why| {
+                bad(codes::INVALID_TEXT, why, "a filter is comma-separated `target=level` or `level` directives without spaces, like `kumod=info,lua=warn`; levels are trace, debug, info, warn, error and off")
+            }),
         }
-        ("logging", "filter") => check_log_filter(s).err().and_then(|why| {
-            bad(codes::INVALID_TEXT, why, "a filter is comma-separated `target=level` or `level` directives without spaces, like `kumod=info,lua=warn`; levels are trace, debug, info, warn, error and off")
-        }),
-        _ => None,
     }
 }
 
@@ -421,6 +450,9 @@ pub fn string_grammar(
 pub fn check_dns_subdomain(s: &str) -> Result<(), &'static str> {
     if s.is_empty() || s.len() > 253 {
         return Err("must be 1 to 253 characters");
+    }
+    if plain_dns_subdomain(s.as_bytes()) {
+        return Ok(());
     }
     for label in s.split('.') {
         if label.is_empty() {
@@ -437,6 +469,25 @@ pub fn check_dns_subdomain(s: &str) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+/// [`check_dns_subdomain`]'s rules in one pass over the bytes, for the usual name that
+/// keeps them all (`false` sends it through the rules one by one, for the message).
+fn plain_dns_subdomain(b: &[u8]) -> bool {
+    let mut prev = b'.';
+    for &c in b {
+        let ok = match c {
+            b'a'..=b'z' | b'0'..=b'9' => true,
+            b'-' => prev != b'.',
+            b'.' => prev != b'.' && prev != b'-',
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        prev = c;
+    }
+    prev != b'.' && prev != b'-'
 }
 
 /// An image reference: `[registry[:port]/]path[:tag][@digest]`, path parts of lowercase

@@ -385,16 +385,31 @@ pub struct BlockSchema {
 
 impl BlockSchema {
     pub fn field(&self, name: &str) -> Option<&'static Field> {
-        self.fields
-            .iter()
-            .flat_map(|g| g.iter())
-            .find(|f| f.name == name)
+        // Looked up for every attribute checked: plain loops (no `flat_map` plumbing), and
+        // the bytes compared only for a name of the same length and first byte.
+        let first = name.as_bytes().first();
+        for group in self.fields {
+            for f in group.iter() {
+                if f.name.len() == name.len()
+                    && f.name.as_bytes().first() == first
+                    && f.name == name
+                {
+                    return Some(f);
+                }
+            }
+        }
+        None
     }
     pub fn all_fields(&self) -> impl Iterator<Item = &'static Field> {
         self.fields.iter().flat_map(|g| g.iter())
     }
     pub fn child(&self, keyword: &str) -> Option<&'static BlockSchema> {
-        self.children.iter().copied().find(|c| c.keyword == keyword)
+        let first = keyword.as_bytes().first();
+        self.children.iter().copied().find(|c| {
+            c.keyword.len() == keyword.len()
+                && c.keyword.as_bytes().first() == first
+                && c.keyword == keyword
+        })
     }
 }
 

@@ -184,6 +184,10 @@ const IDENT_CHAR: u8 = 2;
 /// `[A-Za-z0-9_]`: a rate's period.
 const WORD: u8 = 4;
 const BLANK: u8 = 8;
+/// An ordinary byte inside a `"..."` or a `'...'` string: not its quote, a backslash or a
+/// newline.
+const IN_DQ: u8 = 16;
+const IN_SQ: u8 = 32;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -204,6 +208,14 @@ static CLASS: [u8; 256] = {
         }
         if c == b' ' || c == b'\t' {
             k |= BLANK;
+        }
+        if c != b'\\' && c != b'\n' && c != b'\r' {
+            if c != b'"' {
+                k |= IN_DQ;
+            }
+            if c != b'\'' {
+                k |= IN_SQ;
+            }
         }
         t[i] = k;
         i += 1;
@@ -364,13 +376,20 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     /// The implicit `(WHITESPACE | COMMENT)*` between tokens; comments are recorded.
     /// Called between most tokens, and most of the time there is nothing to skip: that
     /// case is one byte compare.
+    /// The blanks are stepped over here, inline (a few spaces: indentation, alignment,
+    /// one around `=`); only a comment or a BOM goes to [`Self::skip_some`].
     #[inline(always)]
     fn skip(&mut self) {
-        match self.b.get(self.pos) {
-            Some(b' ' | b'\t' | b'#' | b'/' | 0xEF) => self.skip_some(),
+        let mut i = self.pos;
+        while let Some(b' ' | b'\t') = self.b.get(i) {
+            i += 1;
+        }
+        self.pos = i;
+        match self.b.get(i) {
+            Some(b'#' | b'/' | 0xEF) => self.skip_some(),
             _ => {
                 if TRACK {
-                    self.reach.set(self.reach.get().max(self.pos + 1));
+                    self.reach.set(self.reach.get().max(i + 1));
                 }
             }
         }
@@ -741,11 +760,10 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         self.pos += 1;
         let inner_start = self.pos;
         let mut escaped = false;
+        let ordinary = if literal { IN_SQ } else { IN_DQ };
         loop {
             // Ordinary characters in one scan; the loop body sees only the special ones.
-            self.pos = self.scan(self.pos, |c| {
-                c != q && c != b'\\' && c != b'\n' && c != b'\r'
-            });
+            self.pos = self.scan(self.pos, |c| class(c, ordinary));
             let Some(c) = self.peek() else { break };
             if !literal && c == b'\\' {
                 // `"\\" ~ (!NEWLINE ~ ANY)`: a backslash at the end of a line ends the string.
@@ -808,16 +826,30 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
                 span: Span::new(start, end),
             })
         };
-        if let Some(end) = self.rate_end(start) {
+        // The alternatives that can start with `c` only (a rate starts with a digit or
+        // `local:`, an address with a digit, a number with one or `-`, a boolean with `t` or
+        // `f`): the others would fail on the first byte. A piece (`TRACK`) tries them all,
+        // so what it records as examined stays as it was.
+        let digit = c.is_ascii_digit();
+        if let Some(end) = (TRACK || digit || c == b'l')
+            .then(|| self.rate_end(start))
+            .flatten()
+        {
             return token(self, end, ValueKind::Rate);
         }
-        if let Some(end) = self.ipv4_end(start) {
+        if let Some(end) = (TRACK || digit).then(|| self.ipv4_end(start)).flatten() {
             return token(self, end, ValueKind::Ip);
         }
-        if let Some(end) = self.number_end(start) {
+        if let Some(end) = (TRACK || digit || c == b'-')
+            .then(|| self.number_end(start))
+            .flatten()
+        {
             return token(self, end, ValueKind::Number);
         }
-        if let Some((end, v)) = self.boolean_end(start) {
+        if let Some((end, v)) = (TRACK || c == b't' || c == b'f')
+            .then(|| self.boolean_end(start))
+            .flatten()
+        {
             self.pos = end;
             return Some(Value {
                 kind: ValueKind::Bool(v),
@@ -1095,8 +1127,8 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
 
     /// `stmt = _{ block | attribute | junk }` (`top_junk` at the top level)
     fn stmt(&mut self, top: bool) -> Stmt {
-        if let Some(b) = self.block() {
-            return Stmt::Block(b);
+        if let Some(s) = self.block() {
+            return s;
         }
         if let Some(a) = self.attribute() {
             return Stmt::Attr(a);
@@ -1109,7 +1141,10 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     }
 
     /// `block = { ident ~ label? ~ from_clause? ~ block_open ~ body ~ block_end }`
-    fn block(&mut self) -> Option<Block> {
+    ///
+    /// A name followed by `=` is no block but an `attribute`, read on from there as
+    /// [`Self::attribute`] would (its key is that name): the name is not scanned twice.
+    fn block(&mut self) -> Option<Stmt> {
         let m = self.mark();
         let start = self.pos;
         // The keyword's text is copied only once this is known to be a block: most
@@ -1118,9 +1153,13 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         self.pos = keyword_end;
         self.skip();
         // `name =`: an attribute (neither a label, `from` nor `{` starts with `=`).
-        if self.peek() == Some(b'=') {
-            self.reset(m);
-            return None;
+        if self.eat(b'=') {
+            let key = Key {
+                name: self.name(start, keyword_end),
+                quoted: false,
+                span: Span::new(start, keyword_end),
+            };
+            return Some(Stmt::Attr(self.attribute_value(start, key)));
         }
         // `label = { string | !kw_from ~ path }`
         let label = match self.peek() {
@@ -1179,7 +1218,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             self.errors.push(unclosed_block(&keyword.name, open));
         }
         let span = Span::new(start, self.pos);
-        Some(Block {
+        Some(Stmt::Block(Block {
             keyword,
             label,
             from,
@@ -1190,7 +1229,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             },
             closed,
             span,
-        })
+        }))
     }
 
     /// `attribute = { key ~ "=" ~ (value ~ &value_end | bad_value | missing_value) }`
@@ -1221,6 +1260,11 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             self.reset(m);
             return None;
         }
+        Some(self.attribute_value(start, key))
+    }
+
+    /// The rest of an attribute whose `key` (from `start`) and `=` were read.
+    fn attribute_value(&mut self, start: usize, key: Key) -> Attr {
         self.skip();
         let before_value = self.mark();
         let mut value = None;
@@ -1263,7 +1307,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             start: Span::new(start, start).start,
             end: value.span.end.max(key.span.end),
         };
-        Some(Attr { key, value, span })
+        Attr { key, value, span }
     }
 }
 

@@ -546,7 +546,9 @@ impl<'a> Cx<'a, '_, '_> {
                 None
             }
             LabelRule::Name => {
-                if label.text.is_empty() || label.text.chars().any(char::is_control) {
+                let control = !label.text.bytes().all(|b| (0x20..0x7f).contains(&b))
+                    && label.text.chars().any(char::is_control);
+                if label.text.is_empty() || control {
                     self.push(
                         Diagnostic::new(
                             codes::INVALID_NAME,

@@ -10,8 +10,8 @@ use super::Cx;
 use crate::codes::{self, Code};
 use crate::diagnostic::{Applicability, Diagnostic, did_you_mean};
 use crate::grammars::{
-    check_dns_subdomain, check_domain, check_host_port, check_k8s_name, check_secret_key,
-    check_url, regex_error, string_grammar, value_rule,
+    StringGrammar, check_dns_subdomain, check_domain, check_host_port, check_k8s_name,
+    check_secret_key, check_url, regex_error, value_rule,
 };
 use crate::schema::{ACTIONS, RefKind, Ty, Variant, egress_field};
 use crate::source::Loc;
@@ -735,6 +735,10 @@ fn range_text(min: i64, max: i64) -> String {
 impl Cx<'_, '_, '_> {
     /// Strings are single lines of printable text.
     fn no_control_characters(&mut self, s: &str, loc: Loc) -> Option<()> {
+        // Printable ASCII (nearly every string) has none: one compare a byte.
+        if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Some(());
+        }
         let Some(c) = s.chars().find(|c| c.is_control()) else {
             return Some(());
         };
@@ -756,18 +760,26 @@ impl Cx<'_, '_, '_> {
 
     /// Every string of a field's value (list items and `set_config` values included) is
     /// printable, and follows the field's own grammar where it has one (see
-    /// [`string_grammar`]). A value with a bad string is dropped, like any ill-typed value.
+    /// [`StringGrammar`]). A value with a bad string is dropped, like any ill-typed value.
     pub(super) fn emittable(&mut self, block: &str, field: &str, v: TypedAt) -> Option<TypedAt> {
-        self.strings_ok(block, field, &v.value, v.loc).then_some(v)
+        // Only a value that holds strings looks its field's grammar up, and only once.
+        let ok = match &v.value {
+            Typed::Str(_) | Typed::List(_) | Typed::Action(Action::SetConfig { .. }) => {
+                let grammar = StringGrammar::of(block, field);
+                self.strings_ok(grammar, field, &v.value, v.loc)
+            }
+            _ => true,
+        };
+        ok.then_some(v)
     }
 
-    fn strings_ok(&mut self, block: &str, field: &str, v: &Typed, loc: Loc) -> bool {
+    fn strings_ok(&mut self, grammar: StringGrammar, field: &str, v: &Typed, loc: Loc) -> bool {
         match v {
             Typed::Str(s) => {
                 if self.no_control_characters(s, loc).is_none() {
                     return false;
                 }
-                let Some((code, why, help)) = string_grammar(block, field, s) else {
+                let Some((code, why, help)) = grammar.check(s) else {
                     return true;
                 };
                 self.push(
@@ -785,13 +797,18 @@ impl Cx<'_, '_, '_> {
                 // Every item is checked, so each bad one is reported.
                 let mut ok = true;
                 for i in items {
-                    ok &= self.strings_ok(block, field, &i.value, i.loc);
+                    ok &= self.strings_ok(grammar, field, &i.value, i.loc);
                 }
                 ok
             }
             Typed::Action(Action::SetConfig {
                 field: f, value, ..
-            }) => self.strings_ok("shaping", f.name, &value.value, value.loc),
+            }) => self.strings_ok(
+                StringGrammar::of("shaping", f.name),
+                f.name,
+                &value.value,
+                value.loc,
+            ),
             _ => true,
         }
     }

@@ -127,8 +127,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
         };
         let smtp_load_balancer = exposure("smtp_load_balancer");
         let api_ingress = exposure("api_ingress");
-        let settings_of =
-            |kw: &'static str| self.top_one(kw).map(settings).unwrap_or_default();
+        let settings_of = |kw: &'static str| self.top_one(kw).map(settings).unwrap_or_default();
 
         let d = Deployment {
             name,
