@@ -23,13 +23,14 @@
 //! the syntax trees (which a caller may free afterwards, as `kumoc build` does), with the
 //! name each file has in the output: all the emitters need to know about the sources.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 
 use kumoc_lang::Parse;
 use kumoc_lang::ast::Stmt;
 use rustc_hash::FxHashMap;
 
+use super::kumomta::shard::json_len;
 use super::kumomta::text::Text;
 use crate::source::{Loc, Sources};
 
@@ -168,11 +169,11 @@ impl Places {
         }
     }
 
-    /// The block path of the innermost statement at `loc` (`queue default > max_age`),
-    /// written into `out`; nothing when no statement holds it.
-    fn write_path(&self, loc: Loc, out: &mut String, hint: &Cell<(u32, usize)>) {
+    /// The innermost statement at `loc` (an index into its file's nodes), `NONE` when no
+    /// statement holds it.
+    fn find(&self, loc: Loc, hint: &Cell<(u32, usize)>) -> u32 {
         let Some(nodes) = self.files.get(loc.file.0 as usize) else {
-            return;
+            return NONE;
         };
         let at = loc.span.start;
         // The emitters look places up mostly in source order: the statement after the last
@@ -205,6 +206,32 @@ impl Places {
             }
             i = n.parent;
         }
+        i
+    }
+
+    /// The statement `i`'s enclosing block (`NONE` at the top, or for no statement).
+    fn parent(&self, file: u32, i: u32) -> u32 {
+        self.files
+            .get(file as usize)
+            .and_then(|nodes| nodes.get(i as usize))
+            .map_or(NONE, |n| n.parent)
+    }
+
+    /// The statement `i`'s segment of a place (`max_age`, `queue default`).
+    fn seg(&self, file: u32, i: u32) -> &str {
+        self.files
+            .get(file as usize)
+            .and_then(|nodes| nodes.get(i as usize))
+            .and_then(|n| self.segs.get(n.seg.0 as usize..n.seg.1 as usize))
+            .unwrap_or("")
+    }
+
+    /// The block path of the statement `i` of `file` (`queue default > max_age`), written
+    /// into `out`; nothing for `NONE`.
+    fn write_path(&self, file: u32, mut i: u32, out: &mut String) {
+        let Some(nodes) = self.files.get(file as usize) else {
+            return;
+        };
         // The chain from the innermost statement up (the first 16 in an array, any deeper
         // ones in a vector), written outermost first.
         let mut chain = [NONE; 16];
@@ -301,6 +328,27 @@ pub struct Provenance<'s> {
     /// Where the last place was found: (file, the index after its last statement starting
     /// at or before it), where the next search starts.
     hint: Cell<(u32, usize)>,
+    /// The last place written in full.
+    last: RefCell<Last>,
+}
+
+/// A place written in full, for the places in it or beside it ([`Provenance::write_at`]).
+struct Last {
+    file: u32,
+    /// Its statement (`NONE`: nothing kept).
+    node: u32,
+    /// Its text (`mail.kumo: queue default`), of which the first `parent_len` bytes are its
+    /// enclosing block's place (when it has one).
+    text: String,
+    parent_len: usize,
+    /// What JSON adds to `text`, and to its first `parent_len` bytes.
+    extra: usize,
+    parent_extra: usize,
+}
+
+/// The bytes Go's JSON encoding adds to `s`.
+fn json_extra(s: &str) -> usize {
+    json_len(s) - s.len()
 }
 
 impl<'s> Provenance<'s> {
@@ -309,6 +357,14 @@ impl<'s> Provenance<'s> {
             places,
             comments,
             hint: Cell::new((u32::MAX, 0)),
+            last: RefCell::new(Last {
+                file: u32::MAX,
+                node: NONE,
+                text: String::new(),
+                parent_len: 0,
+                extra: 0,
+                parent_extra: 0,
+            }),
         }
     }
 
@@ -333,18 +389,65 @@ impl<'s> Provenance<'s> {
 
     /// [`Self::at`], written into `out`.
     pub fn write_at(&self, loc: Loc, out: &mut String) {
+        self.write_at_json(loc, out);
+    }
+
+    /// [`Self::write_at`]; returns the bytes Go's JSON encoding adds to what it wrote
+    /// (its [`json_len`] less its length, for the shards' hard limit), known without
+    /// reading the text again.
+    ///
+    /// The values of a table follow its header, so most places are the last one written
+    /// or a statement in it or beside it: those are the last place's text (kept, see
+    /// [`Last`]) and one more segment, without climbing the blocks again.
+    pub(crate) fn write_at_json(&self, loc: Loc, out: &mut String) -> usize {
+        let file = loc.file.0;
+        let i = self.places.find(loc, &self.hint);
+        let mut last = self.last.borrow_mut();
+        if i != NONE && last.file == file && last.node != NONE {
+            if i == last.node {
+                out.push_str(&last.text);
+                return last.extra;
+            }
+            let parent = self.places.parent(file, i);
+            // ` > ` is escaped as ` \u003e `.
+            if parent == last.node {
+                out.push_str(&last.text);
+                out.push_str(" > ");
+                let seg = self.places.seg(file, i);
+                out.push_str(seg);
+                return last.extra + 5 + json_extra(seg);
+            }
+            if parent != NONE && parent == self.places.parent(file, last.node) {
+                out.push_str(last.text.get(..last.parent_len).unwrap_or(""));
+                out.push_str(" > ");
+                let seg = self.places.seg(file, i);
+                out.push_str(seg);
+                return last.parent_extra + 5 + json_extra(seg);
+            }
+        }
         let origin = self
             .places
             .origins
-            .get(loc.file.0 as usize)
+            .get(file as usize)
             .map_or("<unknown>", String::as_str);
+        let start = out.len();
         out.push_str(origin);
         out.push_str(": ");
         let path = out.len();
-        self.places.write_path(loc, out, &self.hint);
+        self.places.write_path(file, i, out);
         if out.len() == path {
             out.truncate(path - ": ".len());
         }
+        // Kept for the next place: this one, and where its enclosing block's text ends.
+        last.file = file;
+        last.node = i;
+        last.text.clear();
+        last.text.push_str(out.get(start..).unwrap_or(""));
+        last.extra = json_extra(&last.text);
+        let seg = self.places.seg(file, i);
+        last.parent_len = last.text.len().saturating_sub(" > ".len() + seg.len());
+        last.parent_extra = last.extra.saturating_sub(5 + json_extra(seg));
+        last.extra
     }
 
     /// Whether a place can hold a line end (only a file's name can).

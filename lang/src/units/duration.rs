@@ -255,19 +255,29 @@ fn literal_unit_help(num: &str, unit: &str) -> String {
 /// d/h/m/s that divides exactly, e.g. 86_400_000 -> "1d", 90_000 -> "90s",
 /// 1_200_000 -> "20m"; sub-second values -> "<n>ms"; 0 -> "0s".
 pub fn format_duration(ms: u64) -> String {
+    let mut out = String::new();
+    write_duration(&mut out, ms);
+    out
+}
+
+/// [`format_duration`], appended to `out` (no `String` of its own, no formatter).
+pub fn write_duration(out: &mut String, ms: u64) {
     if ms == 0 {
-        return "0s".to_string();
+        return out.push_str("0s");
     }
     if !ms.is_multiple_of(1000) {
-        return format!("{ms}ms");
+        super::push_decimal(out, ms);
+        return out.push_str("ms");
     }
     let secs = ms / 1000;
     for (unit, size) in [("d", 86_400u64), ("h", 3_600), ("m", 60)] {
         if let (true, Some(k)) = (secs.is_multiple_of(size), secs.checked_div(size)) {
-            return format!("{k}{unit}");
+            super::push_decimal(out, k);
+            return out.push_str(unit);
         }
     }
-    format!("{secs}s")
+    super::push_decimal(out, secs);
+    out.push('s');
 }
 
 #[cfg(test)]
@@ -283,6 +293,52 @@ mod tests {
     use crate::units::HumantimeFlavor::{V2_2, V2_3};
     use crate::units::parse_humantime;
     use crate::units::test_util::{at, err};
+
+    /// The direct writer gives the text of the formatter's `{n}{unit}` forms.
+    #[test]
+    fn write_duration_matches_the_formatted_forms() {
+        let slow = |ms: u64| -> String {
+            if ms == 0 {
+                return "0s".to_string();
+            }
+            if !ms.is_multiple_of(1000) {
+                return format!("{ms}ms");
+            }
+            let secs = ms / 1000;
+            for (unit, size) in [("d", 86_400u64), ("h", 3_600), ("m", 60)] {
+                if secs.is_multiple_of(size) {
+                    return format!("{}{unit}", secs / size);
+                }
+            }
+            format!("{secs}s")
+        };
+        for ms in [
+            0,
+            1,
+            999,
+            1000,
+            1001,
+            59_000,
+            60_000,
+            90_000,
+            3_600_000,
+            5_400_000,
+            86_400_000,
+            172_800_000,
+            u64::MAX,
+            u64::MAX / 1000 * 1000,
+        ] {
+            assert_eq!(format_duration(ms), slow(ms), "{ms}");
+            let mut out = String::from("x");
+            write_duration(&mut out, ms);
+            assert_eq!(out, format!("x{}", slow(ms)), "{ms}");
+        }
+        for n in [0, 1, 9, 10, 99, 100, 1234567890, u64::MAX] {
+            let mut out = String::new();
+            crate::units::push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 
     #[test]
     fn duration_literals() {

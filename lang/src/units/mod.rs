@@ -51,7 +51,7 @@ mod size;
 mod version;
 
 pub use cpu::{format_cpu, parse_cpu};
-pub use duration::{format_duration, parse_duration_literal};
+pub use duration::{format_duration, parse_duration_literal, write_duration};
 pub use humantime::HumantimeFlavor;
 pub use limit::{Limit, parse_limit};
 pub use net::{Cidr, parse_cidr, parse_ip};
@@ -66,6 +66,27 @@ pub use version::KumoVersion;
 
 use std::fmt;
 use std::ops::Range;
+
+/// `n` in decimal, as `write!("{n}")` writes it, appended to `out` without the formatter
+/// (the emitters write hundreds of thousands of numbers into megabytes of output).
+pub fn push_decimal(out: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut m = n;
+    loop {
+        i = i.saturating_sub(1);
+        if let Some(d) = buf.get_mut(i) {
+            // `m % 10` is below 10: the digit's ASCII code.
+            *d = b'0' | (m % 10) as u8;
+        }
+        m /= 10;
+        if m == 0 || i == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or_default());
+}
 
 // ---------------------------------------------------------------------------------------------
 // Errors

@@ -47,22 +47,32 @@ impl Rate {
     /// format!("{}{}/{}{period}{burst}", if self.force_local { "local:" } else { "" }, self.limit, ...)
     /// ```
     pub fn to_kumo(&self) -> String {
-        let period = match self.period_secs {
-            86400 => "d".to_string(),
-            3600 => "h".to_string(),
-            60 => "m".to_string(),
-            1 => "s".to_string(),
-            other => format!("{other}s"),
-        };
-        let burst = match self.max_burst {
-            Some(b) => format!(",max_burst={b}"),
-            None => String::new(),
-        };
-        format!(
-            "{}{}/{period}{burst}",
-            if self.local { "local:" } else { "" },
-            self.limit
-        )
+        let mut out = String::new();
+        self.write_kumo(&mut out);
+        out
+    }
+
+    /// [`Self::to_kumo`], appended to `out` (no `String` of its own, no formatter).
+    pub fn write_kumo(&self, out: &mut String) {
+        if self.local {
+            out.push_str("local:");
+        }
+        super::push_decimal(out, self.limit);
+        out.push('/');
+        match self.period_secs {
+            86400 => out.push('d'),
+            3600 => out.push('h'),
+            60 => out.push('m'),
+            1 => out.push('s'),
+            other => {
+                super::push_decimal(out, other);
+                out.push('s');
+            }
+        }
+        if let Some(b) = self.max_burst {
+            out.push_str(",max_burst=");
+            super::push_decimal(out, b);
+        }
     }
 }
 
@@ -444,6 +454,37 @@ mod tests {
             limit,
             period_secs,
             max_burst,
+        }
+    }
+
+    /// The direct writer spells a rate as KumoMTA's `ThrottleSpec::as_string` (quoted in
+    /// `to_kumo`'s documentation) does, through the formatter.
+    #[test]
+    fn write_kumo_is_kumomtas_as_string() {
+        for local in [false, true] {
+            for limit in [0, 1, 9, 10, 100, 12_345, u64::MAX] {
+                for period in [1, 7, 60, 61, 3600, 7380, 86400, u64::MAX] {
+                    for burst in [None, Some(0), Some(1), Some(500), Some(u64::MAX)] {
+                        let r = rate(local, limit, period, burst);
+                        let period_text = match period {
+                            86400 => "d".to_string(),
+                            3600 => "h".to_string(),
+                            60 => "m".to_string(),
+                            1 => "s".to_string(),
+                            other => format!("{other}s"),
+                        };
+                        let burst_text = burst.map_or(String::new(), |b| format!(",max_burst={b}"));
+                        let want = format!(
+                            "{}{limit}/{period_text}{burst_text}",
+                            if local { "local:" } else { "" }
+                        );
+                        assert_eq!(r.to_kumo(), want);
+                        let mut out = String::from("x");
+                        r.write_kumo(&mut out);
+                        assert_eq!(out, format!("x{want}"));
+                    }
+                }
+            }
         }
     }
 

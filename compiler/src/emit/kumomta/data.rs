@@ -27,6 +27,18 @@ pub fn sources(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
         &header("Egress sources and pools", "policy-extras.sources", p),
         p.text(),
     );
+    // Sized once for the lines below (a blank line, a header, the values), at about the
+    // bytes of a line of `bench/gen.py`'s deployment (a value and its place; 46 to 85 bytes
+    // a line in the four files): a longer line costs one doubling, as without a size.
+    let lines = |s: &Settings| 2 + s.len();
+    doc.reserve_lines(
+        d.sources.iter().map(|s| lines(&s.settings)).sum::<usize>()
+            + d.pools
+                .iter()
+                .map(|p| 2 + 3 * p.members.len())
+                .sum::<usize>(),
+        48,
+    );
     for s in &d.sources {
         doc.table_at(&["source", &s.name], p, s.loc);
         settings(&mut doc, &s.settings, p);
@@ -45,6 +57,14 @@ pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
     let mut doc = Doc::new(
         &header("DKIM signing", "policy-extras.dkim_sign", p),
         p.text(),
+    );
+    doc.reserve_lines(
+        d.domains
+            .iter()
+            .filter_map(|dom| dom.dkim.as_ref())
+            .map(|k| 3 + k.settings.len())
+            .sum(),
+        88,
     );
     if !d.dkim_defaults.is_empty() {
         doc.table(&["base"], None);
@@ -99,6 +119,13 @@ pub fn queues(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
         &header("Queues, tenants and campaigns", "policy-extras.queue", p),
         p.text(),
     );
+    doc.reserve_lines(
+        d.queues
+            .iter()
+            .map(|q| 2 + q.settings.len() + 2 * q.tenants.len())
+            .sum(),
+        54,
+    );
     settings(&mut doc, &d.tenancy, p);
     for t in &d.tenants {
         doc.table_at(&["tenant", &t.name], p, t.loc);
@@ -132,6 +159,10 @@ pub fn shaping(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
             p,
         ),
         p.text(),
+    );
+    doc.reserve_lines(
+        d.shaping.iter().map(|b| 2 + b.shaping.settings.len()).sum(),
+        58,
     );
     for block in &d.shaping {
         let key = block.key.as_str();

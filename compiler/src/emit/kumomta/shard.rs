@@ -53,36 +53,71 @@ pub const HARD_LIMIT: usize = 250_000;
 pub struct Layout {
     /// Where the first table starts, once there is one.
     lead_end: Option<usize>,
-    /// Bytes of code (JSON-escaped, see [`code_len`]) before the first table.
+    /// Bytes of code (JSON-escaped, see [`code_len`]) before the first table, and of the
+    /// whole text there ([`json_len`]).
     lead_code: usize,
-    /// Each unit: where it starts in the text, the hash of its key, its bytes of code.
-    units: Vec<(usize, u64, usize)>,
+    lead_json: usize,
+    /// Each unit: where it starts in the text, the hash of its key, its bytes of code and
+    /// of its whole text (comments and blank lines too), JSON-escaped.
+    units: Vec<Recorded>,
     /// The key of the last unit, and a buffer for the next header's.
     key: String,
     next: String,
 }
 
+/// A unit as its writer recorded it in a [`Layout`].
+#[derive(Clone, Copy)]
+struct Recorded {
+    start: usize,
+    hash: u64,
+    code: usize,
+    json: usize,
+}
+
 impl Layout {
-    /// A table header line starts at `at`; `line` is the header as written (without its
-    /// comment). A header of the same key as the unit before continues that unit.
-    pub(crate) fn table(&mut self, at: usize, line: &str) {
+    /// A table header line starts at `at`. A header of the same key as the unit before
+    /// continues that unit. `segs` are the header's first three segments as [`header_segments`] reads them
+    /// back (the text between its quotes or bare, and whether it was quoted): its writer
+    /// passes them as it writes them, so the line is not read again.
+    pub(crate) fn table_segments(&mut self, at: usize, segs: [Option<(&str, bool)>; 3]) {
         self.next.clear();
-        write_unit_key(line, &mut self.next);
+        write_segments_key(segs, &mut self.next);
         if self.lead_end.is_none() {
             self.lead_end = Some(at);
         } else if self.next == self.key {
             return;
         }
         std::mem::swap(&mut self.key, &mut self.next);
-        self.units.push((at, mix(fnv1a(self.key.as_bytes())), 0));
+        self.units.push(Recorded {
+            start: at,
+            hash: mix(fnv1a(self.key.as_bytes())),
+            code: 0,
+            json: 0,
+        });
     }
 
     /// A line with code whose code (without the line end) is `json` bytes JSON-escaped:
-    /// `json` and the escaped line end, in the lead or the current unit.
+    /// `json` and the escaped line end, in the lead or the current unit (its comment goes
+    /// to [`Self::other`]).
     pub(crate) fn code_line(&mut self, json: usize) {
         match self.units.last_mut() {
-            Some((_, _, code)) => *code += json + 2,
-            None => self.lead_code += json + 2,
+            Some(u) => {
+                u.code += json + 2;
+                u.json += json + 2;
+            }
+            None => {
+                self.lead_code += json + 2;
+                self.lead_json += json + 2;
+            }
+        }
+    }
+
+    /// Text that is not code (a comment, a blank line) of `json` bytes JSON-escaped, in the
+    /// lead or the current unit.
+    pub(crate) fn other(&mut self, json: usize) {
+        match self.units.last_mut() {
+            Some(u) => u.json += json,
+            None => self.lead_json += json,
         }
     }
 }
@@ -96,7 +131,7 @@ pub fn split(name: &str, text: &str, layout: &Layout) -> Option<Vec<(String, Str
     let lead = text.get(..lead_end).unwrap_or("");
     let lead_code = layout.lead_code;
     let units = &layout.units;
-    let total: usize = lead_code + units.iter().map(|u| u.2).sum::<usize>();
+    let total: usize = lead_code + units.iter().map(|u| u.code).sum::<usize>();
     if total <= INLINE_BUDGET {
         return None;
     }
@@ -109,8 +144,8 @@ pub fn split(name: &str, text: &str, layout: &Layout) -> Option<Vec<(String, Str
         // A unit over the budget by itself (a very long value) cannot be split: it is not
         // counted, so it does not double the count for nothing (its shard's text is
         // bounded by leaving out comments).
-        for &(_, h, code) in units {
-            if let Some(s) = sizes.get_mut(bucket(h, count)) {
+        for &Recorded { hash, code, .. } in units {
+            if let Some(s) = sizes.get_mut(bucket(hash, count)) {
                 *s += if code > CODE_BUDGET { 0 } else { code };
             }
         }
@@ -126,21 +161,29 @@ pub fn split(name: &str, text: &str, layout: &Layout) -> Option<Vec<(String, Str
         .split_inclusive('\n')
         .filter(|l| l.starts_with('#'))
         .collect();
-    // Each unit's text and shard; each shard's size in bytes, so its text is allocated once.
+    // Each unit's text, shard and size JSON-escaped; each shard's size in bytes, so its
+    // text is allocated once, and JSON-escaped, for the hard limit (the sum of its parts':
+    // no shard is read again).
     let n = usize::try_from(count).unwrap_or(1);
-    let ends = units.iter().skip(1).map(|u| u.0).chain([text.len()]);
-    let placed: Vec<(&str, usize)> = units
+    let ends = units.iter().skip(1).map(|u| u.start).chain([text.len()]);
+    let placed: Vec<(&str, usize, usize)> = units
         .iter()
         .zip(ends)
-        .map(|(&(start, h, _), end)| (text.get(start..end).unwrap_or(""), bucket(h, count)))
+        .map(|(u, end)| {
+            let t = text.get(u.start..end).unwrap_or("");
+            (t, bucket(u.hash, count), u.json)
+        })
         .collect();
     let mut bytes = vec![lead_comments.len(); n];
-    if let Some(b) = bytes.first_mut() {
+    let mut json = vec![json_len(&lead_comments); n];
+    if let (Some(b), Some(j)) = (bytes.first_mut(), json.first_mut()) {
         *b = lead.len();
+        *j = layout.lead_json;
     }
-    for &(t, i) in &placed {
-        if let Some(b) = bytes.get_mut(i) {
+    for &(t, i, j) in &placed {
+        if let (Some(b), Some(s)) = (bytes.get_mut(i), json.get_mut(i)) {
             *b += t.len();
+            *s += j;
         }
     }
     let mut shards: Vec<String> = bytes
@@ -152,7 +195,7 @@ pub fn split(name: &str, text: &str, layout: &Layout) -> Option<Vec<(String, Str
             s
         })
         .collect();
-    for &(t, i) in &placed {
+    for &(t, i, _) in &placed {
         if let Some(s) = shards.get_mut(i) {
             s.push_str(t);
         }
@@ -161,12 +204,12 @@ pub fn split(name: &str, text: &str, layout: &Layout) -> Option<Vec<(String, Str
     Some(
         shards
             .into_iter()
+            .zip(json)
             .enumerate()
-            .map(|(i, text)| {
+            .map(|(i, (text, json))| {
                 let file = crate::names::shard_file(stem, i, n);
-                // Over the hard limit (JSON-escaped, counted in one vectorized pass), the
-                // shard goes without its comments.
-                let text = if json_len(&text) <= HARD_LIMIT {
+                // Over the hard limit (JSON-escaped), the shard goes without its comments.
+                let text = if json <= HARD_LIMIT {
                     text
                 } else {
                     strip_comments(&text)
@@ -377,8 +420,13 @@ fn unit_key(line: &str) -> String {
 }
 
 /// [`unit_key`], written into `key`.
+#[cfg(test)]
 fn write_unit_key(line: &str, key: &mut String) {
-    let segs = header_segments(line);
+    write_segments_key(header_segments(line), key);
+}
+
+/// The unit key of a header whose first segments are `segs` (see [`header_segments`]).
+fn write_segments_key(segs: [Option<(&str, bool)>; 3], key: &mut String) {
     let seg = |i: usize| segs.get(i).copied().flatten();
     let bare = |i: usize| seg(i).filter(|(_, quoted)| !quoted).map(|(s, _)| s);
     let mut join = |word: &str, name: &str| {
@@ -395,7 +443,7 @@ fn write_unit_key(line: &str, key: &mut String) {
 
 /// The first three segments of `[a."b".c]` or `[[a."b"]]`, each with whether it was
 /// quoted (a quoted segment as written between its quotes, escapes included).
-fn header_segments(line: &str) -> [Option<(&str, bool)>; 3] {
+pub(crate) fn header_segments(line: &str) -> [Option<(&str, bool)>; 3] {
     let b = line.as_bytes();
     let mut i = b.iter().take_while(|&&c| c == b'[').count();
     let mut segs = [None; 3];
@@ -531,17 +579,23 @@ pub(super) mod tests {
 
     /// The layout of a text as reading it finds (what a writer records).
     fn read(text: &str) -> Layout {
-        let (lead, (lead_code, _), units) = units(text);
+        let (lead, (lead_code, lead_json), units) = units(text);
         let mut at = lead.len();
         Layout {
             lead_end: (!units.is_empty()).then_some(lead.len()),
             lead_code,
+            lead_json,
             units: units
                 .iter()
                 .map(|u| {
                     let start = at;
                     at += u.text.len();
-                    (start, mix(fnv1a(u.key.as_bytes())), u.code)
+                    Recorded {
+                        start,
+                        hash: mix(fnv1a(u.key.as_bytes())),
+                        code: u.code,
+                        json: u.json,
+                    }
                 })
                 .collect(),
             ..Layout::default()
@@ -550,15 +604,17 @@ pub(super) mod tests {
 
     /// What the writer recorded in `layout` is what reading `text` line by line finds.
     pub(in crate::emit) fn assert_layout_matches(text: &str, layout: &Layout) {
-        let (lead, (lead_code, _), units) = units(text);
+        let (lead, (lead_code, lead_json), units) = units(text);
         assert_eq!(layout.lead_end.unwrap_or(text.len()), lead.len(), "{text}");
         assert_eq!(layout.lead_code, lead_code, "{text}");
+        assert_eq!(layout.lead_json, lead_json, "{text}");
         assert_eq!(layout.units.len(), units.len(), "{text}");
         let mut at = lead.len();
-        for (&(start, h, code), u) in layout.units.iter().zip(&units) {
-            assert_eq!(start, at, "{}", u.text);
-            assert_eq!(h, mix(fnv1a(u.key.as_bytes())), "{}", u.text);
-            assert_eq!(code, u.code, "{}", u.text);
+        for (got, u) in layout.units.iter().zip(&units) {
+            assert_eq!(got.start, at, "{}", u.text);
+            assert_eq!(got.hash, mix(fnv1a(u.key.as_bytes())), "{}", u.text);
+            assert_eq!(got.code, u.code, "{}", u.text);
+            assert_eq!(got.json, u.json, "{}", u.text);
             at += u.text.len();
         }
         assert_eq!(at, text.len());

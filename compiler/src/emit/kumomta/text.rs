@@ -54,6 +54,15 @@ impl Text {
         self.has_code |= !s.is_empty();
     }
 
+    /// A line end as code ([`Self::code`] of `"\n"`, without copying a string).
+    pub fn code_newline(&mut self) {
+        self.out.push('\n');
+        if let Some(canon) = &mut self.canon {
+            canon.update(b"\n");
+        }
+        self.has_code = true;
+    }
+
     /// Code written by `write` straight into the text (no intermediate string).
     pub fn code_with(&mut self, write: impl FnOnce(&mut String)) {
         let start = self.out.len();
@@ -79,6 +88,18 @@ impl Text {
         if self.comments {
             self.out.push_str(s);
         }
+    }
+
+    /// Room for `lines` more lines of about `per_line` bytes with comments (a third of that
+    /// without): a large data file is tens of megabytes, and grown by doubling it was copied
+    /// about once over (2% of a 10,000-domain build's instructions).
+    pub fn reserve_lines(&mut self, lines: usize, per_line: usize) {
+        let per_line = if self.comments {
+            per_line
+        } else {
+            per_line / 3
+        };
+        self.out.reserve(lines.saturating_mul(per_line));
     }
 
     /// Whether any code was written yet (never depends on the comments).

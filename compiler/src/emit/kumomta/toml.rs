@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::shard::{Layout, json_len};
+use super::shard::{self, Layout, json_len};
 use super::text::Text;
 use super::values;
 use crate::emit::Provenance;
@@ -63,8 +63,14 @@ impl Doc {
         d
     }
 
+    /// Room for `lines` more lines of about `per_line` bytes (see [`Text::reserve_lines`]).
+    pub fn reserve_lines(&mut self, lines: usize, per_line: usize) {
+        self.text.reserve_lines(lines, per_line);
+    }
+
     /// A comment on its own line.
     pub fn comment(&mut self, text: &str) {
+        let at = self.text.len();
         if text.is_empty() {
             self.text.comment("#\n");
         } else {
@@ -74,10 +80,15 @@ impl Doc {
                 out.push('\n');
             });
         }
+        self.layout.other(json_len(self.text.since(at)));
     }
 
     /// ` # origin` at the end of a line.
     fn origin(&mut self, origin: Origin<'_>) {
+        let at = self.text.len();
+        // What JSON adds to the comment, when known without reading it (a place's is
+        // known as it is written, see `Provenance::write_at_json`).
+        let mut extra = None;
         match origin {
             Origin::None => {}
             Origin::Text(o) => self.text.comment_with(|out| {
@@ -87,30 +98,45 @@ impl Doc {
             Origin::At(p, loc) => self.text.comment_with(|out| {
                 out.push_str(" # ");
                 let start = out.len();
-                p.write_at(loc, out);
+                let e = p.write_at_json(loc, out);
                 if p.may_hold_line_end() {
                     one_line_from(out, start);
+                } else {
+                    extra = Some(e);
                 }
             }),
             // The names as `{:?}` writes them (escaped: no line end), then the place.
             Origin::Secret(p, secret, key, loc) => self.text.comment_with(|out| {
+                let begin = out.len();
                 out.push_str(" # secret ");
                 push_debug(out, secret);
                 out.push_str(" key ");
                 push_debug(out, key);
                 out.push_str(", ");
                 let start = out.len();
-                p.write_at(loc, out);
+                let names = out.get(begin..).map_or(0, |s| json_len(s) - s.len());
+                let e = p.write_at_json(loc, out);
                 if p.may_hold_line_end() {
                     one_line_from(out, start);
+                } else {
+                    extra = Some(names + e);
                 }
             }),
         }
+        let written = self.text.since(at);
+        let json = match extra {
+            Some(e) => written.len() + e,
+            None => json_len(written),
+        };
+        self.layout.other(json);
     }
 
     /// Table path segments: the helpers' fixed words stay bare, every name is quoted, as
     /// KumoMTA's documentation writes them (`[pool."shared"."shared-00"]`).
-    fn push_segment(out: &mut String, seg: &str) {
+    /// Returns the segment as [`shard::header_segments`] reads it back (the text between
+    /// its quotes or bare, whether quoted), or `None` when it was escaped (then only
+    /// reading the line gives that text).
+    fn push_segment<'s>(out: &mut String, seg: &'s str) -> Option<(&'s str, bool)> {
         let fixed = matches!(
             seg,
             "source"
@@ -131,35 +157,50 @@ impl Doc {
         );
         if fixed {
             out.push_str(seg);
+            Some((seg, false))
         } else {
-            push_quoted(out, seg);
+            push_quoted_checked(out, seg).then_some((seg, true))
         }
     }
 
     fn header(&mut self, open: &str, path: &[&str], close: &str, origin: Origin<'_>) {
         // A blank line before each table: code when it separates the table from code, a
         // comment's layout when it only separates it from the header comments.
+        let blank = self.text.len();
         if self.text.has_code() {
-            self.text.code("\n");
+            self.text.code_newline();
         } else if !self.text.is_empty() {
             self.text.comment("\n");
         }
+        // A line end is `\n` in JSON.
+        self.layout.other(2 * (self.text.len() - blank));
         let at = self.text.len();
+        // The unit's key is found from the first segments as written; only a segment that
+        // was escaped needs the line read again.
+        let mut segs = [None; 3];
+        let mut as_written = true;
         self.text.code_with(|out| {
             out.push_str(open);
             for (i, seg) in path.iter().enumerate() {
                 if i > 0 {
                     out.push('.');
                 }
-                Self::push_segment(out, seg);
+                let written = Self::push_segment(out, seg);
+                if let Some(slot) = segs.get_mut(i) {
+                    *slot = written;
+                    as_written &= written.is_some();
+                }
             }
             out.push_str(close);
         });
         let line = self.text.since(at);
-        self.layout.table(at, line);
+        if !as_written {
+            segs = shard::header_segments(line);
+        }
+        self.layout.table_segments(at, segs);
         self.layout.code_line(json_len(line));
         self.origin(origin);
-        self.text.code("\n");
+        self.text.code_newline();
     }
 
     /// `[a."b"]`: each segment quoted when it is not a bare key (domains always are).
@@ -208,7 +249,7 @@ impl Doc {
         });
         self.layout.code_line(json_len(self.text.since(at)));
         self.origin(origin);
-        self.text.code("\n");
+        self.text.code_newline();
     }
 
     /// `k = v` for a typed value, written straight in KumoMTA's spelling
@@ -222,7 +263,7 @@ impl Doc {
         });
         self.layout.code_line(json_len(self.text.since(at)));
         self.origin(Origin::At(p, loc));
-        self.text.code("\n");
+        self.text.code_newline();
     }
 
     /// The text, and where its units of sharding are ([`super::shard::split`] reads both).
@@ -263,6 +304,11 @@ fn push_key(out: &mut String, k: &str) {
 
 /// A TOML basic string, into `out`.
 pub fn push_quoted(out: &mut String, s: &str) {
+    push_quoted_checked(out, s);
+}
+
+/// [`push_quoted`]; true when `s` was written as it is (nothing escaped).
+fn push_quoted_checked(out: &mut String, s: &str) -> bool {
     out.push('"');
     // Nothing to escape (no quote, backslash or control character: C0, DEL, and C1, whose
     // UTF-8 starts with 0xC2): the text as it is.
@@ -274,7 +320,7 @@ pub fn push_quoted(out: &mut String, s: &str) {
     if !escape {
         out.push_str(s);
         out.push('"');
-        return;
+        return true;
     }
     for c in s.chars() {
         match c {
@@ -290,29 +336,15 @@ pub fn push_quoted(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+    false
 }
 
 /// An integer in decimal, as `write!("{n}")` writes it.
 pub fn push_int(out: &mut String, n: i64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut m = n.unsigned_abs();
-    loop {
-        i -= 1;
-        if let Some(d) = buf.get_mut(i) {
-            *d = b'0' + (m % 10) as u8;
-        }
-        m /= 10;
-        if m == 0 || i == 0 {
-            break;
-        }
-    }
     if n < 0 {
         out.push('-');
     }
-    for &d in buf.get(i..).unwrap_or_default() {
-        out.push(char::from(d));
-    }
+    kumoc_lang::units::push_decimal(out, n.unsigned_abs());
 }
 
 pub(crate) fn write_value(out: &mut String, v: &Value) {
