@@ -262,16 +262,7 @@ fn checks_kept_across_edits_are_a_fresh_analysis() {
     steps.push(vec![(files[1].0.clone(), moved)]);
     steps.push(files.clone());
     for (i, step) in steps.iter().enumerate() {
-        let inputs: Vec<Input> = step
-            .iter()
-            .map(|(n, t)| Input {
-                name: n.clone(),
-                bytes: t.clone().into_bytes(),
-                path: n.clone(),
-                pieces: None,
-            })
-            .collect();
-        let got = session.analyze(inputs, &Options::default());
+        let got = session.analyze(inputs(step), &Options::default());
         let named: Vec<(String, Vec<u8>)> = step
             .iter()
             .map(|(n, t)| (n.clone(), t.clone().into_bytes()))
@@ -290,23 +281,25 @@ fn checks_kept_across_edits_are_a_fresh_analysis() {
     }
 }
 
+/// The session's inputs for `files` (name, text), without pieces.
+fn inputs(files: &[(String, String)]) -> Vec<Input> {
+    files
+        .iter()
+        .map(|(n, t)| Input {
+            name: n.clone(),
+            bytes: t.clone().into_bytes(),
+            path: n.clone(),
+            pieces: None,
+        })
+        .collect()
+}
+
 /// An edit inside one statement of a large file re-parses that file per statement; files
 /// it did not touch keep their trees.
 #[test]
 fn an_edit_reuses_what_it_did_not_touch() {
     let files = bench(200, 4);
     let mut session = Session::new();
-    let inputs = |files: &[(String, String)]| -> Vec<Input> {
-        files
-            .iter()
-            .map(|(n, t)| Input {
-                name: n.clone(),
-                bytes: t.clone().into_bytes(),
-                path: n.clone(),
-                pieces: None,
-            })
-            .collect()
-    };
     session.analyze(inputs(&files), &Options::default());
     let stdlib = kumoc_compiler::stdlib::FILES.len();
     assert_eq!(session.last.parsed, stdlib + 4);

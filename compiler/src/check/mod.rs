@@ -163,15 +163,9 @@ pub fn check_file(
     release: Option<&KumoVersion>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<HBlock> {
-    let mut cx = Cx {
-        file,
-        text,
-        diags,
-        trailing: None,
-        release: release.cloned(),
-        present: &[],
-    };
-    cx.body(&crate::schema::ROOT, items).1
+    Cx::new(file, text, release, diags)
+        .body(&crate::schema::ROOT, items)
+        .1
 }
 
 /// The release a deployment declares, read from the syntax trees of its files: the
@@ -245,6 +239,25 @@ struct Cx<'a, 't, 'd> {
     /// The statements of the block being checked: renaming a field to one of the keys
     /// written there would only trade an unknown field for a duplicate.
     present: &'a [Stmt],
+}
+
+impl<'t, 'd> Cx<'_, 't, 'd> {
+    /// The checker of file `file` (`text`), for a deployment declaring `release`.
+    fn new(
+        file: FileId,
+        text: &'t str,
+        release: Option<&KumoVersion>,
+        diags: &'d mut Vec<Diagnostic>,
+    ) -> Self {
+        Cx {
+            file,
+            text,
+            diags,
+            trailing: None,
+            release: release.cloned(),
+            present: &[],
+        }
+    }
 }
 
 impl<'a> Cx<'a, '_, '_> {

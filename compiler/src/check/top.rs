@@ -26,16 +26,9 @@ pub fn check_stmt(
     release: Option<&KumoVersion>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<HBlock> {
-    let mut cx = Cx {
-        file,
-        text,
-        diags,
-        trailing: None,
-        release: release.cloned(),
-        present: &[],
-    };
     // The top level has no fields: an attribute there is reported and dropped.
-    cx.body(&crate::schema::ROOT, std::slice::from_ref(stmt))
+    Cx::new(file, text, release, diags)
+        .body(&crate::schema::ROOT, std::slice::from_ref(stmt))
         .1
         .pop()
 }
