@@ -107,14 +107,12 @@ impl Doc {
             }),
             // The names as `{:?}` writes them (escaped: no line end), then the place.
             Origin::Secret(p, secret, key, loc) => self.text.comment_with(|out| {
-                let begin = out.len();
                 out.push_str(" # secret ");
-                push_debug(out, secret);
+                let mut names = push_debug(out, secret);
                 out.push_str(" key ");
-                push_debug(out, key);
+                names += push_debug(out, key);
                 out.push_str(", ");
                 let start = out.len();
-                let names = out.get(begin..).map_or(0, |s| json_len(s) - s.len());
                 let e = p.write_at_json(loc, out);
                 if p.may_hold_line_end() {
                     one_line_from(out, start);
