@@ -29,11 +29,9 @@
 //! The hard limit then holds whatever the comments: a shard whose text is over
 //! [`HARD_LIMIT`] loses its comments.
 //!
-//! The units are not found by reading the file again: its writer (`toml::Doc`) records
-//! where each starts as it writes its table header, and the JSON size of what is not code
-//! (comments, blank lines) as it writes it ([`Layout`]); a unit's text is then sized as
-//! JSON once, and its code is the rest. A test checks that against reading the text line
-//! by line.
+//! The units and their code sizes are not found by reading the file again: its writer
+//! (`toml::Doc`) records them as it writes each table header and each line of code
+//! ([`Layout`]); a test checks that record against reading the text line by line.
 
 use std::collections::BTreeMap;
 
@@ -48,19 +46,19 @@ pub const INLINE_BUDGET: usize = 16 * 1024;
 pub const HARD_LIMIT: usize = 250_000;
 
 /// Where the units of a data file are (see the module documentation), recorded by its
-/// writer (`toml::Doc`) as it writes each table header and each comment: the lead's and
-/// each unit's text that is not code (comments, blank lines) sized as JSON, and each unit's
-/// start and key hash. Their code is what is left of their text once that is taken out
-/// ([`Self::sizes`]): exactly what reading the text again line by line finds (`units`,
-/// which the tests compare with), the text sized as JSON once a unit, not line by line.
+/// writer (`toml::Doc`) as it writes each table header and each line of code: the lead's
+/// code, and each unit's start, key hash and code, exactly what reading the text again
+/// line by line finds (`units`, which the tests compare with), without reading it again.
 #[derive(Default)]
 pub struct Layout {
     /// Where the first table starts, once there is one.
     lead_end: Option<usize>,
-    /// Bytes (JSON-escaped) before the first table that are not code.
-    lead_other: usize,
-    /// Each unit: where it starts in the text, the hash of its key, its bytes that are not
-    /// code (comments and blank lines), JSON-escaped.
+    /// Bytes of code (JSON-escaped, see [`code_len`]) before the first table, and of the
+    /// whole text there ([`json_len`]).
+    lead_code: usize,
+    lead_json: usize,
+    /// Each unit: where it starts in the text, the hash of its key, its bytes of code and
+    /// of its whole text (comments and blank lines too), JSON-escaped.
     units: Vec<Recorded>,
     /// The key of the last unit, and a buffer for the next header's.
     key: String,
@@ -71,14 +69,6 @@ pub struct Layout {
 #[derive(Clone, Copy)]
 struct Recorded {
     start: usize,
-    hash: u64,
-    other: usize,
-}
-
-/// A unit's text and sizes: its bytes of code (JSON-escaped, see [`code_len`]) and of its
-/// whole text (comments and blank lines too), and the shard its key hashes to.
-struct Sized<'t> {
-    text: &'t str,
     hash: u64,
     code: usize,
     json: usize,
@@ -101,51 +91,34 @@ impl Layout {
         self.units.push(Recorded {
             start: at,
             hash: mix(fnv1a(self.key.as_bytes())),
-            other: 0,
+            code: 0,
+            json: 0,
         });
+    }
+
+    /// A line with code whose code (without the line end) is `json` bytes JSON-escaped:
+    /// `json` and the escaped line end, in the lead or the current unit (its comment goes
+    /// to [`Self::other`]).
+    pub(crate) fn code_line(&mut self, json: usize) {
+        match self.units.last_mut() {
+            Some(u) => {
+                u.code += json + 2;
+                u.json += json + 2;
+            }
+            None => {
+                self.lead_code += json + 2;
+                self.lead_json += json + 2;
+            }
+        }
     }
 
     /// Text that is not code (a comment, a blank line) of `json` bytes JSON-escaped, in the
     /// lead or the current unit.
     pub(crate) fn other(&mut self, json: usize) {
         match self.units.last_mut() {
-            Some(u) => u.other += json,
-            None => self.lead_other += json,
+            Some(u) => u.json += json,
+            None => self.lead_json += json,
         }
-    }
-
-    /// The lead of `text` (what precedes the first table) with its bytes of code and of its
-    /// whole text (JSON-escaped), and each unit with its own: a unit's text is sized as JSON
-    /// once (in blocks the compiler vectorizes), its code is that less what is not code.
-    fn sizes<'t>(&self, text: &'t str) -> ((&'t str, usize, usize), Vec<Sized<'t>>) {
-        let lead_end = self.lead_end.unwrap_or(text.len()).min(text.len());
-        let lead = text.get(..lead_end).unwrap_or("");
-        let lead_json = json_len(lead);
-        let ends = self
-            .units
-            .iter()
-            .skip(1)
-            .map(|u| u.start)
-            .chain([text.len()]);
-        let units = self
-            .units
-            .iter()
-            .zip(ends)
-            .map(|(u, end)| {
-                let t = text.get(u.start..end).unwrap_or("");
-                let json = json_len(t);
-                Sized {
-                    text: t,
-                    hash: u.hash,
-                    code: json.saturating_sub(u.other),
-                    json,
-                }
-            })
-            .collect();
-        (
-            (lead, lead_json.saturating_sub(self.lead_other), lead_json),
-            units,
-        )
     }
 }
 
@@ -154,7 +127,10 @@ impl Layout {
 /// else the shards as (file name, text), named `<stem>-<i>-of-<n>.toml`
 /// (`names::shard_file`).
 pub fn split(name: &str, text: &str, layout: &Layout) -> Option<Vec<(String, String)>> {
-    let ((lead, lead_code, lead_json), units) = layout.sizes(text);
+    let lead_end = layout.lead_end.unwrap_or(text.len()).min(text.len());
+    let lead = text.get(..lead_end).unwrap_or("");
+    let lead_code = layout.lead_code;
+    let units = &layout.units;
     let total: usize = lead_code + units.iter().map(|u| u.code).sum::<usize>();
     if total <= INLINE_BUDGET {
         return None;
@@ -168,7 +144,7 @@ pub fn split(name: &str, text: &str, layout: &Layout) -> Option<Vec<(String, Str
         // A unit over the budget by itself (a very long value) cannot be split: it is not
         // counted, so it does not double the count for nothing (its shard's text is
         // bounded by leaving out comments).
-        for &Sized { hash, code, .. } in &units {
+        for &Recorded { hash, code, .. } in units {
             if let Some(s) = sizes.get_mut(bucket(hash, count)) {
                 *s += if code > CODE_BUDGET { 0 } else { code };
             }
@@ -189,15 +165,20 @@ pub fn split(name: &str, text: &str, layout: &Layout) -> Option<Vec<(String, Str
     // text is allocated once, and JSON-escaped, for the hard limit (the sum of its parts':
     // no shard is read again).
     let n = usize::try_from(count).unwrap_or(1);
+    let ends = units.iter().skip(1).map(|u| u.start).chain([text.len()]);
     let placed: Vec<(&str, usize, usize)> = units
         .iter()
-        .map(|u| (u.text, bucket(u.hash, count), u.json))
+        .zip(ends)
+        .map(|(u, end)| {
+            let t = text.get(u.start..end).unwrap_or("");
+            (t, bucket(u.hash, count), u.json)
+        })
         .collect();
     let mut bytes = vec![lead_comments.len(); n];
     let mut json = vec![json_len(&lead_comments); n];
     if let (Some(b), Some(j)) = (bytes.first_mut(), json.first_mut()) {
         *b = lead.len();
-        *j = lead_json;
+        *j = layout.lead_json;
     }
     for &(t, i, j) in &placed {
         if let (Some(b), Some(s)) = (bytes.get_mut(i), json.get_mut(i)) {
@@ -276,9 +257,6 @@ pub fn strip_comments(text: &str) -> String {
 /// length, and U+2028 and U+2029 (three bytes each) three more.
 pub fn json_len(s: &str) -> usize {
     let b = s.as_bytes();
-    if b.len() >= LONG {
-        return json_len_long(s);
-    }
     let mut extra = 0usize;
     let mut high = 0u8;
     let mut blocks = b.chunks_exact(16);
@@ -305,40 +283,6 @@ pub fn json_len(s: &str) -> usize {
             extra += usize::from(JSON_EXTRA[usize::from(c)]);
             high |= c;
         }
-    }
-    let separators = if high < 0x80 {
-        0
-    } else {
-        s.matches(['\u{2028}', '\u{2029}']).count()
-    };
-    s.len() + extra + 3 * separators
-}
-
-/// From this many bytes on, [`json_len`] counts in lanes ([`json_len_long`]).
-const LONG: usize = 256;
-
-/// [`json_len`] of a long text (a data file's unit, a whole policy file): 32 bytes at a
-/// time into 32 lanes of counts, added up every 48 blocks (at most 5 a byte: 240 fits a
-/// `u8`), so the loop is vector additions only; the bytes after the last block one at a
-/// time.
-fn json_len_long(s: &str) -> usize {
-    let (blocks, rest) = s.as_bytes().as_chunks::<32>();
-    let mut extra = 0usize;
-    let mut high = [0u8; 32];
-    for group in blocks.chunks(48) {
-        let mut lanes = [0u8; 32];
-        for block in group {
-            for ((lane, h), &c) in lanes.iter_mut().zip(high.iter_mut()).zip(block) {
-                *lane += json_extra(c);
-                *h |= c;
-            }
-        }
-        extra += lanes.iter().map(|&l| usize::from(l)).sum::<usize>();
-    }
-    let mut high = high.iter().fold(0u8, |h, &c| h | c);
-    for &c in rest {
-        extra += usize::from(JSON_EXTRA[usize::from(c)]);
-        high |= c;
     }
     let separators = if high < 0x80 {
         0
@@ -639,7 +583,8 @@ pub(super) mod tests {
         let mut at = lead.len();
         Layout {
             lead_end: (!units.is_empty()).then_some(lead.len()),
-            lead_other: lead_json - lead_code,
+            lead_code,
+            lead_json,
             units: units
                 .iter()
                 .map(|u| {
@@ -648,7 +593,8 @@ pub(super) mod tests {
                     Recorded {
                         start,
                         hash: mix(fnv1a(u.key.as_bytes())),
-                        other: u.json - u.code,
+                        code: u.code,
+                        json: u.json,
                     }
                 })
                 .collect(),
@@ -656,20 +602,16 @@ pub(super) mod tests {
         }
     }
 
-    /// What the writer recorded in `layout` is what reading `text` line by line finds: the
-    /// same units, and the same sizes of their code and text.
+    /// What the writer recorded in `layout` is what reading `text` line by line finds.
     pub(in crate::emit) fn assert_layout_matches(text: &str, layout: &Layout) {
         let (lead, (lead_code, lead_json), units) = units(text);
-        let ((got_lead, got_lead_code, got_lead_json), got) = layout.sizes(text);
         assert_eq!(layout.lead_end.unwrap_or(text.len()), lead.len(), "{text}");
-        assert_eq!(got_lead, lead, "{text}");
-        assert_eq!(got_lead_code, lead_code, "{text}");
-        assert_eq!(got_lead_json, lead_json, "{text}");
-        assert_eq!(got.len(), units.len(), "{text}");
+        assert_eq!(layout.lead_code, lead_code, "{text}");
+        assert_eq!(layout.lead_json, lead_json, "{text}");
+        assert_eq!(layout.units.len(), units.len(), "{text}");
         let mut at = lead.len();
-        for ((got, recorded), u) in got.iter().zip(&layout.units).zip(&units) {
-            assert_eq!(recorded.start, at, "{}", u.text);
-            assert_eq!(got.text, u.text);
+        for (got, u) in layout.units.iter().zip(&units) {
+            assert_eq!(got.start, at, "{}", u.text);
             assert_eq!(got.hash, mix(fnv1a(u.key.as_bytes())), "{}", u.text);
             assert_eq!(got.code, u.code, "{}", u.text);
             assert_eq!(got.json, u.json, "{}", u.text);

@@ -196,6 +196,7 @@ impl Doc {
             segs = shard::header_segments(line);
         }
         self.layout.table_segments(at, segs);
+        self.layout.code_line(json_len(line));
         self.origin(origin);
         self.text.code_newline();
     }
@@ -238,11 +239,13 @@ impl Doc {
     }
 
     fn kv_origin(&mut self, k: &str, v: &Value, origin: Origin<'_>) {
+        let at = self.text.len();
         self.text.code_with(|out| {
             push_key(out, k);
             out.push_str(" = ");
             write_value(out, v);
         });
+        self.layout.code_line(json_len(self.text.since(at)));
         self.origin(origin);
         self.text.code_newline();
     }
@@ -250,11 +253,13 @@ impl Doc {
     /// `k = v` for a typed value, written straight in KumoMTA's spelling
     /// ([`values::write_toml`], the same text as [`values::toml`]).
     pub fn kv_typed_at(&mut self, k: &str, v: &Typed, p: &Provenance<'_>, loc: Loc) {
+        let at = self.text.len();
         self.text.code_with(|out| {
             push_key(out, k);
             out.push_str(" = ");
             values::write_toml(out, v);
         });
+        self.layout.code_line(json_len(self.text.since(at)));
         self.origin(Origin::At(p, loc));
         self.text.code_newline();
     }
