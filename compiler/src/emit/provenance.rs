@@ -327,20 +327,22 @@ pub(crate) fn is_bare(s: &str) -> bool {
 /// `s` as `{s:?}` writes it (quoted, Rust's escapes), into `out`: straight when it is
 /// printable ASCII without a quote or a backslash (a domain, most names), which `{:?}`
 /// writes as it is; through the formatter otherwise. Checked without an early exit, so the
-/// check vectorizes. Returns what Go's JSON encoding adds to what it wrote (see
-/// [`json_len`]): for a plain name its two quotes and any `<` `>` `&` (five bytes each),
-/// counted in the same pass.
+/// check is one table lookup a byte without a branch (names are short). Returns what Go's
+/// JSON encoding adds to what it wrote (see [`json_len`]): for a plain name its two quotes
+/// and any `<` `>` `&` (five bytes each).
 pub(crate) fn push_debug(out: &mut String, s: &str) -> usize {
-    let (plain, long) = s.bytes().fold((true, 0usize), |(ok, long), b| {
-        (
-            ok & (b.wrapping_sub(0x20) < 0x5f) & (b != b'"') & (b != b'\\'),
-            long + usize::from((b == b'<') | (b == b'>') | (b == b'&')),
-        )
-    });
-    if plain {
+    let class = s.bytes().fold(0u8, |c, b| c | DEBUG_CLASS[usize::from(b)]);
+    if class & NOT_PLAIN == 0 {
         out.push('"');
         out.push_str(s);
         out.push('"');
+        let long = if class & JSON_LONG == 0 {
+            0
+        } else {
+            s.bytes()
+                .filter(|&b| matches!(b, b'<' | b'>' | b'&'))
+                .count()
+        };
         2 + 5 * long
     } else {
         let start = out.len();
@@ -348,6 +350,27 @@ pub(crate) fn push_debug(out: &mut String, s: &str) -> usize {
         out.get(start..).map_or(0, json_extra)
     }
 }
+
+/// A byte that `{:?}` writes otherwise (not printable ASCII, a quote, a backslash).
+const NOT_PLAIN: u8 = 1;
+/// A byte that Go's JSON encoding writes in six (`<` `>` `&`).
+const JSON_LONG: u8 = 2;
+
+/// [`NOT_PLAIN`] and [`JSON_LONG`] of each byte, for [`push_debug`]: one lookup a byte.
+static DEBUG_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b < 0x20 || b >= 0x7f || b == b'"' || b == b'\\' {
+            t[c] = NOT_PLAIN;
+        } else if b == b'<' || b == b'>' || b == b'&' {
+            t[c] = JSON_LONG;
+        }
+        c += 1;
+    }
+    t
+};
 
 /// What the emitters use to write comments: places, the list of source files, and whether
 /// comments are written at all (not in the canonical form).
