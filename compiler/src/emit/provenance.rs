@@ -389,9 +389,11 @@ struct Last {
     file: u32,
     /// Its statement (`NONE`: nothing kept).
     node: u32,
-    /// Its text (`mail.kumo: queue default`), of which the first `parent_len` bytes are its
-    /// enclosing block's place (when it has one).
+    /// Its text and the separator of a place in it (`mail.kumo: queue default > `), so
+    /// such a place is two copies: this and its segment. The place itself is the first
+    /// `len` bytes, its enclosing block's place (when it has one) the first `parent_len`.
     text: String,
+    len: usize,
     parent_len: usize,
     /// What JSON adds to `text`, and to its first `parent_len` bytes.
     extra: usize,
@@ -413,6 +415,7 @@ impl<'s> Provenance<'s> {
                 file: u32::MAX,
                 node: NONE,
                 text: String::new(),
+                len: 0,
                 parent_len: 0,
                 extra: 0,
                 parent_extra: 0,
@@ -457,21 +460,20 @@ impl<'s> Provenance<'s> {
         let mut last = self.last.borrow_mut();
         if i != NONE && last.file == file && last.node != NONE {
             if i == last.node {
-                out.push_str(&last.text);
+                out.push_str(last.text.get(..last.len).unwrap_or(""));
                 return last.extra;
             }
             let parent = self.places.parent(file, i);
             // ` > ` is escaped as ` \u003e `.
             if parent == last.node {
                 out.push_str(&last.text);
-                out.push_str(" > ");
                 let (seg, extra) = self.places.seg(file, i);
                 out.push_str(seg);
                 return last.extra + 5 + extra;
             }
             if parent != NONE && parent == self.places.parent(file, last.node) {
-                out.push_str(last.text.get(..last.parent_len).unwrap_or(""));
-                out.push_str(" > ");
+                // The enclosing block's place and the separator after it.
+                out.push_str(last.text.get(..last.parent_len + 3).unwrap_or(""));
                 let (seg, extra) = self.places.seg(file, i);
                 out.push_str(seg);
                 return last.parent_extra + 5 + extra;
@@ -501,9 +503,11 @@ impl<'s> Provenance<'s> {
         last.node = i;
         last.text.clear();
         last.text.push_str(out.get(start..).unwrap_or(""));
+        last.len = last.text.len();
+        last.text.push_str(" > ");
         last.extra = origin_extra + path_extra;
         let (seg, extra) = self.places.seg(file, i);
-        last.parent_len = last.text.len().saturating_sub(" > ".len() + seg.len());
+        last.parent_len = last.len.saturating_sub(" > ".len() + seg.len());
         last.parent_extra = last.extra.saturating_sub(5 + extra);
         last.extra
     }
