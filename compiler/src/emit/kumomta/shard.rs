@@ -427,7 +427,7 @@ fn write_unit_key(line: &str, key: &mut String) {
 
 /// The unit key of a header whose first segments are `segs` (see [`header_segments`]), in
 /// parts to be joined.
-fn segments_key<'a>(segs: [Option<(&'a str, bool)>; 3]) -> [&'a str; 3] {
+fn segments_key(segs: [Option<(&str, bool)>; 3]) -> [&str; 3] {
     let seg = |i: usize| segs.get(i).copied().flatten();
     let bare = |i: usize| seg(i).filter(|(_, quoted)| !quoted).map(|(s, _)| s);
     match (bare(0), seg(1), seg(2)) {
