@@ -83,7 +83,8 @@ impl<'t, 'd> Resolver<'t, 'd> {
     /// estimated size, must fit (K1012, a warning: the sizes are estimates; `build --secrets`
     /// checks the real files).
     fn secret_sizes(&mut self, d: &Deployment) {
-        let mut estimate: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+        // Hashed (looked up once per domain, read back in the secrets' order).
+        let mut estimate: rustc_hash::FxHashMap<&str, (u64, u64)> = Default::default();
         for dom in &d.domains {
             let Some(k) = &dom.dkim else { continue };
             // A key read from Vault is in no Secret.
