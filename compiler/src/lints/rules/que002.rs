@@ -167,8 +167,11 @@ struct KumoDefaults {
     retry_interval: Option<u64>,
     /// The last schedule counted (`max_age`, `retry_interval`, `max_retry_interval`) and
     /// its attempts before `max_age`.
-    last: std::cell::Cell<Option<((u64, u64, Option<u64>), usize)>>,
+    last: std::cell::Cell<Option<(Schedule, usize)>>,
 }
+
+/// A retry schedule: `max_age`, `retry_interval` and `max_retry_interval`, in milliseconds.
+type Schedule = (u64, u64, Option<u64>);
 
 fn check_scope(
     cx: &LintContext<'_>,
