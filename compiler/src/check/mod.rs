@@ -455,7 +455,7 @@ impl<'a> Cx<'a, '_, '_> {
                     );
                     None
                 } else {
-                    match path.segments.as_slice() {
+                    match &path.segments[..] {
                         [ns, name] if ns.name == "provider" => {
                             Some((name.name.as_str().to_owned(), self.loc(name.span)))
                         }

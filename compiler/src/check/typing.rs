@@ -359,7 +359,7 @@ impl Cx<'_, '_, '_> {
                 self.unknown_enum(variants, &b.to_string(), loc);
                 return None;
             }
-            (Ty::Ref(kind), ValueKind::Path(p)) => match p.segments.as_slice() {
+            (Ty::Ref(kind), ValueKind::Path(p)) => match &p.segments[..] {
                 [one] => Typed::Ref(*kind, one.name.clone()),
                 _ => {
                     self.mismatch(ty, v);
@@ -419,7 +419,7 @@ impl Cx<'_, '_, '_> {
                 Typed::Trigger(Trigger::Immediate)
             }
             (Ty::Trigger, ValueKind::Call(c)) if c.callee.is("threshold") => {
-                let [arg] = c.args.as_slice() else {
+                let [arg] = &c.args[..] else {
                     self.push(
                         Diagnostic::new(
                             codes::INVALID_CALL,
@@ -439,7 +439,7 @@ impl Cx<'_, '_, '_> {
             }
             (Ty::Match, ValueKind::Call(c)) => {
                 let name = c.callee.text();
-                let arg = match c.args.as_slice() {
+                let arg = match &c.args[..] {
                     [a] if a.name.is_none() => match &a.value.kind {
                         ValueKind::Str(s) => Some(s.value.clone()),
                         _ => None,
@@ -544,7 +544,7 @@ impl Cx<'_, '_, '_> {
             }
         }
         // One or two arguments, each a plain string.
-        let parts = match c.args.as_slice() {
+        let parts = match &c.args[..] {
             [n] => string(n).map(|n| (n, None)),
             [n, k] => string(n).zip(string(k)).map(|(n, k)| (n, Some(k))),
             _ => None,
@@ -600,7 +600,7 @@ impl Cx<'_, '_, '_> {
             );
             return None;
         }
-        let [arg] = c.args.as_slice() else {
+        let [arg] = &c.args[..] else {
             self.push(
                 Diagnostic::new(
                     codes::INVALID_CALL,
