@@ -219,14 +219,14 @@ impl Cx<'_, '_, '_> {
                 codes::INVALID_RATE,
                 "rate",
                 v,
-                Typed::Rate,
+                |r| Typed::Rate(Box::new(r)),
             )?,
             (Ty::Rate, ValueKind::Str(s)) => self.lit(
                 units::parse_rate(&s.value),
                 codes::INVALID_RATE,
                 "rate",
                 v,
-                Typed::Rate,
+                |r| Typed::Rate(Box::new(r)),
             )?,
             (
                 Ty::Limit,
@@ -380,7 +380,7 @@ impl Cx<'_, '_, '_> {
                 codes::INVALID_VERSION,
                 "KumoMTA release",
                 v,
-                Typed::Version,
+                |r| Typed::Version(Box::new(r)),
             )?,
             (Ty::Regex, ValueKind::Str(s)) => match regex_error(&s.value) {
                 None => Typed::Regex(s.value.clone()),
@@ -416,7 +416,7 @@ impl Cx<'_, '_, '_> {
             }
             (Ty::Action, ValueKind::Call(c)) => return self.set_config(c, loc),
             (Ty::Trigger, ValueKind::Path(p)) if p.is("immediate") => {
-                Typed::Trigger(Trigger::Immediate)
+                Typed::Trigger(Box::new(Trigger::Immediate))
             }
             (Ty::Trigger, ValueKind::Call(c)) if c.callee.is("threshold") => {
                 let [arg] = &c.args[..] else {
@@ -433,7 +433,7 @@ impl Cx<'_, '_, '_> {
                 };
                 let rate = self.value(&Ty::Rate, &arg.value)?;
                 match rate.value {
-                    Typed::Rate(r) => Typed::Trigger(Trigger::Threshold(r)),
+                    Typed::Rate(r) => Typed::Trigger(Box::new(Trigger::Threshold(*r))),
                     _ => return None,
                 }
             }

@@ -470,7 +470,10 @@ impl<'t, 'd> Resolver<'t, 'd> {
     fn shaping_block(&self, mut b: HBlock) -> ShapingBlock {
         let key = shaping_key(b.label.take());
         let loc = b.header_loc();
-        let from = b.from.take().map(|(value, loc)| Spanned { value, loc });
+        let from = b.from.take().map(|f| Spanned {
+            value: f.0,
+            loc: f.1,
+        });
         let mut shaping = shaping_owned(b);
         if let Some(f) = &from {
             // Start from the preset's egress settings; the block's own settings win.
