@@ -37,7 +37,6 @@ pub use source::{FileId, SourceFile, Sources};
 
 use std::sync::Arc;
 
-use check::HBlock;
 use kumoc_lang::units::KumoVersion;
 use kumoc_lang::{Parse, SyntaxError};
 use source::Loc;
@@ -269,17 +268,27 @@ pub(crate) fn declared_release(
     )
 }
 
-/// The checked blocks of a deployment's files, for resolve.
-#[derive(Default)]
-pub(crate) struct Checked {
-    stdlib: Vec<HBlock>,
-    user: Vec<HBlock>,
+/// The checked blocks of a deployment's files, for resolve: owned (`HBlock`), or borrowed
+/// from a [`session`]'s cache (`Cow<HBlock>`; see `resolve::Input`).
+pub(crate) struct Checked<B> {
+    stdlib: Vec<B>,
+    user: Vec<B>,
     first_file: Option<FileId>,
 }
 
-impl Checked {
+impl<B> Default for Checked<B> {
+    fn default() -> Self {
+        Self {
+            stdlib: Vec::new(),
+            user: Vec::new(),
+            first_file: None,
+        }
+    }
+}
+
+impl<B> Checked<B> {
     /// Add the checked blocks of file `id` (files in order).
-    pub(crate) fn add(&mut self, id: FileId, is_stdlib: bool, blocks: Vec<HBlock>) {
+    pub(crate) fn add(&mut self, id: FileId, is_stdlib: bool, blocks: impl IntoIterator<Item = B>) {
         if is_stdlib {
             self.stdlib.extend(blocks);
         } else {
@@ -291,10 +300,10 @@ impl Checked {
 
 /// The analysis after checking: resolve, the lints, and the diagnostics in order
 /// (`diagnostics`: the syntax errors and the checks' findings).
-pub(crate) fn analyze_checked(
+pub(crate) fn analyze_checked<B: resolve::Block>(
     sources: Sources,
     parses: Vec<Arc<Parse>>,
-    checked: Checked,
+    checked: Checked<B>,
     mut diagnostics: Vec<Diagnostic>,
     options: &Options,
     mut timings: Timings,

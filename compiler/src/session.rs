@@ -21,13 +21,16 @@
 //! the file is checked again whole. The duplicates among a file's top-level blocks are
 //! found again over the kept blocks (`check::top_level_duplicates`). Resolving and the
 //! lints then run over the whole deployment as in [`crate::analyze_paths`] (their results
-//! depend on all of it). `tests/it/session.rs` compares a session's diagnostics, model
+//! depend on all of it); resolve borrows the kept blocks (`resolve::Input` of `Cow`s: it
+//! copies what the model holds, and a block another merges into, not the blocks).
+//! `tests/it/session.rs` compares a session's diagnostics, model
 //! and trees after random and scripted edits with a fresh analysis's.
 //!
 //! A [`Baseline`] gives the quick diagnostics of an edited file before its full analysis
 //! (what the last one found where the edits changed nothing, and the checks of the
 //! statements they changed), or none when they could flicker.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use kumoc_lang::Parse;
@@ -156,30 +159,44 @@ impl Session {
         let mut diagnostics = pre;
         crate::syntax_diagnostics(&sources, &parses, &mut diagnostics);
         let release = crate::declared_release(&sources, &parses, options);
-        let mut checked = crate::Checked::default();
+        // Taken out of the cache while resolve borrows them (it copies only what the model
+        // holds), then put back.
+        let mut kept: Vec<Option<Checks>> = Vec::with_capacity(sources.len());
         for (((id, f), parse), edit) in sources.iter().zip(&parses).zip(edits) {
-            let Some(known) = self.files.get_mut(&f.name) else {
+            kept.push(self.files.get_mut(&f.name).map(|known| {
+                recheck(
+                    known.checked.take(),
+                    edit,
+                    id,
+                    &f.text,
+                    parse,
+                    release.as_ref(),
+                )
+            }));
+        }
+        let mut checked = crate::Checked::default();
+        for ((id, f), checks) in sources.iter().zip(&kept) {
+            let Some(checks) = checks else {
                 continue;
             };
-            let checks = recheck(
-                known.checked.take(),
-                edit,
-                id,
-                &f.text,
-                parse,
-                release.as_ref(),
-            );
             let mut blocks = Vec::with_capacity(checks.stmts.len());
             for c in &checks.stmts {
                 diagnostics.extend(c.diagnostics.iter().cloned());
-                blocks.extend(c.block.iter().cloned());
+                blocks.extend(c.block.as_ref().map(Cow::Borrowed));
             }
             check::top_level_duplicates(&mut blocks, &mut diagnostics);
             checked.add(id, f.is_stdlib, blocks);
-            known.checked = Some(checks);
         }
         timings.lap("check", &mut clock);
-        crate::analyze_checked(sources, parses, checked, diagnostics, options, timings)
+        let analysis =
+            crate::analyze_checked(sources, parses, checked, diagnostics, options, timings);
+        // A name given twice keeps the checks of its last file, as its tree.
+        for ((_, f), checks) in analysis.sources.iter().zip(kept) {
+            if let Some(known) = self.files.get_mut(&f.name) {
+                known.checked = checks;
+            }
+        }
+        analysis
     }
 }
 

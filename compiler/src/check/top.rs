@@ -11,6 +11,7 @@
 //! the junk after a value is always in the value's block. The unit test below keeps the
 //! first true.
 
+use std::borrow::Borrow;
 use std::collections::hash_map::Entry;
 
 use super::*;
@@ -35,17 +36,19 @@ pub fn check_stmt(
 
 /// Drop from `blocks` (a file's checked top-level blocks, in order) each one that repeats
 /// an earlier one, with its finding in `diags`, as [`check_file`] does.
-pub fn top_level_duplicates(blocks: &mut Vec<HBlock>, diags: &mut Vec<Diagnostic>) {
+pub fn top_level_duplicates<B: Borrow<HBlock>>(blocks: &mut Vec<B>, diags: &mut Vec<Diagnostic>) {
     let mut first: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
     first.reserve(blocks.len());
     let mut repeated = Vec::new();
     for (i, h) in blocks.iter().enumerate() {
+        let h: &HBlock = h.borrow();
         if !indexed(h) {
             continue;
         }
         match first.entry(h.key()) {
             Entry::Occupied(e) => {
                 if let Some(prev) = blocks.get(*e.get()) {
+                    let prev: &HBlock = prev.borrow();
                     diags.push(duplicate_block(h, prev.header_loc()));
                 }
                 repeated.push(i);

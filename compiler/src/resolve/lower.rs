@@ -1,6 +1,7 @@
 //! Phase B, lowering: the merged, checked tree becomes the [`Deployment`] model, each value
 //! with where it was written and each default applied.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::Resolver;
@@ -14,13 +15,13 @@ use crate::value::{Spanned, Trigger, Typed, TypedAt};
 
 impl<'t, 'd> Resolver<'t, 'd> {
     /// The model. `bulk` (the `domain`, `queue` and `shaping` blocks, outside the tree the
-    /// resolver borrows) is consumed: each block's values move into the model and the rest
-    /// of it is freed as soon as it is lowered, so the typed tree and the model of tens of
-    /// thousands of blocks are never both whole.
+    /// resolver borrows) is consumed: each owned block's values move into the model and the
+    /// rest of it is freed as soon as it is lowered, so the typed tree and the model of tens
+    /// of thousands of blocks are never both whole (a borrowed block's values are copied).
     pub(super) fn lower(
         &mut self,
         environment: Spanned<Environment>,
-        bulk: Vec<HBlock>,
+        bulk: Vec<impl Lowered>,
     ) -> Option<Deployment> {
         let dep = self.top_one("deployment")?;
         let name = Spanned {
@@ -64,7 +65,11 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let dkim_defaults = self.top_one("dkim_defaults");
         // Each vector sized once for its blocks: grown by doubling, tens of thousands of
         // them kept up to twice their room.
-        let count = |kw: &str| bulk.iter().filter(|b| b.schema.keyword == kw).count();
+        let count = |kw: &str| {
+            bulk.iter()
+                .filter(|b| b.block().schema.keyword == kw)
+                .count()
+        };
         let (n_domains, n_queues) = (count("domain"), count("queue"));
         let n_shaping = bulk.len() - n_domains - n_queues;
         let mut domains = Vec::with_capacity(n_domains);
@@ -72,11 +77,11 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let mut shaping = Vec::with_capacity(n_shaping);
         let mut shaping_labels = Vec::with_capacity(n_shaping);
         for b in bulk {
-            match b.schema.keyword {
+            match b.block().schema.keyword {
                 "domain" => domains.push(self.domain(b, dkim_defaults)),
                 "queue" => queues.push(queue(b)),
                 _ => {
-                    shaping_labels.push(b.label_loc());
+                    shaping_labels.push(b.block().label_loc());
                     shaping.push(self.shaping_block(b));
                 }
             }
@@ -183,17 +188,20 @@ impl<'t, 'd> Resolver<'t, 'd> {
         Some(d)
     }
 
-    fn domain(&mut self, mut d: HBlock, dkim_defaults: Option<&HBlock>) -> Domain {
-        let name = d.label.take().unwrap_or_default();
-        let loc = d.header_loc();
+    fn domain<B: Lowered>(&mut self, mut d: B, dkim_defaults: Option<&HBlock>) -> Domain {
+        let name = d.take_label().unwrap_or_default();
+        let loc = d.block().header_loc();
         let vault_mount = dkim_defaults
             .and_then(|b| b.attr("vault_mount"))
             .map(|a| a.key_loc());
-        let dkim = d.blocks.iter_mut().find(|b| b.schema.keyword == "dkim");
-        let dkim = dkim.and_then(|k| {
+        let dkim = d
+            .into_children()
+            .find(|b| b.block().schema.keyword == "dkim");
+        let dkim = dkim.and_then(|mut k| {
             // Read before the values move into the settings.
-            let selector = k.read("selector", Typed::text).map(str::to_string);
-            let mut s = settings_owned(k);
+            let selector = k.block().read("selector", Typed::text).map(str::to_string);
+            let mut s = k.take_settings();
+            let k = k.block();
             if let (Some(a), None) = (k.attr("vault_path"), vault_mount) {
                 self.diags.push(
                     Diagnostic::new(
@@ -467,13 +475,10 @@ impl<'t, 'd> Resolver<'t, 'd> {
     }
 
     /// A `shaping` block, consumed.
-    fn shaping_block(&self, mut b: HBlock) -> ShapingBlock {
-        let key = shaping_key(b.label.take());
-        let loc = b.header_loc();
-        let from = b.from.take().map(|f| Spanned {
-            value: f.0,
-            loc: f.1,
-        });
+    fn shaping_block<B: Lowered>(&self, mut b: B) -> ShapingBlock {
+        let key = shaping_key(b.take_label());
+        let loc = b.block().header_loc();
+        let from = b.take_from().map(|(value, loc)| Spanned { value, loc });
         let mut shaping = shaping_owned(b);
         if let Some(f) = &from {
             // Start from the preset's egress settings; the block's own settings win.
@@ -902,14 +907,6 @@ fn settings(b: &HBlock) -> Settings {
         .collect()
 }
 
-/// [`settings`], the values moved out of the block (which keeps its attributes' syntax).
-fn settings_owned(b: &mut HBlock) -> Settings {
-    b.attrs
-        .iter_mut()
-        .filter_map(|a| setting(a.field?, a.value.take()?))
-        .collect()
-}
-
 /// One field's setting from its typed value.
 fn setting(field: &'static schema::Field, v: TypedAt) -> Option<Setting> {
     let mut value = v.value;
@@ -927,20 +924,142 @@ fn setting(field: &'static schema::Field, v: TypedAt) -> Option<Setting> {
     })
 }
 
-/// A `queue` block, consumed.
-fn queue(mut q: HBlock) -> QueueRule {
-    QueueRule {
-        key: shaping_key(q.label.take()),
-        loc: q.header_loc(),
-        settings: settings_owned(&mut q),
-        tenants: q
-            .blocks
+/// A block of `bulk` (see [`Resolver::lower`]) or one of its children, consumed as it is
+/// lowered: owned, its values move into the model; borrowed, they are copied.
+pub(crate) trait Lowered: Sized {
+    type Children: Iterator<Item = Self>;
+    fn block(&self) -> &HBlock;
+    fn take_label(&mut self) -> Option<String>;
+    fn take_from(&mut self) -> Option<(String, Loc)>;
+    /// Its settings (the block keeps its attributes' syntax).
+    fn take_settings(&mut self) -> Settings;
+    fn into_children(self) -> Self::Children;
+    /// The entries of a map block.
+    fn into_entries(self) -> MapEntries;
+}
+
+impl Lowered for HBlock {
+    type Children = std::vec::IntoIter<HBlock>;
+    fn block(&self) -> &HBlock {
+        self
+    }
+    fn take_label(&mut self) -> Option<String> {
+        self.label.take()
+    }
+    fn take_from(&mut self) -> Option<(String, Loc)> {
+        self.from.take().map(|f| *f)
+    }
+    fn take_settings(&mut self) -> Settings {
+        self.attrs
+            .iter_mut()
+            .filter_map(|a| setting(a.field?, a.value.take()?))
+            .collect()
+    }
+    fn into_children(self) -> Self::Children {
+        self.blocks.into_iter()
+    }
+    fn into_entries(self) -> MapEntries {
+        self.attrs
             .into_iter()
-            .filter(|t| t.schema.keyword == "tenant")
+            .filter_map(|a| {
+                let name = a.value.as_ref().map(|_| a.name().to_string())?;
+                Some((name, a.value?))
+            })
+            .collect()
+    }
+}
+
+impl<'a> Lowered for &'a HBlock {
+    type Children = std::slice::Iter<'a, HBlock>;
+    fn block(&self) -> &HBlock {
+        self
+    }
+    fn take_label(&mut self) -> Option<String> {
+        self.label.clone()
+    }
+    fn take_from(&mut self) -> Option<(String, Loc)> {
+        self.from.as_deref().cloned()
+    }
+    fn take_settings(&mut self) -> Settings {
+        settings(self)
+    }
+    fn into_children(self) -> Self::Children {
+        self.blocks.iter()
+    }
+    fn into_entries(self) -> MapEntries {
+        self.attrs
+            .iter()
+            .filter_map(|a| Some((a.name().to_string(), a.value.clone()?)))
+            .collect()
+    }
+}
+
+impl<'a> Lowered for Cow<'a, HBlock> {
+    type Children = CowChildren<'a>;
+    fn block(&self) -> &HBlock {
+        self
+    }
+    fn take_label(&mut self) -> Option<String> {
+        match self {
+            Cow::Owned(b) => b.take_label(),
+            Cow::Borrowed(b) => b.take_label(),
+        }
+    }
+    fn take_from(&mut self) -> Option<(String, Loc)> {
+        match self {
+            Cow::Owned(b) => b.take_from(),
+            Cow::Borrowed(b) => b.take_from(),
+        }
+    }
+    fn take_settings(&mut self) -> Settings {
+        match self {
+            Cow::Owned(b) => b.take_settings(),
+            Cow::Borrowed(b) => b.take_settings(),
+        }
+    }
+    fn into_children(self) -> Self::Children {
+        match self {
+            Cow::Owned(b) => CowChildren::Owned(b.into_children()),
+            Cow::Borrowed(b) => CowChildren::Borrowed(b.into_children()),
+        }
+    }
+    fn into_entries(self) -> MapEntries {
+        match self {
+            Cow::Owned(b) => b.into_entries(),
+            Cow::Borrowed(b) => b.into_entries(),
+        }
+    }
+}
+
+/// The children of a `Cow<HBlock>`, as such.
+pub(crate) enum CowChildren<'a> {
+    Owned(std::vec::IntoIter<HBlock>),
+    Borrowed(std::slice::Iter<'a, HBlock>),
+}
+
+impl<'a> Iterator for CowChildren<'a> {
+    type Item = Cow<'a, HBlock>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            CowChildren::Owned(i) => i.next().map(Cow::Owned),
+            CowChildren::Borrowed(i) => i.next().map(Cow::Borrowed),
+        }
+    }
+}
+
+/// A `queue` block, consumed.
+fn queue<B: Lowered>(mut q: B) -> QueueRule {
+    QueueRule {
+        key: shaping_key(q.take_label()),
+        loc: q.block().header_loc(),
+        settings: q.take_settings(),
+        tenants: q
+            .into_children()
+            .filter(|t| t.block().schema.keyword == "tenant")
             .map(|mut t| QueueTenant {
-                name: t.label.take().unwrap_or_default(),
-                loc: t.header_loc(),
-                settings: settings_owned(&mut t),
+                name: t.take_label().unwrap_or_default(),
+                loc: t.block().header_loc(),
+                settings: t.take_settings(),
                 campaigns: campaigns_owned(t),
             })
             .collect(),
@@ -948,21 +1067,24 @@ fn queue(mut q: HBlock) -> QueueRule {
 }
 
 /// The egress settings of a `shaping` block, consumed (see [`Resolver::shaping`]).
-fn shaping_owned(mut b: HBlock) -> Shaping {
-    let settings = settings_owned(&mut b);
-    let automation = b.children("automation").map(rule).collect();
+fn shaping_owned<B: Lowered>(mut b: B) -> Shaping {
+    let settings = b.take_settings();
+    let automation = b.block().children("automation").map(rule).collect();
     let mut maps = BTreeMap::new();
     let mut sources = Vec::new();
-    for mut c in b.blocks {
-        if c.schema.map_of.is_some() {
-            maps.insert(c.schema.keyword, map_entries_owned(c));
-        } else if c.schema.keyword == "source" {
-            let entries = source_maps_owned(&mut c);
+    for mut c in b.into_children() {
+        let schema = c.block().schema;
+        if schema.map_of.is_some() {
+            maps.insert(schema.keyword, c.into_entries());
+        } else if schema.keyword == "source" {
+            let name = c.take_label().unwrap_or_default();
+            let loc = c.block().header_loc();
+            let settings = c.take_settings();
             sources.push(ShapingSource {
-                name: c.label.take().unwrap_or_default(),
-                loc: c.header_loc(),
-                settings: settings_owned(&mut c),
-                maps: entries,
+                name,
+                loc,
+                settings,
+                maps: source_maps_owned(c),
             });
         }
     }
@@ -975,34 +1097,21 @@ fn shaping_owned(mut b: HBlock) -> Shaping {
 }
 
 /// The map blocks of a block, consumed (see [`maps`]).
-fn source_maps_owned(b: &mut HBlock) -> BTreeMap<&'static str, MapEntries> {
-    std::mem::take(&mut b.blocks)
-        .into_iter()
-        .filter(|c| c.schema.map_of.is_some())
-        .map(|c| (c.schema.keyword, map_entries_owned(c)))
-        .collect()
-}
-
-/// The entries of a map block, consumed (see [`maps`]).
-fn map_entries_owned(c: HBlock) -> MapEntries {
-    c.attrs
-        .into_iter()
-        .filter_map(|a| {
-            let name = a.value.as_ref().map(|_| a.name().to_string())?;
-            Some((name, a.value?))
-        })
+fn source_maps_owned<B: Lowered>(b: B) -> BTreeMap<&'static str, MapEntries> {
+    b.into_children()
+        .filter(|c| c.block().schema.map_of.is_some())
+        .map(|c| (c.block().schema.keyword, c.into_entries()))
         .collect()
 }
 
 /// [`campaigns`], consumed.
-fn campaigns_owned(t: HBlock) -> Vec<Campaign> {
-    t.blocks
-        .into_iter()
-        .filter(|c| c.schema.keyword == "campaign")
+fn campaigns_owned<B: Lowered>(t: B) -> Vec<Campaign> {
+    t.into_children()
+        .filter(|c| c.block().schema.keyword == "campaign")
         .map(|mut c| Campaign {
-            name: c.label.take().unwrap_or_default(),
-            loc: c.header_loc(),
-            settings: settings_owned(&mut c),
+            name: c.take_label().unwrap_or_default(),
+            loc: c.block().header_loc(),
+            settings: c.take_settings(),
         })
         .collect()
 }

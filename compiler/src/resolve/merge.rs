@@ -4,6 +4,7 @@
 //! as `automation` append, `replace_base = true` starts the block afresh). Inside one layer,
 //! the same block twice is a duplicate definition.
 
+use std::borrow::{Borrow, Cow};
 use std::collections::hash_map::Entry;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -13,6 +14,31 @@ use crate::diagnostic::Diagnostic;
 use crate::schema::Multiplicity;
 use crate::value::Typed;
 
+/// A block of a layer: owned, or borrowed from the caller (see [`super::Input`]) and
+/// copied only when another block merges into it or it merges into another.
+pub(crate) trait Layer: Borrow<HBlock> {
+    fn make_mut(&mut self) -> &mut HBlock;
+    fn into_owned(self) -> HBlock;
+}
+
+impl Layer for HBlock {
+    fn make_mut(&mut self) -> &mut HBlock {
+        self
+    }
+    fn into_owned(self) -> HBlock {
+        self
+    }
+}
+
+impl Layer for Cow<'_, HBlock> {
+    fn make_mut(&mut self) -> &mut HBlock {
+        self.to_mut()
+    }
+    fn into_owned(self) -> HBlock {
+        Cow::into_owned(self)
+    }
+}
+
 /// Merge `overlay` blocks into `base`.
 pub(super) fn merge(base: &mut Vec<HBlock>, overlay: Vec<HBlock>) {
     merge_with(base, overlay, true);
@@ -21,12 +47,12 @@ pub(super) fn merge(base: &mut Vec<HBlock>, overlay: Vec<HBlock>) {
 /// [`merge`] an overlay that [`dedupe`] returned: no two of its blocks merge with each
 /// other, so only the base's keys are indexed (the overlay's are hashed once, to look them
 /// up, not again to be added).
-pub(super) fn merge_deduped(base: &mut Vec<HBlock>, overlay: Vec<HBlock>) {
+pub(super) fn merge_deduped<B: Layer>(base: &mut Vec<B>, overlay: Vec<B>) {
     merge_with(base, overlay, false);
 }
 
 /// `index_overlay`: whether an overlay block may merge into an earlier overlay block.
-fn merge_with(base: &mut Vec<HBlock>, overlay: Vec<HBlock>, index_overlay: bool) {
+fn merge_with<B: Layer>(base: &mut Vec<B>, overlay: Vec<B>, index_overlay: bool) {
     // First where each overlay block goes, from an index of the keys (borrowed, so merging
     // N blocks costs O(N) and copies no name): `Some(i)` merges it into the block at `i`,
     // `None` appends it.
@@ -34,6 +60,7 @@ fn merge_with(base: &mut Vec<HBlock>, overlay: Vec<HBlock>, index_overlay: bool)
         let mut index: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
         index.reserve(base.len() + if index_overlay { overlay.len() } else { 0 });
         for (i, b) in base.iter().enumerate() {
+            let b: &HBlock = b.borrow();
             if b.schema.multiplicity != Multiplicity::Many && !unnamed(b) {
                 index.entry(b.key()).or_insert(i);
             }
@@ -42,6 +69,7 @@ fn merge_with(base: &mut Vec<HBlock>, overlay: Vec<HBlock>, index_overlay: bool)
         overlay
             .iter()
             .map(|ob| {
+                let ob: &HBlock = ob.borrow();
                 if ob.schema.multiplicity != Multiplicity::Many && !unnamed(ob) {
                     if !index_overlay {
                         if let Some(&i) = index.get(&ob.key()) {
@@ -66,7 +94,7 @@ fn merge_with(base: &mut Vec<HBlock>, overlay: Vec<HBlock>, index_overlay: bool)
     base.reserve(targets.iter().filter(|t| t.is_none()).count());
     for (ob, target) in overlay.into_iter().zip(targets) {
         match target.and_then(|i| base.get_mut(i)) {
-            Some(b) => merge_into(b, ob),
+            Some(b) => merge_into(b.make_mut(), ob.into_owned()),
             None => base.push(ob),
         }
     }
@@ -113,7 +141,7 @@ fn unnamed(b: &HBlock) -> bool {
 }
 
 /// Report blocks defined twice within one layer (possibly in two files); keep the first.
-pub(super) fn dedupe(blocks: Vec<HBlock>, diags: &mut Vec<Diagnostic>) -> Vec<HBlock> {
+pub(super) fn dedupe<B: Borrow<HBlock>>(blocks: Vec<B>, diags: &mut Vec<Diagnostic>) -> Vec<B> {
     // Which to keep, from an index of the keys (borrowed: no name is copied).
     let keep: Vec<bool> = {
         let mut index: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
@@ -122,6 +150,7 @@ pub(super) fn dedupe(blocks: Vec<HBlock>, diags: &mut Vec<Diagnostic>) -> Vec<HB
             .iter()
             .enumerate()
             .map(|(i, b)| {
+                let b: &HBlock = b.borrow();
                 if b.schema.multiplicity == Multiplicity::Many || unnamed(b) {
                     return true;
                 }
@@ -129,7 +158,7 @@ pub(super) fn dedupe(blocks: Vec<HBlock>, diags: &mut Vec<Diagnostic>) -> Vec<HB
                 match index.entry(b.key()) {
                     Entry::Occupied(e) => {
                         if let Some(first) = blocks.get(*e.get()) {
-                            diags.push(duplicate_block(b, first.header_loc()));
+                            diags.push(duplicate_block(b, first.borrow().header_loc()));
                         }
                         false
                     }

@@ -24,29 +24,36 @@ use crate::value::Spanned;
 
 use merge::{dedupe, merge_deduped};
 
-/// What phase A produced, by layer.
-pub struct Input<'s> {
+/// What phase A produced, by layer. The checked blocks (`B`, see [`Block`]) are owned
+/// (`kumoc build`: their values move into the model, and each is freed once lowered) or
+/// borrowed (the language server's session keeps them across edits: only what the model
+/// holds is copied, and a block another merges into).
+pub struct Input<'s, B> {
     /// The text of every file (version gates read duration strings as written).
     pub sources: &'s Sources,
-    pub stdlib: Vec<HBlock>,
+    pub stdlib: Vec<B>,
     /// Top-level blocks of every user file, in file order.
-    pub user: Vec<HBlock>,
+    pub user: Vec<B>,
     /// `--env`, if given.
     pub env: Option<Environment>,
     /// The first user file, for diagnostics that belong to no block.
     pub first_file: Option<FileId>,
 }
 
+/// A checked block as resolve takes it: an [`HBlock`] (consumed) or a `Cow<HBlock>`
+/// (borrowed unless a block merged into it).
+pub(crate) trait Block: merge::Layer + lower::Lowered {}
+
+impl<B: merge::Layer + lower::Lowered> Block for B {}
+
 /// Merge, resolve, check and lower; `None` when there is no model to build (no deployment
 /// block, or no release).
-pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployment> {
+pub fn resolve<B: Block>(input: Input<'_, B>, diags: &mut Vec<Diagnostic>) -> Option<Deployment> {
+    let is_env = |b: &B| b.block().schema.keyword == "env";
     // Without `env` blocks (the usual case) the user's blocks are kept as they are: a
     // partition would copy every block into a second vector of the same size.
-    let (envs, user): (Vec<_>, Vec<_>) = if input.user.iter().any(|b| b.schema.keyword == "env") {
-        input
-            .user
-            .into_iter()
-            .partition(|b| b.schema.keyword == "env")
+    let (envs, user): (Vec<_>, Vec<_>) = if input.user.iter().any(is_env) {
+        input.user.into_iter().partition(is_env)
     } else {
         (Vec::new(), input.user)
     };
@@ -55,7 +62,11 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
     merge_deduped(&mut tree, user);
 
     // The deployment block decides the default environment and the KumoMTA version.
-    let Some(dep) = tree.iter().find(|b| b.schema.keyword == "deployment") else {
+    let Some(dep) = tree
+        .iter()
+        .map(B::block)
+        .find(|b| b.schema.keyword == "deployment")
+    else {
         let at = Loc::new(
             input.first_file.unwrap_or_default(),
             kumoc_lang::Span::default(),
@@ -89,8 +100,8 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
     // The overlay of the selected environment.
     let mut overlay = Vec::new();
     for e in envs {
-        if e.label.as_deref() == Some(environment.value.name()) {
-            overlay.extend(e.blocks);
+        if e.block().label.as_deref() == Some(environment.value.name()) {
+            overlay.extend(e.into_children());
         }
     }
     if !overlay.is_empty() {
@@ -101,12 +112,12 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
     // `Resolver::lower`); the rest is the tree the resolver borrows. `order` keeps where each
     // block was, so the checks still walk the blocks in the order they are written.
     let is_bulk = |b: &HBlock| matches!(b.schema.keyword, "domain" | "queue" | "shaping");
-    let n_bulk = tree.iter().filter(|b| is_bulk(b)).count();
+    let n_bulk = tree.iter().filter(|b| is_bulk(b.block())).count();
     let mut rest = Vec::with_capacity(tree.len() - n_bulk);
     let mut bulk = Vec::with_capacity(n_bulk);
     let mut order = Vec::with_capacity(tree.len());
     for b in tree {
-        if is_bulk(&b) {
+        if is_bulk(b.block()) {
             order.push(Slot::Bulk(bulk.len()));
             bulk.push(b);
         } else {
@@ -114,6 +125,7 @@ pub fn resolve(input: Input<'_>, diags: &mut Vec<Diagnostic>) -> Option<Deployme
             rest.push(b);
         }
     }
+    let rest: Vec<&HBlock> = rest.iter().map(B::block).collect();
     let mut r = Resolver::new(&rest, input.sources, diags);
     r.check_tree(&bulk, &order);
     r.lower(environment, bulk)
@@ -139,7 +151,7 @@ struct Names<'t> {
 /// The state of the phase over one merged tree; its steps are `impl` blocks in the rooms
 /// named above.
 struct Resolver<'t, 'd> {
-    tree: &'t [HBlock],
+    tree: &'t [&'t HBlock],
     /// The files' text (duration strings as written).
     texts: &'t Sources,
     diags: &'d mut Vec<Diagnostic>,
@@ -156,10 +168,13 @@ struct Resolver<'t, 'd> {
 
 impl<'t> Resolver<'t, '_> {
     fn top(&self, kw: &'static str) -> impl Iterator<Item = &'t HBlock> + use<'t> {
-        self.tree.iter().filter(move |b| b.schema.keyword == kw)
+        self.tree
+            .iter()
+            .copied()
+            .filter(move |b| b.schema.keyword == kw)
     }
 
     fn top_one(&self, kw: &'static str) -> Option<&'t HBlock> {
-        self.tree.iter().find(|b| b.schema.keyword == kw)
+        self.tree.iter().copied().find(|b| b.schema.keyword == kw)
     }
 }

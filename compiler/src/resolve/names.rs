@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kumoc_lang::units::KumoVersion;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
+use super::lower::Lowered;
 use super::{Names, Resolver, Slot};
 use crate::check::HBlock;
 use crate::codes;
@@ -18,11 +19,11 @@ use crate::value::{Action, Typed, TypedAt};
 
 impl<'t, 'd> Resolver<'t, 'd> {
     pub(super) fn new(
-        tree: &'t [HBlock],
+        tree: &'t [&'t HBlock],
         texts: &'t Sources,
         diags: &'d mut Vec<Diagnostic>,
     ) -> Self {
-        let top = |kw: &'static str| tree.iter().filter(move |b| b.schema.keyword == kw);
+        let top = |kw: &'static str| tree.iter().copied().filter(move |b| b.schema.keyword == kw);
         // The names borrow the tree's labels: a deployment of N domains copies none. Hashed
         // sets: a reference is a lookup, and a B-tree of 10,000 names compared strings ~14
         // times per insert and per lookup.
@@ -95,13 +96,13 @@ impl<'t, 'd> Resolver<'t, 'd> {
     /// fields, references and version gates.
     /// `bulk` holds the blocks lowered apart; `order` interleaves them with the tree's, as
     /// written.
-    pub(super) fn check_tree(&mut self, bulk: &[HBlock], order: &[Slot]) {
+    pub(super) fn check_tree<B: Lowered>(&mut self, bulk: &[B], order: &[Slot]) {
         self.release_checks();
         let tree = self.tree;
         for slot in order {
             let b = match *slot {
-                Slot::Rest(i) => tree.get(i),
-                Slot::Bulk(i) => bulk.get(i),
+                Slot::Rest(i) => tree.get(i).copied(),
+                Slot::Bulk(i) => bulk.get(i).map(B::block),
             };
             if let Some(b) = b {
                 self.walk(b);
