@@ -48,7 +48,7 @@ impl Parser<'_, false> {
 /// [`parse`] of a text already shared: the names of the tree share it (no copy of it).
 pub fn parse_shared(text: &std::sync::Arc<str>) -> Parse {
     let mut p = Parser::with(text);
-    p.shared = Some(std::sync::Arc::clone(text));
+    p.shared = Some(Name::shared(text));
     p.parse_file()
 }
 
@@ -134,7 +134,7 @@ struct Parser<'t, const TRACK: bool = false> {
     text: &'t str,
     /// The text shared by the names of the tree ([`Name::slice`]); without it (a piece,
     /// which may be the rest of a large document) each name has its own copy.
-    shared: Option<std::sync::Arc<str>>,
+    shared: Option<std::sync::Arc<std::sync::Arc<str>>>,
     b: &'t [u8],
     pos: usize,
     /// With `TRACK`: one past the last byte index examined (an index at the end of the text
@@ -246,7 +246,7 @@ fn is_newline(c: u8) -> bool {
 impl<'t> Parser<'t, false> {
     fn new(text: &'t str) -> Self {
         let mut p = Self::with(text);
-        p.shared = Some(std::sync::Arc::from(text));
+        p.shared = Some(Name::shared(&std::sync::Arc::from(text)));
         p
     }
 }
@@ -506,7 +506,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             self.pos = end;
         }
         Some(Path {
-            segments,
+            segments: segments.into_boxed_slice(),
             span: Span::new(start, self.pos),
         })
     }
@@ -919,7 +919,10 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
                 .map_or(open + 1, |v: &Value| v.span.end as usize);
             self.unclosed(open, at, '[', ']');
         }
-        ListLit { items, closed }
+        ListLit {
+            items: items.into_boxed_slice(),
+            closed,
+        }
     }
 
     /// The comma-separated middle of a list or a call, and the blanks before its closer.
@@ -1040,7 +1043,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         }
         Call {
             callee,
-            args,
+            args: args.into_boxed_slice(),
             closed,
         }
     }
@@ -1222,7 +1225,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             keyword,
             label,
             from,
-            body,
+            body: body.into_boxed_slice(),
             body_span: Span {
                 start: open.start,
                 end: span.end,

@@ -218,7 +218,7 @@ impl Builder<'_> {
             keyword,
             label,
             from,
-            body,
+            body: body.into_boxed_slice(),
             body_span,
             closed,
             span,
@@ -341,13 +341,16 @@ impl Builder<'_> {
                 _ => items.push(self.value(p)),
             }
         }
-        ListLit { items, closed }
+        ListLit {
+            items: items.into_boxed_slice(),
+            closed,
+        }
     }
 
     fn call(&mut self, pair: Pair<'_, Rule>) -> Call {
         let span = span_of(&pair);
         let mut callee = Path {
-            segments: Vec::new(),
+            segments: Box::default(),
             span: Span::empty_at(span.start),
         };
         let mut args = Vec::new();
@@ -388,7 +391,7 @@ impl Builder<'_> {
         }
         Call {
             callee,
-            args,
+            args: args.into_boxed_slice(),
             closed,
         }
     }
@@ -470,7 +473,10 @@ fn path(pair: &Pair<'_, Rule>) -> Path {
         });
         offset += seg.len() + 1;
     }
-    Path { segments, span }
+    Path {
+        segments: segments.into_boxed_slice(),
+        span,
+    }
 }
 
 #[cfg(test)]

@@ -253,7 +253,7 @@ fn readers() -> BTreeMap<(&'static str, &'static str), Reader> {
             .find(|r| r.regex.iter().any(|x| x.value == "kumoc defaults test"))
     }
     r.insert(("shaping.automation", "trigger"), |m, _| {
-        Some(Typed::Trigger(rule(m)?.trigger))
+        Some(Typed::Trigger(Box::new(rule(m)?.trigger)))
     });
     r.insert(("shaping.automation", "match_internal"), |m, _| {
         Some(Typed::Bool(rule(m)?.match_internal))

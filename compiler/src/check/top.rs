@@ -86,7 +86,7 @@ impl HBlock {
         for b in &mut self.blocks {
             b.shift(by);
         }
-        if let Some((_, loc)) = &mut self.from {
+        if let Some((_, loc)) = self.from.as_deref_mut() {
             shift_span(&mut loc.span, by);
         }
         for loc in &mut self.overridden_at {

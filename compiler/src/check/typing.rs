@@ -219,14 +219,14 @@ impl Cx<'_, '_, '_> {
                 codes::INVALID_RATE,
                 "rate",
                 v,
-                Typed::Rate,
+                |r| Typed::Rate(Box::new(r)),
             )?,
             (Ty::Rate, ValueKind::Str(s)) => self.lit(
                 units::parse_rate(&s.value),
                 codes::INVALID_RATE,
                 "rate",
                 v,
-                Typed::Rate,
+                |r| Typed::Rate(Box::new(r)),
             )?,
             (
                 Ty::Limit,
@@ -359,7 +359,7 @@ impl Cx<'_, '_, '_> {
                 self.unknown_enum(variants, &b.to_string(), loc);
                 return None;
             }
-            (Ty::Ref(kind), ValueKind::Path(p)) => match p.segments.as_slice() {
+            (Ty::Ref(kind), ValueKind::Path(p)) => match &p.segments[..] {
                 [one] => Typed::Ref(*kind, one.name.clone()),
                 _ => {
                     self.mismatch(ty, v);
@@ -380,7 +380,7 @@ impl Cx<'_, '_, '_> {
                 codes::INVALID_VERSION,
                 "KumoMTA release",
                 v,
-                Typed::Version,
+                |r| Typed::Version(Box::new(r)),
             )?,
             (Ty::Regex, ValueKind::Str(s)) => match regex_error(&s.value) {
                 None => Typed::Regex(s.value.clone()),
@@ -416,10 +416,10 @@ impl Cx<'_, '_, '_> {
             }
             (Ty::Action, ValueKind::Call(c)) => return self.set_config(c, loc),
             (Ty::Trigger, ValueKind::Path(p)) if p.is("immediate") => {
-                Typed::Trigger(Trigger::Immediate)
+                Typed::Trigger(Box::new(Trigger::Immediate))
             }
             (Ty::Trigger, ValueKind::Call(c)) if c.callee.is("threshold") => {
-                let [arg] = c.args.as_slice() else {
+                let [arg] = &c.args[..] else {
                     self.push(
                         Diagnostic::new(
                             codes::INVALID_CALL,
@@ -433,13 +433,13 @@ impl Cx<'_, '_, '_> {
                 };
                 let rate = self.value(&Ty::Rate, &arg.value)?;
                 match rate.value {
-                    Typed::Rate(r) => Typed::Trigger(Trigger::Threshold(r)),
+                    Typed::Rate(r) => Typed::Trigger(Box::new(Trigger::Threshold(*r))),
                     _ => return None,
                 }
             }
             (Ty::Match, ValueKind::Call(c)) => {
                 let name = c.callee.text();
-                let arg = match c.args.as_slice() {
+                let arg = match &c.args[..] {
                     [a] if a.name.is_none() => match &a.value.kind {
                         ValueKind::Str(s) => Some(s.value.clone()),
                         _ => None,
@@ -544,7 +544,7 @@ impl Cx<'_, '_, '_> {
             }
         }
         // One or two arguments, each a plain string.
-        let parts = match c.args.as_slice() {
+        let parts = match &c.args[..] {
             [n] => string(n).map(|n| (n, None)),
             [n, k] => string(n).zip(string(k)).map(|(n, k)| (n, Some(k))),
             _ => None,
@@ -600,7 +600,7 @@ impl Cx<'_, '_, '_> {
             );
             return None;
         }
-        let [arg] = c.args.as_slice() else {
+        let [arg] = &c.args[..] else {
             self.push(
                 Diagnostic::new(
                     codes::INVALID_CALL,

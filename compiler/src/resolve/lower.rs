@@ -971,7 +971,7 @@ impl Lowered for HBlock {
         self.label.take()
     }
     fn take_from(&mut self) -> Option<(String, Loc)> {
-        self.from.take()
+        self.from.take().map(|f| *f)
     }
     fn take_settings(&mut self) -> Settings {
         self.attrs
@@ -1002,7 +1002,7 @@ impl<'a> Lowered for &'a HBlock {
         self.label.clone()
     }
     fn take_from(&mut self) -> Option<(String, Loc)> {
-        self.from.clone()
+        self.from.as_deref().cloned()
     }
     fn take_settings(&mut self) -> Settings {
         settings(self)

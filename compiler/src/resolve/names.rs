@@ -174,7 +174,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 _ => {}
             }
         }
-        if let Some((name, at)) = &b.from {
+        if let Some((name, at)) = b.from.as_deref() {
             self.reference(RefKind::Provider, name, *at);
         }
         for a in &b.attrs {

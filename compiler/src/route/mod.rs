@@ -603,7 +603,7 @@ fn rule(r: &Rule, layer: Layer, prov: &Provenance<'_>) -> AutomationRule {
             .iter()
             .map(|a| json_value(&Typed::Action(a.value.clone())))
             .collect(),
-        trigger: json_value(&Typed::Trigger(r.trigger)),
+        trigger: json_value(&Typed::Trigger(Box::new(r.trigger))),
         duration: kumoc_lang::units::format_duration(r.duration_ms),
     }
 }

@@ -239,7 +239,7 @@ fn shaping_body(doc: &mut Doc, path: &[&str], s: &Shaping, p: &Provenance<'_>) {
         doc.kv("action", &one_or_many(actions), None);
         doc.kv(
             "trigger",
-            &values::toml(&crate::value::Typed::Trigger(rule.trigger)),
+            &values::toml(&crate::value::Typed::Trigger(Box::new(rule.trigger))),
             None,
         );
         doc.kv(

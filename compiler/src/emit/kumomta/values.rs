@@ -33,10 +33,10 @@ pub fn toml(v: &Typed) -> T {
         )),
         Typed::Version(v) => T::Str(v.to_string()),
         Typed::Action(a) => action(a),
-        Typed::Trigger(Trigger::Immediate) => T::Str("Immediate".into()),
-        Typed::Trigger(Trigger::Threshold(r)) => {
-            T::Inline(vec![("Threshold".into(), T::Str(r.to_kumo()))])
-        }
+        Typed::Trigger(t) => match **t {
+            Trigger::Immediate => T::Str("Immediate".into()),
+            Trigger::Threshold(r) => T::Inline(vec![("Threshold".into(), T::Str(r.to_kumo()))]),
+        },
         Typed::Match(m) => {
             let (k, s) = match m {
                 MatchRule::MxSuffix(s) => ("MXSuffix", s),
@@ -185,12 +185,12 @@ mod tests {
     #[test]
     fn write_toml_is_the_written_value() {
         let rate = |local, limit, period_secs, max_burst| {
-            Typed::Rate(units::Rate {
+            Typed::Rate(Box::new(units::Rate {
                 local,
                 limit,
                 period_secs,
                 max_burst,
-            })
+            }))
         };
         let values = [
             Typed::Duration(0),
