@@ -74,7 +74,9 @@ pub fn run(
     };
     let places = emit::Places::new(&analysis.sources, &parses);
     drop(parses);
-    let mut output = emit::emit(model, &places);
+    // The shards' ConfigMaps are written from the shards as they are written (half the
+    // output of a large deployment, not held twice).
+    let mut output = emit::emit_for_writing(model, &places);
     timings.lap("emit", &mut clock);
     if flags.secrets {
         match read_secret_files(model, &analysis.sources) {
@@ -100,13 +102,13 @@ pub fn run(
             Err(e) => return fail(e),
         }
     }
-    let emitted_count = output.files.len();
+    let emitted_count = output.len();
     let deployment = model.name.value.clone();
     output
         .files
         .insert(outdir::MARKER.to_string(), outdir::marker(&deployment));
     if check {
-        let stale = outdir::differences(out, &output.files);
+        let stale = outdir::differences(out, &output.into_files());
         if stale.is_empty() {
             println!("{} is up to date ({emitted_count} files)", out.display());
             return ExitCode::SUCCESS;
@@ -123,7 +125,7 @@ pub fn run(
     let interrupts = Interrupts::catch();
     match outdir::replace(
         &target,
-        &output.files,
+        (&output.files, &output.blocks),
         &inputs,
         &deployment,
         &interrupts,

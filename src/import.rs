@@ -237,7 +237,7 @@ pub fn run(args: Args, shown: Shown) -> ExitCode {
     let interrupts = Interrupts::catch();
     match outdir::replace(
         &target,
-        &files,
+        (&files, &std::collections::BTreeMap::new()),
         &inputs,
         &imported.name,
         &interrupts,

@@ -21,6 +21,7 @@ use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use crate::signals::Interrupts;
+use kumoc_compiler::emit::LiteralBlock;
 
 /// The marker file at the top of every kumoc output.
 pub const MARKER: &str = ".kumoc-output";
@@ -374,12 +375,13 @@ impl TestHooks {
     }
 }
 
-/// Replace DIR with `files` (relative path → content; [`MARKER`] is written first).
-/// Creates DIR's missing parents; everything else happens beside DIR and is removed again
-/// on failure.
+/// Replace DIR with `files` (relative path → content; [`MARKER`] is written first) and
+/// `blocks` (relative path → a file written from one of `files` as it is written, see
+/// [`LiteralBlock`]). Creates DIR's missing parents; everything else happens beside DIR
+/// and is removed again on failure.
 pub fn replace(
     target: &Target,
-    files: &BTreeMap<String, String>,
+    (files, blocks): (&BTreeMap<String, String>, &BTreeMap<String, LiteralBlock>),
     inputs: &[PathBuf],
     deployment: &str,
     interrupts: &Interrupts,
@@ -422,7 +424,7 @@ pub fn replace(
     if let Err(e) = fs::create_dir(&tmp) {
         return Err(io(&format!("cannot create {}", tmp.display()), e));
     }
-    let written = write_tree(&tmp, files, interrupts, hooks)
+    let written = write_tree(&tmp, (files, blocks), interrupts, hooks)
         .and_then(|()| continue_or_interrupted(interrupts));
     if let Err(e) = written {
         let _ = fs::remove_dir_all(&tmp);
@@ -470,7 +472,7 @@ const FSYNC_QUEUE: usize = 64;
 /// every file is, every directory. Checks for interrupts between files.
 fn write_tree(
     root: &Path,
-    files: &BTreeMap<String, String>,
+    files: (&BTreeMap<String, String>, &BTreeMap<String, LiteralBlock>),
     interrupts: &Interrupts,
     hooks: TestHooks,
 ) -> Result<(), WriteError> {
@@ -541,12 +543,13 @@ fn write_tree(
     Ok(())
 }
 
-/// Write every file of the tree (the marker first), creating its directories (listed in
+/// Write every file of the tree (the marker first, the [`LiteralBlock`]s last, each written
+/// out into one buffer just before it is written), creating its directories (listed in
 /// `dirs`), and send each to be fsynced. Stops at the first error or interrupt, and once
 /// an fsync has failed (`failing`; the caller reports that error).
 fn write_files(
     root: &Path,
-    files: &BTreeMap<String, String>,
+    (files, blocks): (&BTreeMap<String, String>, &BTreeMap<String, LiteralBlock>),
     interrupts: &Interrupts,
     hooks: TestHooks,
     dirs: &mut Vec<PathBuf>,
@@ -560,7 +563,12 @@ fn write_files(
     let order = files
         .get_key_value(MARKER)
         .into_iter()
-        .chain(files.iter().filter(|(k, _)| k.as_str() != MARKER));
+        .chain(files.iter().filter(|(k, _)| k.as_str() != MARKER))
+        .map(|(rel, content)| (rel, Ok(content.as_str())))
+        .chain(blocks.iter().map(|(rel, block)| (rel, Err(block))));
+    // The text of a block, written out (one buffer for all: a shard's ConfigMap is about
+    // 150 KB, and they are written one after the other).
+    let mut buffer = String::new();
     for (n, (rel, content)) in order.enumerate() {
         if let Some(sig) = interrupts.caught() {
             return Err(WriteError::Interrupted(sig));
@@ -600,6 +608,14 @@ fn write_files(
             .create_new(true)
             .open(&path)
             .map_err(|e| io(&path, e))?;
+        let content = match content {
+            Ok(text) => text,
+            Err(block) => {
+                buffer.clear();
+                block.write(files.get(&block.of).map_or("", String::as_str), &mut buffer);
+                buffer.as_str()
+            }
+        };
         f.write_all(content.as_bytes()).map_err(|e| io(&path, e))?;
         if sync.send((path, f)).is_err() || failing.load(std::sync::atomic::Ordering::Relaxed) {
             // An fsync failed: the caller reports it.

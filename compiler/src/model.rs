@@ -112,6 +112,15 @@ impl std::fmt::Debug for Settings {
     }
 }
 
+/// `a < b`, decided by the first bytes when they differ (most field names do), without a
+/// call to compare the strings.
+fn name_lt(a: &str, b: &str) -> bool {
+    match a.as_bytes().first().cmp(&b.as_bytes().first()) {
+        std::cmp::Ordering::Equal => a < b,
+        o => o.is_lt(),
+    }
+}
+
 /// Up to this many settings are sorted by insertion.
 const SMALL: usize = 16;
 
@@ -124,11 +133,19 @@ impl FromIterator<Setting> for Settings {
         let (low, high) = iter.size_hint();
         let mut v: Vec<Setting> = Vec::with_capacity(high.unwrap_or(low));
         v.extend(iter);
+        // Often written in name order: already sorted without a duplicate, there
+        // is nothing to sort nor to keep (one comparison per pair).
+        if v.windows(2)
+            .all(|w| matches!(w, [a, b] if name_lt(a.name(), b.name())))
+        {
+            v.shrink_to_fit();
+            return Settings(v);
+        }
         if v.len() <= SMALL {
             // A handful of fields: a stable insertion sort, in place.
             for i in 1..v.len() {
                 let mut j = i;
-                while j > 0 && v[j - 1].name() > v[j].name() {
+                while j > 0 && name_lt(v[j].name(), v[j - 1].name()) {
                     v.swap(j - 1, j);
                     j -= 1;
                 }

@@ -32,6 +32,11 @@ pub use provenance::{Places, Provenance};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Output {
     pub files: BTreeMap<String, String>,
+    /// Files whose text is another file's, indented between two texts (the ConfigMap of a
+    /// data shard: its literal block), by path; written from that file's text when they are
+    /// written ([`LiteralBlock::write`]), so the megabytes of shards are not held twice. Only
+    /// [`emit_for_writing`] leaves files here; [`emit`] writes them out into `files`.
+    pub blocks: BTreeMap<String, LiteralBlock>,
 }
 
 impl Output {
@@ -40,6 +45,50 @@ impl Output {
     }
     pub fn get(&self, path: &str) -> Option<&str> {
         self.files.get(path).map(String::as_str)
+    }
+
+    /// The number of files, written out or not.
+    pub fn len(&self) -> usize {
+        self.files.len() + self.blocks.len()
+    }
+
+    /// Whether there is no file.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every file written out into `files` (the [`LiteralBlock`]s too).
+    pub fn into_files(mut self) -> BTreeMap<String, String> {
+        for (path, block) in std::mem::take(&mut self.blocks) {
+            let mut text = String::new();
+            block.write(self.get(&block.of).unwrap_or(""), &mut text);
+            self.files.insert(path, text);
+        }
+        self.files
+    }
+}
+
+/// A file that is `prefix`, the file `of` as the lines of a YAML literal block (each
+/// indented by four unless it is empty), and `suffix`: a data shard's ConfigMap (see
+/// `k8s::policy::config_map`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiteralBlock {
+    pub of: String,
+    prefix: String,
+    suffix: String,
+}
+
+impl LiteralBlock {
+    pub(crate) fn new(of: String, prefix: String, suffix: String) -> Self {
+        Self { of, prefix, suffix }
+    }
+
+    /// The file's text, given the text of the file it holds, appended to `out` (sized once).
+    pub fn write(&self, of: &str, out: &mut String) {
+        out.reserve(self.prefix.len() + k8s::policy::indented_len(of) + self.suffix.len());
+        out.push_str(&self.prefix);
+        k8s::policy::push_indented(out, of);
+        out.push_str(&self.suffix);
     }
 }
 
@@ -51,7 +100,18 @@ impl Output {
 /// analysis has no error ([`crate::Analysis::checked_model`]); anything an emitter cannot
 /// express is a checker error first.
 pub fn emit(model: &Deployment, places: &Places) -> Output {
-    emit_inner(model, places, true)
+    let files = emit_inner(model, places, true, false).into_files();
+    Output {
+        files,
+        ..Output::default()
+    }
+}
+
+/// [`emit`], with the data shards' ConfigMaps left as [`LiteralBlock`]s of the shards (in
+/// [`Output::blocks`]): for a caller that writes each file out as it writes it (`kumoc
+/// build`), so they are never all in memory (half the output of a large deployment).
+pub fn emit_for_writing(model: &Deployment, places: &Places) -> Output {
+    emit_inner(model, places, true, true)
 }
 
 /// The output in canonical form: the same files with no comments in the policy files. The
@@ -59,10 +119,15 @@ pub fn emit(model: &Deployment, places: &Places) -> Output {
 /// that only touches comments never rolls the pods; tests check that KumoMTA's consumers
 /// read it exactly as they read [`emit`]'s.
 pub fn emit_canonical(model: &Deployment, places: &Places) -> Output {
-    emit_inner(model, places, false)
+    let files = emit_inner(model, places, false, false).into_files();
+    Output {
+        files,
+        ..Output::default()
+    }
 }
 
-fn emit_inner(model: &Deployment, places: &Places, comments: bool) -> Output {
+/// The output; `blocks`: whether the shards' ConfigMaps are left as [`LiteralBlock`]s.
+fn emit_inner(model: &Deployment, places: &Places, comments: bool, blocks: bool) -> Output {
     let prov = Provenance::new(places, comments);
     let mut out = Output::default();
     let (digests, shards) = kumomta::emit(model, &prov, &mut out);
@@ -89,9 +154,11 @@ fn emit_inner(model: &Deployment, places: &Places, comments: bool) -> Output {
         digests,
         shards,
         queue_stuck_from,
+        blocks,
     };
     k8s::emit(model, &inputs, &mut manifests);
     out.files.extend(manifests.files);
+    out.blocks.extend(manifests.blocks);
     out
 }
 
@@ -159,4 +226,34 @@ pub fn secret_files(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// The shards' ConfigMaps left as blocks write out exactly what [`super::emit`] writes.
+    #[test]
+    fn blocks_write_out_what_emit_writes() {
+        let mut text = String::from(
+            "deployment \"g\" {\n  namespace = \"mail\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nsecret \"k\" {}\npool main {\n  source s {\n    ehlo_domain = \"mta.example.com\"\n  }\n}\n",
+        );
+        for i in 0..600 {
+            text.push_str(&format!(
+                "domain \"d{i}.example.com\" {{\n  dkim {{\n    selector = \"s1\"\n    headers = [\"From\"]\n    key = secret(\"k\")\n  }}\n}}\nqueue \"d{i}.example.com\" {{\n  egress_pool = main\n  max_age = 2d\n}}\n"
+            ));
+        }
+        let files = vec![("g.kumo".to_string(), text.into_bytes())];
+        let analysis = crate::analyze(&files, &crate::Options::default());
+        let Some(model) = analysis.checked_model() else {
+            panic!("{:?}", analysis.diagnostics.first());
+        };
+        let places = analysis.places();
+        let lazy = super::emit_for_writing(model, &places);
+        assert!(!lazy.blocks.is_empty());
+        let count = lazy.len();
+        let written = lazy.into_files();
+        assert_eq!(written.len(), count);
+        let whole = super::emit(model, &places);
+        assert!(whole.blocks.is_empty());
+        assert_eq!(written, whole.files);
+    }
 }

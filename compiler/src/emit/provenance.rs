@@ -42,6 +42,9 @@ struct Node {
     end: u32,
     parent: u32,
     seg: (u32, u32),
+    /// The bytes Go's JSON encoding adds to the segment (its quotes; see [`json_len`]),
+    /// known as it is written: a place's size as JSON is then known without reading it.
+    extra: u32,
 }
 
 const NONE: u32 = u32::MAX;
@@ -61,8 +64,9 @@ pub struct Places {
     files: Vec<Vec<Node>>,
     segs: String,
     /// By file id: `<stdlib>`, or the name relative to the deployment's directory
-    /// ([`SourceFile::rel`](crate::source::SourceFile::rel)).
+    /// ([`SourceFile::rel`](crate::source::SourceFile::rel)), and what JSON adds to it.
     origins: Vec<String>,
+    origins_extra: Vec<usize>,
     /// The user's files relative to the deployment's directory, sorted.
     user_files: Vec<String>,
     /// Whether a file's name holds a line end (the only part of a place that can: labels
@@ -94,6 +98,7 @@ impl Places {
             nodes.shrink_to_fit();
             places.files.push(nodes);
         }
+        places.origins_extra = places.origins.iter().map(|o| json_extra(o)).collect();
         places.segs.shrink_to_fit();
         places.user_files.sort_unstable();
         places.line_end_in_origins = places.origins.iter().any(|o| o.contains(['\n', '\r']));
@@ -113,17 +118,22 @@ impl Places {
         };
         for stmt in items {
             let start = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
+            let mut extra = 0;
             let key = match stmt {
                 Stmt::Block(b) => {
-                    self.segs.push_str(&b.keyword.name);
+                    let keyword = b.keyword.name.as_str();
+                    self.segs.push_str(keyword);
+                    if !is_bare(keyword) {
+                        extra += json_extra(keyword);
+                    }
                     if let Some(l) = &b.label {
                         self.segs.push(' ');
-                        push_name(&mut self.segs, &l.text);
+                        extra += push_name(&mut self.segs, &l.text);
                     }
-                    (true, b.keyword.name.as_str(), b.label_text())
+                    (true, keyword, b.label_text())
                 }
                 Stmt::Attr(a) => {
-                    push_name(&mut self.segs, &a.key.name);
+                    extra += push_name(&mut self.segs, &a.key.name);
                     (false, a.key.name.as_str(), None)
                 }
                 Stmt::Error(_) => continue,
@@ -162,6 +172,7 @@ impl Places {
                 end: span.end,
                 parent,
                 seg: (start, end),
+                extra: u32::try_from(extra).unwrap_or(u32::MAX),
             });
             if let Stmt::Block(b) = stmt {
                 self.index(&b.body, me, nodes);
@@ -217,21 +228,26 @@ impl Places {
             .map_or(NONE, |n| n.parent)
     }
 
-    /// The statement `i`'s segment of a place (`max_age`, `queue default`).
-    fn seg(&self, file: u32, i: u32) -> &str {
+    /// The statement `i`'s segment of a place (`max_age`, `queue default`), and what JSON
+    /// adds to it.
+    fn seg(&self, file: u32, i: u32) -> (&str, usize) {
         self.files
             .get(file as usize)
             .and_then(|nodes| nodes.get(i as usize))
-            .and_then(|n| self.segs.get(n.seg.0 as usize..n.seg.1 as usize))
-            .unwrap_or("")
+            .and_then(|n| {
+                let seg = self.segs.get(n.seg.0 as usize..n.seg.1 as usize)?;
+                Some((seg, n.extra as usize))
+            })
+            .unwrap_or(("", 0))
     }
 
     /// The block path of the statement `i` of `file` (`queue default > max_age`), written
-    /// into `out`; nothing for `NONE`.
-    fn write_path(&self, file: u32, mut i: u32, out: &mut String) {
+    /// into `out`; nothing for `NONE`. Returns what JSON adds to it (` > ` is ` \u003e `).
+    fn write_path(&self, file: u32, mut i: u32, out: &mut String) -> usize {
         let Some(nodes) = self.files.get(file as usize) else {
-            return;
+            return 0;
         };
+        let mut extra = 0;
         // The chain from the innermost statement up (the first 16 in an array, any deeper
         // ones in a vector), written outermost first.
         let mut chain = [NONE; 16];
@@ -252,6 +268,7 @@ impl Places {
         for (k, &i) in outermost_first.enumerate() {
             if k > 0 {
                 out.push_str(" > ");
+                extra += 5;
             }
             if let Some(n) = nodes.get(i as usize) {
                 out.push_str(
@@ -259,8 +276,10 @@ impl Places {
                         .get(n.seg.0 as usize..n.seg.1 as usize)
                         .unwrap_or(""),
                 );
+                extra += n.extra as usize;
             }
         }
+        extra
     }
 }
 
@@ -287,11 +306,13 @@ fn size(items: &[Stmt]) -> (usize, usize) {
     (nodes, bytes)
 }
 
-fn push_name(out: &mut String, text: &str) {
+/// Returns what JSON adds to what it wrote.
+fn push_name(out: &mut String, text: &str) -> usize {
     if is_bare(text) {
         out.push_str(text);
+        0
     } else {
-        push_debug(out, text);
+        push_debug(out, text)
     }
 }
 
@@ -306,19 +327,50 @@ pub(crate) fn is_bare(s: &str) -> bool {
 /// `s` as `{s:?}` writes it (quoted, Rust's escapes), into `out`: straight when it is
 /// printable ASCII without a quote or a backslash (a domain, most names), which `{:?}`
 /// writes as it is; through the formatter otherwise. Checked without an early exit, so the
-/// check vectorizes.
-pub(crate) fn push_debug(out: &mut String, s: &str) {
-    let plain = s.bytes().fold(true, |ok, b| {
-        ok & (b.wrapping_sub(0x20) < 0x5f) & (b != b'"') & (b != b'\\')
-    });
-    if plain {
+/// check is one table lookup a byte without a branch (names are short). Returns what Go's
+/// JSON encoding adds to what it wrote (see [`json_len`]): for a plain name its two quotes
+/// and any `<` `>` `&` (five bytes each).
+pub(crate) fn push_debug(out: &mut String, s: &str) -> usize {
+    let class = s.bytes().fold(0u8, |c, b| c | DEBUG_CLASS[usize::from(b)]);
+    if class & NOT_PLAIN == 0 {
         out.push('"');
         out.push_str(s);
         out.push('"');
+        let long = if class & JSON_LONG == 0 {
+            0
+        } else {
+            s.bytes()
+                .filter(|&b| matches!(b, b'<' | b'>' | b'&'))
+                .count()
+        };
+        2 + 5 * long
     } else {
+        let start = out.len();
         let _ = write!(out, "{s:?}");
+        out.get(start..).map_or(0, json_extra)
     }
 }
+
+/// A byte that `{:?}` writes otherwise (not printable ASCII, a quote, a backslash).
+const NOT_PLAIN: u8 = 1;
+/// A byte that Go's JSON encoding writes in six (`<` `>` `&`).
+const JSON_LONG: u8 = 2;
+
+/// [`NOT_PLAIN`] and [`JSON_LONG`] of each byte, for [`push_debug`]: one lookup a byte.
+static DEBUG_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b < 0x20 || b >= 0x7f || b == b'"' || b == b'\\' {
+            t[c] = NOT_PLAIN;
+        } else if b == b'<' || b == b'>' || b == b'&' {
+            t[c] = JSON_LONG;
+        }
+        c += 1;
+    }
+    t
+};
 
 /// What the emitters use to write comments: places, the list of source files, and whether
 /// comments are written at all (not in the canonical form).
@@ -337,9 +389,11 @@ struct Last {
     file: u32,
     /// Its statement (`NONE`: nothing kept).
     node: u32,
-    /// Its text (`mail.kumo: queue default`), of which the first `parent_len` bytes are its
-    /// enclosing block's place (when it has one).
+    /// Its text and the separator of a place in it (`mail.kumo: queue default > `), so
+    /// such a place is two copies: this and its segment. The place itself is the first
+    /// `len` bytes, its enclosing block's place (when it has one) the first `parent_len`.
     text: String,
+    len: usize,
     parent_len: usize,
     /// What JSON adds to `text`, and to its first `parent_len` bytes.
     extra: usize,
@@ -361,6 +415,7 @@ impl<'s> Provenance<'s> {
                 file: u32::MAX,
                 node: NONE,
                 text: String::new(),
+                len: 0,
                 parent_len: 0,
                 extra: 0,
                 parent_extra: 0,
@@ -405,24 +460,23 @@ impl<'s> Provenance<'s> {
         let mut last = self.last.borrow_mut();
         if i != NONE && last.file == file && last.node != NONE {
             if i == last.node {
-                out.push_str(&last.text);
+                out.push_str(last.text.get(..last.len).unwrap_or(""));
                 return last.extra;
             }
             let parent = self.places.parent(file, i);
             // ` > ` is escaped as ` \u003e `.
             if parent == last.node {
                 out.push_str(&last.text);
-                out.push_str(" > ");
-                let seg = self.places.seg(file, i);
+                let (seg, extra) = self.places.seg(file, i);
                 out.push_str(seg);
-                return last.extra + 5 + json_extra(seg);
+                return last.extra + 5 + extra;
             }
             if parent != NONE && parent == self.places.parent(file, last.node) {
-                out.push_str(last.text.get(..last.parent_len).unwrap_or(""));
-                out.push_str(" > ");
-                let seg = self.places.seg(file, i);
+                // The enclosing block's place and the separator after it.
+                out.push_str(last.text.get(..last.parent_len + 3).unwrap_or(""));
+                let (seg, extra) = self.places.seg(file, i);
                 out.push_str(seg);
-                return last.parent_extra + 5 + json_extra(seg);
+                return last.parent_extra + 5 + extra;
             }
         }
         let origin = self
@@ -434,19 +488,27 @@ impl<'s> Provenance<'s> {
         out.push_str(origin);
         out.push_str(": ");
         let path = out.len();
-        self.places.write_path(file, i, out);
+        let path_extra = self.places.write_path(file, i, out);
         if out.len() == path {
             out.truncate(path - ": ".len());
         }
+        let origin_extra = self
+            .places
+            .origins_extra
+            .get(file as usize)
+            .copied()
+            .unwrap_or(0);
         // Kept for the next place: this one, and where its enclosing block's text ends.
         last.file = file;
         last.node = i;
         last.text.clear();
         last.text.push_str(out.get(start..).unwrap_or(""));
-        last.extra = json_extra(&last.text);
-        let seg = self.places.seg(file, i);
-        last.parent_len = last.text.len().saturating_sub(" > ".len() + seg.len());
-        last.parent_extra = last.extra.saturating_sub(5 + json_extra(seg));
+        last.len = last.text.len();
+        last.text.push_str(" > ");
+        last.extra = origin_extra + path_extra;
+        let (seg, extra) = self.places.seg(file, i);
+        last.parent_len = last.len.saturating_sub(" > ".len() + seg.len());
+        last.parent_extra = last.extra.saturating_sub(5 + extra);
         last.extra
     }
 
@@ -493,10 +555,12 @@ mod tests {
             "caf\u{e9}",
             "\u{2028}",
             "~!@#$%^&*()_+{}|:<>?`-=[];',./",
+            "a<b>c&d.example.com",
         ] {
             let mut out = String::new();
-            super::push_debug(&mut out, s);
+            let extra = super::push_debug(&mut out, s);
             assert_eq!(out, format!("{s:?}"), "{s:?}");
+            assert_eq!(extra, super::json_extra(&out), "{s:?}");
         }
     }
 }

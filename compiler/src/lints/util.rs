@@ -278,14 +278,19 @@ pub fn find_written(cx: &LintContext<'_>, path: &[&str], name: &str) -> Option<W
         }
         for item in cx.items(file) {
             let Stmt::Block(b) = item else { continue };
-            if b.keyword.name == "env" {
+            // The keyword read once: this visits every top-level statement (one per domain
+            // and kind in a large deployment), and nearly all are neither.
+            let keyword = b.keyword.name.as_str();
+            if keyword == "env" {
                 if b.label_text() == Some(env) {
                     if let Some(span) = b.blocks().filter_map(|c| walk(c, path, name)).last() {
                         overlay = Some(Loc::new(file, span));
                     }
                 }
-            } else if let Some(span) = walk(b, path, name) {
-                base = Some(Loc::new(file, span));
+            } else if path.first() == Some(&keyword) {
+                if let Some(span) = walk(b, path, name) {
+                    base = Some(Loc::new(file, span));
+                }
             }
         }
     }

@@ -83,21 +83,26 @@ impl<'t, 'd> Resolver<'t, 'd> {
     /// estimated size, must fit (K1012, a warning: the sizes are estimates; `build --secrets`
     /// checks the real files).
     fn secret_sizes(&mut self, d: &Deployment) {
-        let mut estimate: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+        // Hashed (looked up once per domain, read back in the secrets' order).
+        let mut estimate: rustc_hash::FxHashMap<&str, (u64, u64)> = Default::default();
+        // The defaults' values, read once.
+        let algorithm = d.dkim_defaults.get("algorithm");
+        let bits = d.dkim_defaults.get("bits");
         for dom in &d.domains {
             let Some(k) = &dom.dkim else { continue };
             // A key read from Vault is in no Secret.
             let Some(key) = &k.key else { continue };
-            let get = |name: &str| {
-                k.settings
-                    .get(name)
-                    .or_else(|| d.dkim_defaults.get(name))
-                    .map(|s| &s.value)
-            };
-            let ed25519 = get("algorithm")
-                .and_then(Typed::as_enum)
+            let ed25519 = k
+                .settings
+                .get("algorithm")
+                .or(algorithm)
+                .and_then(|s| s.value.as_enum())
                 .is_some_and(|v| v.name == "ed25519");
-            let bits = get("bits").and_then(Typed::as_int);
+            let bits = k
+                .settings
+                .get("bits")
+                .or(bits)
+                .and_then(|s| s.value.as_int());
             let e = estimate.entry(key.secret.as_str()).or_default();
             e.0 += 1;
             e.1 += crate::grammars::dkim_key_pem_bytes(ed25519, bits);

@@ -57,8 +57,24 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 self.gate(since, &format!("`{}`", f.name), a.key_loc());
             }
         }
-        if let Some(v) = &a.value {
+        let Some(v) = &a.value else { return };
+        // Most values are neither gated nor durations: one match tells, before the walks.
+        if matches!(
+            v.value,
+            Typed::Limit(_)
+                | Typed::Rate(_)
+                | Typed::HostPort(_)
+                | Typed::Match(_)
+                | Typed::Enum(_)
+                | Typed::Action(_)
+                | Typed::List(_)
+        ) {
             self.value_gates(v);
+        }
+        if matches!(
+            v.value,
+            Typed::Duration(_) | Typed::List(_) | Typed::Action(_)
+        ) {
             self.duration_strings(v);
         }
     }

@@ -19,6 +19,7 @@ use crate::check::HBlock;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Deployment, Environment};
+use crate::schema::Field;
 use crate::source::{FileId, Loc, Sources};
 use crate::value::Spanned;
 
@@ -161,7 +162,7 @@ struct Names<'t> {
     pools: HashSet<&'t str>,
     sources: HashSet<&'t str>,
     tenants: HashSet<&'t str>,
-    secrets: BTreeMap<String, BTreeSet<String>>,
+    secrets: HashMap<&'t str, BTreeSet<String>>,
     providers: HashSet<&'t str>,
 }
 
@@ -177,8 +178,9 @@ struct Resolver<'t, 'd> {
     /// The humantime of that release, found once (a search of the releases per duration
     /// was 1,350 instructions each).
     humantime: Option<units::HumantimeFlavor>,
-    /// Whether a block schema (by address) has a required field.
-    has_required: HashMap<usize, bool>,
+    /// The required fields of a block schema (by address), found once per schema (most have
+    /// none).
+    required: HashMap<usize, Box<[&'static Field]>>,
     /// Where each pool is named by an `egress_pool` (a queue, tenant or campaign uses it).
     pool_uses: BTreeMap<String, Vec<Loc>>,
 }

@@ -12,7 +12,7 @@ use super::{Names, Resolver, Slot};
 use crate::check::HBlock;
 use crate::codes;
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::schema::{self, RefKind};
+use crate::schema::{self, Field, RefKind};
 use crate::source::Loc;
 use crate::source::Sources;
 use crate::value::{Action, Typed, TypedAt};
@@ -32,30 +32,42 @@ impl<'t, 'd> Resolver<'t, 'd> {
         };
         let mut sources = labels("source");
         let top_sources = sources.len();
-        let mut inline_at: HashMap<&'t str, Loc> = HashMap::default();
+        // Both sized for every source the pools may define (grown by doubling, each was
+        // rehashed about fourteen times at 10,000).
+        let in_pools: usize = top("pool").map(|p| p.blocks.len()).sum();
+        sources.reserve(in_pools);
+        let mut inline_at: HashMap<&'t str, Loc> =
+            HashMap::with_capacity_and_hasher(in_pools, Default::default());
         for pool in top("pool") {
             for s in pool.children("source") {
                 let Some(name) = s.label.as_deref() else {
                     continue;
                 };
-                if top_sources > 0 && sources.contains(name) && !inline_at.contains_key(name) {
+                if top_sources > 0 && !inline_at.contains_key(name) && sources.contains(name) {
                     continue;
                 }
-                if let Some(first) = inline_at.get(name) {
-                    diags.push(
-                        Diagnostic::new(codes::DUPLICATE_DEFINITION, format!("source `{name}` is defined in two pools"), s.header_loc(), "defined again here")
-                            .with_secondary(*first, "first defined here")
-                            .with_help(format!("define `source \"{name}\" {{ ... }}` once at the top level; a pool entry then only sets its `weight`")),
-                    );
-                    continue;
+                // One hash of the name, whether it was defined in another pool or not.
+                match inline_at.entry(name) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        let first = *first.get();
+                        diags.push(
+                            Diagnostic::new(codes::DUPLICATE_DEFINITION, format!("source `{name}` is defined in two pools"), s.header_loc(), "defined again here")
+                                .with_secondary(first, "first defined here")
+                                .with_help(format!("define `source \"{name}\" {{ ... }}` once at the top level; a pool entry then only sets its `weight`")),
+                        );
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(s.header_loc());
+                        sources.insert(name);
+                    }
                 }
-                inline_at.insert(name, s.header_loc());
-                sources.insert(name);
             }
         }
-        let mut secrets = BTreeMap::new();
+        let mut secrets = HashMap::default();
         for s in top("secret") {
-            let Some(name) = &s.label else { continue };
+            let Some(name) = s.label.as_deref() else {
+                continue;
+            };
             let mut keys = BTreeSet::new();
             if let Some(list) = s.value("keys") {
                 keys.extend(list.read_items(Typed::text).map(|k| k.value.to_string()));
@@ -65,7 +77,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
                     keys.insert(a.name().to_string());
                 }
             }
-            secrets.insert(name.clone(), keys);
+            secrets.insert(name, keys);
         }
         let version = tree
             .iter()
@@ -87,7 +99,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
             names,
             version,
             humantime,
-            has_required: HashMap::default(),
+            required: HashMap::default(),
             pool_uses: BTreeMap::new(),
         }
     }
@@ -114,16 +126,19 @@ impl<'t, 'd> Resolver<'t, 'd> {
         self.block_gate(b);
         // Required fields (most schemas have none: that is known once per schema).
         let schema = b.schema;
-        let has_required = *self
-            .has_required
+        let required = self
+            .required
             .entry(std::ptr::from_ref(schema) as usize)
-            .or_insert_with(|| schema.all_fields().any(|f| f.required));
-        let fields = has_required
-            .then(|| b.schema.all_fields())
-            .into_iter()
-            .flatten();
-        for f in fields {
-            if f.required && b.attr(f.name).is_none() {
+            .or_insert_with(|| schema.all_fields().filter(|f| f.required).collect());
+        // Copied out only when one is missing (the diagnostics borrow `self`).
+        let missing = required.iter().any(|f| b.attr(f.name).is_none());
+        let required: Vec<&'static Field> = if missing {
+            required.to_vec()
+        } else {
+            Vec::new()
+        };
+        for f in required {
+            if b.attr(f.name).is_none() {
                 let what = match &b.label {
                     Some(l) => format!("`{} {}`", b.schema.keyword, l),
                     None => format!("`{}`", b.schema.keyword),
@@ -164,7 +179,13 @@ impl<'t, 'd> Resolver<'t, 'd> {
         }
         for a in &b.attrs {
             self.attr_gates(a);
-            if let Some(v) = &a.value {
+            // Only these hold names (a list's items may).
+            if let Some(v) = a.value.as_ref().filter(|v| {
+                matches!(
+                    v.value,
+                    Typed::Ref(..) | Typed::Secret(_) | Typed::Action(_) | Typed::List(_)
+                )
+            }) {
                 self.references(v);
             }
         }
@@ -221,7 +242,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
             RefKind::Pool => self.names.pools.iter().copied().collect(),
             RefKind::Source => self.names.sources.iter().copied().collect(),
             RefKind::Tenant => self.names.tenants.iter().copied().collect(),
-            RefKind::Secret => self.names.secrets.keys().map(String::as_str).collect(),
+            RefKind::Secret => self.names.secrets.keys().copied().collect(),
             RefKind::Provider => self.names.providers.iter().copied().collect(),
         };
         set.sort_unstable();

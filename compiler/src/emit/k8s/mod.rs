@@ -31,7 +31,7 @@ mod dashboard;
 mod exposure;
 mod keda;
 mod mta;
-mod policy;
+pub(crate) mod policy;
 mod promql;
 mod secrets;
 mod sink;
@@ -42,8 +42,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::Output;
 use super::kumomta::Digest;
+use super::{LiteralBlock, Output};
 use crate::model::Deployment;
 use crate::names::{Names, Workload};
 use common::{image_reference, meta, yaml};
@@ -67,6 +67,9 @@ pub struct Inputs<'a> {
     /// The place of the `max_age` that the alerts' `queue_stuck` is derived from, when it is
     /// (written beside the derived value, as a YAML comment).
     pub queue_stuck_from: Option<String>,
+    /// Whether the shards' ConfigMaps are left as [`LiteralBlock`]s of the shards
+    /// (`emit::emit_for_writing`).
+    pub blocks: bool,
 }
 
 /// What every object of a build reads: the model, its names, the image and the checksums.
@@ -134,8 +137,11 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
             &header,
         ),
     );
-    for (file, text) in shard_config_maps(&cx, inputs, &header) {
-        objects.add_whole(&file, text);
+    for (file, map) in shard_config_maps(&cx, inputs, &header) {
+        match map {
+            Ok(block) => objects.list.push((file, Entry::Block(block))),
+            Err(text) => objects.add_whole(&file, text),
+        }
     }
     objects.add("statefulset-mta.yaml", yaml(&mta::statefulset(&cx)));
     objects.add("service-mta.yaml", yaml(&mta::service(&cx)));
@@ -217,8 +223,13 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
         );
     }
     let mut resources = Vec::new();
-    for (file, text) in objects.list {
-        out.add(format!("k8s/{file}"), text);
+    for (file, entry) in objects.list {
+        match entry {
+            Entry::Text(text) => out.add(format!("k8s/{file}"), text),
+            Entry::Block(block) => {
+                out.blocks.insert(format!("k8s/{file}"), block);
+            }
+        }
         resources.push(Value::String(file));
     }
     let kustomization = json!({
@@ -233,36 +244,35 @@ pub fn emit(d: &Deployment, inputs: &Inputs<'_>, out: &mut Output) {
     );
 }
 
-/// The objects of a build, in `kustomization.yaml`'s order: file → text (header included).
-/// The ConfigMap of each data shard (file name, text), in the order of `inputs.shards`:
-/// megabytes of literal blocks, so the second half is written on a second thread (the
-/// output is the same whichever finishes first).
-fn shard_config_maps(cx: &Ctx<'_>, inputs: &Inputs<'_>, header: &str) -> Vec<(String, String)> {
+/// The ConfigMap of each data shard (file name, text or [`LiteralBlock`]), in the order of
+/// `inputs.shards`: megabytes of literal blocks, so unless they are left as blocks, the
+/// second half is written on a second thread (the output is the same whichever finishes
+/// first).
+fn shard_config_maps(
+    cx: &Ctx<'_>,
+    inputs: &Inputs<'_>,
+    header: &str,
+) -> Vec<(String, Result<LiteralBlock, String>)> {
     let one = |path: &String| {
         let file = path.rsplit('/').next().unwrap_or(path);
         let name = cx.n.policy_shard(file);
-        let files: BTreeMap<&str, &str> = inputs
-            .policy
-            .get(path.as_str())
-            .map(|text| (path.as_str(), *text))
-            .into_iter()
-            .collect();
+        let text = inputs.policy.get(path.as_str()).copied().unwrap_or("");
         (
             format!(
                 "configmap-{}.yaml",
                 name.strip_prefix(&format!("{}-", cx.n.mta))
                     .unwrap_or(&name)
             ),
-            policy::config_map(cx, &name, &files, "mta", header),
+            policy::shard_config_map(cx, &name, (path, text), header, inputs.blocks),
         )
     };
-    if inputs.shards.len() < 2 {
+    if inputs.shards.len() < 2 || inputs.blocks {
         return inputs.shards.iter().map(one).collect();
     }
     let (first, second) = inputs.shards.split_at(inputs.shards.len() / 2);
     std::thread::scope(|s| {
         let other = s.spawn(|| second.iter().map(one).collect::<Vec<_>>());
-        let mut all: Vec<(String, String)> = first.iter().map(one).collect();
+        let mut all: Vec<_> = first.iter().map(one).collect();
         match other.join() {
             Ok(rest) => all.extend(rest),
             // A panic there is a panic here, as if it had run on this thread.
@@ -272,21 +282,28 @@ fn shard_config_maps(cx: &Ctx<'_>, inputs: &Inputs<'_>, header: &str) -> Vec<(St
     })
 }
 
+/// The objects of a build, in `kustomization.yaml`'s order: file → text (header included).
 struct Objects<'a> {
     header: &'a str,
-    list: Vec<(String, String)>,
+    list: Vec<(String, Entry)>,
+}
+
+/// An object's file: its text, or a data shard's ConfigMap left as a [`LiteralBlock`].
+enum Entry {
+    Text(String),
+    Block(LiteralBlock),
 }
 
 impl Objects<'_> {
     /// An object written as YAML: it gets the header.
     fn add(&mut self, file: &str, yaml: String) {
         let text = format!("{}{yaml}", self.header);
-        self.list.push((file.to_string(), text));
+        self.list.push((file.to_string(), Entry::Text(text)));
     }
 
     /// An object whose text starts with the header already (the ConfigMaps of policy files).
     fn add_whole(&mut self, file: &str, text: String) {
-        self.list.push((file.to_string(), text));
+        self.list.push((file.to_string(), Entry::Text(text)));
     }
 }
 

@@ -8,6 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::common::{meta, yaml};
 use super::{Ctx, Inputs};
+use crate::emit::LiteralBlock;
 use crate::names::{Names, Workload};
 
 /// The `kumoc.dev/policy-checksum` annotation of a workload's pod template: sha256 over the
@@ -124,6 +125,36 @@ pub(super) fn config_map(
     out
 }
 
+/// The ConfigMap of one data shard (`path` → `text`): as [`config_map`] writes it, or, when
+/// `block` and the shard is written as a plain literal block, as a [`LiteralBlock`] of the
+/// shard (the text before its lines and after them; the lines are written from the
+/// shard's own text when the file is written).
+pub(super) fn shard_config_map(
+    cx: &Ctx<'_>,
+    name: &str,
+    (path, text): (&str, &str),
+    header: &str,
+    block: bool,
+) -> Result<LiteralBlock, String> {
+    let key = path.rsplit('/').next().unwrap_or(path);
+    if !block || !plain_literal(key, text) {
+        let files = BTreeMap::from([(path, text)]);
+        return Err(config_map(cx, name, &files, "mta", header));
+    }
+    let head = yaml(&json!({ "apiVersion": "v1" }));
+    let tail = yaml(&json!({ "kind": "ConfigMap", "metadata": meta(cx, name, "mta") }));
+    Ok(LiteralBlock::new(
+        path.to_string(),
+        format!("{header}{head}data:\n  {key}: |\n"),
+        tail,
+    ))
+}
+
+/// The bytes [`push_indented`] writes for `text`.
+pub(crate) fn indented_len(text: &str) -> usize {
+    text.len() + 4 * newlines(text.as_bytes())
+}
+
 /// Whether libyaml (`serde_norway`) writes `key: text` as `key: |` and the text's lines
 /// indented, nothing else: a plain key, and a text of printable ASCII lines without trailing
 /// blanks, not starting with a blank, ending with exactly one newline.
@@ -148,7 +179,7 @@ fn plain_literal(key: &str, text: &str) -> bool {
 /// found by `memchr` (vectorized; the shards are megabytes of short lines: 76 M
 /// instructions at 10,000 domains with `split_inclusive`, 60 M with this; finding them
 /// eight bytes at a time with a mask, as `source::line_starts` does, measured 86 M).
-fn push_indented(out: &mut String, text: &str) {
+pub(crate) fn push_indented(out: &mut String, text: &str) {
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
         if end > start {

@@ -60,9 +60,6 @@ pub struct Layout {
     /// Each unit: where it starts in the text, the hash of its key, its bytes of code and
     /// of its whole text (comments and blank lines too), JSON-escaped.
     units: Vec<Recorded>,
-    /// The key of the last unit, and a buffer for the next header's.
-    key: String,
-    next: String,
 }
 
 /// A unit as its writer recorded it in a [`Layout`].
@@ -79,18 +76,21 @@ impl Layout {
     /// continues that unit. `segs` are the header's first three segments as [`header_segments`] reads them
     /// back (the text between its quotes or bare, and whether it was quoted): its writer
     /// passes them as it writes them, so the line is not read again.
+    ///
+    /// The key is hashed from the segments, not written out: two keys of one hash go to one
+    /// shard whatever they are, so units told apart by their hash are cut as by their key.
     pub(crate) fn table_segments(&mut self, at: usize, segs: [Option<(&str, bool)>; 3]) {
-        self.next.clear();
-        write_segments_key(segs, &mut self.next);
+        let hash = mix(segments_key(segs)
+            .iter()
+            .fold(FNV_OFFSET, |h, part| fnv1a_from(h, part.as_bytes())));
         if self.lead_end.is_none() {
             self.lead_end = Some(at);
-        } else if self.next == self.key {
+        } else if self.units.last().is_some_and(|u| u.hash == hash) {
             return;
         }
-        std::mem::swap(&mut self.key, &mut self.next);
         self.units.push(Recorded {
             start: at,
-            hash: mix(fnv1a(self.key.as_bytes())),
+            hash,
             code: 0,
             json: 0,
         });
@@ -425,19 +425,23 @@ fn write_unit_key(line: &str, key: &mut String) {
     write_segments_key(header_segments(line), key);
 }
 
-/// The unit key of a header whose first segments are `segs` (see [`header_segments`]).
-fn write_segments_key(segs: [Option<(&str, bool)>; 3], key: &mut String) {
+/// The unit key of a header whose first segments are `segs` (see [`header_segments`]), in
+/// parts to be joined.
+fn segments_key(segs: [Option<(&str, bool)>; 3]) -> [&str; 3] {
     let seg = |i: usize| segs.get(i).copied().flatten();
     let bare = |i: usize| seg(i).filter(|(_, quoted)| !quoted).map(|(s, _)| s);
-    let mut join = |word: &str, name: &str| {
-        key.push_str(word);
-        key.push('\u{0}');
-        key.push_str(name);
-    };
     match (bare(0), seg(1), seg(2)) {
-        (Some("pool"), Some(_), Some((source, _))) => join("source", source),
-        (Some(word), Some((name, _)), _) if is_map(word) => join(word, name),
-        _ => key.push_str(seg(0).map_or("", |(s, _)| s)),
+        (Some("pool"), Some(_), Some((source, _))) => ["source", "\u{0}", source],
+        (Some(word), Some((name, _)), _) if is_map(word) => [word, "\u{0}", name],
+        _ => [seg(0).map_or("", |(s, _)| s), "", ""],
+    }
+}
+
+/// [`segments_key`] written into `key`.
+#[cfg(test)]
+fn write_segments_key(segs: [Option<(&str, bool)>; 3], key: &mut String) {
+    for part in segments_key(segs) {
+        key.push_str(part);
     }
 }
 
@@ -547,8 +551,15 @@ fn code_len(text: &str) -> usize {
         .sum()
 }
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+#[cfg(test)]
 fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_from(FNV_OFFSET, bytes)
+}
+
+/// FNV-1a of `bytes` after what hashed to `h` (so parts hash as their concatenation).
+fn fnv1a_from(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -598,7 +609,6 @@ pub(super) mod tests {
                     }
                 })
                 .collect(),
-            ..Layout::default()
         }
     }
 

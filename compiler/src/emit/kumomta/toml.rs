@@ -107,14 +107,12 @@ impl Doc {
             }),
             // The names as `{:?}` writes them (escaped: no line end), then the place.
             Origin::Secret(p, secret, key, loc) => self.text.comment_with(|out| {
-                let begin = out.len();
                 out.push_str(" # secret ");
-                push_debug(out, secret);
+                let mut names = push_debug(out, secret);
                 out.push_str(" key ");
-                push_debug(out, key);
+                names += push_debug(out, key);
                 out.push_str(", ");
                 let start = out.len();
-                let names = out.get(begin..).map_or(0, |s| json_len(s) - s.len());
                 let e = p.write_at_json(loc, out);
                 if p.may_hold_line_end() {
                     one_line_from(out, start);
@@ -135,8 +133,8 @@ impl Doc {
     /// KumoMTA's documentation writes them (`[pool."shared"."shared-00"]`).
     /// Returns the segment as [`shard::header_segments`] reads it back (the text between
     /// its quotes or bare, whether quoted), or `None` when it was escaped (then only
-    /// reading the line gives that text).
-    fn push_segment<'s>(out: &mut String, seg: &'s str) -> Option<(&'s str, bool)> {
+    /// reading the line gives that text), and what JSON adds to it.
+    fn push_segment<'s>(out: &mut String, seg: &'s str) -> (Option<(&'s str, bool)>, usize) {
         let fixed = matches!(
             seg,
             "source"
@@ -157,9 +155,10 @@ impl Doc {
         );
         if fixed {
             out.push_str(seg);
-            Some((seg, false))
+            (Some((seg, false)), 0)
         } else {
-            push_quoted_checked(out, seg).then_some((seg, true))
+            let (as_written, extra) = push_quoted_checked(out, seg);
+            (as_written.then_some((seg, true)), extra)
         }
     }
 
@@ -179,13 +178,15 @@ impl Doc {
         // was escaped needs the line read again.
         let mut segs = [None; 3];
         let mut as_written = true;
+        let mut extra = 0;
         self.text.code_with(|out| {
             out.push_str(open);
             for (i, seg) in path.iter().enumerate() {
                 if i > 0 {
                     out.push('.');
                 }
-                let written = Self::push_segment(out, seg);
+                let (written, e) = Self::push_segment(out, seg);
+                extra += e;
                 if let Some(slot) = segs.get_mut(i) {
                     *slot = written;
                     as_written &= written.is_some();
@@ -198,7 +199,7 @@ impl Doc {
             segs = shard::header_segments(line);
         }
         self.layout.table_segments(at, segs);
-        self.layout.code_line(json_len(line));
+        self.code_line(at, extra);
         self.origin(origin);
         self.text.code_newline();
     }
@@ -242,12 +243,13 @@ impl Doc {
 
     fn kv_origin(&mut self, k: &str, v: &Value, origin: Origin<'_>) {
         let at = self.text.len();
+        let mut extra = 0;
         self.text.code_with(|out| {
-            push_key(out, k);
+            extra = push_key(out, k);
             out.push_str(" = ");
-            write_value(out, v);
+            extra += write_value(out, v);
         });
-        self.layout.code_line(json_len(self.text.since(at)));
+        self.code_line(at, extra);
         self.origin(origin);
         self.text.code_newline();
     }
@@ -256,14 +258,24 @@ impl Doc {
     /// ([`values::write_toml`], the same text as [`values::toml`]).
     pub fn kv_typed_at(&mut self, k: &str, v: &Typed, p: &Provenance<'_>, loc: Loc) {
         let at = self.text.len();
+        let mut extra = 0;
         self.text.code_with(|out| {
-            push_key(out, k);
+            extra = push_key(out, k);
             out.push_str(" = ");
-            values::write_toml(out, v);
+            extra += values::write_toml(out, v);
         });
-        self.layout.code_line(json_len(self.text.since(at)));
+        self.code_line(at, extra);
         self.origin(Origin::At(p, loc));
         self.text.code_newline();
+    }
+
+    /// The code written since `at` (one line, without its end) is a line of code, of which
+    /// JSON adds `extra` bytes: known as it was written ([`push_quoted_checked`] and the
+    /// writers that call it), so the line is not read again (the debug builds check it).
+    fn code_line(&mut self, at: usize, extra: usize) {
+        let code = self.text.since(at);
+        debug_assert_eq!(code.len() + extra, json_len(code), "{code}");
+        self.layout.code_line(code.len() + extra);
     }
 
     /// The text, and where its units of sharding are ([`super::shard::split`] reads both).
@@ -294,33 +306,46 @@ fn has_line_end(s: &str) -> bool {
 }
 
 /// A key: bare when it is `[A-Za-z0-9_-]+` and not a domain-looking word, quoted otherwise.
-fn push_key(out: &mut String, k: &str) {
+/// Returns what JSON adds to it.
+fn push_key(out: &mut String, k: &str) -> usize {
     if is_bare(k) {
         out.push_str(k);
+        0
     } else {
-        push_quoted(out, k);
+        push_quoted_checked(out, k).1
     }
 }
 
-/// A TOML basic string, into `out`.
-pub fn push_quoted(out: &mut String, s: &str) {
-    push_quoted_checked(out, s);
+/// A TOML basic string, into `out`; returns what JSON adds to what it wrote.
+pub fn push_quoted(out: &mut String, s: &str) -> usize {
+    push_quoted_checked(out, s).1
 }
 
-/// [`push_quoted`]; true when `s` was written as it is (nothing escaped).
-fn push_quoted_checked(out: &mut String, s: &str) -> bool {
+/// [`push_quoted`]; true when `s` was written as it is (nothing escaped), and what JSON
+/// adds to what it wrote (see [`json_len`]): for a string without an escape, its quotes
+/// and any `<` `>` `&` (five bytes each); otherwise the text written is sized.
+fn push_quoted_checked(out: &mut String, s: &str) -> (bool, usize) {
+    let start = out.len();
     out.push('"');
     // Nothing to escape (no quote, backslash or control character: C0, DEL, and C1, whose
-    // UTF-8 starts with 0xC2): the text as it is.
-    // Checked without an early exit, so the check vectorizes (most strings are short and
-    // plain: a whole pass costs less than a branch a byte).
-    let escape = s.bytes().fold(false, |e, b| {
-        e | (b < 0x20) | (b == 0x7f) | (b == b'"') | (b == b'\\') | (b == 0xc2)
-    });
-    if !escape {
+    // UTF-8 starts with 0xC2): the text as it is. One table lookup a byte without an early
+    // exit (most strings are short and plain: a whole pass costs less than a branch a byte).
+    let class = s.bytes().fold(0u8, |c, b| c | QUOTE_CLASS[usize::from(b)]);
+    if class & ESCAPE == 0 {
         out.push_str(s);
         out.push('"');
-        return true;
+        let extra = if class == 0 {
+            2
+        } else if class & HIGH == 0 {
+            2 + 5 * s
+                .bytes()
+                .filter(|&b| matches!(b, b'<' | b'>' | b'&'))
+                .count()
+        } else {
+            // U+2028 and U+2029 grow in JSON.
+            out.get(start..).map_or(0, |w| json_len(w) - w.len())
+        };
+        return (true, extra);
     }
     for c in s.chars() {
         match c {
@@ -336,8 +361,36 @@ fn push_quoted_checked(out: &mut String, s: &str) -> bool {
         }
     }
     out.push('"');
-    false
+    (false, out.get(start..).map_or(0, |w| json_len(w) - w.len()))
 }
+
+/// A byte [`push_quoted_checked`] escapes: a control character (C0, DEL, and C1, whose
+/// UTF-8 starts with 0xC2), a quote, a backslash.
+const ESCAPE: u8 = 1;
+/// A byte Go's JSON encoding writes in six (`<` `>` `&`).
+const LONG: u8 = 2;
+/// A byte of a multi-byte character (U+2028 and U+2029 grow in JSON).
+const HIGH: u8 = 4;
+
+/// [`ESCAPE`], [`LONG`] and [`HIGH`] of each byte.
+static QUOTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b < 0x20 || b == 0x7f || b == b'"' || b == b'\\' || b == 0xc2 {
+            t[c] |= ESCAPE;
+        }
+        if b == b'<' || b == b'>' || b == b'&' {
+            t[c] |= LONG;
+        }
+        if b >= 0x80 {
+            t[c] |= HIGH;
+        }
+        c += 1;
+    }
+    t
+};
 
 /// An integer in decimal, as `write!("{n}")` writes it.
 pub fn push_int(out: &mut String, n: i64) {
@@ -347,30 +400,42 @@ pub fn push_int(out: &mut String, n: i64) {
     kumoc_lang::units::push_decimal(out, n.unsigned_abs());
 }
 
-pub(crate) fn write_value(out: &mut String, v: &Value) {
+/// `v` in TOML, into `out`; returns what JSON adds to what it wrote (the punctuation
+/// around strings adds nothing).
+pub(crate) fn write_value(out: &mut String, v: &Value) -> usize {
     match v {
         Value::Str(s) => push_quoted(out, s),
-        Value::Int(n) => push_int(out, *n),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(n) => {
+            push_int(out, *n);
+            0
+        }
+        Value::Bool(b) => {
+            out.push_str(if *b { "true" } else { "false" });
+            0
+        }
         Value::Array(items) => {
+            let mut extra = 0;
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_value(out, item);
+                extra += write_value(out, item);
             }
             out.push(']');
+            extra
         }
         Value::Inline(entries) => {
+            let mut extra = 0;
             out.push('{');
             for (i, (k, item)) in entries.iter().enumerate() {
                 out.push_str(if i > 0 { ", " } else { " " });
-                push_key(out, k);
+                extra += push_key(out, k);
                 out.push_str(" = ");
-                write_value(out, item);
+                extra += write_value(out, item);
             }
             out.push_str(if entries.is_empty() { "}" } else { " }" });
+            extra
         }
     }
 }
@@ -396,6 +461,8 @@ mod tests {
             "\u{a0}nbsp",
             "\u{2028}",
             "\u{9f}x",
+            "a<b>&c",
+            "line\u{2028}sep<",
         ] {
             let mut slow = String::from('"');
             for c in s.chars() {
@@ -411,8 +478,9 @@ mod tests {
             }
             slow.push('"');
             let mut fast = String::new();
-            push_quoted(&mut fast, s);
+            let extra = push_quoted(&mut fast, s);
             assert_eq!(fast, slow, "{s:?}");
+            assert_eq!(extra, json_len(&fast) - fast.len(), "{s:?}");
         }
         for n in [0, 1, 9, 10, -1, -10, 1234567, i64::MAX, i64::MIN] {
             let mut out = String::new();

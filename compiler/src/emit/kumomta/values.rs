@@ -57,25 +57,35 @@ pub fn toml(v: &Typed) -> T {
 }
 
 /// [`toml`] written straight into `out` (the same text as `write_value(&toml(v))`), without
-/// building the value first for the common shapes.
-pub fn write_toml(out: &mut String, v: &Typed) {
+/// building the value first for the common shapes. Returns what JSON adds to what it wrote
+/// (see `toml::write_value`).
+pub fn write_toml(out: &mut String, v: &Typed) -> usize {
     if let Some(s) = v.text() {
         return super::toml::push_quoted(out, s);
     }
     match v {
-        Typed::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Typed::Int(n) => super::toml::push_int(out, *n),
+        Typed::Bool(b) => {
+            out.push_str(if *b { "true" } else { "false" });
+            0
+        }
+        Typed::Int(n) => {
+            super::toml::push_int(out, *n);
+            0
+        }
         // Durations, rates and IPv4 addresses need no escape (ASCII letters, digits and
-        // `:/,=.`): written between quotes as they are formatted, without a `String` each.
+        // `:/,=.`): written between quotes as they are formatted, without a `String` each;
+        // JSON adds only their quotes.
         Typed::Duration(ms) => {
             out.push('"');
             units::write_duration(out, *ms);
             out.push('"');
+            2
         }
         Typed::Rate(r) => {
             out.push('"');
             r.write_kumo(out);
             out.push('"');
+            2
         }
         Typed::Ip(std::net::IpAddr::V4(ip)) => {
             out.push('"');
@@ -86,18 +96,21 @@ pub fn write_toml(out: &mut String, v: &Typed) {
                 units::push_decimal(out, u64::from(octet));
             }
             out.push('"');
+            2
         }
         Typed::Enum(e) => super::toml::push_quoted(out, e.kumo),
         Typed::Ref(_, name) => super::toml::push_quoted(out, name),
         Typed::List(items) => {
+            let mut extra = 0;
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_toml(out, &item.value);
+                extra += write_toml(out, &item.value);
             }
             out.push(']');
+            extra
         }
         other => super::toml::write_value(out, &toml(other)),
     }
@@ -197,10 +210,13 @@ mod tests {
         ];
         for v in values {
             let mut fast = String::new();
-            write_toml(&mut fast, &v);
+            let extra = write_toml(&mut fast, &v);
             let mut slow = String::new();
-            super::super::toml::write_value(&mut slow, &toml(&v));
+            let slow_extra = super::super::toml::write_value(&mut slow, &toml(&v));
             assert_eq!(fast, slow, "{v:?}");
+            // What JSON adds, as the writers count it.
+            let json = super::super::shard::json_len(&fast) - fast.len();
+            assert_eq!((extra, slow_extra), (json, json), "{v:?}");
         }
     }
 }

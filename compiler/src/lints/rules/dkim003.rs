@@ -3,7 +3,7 @@
 use crate::declare_rule;
 use crate::diagnostic::{Applicability, Diagnostic, Edit};
 use crate::lints::{Kind, LintContext};
-use crate::model::{Setting, Settings};
+use crate::model::Setting;
 use crate::source::Loc;
 use crate::value::Typed;
 
@@ -66,7 +66,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         let Some(dkim) = &dom.dkim else { continue };
         match dkim.settings.get("headers") {
             Some(own) => {
-                if !signs_from(&dkim.settings) && !cx.is_stdlib(own.loc) {
+                if !signs_from(own) && !cx.is_stdlib(own.loc) {
                     out.push(missing_from(
                         cx,
                         own,
@@ -75,8 +75,8 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
                 }
             }
             None => match m.dkim_defaults.get("headers") {
-                Some(_) => {
-                    if !signs_from(&m.dkim_defaults) {
+                Some(list) => {
+                    if !signs_from(list) {
                         users_of_defaults.push((&dom.name, dkim.loc));
                     }
                 }
@@ -133,10 +133,12 @@ fn join_names(names: &[String]) -> String {
     }
 }
 
-fn signs_from(s: &Settings) -> bool {
+/// Whether a `headers` setting lists `From`.
+fn signs_from(headers: &Setting) -> bool {
     // Read in place: a copy of each header name for each domain was most of this rule's time.
-    s.get("headers")
-        .and_then(|h| h.value.as_list())
+    headers
+        .value
+        .as_list()
         .unwrap_or_default()
         .iter()
         .filter_map(|h| h.value.text())

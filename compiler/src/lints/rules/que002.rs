@@ -85,6 +85,7 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let kumo = KumoDefaults {
         max_age: kumo("max_age"),
         retry_interval: kumo("retry_interval"),
+        last: std::cell::Cell::new(None),
     };
     // Each scope is checked as it is found (not collected: one per queue).
     let mut visit = |scope: Scope<'_>| check_scope(cx, &scope, &kumo, out);
@@ -164,7 +165,13 @@ fn schedule(retry: u64, cap: Option<u64>, until: u64) -> impl Iterator<Item = u6
 struct KumoDefaults {
     max_age: Option<u64>,
     retry_interval: Option<u64>,
+    /// The last schedule counted (`max_age`, `retry_interval`, `max_retry_interval`) and
+    /// its attempts before `max_age`.
+    last: std::cell::Cell<Option<(Schedule, usize)>>,
 }
+
+/// A retry schedule: `max_age`, `retry_interval` and `max_retry_interval`, in milliseconds.
+type Schedule = (u64, u64, Option<u64>);
 
 fn check_scope(
     cx: &LintContext<'_>,
@@ -194,10 +201,19 @@ fn check_scope(
     if retry == 0 {
         return;
     }
-    // Enough attempts to show the schedule up to the fourth, and past max_age.
-    let before = schedule(retry, cap, age.max(1))
-        .filter(|t| *t < age)
-        .count();
+    // Enough attempts to show the schedule up to the fourth, and past max_age. Counted once
+    // per schedule: every queue of a large deployment usually has the same one.
+    let key = (age, retry, cap);
+    let before = match kumo.last.get() {
+        Some((k, n)) if k == key => n,
+        _ => {
+            let n = schedule(retry, cap, age.max(1))
+                .filter(|t| *t < age)
+                .count();
+            kumo.last.set(Some((key, n)));
+            n
+        }
+    };
     if before >= MIN_ATTEMPTS {
         return;
     }

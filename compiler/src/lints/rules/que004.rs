@@ -65,11 +65,15 @@ declare_rule! {
 
 fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let m = cx.model;
-    let members: rustc_hash::FxHashSet<&str> = m
-        .pools
-        .iter()
-        .flat_map(|p| p.members.iter().map(|x| x.source.as_str()))
-        .collect();
+    // Sized once (collected from a flattening iterator, it grew by rehashing).
+    let n: usize = m.pools.iter().map(|p| p.members.len()).sum();
+    let mut members: rustc_hash::FxHashSet<&str> =
+        rustc_hash::FxHashSet::with_capacity_and_hasher(n, Default::default());
+    members.extend(
+        m.pools
+            .iter()
+            .flat_map(|p| p.members.iter().map(|x| x.source.as_str())),
+    );
     for s in &m.sources {
         if cx.is_stdlib(s.loc) || members.contains(s.name.as_str()) {
             continue;

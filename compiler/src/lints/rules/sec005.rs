@@ -317,6 +317,11 @@ fn kind(f: &Found<'_>) -> Option<&'static str> {
     // A Vault token is at least 24 characters (a 4-character prefix and 20 more), a URL has
     // a `:`: most values are shorter and have none.
     let url = f.text.contains(':');
+    // Shorter than 20 characters, only a URL can be secret material (a PEM key is at least
+    // 27, a Vault token 24, a random blob 20): most values end here, after one search.
+    if !url && f.text.len() < 20 {
+        return None;
+    }
     if f.text.contains('-') && pem_private_key(f.text) {
         Some("a PEM private key")
     } else if f.text.len() >= 24 && vault_token(f.text) {
