@@ -185,6 +185,19 @@ fn sources_with(
     paths: &[String],
     mut decode: impl FnMut(usize) -> (String, Option<SyntaxError>),
 ) -> (Sources, Vec<Diagnostic>) {
+    sources_of(names, paths, |i, name| {
+        let (text, err) = decode(i);
+        (SourceFile::new(name, text, false), err)
+    })
+}
+
+/// [`sources_with`], file `i` made by `make(i, its name)` (a [`session`] keeps the files an
+/// edit did not change).
+pub(crate) fn sources_of(
+    names: Vec<String>,
+    paths: &[String],
+    mut make: impl FnMut(usize, String) -> (SourceFile, Option<SyntaxError>),
+) -> (Sources, Vec<Diagnostic>) {
     let mut sources = Sources::default();
     let mut pre: Vec<Diagnostic> = Vec::new();
     for (name, text) in stdlib::FILES {
@@ -199,8 +212,7 @@ fn sources_with(
     let mut names: Vec<Option<String>> = names.into_iter().map(Some).collect();
     for i in order {
         let name = names.get_mut(i).and_then(Option::take).unwrap_or_default();
-        let (text, err) = decode(i);
-        let mut file = SourceFile::new(name, text, false);
+        let (mut file, err) = make(i, name);
         file.rel = std::mem::take(&mut rel[i]);
         let id = sources.add(file);
         if let Some(e) = err {
@@ -269,7 +281,7 @@ pub(crate) fn declared_release(
 }
 
 /// The checked blocks of a deployment's files, for resolve: owned (`HBlock`), or borrowed
-/// from a [`session`]'s cache (`Cow<HBlock>`; see `resolve::Input`).
+/// from a [`session`]'s cache (`resolve::Lent`; see `resolve::Input`).
 pub(crate) struct Checked<B> {
     stdlib: Vec<B>,
     user: Vec<B>,

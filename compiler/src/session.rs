@@ -21,8 +21,8 @@
 //! the file is checked again whole. The duplicates among a file's top-level blocks are
 //! found again over the kept blocks (`check::top_level_duplicates`). Resolving and the
 //! lints then run over the whole deployment as in [`crate::analyze_paths`] (their results
-//! depend on all of it); resolve borrows the kept blocks (`resolve::Input` of `Cow`s: it
-//! copies what the model holds, and a block another merges into, not the blocks).
+//! depend on all of it); resolve borrows the kept blocks (`resolve::Lent`: it copies what
+//! the model holds, and a block another merges into, not the blocks).
 //! `tests/it/session.rs` compares a session's diagnostics, model
 //! and trees after random and scripted edits with a fresh analysis's.
 //!
@@ -30,7 +30,6 @@
 //! (what the last one found where the edits changed nothing, and the checks of the
 //! statements they changed), or none when they could flicker.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use kumoc_lang::Parse;
@@ -42,9 +41,10 @@ use kumoc_lang::units::KumoVersion;
 
 use crate::check::HBlock;
 use crate::diagnostic::Diagnostic;
+use crate::resolve::Lent;
 use crate::severity::Severity;
-use crate::source::{FileId, Loc};
-use crate::{Analysis, Options, Timings, check, decode_sources};
+use crate::source::{FileId, Loc, SourceFile};
+use crate::{Analysis, Options, Timings, check};
 
 /// One file to analyse: as given to [`crate::analyze_paths`] (display name, bytes, path),
 /// and optionally the pieces of exactly this text, when the caller has them (an editor's
@@ -57,10 +57,12 @@ pub struct Input {
     pub pieces: Option<Pieces>,
 }
 
-/// What the session knows of one file: the text its tree was parsed from.
+/// What the session knows of one file: the source its tree was parsed from (the last
+/// analysis's: its text is shared with it, and its line starts are not counted again
+/// while the file does not change).
 #[derive(Debug)]
 struct Known {
-    text: String,
+    source: SourceFile,
     parse: Arc<Parse>,
     /// The pieces of `text`, once the file has been edited (a file that is never edited
     /// never needs them).
@@ -122,7 +124,8 @@ impl Session {
     pub fn analyze(&mut self, files: Vec<Input>, options: &Options) -> Analysis {
         let mut clock = std::time::Instant::now();
         let mut timings = Timings::default();
-        let mut named = Vec::with_capacity(files.len());
+        let mut names = Vec::with_capacity(files.len());
+        let mut bytes = Vec::with_capacity(files.len());
         let mut paths = Vec::with_capacity(files.len());
         // Pieces by file name; a name given twice (which only a caller's mistake makes)
         // gets none, so pieces always go with the text they were made of.
@@ -133,10 +136,30 @@ impl Session {
                 .and_modify(|p| *p = None)
                 .or_insert(f.pieces);
             paths.push(f.path);
-            named.push((f.name, f.bytes));
+            names.push(f.name);
+            bytes.push(Some(f.bytes));
         }
-        let (sources, pre) = decode_sources(&named, &paths);
-        drop(named);
+        // A file whose bytes are the text the session knows is that source again (as
+        // `analyze_paths` would decode it: valid UTF-8 is the text as it is); an edited
+        // one counts again only the line starts of what the edit changed.
+        let (sources, pre) = crate::sources_of(names, &paths, |i, name| {
+            let b = bytes.get_mut(i).and_then(Option::take).unwrap_or_default();
+            let known = self.files.get(&name).filter(|k| !k.source.is_stdlib);
+            if let Some(k) = known.filter(|k| k.source.text.as_bytes() == b.as_slice()) {
+                let mut file = k.source.clone();
+                file.name = name;
+                return (file, None);
+            }
+            let (text, err) = match String::from_utf8(b) {
+                Ok(text) => (text, None),
+                Err(e) => kumoc_lang::decode(e.as_bytes()),
+            };
+            match known {
+                Some(k) => (SourceFile::edited(name, text, &k.source), err),
+                None => (SourceFile::new(name, text, false), err),
+            }
+        });
+        drop(bytes);
         let mut last = Reuse::default();
         let mut next: HashMap<String, Known> = HashMap::default();
         let mut parses = Vec::with_capacity(sources.len());
@@ -145,7 +168,7 @@ impl Session {
             // The stdlib's display names cannot collide with a path (`<stdlib>/...`).
             let known = self.files.remove(&f.name);
             let pieces = given.get_mut(&f.name).and_then(Option::take);
-            let (k, edit) = renew(known, &f.text, pieces, &mut last);
+            let (k, edit) = renew(known, f, pieces, &mut last);
             parses.push(Arc::clone(&k.parse));
             edits.push(edit);
             next.insert(f.name.clone(), k);
@@ -182,7 +205,7 @@ impl Session {
             let mut blocks = Vec::with_capacity(checks.stmts.len());
             for c in &checks.stmts {
                 diagnostics.extend(c.diagnostics.iter().cloned());
-                blocks.extend(c.block.as_ref().map(Cow::Borrowed));
+                blocks.extend(c.block.as_ref().map(Lent::Kept));
             }
             check::top_level_duplicates(&mut blocks, &mut diagnostics);
             checked.add(id, f.is_stdlib, blocks);
@@ -254,26 +277,27 @@ fn recheck(
     old
 }
 
-/// What is known of a file at its new `text`, and what the edit did to its tree (`None`
+/// What is known of a file at its new `source`, and what the edit did to its tree (`None`
 /// when it was parsed anew, or kept as it was: see [`Spliced`]; a kept tree keeps its
 /// checks, a new one has none).
 fn renew(
     known: Option<Known>,
-    text: &str,
+    source: &SourceFile,
     pieces: Option<Pieces>,
     last: &mut Reuse,
 ) -> (Known, Option<Spliced>) {
+    let text: &str = &source.text;
     let Some(mut known) = known else {
         last.parsed += 1;
         let known = match pieces {
             Some(pieces) => Known {
-                text: text.to_string(),
+                source: source.clone(),
                 parse: Arc::new(pieces.to_parse(text)),
                 pieces: Some(pieces),
                 checked: None,
             },
             None => Known {
-                text: text.to_string(),
+                source: source.clone(),
                 parse: Arc::new(kumoc_lang::parse(text)),
                 pieces: None,
                 checked: None,
@@ -281,8 +305,13 @@ fn renew(
         };
         return (known, None);
     };
-    if known.text == text {
+    if Arc::ptr_eq(&known.source.text, &source.text) {
         last.kept += 1;
+        return (known, None);
+    }
+    if *known.source.text == *text {
+        last.kept += 1;
+        known.source = source.clone();
         return (known, None);
     }
     let Some(old) = known.pieces.take() else {
@@ -290,7 +319,7 @@ fn renew(
         last.parsed += 1;
         let pieces = pieces.unwrap_or_else(|| Pieces::parse(text));
         let known = Known {
-            text: text.to_string(),
+            source: source.clone(),
             parse: Arc::new(pieces.to_parse(text)),
             pieces: Some(pieces),
             checked: None,
@@ -298,14 +327,13 @@ fn renew(
         return (known, None);
     };
     last.updated += 1;
-    let pieces = pieces.unwrap_or_else(|| old.reparse(&known.text, text));
+    let pieces = pieces.unwrap_or_else(|| old.reparse(&known.source.text, text));
     let by = i64::try_from(text.len()).unwrap_or(i64::MAX)
-        - i64::try_from(known.text.len()).unwrap_or(i64::MAX);
+        - i64::try_from(known.source.text.len()).unwrap_or(i64::MAX);
     // The previous analysis usually holds the tree no longer: it is updated in place.
     let parse = Arc::make_mut(&mut known.parse);
     let (lead, trail) = update(parse, &old, &pieces, by, text);
-    known.text.clear();
-    known.text.push_str(text);
+    known.source = source.clone();
     known.pieces = Some(pieces);
     (known, Some(Spliced { lead, trail, by }))
 }

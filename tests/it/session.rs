@@ -91,6 +91,23 @@ fn edit(rng: &mut Rng, text: &str) -> String {
 
 fn same(got: &Analysis, want: &Analysis, what: &str) {
     assert_eq!(got.diagnostics, want.diagnostics, "diagnostics: {what}");
+    // The sources too: the session keeps those of the files an edit did not change.
+    let source = |f: &kumoc_compiler::SourceFile| {
+        (
+            f.name.clone(),
+            f.rel.clone(),
+            f.text.to_string(),
+            f.is_stdlib,
+            f.line_starts().to_vec(),
+        )
+    };
+    let files = |a: &Analysis| {
+        a.sources
+            .iter()
+            .map(|(id, f)| (id, source(f)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(files(got), files(want), "sources: {what}");
     assert_eq!(
         format!("{:?}", got.model),
         format!("{:?}", want.model),

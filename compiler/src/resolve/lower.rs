@@ -1,10 +1,9 @@
 //! Phase B, lowering: the merged, checked tree becomes the [`Deployment`] model, each value
 //! with where it was written and each default applied.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::Resolver;
+use super::{Lent, Resolver};
 use crate::check::{HAttr, HBlock};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
@@ -1018,55 +1017,55 @@ impl<'a> Lowered for &'a HBlock {
     }
 }
 
-impl<'a> Lowered for Cow<'a, HBlock> {
-    type Children = CowChildren<'a>;
+impl<'a> Lowered for Lent<'a> {
+    type Children = LentChildren<'a>;
     fn block(&self) -> &HBlock {
-        self
+        std::borrow::Borrow::borrow(self)
     }
     fn take_label(&mut self) -> Option<String> {
         match self {
-            Cow::Owned(b) => b.take_label(),
-            Cow::Borrowed(b) => b.take_label(),
+            Lent::Merged(b) => b.take_label(),
+            Lent::Kept(b) => b.take_label(),
         }
     }
     fn take_from(&mut self) -> Option<(String, Loc)> {
         match self {
-            Cow::Owned(b) => b.take_from(),
-            Cow::Borrowed(b) => b.take_from(),
+            Lent::Merged(b) => b.take_from(),
+            Lent::Kept(b) => b.take_from(),
         }
     }
     fn take_settings(&mut self) -> Settings {
         match self {
-            Cow::Owned(b) => b.take_settings(),
-            Cow::Borrowed(b) => b.take_settings(),
+            Lent::Merged(b) => b.take_settings(),
+            Lent::Kept(b) => b.take_settings(),
         }
     }
     fn into_children(self) -> Self::Children {
         match self {
-            Cow::Owned(b) => CowChildren::Owned(b.into_children()),
-            Cow::Borrowed(b) => CowChildren::Borrowed(b.into_children()),
+            Lent::Merged(b) => LentChildren::Merged(b.into_children()),
+            Lent::Kept(b) => LentChildren::Kept(b.into_children()),
         }
     }
     fn into_entries(self) -> MapEntries {
         match self {
-            Cow::Owned(b) => b.into_entries(),
-            Cow::Borrowed(b) => b.into_entries(),
+            Lent::Merged(b) => b.into_entries(),
+            Lent::Kept(b) => b.into_entries(),
         }
     }
 }
 
-/// The children of a `Cow<HBlock>`, as such.
-pub(crate) enum CowChildren<'a> {
-    Owned(std::vec::IntoIter<HBlock>),
-    Borrowed(std::slice::Iter<'a, HBlock>),
+/// The children of a [`Lent`] block, as such.
+pub(crate) enum LentChildren<'a> {
+    Kept(std::slice::Iter<'a, HBlock>),
+    Merged(std::vec::IntoIter<HBlock>),
 }
 
-impl<'a> Iterator for CowChildren<'a> {
-    type Item = Cow<'a, HBlock>;
+impl<'a> Iterator for LentChildren<'a> {
+    type Item = Lent<'a>;
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            CowChildren::Owned(i) => i.next().map(Cow::Owned),
-            CowChildren::Borrowed(i) => i.next().map(Cow::Borrowed),
+            LentChildren::Kept(i) => i.next().map(Lent::Kept),
+            LentChildren::Merged(i) => i.next().map(|b| Lent::Merged(Box::new(b))),
         }
     }
 }

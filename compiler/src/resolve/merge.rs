@@ -4,7 +4,7 @@
 //! as `automation` append, `replace_base = true` starts the block afresh). Inside one layer,
 //! the same block twice is a duplicate definition.
 
-use std::borrow::{Borrow, Cow};
+use std::borrow::Borrow;
 use std::collections::hash_map::Entry;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -17,25 +17,36 @@ use crate::value::Typed;
 /// A block of a layer: owned, or borrowed from the caller (see [`super::Input`]) and
 /// copied only when another block merges into it or it merges into another.
 pub(crate) trait Layer: Borrow<HBlock> {
-    fn make_mut(&mut self) -> &mut HBlock;
+    /// Merge `ob` into this block (see [`merge_into`]).
+    fn merge_from(&mut self, ob: HBlock);
     fn into_owned(self) -> HBlock;
 }
 
 impl Layer for HBlock {
-    fn make_mut(&mut self) -> &mut HBlock {
-        self
+    fn merge_from(&mut self, ob: HBlock) {
+        merge_into(self, ob);
     }
     fn into_owned(self) -> HBlock {
         self
     }
 }
 
-impl Layer for Cow<'_, HBlock> {
-    fn make_mut(&mut self) -> &mut HBlock {
-        self.to_mut()
+impl Layer for super::Lent<'_> {
+    fn merge_from(&mut self, ob: HBlock) {
+        match self {
+            super::Lent::Merged(b) => merge_into(b, ob),
+            super::Lent::Kept(b) => {
+                let mut copy = Box::new((*b).clone());
+                merge_into(&mut copy, ob);
+                *self = super::Lent::Merged(copy);
+            }
+        }
     }
     fn into_owned(self) -> HBlock {
-        Cow::into_owned(self)
+        match self {
+            super::Lent::Kept(b) => b.clone(),
+            super::Lent::Merged(b) => *b,
+        }
     }
 }
 
@@ -94,7 +105,7 @@ fn merge_with<B: Layer>(base: &mut Vec<B>, overlay: Vec<B>, index_overlay: bool)
     base.reserve(targets.iter().filter(|t| t.is_none()).count());
     for (ob, target) in overlay.into_iter().zip(targets) {
         match target.and_then(|i| base.get_mut(i)) {
-            Some(b) => merge_into(b.make_mut(), ob.into_owned()),
+            Some(b) => b.merge_from(ob.into_owned()),
             None => base.push(ob),
         }
     }

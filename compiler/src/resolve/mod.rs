@@ -41,11 +41,28 @@ pub struct Input<'s, B> {
     pub first_file: Option<FileId>,
 }
 
-/// A checked block as resolve takes it: an [`HBlock`] (consumed) or a `Cow<HBlock>`
-/// (borrowed unless a block merged into it).
+/// A checked block as resolve takes it: an [`HBlock`] (consumed) or a [`Lent`] one.
 pub(crate) trait Block: merge::Layer + lower::Lowered {}
 
 impl<B: merge::Layer + lower::Lowered> Block for B {}
+
+/// A checked block lent to resolve (a session's kept block), or its copy once another
+/// merged into it. Two words: the blocks are moved about by merging and sorting, and an
+/// `HBlock` (or a `Cow` of one) is twenty.
+#[derive(Debug)]
+pub(crate) enum Lent<'a> {
+    Kept(&'a HBlock),
+    Merged(Box<HBlock>),
+}
+
+impl std::borrow::Borrow<HBlock> for Lent<'_> {
+    fn borrow(&self) -> &HBlock {
+        match self {
+            Lent::Kept(b) => b,
+            Lent::Merged(b) => b,
+        }
+    }
+}
 
 /// Merge, resolve, check and lower; `None` when there is no model to build (no deployment
 /// block, or no release).
