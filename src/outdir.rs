@@ -611,6 +611,7 @@ fn write_files(
         let content = match content {
             Ok(text) => text,
             Err(block) => {
+                debug_assert!(files.contains_key(&block.of), "{}", block.of);
                 buffer.clear();
                 block.write(files.get(&block.of).map_or("", String::as_str), &mut buffer);
                 buffer.as_str()

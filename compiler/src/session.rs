@@ -22,7 +22,7 @@
 //! found again over the kept blocks (`check::top_level_duplicates`). Resolving and the
 //! lints then run over the whole deployment as in [`crate::analyze_paths`] (their results
 //! depend on all of it); resolve borrows the kept blocks (`resolve::Lent`: it copies what
-//! the model holds, and a block another merges into, not the blocks).
+//! the model holds, and a block that merges with another, not the blocks).
 //! `tests/it/session.rs` compares a session's diagnostics, model
 //! and trees after random and scripted edits with a fresh analysis's.
 //!

@@ -118,9 +118,6 @@ impl SourceFile {
     }
 }
 
-/// The offset of each line's first byte. The text is read eight bytes at a time, each word
-/// turned into a mask of its newlines (SWAR, exact per byte: no carry crosses a byte), so
-/// a megabyte costs about one instruction per byte rather than a branch per byte.
 /// How many bytes `a` and `b` share from one end: `chunk(s, i, n)` is the `n` bytes of `s`
 /// at `i` bytes from that end (compared a block at a time, then byte by byte).
 fn common(a: &[u8], b: &[u8], chunk: impl Fn(&[u8], usize, usize) -> Option<&[u8]>) -> usize {
@@ -136,6 +133,9 @@ fn common(a: &[u8], b: &[u8], chunk: impl Fn(&[u8], usize, usize) -> Option<&[u8
     i
 }
 
+/// The offset of each line's first byte. The text is read eight bytes at a time, each word
+/// turned into a mask of its newlines (SWAR, exact per byte: no carry crosses a byte), so
+/// a megabyte costs about one instruction per byte rather than a branch per byte.
 fn line_starts(text: &str) -> Vec<u32> {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
@@ -260,7 +260,42 @@ pub fn deployment_relative(paths: &[String]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{deployment_relative, line_starts};
+    use super::{SourceFile, deployment_relative, line_starts};
+
+    #[test]
+    fn line_starts_of_an_edit_are_those_of_the_new_text() {
+        // Edits at the start, in the middle and at the end; empty old or new text; a
+        // `\r\n` split by the edit; newlines inserted and deleted; multi-byte text cut
+        // next to the change; more than one 256-byte block kept at each end.
+        let long = "ab\n".repeat(200);
+        let texts = [
+            String::new(),
+            "\n".to_string(),
+            "\n\n\n".to_string(),
+            "a\r\nb\r\n".to_string(),
+            "a\rb\n".to_string(),
+            "ĊĊ\nĊ\n".to_string(),
+            "domain \"x\" {\n  a = 1\n}\n".to_string(),
+            format!("{long}x\n{long}"),
+            format!("{long}y\ny\n{long}"),
+            format!("{long}{long}"),
+        ];
+        for old in &texts {
+            for new in &texts {
+                for edited in [new.clone(), format!("\n{new}"), format!("{new}\r")] {
+                    let before = SourceFile::new("a.kumo", old.clone(), false);
+                    let got = SourceFile::edited("a.kumo", edited.clone(), &before);
+                    let want = SourceFile::new("a.kumo", edited.clone(), false);
+                    assert_eq!(
+                        got.line_starts(),
+                        want.line_starts(),
+                        "{old:?} -> {edited:?}"
+                    );
+                    assert_eq!(&*got.text, &*want.text);
+                }
+            }
+        }
+    }
 
     #[test]
     fn line_starts_are_after_each_newline() {

@@ -60,6 +60,9 @@ impl Output {
     /// Every file written out into `files` (the [`LiteralBlock`]s too).
     pub fn into_files(mut self) -> BTreeMap<String, String> {
         for (path, block) in std::mem::take(&mut self.blocks) {
+            // A block holds a file written out, and is not one itself (`emit_inner`).
+            debug_assert!(self.files.contains_key(&block.of), "{path}: {}", block.of);
+            debug_assert!(!self.files.contains_key(&path), "{path}");
             let mut text = String::new();
             block.write(self.get(&block.of).unwrap_or(""), &mut text);
             self.files.insert(path, text);

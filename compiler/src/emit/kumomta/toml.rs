@@ -126,6 +126,8 @@ impl Doc {
             Some(e) => written.len() + e,
             None => json_len(written),
         };
+        // As for code lines: the size added up as written is the size read back.
+        debug_assert_eq!(json, json_len(written), "{written}");
         self.layout.other(json);
     }
 
