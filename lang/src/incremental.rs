@@ -16,8 +16,8 @@
 
 use std::sync::Arc;
 
-use crate::ast::{Comment, File, Path, Span, Stmt, Value, ValueKind};
-use crate::parser::{Piece, parse_piece};
+use crate::ast::{Comment, File, Name, Path, Span, Stmt, Value, ValueKind};
+use crate::parser::{Piece, parse_piece_in};
 use crate::{Parse, SyntaxError};
 
 /// A file's top level as pieces, each with its start offset.
@@ -62,10 +62,14 @@ fn common_suffix(x: &[u8], y: &[u8], limit: usize) -> usize {
 }
 
 impl Pieces {
-    /// Parse a whole text.
+    /// Parse a whole text. Its names share one copy of it (as [`crate::parse_shared`]'s
+    /// do): a piece kept across edits keeps that copy alive, so a file holds at most one
+    /// more copy of its text than it has; the few pieces an edit parses again hold their
+    /// names' text each ([`Pieces::reparse`]).
     pub fn parse(text: &str) -> Self {
         let mut out = Pieces::default();
-        out.parse_from(text, 0, &[]);
+        let buf = Name::shared(&Arc::from(text));
+        out.parse_from(text, 0, &[], Some(&buf));
         out
     }
 
@@ -105,14 +109,20 @@ impl Pieces {
                 Some((moved, Arc::clone(piece)))
             })
             .collect();
-        out.parse_from(new, from, &tail);
+        out.parse_from(new, from, &tail, None);
         out
     }
 
     /// Parse pieces of `text` from `from` on (a piece boundary), until the text ends or a
     /// piece ends where one of `reuse` (sorted, already at their new offsets) starts, from
     /// which on those are taken.
-    fn parse_from(&mut self, text: &str, from: usize, reuse: &[(u32, Arc<Piece>)]) {
+    fn parse_from(
+        &mut self,
+        text: &str,
+        from: usize,
+        reuse: &[(u32, Arc<Piece>)],
+        shared: Option<&Arc<Arc<str>>>,
+    ) {
         let mut p = from;
         loop {
             if p > from || !self.pieces.is_empty() {
@@ -122,7 +132,7 @@ impl Pieces {
                     return;
                 }
             }
-            let piece = parse_piece(text.get(p..).unwrap_or(""));
+            let piece = parse_piece_in(text.get(p..).unwrap_or(""), shared.map(|b| (b, p)));
             self.parsed += 1;
             let len = piece.len as usize;
             let end_of_text = piece.stmt.is_none();

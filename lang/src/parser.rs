@@ -78,7 +78,21 @@ pub struct Piece {
 
 /// Parse the first piece of `text` (see [`Piece`]). Total, like [`parse`].
 pub fn parse_piece(text: &str) -> Piece {
+    parse_piece_in(text, None)
+}
+
+/// [`parse_piece`] of `text`, which is `buf[at..]` when `shared` is `Some((buf, at))`: the
+/// piece's names then share `buf` (one allocation for the whole text, see
+/// [`Name::shared`]) rather than each holding a copy of its text.
+pub(crate) fn parse_piece_in(
+    text: &str,
+    shared: Option<(&std::sync::Arc<std::sync::Arc<str>>, usize)>,
+) -> Piece {
     let mut p = Parser::tracking(text);
+    if let Some((buf, at)) = shared {
+        p.shared = Some(std::sync::Arc::clone(buf));
+        p.base = at;
+    }
     let stmt = loop {
         p.skip();
         match p.peek() {
@@ -135,6 +149,8 @@ struct Parser<'t, const TRACK: bool = false> {
     /// The text shared by the names of the tree ([`Name::slice`]); without it (a piece,
     /// which may be the rest of a large document) each name has its own copy.
     shared: Option<std::sync::Arc<std::sync::Arc<str>>>,
+    /// Where `text` starts in `shared`'s text (a piece's text is the rest of its file's).
+    base: usize,
     b: &'t [u8],
     pos: usize,
     /// With `TRACK`: one past the last byte index examined (an index at the end of the text
@@ -262,6 +278,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         Parser {
             text,
             shared: None,
+            base: 0,
             b: text.as_bytes(),
             pos: 0,
             reach: std::cell::Cell::new(0),
@@ -351,7 +368,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     #[inline]
     fn name(&self, from: usize, to: usize) -> Name {
         match &self.shared {
-            Some(buf) => Name::slice(buf, from, to),
+            Some(buf) => Name::slice(buf, self.base + from, self.base + to),
             None => Name::new(self.slice(from, to)),
         }
     }
