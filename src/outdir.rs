@@ -543,6 +543,12 @@ fn write_tree(
     Ok(())
 }
 
+/// What a file of the tree holds: its text, or a [`LiteralBlock`] of another file's.
+enum Content<'a> {
+    Text(&'a str),
+    Block(&'a LiteralBlock),
+}
+
 /// Write every file of the tree (the marker first, the [`LiteralBlock`]s last, each written
 /// out into one buffer just before it is written), creating its directories (listed in
 /// `dirs`), and send each to be fsynced. Stops at the first error or interrupt, and once
@@ -564,8 +570,12 @@ fn write_files(
         .get_key_value(MARKER)
         .into_iter()
         .chain(files.iter().filter(|(k, _)| k.as_str() != MARKER))
-        .map(|(rel, content)| (rel, Ok(content.as_str())))
-        .chain(blocks.iter().map(|(rel, block)| (rel, Err(block))));
+        .map(|(rel, content)| (rel, Content::Text(content.as_str())))
+        .chain(
+            blocks
+                .iter()
+                .map(|(rel, block)| (rel, Content::Block(block))),
+        );
     // The text of a block, written out (one buffer for all: a shard's ConfigMap is about
     // 150 KB, and they are written one after the other).
     let mut buffer = String::new();
@@ -609,8 +619,8 @@ fn write_files(
             .open(&path)
             .map_err(|e| io(&path, e))?;
         let content = match content {
-            Ok(text) => text,
-            Err(block) => {
+            Content::Text(text) => text,
+            Content::Block(block) => {
                 debug_assert!(files.contains_key(&block.of), "{}", block.of);
                 buffer.clear();
                 block.write(files.get(&block.of).map_or("", String::as_str), &mut buffer);
