@@ -249,7 +249,9 @@ fn statement_by_statement(
     let mut provisional: Vec<Provisional> = Vec::new();
     for (id, f) in sources.iter() {
         let mut file = lints::syntax::FileOutline::new(&f.text);
-        let mut blocks = Vec::new();
+        // The checked blocks go straight where resolve takes them (no vector per file).
+        let blocks = checked.of(id, f.is_stdlib);
+        let from = blocks.len();
         let mut stmts = kumoc_lang::Statements::new(&f.text);
         while let Some((start, stmt)) = stmts.next_stmt() {
             if !f.is_stdlib && facts.see(&stmt) {
@@ -281,8 +283,7 @@ fn statement_by_statement(
         if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {
             syntax_errors.push(syntax_diagnostic(id, &e));
         }
-        check::top_level_duplicates(&mut blocks, &mut findings);
-        checked.add(id, f.is_stdlib, blocks);
+        check::top_level_duplicates_from(blocks, from, &mut findings);
         outline.push(file);
         if let Some(index) = &mut index {
             index.end_file();
@@ -464,11 +465,16 @@ impl<B> Default for Checked<B> {
 impl<B> Checked<B> {
     /// Add the checked blocks of file `id` (files in order).
     pub(crate) fn add(&mut self, id: FileId, is_stdlib: bool, blocks: impl IntoIterator<Item = B>) {
+        self.of(id, is_stdlib).extend(blocks);
+    }
+
+    /// Where the checked blocks of file `id` go (files in order).
+    fn of(&mut self, id: FileId, is_stdlib: bool) -> &mut Vec<B> {
         if is_stdlib {
-            self.stdlib.extend(blocks);
+            &mut self.stdlib
         } else {
             self.first_file.get_or_insert(id);
-            self.user.extend(blocks);
+            &mut self.user
         }
     }
 }

@@ -12,7 +12,7 @@
 mod top;
 mod typing;
 
-pub use top::{check_stmt, top_level_duplicates};
+pub use top::{check_stmt, top_level_duplicates, top_level_duplicates_from};
 
 use std::borrow::Cow;
 
@@ -269,7 +269,7 @@ struct Cx<'a, 't, 'd> {
     trailing: Option<kumoc_lang::Span>,
     /// The release the description declares (see [`declared_release`]): a "did you mean"
     /// that names a field or value this release lacks is said, not offered as a fix.
-    release: Option<KumoVersion>,
+    release: Option<&'t KumoVersion>,
     /// The statements of the block being checked: renaming a field to one of the keys
     /// written there would only trade an unknown field for a duplicate.
     present: &'a [Stmt],
@@ -280,7 +280,7 @@ impl<'t, 'd> Cx<'_, 't, 'd> {
     fn new(
         file: FileId,
         text: &'t str,
-        release: Option<&KumoVersion>,
+        release: Option<&'t KumoVersion>,
         diags: &'d mut Vec<Diagnostic>,
     ) -> Self {
         Cx {
@@ -288,7 +288,7 @@ impl<'t, 'd> Cx<'_, 't, 'd> {
             text,
             diags,
             trailing: None,
-            release: release.cloned(),
+            release,
             present: &[],
         }
     }
@@ -460,7 +460,7 @@ impl<'a> Cx<'a, '_, '_> {
     /// Why a field or value introduced in `since` cannot be used: the declared release is
     /// older. `None` when it can (or the release is not known).
     fn too_new(&self, since: Option<units::Feature>) -> Option<String> {
-        let (feature, release) = (since?, self.release.as_ref()?);
+        let (feature, release) = (since?, self.release?);
         (!release.supports(feature)).then(|| {
             let since = feature.introduced_in();
             format!("It needs KumoMTA {since} or later; this deployment runs {release}")

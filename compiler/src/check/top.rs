@@ -27,31 +27,48 @@ pub fn check_stmt(
     release: Option<&KumoVersion>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<HBlock> {
-    // The top level has no fields: an attribute there is reported and dropped.
-    Cx::new(file, text, release, diags)
-        .body(&crate::schema::ROOT, std::slice::from_ref(stmt))
-        .1
-        .pop()
+    let mut cx = Cx::new(file, text, release, diags);
+    match stmt {
+        // What `body` does with a block alone in its body (no sibling to repeat), without
+        // its vectors.
+        Stmt::Block(b) => cx.block(&crate::schema::ROOT, b),
+        // The top level has no fields: an attribute there is reported and dropped.
+        Stmt::Attr(_) | Stmt::Error(_) => cx
+            .body(&crate::schema::ROOT, std::slice::from_ref(stmt))
+            .1
+            .pop(),
+    }
 }
 
 /// Drop from `blocks` (a file's checked top-level blocks, in order) each one that repeats
 /// an earlier one, with its finding in `diags`, as [`check_file`] does.
 pub fn top_level_duplicates<B: Borrow<HBlock>>(blocks: &mut Vec<B>, diags: &mut Vec<Diagnostic>) {
+    top_level_duplicates_from(blocks, 0, diags);
+}
+
+/// [`top_level_duplicates`] of the blocks `blocks[from..]` (those before are other
+/// files').
+pub fn top_level_duplicates_from<B: Borrow<HBlock>>(
+    blocks: &mut Vec<B>,
+    from: usize,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let file = blocks.get(from..).unwrap_or_default();
     let mut first: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
-    first.reserve(blocks.len());
+    first.reserve(file.len());
     let mut repeated = Vec::new();
-    for (i, h) in blocks.iter().enumerate() {
+    for (i, h) in file.iter().enumerate() {
         let h: &HBlock = h.borrow();
         if !indexed(h) {
             continue;
         }
         match first.entry(h.key()) {
             Entry::Occupied(e) => {
-                if let Some(prev) = blocks.get(*e.get()) {
+                if let Some(prev) = file.get(*e.get()) {
                     let prev: &HBlock = prev.borrow();
                     diags.push(duplicate_block(h, prev.header_loc()));
                 }
-                repeated.push(i);
+                repeated.push(from + i);
             }
             Entry::Vacant(e) => {
                 e.insert(i);
