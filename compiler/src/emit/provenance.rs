@@ -153,16 +153,7 @@ impl Places {
     /// The node of `stmt` (not an error), the `count`th of its kind among its siblings, and
     /// those of its body.
     fn node(&mut self, stmt: &Stmt, count: u32, parent: u32, nodes: &mut Vec<Node>) {
-        let start = self.segs.len();
-        let Some(extra) = self.write_seg(stmt) else {
-            return;
-        };
-        self.close_node(stmt, start, extra, count, parent, nodes);
-    }
-
-    /// Write the segment of `stmt` (without its ordinal) at the end of `segs`; what JSON
-    /// adds to it, `None` for an error (nothing written).
-    fn write_seg(&mut self, stmt: &Stmt) -> Option<usize> {
+        let start = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
         let mut extra = 0;
         match stmt {
             Stmt::Block(b) => {
@@ -179,26 +170,11 @@ impl Places {
             Stmt::Attr(a) => {
                 extra += push_name(&mut self.segs, &a.key.name);
             }
-            Stmt::Error(_) => return None,
+            Stmt::Error(_) => return,
         }
-        Some(extra)
-    }
-
-    /// The node of `stmt`, whose segment [`Places::write_seg`] wrote from `start`, and those of
-    /// its body.
-    fn close_node(
-        &mut self,
-        stmt: &Stmt,
-        start: usize,
-        extra: usize,
-        count: u32,
-        parent: u32,
-        nodes: &mut Vec<Node>,
-    ) {
         if count > 1 {
             let _ = write!(self.segs, "[{count}]");
         }
-        let start = u32::try_from(start).unwrap_or(u32::MAX);
         let end = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
         let span = stmt.span();
         let me = u32::try_from(nodes.len()).unwrap_or(NONE);
@@ -343,13 +319,9 @@ pub struct PlacesBuilder {
     places: Places,
     /// The current file's nodes.
     nodes: Vec<Node>,
-    /// How many top-level statements of the current file so far were each sibling kind
-    /// (whether a block, and the segment it writes without its ordinal, which tells the
-    /// kinds apart as `(keyword or key, label)` does): by a hash of the kind, the first
-    /// kind of that hash (whether a block, its segment) and its count; the kinds whose
-    /// hash an earlier kind had are counted in `collided` (none, in practice).
-    top: FxHashMap<u64, (bool, u32, u32, u32)>,
-    collided: Vec<(bool, String, u32)>,
+    /// How many top-level statements of the current file so far were each sibling kind,
+    /// by the names of the tree (shared with the file's text).
+    top: FxHashMap<(bool, kumoc_lang::ast::Name, Option<kumoc_lang::ast::Name>), u32>,
 }
 
 impl PlacesBuilder {
@@ -368,62 +340,24 @@ impl PlacesBuilder {
             places,
             nodes: Vec::new(),
             top: FxHashMap::default(),
-            collided: Vec::new(),
         }
     }
 
     /// Index the next top-level statement of the current file (files in id order).
     pub fn add(&mut self, stmt: &Stmt) {
-        let start = self.places.segs.len();
-        let Some(extra) = self.places.write_seg(stmt) else {
-            return;
+        let key = match stmt {
+            Stmt::Block(b) => (
+                true,
+                b.keyword.name.clone(),
+                b.label.as_ref().map(|l| l.text.clone()),
+            ),
+            Stmt::Attr(a) => (false, a.key.name.clone(), None),
+            Stmt::Error(_) => return,
         };
-        let block = matches!(stmt, Stmt::Block(_));
-        let seg = self.places.segs.get(start..).unwrap_or("");
-        let hash = {
-            use std::hash::{BuildHasher, Hash, Hasher};
-            let mut h = rustc_hash::FxBuildHasher.build_hasher();
-            block.hash(&mut h);
-            seg.hash(&mut h);
-            h.finish()
-        };
-        let at = (
-            u32::try_from(start).unwrap_or(u32::MAX),
-            u32::try_from(self.places.segs.len()).unwrap_or(u32::MAX),
-        );
-        let count = match self.top.entry(hash) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert((block, at.0, at.1, 1));
-                1
-            }
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                let (first_block, a, b, c) = e.get_mut();
-                if *first_block == block
-                    && self.places.segs.get(*a as usize..*b as usize) == Some(seg)
-                {
-                    *c += 1;
-                    *c
-                } else {
-                    // Another kind of the same hash: counted apart.
-                    match self
-                        .collided
-                        .iter_mut()
-                        .find(|(bl, s, _)| *bl == block && s == seg)
-                    {
-                        Some((_, _, c)) => {
-                            *c += 1;
-                            *c
-                        }
-                        None => {
-                            self.collided.push((block, seg.to_string(), 1));
-                            1
-                        }
-                    }
-                }
-            }
-        };
-        self.places
-            .close_node(stmt, start, extra, count, NONE, &mut self.nodes);
+        let c = self.top.entry(key).or_insert(0);
+        *c += 1;
+        let count = *c;
+        self.places.node(stmt, count, NONE, &mut self.nodes);
     }
 
     /// The current file's statements are all added: on to the next file.
@@ -432,7 +366,6 @@ impl PlacesBuilder {
         nodes.shrink_to_fit();
         self.places.files.push(nodes);
         self.top = FxHashMap::default();
-        self.collided = Vec::new();
     }
 
     /// The index.
