@@ -2,7 +2,9 @@
 //!
 //! Pipeline (see ARCHITECTURE.md): parse every file (`kumoc_lang::parse`, total) → check
 //! each block against the schema and type its values (`check`) → merge the layers (stdlib,
-//! user files, selected `env`), resolve names and lower to the model (`resolve`).
+//! user files, selected `env`), resolve names and lower to the model (`resolve`). `kumoc
+//! build` and `kumoc check` parse and check a top-level statement at a time and drop its
+//! syntax tree before the next ([`Trees`]).
 //!
 //! This crate does no IO: callers hand it file names and bytes and get back an
 //! [`Analysis`]: the sources, every diagnostic, and the model.
@@ -249,9 +251,9 @@ fn statement_by_statement(
     let mut provisional: Vec<Provisional> = Vec::new();
     for (id, f) in sources.iter() {
         let mut file = lints::syntax::FileOutline::new(&f.text);
-        // The checked blocks go straight where resolve takes them (no vector per file).
-        let blocks = checked.of(id, f.is_stdlib);
-        let from = blocks.len();
+        // A vector per file, then moved into resolve's (sized once): pushing into resolve's
+        // vector directly measured 8 MiB more resident memory at 10,000 domains.
+        let mut blocks = Vec::new();
         let mut stmts = kumoc_lang::Statements::new(&f.text);
         while let Some((start, stmt)) = stmts.next_stmt() {
             if !f.is_stdlib && facts.see(&stmt) {
@@ -283,7 +285,8 @@ fn statement_by_statement(
         if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {
             syntax_errors.push(syntax_diagnostic(id, &e));
         }
-        check::top_level_duplicates_from(blocks, from, &mut findings);
+        check::top_level_duplicates(&mut blocks, &mut findings);
+        checked.add(id, f.is_stdlib, blocks);
         outline.push(file);
         if let Some(index) = &mut index {
             index.end_file();
@@ -465,16 +468,11 @@ impl<B> Default for Checked<B> {
 impl<B> Checked<B> {
     /// Add the checked blocks of file `id` (files in order).
     pub(crate) fn add(&mut self, id: FileId, is_stdlib: bool, blocks: impl IntoIterator<Item = B>) {
-        self.of(id, is_stdlib).extend(blocks);
-    }
-
-    /// Where the checked blocks of file `id` go (files in order).
-    fn of(&mut self, id: FileId, is_stdlib: bool) -> &mut Vec<B> {
         if is_stdlib {
-            &mut self.stdlib
+            self.stdlib.extend(blocks);
         } else {
             self.first_file.get_or_insert(id);
-            &mut self.user
+            self.user.extend(blocks);
         }
     }
 }

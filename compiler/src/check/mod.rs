@@ -12,7 +12,7 @@
 mod top;
 mod typing;
 
-pub use top::{check_stmt, top_level_duplicates, top_level_duplicates_from};
+pub use top::{check_stmt, top_level_duplicates};
 
 use std::borrow::Cow;
 

@@ -43,32 +43,21 @@ pub fn check_stmt(
 /// Drop from `blocks` (a file's checked top-level blocks, in order) each one that repeats
 /// an earlier one, with its finding in `diags`, as [`check_file`] does.
 pub fn top_level_duplicates<B: Borrow<HBlock>>(blocks: &mut Vec<B>, diags: &mut Vec<Diagnostic>) {
-    top_level_duplicates_from(blocks, 0, diags);
-}
-
-/// [`top_level_duplicates`] of the blocks `blocks[from..]` (those before are other
-/// files').
-pub fn top_level_duplicates_from<B: Borrow<HBlock>>(
-    blocks: &mut Vec<B>,
-    from: usize,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let file = blocks.get(from..).unwrap_or_default();
     let mut first: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
-    first.reserve(file.len());
+    first.reserve(blocks.len());
     let mut repeated = Vec::new();
-    for (i, h) in file.iter().enumerate() {
+    for (i, h) in blocks.iter().enumerate() {
         let h: &HBlock = h.borrow();
         if !indexed(h) {
             continue;
         }
         match first.entry(h.key()) {
             Entry::Occupied(e) => {
-                if let Some(prev) = file.get(*e.get()) {
+                if let Some(prev) = blocks.get(*e.get()) {
                     let prev: &HBlock = prev.borrow();
                     diags.push(duplicate_block(h, prev.header_loc()));
                 }
-                repeated.push(from + i);
+                repeated.push(i);
             }
             Entry::Vacant(e) => {
                 e.insert(i);
