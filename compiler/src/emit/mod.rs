@@ -90,9 +90,11 @@ impl LiteralBlock {
     }
 
     /// The file's text, given the text of the file it holds, appended to `out` (sized
-    /// once).
+    /// once, about: the newlines are not counted for it, a pass over the text that cost
+    /// 4.8 M instructions at 10,000 domains; a line's indentation is taken as an eighth of
+    /// it, and shorter lines on average grow `out` once).
     pub fn write(&self, of: &str, out: &mut Vec<u8>) {
-        out.reserve(self.prefix.len() + k8s::policy::indented_len(of) + self.suffix.len());
+        out.reserve(self.prefix.len() + of.len() + of.len() / 8 + self.suffix.len());
         out.extend_from_slice(self.prefix.as_bytes());
         k8s::policy::push_indented(out, of);
         out.extend_from_slice(self.suffix.as_bytes());

@@ -204,11 +204,6 @@ pub(super) fn shard_config_map(
     ))
 }
 
-/// At least the bytes [`push_indented`] writes for `text` (exactly, when no line is empty).
-pub(crate) fn indented_len(text: &str) -> usize {
-    text.len() + 4 * newlines(text.as_bytes())
-}
-
 /// Whether libyaml (`serde_norway`) writes `key: text` as `key: |` and the text's lines
 /// indented, nothing else: a plain key, and a text of printable ASCII lines without trailing
 /// blanks, not starting with a blank, ending with exactly one newline.
@@ -229,7 +224,7 @@ fn plain_literal(key: &str, text: &str) -> bool {
 }
 
 /// `text` (a plain literal: it ends with a newline) as a literal block's lines, appended
-/// to `out` (sized by the caller, [`indented_len`]): each line with its newline in one
+/// to `out` (sized by the caller): each line with its newline in one
 /// piece, indented by four unless it is empty. The newlines are found by `memchr`'s AVX2
 /// searcher where the machine has it, taken once rather than chosen at each line (the
 /// shards are megabytes of short lines: 76 M instructions at 10,000 domains with
