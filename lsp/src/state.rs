@@ -21,7 +21,7 @@ use tower_lsp_server::ls_types::Uri;
 
 use crate::features::summary::{self, Summary};
 use crate::guard;
-use crate::jobs::{Job, JobError, Shared};
+use crate::jobs::{Job, JobError, Shared, Worker};
 use crate::syntax::Syntax;
 use crate::text::Encoding;
 use crate::trace::trace;
@@ -97,6 +97,8 @@ pub struct Inner {
     pub state: Mutex<State>,
     /// One analysis at a time.
     pub gate: Arc<Semaphore>,
+    /// The thread the analyses run on (`jobs::Worker`: the blocking pool when `None`).
+    pub analyst: Option<Arc<Worker>>,
     /// The syntax trees of the last analysis, which the next one reuses where the files
     /// did not change (held by the analysis that runs, one at a time: never contended).
     pub session: Mutex<Session>,
@@ -203,6 +205,7 @@ impl Backend {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 gate: Arc::new(Semaphore::new(1)),
+                analyst: Worker::start("kumoc-lsp-analysis"),
                 session: Mutex::new(Session::new()),
                 parse_gate: Arc::new(Semaphore::new(1)),
                 publishing: tokio::sync::Mutex::new(()),
@@ -387,7 +390,13 @@ impl Backend {
                 }
             }
         };
-        let job = Job::spawn(Some(Arc::clone(&self.inner.gate)), wanted, work, done);
+        let job = Job::spawn_on(
+            self.inner.analyst.clone(),
+            Some(Arc::clone(&self.inner.gate)),
+            wanted,
+            work,
+            done,
+        );
         st.analyses.insert(
             uri.to_string(),
             AnalysisSlot {
