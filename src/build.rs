@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kumoc_compiler::{Severity, Timings, analyze_paths_owned, emit, render};
+use kumoc_compiler::{Severity, Timings, Trees, analyze_paths_owned, emit, render};
 
 use crate::outdir::{self, WriteError};
 use crate::signals::{self, Interrupts};
@@ -48,9 +48,10 @@ pub fn run(
     };
     let mut timings = Timings::default();
     timings.lap("read", &mut clock);
-    // The analysis takes the bytes read: they become the sources' text without a copy.
+    // The analysis takes the bytes read: they become the sources' text without a copy. It
+    // drops each statement's syntax tree once checked, and indexes the places meanwhile.
     let (n_files, names) = (files.len(), absolute_names(&files));
-    let mut analysis = analyze_paths_owned(files, &names, &options(env));
+    let mut analysis = analyze_paths_owned(files, &names, &options(env), Trees::DropWithPlaces);
     timings.0.extend(analysis.timings.0.iter().copied());
     clock = Instant::now();
     if !analysis.diagnostics.is_empty() {
@@ -63,17 +64,14 @@ pub fn run(
         );
         eprint!("{text}");
     }
-    // The emitters read the model and the places of its values: index the places, then
-    // free the syntax trees (a large deployment's trees are a quarter of the peak memory).
-    let parses = std::mem::take(&mut analysis.parses);
+    // The emitters read the model and the places of its values, indexed by the analysis.
+    let places = analysis.take_places();
     // Nothing is emitted, so nothing written, when there is an error.
     let Some(model) = analysis.checked_model() else {
         eprint!("{}", summary(&analysis, n_files));
         eprintln!("nothing written: fix the errors above");
         return ExitCode::from(1);
     };
-    let places = emit::Places::new(&analysis.sources, &parses);
-    drop(parses);
     // The shards' ConfigMaps are written from the shards as they are written (half the
     // output of a large deployment, not held twice).
     let mut output = emit::emit_for_writing(model, &places);

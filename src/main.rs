@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use kumoc_compiler::{Analysis, Environment, Options, Severity, analyze, codes, render};
+use kumoc_compiler::{Analysis, Environment, Options, Severity, codes, render};
 
 /// mimalloc instead of glibc malloc: a large build allocates many small values and frees
 /// them at once, where glibc spent about a third of the time consolidating free lists.
@@ -754,7 +754,8 @@ fn check(
         }
         run.analysis
     } else {
-        analyze(&files, &opts)
+        // No syntax tree is needed afterwards: each is dropped once checked.
+        kumoc_compiler::analyze_with(&files, &opts, kumoc_compiler::Trees::Drop)
     };
     let out = match format {
         Format::Human => {

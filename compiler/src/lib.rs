@@ -2,7 +2,9 @@
 //!
 //! Pipeline (see ARCHITECTURE.md): parse every file (`kumoc_lang::parse`, total) → check
 //! each block against the schema and type its values (`check`) → merge the layers (stdlib,
-//! user files, selected `env`), resolve names and lower to the model (`resolve`).
+//! user files, selected `env`), resolve names and lower to the model (`resolve`). `kumoc
+//! build` and `kumoc check` parse and check a top-level statement at a time and drop its
+//! syntax tree before the next ([`Trees`]).
 //!
 //! This crate does no IO: callers hand it file names and bytes and get back an
 //! [`Analysis`]: the sources, every diagnostic, and the model.
@@ -65,6 +67,26 @@ pub struct Analysis {
     pub model: Option<Deployment>,
     /// How long each phase took (`kumoc build --timings`).
     pub timings: Timings,
+    /// The places index, when the front end built it as it read the statements
+    /// ([`Trees::DropWithPlaces`]); see [`Analysis::take_places`].
+    pub places: Option<emit::Places>,
+}
+
+/// What the front end keeps of the syntax trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trees {
+    /// Every file's tree, in [`Analysis::parses`] (the language server, the day-two
+    /// tools, the tests).
+    Keep,
+    /// None: each top-level statement is parsed, checked and its tree dropped before the
+    /// next is parsed, so the trees of a whole deployment never live together;
+    /// [`Analysis::parses`] is empty, and the lints read an outline of what was written
+    /// (`lints::Syntax`). Diagnostics and model are those of [`Trees::Keep`] (`kumoc
+    /// check`).
+    Drop,
+    /// [`Trees::Drop`], and the places index built as the statements are read
+    /// ([`Analysis::places`], `kumoc build`).
+    DropWithPlaces,
 }
 
 /// Wall time per phase, in the order the phases ran.
@@ -104,10 +126,26 @@ impl Analysis {
     pub fn places(&self) -> emit::Places {
         emit::Places::new(&self.sources, &self.parses)
     }
+    /// The places of the values: the index the front end built ([`Trees::DropWithPlaces`]),
+    /// or one built from the syntax trees, which are then freed.
+    pub fn take_places(&mut self) -> emit::Places {
+        match self.places.take() {
+            Some(p) => p,
+            None => {
+                let places = self.places();
+                self.parses = Vec::new();
+                places
+            }
+        }
+    }
     /// Everything `kumoc build` writes (without `--secrets`), or `None` when the analysis
     /// has errors.
     pub fn emit(&self) -> Option<emit::Output> {
-        Some(emit::emit(self.checked_model()?, &self.places()))
+        let model = self.checked_model()?;
+        Some(match &self.places {
+            Some(places) => emit::emit(model, places),
+            None => emit::emit(model, &self.places()),
+        })
     }
     /// The user's files (not the stdlib).
     pub fn user_files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
@@ -119,8 +157,14 @@ impl Analysis {
 /// relative to the deployment's directory, found from the names as given (see
 /// [`analyze_paths`]).
 pub fn analyze(files: &[(String, Vec<u8>)], options: &Options) -> Analysis {
+    analyze_with(files, options, Trees::Keep)
+}
+
+/// [`analyze`], keeping of the syntax trees what `trees` says.
+pub fn analyze_with(files: &[(String, Vec<u8>)], options: &Options, trees: Trees) -> Analysis {
     let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
-    analyze_paths(files, &names, options)
+    let (sources, pre) = decode_sources(files, &names);
+    front_end(sources, pre, options, trees)
 }
 
 /// Analyse `.kumo` files given as `(display name, bytes)`, with `paths`, one per file, from
@@ -131,16 +175,18 @@ pub fn analyze(files: &[(String, Vec<u8>)], options: &Options) -> Analysis {
 /// analysed in the order of those names, never in the order given.
 pub fn analyze_paths(files: &[(String, Vec<u8>)], paths: &[String], options: &Options) -> Analysis {
     let (sources, pre) = decode_sources(files, paths);
-    parse_and_analyze(sources, pre, options)
+    front_end(sources, pre, options, Trees::Keep)
 }
 
 /// [`analyze_paths`] taking the files' bytes: a file that is valid UTF-8 becomes its source
 /// text without a copy, so the bytes read and the text are not both held through the
-/// analysis (`kumoc build`: 393 bytes per domain of a generated deployment).
+/// analysis (`kumoc build`: 393 bytes per domain of a generated deployment); keeping of
+/// the syntax trees what `trees` says.
 pub fn analyze_paths_owned(
     files: Vec<(String, Vec<u8>)>,
     paths: &[String],
     options: &Options,
+    trees: Trees,
 ) -> Analysis {
     let (names, bytes): (Vec<String>, Vec<Vec<u8>>) = files.into_iter().unzip();
     let mut bytes: Vec<Option<Vec<u8>>> = bytes.into_iter().map(Some).collect();
@@ -151,7 +197,128 @@ pub fn analyze_paths_owned(
             Err(e) => kumoc_lang::decode(e.as_bytes()),
         }
     });
-    parse_and_analyze(sources, pre, options)
+    front_end(sources, pre, options, trees)
+}
+
+/// Parse and check every source, keeping of the trees what `trees` says, then analyse.
+fn front_end(sources: Sources, pre: Vec<Diagnostic>, options: &Options, trees: Trees) -> Analysis {
+    match trees {
+        Trees::Keep => parse_and_analyze(sources, pre, options),
+        Trees::Drop => statement_by_statement(sources, pre, options, false),
+        Trees::DropWithPlaces => statement_by_statement(sources, pre, options, true),
+    }
+}
+
+/// A checked top-level statement that had findings, kept with its tree until the declared
+/// release is known (see [`statement_by_statement`]).
+struct Provisional {
+    file: FileId,
+    stmt: kumoc_lang::ast::Stmt,
+    /// Its findings, in the checks' findings.
+    findings: std::ops::Range<usize>,
+    release: Option<KumoVersion>,
+}
+
+/// The front end of [`Trees::Drop`]: each top-level statement is parsed
+/// (`kumoc_lang::Statements`), checked, outlined for the lints and indexed for the places
+/// (with `places`), and its tree dropped, before the next is parsed: the trees of a whole
+/// deployment never live together with the checked tree. The result is
+/// [`parse_and_analyze`]'s:
+///
+/// - the syntax errors and the checks' findings are collected apart and put together as
+///   `analyze_parsed` does (every syntax error first), each file's top-level duplicates
+///   after its statements (`check::top_level_duplicates`, as the session does);
+/// - the checks read the declared release, known only once every statement is read: each
+///   statement is checked with the release declared so far (the `deployment` block comes
+///   first in practice) and, when that was not the final one, a statement with findings is
+///   checked again (the release changes only findings: a statement without any is right).
+fn statement_by_statement(
+    sources: Sources,
+    pre: Vec<Diagnostic>,
+    options: &Options,
+    places: bool,
+) -> Analysis {
+    let mut timings = Timings::default();
+    let mut clock = std::time::Instant::now();
+    let env = options.env.map(Environment::name);
+    let mut syntax_errors: Vec<Diagnostic> = Vec::new();
+    let mut findings: Vec<Diagnostic> = Vec::new();
+    let mut checked = Checked::default();
+    let mut outline = lints::syntax::Outline::default();
+    let mut index = places.then(|| emit::PlacesBuilder::new(&sources));
+    let mut facts = check::ReleaseFacts::default();
+    let mut release: Option<KumoVersion> = None;
+    let mut provisional: Vec<Provisional> = Vec::new();
+    for (id, f) in sources.iter() {
+        let mut file = lints::syntax::FileOutline::new(&f.text);
+        // A vector per file, then moved into resolve's (sized once): pushing into resolve's
+        // vector directly measured 8 MiB more resident memory at 10,000 domains.
+        let mut blocks = Vec::new();
+        let mut stmts = kumoc_lang::Statements::new(&f.text);
+        while let Some((start, stmt)) = stmts.next_stmt() {
+            if !f.is_stdlib && facts.see(&stmt) {
+                release = facts.release(env);
+            }
+            file.add(start, &stmt, stmts.comments());
+            if let Some(index) = &mut index {
+                index.add(&stmt);
+            }
+            let before = findings.len();
+            blocks.extend(check::check_stmt(
+                id,
+                &f.text,
+                &stmt,
+                release.as_ref(),
+                &mut findings,
+            ));
+            if findings.len() > before {
+                provisional.push(Provisional {
+                    file: id,
+                    stmt,
+                    findings: before..findings.len(),
+                    release: release.clone(),
+                });
+            }
+        }
+        file.end(stmts.comments());
+        syntax_errors.extend(stmts.errors().iter().map(|e| syntax_diagnostic(id, e)));
+        if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {
+            syntax_errors.push(syntax_diagnostic(id, &e));
+        }
+        check::top_level_duplicates(&mut blocks, &mut findings);
+        checked.add(id, f.is_stdlib, blocks);
+        outline.push(file);
+        if let Some(index) = &mut index {
+            index.end_file();
+        }
+    }
+    // The statements checked with another release than the one declared, checked again.
+    let release = facts.release(env);
+    for p in provisional.into_iter().rev() {
+        if p.release == release {
+            continue;
+        }
+        let Some(f) = sources.get(p.file) else {
+            continue;
+        };
+        let mut again = Vec::new();
+        let _ = check::check_stmt(p.file, &f.text, &p.stmt, release.as_ref(), &mut again);
+        findings.splice(p.findings, again);
+    }
+    let mut diagnostics = pre;
+    diagnostics.append(&mut syntax_errors);
+    diagnostics.append(&mut findings);
+    timings.lap("parse+check", &mut clock);
+    let mut analysis = finish(
+        sources,
+        lints::Syntax::Outline(&outline),
+        checked,
+        diagnostics,
+        options,
+        timings,
+    );
+    analysis.places = index.map(emit::PlacesBuilder::finish);
+    analysis
 }
 
 /// Parse every source, then analyse.
@@ -316,6 +483,28 @@ pub(crate) fn analyze_checked<B: resolve::Block>(
     sources: Sources,
     parses: Vec<Arc<Parse>>,
     checked: Checked<B>,
+    diagnostics: Vec<Diagnostic>,
+    options: &Options,
+    timings: Timings,
+) -> Analysis {
+    // The lints read the trees, which then go in the analysis.
+    let mut analysis = finish(
+        sources,
+        lints::Syntax::Trees(&parses),
+        checked,
+        diagnostics,
+        options,
+        timings,
+    );
+    analysis.parses = parses;
+    analysis
+}
+
+/// [`analyze_checked`], the lints reading `syntax` (the analysis holds no tree).
+fn finish<B: resolve::Block>(
+    sources: Sources,
+    syntax: lints::Syntax<'_>,
+    checked: Checked<B>,
     mut diagnostics: Vec<Diagnostic>,
     options: &Options,
     mut timings: Timings,
@@ -338,15 +527,15 @@ pub(crate) fn analyze_checked<B: resolve::Block>(
     // may not have seen what the suppression covers.
     let compiles = !diagnostics.iter().any(|d| d.severity == Severity::Error);
     if let Some(m) = model.as_ref() {
-        let found = lints::run(m, &sources, &parses);
+        let found = lints::run(m, &sources, syntax);
         if compiles {
             diagnostics.extend(found);
         } else {
-            let kept = lints::drop_uncertain(found, &diagnostics, &parses);
+            let kept = lints::drop_uncertain(found, &diagnostics, &sources, syntax);
             diagnostics.extend(kept);
         }
     }
-    lints::apply_suppressions(&mut diagnostics, &sources, &parses, compiles);
+    lints::apply_suppressions(&mut diagnostics, &sources, syntax, compiles);
     lints::configure(&mut diagnostics, &options.lint);
     diagnostics.sort_by(|a, b| {
         a.sort_key()
@@ -357,10 +546,11 @@ pub(crate) fn analyze_checked<B: resolve::Block>(
     timings.lap("lint", &mut clock);
     Analysis {
         sources,
-        parses,
+        parses: Vec::new(),
         diagnostics,
         model,
         timings,
+        places: None,
     }
 }
 

@@ -480,6 +480,50 @@ mod tests {
         }
     }
 
+    /// `Statements` read to the end is `parse_shared`: the same statements, comments and
+    /// errors, in the same order (the errors too: the build's diagnostics keep their order);
+    /// and a statement read again from where its piece starts is the same statement.
+    fn assert_statements_are_the_parse(text: &str) {
+        let shared: Arc<str> = Arc::from(text);
+        let expected = crate::parse_shared(&shared);
+        let mut s = crate::Statements::new(&shared);
+        let (mut items, mut comments, mut starts) = (Vec::new(), Vec::new(), Vec::new());
+        while let Some((start, stmt)) = s.next_stmt() {
+            comments.extend_from_slice(s.comments());
+            starts.push(start);
+            items.push(stmt);
+        }
+        comments.extend_from_slice(s.comments());
+        let errors = s.errors();
+        assert!(items == expected.file.items, "statements of {text:?}");
+        assert!(comments == expected.file.comments, "comments of {text:?}");
+        assert!(errors == expected.errors, "errors of {text:?}");
+        for (start, stmt) in starts.iter().zip(&items) {
+            let again = crate::Statements::at(&shared, *start).next_stmt();
+            assert!(
+                again.as_ref().map(|(_, s)| s) == Some(stmt),
+                "{start} in {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn statements_are_the_parse() {
+        let mut rng = Rng(0x0057_a7e5);
+        for text in corpus() {
+            assert_statements_are_the_parse(&text);
+            let mut text = text;
+            for _ in 0..30 {
+                let mut a = rng.below(text.len() + 1);
+                while !text.is_char_boundary(a) {
+                    a -= 1;
+                }
+                text.insert_str(a, SNIPPETS[rng.below(SNIPPETS.len())]);
+                assert_statements_are_the_parse(&text);
+            }
+        }
+    }
+
     #[test]
     fn an_edit_inside_a_statement_reparses_that_statement() {
         let mut text = String::new();

@@ -13,7 +13,7 @@ mod pest_oracle;
 pub mod units;
 
 pub use ast::Span;
-pub use parser::{MAX_NESTING, Parse, Piece, parse, parse_piece, parse_shared};
+pub use parser::{MAX_NESTING, Parse, Piece, Statements, parse, parse_piece, parse_shared};
 
 /// The syntax error codes (`K0xxx`). Stable: a code is never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -52,6 +52,78 @@ pub fn parse_shared(text: &std::sync::Arc<str>) -> Parse {
     p.parse_file()
 }
 
+/// A file's top-level statements parsed one at a time, for a caller that frees each
+/// statement's tree before it parses the next (`kumoc build`'s front end: parse, check,
+/// drop). Read to the end, they are [`parse_shared`]'s: the same statements in order, the
+/// same comments ([`Statements::comments`], those read by the last step) and the same
+/// errors ([`Statements::errors`]). The names share the text, as `parse_shared`'s do.
+pub struct Statements<'t> {
+    p: Parser<'t, false>,
+    /// The errors of the unterminated comments read so far (`parse` lists them first).
+    comment_errors: Vec<SyntaxError>,
+}
+
+impl<'t> Statements<'t> {
+    /// The statements of `text` from its start.
+    pub fn new(text: &'t std::sync::Arc<str>) -> Self {
+        Self::at(text, 0)
+    }
+
+    /// The statements of `text` from `from`, which is where a piece starts (where an
+    /// earlier [`Statements::next_stmt`] began: see [`Piece`]); spans are into the whole
+    /// text. Reading one statement again this way gives the same statement.
+    pub fn at(text: &'t std::sync::Arc<str>, from: u32) -> Self {
+        let mut p = Parser::with(text);
+        p.shared = Some(Name::shared(text));
+        p.pos = (from as usize).min(text.len());
+        Statements {
+            p,
+            comment_errors: Vec::new(),
+        }
+    }
+
+    /// The next top-level statement, with where its piece starts (the blanks, comments and
+    /// newlines before it, see [`Piece`]); `None` at the end of the text.
+    pub fn next_stmt(&mut self) -> Option<(u32, Stmt)> {
+        self.comment_errors
+            .append(&mut comment_errors(&self.p.comments));
+        self.p.comments.clear();
+        // Lists and calls are memoized by position while one statement backtracks; the
+        // next statement never reads them again, so they are not kept.
+        if !self.p.memo.is_empty() {
+            self.p.memo.clear();
+        }
+        let start = u32::try_from(self.p.pos).unwrap_or(u32::MAX);
+        // `file`'s loop (`stmts(true)`), one statement at a time.
+        loop {
+            self.p.skip();
+            match self.p.peek() {
+                None => return None,
+                Some(b'\n' | b'\r') => {
+                    self.p.eat_newline();
+                }
+                Some(_) => return Some((start, self.p.stmt(true))),
+            }
+        }
+    }
+
+    /// The comments read by the last [`Statements::next_stmt`] (before its statement and
+    /// inside it; at the end of the text, those after the last statement).
+    pub fn comments(&self) -> &[Comment] {
+        &self.p.comments
+    }
+
+    /// The syntax errors of the text read, sorted as [`Parse::errors`] (read every
+    /// statement first to have all of them).
+    pub fn errors(mut self) -> Vec<SyntaxError> {
+        let mut errors = self.comment_errors;
+        errors.append(&mut comment_errors(&self.p.comments));
+        errors.append(&mut self.p.errors);
+        errors.sort_by_key(|e| (e.span.start, e.span.end));
+        errors
+    }
+}
+
 /// One step of the top level of a file, for editors that re-parse only what an edit
 /// touched: the blanks, comments and newlines before a statement and the statement
 /// itself (`stmt: None` when the text ends first). Spans are relative to the start of the

@@ -26,6 +26,7 @@ mod lua_harness;
 mod observability;
 mod outdir;
 mod parse;
+mod pipeline;
 mod pods;
 mod policy;
 mod property;

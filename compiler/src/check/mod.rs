@@ -176,50 +176,83 @@ pub fn declared_release<'a>(
     files: impl IntoIterator<Item = &'a [Stmt]>,
     env: Option<&str>,
 ) -> Option<KumoVersion> {
-    fn in_deployment(items: &[Stmt]) -> Option<KumoVersion> {
-        items.iter().find_map(|s| match s {
-            Stmt::Block(b) if b.keyword.name == "deployment" => {
-                b.attrs()
-                    .find_map(|a| match (&a.key.name[..], &a.value.kind) {
-                        ("kumomta", ValueKind::Str(v)) => units::parse_version(&v.value).ok(),
-                        _ => None,
-                    })
-            }
-            _ => None,
-        })
-    }
-    // Without `--env`, the deployment's own `environment` is built.
-    fn environment(items: &[Stmt]) -> Option<String> {
-        items.iter().find_map(|s| match s {
-            Stmt::Block(b) if b.keyword.name == "deployment" => {
-                b.attrs()
-                    .find_map(|a| match (&a.key.name[..], &a.value.kind) {
-                        ("environment", ValueKind::Path(p)) => Some(p.text()),
-                        _ => None,
-                    })
-            }
-            _ => None,
-        })
-    }
-    let files: Vec<&[Stmt]> = files.into_iter().collect();
-    let env = env
-        .map(str::to_string)
-        .or_else(|| files.iter().find_map(|items| environment(items)));
-    let mut base = None;
-    let mut overlay = None;
-    for items in &files {
-        base = base.or_else(|| in_deployment(items));
-        for s in items.iter() {
-            if let Stmt::Block(b) = s
-                && b.keyword.name == "env"
-                && env.is_some()
-                && b.label_text() == env.as_deref()
-            {
-                overlay = overlay.or_else(|| in_deployment(&b.body));
-            }
+    let mut facts = ReleaseFacts::default();
+    for items in files {
+        for s in items {
+            facts.see(s);
         }
     }
-    overlay.or(base)
+    facts.release(env)
+}
+
+/// What [`declared_release`] reads, gathered a top-level statement at a time (the user
+/// files' statements in order), for a caller that does not keep the syntax trees: the
+/// first `environment` and the first readable `kumomta` of a `deployment` block, and the
+/// `kumomta` of each `env NAME { deployment { ... } }`.
+#[derive(Debug, Default)]
+pub struct ReleaseFacts {
+    environment: Option<String>,
+    base: Option<KumoVersion>,
+    overlays: Vec<(Option<String>, KumoVersion)>,
+}
+
+impl ReleaseFacts {
+    /// Read a top-level statement of a user file (in order); whether it told anything.
+    pub fn see(&mut self, s: &Stmt) -> bool {
+        fn kumomta(b: &Block) -> Option<KumoVersion> {
+            b.attrs()
+                .find_map(|a| match (&a.key.name[..], &a.value.kind) {
+                    ("kumomta", ValueKind::Str(v)) => units::parse_version(&v.value).ok(),
+                    _ => None,
+                })
+        }
+        fn in_deployment(items: &[Stmt]) -> Option<KumoVersion> {
+            items.iter().find_map(|s| match s {
+                Stmt::Block(b) if b.keyword.name == "deployment" => kumomta(b),
+                _ => None,
+            })
+        }
+        let Stmt::Block(b) = s else { return false };
+        match b.keyword.name.as_str() {
+            "deployment" => {
+                let mut told = false;
+                // Without `--env`, the deployment's own `environment` is built.
+                if self.environment.is_none() {
+                    self.environment =
+                        b.attrs()
+                            .find_map(|a| match (&a.key.name[..], &a.value.kind) {
+                                ("environment", ValueKind::Path(p)) => Some(p.text()),
+                                _ => None,
+                            });
+                    told |= self.environment.is_some();
+                }
+                if self.base.is_none() {
+                    self.base = kumomta(b);
+                    told |= self.base.is_some();
+                }
+                told
+            }
+            "env" => match in_deployment(&b.body) {
+                Some(v) => {
+                    self.overlays.push((b.label_text().map(str::to_string), v));
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The release declared for environment `env` (`None`: the deployment's own).
+    pub fn release(&self, env: Option<&str>) -> Option<KumoVersion> {
+        let env = env.or(self.environment.as_deref());
+        let overlay = self
+            .overlays
+            .iter()
+            .find(|(label, _)| env.is_some() && label.as_deref() == env)
+            .map(|(_, v)| v);
+        overlay.or(self.base.as_ref()).cloned()
+    }
 }
 
 /// Up to this many attributes, a body is searched for a duplicate rather than indexed.
@@ -236,7 +269,7 @@ struct Cx<'a, 't, 'd> {
     trailing: Option<kumoc_lang::Span>,
     /// The release the description declares (see [`declared_release`]): a "did you mean"
     /// that names a field or value this release lacks is said, not offered as a fix.
-    release: Option<KumoVersion>,
+    release: Option<&'t KumoVersion>,
     /// The statements of the block being checked: renaming a field to one of the keys
     /// written there would only trade an unknown field for a duplicate.
     present: &'a [Stmt],
@@ -247,7 +280,7 @@ impl<'t, 'd> Cx<'_, 't, 'd> {
     fn new(
         file: FileId,
         text: &'t str,
-        release: Option<&KumoVersion>,
+        release: Option<&'t KumoVersion>,
         diags: &'d mut Vec<Diagnostic>,
     ) -> Self {
         Cx {
@@ -255,7 +288,7 @@ impl<'t, 'd> Cx<'_, 't, 'd> {
             text,
             diags,
             trailing: None,
-            release: release.cloned(),
+            release,
             present: &[],
         }
     }
@@ -427,7 +460,7 @@ impl<'a> Cx<'a, '_, '_> {
     /// Why a field or value introduced in `since` cannot be used: the declared release is
     /// older. `None` when it can (or the release is not known).
     fn too_new(&self, since: Option<units::Feature>) -> Option<String> {
-        let (feature, release) = (since?, self.release.as_ref()?);
+        let (feature, release) = (since?, self.release?);
         (!release.supports(feature)).then(|| {
             let since = feature.introduced_in();
             format!("It needs KumoMTA {since} or later; this deployment runs {release}")

@@ -27,11 +27,17 @@ pub fn check_stmt(
     release: Option<&KumoVersion>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<HBlock> {
-    // The top level has no fields: an attribute there is reported and dropped.
-    Cx::new(file, text, release, diags)
-        .body(&crate::schema::ROOT, std::slice::from_ref(stmt))
-        .1
-        .pop()
+    let mut cx = Cx::new(file, text, release, diags);
+    match stmt {
+        // What `body` does with a block alone in its body (no sibling to repeat), without
+        // its vectors.
+        Stmt::Block(b) => cx.block(&crate::schema::ROOT, b),
+        // The top level has no fields: an attribute there is reported and dropped.
+        Stmt::Attr(_) | Stmt::Error(_) => cx
+            .body(&crate::schema::ROOT, std::slice::from_ref(stmt))
+            .1
+            .pop(),
+    }
 }
 
 /// Drop from `blocks` (a file's checked top-level blocks, in order) each one that repeats

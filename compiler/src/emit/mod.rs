@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use crate::model::Deployment;
 use crate::source::Sources;
 
-pub use provenance::{Places, Provenance};
+pub use provenance::{Places, PlacesBuilder, Provenance};
 
 /// The emitted files: path relative to the output directory → content.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

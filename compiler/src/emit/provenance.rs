@@ -98,11 +98,16 @@ impl Places {
             nodes.shrink_to_fit();
             places.files.push(nodes);
         }
-        places.origins_extra = places.origins.iter().map(|o| json_extra(o)).collect();
-        places.segs.shrink_to_fit();
-        places.user_files.sort_unstable();
-        places.line_end_in_origins = places.origins.iter().any(|o| o.contains(['\n', '\r']));
+        places.finish();
         places
+    }
+
+    /// What is known once every file is indexed.
+    fn finish(&mut self) {
+        self.origins_extra = self.origins.iter().map(|o| json_extra(o)).collect();
+        self.segs.shrink_to_fit();
+        self.user_files.sort_unstable();
+        self.line_end_in_origins = self.origins.iter().any(|o| o.contains(['\n', '\r']));
     }
 
     fn index(&mut self, items: &[Stmt], parent: u32, nodes: &mut Vec<Node>) {
@@ -117,27 +122,7 @@ impl Places {
             FxHashMap::with_capacity_and_hasher(items.len(), Default::default())
         };
         for stmt in items {
-            let start = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
-            let mut extra = 0;
-            let key = match stmt {
-                Stmt::Block(b) => {
-                    let keyword = b.keyword.name.as_str();
-                    self.segs.push_str(keyword);
-                    if !is_bare(keyword) {
-                        extra += json_extra(keyword);
-                    }
-                    if let Some(l) = &b.label {
-                        self.segs.push(' ');
-                        extra += push_name(&mut self.segs, &l.text);
-                    }
-                    (true, keyword, b.label_text())
-                }
-                Stmt::Attr(a) => {
-                    extra += push_name(&mut self.segs, &a.key.name);
-                    (false, a.key.name.as_str(), None)
-                }
-                Stmt::Error(_) => continue,
-            };
+            let Some(key) = sibling(stmt) else { continue };
             let count = if few {
                 // The slots fill in order: the first empty one ends the search.
                 let mut count = 1;
@@ -161,22 +146,47 @@ impl Places {
                 *c += 1;
                 *c
             };
-            if count > 1 {
-                let _ = write!(self.segs, "[{count}]");
+            self.node(stmt, count, parent, nodes);
+        }
+    }
+
+    /// The node of `stmt` (not an error), the `count`th of its kind among its siblings, and
+    /// those of its body.
+    fn node(&mut self, stmt: &Stmt, count: u32, parent: u32, nodes: &mut Vec<Node>) {
+        let start = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
+        let mut extra = 0;
+        match stmt {
+            Stmt::Block(b) => {
+                let keyword = b.keyword.name.as_str();
+                self.segs.push_str(keyword);
+                if !is_bare(keyword) {
+                    extra += json_extra(keyword);
+                }
+                if let Some(l) = &b.label {
+                    self.segs.push(' ');
+                    extra += push_name(&mut self.segs, &l.text);
+                }
             }
-            let end = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
-            let span = stmt.span();
-            let me = u32::try_from(nodes.len()).unwrap_or(NONE);
-            nodes.push(Node {
-                start: span.start,
-                end: span.end,
-                parent,
-                seg: (start, end),
-                extra: u32::try_from(extra).unwrap_or(u32::MAX),
-            });
-            if let Stmt::Block(b) = stmt {
-                self.index(&b.body, me, nodes);
+            Stmt::Attr(a) => {
+                extra += push_name(&mut self.segs, &a.key.name);
             }
+            Stmt::Error(_) => return,
+        }
+        if count > 1 {
+            let _ = write!(self.segs, "[{count}]");
+        }
+        let end = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
+        let span = stmt.span();
+        let me = u32::try_from(nodes.len()).unwrap_or(NONE);
+        nodes.push(Node {
+            start: span.start,
+            end: span.end,
+            parent,
+            seg: (start, end),
+            extra: u32::try_from(extra).unwrap_or(u32::MAX),
+        });
+        if let Stmt::Block(b) = stmt {
+            self.index(&b.body, me, nodes);
         }
     }
 
@@ -280,6 +290,89 @@ impl Places {
             }
         }
         extra
+    }
+}
+
+/// What makes a statement the same as a sibling for its ordinal; `None` for an error.
+fn sibling(stmt: &Stmt) -> Option<Sibling<'_>> {
+    match stmt {
+        Stmt::Block(b) => Some((true, b.keyword.name.as_str(), b.label_text())),
+        Stmt::Attr(a) => Some((false, a.key.name.as_str(), None)),
+        Stmt::Error(_) => None,
+    }
+}
+
+impl std::fmt::Debug for Places {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Places")
+            .field("files", &self.files.len())
+            .field("nodes", &self.files.iter().map(Vec::len).sum::<usize>())
+            .field("origins", &self.origins)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`Places`] indexed a top-level statement at a time, for a caller that frees each
+/// statement's syntax tree once it is read (`kumoc build`'s front end): the same index as
+/// [`Places::new`] of the whole trees (`tests/it/pipeline.rs` compares the output).
+pub struct PlacesBuilder {
+    places: Places,
+    /// The current file's nodes.
+    nodes: Vec<Node>,
+    /// How many top-level statements of the current file so far were each sibling kind,
+    /// by the names of the tree (shared with the file's text).
+    top: FxHashMap<(bool, kumoc_lang::ast::Name, Option<kumoc_lang::ast::Name>), u32>,
+}
+
+impl PlacesBuilder {
+    /// Places for the files of `sources`, whose statements are then added file by file.
+    pub fn new(sources: &Sources) -> Self {
+        let mut places = Places::default();
+        for (_, f) in sources.iter() {
+            places.origins.push(if f.is_stdlib {
+                "<stdlib>".to_string()
+            } else {
+                places.user_files.push(f.rel.clone());
+                f.rel.clone()
+            });
+        }
+        PlacesBuilder {
+            places,
+            nodes: Vec::new(),
+            top: FxHashMap::default(),
+        }
+    }
+
+    /// Index the next top-level statement of the current file (files in id order).
+    pub fn add(&mut self, stmt: &Stmt) {
+        let key = match stmt {
+            Stmt::Block(b) => (
+                true,
+                b.keyword.name.clone(),
+                b.label.as_ref().map(|l| l.text.clone()),
+            ),
+            Stmt::Attr(a) => (false, a.key.name.clone(), None),
+            Stmt::Error(_) => return,
+        };
+        let c = self.top.entry(key).or_insert(0);
+        *c += 1;
+        let count = *c;
+        self.places.node(stmt, count, NONE, &mut self.nodes);
+    }
+
+    /// The current file's statements are all added: on to the next file.
+    pub fn end_file(&mut self) {
+        let mut nodes = std::mem::take(&mut self.nodes);
+        nodes.shrink_to_fit();
+        self.places.files.push(nodes);
+        self.top = FxHashMap::default();
+    }
+
+    /// The index.
+    pub fn finish(self) -> Places {
+        let mut places = self.places;
+        places.finish();
+        places
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod rules;
 pub(crate) mod suppress;
+pub mod syntax;
 pub mod util;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use crate::source::{Loc, Sources};
 
 pub use rules::RULES;
 pub use suppress::apply_suppressions;
+pub use syntax::Syntax;
 
 /// A rule's default severity. `ErrorInProduction` is an error when the deployment is built
 /// for production and a warning otherwise.
@@ -157,8 +159,8 @@ macro_rules! declare_rule {
 pub struct LintContext<'a> {
     pub model: &'a Deployment,
     pub sources: &'a Sources,
-    /// The parse of every source, by file id (for rules that need a key's location).
-    pub parses: &'a [std::sync::Arc<kumoc_lang::Parse>],
+    /// What was written, for rules that need a key's location ([`Syntax`]).
+    pub syntax: Syntax<'a>,
 }
 
 impl LintContext<'_> {
@@ -172,11 +174,11 @@ impl LintContext<'_> {
     pub fn is_stdlib(&self, loc: Loc) -> bool {
         self.sources.get(loc.file).is_some_and(|f| f.is_stdlib)
     }
-    /// The statements of a file.
-    pub fn items(&self, file: crate::source::FileId) -> &[kumoc_lang::ast::Stmt] {
-        self.parses
-            .get(file.0 as usize)
-            .map_or(&[], |p| p.file.items.as_slice())
+    /// `f` of the top-level statement that may hold `loc` (the last one starting at or
+    /// before it), read from the syntax ([`Syntax::top_stmt_at`]).
+    pub fn stmt_at<R>(&self, loc: Loc, f: impl FnOnce(&kumoc_lang::ast::Stmt) -> R) -> Option<R> {
+        self.syntax
+            .top_stmt_at(self.sources, loc.file, loc.span.start, f)
     }
 
     /// Where the value of attribute `key` is written in the block whose header is at `header`.
@@ -188,9 +190,15 @@ impl LintContext<'_> {
                 _ => None,
             })
         }
-        let block = find(self.items(header.file), header.span.start)?;
-        let attr = block.attrs().find(|a| a.key.name == key)?;
-        Some(Loc::new(header.file, attr.value.span))
+        // The block is in the top-level statement that holds its header.
+        let span = self
+            .stmt_at(header, |s| {
+                let block = find(std::slice::from_ref(s), header.span.start)?;
+                let attr = block.attrs().find(|a| a.key.name == key)?;
+                Some(attr.value.span)
+            })
+            .flatten()?;
+        Some(Loc::new(header.file, span))
     }
 
     /// The source text at a location.
@@ -215,15 +223,11 @@ pub fn lookup(code: &str) -> Option<&'static Rule> {
 }
 
 /// Run every lint over the model.
-pub fn run(
-    model: &Deployment,
-    sources: &Sources,
-    parses: &[std::sync::Arc<kumoc_lang::Parse>],
-) -> Vec<Diagnostic> {
+pub fn run(model: &Deployment, sources: &Sources, syntax: Syntax<'_>) -> Vec<Diagnostic> {
     let cx = LintContext {
         model,
         sources,
-        parses,
+        syntax,
     };
     let mut out = Vec::new();
     for rule in RULES {
@@ -242,10 +246,11 @@ pub fn run_dns(
     parses: &[std::sync::Arc<kumoc_lang::Parse>],
     live: &crate::dns::Live<'_>,
 ) -> Vec<Diagnostic> {
+    let syntax = Syntax::Trees(parses);
     let cx = LintContext {
         model,
         sources,
-        parses,
+        syntax,
     };
     let mut out = Vec::new();
     for rule in RULES {
@@ -253,7 +258,7 @@ pub fn run_dns(
             check(&cx, live, &mut out);
         }
     }
-    apply_suppressions(&mut out, sources, parses, false);
+    apply_suppressions(&mut out, sources, syntax, false);
     out.retain(|d| lookup(d.code).is_some_and(|r| matches!(r.kind, Kind::Dns(_))));
     out.sort_by(|a, b| {
         a.sort_key()
@@ -268,15 +273,17 @@ pub fn run_dns(
 /// keyword and label (a block inside `env NAME { ... }` by its own name, since the overlay
 /// merges into the block of that name).
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Place<'a> {
-    Block(&'a str, Option<&'a str>),
+enum Place {
+    Block(Name, Option<Name>),
     /// The `deployment` block: its environment and release shape every rule.
     Deployment,
     /// Anywhere else: outside any block, in an `env` block but not in a block inside it.
     Elsewhere,
 }
 
-fn place<'a>(loc: Loc, parses: &'a [std::sync::Arc<kumoc_lang::Parse>]) -> Place<'a> {
+use kumoc_lang::ast::Name;
+
+fn place(loc: Loc, sources: &Sources, syntax: Syntax<'_>) -> Place {
     use kumoc_lang::ast::Stmt;
     fn containing(items: &[Stmt], at: u32) -> Option<&kumoc_lang::ast::Block> {
         let i = items.partition_point(|s| s.span().start <= at);
@@ -285,23 +292,27 @@ fn place<'a>(loc: Loc, parses: &'a [std::sync::Arc<kumoc_lang::Parse>]) -> Place
             _ => None,
         }
     }
-    let Some(parse) = parses.get(loc.file.0 as usize) else {
-        return Place::Elsewhere;
-    };
     let at = loc.span.start;
-    let Some(mut block) = containing(&parse.file.items, at) else {
-        return Place::Elsewhere;
-    };
-    if block.keyword.name == "env" {
-        match containing(&block.body, at) {
-            Some(inner) => block = inner,
-            None => return Place::Elsewhere,
-        }
-    }
-    match block.keyword.name.as_str() {
-        "deployment" => Place::Deployment,
-        keyword => Place::Block(keyword, block.label.as_ref().map(|l| l.text.as_str())),
-    }
+    syntax
+        .top_stmt_at(sources, loc.file, at, |s| {
+            let Some(mut block) = containing(std::slice::from_ref(s), at) else {
+                return Place::Elsewhere;
+            };
+            if block.keyword.name == "env" {
+                match containing(&block.body, at) {
+                    Some(inner) => block = inner,
+                    None => return Place::Elsewhere,
+                }
+            }
+            match block.keyword.name.as_str() {
+                "deployment" => Place::Deployment,
+                _ => Place::Block(
+                    block.keyword.name.clone(),
+                    block.label.as_ref().map(|l| l.text.clone()),
+                ),
+            }
+        })
+        .unwrap_or(Place::Elsewhere)
 }
 
 /// The lint findings that can be trusted while the description has compile errors: lints
@@ -313,14 +324,15 @@ fn place<'a>(loc: Loc, parses: &'a [std::sync::Arc<kumoc_lang::Parse>]) -> Place
 pub fn drop_uncertain(
     found: Vec<Diagnostic>,
     diagnostics: &[Diagnostic],
-    parses: &[std::sync::Arc<kumoc_lang::Parse>],
+    sources: &Sources,
+    syntax: Syntax<'_>,
 ) -> Vec<Diagnostic> {
     let mut tainted = std::collections::BTreeSet::new();
     for d in diagnostics.iter().filter(|d| d.severity == Severity::Error) {
         let Some(primary) = d.primary() else {
             return Vec::new();
         };
-        match place(primary.loc, parses) {
+        match place(primary.loc, sources, syntax) {
             p @ Place::Block(..) => {
                 tainted.insert(p);
             }
@@ -332,7 +344,7 @@ pub fn drop_uncertain(
         .filter(|d| {
             !d.labels
                 .iter()
-                .any(|l| tainted.contains(&place(l.loc, parses)))
+                .any(|l| tainted.contains(&place(l.loc, sources, syntax)))
         })
         .collect()
 }

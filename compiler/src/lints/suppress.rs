@@ -8,13 +8,14 @@
 //! error, a rule may not have run over what the suppression covers, and an editor would
 //! offer to delete a suppression that is still needed.
 
-use kumoc_lang::Parse;
 use kumoc_lang::ast::{Span, Stmt};
 
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::severity::Severity;
 use crate::source::{FileId, Loc, Sources};
+
+use super::syntax::Syntax;
 
 struct Allow {
     file: FileId,
@@ -54,7 +55,7 @@ fn parse_comment(text: &str, span: Span) -> Option<(Vec<(String, Span)>, bool)> 
     Some((codes, reason))
 }
 
-fn statements(items: &[Stmt], out: &mut Vec<Span>) {
+pub(crate) fn statements(items: &[Stmt], out: &mut Vec<Span>) {
     for s in items {
         out.push(s.span());
         if let Stmt::Block(b) = s {
@@ -74,22 +75,22 @@ fn suppressible(code: &str) -> bool {
 pub fn apply_suppressions(
     diags: &mut Vec<Diagnostic>,
     sources: &Sources,
-    parses: &[std::sync::Arc<Parse>],
+    syntax: Syntax<'_>,
     judge_unused: bool,
 ) {
     let mut allows: Vec<Allow> = Vec::new();
-    for ((file, source), parse) in sources.iter().zip(parses) {
+    for (file, source) in sources.iter() {
         if source.is_stdlib {
             continue;
         }
         // The statements are listed only for a file with a suppression (most have none).
         let mut stmts = Vec::new();
-        for c in &parse.file.comments {
+        for c in syntax.comments(file) {
             let Some((codes, reason)) = parse_comment(&c.text, c.span) else {
                 continue;
             };
             if stmts.is_empty() {
-                statements(&parse.file.items, &mut stmts);
+                syntax.statement_spans(file, &mut stmts);
             }
             let line = source.line_of(c.span.start);
             let before = source

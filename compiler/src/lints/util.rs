@@ -1,6 +1,6 @@
 //! Accessors the rules share: typed reads of `Settings` with the location of each value.
 
-use kumoc_lang::ast::{Block, Stmt};
+use kumoc_lang::ast::Block;
 use kumoc_lang::units::{Cidr, Limit, Rate};
 
 use super::LintContext;
@@ -272,26 +272,26 @@ pub struct Written {
 pub fn find_written(cx: &LintContext<'_>, path: &[&str], name: &str) -> Option<Written> {
     let env = cx.env().name();
     let (mut base, mut overlay) = (None, None);
+    let first = path.first()?;
     for (file, source) in cx.sources.iter() {
         if source.is_stdlib {
             continue;
         }
-        for item in cx.items(file) {
-            let Stmt::Block(b) = item else { continue };
-            // The keyword read once: this visits every top-level statement (one per domain
-            // and kind in a large deployment), and nearly all are neither.
-            let keyword = b.keyword.name.as_str();
-            if keyword == "env" {
-                if b.label_text() == Some(env) {
-                    if let Some(span) = b.blocks().filter_map(|c| walk(c, path, name)).last() {
-                        overlay = Some(Loc::new(file, span));
-                    }
+        // Only the top-level blocks of the two keywords are visited (one per domain and
+        // kind in a large deployment are neither).
+        cx.syntax.top_blocks(cx.sources, file, "env", |b| {
+            if b.label_text() == Some(env) {
+                if let Some(span) = b.blocks().filter_map(|c| walk(c, path, name)).last() {
+                    overlay = Some(Loc::new(file, span));
                 }
-            } else if path.first() == Some(&keyword) {
+            }
+        });
+        if *first != "env" {
+            cx.syntax.top_blocks(cx.sources, file, first, |b| {
                 if let Some(span) = walk(b, path, name) {
                     base = Some(Loc::new(file, span));
                 }
-            }
+            });
         }
     }
     match (overlay, base) {

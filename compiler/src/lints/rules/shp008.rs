@@ -106,7 +106,10 @@ fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
 
 /// The key of the attribute whose value is at `value`.
 fn key_of(cx: &LintContext<'_>, value: Loc) -> Option<Loc> {
-    let span = find_key(cx.items(value.file), value)?;
+    // The attribute is in the top-level statement that holds its value.
+    let span = cx
+        .stmt_at(value, |s| find_key(std::slice::from_ref(s), value))
+        .flatten()?;
     Some(Loc::new(value.file, span))
 }
 
