@@ -512,3 +512,56 @@ fn quick_diagnostics_never_hide_what_the_full_analysis_shows_again() {
         assert_eq!(q, of_file(&full, id), "{new_value} ({also})");
     }
 }
+
+/// Resolve memoizes the lowering of each kept `domain`, `queue` and `shaping` block
+/// (`resolve::Memo`): edits of what a domain's lowering reads beyond its block (the
+/// `dkim_defaults` selector and Vault mount, the keys a secret declares), written after
+/// the domains so that no statement before them moves, each give a fresh analysis.
+#[test]
+fn lowering_kept_across_edits_is_a_fresh_analysis() {
+    let (name, text) = bench(12, 1).remove(0);
+    // A domain without a selector: `dkim_defaults` gives it one, or it has none.
+    let text = text.replacen(
+        "dkim {\n    selector = \"s1\"\n    key      = secret(\"dkim-keys\")",
+        "dkim {\n    key      = secret(\"dkim-keys\")",
+        1,
+    );
+    // Domains whose key is in a secret declared after them, with keys.
+    let text = text.replacen("secret(\"dkim-keys\")", "secret(\"late\")", 3);
+    let ends = [
+        "",
+        "dkim_defaults {\n  selector = \"s2\"\n}\n",
+        "dkim_defaults {\n  selector = \"s3\"\n}\n",
+        "dkim_defaults {\n  selector = \"s3\"\n  vault_mount = \"secret\"\n}\n",
+        "secret \"late\" {\n  keys = [\"x\"]\n}\n",
+        "secret \"late\" {\n  keys = [\"d1.example.com.s1.key\"]\n}\n",
+        "secret \"late\" {\n  keys = [\"d1.example.com.s1.key\", \"d2.example.com.s1.key\", \"d0.example.com.s2.key\"]\n}\ndkim_defaults {\n  selector = \"s2\"\n}\n",
+        "secret \"late\" {}\n",
+        "",
+    ];
+    let mut session = Session::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, end) in ends.iter().enumerate() {
+        let step = vec![(name.clone(), format!("{text}{end}"))];
+        let got = session.analyze(inputs(&step), &Options::default());
+        let named: Vec<(String, Vec<u8>)> = step
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone().into_bytes()))
+            .collect();
+        let want = analyze_paths(&named, &[name.clone()], &Options::default());
+        same(&got, &want, &format!("step {i}"));
+        seen.extend(want.diagnostics.iter().map(|d| d.code.to_string()));
+        // Every step after the first keeps the domains' statements (and their memos).
+        if i > 1 {
+            assert_eq!(session.last.updated, 1, "step {i}");
+        }
+    }
+    // The steps make what they are meant to: a domain without a selector, keys read from
+    // Vault, a key the secret does not declare.
+    let missing = kumoc_compiler::codes::MISSING_FIELD.as_str();
+    let vault = kumoc_compiler::codes::DKIM_KEY_SOURCE.as_str();
+    let key = kumoc_compiler::codes::UNKNOWN_SECRET_KEY.as_str();
+    for code in [missing, vault, key] {
+        assert!(seen.contains(code), "{code} in {seen:?}");
+    }
+}
