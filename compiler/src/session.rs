@@ -22,11 +22,7 @@
 //! found again over the kept blocks (`check::top_level_duplicates`). Resolving and the
 //! lints then run over the whole deployment as in [`crate::analyze_paths`] (their results
 //! depend on all of it); resolve borrows the kept blocks (`resolve::Lent`: it copies what
-//! the model holds, and a block that merges with another, not the blocks). Each kept
-//! statement also keeps what resolve lowered of its block (`resolve::Memo`: a `domain`,
-//! `queue` or `shaping` block's part of the model, copied into the next model while the
-//! block and what its lowering read beyond it are the same); a statement an edit moves
-//! loses it.
+//! the model holds, and a block that merges with another, not the blocks).
 //! `tests/it/session.rs` compares a session's diagnostics, model
 //! and trees after random and scripted edits with a fresh analysis's.
 //!

@@ -11,7 +11,6 @@ use crate::model::*;
 use crate::schema::{self, BlockSchema};
 use crate::source::{FileId, Loc};
 use crate::value::{Spanned, Trigger, Typed, TypedAt};
-use kumoc_lang::units::KumoVersion;
 
 impl<'t, 'd> Resolver<'t, 'd> {
     /// The model. `bulk` (the `domain`, `queue` and `shaping` blocks, outside the tree the
@@ -91,7 +90,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 shaping_labels.push(b.block().label_loc());
             }
             // Lowered before, as it is now (a session's kept block): a copy of that.
-            if let Some(m) = b.memo().map(|m| m.lowered.borrow()) {
+            if let Some(m) = b.memo().map(|m| m.0.borrow()) {
                 match m.as_deref() {
                     Some(Memoized::Domain {
                         dkim: d,
@@ -159,7 +158,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
             if let (Some(k), Some(m)) = (&keep, memoized) {
                 if let Some(cell) = k.memo() {
                     // A stale memo (of other `dkim_defaults`) is replaced.
-                    *cell.lowered.borrow_mut() = Some(Box::new(m));
+                    *cell.0.borrow_mut() = Some(Box::new(m));
                 }
             }
         }
@@ -1438,38 +1437,7 @@ mod tests {
 /// the secrets may change); a queue's, nothing; a shaping block is memoized only when it
 /// starts from no preset.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Memo {
-    lowered: std::cell::RefCell<Option<Box<Memoized>>>,
-    walked: std::cell::RefCell<Option<Box<Walked>>>,
-}
-
-impl Memo {
-    pub(super) fn walked(&self) -> Option<std::cell::Ref<'_, Walked>> {
-        std::cell::Ref::filter_map(self.walked.borrow(), |w| w.as_deref()).ok()
-    }
-    pub(super) fn set_walked(&self, w: Walked) {
-        *self.walked.borrow_mut() = Some(Box::new(w));
-    }
-}
-
-/// What the walk of a block (`Resolver::walk`: required fields, references, version
-/// gates) found, for a release: its own findings, and the steps that need the rest of the
-/// tree, each after how many of them.
-#[derive(Debug, Clone)]
-pub(super) struct Walked {
-    pub(super) version: Option<KumoVersion>,
-    pub(super) diags: Vec<Diagnostic>,
-    pub(super) deferred: Vec<(usize, Deferred)>,
-}
-
-/// A step of a walk that needs more than the block: a reference to check, a use of a
-/// pool, a secret key to check.
-#[derive(Debug, Clone)]
-pub(super) enum Deferred {
-    Ref(crate::schema::RefKind, String, Loc),
-    Pool(String, Loc),
-    Key(String, String, Loc),
-}
+pub(crate) struct Memo(std::cell::RefCell<Option<Box<Memoized>>>);
 
 #[derive(Debug, Clone)]
 enum Memoized {

@@ -197,9 +197,6 @@ struct Resolver<'t, 'd> {
     /// While a block's lowering is memoized: the secret keys it uses (`secret_key`'s
     /// arguments), checked when the memo is used, not when it is made.
     recording: Option<Vec<(String, String, Loc)>>,
-    /// While a block's walk is memoized: where its findings started, and the steps that
-    /// need the rest of the tree (`lower::Deferred`), each after how many of its findings.
-    deferring: Option<(usize, Vec<(usize, lower::Deferred)>)>,
 }
 
 impl<'t> Resolver<'t, '_> {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kumoc_lang::units::KumoVersion;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::lower::{Deferred, Lowered, Walked};
+use super::lower::Lowered;
 use super::{Names, Resolver, Slot};
 use crate::check::HBlock;
 use crate::codes;
@@ -102,7 +102,6 @@ impl<'t, 'd> Resolver<'t, 'd> {
             required: HashMap::default(),
             pool_uses: BTreeMap::new(),
             recording: None,
-            deferring: None,
         }
     }
 
@@ -114,82 +113,12 @@ impl<'t, 'd> Resolver<'t, 'd> {
         self.release_checks();
         let tree = self.tree;
         for slot in order {
-            match *slot {
-                Slot::Rest(i) => {
-                    if let Some(b) = tree.get(i).copied() {
-                        self.walk(b);
-                    }
-                }
-                Slot::Bulk(i) => {
-                    if let Some(b) = bulk.get(i) {
-                        self.walk_memoized(b);
-                    }
-                }
-            }
-        }
-    }
-
-    /// [`Self::walk`] of a block lowered apart, from its memo when it has one (a session's
-    /// kept block) and the release is the same: the walk's own findings depend only on the
-    /// block and the release; what needs the rest of the tree (the names it refers to, the
-    /// pools it uses, the secret keys) is checked again each time, in the same order.
-    fn walk_memoized<B: Lowered>(&mut self, b: &B) {
-        let Some(memo) = b.memo() else {
-            return self.walk(b.block());
-        };
-        if let Some(w) = memo.walked().filter(|w| w.version == self.version) {
-            self.replay(&w);
-            return;
-        }
-        let start = self.diags.len();
-        self.deferring = Some((start, Vec::new()));
-        self.walk(b.block());
-        let deferred = self.deferring.take().map(|(_, d)| d).unwrap_or_default();
-        let w = Walked {
-            version: self.version.clone(),
-            diags: self.diags.split_off(start.min(self.diags.len())),
-            deferred,
-        };
-        self.replay(&w);
-        memo.set_walked(w);
-    }
-
-    fn replay(&mut self, w: &Walked) {
-        let mut next = 0;
-        for (at, d) in &w.deferred {
-            self.diags
-                .extend(w.diags.get(next..*at).unwrap_or_default().iter().cloned());
-            next = *at;
-            match d {
-                Deferred::Ref(kind, name, loc) => self.reference(*kind, name, *loc),
-                Deferred::Pool(name, loc) => self.pool_use(name, *loc),
-                Deferred::Key(secret, key, loc) => self.secret_key(secret, key, *loc),
-            }
-        }
-        self.diags
-            .extend(w.diags.get(next..).unwrap_or_default().iter().cloned());
-    }
-
-    /// Where a walk that is memoized is in its findings, for a [`Deferred`] step.
-    fn defer(&mut self, d: Deferred) -> Option<Deferred> {
-        match &mut self.deferring {
-            Some((start, steps)) => {
-                steps.push((self.diags.len().saturating_sub(*start), d));
-                None
-            }
-            None => Some(d),
-        }
-    }
-
-    fn pool_use(&mut self, name: &str, loc: Loc) {
-        if self.deferring.is_some() {
-            let _ = self.defer(Deferred::Pool(name.to_string(), loc));
-            return;
-        }
-        match self.pool_uses.get_mut(name) {
-            Some(uses) => uses.push(loc),
-            None => {
-                self.pool_uses.insert(name.to_owned(), vec![loc]);
+            let b = match *slot {
+                Slot::Rest(i) => tree.get(i).copied(),
+                Slot::Bulk(i) => bulk.get(i).map(B::block),
+            };
+            if let Some(b) = b {
+                self.walk(b);
             }
         }
     }
@@ -272,7 +201,12 @@ impl<'t, 'd> Resolver<'t, 'd> {
         match &v.value {
             Typed::Ref(kind, name) => {
                 if *kind == RefKind::Pool {
-                    self.pool_use(name.as_str(), v.loc);
+                    match self.pool_uses.get_mut(name.as_str()) {
+                        Some(uses) => uses.push(v.loc),
+                        None => {
+                            self.pool_uses.insert(name.as_str().to_owned(), vec![v.loc]);
+                        }
+                    }
                 }
                 self.reference(*kind, name, v.loc);
             }
@@ -293,10 +227,6 @@ impl<'t, 'd> Resolver<'t, 'd> {
     }
 
     pub(super) fn reference(&mut self, kind: RefKind, name: &str, at: Loc) {
-        if self.deferring.is_some() {
-            let _ = self.defer(Deferred::Ref(kind, name.to_string(), at));
-            return;
-        }
         let n = &self.names;
         let defined = match kind {
             RefKind::Pool => n.pools.contains(name),
@@ -345,10 +275,6 @@ impl<'t, 'd> Resolver<'t, 'd> {
     pub(super) fn secret_key(&mut self, secret: &str, key: &str, at: Loc) {
         if let Some(r) = &mut self.recording {
             r.push((secret.to_string(), key.to_string(), at));
-            return;
-        }
-        if self.deferring.is_some() {
-            let _ = self.defer(Deferred::Key(secret.to_string(), key.to_string(), at));
             return;
         }
         let Some(keys) = self.names.secrets.get(secret) else {
