@@ -41,7 +41,7 @@ use kumoc_lang::units::KumoVersion;
 
 use crate::check::HBlock;
 use crate::diagnostic::Diagnostic;
-use crate::resolve::{Lent, Memo};
+use crate::resolve::Lent;
 use crate::severity::Severity;
 use crate::source::{FileId, Loc, SourceFile};
 use crate::{Analysis, Options, Timings, check};
@@ -81,13 +81,11 @@ struct Checks {
     stmts: Vec<CheckedStmt>,
 }
 
-/// The checks of one top-level statement: its checked block and findings, and what
-/// resolve lowered of the block (while the block stays as it is).
+/// The checks of one top-level statement: its checked block and findings.
 #[derive(Debug, Clone)]
 struct CheckedStmt {
     block: Option<HBlock>,
     diagnostics: Vec<Diagnostic>,
-    memo: Memo,
 }
 
 /// What an edit did to a file's tree: the statements it kept at the start, those it kept
@@ -207,7 +205,7 @@ impl Session {
             let mut blocks = Vec::with_capacity(checks.stmts.len());
             for c in &checks.stmts {
                 diagnostics.extend(c.diagnostics.iter().cloned());
-                blocks.extend(c.block.as_ref().map(|b| Lent::Kept(b, Some(&c.memo))));
+                blocks.extend(c.block.as_ref().map(Lent::Kept));
             }
             check::top_level_duplicates(&mut blocks, &mut diagnostics);
             checked.add(id, f.is_stdlib, blocks);
@@ -239,11 +237,7 @@ fn recheck(
     let check = |stmt| {
         let mut diagnostics = Vec::new();
         let block = check::check_stmt(file, text, stmt, release, &mut diagnostics);
-        CheckedStmt {
-            block,
-            diagnostics,
-            memo: Memo::default(),
-        }
+        CheckedStmt { block, diagnostics }
     };
     let Some(mut old) = old.filter(|o| o.file == file && o.release.as_ref() == release) else {
         return Checks {
@@ -264,8 +258,6 @@ fn recheck(
                 if let Some(b) = &mut c.block {
                     b.shift(by);
                 }
-                // What was lowered of it is where it was.
-                c.memo = Memo::default();
                 for d in &mut c.diagnostics {
                     for loc in locs(d) {
                         shift(&mut loc.span, by);

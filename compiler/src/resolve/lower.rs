@@ -75,90 +75,13 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let mut queues = Vec::with_capacity(n_queues);
         let mut shaping = Vec::with_capacity(n_shaping);
         let mut shaping_labels = Vec::with_capacity(n_shaping);
-        // What a domain's lowering reads of `dkim_defaults` (a memo holds for the same).
-        let dkim = DkimDefaults {
-            vault_mount: dkim_defaults
-                .and_then(|b| b.attr("vault_mount"))
-                .map(|a| a.key_loc()),
-            selector: dkim_defaults
-                .and_then(|b| b.read("selector", Typed::text))
-                .map(str::to_string),
-        };
         for b in bulk {
-            let keyword = b.block().schema.keyword;
-            if !matches!(keyword, "domain" | "queue") {
-                shaping_labels.push(b.block().label_loc());
-            }
-            // Lowered before, as it is now (a session's kept block): a copy of that.
-            if let Some(m) = b.memo().map(|m| m.0.borrow()) {
-                match m.as_deref() {
-                    Some(Memoized::Domain {
-                        dkim: d,
-                        domain,
-                        diags,
-                        keys,
-                    }) if *d == dkim => {
-                        domains.push(domain.clone());
-                        self.diags.extend(diags.iter().cloned());
-                        for (secret, key, at) in keys {
-                            self.secret_key(secret, key, *at);
-                        }
-                        continue;
-                    }
-                    Some(Memoized::Queue(q)) => {
-                        queues.push(q.clone());
-                        continue;
-                    }
-                    Some(Memoized::Shaping(s)) => {
-                        shaping.push(s.clone());
-                        continue;
-                    }
-                    Some(Memoized::Domain { .. }) | None => {}
-                }
-            }
-            let keep = b.with_memo();
-            let memoized = match keyword {
-                "domain" => {
-                    let start = self.diags.len();
-                    if keep.is_some() {
-                        self.recording = Some(Vec::new());
-                    }
-                    let domain = self.domain(b, dkim_defaults);
-                    let keys = self.recording.take().unwrap_or_default();
-                    let memo = keep.as_ref().map(|_| Memoized::Domain {
-                        dkim: dkim.clone(),
-                        domain: domain.clone(),
-                        diags: self.diags.get(start..).unwrap_or_default().to_vec(),
-                        keys: keys.clone(),
-                    });
-                    for (secret, key, at) in &keys {
-                        self.secret_key(secret, key, *at);
-                    }
-                    domains.push(domain);
-                    memo
-                }
-                "queue" => {
-                    let q = queue(b);
-                    let memo = keep.as_ref().map(|_| Memoized::Queue(q.clone()));
-                    queues.push(q);
-                    memo
-                }
+            match b.block().schema.keyword {
+                "domain" => domains.push(self.domain(b, dkim_defaults)),
+                "queue" => queues.push(queue(b)),
                 _ => {
-                    // A block `from` a preset reads the preset too: not memoized.
-                    let alone = b.block().from.is_none();
-                    let s = self.shaping_block(b);
-                    let memo = keep
-                        .as_ref()
-                        .filter(|_| alone)
-                        .map(|_| Memoized::Shaping(s.clone()));
-                    shaping.push(s);
-                    memo
-                }
-            };
-            if let (Some(k), Some(m)) = (&keep, memoized) {
-                if let Some(cell) = k.memo() {
-                    // A stale memo (of other `dkim_defaults`) is replaced.
-                    *cell.0.borrow_mut() = Some(Box::new(m));
+                    shaping_labels.push(b.block().label_loc());
+                    shaping.push(self.shaping_block(b));
                 }
             }
         }
@@ -1036,15 +959,6 @@ pub(crate) trait Lowered: Sized {
     fn into_children(self) -> Self::Children;
     /// The entries of a map block.
     fn into_entries(self) -> MapEntries;
-    /// The memo of its lowering, when it has one (a session's kept top-level block).
-    fn memo(&self) -> Option<&Memo> {
-        None
-    }
-    /// A copy of it, when it has a memo (lowering consumes the block; the memo is filled
-    /// after).
-    fn with_memo(&self) -> Option<Self> {
-        None
-    }
 }
 
 impl Lowered for HBlock {
@@ -1111,43 +1025,31 @@ impl<'a> Lowered for Lent<'a> {
     fn take_label(&mut self) -> Option<String> {
         match self {
             Lent::Merged(b) => b.take_label(),
-            Lent::Kept(b, _) => b.take_label(),
+            Lent::Kept(b) => b.take_label(),
         }
     }
     fn take_from(&mut self) -> Option<(String, Loc)> {
         match self {
             Lent::Merged(b) => b.take_from(),
-            Lent::Kept(b, _) => b.take_from(),
+            Lent::Kept(b) => b.take_from(),
         }
     }
     fn take_settings(&mut self) -> Settings {
         match self {
             Lent::Merged(b) => b.take_settings(),
-            Lent::Kept(b, _) => b.take_settings(),
+            Lent::Kept(b) => b.take_settings(),
         }
     }
     fn into_children(self) -> Self::Children {
         match self {
             Lent::Merged(b) => LentChildren::Merged(b.into_children()),
-            Lent::Kept(b, _) => LentChildren::Kept(b.into_children()),
+            Lent::Kept(b) => LentChildren::Kept(b.into_children()),
         }
     }
     fn into_entries(self) -> MapEntries {
         match self {
             Lent::Merged(b) => b.into_entries(),
-            Lent::Kept(b, _) => b.into_entries(),
-        }
-    }
-    fn memo(&self) -> Option<&Memo> {
-        match self {
-            Lent::Kept(_, m) => *m,
-            Lent::Merged(_) => None,
-        }
-    }
-    fn with_memo(&self) -> Option<Self> {
-        match self {
-            Lent::Kept(b, Some(m)) => Some(Lent::Kept(b, Some(m))),
-            _ => None,
+            Lent::Kept(b) => b.into_entries(),
         }
     }
 }
@@ -1162,7 +1064,7 @@ impl<'a> Iterator for LentChildren<'a> {
     type Item = Lent<'a>;
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            LentChildren::Kept(i) => i.next().map(|b| Lent::Kept(b, None)),
+            LentChildren::Kept(i) => i.next().map(Lent::Kept),
             LentChildren::Merged(i) => i.next().map(|b| Lent::Merged(Box::new(b))),
         }
     }
@@ -1427,33 +1329,4 @@ mod tests {
             assert_eq!(got, want, "{items:?}");
         }
     }
-}
-
-/// What resolve lowered of a kept top-level `domain`, `queue` or `shaping` block (a
-/// session's, `crate::session`): used again, copied, while the block stays as it is (the
-/// session drops the memo with the block, or when the block moves). A memo holds what the
-/// block's lowering depends on beyond the block: a domain's, what it read of
-/// `dkim_defaults`, its findings, and the secret keys it uses (checked again each time:
-/// the secrets may change); a queue's, nothing; a shaping block is memoized only when it
-/// starts from no preset.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Memo(std::cell::RefCell<Option<Box<Memoized>>>);
-
-#[derive(Debug, Clone)]
-enum Memoized {
-    Domain {
-        dkim: DkimDefaults,
-        domain: Domain,
-        diags: Vec<Diagnostic>,
-        keys: Vec<(String, String, Loc)>,
-    },
-    Queue(QueueRule),
-    Shaping(ShapingBlock),
-}
-
-/// What a domain's lowering reads of the `dkim_defaults` block.
-#[derive(Debug, Clone, PartialEq)]
-struct DkimDefaults {
-    vault_mount: Option<Loc>,
-    selector: Option<String>,
 }

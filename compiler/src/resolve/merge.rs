@@ -35,7 +35,7 @@ impl Layer for super::Lent<'_> {
     fn merge_from(&mut self, ob: HBlock) {
         match self {
             super::Lent::Merged(b) => merge_into(b, ob),
-            super::Lent::Kept(b, _) => {
+            super::Lent::Kept(b) => {
                 let mut copy = Box::new((*b).clone());
                 merge_into(&mut copy, ob);
                 *self = super::Lent::Merged(copy);
@@ -44,7 +44,7 @@ impl Layer for super::Lent<'_> {
     }
     fn into_owned(self) -> HBlock {
         match self {
-            super::Lent::Kept(b, _) => b.clone(),
+            super::Lent::Kept(b) => b.clone(),
             super::Lent::Merged(b) => *b,
         }
     }

@@ -23,7 +23,6 @@ use crate::schema::Field;
 use crate::source::{FileId, Loc, Sources};
 use crate::value::Spanned;
 
-pub(crate) use lower::Memo;
 use merge::{dedupe, merge_deduped};
 
 /// What phase A produced, by layer. The checked blocks (`B`, see [`Block`]) are owned
@@ -50,20 +49,19 @@ pub(crate) trait Block: merge::Layer + lower::Lowered {}
 
 impl<B: merge::Layer + lower::Lowered> Block for B {}
 
-/// A checked block lent to resolve (a session's kept block, with the [`Memo`] of its
-/// lowering when it is a top-level statement), or its copy once another merged into it.
-/// Three words: the blocks are moved about by merging and sorting, and an `HBlock` (or a
-/// `Cow` of one) is seventeen (136 bytes, a test in `check` holds it).
+/// A checked block lent to resolve (a session's kept block), or its copy once another
+/// merged into it. Two words: the blocks are moved about by merging and sorting, and an
+/// `HBlock` (or a `Cow` of one) is seventeen (136 bytes, a test in `check` holds it).
 #[derive(Debug)]
 pub(crate) enum Lent<'a> {
-    Kept(&'a HBlock, Option<&'a Memo>),
+    Kept(&'a HBlock),
     Merged(Box<HBlock>),
 }
 
 impl std::borrow::Borrow<HBlock> for Lent<'_> {
     fn borrow(&self) -> &HBlock {
         match self {
-            Lent::Kept(b, _) => b,
+            Lent::Kept(b) => b,
             Lent::Merged(b) => b,
         }
     }
@@ -194,9 +192,6 @@ struct Resolver<'t, 'd> {
     required: HashMap<usize, Box<[&'static Field]>>,
     /// Where each pool is named by an `egress_pool` (a queue, tenant or campaign uses it).
     pool_uses: BTreeMap<String, Vec<Loc>>,
-    /// While a block's lowering is memoized: the secret keys it uses (`secret_key`'s
-    /// arguments), checked when the memo is used, not when it is made.
-    recording: Option<Vec<(String, String, Loc)>>,
 }
 
 impl<'t> Resolver<'t, '_> {

@@ -101,7 +101,6 @@ impl<'t, 'd> Resolver<'t, 'd> {
             humantime,
             required: HashMap::default(),
             pool_uses: BTreeMap::new(),
-            recording: None,
         }
     }
 
@@ -273,10 +272,6 @@ impl<'t, 'd> Resolver<'t, 'd> {
     }
 
     pub(super) fn secret_key(&mut self, secret: &str, key: &str, at: Loc) {
-        if let Some(r) = &mut self.recording {
-            r.push((secret.to_string(), key.to_string(), at));
-            return;
-        }
         let Some(keys) = self.names.secrets.get(secret) else {
             return;
         };
