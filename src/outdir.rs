@@ -578,7 +578,7 @@ fn write_files(
         );
     // The text of a block, written out (one buffer for all: a shard's ConfigMap is about
     // 150 KB, and they are written one after the other).
-    let mut buffer = String::new();
+    let mut buffer = Vec::new();
     for (n, (rel, content)) in order.enumerate() {
         if let Some(sig) = interrupts.caught() {
             return Err(WriteError::Interrupted(sig));
@@ -619,15 +619,15 @@ fn write_files(
             .open(&path)
             .map_err(|e| io(&path, e))?;
         let content = match content {
-            Content::Text(text) => text,
+            Content::Text(text) => text.as_bytes(),
             Content::Block(block) => {
                 debug_assert!(files.contains_key(&block.of), "{}", block.of);
                 buffer.clear();
                 block.write(files.get(&block.of).map_or("", String::as_str), &mut buffer);
-                buffer.as_str()
+                buffer.as_slice()
             }
         };
-        f.write_all(content.as_bytes()).map_err(|e| io(&path, e))?;
+        f.write_all(content).map_err(|e| io(&path, e))?;
         if sync.send((path, f)).is_err() || failing.load(std::sync::atomic::Ordering::Relaxed) {
             // An fsync failed: the caller reports it.
             return Ok(());

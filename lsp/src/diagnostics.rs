@@ -21,6 +21,7 @@ use crate::jobs::{JobError, Shared};
 use crate::state::{Backend, Baseline, blocking, lock};
 use crate::syntax::Syntax;
 use crate::to_proto;
+use crate::trace::trace;
 use crate::workspace::Snapshot;
 
 /// Whether quick diagnostics are published (`KUMOC_LSP_QUICK_DIAGNOSTICS=off`: only the
@@ -111,6 +112,7 @@ impl Backend {
             {
                 self.publish_quick(&uri, generation, syntax).await;
             }
+            self.hold_off().await;
             let Some((job, epoch, version)) = self.analysis_job(key) else {
                 return;
             };
@@ -136,8 +138,11 @@ impl Backend {
             let enc = self.encoding();
             let for_key = key.to_string();
             let Ok((per_file, baseline)) = blocking(move || {
+                trace!("publish: start");
                 let baseline = baseline_of(&snap, &for_key);
-                (to_proto::file_diagnostics(&snap, enc), baseline)
+                let per_file = to_proto::file_diagnostics(&snap, enc);
+                trace!("publish: converted");
+                (per_file, baseline)
             })
             .await
             else {
@@ -217,11 +222,13 @@ impl Backend {
         let enc = self.encoding();
         let target = uri.clone();
         let Ok(Some(diags)) = blocking(move || {
+            trace!("quick: start");
             let found = base.found.quick(
                 (&base.text, &base.pieces),
                 (&syntax.text, &syntax.pieces),
                 &Options::default(),
             )?;
+            trace!("quick: found");
             let lines = syntax.lines();
             let file = base.found.file();
             Some(

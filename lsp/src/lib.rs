@@ -35,6 +35,7 @@ mod stdlib_files;
 mod syntax;
 mod text;
 mod to_proto;
+mod trace;
 mod transport;
 mod workspace;
 

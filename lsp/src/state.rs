@@ -21,9 +21,10 @@ use tower_lsp_server::ls_types::Uri;
 
 use crate::features::summary::{self, Summary};
 use crate::guard;
-use crate::jobs::{Job, JobError, Shared};
+use crate::jobs::{Job, JobError, Shared, Worker};
 use crate::syntax::Syntax;
 use crate::text::Encoding;
+use crate::trace::trace;
 use crate::workspace::{Doc, Snapshot, analyze_for};
 
 /// The base of a document's quick diagnostics: the text and pieces of the version its
@@ -96,6 +97,8 @@ pub struct Inner {
     pub state: Mutex<State>,
     /// One analysis at a time.
     pub gate: Arc<Semaphore>,
+    /// The thread the analyses run on (`jobs::Worker`: the blocking pool when `None`).
+    pub analyst: Option<Arc<Worker>>,
     /// The syntax trees of the last analysis, which the next one reuses where the files
     /// did not change (held by the analysis that runs, one at a time: never contended).
     pub session: Mutex<Session>,
@@ -104,7 +107,31 @@ pub struct Inner {
     pub parse_gate: Arc<Semaphore>,
     /// Publications are serialized, so one for a newer version is never overtaken.
     pub publishing: tokio::sync::Mutex<()>,
+    /// Completions being answered: an analysis waits for them before it starts
+    /// ([`Backend::hold_off`]).
+    pub typing: std::sync::atomic::AtomicUsize,
+    /// Told when the last completion being answered is done.
+    pub typed: tokio::sync::Notify,
 }
+
+/// A completion being answered (counted in `Inner::typing` until dropped).
+pub struct Typing(Arc<Inner>);
+
+impl Drop for Typing {
+    fn drop(&mut self) {
+        if self
+            .0
+            .typing
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            self.0.typed.notify_waiters();
+        }
+    }
+}
+
+/// How long an analysis waits at most for the completions being answered.
+const HOLD_OFF: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The language server: the client to talk to, and the shared state.
 #[derive(Clone)]
@@ -178,11 +205,41 @@ impl Backend {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 gate: Arc::new(Semaphore::new(1)),
+                analyst: Worker::start("kumoc-lsp-analysis"),
                 session: Mutex::new(Session::new()),
                 parse_gate: Arc::new(Semaphore::new(1)),
                 publishing: tokio::sync::Mutex::new(()),
+                typing: std::sync::atomic::AtomicUsize::new(0),
+                typed: tokio::sync::Notify::new(),
             }),
         }
+    }
+
+    /// A completion is being answered until the value is dropped.
+    pub fn typing(&self) -> Typing {
+        self.inner
+            .typing
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Typing(Arc::clone(&self.inner))
+    }
+
+    /// Wait (at most [`HOLD_OFF`]) until no completion is being answered. An edit's
+    /// analysis starts a couple of milliseconds after it, which is when a completion sent
+    /// right behind the edit is answered: on a 2-core machine, the analysis's thread and
+    /// the completion's would share the cores (with whatever else runs there), and the
+    /// completion, which the user waits for as they type, would pay for it.
+    pub async fn hold_off(&self) {
+        let inner = &self.inner;
+        let _ = tokio::time::timeout(HOLD_OFF, async {
+            loop {
+                let notified = inner.typed.notified();
+                if inner.typing.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await;
     }
 
     pub fn encoding(&self) -> Encoding {
@@ -240,16 +297,20 @@ impl Backend {
         let work = {
             let (inner, key, doc) = (Arc::clone(&self.inner), uri.to_string(), doc.clone());
             move || {
+                trace!("syntax v{}: start", doc.version);
                 let base = lock(&inner).latest_syntax.get(&key).cloned();
-                match base {
+                let syntax = match base {
                     Some(base) => Syntax::reparse(&base, &doc),
                     None => Syntax::parse(&doc),
-                }
+                };
+                trace!("syntax v{}: parsed", doc.version);
+                syntax
             }
         };
         let done = {
             let (inner, key) = (Arc::clone(&self.inner), uri.to_string());
             move |syntax: &Shared<Syntax>| {
+                trace!("syntax v{}: done", syntax.version);
                 let mut st = lock(&inner);
                 let newer = st
                     .latest_syntax
@@ -290,7 +351,9 @@ impl Backend {
         let work = {
             let (inner, key) = (Arc::clone(&self.inner), uri.to_string());
             move || {
+                trace!("analysis e{epoch}: start");
                 drop(previous);
+                trace!("analysis e{epoch}: previous dropped");
                 guard::test_panic("analysis");
                 // The pieces the eager re-parses already made of these very texts.
                 let pieces: BTreeMap<String, Pieces> = {
@@ -307,15 +370,19 @@ impl Backend {
                     .session
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
+                trace!("analysis e{epoch}: analyze");
                 let mut snap = analyze_for(&key, &docs, &pieces, &mut session, &Options::default());
                 drop(session);
+                trace!("analysis e{epoch}: analyzed");
                 snap.summary = Arc::new(summary::summarize(&snap.analysis, snap.file_of(&key)));
+                trace!("analysis e{epoch}: summarized");
                 snap
             }
         };
         let done = {
             let (inner, key) = (Arc::clone(&self.inner), uri.to_string());
             move |snap: &Shared<Snapshot>| {
+                trace!("analysis e{epoch}: done");
                 let mut st = lock(&inner);
                 st.analysis_time = snap.analysis.timings.0.iter().map(|(_, t)| *t).sum();
                 if st.docs.contains_key(&key) {
@@ -323,7 +390,13 @@ impl Backend {
                 }
             }
         };
-        let job = Job::spawn(Some(Arc::clone(&self.inner.gate)), wanted, work, done);
+        let job = Job::spawn_on(
+            self.inner.analyst.clone(),
+            Some(Arc::clone(&self.inner.gate)),
+            wanted,
+            work,
+            done,
+        );
         st.analyses.insert(
             uri.to_string(),
             AnalysisSlot {

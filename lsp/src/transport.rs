@@ -160,6 +160,7 @@ impl Dispatch {
             Incoming::Message(Message::Response(r)) => return self.client.send(r).await.is_ok(),
             Incoming::Message(Message::Request(r)) => r,
         };
+        crate::trace::trace!("dispatch: {}", request.method());
         match request.method() {
             "initialize" => self.initialize = request.id().cloned(),
             "shutdown" if self.phase == Phase::Initialized => self.phase = Phase::ShutDown,
@@ -243,7 +244,11 @@ impl Dispatch {
 fn read_messages(to: &tokio::sync::mpsc::Sender<Incoming>) {
     let mut input = BufReader::new(std::io::stdin().lock());
     loop {
-        let incoming = match read_frame(&mut input) {
+        let frame = read_frame(&mut input);
+        if let Ok(Frame::Body(body)) = &frame {
+            crate::trace::trace!("read: {} bytes", body.len());
+        }
+        let incoming = match frame {
             Ok(Frame::Body(body)) => match serde_json::from_slice(&body) {
                 Ok(message) => Incoming::Message(message),
                 // JSON, but not a message.
@@ -324,6 +329,7 @@ fn write_messages(from: &mpsc::Receiver<Outgoing>) {
         if stdout.flush().is_err() {
             return;
         }
+        crate::trace::trace!("write: flushed");
     }
 }
 

@@ -63,8 +63,11 @@ impl Output {
             // A block holds a file written out, and is not one itself (`emit_inner`).
             debug_assert!(self.files.contains_key(&block.of), "{path}: {}", block.of);
             debug_assert!(!self.files.contains_key(&path), "{path}");
-            let mut text = String::new();
-            block.write(self.get(&block.of).unwrap_or(""), &mut text);
+            let mut bytes = Vec::new();
+            block.write(self.get(&block.of).unwrap_or(""), &mut bytes);
+            // A block holds whole `str`s and ASCII: always UTF-8.
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             self.files.insert(path, text);
         }
         self.files
@@ -86,12 +89,15 @@ impl LiteralBlock {
         Self { of, prefix, suffix }
     }
 
-    /// The file's text, given the text of the file it holds, appended to `out` (sized once).
-    pub fn write(&self, of: &str, out: &mut String) {
-        out.reserve(self.prefix.len() + k8s::policy::indented_len(of) + self.suffix.len());
-        out.push_str(&self.prefix);
+    /// The file's text, given the text of the file it holds, appended to `out` (sized
+    /// once, about: the newlines are not counted for it, a pass over the text that cost
+    /// 4.8 M instructions at 10,000 domains; a line's indentation is taken as an eighth of
+    /// it, and shorter lines on average grow `out` once).
+    pub fn write(&self, of: &str, out: &mut Vec<u8>) {
+        out.reserve(self.prefix.len() + of.len() + of.len() / 8 + self.suffix.len());
+        out.extend_from_slice(self.prefix.as_bytes());
         k8s::policy::push_indented(out, of);
-        out.push_str(&self.suffix);
+        out.extend_from_slice(self.suffix.as_bytes());
     }
 }
 

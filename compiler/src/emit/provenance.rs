@@ -306,13 +306,17 @@ fn size(items: &[Stmt]) -> (usize, usize) {
     (nodes, bytes)
 }
 
-/// Returns what JSON adds to what it wrote.
+/// Returns what JSON adds to what it wrote. One pass over the bytes for both questions
+/// (bare? written as it is between quotes?).
 fn push_name(out: &mut String, text: &str) -> usize {
-    if is_bare(text) {
+    let class = text
+        .bytes()
+        .fold(0u8, |c, b| c | DEBUG_CLASS[usize::from(b)]);
+    if class & NOT_BARE == 0 && !text.is_empty() {
         out.push_str(text);
         0
     } else {
-        push_debug(out, text)
+        push_debug_classed(out, text, class)
     }
 }
 
@@ -332,6 +336,11 @@ pub(crate) fn is_bare(s: &str) -> bool {
 /// and any `<` `>` `&` (five bytes each).
 pub(crate) fn push_debug(out: &mut String, s: &str) -> usize {
     let class = s.bytes().fold(0u8, |c, b| c | DEBUG_CLASS[usize::from(b)]);
+    push_debug_classed(out, s, class)
+}
+
+/// [`push_debug`] of `s`, whose bytes' [`DEBUG_CLASS`]es OR-ed are `class`.
+fn push_debug_classed(out: &mut String, s: &str, class: u8) -> usize {
     if class & NOT_PLAIN == 0 {
         out.push('"');
         out.push_str(s);
@@ -355,8 +364,11 @@ pub(crate) fn push_debug(out: &mut String, s: &str) -> usize {
 const NOT_PLAIN: u8 = 1;
 /// A byte that Go's JSON encoding writes in six (`<` `>` `&`).
 const JSON_LONG: u8 = 2;
+/// A byte that is not in a plain name (`[A-Za-z0-9_-]`, see [`is_bare`]).
+const NOT_BARE: u8 = 4;
 
-/// [`NOT_PLAIN`] and [`JSON_LONG`] of each byte, for [`push_debug`]: one lookup a byte.
+/// [`NOT_PLAIN`], [`JSON_LONG`] and [`NOT_BARE`] of each byte, for [`push_debug`] and
+/// [`push_name`]: one lookup a byte.
 static DEBUG_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
@@ -366,6 +378,9 @@ static DEBUG_CLASS: [u8; 256] = {
             t[c] = NOT_PLAIN;
         } else if b == b'<' || b == b'>' || b == b'&' {
             t[c] = JSON_LONG;
+        }
+        if !crate::grammars::NAME_BYTE[c] {
+            t[c] |= NOT_BARE;
         }
         c += 1;
     }
@@ -556,11 +571,24 @@ mod tests {
             "\u{2028}",
             "~!@#$%^&*()_+{}|:<>?`-=[];',./",
             "a<b>c&d.example.com",
+            "max_age",
+            "src-1",
+            "d5.example.com",
         ] {
             let mut out = String::new();
             let extra = super::push_debug(&mut out, s);
             assert_eq!(out, format!("{s:?}"), "{s:?}");
             assert_eq!(extra, super::json_extra(&out), "{s:?}");
+            // A name: bare when it is plain, as `{:?}` writes it otherwise.
+            let mut name = String::new();
+            let extra = super::push_name(&mut name, s);
+            let want = if super::is_bare(s) {
+                s.to_string()
+            } else {
+                format!("{s:?}")
+            };
+            assert_eq!(name, want, "{s:?}");
+            assert_eq!(extra, super::json_extra(&name), "{s:?}");
         }
     }
 }

@@ -11,15 +11,19 @@ use crate::features::target::Target;
 use crate::from_proto;
 use crate::state::Backend;
 use crate::to_proto;
+use crate::trace::trace;
 
 pub async fn handle(
     server: &Backend,
     params: CompletionParams,
 ) -> Result<Option<CompletionResponse>> {
     let uri = params.text_document_position.text_document.uri;
+    let _typing = server.typing();
+    trace!("completion: start");
     let Some(syntax) = server.syntax(&uri).await? else {
         return Ok(None);
     };
+    trace!("completion: syntax v{} ready", syntax.version);
     let lines = syntax.lines();
     let offset = from_proto::offset(
         &lines,
@@ -45,7 +49,7 @@ pub async fn handle(
         (Target::Body(_), Some(typed)) => completion::presets(&cx, typed == Typed::PresetPath),
         _ => completion::complete(&target, &cx),
     };
-    Ok(Some(CompletionResponse::Array(
-        items.into_iter().map(to_proto::completion_item).collect(),
-    )))
+    let items = items.into_iter().map(to_proto::completion_item).collect();
+    trace!("completion: answered");
+    Ok(Some(CompletionResponse::Array(items)))
 }

@@ -7,6 +7,7 @@ use tower_lsp_server::ls_types::*;
 use crate::edit;
 use crate::state::{Backend, lock};
 use crate::text::Encoding;
+use crate::trace::trace;
 use crate::workspace::Doc;
 
 pub async fn did_open(server: &Backend, params: DidOpenTextDocumentParams) {
@@ -19,6 +20,7 @@ pub async fn did_open(server: &Backend, params: DidOpenTextDocumentParams) {
 pub async fn did_change(server: &Backend, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
     let version = params.text_document.version;
+    trace!("didChange v{version}: start");
     let (current, enc) = {
         let st = lock(&server.inner);
         let current = st.docs.get(uri.as_str()).map(|d| d.doc.clone());
@@ -41,8 +43,10 @@ pub async fn did_change(server: &Backend, params: DidChangeTextDocumentParams) {
             None => return,
         },
     };
+    trace!("didChange v{version}: applied");
     server.store(&mut lock(&server.inner), uri.as_str(), doc);
     server.schedule(uri);
+    trace!("didChange v{version}: stored");
 }
 
 pub async fn did_close(server: &Backend, params: DidCloseTextDocumentParams) {

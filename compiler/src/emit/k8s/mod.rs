@@ -253,6 +253,7 @@ fn shard_config_maps(
     inputs: &Inputs<'_>,
     header: &str,
 ) -> Vec<(String, Result<LiteralBlock, String>)> {
+    let around = policy::ShardYaml::new(cx);
     let one = |path: &String| {
         let file = path.rsplit('/').next().unwrap_or(path);
         let name = cx.n.policy_shard(file);
@@ -263,7 +264,7 @@ fn shard_config_maps(
                 name.strip_prefix(&format!("{}-", cx.n.mta))
                     .unwrap_or(&name)
             ),
-            policy::shard_config_map(cx, &name, (path, text), header, inputs.blocks),
+            policy::shard_config_map(cx, &around, &name, (path, text), header, inputs.blocks),
         )
     };
     if inputs.shards.len() < 2 || inputs.blocks {
