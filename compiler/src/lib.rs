@@ -453,6 +453,8 @@ pub(crate) struct Checked<B> {
     stdlib: Vec<B>,
     user: Vec<B>,
     first_file: Option<FileId>,
+    /// How many user files `user` comes from (see `resolve::Input::user_files`).
+    user_files: usize,
 }
 
 impl<B> Default for Checked<B> {
@@ -461,17 +463,20 @@ impl<B> Default for Checked<B> {
             stdlib: Vec::new(),
             user: Vec::new(),
             first_file: None,
+            user_files: 0,
         }
     }
 }
 
 impl<B> Checked<B> {
-    /// Add the checked blocks of file `id` (files in order).
+    /// Add the checked blocks of file `id` (files in order), without duplicates among
+    /// them (as `check::check_file` and `check::top_level_duplicates` leave them).
     pub(crate) fn add(&mut self, id: FileId, is_stdlib: bool, blocks: impl IntoIterator<Item = B>) {
         if is_stdlib {
             self.stdlib.extend(blocks);
         } else {
             self.first_file.get_or_insert(id);
+            self.user_files += 1;
             self.user.extend(blocks);
         }
     }
@@ -517,6 +522,7 @@ fn finish<B: resolve::Block>(
             user: checked.user,
             env: options.env,
             first_file: checked.first_file,
+            user_files: checked.user_files,
         },
         &mut diagnostics,
     );

@@ -70,6 +70,9 @@ struct Known {
     /// The checks of the top-level statements of `parse`, when they are still those of
     /// its current version.
     checked: Option<Checks>,
+    /// The lone carriage return of `source`'s text (`kumoc_lang::lone_carriage_return`),
+    /// once looked for: a file an edit did not change is not scanned again.
+    lone_cr: Option<Option<kumoc_lang::SyntaxError>>,
 }
 
 /// The checks of a file's top-level statements (`check::check_stmt`), one per statement
@@ -180,7 +183,25 @@ impl Session {
         // Checked per top-level statement: only the statements an edit made are checked
         // again (their checks depend on nothing else but the file id and the release).
         let mut diagnostics = pre;
-        crate::syntax_diagnostics(&sources, &parses, &mut diagnostics);
+        // As `crate::syntax_diagnostics`, with the lone carriage return of each file the
+        // edits left alone as found before (scanning 3.8 MB of 100 files was 4.3 M
+        // instructions per edit at 10,000 domains).
+        for ((id, f), p) in sources.iter().zip(&parses) {
+            diagnostics.extend(p.errors.iter().map(|e| crate::syntax_diagnostic(id, e)));
+            // Only the session's own file of that name (a name given twice is not).
+            let known = self
+                .files
+                .get_mut(&f.name)
+                .filter(|k| Arc::ptr_eq(&k.source.text, &f.text));
+            let cr = match known {
+                Some(k) => k
+                    .lone_cr
+                    .get_or_insert_with(|| kumoc_lang::lone_carriage_return(&f.text))
+                    .clone(),
+                None => kumoc_lang::lone_carriage_return(&f.text),
+            };
+            diagnostics.extend(cr.iter().map(|e| crate::syntax_diagnostic(id, e)));
+        }
         let release = crate::declared_release(&sources, &parses, options);
         // Taken out of the cache while resolve borrows them (it copies only what the model
         // holds), then put back.
@@ -295,12 +316,14 @@ fn renew(
                 parse: Arc::new(pieces.to_parse(text)),
                 pieces: Some(pieces),
                 checked: None,
+                lone_cr: None,
             },
             None => Known {
                 source: source.clone(),
                 parse: Arc::new(kumoc_lang::parse(text)),
                 pieces: None,
                 checked: None,
+                lone_cr: None,
             },
         };
         return (known, None);
@@ -323,6 +346,7 @@ fn renew(
             parse: Arc::new(pieces.to_parse(text)),
             pieces: Some(pieces),
             checked: None,
+            lone_cr: None,
         };
         return (known, None);
     };
@@ -335,6 +359,7 @@ fn renew(
     let (lead, trail) = update(parse, &old, &pieces, by, text);
     known.source = source.clone();
     known.pieces = Some(pieces);
+    known.lone_cr = None;
     (known, Some(Spliced { lead, trail, by }))
 }
 

@@ -70,10 +70,18 @@ fn merge_with<B: Layer>(base: &mut Vec<B>, overlay: Vec<B>, index_overlay: bool)
     let targets: Vec<Option<usize>> = {
         let mut index: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
         index.reserve(base.len() + if index_overlay { overlay.len() } else { 0 });
+        // The keywords of the base's indexed blocks (a handful: the stdlib's presets): an
+        // overlay block of another keyword merges into none of them, and its key is not
+        // hashed (30,000 user blocks into the stdlib were 6 M instructions at 10,000
+        // domains).
+        let mut keywords: Vec<&'static str> = Vec::new();
         for (i, b) in base.iter().enumerate() {
             let b: &HBlock = b.borrow();
             if b.schema.multiplicity != Multiplicity::Many && !unnamed(b) {
                 index.entry(b.key()).or_insert(i);
+                if !keywords.contains(&b.schema.keyword) {
+                    keywords.push(b.schema.keyword);
+                }
             }
         }
         let mut next = base.len();
@@ -83,6 +91,10 @@ fn merge_with<B: Layer>(base: &mut Vec<B>, overlay: Vec<B>, index_overlay: bool)
                 let ob: &HBlock = ob.borrow();
                 if ob.schema.multiplicity != Multiplicity::Many && !unnamed(ob) {
                     if !index_overlay {
+                        if !keywords.contains(&ob.schema.keyword) {
+                            next += 1;
+                            return None;
+                        }
                         if let Some(&i) = index.get(&ob.key()) {
                             return Some(i);
                         }
