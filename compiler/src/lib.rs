@@ -57,7 +57,8 @@ pub struct Options {
 pub struct Analysis {
     pub sources: Sources,
     /// The parse of every file (stdlib first), by file id (shared with a [`session`]'s
-    /// cache, which reuses the trees of files an edit did not touch).
+    /// cache, which reuses the trees of files an edit did not touch). Empty when the front
+    /// end dropped each tree once checked ([`Trees::Drop`], [`Trees::DropWithPlaces`]).
     pub parses: Vec<Arc<Parse>>,
     /// Sorted by file and position; deterministic.
     pub diagnostics: Vec<Diagnostic>,
@@ -122,7 +123,7 @@ impl Analysis {
         }
     }
     /// The places of the values, for the emitters' comments, from the syntax trees (which
-    /// the caller may free afterwards).
+    /// the caller may free afterwards; a file whose tree was dropped is parsed again).
     pub fn places(&self) -> emit::Places {
         emit::Places::new(&self.sources, &self.parses)
     }
@@ -209,11 +210,13 @@ fn front_end(sources: Sources, pre: Vec<Diagnostic>, options: &Options, trees: T
     }
 }
 
-/// A checked top-level statement that had findings, kept with its tree until the declared
-/// release is known (see [`statement_by_statement`]).
+/// A checked top-level statement that had findings, remembered by where it starts (its
+/// tree is dropped like any other; read again from there if it must be checked again)
+/// until the declared release is known (see [`statement_by_statement`]).
 struct Provisional {
     file: FileId,
-    stmt: kumoc_lang::ast::Stmt,
+    /// Where the statement starts (`kumoc_lang::Statements::at` reads it again).
+    start: u32,
     /// Its findings, in the checks' findings.
     findings: std::ops::Range<usize>,
     release: Option<KumoVersion>,
@@ -231,7 +234,8 @@ struct Provisional {
 /// - the checks read the declared release, known only once every statement is read: each
 ///   statement is checked with the release declared so far (the `deployment` block comes
 ///   first in practice) and, when that was not the final one, a statement with findings is
-///   checked again (the release changes only findings: a statement without any is right).
+///   checked again (the release changes only findings: a statement without any is right),
+///   read again from where it starts, so no tree is kept for it meanwhile.
 fn statement_by_statement(
     sources: Sources,
     pre: Vec<Diagnostic>,
@@ -274,7 +278,7 @@ fn statement_by_statement(
             if findings.len() > before {
                 provisional.push(Provisional {
                     file: id,
-                    stmt,
+                    start,
                     findings: before..findings.len(),
                     release: release.clone(),
                 });
@@ -301,8 +305,12 @@ fn statement_by_statement(
         let Some(f) = sources.get(p.file) else {
             continue;
         };
+        // Read again from where it starts: the same statement (`Statements::at`).
+        let Some((_, stmt)) = kumoc_lang::Statements::at(&f.text, p.start).next_stmt() else {
+            continue;
+        };
         let mut again = Vec::new();
-        let _ = check::check_stmt(p.file, &f.text, &p.stmt, release.as_ref(), &mut again);
+        let _ = check::check_stmt(p.file, &f.text, &stmt, release.as_ref(), &mut again);
         findings.splice(p.findings, again);
     }
     let mut diagnostics = pre;

@@ -1,4 +1,5 @@
-//! Work computed once off the request path (on tokio's blocking pool) and shared by every
+//! Work computed once off the request path (on tokio's blocking pool, or the analyses'
+//! own thread, [`Worker`]) and shared by every
 //! task that needs it: the parse of a document version, the analysis of a deployment.
 //!
 //! A [`Job`] keeps running when a waiter is cancelled, so its result is still cached for
@@ -35,7 +36,7 @@ impl<T: Send + 'static> Deref for Retire<T> {
 }
 
 thread_local! {
-    /// Set while a job's work runs (on the blocking pool): a value retired there is
+    /// Set while a job's work runs (on the blocking pool or a [`Worker`]): a value retired there is
     /// dropped at once, where the work can count on it being gone.
     static IN_JOB: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -95,7 +96,9 @@ impl Worker {
             .spawn(move || {
                 let _runtime = runtime.as_ref().map(tokio::runtime::Handle::enter);
                 while let Ok(task) = rx.recv() {
-                    task();
+                    // A job's work is caught inside its task; this keeps the thread (and
+                    // the memory it reuses) alive should anything else in a task panic.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task));
                 }
             })
             .ok()?;
@@ -132,7 +135,7 @@ pub enum JobError {
     Failed(String),
 }
 
-/// A computation running on the blocking pool, awaited by any number of tasks.
+/// A computation running on the blocking pool (or a [`Worker`]), awaited by any number of tasks.
 #[derive(Debug)]
 pub struct Job<T: Send + Sync + 'static>(watch::Receiver<Status<T>>);
 

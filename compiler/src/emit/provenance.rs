@@ -376,7 +376,6 @@ impl PlacesBuilder {
     }
 }
 
-/// A label or key in a place: bare when it is a plain name, quoted (with escapes) otherwise.
 /// The nodes [`Places::index`] makes for `items`, and about the bytes of their segments
 /// (a label quoted; a repeated sibling's ordinal left out).
 fn size(items: &[Stmt]) -> (usize, usize) {
@@ -399,6 +398,7 @@ fn size(items: &[Stmt]) -> (usize, usize) {
     (nodes, bytes)
 }
 
+/// A label or key in a place: bare when it is a plain name, quoted (with escapes) otherwise.
 /// Returns what JSON adds to what it wrote. One pass over the bytes for both questions
 /// (bare? written as it is between quotes?).
 fn push_name(out: &mut String, text: &str) -> usize {
