@@ -75,6 +75,17 @@ pub struct Places {
 }
 
 impl Places {
+    /// The origin of the next file, by file id: `<stdlib>`, or its name relative to the
+    /// deployment's directory (also listed in the user's files).
+    fn add_origin(&mut self, f: &crate::source::SourceFile) {
+        self.origins.push(if f.is_stdlib {
+            "<stdlib>".to_string()
+        } else {
+            self.user_files.push(f.rel.clone());
+            f.rel.clone()
+        });
+    }
+
     /// Index the files of an analysis from their syntax trees (`parses`, by file id). A file
     /// whose tree is missing (freed) is parsed again, so places are always right.
     pub fn new(sources: &Sources, parses: &[std::sync::Arc<Parse>]) -> Self {
@@ -84,12 +95,7 @@ impl Places {
         let sizes: Vec<(usize, usize)> = parses.iter().map(|p| size(&p.file.items)).collect();
         places.segs.reserve_exact(sizes.iter().map(|s| s.1).sum());
         for (id, f) in sources.iter() {
-            places.origins.push(if f.is_stdlib {
-                "<stdlib>".to_string()
-            } else {
-                places.user_files.push(f.rel.clone());
-                f.rel.clone()
-            });
+            places.add_origin(f);
             let mut nodes = Vec::with_capacity(sizes.get(id.0 as usize).map_or(0, |s| s.0));
             match parses.get(id.0 as usize) {
                 Some(p) => places.index(&p.file.items, NONE, &mut nodes),
@@ -329,12 +335,7 @@ impl PlacesBuilder {
     pub fn new(sources: &Sources) -> Self {
         let mut places = Places::default();
         for (_, f) in sources.iter() {
-            places.origins.push(if f.is_stdlib {
-                "<stdlib>".to_string()
-            } else {
-                places.user_files.push(f.rel.clone());
-                f.rel.clone()
-            });
+            places.add_origin(f);
         }
         PlacesBuilder {
             places,
