@@ -407,7 +407,9 @@ fn analyze_parsed(
     mut timings: Timings,
 ) -> Analysis {
     let mut clock = std::time::Instant::now();
-    syntax_diagnostics(&sources, &parses, &mut diagnostics);
+    syntax_diagnostics(&sources, &parses, &mut diagnostics, |f| {
+        kumoc_lang::lone_carriage_return(&f.text)
+    });
     let mut checked = Checked::default();
     let release = declared_release(&sources, &parses, options);
     for ((id, f), p) in sources.iter().zip(&parses) {
@@ -424,15 +426,17 @@ fn analyze_parsed(
     analyze_checked(sources, parses, checked, diagnostics, options, timings)
 }
 
-/// The syntax errors of the parsed files, as diagnostics.
+/// The syntax errors of the parsed files, as diagnostics, with each file's lone carriage
+/// return (`lone_carriage_return`: the session keeps it for a file an edit left alone).
 pub(crate) fn syntax_diagnostics(
     sources: &Sources,
     parses: &[Arc<Parse>],
     diagnostics: &mut Vec<Diagnostic>,
+    mut lone_carriage_return: impl FnMut(&SourceFile) -> Option<SyntaxError>,
 ) {
     for ((id, f), p) in sources.iter().zip(parses) {
         diagnostics.extend(p.errors.iter().map(|e| syntax_diagnostic(id, e)));
-        if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {
+        if let Some(e) = lone_carriage_return(f) {
             diagnostics.push(syntax_diagnostic(id, &e));
         }
     }
