@@ -61,6 +61,65 @@ fn common_suffix(x: &[u8], y: &[u8], limit: usize) -> usize {
     i
 }
 
+/// What an edit changed: `old[start..old_end]` became `new[start..new_end]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edit {
+    pub start: usize,
+    pub old_end: usize,
+    pub new_end: usize,
+}
+
+/// A text to parse pieces of, whole (`str`) or in parts (an editor's rope).
+pub trait Source {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The text from `from` (a character boundary) to at least `to` or the end of the
+    /// text, whichever comes first; it may give more, up to the end of the text.
+    fn window(&self, from: usize, to: usize) -> std::borrow::Cow<'_, str>;
+}
+
+impl Source for str {
+    fn len(&self) -> usize {
+        str::len(self)
+    }
+    fn window(&self, from: usize, _: usize) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(self.get(from..).unwrap_or(""))
+    }
+}
+
+/// How much text a re-parse asks its source for at first (little in tests, to try the
+/// windows growing).
+const WINDOW: usize = if cfg!(test) { 8 } else { 16 * 1024 };
+
+/// Old pieces after an edit, reused once a new piece boundary lands on one of their
+/// starts (moved by `delta`).
+#[derive(Clone, Copy)]
+struct Reuse<'a> {
+    tail: &'a [(u32, Arc<Piece>)],
+    delta: i64,
+}
+
+impl Reuse<'_> {
+    const NONE: Reuse<'static> = Reuse {
+        tail: &[],
+        delta: 0,
+    };
+
+    fn moved(&self, start: u32) -> u32 {
+        u32::try_from(i64::from(start) + self.delta).unwrap_or(u32::MAX)
+    }
+
+    /// The index in `tail` of the old piece that starts at `at` once moved.
+    fn at(&self, at: u32) -> Option<usize> {
+        let old = u32::try_from(i64::from(at) - self.delta).ok()?;
+        self.tail
+            .binary_search_by_key(&old, |(start, _)| *start)
+            .ok()
+    }
+}
+
 impl Pieces {
     /// Parse a whole text. Its names share one copy of it (as [`crate::parse_shared`]'s
     /// do): a piece kept across edits keeps that copy alive, so a file holds at most one
@@ -69,7 +128,7 @@ impl Pieces {
     pub fn parse(text: &str) -> Self {
         let mut out = Pieces::default();
         let buf = Name::shared(&Arc::from(text));
-        out.parse_from(text, 0, &[], Some(&buf));
+        out.parse_from(text, 0, Reuse::NONE, Some(&buf), usize::MAX);
         out
     }
 
@@ -77,69 +136,107 @@ impl Pieces {
     pub fn reparse(&self, old: &str, new: &str) -> Self {
         let a = common_prefix(old.as_bytes(), new.as_bytes());
         let s = common_suffix(old.as_bytes(), new.as_bytes(), old.len().min(new.len()) - a);
-        let b_old = offset(old.len() - s);
-        let delta = i64::try_from(new.len()).unwrap_or(i64::MAX)
-            - i64::try_from(old.len()).unwrap_or(i64::MAX);
-        let a = offset(a);
+        let edit = Edit {
+            start: a,
+            old_end: old.len() - s,
+            new_end: new.len() - s,
+        };
+        self.reparse_edit(edit, new, usize::MAX).unwrap_or_default()
+    }
+
+    /// The pieces of `new`, given these are the pieces of the old text and `edit` says
+    /// what changed between the two (no comparison of the texts: an editor knows its
+    /// edits). `None` when that needs more than `limit` bytes parsed again (the caller
+    /// then does it elsewhere, with no limit).
+    pub fn reparse_edit(
+        &self,
+        edit: Edit,
+        new: &(impl Source + ?Sized),
+        limit: usize,
+    ) -> Option<Self> {
+        let delta = i64::try_from(edit.new_end).unwrap_or(i64::MAX)
+            - i64::try_from(edit.old_end).unwrap_or(i64::MAX);
+        let (a, b_old) = (offset(edit.start), offset(edit.old_end));
         let keep = self
             .pieces
             .iter()
             .take_while(|(start, piece)| u64::from(*start) + u64::from(piece.reach) <= u64::from(a))
             .count();
         let mut out = Pieces {
-            pieces: self.pieces.get(..keep).unwrap_or_default().to_vec(),
+            pieces: Vec::with_capacity(self.pieces.len() + 1),
             parsed: 0,
         };
+        out.pieces
+            .extend_from_slice(self.pieces.get(..keep).unwrap_or_default());
         let from = out
             .pieces
             .last()
             .map_or(0, |(start, piece)| (start + piece.len) as usize);
         if keep > 0 && from >= new.len() {
-            return out;
+            return Some(out);
         }
         // The old pieces that may be reused: they start where the text is the old one.
         let first_after = self.pieces.partition_point(|(start, _)| *start < b_old);
-        let tail: Vec<(u32, Arc<Piece>)> = self
-            .pieces
-            .get(first_after..)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|(start, piece)| {
-                let moved = u32::try_from(i64::from(*start) + delta).ok()?;
-                Some((moved, Arc::clone(piece)))
-            })
-            .collect();
-        out.parse_from(new, from, &tail, None);
-        out
+        let tail = self.pieces.get(first_after..).unwrap_or_default();
+        out.parse_from(new, from, Reuse { tail, delta }, None, limit)
+            .then_some(out)
     }
 
     /// Parse pieces of `text` from `from` on (a piece boundary), until the text ends or a
-    /// piece ends where one of `reuse` (sorted, already at their new offsets) starts, from
-    /// which on those are taken.
+    /// piece ends where one of `reuse` (at their new offsets) starts, from which on those
+    /// are taken. False when more than `limit` bytes would be parsed.
     fn parse_from(
         &mut self,
-        text: &str,
+        text: &(impl Source + ?Sized),
         from: usize,
-        reuse: &[(u32, Arc<Piece>)],
+        reuse: Reuse<'_>,
         shared: Option<&Arc<Arc<str>>>,
-    ) {
+        limit: usize,
+    ) -> bool {
         let mut p = from;
+        // The text being parsed: `window` from `at` on (a source may hand out less than
+        // the rest of the text; a piece that looked at its end is parsed again in more).
+        let mut want = WINDOW;
+        let (mut at, mut window) = (p, text.window(p, p + want));
         loop {
             if p > from || !self.pieces.is_empty() {
-                if let Ok(i) = reuse.binary_search_by_key(&offset(p), |(start, _)| *start) {
-                    self.pieces
-                        .extend(reuse.get(i..).unwrap_or_default().iter().cloned());
-                    return;
+                if let Some(i) = reuse.at(offset(p)) {
+                    self.pieces.extend(
+                        reuse
+                            .tail
+                            .get(i..)
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|(start, piece)| (reuse.moved(*start), Arc::clone(piece))),
+                    );
+                    return true;
                 }
             }
-            let piece = parse_piece_in(text.get(p..).unwrap_or(""), shared.map(|b| (b, p)));
+            if p - from > limit {
+                return false;
+            }
+            let rest = window.get(p - at..).unwrap_or("");
+            let piece = parse_piece_in(rest, shared.map(|b| (b, p)));
+            if piece.reach as usize > rest.len() && at + window.len() < text.len() {
+                // It looked at the end of the window, which is not the end of the text.
+                want = want.saturating_mul(2).max(rest.len() * 2);
+                if want > limit.saturating_add(WINDOW) {
+                    return false;
+                }
+                at = p;
+                window = text.window(p, p + want);
+                continue;
+            }
             self.parsed += 1;
             let len = piece.len as usize;
+            if p + len - from > limit {
+                return false;
+            }
             let end_of_text = piece.stmt.is_none();
             self.pieces.push((offset(p), Arc::new(piece)));
             p += len;
             if end_of_text || p >= text.len() {
-                return;
+                return true;
             }
         }
     }
@@ -444,6 +541,23 @@ mod tests {
         "source s {}\n",
     ];
 
+    /// A source that gives the least it may: windows end at the next multiple of 5
+    /// bytes after what was asked (or at a character boundary past it).
+    struct Small<'a>(&'a str);
+
+    impl Source for Small<'_> {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn window(&self, from: usize, to: usize) -> std::borrow::Cow<'_, str> {
+            let mut end = (to.max(from + 1).div_ceil(5) * 5).min(self.0.len());
+            while !self.0.is_char_boundary(end) {
+                end += 1;
+            }
+            std::borrow::Cow::Owned(self.0.get(from..end).unwrap_or("").to_string())
+        }
+    }
+
     /// After any edit, re-parsing only what the edit touched gives exactly the pieces of a
     /// fresh parse (so, by the test above, `parse()`).
     #[test]
@@ -473,6 +587,19 @@ mod tests {
                 let same =
                     next.len() == fresh.len() && next.iter().zip(fresh.iter()).all(|(x, y)| x == y);
                 assert!(same, "reparse after {text:?} -> {new:?}");
+                // The same from the edit itself, over a source that hands out a few
+                // bytes at a time.
+                let edit = Edit {
+                    start: a,
+                    old_end: b,
+                    new_end: a + insert.len(),
+                };
+                let small = Small(&new);
+                let windowed = pieces.reparse_edit(edit, &small, usize::MAX);
+                let same = windowed.as_ref().is_some_and(|w| {
+                    w.len() == fresh.len() && w.iter().zip(fresh.iter()).all(|(x, y)| x == y)
+                });
+                assert!(same, "windowed reparse after {text:?} -> {new:?}");
                 text = new;
                 pieces = next;
             }
@@ -537,9 +664,29 @@ mod tests {
         new.replace_range(at..at + 1, "3");
         let next = pieces.reparse(&text, &new);
         assert!(next.parsed() <= 2, "{} pieces parsed", next.parsed());
-        // An unclosed block swallows the rest: everything after it is parsed again.
+        // With a limit on what may be parsed again.
+        let edit = Edit {
+            start: at,
+            old_end: at + 1,
+            new_end: at + 1,
+        };
+        assert!(pieces.reparse_edit(edit, new.as_str(), 100).is_some());
+        // A comment that never closes runs to the end: more than the limit.
+        let edit = Edit {
+            start: at,
+            old_end: at + 1,
+            new_end: at + 2,
+        };
+        let mut unclosed = text.clone();
+        unclosed.replace_range(at..at + 1, "/*");
+        assert!(
+            pieces
+                .reparse_edit(edit, &Small(&unclosed), 10_000)
+                .is_none()
+        );
         let mut open = text.clone();
         open.replace_range(at..at + 2, "{");
+        // An unclosed block swallows the rest: everything after it is parsed again.
         let next = pieces.reparse(&text, &open);
         assert_same_as_parse(&next, &open);
     }
