@@ -61,7 +61,8 @@ fn common_suffix(x: &[u8], y: &[u8], limit: usize) -> usize {
     i
 }
 
-/// What an edit changed: `old[start..old_end]` became `new[start..new_end]`.
+/// What an edit changed: `old[start..old_end]` became `new[start..new_end]` (for a list
+/// of edits, `old` is the text after the ones before it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edit {
     pub start: usize,
@@ -93,6 +94,16 @@ impl Source for str {
 /// windows growing).
 const WINDOW: usize = if cfg!(test) { 8 } else { 16 * 1024 };
 
+/// How [`Pieces::parse_from`] stopped.
+enum Parsed {
+    End,
+    /// At the old piece of this index in the reuse list.
+    Resynced(usize),
+    /// At this offset, at or past the one it was to stop at.
+    Reached(usize),
+    OverLimit,
+}
+
 /// Old pieces after an edit, reused once a new piece boundary lands on one of their
 /// starts (moved by `delta`).
 #[derive(Clone, Copy)]
@@ -106,10 +117,6 @@ impl Reuse<'_> {
         tail: &[],
         delta: 0,
     };
-
-    fn moved(&self, start: u32) -> u32 {
-        u32::try_from(i64::from(start) + self.delta).unwrap_or(u32::MAX)
-    }
 
     /// The index in `tail` of the old piece that starts at `at` once moved.
     fn at(&self, at: u32) -> Option<usize> {
@@ -128,7 +135,14 @@ impl Pieces {
     pub fn parse(text: &str) -> Self {
         let mut out = Pieces::default();
         let buf = Name::shared(&Arc::from(text));
-        out.parse_from(text, 0, Reuse::NONE, Some(&buf), usize::MAX);
+        out.parse_from(
+            text,
+            0,
+            Reuse::NONE,
+            Some(&buf),
+            &mut { usize::MAX },
+            usize::MAX,
+        );
         out
     }
 
@@ -154,89 +168,138 @@ impl Pieces {
         new: &(impl Source + ?Sized),
         limit: usize,
     ) -> Option<Self> {
-        let delta = i64::try_from(edit.new_end).unwrap_or(i64::MAX)
-            - i64::try_from(edit.old_end).unwrap_or(i64::MAX);
-        let (a, b_old) = (offset(edit.start), offset(edit.old_end));
-        let keep = self
-            .pieces
-            .iter()
-            .take_while(|(start, piece)| u64::from(*start) + u64::from(piece.reach) <= u64::from(a))
-            .count();
+        self.reparse_edits(&[edit], new, limit)
+    }
+
+    /// [`Pieces::reparse_edit`] for several edits, in text order and apart, each in the
+    /// coordinates of the text after the ones before it (so its `start` and `new_end` are
+    /// offsets in `new`): between two edits the old pieces are kept where they do not
+    /// reach into the next one, so 10,000 one-line edits over a file re-parse 10,000
+    /// statements, not the file.
+    pub fn reparse_edits(
+        &self,
+        edits: &[Edit],
+        new: &(impl Source + ?Sized),
+        limit: usize,
+    ) -> Option<Self> {
         let mut out = Pieces {
             pieces: Vec::with_capacity(self.pieces.len() + 1),
             parsed: 0,
         };
-        out.pieces
-            .extend_from_slice(self.pieces.get(..keep).unwrap_or_default());
-        let from = out
-            .pieces
-            .last()
-            .map_or(0, |(start, piece)| (start + piece.len) as usize);
-        if keep > 0 && from >= new.len() {
-            return Some(out);
+        let mut budget = limit;
+        // The size change of the edits before the current one, and the next old piece
+        // not yet kept or passed.
+        let (mut d, mut next_old) = (0i64, 0usize);
+        let signed = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let mut k = 0;
+        while let Some(edit) = edits.get(k) {
+            // The old pieces before the edit (they end their reach before it), moved.
+            let a_old = signed(edit.start) - d;
+            while let Some((start, piece)) = self.pieces.get(next_old) {
+                if i64::from(*start) + i64::from(piece.reach) > a_old {
+                    break;
+                }
+                out.pieces.push((moved(*start, d), Arc::clone(piece)));
+                next_old += 1;
+            }
+            let mut p = out
+                .pieces
+                .last()
+                .map_or(0, |(start, piece)| (start + piece.len) as usize);
+            if !out.pieces.is_empty() && p >= new.len() {
+                return Some(out);
+            }
+            // Parse until a piece ends where an old piece after the edit starts (moved),
+            // merging the next edits while the parse runs into them.
+            loop {
+                let Some(edit) = edits.get(k) else {
+                    return Some(out);
+                };
+                let after = d + signed(edit.new_end) - signed(edit.old_end);
+                let b_old = signed(edit.old_end) - d;
+                let first_after = self
+                    .pieces
+                    .partition_point(|(start, _)| i64::from(*start) < b_old);
+                let reuse = Reuse {
+                    tail: self.pieces.get(first_after..).unwrap_or_default(),
+                    delta: after,
+                };
+                let until = edits.get(k + 1).map_or(usize::MAX, |e| e.start);
+                d = after;
+                k += 1;
+                match out.parse_from(new, p, reuse, None, &mut budget, until) {
+                    Parsed::End => return Some(out),
+                    Parsed::OverLimit => return None,
+                    Parsed::Resynced(j) => {
+                        next_old = first_after + j;
+                        break;
+                    }
+                    Parsed::Reached(at) => p = at,
+                }
+            }
         }
-        // The old pieces that may be reused: they start where the text is the old one.
-        let first_after = self.pieces.partition_point(|(start, _)| *start < b_old);
-        let tail = self.pieces.get(first_after..).unwrap_or_default();
-        out.parse_from(new, from, Reuse { tail, delta }, None, limit)
-            .then_some(out)
+        // After the last edit, the rest of the old pieces, moved.
+        out.pieces.extend(
+            self.pieces
+                .get(next_old..)
+                .unwrap_or_default()
+                .iter()
+                .map(|(start, piece)| (moved(*start, d), Arc::clone(piece))),
+        );
+        Some(out)
     }
 
-    /// Parse pieces of `text` from `from` on (a piece boundary), until the text ends or a
-    /// piece ends where one of `reuse` (at their new offsets) starts, from which on those
-    /// are taken. False when more than `limit` bytes would be parsed.
+    /// Parse pieces of `text` from `from` on (a piece boundary), until the text ends
+    /// ([`Parsed::End`]), a piece ends where one of `reuse` starts (at its new offset;
+    /// [`Parsed::Resynced`], which adds no piece of `reuse`), a piece ends at or after
+    /// `until` ([`Parsed::Reached`]), or more than `budget` bytes were parsed
+    /// ([`Parsed::OverLimit`]).
     fn parse_from(
         &mut self,
         text: &(impl Source + ?Sized),
         from: usize,
         reuse: Reuse<'_>,
         shared: Option<&Arc<Arc<str>>>,
-        limit: usize,
-    ) -> bool {
+        budget: &mut usize,
+        until: usize,
+    ) -> Parsed {
         let mut p = from;
         // The text being parsed: `window` from `at` on (a source may hand out less than
         // the rest of the text; a piece that looked at its end is parsed again in more).
         let mut want = WINDOW;
         let (mut at, mut window) = (p, text.window(p, p + want));
         loop {
+            if p >= until {
+                return Parsed::Reached(p);
+            }
             if p > from || !self.pieces.is_empty() {
                 if let Some(i) = reuse.at(offset(p)) {
-                    self.pieces.extend(
-                        reuse
-                            .tail
-                            .get(i..)
-                            .unwrap_or_default()
-                            .iter()
-                            .map(|(start, piece)| (reuse.moved(*start), Arc::clone(piece))),
-                    );
-                    return true;
+                    return Parsed::Resynced(i);
                 }
-            }
-            if p - from > limit {
-                return false;
             }
             let rest = window.get(p - at..).unwrap_or("");
             let piece = parse_piece_in(rest, shared.map(|b| (b, p)));
             if piece.reach as usize > rest.len() && at + window.len() < text.len() {
                 // It looked at the end of the window, which is not the end of the text.
                 want = want.saturating_mul(2).max(rest.len() * 2);
-                if want > limit.saturating_add(WINDOW) {
-                    return false;
+                if want > budget.saturating_add(WINDOW) {
+                    return Parsed::OverLimit;
                 }
                 at = p;
                 window = text.window(p, p + want);
                 continue;
             }
-            self.parsed += 1;
             let len = piece.len as usize;
-            if p + len - from > limit {
-                return false;
+            match budget.checked_sub(len) {
+                Some(left) => *budget = left,
+                None => return Parsed::OverLimit,
             }
+            self.parsed += 1;
             let end_of_text = piece.stmt.is_none();
             self.pieces.push((offset(p), Arc::new(piece)));
             p += len;
             if end_of_text || p >= text.len() {
-                return true;
+                return Parsed::End;
             }
         }
     }
@@ -651,6 +714,53 @@ mod tests {
         }
     }
 
+    /// Several edits at once, each in the coordinates of the text after the ones before
+    /// it, give the pieces of a fresh parse (over a source that hands out a few bytes at
+    /// a time).
+    #[test]
+    fn reparse_of_several_edits_equals_fresh_parse() {
+        let mut rng = Rng(0x0e_d175);
+        for text in corpus() {
+            let mut text = text;
+            let mut pieces = Pieces::parse(&text);
+            for _ in 0..30 {
+                let mut new = String::new();
+                let mut edits = Vec::new();
+                let mut at = 0;
+                for _ in 0..1 + rng.below(6) {
+                    let mut a = (at + rng.below(text.len() / 3 + 2)).min(text.len());
+                    while !text.is_char_boundary(a) {
+                        a += 1;
+                    }
+                    let mut b = (a + rng.below(6)).min(text.len());
+                    while !text.is_char_boundary(b) {
+                        b += 1;
+                    }
+                    let insert = SNIPPETS[rng.below(SNIPPETS.len())];
+                    new.push_str(text.get(at..a).unwrap_or(""));
+                    let start = new.len();
+                    new.push_str(insert);
+                    // The text after this edit: `new` then the rest of the old text.
+                    edits.push(Edit {
+                        start,
+                        old_end: start + (b - a),
+                        new_end: new.len(),
+                    });
+                    at = b;
+                }
+                new.push_str(text.get(at..).unwrap_or(""));
+                let next = pieces.reparse_edits(&edits, &Small(&new), usize::MAX);
+                let fresh = Pieces::parse(&new);
+                let same = next.as_ref().is_some_and(|n| {
+                    n.len() == fresh.len() && n.iter().zip(fresh.iter()).all(|(x, y)| x == y)
+                });
+                assert!(same, "{edits:?}: {text:?} -> {new:?}");
+                text = new;
+                pieces = fresh;
+            }
+        }
+    }
+
     #[test]
     fn an_edit_inside_a_statement_reparses_that_statement() {
         let mut text = String::new();
@@ -671,6 +781,24 @@ mod tests {
             new_end: at + 1,
         };
         assert!(pieces.reparse_edit(edit, new.as_str(), 100).is_some());
+        // Every queue edited at once: each queue is parsed again, nothing else.
+        let (mut edits, mut all) = (Vec::new(), String::new());
+        let mut done = 0;
+        for (i, _) in text.match_indices("max_age = 2d") {
+            let i = i + "max_age = ".len();
+            all.push_str(text.get(done..i).unwrap_or(""));
+            edits.push(Edit {
+                start: all.len(),
+                old_end: all.len() + 1,
+                new_end: all.len() + 1,
+            });
+            all.push('4');
+            done = i + 1;
+        }
+        all.push_str(text.get(done..).unwrap_or(""));
+        let next = pieces.reparse_edits(&edits, all.as_str(), usize::MAX);
+        assert!(next.as_ref().is_some_and(|n| n.parsed() <= 1001));
+        assert_same_as_parse(&next.unwrap_or_default(), &all);
         // A comment that never closes runs to the end: more than the limit.
         let edit = Edit {
             start: at,
