@@ -82,9 +82,9 @@ struct Inner {
     chunks: Vec<Arc<Chunk>>,
     len: usize,
     id: u64,
-    /// The edit from the text it was made from (`None`: made whole, or by a change that
+    /// The edits from the text it was made from (`None`: made whole, or by a change that
     /// replaced the whole text).
-    edit: Option<(u64, Edit)>,
+    edit: Option<(u64, Vec<Edit>)>,
     flat: OnceLock<Arc<String>>,
     index: OnceLock<Arc<LineIndex>>,
 }
@@ -103,7 +103,7 @@ impl Text {
 
     fn make(
         chunks: Vec<Arc<Chunk>>,
-        edit: Option<(u64, Edit)>,
+        edit: Option<(u64, Vec<Edit>)>,
         flat: OnceLock<Arc<String>>,
     ) -> Self {
         Text(Arc::new(Inner {
@@ -127,9 +127,14 @@ impl Text {
     }
 
     /// What changed from the text with id `base` to this one, if this was made from it by
-    /// ranged changes.
-    pub fn edit_of(&self, base: u64) -> Option<Edit> {
-        self.0.edit.filter(|(b, _)| *b == base).map(|(_, e)| e)
+    /// ranged changes: edits in text order, each in the coordinates of the text after
+    /// the ones before it (`kumoc_lang::incremental::Pieces::reparse_edits`).
+    pub fn edit_of(&self, base: u64) -> Option<&[Edit]> {
+        self.0
+            .edit
+            .as_ref()
+            .filter(|(b, _)| *b == base)
+            .map(|(_, e)| e.as_slice())
     }
 
     /// The text in one piece (made at the first call, then kept).
@@ -207,17 +212,15 @@ impl Text {
         // Everything before the last full replacement is irrelevant.
         let from = changes.iter().rposition(|c| c.range.is_none());
         let mut changes = changes.into_iter();
-        // `dirty`: the region changed so far (in the coordinates of the text so far), when
-        // the text is this one edited.
-        let (mut chunks, mut dirty, whole): (_, Option<Option<(usize, usize)>>, _) = match from {
+        // `dirty`: the regions changed so far, when the text is this one edited.
+        let (mut chunks, mut dirty, whole) = match from {
             Some(i) => match changes.nth(i) {
                 Some(c) => (chunks_of(&c.text), None, Some(c.text)),
                 None => (self.0.chunks.clone(), None, None),
             },
-            None => (self.0.chunks.clone(), Some(None), None),
+            None => (self.0.chunks.clone(), Some(Regions::default()), None),
         };
-        let old_len = self.0.len;
-        let mut len = whole.as_ref().map_or(old_len, String::len);
+        let mut len = whole.as_ref().map_or(self.0.len, String::len);
         let mut last_whole = whole;
         for c in changes {
             let Some(range) = c.range else { continue };
@@ -232,44 +235,90 @@ impl Text {
             let inserted = c.text.len();
             len = len - (b - a) + inserted;
             last_whole = None;
-            // The region that changed, in the coordinates of the text so far.
-            if let Some(region) = &mut dirty {
-                let shift = |x: usize| {
-                    if x >= b {
-                        x - (b - a) + inserted
-                    } else if x > a {
-                        a + inserted
-                    } else {
-                        x
-                    }
-                };
-                *region = Some(match *region {
-                    None => (a, a + inserted),
-                    Some((lo, hi)) => (lo.min(a), shift(hi).max(a + inserted)),
-                });
+            if let Some(regions) = &mut dirty {
+                regions.add(a, b, inserted);
             }
         }
-        let edit = match dirty {
-            Some(Some((lo, hi))) => {
-                let old_end = (hi + old_len).checked_sub(len);
-                old_end.map(|old_end| {
-                    (
-                        self.0.id,
-                        Edit {
-                            start: lo,
-                            old_end,
-                            new_end: hi,
-                        },
-                    )
-                })
-            }
-            _ => None,
-        };
+        let edit = dirty.and_then(|r| Some((self.0.id, r.edits()?)));
         let flat = OnceLock::new();
         if let Some(t) = last_whole {
             let _ = flat.set(Arc::new(t));
         }
         Text::make(chunks, edit, flat)
+    }
+}
+
+/// The regions a batch of changes changed, in the coordinates of the text so far:
+/// apart, in order, each with its size change. A change after the last region (changes
+/// top to bottom) adds one at the end; a change before the first (bottom to top) adds one
+/// at the front and moves the others (one shift kept for all); any other change merges
+/// all into one.
+#[derive(Default)]
+struct Regions {
+    /// (start, end, size change), start and end less `shift`.
+    list: std::collections::VecDeque<(i64, i64, i64)>,
+    shift: i64,
+}
+
+impl Regions {
+    /// `a..b` (in the text so far) was replaced by `inserted` bytes.
+    fn add(&mut self, a: usize, b: usize, inserted: usize) {
+        let signed = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let (a, b, ins) = (signed(a), signed(b), signed(inserted));
+        let d = ins - (b - a);
+        let s = self.shift;
+        let moved = |x: i64| {
+            if x >= b {
+                x + d
+            } else if x > a {
+                a + ins
+            } else {
+                x
+            }
+        };
+        let first = self.list.front().map(|&(lo, hi, c)| (lo + s, hi + s, c));
+        let last = self.list.back().map(|&(lo, hi, c)| (lo + s, hi + s, c));
+        match (first, last) {
+            (Some((lo, _, _)), Some(_)) if b < lo => {
+                self.shift += d;
+                self.list
+                    .push_front((a - self.shift, a + ins - self.shift, d));
+            }
+            (_, Some((lo, hi, c))) if a >= lo => {
+                if let Some(back) = self.list.back_mut() {
+                    if a > hi {
+                        self.list.push_back((a - s, a + ins - s, d));
+                    } else {
+                        *back = (lo - s, moved(hi).max(a + ins) - s, c + d);
+                    }
+                }
+            }
+            (Some((lo, _, _)), Some((_, hi, _))) => {
+                let change: i64 = self.list.iter().map(|&(_, _, c)| c).sum::<i64>() + d;
+                self.list.clear();
+                self.list
+                    .push_back((lo.min(a) - s, moved(hi).max(a + ins) - s, change));
+            }
+            _ => self.list.push_back((a - s, a + ins - s, d)),
+        }
+    }
+
+    /// The regions as edits (`None` if none).
+    fn edits(&self) -> Option<Vec<Edit>> {
+        let s = self.shift;
+        let at = |x: i64| usize::try_from(x).ok();
+        let edits: Option<Vec<Edit>> = self
+            .list
+            .iter()
+            .map(|&(lo, hi, c)| {
+                Some(Edit {
+                    start: at(lo + s)?,
+                    old_end: at(hi + s - c)?,
+                    new_end: at(hi + s)?,
+                })
+            })
+            .collect();
+        edits.filter(|e| !e.is_empty())
     }
 }
 
@@ -515,17 +564,20 @@ mod tests {
             assert_eq!(got.to_bytes(), current.as_bytes());
             assert_eq!(got.len(), current.len());
             assert_eq!(got.index().starts(), LineIndex::new(&current).starts());
-            if let Some(e) = got.edit_of(base.id()) {
-                assert_eq!(
-                    original.get(..e.start),
-                    current.get(..e.start),
-                    "case {case}"
-                );
-                assert_eq!(
-                    original.get(e.old_end..),
-                    current.get(e.new_end..),
-                    "case {case}"
-                );
+            if let Some(edits) = got.edit_of(base.id()) {
+                // Each edit, in order, takes its new text from `current` and keeps the
+                // rest: that makes `current`.
+                let mut made = original.clone();
+                let mut end = 0;
+                for e in edits {
+                    assert!(
+                        e.start >= end && e.old_end >= e.start,
+                        "case {case}: {edits:?}"
+                    );
+                    made.replace_range(e.start..e.old_end, &current[e.start..e.new_end]);
+                    end = e.new_end;
+                }
+                assert_eq!(made, current, "case {case}: {edits:?}");
             } else {
                 assert!(changes.iter().any(|c| c.range.is_none()), "case {case}");
             }

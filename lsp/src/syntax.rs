@@ -6,7 +6,6 @@
 
 use kumoc_compiler::schema;
 use kumoc_lang::Piece;
-use kumoc_lang::ast::Stmt;
 use kumoc_lang::incremental::Pieces;
 
 use crate::features::target::{self, Target};
@@ -41,9 +40,9 @@ impl Syntax {
             base.pieces.clone()
         } else {
             match doc.text.edit_of(base.text.id()) {
-                Some(edit) => base
+                Some(edits) => base
                     .pieces
-                    .reparse_edit(edit, &doc.text, usize::MAX)
+                    .reparse_edits(edits, &doc.text, usize::MAX)
                     .unwrap_or_default(),
                 None => base.pieces.reparse(base.text.flat(), doc.text.flat()),
             }
@@ -58,8 +57,8 @@ impl Syntax {
     /// [`Syntax::reparse`] when `doc` is `base` edited and the edit re-parses at most
     /// [`INLINE_LIMIT`] bytes (cheap enough to do where the edit arrives).
     pub fn reparse_small(base: &Syntax, doc: &Doc) -> Option<Self> {
-        let edit = doc.text.edit_of(base.text.id())?;
-        let pieces = base.pieces.reparse_edit(edit, &doc.text, INLINE_LIMIT)?;
+        let edits = doc.text.edit_of(base.text.id())?;
+        let pieces = base.pieces.reparse_edits(edits, &doc.text, INLINE_LIMIT)?;
         Some(Syntax {
             text: doc.text.clone(),
             version: doc.version,
@@ -71,11 +70,6 @@ impl Syntax {
     /// call: the completion path does without, see `rope.rs`).
     pub fn lines(&self) -> Lines<'_> {
         Lines::of(self.text.flat(), self.text.index())
-    }
-
-    /// The top-level statements, each with its base offset.
-    pub fn stmts(&self) -> impl Iterator<Item = (u32, &Stmt)> {
-        self.pieces.stmts()
     }
 
     /// The pieces that overlap `from..=to`, each with its start.

@@ -31,9 +31,8 @@ pub async fn handle(
     // deployment as last analysed (the stdlib's before any analysis). Never from an older
     // version of this document.
     let summary = server.summary(&uri);
-    let own: Vec<&kumoc_lang::ast::Stmt> = syntax.stmts().map(|(_, s)| s).collect();
     let cx = completion::Context {
-        own: &own,
+        own: &syntax.pieces,
         others: summary.as_deref().unwrap_or(&summary::STDLIB),
     };
     let (target, _) = syntax.target_at(u32::try_from(offset).unwrap_or(u32::MAX));
