@@ -92,7 +92,7 @@ impl Source for str {
 
 /// How much text a re-parse asks its source for at first (little in tests, to try the
 /// windows growing).
-const WINDOW: usize = if cfg!(test) { 8 } else { 16 * 1024 };
+const WINDOW: usize = if cfg!(test) { 8 } else { 1024 };
 
 /// How [`Pieces::parse_from`] stopped.
 enum Parsed {
