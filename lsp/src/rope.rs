@@ -168,7 +168,7 @@ impl Text {
     /// The byte offset of a position, clamped like [`crate::text::Lines::offset`]: past a
     /// line's end to the line's end, past the last line to the end of the text.
     pub fn offset(&self, pos: Position, enc: Encoding) -> usize {
-        locate(&self.0.chunks, pos, enc).2
+        locate(&self.0.chunks, self.0.len, &mut (0, 0, 0), pos, enc).2
     }
 
     /// The text of the line that holds `offset`, from its start to `offset`.
@@ -222,10 +222,16 @@ impl Text {
         };
         let mut len = whole.as_ref().map_or(self.0.len, String::len);
         let mut last_whole = whole;
+        let mut hint: Hint = (0, 0, 0);
         for c in changes {
             let Some(range) = c.range else { continue };
-            let (k1, o1, a) = locate(&chunks, range.start, enc);
-            let (k2, o2, b) = locate(&chunks, range.end, enc);
+            let (k1, o1, a) = locate(&chunks, len, &mut hint, range.start, enc);
+            let first = hint;
+            let (k2, o2, b) = locate(&chunks, len, &mut hint, range.end, enc);
+            // The edit leaves the chunks before the first of the two alone.
+            if first.0 < hint.0 {
+                hint = first;
+            }
             let ((k1, o1, a), (k2, o2, b)) = if a <= b {
                 ((k1, o1, a), (k2, o2, b))
             } else {
@@ -340,6 +346,12 @@ impl Source for Text {
             base += c.text.len();
             k += 1;
         }
+        if let Some(c) = chunks.get(k)
+            && base + c.text.len() >= to.min(self.0.len)
+        {
+            // Within one chunk.
+            return Cow::Borrowed(c.text.get(from - base..).unwrap_or(""));
+        }
         let mut out = String::with_capacity(to.saturating_sub(from).min(self.0.len) + CHUNK);
         let mut at = from;
         while let Some(c) = chunks.get(k) {
@@ -355,14 +367,38 @@ impl Source for Text {
     }
 }
 
+/// Where a search for a line starts: a chunk, the newlines and bytes before it.
+type Hint = (usize, usize, usize);
+
 /// (chunk, byte offset in it, offset in the text) of a position, clamped like
-/// [`crate::text::Lines::offset`].
-fn locate(chunks: &[Arc<Chunk>], pos: Position, enc: Encoding) -> (usize, usize, usize) {
+/// [`crate::text::Lines::offset`], in a text of `total` bytes. The search for the line
+/// starts from `hint` (the chunk of the line found last, which an edit at or after it
+/// leaves right), forward or back: a batch of changes in text order, either way, walks
+/// the chunks once, not once per change.
+fn locate(
+    chunks: &[Arc<Chunk>],
+    total: usize,
+    hint: &mut Hint,
+    pos: Position,
+    enc: Encoding,
+) -> (usize, usize, usize) {
     let last = chunks.len().saturating_sub(1);
-    let total: usize = chunks.iter().map(|c| c.text.len()).sum();
     let end = (last, chunks.get(last).map_or(0, |c| c.text.len()), total);
-    let (mut k, mut off, mut base) = (0, 0, 0);
-    let mut remaining = pos.line as usize;
+    let line = pos.line as usize;
+    let (mut k, mut lines, mut base) = if hint.0 < chunks.len() {
+        *hint
+    } else {
+        (0, 0, 0)
+    };
+    // Back to a chunk before the line's start.
+    while k > 0 && lines >= line {
+        k -= 1;
+        let Some(c) = chunks.get(k) else { break };
+        lines -= c.newlines;
+        base -= c.text.len();
+    }
+    let mut off = 0;
+    let mut remaining = line.saturating_sub(lines);
     if remaining > 0 {
         loop {
             let Some(chunk) = chunks.get(k) else {
@@ -376,10 +412,12 @@ fn locate(chunks: &[Arc<Chunk>], pos: Position, enc: Encoding) -> (usize, usize,
                 break;
             }
             remaining -= chunk.newlines;
+            lines += chunk.newlines;
             base += chunk.text.len();
             k += 1;
         }
     }
+    *hint = (k, lines, base);
     // Walk the line's characters (a line may run over several chunks).
     let mut units = 0u32;
     loop {
