@@ -168,7 +168,7 @@ impl Text {
     /// The byte offset of a position, clamped like [`crate::text::Lines::offset`]: past a
     /// line's end to the line's end, past the last line to the end of the text.
     pub fn offset(&self, pos: Position, enc: Encoding) -> usize {
-        locate(&self.0.chunks, self.0.len, &mut (0, 0, 0), pos, enc).2
+        locate(&self.0.chunks, self.0.len, &mut (0, 0, 0, 0, 0), pos, enc).2
     }
 
     /// The text of the line that holds `offset`, from its start to `offset`.
@@ -222,14 +222,14 @@ impl Text {
         };
         let mut len = whole.as_ref().map_or(self.0.len, String::len);
         let mut last_whole = whole;
-        let mut hint: Hint = (0, 0, 0);
+        let mut hint: Hint = (0, 0, 0, 0, 0);
         for c in changes {
             let Some(range) = c.range else { continue };
             let (k1, o1, a) = locate(&chunks, len, &mut hint, range.start, enc);
             let first = hint;
             let (k2, o2, b) = locate(&chunks, len, &mut hint, range.end, enc);
-            // The edit leaves the chunks before the first of the two alone.
-            if first.0 < hint.0 {
+            // The edit leaves the text before the first of the two alone.
+            if (first.0, first.3) < (hint.0, hint.3) {
                 hint = first;
             }
             let ((k1, o1, a), (k2, o2, b)) = if a <= b {
@@ -367,14 +367,15 @@ impl Source for Text {
     }
 }
 
-/// Where a search for a line starts: a chunk, the newlines and bytes before it.
-type Hint = (usize, usize, usize);
+/// Where a search for a line starts: a chunk, the newlines and bytes before it, and a
+/// line start in it (its offset in the chunk and its line).
+type Hint = (usize, usize, usize, usize, usize);
 
 /// (chunk, byte offset in it, offset in the text) of a position, clamped like
 /// [`crate::text::Lines::offset`], in a text of `total` bytes. The search for the line
-/// starts from `hint` (the chunk of the line found last, which an edit at or after it
-/// leaves right), forward or back: a batch of changes in text order, either way, walks
-/// the chunks once, not once per change.
+/// starts from `hint` (the line found last, which an edit at or after it leaves right),
+/// forward or back: a batch of changes in text order, either way, walks the chunks
+/// once, not once per change.
 fn locate(
     chunks: &[Arc<Chunk>],
     total: usize,
@@ -385,39 +386,57 @@ fn locate(
     let last = chunks.len().saturating_sub(1);
     let end = (last, chunks.get(last).map_or(0, |c| c.text.len()), total);
     let line = pos.line as usize;
-    let (mut k, mut lines, mut base) = if hint.0 < chunks.len() {
+    let (mut k, mut lines, mut base, hint_off, hint_line) = if hint.0 < chunks.len() {
         *hint
     } else {
-        (0, 0, 0)
+        (0, 0, 0, 0, 0)
     };
     // Back to a chunk before the line's start.
+    let mut back = false;
     while k > 0 && lines >= line {
         k -= 1;
+        back = true;
         let Some(c) = chunks.get(k) else { break };
         lines -= c.newlines;
         base -= c.text.len();
     }
-    let mut off = 0;
-    let mut remaining = line.saturating_sub(lines);
+    // From the hint's line start when the line is at or after it in the same chunk.
+    let (mut off, mut before) = (0, 0);
+    if !back
+        && hint_line <= line
+        && hint_line >= lines
+        && chunks
+            .get(k)
+            .is_some_and(|c| hint_off <= c.text.len() && c.newlines >= hint_line - lines)
+    {
+        (off, before) = (hint_off, hint_line - lines);
+    }
+    let mut remaining = line.saturating_sub(lines + before);
     if remaining > 0 {
         loop {
             let Some(chunk) = chunks.get(k) else {
                 return end;
             };
-            if chunk.newlines >= remaining {
-                let Some((i, _)) = chunk.text.match_indices('\n').nth(remaining - 1) else {
+            let here = chunk.newlines - before;
+            if here >= remaining {
+                let found = chunk
+                    .text
+                    .get(off..)
+                    .and_then(|t| t.match_indices('\n').nth(remaining - 1));
+                let Some((i, _)) = found else {
                     return end;
                 };
-                off = i + 1;
+                off += i + 1;
                 break;
             }
-            remaining -= chunk.newlines;
+            remaining -= here;
             lines += chunk.newlines;
             base += chunk.text.len();
             k += 1;
+            (off, before) = (0, 0);
         }
     }
-    *hint = (k, lines, base);
+    *hint = (k, lines, base, off, line);
     // Walk the line's characters (a line may run over several chunks).
     let mut units = 0u32;
     loop {
