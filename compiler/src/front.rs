@@ -422,10 +422,13 @@ fn read_in_ranges<'t>(
             .zip(&stop)
             .map(|(&cut, stop)| {
                 let mut later = run.later(cut);
-                Some(scope.spawn(move || {
-                    let done = read_stoppable(&mut later, cuts, verify, stop);
-                    done.then_some(later)
-                }))
+                // A thread that cannot be made: its range is read here instead.
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || {
+                        let done = read_stoppable(&mut later, cuts, verify, stop);
+                        done.then_some(later)
+                    })
+                    .ok()
             })
             .collect();
         read(&mut run, cuts, verify, usize::MAX, &stop);
@@ -439,7 +442,7 @@ fn read_in_ranges<'t>(
             match later {
                 // Up to its end: the end of the file, or a later cut, which it checked.
                 Some(later) => run.join(later),
-                // Its thread failed: read on here.
+                // Its thread was not made, or failed: read on here.
                 None => {
                     read(&mut run, &[], true, usize::MAX, &[]);
                 }
