@@ -214,7 +214,7 @@ impl Backend {
                 return;
             };
             // Only for the current version, and one that changed since the baseline.
-            if !Arc::ptr_eq(&syntax.text, &open.doc.text) || Arc::ptr_eq(&base.text, &syntax.text) {
+            if !syntax.text.same(&open.doc.text) || syntax.text.is_flat(&base.text) {
                 return;
             }
             (Arc::clone(base), open.doc.version)
@@ -225,7 +225,7 @@ impl Backend {
             trace!("quick: start");
             let found = base.found.quick(
                 (&base.text, &base.pieces),
-                (&syntax.text, &syntax.pieces),
+                (syntax.text.flat(), &syntax.pieces),
                 &Options::default(),
             )?;
             trace!("quick: found");

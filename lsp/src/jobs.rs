@@ -231,6 +231,13 @@ impl<T: Send + Sync + 'static> Job<T> {
         Self(rx)
     }
 
+    /// A job already done, with its value.
+    pub fn finished(value: T) -> (Self, Shared<T>) {
+        let value = Arc::new(Retire::new(value));
+        let (_, rx) = watch::channel(Status::Done(Arc::clone(&value)));
+        (Self(rx), value)
+    }
+
     /// The value, if finished.
     #[cfg(test)]
     pub fn ready(&self) -> Option<Shared<T>> {

@@ -22,13 +22,13 @@
 
 mod capabilities;
 mod diagnostics;
-mod edit;
 mod features;
 mod from_proto;
 mod guard;
 mod handlers;
 mod jobs;
 mod json;
+mod rope;
 mod server;
 mod state;
 mod stdlib_files;

@@ -282,16 +282,12 @@ impl Backend {
     /// `eager` ones wait for the parse gate and are skipped if the document moved on.
     fn syntax_job(&self, uri: &str, doc: &Doc, eager: bool) -> Job<Syntax> {
         let wanted = {
-            let (inner, key, text) = (
-                Arc::clone(&self.inner),
-                uri.to_string(),
-                Arc::clone(&doc.text),
-            );
+            let (inner, key, text) = (Arc::clone(&self.inner), uri.to_string(), doc.text.clone());
             move || {
                 lock(&inner)
                     .docs
                     .get(&key)
-                    .is_some_and(|d| Arc::ptr_eq(&d.doc.text, &text))
+                    .is_some_and(|d| d.doc.text.same(&text))
             }
         };
         let work = {
@@ -311,14 +307,7 @@ impl Backend {
             let (inner, key) = (Arc::clone(&self.inner), uri.to_string());
             move |syntax: &Shared<Syntax>| {
                 trace!("syntax v{}: done", syntax.version);
-                let mut st = lock(&inner);
-                let newer = st
-                    .latest_syntax
-                    .get(&key)
-                    .is_none_or(|l| l.version <= syntax.version);
-                if st.docs.contains_key(&key) && newer {
-                    st.latest_syntax.insert(key, Arc::clone(syntax));
-                }
+                latest(&mut lock(&inner), key, syntax);
             }
         };
         let gate = eager.then(|| Arc::clone(&self.inner.parse_gate));
@@ -361,7 +350,9 @@ impl Backend {
                     docs.iter()
                         .filter_map(|(u, d)| {
                             let syntax = st.latest_syntax.get(u)?;
-                            Arc::ptr_eq(&syntax.text, &d.text)
+                            syntax
+                                .text
+                                .same(&d.text)
                                 .then(|| (u.clone(), syntax.pieces.clone()))
                         })
                         .collect()
@@ -429,7 +420,20 @@ impl Backend {
 
     /// Store a new version of a document and start parsing it.
     pub fn store(&self, st: &mut State, uri: &str, doc: Doc) {
-        let syntax = self.syntax_job(uri, &doc, true);
+        self.store_parsed(st, uri, doc, None);
+    }
+
+    /// Store a new version of a document with its syntax if made already, else start
+    /// parsing it.
+    pub fn store_parsed(&self, st: &mut State, uri: &str, doc: Doc, syntax: Option<Syntax>) {
+        let syntax = match syntax {
+            Some(syntax) => {
+                let (job, syntax) = Job::finished(syntax);
+                latest(st, uri.to_string(), &syntax);
+                job
+            }
+            None => self.syntax_job(uri, &doc, true),
+        };
         st.docs.insert(
             uri.to_string(),
             OpenDoc {
@@ -444,6 +448,18 @@ impl Backend {
     pub fn current(&self, uri: &str, generation: u64) -> bool {
         let st = lock(&self.inner);
         st.generation.get(uri).copied() == Some(generation) && st.docs.contains_key(uri)
+    }
+}
+
+/// `syntax` is the newest finished syntax of the open document `key` unless a newer one
+/// is.
+fn latest(st: &mut State, key: String, syntax: &Shared<Syntax>) {
+    let newer = st
+        .latest_syntax
+        .get(&key)
+        .is_none_or(|l| l.version <= syntax.version);
+    if st.docs.contains_key(&key) && newer {
+        st.latest_syntax.insert(key, Arc::clone(syntax));
     }
 }
 

@@ -4,56 +4,72 @@
 //! so an edit never rewrites the rest of the tree: the features get each statement with
 //! its base offset.
 
-use std::sync::Arc;
-
 use kumoc_compiler::schema;
 use kumoc_lang::Piece;
-use kumoc_lang::ast::Stmt;
 use kumoc_lang::incremental::Pieces;
 
 use crate::features::target::{self, Target};
-use crate::text::{LineIndex, Lines};
+use crate::rope::Text;
+use crate::text::Lines;
 use crate::workspace::Doc;
 
 pub struct Syntax {
-    pub text: Arc<String>,
-    pub index: Arc<LineIndex>,
+    pub text: Text,
     pub version: i32,
     pub pieces: Pieces,
 }
 
+/// How many bytes a re-parse on the request path may parse again (an edit inside one
+/// statement parses that statement; more goes to the blocking pool).
+pub const INLINE_LIMIT: usize = 64 * 1024;
+
 impl Syntax {
     pub fn parse(doc: &Doc) -> Self {
         Syntax {
-            text: Arc::clone(&doc.text),
-            index: Arc::clone(&doc.index),
+            text: doc.text.clone(),
             version: doc.version,
-            pieces: Pieces::parse(&doc.text),
+            pieces: Pieces::parse(doc.text.flat()),
         }
     }
 
-    /// The syntax of `doc`, from the syntax of an earlier (or any) version of it.
+    /// The syntax of `doc`, from the syntax of an earlier (or any) version of it: from
+    /// the edit between the two when `doc` was made from `base`'s text by ranged changes
+    /// (only the chunks around it are read), else from what differs between the texts.
     pub fn reparse(base: &Syntax, doc: &Doc) -> Self {
-        let pieces = if Arc::ptr_eq(&base.text, &doc.text) {
+        let pieces = if base.text.same(&doc.text) {
             base.pieces.clone()
         } else {
-            base.pieces.reparse(&base.text, &doc.text)
+            match doc.text.edit_of(base.text.id()) {
+                Some(edits) => base
+                    .pieces
+                    .reparse_edits(edits, &doc.text, usize::MAX)
+                    .unwrap_or_default(),
+                None => base.pieces.reparse(base.text.flat(), doc.text.flat()),
+            }
         };
         Syntax {
-            text: Arc::clone(&doc.text),
-            index: Arc::clone(&doc.index),
+            text: doc.text.clone(),
             version: doc.version,
             pieces,
         }
     }
 
-    pub fn lines(&self) -> Lines<'_> {
-        Lines::of(&self.text, &self.index)
+    /// [`Syntax::reparse`] when `doc` is `base` edited and the edit re-parses at most
+    /// [`INLINE_LIMIT`] bytes (cheap enough to do where the edit arrives).
+    pub fn reparse_small(base: &Syntax, doc: &Doc) -> Option<Self> {
+        let edits = doc.text.edit_of(base.text.id())?;
+        let pieces = base.pieces.reparse_edits(edits, &doc.text, INLINE_LIMIT)?;
+        Some(Syntax {
+            text: doc.text.clone(),
+            version: doc.version,
+            pieces,
+        })
     }
 
-    /// The top-level statements, each with its base offset.
-    pub fn stmts(&self) -> impl Iterator<Item = (u32, &Stmt)> {
-        self.pieces.stmts()
+    /// The text in one piece with its line index (made for this version at the first
+    /// call: the completion path does without, see `rope.rs`).
+    pub fn lines(&self) -> Lines<'_> {
+        Lines::of(self.text.flat(), self.text.index())
     }
 
     /// The pieces that overlap `from..=to`, each with its start.

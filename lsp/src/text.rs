@@ -45,32 +45,6 @@ impl LineIndex {
     pub fn starts(&self) -> &[usize] {
         &self.starts
     }
-
-    /// The index of the text after `a..b` was replaced by `inserted` (lines before the
-    /// edit kept, those after it moved; no scan of the text).
-    pub fn edited(&self, a: usize, b: usize, inserted: &str) -> LineIndex {
-        // A line starting in `a + 1..=b` started after a newline that was removed.
-        let keep = self.starts.partition_point(|&s| s <= a);
-        let tail = self.starts.partition_point(|&s| s <= b);
-        let mut starts = Vec::with_capacity(self.starts.len() + 1);
-        starts.extend_from_slice(self.starts.get(..keep).unwrap_or_default());
-        starts.extend(
-            inserted
-                .bytes()
-                .enumerate()
-                .filter(|&(_, c)| c == b'\n')
-                .map(|(i, _)| a + i + 1),
-        );
-        let (added, removed) = (inserted.len(), b - a);
-        starts.extend(
-            self.starts
-                .get(tail..)
-                .unwrap_or_default()
-                .iter()
-                .map(|&s| s + added - removed),
-        );
-        LineIndex { starts }
-    }
 }
 
 /// A text with its line starts, for conversions.
@@ -160,6 +134,7 @@ impl<'t> Lines<'t> {
     }
 
     /// The offset of the start of the line that holds `offset`.
+    #[cfg(test)]
     pub fn line_start(&self, offset: u32) -> u32 {
         let offset = (offset as usize).min(self.text.len());
         let line = self.line_of(offset);
@@ -213,26 +188,6 @@ mod tests {
         assert!(!LineIndex::new("a\nb").fits("a\nb\nc"));
         assert!(!LineIndex::new("ab").fits("a\nb"));
         assert!(!LineIndex::new("abc\nd").fits("a\n"));
-    }
-
-    #[test]
-    fn edited_index_equals_a_fresh_one() {
-        let text = "ab\ncd\n\nef\r\ngh".repeat(20);
-        let index = LineIndex::new(&text);
-        for a in (0..text.len()).step_by(3) {
-            for len in [0, 1, 2, 5, 17] {
-                let b = (a + len).min(text.len());
-                for inserted in ["", "x", "\n", "a\nb\n", "\n\n\n"] {
-                    let mut new = text.clone();
-                    new.replace_range(a..b, inserted);
-                    assert_eq!(
-                        index.edited(a, b, inserted).starts,
-                        LineIndex::new(&new).starts,
-                        "{a}..{b} -> {inserted:?}"
-                    );
-                }
-            }
-        }
     }
 
     /// The galloping search finds the line a plain binary search finds, in any order.

@@ -250,55 +250,65 @@ pub fn document_symbols(
         .collect()
 }
 
-/// Semantic tokens `(start, end, type)` in text order, relative-encoded in the negotiated
-/// encoding. Tokens are single-line: a multi-line one (a block comment) is cut at its
-/// line end.
-pub fn semantic_tokens(
-    tokens: &[(u32, u32, u32)],
-    lines: &Lines<'_>,
-    enc: Encoding,
-) -> Vec<SemanticToken> {
-    let mut data = Vec::new();
-    let (mut prev_line, mut prev_char) = (0u32, 0u32);
-    for &(start, end, kind) in tokens {
-        let s = lines.position(start, enc);
-        let e = lines.position(end, enc);
-        let length = if e.line == s.line {
-            e.character.saturating_sub(s.character)
-        } else {
-            lines
-                .position(
-                    lines.offset(
-                        Position {
-                            line: s.line,
-                            character: u32::MAX,
-                        },
-                        enc,
-                    ),
-                    enc,
-                )
-                .character
-                .saturating_sub(s.character)
-        };
-        if length == 0 {
-            continue;
+/// Semantic tokens relative-encoded in the negotiated encoding, fed `(start, end, type)`
+/// in text order a few at a time (a piece's), so no list of a whole file's tokens is
+/// held besides the answer. Tokens are single-line: a multi-line one (a block comment)
+/// is cut at its line end.
+pub struct TokenEncoder {
+    pub data: Vec<SemanticToken>,
+    prev_line: u32,
+    prev_char: u32,
+}
+
+impl TokenEncoder {
+    pub fn new() -> Self {
+        TokenEncoder {
+            data: Vec::new(),
+            prev_line: 0,
+            prev_char: 0,
         }
-        let delta_line = s.line.saturating_sub(prev_line);
-        let delta_start = if delta_line == 0 {
-            s.character.saturating_sub(prev_char)
-        } else {
-            s.character
-        };
-        data.push(SemanticToken {
-            delta_line,
-            delta_start,
-            length,
-            token_type: kind,
-            token_modifiers_bitset: 0,
-        });
-        (prev_line, prev_char) = (s.line, s.character);
     }
-    data
+
+    pub fn push(&mut self, tokens: &[(u32, u32, u32)], lines: &Lines<'_>, enc: Encoding) {
+        for &(start, end, kind) in tokens {
+            let s = lines.position(start, enc);
+            let e = lines.position(end, enc);
+            let length = if e.line == s.line {
+                e.character.saturating_sub(s.character)
+            } else {
+                lines
+                    .position(
+                        lines.offset(
+                            Position {
+                                line: s.line,
+                                character: u32::MAX,
+                            },
+                            enc,
+                        ),
+                        enc,
+                    )
+                    .character
+                    .saturating_sub(s.character)
+            };
+            if length == 0 {
+                continue;
+            }
+            let delta_line = s.line.saturating_sub(self.prev_line);
+            let delta_start = if delta_line == 0 {
+                s.character.saturating_sub(self.prev_char)
+            } else {
+                s.character
+            };
+            self.data.push(SemanticToken {
+                delta_line,
+                delta_start,
+                length,
+                token_type: kind,
+                token_modifiers_bitset: 0,
+            });
+            (self.prev_line, self.prev_char) = (s.line, s.character);
+        }
+    }
 }
 
 pub fn inlay_hint(lines: &Lines<'_>, at: u32, label: String, enc: Encoding) -> InlayHint {

@@ -62,7 +62,23 @@ enum Outgoing {
     Request(Request),
     /// An answer written by its handler.
     Result(Id, Json),
+    /// A message's body, serialized already.
+    Body(Vec<u8>),
 }
+
+/// Where messages are written: by the writer thread, or by the dispatch itself for a
+/// completion's answer when nothing is waiting to be written (see [`Dispatch::answer`]).
+struct Stdout {
+    out: std::sync::Mutex<std::io::BufWriter<std::io::Stdout>>,
+    /// Messages sent to the writer thread and not written yet.
+    pending: std::sync::atomic::AtomicUsize,
+}
+
+/// The requests whose answers the dispatch writes itself when it can.
+const ANSWERED_AT_ONCE: &[&str] = &["textDocument/completion"];
+
+/// The largest answer the dispatch writes itself.
+const AT_ONCE_MAX: usize = 256 * 1024;
 
 /// A handler's future, finished.
 enum Finished {
@@ -86,12 +102,22 @@ enum Phase {
 pub async fn serve(service: LspService<Backend>, socket: ClientSocket, concurrency: usize) {
     let (incoming_tx, mut incoming) = tokio::sync::mpsc::channel(READ_AHEAD);
     let (out, out_rx) = mpsc::channel();
+    let stdout = std::sync::Arc::new(Stdout {
+        out: std::sync::Mutex::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout(),
+        )),
+        pending: std::sync::atomic::AtomicUsize::new(0),
+    });
     let reader = std::thread::Builder::new()
         .name("kumoc-lsp-stdin".into())
         .spawn(move || read_messages(&incoming_tx));
-    let writer = std::thread::Builder::new()
-        .name("kumoc-lsp-stdout".into())
-        .spawn(move || write_messages(&out_rx));
+    let writer = {
+        let stdout = std::sync::Arc::clone(&stdout);
+        std::thread::Builder::new()
+            .name("kumoc-lsp-stdout".into())
+            .spawn(move || write_messages(&out_rx, &stdout))
+    };
     let (Ok(_), Ok(writer)) = (reader, writer) else {
         let _ = writeln!(std::io::stderr(), "kumoc lsp: cannot start its IO threads");
         return;
@@ -101,6 +127,8 @@ pub async fn serve(service: LspService<Backend>, socket: ClientSocket, concurren
         service,
         client: socket,
         out,
+        stdout,
+        at_once: std::collections::HashSet::new(),
         tasks: FuturesUnordered::new(),
         direct: HashMap::new(),
         initialize: None,
@@ -135,6 +163,9 @@ struct Dispatch {
     /// client's answers to its requests go there.
     client: ClientSocket,
     out: mpsc::Sender<Outgoing>,
+    stdout: std::sync::Arc<Stdout>,
+    /// The requests in progress whose answers are written at once ([`ANSWERED_AT_ONCE`]).
+    at_once: std::collections::HashSet<Id>,
     /// Every message's handling in progress, polled on this task.
     tasks: FuturesUnordered<BoxFuture<'static, Finished>>,
     /// The requests answered here still running, to cancel.
@@ -146,8 +177,38 @@ struct Dispatch {
 
 impl Dispatch {
     fn send(&self, message: Outgoing) {
+        self.stdout
+            .pending
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         // The writer only stops when stdout is gone: nothing can be sent any more.
         let _ = self.out.send(message);
+    }
+
+    /// Send an answer, written here and now when it is one of [`ANSWERED_AT_ONCE`], small,
+    /// and nothing sent before it is still waiting to be written (so the order of the
+    /// messages is kept): on a busy machine, waking the writer thread can take
+    /// milliseconds the user waits for as they type.
+    fn answer(&mut self, r: Response) {
+        if !self.at_once.remove(r.id())
+            || self
+                .stdout
+                .pending
+                .load(std::sync::atomic::Ordering::Acquire)
+                != 0
+        {
+            return self.send(Outgoing::Response(r));
+        }
+        let Ok(body) = serde_json::to_vec(&r) else {
+            return self.send(Outgoing::Response(r));
+        };
+        if body.len() <= AT_ONCE_MAX
+            && let Ok(mut out) = self.stdout.out.try_lock()
+        {
+            let _ = write_body(&mut *out, &body).and_then(|()| out.flush());
+            crate::trace::trace!("write: flushed at once");
+            return;
+        }
+        self.send(Outgoing::Body(body));
     }
 
     /// Start handling one message; `false` when no more are to be read (`exit`).
@@ -163,6 +224,11 @@ impl Dispatch {
         crate::trace::trace!("dispatch: {}", request.method());
         match request.method() {
             "initialize" => self.initialize = request.id().cloned(),
+            method if ANSWERED_AT_ONCE.contains(&method) => {
+                if let Some(id) = request.id() {
+                    self.at_once.insert(id.clone());
+                }
+            }
             "shutdown" if self.phase == Phase::Initialized => self.phase = Phase::ShutDown,
             "$/cancelRequest" => {
                 let id = request.params().and_then(|p| p.get("id")).cloned();
@@ -226,7 +292,7 @@ impl Dispatch {
                         self.phase = Phase::Initialized;
                     }
                 }
-                self.send(Outgoing::Response(r));
+                self.answer(r);
             }
             Finished::Direct(id, answer) => {
                 self.direct.remove(&id);
@@ -314,20 +380,25 @@ fn read_frame(input: &mut impl BufRead) -> std::io::Result<Frame> {
 
 /// The writer thread: writes each message with its header, flushing when no other is
 /// waiting, until the dispatch ends or stdout is gone.
-fn write_messages(from: &mpsc::Receiver<Outgoing>) {
-    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+fn write_messages(from: &mpsc::Receiver<Outgoing>, to: &Stdout) {
     while let Ok(first) = from.recv() {
+        let mut stdout = to
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut next = Some(first);
         while let Some(message) = next {
-            if write_message(&mut stdout, &message).is_err() {
+            if write_message(&mut *stdout, &message).is_err() {
                 return;
             }
             // Big trees (a service's answer) are freed here, not on the dispatch task.
             drop(message);
             next = from.try_recv().ok();
-        }
-        if stdout.flush().is_err() {
-            return;
+            if next.is_none() && stdout.flush().is_err() {
+                return;
+            }
+            // Written (and flushed when it was the last): the dispatch may write.
+            to.pending.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
         }
         crate::trace::trace!("write: flushed");
     }
@@ -350,9 +421,14 @@ fn write_message(out: &mut impl Write, message: &Outgoing) -> std::io::Result<()
             }
             return out.write_all(&tail);
         }
+        Outgoing::Body(body) => return write_body(out, body),
     };
+    write_body(out, &body)
+}
+
+fn write_body(out: &mut impl Write, body: &[u8]) -> std::io::Result<()> {
     write!(out, "Content-Length: {}\r\n\r\n", body.len())?;
-    out.write_all(&body)
+    out.write_all(body)
 }
 
 #[cfg(test)]

@@ -10,31 +10,29 @@ use kumoc_compiler::session::{Input, Session};
 use kumoc_compiler::{Analysis, FileId, Options};
 use kumoc_lang::incremental::Pieces;
 
+use crate::rope::Text;
 use crate::stdlib_files;
-use crate::text::LineIndex;
+use crate::text::{LineIndex, Lines};
 
 /// An open document at one version (the text is shared, so snapshots of every open
-/// document are cheap to take; an `Arc<String>` takes the edited text without a copy),
-/// with its line index.
+/// document are cheap to take; see `rope.rs`).
 #[derive(Debug, Clone)]
 pub struct Doc {
-    pub text: Arc<String>,
+    pub text: Text,
     pub version: i32,
-    pub index: Arc<LineIndex>,
 }
 
 impl Doc {
     pub fn new(text: String, version: i32) -> Self {
-        let index = LineIndex::new(&text);
-        Self::with_index(text, version, index)
+        Doc {
+            text: Text::new(text),
+            version,
+        }
     }
 
-    pub fn with_index(text: String, version: i32, index: LineIndex) -> Self {
-        Doc {
-            text: Arc::new(text),
-            version,
-            index: Arc::new(index),
-        }
+    /// The text in one piece with its line index (made at the first call).
+    pub fn lines(&self) -> Lines<'_> {
+        Lines::of(self.text.flat(), self.text.index())
     }
 }
 
@@ -160,8 +158,8 @@ pub fn analyze_for(
                 let (u, bytes, index) = match open.get(&p) {
                     Some((u, d)) => (
                         (*u).clone(),
-                        d.text.as_bytes().to_vec(),
-                        Some(Arc::clone(&d.index)),
+                        d.text.to_bytes(),
+                        Some(Arc::clone(d.text.index())),
                     ),
                     // A file deleted since the directory was listed is simply left out.
                     None => match std::fs::read(&p) {
@@ -181,9 +179,9 @@ pub fn analyze_for(
             if let Some(d) = docs.get(uri) {
                 files.push(File {
                     name: uri.to_string(),
-                    bytes: d.text.as_bytes().to_vec(),
+                    bytes: d.text.to_bytes(),
                     uri: uri.to_string(),
-                    index: Some(Arc::clone(&d.index)),
+                    index: Some(Arc::clone(d.text.index())),
                 });
             }
         }
@@ -228,7 +226,7 @@ pub fn analyze_for(
     }
     let own = docs
         .get(uri)
-        .and_then(|d| Some((Arc::clone(&d.text), pieces.get(uri)?.clone())));
+        .and_then(|d| Some((Arc::clone(d.text.flat()), pieces.get(uri)?.clone())));
     Snapshot {
         analysis,
         uris,

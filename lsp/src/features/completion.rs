@@ -2,7 +2,7 @@
 //! values of a field's type after `=` (enum values, booleans, defined names, examples).
 
 use kumoc_compiler::schema::{self, RefKind, Ty};
-use kumoc_lang::ast::Stmt;
+use kumoc_lang::incremental::Pieces;
 
 use crate::features::hover::{block_doc, field_doc};
 use crate::features::summary::{Summary, defined};
@@ -11,14 +11,14 @@ use crate::features::target::Target;
 /// What completion knows besides the position: the document's top-level statements, and
 /// the last analysis's summary (names of the other files, the presets' settings).
 pub struct Context<'a> {
-    pub own: &'a [&'a Stmt],
+    pub own: &'a Pieces,
     pub others: &'a Summary,
 }
 
 impl Context<'_> {
     /// Names of `kind` defined in the document or elsewhere in the deployment.
     fn names(&self, kind: RefKind) -> Vec<String> {
-        let mut out = defined(self.own, kind);
+        let mut out = defined(self.own.stmts().map(|(_, s)| s), kind);
         out.extend(self.others.names(kind).iter().cloned());
         out.sort();
         out.dedup();

@@ -40,7 +40,7 @@ impl Summary {
 fn names_of(stmts: &[&Stmt]) -> BTreeMap<&'static str, Vec<String>> {
     KINDS
         .iter()
-        .map(|k| (k.noun(), defined(stmts, *k)))
+        .map(|k| (k.noun(), defined(stmts.iter().copied(), *k)))
         .collect()
 }
 
@@ -102,7 +102,7 @@ pub static STDLIB: LazyLock<Summary> = LazyLock::new(|| {
 
 /// Names defined in the files of a deployment (their top-level statements), for
 /// reference completion.
-pub fn defined(stmts: &[&Stmt], kind: RefKind) -> Vec<String> {
+pub fn defined<'s>(stmts: impl IntoIterator<Item = &'s Stmt>, kind: RefKind) -> Vec<String> {
     let keyword = kind.noun();
     let mut out = Vec::new();
     for s in stmts {

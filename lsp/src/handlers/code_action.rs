@@ -6,7 +6,6 @@ use tower_lsp_server::ls_types::*;
 use crate::features::code_actions;
 use crate::from_proto;
 use crate::state::Backend;
-use crate::text::Lines;
 use crate::to_proto;
 
 pub async fn handle(
@@ -18,10 +17,12 @@ pub async fn handle(
         return Ok(None);
     };
     let enc = server.encoding();
-    let (start, end) = from_proto::offsets(&Lines::of(&doc.text, &doc.index), params.range, enc);
     let Some(snap) = server.snapshot(&uri).await? else {
         return Ok(None);
     };
+    // After the analysis, which made the document's text in one piece and its line
+    // index when it is of this version.
+    let (start, end) = from_proto::offsets(&doc.lines(), params.range, enc);
     let Some(file) = snap.file_of(uri.as_str()) else {
         return Ok(None);
     };

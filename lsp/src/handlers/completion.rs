@@ -8,7 +8,6 @@ use tower_lsp_server::ls_types::*;
 use crate::features::completion::{self, Typed};
 use crate::features::summary;
 use crate::features::target::Target;
-use crate::from_proto;
 use crate::state::Backend;
 use crate::to_proto;
 use crate::trace::trace;
@@ -24,27 +23,21 @@ pub async fn handle(
         return Ok(None);
     };
     trace!("completion: syntax v{} ready", syntax.version);
-    let lines = syntax.lines();
-    let offset = from_proto::offset(
-        &lines,
-        params.text_document_position.position,
-        server.encoding(),
-    );
+    // On the text's chunks: nothing here reads the whole text.
+    let offset = syntax
+        .text
+        .offset(params.text_document_position.position, server.encoding());
     // Names come from this version of the document, and from the other files of the
     // deployment as last analysed (the stdlib's before any analysis). Never from an older
     // version of this document.
     let summary = server.summary(&uri);
-    let own: Vec<&kumoc_lang::ast::Stmt> = syntax.stmts().map(|(_, s)| s).collect();
     let cx = completion::Context {
-        own: &own,
+        own: &syntax.pieces,
         others: summary.as_deref().unwrap_or(&summary::STDLIB),
     };
-    let (target, _) = syntax.target_at(offset);
-    let line = syntax
-        .text
-        .get(lines.line_start(offset) as usize..offset as usize)
-        .unwrap_or("");
-    let items = match (&target, completion::typed(line)) {
+    let (target, _) = syntax.target_at(u32::try_from(offset).unwrap_or(u32::MAX));
+    let line = syntax.text.line_before(offset);
+    let items = match (&target, completion::typed(&line)) {
         // A `from` clause being written: its block does not parse yet.
         (Target::Body(_), Some(typed)) => completion::presets(&cx, typed == Typed::PresetPath),
         _ => completion::complete(&target, &cx),

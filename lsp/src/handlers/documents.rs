@@ -4,8 +4,8 @@
 
 use tower_lsp_server::ls_types::*;
 
-use crate::edit;
 use crate::state::{Backend, lock};
+use crate::syntax::Syntax;
 use crate::text::Encoding;
 use crate::trace::trace;
 use crate::workspace::Doc;
@@ -21,18 +21,19 @@ pub async fn did_change(server: &Backend, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
     let version = params.text_document.version;
     trace!("didChange v{version}: start");
-    let (current, enc) = {
+    let (current, base, enc) = {
         let st = lock(&server.inner);
         let current = st.docs.get(uri.as_str()).map(|d| d.doc.clone());
-        (current, st.encoding.unwrap_or(Encoding::Utf16))
+        let base = st.latest_syntax.get(uri.as_str()).cloned();
+        (current, base, st.encoding.unwrap_or(Encoding::Utf16))
     };
     // The edits are applied without the lock (handlers run one at a time, in order).
     let doc = match current {
         Some(d) if d.version > version => return,
-        Some(d) => {
-            let (text, index) = edit::apply_changes(&d.text, &d.index, params.content_changes, enc);
-            Doc::with_index(text, version, index)
-        }
+        Some(d) => Doc {
+            text: d.text.edited(params.content_changes, enc),
+            version,
+        },
         // Not open: only a full text can be taken.
         None => match params
             .content_changes
@@ -44,7 +45,11 @@ pub async fn did_change(server: &Backend, params: DidChangeTextDocumentParams) {
         },
     };
     trace!("didChange v{version}: applied");
-    server.store(&mut lock(&server.inner), uri.as_str(), doc);
+    // An edit inside a statement or two is re-parsed here, so a completion right behind
+    // it waits for no other thread (a busy machine delays each wake-up).
+    let syntax = base.and_then(|base| Syntax::reparse_small(&base, &doc));
+    trace!("didChange v{version}: parsed here: {}", syntax.is_some());
+    server.store_parsed(&mut lock(&server.inner), uri.as_str(), doc, syntax);
     server.schedule(uri);
     trace!("didChange v{version}: stored");
 }

@@ -5,7 +5,6 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 
 use crate::state::{Backend, blocking};
-use crate::text::Lines;
 use crate::to_proto;
 
 pub async fn handle(
@@ -17,14 +16,13 @@ pub async fn handle(
     };
     let enc = server.encoding();
     blocking(move || {
-        let formatted = kumoc_lang::format::format(&doc.text).ok()?;
-        if *formatted == *doc.text {
+        let text = doc.text.flat();
+        let formatted = kumoc_lang::format::format(text).ok()?;
+        if formatted == **text {
             return Some(Vec::new());
         }
-        let lines = Lines::of(&doc.text, &doc.index);
-        Some(vec![to_proto::replace_all(
-            &lines, &doc.text, formatted, enc,
-        )])
+        let lines = doc.lines();
+        Some(vec![to_proto::replace_all(&lines, text, formatted, enc)])
     })
     .await
 }

@@ -25,15 +25,22 @@ fn tokens(
     enc: Encoding,
     cancel: &Cancel,
 ) -> Option<Vec<SemanticToken>> {
-    let mut all = Vec::new();
+    let lines = syntax.lines();
+    let mut encoder = to_proto::TokenEncoder::new();
+    // One piece's tokens at a time.
+    let mut some = Vec::new();
     for (base, piece) in syntax.overlapping(from, to) {
         if cancel.cancelled() {
             return None;
         }
-        piece_tokens(piece.stmt.as_ref(), &piece.comments, base, &mut all);
+        some.clear();
+        piece_tokens(piece.stmt.as_ref(), &piece.comments, base, &mut some);
+        some.retain(|&(start, end, _)| end >= from && start <= to);
+        encoder.push(&some, &lines, enc);
     }
-    all.retain(|&(start, end, _)| end >= from && start <= to);
-    Some(to_proto::semantic_tokens(&all, &syntax.lines(), enc))
+    let mut data = encoder.data;
+    data.shrink_to_fit();
+    Some(data)
 }
 
 /// Remember the tokens sent for `uri`, under a new result id.
