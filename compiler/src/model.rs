@@ -10,6 +10,7 @@
 //! replicas, sizes) are typed fields with their defaults applied.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use kumoc_lang::units::{Cidr, KumoVersion};
 
@@ -219,7 +220,9 @@ pub struct Deployment {
     pub image: String,
     pub environment: Spanned<Environment>,
     pub create_namespace: bool,
-    pub domains: Vec<Domain>,
+    /// Each domain, queue and shaping block lowered apart (`Arc`: a language server's
+    /// session shares an unchanged block's with the next analysis, `session.rs`).
+    pub domains: Vec<Arc<Domain>>,
     pub dkim_defaults: Settings,
     /// The `vault` block (address, token); empty when there is none.
     pub vault: Settings,
@@ -234,9 +237,9 @@ pub struct Deployment {
     pub pools: Vec<Pool>,
     pub tenancy: Settings,
     pub tenants: Vec<Tenant>,
-    pub queues: Vec<QueueRule>,
+    pub queues: Vec<Arc<QueueRule>>,
     /// `default` first, then domains in name order.
-    pub shaping: Vec<ShapingBlock>,
+    pub shaping: Vec<Arc<ShapingBlock>>,
     /// Stdlib presets (possibly changed by the user) and user providers, by name.
     pub providers: Vec<Provider>,
     pub secrets: Vec<Secret>,

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use super::{Lent, Resolver};
 use crate::check::{HAttr, HBlock};
 use crate::codes;
@@ -77,11 +79,11 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let mut shaping_labels = Vec::with_capacity(n_shaping);
         for b in bulk {
             match b.block().schema.keyword {
-                "domain" => domains.push(self.domain(b, dkim_defaults)),
-                "queue" => queues.push(queue(b)),
+                "domain" => domains.push(Arc::new(self.domain(b, dkim_defaults))),
+                "queue" => queues.push(Arc::new(queue(b))),
                 _ => {
                     shaping_labels.push(b.block().label_loc());
-                    shaping.push(self.shaping_block(b));
+                    shaping.push(Arc::new(self.shaping_block(b)));
                 }
             }
         }
@@ -577,7 +579,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
         }
     }
 
-    fn cluster(&mut self, queues: &[QueueRule]) -> Cluster {
+    fn cluster(&mut self, queues: &[Arc<QueueRule>]) -> Cluster {
         use schema::{LIVENESS, METRICS, MTA, PORTS, READINESS, SINK, STARTUP, TSA};
         let c = self.top_one("cluster");
         let child = |kw: &str| c.and_then(|c| c.child(kw));
@@ -790,7 +792,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
 
 /// The alert thresholds of an `alerts` block (none when `enabled = false`), with
 /// `queue_stuck` derived from the queues' `max_age` when it is not written.
-fn alerts(a: &HBlock, queues: &[QueueRule]) -> Option<Alerts> {
+fn alerts(a: &HBlock, queues: &[Arc<QueueRule>]) -> Option<Alerts> {
     use schema::ALERTS;
     let at = a.header_loc();
     if !field(Some(a), &ALERTS, "enabled", at, Typed::as_bool).value {
@@ -833,7 +835,7 @@ fn alerts(a: &HBlock, queues: &[QueueRule]) -> Option<Alerts> {
 /// The longest `max_age` a queued message can have, and where it is written: the largest
 /// written in a queue, tenant or campaign block, and KumoMTA's own default (`queue default`
 /// without `max_age`, or no `queue default`: every queue no rule names gets it).
-fn longest_max_age(queues: &[QueueRule]) -> (u64, Option<Loc>) {
+fn longest_max_age(queues: &[Arc<QueueRule>]) -> (u64, Option<Loc>) {
     let read = |s: &Settings| {
         s.get("max_age")
             .and_then(|x| x.value.as_duration_ms().map(|ms| (ms, Some(x.loc))))
