@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
-use super::{Lent, Resolver};
+use super::{Lent, Memo, Part, Resolver};
 use crate::check::{HAttr, HBlock};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
@@ -77,13 +77,57 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let mut queues = Vec::with_capacity(n_queues);
         let mut shaping = Vec::with_capacity(n_shaping);
         let mut shaping_labels = Vec::with_capacity(n_shaping);
+        // What a domain's lowering reads beyond its block (see `Part::Domain`).
+        let dkim_cx = DkimCx {
+            vault: dkim_defaults.is_some_and(|b| b.attr("vault_mount").is_some()),
+            selector: dkim_defaults
+                .and_then(|b| b.read("selector", Typed::text).map(str::to_string)),
+        };
         for b in bulk {
-            match b.block().schema.keyword {
-                "domain" => domains.push(Arc::new(self.domain(b, dkim_defaults))),
-                "queue" => queues.push(Arc::new(queue(b))),
+            let keyword = b.block().schema.keyword;
+            // A session's unchanged block: what it lowered to last time, when that still
+            // holds (see `Memo`).
+            let memo = b.memo();
+            let reused = memo.and_then(|m| m.get(keyword, &dkim_cx));
+            match (keyword, reused) {
+                ("domain", Some(Part::Domain(d, derived))) => {
+                    if let (true, Some(k)) = (derived, d.dkim.as_ref().and_then(|k| k.key.as_ref()))
+                    {
+                        self.secret_key(&k.secret, &k.key, k.loc);
+                    }
+                    domains.push(d);
+                }
+                ("queue", Some(Part::Queue(q))) => queues.push(q),
+                ("shaping", Some(Part::Shaping(sb))) => {
+                    shaping_labels.push(b.block().label_loc());
+                    shaping.push(sb);
+                }
+                ("domain", _) => {
+                    let before = self.diags.len();
+                    let (d, derived) = self.domain(b, dkim_defaults);
+                    let d = Arc::new(d);
+                    // Kept only when it found nothing: its findings are not replayed.
+                    if let (Some(m), true) = (memo, self.diags.len() == before) {
+                        m.set(Part::Domain(Arc::clone(&d), derived), &dkim_cx);
+                    }
+                    domains.push(d);
+                }
+                ("queue", _) => {
+                    let q = Arc::new(queue(b));
+                    if let Some(m) = memo {
+                        m.set(Part::Queue(Arc::clone(&q)), &dkim_cx);
+                    }
+                    queues.push(q);
+                }
                 _ => {
                     shaping_labels.push(b.block().label_loc());
-                    shaping.push(Arc::new(self.shaping_block(b)));
+                    // A block that starts `from` a preset reads the preset too: not kept.
+                    let from = b.block().from.is_some();
+                    let sb = Arc::new(self.shaping_block(b));
+                    if let (Some(m), false) = (memo, from) {
+                        m.set(Part::Shaping(Arc::clone(&sb)), &dkim_cx);
+                    }
+                    shaping.push(sb);
                 }
             }
         }
@@ -189,7 +233,9 @@ impl<'t, 'd> Resolver<'t, 'd> {
         Some(d)
     }
 
-    fn domain<B: Lowered>(&mut self, mut d: B, dkim_defaults: Option<&HBlock>) -> Domain {
+    /// A `domain` block, consumed; and whether its DKIM key's name was derived (and
+    /// checked against its secret's keys: `secret_key`).
+    fn domain<B: Lowered>(&mut self, mut d: B, dkim_defaults: Option<&HBlock>) -> (Domain, bool) {
         let name = d.take_label().unwrap_or_default();
         let loc = d.block().header_loc();
         let vault_mount = dkim_defaults
@@ -198,6 +244,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let dkim = d
             .into_children()
             .find(|b| b.block().schema.keyword == "dkim");
+        let mut derived = false;
         let dkim = dkim.and_then(|mut k| {
             // Read before the values move into the settings.
             let selector = k.block().read("selector", Typed::text).map(str::to_string);
@@ -269,12 +316,12 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 Some((k, _)) => k,
                 None => {
                     // Pushed, not formatted: one per domain (a `format!` was 800 instructions).
-                    let mut derived =
+                    let mut key_name =
                         String::with_capacity(name.len() + selector.len() + ".key".len() + 1);
                     for part in [name.as_str(), ".", selector.as_str(), ".key"] {
-                        derived.push_str(part);
+                        key_name.push_str(part);
                     }
-                    if derived.starts_with('*') {
+                    if key_name.starts_with('*') {
                         self.diags.push(
                             Diagnostic::new(
                                 codes::UNKNOWN_SECRET_KEY,
@@ -289,8 +336,9 @@ impl<'t, 'd> Resolver<'t, 'd> {
                         );
                         return None;
                     }
-                    self.secret_key(&key_ref.name, &derived, key_ref.name_loc);
-                    derived
+                    self.secret_key(&key_ref.name, &key_name, key_ref.name_loc);
+                    derived = true;
+                    key_name
                 }
             };
             Some(Dkim {
@@ -303,7 +351,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 }),
             })
         });
-        Domain { name, loc, dkim }
+        (Domain { name, loc, dkim }, derived)
     }
 
     /// The warm-up schedules: a source's own `warmup` block (top level or in a pool), else
@@ -961,10 +1009,25 @@ pub(crate) trait Lowered: Sized {
     fn into_children(self) -> Self::Children;
     /// The entries of a map block.
     fn into_entries(self) -> MapEntries;
+    /// What a session keeps of it (see [`super::Memo`]), apart from the block (which is
+    /// consumed while it is lowered).
+    fn memo(&self) -> Option<Self::Memo> {
+        None
+    }
+    /// A reference to a [`Memo`] that outlives the block's borrow.
+    type Memo: std::ops::Deref<Target = Memo> + Copy;
+}
+
+/// What lowering a `domain` block reads of `dkim_defaults` (see [`super::Memo`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct DkimCx {
+    pub vault: bool,
+    pub selector: Option<String>,
 }
 
 impl Lowered for HBlock {
     type Children = std::vec::IntoIter<HBlock>;
+    type Memo = &'static Memo;
     fn block(&self) -> &HBlock {
         self
     }
@@ -996,6 +1059,7 @@ impl Lowered for HBlock {
 
 impl<'a> Lowered for &'a HBlock {
     type Children = std::slice::Iter<'a, HBlock>;
+    type Memo = &'static Memo;
     fn block(&self) -> &HBlock {
         self
     }
@@ -1021,37 +1085,49 @@ impl<'a> Lowered for &'a HBlock {
 
 impl<'a> Lowered for Lent<'a> {
     type Children = LentChildren<'a>;
+    type Memo = &'a Memo;
     fn block(&self) -> &HBlock {
         std::borrow::Borrow::borrow(self)
     }
     fn take_label(&mut self) -> Option<String> {
         match self {
             Lent::Merged(b) => b.take_label(),
+            Lent::Top(k) => (&k.block).take_label(),
             Lent::Kept(b) => b.take_label(),
         }
     }
     fn take_from(&mut self) -> Option<(String, Loc)> {
         match self {
             Lent::Merged(b) => b.take_from(),
+            Lent::Top(k) => (&k.block).take_from(),
             Lent::Kept(b) => b.take_from(),
         }
     }
     fn take_settings(&mut self) -> Settings {
         match self {
             Lent::Merged(b) => b.take_settings(),
+            Lent::Top(k) => (&k.block).take_settings(),
             Lent::Kept(b) => b.take_settings(),
         }
     }
     fn into_children(self) -> Self::Children {
         match self {
             Lent::Merged(b) => LentChildren::Merged(b.into_children()),
+            Lent::Top(k) => LentChildren::Kept(k.block.blocks.iter()),
             Lent::Kept(b) => LentChildren::Kept(b.into_children()),
         }
     }
     fn into_entries(self) -> MapEntries {
         match self {
             Lent::Merged(b) => b.into_entries(),
+            Lent::Top(k) => (&k.block).into_entries(),
             Lent::Kept(b) => b.into_entries(),
+        }
+    }
+    fn memo(&self) -> Option<&'a Memo> {
+        match *self {
+            Lent::Top(k) => Some(&k.memo),
+            _ => None,
         }
     }
 }
