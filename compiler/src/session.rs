@@ -22,7 +22,12 @@
 //! found again over the kept blocks (`check::top_level_duplicates`). Resolving and the
 //! lints then run over the whole deployment as in [`crate::analyze_paths`] (their results
 //! depend on all of it); resolve borrows the kept blocks (`resolve::Lent`: it copies what
-//! the model holds, and a block that merges with another, not the blocks).
+//! the model holds, and a block that merges with another, not the blocks). What it
+//! lowered of each kept `domain`, `queue` and `shaping` block is kept with the block
+//! (`resolve::Memo`) and shared with the model (`model::Shared`): the next analysis
+//! takes it again, by reference, while the block is unchanged and unmoved and what else
+//! its lowering read is the same; the checks across blocks (references, secret keys,
+//! pools, the lints) still run whole.
 //! `tests/it/session.rs` compares a session's diagnostics, model
 //! and trees after random and scripted edits with a fresh analysis's.
 //!

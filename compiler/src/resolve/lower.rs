@@ -95,39 +95,50 @@ impl<'t, 'd> Resolver<'t, 'd> {
                     {
                         self.secret_key(&k.secret, &k.key, k.loc);
                     }
-                    domains.push(d);
+                    domains.push(Shared::Shared(d));
                 }
-                ("queue", Some(Part::Queue(q))) => queues.push(q),
+                ("queue", Some(Part::Queue(q))) => queues.push(Shared::Shared(q)),
                 ("shaping", Some(Part::Shaping(sb))) => {
                     shaping_labels.push(b.block().label_loc());
-                    shaping.push(sb);
+                    shaping.push(Shared::Shared(sb));
                 }
                 ("domain", _) => {
                     let before = self.diags.len();
                     let (d, derived) = self.domain(b, dkim_defaults);
-                    let d = Arc::new(d);
                     // Kept only when it found nothing: its findings are not replayed.
-                    if let (Some(m), true) = (memo, self.diags.len() == before) {
-                        m.set(Part::Domain(Arc::clone(&d), derived), &dkim_cx);
-                    }
-                    domains.push(d);
+                    domains.push(match memo.filter(|_| self.diags.len() == before) {
+                        Some(m) => {
+                            let d = Arc::new(d);
+                            m.set(Part::Domain(Arc::clone(&d), derived), &dkim_cx);
+                            Shared::Shared(d)
+                        }
+                        None => Shared::Own(d),
+                    });
                 }
                 ("queue", _) => {
-                    let q = Arc::new(queue(b));
-                    if let Some(m) = memo {
-                        m.set(Part::Queue(Arc::clone(&q)), &dkim_cx);
-                    }
-                    queues.push(q);
+                    let q = queue(b);
+                    queues.push(match memo {
+                        Some(m) => {
+                            let q = Arc::new(q);
+                            m.set(Part::Queue(Arc::clone(&q)), &dkim_cx);
+                            Shared::Shared(q)
+                        }
+                        None => Shared::Own(q),
+                    });
                 }
                 _ => {
                     shaping_labels.push(b.block().label_loc());
                     // A block that starts `from` a preset reads the preset too: not kept.
                     let from = b.block().from.is_some();
-                    let sb = Arc::new(self.shaping_block(b));
-                    if let (Some(m), false) = (memo, from) {
-                        m.set(Part::Shaping(Arc::clone(&sb)), &dkim_cx);
-                    }
-                    shaping.push(sb);
+                    let sb = self.shaping_block(b);
+                    shaping.push(match memo.filter(|_| !from) {
+                        Some(m) => {
+                            let sb = Arc::new(sb);
+                            m.set(Part::Shaping(Arc::clone(&sb)), &dkim_cx);
+                            Shared::Shared(sb)
+                        }
+                        None => Shared::Own(sb),
+                    });
                 }
             }
         }
@@ -248,7 +259,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let dkim = dkim.and_then(|mut k| {
             // Read before the values move into the settings.
             let selector = k.block().read("selector", Typed::text).map(str::to_string);
-            let mut s = k.take_settings();
+            let (s, key_setting) = k.take_settings_but("key");
             let k = k.block();
             if let (Some(a), None) = (k.attr("vault_path"), vault_mount) {
                 self.diags.push(
@@ -262,7 +273,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 );
                 return None;
             }
-            let Some(key_setting) = s.remove("key") else {
+            let Some(key_setting) = key_setting else {
                 if vault_mount.is_some() {
                     return Some(Dkim {
                         loc: k.header_loc(),
@@ -627,7 +638,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
         }
     }
 
-    fn cluster(&mut self, queues: &[Arc<QueueRule>]) -> Cluster {
+    fn cluster(&mut self, queues: &[Shared<QueueRule>]) -> Cluster {
         use schema::{LIVENESS, METRICS, MTA, PORTS, READINESS, SINK, STARTUP, TSA};
         let c = self.top_one("cluster");
         let child = |kw: &str| c.and_then(|c| c.child(kw));
@@ -840,7 +851,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
 
 /// The alert thresholds of an `alerts` block (none when `enabled = false`), with
 /// `queue_stuck` derived from the queues' `max_age` when it is not written.
-fn alerts(a: &HBlock, queues: &[Arc<QueueRule>]) -> Option<Alerts> {
+fn alerts(a: &HBlock, queues: &[Shared<QueueRule>]) -> Option<Alerts> {
     use schema::ALERTS;
     let at = a.header_loc();
     if !field(Some(a), &ALERTS, "enabled", at, Typed::as_bool).value {
@@ -883,7 +894,7 @@ fn alerts(a: &HBlock, queues: &[Arc<QueueRule>]) -> Option<Alerts> {
 /// The longest `max_age` a queued message can have, and where it is written: the largest
 /// written in a queue, tenant or campaign block, and KumoMTA's own default (`queue default`
 /// without `max_age`, or no `queue default`: every queue no rule names gets it).
-fn longest_max_age(queues: &[Arc<QueueRule>]) -> (u64, Option<Loc>) {
+fn longest_max_age(queues: &[Shared<QueueRule>]) -> (u64, Option<Loc>) {
     let read = |s: &Settings| {
         s.get("max_age")
             .and_then(|x| x.value.as_duration_ms().map(|ms| (ms, Some(x.loc))))
@@ -997,6 +1008,21 @@ fn setting(field: &'static schema::Field, v: TypedAt) -> Option<Setting> {
     })
 }
 
+/// `settings` but field `name`'s (the last, as in `Settings`), and that one apart.
+fn split(settings: impl Iterator<Item = Setting>, name: &str) -> (Settings, Option<Setting>) {
+    let mut apart = None;
+    let rest = settings
+        .filter_map(|s| {
+            if s.name() == name {
+                apart = Some(s);
+                return None;
+            }
+            Some(s)
+        })
+        .collect();
+    (rest, apart)
+}
+
 /// A block of `bulk` (see [`Resolver::lower`]) or one of its children, consumed as it is
 /// lowered: owned, its values move into the model; borrowed, they are copied.
 pub(crate) trait Lowered: Sized {
@@ -1006,6 +1032,9 @@ pub(crate) trait Lowered: Sized {
     fn take_from(&mut self) -> Option<(String, Loc)>;
     /// Its settings (the block keeps its attributes' syntax).
     fn take_settings(&mut self) -> Settings;
+    /// Its settings but field `name`'s, and that one apart (without the search and the
+    /// shrinking of `Settings::remove`: one per domain).
+    fn take_settings_but(&mut self, name: &str) -> (Settings, Option<Setting>);
     fn into_children(self) -> Self::Children;
     /// The entries of a map block.
     fn into_entries(self) -> MapEntries;
@@ -1043,6 +1072,14 @@ impl Lowered for HBlock {
             .filter_map(|a| setting(a.field?, a.value.take()?))
             .collect()
     }
+    fn take_settings_but(&mut self, name: &str) -> (Settings, Option<Setting>) {
+        split(
+            self.attrs
+                .iter_mut()
+                .filter_map(|a| setting(a.field?, a.value.take()?)),
+            name,
+        )
+    }
     fn into_children(self) -> Self::Children {
         self.blocks.into_iter()
     }
@@ -1071,6 +1108,14 @@ impl<'a> Lowered for &'a HBlock {
     }
     fn take_settings(&mut self) -> Settings {
         settings(self)
+    }
+    fn take_settings_but(&mut self, name: &str) -> (Settings, Option<Setting>) {
+        split(
+            self.attrs
+                .iter()
+                .filter_map(|a| setting(a.field?, a.value.clone()?)),
+            name,
+        )
     }
     fn into_children(self) -> Self::Children {
         self.blocks.iter()
@@ -1108,6 +1153,13 @@ impl<'a> Lowered for Lent<'a> {
             Lent::Merged(b) => b.take_settings(),
             Lent::Top(k) => (&k.block).take_settings(),
             Lent::Kept(b) => b.take_settings(),
+        }
+    }
+    fn take_settings_but(&mut self, name: &str) -> (Settings, Option<Setting>) {
+        match self {
+            Lent::Merged(b) => b.take_settings_but(name),
+            Lent::Top(k) => (&k.block).take_settings_but(name),
+            Lent::Kept(b) => b.take_settings_but(name),
         }
     }
     fn into_children(self) -> Self::Children {
