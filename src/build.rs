@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kumoc_compiler::{Severity, Timings, Trees, analyze_paths_owned, emit, render};
 
@@ -72,11 +72,8 @@ pub fn run(
         eprintln!("nothing written: fix the errors above");
         return ExitCode::from(1);
     };
-    // The shards' ConfigMaps are written from the shards as they are written (half the
-    // output of a large deployment, not held twice).
-    let mut output = emit::emit_for_writing(model, &places);
-    timings.lap("emit", &mut clock);
-    if flags.secrets {
+    // `--secrets`: the files are read, and their sizes judged, before anything is written.
+    let secrets = if flags.secrets {
         match read_secret_files(model, &analysis.sources) {
             Ok((contents, paths)) => {
                 let too_large = emit::secret_size_errors(model, &contents);
@@ -94,19 +91,22 @@ pub fn run(
                     eprintln!("nothing written: fix the errors above");
                     return ExitCode::from(1);
                 }
-                output.files.extend(emit::secrets(model, &contents).files);
                 inputs.extend(paths);
+                emit::secrets(model, &contents)
             }
             Err(e) => return fail(e),
         }
-    }
-    let emitted_count = output.len();
+    } else {
+        emit::Output::default()
+    };
     let deployment = model.name.value.clone();
-    output
-        .files
-        .insert(outdir::MARKER.to_string(), outdir::marker(&deployment));
+    let marker = outdir::marker(&deployment);
     if check {
-        let stale = outdir::differences(out, &output.into_files());
+        let mut output = emit::emit(model, &places);
+        output.files.extend(secrets.files);
+        let emitted_count = output.len();
+        output.files.insert(outdir::MARKER.to_string(), marker);
+        let stale = outdir::differences(out, &output.files);
         if stale.is_empty() {
             println!("{} is up to date ({emitted_count} files)", out.display());
             return ExitCode::SUCCESS;
@@ -121,15 +121,39 @@ pub fn run(
         return fail("internal error: no output directory");
     };
     let interrupts = Interrupts::catch();
-    match outdir::replace(
+    // Each file is written out as it is emitted (the data shards and their ConfigMaps, nearly
+    // all of a large deployment's output, one at a time), so the output is never all in
+    // memory. `--timings` shows the emitters' time as `emit`, and the rest as `write`.
+    let produce = |tree: &mut outdir::Tree<'_>| {
+        let start = Instant::now();
+        let mut timed = Timed {
+            tree,
+            spent: Duration::ZERO,
+        };
+        let mut count = emit::emit_into(model, &places, &mut timed)?;
+        let emitting = start.elapsed().saturating_sub(timed.spent);
+        for (path, text) in secrets.files {
+            tree.write(&path, text.as_bytes())?;
+            count += 1;
+        }
+        Ok((count, emitting))
+    };
+    let emitted_count = match outdir::replace_with(
         &target,
-        (&output.files, &output.blocks),
+        &marker,
         &inputs,
         &deployment,
         &interrupts,
         outdir::TestHooks::from_env(),
+        produce,
     ) {
-        Ok(()) => {}
+        Ok((count, emitting)) => {
+            timings.0.push(("emit", emitting));
+            timings
+                .0
+                .push(("write", clock.elapsed().saturating_sub(emitting)));
+            count
+        }
         Err(WriteError::Refused(e)) => return fail(e),
         Err(WriteError::Io(e)) => {
             return fail(format!(
@@ -141,8 +165,7 @@ pub fn run(
             eprintln!("kumoc: interrupted; {} was left as it was", out.display());
             signals::terminate_by(sig);
         }
-    }
-    timings.lap("write", &mut clock);
+    };
     if flags.timings {
         print_timings(&timings);
     }
@@ -154,6 +177,24 @@ pub fn run(
     };
     println!("wrote {emitted_count} files to {}{note}", out.display());
     ExitCode::SUCCESS
+}
+
+/// A sink into the tree that counts the time spent writing (the rest of the emit is the
+/// emitters').
+struct Timed<'a, 'b> {
+    tree: &'a mut outdir::Tree<'b>,
+    spent: Duration,
+}
+
+impl emit::Sink for Timed<'_, '_> {
+    type Error = WriteError;
+
+    fn file(&mut self, path: &str, content: &[u8]) -> Result<(), WriteError> {
+        let start = Instant::now();
+        let written = self.tree.write(path, content);
+        self.spent += start.elapsed();
+        written
+    }
 }
 
 /// Read the files `secret` blocks name, relative to the `.kumo` file that names them. Only

@@ -237,7 +237,7 @@ pub fn run(args: Args, shown: Shown) -> ExitCode {
     let interrupts = Interrupts::catch();
     match outdir::replace(
         &target,
-        (&files, &std::collections::BTreeMap::new()),
+        &files,
         &inputs,
         &imported.name,
         &interrupts,

@@ -6,8 +6,9 @@
 //! symbolic link, a directory kumoc did not write, one holding an input file or the current
 //! directory, the root directory.
 //!
-//! The new tree is written beside DIR (`.DIR.kumoc-new-PID`), fsynced (every file, by a few
-//! threads while the next files are written, then every directory), and swapped in with
+//! The new tree is written beside DIR (`.DIR.kumoc-new-PID`), each file as the emitters
+//! produce it ([`replace_with`]: the output is never all in memory), fsynced (every file, by
+//! a few threads while the next files are produced, then every directory), and swapped in with
 //! one `renameat2(RENAME_EXCHANGE)` (or, where the filesystem lacks it, two renames with
 //! rollback); then the parent directory is fsynced and the old tree removed. On any error or
 //! interrupt before the swap, the temporary tree is removed and DIR is untouched. Builds into
@@ -21,7 +22,6 @@ use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use crate::signals::Interrupts;
-use kumoc_compiler::emit::LiteralBlock;
 
 /// The marker file at the top of every kumoc output.
 pub const MARKER: &str = ".kumoc-output";
@@ -356,12 +356,15 @@ pub fn check(
 
 /// Hooks for tests: stall after writing this many files of the new tree, until a signal
 /// arrives (so a test can interrupt a write deterministically); fail every file's fsync
-/// (as a failing or full disk does). Read from `KUMOC_TEST_STALL_AFTER_FILES` and
-/// `KUMOC_TEST_FAIL_FSYNC`; never set in normal use.
+/// (as a failing or full disk does); fail the write of the file after this many (a disk
+/// that fills up in the middle of the tree, while the emitters are still producing it).
+/// Read from `KUMOC_TEST_STALL_AFTER_FILES`, `KUMOC_TEST_FAIL_FSYNC` and
+/// `KUMOC_TEST_FAIL_WRITE_AFTER_FILES`; never set in normal use.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TestHooks {
     pub stall_after_files: Option<usize>,
     pub fail_fsync: bool,
+    pub fail_write_after_files: Option<usize>,
 }
 
 impl TestHooks {
@@ -371,22 +374,51 @@ impl TestHooks {
                 .ok()
                 .and_then(|v| v.parse().ok()),
             fail_fsync: std::env::var_os("KUMOC_TEST_FAIL_FSYNC").is_some(),
+            fail_write_after_files: std::env::var("KUMOC_TEST_FAIL_WRITE_AFTER_FILES")
+                .ok()
+                .and_then(|v| v.parse().ok()),
         }
     }
 }
 
-/// Replace DIR with `files` (relative path → content; [`MARKER`] is written first) and
-/// `blocks` (relative path → a file written from one of `files` as it is written, see
-/// [`LiteralBlock`]). Creates DIR's missing parents; everything else happens beside DIR
-/// and is removed again on failure.
+/// Replace DIR with `files` (relative path → content; [`MARKER`], which it must hold, is
+/// written first). See [`replace_with`].
 pub fn replace(
     target: &Target,
-    (files, blocks): (&BTreeMap<String, String>, &BTreeMap<String, LiteralBlock>),
+    files: &BTreeMap<String, String>,
     inputs: &[PathBuf],
     deployment: &str,
     interrupts: &Interrupts,
     hooks: TestHooks,
 ) -> Result<(), WriteError> {
+    let Some(marker) = files.get(MARKER) else {
+        return Err(WriteError::Io(format!("internal error: no {MARKER}")));
+    };
+    let write = |tree: &mut Tree<'_>| {
+        for (rel, content) in files.iter().filter(|(k, _)| k.as_str() != MARKER) {
+            tree.write(rel, content.as_bytes())?;
+        }
+        Ok(())
+    };
+    replace_with(target, marker, inputs, deployment, interrupts, hooks, write)
+}
+
+/// Replace DIR with the tree that `produce` writes, file by file, into the [`Tree`] it is
+/// given (after the marker, whose content is `marker`): each file is written out as it is
+/// handed over, so the caller may produce the next one meanwhile and never hold them all.
+/// Creates DIR's missing parents; everything else happens beside DIR and is removed again
+/// on failure: on `produce`'s error (that error is returned), an IO error, an fsync's error
+/// or an interrupt, whenever it happens, DIR is as it was. `produce`'s result is returned
+/// once DIR is the new tree.
+pub fn replace_with<R>(
+    target: &Target,
+    marker: &str,
+    inputs: &[PathBuf],
+    deployment: &str,
+    interrupts: &Interrupts,
+    hooks: TestHooks,
+    produce: impl FnOnce(&mut Tree<'_>) -> Result<R, WriteError>,
+) -> Result<R, WriteError> {
     let io = |what: &str, e: io::Error| WriteError::Io(format!("{what}: {e}"));
     fs::create_dir_all(&target.parent)
         .map_err(|e| io(&format!("cannot create {}", target.parent.display()), e))?;
@@ -424,12 +456,15 @@ pub fn replace(
     if let Err(e) = fs::create_dir(&tmp) {
         return Err(io(&format!("cannot create {}", tmp.display()), e));
     }
-    let written = write_tree(&tmp, (files, blocks), interrupts, hooks)
-        .and_then(|()| continue_or_interrupted(interrupts));
-    if let Err(e) = written {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
+    let written = write_tree(&tmp, marker, interrupts, hooks, produce)
+        .and_then(|r| continue_or_interrupted(interrupts).map(|()| r));
+    let produced = match written {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
     // The commit point. From here on the build completes: what is left (removing the old
     // tree) is quick, and a signal arriving now is ignored, so an exit by signal always
     // means that DIR is as it was.
@@ -456,7 +491,7 @@ pub fn replace(
         }
     }
     drop(lock);
-    Ok(())
+    Ok(produced)
 }
 
 /// Threads that fsync the written files. An fsync waits for the disk, not the CPU, and the
@@ -467,15 +502,17 @@ const FSYNC_THREADS: usize = 8;
 /// Written files waiting for their fsync at most (each holds a file descriptor open).
 const FSYNC_QUEUE: usize = 64;
 
-/// Write the tree into the fresh directory `root`: the marker first, then every file, each
-/// fsynced (by [`FSYNC_THREADS`] threads, while the next files are written), then, once
-/// every file is, every directory. Checks for interrupts between files.
-fn write_tree(
+/// Write the tree into the fresh directory `root`: the marker first, then every file
+/// `produce` hands over, each fsynced (by [`FSYNC_THREADS`] threads, while the next files
+/// are produced and written), then, once every file is, every directory. Checks for
+/// interrupts between files.
+fn write_tree<R>(
     root: &Path,
-    files: (&BTreeMap<String, String>, &BTreeMap<String, LiteralBlock>),
+    marker: &str,
     interrupts: &Interrupts,
     hooks: TestHooks,
-) -> Result<(), WriteError> {
+    produce: impl FnOnce(&mut Tree<'_>) -> Result<R, WriteError>,
+) -> Result<R, WriteError> {
     // Errors name the file inside the output (the temporary directory's name means nothing
     // to the user).
     let io = |path: &Path, e: io::Error| {
@@ -521,7 +558,18 @@ fn write_tree(
                 })
             })
             .collect();
-        let written = write_files(root, files, interrupts, hooks, &mut dirs, &send, &failing);
+        let mut tree = Tree {
+            root,
+            interrupts,
+            hooks,
+            dirs: &mut dirs,
+            sync: &send,
+            failing: &failing,
+            count: 0,
+        };
+        let written = tree
+            .write(MARKER, marker.as_bytes())
+            .and_then(|()| produce(&mut tree));
         drop(send);
         let joined = syncers.into_iter().map(|t| t.join()).all(|r| r.is_ok());
         if !joined {
@@ -531,61 +579,51 @@ fn write_tree(
         }
         written
     });
-    written?;
+    // An fsync's error first: the writer stopped at it (with an error of its own).
     if let Some(e) = failed.into_inner().ok().flatten() {
         return Err(e);
     }
+    let produced = written?;
     for d in dirs.iter().rev() {
         File::open(d)
             .and_then(|f| f.sync_all())
             .map_err(|e| io(d, e))?;
     }
-    Ok(())
+    Ok(produced)
 }
 
-/// What a file of the tree holds: its text, or a [`LiteralBlock`] of another file's.
-enum Content<'a> {
-    Text(&'a str),
-    Block(&'a LiteralBlock),
-}
-
-/// Write every file of the tree (the marker first, the [`LiteralBlock`]s last, each written
-/// out into one buffer just before it is written), creating its directories (listed in
-/// `dirs`), and send each to be fsynced. Stops at the first error or interrupt, and once
-/// an fsync has failed (`failing`; the caller reports that error).
-fn write_files(
-    root: &Path,
-    (files, blocks): (&BTreeMap<String, String>, &BTreeMap<String, LiteralBlock>),
-    interrupts: &Interrupts,
+/// The new tree being written ([`replace_with`]): each file handed to [`Tree::write`] is
+/// written and sent to be fsynced at once, so its content may be dropped.
+pub struct Tree<'a> {
+    root: &'a Path,
+    interrupts: &'a Interrupts,
     hooks: TestHooks,
-    dirs: &mut Vec<PathBuf>,
-    sync: &std::sync::mpsc::SyncSender<(PathBuf, File)>,
-    failing: &std::sync::atomic::AtomicBool,
-) -> Result<(), WriteError> {
-    let io = |path: &Path, e: io::Error| {
-        let shown = path.strip_prefix(root).unwrap_or(path);
-        WriteError::Io(format!("writing {}: {e}", shown.display()))
-    };
-    let order = files
-        .get_key_value(MARKER)
-        .into_iter()
-        .chain(files.iter().filter(|(k, _)| k.as_str() != MARKER))
-        .map(|(rel, content)| (rel, Content::Text(content.as_str())))
-        .chain(
-            blocks
-                .iter()
-                .map(|(rel, block)| (rel, Content::Block(block))),
-        );
-    // The text of a block, written out (one buffer for all: a shard's ConfigMap is about
-    // 150 KB, and they are written one after the other).
-    let mut buffer = Vec::new();
-    for (n, (rel, content)) in order.enumerate() {
-        if let Some(sig) = interrupts.caught() {
+    /// The directories created so far (each fsynced once every file is).
+    dirs: &'a mut Vec<PathBuf>,
+    sync: &'a std::sync::mpsc::SyncSender<(PathBuf, File)>,
+    /// Whether an fsync failed (the caller of [`write_tree`] reports its error).
+    failing: &'a std::sync::atomic::AtomicBool,
+    /// The files written so far, the marker included.
+    count: usize,
+}
+
+impl Tree<'_> {
+    /// Write the file `rel` (a relative path of plain components), creating its
+    /// directories, and send it to be fsynced. Fails on an IO error, an interrupt, or once
+    /// an fsync has failed; the caller stops there.
+    pub fn write(&mut self, rel: &str, content: &[u8]) -> Result<(), WriteError> {
+        let root = self.root;
+        let io = |path: &Path, e: io::Error| {
+            let shown = path.strip_prefix(root).unwrap_or(path);
+            WriteError::Io(format!("writing {}: {e}", shown.display()))
+        };
+        let n = self.count;
+        if let Some(sig) = self.interrupts.caught() {
             return Err(WriteError::Interrupted(sig));
         }
-        if hooks.stall_after_files == Some(n) {
-            stall(root, interrupts);
-            continue_or_interrupted(interrupts)?;
+        if self.hooks.stall_after_files == Some(n) {
+            stall(root, self.interrupts);
+            continue_or_interrupted(self.interrupts)?;
         }
         // Emitted names are relative paths of plain components; anything else is a bug
         // that must not write outside the tree.
@@ -601,11 +639,11 @@ fn write_files(
         }
         let path = root.join(rel_path);
         if let Some(parent) = path.parent() {
-            if !dirs.iter().any(|d| d == parent) {
+            if !self.dirs.iter().any(|d| d == parent) {
                 fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
                 let mut at = parent;
-                while at != root && !dirs.iter().any(|d| d == at) {
-                    dirs.push(at.to_path_buf());
+                while at != root && !self.dirs.iter().any(|d| d == at) {
+                    self.dirs.push(at.to_path_buf());
                     at = match at.parent() {
                         Some(p) => p,
                         None => break,
@@ -618,22 +656,28 @@ fn write_files(
             .create_new(true)
             .open(&path)
             .map_err(|e| io(&path, e))?;
-        let content = match content {
-            Content::Text(text) => text.as_bytes(),
-            Content::Block(block) => {
-                debug_assert!(files.contains_key(&block.of), "{}", block.of);
-                buffer.clear();
-                block.write(files.get(&block.of).map_or("", String::as_str), &mut buffer);
-                buffer.as_slice()
-            }
-        };
-        f.write_all(content).map_err(|e| io(&path, e))?;
-        if sync.send((path, f)).is_err() || failing.load(std::sync::atomic::Ordering::Relaxed) {
-            // An fsync failed: the caller reports it.
-            return Ok(());
+        if self.hooks.fail_write_after_files == Some(n) {
+            let e = io::Error::other("write failed (KUMOC_TEST_FAIL_WRITE_AFTER_FILES)");
+            return Err(io(&path, e));
         }
+        f.write_all(content).map_err(|e| io(&path, e))?;
+        self.count += 1;
+        let failing = || self.failing.load(std::sync::atomic::Ordering::Relaxed);
+        if self.sync.send((path, f)).is_err() || failing() {
+            // An fsync failed: the caller of `write_tree` reports it.
+            return Err(WriteError::Io("an fsync failed".to_string()));
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// The files an emitter produces go straight into the tree.
+impl kumoc_compiler::emit::Sink for Tree<'_> {
+    type Error = WriteError;
+
+    fn file(&mut self, path: &str, content: &[u8]) -> Result<(), WriteError> {
+        self.write(path, content)
+    }
 }
 
 fn continue_or_interrupted(interrupts: &Interrupts) -> Result<(), WriteError> {

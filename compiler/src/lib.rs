@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod dns;
 pub mod emit;
 pub mod fix;
+mod front;
 pub mod grammars;
 pub mod graph;
 pub mod import;
@@ -33,6 +34,8 @@ pub mod stdlib;
 pub mod value;
 
 pub use diagnostic::Diagnostic;
+#[doc(hidden)]
+pub use front::{SPLIT_BYTES, Split, guess_cuts};
 pub use model::{Deployment, Environment};
 pub use severity::Severity;
 pub use source::{FileId, SourceFile, Sources};
@@ -163,9 +166,21 @@ pub fn analyze(files: &[(String, Vec<u8>)], options: &Options) -> Analysis {
 
 /// [`analyze`], keeping of the syntax trees what `trees` says.
 pub fn analyze_with(files: &[(String, Vec<u8>)], options: &Options, trees: Trees) -> Analysis {
+    analyze_split(files, options, trees, &Split::Auto)
+}
+
+/// [`analyze_with`], a large file read in ranges as `split` says (the tests cut files
+/// anywhere; see `front`). Without dropping the trees, files are read whole.
+#[doc(hidden)]
+pub fn analyze_split(
+    files: &[(String, Vec<u8>)],
+    options: &Options,
+    trees: Trees,
+    split: &Split,
+) -> Analysis {
     let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
     let (sources, pre) = decode_sources(files, &names);
-    front_end(sources, pre, options, trees)
+    front_end(sources, pre, options, trees, split)
 }
 
 /// Analyse `.kumo` files given as `(display name, bytes)`, with `paths`, one per file, from
@@ -176,7 +191,7 @@ pub fn analyze_with(files: &[(String, Vec<u8>)], options: &Options, trees: Trees
 /// analysed in the order of those names, never in the order given.
 pub fn analyze_paths(files: &[(String, Vec<u8>)], paths: &[String], options: &Options) -> Analysis {
     let (sources, pre) = decode_sources(files, paths);
-    front_end(sources, pre, options, Trees::Keep)
+    front_end(sources, pre, options, Trees::Keep, &Split::Auto)
 }
 
 /// [`analyze_paths`] taking the files' bytes: a file that is valid UTF-8 becomes its source
@@ -198,135 +213,22 @@ pub fn analyze_paths_owned(
             Err(e) => kumoc_lang::decode(e.as_bytes()),
         }
     });
-    front_end(sources, pre, options, trees)
+    front_end(sources, pre, options, trees, &Split::Auto)
 }
 
 /// Parse and check every source, keeping of the trees what `trees` says, then analyse.
-fn front_end(sources: Sources, pre: Vec<Diagnostic>, options: &Options, trees: Trees) -> Analysis {
-    match trees {
-        Trees::Keep => parse_and_analyze(sources, pre, options),
-        Trees::Drop => statement_by_statement(sources, pre, options, false),
-        Trees::DropWithPlaces => statement_by_statement(sources, pre, options, true),
-    }
-}
-
-/// A checked top-level statement that had findings, remembered by where it starts (its
-/// tree is dropped like any other; read again from there if it must be checked again)
-/// until the declared release is known (see [`statement_by_statement`]).
-struct Provisional {
-    file: FileId,
-    /// Where the statement starts (`kumoc_lang::Statements::at` reads it again).
-    start: u32,
-    /// Its findings, in the checks' findings.
-    findings: std::ops::Range<usize>,
-    release: Option<KumoVersion>,
-}
-
-/// The front end of [`Trees::Drop`]: each top-level statement is parsed
-/// (`kumoc_lang::Statements`), checked, outlined for the lints and indexed for the places
-/// (with `places`), and its tree dropped, before the next is parsed: the trees of a whole
-/// deployment never live together with the checked tree. The result is
-/// [`parse_and_analyze`]'s:
-///
-/// - the syntax errors and the checks' findings are collected apart and put together as
-///   `analyze_parsed` does (every syntax error first), each file's top-level duplicates
-///   after its statements (`check::top_level_duplicates`, as the session does);
-/// - the checks read the declared release, known only once every statement is read: each
-///   statement is checked with the release declared so far (the `deployment` block comes
-///   first in practice) and, when that was not the final one, a statement with findings is
-///   checked again (the release changes only findings: a statement without any is right),
-///   read again from where it starts, so no tree is kept for it meanwhile.
-fn statement_by_statement(
+fn front_end(
     sources: Sources,
     pre: Vec<Diagnostic>,
     options: &Options,
-    places: bool,
+    trees: Trees,
+    split: &Split,
 ) -> Analysis {
-    let mut timings = Timings::default();
-    let mut clock = std::time::Instant::now();
-    let env = options.env.map(Environment::name);
-    let mut syntax_errors: Vec<Diagnostic> = Vec::new();
-    let mut findings: Vec<Diagnostic> = Vec::new();
-    let mut checked = Checked::default();
-    let mut outline = lints::syntax::Outline::default();
-    let mut index = places.then(|| emit::PlacesBuilder::new(&sources));
-    let mut facts = check::ReleaseFacts::default();
-    let mut release: Option<KumoVersion> = None;
-    let mut provisional: Vec<Provisional> = Vec::new();
-    for (id, f) in sources.iter() {
-        let mut file = lints::syntax::FileOutline::new(&f.text);
-        // A vector per file, then moved into resolve's (sized once): pushing into resolve's
-        // vector directly measured 8 MiB more resident memory at 10,000 domains.
-        let mut blocks = Vec::new();
-        let mut stmts = kumoc_lang::Statements::new(&f.text);
-        while let Some((start, stmt)) = stmts.next_stmt() {
-            if !f.is_stdlib && facts.see(&stmt) {
-                release = facts.release(env);
-            }
-            file.add(start, &stmt, stmts.comments());
-            if let Some(index) = &mut index {
-                index.add(&stmt);
-            }
-            let before = findings.len();
-            blocks.extend(check::check_stmt(
-                id,
-                &f.text,
-                &stmt,
-                release.as_ref(),
-                &mut findings,
-            ));
-            if findings.len() > before {
-                provisional.push(Provisional {
-                    file: id,
-                    start,
-                    findings: before..findings.len(),
-                    release: release.clone(),
-                });
-            }
-        }
-        file.end(stmts.comments());
-        syntax_errors.extend(stmts.errors().iter().map(|e| syntax_diagnostic(id, e)));
-        if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {
-            syntax_errors.push(syntax_diagnostic(id, &e));
-        }
-        check::top_level_duplicates(&mut blocks, &mut findings);
-        checked.add(id, f.is_stdlib, blocks);
-        outline.push(file);
-        if let Some(index) = &mut index {
-            index.end_file();
-        }
+    match trees {
+        Trees::Keep => parse_and_analyze(sources, pre, options),
+        Trees::Drop => front::statement_by_statement(sources, pre, options, false, split),
+        Trees::DropWithPlaces => front::statement_by_statement(sources, pre, options, true, split),
     }
-    // The statements checked with another release than the one declared, checked again.
-    let release = facts.release(env);
-    for p in provisional.into_iter().rev() {
-        if p.release == release {
-            continue;
-        }
-        let Some(f) = sources.get(p.file) else {
-            continue;
-        };
-        // Read again from where it starts: the same statement (`Statements::at`).
-        let Some((_, stmt)) = kumoc_lang::Statements::at(&f.text, p.start).next_stmt() else {
-            continue;
-        };
-        let mut again = Vec::new();
-        let _ = check::check_stmt(p.file, &f.text, &stmt, release.as_ref(), &mut again);
-        findings.splice(p.findings, again);
-    }
-    let mut diagnostics = pre;
-    diagnostics.append(&mut syntax_errors);
-    diagnostics.append(&mut findings);
-    timings.lap("parse+check", &mut clock);
-    let mut analysis = finish(
-        sources,
-        lints::Syntax::Outline(&outline),
-        checked,
-        diagnostics,
-        options,
-        timings,
-    );
-    analysis.places = index.map(emit::PlacesBuilder::finish);
-    analysis
 }
 
 /// Parse every source, then analyse.
@@ -518,7 +420,7 @@ pub(crate) fn analyze_checked<B: resolve::Block>(
 }
 
 /// [`analyze_checked`], the lints reading `syntax` (the analysis holds no tree).
-fn finish<B: resolve::Block>(
+pub(crate) fn finish<B: resolve::Block>(
     sources: Sources,
     syntax: lints::Syntax<'_>,
     checked: Checked<B>,

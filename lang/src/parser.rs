@@ -113,14 +113,37 @@ impl<'t> Statements<'t> {
         &self.p.comments
     }
 
+    /// Where the next piece starts: where [`Statements::next_stmt`] reads on from. A
+    /// caller that reads a file in ranges compares it with where the next range starts.
+    pub fn pos(&self) -> u32 {
+        u32::try_from(self.p.pos).unwrap_or(u32::MAX)
+    }
+
     /// The syntax errors of the text read, sorted as [`Parse::errors`] (read every
     /// statement first to have all of them).
-    pub fn errors(mut self) -> Vec<SyntaxError> {
-        let mut errors = self.comment_errors;
-        errors.append(&mut comment_errors(&self.p.comments));
-        errors.append(&mut self.p.errors);
-        errors.sort_by_key(|e| (e.span.start, e.span.end));
-        errors
+    pub fn errors(self) -> Vec<SyntaxError> {
+        let mut errors = self.unsorted_errors();
+        Self::sort_errors(&mut errors.0, errors.1);
+        errors.0
+    }
+
+    /// The syntax errors of the text read, unsorted: the unterminated comments', then the
+    /// parser's, each in the order they were found. The errors of consecutive ranges of a
+    /// file read apart (each from where the last one stopped, see [`Statements::at`]), put
+    /// together by [`Statements::sort_errors`], are those of the file read whole
+    /// ([`Statements::errors`]).
+    pub fn unsorted_errors(self) -> (Vec<SyntaxError>, Vec<SyntaxError>) {
+        let mut comments = self.comment_errors;
+        comments.append(&mut comment_errors(&self.p.comments));
+        (comments, self.p.errors)
+    }
+
+    /// `comments` (every range's comment errors, in order) followed by `errors` (every
+    /// range's parser errors, in order), sorted as [`Parse::errors`] (stably: equal spans
+    /// keep that order).
+    pub fn sort_errors(comments: &mut Vec<SyntaxError>, mut errors: Vec<SyntaxError>) {
+        comments.append(&mut errors);
+        comments.sort_by_key(|e| (e.span.start, e.span.end));
     }
 }
 

@@ -15,7 +15,8 @@ fn kumoc(cwd: &Path) -> Command {
     c.current_dir(cwd)
         .env("NO_COLOR", "1")
         .env_remove("KUMOC_TEST_STALL_AFTER_FILES")
-        .env_remove("KUMOC_TEST_FAIL_FSYNC");
+        .env_remove("KUMOC_TEST_FAIL_FSYNC")
+        .env_remove("KUMOC_TEST_FAIL_WRITE_AFTER_FILES");
     c
 }
 
@@ -475,6 +476,91 @@ fn a_failing_fsync_is_an_error_not_a_hang() {
     );
     assert!(tree(&out) == before, "the output changed");
     assert!(debris(&dir).is_empty(), "{:?}", debris(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The output is written as it is emitted (the data shards and their ConfigMaps one by one,
+/// before the policy that names them is written): a write that fails in the middle of it
+/// (`KUMOC_TEST_FAIL_WRITE_AFTER_FILES`, as a disk that fills up then), or a signal there,
+/// leaves the previous output as it was and nothing beside it.
+#[test]
+fn a_failure_in_the_middle_of_a_streamed_write_leaves_the_output_as_it_was() {
+    let dir = scratch("midstream");
+    let deploy = dir.join("deploy");
+    std::fs::create_dir_all(&deploy).unwrap();
+    std::fs::write(deploy.join("bench.kumo"), crate::scale::generated(3000)).unwrap();
+    let out = previous_output(&dir);
+    let before = tree(&out);
+    let shards = before.keys().filter(|k| k.contains("-of-")).count();
+    assert!(
+        shards >= 8,
+        "only {shards} shard files: no middle to fail in"
+    );
+    // The next builds would write another output.
+    std::fs::write(deploy.join("bench.kumo"), crate::scale::generated(3100)).unwrap();
+    // Stalled after 5 files: the new tree holds shards, and not yet the policy.
+    let mut child = kumoc(&dir)
+        .args(["build", "deploy", "-o", "out"])
+        .env("KUMOC_TEST_STALL_AFTER_FILES", "5")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // After the deployment's warnings.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("test hook: stalled") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{said}");
+        said.push_str(&line);
+    }
+    let new = debris(&dir);
+    assert_eq!(new.len(), 1, "{new:?}");
+    let partial = tree(&dir.join(&new[0]));
+    let files: Vec<&String> = partial
+        .iter()
+        .filter(|(_, e)| matches!(e, Entry::File(_)))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(files.len(), 5, "{files:?}");
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("policy/") && f.contains("-of-")),
+        "{files:?}"
+    );
+    assert!(
+        files.iter().any(|f| f.starts_with("k8s/configmap-policy-")),
+        "{files:?}"
+    );
+    assert!(!partial.contains_key("policy/init.lua"), "{files:?}");
+    signal(&child, "TERM");
+    assert_eq!(child.wait().unwrap().signal(), Some(15));
+    assert!(
+        tree(&out) == before,
+        "SIGTERM in the middle changed the output"
+    );
+    assert!(debris(&dir).is_empty(), "{:?}", debris(&dir));
+    // The sixth file's write fails: an error, and the output as it was.
+    let o = kumoc(&dir)
+        .args(["build", "deploy", "-o", "out"])
+        .env("KUMOC_TEST_FAIL_WRITE_AFTER_FILES", "5")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("write failed")
+            && stderr.contains("-of-")
+            && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    assert!(tree(&out) == before, "a failed write changed the output");
+    assert!(debris(&dir).is_empty(), "{:?}", debris(&dir));
+    // And without the hook, the build goes through.
+    let o = build(&dir, &["deploy", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(tree(&out) != before);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -6,7 +6,9 @@
 //! errors, a release declared late, suppressions, duplicates, errors the lints must
 //! drop their findings for).
 
-use kumoc_compiler::{Analysis, Environment, Options, Trees, analyze_with, emit};
+use kumoc_compiler::{
+    Analysis, Environment, Options, Split, Trees, analyze_split, analyze_with, emit, guess_cuts,
+};
 
 use crate::property::Rng;
 use crate::support::{fixture_files, fixtures, root};
@@ -204,4 +206,260 @@ fn a_release_declared_late_is_the_one_the_checks_read() {
             same(&files, &options, &format!("{files:?} ({env:?})"));
         }
     }
+}
+
+/// A large file is read in ranges on threads (`kumoc_compiler::Split`), cut where a
+/// top-level statement probably starts, and each cut is checked by the reader of the text
+/// before it. Cut anywhere (every line start, every statement start, random offsets, a
+/// few cuts at once), the result is the file read whole: the same diagnostics (with their
+/// fixes), model and places.
+fn same_in_ranges(files: &[(String, Vec<u8>)], cuts: &[Vec<u32>], what: &str) {
+    let options = Options::default();
+    let whole = analyze_split(files, &options, Trees::DropWithPlaces, &Split::Never);
+    let places = |a: &Analysis| a.places.as_ref().map(emit::Places::every_place);
+    let model = |a: &Analysis| format!("{:?}", a.model);
+    let (want_places, want_model) = (places(&whole), model(&whole));
+    for at in cuts {
+        let got = analyze_split(
+            files,
+            &options,
+            Trees::DropWithPlaces,
+            &Split::At(at.clone()),
+        );
+        assert!(
+            got.diagnostics == whole.diagnostics,
+            "diagnostics differ, cut at {at:?}: {what}\n{:#?}\nwhole:\n{:#?}",
+            got.diagnostics,
+            whole.diagnostics
+        );
+        assert!(
+            model(&got) == want_model,
+            "model differs, cut at {at:?}: {what}"
+        );
+        assert!(
+            places(&got) == want_places,
+            "places differ, cut at {at:?}: {what}"
+        );
+    }
+}
+
+/// Where to cut `text`: every line start and every top-level statement start, `random`
+/// random offsets, the guessed cuts, and a few sets of two and three random ones.
+fn cuts_of(text: &str, rng: &mut Rng, random: usize) -> Vec<Vec<u32>> {
+    let mut one: Vec<u32> = vec![];
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' {
+            one.push(i as u32 + 1);
+        }
+    }
+    let shared: std::sync::Arc<str> = std::sync::Arc::from(text);
+    let mut stmts = kumoc_lang::Statements::new(&shared);
+    while let Some((start, _)) = stmts.next_stmt() {
+        one.push(start);
+        one.push(stmts.pos());
+    }
+    for _ in 0..random {
+        one.push(rng.below(text.len() + 1) as u32);
+    }
+    one.sort_unstable();
+    one.dedup();
+    let mut cuts: Vec<Vec<u32>> = one.into_iter().map(|c| vec![c]).collect();
+    for ranges in 2..5 {
+        cuts.push(guess_cuts(text, ranges));
+    }
+    for n in [2, 2, 3, 3] {
+        cuts.push((0..n).map(|_| rng.below(text.len() + 1) as u32).collect());
+    }
+    cuts
+}
+
+/// Inputs whose middle holds what a cut must not be fooled by: a comment over the
+/// guessed cut, a block left open before it, a string left open, the release declared
+/// after it (in the `deployment` block and in an `env` overlay), a duplicate of a block of
+/// the first half, suppressions on both sides, a top-level attribute, junk.
+fn tricky_inputs() -> Vec<(String, String)> {
+    let base = crate::scale::generated(4);
+    let mid = guess_cuts(&base, 2)[0] as usize;
+    let (head, tail) = base.split_at(mid);
+    let deployment_first = base.find("\n}\n").unwrap() + 3;
+    // The `deployment` block moved to the end, declaring a release that lacks
+    // `enable_pipelining` (the fix of a misspelling depends on it).
+    let late = |extra: &str| {
+        format!(
+            "{}{tail}{extra}{}",
+            &head[deployment_first..],
+            head[..deployment_first].replace("2025.03.19-1d3f1f67", "2023.08.22-4d895015")
+        )
+    };
+    let misspelt = "\nshaping \"x.example\" {\n  enable_pipelinin = true\n}\n";
+    vec![
+        ("as generated".into(), base.clone()),
+        (
+            "a comment over the cut".into(),
+            format!("{head}/* a comment\n{tail}\n*/\n"),
+        ),
+        (
+            "a comment opened before the cut".into(),
+            format!("{head}\n// kumoc-allow(KUMO-SHP008): a test\n/*\n{tail}"),
+        ),
+        (
+            "a block left open".into(),
+            format!(
+                "{}queue \"x\" {{\n{mid_line}{tail}",
+                head,
+                mid_line = "  max_age = 1h\n"
+            ),
+        ),
+        (
+            "a string left open".into(),
+            format!("{head}\nqueue \"x\" {{ max_age = \"1h\n}}\n{tail}"),
+        ),
+        ("junk at the cut".into(), format!("{head} }} }}\n{tail}")),
+        (
+            "an attribute at the top".into(),
+            format!("{head}\nmax_age = 1h\n{tail}"),
+        ),
+        ("the release declared late".into(), late("")),
+        (
+            "the release declared late, with an overlay".into(),
+            late("env staging {\n  deployment {\n    kumomta = \"2023.08.22-4d895015\"\n  }\n}\n"),
+        ),
+        (
+            "findings on both sides, the release late".into(),
+            format!("{misspelt}{}", late(misspelt)).replacen("max_age", "max_agee", 1),
+        ),
+        (
+            "a duplicate across the cut".into(),
+            format!("{head}\nqueue \"d0.example.com\" {{\n  max_age = 1h\n}}\n{tail}"),
+        ),
+        (
+            "repeated top-level blocks across the cut".into(),
+            format!(
+                "cluster {{}}\nenv staging {{}}\n{head}\ncluster {{}}\nenv staging {{}}\n{tail}cluster {{}}\n"
+            ),
+        ),
+        (
+            "suppressions on both sides".into(),
+            format!(
+                "// kumoc-allow(KUMO-OPS005): metrics\n{head}\n// kumoc-allow(KUMO-SHP008): a test\n{tail}\n// kumoc-allow(KUMO-TLS001)\n"
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn a_file_read_in_ranges_is_read_as_one_wherever_it_is_cut() {
+    let mut rng = Rng::new(0x5_0117);
+    for (what, text) in tricky_inputs() {
+        let files = vec![("bench.kumo".to_string(), text.clone().into_bytes())];
+        let cuts = cuts_of(&text, &mut rng, 16);
+        same_in_ranges(&files, &cuts, &format!("{what}:\n{text}"));
+    }
+}
+
+#[test]
+fn a_file_read_in_ranges_is_read_as_one_after_random_edits() {
+    let mut rng = Rng::new(0xc0_7c07);
+    let inputs = tricky_inputs();
+    for step in 0..24 {
+        let (what, text) = &inputs[step % inputs.len()];
+        let mut text = text.clone();
+        for _ in 0..=step % 3 {
+            text = edit(&mut rng, &text);
+        }
+        let files = vec![("bench.kumo".to_string(), text.clone().into_bytes())];
+        // Every line start is too many for every edit: random offsets and the guesses.
+        let mut cuts: Vec<Vec<u32>> = (0..24)
+            .map(|_| vec![rng.below(text.len() + 1) as u32])
+            .collect();
+        cuts.extend((2..4).map(|n| guess_cuts(&text, n)));
+        same_in_ranges(&files, &cuts, &format!("{what}, edited:\n{text}"));
+    }
+}
+
+/// The check of each cut is what makes the ranges right: joined unchecked, the ranges of
+/// the inputs above, cut where no statement starts, are not the file read whole (so the
+/// tests above would fail without it).
+#[test]
+fn a_cut_where_no_statement_starts_is_not_joined() {
+    let mut differ = 0;
+    let mut cuts_tried = 0;
+    for (what, text) in tricky_inputs() {
+        let files = vec![("bench.kumo".to_string(), text.clone().into_bytes())];
+        let options = Options::default();
+        let whole = analyze_split(&files, &options, Trees::DropWithPlaces, &Split::Never);
+        let shared: std::sync::Arc<str> = std::sync::Arc::from(text.as_str());
+        let mut stmts = kumoc_lang::Statements::new(&shared);
+        let mut starts = vec![];
+        while stmts.next_stmt().is_some() {
+            starts.push(stmts.pos());
+        }
+        // The middle of each line that is no statement start.
+        let mut at = vec![];
+        let mut line = 0;
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                let mid = ((line + i) / 2) as u32;
+                if !starts.contains(&mid) && text.is_char_boundary(mid as usize) {
+                    at.push(mid);
+                }
+                line = i + 1;
+            }
+        }
+        for c in at.iter().step_by(7) {
+            cuts_tried += 1;
+            let split = Split::At(vec![*c]);
+            let checked = analyze_split(&files, &options, Trees::DropWithPlaces, &split);
+            assert!(
+                checked.diagnostics == whole.diagnostics,
+                "{what}: cut at {c}"
+            );
+            let split = Split::Unchecked(vec![*c]);
+            let unchecked = analyze_split(&files, &options, Trees::DropWithPlaces, &split);
+            if unchecked.diagnostics != whole.diagnostics {
+                differ += 1;
+            }
+        }
+    }
+    assert!(
+        differ * 2 > cuts_tried,
+        "unchecked cuts changed only {differ} of {cuts_tried} results"
+    );
+}
+
+/// A file of at least `SPLIT_BYTES` is cut where a statement starts (the guess lands), and
+/// read in ranges gives what the file read whole gives, output included.
+#[test]
+fn a_large_file_is_cut_where_a_statement_starts() {
+    let text = crate::scale::generated(800);
+    assert!(text.len() >= kumoc_compiler::SPLIT_BYTES, "{}", text.len());
+    let shared: std::sync::Arc<str> = std::sync::Arc::from(text.as_str());
+    let mut stmts = kumoc_lang::Statements::new(&shared);
+    let mut starts = vec![];
+    while stmts.next_stmt().is_some() {
+        starts.push(stmts.pos());
+    }
+    for ranges in 2..=8 {
+        let cuts = guess_cuts(&text, ranges);
+        assert_eq!(cuts.len(), ranges - 1, "{ranges}");
+        for c in &cuts {
+            assert!(starts.contains(c), "cut {c} of {ranges} ranges");
+        }
+    }
+    let files = vec![("bench.kumo".to_string(), text.into_bytes())];
+    same(&files, &Options::default(), "800 generated domains");
+    let whole = analyze_split(
+        &files,
+        &Options::default(),
+        Trees::DropWithPlaces,
+        &Split::Never,
+    );
+    let cut = analyze_split(
+        &files,
+        &Options::default(),
+        Trees::DropWithPlaces,
+        &Split::Auto,
+    );
+    let out = |a: &Analysis| a.emit().expect("no errors").files;
+    assert!(out(&cut) == out(&whole));
 }

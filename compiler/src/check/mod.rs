@@ -189,7 +189,7 @@ pub fn declared_release<'a>(
 /// files' statements in order), for a caller that does not keep the syntax trees: the
 /// first `environment` and the first readable `kumomta` of a `deployment` block, and the
 /// `kumomta` of each `env NAME { deployment { ... } }`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ReleaseFacts {
     environment: Option<String>,
     base: Option<KumoVersion>,
@@ -241,6 +241,18 @@ impl ReleaseFacts {
             },
             _ => false,
         }
+    }
+
+    /// Add what `later` read of the statements after those `self` read: the facts of
+    /// both runs of statements read in order, as if one had read them all.
+    pub fn append(&mut self, later: ReleaseFacts) {
+        if self.environment.is_none() {
+            self.environment = later.environment;
+        }
+        if self.base.is_none() {
+            self.base = later.base;
+        }
+        self.overlays.extend(later.overlays);
     }
 
     /// The release declared for environment `env` (`None`: the deployment's own).

@@ -1,4 +1,5 @@
-//! Emitters: the checked deployment model in, files out (as data; the CLI writes them).
+//! Emitters: the checked deployment model in, files out (as data; the CLI writes them, each
+//! as it is produced: [`Sink`], [`emit_into`]).
 //!
 //! The emitters read the deployment model and, for the comments, the [`Places`] index of
 //! the sources, nothing else of the analysis. Whether there is anything to emit is the
@@ -32,11 +33,6 @@ pub use provenance::{Places, PlacesBuilder, Provenance};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Output {
     pub files: BTreeMap<String, String>,
-    /// Files whose text is another file's, indented between two texts (the ConfigMap of a
-    /// data shard: its literal block), by path; written from that file's text when they are
-    /// written ([`LiteralBlock::write`]), so the megabytes of shards are not held twice. Only
-    /// [`emit_for_writing`] leaves files here; [`emit`] writes them out into `files`.
-    pub blocks: BTreeMap<String, LiteralBlock>,
 }
 
 impl Output {
@@ -47,57 +43,46 @@ impl Output {
         self.files.get(path).map(String::as_str)
     }
 
-    /// The number of files, written out or not.
+    /// The number of files.
     pub fn len(&self) -> usize {
-        self.files.len() + self.blocks.len()
+        self.files.len()
     }
 
     /// Whether there is no file.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
-    /// Every file written out into `files` (the [`LiteralBlock`]s too).
-    pub fn into_files(mut self) -> BTreeMap<String, String> {
-        for (path, block) in std::mem::take(&mut self.blocks) {
-            // A block holds a file written out, and is not one itself (`emit_inner`).
-            debug_assert!(self.files.contains_key(&block.of), "{path}: {}", block.of);
-            debug_assert!(!self.files.contains_key(&path), "{path}");
-            let mut bytes = Vec::new();
-            block.write(self.get(&block.of).unwrap_or(""), &mut bytes);
-            // A block holds whole `str`s and ASCII: always UTF-8.
-            let text = String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            self.files.insert(path, text);
-        }
-        self.files
+/// Where emitted files go, one at a time, as each is produced ([`emit_into`]): a sink that
+/// writes each out and forgets it (`kumoc build`) never holds the whole output, of which the
+/// data shards and their ConfigMaps are nearly all (24 MB at 10,000 domains).
+pub trait Sink {
+    /// Why a file could not be taken: the emitter stops at the first.
+    type Error;
+
+    /// The file at `path` (relative to the output directory) holds `content` (UTF-8).
+    fn file(&mut self, path: &str, content: &[u8]) -> Result<(), Self::Error>;
+
+    /// [`Self::file`], for a text the sink may keep without a copy.
+    fn text(&mut self, path: String, content: String) -> Result<(), Self::Error> {
+        self.file(&path, content.as_bytes())
     }
 }
 
-/// A file that is `prefix`, the file `of` as the lines of a YAML literal block (each
-/// indented by four unless it is empty), and `suffix`: a data shard's ConfigMap (see
-/// `k8s::policy::config_map`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiteralBlock {
-    pub of: String,
-    prefix: String,
-    suffix: String,
-}
+/// Collects every file.
+impl Sink for Output {
+    type Error = std::convert::Infallible;
 
-impl LiteralBlock {
-    pub(crate) fn new(of: String, prefix: String, suffix: String) -> Self {
-        Self { of, prefix, suffix }
+    fn file(&mut self, path: &str, content: &[u8]) -> Result<(), Self::Error> {
+        let text = String::from_utf8_lossy(content).into_owned();
+        self.files.insert(path.to_string(), text);
+        Ok(())
     }
 
-    /// The file's text, given the text of the file it holds, appended to `out` (sized
-    /// once, about: the newlines are not counted for it, a pass over the text that cost
-    /// 4.8 M instructions at 10,000 domains; a line's indentation is taken as an eighth of
-    /// it, and shorter lines on average grow `out` once).
-    pub fn write(&self, of: &str, out: &mut Vec<u8>) {
-        out.reserve(self.prefix.len() + of.len() + of.len() / 8 + self.suffix.len());
-        out.extend_from_slice(self.prefix.as_bytes());
-        k8s::policy::push_indented(out, of);
-        out.extend_from_slice(self.suffix.as_bytes());
+    fn text(&mut self, path: String, content: String) -> Result<(), Self::Error> {
+        self.files.insert(path, content);
+        Ok(())
     }
 }
 
@@ -109,18 +94,18 @@ impl LiteralBlock {
 /// analysis has no error ([`crate::Analysis::checked_model`]); anything an emitter cannot
 /// express is a checker error first.
 pub fn emit(model: &Deployment, places: &Places) -> Output {
-    let files = emit_inner(model, places, true, false).into_files();
-    Output {
-        files,
-        ..Output::default()
-    }
+    collect(model, places, true)
 }
 
-/// [`emit`], with the data shards' ConfigMaps left as [`LiteralBlock`]s of the shards (in
-/// [`Output::blocks`]): for a caller that writes each file out as it writes it (`kumoc
-/// build`), so they are never all in memory (half the output of a large deployment).
-pub fn emit_for_writing(model: &Deployment, places: &Places) -> Output {
-    emit_inner(model, places, true, true)
+/// [`emit`], each file handed to `sink` as soon as it is produced (the data shards and their
+/// ConfigMaps one at a time, as each shard is cut; see [`Sink`]), in no particular order;
+/// returns the number of files. Stops at the sink's first error.
+pub fn emit_into<S: Sink>(
+    model: &Deployment,
+    places: &Places,
+    sink: &mut S,
+) -> Result<usize, S::Error> {
+    emit_inner(model, places, true, sink)
 }
 
 /// The output in canonical form: the same files with no comments in the policy files. The
@@ -128,18 +113,40 @@ pub fn emit_for_writing(model: &Deployment, places: &Places) -> Output {
 /// that only touches comments never rolls the pods; tests check that KumoMTA's consumers
 /// read it exactly as they read [`emit`]'s.
 pub fn emit_canonical(model: &Deployment, places: &Places) -> Output {
-    let files = emit_inner(model, places, false, false).into_files();
-    Output {
-        files,
-        ..Output::default()
+    collect(model, places, false)
+}
+
+/// Every file, collected.
+fn collect(model: &Deployment, places: &Places, comments: bool) -> Output {
+    let mut out = Output::default();
+    match emit_inner(model, places, comments, &mut out) {
+        Ok(_) => out,
+        Err(never) => match never {},
     }
 }
 
-/// The output; `blocks`: whether the shards' ConfigMaps are left as [`LiteralBlock`]s.
-fn emit_inner(model: &Deployment, places: &Places, comments: bool, blocks: bool) -> Output {
+/// The output, into `sink`; `comments`: whether the policy files have their comments.
+fn emit_inner<S: Sink>(
+    model: &Deployment,
+    places: &Places,
+    comments: bool,
+    sink: &mut S,
+) -> Result<usize, S::Error> {
     let prov = Provenance::new(places, comments);
     let mut out = Output::default();
-    let (digests, shards) = kumomta::emit(model, &prov, &mut out);
+    // Each data shard and its ConfigMap (the same text, indented) go to the sink as the
+    // shard is cut, the ConfigMap written into one buffer for all (about 150 KB a shard).
+    let maps = k8s::ShardMaps::new(model);
+    let mut buffer = Vec::new();
+    let mut count = 0;
+    let (digests, shards) = kumomta::emit(model, &prov, &mut out, &mut |path, text| {
+        sink.file(path, text.as_bytes())?;
+        let map = maps.write(path, text, &mut buffer);
+        sink.file(&map, &buffer)?;
+        count += 2;
+        Ok(())
+    })?;
+    drop((maps, buffer));
     let policy = out
         .files
         .iter()
@@ -163,12 +170,14 @@ fn emit_inner(model: &Deployment, places: &Places, comments: bool, blocks: bool)
         digests,
         shards,
         queue_stuck_from,
-        blocks,
     };
     k8s::emit(model, &inputs, &mut manifests);
-    out.files.extend(manifests.files);
-    out.blocks.extend(manifests.blocks);
-    out
+    drop(inputs);
+    for (path, text) in out.files.into_iter().chain(manifests.files) {
+        sink.text(path, text)?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// The Secret manifests for `kumoc build --secrets`, from contents the caller read from the
@@ -239,9 +248,42 @@ pub fn secret_files(
 
 #[cfg(test)]
 mod tests {
-    /// The shards' ConfigMaps left as blocks write out exactly what [`super::emit`] writes.
+    use super::Sink;
+
+    /// The files, in the order a sink gets them.
+    #[derive(Default)]
+    struct Ordered(Vec<(String, String)>);
+
+    impl Sink for Ordered {
+        type Error = String;
+        fn file(&mut self, path: &str, content: &[u8]) -> Result<(), String> {
+            let text = String::from_utf8(content.to_vec()).map_err(|e| e.to_string())?;
+            self.0.push((path.to_string(), text));
+            Ok(())
+        }
+    }
+
+    /// A sink that stops the emitter after `0` files.
+    struct Failing(usize);
+
+    impl Sink for Failing {
+        type Error = usize;
+        fn file(&mut self, _: &str, _: &[u8]) -> Result<(), usize> {
+            match self.0.checked_sub(1) {
+                Some(n) => {
+                    self.0 = n;
+                    Ok(())
+                }
+                None => Err(self.0),
+            }
+        }
+    }
+
+    /// Streamed into a sink, the output is [`super::emit`]'s, each file once, the shards
+    /// and their ConfigMaps first, each ConfigMap right after its shard; a sink's error
+    /// stops the emitter there.
     #[test]
-    fn blocks_write_out_what_emit_writes() {
+    fn a_sink_gets_each_file_once_as_it_is_produced() {
         let mut text = String::from(
             "deployment \"g\" {\n  namespace = \"mail\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nsecret \"k\" {}\npool main {\n  source s {\n    ehlo_domain = \"mta.example.com\"\n  }\n}\n",
         );
@@ -256,13 +298,31 @@ mod tests {
             panic!("{:?}", analysis.diagnostics.first());
         };
         let places = analysis.places();
-        let lazy = super::emit_for_writing(model, &places);
-        assert!(!lazy.blocks.is_empty());
-        let count = lazy.len();
-        let written = lazy.into_files();
-        assert_eq!(written.len(), count);
+        let mut sink = Ordered::default();
+        let count = super::emit_into(model, &places, &mut sink).unwrap();
         let whole = super::emit(model, &places);
-        assert!(whole.blocks.is_empty());
-        assert_eq!(written, whole.files);
+        assert_eq!(count, sink.0.len());
+        let streamed: std::collections::BTreeMap<String, String> = sink.0.iter().cloned().collect();
+        assert_eq!(streamed.len(), count, "a file twice");
+        assert_eq!(streamed, whole.files);
+        let shards: Vec<&str> = sink
+            .0
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .take_while(|p| p.contains("-of-"))
+            .collect();
+        assert!(shards.len() >= 4, "{shards:?}");
+        for pair in shards.chunks(2) {
+            assert!(pair[0].starts_with("policy/"), "{pair:?}");
+            assert!(pair[1].starts_with("k8s/configmap-policy-"), "{pair:?}");
+        }
+        assert!(
+            !sink.0[shards.len()..]
+                .iter()
+                .any(|(p, _)| p.contains("-of-"))
+        );
+        for stop in [0, 1, 3] {
+            assert_eq!(super::emit_into(model, &places, &mut Failing(stop)), Err(0));
+        }
     }
 }

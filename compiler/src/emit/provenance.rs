@@ -196,6 +196,22 @@ impl Places {
         }
     }
 
+    /// Every statement's span and place, file by file (for the tests, which compare
+    /// indexes built in different ways).
+    #[doc(hidden)]
+    pub fn every_place(&self) -> Vec<(u32, u32, String)> {
+        let mut out = Vec::new();
+        for (file, nodes) in (0u32..).zip(&self.files) {
+            for (i, n) in (0u32..).zip(nodes) {
+                let mut place = String::new();
+                let extra = self.write_path(file, i, &mut place);
+                let _ = write!(place, " ({extra})");
+                out.push((n.start, n.end, place));
+            }
+        }
+        out
+    }
+
     /// The innermost statement at `loc` (an index into its file's nodes), `NONE` when no
     /// statement holds it.
     fn find(&self, loc: Loc, hint: &Cell<(u32, usize)>) -> u32 {
@@ -321,13 +337,41 @@ impl std::fmt::Debug for Places {
 /// [`Places`] indexed a top-level statement at a time, for a caller that frees each
 /// statement's syntax tree once it is read (`kumoc build`'s front end): the same index as
 /// [`Places::new`] of the whole trees (`tests/it/pipeline.rs` compares the output).
+///
+/// A large file may be read in ranges on several threads: [`PlacesBuilder::part`] indexes a
+/// later range of the current file apart, and [`PlacesBuilder::append`] adds it, in order,
+/// as if its statements had been added here (the ordinals of the repeated top-level
+/// statements counted on across the ranges).
 pub struct PlacesBuilder {
     places: Places,
     /// The current file's nodes.
     nodes: Vec<Node>,
     /// How many top-level statements of the current file so far were each sibling kind,
     /// by the names of the tree (shared with the file's text).
-    top: FxHashMap<(bool, kumoc_lang::ast::Name, Option<kumoc_lang::ast::Name>), u32>,
+    top: FxHashMap<TopKey, Top>,
+    /// For a part: its top-level statements' nodes, chained by kind (see [`Top`]).
+    chain: Option<Chain>,
+}
+
+/// What makes top-level siblings the same for their ordinal (see [`Sibling`]).
+type TopKey = (bool, kumoc_lang::ast::Name, Option<kumoc_lang::ast::Name>);
+
+/// The top-level statements of one sibling kind: how many, and (in a part) the first and
+/// the last of them, as positions in its [`Chain`].
+#[derive(Clone, Copy)]
+struct Top {
+    count: u32,
+    first: u32,
+    last: u32,
+}
+
+/// A part's top-level statements, by position among them: the index of each one's node,
+/// and the position of the next one of its kind (`NONE`: the last), so the ordinals of a
+/// kind that the ranges before also had are counted on when the part is appended.
+#[derive(Default)]
+struct Chain {
+    node: Vec<u32>,
+    next: Vec<u32>,
 }
 
 impl PlacesBuilder {
@@ -341,6 +385,19 @@ impl PlacesBuilder {
             places,
             nodes: Vec::new(),
             top: FxHashMap::default(),
+            chain: None,
+        }
+    }
+
+    /// A builder for a later range of the current file's top-level statements, to be
+    /// [`PlacesBuilder::append`]ed to this one (or to one that the ranges between were
+    /// appended to) once the statements before it are added.
+    pub fn part(&self) -> Self {
+        PlacesBuilder {
+            places: Places::default(),
+            nodes: Vec::new(),
+            top: FxHashMap::default(),
+            chain: Some(Chain::default()),
         }
     }
 
@@ -355,10 +412,87 @@ impl PlacesBuilder {
             Stmt::Attr(a) => (false, a.key.name.clone(), None),
             Stmt::Error(_) => return,
         };
-        let c = self.top.entry(key).or_insert(0);
-        *c += 1;
-        let count = *c;
+        let t = self.top.entry(key).or_insert(Top {
+            count: 0,
+            first: NONE,
+            last: NONE,
+        });
+        t.count += 1;
+        let count = t.count;
+        if let Some(chain) = &mut self.chain {
+            let at = u32::try_from(chain.node.len()).unwrap_or(NONE);
+            chain
+                .node
+                .push(u32::try_from(self.nodes.len()).unwrap_or(NONE));
+            chain.next.push(NONE);
+            match chain.next.get_mut(t.last as usize) {
+                Some(next) => *next = at,
+                None => t.first = at,
+            }
+            t.last = at;
+        }
         self.places.node(stmt, count, NONE, &mut self.nodes);
+    }
+
+    /// Add `part`'s statements (a [`PlacesBuilder::part`] of the range that follows the
+    /// statements added so far): the same index as adding them here. `more`: whether more
+    /// statements of the file follow (their ordinals count `part`'s).
+    pub fn append(&mut self, part: PlacesBuilder, more: bool) {
+        let seg_base = u32::try_from(self.places.segs.len()).unwrap_or(NONE);
+        let node_base = u32::try_from(self.nodes.len()).unwrap_or(NONE);
+        self.places.segs.push_str(&part.places.segs);
+        self.nodes.extend(part.nodes.into_iter().map(|mut n| {
+            n.seg = (n.seg.0 + seg_base, n.seg.1 + seg_base);
+            if n.parent != NONE {
+                n.parent += node_base;
+            }
+            n
+        }));
+        let chain = part.chain.unwrap_or_default();
+        // Each kind is counted on alone: the order they are visited in changes nothing.
+        #[allow(clippy::iter_over_hash_type)]
+        for (key, t) in part.top {
+            match self.top.get_mut(&key) {
+                // A kind the ranges before had too: its ordinals in `part` count on.
+                Some(before) => {
+                    let counted = before.count;
+                    before.count += t.count;
+                    let mut at = t.first;
+                    let mut k = 1;
+                    while let (Some(&node), Some(&next)) =
+                        (chain.node.get(at as usize), chain.next.get(at as usize))
+                    {
+                        self.renumber(node + node_base, k, counted + k);
+                        at = next;
+                        k += 1;
+                    }
+                }
+                None if more => {
+                    self.top.insert(key, t);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// The node `i`, the `was`th of its kind, is the `now`th: its segment's ordinal (none
+    /// for the first) rewritten, at the end of the segments.
+    fn renumber(&mut self, i: u32, was: u32, now: u32) {
+        let Some(n) = self.nodes.get_mut(i as usize) else {
+            return;
+        };
+        let segs = &mut self.places.segs;
+        let ordinal = if was > 1 { format!("[{was}]").len() } else { 0 };
+        let base = segs
+            .get(n.seg.0 as usize..(n.seg.1 as usize).saturating_sub(ordinal))
+            .unwrap_or("")
+            .to_string();
+        let start = u32::try_from(segs.len()).unwrap_or(NONE);
+        segs.push_str(&base);
+        if now > 1 {
+            let _ = write!(segs, "[{now}]");
+        }
+        n.seg = (start, u32::try_from(segs.len()).unwrap_or(NONE));
     }
 
     /// The current file's statements are all added: on to the next file.

@@ -85,9 +85,31 @@ impl FileOutline {
         self.comments(comments);
     }
 
-    /// The comments read after the last statement.
+    /// The comments read after the last statement, and no more statements.
     pub fn end(&mut self, comments: &[Comment]) {
+        self.trailing(comments);
+        self.shrink();
+    }
+
+    /// The comments read after the last statement (by a run of statements that reached
+    /// the end of the file).
+    pub fn trailing(&mut self, comments: &[Comment]) {
         self.comments(comments);
+    }
+
+    /// Add the outline of the statements after this one's (of the same file, read apart
+    /// from where this one's stopped): as if one outline had read them all.
+    pub fn append(&mut self, mut later: FileOutline) {
+        self.starts.append(&mut later.starts);
+        self.keywords.append(&mut later.keywords);
+        self.allows.append(&mut later.allows);
+        if let (Some(s), Some(l)) = (&mut self.stmts, &mut later.stmts) {
+            s.append(l);
+        }
+    }
+
+    /// No spare room: the outline lives through the analysis.
+    pub fn shrink(&mut self) {
         self.starts.shrink_to_fit();
         self.keywords.shrink_to_fit();
         if let Some(s) = &mut self.stmts {

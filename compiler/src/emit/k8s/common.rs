@@ -84,7 +84,13 @@ fn version_label(v: &str) -> String {
 }
 
 pub(super) fn meta(cx: &Ctx<'_>, name: &str, component: &str) -> Value {
-    json!({ "name": name, "namespace": cx.d.namespace.value, "labels": labels(cx.d, component) })
+    meta_of(cx.d, name, component)
+}
+
+/// [`meta`], for an object of `d` written before the build's [`Ctx`] is (a data shard's
+/// ConfigMap, written as the shard is cut).
+pub(super) fn meta_of(d: &Deployment, name: &str, component: &str) -> Value {
+    json!({ "name": name, "namespace": d.namespace.value, "labels": labels(d, component) })
 }
 
 /// The container's resources. `default_requests` (CPU millicores, memory bytes) fill a request

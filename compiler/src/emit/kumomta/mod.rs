@@ -21,34 +21,44 @@ use shard::Shards;
 pub use text::Digest;
 use text::Text;
 
-/// Write the policy files into `out`; returns the digest of each Lua policy's canonical form
-/// (without comments, see [`text`]), by path, for the pod-template checksums (the data files
-/// get none: nothing reads one), and the paths of the data shards (each gets a ConfigMap of
-/// its own, see [`shard`]).
-pub fn emit(
+/// Write the policy files into `out`, but for the data shards, each handed to `shard` (as
+/// its path and text) as soon as it is cut, one at a time; returns the digest of each Lua
+/// policy's canonical form (without comments, see [`text`]), by path, for the pod-template
+/// checksums (the data files get none: nothing reads one), and the paths of the data shards
+/// (each gets a ConfigMap of its own, see [`shard`]). Stops at `shard`'s first error.
+pub fn emit<E>(
     d: &Deployment,
     p: &Provenance<'_>,
     out: &mut Output,
-) -> (BTreeMap<String, Digest>, Vec<String>) {
+    shard: &mut dyn FnMut(&str, &str) -> Result<(), E>,
+) -> Result<(BTreeMap<String, Digest>, Vec<String>), E> {
     let mut digests = BTreeMap::new();
     // The data files first: `init.lua` names the files each helper loads, one or its shards.
     let mut shards = Shards::new();
     let mut shard_paths = Vec::new();
     let mut inline: Vec<(String, String)> = Vec::new();
-    for (name, file) in data_files(d, p) {
-        match file {
-            DataFile::Whole(text) => inline.push((name.to_string(), text)),
-            DataFile::Sharded(parts) => {
-                let files = shards.entry(name.to_string()).or_default();
-                for (file, text) in parts {
-                    files.push(file.clone());
-                    let path = format!("policy/{file}");
-                    out.add(path.clone(), text);
-                    shard_paths.push(path);
-                }
-            }
+    // Each data file is written whole, then cut, and its shards written out one after the
+    // other from one buffer; the whole text is dropped before the next file is written. So
+    // one data file and one shard are in memory at a time, not every shard (half of what a
+    // large deployment writes; the ConfigMaps of the shards are the other half).
+    let mut buffer = String::new();
+    for (name, write) in DATA_FILES {
+        let (text, layout) = write(d, p);
+        let (text, _) = text.finish();
+        let Some(cut) = shard::split(name, &text, &layout) else {
+            inline.push((name.to_string(), text));
+            continue;
+        };
+        let files = shards.entry(name.to_string()).or_default();
+        for i in 0..cut.count() {
+            let file = cut.write(i, &mut buffer);
+            let path = format!("policy/{file}");
+            shard(&path, &buffer)?;
+            files.push(file);
+            shard_paths.push(path);
         }
     }
+    drop(buffer);
     let mut code_len = 0;
     let mut add = |path: &str, t: Text| {
         let (text, digest) = t.finish();
@@ -81,36 +91,20 @@ pub fn emit(
             digests.insert("policy/sink.lua".to_string(), digest);
         }
     }
-    (digests, shard_paths)
+    Ok((digests, shard_paths))
 }
 
-/// A data file as it goes into the output: whole, or its shards (file name, text).
-enum DataFile {
-    Whole(String),
-    Sharded(Vec<(String, String)>),
-}
+/// A data file's writer: its text, and where its units of sharding are.
+type Writer = fn(&Deployment, &Provenance<'_>) -> (Text, shard::Layout);
 
-/// The four data files, each written and split into its shards ([`shard::split`]), in this
-/// order; each file's whole text is dropped once split. (Writing two of them on a second
-/// thread measured 45-75 MB more peak memory at 100,000 domains, where the emitters hold
-/// the peak: not done.)
-fn data_files(d: &Deployment, p: &Provenance<'_>) -> [(&'static str, DataFile); 4] {
-    type Writer = fn(&Deployment, &Provenance<'_>) -> (Text, shard::Layout);
-    let file = |name: &'static str, write: Writer, p: &Provenance<'_>| {
-        let (text, layout) = write(d, p);
-        let (text, _) = text.finish();
-        match shard::split(name, &text, &layout) {
-            None => (name, DataFile::Whole(text)),
-            Some(parts) => (name, DataFile::Sharded(parts)),
-        }
-    };
-    [
-        file("sources.toml", data::sources, p),
-        file("dkim_data.toml", data::dkim, p),
-        file("queues.toml", data::queues, p),
-        file("shaping.toml", data::shaping, p),
-    ]
-}
+/// The four data files, written in this order. (Writing two of them on a second thread
+/// measured 45-75 MB more peak memory at 100,000 domains: not done.)
+const DATA_FILES: [(&str, Writer); 4] = [
+    ("sources.toml", data::sources),
+    ("dkim_data.toml", data::dkim),
+    ("queues.toml", data::queues),
+    ("shaping.toml", data::shaping),
+];
 
 #[cfg(test)]
 mod tests {
