@@ -427,6 +427,7 @@ pub fn graph(d: &Deployment, top: usize) -> Graph {
     ) = d
         .shaping
         .iter()
+        .map(|b| &**b)
         .filter(|b| b.key != ShapingKey::Default)
         .partition(|b| touched_block(b));
     g.totals

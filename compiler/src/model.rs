@@ -10,6 +10,7 @@
 //! replicas, sizes) are typed fields with their defaults applied.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use kumoc_lang::units::{Cidr, KumoVersion};
 
@@ -211,6 +212,32 @@ impl Environment {
     }
 }
 
+/// A part of the model held by value (`kumoc build`: one allocation per block would cost
+/// instructions and, scattered among the freed syntax, resident memory) or shared with the
+/// analyses before and after it (a language server's session keeps what resolve lowered of
+/// each unchanged block, `resolve::Memo`). Read through `Deref`; shown as the part itself.
+#[derive(Clone)]
+pub enum Shared<T> {
+    Own(T),
+    Shared(Arc<T>),
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Shared::Own(t) => t,
+            Shared::Shared(t) => t,
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        T::fmt(self, f)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Deployment {
     pub name: Spanned<String>,
@@ -219,7 +246,9 @@ pub struct Deployment {
     pub image: String,
     pub environment: Spanned<Environment>,
     pub create_namespace: bool,
-    pub domains: Vec<Domain>,
+    /// Each domain, queue and shaping block lowered apart ([`Shared`]: a language server's
+    /// session shares an unchanged block's with the next analysis).
+    pub domains: Vec<Shared<Domain>>,
     pub dkim_defaults: Settings,
     /// The `vault` block (address, token); empty when there is none.
     pub vault: Settings,
@@ -234,9 +263,9 @@ pub struct Deployment {
     pub pools: Vec<Pool>,
     pub tenancy: Settings,
     pub tenants: Vec<Tenant>,
-    pub queues: Vec<QueueRule>,
+    pub queues: Vec<Shared<QueueRule>>,
     /// `default` first, then domains in name order.
-    pub shaping: Vec<ShapingBlock>,
+    pub shaping: Vec<Shared<ShapingBlock>>,
     /// Stdlib presets (possibly changed by the user) and user providers, by name.
     pub providers: Vec<Provider>,
     pub secrets: Vec<Secret>,
@@ -595,6 +624,15 @@ impl Deployment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_part_is_the_size_of_the_part() {
+        // The tag lives in a niche of the part: `kumoc build`'s vectors of parts held by
+        // value are no larger than before they could be shared.
+        assert_eq!(size_of::<Shared<Domain>>(), size_of::<Domain>());
+        assert_eq!(size_of::<Shared<QueueRule>>(), size_of::<QueueRule>());
+        assert_eq!(size_of::<Shared<ShapingBlock>>(), size_of::<ShapingBlock>());
+    }
 
     #[test]
     fn settings_keep_the_last_of_each_name_in_name_order() {

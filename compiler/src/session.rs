@@ -22,7 +22,12 @@
 //! found again over the kept blocks (`check::top_level_duplicates`). Resolving and the
 //! lints then run over the whole deployment as in [`crate::analyze_paths`] (their results
 //! depend on all of it); resolve borrows the kept blocks (`resolve::Lent`: it copies what
-//! the model holds, and a block that merges with another, not the blocks).
+//! the model holds, and a block that merges with another, not the blocks). What it
+//! lowered of each kept `domain`, `queue` and `shaping` block is kept with the block
+//! (`resolve::Memo`) and shared with the model (`model::Shared`): the next analysis
+//! takes it again, by reference, while the block is unchanged and unmoved and what else
+//! its lowering read is the same; the checks across blocks (references, secret keys,
+//! pools, the lints) still run whole.
 //! `tests/it/session.rs` compares a session's diagnostics, model
 //! and trees after random and scripted edits with a fresh analysis's.
 //!
@@ -39,9 +44,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use kumoc_lang::units::KumoVersion;
 
-use crate::check::HBlock;
 use crate::diagnostic::Diagnostic;
-use crate::resolve::Lent;
+use crate::resolve::{Kept, Lent};
 use crate::severity::Severity;
 use crate::source::{FileId, Loc, SourceFile};
 use crate::{Analysis, Options, Timings, check};
@@ -84,10 +88,11 @@ struct Checks {
     stmts: Vec<CheckedStmt>,
 }
 
-/// The checks of one top-level statement: its checked block and findings.
-#[derive(Debug, Clone)]
+/// The checks of one top-level statement: its checked block (with what resolve lowered of
+/// it, `resolve::Memo`) and findings.
+#[derive(Debug)]
 struct CheckedStmt {
-    block: Option<HBlock>,
+    block: Option<Kept>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -107,6 +112,10 @@ pub struct Session {
     /// How many files the last analysis parsed in full, re-parsed per statement, and
     /// took as they were (for tests and the benchmark's curiosity).
     pub last: Reuse,
+    /// For a test that the memos are checked: the next analysis keeps what resolve lowered
+    /// of the statements an edit moved (stale: their locations are the old ones).
+    #[doc(hidden)]
+    pub keep_moved_memos_once: bool,
 }
 
 /// How the last analysis came by its syntax trees.
@@ -204,6 +213,7 @@ impl Session {
         // holds), then put back.
         let mut kept: Vec<Option<Checks>> = Vec::with_capacity(sources.len());
         for (((id, f), parse), edit) in sources.iter().zip(&parses).zip(edits) {
+            let stale = self.keep_moved_memos_once;
             kept.push(self.files.get_mut(&f.name).map(|known| {
                 recheck(
                     known.checked.take(),
@@ -212,9 +222,11 @@ impl Session {
                     &f.text,
                     parse,
                     release.as_ref(),
+                    stale,
                 )
             }));
         }
+        self.keep_moved_memos_once = false;
         let mut checked = crate::Checked::default();
         for ((id, f), checks) in sources.iter().zip(&kept) {
             let Some(checks) = checks else {
@@ -223,7 +235,7 @@ impl Session {
             let mut blocks = Vec::with_capacity(checks.stmts.len());
             for c in &checks.stmts {
                 diagnostics.extend(c.diagnostics.iter().cloned());
-                blocks.extend(c.block.as_ref().map(Lent::Kept));
+                blocks.extend(c.block.as_ref().map(Lent::Top));
             }
             check::top_level_duplicates(&mut blocks, &mut diagnostics);
             checked.add(id, f.is_stdlib, blocks);
@@ -242,7 +254,8 @@ impl Session {
 }
 
 /// The checks of file `file`'s statements at its new tree `parse` (of `text`), from those
-/// of its last version (`old`) and what the edit did to the tree.
+/// of its last version (`old`) and what the edit did to the tree (`stale`: see
+/// [`Session::keep_moved_memos_once`]).
 fn recheck(
     old: Option<Checks>,
     edit: Option<Spliced>,
@@ -250,12 +263,16 @@ fn recheck(
     text: &str,
     parse: &Parse,
     release: Option<&KumoVersion>,
+    stale: bool,
 ) -> Checks {
     let items = &parse.file.items;
     let check = |stmt| {
         let mut diagnostics = Vec::new();
         let block = check::check_stmt(file, text, stmt, release, &mut diagnostics);
-        CheckedStmt { block, diagnostics }
+        CheckedStmt {
+            block: block.map(Kept::new),
+            diagnostics,
+        }
     };
     let Some(mut old) = old.filter(|o| o.file == file && o.release.as_ref() == release) else {
         return Checks {
@@ -274,7 +291,11 @@ fn recheck(
             let n = stmts.len();
             for c in stmts.iter_mut().skip(n - trail.min(n)) {
                 if let Some(b) = &mut c.block {
-                    b.shift(by);
+                    // What it lowered to holds its old locations.
+                    b.block.shift(by);
+                    if !stale {
+                        b.memo.clear();
+                    }
                 }
                 for d in &mut c.diagnostics {
                     for loc in locs(d) {

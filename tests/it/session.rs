@@ -67,6 +67,10 @@ const SNIPPETS: &[&str] = &[
     "kumomta = \"2023.08.22-4d895015\"\n",
     "env staging {\n  deployment {\n    kumomta = \"2023.08.22-4d895015\"\n  }\n}\n",
     "max_mesage_rate = 5/s\n",
+    // What lowering a domain or shaping block reads beyond it (`resolve::Memo`).
+    "dkim_defaults { selector = \"s2\" }\n",
+    "secret \"dkim-keys\" { keys = [\"d1.example.com.s1.key\"] }\n",
+    "shaping \"d1.example.com\" from provider.google {}\n",
 ];
 
 fn edit(rng: &mut Rng, text: &str) -> String {
@@ -296,6 +300,87 @@ fn checks_kept_across_edits_are_a_fresh_analysis() {
             );
         }
     }
+}
+
+/// The session keeps what resolve lowered of each unchanged `domain`, `queue` and
+/// `shaping` block (`resolve::Memo`): edits of what a domain's lowering reads beyond its
+/// block (`dkim_defaults`, the secret's declared keys), of a block a preset starts, and
+/// edits that move blocks, each give a fresh analysis; and a memo kept stale (the blocks
+/// an edit moved keeping their old locations) does not.
+#[test]
+fn lowered_parts_kept_across_edits_are_a_fresh_analysis() {
+    let files = bench(20, 2);
+    let (f0, f1) = (files[0].1.clone(), files[1].1.clone());
+    // A domain whose DKIM selector comes from `dkim_defaults`.
+    let bare = "domain \"bare.example.com\" {\n  dkim {\n    key = secret(\"dkim-keys\")\n  }\n}\n";
+    let defaults = |s: &str| format!("dkim_defaults {{\n  selector = \"{s}\"\n}}\n");
+    let preset =
+        "shaping \"d12.example.com\" from provider.google {\n  max_message_rate = 10/min\n}\n";
+    let f1b = f1.replacen(
+        "\nshaping \"d12.example.com\"",
+        "\nshaping \"d12.example.org\"",
+        1,
+    );
+    let steps: Vec<(String, String)> = vec![
+        (f0.clone(), format!("{f1}{bare}{}", defaults("s1"))),
+        (f0.clone(), format!("{f1}{bare}{}", defaults("s2"))),
+        // The secret declares keys: the derived key names are checked again.
+        (
+            f0.replace(
+                "secret \"dkim-keys\" {}",
+                "secret \"dkim-keys\" {\n  keys = [\"d0.example.com.s1.key\"]\n}",
+            ),
+            format!("{f1}{bare}{}", defaults("s2")),
+        ),
+        (f0.clone(), format!("{f1}{bare}{}", defaults("s2"))),
+        // Every key from Vault: every domain's key is refused.
+        (
+            f0.clone(),
+            format!(
+                "{f1}{bare}dkim_defaults {{\n  selector = \"s2\"\n  vault_mount = \"dkim\"\n}}\n"
+            ),
+        ),
+        (f0.clone(), format!("{f1}{bare}{}", defaults("s2"))),
+        (f0.clone(), format!("{f1b}{preset}")),
+        (
+            f0.clone(),
+            format!("{f1b}{}", preset.replace("google", "yahoo")),
+        ),
+        // Everything after the edit moves.
+        (f0.clone(), format!("// moved\n{f1b}")),
+        (f0.clone(), f1.clone()),
+    ];
+    let mut session = Session::new();
+    let analyse = |session: &mut Session, (a, b): &(String, String)| {
+        let step = vec![
+            (files[0].0.clone(), a.clone()),
+            (files[1].0.clone(), b.clone()),
+        ];
+        let got = session.analyze(inputs(&step), &Options::default());
+        let named: Vec<(String, Vec<u8>)> = step
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone().into_bytes()))
+            .collect();
+        let paths: Vec<String> = step.iter().map(|(n, _)| n.clone()).collect();
+        (got, analyze_paths(&named, &paths, &Options::default()))
+    };
+    for (i, step) in steps.iter().enumerate() {
+        let (got, want) = analyse(&mut session, step);
+        same(&got, &want, &format!("step {i}"));
+        assert!(got.model.is_some(), "step {i}: a model");
+    }
+    // A memo kept although its block moved: the model holds the old locations (and so
+    // do the findings on it).
+    session.keep_moved_memos_once = true;
+    let (got, want) = analyse(&mut session, &(f0.clone(), format!("// moved\n{f1}")));
+    assert_ne!(
+        format!("{:?}", got.model),
+        format!("{:?}", want.model),
+        "a stale memo shows"
+    );
+    // Only once: the next analysis is a fresh one again.
+    let (got, want) = analyse(&mut session, &(f0.clone(), format!("// moved!\n{f1}")));
+    same(&got, &want, "after the stale memo");
 }
 
 /// The session's inputs for `files` (name, text), without pieces.

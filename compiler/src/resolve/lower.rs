@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Lent, Resolver};
+use std::sync::Arc;
+
+use super::{Lent, Memo, Part, Resolver};
 use crate::check::{HAttr, HBlock};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
@@ -75,13 +77,68 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let mut queues = Vec::with_capacity(n_queues);
         let mut shaping = Vec::with_capacity(n_shaping);
         let mut shaping_labels = Vec::with_capacity(n_shaping);
+        // What a domain's lowering reads beyond its block (see `Part::Domain`).
+        let dkim_cx = DkimCx {
+            vault: dkim_defaults.is_some_and(|b| b.attr("vault_mount").is_some()),
+            selector: dkim_defaults
+                .and_then(|b| b.read("selector", Typed::text).map(str::to_string)),
+        };
         for b in bulk {
-            match b.block().schema.keyword {
-                "domain" => domains.push(self.domain(b, dkim_defaults)),
-                "queue" => queues.push(queue(b)),
+            let keyword = b.block().schema.keyword;
+            // A session's unchanged block: what it lowered to last time, when that still
+            // holds (see `Memo`).
+            let memo = b.memo();
+            let reused = memo.and_then(|m| m.get(keyword, &dkim_cx));
+            match (keyword, reused) {
+                ("domain", Some(Part::Domain(d, derived))) => {
+                    if let (true, Some(k)) = (derived, d.dkim.as_ref().and_then(|k| k.key.as_ref()))
+                    {
+                        self.secret_key(&k.secret, &k.key, k.loc);
+                    }
+                    domains.push(Shared::Shared(d));
+                }
+                ("queue", Some(Part::Queue(q))) => queues.push(Shared::Shared(q)),
+                ("shaping", Some(Part::Shaping(sb))) => {
+                    shaping_labels.push(b.block().label_loc());
+                    shaping.push(Shared::Shared(sb));
+                }
+                ("domain", _) => {
+                    let before = self.diags.len();
+                    let (d, derived) = self.domain(b, dkim_defaults);
+                    // Kept only when it found nothing: its findings are not replayed.
+                    domains.push(match memo.filter(|_| self.diags.len() == before) {
+                        Some(m) => {
+                            let d = Arc::new(d);
+                            m.set(Part::Domain(Arc::clone(&d), derived), &dkim_cx);
+                            Shared::Shared(d)
+                        }
+                        None => Shared::Own(d),
+                    });
+                }
+                ("queue", _) => {
+                    let q = queue(b);
+                    queues.push(match memo {
+                        Some(m) => {
+                            let q = Arc::new(q);
+                            m.set(Part::Queue(Arc::clone(&q)), &dkim_cx);
+                            Shared::Shared(q)
+                        }
+                        None => Shared::Own(q),
+                    });
+                }
                 _ => {
                     shaping_labels.push(b.block().label_loc());
-                    shaping.push(self.shaping_block(b));
+                    // A block that starts `from` a preset reads the preset too: not kept.
+                    let from = b.block().from.is_some();
+                    let sb = self.shaping_block(b);
+                    shaping.push(match memo.filter(|_| !from) {
+                        Some(m) => {
+                            let sb = Arc::new(sb);
+                            m.set(Part::Shaping(Arc::clone(&sb)), &dkim_cx);
+                            Shared::Shared(sb)
+                        }
+                        None => Shared::Own(sb),
+                    });
                 }
             }
         }
@@ -187,7 +244,9 @@ impl<'t, 'd> Resolver<'t, 'd> {
         Some(d)
     }
 
-    fn domain<B: Lowered>(&mut self, mut d: B, dkim_defaults: Option<&HBlock>) -> Domain {
+    /// A `domain` block, consumed; and whether its DKIM key's name was derived (and
+    /// checked against its secret's keys: `secret_key`).
+    fn domain<B: Lowered>(&mut self, mut d: B, dkim_defaults: Option<&HBlock>) -> (Domain, bool) {
         let name = d.take_label().unwrap_or_default();
         let loc = d.block().header_loc();
         let vault_mount = dkim_defaults
@@ -196,10 +255,11 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let dkim = d
             .into_children()
             .find(|b| b.block().schema.keyword == "dkim");
+        let mut derived = false;
         let dkim = dkim.and_then(|mut k| {
             // Read before the values move into the settings.
             let selector = k.block().read("selector", Typed::text).map(str::to_string);
-            let mut s = k.take_settings();
+            let (s, key_setting) = k.take_settings_but("key");
             let k = k.block();
             if let (Some(a), None) = (k.attr("vault_path"), vault_mount) {
                 self.diags.push(
@@ -213,7 +273,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 );
                 return None;
             }
-            let Some(key_setting) = s.remove("key") else {
+            let Some(key_setting) = key_setting else {
                 if vault_mount.is_some() {
                     return Some(Dkim {
                         loc: k.header_loc(),
@@ -267,12 +327,12 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 Some((k, _)) => k,
                 None => {
                     // Pushed, not formatted: one per domain (a `format!` was 800 instructions).
-                    let mut derived =
+                    let mut key_name =
                         String::with_capacity(name.len() + selector.len() + ".key".len() + 1);
                     for part in [name.as_str(), ".", selector.as_str(), ".key"] {
-                        derived.push_str(part);
+                        key_name.push_str(part);
                     }
-                    if derived.starts_with('*') {
+                    if key_name.starts_with('*') {
                         self.diags.push(
                             Diagnostic::new(
                                 codes::UNKNOWN_SECRET_KEY,
@@ -287,8 +347,9 @@ impl<'t, 'd> Resolver<'t, 'd> {
                         );
                         return None;
                     }
-                    self.secret_key(&key_ref.name, &derived, key_ref.name_loc);
-                    derived
+                    self.secret_key(&key_ref.name, &key_name, key_ref.name_loc);
+                    derived = true;
+                    key_name
                 }
             };
             Some(Dkim {
@@ -301,7 +362,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 }),
             })
         });
-        Domain { name, loc, dkim }
+        (Domain { name, loc, dkim }, derived)
     }
 
     /// The warm-up schedules: a source's own `warmup` block (top level or in a pool), else
@@ -577,7 +638,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
         }
     }
 
-    fn cluster(&mut self, queues: &[QueueRule]) -> Cluster {
+    fn cluster(&mut self, queues: &[Shared<QueueRule>]) -> Cluster {
         use schema::{LIVENESS, METRICS, MTA, PORTS, READINESS, SINK, STARTUP, TSA};
         let c = self.top_one("cluster");
         let child = |kw: &str| c.and_then(|c| c.child(kw));
@@ -790,7 +851,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
 
 /// The alert thresholds of an `alerts` block (none when `enabled = false`), with
 /// `queue_stuck` derived from the queues' `max_age` when it is not written.
-fn alerts(a: &HBlock, queues: &[QueueRule]) -> Option<Alerts> {
+fn alerts(a: &HBlock, queues: &[Shared<QueueRule>]) -> Option<Alerts> {
     use schema::ALERTS;
     let at = a.header_loc();
     if !field(Some(a), &ALERTS, "enabled", at, Typed::as_bool).value {
@@ -833,7 +894,7 @@ fn alerts(a: &HBlock, queues: &[QueueRule]) -> Option<Alerts> {
 /// The longest `max_age` a queued message can have, and where it is written: the largest
 /// written in a queue, tenant or campaign block, and KumoMTA's own default (`queue default`
 /// without `max_age`, or no `queue default`: every queue no rule names gets it).
-fn longest_max_age(queues: &[QueueRule]) -> (u64, Option<Loc>) {
+fn longest_max_age(queues: &[Shared<QueueRule>]) -> (u64, Option<Loc>) {
     let read = |s: &Settings| {
         s.get("max_age")
             .and_then(|x| x.value.as_duration_ms().map(|ms| (ms, Some(x.loc))))
@@ -947,6 +1008,21 @@ fn setting(field: &'static schema::Field, v: TypedAt) -> Option<Setting> {
     })
 }
 
+/// `settings` but field `name`'s (the last, as in `Settings`), and that one apart.
+fn split(settings: impl Iterator<Item = Setting>, name: &str) -> (Settings, Option<Setting>) {
+    let mut apart = None;
+    let rest = settings
+        .filter_map(|s| {
+            if s.name() == name {
+                apart = Some(s);
+                return None;
+            }
+            Some(s)
+        })
+        .collect();
+    (rest, apart)
+}
+
 /// A block of `bulk` (see [`Resolver::lower`]) or one of its children, consumed as it is
 /// lowered: owned, its values move into the model; borrowed, they are copied.
 pub(crate) trait Lowered: Sized {
@@ -956,13 +1032,31 @@ pub(crate) trait Lowered: Sized {
     fn take_from(&mut self) -> Option<(String, Loc)>;
     /// Its settings (the block keeps its attributes' syntax).
     fn take_settings(&mut self) -> Settings;
+    /// Its settings but field `name`'s, and that one apart (without the search and the
+    /// shrinking of `Settings::remove`: one per domain).
+    fn take_settings_but(&mut self, name: &str) -> (Settings, Option<Setting>);
     fn into_children(self) -> Self::Children;
     /// The entries of a map block.
     fn into_entries(self) -> MapEntries;
+    /// What a session keeps of it (see [`super::Memo`]), apart from the block (which is
+    /// consumed while it is lowered).
+    fn memo(&self) -> Option<Self::Memo> {
+        None
+    }
+    /// A reference to a [`Memo`] that outlives the block's borrow.
+    type Memo: std::ops::Deref<Target = Memo> + Copy;
+}
+
+/// What lowering a `domain` block reads of `dkim_defaults` (see [`super::Memo`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct DkimCx {
+    pub vault: bool,
+    pub selector: Option<String>,
 }
 
 impl Lowered for HBlock {
     type Children = std::vec::IntoIter<HBlock>;
+    type Memo = &'static Memo;
     fn block(&self) -> &HBlock {
         self
     }
@@ -977,6 +1071,14 @@ impl Lowered for HBlock {
             .iter_mut()
             .filter_map(|a| setting(a.field?, a.value.take()?))
             .collect()
+    }
+    fn take_settings_but(&mut self, name: &str) -> (Settings, Option<Setting>) {
+        split(
+            self.attrs
+                .iter_mut()
+                .filter_map(|a| setting(a.field?, a.value.take()?)),
+            name,
+        )
     }
     fn into_children(self) -> Self::Children {
         self.blocks.into_iter()
@@ -994,6 +1096,7 @@ impl Lowered for HBlock {
 
 impl<'a> Lowered for &'a HBlock {
     type Children = std::slice::Iter<'a, HBlock>;
+    type Memo = &'static Memo;
     fn block(&self) -> &HBlock {
         self
     }
@@ -1005,6 +1108,14 @@ impl<'a> Lowered for &'a HBlock {
     }
     fn take_settings(&mut self) -> Settings {
         settings(self)
+    }
+    fn take_settings_but(&mut self, name: &str) -> (Settings, Option<Setting>) {
+        split(
+            self.attrs
+                .iter()
+                .filter_map(|a| setting(a.field?, a.value.clone()?)),
+            name,
+        )
     }
     fn into_children(self) -> Self::Children {
         self.blocks.iter()
@@ -1019,37 +1130,56 @@ impl<'a> Lowered for &'a HBlock {
 
 impl<'a> Lowered for Lent<'a> {
     type Children = LentChildren<'a>;
+    type Memo = &'a Memo;
     fn block(&self) -> &HBlock {
         std::borrow::Borrow::borrow(self)
     }
     fn take_label(&mut self) -> Option<String> {
         match self {
             Lent::Merged(b) => b.take_label(),
+            Lent::Top(k) => (&k.block).take_label(),
             Lent::Kept(b) => b.take_label(),
         }
     }
     fn take_from(&mut self) -> Option<(String, Loc)> {
         match self {
             Lent::Merged(b) => b.take_from(),
+            Lent::Top(k) => (&k.block).take_from(),
             Lent::Kept(b) => b.take_from(),
         }
     }
     fn take_settings(&mut self) -> Settings {
         match self {
             Lent::Merged(b) => b.take_settings(),
+            Lent::Top(k) => (&k.block).take_settings(),
             Lent::Kept(b) => b.take_settings(),
+        }
+    }
+    fn take_settings_but(&mut self, name: &str) -> (Settings, Option<Setting>) {
+        match self {
+            Lent::Merged(b) => b.take_settings_but(name),
+            Lent::Top(k) => (&k.block).take_settings_but(name),
+            Lent::Kept(b) => b.take_settings_but(name),
         }
     }
     fn into_children(self) -> Self::Children {
         match self {
             Lent::Merged(b) => LentChildren::Merged(b.into_children()),
+            Lent::Top(k) => LentChildren::Kept(k.block.blocks.iter()),
             Lent::Kept(b) => LentChildren::Kept(b.into_children()),
         }
     }
     fn into_entries(self) -> MapEntries {
         match self {
             Lent::Merged(b) => b.into_entries(),
+            Lent::Top(k) => (&k.block).into_entries(),
             Lent::Kept(b) => b.into_entries(),
+        }
+    }
+    fn memo(&self) -> Option<&'a Memo> {
+        match *self {
+            Lent::Top(k) => Some(&k.memo),
+            _ => None,
         }
     }
 }

@@ -35,6 +35,11 @@ impl Layer for super::Lent<'_> {
     fn merge_from(&mut self, ob: HBlock) {
         match self {
             super::Lent::Merged(b) => merge_into(b, ob),
+            super::Lent::Top(k) => {
+                let mut copy = Box::new(k.block.clone());
+                merge_into(&mut copy, ob);
+                *self = super::Lent::Merged(copy);
+            }
             super::Lent::Kept(b) => {
                 let mut copy = Box::new((*b).clone());
                 merge_into(&mut copy, ob);
@@ -44,6 +49,7 @@ impl Layer for super::Lent<'_> {
     }
     fn into_owned(self) -> HBlock {
         match self {
+            super::Lent::Top(k) => k.block.clone(),
             super::Lent::Kept(b) => b.clone(),
             super::Lent::Merged(b) => *b,
         }

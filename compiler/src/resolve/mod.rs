@@ -11,6 +11,7 @@ mod merge;
 mod names;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use kumoc_lang::units::{self, KumoVersion};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -18,7 +19,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use crate::check::HBlock;
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Deployment, Environment};
+use crate::model::{Deployment, Domain, Environment, QueueRule, ShapingBlock};
 use crate::schema::Field;
 use crate::source::{FileId, Loc, Sources};
 use crate::value::Spanned;
@@ -54,6 +55,9 @@ impl<B: merge::Layer + lower::Lowered> Block for B {}
 /// `HBlock` (or a `Cow` of one) is seventeen (136 bytes, a test in `check` holds it).
 #[derive(Debug)]
 pub(crate) enum Lent<'a> {
+    /// A session's top-level block, with what resolve lowered of it last time.
+    Top(&'a Kept),
+    /// A child of one.
     Kept(&'a HBlock),
     Merged(Box<HBlock>),
 }
@@ -61,8 +65,76 @@ pub(crate) enum Lent<'a> {
 impl std::borrow::Borrow<HBlock> for Lent<'_> {
     fn borrow(&self) -> &HBlock {
         match self {
+            Lent::Top(k) => &k.block,
             Lent::Kept(b) => b,
             Lent::Merged(b) => b,
+        }
+    }
+}
+
+/// A checked top-level block a session keeps across analyses, and what resolve lowered of
+/// it (see [`Memo`]).
+#[derive(Debug)]
+pub(crate) struct Kept {
+    pub block: HBlock,
+    pub memo: Memo,
+}
+
+impl Kept {
+    pub fn new(block: HBlock) -> Self {
+        Kept {
+            block,
+            memo: Memo::default(),
+        }
+    }
+}
+
+/// What resolve lowered of a kept `domain`, `queue` or `shaping` block that no other block
+/// merged with, shared with the model it went into (`Arc`): the next analysis takes it
+/// again instead of lowering the block again, when what else its lowering read is the
+/// same. A domain's lowering reads `dkim_defaults` (`DkimCx`) and is kept only when it found
+/// nothing; a shaping block is kept only when it does not start `from` a preset. The
+/// session drops a memo whenever its block changes or moves (its locations are the
+/// block's).
+#[derive(Debug, Default)]
+pub(crate) struct Memo(std::sync::Mutex<Option<(Part, lower::DkimCx)>>);
+
+/// A block's lowered part (see [`Memo`]); a domain's with whether its key's name was derived
+/// (then checked again against its secret's declared keys, which may have changed).
+#[derive(Debug, Clone)]
+pub(crate) enum Part {
+    Domain(Arc<Domain>, bool),
+    Queue(Arc<QueueRule>),
+    Shaping(Arc<ShapingBlock>),
+}
+
+impl Memo {
+    /// The part kept for a block of `keyword`, when it was lowered under `cx`.
+    fn get(&self, keyword: &str, cx: &lower::DkimCx) -> Option<Part> {
+        let memo = self.0.lock().ok()?;
+        let (part, at) = memo.as_ref()?;
+        match part {
+            Part::Domain(..) if keyword == "domain" && at == cx => Some(part.clone()),
+            Part::Queue(_) if keyword == "queue" => Some(part.clone()),
+            Part::Shaping(_) if keyword == "shaping" => Some(part.clone()),
+            _ => None,
+        }
+    }
+
+    fn set(&self, part: Part, cx: &lower::DkimCx) {
+        if let Ok(mut memo) = self.0.lock() {
+            let cx = match part {
+                Part::Domain(..) => cx.clone(),
+                _ => lower::DkimCx::default(),
+            };
+            *memo = Some((part, cx));
+        }
+    }
+
+    /// Forget the part (the block changed or moved).
+    pub fn clear(&mut self) {
+        if let Ok(memo) = self.0.get_mut() {
+            *memo = None;
         }
     }
 }

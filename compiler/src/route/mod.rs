@@ -257,7 +257,7 @@ pub fn route(d: &Deployment, prov: &Provenance<'_>, q: &Query) -> Route {
         .queues
         .iter()
         .filter_map(|r| match &r.key {
-            ShapingKey::Domain(k) => Some((k.clone(), r)),
+            ShapingKey::Domain(k) => Some((k.clone(), &**r)),
             ShapingKey::Default => None,
         })
         .collect();
@@ -430,6 +430,7 @@ pub fn route(d: &Deployment, prov: &Provenance<'_>, q: &Query) -> Route {
     let site_blocks: Vec<&ShapingBlock> = d
         .shaping
         .iter()
+        .map(|b| &**b)
         .filter(|b| match &b.key {
             ShapingKey::Default => false,
             ShapingKey::Domain(k) => {
@@ -450,7 +451,7 @@ pub fn route(d: &Deployment, prov: &Provenance<'_>, q: &Query) -> Route {
             }
         })
         .collect();
-    let domain_block: Option<&ShapingBlock> = d.shaping.iter().find(|b| {
+    let domain_block: Option<&ShapingBlock> = d.shaping.iter().map(|b| &**b).find(|b| {
         matches!(&b.key, ShapingKey::Domain(k) if *k == target) && !mx_rollup(&b.shaping.settings)
     });
     if site_blocks.len() > 1 {
@@ -471,7 +472,11 @@ pub fn route(d: &Deployment, prov: &Provenance<'_>, q: &Query) -> Route {
             unknown_rollups.join(", ")
         ));
     }
-    let default_block = d.shaping.iter().find(|b| b.key == ShapingKey::Default);
+    let default_block = d
+        .shaping
+        .iter()
+        .map(|b| &**b)
+        .find(|b| b.key == ShapingKey::Default);
 
     let pods = Pods {
         min: d
