@@ -17,6 +17,8 @@ pub struct Flags {
     pub check: bool,
     pub secrets: bool,
     pub timings: bool,
+    /// `--jobs`: threads that may read one large file (`Options::threads`).
+    pub jobs: usize,
 }
 
 pub fn run(
@@ -51,7 +53,11 @@ pub fn run(
     // The analysis takes the bytes read: they become the sources' text without a copy. It
     // drops each statement's syntax tree once checked, and indexes the places meanwhile.
     let (n_files, names) = (files.len(), absolute_names(&files));
-    let mut analysis = analyze_paths_owned(files, &names, &options(env), Trees::DropWithPlaces);
+    let options = kumoc_compiler::Options {
+        threads: flags.jobs,
+        ..options(env)
+    };
+    let mut analysis = analyze_paths_owned(files, &names, &options, Trees::DropWithPlaces);
     timings.0.extend(analysis.timings.0.iter().copied());
     clock = Instant::now();
     if !analysis.diagnostics.is_empty() {

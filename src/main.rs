@@ -131,6 +131,11 @@ enum Command {
         /// more there are; 0 shows all. Other formats always list all.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
         max_diagnostics: usize,
+        /// Read a large file (256 KiB or more) on up to N threads (at most 8): faster, and
+        /// needs more memory (about a tenth more at 10,000 domains, a quarter at 100,000).
+        /// The result is the same.
+        #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..))]
+        jobs: u8,
     },
     /// Build a deployment: the KumoMTA policy into DIR/policy/ (nothing is written on errors).
     Build {
@@ -160,6 +165,11 @@ enum Command {
         /// are; 0 shows all.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
         max_diagnostics: usize,
+        /// Read a large file (256 KiB or more) on up to N threads (at most 8): faster, and
+        /// needs more memory (about a tenth more at 10,000 domains, a quarter at 100,000).
+        /// The result is the same.
+        #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..))]
+        jobs: u8,
     },
     /// Import an existing KumoMTA policy (init.lua and its helper files) as a .kumo deployment
     ///
@@ -366,6 +376,7 @@ fn main() -> ExitCode {
             fix,
             unsafe_fixes,
             max_diagnostics,
+            jobs,
         } => {
             let lint = match lint_config(deny, &severity) {
                 Ok(l) => l,
@@ -384,6 +395,7 @@ fn main() -> ExitCode {
                     color,
                     max_diagnostics,
                 },
+                usize::from(jobs),
             )
         }
         Command::Build {
@@ -394,6 +406,7 @@ fn main() -> ExitCode {
             secrets,
             timings,
             max_diagnostics,
+            jobs,
         } => build::run(
             &paths,
             &out,
@@ -402,6 +415,7 @@ fn main() -> ExitCode {
                 check,
                 secrets,
                 timings,
+                jobs: usize::from(jobs),
             },
             Shown {
                 color,
@@ -705,6 +719,7 @@ fn check(
     format: Format,
     fixes: Fixes,
     shown: Shown,
+    jobs: usize,
 ) -> ExitCode {
     let files = match collect(paths).and_then(|f| read_all(&f)) {
         Ok(f) => f,
@@ -712,6 +727,7 @@ fn check(
     };
     let mut opts = options(env);
     opts.lint = lint;
+    opts.threads = jobs;
     let analysis = if fixes.apply {
         let run = kumoc_compiler::fix::until_stable(
             files.clone(),
@@ -803,6 +819,7 @@ pub(crate) fn options(env: Option<EnvArg>) -> Options {
             EnvArg::Production => Environment::Production,
         }),
         lint: Default::default(),
+        threads: 1,
     }
 }
 

@@ -13,7 +13,8 @@
 //!   checked again (the release changes only findings: a statement without any is right),
 //!   read again from where it starts, so no tree is kept for it meanwhile.
 //!
-//! A large file (at least [`SPLIT_BYTES`]) is read in ranges, one per thread: the text is
+//! With [`crate::Options`]' `threads` above one (`--jobs`), a large file (at least
+//! [`SPLIT_BYTES`]) is read in ranges, one per thread: the text is
 //! cut where a top-level statement probably starts (after a line that is a lone `}`,
 //! before one that starts with a name: [`guess_cuts`]), each range after the first is
 //! read on a thread of its own from its cut, and the ranges are put together in order
@@ -44,8 +45,9 @@ use crate::{Analysis, Checked, Diagnostic, Environment, Options, Timings, emit, 
 #[doc(hidden)]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Split {
-    /// A user file of at least [`SPLIT_BYTES`] in as many ranges as there are threads to
-    /// run them (at most [`MAX_RANGES`]), cut where [`guess_cuts`] guesses.
+    /// A user file of at least [`SPLIT_BYTES`] in as many ranges as [`crate::Options`]'
+    /// `threads` allows (at most [`MAX_RANGES`]), cut where [`guess_cuts`] guesses; whole
+    /// when it allows one.
     #[default]
     Auto,
     /// Every file whole, on the calling thread.
@@ -104,7 +106,7 @@ pub(crate) fn statement_by_statement(
         places: places.then(|| emit::PlacesBuilder::new(&sources)),
     };
     for (id, f) in sources.iter() {
-        let cuts = cuts(f, split);
+        let cuts = cuts(f, split, options.threads);
         let verify = !matches!(split, Split::Unchecked(_));
         let mut run = if cuts.is_empty() {
             let mut run = Run::first(id, f, &mut state);
@@ -472,7 +474,7 @@ fn read_stoppable(run: &mut Run<'_>, cuts: &[u32], verify: bool, stop: &AtomicBo
 }
 
 /// Where to cut file `f`: sorted offsets after its start (none: read it whole).
-fn cuts(f: &SourceFile, split: &Split) -> Vec<u32> {
+fn cuts(f: &SourceFile, split: &Split, threads: usize) -> Vec<u32> {
     if f.is_stdlib {
         return Vec::new();
     }
@@ -492,10 +494,9 @@ fn cuts(f: &SourceFile, split: &Split) -> Vec<u32> {
             at
         }
         Split::Auto => {
-            if text.len() < SPLIT_BYTES {
+            if text.len() < SPLIT_BYTES || threads < 2 {
                 return Vec::new();
             }
-            let threads = std::thread::available_parallelism().map_or(1, usize::from);
             let ranges = threads.min(MAX_RANGES).min(text.len() / (SPLIT_BYTES / 2));
             guess_cuts(text, ranges)
         }

@@ -53,6 +53,10 @@ pub struct Options {
     pub env: Option<Environment>,
     /// Severity overrides and `--deny warnings`.
     pub lint: lints::LintConfig,
+    /// How many threads may read one large file when the trees are dropped (`--jobs`; see
+    /// `front`): 0 and 1 read every file on the calling thread. More is faster and needs
+    /// more memory: each thread's allocations stay in that thread's allocator heap.
+    pub threads: usize,
 }
 
 /// Everything known about one run over a set of files.

@@ -121,7 +121,7 @@ pub fn check_emit(data: &[u8]) {
 fn run(files: &[(String, Vec<u8>)], env: Option<Environment>) -> (Analysis, Option<Output>) {
     let options = Options {
         env,
-        lint: Default::default(),
+        ..Options::default()
     };
     let a = analyze(files, &options);
     let _ = render::human(&a.diagnostics, &a.sources, true);

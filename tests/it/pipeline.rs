@@ -454,12 +454,15 @@ fn a_large_file_is_cut_where_a_statement_starts() {
         Trees::DropWithPlaces,
         &Split::Never,
     );
-    let cut = analyze_split(
-        &files,
-        &Options::default(),
-        Trees::DropWithPlaces,
-        &Split::Auto,
-    );
     let out = |a: &Analysis| a.emit().expect("no errors").files;
-    assert!(out(&cut) == out(&whole));
+    // `--jobs 1` (the default), 2, and more ranges than this machine has threads.
+    for threads in [1, 2, 8] {
+        let options = Options {
+            threads,
+            ..Options::default()
+        };
+        let cut = analyze_split(&files, &options, Trees::DropWithPlaces, &Split::Auto);
+        assert_eq!(cut.diagnostics, whole.diagnostics, "{threads} threads");
+        assert!(out(&cut) == out(&whole), "{threads} threads");
+    }
 }
