@@ -992,6 +992,9 @@ fn install_panic_hook() {
              the command line, and this message (OS: {}).",
             std::env::consts::OS
         );
+        // A build's temporary tree, if the panic came while the output streamed: nothing is
+        // left beside DIR (which is as it was).
+        outdir::remove_unfinished();
         // Exit status 2: kumoc itself failed (never 1, which means "your files have errors").
         std::process::exit(2);
     }));

@@ -358,13 +358,16 @@ pub fn check(
 /// arrives (so a test can interrupt a write deterministically); fail every file's fsync
 /// (as a failing or full disk does); fail the write of the file after this many (a disk
 /// that fills up in the middle of the tree, while the emitters are still producing it).
-/// Read from `KUMOC_TEST_STALL_AFTER_FILES`, `KUMOC_TEST_FAIL_FSYNC` and
-/// `KUMOC_TEST_FAIL_WRITE_AFTER_FILES`; never set in normal use.
+/// Read from `KUMOC_TEST_STALL_AFTER_FILES`, `KUMOC_TEST_FAIL_FSYNC`,
+/// `KUMOC_TEST_FAIL_WRITE_AFTER_FILES` and `KUMOC_TEST_PANIC_AFTER_FILES` (an internal
+/// error in the middle of the tree); never set in normal use.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TestHooks {
     pub stall_after_files: Option<usize>,
     pub fail_fsync: bool,
     pub fail_write_after_files: Option<usize>,
+    /// Panic (an internal error) instead of writing the file after this many.
+    pub panic_after_files: Option<usize>,
 }
 
 impl TestHooks {
@@ -375,6 +378,9 @@ impl TestHooks {
                 .and_then(|v| v.parse().ok()),
             fail_fsync: std::env::var_os("KUMOC_TEST_FAIL_FSYNC").is_some(),
             fail_write_after_files: std::env::var("KUMOC_TEST_FAIL_WRITE_AFTER_FILES")
+                .ok()
+                .and_then(|v| v.parse().ok()),
+            panic_after_files: std::env::var("KUMOC_TEST_PANIC_AFTER_FILES")
                 .ok()
                 .and_then(|v| v.parse().ok()),
         }
@@ -456,8 +462,10 @@ pub fn replace_with<R>(
     if let Err(e) = fs::create_dir(&tmp) {
         return Err(io(&format!("cannot create {}", tmp.display()), e));
     }
+    set_unfinished(Some(tmp.clone()));
     let written = write_tree(&tmp, marker, interrupts, hooks, produce)
         .and_then(|r| continue_or_interrupted(interrupts).map(|()| r));
+    set_unfinished(None);
     let produced = match written {
         Ok(r) => r,
         Err(e) => {
@@ -492,6 +500,23 @@ pub fn replace_with<R>(
     }
     drop(lock);
     Ok(produced)
+}
+
+/// The temporary tree being written, while the emitters produce it: kumoc's panic hook,
+/// which exits at once, removes it ([`remove_unfinished`]) so that an internal error
+/// leaves nothing beside DIR either.
+static UNFINISHED: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+fn set_unfinished(tmp: Option<PathBuf>) {
+    *UNFINISHED.lock().unwrap_or_else(|e| e.into_inner()) = tmp;
+}
+
+/// Remove the temporary tree being written, if any (for the panic hook).
+pub fn remove_unfinished() {
+    let tmp = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(tmp) = tmp {
+        let _ = fs::remove_dir_all(tmp);
+    }
 }
 
 /// Threads that fsync the written files. An fsync waits for the disk, not the CPU, and the
@@ -656,6 +681,11 @@ impl Tree<'_> {
             .create_new(true)
             .open(&path)
             .map_err(|e| io(&path, e))?;
+        if self.hooks.panic_after_files == Some(n) {
+            // The test hook for an internal error while the output streams (the panic hook
+            // must remove the temporary tree).
+            std::panic::panic_any("test hook: KUMOC_TEST_PANIC_AFTER_FILES");
+        }
         if self.hooks.fail_write_after_files == Some(n) {
             let e = io::Error::other("write failed (KUMOC_TEST_FAIL_WRITE_AFTER_FILES)");
             return Err(io(&path, e));

@@ -1,5 +1,5 @@
 //! LSP → kumoc: positions to byte offsets, the position encoding the client offers (the
-//! content changes of `didChange` are applied in `edit.rs`). Never fails: positions are
+//! content changes of `didChange` are applied in `rope.rs`). Never fails: positions are
 //! clamped to the text.
 
 use tower_lsp_server::ls_types::{ClientCapabilities, Position, PositionEncodingKind, Range};
