@@ -511,6 +511,16 @@ fn set_unfinished(tmp: Option<PathBuf>) {
     *UNFINISHED.lock().unwrap_or_else(|e| e.into_inner()) = tmp;
 }
 
+/// The test hook for an internal error while the output streams
+/// (`KUMOC_TEST_PANIC_AFTER_FILES`): the panic hook must remove the temporary tree.
+#[expect(
+    clippy::panic,
+    reason = "a test hook that stands for a bug in an emitter"
+)]
+fn test_hook_panic() {
+    panic!("test hook: KUMOC_TEST_PANIC_AFTER_FILES");
+}
+
 /// Remove the temporary tree being written, if any (for the panic hook).
 pub fn remove_unfinished() {
     let tmp = UNFINISHED.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -682,9 +692,7 @@ impl Tree<'_> {
             .open(&path)
             .map_err(|e| io(&path, e))?;
         if self.hooks.panic_after_files == Some(n) {
-            // The test hook for an internal error while the output streams (the panic hook
-            // must remove the temporary tree).
-            std::panic::panic_any("test hook: KUMOC_TEST_PANIC_AFTER_FILES");
+            test_hook_panic();
         }
         if self.hooks.fail_write_after_files == Some(n) {
             let e = io::Error::other("write failed (KUMOC_TEST_FAIL_WRITE_AFTER_FILES)");
