@@ -39,14 +39,13 @@ impl<'a> Files<'a> for Sources {
         line_index: usize,
     ) -> Result<std::ops::Range<usize>, FilesError> {
         let f = self.get(id).ok_or(FilesError::FileMissing)?;
-        let starts = f.line_starts();
-        let start = *starts.get(line_index).ok_or(FilesError::LineTooLarge {
+        let start = f.line_start(line_index).ok_or(FilesError::LineTooLarge {
             given: line_index,
-            max: starts.len().saturating_sub(1),
+            max: f.line_count().saturating_sub(1),
         })? as usize;
-        let end = starts
-            .get(line_index + 1)
-            .map_or(f.text.len(), |&e| e as usize);
+        let end = f
+            .line_start(line_index + 1)
+            .map_or(f.text.len(), |e| e as usize);
         Ok(start..end)
     }
 }
@@ -111,8 +110,7 @@ struct Excerpt {
 impl Excerpt {
     /// `points` are the label ends (real byte offsets) in this file.
     fn new(f: &crate::source::SourceFile, points: &[usize]) -> Excerpt {
-        let starts = f.line_starts();
-        let real_lines = starts.len();
+        let real_lines = f.line_count();
         let line_of = |p: usize| f.line_of(u32::try_from(p).unwrap_or(u32::MAX));
         // codespan prints a label's lines, up to 3 lines of a multi-line label after its
         // start and 1 before its end, and a single line between two printed lines.
@@ -124,8 +122,8 @@ impl Excerpt {
         let mut text = String::new();
         let mut lines = Vec::new();
         for l in wanted {
-            let start = starts.get(l).map_or(0, |&s| s as usize);
-            let end = starts.get(l + 1).map_or(f.text.len(), |&e| e as usize);
+            let start = f.line_start(l).map_or(0, |s| s as usize);
+            let end = f.line_start(l + 1).map_or(f.text.len(), |e| e as usize);
             let line = f.text.get(start..end).unwrap_or("");
             let content_len = line.trim_end_matches(['\n', '\r']).len();
             let content_end = start + content_len;
@@ -311,7 +309,7 @@ impl<'a> Files<'a> for Excerpts<'_> {
         let e = self.files.get(&id).ok_or(FilesError::FileMissing)?;
         let f = self.sources.get(id).ok_or(FilesError::FileMissing)?;
         let real = e.to_real(line_index, byte_index).unwrap_or(0);
-        let start = f.line_starts().get(line_index).map_or(0, |&s| s as usize);
+        let start = f.line_start(line_index).map_or(0, |s| s as usize);
         Ok(f.text.get(start..real).map_or(0, |s| s.chars().count()) + 1)
     }
 }

@@ -34,37 +34,63 @@ pub struct SourceFile {
     /// Shared with the names of its syntax tree ([`kumoc_lang::parse_shared`]).
     pub text: std::sync::Arc<str>,
     pub is_stdlib: bool,
-    line_starts: Vec<u32>,
+    lines: Lines,
 }
+
+/// A file's lines, found when first asked for: only diagnostics, their suppressions and the
+/// language server read lines. Every line's start is found only when a place past the
+/// first [`HEAD`] bytes is asked for: a build whose few findings are near the top of a
+/// large file (the deployment block's) never reads the rest for newlines (its table of
+/// line starts cost 14.6 M instructions and 1 MB at 10,000 domains, 10 MB at 100,000).
+#[derive(Debug, Clone, Default)]
+struct Lines {
+    /// The start of every line.
+    all: std::sync::OnceLock<Vec<u32>>,
+    /// The starts up to [`HEAD`] bytes: those of `all` that are at most `HEAD`.
+    head: std::sync::OnceLock<Vec<u32>>,
+    /// How many lines (newlines and one).
+    count: std::sync::OnceLock<usize>,
+}
+
+/// How much of a file's start [`Lines::head`] covers.
+const HEAD: usize = 64 * 1024;
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>, is_stdlib: bool) -> Self {
         let text: std::sync::Arc<str> = std::sync::Arc::from(text.into());
         let name = name.into();
-        let line_starts = line_starts(&text);
         Self {
             rel: name.clone(),
             name,
             text,
             is_stdlib,
-            line_starts,
+            lines: Lines::default(),
         }
     }
 
     /// [`SourceFile::new`] of a user file that was `old` before an edit: the line starts
     /// of the bytes the edit left at both ends are `old`'s (moved by the change of length
     /// after it), only those between are counted again (a 10,000-domain file: 14 M
-    /// instructions counted whole).
+    /// instructions counted whole). When `old`'s were never asked for, the new file's are
+    /// not found either (until asked for).
     pub fn edited(name: impl Into<String>, text: impl Into<String>, old: &SourceFile) -> Self {
         let text: std::sync::Arc<str> = std::sync::Arc::from(text.into());
         let name = name.into();
+        let Some(olds) = old.lines.all.get() else {
+            return Self {
+                rel: name.clone(),
+                name,
+                text,
+                is_stdlib: false,
+                lines: Lines::default(),
+            };
+        };
         let (a, b) = (old.text.as_bytes(), text.as_bytes());
         let lead = common(a, b, |s, i, n| s.get(i..i + n));
         let most = a.len().min(b.len()) - lead;
         let trail = common(a, b, |s, i, n| s.get(s.len() - i - n..s.len() - i)).min(most);
         let (old_end, new_end) = (a.len() - trail, b.len() - trail);
         let at = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
-        let olds = &old.line_starts;
         // A line starts after a `\n`: those up to `lead` follow kept bytes, as do those
         // after `old_end`; the changed bytes' are found again.
         let keep = olds.partition_point(|&s| s as usize <= lead);
@@ -85,27 +111,84 @@ impl SourceFile {
             name,
             text,
             is_stdlib: false,
-            line_starts,
+            lines: Lines {
+                all: std::sync::OnceLock::from(line_starts),
+                ..Lines::default()
+            },
         }
     }
 
+    /// The offset of each line's first byte (found on the first call).
     pub fn line_starts(&self) -> &[u32] {
-        &self.line_starts
+        self.lines.all.get_or_init(|| line_starts(&self.text))
+    }
+
+    /// The line starts up to [`HEAD`] bytes (all of them in a short file).
+    fn head(&self) -> &[u32] {
+        self.lines.head.get_or_init(|| {
+            let end = self.text.len().min(HEAD);
+            let head = self.text.as_bytes().get(..end).unwrap_or_default();
+            let mut starts = vec![0u32];
+            starts.extend(
+                memchr::memchr_iter(b'\n', head).map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+            );
+            starts
+        })
+    }
+
+    /// Whether [`Self::head`] is every line start.
+    fn short(&self) -> bool {
+        self.text.len() <= HEAD
     }
 
     /// 0-based line of a byte offset.
     pub fn line_of(&self, offset: u32) -> usize {
-        match self.line_starts.binary_search(&offset) {
+        let starts = match self.lines.all.get() {
+            Some(all) => all.as_slice(),
+            // Every line start up to `offset` is in the head.
+            None if offset as usize <= HEAD || self.short() => self.head(),
+            None => self.line_starts(),
+        };
+        match starts.binary_search(&offset) {
             Ok(line) => line,
             Err(next) => next.saturating_sub(1),
         }
+    }
+
+    /// Where 0-based line `line` starts (`None` past the last line).
+    pub fn line_start(&self, line: usize) -> Option<u32> {
+        if let Some(all) = self.lines.all.get() {
+            return all.get(line).copied();
+        }
+        let head = self.head();
+        if let Some(&start) = head.get(line) {
+            return Some(start);
+        }
+        if self.short() {
+            return None;
+        }
+        self.line_starts().get(line).copied()
+    }
+
+    /// How many lines the file has (an empty file and a last line without a newline count).
+    pub fn line_count(&self) -> usize {
+        if let Some(all) = self.lines.all.get() {
+            return all.len();
+        }
+        if self.short() {
+            return self.head().len();
+        }
+        *self
+            .lines
+            .count
+            .get_or_init(|| count_newlines(self.text.as_bytes()) + 1)
     }
 
     /// 1-based line and 1-based column (in characters) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (usize, usize) {
         let offset = offset.min(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
         let line = self.line_of(offset);
-        let start = self.line_starts.get(line).copied().unwrap_or(0);
+        let start = self.line_start(line).unwrap_or(0);
         let col = self
             .text
             .get(start as usize..offset as usize)
@@ -131,6 +214,17 @@ fn common(a: &[u8], b: &[u8], chunk: impl Fn(&[u8], usize, usize) -> Option<&[u8
         i += 1;
     }
     i
+}
+
+/// How many `\n` `bytes` has: 64 bytes at a time, each block's count a sum of compares the
+/// compiler vectorizes (about 0.1 instructions a byte).
+fn count_newlines(bytes: &[u8]) -> usize {
+    let blocks = bytes.chunks_exact(64);
+    let rest = blocks.remainder();
+    let whole: usize = blocks
+        .map(|b| usize::from(b.iter().fold(0u8, |n, &c| n + u8::from(c == b'\n'))))
+        .sum();
+    whole + rest.iter().filter(|&&c| c == b'\n').count()
 }
 
 /// The offset of each line's first byte. The text is read eight bytes at a time, each word
@@ -282,9 +376,19 @@ mod tests {
         ];
         for old in &texts {
             for new in &texts {
-                for edited in [new.clone(), format!("\n{new}"), format!("{new}\r")] {
+                for (edited, counted) in [
+                    (new.clone(), true),
+                    (format!("\n{new}"), true),
+                    (format!("{new}\r"), true),
+                    (new.clone(), false),
+                ] {
                     let before = SourceFile::new("a.kumo", old.clone(), false);
+                    // Moved from `before`'s when they were counted, else counted when asked.
+                    if counted {
+                        assert_eq!(before.line_starts().first(), Some(&0));
+                    }
                     let got = SourceFile::edited("a.kumo", edited.clone(), &before);
+                    assert_eq!(got.lines.all.get().is_some(), counted);
                     let want = SourceFile::new("a.kumo", edited.clone(), false);
                     assert_eq!(
                         got.line_starts(),
@@ -293,6 +397,54 @@ mod tests {
                     );
                     assert_eq!(&*got.text, &*want.text);
                 }
+            }
+        }
+    }
+
+    /// Lines looked up without the table of every line start (in the head, past it, in a
+    /// short file) are those of the table.
+    #[test]
+    fn lines_looked_up_lazily_are_those_of_the_table() {
+        let long = "ab\ncdef\n\n".repeat(super::HEAD / 5);
+        for text in [
+            String::new(),
+            "x".to_string(),
+            "\n".to_string(),
+            "a\nb".to_string(),
+            "a\nb\n".to_string(),
+            long.clone(),
+            format!("{long}tail"),
+            format!("{}\nz", "y".repeat(super::HEAD + 3)),
+        ] {
+            let want = super::line_starts(&text);
+            let len = u32::try_from(text.len()).unwrap();
+            let f = SourceFile::new("a.kumo", text.clone(), false);
+            assert_eq!(f.line_count(), want.len());
+            for line in [
+                0,
+                1,
+                2,
+                want.len() / 2,
+                want.len() - 1,
+                want.len(),
+                want.len() + 1,
+            ] {
+                assert_eq!(f.line_start(line), want.get(line).copied(), "{line}");
+            }
+            for offset in (0..=len + 1)
+                .step_by(997)
+                .chain([len.saturating_sub(1), len])
+            {
+                let f = SourceFile::new("a.kumo", text.clone(), false);
+                let want_line = match want.binary_search(&offset) {
+                    Ok(l) => l,
+                    Err(n) => n - 1,
+                };
+                assert_eq!(f.line_of(offset), want_line, "{offset}");
+                assert_eq!(f.line_col(offset).0, want_line + 1, "{offset}");
+                // The whole table is found only past the head.
+                let far = offset as usize > super::HEAD && text.len() > super::HEAD;
+                assert_eq!(f.lines.all.get().is_some(), far, "{offset}");
             }
         }
     }

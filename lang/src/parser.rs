@@ -1307,9 +1307,11 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             from = self.path().map(Box::new);
             if from.is_none() {
                 self.reset(before);
+            } else {
+                self.skip();
             }
         }
-        self.skip();
+        // (Without `from`, the blanks after the label were skipped above.)
         if !self.eat(b'{') {
             self.reset(m);
             return None;

@@ -355,7 +355,14 @@ impl<'a> Cx<'a, '_, '_> {
                     if let Some(h) = h {
                         let name = a.key.name.as_str();
                         let prev = if attrs.len() <= SMALL_BODY {
-                            attrs.iter().find(|p| p.name() == name)
+                            // A field is its schema's (static): the same field is the same
+                            // key, one compare; a map block's entries compare their keys.
+                            match h.field {
+                                Some(f) => attrs
+                                    .iter()
+                                    .find(|p| p.field.is_some_and(|g| std::ptr::eq(f, g))),
+                                None => attrs.iter().find(|p| p.name() == name),
+                            }
                         } else {
                             attr_index.get(name).and_then(|&i| attrs.get(i))
                         };

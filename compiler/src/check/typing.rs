@@ -163,11 +163,15 @@ impl Cx<'_, '_, '_> {
                 Typed::List(vec![one])
             }
             (Ty::List(inner), ValueKind::List(list)) => {
-                let items = list
-                    .items
-                    .iter()
-                    .filter_map(|i| self.value(inner, i))
-                    .collect();
+                // Sized for the items written (those that do not type are dropped): the list
+                // lives on in the model, through the emit (a collected `filter_map` holds
+                // room for four of three headers).
+                let mut items = Vec::with_capacity(list.items.len());
+                for i in &list.items {
+                    if let Some(t) = self.value(inner, i) {
+                        items.push(t);
+                    }
+                }
                 Typed::List(items)
             }
             (Ty::Str, ValueKind::Str(s)) => Typed::Str(s.value.clone()),

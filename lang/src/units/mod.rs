@@ -155,6 +155,10 @@ fn span(start: usize, len: usize) -> Range<usize> {
 
 /// The range of the first whitespace character of `s`, if any.
 fn first_whitespace(s: &str) -> Option<Range<usize>> {
+    // Printable ASCII (nearly every literal) has none: no char decoding.
+    if s.bytes().all(|c| c.is_ascii_graphic()) {
+        return None;
+    }
     s.char_indices()
         .find(|&(_, c)| c.is_whitespace())
         .map(|(i, c)| span(i, c.len_utf8()))

@@ -165,8 +165,12 @@ pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
 
     // 2. `s.split_once(",max_burst=")`: the first occurrence; everything after it is the burst.
     // (Found from its `,`: a substring search would cost more than the whole rate.)
+    // (A rate is a few bytes: they are compared in a plain loop here and for the `/`
+    // below, where `match_indices` and `split_once` set up a `memchr` search each.)
     let burst_at = rest
-        .match_indices(',')
+        .bytes()
+        .enumerate()
+        .filter(|&(_, c)| c == b',')
         .map(|(i, _)| i)
         .find(|&i| rest.get(i..).is_some_and(|r| r.starts_with(MAX_BURST)));
     let (body, burst_text) = match burst_at.and_then(|i| rest.split_at_checked(i)) {
@@ -175,7 +179,9 @@ pub fn parse_rate(s: &str) -> Result<Rate, UnitError> {
     };
 
     // 3. `s.split_once("/")`
-    let Some((limit_text, period_all)) = body.split_once('/') else {
+    let slash = body.bytes().position(|c| c == b'/');
+    let split = slash.and_then(|i| Some((body.get(..i)?, body.get(i..)?.get(1..)?)));
+    let Some((limit_text, period_all)) = split else {
         let mut e = UnitError::new(
             format!("expected `limit/period`, got `{body}`"),
             span(base, body.len()),
