@@ -192,7 +192,7 @@ impl FileNodes {
         if c == hinted {
             // The answer `k` has `chunk[k - 1]` starting by `at` and `chunk[k]` after it.
             let mut k = (hint as usize & (CHUNK - 1)).min(chunk.len());
-            for _ in 0..8 {
+            for _ in 0..4 {
                 let before = k == 0 || chunk.get(k - 1).is_some_and(by);
                 if !before {
                     k -= 1;
@@ -280,6 +280,8 @@ impl FileNodes {
 
     /// Write node `n`'s segment (`queue default`, `automation[2]`) into `out`; returns
     /// what JSON adds to it.
+    // Always inlined: called once or twice a value, from two places.
+    #[inline(always)]
     fn push_segment(&self, i: u32, n: &Node, out: &mut String) -> usize {
         let kw = n.meta & KW_MAX;
         let len = (n.meta >> NAME_SHIFT) & NAME_MAX;
@@ -447,15 +449,6 @@ impl Places {
             .get(file as usize)
             .and_then(|nodes| nodes.get(i))
             .map_or(NONE, |n| n.parent)
-    }
-
-    /// Write the statement `i`'s segment of a place (`max_age`, `queue default`) into
-    /// `out`; returns what JSON adds to it.
-    fn push_segment(&self, file: u32, i: u32, out: &mut String) -> usize {
-        self.files
-            .get(file as usize)
-            .and_then(|nodes| Some(nodes.push_segment(i, nodes.get(i)?, out)))
-            .unwrap_or(0)
     }
 
     /// The block path of the statement `i` of `file` (`queue default > max_age`), written
@@ -928,8 +921,9 @@ pub struct Provenance<'s> {
 /// A place written in full, for the places in it or beside it ([`Provenance::write_at`]).
 struct Last {
     file: u32,
-    /// Its statement (`NONE`: nothing kept).
+    /// Its statement (`NONE`: nothing kept), and that statement's enclosing block.
     node: u32,
+    parent: u32,
     /// Its text and the separator of a place in it (`mail.kumo: queue default > `), so
     /// such a place is two copies: this and its segment. The place itself is the first
     /// `len` bytes, its enclosing block's place (when it has one) the first `parent_len`.
@@ -955,6 +949,7 @@ impl<'s> Provenance<'s> {
             last: RefCell::new(Last {
                 file: u32::MAX,
                 node: NONE,
+                parent: NONE,
                 text: String::new(),
                 len: 0,
                 parent_len: 0,
@@ -999,23 +994,25 @@ impl<'s> Provenance<'s> {
         let file = loc.file.0;
         let i = self.places.find(loc, &self.hint);
         let mut last = self.last.borrow_mut();
-        if i != NONE && last.file == file && last.node != NONE {
-            if i == last.node {
-                out.push_str(last.text.get(..last.len).unwrap_or(""));
-                return last.extra;
-            }
-            let parent = self.places.parent(file, i);
-            // ` > ` is escaped as ` \u003e `.
-            if parent == last.node {
-                out.push_str(&last.text);
-                let extra = self.places.push_segment(file, i, out);
-                return last.extra + 5 + extra;
-            }
-            if parent != NONE && parent == self.places.parent(file, last.node) {
-                // The enclosing block's place and the separator after it.
-                out.push_str(last.text.get(..last.parent_len + 3).unwrap_or(""));
-                let extra = self.places.push_segment(file, i, out);
-                return last.parent_extra + 5 + extra;
+        let nodes = self.places.files.get(file as usize);
+        if let (Some(nodes), Some(n)) = (nodes, nodes.and_then(|f| f.get(i))) {
+            if last.file == file && last.node != NONE {
+                if i == last.node {
+                    out.push_str(last.text.get(..last.len).unwrap_or(""));
+                    return last.extra;
+                }
+                // ` > ` is escaped as ` \u003e `.
+                if n.parent == last.node {
+                    out.push_str(&last.text);
+                    let extra = nodes.push_segment(i, n, out);
+                    return last.extra + 5 + extra;
+                }
+                if n.parent != NONE && n.parent == last.parent {
+                    // The enclosing block's place and the separator after it.
+                    out.push_str(last.text.get(..last.parent_len + 3).unwrap_or(""));
+                    let extra = nodes.push_segment(i, n, out);
+                    return last.parent_extra + 5 + extra;
+                }
             }
         }
         let origin = self
@@ -1040,6 +1037,7 @@ impl<'s> Provenance<'s> {
         // Kept for the next place: this one, and where its enclosing block's text ends.
         last.file = file;
         last.node = i;
+        last.parent = self.places.parent(file, i);
         last.text.clear();
         last.text.push_str(out.get(start..).unwrap_or(""));
         last.len = last.text.len();
