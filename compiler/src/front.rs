@@ -292,8 +292,7 @@ impl<'t> Run<'t> {
             }));
         self.outline.append(outline);
         if let (Some(mine), Some(theirs)) = (&mut self.places, places) {
-            // Whether more ranges follow: their ordinals count this one's.
-            mine.append(theirs, end.is_some());
+            mine.append(theirs);
         }
         self.end = end;
     }

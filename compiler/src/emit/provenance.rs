@@ -25,44 +25,334 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
+use std::hash::Hasher as _;
+use std::sync::Arc;
 
 use kumoc_lang::Parse;
-use kumoc_lang::ast::Stmt;
-use rustc_hash::FxHashMap;
+use kumoc_lang::ast::{Block, Stmt};
+use rustc_hash::FxHasher;
 
 use super::kumomta::shard::json_len;
 use super::kumomta::text::Text;
 use crate::source::{Loc, Sources};
 
-/// One statement: its span, its enclosing block (an index, `NONE` at the top) and its
-/// segment of a place (`queue default`, `max_age`, `automation[2]`) as a range of
-/// [`Places::segs`].
+/// One statement, in 20 bytes: its span, its enclosing block (an index, `NONE` at the top)
+/// and where the text of its segment of a place is (`queue default`, `max_age`).
+///
+/// A segment is a block's keyword and label (`queue default`), or an attribute's key, and
+/// its ordinal among its siblings from the second of its kind on (`automation[2]`). The
+/// keyword and the label or key are nearly always the file's text as the source spelled
+/// them (the parser's names share the file's text, see `kumoc_lang::ast::Name`), so the
+/// node holds where they are, not a copy: the keyword at `start`, `meta`'s first byte
+/// long, and the label or key (as a place writes it: bare, or with the quotes around it in
+/// the text) at `name`. Any other (an escaped label, a quoted label the place writes with
+/// other escapes) is [`OWNED`]: its text is kept in [`FileNodes::owned`].
+#[derive(Clone, Copy)]
 struct Node {
     start: u32,
     end: u32,
     parent: u32,
-    seg: (u32, u32),
-    /// The bytes Go's JSON encoding adds to the segment (its quotes; see [`json_len`]),
-    /// known as it is written: a place's size as JSON is then known without reading it.
-    extra: u32,
+    /// Where the label or key is in the file's text; [`OWNED`]: its index in
+    /// [`FileNodes::owned`].
+    name: u32,
+    /// The keyword's length (a byte), the label's or key's length (19 bits) and the flags
+    /// ([`JOINED`], [`QUOTED`], [`OWNED`], [`ORDINAL`], [`BLOCK`]).
+    meta: u32,
 }
 
 const NONE: u32 = u32::MAX;
 
-/// A block with at most this many statements counts its repeated siblings in an array, a
-/// larger one (the top level of a file) in a map.
+/// The longest keyword written from the text.
+const KW_MAX: u32 = 0xff;
+/// Where the label's or key's length starts in [`Node::meta`], and the longest one written
+/// from the text.
+const NAME_SHIFT: u32 = 8;
+const NAME_MAX: u32 = (1 << 19) - 1;
+/// The keyword, one space and the label are one slice of the text, written at once.
+const JOINED: u32 = 1 << 27;
+/// The label or key is written with its quotes (the two bytes JSON adds to the segment).
+const QUOTED: u32 = 1 << 28;
+/// The segment's text is kept ([`FileNodes::owned`]).
+const OWNED: u32 = 1 << 29;
+/// The statement has an ordinal, in [`FileNodes::ordinals`] (the second of its kind on).
+const ORDINAL: u32 = 1 << 30;
+/// The statement is a block (a block and an attribute are never of a kind).
+const BLOCK: u32 = 1 << 31;
+
+/// A block with at most this many statements finds its repeated siblings by comparing each
+/// statement with those before it, a larger one (the top level of a file) in a table.
 const FEW: usize = 16;
 
-/// What makes siblings the same for their ordinal: whether a block, keyword or key, label.
-type Sibling<'a> = (bool, &'a str, Option<&'a str>);
+/// The nodes of a file are kept in chunks of this many (80 KiB): they grow without copying
+/// what was indexed and without room to spare beyond the last chunk.
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
 
-/// The statements of every file, for [`Provenance::at`]: about 20 bytes per statement, the
-/// segments in one string; and each file's name in the output.
+/// The statements of one file, in source order (pre-order, so starts are sorted), and the
+/// file's text, which their segments are read from.
+struct FileNodes {
+    text: Arc<str>,
+    /// [`CHUNK`] nodes each, but the last.
+    chunks: Vec<Vec<Node>>,
+    len: u32,
+    /// The segments not in the text ([`OWNED`]).
+    owned: Vec<Owned>,
+    /// The ordinals from 2 on ([`ORDINAL`]), by node, sorted.
+    ordinals: Vec<(u32, u32)>,
+}
+
+/// A segment not written from the file's text: its keyword and its label or key as a
+/// place writes them, and what JSON adds to them.
+struct Owned {
+    keyword: Box<str>,
+    name: Box<str>,
+    extra: u32,
+}
+
+impl FileNodes {
+    fn new(text: Arc<str>) -> Self {
+        FileNodes {
+            text,
+            chunks: Vec::new(),
+            len: 0,
+            owned: Vec::new(),
+            ordinals: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: u32) -> Option<&Node> {
+        self.chunks
+            .get((i >> CHUNK_BITS) as usize)?
+            .get(i as usize & (CHUNK - 1))
+    }
+
+    fn get_mut(&mut self, i: u32) -> Option<&mut Node> {
+        self.chunks
+            .get_mut((i >> CHUNK_BITS) as usize)?
+            .get_mut(i as usize & (CHUNK - 1))
+    }
+
+    /// Add `node`; its index.
+    #[inline]
+    fn push(&mut self, node: Node) -> u32 {
+        let i = self.len;
+        match self.chunks.last_mut() {
+            // The first chunk grows by doubling up to `CHUNK` (a small file stays small),
+            // the others are allocated whole.
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(node),
+            _ => {
+                let mut chunk = Vec::with_capacity(if self.chunks.is_empty() { 0 } else { CHUNK });
+                chunk.push(node);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+        i
+    }
+
+    /// The file is indexed: no room to spare.
+    fn shrink(&mut self) {
+        if let Some(last) = self.chunks.last_mut() {
+            last.shrink_to_fit();
+        }
+        self.chunks.shrink_to_fit();
+        self.owned.shrink_to_fit();
+        self.ordinals.shrink_to_fit();
+    }
+
+    /// How many nodes start at or before `at` (the index after the last of them). `hint`
+    /// is such a count found before: the emitters look places up mostly near the last one
+    /// (a table's values, in another order than the source's), a few steps from it in its
+    /// chunk; any other is searched by halving, in the chunks' first nodes, then in one.
+    fn count_starting_by(&self, at: u32, hint: u32) -> u32 {
+        let by = |n: &Node| n.start <= at;
+        let first_by = |c: usize| {
+            self.chunks
+                .get(c)
+                .and_then(|chunk| chunk.first())
+                .is_some_and(by)
+        };
+        let hinted = (hint >> CHUNK_BITS) as usize;
+        let c = if first_by(hinted) && !first_by(hinted + 1) {
+            hinted
+        } else {
+            match self
+                .chunks
+                .partition_point(|chunk| chunk.first().is_some_and(by))
+            {
+                0 => return 0,
+                c => c - 1,
+            }
+        };
+        let Some(chunk) = self.chunks.get(c) else {
+            return 0;
+        };
+        let base = u32::try_from(c << CHUNK_BITS).unwrap_or(NONE);
+        if c == hinted {
+            // The answer `k` has `chunk[k - 1]` starting by `at` and `chunk[k]` after it.
+            let mut k = (hint as usize & (CHUNK - 1)).min(chunk.len());
+            for _ in 0..4 {
+                let before = k == 0 || chunk.get(k - 1).is_some_and(by);
+                if !before {
+                    k -= 1;
+                } else if chunk.get(k).is_some_and(by) {
+                    k += 1;
+                } else {
+                    return base + u32::try_from(k).unwrap_or(0);
+                }
+            }
+        }
+        base + u32::try_from(chunk.partition_point(by)).unwrap_or(0)
+    }
+
+    /// The node `i`'s segment as its keyword and its label or key (either may be empty),
+    /// and what JSON adds to them.
+    #[inline]
+    fn pieces(&self, n: &Node) -> (&str, &str, u32) {
+        if n.meta & OWNED == 0 {
+            let kw = (n.meta & KW_MAX) as usize;
+            let len = ((n.meta >> NAME_SHIFT) & NAME_MAX) as usize;
+            let start = n.start as usize;
+            let name = n.name as usize;
+            (
+                self.text.get(start..start + kw).unwrap_or(""),
+                self.text.get(name..name + len).unwrap_or(""),
+                if n.meta & QUOTED == 0 { 0 } else { 2 },
+            )
+        } else {
+            match self.owned.get(n.name as usize) {
+                Some(o) => (&o.keyword, &o.name, o.extra),
+                None => ("", "", 0),
+            }
+        }
+    }
+
+    /// The ordinal of node `n` (1 for the first of its kind).
+    fn ordinal(&self, i: u32, n: &Node) -> u32 {
+        if n.meta & ORDINAL == 0 {
+            return 1;
+        }
+        match self.ordinals.binary_search_by_key(&i, |o| o.0) {
+            Ok(k) => self.ordinals.get(k).map_or(1, |o| o.1),
+            Err(_) => 1,
+        }
+    }
+
+    /// Node `i` is the `count`th of its kind among its siblings.
+    fn set_ordinal(&mut self, i: u32, count: u32) {
+        if count > 1 {
+            if let Some(n) = self.get_mut(i) {
+                n.meta |= ORDINAL;
+                self.ordinals.push((i, count));
+            }
+        }
+    }
+
+    /// Whether the nodes `a` and `b` are of a kind among siblings: both blocks of one
+    /// keyword and label, or attributes of one key.
+    fn same_kind(&self, a: &Node, b: &Node) -> bool {
+        if (a.meta ^ b.meta) & BLOCK != 0 {
+            return false;
+        }
+        // Both written from the text: different lengths or quoting, different segments.
+        if (a.meta | b.meta) & OWNED == 0
+            && (a.meta ^ b.meta) & (KW_MAX | NAME_MAX << NAME_SHIFT | QUOTED) != 0
+        {
+            return false;
+        }
+        let (ak, an, _) = self.pieces(a);
+        let (bk, bn, _) = self.pieces(b);
+        ak == bk && an == bn
+    }
+
+    /// The hash of node `n`'s kind (see [`FileNodes::same_kind`]).
+    fn kind_hash(&self, n: &Node) -> u32 {
+        let (kw, name, _) = self.pieces(n);
+        let mut h = FxHasher::default();
+        h.write_u8(u8::from(n.meta & BLOCK != 0));
+        h.write(kw.as_bytes());
+        h.write_u8(0xff);
+        h.write(name.as_bytes());
+        // The high half: FxHasher's last step multiplies, which mixes upwards.
+        (h.finish() >> 32) as u32
+    }
+
+    /// Write node `n`'s segment (`queue default`, `automation[2]`) into `out`; returns
+    /// what JSON adds to it.
+    // Always inlined: called once or twice a value, from two places.
+    #[inline(always)]
+    fn push_segment(&self, i: u32, n: &Node, out: &mut String) -> usize {
+        let kw = n.meta & KW_MAX;
+        let len = (n.meta >> NAME_SHIFT) & NAME_MAX;
+        let extra = if n.meta & OWNED == 0 && (n.meta & JOINED != 0 || kw == 0 || len == 0) {
+            // One slice of the text: the keyword and label joined, the keyword or the key.
+            let (start, name) = (n.start as usize, n.name as usize);
+            let (from, to) = if kw == 0 {
+                (name, name + len as usize)
+            } else if len == 0 {
+                (start, start + kw as usize)
+            } else {
+                (start, name + len as usize)
+            };
+            out.push_str(self.text.get(from..to).unwrap_or(""));
+            if n.meta & QUOTED == 0 { 0 } else { 2 }
+        } else {
+            let (kw, name, extra) = self.pieces(n);
+            out.push_str(kw);
+            if !kw.is_empty() && !name.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(name);
+            extra
+        };
+        if n.meta & ORDINAL != 0 {
+            let _ = write!(out, "[{}]", self.ordinal(i, n));
+        }
+        extra as usize
+    }
+}
+
+/// Where `name` is in `text`, when it is a slice of it (the parser's names share the
+/// file's text): compared by address, so nothing is read.
+fn offset_in(text: &str, name: &str) -> Option<usize> {
+    let off = name.as_ptr().addr().wrapping_sub(text.as_ptr().addr());
+    let end = off.checked_add(name.len())?;
+    (end <= text.len()).then_some(off)
+}
+
+/// Where a label or key is in `text` as a place writes it (bare when it is a plain name,
+/// with its quotes when it is written as it is between them) and whether it is quoted;
+/// `None` when it is written otherwise or not a slice of `text`.
+fn name_in(text: &str, name: &str) -> Option<(u32, u32, bool)> {
+    let class = name
+        .bytes()
+        .fold(0u8, |c, b| c | DEBUG_CLASS[usize::from(b)]);
+    let off = offset_in(text, name)?;
+    let len = name.len();
+    let (off, len, quoted) = if class & NOT_BARE == 0 && len > 0 {
+        (off, len, false)
+    } else if class & (NOT_PLAIN | JSON_LONG) == 0 {
+        // `{:?}` writes it between quotes as it is: the quotes around it in the text.
+        let before = off.checked_sub(1)?;
+        let bytes = text.as_bytes();
+        if bytes.get(before) != Some(&b'"') || bytes.get(off + len) != Some(&b'"') {
+            return None;
+        }
+        (before, len + 2, true)
+    } else {
+        return None;
+    };
+    let len = u32::try_from(len).ok().filter(|&l| l <= NAME_MAX)?;
+    Some((u32::try_from(off).ok()?, len, quoted))
+}
+
+/// The statements of every file, for [`Provenance::at`]: 20 bytes per statement (the
+/// segments are read from the files' text); and each file's name in the output.
 #[derive(Default)]
 pub struct Places {
-    /// By file id; each file's nodes in source order (pre-order, so starts are sorted).
-    files: Vec<Vec<Node>>,
-    segs: String,
+    /// By file id.
+    files: Vec<FileNodes>,
     /// By file id: `<stdlib>`, or the name relative to the deployment's directory
     /// ([`SourceFile::rel`](crate::source::SourceFile::rel)), and what JSON adds to it.
     origins: Vec<String>,
@@ -89,111 +379,26 @@ impl Places {
     /// Index the files of an analysis from their syntax trees (`parses`, by file id). A file
     /// whose tree is missing (freed) is parsed again, so places are always right.
     pub fn new(sources: &Sources, parses: &[std::sync::Arc<Parse>]) -> Self {
-        let mut places = Places::default();
-        // Sized up front: grown by doubling, the two largest vectors (nodes, segments) of
-        // a 100,000-domain build were copied at the build's peak of memory.
-        let sizes: Vec<(usize, usize)> = parses.iter().map(|p| size(&p.file.items)).collect();
-        places.segs.reserve_exact(sizes.iter().map(|s| s.1).sum());
+        let mut builder = PlacesBuilder::new(sources);
         for (id, f) in sources.iter() {
-            places.add_origin(f);
-            let mut nodes = Vec::with_capacity(sizes.get(id.0 as usize).map_or(0, |s| s.0));
             match parses.get(id.0 as usize) {
-                Some(p) => places.index(&p.file.items, NONE, &mut nodes),
-                None => places.index(&kumoc_lang::parse(&f.text).file.items, NONE, &mut nodes),
+                Some(p) => p.file.items.iter().for_each(|s| builder.add(s)),
+                None => kumoc_lang::parse_shared(&f.text)
+                    .file
+                    .items
+                    .iter()
+                    .for_each(|s| builder.add(s)),
             }
-            nodes.shrink_to_fit();
-            places.files.push(nodes);
+            builder.end_file();
         }
-        places.finish();
-        places
+        builder.finish()
     }
 
     /// What is known once every file is indexed.
     fn finish(&mut self) {
         self.origins_extra = self.origins.iter().map(|o| json_extra(o)).collect();
-        self.segs.shrink_to_fit();
         self.user_files.sort_unstable();
         self.line_end_in_origins = self.origins.iter().any(|o| o.contains(['\n', '\r']));
-    }
-
-    fn index(&mut self, items: &[Stmt], parent: u32, nodes: &mut Vec<Node>) {
-        // How many siblings so far had each (is a block, keyword or key, label): the
-        // ordinal of a repeated one (`automation`, `automation[2]`, ...).
-        // A block's few statements are counted in an array, the many at the top in a map.
-        let few = items.len() <= FEW;
-        let mut seen_few: [Option<(Sibling<'_>, u32)>; FEW] = [None; FEW];
-        let mut seen: FxHashMap<Sibling<'_>, u32> = if few {
-            FxHashMap::default()
-        } else {
-            FxHashMap::with_capacity_and_hasher(items.len(), Default::default())
-        };
-        for stmt in items {
-            let Some(key) = sibling(stmt) else { continue };
-            let count = if few {
-                // The slots fill in order: the first empty one ends the search.
-                let mut count = 1;
-                for slot in &mut seen_few {
-                    match slot {
-                        Some((k, c)) if *k == key => {
-                            *c += 1;
-                            count = *c;
-                            break;
-                        }
-                        Some(_) => {}
-                        None => {
-                            *slot = Some((key, 1));
-                            break;
-                        }
-                    }
-                }
-                count
-            } else {
-                let c = seen.entry(key).or_insert(0);
-                *c += 1;
-                *c
-            };
-            self.node(stmt, count, parent, nodes);
-        }
-    }
-
-    /// The node of `stmt` (not an error), the `count`th of its kind among its siblings, and
-    /// those of its body.
-    fn node(&mut self, stmt: &Stmt, count: u32, parent: u32, nodes: &mut Vec<Node>) {
-        let start = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
-        let mut extra = 0;
-        match stmt {
-            Stmt::Block(b) => {
-                let keyword = b.keyword.name.as_str();
-                self.segs.push_str(keyword);
-                if !is_bare(keyword) {
-                    extra += json_extra(keyword);
-                }
-                if let Some(l) = &b.label {
-                    self.segs.push(' ');
-                    extra += push_name(&mut self.segs, &l.text);
-                }
-            }
-            Stmt::Attr(a) => {
-                extra += push_name(&mut self.segs, &a.key.name);
-            }
-            Stmt::Error(_) => return,
-        }
-        if count > 1 {
-            let _ = write!(self.segs, "[{count}]");
-        }
-        let end = u32::try_from(self.segs.len()).unwrap_or(u32::MAX);
-        let span = stmt.span();
-        let me = u32::try_from(nodes.len()).unwrap_or(NONE);
-        nodes.push(Node {
-            start: span.start,
-            end: span.end,
-            parent,
-            seg: (start, end),
-            extra: u32::try_from(extra).unwrap_or(u32::MAX),
-        });
-        if let Stmt::Block(b) = stmt {
-            self.index(&b.body, me, nodes);
-        }
     }
 
     /// Every statement's span and place, file by file (for the tests, which compare
@@ -202,9 +407,10 @@ impl Places {
     pub fn every_place(&self) -> Vec<(u32, u32, String)> {
         let mut out = Vec::new();
         for (file, nodes) in (0u32..).zip(&self.files) {
-            for (i, n) in (0u32..).zip(nodes) {
+            for i in 0..nodes.len {
+                let Some(n) = nodes.get(i) else { continue };
                 let mut place = String::new();
-                let extra = self.write_path(file, i, &mut place);
+                let (extra, _, _) = self.write_path(file, i, &mut place);
                 let _ = write!(place, " ({extra})");
                 out.push((n.start, n.end, place));
             }
@@ -214,36 +420,21 @@ impl Places {
 
     /// The innermost statement at `loc` (an index into its file's nodes), `NONE` when no
     /// statement holds it.
-    fn find(&self, loc: Loc, hint: &Cell<(u32, usize)>) -> u32 {
+    fn find(&self, loc: Loc, hint: &Cell<(u32, u32)>) -> u32 {
         let Some(nodes) = self.files.get(loc.file.0 as usize) else {
             return NONE;
         };
         let at = loc.span.start;
-        // The emitters look places up mostly in source order: the statement after the last
-        // one found is usually a few nodes on, found without a binary search.
-        let (hint_file, mut n) = hint.get();
-        let near = hint_file == loc.file.0
-            && n > 0
-            && nodes.get(n - 1).is_some_and(|node| node.start <= at)
-            && {
-                let mut steps = 0;
-                while steps < 8 && nodes.get(n).is_some_and(|node| node.start <= at) {
-                    n += 1;
-                    steps += 1;
-                }
-                nodes.get(n).is_none_or(|node| node.start > at)
-            };
-        if !near {
-            n = nodes.partition_point(|node| node.start <= at);
-        }
+        // The emitters look places up mostly near the last one (a table's values, in
+        // another order than the source's): searched from there.
+        let (hint_file, from) = hint.get();
+        let from = if hint_file == loc.file.0 { from } else { 0 };
+        let n = nodes.count_starting_by(at, from);
         hint.set((loc.file.0, n));
-        let mut i = match n {
-            0 => NONE,
-            n => u32::try_from(n - 1).unwrap_or(NONE),
-        };
+        let mut i = n.wrapping_sub(1);
         // The last statement starting at or before `at` may be a nested one that ended
         // before it: climb to the one that holds it.
-        while let Some(n) = nodes.get(i as usize) {
+        while let Some(n) = nodes.get(i) {
             if at < n.end || at == n.start {
                 break;
             }
@@ -256,28 +447,16 @@ impl Places {
     fn parent(&self, file: u32, i: u32) -> u32 {
         self.files
             .get(file as usize)
-            .and_then(|nodes| nodes.get(i as usize))
+            .and_then(|nodes| nodes.get(i))
             .map_or(NONE, |n| n.parent)
     }
 
-    /// The statement `i`'s segment of a place (`max_age`, `queue default`), and what JSON
-    /// adds to it.
-    fn seg(&self, file: u32, i: u32) -> (&str, usize) {
-        self.files
-            .get(file as usize)
-            .and_then(|nodes| nodes.get(i as usize))
-            .and_then(|n| {
-                let seg = self.segs.get(n.seg.0 as usize..n.seg.1 as usize)?;
-                Some((seg, n.extra as usize))
-            })
-            .unwrap_or(("", 0))
-    }
-
     /// The block path of the statement `i` of `file` (`queue default > max_age`), written
-    /// into `out`; nothing for `NONE`. Returns what JSON adds to it (` > ` is ` \u003e `).
-    fn write_path(&self, file: u32, mut i: u32, out: &mut String) -> usize {
+    /// into `out`; nothing for `NONE`. Returns what JSON adds to it (` > ` is ` \u003e `),
+    /// and the length of its last segment and what JSON adds to that.
+    fn write_path(&self, file: u32, mut i: u32, out: &mut String) -> (usize, usize, usize) {
         let Some(nodes) = self.files.get(file as usize) else {
-            return 0;
+            return (0, 0, 0);
         };
         let mut extra = 0;
         // The chain from the innermost statement up (the first 16 in an array, any deeper
@@ -285,7 +464,7 @@ impl Places {
         let mut chain = [NONE; 16];
         let mut len = 0;
         let mut deep = Vec::new();
-        while let Some(n) = nodes.get(i as usize) {
+        while let Some(n) = nodes.get(i) {
             match chain.get_mut(len) {
                 Some(slot) => *slot = i,
                 None => deep.push(i),
@@ -297,30 +476,20 @@ impl Places {
             .iter()
             .rev()
             .chain(chain.iter().take(len.min(chain.len())).rev());
+        let (mut seg_len, mut seg_extra) = (0, 0);
         for (k, &i) in outermost_first.enumerate() {
             if k > 0 {
                 out.push_str(" > ");
                 extra += 5;
             }
-            if let Some(n) = nodes.get(i as usize) {
-                out.push_str(
-                    self.segs
-                        .get(n.seg.0 as usize..n.seg.1 as usize)
-                        .unwrap_or(""),
-                );
-                extra += n.extra as usize;
+            if let Some(n) = nodes.get(i) {
+                let at = out.len();
+                seg_extra = nodes.push_segment(i, n, out);
+                seg_len = out.len() - at;
+                extra += seg_extra;
             }
         }
-        extra
-    }
-}
-
-/// What makes a statement the same as a sibling for its ordinal; `None` for an error.
-fn sibling(stmt: &Stmt) -> Option<Sibling<'_>> {
-    match stmt {
-        Stmt::Block(b) => Some((true, b.keyword.name.as_str(), b.label_text())),
-        Stmt::Attr(a) => Some((false, a.key.name.as_str(), None)),
-        Stmt::Error(_) => None,
+        (extra, seg_len, seg_extra)
     }
 }
 
@@ -328,15 +497,88 @@ impl std::fmt::Debug for Places {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Places")
             .field("files", &self.files.len())
-            .field("nodes", &self.files.iter().map(Vec::len).sum::<usize>())
+            .field("nodes", &self.files.iter().map(|n| n.len).sum::<u32>())
             .field("origins", &self.origins)
             .finish_non_exhaustive()
     }
 }
 
+/// The kinds of the statements of a large block so far (the top level of a file), for
+/// their ordinals: an open-addressed table of the last statement of each kind (its index
+/// plus one, 0 for an empty slot) and its kind's hash, 8 bytes a slot.
+#[derive(Default)]
+struct Kinds {
+    slots: Vec<(u32, u32)>,
+    len: usize,
+}
+
+impl Kinds {
+    /// Room for `n` kinds.
+    fn with_capacity(n: usize) -> Self {
+        let mut kinds = Kinds::default();
+        kinds.reserve(n);
+        kinds
+    }
+
+    /// Room for `n` kinds (the slots at most 5/8 full).
+    fn reserve(&mut self, n: usize) {
+        let want = (n * 8 / 5 + 1).next_power_of_two().max(16);
+        if want <= self.slots.len() {
+            return;
+        }
+        let old = std::mem::replace(&mut self.slots, vec![(0, 0); want]);
+        for (node, hash) in old {
+            if node != 0 {
+                self.place(node, hash);
+            }
+        }
+    }
+
+    /// Put `(node, hash)` in the first empty slot from its hash's.
+    fn place(&mut self, node: u32, hash: u32) {
+        let mask = self.slots.len() - 1;
+        let mut s = hash as usize & mask;
+        while let Some(slot) = self.slots.get_mut(s) {
+            if slot.0 == 0 {
+                *slot = (node, hash);
+                return;
+            }
+            s = (s + 1) & mask;
+        }
+    }
+
+    /// The last statement before node `i` of `i`'s kind (`NONE`: `i` is the first), and
+    /// `i` now the last.
+    fn last_of_kind(&mut self, nodes: &FileNodes, i: u32) -> u32 {
+        let Some(n) = nodes.get(i) else {
+            return NONE;
+        };
+        if (self.len + 1) * 8 > self.slots.len() * 5 {
+            self.reserve(self.len + 1);
+        }
+        let hash = nodes.kind_hash(n);
+        let mask = self.slots.len() - 1;
+        let mut s = hash as usize & mask;
+        while let Some(slot) = self.slots.get_mut(s) {
+            if slot.0 == 0 {
+                *slot = (i + 1, hash);
+                self.len += 1;
+                return NONE;
+            }
+            if slot.1 == hash && nodes.get(slot.0 - 1).is_some_and(|o| nodes.same_kind(o, n)) {
+                let last = slot.0 - 1;
+                slot.0 = i + 1;
+                return last;
+            }
+            s = (s + 1) & mask;
+        }
+        NONE
+    }
+}
+
 /// [`Places`] indexed a top-level statement at a time, for a caller that frees each
-/// statement's syntax tree once it is read (`kumoc build`'s front end): the same index as
-/// [`Places::new`] of the whole trees (`tests/it/pipeline.rs` compares the output).
+/// statement's syntax tree once it is read (`kumoc build`'s front end); [`Places::new`]
+/// builds its index with it too.
 ///
 /// A large file may be read in ranges on several threads: [`PlacesBuilder::part`] indexes a
 /// later range of the current file apart, and [`PlacesBuilder::append`] adds it, in order,
@@ -344,48 +586,36 @@ impl std::fmt::Debug for Places {
 /// statements counted on across the ranges).
 pub struct PlacesBuilder {
     places: Places,
+    /// The files' text, by file id.
+    texts: Vec<Arc<str>>,
     /// The current file's nodes.
-    nodes: Vec<Node>,
-    /// How many top-level statements of the current file so far were each sibling kind,
-    /// by the names of the tree (shared with the file's text).
-    top: FxHashMap<TopKey, Top>,
-    /// For a part: its top-level statements' nodes, chained by kind (see [`Top`]).
-    chain: Option<Chain>,
-}
-
-/// What makes top-level siblings the same for their ordinal (see [`Sibling`]).
-type TopKey = (bool, kumoc_lang::ast::Name, Option<kumoc_lang::ast::Name>);
-
-/// The top-level statements of one sibling kind: how many, and (in a part) the first and
-/// the last of them, as positions in its [`Chain`].
-#[derive(Clone, Copy)]
-struct Top {
-    count: u32,
-    first: u32,
-    last: u32,
-}
-
-/// A part's top-level statements, by position among them: the index of each one's node,
-/// and the position of the next one of its kind (`NONE`: the last), so the ordinals of a
-/// kind that the ranges before also had are counted on when the part is appended.
-#[derive(Default)]
-struct Chain {
-    node: Vec<u32>,
-    next: Vec<u32>,
+    file: FileNodes,
+    /// The kinds of the current file's top-level statements so far.
+    top: Kinds,
+    /// For a part: its top-level statements' nodes, whose ordinals are counted when it is
+    /// appended.
+    tops: Option<Vec<u32>>,
+    /// The siblings so far of the open blocks of few statements, a run per block.
+    siblings: Vec<u32>,
 }
 
 impl PlacesBuilder {
     /// Places for the files of `sources`, whose statements are then added file by file.
     pub fn new(sources: &Sources) -> Self {
         let mut places = Places::default();
+        let mut texts = Vec::new();
         for (_, f) in sources.iter() {
             places.add_origin(f);
+            texts.push(Arc::clone(&f.text));
         }
+        let first = texts.first().cloned().unwrap_or_else(|| Arc::from(""));
         PlacesBuilder {
             places,
-            nodes: Vec::new(),
-            top: FxHashMap::default(),
-            chain: None,
+            texts,
+            file: FileNodes::new(first),
+            top: Kinds::default(),
+            tops: None,
+            siblings: Vec::new(),
         }
     }
 
@@ -395,112 +625,164 @@ impl PlacesBuilder {
     pub fn part(&self) -> Self {
         PlacesBuilder {
             places: Places::default(),
-            nodes: Vec::new(),
-            top: FxHashMap::default(),
-            chain: Some(Chain::default()),
+            texts: Vec::new(),
+            file: FileNodes::new(Arc::clone(&self.file.text)),
+            top: Kinds::default(),
+            tops: Some(Vec::new()),
+            siblings: Vec::new(),
         }
     }
 
     /// Index the next top-level statement of the current file (files in id order).
     pub fn add(&mut self, stmt: &Stmt) {
-        let key = match stmt {
-            Stmt::Block(b) => (
-                true,
-                b.keyword.name.clone(),
-                b.label.as_ref().map(|l| l.text.clone()),
-            ),
-            Stmt::Attr(a) => (false, a.key.name.clone(), None),
-            Stmt::Error(_) => return,
+        let Some(i) = self.push(stmt, NONE) else {
+            return;
         };
-        let t = self.top.entry(key).or_insert(Top {
-            count: 0,
-            first: NONE,
-            last: NONE,
-        });
-        t.count += 1;
-        let count = t.count;
-        if let Some(chain) = &mut self.chain {
-            let at = u32::try_from(chain.node.len()).unwrap_or(NONE);
-            chain
-                .node
-                .push(u32::try_from(self.nodes.len()).unwrap_or(NONE));
-            chain.next.push(NONE);
-            match chain.next.get_mut(t.last as usize) {
-                Some(next) => *next = at,
-                None => t.first = at,
-            }
-            t.last = at;
+        match &mut self.tops {
+            Some(tops) => tops.push(i),
+            None => self.count_top(i),
         }
-        self.places.node(stmt, count, NONE, &mut self.nodes);
+        self.body(stmt, i);
+    }
+
+    /// Node `i` is the current file's next top-level statement: its ordinal.
+    fn count_top(&mut self, i: u32) {
+        let last = self.top.last_of_kind(&self.file, i);
+        if let Some(n) = self.file.get(last) {
+            let count = self.file.ordinal(last, n) + 1;
+            self.file.set_ordinal(i, count);
+        }
+    }
+
+    /// Add the node of `stmt` (not an error), in `parent`; its index.
+    fn push(&mut self, stmt: &Stmt, parent: u32) -> Option<u32> {
+        let text = &*self.file.text;
+        let span = stmt.span();
+        let (name, meta) = match stmt {
+            Stmt::Block(b) => match block_in(text, span.start, b) {
+                Some(at) => at,
+                None => self.own(b.keyword.name.as_str(), b.label_text(), BLOCK),
+            },
+            Stmt::Attr(a) => match name_in(text, &a.key.name) {
+                Some((off, len, quoted)) => (off, len << NAME_SHIFT | quoted_flag(quoted)),
+                None => self.own("", Some(&a.key.name), 0),
+            },
+            Stmt::Error(_) => return None,
+        };
+        Some(self.file.push(Node {
+            start: span.start,
+            end: span.end,
+            parent,
+            name,
+            meta,
+        }))
+    }
+
+    /// Keep a segment's text: `keyword` and `name` (a label or key, written bare or
+    /// quoted); its `(name, meta)`.
+    fn own(&mut self, keyword: &str, name: Option<&str>, flags: u32) -> (u32, u32) {
+        let mut written = String::new();
+        let extra = match name {
+            Some(n) => push_name(&mut written, n),
+            None => 0,
+        };
+        let at = u32::try_from(self.file.owned.len()).unwrap_or(NONE);
+        self.file.owned.push(Owned {
+            keyword: keyword.into(),
+            name: written.into(),
+            extra: u32::try_from(json_extra(keyword) + extra).unwrap_or(u32::MAX),
+        });
+        (at, OWNED | flags)
+    }
+
+    /// Index the body of `stmt`, node `i`, when it is a block.
+    fn body(&mut self, stmt: &Stmt, i: u32) {
+        let Stmt::Block(b) = stmt else {
+            return;
+        };
+        let items = &b.body;
+        if items.len() <= FEW {
+            // A statement's ordinal: how many siblings before it are of its kind.
+            let run = self.siblings.len();
+            for stmt in items.iter() {
+                let Some(me) = self.push(stmt, i) else {
+                    continue;
+                };
+                if let Some(n) = self.file.get(me) {
+                    let before = self.siblings.get(run..).unwrap_or(&[]);
+                    let alike = before
+                        .iter()
+                        .filter(|&&s| self.file.get(s).is_some_and(|o| self.file.same_kind(o, n)))
+                        .count();
+                    let count = u32::try_from(alike).unwrap_or(u32::MAX - 1) + 1;
+                    self.file.set_ordinal(me, count);
+                }
+                self.siblings.push(me);
+                self.body(stmt, me);
+            }
+            self.siblings.truncate(run);
+        } else {
+            let mut kinds = Kinds::with_capacity(items.len());
+            for stmt in items.iter() {
+                let Some(me) = self.push(stmt, i) else {
+                    continue;
+                };
+                let last = kinds.last_of_kind(&self.file, me);
+                if let Some(n) = self.file.get(last) {
+                    let count = self.file.ordinal(last, n) + 1;
+                    self.file.set_ordinal(me, count);
+                }
+                self.body(stmt, me);
+            }
+        }
     }
 
     /// Add `part`'s statements (a [`PlacesBuilder::part`] of the range that follows the
-    /// statements added so far): the same index as adding them here. `more`: whether more
-    /// statements of the file follow (their ordinals count `part`'s).
-    pub fn append(&mut self, part: PlacesBuilder, more: bool) {
-        let seg_base = u32::try_from(self.places.segs.len()).unwrap_or(NONE);
-        let node_base = u32::try_from(self.nodes.len()).unwrap_or(NONE);
-        self.places.segs.push_str(&part.places.segs);
-        self.nodes.extend(part.nodes.into_iter().map(|mut n| {
-            n.seg = (n.seg.0 + seg_base, n.seg.1 + seg_base);
-            if n.parent != NONE {
-                n.parent += node_base;
-            }
-            n
-        }));
-        let chain = part.chain.unwrap_or_default();
-        // Each kind is counted on alone: the order they are visited in changes nothing.
-        #[allow(clippy::iter_over_hash_type)]
-        for (key, t) in part.top {
-            match self.top.get_mut(&key) {
-                // A kind the ranges before had too: its ordinals in `part` count on.
-                Some(before) => {
-                    let counted = before.count;
-                    before.count += t.count;
-                    let mut at = t.first;
-                    let mut k = 1;
-                    while let (Some(&node), Some(&next)) =
-                        (chain.node.get(at as usize), chain.next.get(at as usize))
-                    {
-                        self.renumber(node + node_base, k, counted + k);
-                        at = next;
-                        k += 1;
-                    }
+    /// statements added so far): the same index as adding them here.
+    pub fn append(&mut self, part: PlacesBuilder) {
+        let base = self.file.len;
+        let owned_base = u32::try_from(self.file.owned.len()).unwrap_or(NONE);
+        let PlacesBuilder { file, tops, .. } = part;
+        for chunk in file.chunks {
+            for mut n in chunk {
+                if n.parent != NONE {
+                    n.parent += base;
                 }
-                None if more => {
-                    self.top.insert(key, t);
+                if n.meta & OWNED != 0 {
+                    n.name += owned_base;
                 }
-                None => {}
+                self.file.push(n);
             }
         }
-    }
-
-    /// The node `i`, the `was`th of its kind, is the `now`th: its segment's ordinal (none
-    /// for the first) rewritten, at the end of the segments.
-    fn renumber(&mut self, i: u32, was: u32, now: u32) {
-        let Some(n) = self.nodes.get_mut(i as usize) else {
-            return;
-        };
-        let segs = &mut self.places.segs;
-        let ordinal = if was > 1 { format!("[{was}]").len() } else { 0 };
-        let base = segs
-            .get(n.seg.0 as usize..(n.seg.1 as usize).saturating_sub(ordinal))
-            .unwrap_or("")
-            .to_string();
-        let start = u32::try_from(segs.len()).unwrap_or(NONE);
-        segs.push_str(&base);
-        if now > 1 {
-            let _ = write!(segs, "[{now}]");
+        self.file.owned.extend(file.owned);
+        // The part's top-level statements counted on from the ranges before, their
+        // ordinals merged in order with those of the nested statements.
+        let mut nested = file
+            .ordinals
+            .into_iter()
+            .map(|(i, c)| (i + base, c))
+            .peekable();
+        for top in tops.unwrap_or_default() {
+            let i = top + base;
+            while let Some(o) = nested.next_if(|o| o.0 < i) {
+                self.file.ordinals.push(o);
+            }
+            self.count_top(i);
         }
-        n.seg = (start, u32::try_from(segs.len()).unwrap_or(NONE));
+        self.file.ordinals.extend(nested);
     }
 
     /// The current file's statements are all added: on to the next file.
     pub fn end_file(&mut self) {
-        let mut nodes = std::mem::take(&mut self.nodes);
-        nodes.shrink_to_fit();
-        self.places.files.push(nodes);
-        self.top = FxHashMap::default();
+        let next = self
+            .texts
+            .get(self.places.files.len() + 1)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""));
+        let mut file = std::mem::replace(&mut self.file, FileNodes::new(next));
+        file.shrink();
+        self.places.files.push(file);
+        self.top = Kinds::default();
     }
 
     /// The index.
@@ -511,26 +793,35 @@ impl PlacesBuilder {
     }
 }
 
-/// The nodes [`Places::index`] makes for `items`, and about the bytes of their segments
-/// (a label quoted; a repeated sibling's ordinal left out).
-fn size(items: &[Stmt]) -> (usize, usize) {
-    let (mut nodes, mut bytes) = (0, 0);
-    for stmt in items {
-        match stmt {
-            Stmt::Block(b) => {
-                let (n, m) = size(&b.body);
-                nodes += 1 + n;
-                bytes +=
-                    m + b.keyword.name.len() + b.label.as_ref().map_or(0, |l| l.text.len() + 3);
-            }
-            Stmt::Attr(a) => {
-                nodes += 1;
-                bytes += a.key.name.len();
-            }
-            Stmt::Error(_) => {}
+/// [`QUOTED`] when `quoted`.
+fn quoted_flag(quoted: bool) -> u32 {
+    if quoted { QUOTED } else { 0 }
+}
+
+/// Where block `b`'s segment is in `text` (see [`Node`]): its keyword at the statement's
+/// `start`, its label as a place writes it; `(name, meta)`, or `None` when it is not.
+fn block_in(text: &str, start: u32, b: &Block) -> Option<(u32, u32)> {
+    let kw = b.keyword.name.as_str();
+    let kw_len = u32::try_from(kw.len()).ok().filter(|&l| l <= KW_MAX)?;
+    if offset_in(text, kw)? != start as usize || !is_bare(kw) {
+        return None;
+    }
+    match &b.label {
+        None => Some((0, kw_len | BLOCK)),
+        Some(l) => {
+            let (off, len, quoted) = name_in(text, &l.text)?;
+            let gap = start as usize + kw.len();
+            let joined = if off as usize == gap + 1 && text.as_bytes().get(gap) == Some(&b' ') {
+                JOINED
+            } else {
+                0
+            };
+            Some((
+                off,
+                kw_len | len << NAME_SHIFT | quoted_flag(quoted) | joined | BLOCK,
+            ))
         }
     }
-    (nodes, bytes)
 }
 
 /// A label or key in a place: bare when it is a plain name, quoted (with escapes) otherwise.
@@ -622,7 +913,7 @@ pub struct Provenance<'s> {
     comments: bool,
     /// Where the last place was found: (file, the index after its last statement starting
     /// at or before it), where the next search starts.
-    hint: Cell<(u32, usize)>,
+    hint: Cell<(u32, u32)>,
     /// The last place written in full.
     last: RefCell<Last>,
 }
@@ -630,8 +921,9 @@ pub struct Provenance<'s> {
 /// A place written in full, for the places in it or beside it ([`Provenance::write_at`]).
 struct Last {
     file: u32,
-    /// Its statement (`NONE`: nothing kept).
+    /// Its statement (`NONE`: nothing kept), and that statement's enclosing block.
     node: u32,
+    parent: u32,
     /// Its text and the separator of a place in it (`mail.kumo: queue default > `), so
     /// such a place is two copies: this and its segment. The place itself is the first
     /// `len` bytes, its enclosing block's place (when it has one) the first `parent_len`.
@@ -657,6 +949,7 @@ impl<'s> Provenance<'s> {
             last: RefCell::new(Last {
                 file: u32::MAX,
                 node: NONE,
+                parent: NONE,
                 text: String::new(),
                 len: 0,
                 parent_len: 0,
@@ -701,25 +994,25 @@ impl<'s> Provenance<'s> {
         let file = loc.file.0;
         let i = self.places.find(loc, &self.hint);
         let mut last = self.last.borrow_mut();
-        if i != NONE && last.file == file && last.node != NONE {
-            if i == last.node {
-                out.push_str(last.text.get(..last.len).unwrap_or(""));
-                return last.extra;
-            }
-            let parent = self.places.parent(file, i);
-            // ` > ` is escaped as ` \u003e `.
-            if parent == last.node {
-                out.push_str(&last.text);
-                let (seg, extra) = self.places.seg(file, i);
-                out.push_str(seg);
-                return last.extra + 5 + extra;
-            }
-            if parent != NONE && parent == self.places.parent(file, last.node) {
-                // The enclosing block's place and the separator after it.
-                out.push_str(last.text.get(..last.parent_len + 3).unwrap_or(""));
-                let (seg, extra) = self.places.seg(file, i);
-                out.push_str(seg);
-                return last.parent_extra + 5 + extra;
+        let nodes = self.places.files.get(file as usize);
+        if let (Some(nodes), Some(n)) = (nodes, nodes.and_then(|f| f.get(i))) {
+            if last.file == file && last.node != NONE {
+                if i == last.node {
+                    out.push_str(last.text.get(..last.len).unwrap_or(""));
+                    return last.extra;
+                }
+                // ` > ` is escaped as ` \u003e `.
+                if n.parent == last.node {
+                    out.push_str(&last.text);
+                    let extra = nodes.push_segment(i, n, out);
+                    return last.extra + 5 + extra;
+                }
+                if n.parent != NONE && n.parent == last.parent {
+                    // The enclosing block's place and the separator after it.
+                    out.push_str(last.text.get(..last.parent_len + 3).unwrap_or(""));
+                    let extra = nodes.push_segment(i, n, out);
+                    return last.parent_extra + 5 + extra;
+                }
             }
         }
         let origin = self
@@ -731,7 +1024,7 @@ impl<'s> Provenance<'s> {
         out.push_str(origin);
         out.push_str(": ");
         let path = out.len();
-        let path_extra = self.places.write_path(file, i, out);
+        let (path_extra, seg_len, seg_extra) = self.places.write_path(file, i, out);
         if out.len() == path {
             out.truncate(path - ": ".len());
         }
@@ -744,14 +1037,14 @@ impl<'s> Provenance<'s> {
         // Kept for the next place: this one, and where its enclosing block's text ends.
         last.file = file;
         last.node = i;
+        last.parent = self.places.parent(file, i);
         last.text.clear();
         last.text.push_str(out.get(start..).unwrap_or(""));
         last.len = last.text.len();
         last.text.push_str(" > ");
         last.extra = origin_extra + path_extra;
-        let (seg, extra) = self.places.seg(file, i);
-        last.parent_len = last.len.saturating_sub(" > ".len() + seg.len());
-        last.parent_extra = last.extra.saturating_sub(5 + extra);
+        last.parent_len = last.len.saturating_sub(" > ".len() + seg_len);
+        last.parent_extra = last.extra.saturating_sub(5 + seg_extra);
         last.extra
     }
 
@@ -780,6 +1073,145 @@ mod tests {
         assert!(!super::is_bare(""));
         assert!(super::is_bare("max_message_rate"));
         assert!(!super::is_bare("caf\u{e9}"));
+    }
+
+    /// The places as the index was first written: a segment string per statement, the
+    /// ordinals counted in a map per block, by keyword or key and label.
+    fn naive(items: &[kumoc_lang::ast::Stmt], prefix: &str, out: &mut Vec<(u32, u32, String)>) {
+        use kumoc_lang::ast::Stmt;
+        let mut seen: std::collections::HashMap<(bool, String, Option<String>), u32> =
+            std::collections::HashMap::new();
+        for stmt in items {
+            let (key, mut seg, body) = match stmt {
+                Stmt::Block(b) => {
+                    let mut seg = b.keyword.name.to_string();
+                    if let Some(l) = b.label_text() {
+                        seg.push(' ');
+                        super::push_name(&mut seg, l);
+                    }
+                    let key = (
+                        true,
+                        b.keyword.name.to_string(),
+                        b.label_text().map(String::from),
+                    );
+                    (key, seg, Some(&b.body))
+                }
+                Stmt::Attr(a) => {
+                    let mut seg = String::new();
+                    super::push_name(&mut seg, &a.key.name);
+                    ((false, a.key.name.to_string(), None), seg, None)
+                }
+                Stmt::Error(_) => continue,
+            };
+            let count = seen.entry(key).or_insert(0);
+            *count += 1;
+            if *count > 1 {
+                seg.push_str(&format!("[{count}]"));
+            }
+            let place = if prefix.is_empty() {
+                seg
+            } else {
+                format!("{prefix} > {seg}")
+            };
+            let span = stmt.span();
+            let extra = super::json_extra(&place);
+            out.push((span.start, span.end, format!("{place} ({extra})")));
+            if let Some(body) = body {
+                naive(body, &place, out);
+            }
+        }
+    }
+
+    #[test]
+    fn places_are_those_of_the_first_index() {
+        let mut many = String::from("pool big {\n");
+        for i in 0..40 {
+            many.push_str(&format!("  source s{} {{ a = 1 }}\n", i % 7));
+            many.push_str(&format!("  \"k{}\" = 1\n", i % 3));
+        }
+        many.push_str("  source {}\n  source {}\n}\n");
+        let text = format!(
+            "{many}\
+             automation {{ a = 1 }}\n\
+             automation {{ a = 1\n a = 2\n a {{}}\n a {{}} }}\n\
+             automation {{}}\n\
+             queue \"d.example.com\" {{ max_age = 1 }}\n\
+             queue \"d.example.com\" {{}}\n\
+             queue 'lit' {{}}\n\
+             queue \"main\" {{}}\n\
+             queue main {{}}\n\
+             queue  main {{}}\n\
+             queue\tmain2 {{}}\n\
+             queue \"a\\\"b\" {{}}\n\
+             queue \"a\\\"b\" {{}}\n\
+             queue \"x<y>&z\" {{ \"a b\" = 1\n \"a<b\" = 2\n \"q\\\"\" = 3 }}\n\
+             queue \"caf\u{e9}\" {{}}\n\
+             queue \"\" {{}}\n\
+             foo = 1\n\
+             foo {{}}\n\
+             foo = 2\n\
+             @@@ broken\n\
+             env production {{ shaping default {{ automation {{}}\n automation {{}} }} }}\n\
+             queue \"unclosed {{}}\n"
+        );
+        let mut sources = crate::source::Sources::default();
+        sources.add(crate::source::SourceFile::new(
+            "a.kumo",
+            text.clone(),
+            false,
+        ));
+        let places = super::Places::new(&sources, &[]);
+        let parse = kumoc_lang::parse(&text);
+        let mut want = Vec::new();
+        naive(&parse.file.items, "", &mut want);
+        assert!(want.len() > 150, "{}", want.len());
+        let got = places.every_place();
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g, w);
+        }
+        assert_eq!(got.len(), want.len());
+        // Every way a segment is kept was taken.
+        let file = &places.files[0];
+        let nodes: Vec<_> = (0..file.len).filter_map(|i| file.get(i)).collect();
+        for flag in [
+            super::JOINED,
+            super::QUOTED,
+            super::OWNED,
+            super::ORDINAL,
+            super::BLOCK,
+        ] {
+            assert!(nodes.iter().any(|n| n.meta & flag != 0), "{flag:x}");
+        }
+        assert!(
+            nodes
+                .iter()
+                .any(|n| n.meta & (super::OWNED | super::JOINED) == 0
+                    && n.meta & super::KW_MAX > 0
+                    && n.meta >> super::NAME_SHIFT & super::NAME_MAX > 0)
+        );
+        // Read in three ranges, cut anywhere between top-level statements: the same.
+        let text = sources
+            .iter()
+            .next()
+            .map(|(_, f)| f.text.clone())
+            .unwrap_or_default();
+        let items = &kumoc_lang::parse_shared(&text).file.items;
+        for a in 0..=items.len() {
+            for b in (a..=items.len()).step_by(3) {
+                let mut builder = super::PlacesBuilder::new(&sources);
+                let (first, rest) = items.split_at(a);
+                let (second, third) = rest.split_at(b - a);
+                first.iter().for_each(|s| builder.add(s));
+                let mut part = builder.part();
+                second.iter().for_each(|s| part.add(s));
+                let mut later = builder.part();
+                third.iter().for_each(|s| later.add(s));
+                builder.append(part);
+                builder.append(later);
+                builder.end_file();
+                assert_eq!(builder.finish().every_place(), want, "cut at {a} and {b}");
+            }
+        }
     }
 
     #[test]
