@@ -87,12 +87,20 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let (Some(ver), Some(flavor)) = (&self.version, self.humantime) else {
             return;
         };
+        let text = self.texts.get(typed.loc.file).map_or("", |f| &*f.text);
+        // A duration written bare (`2d`), the usual case: not a string to read again (and
+        // no vector of spans: one per queue's `max_age`).
+        let quoted = |span: kumoc_lang::Span| {
+            matches!(text.as_bytes().get(span.start as usize), Some(b'"' | b'\''))
+        };
+        if matches!(typed.value, Typed::Duration(_)) && !quoted(typed.loc.span) {
+            return;
+        }
         let mut spans = Vec::new();
         durations_in(typed, &mut spans);
         if spans.is_empty() {
             return;
         }
-        let text = self.texts.get(typed.loc.file).map_or("", |f| &*f.text);
         for span in spans {
             let Some(s) = written_string(text, span) else {
                 continue;

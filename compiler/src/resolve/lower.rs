@@ -16,13 +16,13 @@ use crate::value::{Spanned, Trigger, Typed, TypedAt};
 
 impl<'t, 'd> Resolver<'t, 'd> {
     /// The model. `bulk` (the `domain`, `queue` and `shaping` blocks, outside the tree the
-    /// resolver borrows) is consumed: each owned block's values move into the model and the
+    /// resolver borrows, in the parts of the tree they were left in) is consumed: each owned block's values move into the model and the
     /// rest of it is freed as soon as it is lowered, so the typed tree and the model of tens
     /// of thousands of blocks are never both whole (a borrowed block's values are copied).
     pub(super) fn lower(
         &mut self,
         environment: Spanned<Environment>,
-        bulk: Vec<impl Lowered>,
+        bulk: Vec<Vec<impl Lowered>>,
     ) -> Option<Deployment> {
         let dep = self.top_one("deployment")?;
         let name = Spanned {
@@ -68,11 +68,12 @@ impl<'t, 'd> Resolver<'t, 'd> {
         // them kept up to twice their room.
         let count = |kw: &str| {
             bulk.iter()
+                .flatten()
                 .filter(|b| b.block().schema.keyword == kw)
                 .count()
         };
         let (n_domains, n_queues) = (count("domain"), count("queue"));
-        let n_shaping = bulk.len() - n_domains - n_queues;
+        let n_shaping = bulk.iter().map(Vec::len).sum::<usize>() - n_domains - n_queues;
         let mut domains = Vec::with_capacity(n_domains);
         let mut queues = Vec::with_capacity(n_queues);
         let mut shaping = Vec::with_capacity(n_shaping);
@@ -83,7 +84,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
             selector: dkim_defaults
                 .and_then(|b| b.read("selector", Typed::text).map(str::to_string)),
         };
-        for b in bulk {
+        for b in bulk.into_iter().flatten() {
             let keyword = b.block().schema.keyword;
             // A session's unchanged block: what it lowered to last time, when that still
             // holds (see `Memo`).

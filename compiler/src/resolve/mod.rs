@@ -24,7 +24,7 @@ use crate::schema::Field;
 use crate::source::{FileId, Loc, Sources};
 use crate::value::Spanned;
 
-use merge::{dedupe, merge_deduped};
+use merge::{dedupe, merge_deduped, merge_in_place};
 
 /// What phase A produced, by layer. The checked blocks (`B`, see [`Block`]) are owned
 /// (`kumoc build`: their values move into the model, and each is freed once lowered) or
@@ -143,26 +143,29 @@ impl Memo {
 /// block, or no release).
 pub fn resolve<B: Block>(input: Input<'_, B>, diags: &mut Vec<Diagnostic>) -> Option<Deployment> {
     let is_env = |b: &B| b.block().schema.keyword == "env";
-    // Without `env` blocks (the usual case) the user's blocks are kept as they are: a
-    // partition would copy every block into a second vector of the same size.
-    let (envs, user): (Vec<_>, Vec<_>) = if input.user.iter().any(is_env) {
-        input.user.into_iter().partition(is_env)
+    // The user's blocks stay in their vector (the typed tree of every domain): the `env`
+    // blocks are taken out of it, the blocks that merge into the stdlib's too, and the rest
+    // of the merged tree is the stdlib's blocks then what is left of the user's.
+    let mut user = input.user;
+    let envs: Vec<B> = if user.iter().any(is_env) {
+        user.extract_if(.., |b| is_env(b)).collect()
     } else {
-        (Vec::new(), input.user)
+        Vec::new()
     };
     // One file's blocks have no duplicates left (hashing 30,000 keys again was 7 M
     // instructions at 10,000 domains).
-    let user = if input.user_files > 1 {
+    let mut user = if input.user_files > 1 {
         dedupe(user, diags)
     } else {
         user
     };
     let mut tree = input.stdlib;
-    merge_deduped(&mut tree, user);
+    merge_in_place(&mut tree, &mut user);
 
     // The deployment block decides the default environment and the KumoMTA version.
     let Some(dep) = tree
         .iter()
+        .chain(&user)
         .map(B::block)
         .find(|b| b.schema.keyword == "deployment")
     else {
@@ -204,38 +207,35 @@ pub fn resolve<B: Block>(input: Input<'_, B>, diags: &mut Vec<Diagnostic>) -> Op
         }
     }
     if !overlay.is_empty() {
+        // It may merge into any block: the tree in one vector.
+        tree.append(&mut user);
         merge_deduped(&mut tree, dedupe(overlay, diags));
     }
 
     // The blocks there are one of per domain are lowered apart, consumed (see
-    // `Resolver::lower`); the rest is the tree the resolver borrows. `order` keeps where each
-    // block was, so the checks still walk the blocks in the order they are written.
+    // `Resolver::lower`), each part of the tree left in its vector; the rest is the tree the
+    // resolver borrows. `rest_at` keeps how many of the former come before each of the
+    // latter, so the checks still walk the blocks in the order they are written.
     let is_bulk = |b: &HBlock| matches!(b.schema.keyword, "domain" | "queue" | "shaping");
-    let n_bulk = tree.iter().filter(|b| is_bulk(b.block())).count();
-    let mut rest = Vec::with_capacity(tree.len() - n_bulk);
-    let mut bulk = Vec::with_capacity(n_bulk);
-    let mut order = Vec::with_capacity(tree.len());
-    for b in tree {
-        if is_bulk(b.block()) {
-            order.push(Slot::Bulk(bulk.len()));
-            bulk.push(b);
-        } else {
-            order.push(Slot::Rest(rest.len()));
-            rest.push(b);
-        }
+    let mut rest = Vec::new();
+    let mut rest_at = Vec::new();
+    let mut bulk = Vec::with_capacity(2);
+    let mut n_bulk = 0;
+    for mut part in [tree, user] {
+        rest.extend(part.extract_if(.., |b| {
+            if is_bulk(b.block()) {
+                n_bulk += 1;
+                return false;
+            }
+            rest_at.push(n_bulk);
+            true
+        }));
+        bulk.push(part);
     }
     let rest: Vec<&HBlock> = rest.iter().map(B::block).collect();
     let mut r = Resolver::new(&rest, input.sources, diags);
-    r.check_tree(&bulk, &order);
+    r.check_tree(&bulk, &rest_at);
     r.lower(environment, bulk)
-}
-
-/// Where a block of the merged tree went: into the resolver's tree or the blocks lowered
-/// apart.
-#[derive(Clone, Copy)]
-enum Slot {
-    Rest(usize),
-    Bulk(usize),
 }
 
 /// What the merged description defines, by kind (a secret with the keys it declares).

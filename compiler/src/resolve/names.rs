@@ -8,7 +8,7 @@ use kumoc_lang::units::KumoVersion;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::lower::Lowered;
-use super::{Names, Resolver, Slot};
+use super::{Names, Resolver};
 use crate::check::HBlock;
 use crate::codes;
 use crate::diagnostic::{Diagnostic, did_you_mean};
@@ -106,19 +106,22 @@ impl<'t, 'd> Resolver<'t, 'd> {
 
     /// Everything that needs the whole merged tree: the release, then each block's required
     /// fields, references and version gates.
-    /// `bulk` holds the blocks lowered apart; `order` interleaves them with the tree's, as
-    /// written.
-    pub(super) fn check_tree<B: Lowered>(&mut self, bulk: &[B], order: &[Slot]) {
+    /// `bulk` holds the blocks lowered apart, in parts (see `resolve`); `rest_at[i]` is how
+    /// many of them come before the tree's block `i`, as written.
+    pub(super) fn check_tree<B: Lowered>(&mut self, bulk: &[Vec<B>], rest_at: &[usize]) {
         self.release_checks();
         let tree = self.tree;
-        for slot in order {
-            let b = match *slot {
-                Slot::Rest(i) => tree.get(i).copied(),
-                Slot::Bulk(i) => bulk.get(i).map(B::block),
-            };
-            if let Some(b) = b {
-                self.walk(b);
+        let mut bulk = bulk.iter().flatten().map(B::block);
+        let mut walked = 0;
+        for (&b, &before) in tree.iter().zip(rest_at) {
+            for d in bulk.by_ref().take(before.saturating_sub(walked)) {
+                self.walk(d);
             }
+            walked = walked.max(before);
+            self.walk(b);
+        }
+        for d in bulk {
+            self.walk(d);
         }
     }
 
