@@ -273,6 +273,28 @@ impl Places {
             .unwrap_or(("", 0))
     }
 
+    /// Whether every place is printable ASCII (`' '` to `'~'`) and none ends with a blank:
+    /// every origin is, and does not end with one, every segment is, and none is empty (a
+    /// place is an origin, `: `, and segments joined by ` > `). One pass over the segments,
+    /// a byte's verdict OR-ed in without an early exit (vectorized).
+    fn plain(&self) -> bool {
+        let printable = |s: &str| {
+            s.as_bytes().chunks(64).all(|b| {
+                b.iter()
+                    .fold(0u8, |bad, &c| bad | u8::from(c.wrapping_sub(0x20) >= 0x5f))
+                    == 0
+            })
+        };
+        self.origins
+            .iter()
+            .all(|o| printable(o) && !o.ends_with(' '))
+            && printable(&self.segs)
+            && self
+                .files
+                .iter()
+                .all(|nodes| nodes.iter().fold(true, |ok, n| ok & (n.seg.1 > n.seg.0)))
+    }
+
     /// The block path of the statement `i` of `file` (`queue default > max_age`), written
     /// into `out`; nothing for `NONE`. Returns what JSON adds to it (` > ` is ` \u003e `).
     fn write_path(&self, file: u32, mut i: u32, out: &mut String) -> usize {
@@ -625,6 +647,8 @@ pub struct Provenance<'s> {
     hint: Cell<(u32, usize)>,
     /// The last place written in full.
     last: RefCell<Last>,
+    /// [`Places::plain`], found on first use ([`Provenance::plain_places`]).
+    plain: Cell<Option<bool>>,
 }
 
 /// A place written in full, for the places in it or beside it ([`Provenance::write_at`]).
@@ -654,6 +678,7 @@ impl<'s> Provenance<'s> {
             places,
             comments,
             hint: Cell::new((u32::MAX, 0)),
+            plain: Cell::new(None),
             last: RefCell::new(Last {
                 file: u32::MAX,
                 node: NONE,
@@ -758,6 +783,18 @@ impl<'s> Provenance<'s> {
     /// Whether a place can hold a line end (only a file's name can).
     pub(crate) fn may_hold_line_end(&self) -> bool {
         self.places.line_end_in_origins
+    }
+
+    /// Whether every place is printable ASCII that does not end with a blank (see
+    /// [`Places::plain`]): then a line of a data file that ends with a place is as plain as
+    /// its code, and its shards' ConfigMaps need no scan for YAML's literal block.
+    pub(crate) fn plain_places(&self) -> bool {
+        if let Some(plain) = self.plain.get() {
+            return plain;
+        }
+        let plain = self.places.plain();
+        self.plain.set(Some(plain));
+        plain
     }
 
     /// The user's files relative to the deployment's directory, sorted, for file headers.
