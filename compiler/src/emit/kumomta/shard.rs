@@ -60,6 +60,9 @@ pub struct Layout {
     /// Each unit: where it starts in the text, the hash of its key, its bytes of code and
     /// of its whole text (comments and blank lines too), JSON-escaped.
     units: Vec<Recorded>,
+    /// Whether some text written may not be printable ASCII, or some line may end with a
+    /// blank (see [`Layout::plain`]).
+    not_plain: bool,
 }
 
 /// A unit as its writer recorded it in a [`Layout`].
@@ -112,6 +115,19 @@ impl Layout {
         }
     }
 
+    /// Some text was written that may not be printable ASCII, or a line that may end with a
+    /// blank.
+    pub(crate) fn not_plain(&mut self) {
+        self.not_plain = true;
+    }
+
+    /// Whether every byte written is printable ASCII or a line end, and no line ends with a
+    /// blank, as the writer knows without reading the text: then so is every shard cut
+    /// from it ([`Split::plain`]), which its ConfigMap's literal block needs.
+    pub(crate) fn plain(&self) -> bool {
+        !self.not_plain
+    }
+
     /// Text that is not code (a comment, a blank line) of `json` bytes JSON-escaped, in the
     /// lead or the current unit.
     pub(crate) fn other(&mut self, json: usize) {
@@ -139,6 +155,8 @@ pub struct Split<'a> {
     /// parts', so no shard is read again.
     bytes: Vec<usize>,
     json: Vec<usize>,
+    /// Whether the file's text is plain ([`Layout::plain`]).
+    plain: bool,
 }
 
 /// The shards of `text` (the data file `name`, e.g. `dkim_data.toml`, whose units `layout`
@@ -234,10 +252,17 @@ pub fn split<'a>(name: &'a str, text: &'a str, layout: &Layout) -> Option<Split<
         ends,
         bytes,
         json,
+        plain: layout.plain(),
     })
 }
 
 impl Split<'_> {
+    /// Whether every shard is printable ASCII without a blank at the end of a line, as its
+    /// writer recorded ([`Layout::plain`]; a shard is lines of the file, or their code).
+    pub fn plain(&self) -> bool {
+        self.plain
+    }
+
     /// The number of shards (at least one).
     pub fn count(&self) -> usize {
         self.ends.len()
@@ -679,12 +704,21 @@ pub(super) mod tests {
                     }
                 })
                 .collect(),
+            not_plain: !is_plain(text),
         }
+    }
+
+    /// Whether `text` is printable ASCII lines without a blank at their end.
+    fn is_plain(text: &str) -> bool {
+        text.split('\n')
+            .all(|l| l.bytes().all(|c| (b' '..=b'~').contains(&c)) && !l.ends_with(' '))
     }
 
     /// What the writer recorded in `layout` is what reading `text` line by line finds.
     pub(in crate::emit) fn assert_layout_matches(text: &str, layout: &Layout) {
         let (lead, (lead_code, lead_json), units) = units(text);
+        // Plain when the writer says so (it may not know it is).
+        assert!(!layout.plain() || is_plain(text), "{text}");
         assert_eq!(layout.lead_end.unwrap_or(text.len()), lead.len(), "{text}");
         assert_eq!(layout.lead_code, lead_code, "{text}");
         assert_eq!(layout.lead_json, lead_json, "{text}");
