@@ -301,6 +301,7 @@ impl Doc {
     ///
     /// Code is plain (see `Layout::plain`) when it is ASCII: every string is quoted with
     /// its control characters escaped, and no line of code ends with a blank.
+    #[inline]
     fn code_line(&mut self, at: usize, extra: usize) {
         let code = self.text.since(at);
         debug_assert_eq!(code.len() + extra, json_len(code), "{code}");
