@@ -11,8 +11,9 @@
 //!   handler. A hangup that kills a build leaves DIR intact (the swap is one rename) and
 //!   a temporary tree, which the next build removes.
 //!
-//! signal-hook gives a safe API over sigaction (the workspace forbids `unsafe`): its flag
-//! handlers only store to an atomic, which is async-signal-safe.
+//! signal-hook gives a safe API over sigaction (the workspace forbids `unsafe` outside the
+//! allocator's crate, `alloc/`): its flag handlers only store to an atomic, which is
+//! async-signal-safe.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
