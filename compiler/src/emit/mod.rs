@@ -139,9 +139,9 @@ fn emit_inner<S: Sink>(
     let maps = k8s::ShardMaps::new(model);
     let mut buffer = Vec::new();
     let mut count = 0;
-    let (digests, shards) = kumomta::emit(model, &prov, &mut out, &mut |path, text| {
+    let (digests, shards) = kumomta::emit(model, &prov, &mut out, &mut |path, text, plain| {
         sink.file(path, text.as_bytes())?;
-        let map = maps.write(path, text, &mut buffer);
+        let map = maps.write(path, (text, plain), &mut buffer);
         sink.file(&map, &buffer)?;
         count += 2;
         Ok(())

@@ -451,6 +451,42 @@ impl Places {
             .map_or(NONE, |n| n.parent)
     }
 
+
+    /// The statement `i`'s segment of a place (`max_age`, `queue default`), and what JSON
+    /// adds to it.
+    fn seg(&self, file: u32, i: u32) -> (&str, usize) {
+        self.files
+            .get(file as usize)
+            .and_then(|nodes| nodes.get(i as usize))
+            .and_then(|n| {
+                let seg = self.segs.get(n.seg.0 as usize..n.seg.1 as usize)?;
+                Some((seg, n.extra as usize))
+            })
+            .unwrap_or(("", 0))
+    }
+
+    /// Whether every place is printable ASCII (`' '` to `'~'`) and none ends with a blank:
+    /// every origin is, and does not end with one, every segment is, and none is empty (a
+    /// place is an origin, `: `, and segments joined by ` > `). One pass over the segments,
+    /// a byte's verdict OR-ed in without an early exit (vectorized).
+    fn plain(&self) -> bool {
+        let printable = |s: &str| {
+            s.as_bytes().chunks(64).all(|b| {
+                b.iter()
+                    .fold(0u8, |bad, &c| bad | u8::from(c.wrapping_sub(0x20) >= 0x5f))
+                    == 0
+            })
+        };
+        self.origins
+            .iter()
+            .all(|o| printable(o) && !o.ends_with(' '))
+            && printable(&self.segs)
+            && self
+                .files
+                .iter()
+                .all(|nodes| nodes.iter().fold(true, |ok, n| ok & (n.seg.1 > n.seg.0)))
+    }
+
     /// The block path of the statement `i` of `file` (`queue default > max_age`), written
     /// into `out`; nothing for `NONE`. Returns what JSON adds to it (` > ` is ` \u003e `),
     /// and the length of its last segment and what JSON adds to that.
@@ -916,6 +952,8 @@ pub struct Provenance<'s> {
     hint: Cell<(u32, u32)>,
     /// The last place written in full.
     last: RefCell<Last>,
+    /// [`Places::plain`], found on first use ([`Provenance::plain_places`]).
+    plain: Cell<Option<bool>>,
 }
 
 /// A place written in full, for the places in it or beside it ([`Provenance::write_at`]).
@@ -946,6 +984,7 @@ impl<'s> Provenance<'s> {
             places,
             comments,
             hint: Cell::new((u32::MAX, 0)),
+            plain: Cell::new(None),
             last: RefCell::new(Last {
                 file: u32::MAX,
                 node: NONE,
@@ -1051,6 +1090,18 @@ impl<'s> Provenance<'s> {
     /// Whether a place can hold a line end (only a file's name can).
     pub(crate) fn may_hold_line_end(&self) -> bool {
         self.places.line_end_in_origins
+    }
+
+    /// Whether every place is printable ASCII that does not end with a blank (see
+    /// [`Places::plain`]): then a line of a data file that ends with a place is as plain as
+    /// its code, and its shards' ConfigMaps need no scan for YAML's literal block.
+    pub(crate) fn plain_places(&self) -> bool {
+        if let Some(plain) = self.plain.get() {
+            return plain;
+        }
+        let plain = self.places.plain();
+        self.plain.set(Some(plain));
+        plain
     }
 
     /// The user's files relative to the deployment's directory, sorted, for file headers.

@@ -112,10 +112,13 @@ impl<'a> ShardMaps<'a> {
     }
 
     /// The ConfigMap of the shard at `path` (`policy/...`) holding `text`, written into
-    /// `out` (cleared first); returns the ConfigMap's path (`k8s/...`).
-    pub fn write(&self, path: &str, text: &str, out: &mut Vec<u8>) -> String {
+    /// `out` (cleared first); returns the ConfigMap's path (`k8s/...`). `plain`: whether
+    /// its writer knows `text` is printable ASCII lines without a blank at their end (then
+    /// it is not read again to know it, see [`policy::shard_config_map`]).
+    pub fn write(&self, path: &str, (text, plain): (&str, bool), out: &mut Vec<u8>) -> String {
         let (file, name) = shard_map(&self.n, path);
-        policy::shard_config_map(self.d, &self.around, &name, (path, text), &self.header, out);
+        let shard = policy::Shard { path, text, plain };
+        policy::shard_config_map(self.d, &self.around, &name, shard, &self.header, out);
         format!("k8s/{file}")
     }
 }

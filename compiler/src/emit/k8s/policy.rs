@@ -190,13 +190,20 @@ pub(super) fn shard_config_map(
     d: &Deployment,
     around: &ShardYaml,
     name: &str,
-    (path, text): (&str, &str),
+    Shard { path, text, plain }: Shard<'_>,
     header: &str,
     out: &mut Vec<u8>,
 ) {
     out.clear();
     let key = path.rsplit('/').next().unwrap_or(path);
-    if !plain_literal(key, text) {
+    // A text its writer knows is plain needs only its ends checked (scanning a 10,000-domain
+    // build's shards took 11 M instructions).
+    let literal = if plain {
+        plain_ends(key, text)
+    } else {
+        plain_literal(key, text)
+    };
+    if !literal {
         let files = BTreeMap::from([(path, text)]);
         out.extend_from_slice(config_map(d, name, &files, "mta", header).as_bytes());
         return;
@@ -221,10 +228,27 @@ pub(super) fn shard_config_map(
     out.extend_from_slice(tail.as_bytes());
 }
 
+/// A data shard for its ConfigMap: its path (`policy/...`), its text, and whether its
+/// writer knows the text is printable ASCII lines without a blank at their end.
+pub(super) struct Shard<'a> {
+    pub path: &'a str,
+    pub text: &'a str,
+    pub plain: bool,
+}
+
 /// Whether libyaml (`serde_norway`) writes `key: text` as `key: |` and the text's lines
 /// indented, nothing else: a plain key, and a text of printable ASCII lines without trailing
 /// blanks, not starting with a blank, ending with exactly one newline.
 fn plain_literal(key: &str, text: &str) -> bool {
+    plain_ends(key, text)
+        && memchr::memmem::find(text.as_bytes(), b" \n").is_none()
+        && printable_lines(text.as_bytes())
+}
+
+/// [`plain_literal`] of a text known to be printable ASCII lines without a blank at their
+/// end: a plain key, and the text not empty, not starting with a blank or a line end,
+/// ending with exactly one line end.
+fn plain_ends(key: &str, text: &str) -> bool {
     let plain_key = key.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
         && key
             .bytes()
@@ -232,12 +256,7 @@ fn plain_literal(key: &str, text: &str) -> bool {
     let Some(body) = text.strip_suffix('\n') else {
         return false;
     };
-    plain_key
-        && !body.is_empty()
-        && !body.starts_with([' ', '\n'])
-        && !body.ends_with([' ', '\n'])
-        && memchr::memmem::find(body.as_bytes(), b" \n").is_none()
-        && printable_lines(body.as_bytes())
+    plain_key && !body.is_empty() && !body.starts_with([' ', '\n']) && !body.ends_with([' ', '\n'])
 }
 
 /// `text` (a plain literal: it ends with a newline) as a literal block's lines, appended
@@ -387,5 +406,27 @@ mod tests {
             around.head,
             super::super::common::yaml(&serde_json::json!({ "apiVersion": "v1" }))
         );
+        // A text its writer says is plain (printable ASCII lines without a blank at their
+        // end) gets the ConfigMap of a text read to know it.
+        let plain = |t: &str| {
+            t.split('\n')
+                .all(|l| l.bytes().all(|c| (b' '..=b'~').contains(&c)) && !l.ends_with(' '))
+        };
+        let mut known = 0;
+        for text in texts {
+            for path in ["policy/q-0-of-2.toml", "policy/1x", "policy/a b"] {
+                let write = |plain| {
+                    let mut out = Vec::new();
+                    let shard = super::Shard { path, text, plain };
+                    super::shard_config_map(&d, &around, "t-policy-q", shard, "# h\n", &mut out);
+                    out
+                };
+                if plain(text) {
+                    assert_eq!(write(true), write(false), "{path:?}: {text:?}");
+                    known += 1;
+                }
+            }
+        }
+        assert!(known >= 12, "{known}");
     }
 }

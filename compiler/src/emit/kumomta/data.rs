@@ -50,7 +50,7 @@ pub fn sources(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
             doc.kv("weight", &Value::Int(i64::from(m.weight)), None);
         }
     }
-    doc.finish()
+    doc.finish(p)
 }
 
 pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
@@ -91,7 +91,7 @@ pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
             }
         }
     }
-    doc.finish()
+    doc.finish(p)
 }
 
 /// DKIM settings under the helper's names: `algorithm` is `algo`, `expiration` is seconds.
@@ -148,7 +148,7 @@ pub fn queues(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
             }
         }
     }
-    doc.finish()
+    doc.finish(p)
 }
 
 pub fn shaping(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
@@ -194,7 +194,7 @@ pub fn shaping(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
         shaping_body(&mut doc, &["provider", &prov.name], &prov.shaping, p);
     }
     tsa_and_sink_blocks(&mut doc, d);
-    doc.finish()
+    doc.finish(p)
 }
 
 fn shaping_body(doc: &mut Doc, path: &[&str], s: &Shaping, p: &Provenance<'_>) {

@@ -22,7 +22,9 @@ pub use text::Digest;
 use text::Text;
 
 /// Write the policy files into `out`, but for the data shards, each handed to `shard` (as
-/// its path and text) as soon as it is cut, one at a time; returns the digest of each Lua
+/// its path, its text, and whether that is plain: printable ASCII lines that do not end with
+/// a blank, as the writer recorded, see [`shard::Split::plain`]) as soon as it is cut, one
+/// at a time; returns the digest of each Lua
 /// policy's canonical form (without comments, see [`text`]), by path, for the pod-template
 /// checksums (the data files get none: nothing reads one), and the paths of the data shards
 /// (each gets a ConfigMap of its own, see [`shard`]). Stops at `shard`'s first error.
@@ -30,7 +32,7 @@ pub fn emit<E>(
     d: &Deployment,
     p: &Provenance<'_>,
     out: &mut Output,
-    shard: &mut dyn FnMut(&str, &str) -> Result<(), E>,
+    shard: &mut dyn FnMut(&str, &str, bool) -> Result<(), E>,
 ) -> Result<(BTreeMap<String, Digest>, Vec<String>), E> {
     let mut digests = BTreeMap::new();
     // The data files first: `init.lua` names the files each helper loads, one or its shards.
@@ -53,7 +55,7 @@ pub fn emit<E>(
         for i in 0..cut.count() {
             let file = cut.write(i, &mut buffer);
             let path = format!("policy/{file}");
-            shard(&path, &buffer)?;
+            shard(&path, &buffer, cut.plain())?;
             files.push(file);
             shard_paths.push(path);
         }

@@ -55,6 +55,7 @@ impl Text {
     }
 
     /// A line end as code ([`Self::code`] of `"\n"`, without copying a string).
+    #[inline]
     pub fn code_newline(&mut self) {
         self.out.push('\n');
         if let Some(canon) = &mut self.canon {
@@ -64,6 +65,7 @@ impl Text {
     }
 
     /// Code written by `write` straight into the text (no intermediate string).
+    #[inline]
     pub fn code_with(&mut self, write: impl FnOnce(&mut String)) {
         let start = self.out.len();
         write(&mut self.out);
@@ -76,6 +78,7 @@ impl Text {
 
     /// A comment written by `write` straight into the text; `write` is not called when
     /// comments are off.
+    #[inline]
     pub fn comment_with(&mut self, write: impl FnOnce(&mut String)) {
         if self.comments {
             write(&mut self.out);
@@ -103,6 +106,7 @@ impl Text {
     }
 
     /// Whether any code was written yet (never depends on the comments).
+    #[inline]
     pub fn has_code(&self) -> bool {
         self.has_code
     }
@@ -113,11 +117,13 @@ impl Text {
     }
 
     /// The bytes written so far.
+    #[inline]
     pub fn len(&self) -> usize {
         self.out.len()
     }
 
     /// What was written since `start` (a [`Self::len`] taken before).
+    #[inline]
     pub fn since(&self, start: usize) -> &str {
         self.out.get(start..).unwrap_or("")
     }

@@ -4,6 +4,7 @@
 //! Code and comments go to the [`Text`] separately, so the file's canonical form (without
 //! the comments) has its own digest.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
 
 use super::shard::{self, Layout, json_len};
@@ -29,6 +30,9 @@ pub struct Doc {
     /// Where the units of sharding are and their code sizes, recorded as they are written
     /// (see [`Layout`]).
     layout: Layout,
+    /// Whether a place was written (then the text is plain only if every place is, see
+    /// [`Self::finish`]).
+    wrote_place: bool,
 }
 
 /// Where a line's value came from, for the ` # ...` comment after it.
@@ -53,9 +57,12 @@ impl Doc {
     /// A document whose first lines are `header` as comments (written only when `text`
     /// writes comments).
     pub fn new(header: &str, text: Text) -> Self {
+        // What was quoted before this document is not in it.
+        take_non_ascii();
         let mut d = Doc {
             text,
             layout: Layout::default(),
+            wrote_place: false,
         };
         for line in header.lines() {
             d.comment(line);
@@ -80,7 +87,11 @@ impl Doc {
                 out.push('\n');
             });
         }
-        self.layout.other(json_len(self.text.since(at)));
+        let written = self.text.since(at);
+        if !plain_line(written.strip_suffix('\n').unwrap_or(written)) {
+            self.layout.not_plain();
+        }
+        self.layout.other(json_len(written));
     }
 
     /// ` # origin` at the end of a line.
@@ -89,13 +100,20 @@ impl Doc {
         // What JSON adds to the comment, when known without reading it (a place's is
         // known as it is written, see `Provenance::write_at_json`).
         let mut extra = None;
+        // Whether what is written is plain (see `Layout::plain`): a place is when every
+        // place is (`Provenance::plain_places`, asked once in `finish`), other text when it
+        // reads so.
+        let mut plain = true;
         match origin {
             Origin::None => {}
             Origin::Text(o) => self.text.comment_with(|out| {
                 out.push_str(" # ");
+                let start = out.len();
                 push_one_line(out, o);
+                plain = out.get(start..).is_some_and(plain_line);
             }),
             Origin::At(p, loc) => self.text.comment_with(|out| {
+                self.wrote_place = true;
                 out.push_str(" # ");
                 let start = out.len();
                 let e = p.write_at_json(loc, out);
@@ -112,6 +130,9 @@ impl Doc {
                 out.push_str(" key ");
                 names += push_debug(out, key);
                 out.push_str(", ");
+                // `{:?}` writes ASCII as printable ASCII (it escapes control characters).
+                plain = secret.is_ascii() && key.is_ascii();
+                self.wrote_place = true;
                 let start = out.len();
                 let e = p.write_at_json(loc, out);
                 if p.may_hold_line_end() {
@@ -120,6 +141,9 @@ impl Doc {
                     extra = Some(names + e);
                 }
             }),
+        }
+        if !plain {
+            self.layout.not_plain();
         }
         let written = self.text.since(at);
         let json = match extra {
@@ -274,14 +298,28 @@ impl Doc {
     /// The code written since `at` (one line, without its end) is a line of code, of which
     /// JSON adds `extra` bytes: known as it was written ([`push_quoted_checked`] and the
     /// writers that call it), so the line is not read again (the debug builds check it).
+    ///
+    /// Code is plain (see `Layout::plain`) when it is ASCII: every string is quoted with
+    /// its control characters escaped, and no line of code ends with a blank.
+    #[inline]
     fn code_line(&mut self, at: usize, extra: usize) {
         let code = self.text.since(at);
         debug_assert_eq!(code.len() + extra, json_len(code), "{code}");
+        // Code is ASCII unless a string quoted in it was not (`take_non_ascii`).
+        debug_assert!(
+            NON_ASCII.with(Cell::get) || (code.is_ascii() && plain_line(code)),
+            "{code}"
+        );
         self.layout.code_line(code.len() + extra);
     }
 
-    /// The text, and where its units of sharding are ([`super::shard::split`] reads both).
-    pub fn finish(self) -> (Text, Layout) {
+    /// The text, and where its units of sharding are ([`super::shard::split`] reads both),
+    /// with whether the text is plain ([`Layout::plain`]): its code is unless a string
+    /// quoted in it was not ASCII, its places unless one is not plain (`p`).
+    pub fn finish(mut self, p: &Provenance<'_>) -> (Text, Layout) {
+        if take_non_ascii() || (self.wrote_place && !p.plain_places()) {
+            self.layout.not_plain();
+        }
         (self.text, self.layout)
     }
 }
@@ -301,6 +339,26 @@ fn one_line_from(out: &mut String, start: usize) {
         let tail = out.split_off(start);
         push_one_line(out, &tail);
     }
+}
+
+thread_local! {
+    /// Whether a string with a byte outside ASCII was quoted ([`push_quoted_checked`]) on
+    /// this thread since [`take_non_ascii`] was last asked: set only on that rare path, so
+    /// the writers know their code is ASCII (plain, see `Layout::plain`) at no cost a
+    /// string. Every string of a data file is quoted there: the rest of its code (bare keys,
+    /// the helpers' words, numbers, durations, rates) is ASCII.
+    static NON_ASCII: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a string with a byte outside ASCII was quoted since the last time this was
+/// asked (see [`NON_ASCII`]).
+fn take_non_ascii() -> bool {
+    NON_ASCII.with(|c| c.replace(false))
+}
+
+/// Whether `s` (a line, or the end of one) is printable ASCII and does not end with a blank.
+fn plain_line(s: &str) -> bool {
+    s.bytes().all(|c| (b' '..=b'~').contains(&c)) && !s.ends_with(' ')
 }
 
 fn has_line_end(s: &str) -> bool {
@@ -344,10 +402,14 @@ fn push_quoted_checked(out: &mut String, s: &str) -> (bool, usize) {
                 .filter(|&b| matches!(b, b'<' | b'>' | b'&'))
                 .count()
         } else {
+            NON_ASCII.with(|c| c.set(true));
             // U+2028 and U+2029 grow in JSON.
             out.get(start..).map_or(0, |w| json_len(w) - w.len())
         };
         return (true, extra);
+    }
+    if class & HIGH != 0 {
+        NON_ASCII.with(|c| c.set(true));
     }
     for c in s.chars() {
         match c {
