@@ -451,40 +451,28 @@ impl Places {
             .map_or(NONE, |n| n.parent)
     }
 
-
-    /// The statement `i`'s segment of a place (`max_age`, `queue default`), and what JSON
-    /// adds to it.
-    fn seg(&self, file: u32, i: u32) -> (&str, usize) {
-        self.files
-            .get(file as usize)
-            .and_then(|nodes| nodes.get(i as usize))
-            .and_then(|n| {
-                let seg = self.segs.get(n.seg.0 as usize..n.seg.1 as usize)?;
-                Some((seg, n.extra as usize))
-            })
-            .unwrap_or(("", 0))
-    }
-
     /// Whether every place is printable ASCII (`' '` to `'~'`) and none ends with a blank:
-    /// every origin is, and does not end with one, every segment is, and none is empty (a
-    /// place is an origin, `: `, and segments joined by ` > `). One pass over the segments,
-    /// a byte's verdict OR-ed in without an early exit (vectorized).
+    /// every origin is, and does not end with one, and every segment's keyword and label or
+    /// key are, and the segment is not empty and does not end with one (a place is an
+    /// origin, `: `, and segments joined by ` > `; a joined keyword and label have one
+    /// space between them, and an ordinal is `[n]`). A byte's verdict is OR-ed in without
+    /// an early exit (vectorized).
     fn plain(&self) -> bool {
         let printable = |s: &str| {
-            s.as_bytes().chunks(64).all(|b| {
-                b.iter()
-                    .fold(0u8, |bad, &c| bad | u8::from(c.wrapping_sub(0x20) >= 0x5f))
-                    == 0
-            })
+            s.bytes()
+                .fold(0u8, |bad, c| bad | u8::from(c.wrapping_sub(0x20) >= 0x5f))
+                == 0
         };
         self.origins
             .iter()
             .all(|o| printable(o) && !o.ends_with(' '))
-            && printable(&self.segs)
-            && self
-                .files
-                .iter()
-                .all(|nodes| nodes.iter().fold(true, |ok, n| ok & (n.seg.1 > n.seg.0)))
+            && self.files.iter().all(|nodes| {
+                nodes.chunks.iter().flatten().fold(true, |ok, n| {
+                    let (kw, name, _) = nodes.pieces(n);
+                    let last = if name.is_empty() { kw } else { name };
+                    ok & printable(kw) & printable(name) & !last.is_empty() & !last.ends_with(' ')
+                })
+            })
     }
 
     /// The block path of the statement `i` of `file` (`queue default > max_age`), written
