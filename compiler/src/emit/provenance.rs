@@ -451,27 +451,38 @@ impl Places {
             .map_or(NONE, |n| n.parent)
     }
 
-    /// Whether every place is printable ASCII (`' '` to `'~'`) and none ends with a blank:
-    /// every origin is, and does not end with one, and every segment's keyword and label or
-    /// key are, and the segment is not empty and does not end with one (a place is an
-    /// origin, `: `, and segments joined by ` > `; a joined keyword and label have one
-    /// space between them, and an ordinal is `[n]`). A byte's verdict is OR-ed in without
-    /// an early exit (vectorized).
+    /// Whether every place is printable ASCII (`' '` to `'~'`) and none ends with a blank
+    /// (a place is an origin, `: `, and segments joined by ` > `): every origin is, and does
+    /// not end with one, and so is every segment, and none is empty. A segment read from the
+    /// text is: its keyword is a name, and its label or key is written bare (name bytes) or
+    /// between its quotes when they hold only printable ASCII (`name_in`), so only its
+    /// length is looked at; a kept ([`OWNED`]) one is read.
     fn plain(&self) -> bool {
         let printable = |s: &str| {
             s.bytes()
                 .fold(0u8, |bad, c| bad | u8::from(c.wrapping_sub(0x20) >= 0x5f))
                 == 0
         };
+        let lengths = KW_MAX | (NAME_MAX << NAME_SHIFT);
         self.origins
             .iter()
             .all(|o| printable(o) && !o.ends_with(' '))
             && self.files.iter().all(|nodes| {
-                nodes.chunks.iter().flatten().fold(true, |ok, n| {
-                    let (kw, name, _) = nodes.pieces(n);
-                    let last = if name.is_empty() { kw } else { name };
-                    ok & printable(kw) & printable(name) & !last.is_empty() & !last.ends_with(' ')
-                })
+                nodes.owned.iter().all(|o| {
+                    let last = if o.name.is_empty() {
+                        &o.keyword
+                    } else {
+                        &o.name
+                    };
+                    printable(&o.keyword)
+                        && printable(&o.name)
+                        && !last.is_empty()
+                        && !last.ends_with(' ')
+                }) && nodes
+                    .chunks
+                    .iter()
+                    .flatten()
+                    .fold(true, |ok, n| ok & (n.meta & (OWNED | lengths) != 0))
             })
     }
 
