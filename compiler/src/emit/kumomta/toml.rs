@@ -33,6 +33,9 @@ pub struct Doc {
     /// Whether a place was written (then the text is plain only if every place is, see
     /// [`Self::finish`]).
     wrote_place: bool,
+    /// [`NON_ASCII`] when the document was started: the text is ASCII code if no string
+    /// with a byte outside ASCII was quoted on this thread since.
+    non_ascii_at: u64,
 }
 
 /// Where a line's value came from, for the ` # ...` comment after it.
@@ -57,12 +60,11 @@ impl Doc {
     /// A document whose first lines are `header` as comments (written only when `text`
     /// writes comments).
     pub fn new(header: &str, text: Text) -> Self {
-        // What was quoted before this document is not in it.
-        take_non_ascii();
         let mut d = Doc {
             text,
             layout: Layout::default(),
             wrote_place: false,
+            non_ascii_at: non_ascii_count(),
         };
         for line in header.lines() {
             d.comment(line);
@@ -305,9 +307,9 @@ impl Doc {
     fn code_line(&mut self, at: usize, extra: usize) {
         let code = self.text.since(at);
         debug_assert_eq!(code.len() + extra, json_len(code), "{code}");
-        // Code is ASCII unless a string quoted in it was not (`take_non_ascii`).
+        // Code is ASCII unless a string quoted in it was not (`NON_ASCII`).
         debug_assert!(
-            NON_ASCII.with(Cell::get) || (code.is_ascii() && plain_line(code)),
+            non_ascii_count() != self.non_ascii_at || (code.is_ascii() && plain_line(code)),
             "{code}"
         );
         self.layout.code_line(code.len() + extra);
@@ -317,7 +319,7 @@ impl Doc {
     /// with whether the text is plain ([`Layout::plain`]): its code is unless a string
     /// quoted in it was not ASCII, its places unless one is not plain (`p`).
     pub fn finish(mut self, p: &Provenance<'_>) -> (Text, Layout) {
-        if take_non_ascii() || (self.wrote_place && !p.plain_places()) {
+        if non_ascii_count() != self.non_ascii_at || (self.wrote_place && !p.plain_places()) {
             self.layout.not_plain();
         }
         (self.text, self.layout)
@@ -342,18 +344,24 @@ fn one_line_from(out: &mut String, start: usize) {
 }
 
 thread_local! {
-    /// Whether a string with a byte outside ASCII was quoted ([`push_quoted_checked`]) on
-    /// this thread since [`take_non_ascii`] was last asked: set only on that rare path, so
-    /// the writers know their code is ASCII (plain, see `Layout::plain`) at no cost a
-    /// string. Every string of a data file is quoted there: the rest of its code (bare keys,
-    /// the helpers' words, numbers, durations, rates) is ASCII.
-    static NON_ASCII: Cell<bool> = const { Cell::new(false) };
+    /// How many strings with a byte outside ASCII were quoted ([`push_quoted_checked`]) on
+    /// this thread: counted only on that rare path, so a writer knows its code is ASCII
+    /// (plain, see `Layout::plain`) at no cost a string, when the count did not move while
+    /// it wrote ([`Doc::non_ascii_at`]; a count, not a flag, so documents written on one
+    /// thread at once cannot hide each other's strings). Every string of a data file is
+    /// quoted there: the rest of its code (bare keys, the helpers' words, numbers,
+    /// durations, rates) is ASCII.
+    static NON_ASCII: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Whether a string with a byte outside ASCII was quoted since the last time this was
-/// asked (see [`NON_ASCII`]).
-fn take_non_ascii() -> bool {
-    NON_ASCII.with(|c| c.replace(false))
+/// [`NON_ASCII`]'s count.
+fn non_ascii_count() -> u64 {
+    NON_ASCII.with(Cell::get)
+}
+
+/// Count a quoted string with a byte outside ASCII ([`NON_ASCII`]).
+fn count_non_ascii() {
+    NON_ASCII.with(|c| c.set(c.get().wrapping_add(1)));
 }
 
 /// Whether `s` (a line, or the end of one) is printable ASCII and does not end with a blank.
@@ -402,14 +410,14 @@ fn push_quoted_checked(out: &mut String, s: &str) -> (bool, usize) {
                 .filter(|&b| matches!(b, b'<' | b'>' | b'&'))
                 .count()
         } else {
-            NON_ASCII.with(|c| c.set(true));
+            count_non_ascii();
             // U+2028 and U+2029 grow in JSON.
             out.get(start..).map_or(0, |w| json_len(w) - w.len())
         };
         return (true, extra);
     }
     if class & HIGH != 0 {
-        NON_ASCII.with(|c| c.set(true));
+        count_non_ascii();
     }
     for c in s.chars() {
         match c {
