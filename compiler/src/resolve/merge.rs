@@ -80,16 +80,7 @@ pub(super) fn merge_in_place<B: Layer>(base: &mut [B], overlay: &mut Vec<B>) {
         let mut index: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
         index.reserve(base.len());
         // The keywords of the base's indexed blocks (see `merge_with`).
-        let mut keywords: Vec<&'static str> = Vec::new();
-        for (i, b) in base.iter().enumerate() {
-            let b: &HBlock = b.borrow();
-            if b.schema.multiplicity != Multiplicity::Many && !unnamed(b) {
-                index.entry(b.key()).or_insert(i);
-                if !keywords.contains(&b.schema.keyword) {
-                    keywords.push(b.schema.keyword);
-                }
-            }
-        }
+        let keywords = index_base(base, &mut index);
         overlay
             .iter()
             .enumerate()
@@ -124,6 +115,25 @@ pub(super) fn merge_in_place<B: Layer>(base: &mut [B], overlay: &mut Vec<B>) {
     }
 }
 
+/// Index the base's blocks an overlay block may merge into (of a kind that is not repeated,
+/// and named) by key, the first of each; their keywords.
+fn index_base<'a, B: Layer>(
+    base: &'a [B],
+    index: &mut HashMap<(&'static str, Option<&'a str>), usize>,
+) -> Vec<&'static str> {
+    let mut keywords: Vec<&'static str> = Vec::new();
+    for (i, b) in base.iter().enumerate() {
+        let b: &HBlock = b.borrow();
+        if b.schema.multiplicity != Multiplicity::Many && !unnamed(b) {
+            index.entry(b.key()).or_insert(i);
+            if !keywords.contains(&b.schema.keyword) {
+                keywords.push(b.schema.keyword);
+            }
+        }
+    }
+    keywords
+}
+
 /// `index_overlay`: whether an overlay block may merge into an earlier overlay block.
 fn merge_with<B: Layer>(base: &mut Vec<B>, overlay: Vec<B>, index_overlay: bool) {
     // First where each overlay block goes, from an index of the keys (borrowed, so merging
@@ -136,16 +146,7 @@ fn merge_with<B: Layer>(base: &mut Vec<B>, overlay: Vec<B>, index_overlay: bool)
         // overlay block of another keyword merges into none of them, and its key is not
         // hashed (30,000 user blocks into the stdlib were 6 M instructions at 10,000
         // domains).
-        let mut keywords: Vec<&'static str> = Vec::new();
-        for (i, b) in base.iter().enumerate() {
-            let b: &HBlock = b.borrow();
-            if b.schema.multiplicity != Multiplicity::Many && !unnamed(b) {
-                index.entry(b.key()).or_insert(i);
-                if !keywords.contains(&b.schema.keyword) {
-                    keywords.push(b.schema.keyword);
-                }
-            }
-        }
+        let keywords = index_base(base, &mut index);
         let mut next = base.len();
         overlay
             .iter()
