@@ -29,15 +29,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `mi_option_use_numa_nodes` 16 in both).
 const MI_OPTION_PURGE_DELAY: ffi::mi_option_t = 15;
 
-/// The environment variable by which a user sets the delay themselves (read by mimalloc at
-/// start); when it is set, kumoc leaves the delay alone.
-const PURGE_DELAY_VAR: &str = "MIMALLOC_PURGE_DELAY";
+/// The environment variables by which a user sets the delay themselves (read by mimalloc at
+/// start; the second is its older name); when one is set, kumoc leaves the delay alone.
+const PURGE_DELAY_VARS: [&str; 2] = ["MIMALLOC_PURGE_DELAY", "MIMALLOC_RESET_DELAY"];
 
 /// Make the allocator return each page it frees to the system at once (purge delay 0),
-/// unless the user set `MIMALLOC_PURGE_DELAY`. For the batch commands (`build`, `check`, ...),
-/// not the language server. Call it first in `main`, before any other thread starts.
+/// unless the user set `MIMALLOC_PURGE_DELAY` (or its older name, `MIMALLOC_RESET_DELAY`).
+/// For the batch commands (`build`, `check`, ...), not the language server. Call it first
+/// in `main`, before any other thread starts.
 pub fn return_freed_memory_at_once() {
-    if std::env::var_os(PURGE_DELAY_VAR).is_some() {
+    if PURGE_DELAY_VARS
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    {
         return;
     }
     // SAFETY: `mi_option_set` stores a value in mimalloc's option table (bounds-checked by
@@ -62,7 +66,10 @@ mod tests {
         // SAFETY: `mi_option_get` only reads the option table.
         #[allow(unsafe_code)]
         let get = || unsafe { ffi::mi_option_get(MI_OPTION_PURGE_DELAY) };
-        if std::env::var_os(PURGE_DELAY_VAR).is_some() {
+        if PURGE_DELAY_VARS
+            .iter()
+            .any(|v| std::env::var_os(v).is_some())
+        {
             return; // the user's setting wins, by design
         }
         assert_eq!(get(), 1000);

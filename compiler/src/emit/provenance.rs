@@ -466,7 +466,7 @@ impl Places {
         let lengths = KW_MAX | (NAME_MAX << NAME_SHIFT);
         self.origins
             .iter()
-            .all(|o| printable(o) && !o.ends_with(' '))
+            .all(|o| !o.is_empty() && printable(o) && !o.ends_with(' '))
             && self.files.iter().all(|nodes| {
                 nodes.owned.iter().all(|o| {
                     let last = if o.name.is_empty() {

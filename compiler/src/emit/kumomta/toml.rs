@@ -112,7 +112,10 @@ impl Doc {
                 out.push_str(" # ");
                 let start = out.len();
                 push_one_line(out, o);
-                plain = out.get(start..).is_some_and(plain_line);
+                // Empty, the line would end with the blank of ` # `.
+                plain = out
+                    .get(start..)
+                    .is_some_and(|w| !w.is_empty() && plain_line(w));
             }),
             Origin::At(p, loc) => self.text.comment_with(|out| {
                 self.wrote_place = true;
