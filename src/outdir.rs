@@ -366,7 +366,8 @@ pub struct TestHooks {
     pub stall_after_files: Option<usize>,
     pub fail_fsync: bool,
     pub fail_write_after_files: Option<usize>,
-    /// Panic (an internal error) instead of writing the file after this many.
+    /// Panic (an internal error) instead of writing the file after this many (read in
+    /// debug builds only).
     pub panic_after_files: Option<usize>,
 }
 
@@ -380,8 +381,10 @@ impl TestHooks {
             fail_write_after_files: std::env::var("KUMOC_TEST_FAIL_WRITE_AFTER_FILES")
                 .ok()
                 .and_then(|v| v.parse().ok()),
-            panic_after_files: std::env::var("KUMOC_TEST_PANIC_AFTER_FILES")
-                .ok()
+            // Debug builds only (the tests'): a release binary cannot be made to panic.
+            panic_after_files: cfg!(debug_assertions)
+                .then(|| std::env::var("KUMOC_TEST_PANIC_AFTER_FILES").ok())
+                .flatten()
                 .and_then(|v| v.parse().ok()),
         }
     }
