@@ -299,6 +299,8 @@ const BLANK: u8 = 8;
 /// newline.
 const IN_DQ: u8 = 16;
 const IN_SQ: u8 = 32;
+/// A byte that may start a comment or a BOM (`#`, `/`, 0xEF): [`Parser::skip`] must look.
+const SKIP_START: u8 = 64;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -319,6 +321,9 @@ static CLASS: [u8; 256] = {
         }
         if c == b' ' || c == b'\t' {
             k |= BLANK;
+        }
+        if c == b'#' || c == b'/' || c == 0xEF {
+            k |= SKIP_START;
         }
         if c != b'\\' && c != b'\n' && c != b'\r' {
             if c != b'"' {
@@ -417,13 +422,36 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         self.b.get(i).copied()
     }
 
-    /// The first index from `i` whose byte is not `keep` (or the end of the text): a tight
-    /// loop over the slice instead of a bounds-checked read per byte.
+    /// The first index from `i` whose byte is not `keep` (or the end of the text). Four
+    /// bytes a step: names and strings run a few to a few dozen bytes, and a loop's test
+    /// and increment per byte cost as much as the byte's own test.
     #[inline(always)]
     fn scan(&self, i: usize, keep: impl Fn(u8) -> bool) -> usize {
-        let j = match self.b.get(i..) {
-            Some(rest) => i + rest.iter().position(|&c| !keep(c)).unwrap_or(rest.len()),
-            None => i,
+        let mut j = i;
+        let j = loop {
+            match self.b.get(j..j + 4) {
+                Some(&[c0, c1, c2, c3]) => {
+                    if !keep(c0) {
+                        break j;
+                    }
+                    if !keep(c1) {
+                        break j + 1;
+                    }
+                    if !keep(c2) {
+                        break j + 2;
+                    }
+                    if !keep(c3) {
+                        break j + 3;
+                    }
+                    j += 4;
+                }
+                _ => {
+                    while self.b.get(j).is_some_and(|&c| keep(c)) {
+                        j += 1;
+                    }
+                    break j;
+                }
+            }
         };
         if TRACK {
             self.reach.set(self.reach.get().max(j + 1));
@@ -490,21 +518,40 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     /// case is one byte compare.
     /// The blanks are stepped over here, inline (a few spaces: indentation, alignment,
     /// one around `=`); only a comment or a BOM goes to [`Self::skip_some`].
+    ///
+    /// One table lookup tells the usual case (a token right here: nothing to skip, nothing
+    /// to store) from a blank or a byte that may start a comment. The blanks are mostly
+    /// runs of one, two or four spaces, stepped over two at a time.
     #[inline(always)]
     fn skip(&mut self) {
-        let mut i = self.pos;
-        while let Some(b' ' | b'\t') = self.b.get(i) {
-            i += 1;
+        let i = self.pos;
+        let k = match self.b.get(i) {
+            Some(&c) => CLASS[c as usize] & (BLANK | SKIP_START),
+            None => 0,
+        };
+        if k == 0 {
+            if TRACK {
+                self.reach.set(self.reach.get().max(i + 1));
+            }
+            return;
         }
-        self.pos = i;
-        match self.b.get(i) {
-            Some(b'#' | b'/' | 0xEF) => self.skip_some(),
-            _ => {
+        if k & BLANK != 0 {
+            let mut j = i + 1;
+            while let Some(b"  ") = self.b.get(j..j + 2) {
+                j += 2;
+            }
+            while let Some(b' ' | b'\t') = self.b.get(j) {
+                j += 1;
+            }
+            self.pos = j;
+            if !self.b.get(j).is_some_and(|&c| class(c, SKIP_START)) {
                 if TRACK {
-                    self.reach.set(self.reach.get().max(i + 1));
+                    self.reach.set(self.reach.get().max(j + 1));
                 }
+                return;
             }
         }
+        self.skip_some();
     }
 
     fn skip_some(&mut self) {
@@ -1008,6 +1055,8 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     fn item_follows(&mut self, close: u8) -> bool {
         match self.peek() {
             None | Some(b'}' | b'\n' | b'\r') => return true,
+            // Nothing to skip before these (the usual case: the look-ahead is the byte).
+            Some(c) if c == b',' || c == close => return true,
             _ => {}
         }
         let m = self.mark();
@@ -1089,6 +1138,11 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             .b
             .get(pos)
             .is_some_and(|&c| c == b'[' || is_ident_start(c));
+        if !nested {
+            // No list or call starts here, and nothing else enters a level: the depth
+            // bookkeeping below would change nothing.
+            return self.value();
+        }
         if let Some(m) = self
             .memo
             .get(&pos)
