@@ -96,8 +96,7 @@ impl<'t> Statements<'t> {
         let start = u32::try_from(self.p.pos).unwrap_or(u32::MAX);
         // `file`'s loop (`stmts(true)`), one statement at a time.
         loop {
-            self.p.skip();
-            match self.p.peek() {
+            match self.p.skip_peek() {
                 None => return None,
                 Some(b'\n' | b'\r') => {
                     self.p.eat_newline();
@@ -189,8 +188,7 @@ pub(crate) fn parse_piece_in(
         p.base = at;
     }
     let stmt = loop {
-        p.skip();
-        match p.peek() {
+        match p.skip_peek() {
             None => break None,
             Some(b'\n' | b'\r') => {
                 p.eat_newline();
@@ -519,39 +517,40 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     /// The blanks are stepped over here, inline (a few spaces: indentation, alignment,
     /// one around `=`); only a comment or a BOM goes to [`Self::skip_some`].
     ///
-    /// One table lookup tells the usual case (a token right here: nothing to skip, nothing
-    /// to store) from a blank or a byte that may start a comment. The blanks are mostly
-    /// runs of one, two or four spaces, stepped over two at a time.
+    /// One table lookup per byte tells the usual case (a token right here) from a blank or
+    /// a byte that may start a comment.
     #[inline(always)]
     fn skip(&mut self) {
-        let i = self.pos;
-        let k = match self.b.get(i) {
-            Some(&c) => CLASS[c as usize] & (BLANK | SKIP_START),
-            None => 0,
-        };
-        if k == 0 {
-            if TRACK {
-                self.reach.set(self.reach.get().max(i + 1));
-            }
-            return;
-        }
-        if k & BLANK != 0 {
-            let mut j = i + 1;
-            while let Some(b"  ") = self.b.get(j..j + 2) {
-                j += 2;
-            }
-            while let Some(b' ' | b'\t') = self.b.get(j) {
-                j += 1;
-            }
-            self.pos = j;
-            if !self.b.get(j).is_some_and(|&c| class(c, SKIP_START)) {
+        self.skip_peek();
+    }
+
+    /// [`Self::skip`], then [`Self::peek`]: the byte the skip stopped at, already loaded.
+    #[inline(always)]
+    fn skip_peek(&mut self) -> Option<u8> {
+        let mut j = self.pos;
+        loop {
+            let Some(&c) = self.b.get(j) else {
+                self.pos = j;
                 if TRACK {
                     self.reach.set(self.reach.get().max(j + 1));
                 }
-                return;
+                return None;
+            };
+            let k = CLASS[c as usize] & (BLANK | SKIP_START);
+            if k == 0 {
+                self.pos = j;
+                if TRACK {
+                    self.reach.set(self.reach.get().max(j + 1));
+                }
+                return Some(c);
             }
+            if k & BLANK == 0 {
+                self.pos = j;
+                self.skip_some();
+                return self.peek();
+            }
+            j += 1;
         }
-        self.skip_some();
     }
 
     fn skip_some(&mut self) {
@@ -1052,6 +1051,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
 
     /// After a list item or argument (and the blanks after it): `&(nl* ~ ("," | close) |
     /// NEWLINE | "}" | EOI)`.
+    #[inline]
     fn item_follows(&mut self, close: u8) -> bool {
         match self.peek() {
             None | Some(b'}' | b'\n' | b'\r') => return true,
@@ -1129,24 +1129,30 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     /// 200-byte file took seconds). With the memo each position is parsed once per depth at
     /// most: a parse is reused at another depth if the nesting limit cut nothing in it and
     /// cuts nothing at the new depth; where it does, each depth keeps its own entry.
+    #[inline]
     fn item_value(&mut self) -> Option<Value> {
-        let (pos, depth) = (self.pos, self.depth);
-        let reusable = |m: &&Memo| m.depth == depth || (!m.cut && depth + m.height < MAX_NESTING);
         // Only lists and calls are memoized: another item (a string, a number) is not
-        // looked up.
+        // looked up, and as nothing else enters a level, the depth bookkeeping of
+        // `nested_item_value` would change nothing: the value is read as it is.
         let nested = self
             .b
-            .get(pos)
+            .get(self.pos)
             .is_some_and(|&c| c == b'[' || is_ident_start(c));
-        if !nested {
-            // No list or call starts here, and nothing else enters a level: the depth
-            // bookkeeping below would change nothing.
-            return self.value();
+        if nested {
+            self.nested_item_value()
+        } else {
+            self.value()
         }
+    }
+
+    /// [`Self::item_value`] where a list or a call may start.
+    fn nested_item_value(&mut self) -> Option<Value> {
+        let (pos, depth) = (self.pos, self.depth);
+        let reusable = |m: &&Memo| m.depth == depth || (!m.cut && depth + m.height < MAX_NESTING);
         if let Some(m) = self
             .memo
             .get(&pos)
-            .filter(|_| self.memoize && nested)
+            .filter(|_| self.memoize)
             .and_then(|entries| entries.iter().find(reusable))
         {
             // What the enclosing memo entry (if one is being computed) must know.
@@ -1278,8 +1284,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         // the whole analysis, so it holds no spare room.
         let base = self.stack.len();
         loop {
-            self.skip();
-            match self.peek() {
+            match self.skip_peek() {
                 None => break,
                 Some(b'}') if !top => break,
                 Some(b'\n' | b'\r') => {
@@ -1294,11 +1299,14 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         take_from(&mut self.stack, base)
     }
 
-    /// `stmt = _{ block | attribute | junk }` (`top_junk` at the top level)
+    /// `stmt = _{ block | attribute | junk }` (`top_junk` at the top level): a block, or
+    /// what [`Self::block`] hands on to [`Self::not_block`].
     fn stmt(&mut self, top: bool) -> Stmt {
-        if let Some(s) = self.block() {
-            return s;
-        }
+        self.block(top)
+    }
+
+    /// `attribute | junk`, where no block starts.
+    fn not_block(&mut self, top: bool) -> Stmt {
         if let Some(a) = self.attribute() {
             return Stmt::Attr(a);
         }
@@ -1313,22 +1321,27 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     ///
     /// A name followed by `=` is no block but an `attribute`, read on from there as
     /// [`Self::attribute`] would (its key is that name): the name is not scanned twice.
-    fn block(&mut self) -> Option<Stmt> {
+    /// Where no block starts, the statement is [`Self::not_block`]'s (the statement is
+    /// returned as it is built, not moved through an `Option`).
+    #[inline(always)]
+    fn block(&mut self, top: bool) -> Stmt {
         let m = self.mark();
         let start = self.pos;
         // The keyword's text is copied only once this is known to be a block: most
         // statements that start with a name are attributes.
-        let keyword_end = self.ident_end(start)?;
+        let Some(keyword_end) = self.ident_end(start) else {
+            return self.not_block(top);
+        };
         self.pos = keyword_end;
-        self.skip();
         // `name =`: an attribute (neither a label, `from` nor `{` starts with `=`).
-        if self.eat(b'=') {
+        if self.skip_peek() == Some(b'=') {
+            self.pos += 1;
             let key = Key {
                 name: self.name(start, keyword_end),
                 quoted: false,
                 span: Span::new(start, keyword_end),
             };
-            return Some(Stmt::Attr(self.attribute_value(start, key)));
+            return Stmt::Attr(self.attribute_value(start, key));
         }
         // `label = { string | !kw_from ~ path }`
         let label = match self.peek() {
@@ -1368,7 +1381,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         // (Without `from`, the blanks after the label were skipped above.)
         if !self.eat(b'{') {
             self.reset(m);
-            return None;
+            return self.not_block(top);
         }
         let open = Span::new(self.pos - 1, self.pos);
         let keyword = Ident {
@@ -1389,7 +1402,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             self.errors.push(unclosed_block(&keyword.name, open));
         }
         let span = Span::new(start, self.pos);
-        Some(Stmt::Block(Block {
+        Stmt::Block(Block {
             keyword,
             label,
             from,
@@ -1400,7 +1413,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             },
             closed,
             span,
-        }))
+        })
     }
 
     /// `attribute = { key ~ "=" ~ (value ~ &value_end | bad_value | missing_value) }`
@@ -1438,47 +1451,54 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     fn attribute_value(&mut self, start: usize, key: Key) -> Attr {
         self.skip();
         let before_value = self.mark();
-        let mut value = None;
-        if let Some(v) = self.value() {
-            self.skip();
-            // `value_end = _{ NEWLINE | "}" | EOI | ident_start | "\"" | "'" }`
-            let ends = match self.peek() {
-                None => true,
-                Some(c) => {
-                    is_newline(c) || c == b'}' || c == b'"' || c == b'\'' || is_ident_start(c)
+        // The value goes straight into the attribute (no `Option` to move it through);
+        // the rest is the error path.
+        let value = match self.value() {
+            Some(v) if self.value_ends() => v,
+            parsed => {
+                if parsed.is_some() {
+                    self.reset(before_value);
                 }
-            };
-            if ends {
-                value = Some(v);
-            } else {
-                self.reset(before_value);
+                self.no_value(&key)
             }
-        }
-        let value = match value {
-            Some(v) => v,
-            None => match self.junk_end(self.pos, false, b"}") {
-                Some(end) => self.bad_value(end, "value"),
-                None => {
-                    let at = Span::new(self.pos, self.pos);
-                    self.errors.push(SyntaxError::new(
-                        SyntaxCode::MissingValue,
-                        format!("expected a value for `{}`", key.name),
-                        Span::new(key.span.start as usize, at.start.max(key.span.end) as usize),
-                        "nothing after `=`",
-                        Some("write a value after `=`, or remove the line"),
-                    ));
-                    Value {
-                        kind: ValueKind::Missing,
-                        span: at,
-                    }
-                }
-            },
         };
         let span = Span {
             start: Span::new(start, start).start,
             end: value.span.end.max(key.span.end),
         };
         Attr { key, value, span }
+    }
+
+    /// After a value (and the blanks after it): `value_end = _{ NEWLINE | "}" | EOI |
+    /// ident_start | "\"" | "'" }`.
+    #[inline(always)]
+    fn value_ends(&mut self) -> bool {
+        match self.skip_peek() {
+            None => true,
+            Some(c) => is_newline(c) || c == b'}' || c == b'"' || c == b'\'' || is_ident_start(c),
+        }
+    }
+
+    /// `bad_value | missing_value` where an attribute's value should be.
+    #[cold]
+    fn no_value(&mut self, key: &Key) -> Value {
+        match self.junk_end(self.pos, false, b"}") {
+            Some(end) => self.bad_value(end, "value"),
+            None => {
+                let at = Span::new(self.pos, self.pos);
+                self.errors.push(SyntaxError::new(
+                    SyntaxCode::MissingValue,
+                    format!("expected a value for `{}`", key.name),
+                    Span::new(key.span.start as usize, at.start.max(key.span.end) as usize),
+                    "nothing after `=`",
+                    Some("write a value after `=`, or remove the line"),
+                ));
+                Value {
+                    kind: ValueKind::Missing,
+                    span: at,
+                }
+            }
+        }
     }
 }
 
