@@ -85,9 +85,12 @@ impl<'t> Statements<'t> {
     /// The next top-level statement, with where its piece starts (the blanks, comments and
     /// newlines before it, see [`Piece`]); `None` at the end of the text.
     pub fn next_stmt(&mut self) -> Option<(u32, Stmt)> {
-        self.comment_errors
-            .append(&mut comment_errors(&self.p.comments));
-        self.p.comments.clear();
+        // Most statements have no comment before them or in them: nothing to look at.
+        if !self.p.comments.is_empty() {
+            self.comment_errors
+                .append(&mut comment_errors(&self.p.comments));
+            self.p.comments.clear();
+        }
         // Lists and calls are memoized by position while one statement backtracks; the
         // next statement never reads them again, so they are not kept.
         if !self.p.memo.is_empty() {
@@ -98,7 +101,9 @@ impl<'t> Statements<'t> {
         loop {
             match self.p.skip_peek() {
                 None => return None,
-                Some(b'\n' | b'\r') => {
+                // (`eat_newline` at a byte already read.)
+                Some(b'\n') => self.p.pos += 1,
+                Some(b'\r') => {
                     self.p.eat_newline();
                 }
                 Some(_) => return Some((start, self.p.stmt(true))),
@@ -517,8 +522,8 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     /// The blanks are stepped over here, inline (a few spaces: indentation, alignment,
     /// one around `=`); only a comment or a BOM goes to [`Self::skip_some`].
     ///
-    /// One table lookup per byte tells the usual case (a token right here) from a blank or
-    /// a byte that may start a comment.
+    /// Spaces are stepped over by a compare each; then one table lookup tells the usual
+    /// case (a token right here) from a tab or a byte that may start a comment.
     #[inline(always)]
     fn skip(&mut self) {
         self.skip_peek();
@@ -529,6 +534,10 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     fn skip_peek(&mut self) -> Option<u8> {
         let mut j = self.pos;
         loop {
+            // Spaces, the usual blanks (indentation, alignment), by a compare each.
+            while let Some(b' ') = self.b.get(j) {
+                j += 1;
+            }
             let Some(&c) = self.b.get(j) else {
                 self.pos = j;
                 if TRACK {
@@ -1287,7 +1296,9 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             match self.skip_peek() {
                 None => break,
                 Some(b'}') if !top => break,
-                Some(b'\n' | b'\r') => {
+                // (`eat_newline` at a byte already read.)
+                Some(b'\n') => self.pos += 1,
+                Some(b'\r') => {
                     self.eat_newline();
                 }
                 Some(_) => {
