@@ -85,9 +85,12 @@ impl<'t> Statements<'t> {
     /// The next top-level statement, with where its piece starts (the blanks, comments and
     /// newlines before it, see [`Piece`]); `None` at the end of the text.
     pub fn next_stmt(&mut self) -> Option<(u32, Stmt)> {
-        self.comment_errors
-            .append(&mut comment_errors(&self.p.comments));
-        self.p.comments.clear();
+        // Most statements have no comment before them or in them: nothing to look at.
+        if !self.p.comments.is_empty() {
+            self.comment_errors
+                .append(&mut comment_errors(&self.p.comments));
+            self.p.comments.clear();
+        }
         // Lists and calls are memoized by position while one statement backtracks; the
         // next statement never reads them again, so they are not kept.
         if !self.p.memo.is_empty() {
@@ -96,10 +99,11 @@ impl<'t> Statements<'t> {
         let start = u32::try_from(self.p.pos).unwrap_or(u32::MAX);
         // `file`'s loop (`stmts(true)`), one statement at a time.
         loop {
-            self.p.skip();
-            match self.p.peek() {
+            match self.p.skip_peek() {
                 None => return None,
-                Some(b'\n' | b'\r') => {
+                // (`eat_newline` at a byte already read.)
+                Some(b'\n') => self.p.pos += 1,
+                Some(b'\r') => {
                     self.p.eat_newline();
                 }
                 Some(_) => return Some((start, self.p.stmt(true))),
@@ -189,8 +193,7 @@ pub(crate) fn parse_piece_in(
         p.base = at;
     }
     let stmt = loop {
-        p.skip();
-        match p.peek() {
+        match p.skip_peek() {
             None => break None,
             Some(b'\n' | b'\r') => {
                 p.eat_newline();
@@ -299,6 +302,8 @@ const BLANK: u8 = 8;
 /// newline.
 const IN_DQ: u8 = 16;
 const IN_SQ: u8 = 32;
+/// A byte that may start a comment or a BOM (`#`, `/`, 0xEF): [`Parser::skip`] must look.
+const SKIP_START: u8 = 64;
 
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -319,6 +324,9 @@ static CLASS: [u8; 256] = {
         }
         if c == b' ' || c == b'\t' {
             k |= BLANK;
+        }
+        if c == b'#' || c == b'/' || c == 0xEF {
+            k |= SKIP_START;
         }
         if c != b'\\' && c != b'\n' && c != b'\r' {
             if c != b'"' {
@@ -417,13 +425,36 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         self.b.get(i).copied()
     }
 
-    /// The first index from `i` whose byte is not `keep` (or the end of the text): a tight
-    /// loop over the slice instead of a bounds-checked read per byte.
+    /// The first index from `i` whose byte is not `keep` (or the end of the text). Four
+    /// bytes a step: names and strings run a few to a few dozen bytes, and a loop's test
+    /// and increment per byte cost as much as the byte's own test.
     #[inline(always)]
     fn scan(&self, i: usize, keep: impl Fn(u8) -> bool) -> usize {
-        let j = match self.b.get(i..) {
-            Some(rest) => i + rest.iter().position(|&c| !keep(c)).unwrap_or(rest.len()),
-            None => i,
+        let mut j = i;
+        let j = loop {
+            match self.b.get(j..j + 4) {
+                Some(&[c0, c1, c2, c3]) => {
+                    if !keep(c0) {
+                        break j;
+                    }
+                    if !keep(c1) {
+                        break j + 1;
+                    }
+                    if !keep(c2) {
+                        break j + 2;
+                    }
+                    if !keep(c3) {
+                        break j + 3;
+                    }
+                    j += 4;
+                }
+                _ => {
+                    while self.b.get(j).is_some_and(|&c| keep(c)) {
+                        j += 1;
+                    }
+                    break j;
+                }
+            }
         };
         if TRACK {
             self.reach.set(self.reach.get().max(j + 1));
@@ -490,20 +521,44 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     /// case is one byte compare.
     /// The blanks are stepped over here, inline (a few spaces: indentation, alignment,
     /// one around `=`); only a comment or a BOM goes to [`Self::skip_some`].
+    ///
+    /// Spaces are stepped over by a compare each; then one table lookup tells the usual
+    /// case (a token right here) from a tab or a byte that may start a comment.
     #[inline(always)]
     fn skip(&mut self) {
-        let mut i = self.pos;
-        while let Some(b' ' | b'\t') = self.b.get(i) {
-            i += 1;
-        }
-        self.pos = i;
-        match self.b.get(i) {
-            Some(b'#' | b'/' | 0xEF) => self.skip_some(),
-            _ => {
-                if TRACK {
-                    self.reach.set(self.reach.get().max(i + 1));
-                }
+        self.skip_peek();
+    }
+
+    /// [`Self::skip`], then [`Self::peek`]: the byte the skip stopped at, already loaded.
+    #[inline(always)]
+    fn skip_peek(&mut self) -> Option<u8> {
+        let mut j = self.pos;
+        loop {
+            // Spaces, the usual blanks (indentation, alignment), by a compare each.
+            while let Some(b' ') = self.b.get(j) {
+                j += 1;
             }
+            let Some(&c) = self.b.get(j) else {
+                self.pos = j;
+                if TRACK {
+                    self.reach.set(self.reach.get().max(j + 1));
+                }
+                return None;
+            };
+            let k = CLASS[c as usize] & (BLANK | SKIP_START);
+            if k == 0 {
+                self.pos = j;
+                if TRACK {
+                    self.reach.set(self.reach.get().max(j + 1));
+                }
+                return Some(c);
+            }
+            if k & BLANK == 0 {
+                self.pos = j;
+                self.skip_some();
+                return self.peek();
+            }
+            j += 1;
         }
     }
 
@@ -1005,9 +1060,12 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
 
     /// After a list item or argument (and the blanks after it): `&(nl* ~ ("," | close) |
     /// NEWLINE | "}" | EOI)`.
+    #[inline]
     fn item_follows(&mut self, close: u8) -> bool {
         match self.peek() {
             None | Some(b'}' | b'\n' | b'\r') => return true,
+            // Nothing to skip before these (the usual case: the look-ahead is the byte).
+            Some(c) if c == b',' || c == close => return true,
             _ => {}
         }
         let m = self.mark();
@@ -1080,19 +1138,30 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     /// 200-byte file took seconds). With the memo each position is parsed once per depth at
     /// most: a parse is reused at another depth if the nesting limit cut nothing in it and
     /// cuts nothing at the new depth; where it does, each depth keeps its own entry.
+    #[inline]
     fn item_value(&mut self) -> Option<Value> {
-        let (pos, depth) = (self.pos, self.depth);
-        let reusable = |m: &&Memo| m.depth == depth || (!m.cut && depth + m.height < MAX_NESTING);
         // Only lists and calls are memoized: another item (a string, a number) is not
-        // looked up.
+        // looked up, and as nothing else enters a level, the depth bookkeeping of
+        // `nested_item_value` would change nothing: the value is read as it is.
         let nested = self
             .b
-            .get(pos)
+            .get(self.pos)
             .is_some_and(|&c| c == b'[' || is_ident_start(c));
+        if nested {
+            self.nested_item_value()
+        } else {
+            self.value()
+        }
+    }
+
+    /// [`Self::item_value`] where a list or a call may start.
+    fn nested_item_value(&mut self) -> Option<Value> {
+        let (pos, depth) = (self.pos, self.depth);
+        let reusable = |m: &&Memo| m.depth == depth || (!m.cut && depth + m.height < MAX_NESTING);
         if let Some(m) = self
             .memo
             .get(&pos)
-            .filter(|_| self.memoize && nested)
+            .filter(|_| self.memoize)
             .and_then(|entries| entries.iter().find(reusable))
         {
             // What the enclosing memo entry (if one is being computed) must know.
@@ -1224,11 +1293,12 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         // the whole analysis, so it holds no spare room.
         let base = self.stack.len();
         loop {
-            self.skip();
-            match self.peek() {
+            match self.skip_peek() {
                 None => break,
                 Some(b'}') if !top => break,
-                Some(b'\n' | b'\r') => {
+                // (`eat_newline` at a byte already read.)
+                Some(b'\n') => self.pos += 1,
+                Some(b'\r') => {
                     self.eat_newline();
                 }
                 Some(_) => {
@@ -1240,11 +1310,14 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         take_from(&mut self.stack, base)
     }
 
-    /// `stmt = _{ block | attribute | junk }` (`top_junk` at the top level)
+    /// `stmt = _{ block | attribute | junk }` (`top_junk` at the top level): a block, or
+    /// what [`Self::block`] hands on to [`Self::not_block`].
     fn stmt(&mut self, top: bool) -> Stmt {
-        if let Some(s) = self.block() {
-            return s;
-        }
+        self.block(top)
+    }
+
+    /// `attribute | junk`, where no block starts.
+    fn not_block(&mut self, top: bool) -> Stmt {
         if let Some(a) = self.attribute() {
             return Stmt::Attr(a);
         }
@@ -1259,22 +1332,27 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     ///
     /// A name followed by `=` is no block but an `attribute`, read on from there as
     /// [`Self::attribute`] would (its key is that name): the name is not scanned twice.
-    fn block(&mut self) -> Option<Stmt> {
+    /// Where no block starts, the statement is [`Self::not_block`]'s (the statement is
+    /// returned as it is built, not moved through an `Option`).
+    #[inline(always)]
+    fn block(&mut self, top: bool) -> Stmt {
         let m = self.mark();
         let start = self.pos;
         // The keyword's text is copied only once this is known to be a block: most
         // statements that start with a name are attributes.
-        let keyword_end = self.ident_end(start)?;
+        let Some(keyword_end) = self.ident_end(start) else {
+            return self.not_block(top);
+        };
         self.pos = keyword_end;
-        self.skip();
         // `name =`: an attribute (neither a label, `from` nor `{` starts with `=`).
-        if self.eat(b'=') {
+        if self.skip_peek() == Some(b'=') {
+            self.pos += 1;
             let key = Key {
                 name: self.name(start, keyword_end),
                 quoted: false,
                 span: Span::new(start, keyword_end),
             };
-            return Some(Stmt::Attr(self.attribute_value(start, key)));
+            return Stmt::Attr(self.attribute_value(start, key));
         }
         // `label = { string | !kw_from ~ path }`
         let label = match self.peek() {
@@ -1314,7 +1392,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
         // (Without `from`, the blanks after the label were skipped above.)
         if !self.eat(b'{') {
             self.reset(m);
-            return None;
+            return self.not_block(top);
         }
         let open = Span::new(self.pos - 1, self.pos);
         let keyword = Ident {
@@ -1335,7 +1413,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             self.errors.push(unclosed_block(&keyword.name, open));
         }
         let span = Span::new(start, self.pos);
-        Some(Stmt::Block(Block {
+        Stmt::Block(Block {
             keyword,
             label,
             from,
@@ -1346,7 +1424,7 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
             },
             closed,
             span,
-        }))
+        })
     }
 
     /// `attribute = { key ~ "=" ~ (value ~ &value_end | bad_value | missing_value) }`
@@ -1384,47 +1462,54 @@ impl<'t, const TRACK: bool> Parser<'t, TRACK> {
     fn attribute_value(&mut self, start: usize, key: Key) -> Attr {
         self.skip();
         let before_value = self.mark();
-        let mut value = None;
-        if let Some(v) = self.value() {
-            self.skip();
-            // `value_end = _{ NEWLINE | "}" | EOI | ident_start | "\"" | "'" }`
-            let ends = match self.peek() {
-                None => true,
-                Some(c) => {
-                    is_newline(c) || c == b'}' || c == b'"' || c == b'\'' || is_ident_start(c)
+        // The value goes straight into the attribute (no `Option` to move it through);
+        // the rest is the error path.
+        let value = match self.value() {
+            Some(v) if self.value_ends() => v,
+            parsed => {
+                if parsed.is_some() {
+                    self.reset(before_value);
                 }
-            };
-            if ends {
-                value = Some(v);
-            } else {
-                self.reset(before_value);
+                self.no_value(&key)
             }
-        }
-        let value = match value {
-            Some(v) => v,
-            None => match self.junk_end(self.pos, false, b"}") {
-                Some(end) => self.bad_value(end, "value"),
-                None => {
-                    let at = Span::new(self.pos, self.pos);
-                    self.errors.push(SyntaxError::new(
-                        SyntaxCode::MissingValue,
-                        format!("expected a value for `{}`", key.name),
-                        Span::new(key.span.start as usize, at.start.max(key.span.end) as usize),
-                        "nothing after `=`",
-                        Some("write a value after `=`, or remove the line"),
-                    ));
-                    Value {
-                        kind: ValueKind::Missing,
-                        span: at,
-                    }
-                }
-            },
         };
         let span = Span {
             start: Span::new(start, start).start,
             end: value.span.end.max(key.span.end),
         };
         Attr { key, value, span }
+    }
+
+    /// After a value (and the blanks after it): `value_end = _{ NEWLINE | "}" | EOI |
+    /// ident_start | "\"" | "'" }`.
+    #[inline(always)]
+    fn value_ends(&mut self) -> bool {
+        match self.skip_peek() {
+            None => true,
+            Some(c) => is_newline(c) || c == b'}' || c == b'"' || c == b'\'' || is_ident_start(c),
+        }
+    }
+
+    /// `bad_value | missing_value` where an attribute's value should be.
+    #[cold]
+    fn no_value(&mut self, key: &Key) -> Value {
+        match self.junk_end(self.pos, false, b"}") {
+            Some(end) => self.bad_value(end, "value"),
+            None => {
+                let at = Span::new(self.pos, self.pos);
+                self.errors.push(SyntaxError::new(
+                    SyntaxCode::MissingValue,
+                    format!("expected a value for `{}`", key.name),
+                    Span::new(key.span.start as usize, at.start.max(key.span.end) as usize),
+                    "nothing after `=`",
+                    Some("write a value after `=`, or remove the line"),
+                ));
+                Value {
+                    kind: ValueKind::Missing,
+                    span: at,
+                }
+            }
+        }
     }
 }
 
