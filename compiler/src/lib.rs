@@ -369,7 +369,10 @@ pub(crate) fn declared_release(
 /// from a [`session`]'s cache (`resolve::Lent`; see `resolve::Input`).
 pub(crate) struct Checked<B> {
     stdlib: Vec<B>,
-    user: Vec<B>,
+    /// In chunks, in order: a file's vectors as the front end filled them (moved here, never
+    /// copied into one vector: that copy, and the doubling vector before it, were the
+    /// peak of a large build's memory).
+    user: Vec<Vec<B>>,
     first_file: Option<FileId>,
     /// How many user files `user` comes from (see `resolve::Input::user_files`).
     user_files: usize,
@@ -395,7 +398,25 @@ impl<B> Checked<B> {
         } else {
             self.first_file.get_or_insert(id);
             self.user_files += 1;
-            self.user.extend(blocks);
+            let blocks: Vec<B> = blocks.into_iter().collect();
+            if !blocks.is_empty() {
+                self.user.push(blocks);
+            }
+        }
+    }
+
+    /// [`Checked::add`] of blocks in chunks (the front end's: see `front::push_chunked`);
+    /// a user file's chunks are moved, not copied.
+    pub(crate) fn add_chunks(&mut self, id: FileId, is_stdlib: bool, chunks: Vec<Vec<B>>) {
+        if is_stdlib {
+            for c in chunks {
+                self.stdlib.extend(c);
+            }
+        } else {
+            self.first_file.get_or_insert(id);
+            self.user_files += 1;
+            self.user
+                .extend(chunks.into_iter().filter(|c| !c.is_empty()));
         }
     }
 }

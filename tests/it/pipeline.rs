@@ -466,3 +466,35 @@ fn a_large_file_is_cut_where_a_statement_starts() {
         assert!(out(&cut) == out(&whole), "{threads} threads");
     }
 }
+
+/// The front end keeps a file's checked blocks in chunks (of 1,024) and finds the top-level
+/// duplicates over them: a block repeated across chunks, three times, in ranges read on
+/// threads, is reported and dropped as the kept trees' checks do.
+#[test]
+fn duplicates_across_the_front_ends_chunks_are_found() {
+    let mut text = crate::scale::generated(400);
+    let start = text.find("\ndomain ").expect("a domain") + 1;
+    let len = text[start..].find("\n}\n").expect("its end") + 3;
+    let domain = text[start..start + len].to_string();
+    let second = text[start + len..].find("\ndomain ").expect("another") + start + len + 1;
+    let len2 = text[second..].find("\n}\n").expect("its end") + 3;
+    let other = text[second..second + len2].to_string();
+    for _ in 0..2 {
+        text.push('\n');
+        text.push_str(&domain);
+    }
+    text.push('\n');
+    text.push_str(&other);
+    text.push_str("\ndeployment \"again\" {}\n");
+    let cuts: Vec<Vec<u32>> = (2..=3).map(|n| guess_cuts(&text, n)).collect();
+    let files = vec![("dups.kumo".to_string(), text.into_bytes())];
+    let analysis = analyze_with(&files, &Options::default(), Trees::Drop);
+    let twice = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("is defined twice"))
+        .count();
+    assert_eq!(twice, 4, "{:#?}", analysis.diagnostics);
+    same(&files, &Options::default(), "repeated blocks");
+    same_in_ranges(&files, &cuts, "repeated blocks");
+}

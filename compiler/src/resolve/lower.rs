@@ -583,7 +583,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
         ShapingBlock {
             key,
             loc,
-            from,
+            from: from.map(Box::new),
             shaping,
         }
     }

@@ -69,12 +69,13 @@ pub(super) fn merge_deduped<B: Layer>(base: &mut Vec<B>, overlay: Vec<B>) {
 }
 
 /// [`merge_deduped`] that leaves the overlay's blocks where they are: those that merge into
-/// a block of `base` are taken out of `overlay` and merged, the rest stay in `overlay`, in
-/// order (the merged tree is `base` then what is left of `overlay`). The user's blocks merge
+/// a block of `base` are taken out of `overlay` (its blocks in chunks, in order) and
+/// merged, the rest stay in their chunks, in order (the merged tree is `base` then what is
+/// left of `overlay`). The user's blocks merge
 /// into the stdlib this way: appending tens of thousands of blocks to the stdlib's vector
 /// copied them all into a new one (and the partition into the blocks lowered apart and the
 /// rest, a third), each of a block's 136 bytes while the typed tree is whole.
-pub(super) fn merge_in_place<B: Layer>(base: &mut [B], overlay: &mut Vec<B>) {
+pub(super) fn merge_in_place<B: Layer>(base: &mut [B], overlay: &mut [Vec<B>]) {
     // Which overlay block (by position) merges into which base block.
     let targets: Vec<(usize, usize)> = {
         let mut index: HashMap<(&'static str, Option<&str>), usize> = HashMap::default();
@@ -83,6 +84,7 @@ pub(super) fn merge_in_place<B: Layer>(base: &mut [B], overlay: &mut Vec<B>) {
         let keywords = index_base(base, &mut index);
         overlay
             .iter()
+            .flatten()
             .enumerate()
             .filter_map(|(j, ob)| {
                 let ob: &HBlock = ob.borrow();
@@ -101,13 +103,14 @@ pub(super) fn merge_in_place<B: Layer>(base: &mut [B], overlay: &mut Vec<B>) {
     }
     let mut next = targets.iter().map(|&(j, _)| j).peekable();
     let mut j = 0;
-    let taken: Vec<B> = overlay
-        .extract_if(.., |_| {
+    let mut taken: Vec<B> = Vec::with_capacity(targets.len());
+    for chunk in overlay {
+        taken.extend(chunk.extract_if(.., |_| {
             let hit = next.next_if_eq(&j).is_some();
             j += 1;
             hit
-        })
-        .collect();
+        }));
+    }
     for (&(_, i), ob) in targets.iter().zip(taken) {
         if let Some(b) = base.get_mut(i) {
             b.merge_from(ob.into_owned());

@@ -34,8 +34,9 @@ pub struct Input<'s, B> {
     /// The text of every file (version gates read duration strings as written).
     pub sources: &'s Sources,
     pub stdlib: Vec<B>,
-    /// Top-level blocks of every user file, in file order.
-    pub user: Vec<B>,
+    /// Top-level blocks of every user file, in file order, in chunks (as the front end
+    /// read them: a large file's blocks are never copied into one vector).
+    pub user: Vec<Vec<B>>,
     /// `--env`, if given.
     pub env: Option<Environment>,
     /// The first user file, for diagnostics that belong to no block.
@@ -147,15 +148,21 @@ pub fn resolve<B: Block>(input: Input<'_, B>, diags: &mut Vec<Diagnostic>) -> Op
     // blocks are taken out of it, the blocks that merge into the stdlib's too, and the rest
     // of the merged tree is the stdlib's blocks then what is left of the user's.
     let mut user = input.user;
-    let envs: Vec<B> = if user.iter().any(is_env) {
-        user.extract_if(.., |b| is_env(b)).collect()
+    let envs: Vec<B> = if user.iter().flatten().any(is_env) {
+        user.iter_mut()
+            .flat_map(|c| c.extract_if(.., |b| is_env(b)))
+            .collect()
     } else {
         Vec::new()
     };
     // One file's blocks have no duplicates left (hashing 30,000 keys again was 7 M
-    // instructions at 10,000 domains).
+    // instructions at 10,000 domains). Several files' are deduplicated in one vector.
     let mut user = if input.user_files > 1 {
-        dedupe(user, diags)
+        let mut all = Vec::with_capacity(user.iter().map(Vec::len).sum());
+        for c in user {
+            all.extend(c);
+        }
+        vec![dedupe(all, diags)]
     } else {
         user
     };
@@ -165,7 +172,7 @@ pub fn resolve<B: Block>(input: Input<'_, B>, diags: &mut Vec<Diagnostic>) -> Op
     // The deployment block decides the default environment and the KumoMTA version.
     let Some(dep) = tree
         .iter()
-        .chain(&user)
+        .chain(user.iter().flatten())
         .map(B::block)
         .find(|b| b.schema.keyword == "deployment")
     else {
@@ -208,7 +215,9 @@ pub fn resolve<B: Block>(input: Input<'_, B>, diags: &mut Vec<Diagnostic>) -> Op
     }
     if !overlay.is_empty() {
         // It may merge into any block: the tree in one vector.
-        tree.append(&mut user);
+        for mut c in user.drain(..) {
+            tree.append(&mut c);
+        }
         merge_deduped(&mut tree, dedupe(overlay, diags));
     }
 
@@ -219,9 +228,9 @@ pub fn resolve<B: Block>(input: Input<'_, B>, diags: &mut Vec<Diagnostic>) -> Op
     let is_bulk = |b: &HBlock| matches!(b.schema.keyword, "domain" | "queue" | "shaping");
     let mut rest = Vec::new();
     let mut rest_at = Vec::new();
-    let mut bulk = Vec::with_capacity(2);
+    let mut bulk = Vec::with_capacity(1 + user.len());
     let mut n_bulk = 0;
-    for mut part in [tree, user] {
+    for mut part in std::iter::once(tree).chain(user) {
         rest.extend(part.extract_if(.., |b| {
             if is_bulk(b.block()) {
                 n_bulk += 1;
