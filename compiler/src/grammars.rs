@@ -78,44 +78,39 @@ pub(crate) static NAME_BYTE: [bool; 256] = {
 /// `Some(upper)` when it does (`upper`: it has an ASCII upper-case letter); `None` sends it
 /// to the rules one by one, for the message.
 fn plain_domain(b: &[u8]) -> Option<bool> {
-    // `dash`: the last byte was a `-`. A lower-case letter or digit (nearly every byte) is
-    // one table lookup and one branch.
-    let (mut len, mut dash, mut upper) = (0usize, false, false);
-    for &c in b {
-        match DOMAIN_BYTE[c as usize] {
-            LABEL_CHAR => {
-                len += 1;
-                dash = false;
+    // `seen`: the classes of the bytes, OR'd (a byte of no class, an upper-case letter). A
+    // byte is a table lookup; only a dot ends a label, whose ends and length are checked.
+    let (mut seen, mut start) = (0u8, 0usize);
+    for (i, &c) in b.iter().enumerate() {
+        let class = DOMAIN_BYTE[c as usize];
+        seen |= class;
+        if class == LABEL_DOT {
+            if !plain_label(b.get(start..i)?) {
+                return None;
             }
-            LABEL_UPPER => {
-                len += 1;
-                dash = false;
-                upper = true;
-            }
-            LABEL_DASH => {
-                if len == 0 {
-                    return None;
-                }
-                len += 1;
-                dash = true;
-            }
-            LABEL_DOT => {
-                if len == 0 || len > 63 || dash {
-                    return None;
-                }
-                len = 0;
-            }
-            _ => return None,
+            start = i + 1;
         }
     }
-    (len != 0 && len <= 63 && !dash).then_some(upper)
+    if seen & LABEL_OTHER != 0 || !plain_label(b.get(start..)?) {
+        return None;
+    }
+    Some(seen & LABEL_UPPER != 0)
 }
 
-/// [`plain_domain`]'s classes of bytes: `[a-z0-9_]`, `-`, `.`, `[A-Z]`, anything else (0).
+/// A label of [`plain_domain`]'s (its bytes of a label's classes): 1 to 63 bytes, neither
+/// first nor last a `-`.
+fn plain_label(l: &[u8]) -> bool {
+    l.len() <= 63
+        && matches!((l.first(), l.last()), (Some(&first), Some(&last)) if first != b'-' && last != b'-')
+}
+
+/// [`plain_domain`]'s classes of bytes, flags: `[A-Za-z0-9_]` (upper-case letters with a
+/// flag of their own as well), `-`, `.`, anything else.
 const LABEL_CHAR: u8 = 1;
 const LABEL_DASH: u8 = 2;
-const LABEL_DOT: u8 = 3;
-const LABEL_UPPER: u8 = 4;
+const LABEL_DOT: u8 = 4;
+const LABEL_UPPER: u8 = 8;
+const LABEL_OTHER: u8 = 16;
 static DOMAIN_BYTE: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -126,11 +121,11 @@ static DOMAIN_BYTE: [u8; 256] = {
         } else if c == b'.' {
             LABEL_DOT
         } else if c.is_ascii_uppercase() {
-            LABEL_UPPER
+            LABEL_CHAR | LABEL_UPPER
         } else if NAME_BYTE[i] {
             LABEL_CHAR
         } else {
-            0
+            LABEL_OTHER
         };
         i += 1;
     }

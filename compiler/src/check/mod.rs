@@ -280,10 +280,9 @@ struct Cx<'a, 't, 'd> {
     /// The file's text, to see what follows a value on its line.
     text: &'t str,
     diags: &'d mut Vec<Diagnostic>,
-    /// While checking an attribute: the unreadable rest of its line, when the parser read
-    /// the value and left the rest as an error statement (`max_age = 2 hours`: the value is
-    /// `2`, the rest `hours`). A fix for the value must replace both.
-    trailing: Option<kumoc_lang::Span>,
+    /// While checking an attribute: its position in [`Self::present`], to find the
+    /// unreadable rest of its line when a value needs it ([`Self::trailing`]).
+    attr_at: Option<usize>,
     /// The release the description declares (see [`declared_release`]): a "did you mean"
     /// that names a field or value this release lacks is said, not offered as a fix.
     release: Option<&'t KumoVersion>,
@@ -304,7 +303,7 @@ impl<'t, 'd> Cx<'_, 't, 'd> {
             file,
             text,
             diags,
-            trailing: None,
+            attr_at: None,
             release,
             present: &[],
         }
@@ -314,6 +313,23 @@ impl<'t, 'd> Cx<'_, 't, 'd> {
 impl<'a> Cx<'a, '_, '_> {
     fn loc(&self, span: kumoc_lang::Span) -> Loc {
         Loc::new(self.file, span)
+    }
+
+    /// While checking an attribute: the unreadable rest of its line, when the parser read
+    /// the value and left the rest as an error statement (`max_age = 2 hours`: the value is
+    /// `2`, the rest `hours`). A fix for the value must replace both. Looked for only when a
+    /// value does not type (not for every attribute).
+    fn trailing(&self) -> Option<kumoc_lang::Span> {
+        let i = self.attr_at?;
+        let (Some(Stmt::Attr(a)), Some(Stmt::Error(junk))) =
+            (self.present.get(i), self.present.get(i + 1))
+        else {
+            return None;
+        };
+        self.text
+            .get(a.value.span.end as usize..junk.span.start as usize)
+            .filter(|gap| gap.chars().all(|c| c == ' ' || c == '\t'))
+            .map(|_| junk.span)
     }
 
     fn push(&mut self, d: Diagnostic) {
@@ -347,18 +363,11 @@ impl<'a> Cx<'a, '_, '_> {
         for (i, stmt) in items.iter().enumerate() {
             match stmt {
                 Stmt::Attr(a) => {
-                    self.trailing = match items.get(i + 1) {
-                        Some(Stmt::Error(junk)) => self
-                            .text
-                            .get(a.value.span.end as usize..junk.span.start as usize)
-                            .filter(|gap| gap.chars().all(|c| c == ' ' || c == '\t'))
-                            .map(|_| junk.span),
-                        _ => None,
-                    };
+                    self.attr_at = Some(i);
                     // The key's text, read once (a shared name costs a slice to read).
                     let name = a.key.name.as_str();
                     let h = self.attr(schema, a, name);
-                    self.trailing = None;
+                    self.attr_at = None;
                     if let Some(h) = h {
                         let prev = if attrs.len() <= SMALL_BODY {
                             // A field is its schema's (static): the same field is the same

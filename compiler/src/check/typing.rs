@@ -32,7 +32,7 @@ impl Cx<'_, '_, '_> {
             ),
             (Ty::Rate, ValueKind::Number(raw)) => d.with_help(format!("a rate needs a period: `{raw}/s`, `{raw}/min` or `{raw}/h`")),
             (Ty::Duration, ValueKind::Number(raw)) if raw.chars().all(|c| c.is_ascii_digit()) => {
-                match self.trailing {
+                match self.trailing() {
                     // `2 hours`: the unit is on the line, after a space. The fix replaces
                     // both with the duration they spell, or there is none.
                     Some(junk) => {
