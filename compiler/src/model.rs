@@ -62,6 +62,7 @@ impl Settings {
     fn get_sorted(&self, name: &str) -> Option<&Setting> {
         self.find(name).ok().and_then(|i| self.0.get(i))
     }
+    #[inline]
     pub fn contains_key(&self, name: &str) -> bool {
         self.get(name).is_some()
     }

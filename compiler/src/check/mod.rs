@@ -15,6 +15,7 @@ mod typing;
 pub use top::{check_stmt, top_level_duplicates};
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -424,12 +425,15 @@ impl<'a> Cx<'a, '_, '_> {
                                     Some(w) if w == l => Cow::Borrowed(w),
                                     _ => Cow::Owned(l.to_string()),
                                 });
-                                let key = (kw, label);
-                                let prev = block_index.get(&key).and_then(|&i| blocks.get(i));
-                                if prev.is_none() {
-                                    block_index.insert(key, blocks.len());
+                                // One lookup: the first block of the key, or this one
+                                // kept as the first.
+                                match block_index.entry((kw, label)) {
+                                    Entry::Occupied(first) => blocks.get(*first.get()),
+                                    Entry::Vacant(slot) => {
+                                        slot.insert(blocks.len());
+                                        None
+                                    }
                                 }
-                                prev
                             };
                             if let Some(prev) = prev {
                                 let first = prev.header_loc();
