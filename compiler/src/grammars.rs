@@ -11,6 +11,13 @@ use crate::codes::{self, Code};
 use crate::value::{Action, Typed};
 
 pub fn check_domain(s: &str, wildcard: bool) -> Result<(), &'static str> {
+    check_domain_case(s, wildcard).map(|_| ())
+}
+
+/// [`check_domain`], and whether the name has an ASCII upper-case letter: the one pass
+/// over its bytes tells it, so a name already in lower case (nearly all) is not scanned
+/// again to be lowered.
+pub fn check_domain_case(s: &str, wildcard: bool) -> Result<bool, &'static str> {
     let body = if wildcard {
         s.strip_prefix("*.").unwrap_or(s)
     } else {
@@ -22,10 +29,11 @@ pub fn check_domain(s: &str, wildcard: bool) -> Result<(), &'static str> {
     if body.len() > 253 {
         return Err("longer than 253 characters");
     }
-    if plain_domain(body.as_bytes()) {
-        return Ok(());
+    if let Some(upper) = plain_domain(body.as_bytes()) {
+        return Ok(upper);
     }
-    label_rules(body.as_bytes())
+    label_rules(body.as_bytes())?;
+    Ok(s.bytes().any(|c| c.is_ascii_uppercase()))
 }
 
 /// The rules of a domain's labels one by one, each with its message, in order.
@@ -67,40 +75,42 @@ pub(crate) static NAME_BYTE: [bool; 256] = {
 
 /// Whether `b` passes every rule of [`check_domain`], in one pass over its bytes (a table
 /// lookup each): every label of a deployment comes through here, and nearly all are fine.
-/// `false` sends it to the rules one by one, for the message.
-fn plain_domain(b: &[u8]) -> bool {
-    // `dash`: the last byte was a `-`. A letter or digit (nearly every byte) is one table
-    // lookup and one branch.
-    let (mut len, mut dash) = (0usize, false);
-    for &c in b {
-        match DOMAIN_BYTE[c as usize] {
-            LABEL_CHAR => {
-                len += 1;
-                dash = false;
+/// `Some(upper)` when it does (`upper`: it has an ASCII upper-case letter); `None` sends it
+/// to the rules one by one, for the message.
+fn plain_domain(b: &[u8]) -> Option<bool> {
+    // `seen`: the classes of the bytes, OR'd (a byte of no class, an upper-case letter). A
+    // byte is a table lookup; only a dot ends a label, whose ends and length are checked.
+    let (mut seen, mut start) = (0u8, 0usize);
+    for (i, &c) in b.iter().enumerate() {
+        let class = DOMAIN_BYTE[c as usize];
+        seen |= class;
+        if class == LABEL_DOT {
+            if !plain_label(b.get(start..i)?) {
+                return None;
             }
-            LABEL_DASH => {
-                if len == 0 {
-                    return false;
-                }
-                len += 1;
-                dash = true;
-            }
-            LABEL_DOT => {
-                if len == 0 || len > 63 || dash {
-                    return false;
-                }
-                len = 0;
-            }
-            _ => return false,
+            start = i + 1;
         }
     }
-    len != 0 && len <= 63 && !dash
+    if seen & LABEL_OTHER != 0 || !plain_label(b.get(start..)?) {
+        return None;
+    }
+    Some(seen & LABEL_UPPER != 0)
 }
 
-/// [`plain_domain`]'s classes of bytes: `[A-Za-z0-9_]`, `-`, `.`, anything else (0).
+/// A label of [`plain_domain`]'s (its bytes of a label's classes): 1 to 63 bytes, neither
+/// first nor last a `-`.
+fn plain_label(l: &[u8]) -> bool {
+    l.len() <= 63
+        && matches!((l.first(), l.last()), (Some(&first), Some(&last)) if first != b'-' && last != b'-')
+}
+
+/// [`plain_domain`]'s classes of bytes, flags: `[A-Za-z0-9_]` (upper-case letters with a
+/// flag of their own as well), `-`, `.`, anything else.
 const LABEL_CHAR: u8 = 1;
 const LABEL_DASH: u8 = 2;
-const LABEL_DOT: u8 = 3;
+const LABEL_DOT: u8 = 4;
+const LABEL_UPPER: u8 = 8;
+const LABEL_OTHER: u8 = 16;
 static DOMAIN_BYTE: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -110,10 +120,12 @@ static DOMAIN_BYTE: [u8; 256] = {
             LABEL_DASH
         } else if c == b'.' {
             LABEL_DOT
+        } else if c.is_ascii_uppercase() {
+            LABEL_CHAR | LABEL_UPPER
         } else if NAME_BYTE[i] {
             LABEL_CHAR
         } else {
-            0
+            LABEL_OTHER
         };
         i += 1;
     }
@@ -528,21 +540,44 @@ pub fn check_dns_subdomain(s: &str) -> Result<(), &'static str> {
 /// [`check_dns_subdomain`]'s rules in one pass over the bytes, for the usual name that
 /// keeps them all (`false` sends it through the rules one by one, for the message).
 fn plain_dns_subdomain(b: &[u8]) -> bool {
-    let mut prev = b'.';
+    // `prev`: the class of the last byte (a dot before the first). A letter or digit (nearly
+    // every byte) is one table lookup and one branch.
+    let mut prev = LABEL_DOT;
     for &c in b {
-        let ok = match c {
-            b'a'..=b'z' | b'0'..=b'9' => true,
-            b'-' => prev != b'.',
-            b'.' => prev != b'.' && prev != b'-',
+        let class = SUBDOMAIN_BYTE[c as usize];
+        let ok = match class {
+            LABEL_CHAR => true,
+            LABEL_DASH => prev != LABEL_DOT,
+            LABEL_DOT => prev == LABEL_CHAR,
             _ => false,
         };
         if !ok {
             return false;
         }
-        prev = c;
+        prev = class;
     }
-    prev != b'.' && prev != b'-'
+    prev == LABEL_CHAR
 }
+
+/// [`plain_dns_subdomain`]'s classes of bytes: `[a-z0-9]`, `-`, `.`, anything else (0).
+static SUBDOMAIN_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c == b'-' {
+            LABEL_DASH
+        } else if c == b'.' {
+            LABEL_DOT
+        } else if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            LABEL_CHAR
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
 
 /// An image reference: `[registry[:port]/]path[:tag][@digest]`, path parts of lowercase
 /// letters, digits and `._-`. A digest (`@sha256:<64 hex>`, the strongest pin: the registry
@@ -789,7 +824,39 @@ mod date_tests {
 
 #[cfg(test)]
 mod domain_tests {
-    use super::{label_rules, plain_domain};
+    use super::{check_dns_subdomain, label_rules, plain_dns_subdomain, plain_domain};
+
+    /// The one-pass check of a DNS subdomain accepts exactly what its rules one by one
+    /// accept: every string of up to 4 bytes over an alphabet with each kind of byte.
+    #[test]
+    fn the_subdomain_fast_path_agrees_with_the_rules() {
+        let alphabet: &[u8] = b"a-.9Z_";
+        let mut cases: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=4 {
+            let mut next = Vec::new();
+            for c in cases.iter().filter(|c| c.len() == len - 1) {
+                for &b in alphabet {
+                    let mut s = c.clone();
+                    s.push(b);
+                    next.push(s);
+                }
+            }
+            cases.extend(next);
+        }
+        for c in cases.iter().filter(|c| !c.is_empty()) {
+            let s = String::from_utf8_lossy(c);
+            // The rules alone: what `check_dns_subdomain` says when the fast path says no.
+            let rules = s.split('.').all(|l| {
+                !l.is_empty()
+                    && l.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+            assert_eq!(plain_dns_subdomain(c), rules, "{s:?}");
+            assert_eq!(check_dns_subdomain(&s).is_ok(), rules, "{s:?}");
+        }
+    }
 
     /// The one-pass check accepts exactly what the rules one by one accept: every string
     /// of up to 4 bytes over an alphabet with each kind of byte, and some longer ones.
@@ -821,11 +888,14 @@ mod domain_tests {
         }
         for c in &cases {
             assert_eq!(
-                plain_domain(c),
+                plain_domain(c).is_some(),
                 label_rules(c).is_ok(),
                 "{:?}",
                 String::from_utf8_lossy(c)
             );
+            if let Some(upper) = plain_domain(c) {
+                assert_eq!(upper, c.iter().any(u8::is_ascii_uppercase));
+            }
         }
     }
 }

@@ -44,6 +44,10 @@ impl Settings {
     fn find(&self, name: &str) -> Result<usize, usize> {
         self.0.binary_search_by(|s| s.name().cmp(name))
     }
+    /// Inlined: nearly every caller (the lints, the emitters) names the field with a
+    /// literal, and against a constant the scan's length test and byte compare are a few
+    /// instructions each, with no call to compare the strings.
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&Setting> {
         if self.0.len() <= SMALL {
             // A handful of fields: a scan comparing lengths first (most names differ in
@@ -53,8 +57,12 @@ impl Settings {
                 k.len() == name.len() && k == name
             });
         }
+        self.get_sorted(name)
+    }
+    fn get_sorted(&self, name: &str) -> Option<&Setting> {
         self.find(name).ok().and_then(|i| self.0.get(i))
     }
+    #[inline]
     pub fn contains_key(&self, name: &str) -> bool {
         self.get(name).is_some()
     }

@@ -15,6 +15,7 @@ mod typing;
 pub use top::{check_stmt, top_level_duplicates};
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -25,7 +26,7 @@ use kumoc_lang::units::{self, KumoVersion};
 use crate::codes;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::grammars::{
-    SHAPING_RESERVED_KEYS, check_domain, check_log_hook_name, check_queue_name_part,
+    SHAPING_RESERVED_KEYS, check_domain_case, check_log_hook_name, check_queue_name_part,
 };
 use crate::schema::{BlockSchema, ENVIRONMENTS, Field, LabelRule};
 use crate::source::{FileId, Loc};
@@ -72,7 +73,12 @@ impl HBlock {
         Loc::new(self.file, self.label_span)
     }
     pub fn attr(&self, name: &str) -> Option<&HAttr> {
-        self.attrs.iter().find(|a| a.name() == name)
+        // A field's key is its schema's name (static, its length at hand): the syntax
+        // tree's shared name is read only for a map block's entries.
+        self.attrs.iter().find(|a| match a.field {
+            Some(f) => f.name == name,
+            None => a.name() == name,
+        })
     }
     /// The typed value of attribute `name`, when it is set and typed.
     pub fn value(&self, name: &str) -> Option<&TypedAt> {
@@ -275,10 +281,9 @@ struct Cx<'a, 't, 'd> {
     /// The file's text, to see what follows a value on its line.
     text: &'t str,
     diags: &'d mut Vec<Diagnostic>,
-    /// While checking an attribute: the unreadable rest of its line, when the parser read
-    /// the value and left the rest as an error statement (`max_age = 2 hours`: the value is
-    /// `2`, the rest `hours`). A fix for the value must replace both.
-    trailing: Option<kumoc_lang::Span>,
+    /// While checking an attribute: its position in [`Self::present`], to find the
+    /// unreadable rest of its line when a value needs it ([`Self::trailing`]).
+    attr_at: Option<usize>,
     /// The release the description declares (see [`declared_release`]): a "did you mean"
     /// that names a field or value this release lacks is said, not offered as a fix.
     release: Option<&'t KumoVersion>,
@@ -299,7 +304,7 @@ impl<'t, 'd> Cx<'_, 't, 'd> {
             file,
             text,
             diags,
-            trailing: None,
+            attr_at: None,
             release,
             present: &[],
         }
@@ -309,6 +314,23 @@ impl<'t, 'd> Cx<'_, 't, 'd> {
 impl<'a> Cx<'a, '_, '_> {
     fn loc(&self, span: kumoc_lang::Span) -> Loc {
         Loc::new(self.file, span)
+    }
+
+    /// While checking an attribute: the unreadable rest of its line, when the parser read
+    /// the value and left the rest as an error statement (`max_age = 2 hours`: the value is
+    /// `2`, the rest `hours`). A fix for the value must replace both. Looked for only when a
+    /// value does not type (not for every attribute).
+    fn trailing(&self) -> Option<kumoc_lang::Span> {
+        let i = self.attr_at?;
+        let (Some(Stmt::Attr(a)), Some(Stmt::Error(junk))) =
+            (self.present.get(i), self.present.get(i + 1))
+        else {
+            return None;
+        };
+        self.text
+            .get(a.value.span.end as usize..junk.span.start as usize)
+            .filter(|gap| gap.chars().all(|c| c == ' ' || c == '\t'))
+            .map(|_| junk.span)
     }
 
     fn push(&mut self, d: Diagnostic) {
@@ -342,18 +364,12 @@ impl<'a> Cx<'a, '_, '_> {
         for (i, stmt) in items.iter().enumerate() {
             match stmt {
                 Stmt::Attr(a) => {
-                    self.trailing = match items.get(i + 1) {
-                        Some(Stmt::Error(junk)) => self
-                            .text
-                            .get(a.value.span.end as usize..junk.span.start as usize)
-                            .filter(|gap| gap.chars().all(|c| c == ' ' || c == '\t'))
-                            .map(|_| junk.span),
-                        _ => None,
-                    };
-                    let h = self.attr(schema, a);
-                    self.trailing = None;
+                    self.attr_at = Some(i);
+                    // The key's text, read once (a shared name costs a slice to read).
+                    let name = a.key.name.as_str();
+                    let h = self.attr(schema, a, name);
+                    self.attr_at = None;
                     if let Some(h) = h {
-                        let name = a.key.name.as_str();
                         let prev = if attrs.len() <= SMALL_BODY {
                             // A field is its schema's (static): the same field is the same
                             // key, one compare; a map block's entries compare their keys.
@@ -409,12 +425,15 @@ impl<'a> Cx<'a, '_, '_> {
                                     Some(w) if w == l => Cow::Borrowed(w),
                                     _ => Cow::Owned(l.to_string()),
                                 });
-                                let key = (kw, label);
-                                let prev = block_index.get(&key).and_then(|&i| blocks.get(i));
-                                if prev.is_none() {
-                                    block_index.insert(key, blocks.len());
+                                // One lookup: the first block of the key, or this one
+                                // kept as the first.
+                                match block_index.entry((kw, label)) {
+                                    Entry::Occupied(first) => blocks.get(*first.get()),
+                                    Entry::Vacant(slot) => {
+                                        slot.insert(blocks.len());
+                                        None
+                                    }
                                 }
-                                prev
                             };
                             if let Some(prev) = prev {
                                 let first = prev.header_loc();
@@ -602,6 +621,8 @@ impl<'a> Cx<'a, '_, '_> {
             return None;
         };
         let at = self.loc(label.span);
+        // The label's text, read once (a shared name costs a slice to read).
+        let text = label.text.as_str();
         match schema.label {
             LabelRule::None => {
                 self.push(
@@ -616,9 +637,9 @@ impl<'a> Cx<'a, '_, '_> {
                 None
             }
             LabelRule::Name => {
-                let control = !label.text.bytes().all(|b| (0x20..0x7f).contains(&b))
-                    && label.text.chars().any(char::is_control);
-                if label.text.is_empty() || control {
+                let control = !text.bytes().all(|b| (0x20..0x7f).contains(&b))
+                    && text.chars().any(char::is_control);
+                if text.is_empty() || control {
                     self.push(
                         Diagnostic::new(
                             codes::INVALID_NAME,
@@ -631,16 +652,16 @@ impl<'a> Cx<'a, '_, '_> {
                     return None;
                 }
                 if kw == "secret" {
-                    self.secret_name(&label.text, at)?;
+                    self.secret_name(text, at)?;
                 }
                 // Tenants are checked where they are defined (a queue's `tenant` block
                 // refers to one), campaigns wherever they are written (each is a definition);
                 // a webhook's name is the domain of its records' queue.
                 let queue_part = if std::ptr::eq(schema, &crate::schema::TENANT) || kw == "campaign"
                 {
-                    check_queue_name_part(&label.text)
+                    check_queue_name_part(text)
                 } else if kw == "webhook" {
-                    check_log_hook_name(&label.text)
+                    check_log_hook_name(text)
                 } else {
                     Ok(())
                 };
@@ -648,23 +669,23 @@ impl<'a> Cx<'a, '_, '_> {
                     self.push(
                         Diagnostic::new(
                             codes::INVALID_NAME,
-                            format!("{} cannot name a {kw}", shown(&label.text)),
+                            format!("{} cannot name a {kw}", shown(text)),
                             at,
                             why,
                         )
                         .with_help(help),
                     );
                 }
-                Some(label.text.as_str().to_owned())
+                Some(text.to_owned())
             }
             LabelRule::Domain { wildcard } => {
-                match check_domain(&label.text, wildcard) {
-                    Ok(()) => {}
+                let upper = match check_domain_case(text, wildcard) {
+                    Ok(upper) => upper,
                     Err(why) => {
                         self.push(
                             Diagnostic::new(
                                 codes::INVALID_NAME,
-                                format!("`{}` is not a domain name", label.text),
+                                format!("`{}` is not a domain name", text),
                                 at,
                                 why,
                             )
@@ -672,21 +693,18 @@ impl<'a> Cx<'a, '_, '_> {
                         );
                         return None;
                     }
-                }
-                Some(label.text.to_ascii_lowercase())
+                };
+                Some(lowered(text, upper))
             }
             LabelRule::DefaultOrDomain { wildcard } => {
-                if label.text == "default" {
+                if text == "default" {
                     return Some("default".to_string());
                 }
                 if !label.quoted {
                     self.push(
                         Diagnostic::new(
                             codes::INVALID_LABEL,
-                            format!(
-                                "`{kw} {}` is neither `default` nor a quoted domain",
-                                label.text
-                            ),
+                            format!("`{kw} {}` is neither `default` nor a quoted domain", text),
                             at,
                             "expected `default` or \"domain\"",
                         )
@@ -696,30 +714,33 @@ impl<'a> Cx<'a, '_, '_> {
                     );
                     return None;
                 }
-                if let Err(why) = check_domain(&label.text, wildcard) {
-                    let (why, help) = if label.text.starts_with("*.") {
-                        (
-                            "a wildcard never matches a shaping block",
-                            "KumoMTA looks shaping blocks up by the exact destination domain (or its MX site with `mx_rollup`): name the domain, or use a `provider` with `domain_suffix(...)`",
-                        )
-                    } else {
-                        (
-                            why,
-                            "shaping and queue blocks are keyed by a destination domain",
-                        )
-                    };
-                    self.push(
-                        Diagnostic::new(
-                            codes::INVALID_NAME,
-                            format!("`{}` is not a domain name", label.text),
-                            at,
-                            why,
-                        )
-                        .with_help(help),
-                    );
-                    return None;
-                }
-                let domain = label.text.to_ascii_lowercase();
+                let upper = match check_domain_case(text, wildcard) {
+                    Ok(upper) => upper,
+                    Err(why) => {
+                        let (why, help) = if text.starts_with("*.") {
+                            (
+                                "a wildcard never matches a shaping block",
+                                "KumoMTA looks shaping blocks up by the exact destination domain (or its MX site with `mx_rollup`): name the domain, or use a `provider` with `domain_suffix(...)`",
+                            )
+                        } else {
+                            (
+                                why,
+                                "shaping and queue blocks are keyed by a destination domain",
+                            )
+                        };
+                        self.push(
+                            Diagnostic::new(
+                                codes::INVALID_NAME,
+                                format!("`{}` is not a domain name", text),
+                                at,
+                                why,
+                            )
+                            .with_help(help),
+                        );
+                        return None;
+                    }
+                };
+                let domain = lowered(text, upper);
                 if kw == "shaping" && SHAPING_RESERVED_KEYS.contains(&domain.as_str()) {
                     self.push(
                         Diagnostic::new(
@@ -737,16 +758,16 @@ impl<'a> Cx<'a, '_, '_> {
                 Some(domain)
             }
             LabelRule::Environment => {
-                if ENVIRONMENTS.iter().any(|e| e.name == label.text) {
-                    Some(label.text.as_str().to_owned())
+                if ENVIRONMENTS.iter().any(|e| e.name == text) {
+                    Some(text.to_owned())
                 } else {
                     let mut d = Diagnostic::new(
                         codes::UNKNOWN_VALUE,
-                        format!("unknown environment `{}`", label.text),
+                        format!("unknown environment `{}`", text),
                         at,
                         "not an environment",
                     );
-                    d = match did_you_mean(&label.text, ENVIRONMENTS.iter().map(|e| e.name)) {
+                    d = match did_you_mean(text, ENVIRONMENTS.iter().map(|e| e.name)) {
                         Some(s) => d
                             .with_help(format!("did you mean `{s}`?"))
                             .with_replacement(format!("replace with `{s}`"), at, s),
@@ -759,8 +780,8 @@ impl<'a> Cx<'a, '_, '_> {
         }
     }
 
-    fn attr(&mut self, schema: &'static BlockSchema, a: &'a Attr) -> Option<HAttr> {
-        let name = a.key.name.as_str();
+    /// Attribute `a` (its key's text: `name`) of a block of schema `schema`, checked.
+    fn attr(&mut self, schema: &'static BlockSchema, a: &'a Attr, name: &str) -> Option<HAttr> {
         if let Some(ty) = &schema.map_of {
             let value = self.value(ty, &a.value);
             let value = value.filter(|_| self.map_key_emittable(schema.keyword, a));
@@ -780,10 +801,11 @@ impl<'a> Cx<'a, '_, '_> {
         if a.key.quoted {
             // `"max_age" = 1h` is accepted but unusual; no diagnostic.
         }
-        let value = self
-            .value(&field.ty, &a.value)
-            .and_then(|v| self.emittable(schema.keyword, field.name, v))
-            .and_then(|v| self.in_range(schema.keyword, field.name, v));
+        // The typed value is checked in place, not moved through each check.
+        let value = self.value(&field.ty, &a.value).filter(|v| {
+            self.emittable(schema.keyword, field.name, v)
+                && self.in_range(schema.keyword, field.name, v)
+        });
         Some(HAttr {
             file: self.file,
             key_span: a.key.span,
@@ -865,6 +887,16 @@ pub(crate) fn duplicate_block(h: &HBlock, first: Loc) -> Diagnostic {
     )
     .with_secondary(first, "first defined here")
     .with_help("merge the two blocks into one")
+}
+
+/// `text` in ASCII lower case, `upper` telling whether it has an upper-case letter (when it
+/// has none, nearly always, a plain copy: no pass to lower it).
+fn lowered(text: &str, upper: bool) -> String {
+    if upper {
+        text.to_ascii_lowercase()
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Where a block keyword is allowed, for "belongs in" hints.

@@ -10,7 +10,7 @@ use super::Cx;
 use crate::codes::{self, Code};
 use crate::diagnostic::{Applicability, Diagnostic, did_you_mean};
 use crate::grammars::{
-    StringGrammar, check_dns_subdomain, check_domain, check_host_port, check_k8s_name,
+    StringGrammar, check_dns_subdomain, check_domain_case, check_host_port, check_k8s_name,
     check_secret_key, check_url, regex_error, value_rule,
 };
 use crate::schema::{ACTIONS, RefKind, Ty, Variant, egress_field};
@@ -32,7 +32,7 @@ impl Cx<'_, '_, '_> {
             ),
             (Ty::Rate, ValueKind::Number(raw)) => d.with_help(format!("a rate needs a period: `{raw}/s`, `{raw}/min` or `{raw}/h`")),
             (Ty::Duration, ValueKind::Number(raw)) if raw.chars().all(|c| c.is_ascii_digit()) => {
-                match self.trailing {
+                match self.trailing() {
                     // `2 hours`: the unit is on the line, after a space. The fix replaces
                     // both with the duration they spell, or there is none.
                     Some(junk) => {
@@ -306,24 +306,28 @@ impl Cx<'_, '_, '_> {
                     return None;
                 }
             },
-            (Ty::Domain { wildcard }, ValueKind::Str(s)) => match check_domain(&s.value, *wildcard)
-            {
-                Ok(()) => Typed::Domain(s.value.ascii_lowercase()),
-                Err(why) => {
-                    self.push(
-                        Diagnostic::new(
-                            codes::INVALID_NAME,
-                            format!("`{}` is not a domain name", s.value),
-                            loc,
-                            why,
-                        )
-                        .with_help(
-                            "a domain name is dot-separated labels of letters, digits and `-`",
-                        ),
-                    );
-                    return None;
+            (Ty::Domain { wildcard }, ValueKind::Str(s)) => {
+                match check_domain_case(&s.value, *wildcard) {
+                    // Already in lower case (nearly always): the name is shared, not scanned
+                    // again to be lowered.
+                    Ok(false) => Typed::Domain(s.value.clone()),
+                    Ok(true) => Typed::Domain(s.value.ascii_lowercase()),
+                    Err(why) => {
+                        self.push(
+                            Diagnostic::new(
+                                codes::INVALID_NAME,
+                                format!("`{}` is not a domain name", s.value),
+                                loc,
+                                why,
+                            )
+                            .with_help(
+                                "a domain name is dot-separated labels of letters, digits and `-`",
+                            ),
+                        );
+                        return None;
+                    }
                 }
-            },
+            }
             (Ty::Url(schemes), ValueKind::Str(s)) => match check_url(&s.value, schemes) {
                 Ok(()) => Typed::Url(s.value.clone()),
                 Err((why, help)) => {
@@ -765,43 +769,29 @@ impl Cx<'_, '_, '_> {
     /// Every string of a field's value (list items and `set_config` values included) is
     /// printable, and follows the field's own grammar where it has one (see
     /// [`StringGrammar`]). A value with a bad string is dropped, like any ill-typed value.
-    pub(super) fn emittable(&mut self, block: &str, field: &str, v: TypedAt) -> Option<TypedAt> {
+    pub(super) fn emittable(&mut self, block: &str, field: &str, v: &TypedAt) -> bool {
         // Only a value that holds strings looks its field's grammar up, and only once.
-        let ok = match &v.value {
+        match &v.value {
             Typed::Str(_) | Typed::List(_) | Typed::Action(Action::SetConfig { .. }) => {
                 let grammar = StringGrammar::of(block, field);
                 self.strings_ok(grammar, field, &v.value, v.loc)
             }
             _ => true,
-        };
-        ok.then_some(v)
+        }
     }
 
     fn strings_ok(&mut self, grammar: StringGrammar, field: &str, v: &Typed, loc: Loc) -> bool {
         match v {
-            Typed::Str(s) => {
-                if self.no_control_characters(s, loc).is_none() {
-                    return false;
-                }
-                let Some((code, why, help)) = grammar.check(s) else {
-                    return true;
-                };
-                self.push(
-                    Diagnostic::new(
-                        code,
-                        format!("{} is not valid for `{field}`", shown(s)),
-                        loc,
-                        why,
-                    )
-                    .with_help(help),
-                );
-                false
-            }
+            Typed::Str(s) => self.string_ok(grammar, field, s, loc),
             Typed::List(items) => {
-                // Every item is checked, so each bad one is reported.
+                // Every item is checked, so each bad one is reported. A string item (the
+                // usual one) is checked here, without a call to this function again.
                 let mut ok = true;
                 for i in items {
-                    ok &= self.strings_ok(grammar, field, &i.value, i.loc);
+                    ok &= match &i.value {
+                        Typed::Str(s) => self.string_ok(grammar, field, s, i.loc),
+                        other => self.strings_ok(grammar, field, other, i.loc),
+                    };
                 }
                 ok
             }
@@ -815,6 +805,39 @@ impl Cx<'_, '_, '_> {
             ),
             _ => true,
         }
+    }
+
+    /// One string of [`Self::strings_ok`]: printable ASCII that follows the grammar (nearly
+    /// every string) passes here; the rest is [`Self::string_finding`]'s to report.
+    #[inline]
+    fn string_ok(&mut self, grammar: StringGrammar, field: &str, s: &str, loc: Loc) -> bool {
+        let printable = s.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if printable && (grammar == StringGrammar::Any || grammar.check(s).is_none()) {
+            return true;
+        }
+        self.string_finding(grammar, field, s, loc)
+    }
+
+    /// [`Self::string_ok`] of a string that is not printable ASCII or breaks the grammar:
+    /// its finding, if it has one.
+    #[cold]
+    fn string_finding(&mut self, grammar: StringGrammar, field: &str, s: &str, loc: Loc) -> bool {
+        if self.no_control_characters(s, loc).is_none() {
+            return false;
+        }
+        let Some((code, why, help)) = grammar.check(s) else {
+            return true;
+        };
+        self.push(
+            Diagnostic::new(
+                code,
+                format!("{} is not valid for `{field}`", shown(s)),
+                loc,
+                why,
+            )
+            .with_help(help),
+        );
+        false
     }
 
     /// Map keys: printable; the keys of a Secret's `files` are Secret keys. (The values of
@@ -914,9 +937,9 @@ impl Cx<'_, '_, '_> {
 
 impl Cx<'_, '_, '_> {
     /// A value outside what its consumer reads back is reported (K2007) and dropped.
-    pub(super) fn in_range(&mut self, block: &str, field: &str, v: TypedAt) -> Option<TypedAt> {
+    pub(super) fn in_range(&mut self, block: &str, field: &str, v: &TypedAt) -> bool {
         let Some((code, why, help)) = value_rule(block, field, &v.value) else {
-            return Some(v);
+            return true;
         };
         let message = if code == codes::OUT_OF_RANGE {
             format!("`{field}` is out of range")
@@ -924,7 +947,7 @@ impl Cx<'_, '_, '_> {
             format!("invalid `{field}`")
         };
         self.push(Diagnostic::new(code, message, v.loc, why).with_help(help));
-        None
+        false
     }
 }
 

@@ -11,6 +11,9 @@ use crate::source::Loc;
 use crate::value::{Spanned, Typed};
 
 /// The value of field `name`, read through one of [`Typed`]'s accessors, with its location.
+/// These readers are inlined: the rules name fields with literals, and `Settings::get`
+/// compares against a constant then.
+#[inline]
 fn read<'s, T>(
     s: &'s Settings,
     name: &str,
@@ -45,27 +48,33 @@ pub fn cidrs(s: &Settings, name: &str) -> Vec<Spanned<Cidr>> {
 }
 
 /// Milliseconds.
+#[inline]
 pub fn duration(s: &Settings, name: &str) -> Option<Spanned<u64>> {
     read(s, name, Typed::as_duration_ms)
 }
 
+#[inline]
 pub fn rate(s: &Settings, name: &str) -> Option<Spanned<Rate>> {
     read(s, name, Typed::as_rate)
 }
 
+#[inline]
 pub fn limit(s: &Settings, name: &str) -> Option<Spanned<Limit>> {
     read(s, name, Typed::as_limit)
 }
 
+#[inline]
 pub fn int(s: &Settings, name: &str) -> Option<Spanned<i64>> {
     read(s, name, Typed::as_int)
 }
 
+#[inline]
 pub fn boolean(s: &Settings, name: &str) -> Option<Spanned<bool>> {
     read(s, name, Typed::as_bool)
 }
 
 /// An enum field's `.kumo` spelling (`required`, `opportunistic_insecure`, ...).
+#[inline]
 pub fn variant(s: &Settings, name: &str) -> Option<Spanned<&'static str>> {
     read(s, name, |v| Typed::as_enum(v).map(|x| x.name))
 }

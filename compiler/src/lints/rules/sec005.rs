@@ -90,7 +90,8 @@ fn typed<'a>(t: &'a Typed, loc: Loc, name: &'a str, out: &mut dyn FnMut(Found<'a
         }
         other => other.text(),
     };
-    if let Some(text) = text {
+    // A string that cannot be secret material (nearly every one) is not handed on.
+    if let Some(text) = text.filter(|t| may_be_secret(t)) {
         out(Found {
             loc,
             name,
@@ -310,18 +311,23 @@ fn random_blob(s: &str) -> bool {
     entropy >= 3.5
 }
 
+/// Whether `text` may be secret material at all: shorter than 20 characters, only a URL
+/// (it has a `:`) can be (a PEM key is at least 27, a Vault token 24, a random blob 20).
+/// Most values are shorter and have none: they end here, after a look at a few bytes.
+fn may_be_secret(text: &str) -> bool {
+    text.len() >= 20 || text.bytes().any(|b| b == b':')
+}
+
 fn kind(f: &Found<'_>) -> Option<&'static str> {
     // PEM and URLs have a character most values lack (`-`, `:`): a quick look for it
     // first, since this runs for every string value (and a short value is no random blob,
     // tested before its name is searched).
     // A Vault token is at least 24 characters (a 4-character prefix and 20 more), a URL has
     // a `:`: most values are shorter and have none.
-    let url = f.text.contains(':');
-    // Shorter than 20 characters, only a URL can be secret material (a PEM key is at least
-    // 27, a Vault token 24, a random blob 20): most values end here, after one search.
-    if !url && f.text.len() < 20 {
+    if !may_be_secret(f.text) {
         return None;
     }
+    let url = f.text.contains(':');
     if f.text.contains('-') && pem_private_key(f.text) {
         Some("a PEM private key")
     } else if f.text.len() >= 24 && vault_token(f.text) {
