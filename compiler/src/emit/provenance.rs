@@ -1050,11 +1050,19 @@ impl<'s> Provenance<'s> {
                     let extra = nodes.push_segment(i, n, out);
                     return last.extra + 5 + extra;
                 }
-                if n.parent != NONE && n.parent == last.parent {
-                    // The enclosing block's place and the separator after it.
-                    out.push_str(last.text.get(..last.parent_len + 3).unwrap_or(""));
-                    let extra = nodes.push_segment(i, n, out);
-                    return last.parent_extra + 5 + extra;
+                // A statement beside the last place becomes the last place (a table beside
+                // the last one, whose values follow it): the enclosing block's place and the
+                // separator after it kept, its segment written after them.
+                let keep = last.parent_len + " > ".len();
+                if n.parent != NONE && n.parent == last.parent && last.text.is_char_boundary(keep) {
+                    last.text.truncate(keep);
+                    let extra = nodes.push_segment(i, n, &mut last.text);
+                    last.node = i;
+                    last.len = last.text.len();
+                    last.extra = last.parent_extra + 5 + extra;
+                    out.push_str(&last.text);
+                    last.text.push_str(" > ");
+                    return last.extra;
                 }
             }
         }
