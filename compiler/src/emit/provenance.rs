@@ -83,6 +83,11 @@ const BLOCK: u32 = 1 << 31;
 /// statement with those before it, a larger one (the top level of a file) in a table.
 const FEW: usize = 16;
 
+/// The text of a file is cut in buckets of this many bytes for [`FileNodes::firsts`]: a
+/// statement is 28 bytes on average in `bench/gen.py`'s deployment, so a place is found
+/// within about four nodes of its bucket's first, for 4 bytes of index a bucket.
+const BUCKET_BITS: u32 = 7;
+
 /// The nodes of a file are kept in chunks of this many (80 KiB): they grow without copying
 /// what was indexed and without room to spare beyond the last chunk.
 const CHUNK_BITS: u32 = 12;
@@ -99,6 +104,10 @@ struct FileNodes {
     owned: Vec<Owned>,
     /// The ordinals from 2 on ([`ORDINAL`]), by node, sorted.
     ordinals: Vec<(u32, u32)>,
+    /// By [`BUCKET`] bytes of the text: how many nodes start before the bucket (built once
+    /// the file is indexed, [`FileNodes::index_starts`]), so a place is found in a few
+    /// steps from its bucket's first node.
+    firsts: Vec<u32>,
 }
 
 /// A segment not written from the file's text: its keyword and its label or key as a
@@ -117,6 +126,7 @@ impl FileNodes {
             len: 0,
             owned: Vec::new(),
             ordinals: Vec::new(),
+            firsts: Vec::new(),
         }
     }
 
@@ -161,49 +171,53 @@ impl FileNodes {
         self.ordinals.shrink_to_fit();
     }
 
-    /// How many nodes start at or before `at` (the index after the last of them). `hint`
-    /// is such a count found before: the emitters look places up mostly near the last one
-    /// (a table's values, in another order than the source's), a few steps from it in its
-    /// chunk; any other is searched by halving, in the chunks' first nodes, then in one.
-    fn count_starting_by(&self, at: u32, hint: u32) -> u32 {
-        let by = |n: &Node| n.start <= at;
-        let first_by = |c: usize| {
-            self.chunks
-                .get(c)
-                .and_then(|chunk| chunk.first())
-                .is_some_and(by)
-        };
-        let hinted = (hint >> CHUNK_BITS) as usize;
-        let c = if first_by(hinted) && !first_by(hinted + 1) {
-            hinted
-        } else {
-            match self
-                .chunks
-                .partition_point(|chunk| chunk.first().is_some_and(by))
-            {
-                0 => return 0,
-                c => c - 1,
-            }
-        };
-        let Some(chunk) = self.chunks.get(c) else {
-            return 0;
-        };
-        let base = u32::try_from(c << CHUNK_BITS).unwrap_or(NONE);
-        if c == hinted {
-            // The answer `k` has `chunk[k - 1]` starting by `at` and `chunk[k]` after it.
-            let mut k = (hint as usize & (CHUNK - 1)).min(chunk.len());
-            for _ in 0..4 {
-                let before = k == 0 || chunk.get(k - 1).is_some_and(by);
-                if !before {
-                    k -= 1;
-                } else if chunk.get(k).is_some_and(by) {
-                    k += 1;
-                } else {
-                    return base + u32::try_from(k).unwrap_or(0);
+    /// The file is indexed: [`FileNodes::firsts`], one pass over the nodes (their starts
+    /// are sorted).
+    fn index_starts(&mut self) {
+        let buckets = (self.text.len() >> BUCKET_BITS) + 2;
+        let mut firsts = Vec::with_capacity(buckets);
+        let mut i = 0u32;
+        for chunk in &self.chunks {
+            for n in chunk {
+                // Node `i` is the first to start in the buckets up to its own not yet met.
+                let b = (n.start >> BUCKET_BITS) as usize;
+                if firsts.len() <= b {
+                    firsts.resize(b + 1, i);
                 }
+                i += 1;
             }
         }
-        base + u32::try_from(chunk.partition_point(by)).unwrap_or(0)
+        firsts.resize(buckets.max(firsts.len() + 1), i);
+        self.firsts = firsts;
+    }
+
+    /// How many nodes start at or before `at` (the index after the last of them): from the
+    /// first node of `at`'s bucket ([`FileNodes::firsts`]), the few nodes in it that start
+    /// by `at`. The emitters look places up in another order than the source's (tables
+    /// sorted by name), so a search near the last place found often missed.
+    #[inline]
+    fn count_starting_by(&self, at: u32) -> u32 {
+        let b = (at >> BUCKET_BITS) as usize;
+        let (mut k, end) = match (self.firsts.get(b), self.firsts.get(b + 1)) {
+            (Some(&k), Some(&end)) => (k, end),
+            // Past the text, or not indexed: every node, or a search of all of them.
+            (Some(_), None) => (self.len, self.len),
+            (None, _) if self.firsts.is_empty() => (0, self.len),
+            (None, _) => (self.len, self.len),
+        };
+        // The bucket's nodes are nearly always in one chunk: searched there as a slice.
+        let (c, from) = ((k >> CHUNK_BITS) as usize, k as usize & (CHUNK - 1));
+        let run = self
+            .chunks
+            .get(c)
+            .and_then(|chunk| chunk.get(from..from + (end - k) as usize));
+        if let Some(run) = run {
+            return k + u32::try_from(run.partition_point(|n| n.start <= at)).unwrap_or(0);
+        }
+        while k < end && self.get(k).is_some_and(|n| n.start <= at) {
+            k += 1;
+        }
+        k
     }
 
     /// The node `i`'s segment as its keyword and its label or key (either may be empty),
@@ -420,18 +434,12 @@ impl Places {
 
     /// The innermost statement at `loc` (an index into its file's nodes), `NONE` when no
     /// statement holds it.
-    fn find(&self, loc: Loc, hint: &Cell<(u32, u32)>) -> u32 {
+    fn find(&self, loc: Loc) -> u32 {
         let Some(nodes) = self.files.get(loc.file.0 as usize) else {
             return NONE;
         };
         let at = loc.span.start;
-        // The emitters look places up mostly near the last one (a table's values, in
-        // another order than the source's): searched from there.
-        let (hint_file, from) = hint.get();
-        let from = if hint_file == loc.file.0 { from } else { 0 };
-        let n = nodes.count_starting_by(at, from);
-        hint.set((loc.file.0, n));
-        let mut i = n.wrapping_sub(1);
+        let mut i = nodes.count_starting_by(at).wrapping_sub(1);
         // The last statement starting at or before `at` may be a nested one that ended
         // before it: climb to the one that holds it.
         while let Some(n) = nodes.get(i) {
@@ -816,6 +824,7 @@ impl PlacesBuilder {
             .unwrap_or_else(|| Arc::from(""));
         let mut file = std::mem::replace(&mut self.file, FileNodes::new(next));
         file.shrink();
+        file.index_starts();
         self.places.files.push(file);
         self.top = Kinds::default();
     }
@@ -946,9 +955,6 @@ static DEBUG_CLASS: [u8; 256] = {
 pub struct Provenance<'s> {
     places: &'s Places,
     comments: bool,
-    /// Where the last place was found: (file, the index after its last statement starting
-    /// at or before it), where the next search starts.
-    hint: Cell<(u32, u32)>,
     /// The last place written in full.
     last: RefCell<Last>,
     /// [`Places::plain`], found on first use ([`Provenance::plain_places`]).
@@ -982,7 +988,6 @@ impl<'s> Provenance<'s> {
         Self {
             places,
             comments,
-            hint: Cell::new((u32::MAX, 0)),
             plain: Cell::new(None),
             last: RefCell::new(Last {
                 file: u32::MAX,
@@ -1030,7 +1035,7 @@ impl<'s> Provenance<'s> {
     /// [`Last`]) and one more segment, without climbing the blocks again.
     pub(crate) fn write_at_json(&self, loc: Loc, out: &mut String) -> usize {
         let file = loc.file.0;
-        let i = self.places.find(loc, &self.hint);
+        let i = self.places.find(loc);
         let mut last = self.last.borrow_mut();
         let nodes = self.places.files.get(file as usize);
         if let (Some(nodes), Some(n)) = (nodes, nodes.and_then(|f| f.get(i))) {
@@ -1045,11 +1050,19 @@ impl<'s> Provenance<'s> {
                     let extra = nodes.push_segment(i, n, out);
                     return last.extra + 5 + extra;
                 }
-                if n.parent != NONE && n.parent == last.parent {
-                    // The enclosing block's place and the separator after it.
-                    out.push_str(last.text.get(..last.parent_len + 3).unwrap_or(""));
-                    let extra = nodes.push_segment(i, n, out);
-                    return last.parent_extra + 5 + extra;
+                // A statement beside the last place becomes the last place (a table beside
+                // the last one, whose values follow it): the enclosing block's place and the
+                // separator after it kept, its segment written after them.
+                let keep = last.parent_len + " > ".len();
+                if n.parent != NONE && n.parent == last.parent && last.text.is_char_boundary(keep) {
+                    last.text.truncate(keep);
+                    let extra = nodes.push_segment(i, n, &mut last.text);
+                    last.node = i;
+                    last.len = last.text.len();
+                    last.extra = last.parent_extra + 5 + extra;
+                    out.push_str(&last.text);
+                    last.text.push_str(" > ");
+                    return last.extra;
                 }
             }
         }
