@@ -125,7 +125,7 @@ pub(crate) fn statement_by_statement(
         if let Some(e) = kumoc_lang::lone_carriage_return(&f.text) {
             syntax_errors.push(crate::syntax_diagnostic(id, &e));
         }
-        top_level_duplicates(&mut blocks, &mut state.findings);
+        check::top_level_duplicates(&mut blocks, &mut state.findings);
         checked.add_chunks(id, f.is_stdlib, blocks);
         outline.push(file);
         if let Some(index) = &mut state.places {
@@ -421,93 +421,6 @@ fn push_chunked<B>(chunks: &mut Vec<Vec<B>>, b: B) {
             c.push(b);
             chunks.push(c);
         }
-    }
-}
-
-/// `check::top_level_duplicates` of a file's blocks in chunks: each block that repeats an
-/// earlier one is dropped, with its finding in `diags`, in the order that gives. Its index
-/// is smaller: a 32-bit hash of each key to the first block with it (8 bytes a block,
-/// where the keys themselves took 40: 2.6 MB at 10,000 domains, at the build's peak), the
-/// keys compared on a hit; keys whose hashes collide go to an index of the keys
-/// themselves.
-fn top_level_duplicates(chunks: &mut [Vec<HBlock>], diags: &mut Vec<Diagnostic>) {
-    use std::collections::hash_map::Entry;
-    use std::hash::{Hash, Hasher};
-
-    use rustc_hash::{FxHashMap, FxHasher};
-
-    // Which blocks `check`'s index holds (its `indexed`): a repeatable kind never repeats.
-    let indexed = |h: &HBlock| match h.schema.multiplicity {
-        crate::schema::Multiplicity::Many => false,
-        crate::schema::Multiplicity::Keyed => h.label.is_some(),
-        crate::schema::Multiplicity::One => true,
-    };
-    let n: usize = chunks.iter().map(Vec::len).sum();
-    // Where each chunk starts, to find block `i` by its position in the file.
-    let starts: Vec<usize> = chunks
-        .iter()
-        .scan(0, |at, c| {
-            let start = *at;
-            *at += c.len();
-            Some(start)
-        })
-        .collect();
-    let get = |i: usize| {
-        let k = starts.partition_point(|&s| s <= i).checked_sub(1)?;
-        chunks.get(k)?.get(i - starts.get(k)?)
-    };
-    let mut first: FxHashMap<u32, u32> = FxHashMap::default();
-    first.reserve(n);
-    let mut collided: FxHashMap<(&'static str, Option<&str>), usize> = FxHashMap::default();
-    let mut repeated: Vec<usize> = Vec::new();
-    for (i, h) in chunks.iter().flatten().enumerate() {
-        if !indexed(h) {
-            continue;
-        }
-        let key = h.key();
-        let mut hasher = FxHasher::default();
-        key.hash(&mut hasher);
-        // The high half: the multiply leaves the low bits of a short key poorly mixed.
-        let hash = (hasher.finish() >> 32) as u32;
-        // (A file's blocks are fewer than its bytes, whose offsets are `u32`s.)
-        let Ok(at) = u32::try_from(i) else {
-            continue;
-        };
-        let prev = match first.entry(hash) {
-            Entry::Vacant(e) => {
-                e.insert(at);
-                None
-            }
-            Entry::Occupied(e) => {
-                let at = *e.get() as usize;
-                match get(at) {
-                    Some(p) if p.key() == key => Some(p),
-                    _ => match collided.entry(key) {
-                        Entry::Vacant(e) => {
-                            e.insert(i);
-                            None
-                        }
-                        Entry::Occupied(e) => get(*e.get()),
-                    },
-                }
-            }
-        };
-        if let Some(p) = prev {
-            diags.push(check::duplicate_block(h, p.header_loc()));
-            repeated.push(i);
-        }
-    }
-    drop(first);
-    if repeated.is_empty() {
-        return;
-    }
-    let mut i = 0;
-    for c in chunks.iter_mut() {
-        c.retain(|_| {
-            let keep = repeated.binary_search(&i).is_err();
-            i += 1;
-            keep
-        });
     }
 }
 

@@ -237,7 +237,7 @@ impl Session {
                 diagnostics.extend(c.diagnostics.iter().cloned());
                 blocks.extend(c.block.as_ref().map(Lent::Top));
             }
-            check::top_level_duplicates(&mut blocks, &mut diagnostics);
+            check::top_level_duplicates(std::slice::from_mut(&mut blocks), &mut diagnostics);
             checked.add(id, f.is_stdlib, blocks);
         }
         timings.lap("check", &mut clock);
