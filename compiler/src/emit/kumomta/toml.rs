@@ -467,28 +467,12 @@ static QUOTE_CLASS: [u8; 256] = {
     t
 };
 
-/// An integer in decimal, as `write!("{n}")` writes it: its digits into a buffer, then
-/// pushed a character at a time (a data file's integers are short, and a UTF-8 check of the
-/// buffer to push it as one string cost more than they do).
+/// An integer in decimal, as `write!("{n}")` writes it.
 pub fn push_int(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');
     }
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    let mut m = n.unsigned_abs();
-    for d in &mut digits {
-        // `m % 10` is below 10: the digit's ASCII code.
-        *d = b'0' | (m % 10) as u8;
-        len += 1;
-        m /= 10;
-        if m == 0 {
-            break;
-        }
-    }
-    for &d in digits.iter().take(len).rev() {
-        out.push(char::from(d));
-    }
+    kumoc_lang::units::push_decimal(out, n.unsigned_abs());
 }
 
 /// `v` in TOML, into `out`; returns what JSON adds to what it wrote (the punctuation
