@@ -182,6 +182,10 @@ pub fn run(
         String::new()
     };
     println!("wrote {emitted_count} files to {}{note}", out.display());
+    // The process exits now, and the system takes its memory back at once: freeing the
+    // analysis block by block (a 10,000-domain build's 35 MiB of small blocks, each freed
+    // page handed back to the system) took 5-9 ms of a 150 ms build.
+    std::mem::forget((analysis, places));
     ExitCode::SUCCESS
 }
 

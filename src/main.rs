@@ -126,11 +126,11 @@ enum Command {
         /// more there are; 0 shows all. Other formats always list all.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
         max_diagnostics: usize,
-        /// Read a large file (256 KiB or more) on up to N threads (at most 8): faster, and
-        /// needs a little more memory (3% more at 10,000 domains, 1% at 100,000).
-        /// The result is the same.
-        #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..))]
-        jobs: u8,
+        /// Read a large file (256 KiB or more) on up to N threads (at most 8): faster, the
+        /// same result. Default: 2 where the machine has two CPUs or more, else 1 (each
+        /// thread past 2 needed 2-7% more memory at 10,000 domains).
+        #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+        jobs: Option<u8>,
     },
     /// Build a deployment: the KumoMTA policy into DIR/policy/ (nothing is written on errors).
     Build {
@@ -160,11 +160,11 @@ enum Command {
         /// are; 0 shows all.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
         max_diagnostics: usize,
-        /// Read a large file (256 KiB or more) on up to N threads (at most 8): faster, and
-        /// needs a little more memory (3% more at 10,000 domains, 1% at 100,000).
-        /// The result is the same.
-        #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..))]
-        jobs: u8,
+        /// Read a large file (256 KiB or more) on up to N threads (at most 8): faster, the
+        /// same result. Default: 2 where the machine has two CPUs or more, else 1 (each
+        /// thread past 2 needed 2-7% more memory at 10,000 domains).
+        #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+        jobs: Option<u8>,
     },
     /// Import an existing KumoMTA policy (init.lua and its helper files) as a .kumo deployment
     ///
@@ -395,7 +395,7 @@ fn main() -> ExitCode {
                     color,
                     max_diagnostics,
                 },
-                usize::from(jobs),
+                jobs_or_default(jobs),
             )
         }
         Command::Build {
@@ -415,7 +415,7 @@ fn main() -> ExitCode {
                 check,
                 secrets,
                 timings,
-                jobs: usize::from(jobs),
+                jobs: jobs_or_default(jobs),
             },
             Shown {
                 color,
@@ -552,6 +552,14 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// `--jobs`, or its default: 2 threads where the machine has two CPUs or more (a
+/// 10,000-domain build reads its file in 30 ms instead of 50, with the same peak memory;
+/// more threads measured more memory), else 1.
+fn jobs_or_default(jobs: Option<u8>) -> usize {
+    jobs.map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(2)))
 }
 
 /// Write a command's output to stdout: success, or exit code 2 when stdout is gone (a closed
@@ -805,11 +813,15 @@ fn check(
     {
         return ExitCode::from(2);
     }
-    if analysis.has_errors() {
+    let code = if analysis.has_errors() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    };
+    // The process exits now: the system takes the memory back at once, faster than freeing
+    // the analysis block by block (as `kumoc build` does not either).
+    std::mem::forget((files, analysis));
+    code
 }
 
 pub(crate) fn options(env: Option<EnvArg>) -> Options {
