@@ -1002,9 +1002,10 @@ impl<'s> Provenance<'s> {
         }
     }
 
-    /// A new policy file, with comments or not, without a digest (the data files).
-    pub(crate) fn text(&self) -> Text {
-        Text::new(self.comments)
+    /// A new policy file, with comments or not, without a digest (the data files), written
+    /// into `buffer` (cleared first), whose memory it reuses.
+    pub(crate) fn text_in(&self, buffer: String) -> Text {
+        Text::in_buffer(buffer, self.comments)
     }
 
     /// A new policy file whose canonical form is digested (the Lua policies, which the pod

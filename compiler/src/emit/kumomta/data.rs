@@ -22,10 +22,10 @@ fn settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
     }
 }
 
-pub fn sources(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
+pub fn sources(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Layout) {
     let mut doc = Doc::new(
         &header("Egress sources and pools", "policy-extras.sources", p),
-        p.text(),
+        p.text_in(buffer),
     );
     // Sized once for the lines below (a blank line, a header, the values), at about the
     // bytes of a line of `bench/gen.py`'s deployment (a value and its place; 46 to 85 bytes
@@ -53,10 +53,10 @@ pub fn sources(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
     doc.finish(p)
 }
 
-pub fn dkim(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
+pub fn dkim(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Layout) {
     let mut doc = Doc::new(
         &header("DKIM signing", "policy-extras.dkim_sign", p),
-        p.text(),
+        p.text_in(buffer),
     );
     doc.reserve_lines(
         d.domains
@@ -114,10 +114,10 @@ fn dkim_settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
     }
 }
 
-pub fn queues(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
+pub fn queues(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Layout) {
     let mut doc = Doc::new(
         &header("Queues, tenants and campaigns", "policy-extras.queue", p),
-        p.text(),
+        p.text_in(buffer),
     );
     doc.reserve_lines(
         d.queues
@@ -151,14 +151,14 @@ pub fn queues(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
     doc.finish(p)
 }
 
-pub fn shaping(d: &Deployment, p: &Provenance<'_>) -> (Text, Layout) {
+pub fn shaping(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Layout) {
     let mut doc = Doc::new(
         &header(
             "Traffic shaping (the stdlib presets and this deployment's blocks, merged)",
             "policy-extras.shaping",
             p,
         ),
-        p.text(),
+        p.text_in(buffer),
     );
     doc.reserve_lines(
         d.shaping.iter().map(|b| 2 + b.shaping.settings.len()).sum(),
