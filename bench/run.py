@@ -9,7 +9,11 @@ Steps: build kumoc in release (`cargo build --release`, the workspace's target/;
 the peers (bench/install-peers.sh, unless --no-install), then for each N: write the inputs
 (bench/gen.py) and time every tool on them. The tools run round-robin (run 1 of every tool,
 then run 2, ...) after one untimed warm-up round, so a change of machine load hits all of
-them alike. Per tool and N it reports the median wall time of --runs runs (min and max too),
+them alike. A run's output is moved aside, not deleted, until every run of that N is
+done: a filesystem may make the next files created pay for files just deleted (ext4
+without a journal skips, inode by inode, those freed in the last 30 s; on the machine of
+BENCHMARKS.md that took a 100,000-domain build's writing from 0.15 to 1.25 s), and one
+tool's run must not pay for the deletion of another's output. Per tool and N it reports the median wall time of --runs runs (min and max too),
 the peak resident memory of the tool's process (ru_maxrss from os.wait4, which includes the
 children it waited for) and the bytes it wrote. Each output is checked for N records and
 for the last record (a tool that silently does less fails). A run over --timeout seconds is
@@ -316,8 +320,12 @@ def bench(sizes: list[int], runs: int, timeout: float, tools: list[Tool], work: 
         gen.generate(n, root)
         outs = root / "out"
         logs = root / "logs"
+        # The outputs of the runs done, moved aside, deleted once every run of this N is.
+        done = root / "done"
         shutil.rmtree(outs, ignore_errors=True)
         shutil.rmtree(logs, ignore_errors=True)
+        shutil.rmtree(done, ignore_errors=True)
+        done.mkdir(parents=True)
         logs.mkdir(parents=True)
         row = {t.key: Result(t, n) for t in tools}
         for key, why in gave_up.items():
@@ -335,7 +343,8 @@ def bench(sizes: list[int], runs: int, timeout: float, tools: list[Tool], work: 
                     r.not_run = "kumoc did not build this N"
                     continue
                 o = outs / t.key
-                shutil.rmtree(o, ignore_errors=True)
+                if o.exists():
+                    o.rename(done / f"{t.key}-{rnd}")
                 o.mkdir(parents=True)
                 if t.key == "kumoc":
                     # kumoc replaces -o atomically: give it a path that does not exist.
@@ -385,6 +394,7 @@ def bench(sizes: list[int], runs: int, timeout: float, tools: list[Tool], work: 
                                                 logs / f"{t.key}.callgrind.log")
             log(f"  {t.key}: {r.instructions:,} instructions (callgrind)")
         shutil.rmtree(outs, ignore_errors=True)
+        shutil.rmtree(done, ignore_errors=True)
         results.extend(row.values())
     return results
 
