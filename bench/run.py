@@ -12,8 +12,9 @@ then run 2, ...) after one untimed warm-up round, so a change of machine load hi
 them alike. A run's output is moved aside, not deleted, until every run of that N is
 done: a filesystem may make the next files created pay for files just deleted (ext4
 without a journal skips, inode by inode, those freed in the last 30 s; on the machine of
-BENCHMARKS.md that took a 100,000-domain build's writing from 0.15 to 1.25 s), and one
-tool's run must not pay for the deletion of another's output. Per tool and N it reports the median wall time of --runs runs (min and max too),
+BENCHMARKS.md that took a 100,000-domain build's writing from 0.13 to 1.25 s), and one
+tool's run must not pay for the deletion of another's output. Per tool and N it reports
+the median wall time of --runs runs (min and max too),
 the peak resident memory of the tool's process (ru_maxrss from os.wait4, which includes the
 children it waited for) and the bytes it wrote. Each output is checked for N records and
 for the last record (a tool that silently does less fails). A run over --timeout seconds is

@@ -127,8 +127,8 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
         max_diagnostics: usize,
         /// Read a large file (256 KiB or more) on up to N threads (at most 8): faster, the
-        /// same result. Default: 2 where the machine has two CPUs or more, else 1 (each
-        /// thread past 2 needed 2-7% more memory at 10,000 domains).
+        /// same result. Default: 2 where the machine has two CPUs or more, else 1 (`-j 4`
+        /// needed 5% more memory than 2 at 10,000 domains).
         #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
         jobs: Option<u8>,
     },
@@ -161,8 +161,8 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
         max_diagnostics: usize,
         /// Read a large file (256 KiB or more) on up to N threads (at most 8): faster, the
-        /// same result. Default: 2 where the machine has two CPUs or more, else 1 (each
-        /// thread past 2 needed 2-7% more memory at 10,000 domains).
+        /// same result. Default: 2 where the machine has two CPUs or more, else 1 (`-j 4`
+        /// needed 5% more memory than 2 at 10,000 domains).
         #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
         jobs: Option<u8>,
     },
@@ -819,7 +819,7 @@ fn check(
         ExitCode::SUCCESS
     };
     // The process exits now: the system takes the memory back at once, faster than freeing
-    // the analysis block by block (as `kumoc build` does not either).
+    // the analysis block by block (`kumoc build` leaves it the same way).
     std::mem::forget((files, analysis));
     code
 }
