@@ -17,7 +17,8 @@ pub struct Flags {
     pub check: bool,
     pub secrets: bool,
     pub timings: bool,
-    /// `--jobs`: threads that may read one large file (`Options::threads`).
+    /// `--jobs`: threads that may read one large file (`Options::threads`) and write one
+    /// large data file (`emit::emit_into`).
     pub jobs: usize,
 }
 
@@ -136,7 +137,7 @@ pub fn run(
             tree,
             spent: Duration::ZERO,
         };
-        let mut count = emit::emit_into(model, &places, &mut timed)?;
+        let mut count = emit::emit_into(model, &places, flags.jobs, &mut timed)?;
         let emitting = start.elapsed().saturating_sub(timed.spent);
         for (path, text) in secrets.files {
             tree.write(&path, text.as_bytes())?;

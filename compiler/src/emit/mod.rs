@@ -100,13 +100,30 @@ pub fn emit(model: &Deployment, places: &Places) -> Output {
 /// [`emit`], each file handed to `sink` as soon as it is produced (the data shards and their
 /// ConfigMaps one at a time, as each shard is cut; see [`Sink`]), in no particular order;
 /// returns the number of files. Stops at the sink's first error.
+/// `threads`: how many threads may write (at most two: the large data files are written
+/// in two parts, see `kumomta::Threads`); the output is the same whatever it is.
 pub fn emit_into<S: Sink>(
     model: &Deployment,
     places: &Places,
+    threads: usize,
     sink: &mut S,
 ) -> Result<usize, S::Error> {
-    emit_inner(model, places, true, sink)
+    let threads = if threads >= 2 {
+        kumomta::Threads::Two { from: PARTED_FROM }
+    } else {
+        kumomta::Threads::One
+    };
+    emit_inner(model, places, true, threads, sink)
 }
+
+/// The entries of a data file's list from which it is written in two parts when two threads
+/// may write. The second thread costs about a megabyte of peak memory (its allocator's own
+/// pages: measured 0.9-1.3 MB at 10,000 domains, where the data files are the peak), which
+/// is more than a deployment of 10,000 domains has left under 4 KB a domain (38 MB); from
+/// 16,384 it is under 64 bytes a domain, and at 100,000 domains the peak is elsewhere (the
+/// analysis) and does not move. Written in parts, 100,000 domains' data files took 80 ms
+/// less (381 -> 301 ms).
+const PARTED_FROM: usize = 16_384;
 
 /// The output in canonical form: the same files with no comments in the policy files. The
 /// pod-template checksums cover exactly this (the Lua policies' canonical digests), so a change
@@ -119,7 +136,7 @@ pub fn emit_canonical(model: &Deployment, places: &Places) -> Output {
 /// Every file, collected.
 fn collect(model: &Deployment, places: &Places, comments: bool) -> Output {
     let mut out = Output::default();
-    match emit_inner(model, places, comments, &mut out) {
+    match emit_inner(model, places, comments, kumomta::Threads::One, &mut out) {
         Ok(_) => out,
         Err(never) => match never {},
     }
@@ -130,6 +147,7 @@ fn emit_inner<S: Sink>(
     model: &Deployment,
     places: &Places,
     comments: bool,
+    threads: kumomta::Threads,
     sink: &mut S,
 ) -> Result<usize, S::Error> {
     let prov = Provenance::new(places, comments);
@@ -139,13 +157,14 @@ fn emit_inner<S: Sink>(
     let maps = k8s::ShardMaps::new(model);
     let mut buffer = Vec::new();
     let mut count = 0;
-    let (digests, shards) = kumomta::emit(model, &prov, &mut out, &mut |path, text, plain| {
-        sink.file(path, text.as_bytes())?;
-        let map = maps.write(path, (text, plain), &mut buffer);
-        sink.file(&map, &buffer)?;
-        count += 2;
-        Ok(())
-    })?;
+    let (digests, shards) =
+        kumomta::emit(model, &prov, threads, &mut out, &mut |path, text, plain| {
+            sink.file(path, text.as_bytes())?;
+            let map = maps.write(path, (text, plain), &mut buffer);
+            sink.file(&map, &buffer)?;
+            count += 2;
+            Ok(())
+        })?;
     drop((maps, buffer));
     let policy = out
         .files
@@ -299,7 +318,7 @@ mod tests {
         };
         let places = analysis.places();
         let mut sink = Ordered::default();
-        let count = super::emit_into(model, &places, &mut sink).unwrap();
+        let count = super::emit_into(model, &places, 1, &mut sink).unwrap();
         let whole = super::emit(model, &places);
         assert_eq!(count, sink.0.len());
         let streamed: std::collections::BTreeMap<String, String> = sink.0.iter().cloned().collect();
@@ -322,7 +341,10 @@ mod tests {
                 .any(|(p, _)| p.contains("-of-"))
         );
         for stop in [0, 1, 3] {
-            assert_eq!(super::emit_into(model, &places, &mut Failing(stop)), Err(0));
+            assert_eq!(
+                super::emit_into(model, &places, 1, &mut Failing(stop)),
+                Err(0)
+            );
         }
     }
 }

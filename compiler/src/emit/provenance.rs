@@ -1008,6 +1008,20 @@ impl<'s> Provenance<'s> {
         Text::in_buffer(buffer, self.comments)
     }
 
+    /// [`Self::text_in`] for a later part of a data file (written on another thread, see
+    /// `kumomta::emit`).
+    pub(crate) fn continuing_text_in(&self, buffer: String) -> Text {
+        Text::continuing_in(buffer, self.comments)
+    }
+
+    /// The same provenance for another thread (its caches are its own; what it writes is the
+    /// same). Whether every place is plain is found here, once for both.
+    pub(crate) fn for_another_thread(&self) -> Provenance<'s> {
+        let other = Provenance::new(self.places, self.comments);
+        other.plain.set(Some(self.plain_places()));
+        other
+    }
+
     /// A new policy file whose canonical form is digested (the Lua policies, which the pod
     /// checksums cover).
     pub(crate) fn digested_text(&self) -> Text {

@@ -16,32 +16,142 @@ fn header(what: &str, helper: &str, p: &Provenance<'_>) -> String {
     )
 }
 
+/// Which of a data file's tables a writer writes. A large file is written in two parts on
+/// two threads (`super::emit`), cut in its main list (the domains of `dkim_data.toml`, the
+/// queues of `queues.toml`, the domain blocks of `shaping.toml`): the first part has the
+/// header, what precedes the list and its first half; the rest, the list's second half and
+/// what follows it. The two texts one after the other are the file written whole, which
+/// `shard::split` cuts as one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Part {
+    Whole,
+    First,
+    Rest,
+}
+
+/// The share of a list a [`Part`] writes, whether it writes what precedes the list
+/// (`head`) and what follows it (`tail`), and about how many lines and units of sharding
+/// (tables of their own key) that is, for [`Doc::reserve`].
+struct Share<'a, T> {
+    items: &'a [T],
+    head: bool,
+    tail: bool,
+    lines: usize,
+    units: usize,
+}
+
+/// What follows a list: about how many lines, and how many units of sharding.
+#[derive(Clone, Copy, Default)]
+struct Tail {
+    lines: usize,
+    units: usize,
+}
+
+impl Part {
+    /// The share of `items` this part writes, by `lines`, the lines an item writes (none
+    /// when it writes no table), and what follows the list. The first part ends after the
+    /// item that takes it to half the lines, or to the last item that writes a table, so
+    /// it ends with code, as the rest's text assumes ([`Provenance::continuing_text_in`]);
+    /// when there is nothing to share (one table), the first part is the whole file and the
+    /// rest is empty.
+    fn share<T>(self, items: &[T], lines: impl Fn(&T) -> usize, tail: Tail) -> Share<'_, T> {
+        let listed: usize = items.iter().map(&lines).sum();
+        let whole = Share {
+            items,
+            head: true,
+            tail: true,
+            lines: listed + tail.lines,
+            units: items.len() + tail.units,
+        };
+        let tables = items.iter().filter(|i| lines(i) > 0).count();
+        if self == Part::Whole || tables == 0 || (tables == 1 && tail.lines == 0) {
+            return match self {
+                Part::Rest => Share {
+                    items: &[],
+                    head: false,
+                    tail: false,
+                    lines: 0,
+                    units: 0,
+                },
+                Part::Whole | Part::First => whole,
+            };
+        }
+        let half = (listed + tail.lines) / 2;
+        let (mut mid, mut first) = (0, 0);
+        let mut seen = 0;
+        for (k, item) in items.iter().enumerate() {
+            let n = lines(item);
+            if n == 0 {
+                continue;
+            }
+            seen += 1;
+            first += n;
+            mid = k + 1;
+            // The rest keeps a table when nothing follows the list.
+            if first >= half || (tail.lines == 0 && seen + 1 == tables) {
+                break;
+            }
+        }
+        // A part's lines may be longer than the file's on average: an eighth more room,
+        // rather than a doubling (room not written is never touched).
+        let room = |lines: usize| lines + lines / 8;
+        match self {
+            Part::First => Share {
+                items: items.get(..mid).unwrap_or_default(),
+                head: true,
+                tail: false,
+                lines: room(first),
+                units: mid,
+            },
+            Part::Rest | Part::Whole => Share {
+                items: items.get(mid..).unwrap_or_default(),
+                head: false,
+                tail: true,
+                lines: room(listed + tail.lines - first),
+                units: items.len() - mid + tail.units,
+            },
+        }
+    }
+
+    /// The document for this part: the header and a fresh text for the first, a text that
+    /// goes on from code for the rest.
+    fn doc(self, header: &str, p: &Provenance<'_>, buffer: String) -> Doc {
+        match self {
+            Part::Rest => Doc::new("", p.continuing_text_in(buffer)),
+            Part::Whole | Part::First => Doc::new(header, p.text_in(buffer)),
+        }
+    }
+}
+
 fn settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
     for (name, setting) in s {
         doc.kv_typed_at(name, &setting.value, p, setting.loc);
     }
 }
 
-pub fn sources(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Layout) {
-    let mut doc = Doc::new(
-        &header("Egress sources and pools", "policy-extras.sources", p),
-        p.text_in(buffer),
-    );
+pub fn sources(d: &Deployment, p: &Provenance<'_>, part: Part, buffer: String) -> (Text, Layout) {
     // Sized once for the lines below (a blank line, a header, the values), at about the
     // bytes of a line of `bench/gen.py`'s deployment (a value and its place; 46 to 85 bytes
-    // a line in the four files): a longer line costs one doubling, as without a size.
-    let lines = |s: &Settings| 2 + s.len();
-    doc.reserve_lines(
-        d.sources.iter().map(|s| lines(&s.settings)).sum::<usize>()
-            + d.pools
-                .iter()
-                .map(|p| 2 + 3 * p.members.len())
-                .sum::<usize>(),
-        48,
+    // a line in the four files): a longer line costs one doubling, as without a size. A
+    // pool entry (a short header, its weight, a blank line) counts as one such line.
+    let members: usize = d.pools.iter().map(|p| p.members.len()).sum();
+    let pooled = Tail {
+        lines: 2 * d.pools.len() + members,
+        units: d.pools.len() + members,
+    };
+    let share = part.share(&d.sources, |s| 2 + s.settings.len(), pooled);
+    let mut doc = part.doc(
+        &header("Egress sources and pools", "policy-extras.sources", p),
+        p,
+        buffer,
     );
-    for s in &d.sources {
+    doc.reserve(share.lines, 66, share.units);
+    for s in share.items {
         doc.table_at(&["source", &s.name], p, s.loc);
         settings(&mut doc, &s.settings, p);
+    }
+    if !share.tail {
+        return doc.finish(p);
     }
     for pool in &d.pools {
         doc.table_at(&["pool", &pool.name], p, pool.loc);
@@ -53,24 +163,20 @@ pub fn sources(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Lay
     doc.finish(p)
 }
 
-pub fn dkim(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Layout) {
-    let mut doc = Doc::new(
+pub fn dkim(d: &Deployment, p: &Provenance<'_>, part: Part, buffer: String) -> (Text, Layout) {
+    let lines = |dom: &Shared<Domain>| dom.dkim.as_ref().map_or(0, |k| 3 + k.settings.len());
+    let share = part.share(&d.domains, lines, Tail::default());
+    let mut doc = part.doc(
         &header("DKIM signing", "policy-extras.dkim_sign", p),
-        p.text_in(buffer),
+        p,
+        buffer,
     );
-    doc.reserve_lines(
-        d.domains
-            .iter()
-            .filter_map(|dom| dom.dkim.as_ref())
-            .map(|k| 3 + k.settings.len())
-            .sum(),
-        88,
-    );
-    if !d.dkim_defaults.is_empty() {
+    doc.reserve(share.lines, 88, share.units);
+    if share.head && !d.dkim_defaults.is_empty() {
         doc.table(&["base"], None);
         dkim_settings(&mut doc, &d.dkim_defaults, p);
     }
-    for dom in &d.domains {
+    for dom in share.items {
         let Some(k) = &dom.dkim else { continue };
         doc.table_at(&["domain", &dom.name], p, k.loc);
         dkim_settings(&mut doc, &k.settings, p);
@@ -114,28 +220,27 @@ fn dkim_settings(doc: &mut Doc, s: &Settings, p: &Provenance<'_>) {
     }
 }
 
-pub fn queues(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Layout) {
-    let mut doc = Doc::new(
+pub fn queues(d: &Deployment, p: &Provenance<'_>, part: Part, buffer: String) -> (Text, Layout) {
+    let lines = |q: &Shared<QueueRule>| 2 + q.settings.len() + 2 * q.tenants.len();
+    let share = part.share(&d.queues, lines, Tail::default());
+    let mut doc = part.doc(
         &header("Queues, tenants and campaigns", "policy-extras.queue", p),
-        p.text_in(buffer),
+        p,
+        buffer,
     );
-    doc.reserve_lines(
-        d.queues
-            .iter()
-            .map(|q| 2 + q.settings.len() + 2 * q.tenants.len())
-            .sum(),
-        54,
-    );
-    settings(&mut doc, &d.tenancy, p);
-    for t in &d.tenants {
-        doc.table_at(&["tenant", &t.name], p, t.loc);
-        settings(&mut doc, &t.settings, p);
-        for c in &t.campaigns {
-            doc.table_at(&["tenant", &t.name, "campaigns", &c.name], p, c.loc);
-            settings(&mut doc, &c.settings, p);
+    doc.reserve(share.lines, 54, share.units);
+    if share.head {
+        settings(&mut doc, &d.tenancy, p);
+        for t in &d.tenants {
+            doc.table_at(&["tenant", &t.name], p, t.loc);
+            settings(&mut doc, &t.settings, p);
+            for c in &t.campaigns {
+                doc.table_at(&["tenant", &t.name, "campaigns", &c.name], p, c.loc);
+                settings(&mut doc, &c.settings, p);
+            }
         }
     }
-    for q in &d.queues {
+    for q in share.items {
         let key = q.key.as_str();
         doc.table_at(&["queue", key], p, q.loc);
         settings(&mut doc, &q.settings, p);
@@ -151,20 +256,24 @@ pub fn queues(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Layo
     doc.finish(p)
 }
 
-pub fn shaping(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Layout) {
-    let mut doc = Doc::new(
+pub fn shaping(d: &Deployment, p: &Provenance<'_>, part: Part, buffer: String) -> (Text, Layout) {
+    // What follows the blocks (providers, derived blocks) counts a line a provider.
+    let providers = Tail {
+        lines: d.providers.len(),
+        units: d.providers.len(),
+    };
+    let share = part.share(&d.shaping, |b| 2 + b.shaping.settings.len(), providers);
+    let mut doc = part.doc(
         &header(
             "Traffic shaping (the stdlib presets and this deployment's blocks, merged)",
             "policy-extras.shaping",
             p,
         ),
-        p.text_in(buffer),
+        p,
+        buffer,
     );
-    doc.reserve_lines(
-        d.shaping.iter().map(|b| 2 + b.shaping.settings.len()).sum(),
-        58,
-    );
-    for block in &d.shaping {
+    doc.reserve(share.lines, 58, share.units);
+    for block in share.items {
         let key = block.key.as_str();
         doc.table_at(&[key], p, block.loc);
         if let Some(f) = &block.from {
@@ -175,6 +284,9 @@ pub fn shaping(d: &Deployment, p: &Provenance<'_>, buffer: String) -> (Text, Lay
             ));
         }
         shaping_body(&mut doc, &[key], &block.shaping, p);
+    }
+    if !share.tail {
+        return doc.finish(p);
     }
     for prov in &d.providers {
         doc.table_at(&["provider", &prov.name], p, prov.loc);

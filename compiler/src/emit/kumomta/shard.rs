@@ -31,7 +31,9 @@
 //!
 //! The units and their code sizes are not found by reading the file again: its writer
 //! (`toml::Doc`) records them as it writes each table header and each line of code
-//! ([`Layout`]); a test checks that record against reading the text line by line.
+//! ([`Layout`]); a test checks that record against reading the text line by line. A large
+//! file may be written in two parts on two threads (`data::Part`): [`split`] cuts the parts
+//! into the shards of the file written whole.
 
 use std::collections::BTreeMap;
 
@@ -99,6 +101,12 @@ impl Layout {
         });
     }
 
+    /// Room for `units` more units, so their record is not grown by doubling (each step a
+    /// copy, and both copies in memory at once).
+    pub(crate) fn reserve(&mut self, units: usize) {
+        self.units.reserve(units);
+    }
+
     /// A line with code whose code (without the line end) is `json` bytes JSON-escaped:
     /// `json` and the escaped line end, in the lead or the current unit (its comment goes
     /// to [`Self::other`]).
@@ -144,12 +152,12 @@ impl Layout {
 /// [`split`]: each shard's text is put together on demand ([`Split::write`]), one at a time,
 /// so a caller that writes each out before the next never holds more than one.
 pub struct Split<'a> {
-    /// What precedes the first table (shard 0 starts with it), and its comment lines (the
-    /// other shards start with those).
-    lead: &'a str,
+    /// What precedes the first table, in pieces (shard 0 starts with it), and its comment
+    /// lines (the other shards start with those).
+    lead: Vec<&'a str>,
     lead_comments: String,
     stem: &'a str,
-    /// The units' texts, shard after shard (each shard's in file order).
+    /// The units' texts (in pieces), shard after shard (each shard's in file order).
     pieces: Vec<&'a str>,
     /// Where each shard's pieces end in `pieces`.
     ends: Vec<usize>,
@@ -161,16 +169,31 @@ pub struct Split<'a> {
     plain: bool,
 }
 
-/// The shards of `text` (the data file `name`, e.g. `dkim_data.toml`, whose units `layout`
-/// locates): `None` when the file is small enough to stay whole in the policy ConfigMap,
-/// else how it is cut ([`Split`]), into shards named `<stem>-<i>-of-<n>.toml`
-/// (`names::shard_file`).
-pub fn split<'a>(name: &'a str, text: &'a str, layout: &Layout) -> Option<Split<'a>> {
-    let lead_end = layout.lead_end.unwrap_or(text.len()).min(text.len());
-    let lead = text.get(..lead_end).unwrap_or("");
-    let lead_code = layout.lead_code;
-    let units = &layout.units;
-    let total: usize = lead_code + units.iter().map(|u| u.code).sum::<usize>();
+/// The shards of a data file (`name`, e.g. `dkim_data.toml`): `None` when the file is small
+/// enough to stay whole in the policy ConfigMap, else how it is cut ([`Split`]), into
+/// shards named `<stem>-<i>-of-<n>.toml` (`names::shard_file`). The file is the texts of
+/// `parts` one after the other, each with the units its writer recorded: a large file is
+/// written in two parts on two threads (`super::emit`). A part's text before its first
+/// table continues the unit before it, and a part's first unit of the same key as the
+/// unit before continues that unit, so the shards are those of the file written whole.
+pub fn split<'a>(name: &'a str, parts: &[(&'a str, &Layout)]) -> Option<Split<'a>> {
+    // What precedes the first table, in pieces (the parts before the first unit).
+    let mut lead: Vec<&'a str> = Vec::new();
+    let (mut lead_code, mut lead_json) = (0, 0);
+    for &(text, layout) in parts {
+        lead.push(text.get(..lead_end(text, layout)).unwrap_or(""));
+        lead_code += layout.lead_code;
+        lead_json += layout.lead_json;
+        if !layout.units.is_empty() {
+            break;
+        }
+    }
+    let mut total = lead_code;
+    let mut n_units = 0;
+    each_unit(parts, |_, code| {
+        total += code;
+        n_units += 1;
+    });
     if total <= INLINE_BUDGET {
         return None;
     }
@@ -183,52 +206,66 @@ pub fn split<'a>(name: &'a str, text: &'a str, layout: &Layout) -> Option<Split<
         // A unit over the budget by itself (a very long value) cannot be split: it is not
         // counted, so it does not double the count for nothing (its shard's text is
         // bounded by leaving out comments).
-        for &Recorded { hash, code, .. } in units {
+        each_unit(parts, |hash, code| {
             if let Some(s) = sizes.get_mut(bucket(hash, count)) {
                 *s += if code > CODE_BUDGET { 0 } else { code };
             }
-        }
+        });
         if sizes.iter().all(|&s| s <= CODE_BUDGET)
             || count >= 1 << 16
-            || count as usize >= 2 * units.len().max(1)
+            || count as usize >= 2 * n_units.max(1)
         {
             break;
         }
         count *= 2;
     }
     let lead_comments: String = lead
-        .split_inclusive('\n')
+        .iter()
+        .flat_map(|t| t.split_inclusive('\n'))
         .filter(|l| l.starts_with('#'))
         .collect();
-    // Each unit's shard; each shard's size in bytes, so its text is allocated once, and
-    // JSON-escaped; then the units grouped by shard (a counting sort: stable, so each
-    // shard's units stay in file order).
+    // Each piece's shard; each shard's size in bytes, so its text is allocated once, and
+    // JSON-escaped; then the pieces grouped by shard (a counting sort: stable, so each
+    // shard's pieces stay in file order, and the pieces of a unit together). A piece is a
+    // unit's text, or a later part's text before its first table, which continues the
+    // unit before it.
     let n = usize::try_from(count).unwrap_or(1);
     let mut bytes = vec![lead_comments.len(); n];
     let mut json = vec![json_len(&lead_comments); n];
     if let (Some(b), Some(j)) = (bytes.first_mut(), json.first_mut()) {
-        *b = lead.len();
-        *j = layout.lead_json;
+        *b = lead.iter().map(|t| t.len()).sum();
+        *j = lead_json;
     }
     let mut ends = vec![0usize; n];
-    let unit_ends = units.iter().skip(1).map(|u| u.start).chain([text.len()]);
-    let placed: Vec<(&str, usize)> = units
-        .iter()
-        .zip(unit_ends)
-        .map(|(u, end)| {
-            let t = text.get(u.start..end).unwrap_or("");
-            let i = bucket(u.hash, count);
-            if let (Some(b), Some(s), Some(e)) =
-                (bytes.get_mut(i), json.get_mut(i), ends.get_mut(i))
-            {
-                *b += t.len();
-                *s += u.json;
-                *e += 1;
-            }
-            (t, i)
-        })
-        .collect();
-    // `ends` holds each shard's unit count: its running sum is where each shard ends, and
+    let mut placed: Vec<(&str, usize)> =
+        Vec::with_capacity(parts.iter().map(|(_, l)| l.units.len() + 1).sum());
+    let mut place = |text: &'a str, hash: u64, size: usize| {
+        let i = bucket(hash, count);
+        if let (Some(b), Some(s), Some(e)) = (bytes.get_mut(i), json.get_mut(i), ends.get_mut(i)) {
+            *b += text.len();
+            *s += size;
+            *e += 1;
+        }
+        placed.push((text, i));
+    };
+    let mut last: Option<u64> = None;
+    for &(text, layout) in parts {
+        if let Some(hash) = last {
+            let end = lead_end(text, layout);
+            place(text.get(..end).unwrap_or(""), hash, layout.lead_json);
+        }
+        let ends = layout
+            .units
+            .iter()
+            .skip(1)
+            .map(|u| u.start)
+            .chain([text.len()]);
+        for (u, end) in layout.units.iter().zip(ends) {
+            place(text.get(u.start..end).unwrap_or(""), u.hash, u.json);
+            last = Some(u.hash);
+        }
+    }
+    // `ends` holds each shard's piece count: its running sum is where each shard ends, and
     // each shard's next free place is where the previous one ends.
     let mut at = 0;
     let mut next = vec![0usize; n];
@@ -254,8 +291,41 @@ pub fn split<'a>(name: &'a str, text: &'a str, layout: &Layout) -> Option<Split<
         ends,
         bytes,
         json,
-        plain: layout.plain(),
+        plain: parts.iter().all(|(_, l)| l.plain()),
     })
+}
+
+/// Where `layout`'s first table starts in `text` (its end when there is none).
+fn lead_end(text: &str, layout: &Layout) -> usize {
+    layout.lead_end.unwrap_or(text.len()).min(text.len())
+}
+
+/// Each unit of the file that is the texts of `parts` one after the other, in order, to
+/// `f`: its key's hash and its code. A later part's text before its first table continues
+/// the unit before it, and its first unit, when of the same key as the unit before,
+/// continues that unit (a part's writer already joins the tables of one key that follow
+/// each other), so a file written in parts is cut as if written whole.
+fn each_unit(parts: &[(&str, &Layout)], mut f: impl FnMut(u64, usize)) {
+    // The last unit so far, not yet handed to `f`.
+    let mut pending: Option<(u64, usize)> = None;
+    for &(_, layout) in parts {
+        if let Some(p) = &mut pending {
+            p.1 += layout.lead_code;
+        }
+        for u in &layout.units {
+            match &mut pending {
+                Some(p) if p.0 == u.hash => p.1 += u.code,
+                _ => {
+                    if let Some((hash, code)) = pending.replace((u.hash, u.code)) {
+                        f(hash, code);
+                    }
+                }
+            }
+        }
+    }
+    if let Some((hash, code)) = pending {
+        f(hash, code);
+    }
 }
 
 impl Split<'_> {
@@ -280,11 +350,13 @@ impl Split<'_> {
             .unwrap_or(0);
         let end = self.ends.get(i).copied().unwrap_or(start);
         out.reserve(self.bytes.get(i).copied().unwrap_or(0));
-        out.push_str(if i == 0 {
-            self.lead
+        if i == 0 {
+            for t in &self.lead {
+                out.push_str(t);
+            }
         } else {
-            &self.lead_comments
-        });
+            out.push_str(&self.lead_comments);
+        }
         for t in self.pieces.get(start..end).unwrap_or_default() {
             out.push_str(t);
         }
@@ -860,13 +932,68 @@ pub(super) mod tests {
         }
     }
 
+    /// A file written in parts is cut into the shards of the file written whole, wherever
+    /// the parts meet: inside a unit, between two tables of one key, before a blank line,
+    /// at the start or the end; in two parts or three. A unit over the budget by itself
+    /// (two lines of 40,000 bytes) is judged whole when a cut falls inside it.
+    #[test]
+    fn a_file_in_parts_is_cut_as_whole() {
+        let mut text = String::from("# header\nopt = 1\n");
+        for i in 0..1500 {
+            text.push_str(&format!(
+                "\n[queue.\"d{i}.example\"] # place\nmax_age = \"1d\" # place\n\n[queue.\"d{i}.example\".\"t\"]\nmax_age = \"2d\"\n"
+            ));
+            if i % 500 == 7 {
+                let (x, y) = ("a".repeat(40_000), "b".repeat(40_000));
+                text.push_str(&format!("x = \"{x}\"\ny = \"{y}\"\n"));
+            }
+        }
+        let whole = split("queues.toml", &[(&text, &read(&text))])
+            .unwrap()
+            .all();
+        assert!(whole.len() >= 4);
+        let lines: Vec<(usize, &str)> = text
+            .split_inclusive('\n')
+            .scan(0, |at, l| {
+                let start = *at;
+                *at += l.len();
+                Some((start, l))
+            })
+            .collect();
+        let near_long = |k: usize| {
+            lines
+                .get(k.saturating_sub(6)..(k + 6).min(lines.len()))
+                .is_some_and(|around| around.iter().any(|(_, l)| l.len() > 1000))
+        };
+        let mut cuts: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k % 61 == 0 || near_long(k))
+            .map(|(_, &(start, _))| start)
+            .collect();
+        cuts.push(text.len());
+        for &cut in &cuts {
+            let (a, b) = text.split_at(cut);
+            let parts = [(a, &read(a)), (b, &read(b))];
+            assert_eq!(split("queues.toml", &parts).unwrap().all(), whole, "{cut}");
+        }
+        for w in cuts.windows(2).step_by(7) {
+            let (a, rest) = text.split_at(w[0]);
+            let (b, c) = rest.split_at(w[1] - w[0]);
+            let parts = [(a, &read(a)), (b, &read(b)), (c, &read(c))];
+            assert_eq!(split("queues.toml", &parts).unwrap().all(), whole, "{w:?}");
+        }
+    }
+
     #[test]
     fn small_files_stay_whole_and_large_ones_split_by_key() {
         assert!(
             split(
                 "sources.toml",
-                "# h\n\n[source.\"a\"]\nx = 1\n",
-                &read("# h\n\n[source.\"a\"]\nx = 1\n")
+                &[(
+                    "# h\n\n[source.\"a\"]\nx = 1\n",
+                    &read("# h\n\n[source.\"a\"]\nx = 1\n")
+                )]
             )
             .is_none()
         );
@@ -876,7 +1003,9 @@ pub(super) mod tests {
                 "\n[queue.\"d{i}.example\"] # place\nmax_age = \"1d\" # place\n\n[queue.\"d{i}.example\".\"t\"]\nmax_age = \"2d\"\n"
             ));
         }
-        let shards = split("queues.toml", &text, &read(&text)).unwrap().all();
+        let shards = split("queues.toml", &[(&text, &read(&text))])
+            .unwrap()
+            .all();
         assert!(shards.len() >= 2 && shards.len().is_power_of_two());
         let n = shards.len();
         for (i, (name, s)) in shards.iter().enumerate() {
@@ -899,11 +1028,13 @@ pub(super) mod tests {
         // Comments do not change the shard count.
         let bare = strip_comments(&text);
         assert_eq!(
-            split("queues.toml", &bare, &read(&bare)).unwrap().count(),
+            split("queues.toml", &[(&bare, &read(&bare))])
+                .unwrap()
+                .count(),
             n
         );
         // One at a time into one buffer, as the writer does: the same texts.
-        let cut = split("queues.toml", &text, &read(&text)).unwrap();
+        let cut = split("queues.toml", &[(&text, &read(&text))]).unwrap();
         let mut buffer = String::new();
         for (i, (name, s)) in shards.iter().enumerate() {
             assert_eq!(&cut.write(i, &mut buffer), name);

@@ -47,6 +47,16 @@ impl Text {
         }
     }
 
+    /// [`Self::in_buffer`] for a later part of a file (see `super::data::Part`): it goes
+    /// on from code, so its first table is set apart by a blank line of code, as in the
+    /// file written whole.
+    pub fn continuing_in(buffer: String, comments: bool) -> Self {
+        Self {
+            has_code: true,
+            ..Self::in_buffer(buffer, comments)
+        }
+    }
+
     /// A text whose canonical form is digested as it is written (the digest is the same with
     /// comments or without).
     pub fn digested(comments: bool) -> Self {

@@ -72,9 +72,11 @@ impl Doc {
         d
     }
 
-    /// Room for `lines` more lines of about `per_line` bytes (see [`Text::reserve_lines`]).
-    pub fn reserve_lines(&mut self, lines: usize, per_line: usize) {
+    /// Room for `lines` more lines of about `per_line` bytes (see [`Text::reserve_lines`])
+    /// and `units` units of sharding (see [`Layout::reserve`]).
+    pub fn reserve(&mut self, lines: usize, per_line: usize, units: usize) {
         self.text.reserve_lines(lines, per_line);
+        self.layout.reserve(units);
     }
 
     /// A comment on its own line.
