@@ -162,19 +162,25 @@ pub enum Threads {
 mod tests {
     use super::*;
 
-    /// The units and code sizes `toml::Doc` records as it writes the data files are what
-    /// `shard` finds reading them again line by line, with comments and without, on the
-    /// example deployment (both environments) and a generated one.
-    #[test]
-    fn the_writers_layout_is_what_the_text_holds() {
+    /// The example deployment's files, by name.
+    fn example_files() -> Vec<(String, Vec<u8>)> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/example-com");
-        let mut example: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|x| x == "kumo"))
             .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
             .collect();
-        example.sort();
+        files.sort();
+        files
+    }
+
+    /// The units and code sizes `toml::Doc` records as it writes the data files are what
+    /// `shard` finds reading them again line by line, with comments and without, on the
+    /// example deployment (both environments) and a generated one.
+    #[test]
+    fn the_writers_layout_is_what_the_text_holds() {
+        let example = example_files();
         let mut text = String::from(
             "deployment \"g\" {\n  namespace = \"mail\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nsecret \"k\" {}\npool main {\n",
         );
@@ -289,15 +295,7 @@ mod tests {
                 }
             }
         }
-        let example = root.join("examples/example-com");
-        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&example)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "kumo"))
-            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
-            .collect();
-        files.sort();
-        inputs.push(files);
+        inputs.push(example_files());
         let mut text = String::from(
             "deployment \"g\" {\n  namespace = \"mail\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nsecret \"k\" {}\ndkim_defaults {\n  headers = [\"From\", \"To\"]\n}\npool main {\n",
         );
