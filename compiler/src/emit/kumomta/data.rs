@@ -63,8 +63,11 @@ impl Part {
             lines: listed + tail.lines,
             units: items.len() + tail.units,
         };
+        if self == Part::Whole {
+            return whole;
+        }
         let tables = items.iter().filter(|i| lines(i) > 0).count();
-        if self == Part::Whole || tables == 0 || (tables == 1 && tail.lines == 0) {
+        if tables == 0 || (tables == 1 && tail.lines == 0) {
             return match self {
                 Part::Rest => Share {
                     items: &[],
