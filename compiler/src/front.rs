@@ -29,7 +29,6 @@
 //! with a guess, and its statements with findings are checked again if that was not the
 //! final release, as above.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use kumoc_lang::units::KumoVersion;
@@ -190,7 +189,7 @@ struct State {
 /// starts to a cut or to the end of the file.
 struct Run<'t> {
     id: FileId,
-    text: &'t Arc<str>,
+    text: &'t kumoc_lang::SharedText,
     stdlib: bool,
     env: Option<&'static str>,
     /// Reads on from where the range stopped.

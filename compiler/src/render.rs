@@ -24,7 +24,7 @@ impl<'a> Files<'a> for Sources {
 
     fn source(&'a self, id: FileId) -> Result<&'a str, FilesError> {
         self.get(id)
-            .map(|f| &*f.text)
+            .map(|f| f.text.as_str())
             .ok_or(FilesError::FileMissing)
     }
 

@@ -32,7 +32,7 @@ pub struct SourceFile {
     /// then, `<stdlib>/name.kumo` for the stdlib).
     pub rel: String,
     /// Shared with the names of its syntax tree ([`kumoc_lang::parse_shared`]).
-    pub text: std::sync::Arc<str>,
+    pub text: kumoc_lang::SharedText,
     pub is_stdlib: bool,
     lines: Lines,
 }
@@ -57,7 +57,7 @@ const HEAD: usize = 64 * 1024;
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>, is_stdlib: bool) -> Self {
-        let text: std::sync::Arc<str> = std::sync::Arc::from(text.into());
+        let text = std::sync::Arc::new(text.into());
         let name = name.into();
         Self {
             rel: name.clone(),
@@ -74,7 +74,7 @@ impl SourceFile {
     /// instructions counted whole). When `old`'s were never asked for, the new file's are
     /// not found either (until asked for).
     pub fn edited(name: impl Into<String>, text: impl Into<String>, old: &SourceFile) -> Self {
-        let text: std::sync::Arc<str> = std::sync::Arc::from(text.into());
+        let text = std::sync::Arc::new(text.into());
         let name = name.into();
         let Some(olds) = old.lines.all.get() else {
             return Self {

@@ -63,6 +63,12 @@ impl fmt::Debug for Span {
     }
 }
 
+/// A source text shared by the names of its tree (and by the analysis's sources): an
+/// `Arc` of the `String` it was read into, so sharing it never copies it (an `Arc<str>` is
+/// made by copying the string behind a header: 3.9 MB for a 10,000-domain file) and a name
+/// holds a thin pointer to it.
+pub type SharedText = Arc<String>;
+
 /// The text of a name, label, key, string or token in the tree: a slice of the source text
 /// it was parsed from, shared (no allocation per name: every name of a file holds the one
 /// copy of its text), or text of its own (an unescaped string, a name made by a tool).
@@ -70,12 +76,12 @@ impl fmt::Debug for Span {
 /// one (`Debug` and `Display`), so the tree's readers do not see the difference. Cloning
 /// it shares the text (a reference count), so the checker's typed tree keeps the same text.
 ///
-/// 16 bytes: the text is held through a thin pointer (an `Arc` of the file's `Arc<str>`,
-/// made once per file), not the 16-byte pointer and length of an `Arc<str>` itself. Every
-/// identifier, key, label and string of the syntax and typed trees is one.
+/// 16 bytes: the text is held through a thin pointer (the file's [`SharedText`], an
+/// `Arc<String>`), not the 16-byte pointer and length of an `Arc<str>`. Every identifier,
+/// key, label and string of the syntax and typed trees is one.
 #[derive(Clone)]
 pub struct Name {
-    buf: Arc<Arc<str>>,
+    buf: SharedText,
     start: u32,
     end: u32,
 }
@@ -83,14 +89,14 @@ pub struct Name {
 impl Name {
     /// A name with text of its own.
     pub fn new(text: &str) -> Self {
-        Self::whole(Arc::from(text))
+        Self::whole(text.to_owned())
     }
 
-    /// All of `buf`.
-    pub fn whole(buf: Arc<str>) -> Self {
-        match u32::try_from(buf.len()) {
+    /// All of `text`, which becomes the name's own (without a copy).
+    pub fn whole(text: String) -> Self {
+        match u32::try_from(text.len()) {
             Ok(end) => Name {
-                buf: Arc::new(buf),
+                buf: Arc::new(text),
                 start: 0,
                 end,
             },
@@ -98,16 +104,11 @@ impl Name {
         }
     }
 
-    /// The handle a file's names share: made once per file, then [`Name::slice`]d.
-    pub fn shared(text: &Arc<str>) -> Arc<Arc<str>> {
-        Arc::new(Arc::clone(text))
-    }
-
-    /// `buf[start..end]`, sharing `buf` (see [`Name::shared`]). The range is not checked
+    /// `buf[start..end]`, sharing `buf` (see [`SharedText`]). The range is not checked
     /// here (the parser slices at ASCII delimiters, once per name): one that is not a range
     /// of `buf` reads as empty.
     #[inline]
-    pub fn slice(buf: &Arc<Arc<str>>, start: usize, end: usize) -> Self {
+    pub fn slice(buf: &SharedText, start: usize, end: usize) -> Self {
         match (u32::try_from(start), u32::try_from(end)) {
             (Ok(start), Ok(end)) => Name {
                 buf: Arc::clone(buf),
@@ -168,8 +169,11 @@ impl From<&str> for Name {
 }
 
 impl From<String> for Name {
-    fn from(text: String) -> Self {
-        Name::whole(Arc::from(text))
+    /// The string becomes the name's text, without a copy; room it has to spare is given
+    /// back first (a name is kept as long as its tree).
+    fn from(mut text: String) -> Self {
+        text.shrink_to_fit();
+        Name::whole(text)
     }
 }
 
@@ -552,7 +556,7 @@ mod tests {
             &b.label.as_ref().unwrap().text.buf
         ));
         assert!(!std::sync::Arc::ptr_eq(&b.keyword.name.buf, &s.value.buf));
-        let buf = super::Name::shared(&std::sync::Arc::from("é"));
+        let buf = std::sync::Arc::new("é".to_string());
         assert_eq!(super::Name::slice(&buf, 0, 1), "");
         assert_eq!(super::Name::slice(&buf, 0, 2), "é");
     }

@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use crate::ast::{Comment, File, Name, Path, Span, Stmt, Value, ValueKind};
+use crate::ast::{Comment, File, Path, SharedText, Span, Stmt, Value, ValueKind};
 use crate::parser::{Piece, parse_piece_in};
 use crate::{Parse, SyntaxError};
 
@@ -134,7 +134,7 @@ impl Pieces {
     /// names' text each ([`Pieces::reparse`]).
     pub fn parse(text: &str) -> Self {
         let mut out = Pieces::default();
-        let buf = Name::shared(&Arc::from(text));
+        let buf: SharedText = Arc::new(text.to_owned());
         out.parse_from(
             text,
             0,
@@ -259,7 +259,7 @@ impl Pieces {
         text: &(impl Source + ?Sized),
         from: usize,
         reuse: Reuse<'_>,
-        shared: Option<&Arc<Arc<str>>>,
+        shared: Option<&SharedText>,
         budget: &mut usize,
         until: usize,
     ) -> Parsed {
@@ -674,7 +674,7 @@ mod tests {
     /// errors, in the same order (the errors too: the build's diagnostics keep their order);
     /// and a statement read again from where its piece starts is the same statement.
     fn assert_statements_are_the_parse(text: &str) {
-        let shared: Arc<str> = Arc::from(text);
+        let shared = Arc::new(text.to_owned());
         let expected = crate::parse_shared(&shared);
         let mut s = crate::Statements::new(&shared);
         let (mut items, mut comments, mut starts) = (Vec::new(), Vec::new(), Vec::new());

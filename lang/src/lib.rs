@@ -12,7 +12,7 @@ mod parser;
 mod pest_oracle;
 pub mod units;
 
-pub use ast::Span;
+pub use ast::{SharedText, Span};
 pub use parser::{MAX_NESTING, Parse, Piece, Statements, parse, parse_piece, parse_shared};
 
 /// The syntax error codes (`K0xxx`). Stable: a code is never reused.

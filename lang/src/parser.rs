@@ -46,9 +46,9 @@ impl Parser<'_, false> {
 }
 
 /// [`parse`] of a text already shared: the names of the tree share it (no copy of it).
-pub fn parse_shared(text: &std::sync::Arc<str>) -> Parse {
+pub fn parse_shared(text: &SharedText) -> Parse {
     let mut p = Parser::with(text);
-    p.shared = Some(Name::shared(text));
+    p.shared = Some(std::sync::Arc::clone(text));
     p.parse_file()
 }
 
@@ -65,16 +65,16 @@ pub struct Statements<'t> {
 
 impl<'t> Statements<'t> {
     /// The statements of `text` from its start.
-    pub fn new(text: &'t std::sync::Arc<str>) -> Self {
+    pub fn new(text: &'t SharedText) -> Self {
         Self::at(text, 0)
     }
 
     /// The statements of `text` from `from`, which is where a piece starts (where an
     /// earlier [`Statements::next_stmt`] began: see [`Piece`]); spans are into the whole
     /// text. Reading one statement again this way gives the same statement.
-    pub fn at(text: &'t std::sync::Arc<str>, from: u32) -> Self {
+    pub fn at(text: &'t SharedText, from: u32) -> Self {
         let mut p = Parser::with(text);
-        p.shared = Some(Name::shared(text));
+        p.shared = Some(std::sync::Arc::clone(text));
         p.pos = (from as usize).min(text.len());
         Statements {
             p,
@@ -182,11 +182,8 @@ pub fn parse_piece(text: &str) -> Piece {
 
 /// [`parse_piece`] of `text`, which is `buf[at..]` when `shared` is `Some((buf, at))`: the
 /// piece's names then share `buf` (one allocation for the whole text, see
-/// [`Name::shared`]) rather than each holding a copy of its text.
-pub(crate) fn parse_piece_in(
-    text: &str,
-    shared: Option<(&std::sync::Arc<std::sync::Arc<str>>, usize)>,
-) -> Piece {
+/// [`SharedText`]) rather than each holding a copy of its text.
+pub(crate) fn parse_piece_in(text: &str, shared: Option<(&SharedText, usize)>) -> Piece {
     let mut p = Parser::tracking(text);
     if let Some((buf, at)) = shared {
         p.shared = Some(std::sync::Arc::clone(buf));
@@ -246,7 +243,7 @@ struct Parser<'t, const TRACK: bool = false> {
     text: &'t str,
     /// The text shared by the names of the tree ([`Name::slice`]); without it (a piece,
     /// which may be the rest of a large document) each name has its own copy.
-    shared: Option<std::sync::Arc<std::sync::Arc<str>>>,
+    shared: Option<SharedText>,
     /// Where `text` starts in `shared`'s text (a piece's text is the rest of its file's).
     base: usize,
     b: &'t [u8],
@@ -365,7 +362,7 @@ fn is_newline(c: u8) -> bool {
 impl<'t> Parser<'t, false> {
     fn new(text: &'t str) -> Self {
         let mut p = Self::with(text);
-        p.shared = Some(Name::shared(&std::sync::Arc::from(text)));
+        p.shared = Some(std::sync::Arc::new(text.to_owned()));
         p
     }
 }

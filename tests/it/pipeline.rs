@@ -252,7 +252,7 @@ fn cuts_of(text: &str, rng: &mut Rng, random: usize) -> Vec<Vec<u32>> {
             one.push(i as u32 + 1);
         }
     }
-    let shared: std::sync::Arc<str> = std::sync::Arc::from(text);
+    let shared = std::sync::Arc::new(text.to_owned());
     let mut stmts = kumoc_lang::Statements::new(&shared);
     while let Some((start, _)) = stmts.next_stmt() {
         one.push(start);
@@ -388,7 +388,7 @@ fn a_cut_where_no_statement_starts_is_not_joined() {
         let files = vec![("bench.kumo".to_string(), text.clone().into_bytes())];
         let options = Options::default();
         let whole = analyze_split(&files, &options, Trees::DropWithPlaces, &Split::Never);
-        let shared: std::sync::Arc<str> = std::sync::Arc::from(text.as_str());
+        let shared = std::sync::Arc::new(text.clone());
         let mut stmts = kumoc_lang::Statements::new(&shared);
         let mut starts = vec![];
         while stmts.next_stmt().is_some() {
@@ -433,7 +433,7 @@ fn a_cut_where_no_statement_starts_is_not_joined() {
 fn a_large_file_is_cut_where_a_statement_starts() {
     let text = crate::scale::generated(800);
     assert!(text.len() >= kumoc_compiler::SPLIT_BYTES, "{}", text.len());
-    let shared: std::sync::Arc<str> = std::sync::Arc::from(text.as_str());
+    let shared = std::sync::Arc::new(text.clone());
     let mut stmts = kumoc_lang::Statements::new(&shared);
     let mut starts = vec![];
     while stmts.next_stmt().is_some() {

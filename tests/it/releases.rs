@@ -307,7 +307,7 @@ fn declared(files: &[(String, Vec<u8>)]) -> Option<KumoVersion> {
 fn false_claims(name: &str, a: &Analysis, ver: Option<&KumoVersion>, bad: &mut Vec<String>) {
     let source: String = a
         .user_files()
-        .map(|(_, f)| &*f.text)
+        .map(|(_, f)| f.text.as_str())
         .collect::<Vec<_>>()
         .join("\n");
     for d in &a.diagnostics {

@@ -28,8 +28,8 @@ use std::fmt::Write as _;
 use std::hash::Hasher as _;
 use std::sync::Arc;
 
-use kumoc_lang::Parse;
 use kumoc_lang::ast::{Block, Stmt};
+use kumoc_lang::{Parse, SharedText};
 use rustc_hash::FxHasher;
 
 use super::kumomta::shard::json_len;
@@ -96,7 +96,7 @@ const CHUNK: usize = 1 << CHUNK_BITS;
 /// The statements of one file, in source order (pre-order, so starts are sorted), and the
 /// file's text, which their segments are read from.
 struct FileNodes {
-    text: Arc<str>,
+    text: SharedText,
     /// [`CHUNK`] nodes each, but the last.
     chunks: Vec<Vec<Node>>,
     len: u32,
@@ -119,7 +119,7 @@ struct Owned {
 }
 
 impl FileNodes {
-    fn new(text: Arc<str>) -> Self {
+    fn new(text: SharedText) -> Self {
         FileNodes {
             text,
             chunks: Vec::new(),
@@ -630,7 +630,7 @@ impl Kinds {
 pub struct PlacesBuilder {
     places: Places,
     /// The files' text, by file id.
-    texts: Vec<Arc<str>>,
+    texts: Vec<SharedText>,
     /// The current file's nodes.
     file: FileNodes,
     /// The kinds of the current file's top-level statements so far.
@@ -651,7 +651,7 @@ impl PlacesBuilder {
             places.add_origin(f);
             texts.push(Arc::clone(&f.text));
         }
-        let first = texts.first().cloned().unwrap_or_else(|| Arc::from(""));
+        let first = texts.first().cloned().unwrap_or_default();
         PlacesBuilder {
             places,
             texts,
@@ -821,7 +821,7 @@ impl PlacesBuilder {
             .texts
             .get(self.places.files.len() + 1)
             .cloned()
-            .unwrap_or_else(|| Arc::from(""));
+            .unwrap_or_default();
         let mut file = std::mem::replace(&mut self.file, FileNodes::new(next));
         file.shrink();
         file.index_starts();
