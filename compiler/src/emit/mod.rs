@@ -117,13 +117,14 @@ pub fn emit_into<S: Sink>(
 }
 
 /// The entries of a data file's list from which it is written in two parts when two threads
-/// may write. The second thread costs about a megabyte of peak memory (its allocator's own
-/// pages: measured 0.9-1.3 MB at 10,000 domains, where the data files are the peak), which
-/// is more than a deployment of 10,000 domains has left under 4 KB a domain (38 MB); from
-/// 16,384 it is under 64 bytes a domain, and at 100,000 domains the peak is elsewhere (the
-/// analysis) and does not move. Written in parts, 100,000 domains' emit took 50 ms less
-/// (284 -> 234 ms, alternated).
-const PARTED_FROM: usize = 16_384;
+/// may write. The second thread costs most of a megabyte of peak memory (its allocator's own
+/// pages: 0.7 MB at 10,000 domains, where the data files are the peak, 35.0 -> 35.7 MiB,
+/// under the 38.1 MiB of 4 KB a domain since the binary's code is laid out together, see
+/// `build.rs`), about 70 bytes a domain from here; at 100,000 domains the peak is elsewhere
+/// (the analysis) and does not move. Written in parts, 10,000 domains' emit took 24.3 ->
+/// 17.4 ms, 100,000 domains' 284 -> 234 ms (alternated). Below it, a build is over in a few
+/// milliseconds and a thread saves little.
+const PARTED_FROM: usize = 8_192;
 
 /// The output in canonical form: the same files with no comments in the policy files. The
 /// pod-template checksums cover exactly this (the Lua policies' canonical digests), so a change
