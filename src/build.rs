@@ -58,19 +58,50 @@ pub fn run(
         threads: flags.jobs,
         ..options(env)
     };
-    let mut analysis = analyze_paths_owned(files, &names, &options, Trees::DropWithPlaces);
+    // With two threads the lints run beside the emit (`lints_beside`); `--check` and
+    // `--secrets` run them first, as one thread does.
+    let later = flags.jobs >= 2 && !check && !flags.secrets;
+    let trees = if later {
+        Trees::DropWithPlacesLintsLater
+    } else {
+        Trees::DropWithPlaces
+    };
+    let mut analysis = analyze_paths_owned(files, &names, &options, trees);
     timings.0.extend(analysis.timings.0.iter().copied());
     clock = Instant::now();
-    if !analysis.diagnostics.is_empty() {
-        let text = render::human_limited(
-            &analysis.diagnostics,
-            &analysis.sources,
-            use_color(shown.color, std::io::stderr().is_terminal()),
-            shown.limit(),
-            "; `--max-diagnostics 0` shows all",
-        );
-        eprint!("{text}");
+    let mut pending = analysis.pending.take();
+    // With an error already, nothing is emitted: the lints run now.
+    if analysis.checked_model().is_none() {
+        if let Some(lints) = pending.take() {
+            lints.run(
+                analysis.model.as_ref(),
+                &analysis.sources,
+                &mut analysis.diagnostics,
+            );
+            timings.lap("lint", &mut clock);
+        }
     }
+    let show = |analysis: &kumoc_compiler::Analysis| {
+        if !analysis.diagnostics.is_empty() {
+            let text = render::human_limited(
+                &analysis.diagnostics,
+                &analysis.sources,
+                use_color(shown.color, std::io::stderr().is_terminal()),
+                shown.limit(),
+                "; `--max-diagnostics 0` shows all",
+            );
+            eprint!("{text}");
+        }
+    };
+    if pending.is_none() {
+        show(&analysis);
+    }
+    // The lints beside the emit add to the diagnostics (no error among them so far).
+    let mut diagnostics = if pending.is_some() {
+        std::mem::take(&mut analysis.diagnostics)
+    } else {
+        Vec::new()
+    };
     // The emitters read the model and the places of its values, indexed by the analysis.
     let places = analysis.take_places();
     // Nothing is emitted, so nothing written, when there is an error.
@@ -128,24 +159,54 @@ pub fn run(
         return fail("internal error: no output directory");
     };
     let interrupts = Interrupts::catch();
+    // The lints left to run beside the emit, on a thread of their own, with the diagnostics
+    // they add to; what they found, and how long they took, once joined.
+    let mut linted: Option<(Vec<kumoc_compiler::Diagnostic>, Duration)> = None;
+    let sources = &analysis.sources;
     // Each file is written out as it is emitted (the data shards and their ConfigMaps, nearly
     // all of a large deployment's output, one at a time), so the output is never all in
     // memory. `--timings` shows the emitters' time as `emit`, and the rest as `write`.
     let produce = |tree: &mut outdir::Tree<'_>| {
-        let start = Instant::now();
-        let mut timed = Timed {
-            tree,
-            spent: Duration::ZERO,
+        let lints_beside = |tree: &mut outdir::Tree<'_>| {
+            let start = Instant::now();
+            let mut timed = Timed {
+                tree,
+                spent: Duration::ZERO,
+            };
+            let count = emit::emit_into(model, &places, flags.jobs, &mut timed)?;
+            Ok::<_, WriteError>((count, start.elapsed().saturating_sub(timed.spent)))
         };
-        let mut count = emit::emit_into(model, &places, flags.jobs, &mut timed)?;
-        let emitting = start.elapsed().saturating_sub(timed.spent);
+        let (mut count, emitting) = match &pending {
+            None => lints_beside(tree)?,
+            Some(lints) => std::thread::scope(|scope| {
+                let mut found = std::mem::take(&mut diagnostics);
+                let beside = scope.spawn(move || {
+                    let start = Instant::now();
+                    lints.run(Some(model), sources, &mut found);
+                    (found, start.elapsed())
+                });
+                let emitted = lints_beside(tree);
+                // A lint that panics fails the build as it does on one thread.
+                match beside.join() {
+                    Ok(done) => linted = Some(done),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+                emitted
+            })?,
+        };
+        // A lint error (a denied warning, an inline secret): what was written is withdrawn.
+        if let Some((found, _)) = &linted {
+            if found.iter().any(|d| d.severity == Severity::Error) {
+                return Err(WriteError::Withdrawn);
+            }
+        }
         for (path, text) in secrets.files {
             tree.write(&path, text.as_bytes())?;
             count += 1;
         }
         Ok((count, emitting))
     };
-    let emitted_count = match outdir::replace_with(
+    let written = outdir::replace_with(
         &target,
         &marker,
         &inputs,
@@ -153,7 +214,24 @@ pub fn run(
         &interrupts,
         outdir::TestHooks::from_env(),
         produce,
-    ) {
+    );
+    // Refused before anything was produced: the lints run now, so their findings are shown.
+    if let (None, Some(lints)) = (&linted, &pending) {
+        let start = Instant::now();
+        lints.run(Some(model), sources, &mut diagnostics);
+        linted = Some((diagnostics, start.elapsed()));
+    }
+    if let Some((found, took)) = linted {
+        analysis.diagnostics = found;
+        timings.0.push(("lint", took));
+        show(&analysis);
+    }
+    let emitted_count = match written {
+        Err(WriteError::Withdrawn) => {
+            eprint!("{}", summary(&analysis, n_files));
+            eprintln!("nothing written: fix the errors above");
+            return ExitCode::from(1);
+        }
         Ok((count, emitting)) => {
             timings.0.push(("emit", emitting));
             timings

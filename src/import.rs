@@ -258,6 +258,8 @@ pub fn run(args: Args, shown: Shown) -> ExitCode {
             );
             signals::terminate_by(sig);
         }
+        // An import writes what it read; it withdraws nothing.
+        Err(WriteError::Withdrawn) => return fail("nothing was changed"),
     }
     eprintln!("import: {summary}");
     let wrote = format!(

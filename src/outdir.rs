@@ -161,6 +161,9 @@ pub enum WriteError {
     Io(String),
     /// A termination signal arrived before the swap (everything written was removed).
     Interrupted(i32),
+    /// The producer withdrew what it wrote, having found errors while it wrote (the lints
+    /// beside the emit): everything written was removed, and it reports them.
+    Withdrawn,
 }
 
 impl Target {

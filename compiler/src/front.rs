@@ -86,9 +86,10 @@ pub(crate) fn statement_by_statement(
     sources: Sources,
     pre: Vec<Diagnostic>,
     options: &Options,
-    places: bool,
+    trees: crate::Trees,
     split: &Split,
 ) -> Analysis {
+    let places = trees != crate::Trees::Drop;
     let mut timings = Timings::default();
     let mut clock = std::time::Instant::now();
     let env = options.env.map(Environment::name);
@@ -159,14 +160,12 @@ pub(crate) fn statement_by_statement(
     diagnostics.append(&mut syntax_errors);
     diagnostics.append(&mut findings);
     timings.lap("parse+check", &mut clock);
-    let mut analysis = crate::finish(
-        sources,
-        lints::Syntax::Outline(&outline),
-        checked,
-        diagnostics,
-        options,
-        timings,
-    );
+    let lints_at = if trees == crate::Trees::DropWithPlacesLintsLater {
+        crate::LintsAt::Later(outline)
+    } else {
+        crate::LintsAt::Now(lints::Syntax::Outline(&outline))
+    };
+    let mut analysis = crate::finish(sources, lints_at, checked, diagnostics, options, timings);
     analysis.places = places.map(emit::PlacesBuilder::finish);
     analysis
 }

@@ -78,6 +78,9 @@ pub struct Analysis {
     /// The places index, when the front end built it as it read the statements
     /// ([`Trees::DropWithPlaces`]); see [`Analysis::take_places`].
     pub places: Option<emit::Places>,
+    /// The lints not run yet ([`Trees::DropWithPlacesLintsLater`]): until they are,
+    /// `diagnostics` holds only the errors and findings before them, unsorted.
+    pub pending: Option<PendingLints>,
 }
 
 /// What the front end keeps of the syntax trees.
@@ -95,6 +98,39 @@ pub enum Trees {
     /// [`Trees::Drop`], and the places index built as the statements are read
     /// ([`Analysis::places`], `kumoc build`).
     DropWithPlaces,
+    /// [`Trees::DropWithPlaces`], the lints left to the caller ([`Analysis::pending`]), who
+    /// runs them beside its own work (`kumoc build` with two threads, beside the emit):
+    /// once run, the diagnostics are those of [`Trees::DropWithPlaces`].
+    DropWithPlacesLintsLater,
+}
+
+/// The lints an analysis left to its caller ([`Trees::DropWithPlacesLintsLater`]): what
+/// they read of the dropped syntax trees, and the severities to apply.
+#[derive(Debug)]
+pub struct PendingLints {
+    outline: lints::syntax::Outline,
+    lint: lints::LintConfig,
+}
+
+impl PendingLints {
+    /// Run the lints over `model` and add their findings to `diagnostics` (the analysis's,
+    /// taken out of it), configured, sorted and deduplicated as an analysis that ran them
+    /// itself gives them. Reads only shared data: it may run on another thread while the
+    /// model is emitted.
+    pub fn run(
+        &self,
+        model: Option<&Deployment>,
+        sources: &Sources,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
+        lint_all(
+            model,
+            sources,
+            lints::Syntax::Outline(&self.outline),
+            diagnostics,
+            &self.lint,
+        );
+    }
 }
 
 /// Wall time per phase, in the order the phases ran.
@@ -230,8 +266,9 @@ fn front_end(
 ) -> Analysis {
     match trees {
         Trees::Keep => parse_and_analyze(sources, pre, options),
-        Trees::Drop => front::statement_by_statement(sources, pre, options, false, split),
-        Trees::DropWithPlaces => front::statement_by_statement(sources, pre, options, true, split),
+        Trees::Drop | Trees::DropWithPlaces | Trees::DropWithPlacesLintsLater => {
+            front::statement_by_statement(sources, pre, options, trees, split)
+        }
     }
 }
 
@@ -434,7 +471,7 @@ pub(crate) fn analyze_checked<B: resolve::Block>(
     // The lints read the trees, which then go in the analysis.
     let mut analysis = finish(
         sources,
-        lints::Syntax::Trees(&parses),
+        LintsAt::Now(lints::Syntax::Trees(&parses)),
         checked,
         diagnostics,
         options,
@@ -444,10 +481,18 @@ pub(crate) fn analyze_checked<B: resolve::Block>(
     analysis
 }
 
-/// [`analyze_checked`], the lints reading `syntax` (the analysis holds no tree).
+/// When the lints run: now, reading these trees, or later, by the caller
+/// ([`PendingLints`]), reading this outline.
+pub(crate) enum LintsAt<'a> {
+    Now(lints::Syntax<'a>),
+    Later(lints::syntax::Outline),
+}
+
+/// [`analyze_checked`], the lints reading `syntax` (the analysis holds no tree), or left
+/// to the caller.
 pub(crate) fn finish<B: resolve::Block>(
     sources: Sources,
-    syntax: lints::Syntax<'_>,
+    lints_at: LintsAt<'_>,
     checked: Checked<B>,
     mut diagnostics: Vec<Diagnostic>,
     options: &Options,
@@ -466,29 +511,23 @@ pub(crate) fn finish<B: resolve::Block>(
         &mut diagnostics,
     );
     timings.lap("resolve", &mut clock);
-    // Lints run on what checked: with compile errors, over the model of the rest, keeping
-    // only the findings no error could have changed (see `lints::drop_uncertain`). Whether
-    // a suppression is unused is judged only once everything compiles: until then a rule
-    // may not have seen what the suppression covers.
-    let compiles = !diagnostics.iter().any(|d| d.severity == Severity::Error);
-    if let Some(m) = model.as_ref() {
-        let found = lints::run(m, &sources, syntax);
-        if compiles {
-            diagnostics.extend(found);
-        } else {
-            let kept = lints::drop_uncertain(found, &diagnostics, &sources, syntax);
-            diagnostics.extend(kept);
+    let pending = match lints_at {
+        LintsAt::Now(syntax) => {
+            lint_all(
+                model.as_ref(),
+                &sources,
+                syntax,
+                &mut diagnostics,
+                &options.lint,
+            );
+            timings.lap("lint", &mut clock);
+            None
         }
-    }
-    lints::apply_suppressions(&mut diagnostics, &sources, syntax, compiles);
-    lints::configure(&mut diagnostics, &options.lint);
-    diagnostics.sort_by(|a, b| {
-        a.sort_key()
-            .cmp(&b.sort_key())
-            .then_with(|| a.message.cmp(&b.message))
-    });
-    diagnostics.dedup();
-    timings.lap("lint", &mut clock);
+        LintsAt::Later(outline) => Some(PendingLints {
+            outline,
+            lint: options.lint.clone(),
+        }),
+    };
     Analysis {
         sources,
         parses: Vec::new(),
@@ -496,7 +535,41 @@ pub(crate) fn finish<B: resolve::Block>(
         model,
         timings,
         places: None,
+        pending,
     }
+}
+
+/// The lints over `model`, their findings added to `diagnostics`, then the suppressions,
+/// the configured severities, the order and the deduplication every analysis ends with.
+fn lint_all(
+    model: Option<&Deployment>,
+    sources: &Sources,
+    syntax: lints::Syntax<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+    lint: &lints::LintConfig,
+) {
+    // Lints run on what checked: with compile errors, over the model of the rest, keeping
+    // only the findings no error could have changed (see `lints::drop_uncertain`). Whether
+    // a suppression is unused is judged only once everything compiles: until then a rule
+    // may not have seen what the suppression covers.
+    let compiles = !diagnostics.iter().any(|d| d.severity == Severity::Error);
+    if let Some(m) = model {
+        let found = lints::run(m, sources, syntax);
+        if compiles {
+            diagnostics.extend(found);
+        } else {
+            let kept = lints::drop_uncertain(found, diagnostics, sources, syntax);
+            diagnostics.extend(kept);
+        }
+    }
+    lints::apply_suppressions(diagnostics, sources, syntax, compiles);
+    lints::configure(diagnostics, lint);
+    diagnostics.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    diagnostics.dedup();
 }
 
 pub(crate) fn syntax_diagnostic(file: FileId, e: &SyntaxError) -> Diagnostic {

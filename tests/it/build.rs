@@ -181,6 +181,77 @@ fn build_writes_atomically_and_check_detects_staleness() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// With two threads the lints run beside the emit: what they find is what one thread shows
+/// (the same stderr and exit code), and an error among it (here an inline private key,
+/// KUMO-SEC005) withdraws what the emit wrote: the previous output stays as it was, and no
+/// temporary directory is left.
+#[test]
+fn a_lint_error_found_beside_the_emit_withdraws_the_output() {
+    let dir = std::env::temp_dir().join(format!("kumoc-lints-beside-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let src = dir.join("example");
+    std::fs::create_dir_all(&src).unwrap();
+    for e in std::fs::read_dir(root().join("examples/example-com")).unwrap() {
+        let e = e.unwrap();
+        if e.path().extension().is_some_and(|x| x == "kumo") {
+            std::fs::copy(e.path(), src.join(e.file_name())).unwrap();
+        }
+    }
+    let out = dir.join("out");
+    let build = |jobs: &str| {
+        let o = kumoc()
+            .args(["build", src.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .args(["-j", jobs, "--env", "staging"])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let tree = || {
+        let mut files = Vec::new();
+        let mut stack = vec![out.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push((p.clone(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    // Warnings only: written, and shown as one thread shows them.
+    let (one, two) = (build("1"), build("2"));
+    assert_eq!(one.0, Some(0), "{}", one.1);
+    assert_eq!(one, two);
+    let before = tree();
+    std::fs::write(
+        src.join("leak.kumo"),
+        "secret \"leaky\" {\n  files {\n    \"example.com.default.key\" = \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\"\n  }\n}\n",
+    )
+    .unwrap();
+    let (one, two) = (build("1"), build("2"));
+    assert_eq!(two.0, Some(1), "{}", two.1);
+    assert!(
+        two.1.contains("KUMO-SEC005") && two.1.contains("nothing written"),
+        "{}",
+        two.1
+    );
+    assert_eq!(one, two);
+    assert!(tree() == before, "the previous output is unchanged");
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries.len(), 2, "no temporary directory left: {entries:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 type Checker = fn(&str, &kumoc_lang::units::KumoVersion) -> Vec<String>;
 
 #[test]
