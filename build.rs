@@ -7,7 +7,10 @@
 //! which is 3.3 MB of its peak memory. Only where the linker is lld, which rustc uses on
 //! `x86_64-unknown-linux-gnu` since 1.90 (the workspace's minimum), unless a linker is
 //! configured; names the binary does not have are ignored, so a stale list only loses the
-//! layout. Nothing else (the tests, the library crates) is affected.
+//! layout. Nothing else (the tests, the library crates) is affected. The names are those of
+//! `cargo build --release`: a binary that `cargo test --release` builds unifies the
+//! dev-dependencies' features, so its crates carry other hashes and it is not laid out
+//! (measured: 5.8 MB of code resident, 38.5 MiB peak, against 2.7 MB and 36.8 MiB).
 
 use std::env;
 use std::path::Path;
