@@ -58,7 +58,7 @@ pub fn run(
         threads: flags.jobs,
         ..options(env)
     };
-    // With two threads the lints run beside the emit (`lints_beside`); `--check` and
+    // With two threads the lints run beside the emit (`produce` below); `--check` and
     // `--secrets` run them first, as one thread does.
     let later = flags.jobs >= 2 && !check && !flags.secrets;
     let trees = if later {
@@ -167,7 +167,7 @@ pub fn run(
     // all of a large deployment's output, one at a time), so the output is never all in
     // memory. `--timings` shows the emitters' time as `emit`, and the rest as `write`.
     let produce = |tree: &mut outdir::Tree<'_>| {
-        let lints_beside = |tree: &mut outdir::Tree<'_>| {
+        let emit_all = |tree: &mut outdir::Tree<'_>| {
             let start = Instant::now();
             let mut timed = Timed {
                 tree,
@@ -177,7 +177,7 @@ pub fn run(
             Ok::<_, WriteError>((count, start.elapsed().saturating_sub(timed.spent)))
         };
         let (mut count, emitting) = match &pending {
-            None => lints_beside(tree)?,
+            None => emit_all(tree)?,
             Some(lints) => std::thread::scope(|scope| {
                 let mut found = std::mem::take(&mut diagnostics);
                 let beside = scope.spawn(move || {
@@ -185,7 +185,7 @@ pub fn run(
                     lints.run(Some(model), sources, &mut found);
                     (found, start.elapsed())
                 });
-                let emitted = lints_beside(tree);
+                let emitted = emit_all(tree);
                 // A lint that panics fails the build as it does on one thread.
                 match beside.join() {
                     Ok(done) => linted = Some(done),
@@ -194,7 +194,7 @@ pub fn run(
                 emitted
             })?,
         };
-        // A lint error (a denied warning, an inline secret): what was written is withdrawn.
+        // A lint of error severity (an inline secret): what was written is withdrawn.
         if let Some((found, _)) = &linted {
             if found.iter().any(|d| d.severity == Severity::Error) {
                 return Err(WriteError::Withdrawn);

@@ -80,8 +80,9 @@ struct Provisional {
     release: Option<KumoVersion>,
 }
 
-/// The front end of [`crate::Trees::Drop`] (and `DropWithPlaces`, with `places`): see the
-/// module's documentation.
+/// The front end of [`crate::Trees::Drop`], `DropWithPlaces` (the places indexed as the
+/// statements are read) and `DropWithPlacesLintsLater` (the lints left to the caller): see
+/// the module's documentation.
 pub(crate) fn statement_by_statement(
     sources: Sources,
     pre: Vec<Diagnostic>,

@@ -209,22 +209,7 @@ fn a_lint_error_found_beside_the_emit_withdraws_the_output() {
             String::from_utf8_lossy(&o.stderr).into_owned(),
         )
     };
-    let tree = || {
-        let mut files = Vec::new();
-        let mut stack = vec![out.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    files.push((p.clone(), std::fs::read(&p).unwrap()));
-                }
-            }
-        }
-        files.sort();
-        files
-    };
+    let tree = || read_tree(&out);
     // Warnings only: written, and shown as one thread shows them.
     let (one, two) = (build("1"), build("2"));
     assert_eq!(one.0, Some(0), "{}", one.1);

@@ -658,28 +658,6 @@ fn kumoc(cwd: &Path) -> Command {
     c
 }
 
-/// Every file under `dir`, relative path → bytes.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -731,7 +709,7 @@ fn the_cli_builds_the_same_bytes_from_anywhere() {
             cwd.display(),
             String::from_utf8_lossy(&o.stderr)
         );
-        tree(&out)
+        read_tree(&out)
     };
     for env in [None, Some("production")] {
         let want = run(&root(), vec!["examples/example-com".into()], env);

@@ -84,28 +84,6 @@ fn assert_no_panic(what: &str, o: &Output) {
     );
 }
 
-/// Every file under `dir`, relative path → bytes.
-fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                let rel = p
-                    .strip_prefix(base)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
 /// `kumoc build DIR -o OUT` run in `cwd` (so provenance names are the same for every variant).
 fn build_cli(cwd: &Path, dir: &str, out: &str) -> Output {
     let o = kumoc(cwd).args(["build", dir, "-o", out]).output().unwrap();

@@ -1,5 +1,6 @@
 //! Shared helpers: fixture discovery and analysis of a fixture (file or directory).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kumoc_compiler::{Analysis, Environment, Options, analyze, emit, render};
@@ -90,4 +91,26 @@ pub fn build_production(name: &str, text: &str) -> emit::Output {
     );
     assert!(!a.has_errors(), "{}", human(&a));
     a.emit().expect("an error-free analysis emits")
+}
+
+/// Every file under `dir`, relative path → bytes.
+pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                let rel = p
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }
