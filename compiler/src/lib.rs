@@ -507,6 +507,7 @@ pub(crate) fn finish<B: resolve::Block>(
             env: options.env,
             first_file: checked.first_file,
             user_files: checked.user_files,
+            threads: options.threads,
         },
         &mut diagnostics,
     );

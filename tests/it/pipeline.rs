@@ -498,3 +498,70 @@ fn duplicates_across_the_front_ends_chunks_are_found() {
     same(&files, &Options::default(), "repeated blocks");
     same_in_ranges(&files, &cuts, "repeated blocks");
 }
+
+/// With two threads, `domain`, `queue` and `shaping` blocks in the thousands are walked and
+/// lowered in two halves (`resolve`), the second on a thread of its own, and what it did is
+/// put where one thread would have done it. With findings of the walk (unknown names) and
+/// of the lowering (undeclared secret keys) in both halves, a pool used in both halves, and
+/// a top-level block written after the middle, the diagnostics (with the uses counted), the
+/// model and the output are one thread's.
+#[test]
+fn resolve_in_halves_is_resolve_on_one_thread() {
+    // 3 blocks a domain: 2,700 in all, over `SPLIT_BLOCKS` (2,048).
+    let mut text = crate::scale::generated(900);
+    let queue = |i: usize| format!("queue \"d{i}.example.com\" {{\n  egress_pool = main");
+    for (i, pool) in [
+        (10, "spare"),
+        (100, "nosuch"),
+        (700, "spare"),
+        (850, "nosuch"),
+    ] {
+        let edited = format!("queue \"d{i}.example.com\" {{\n  egress_pool = {pool}");
+        text = text.replacen(&queue(i), &edited, 1);
+    }
+    // Each secret declares one key: every other domain's derived key name is unknown.
+    for j in 0..2 {
+        text = text.replacen(
+            &format!("secret \"dkim-keys-{j:03}\" {{}}"),
+            &format!("secret \"dkim-keys-{j:03}\" {{ keys = [\"only.key\"] }}"),
+            1,
+        );
+    }
+    // A top-level block among the second half's, and an empty pool after all of them.
+    text = text.replacen(
+        "\ndomain \"d600.example.com\"",
+        "\nsecret \"late\" { keys = [\"a\"] }\n\ndomain \"d600.example.com\"",
+        1,
+    );
+    text.push_str("\npool spare {\n}\n");
+    let files = vec![("bench.kumo".to_string(), text.into_bytes())];
+    let analyze = |threads| {
+        let options = Options {
+            threads,
+            ..Options::default()
+        };
+        analyze_split(&files, &options, Trees::DropWithPlaces, &Split::Never)
+    };
+    let one = analyze(1);
+    let count = |code: &str| {
+        one.diagnostics
+            .iter()
+            .filter(|d| d.code.ends_with(code))
+            .count()
+    };
+    // The unknown pools, and every domain's key (the halves' findings and the walk's).
+    assert_eq!(count("K1005"), 2, "{:#?}", one.diagnostics);
+    assert_eq!(count("K1010"), 900, "{:#?}", one.diagnostics.first());
+    assert!(
+        one.diagnostics
+            .iter()
+            .any(|d| d.message.contains("pool `spare` cannot send")
+                && d.primary()
+                    .is_some_and(|p| p.message.contains("(and 1 more place)"))),
+        "{:#?}",
+        one.diagnostics
+    );
+    let two = analyze(2);
+    assert!(two.diagnostics == one.diagnostics, "{:#?}", two.diagnostics);
+    assert!(format!("{:?}", two.model) == format!("{:?}", one.model));
+}

@@ -19,10 +19,16 @@ impl<'t, 'd> Resolver<'t, 'd> {
     /// resolver borrows, in the parts of the tree they were left in) is consumed: each owned block's values move into the model and the
     /// rest of it is freed as soon as it is lowered, so the typed tree and the model of tens
     /// of thousands of blocks are never both whole (a borrowed block's values are copied).
-    pub(super) fn lower(
+    ///
+    /// `parts` is sized for every bulk block; with `later`, `bulk` is the first half of
+    /// them, and the second is walked and lowered on a thread of its own (joined here, see
+    /// [`Later`]).
+    pub(super) fn lower<B: Lowered>(
         &mut self,
         environment: Spanned<Environment>,
-        bulk: Vec<Vec<impl Lowered>>,
+        bulk: Vec<Vec<B>>,
+        mut parts: BulkParts,
+        later: &mut Option<Later<'_>>,
     ) -> Option<Deployment> {
         let dep = self.top_one("deployment")?;
         let name = Spanned {
@@ -62,88 +68,28 @@ impl<'t, 'd> Resolver<'t, 'd> {
         })
         .value;
 
-        // Found once: a search per domain is quadratic in the number of domains.
-        let dkim_defaults = self.top_one("dkim_defaults");
-        // Each vector sized once for its blocks: grown by doubling, tens of thousands of
-        // them kept up to twice their room.
-        let count = |kw: &str| {
-            bulk.iter()
-                .flatten()
-                .filter(|b| b.block().schema.keyword == kw)
-                .count()
-        };
-        let (n_domains, n_queues) = (count("domain"), count("queue"));
-        let n_shaping = bulk.iter().map(Vec::len).sum::<usize>() - n_domains - n_queues;
-        let mut domains = Vec::with_capacity(n_domains);
-        let mut queues = Vec::with_capacity(n_queues);
-        let mut shaping = Vec::with_capacity(n_shaping);
-        let mut shaping_labels = Vec::with_capacity(n_shaping);
-        // What a domain's lowering reads beyond its block (see `Part::Domain`).
-        let dkim_cx = DkimCx {
-            vault: dkim_defaults.is_some_and(|b| b.attr("vault_mount").is_some()),
-            selector: dkim_defaults
-                .and_then(|b| b.read("selector", Typed::text).map(str::to_string)),
-        };
-        for b in bulk.into_iter().flatten() {
-            let keyword = b.block().schema.keyword;
-            // A session's unchanged block: what it lowered to last time, when that still
-            // holds (see `Memo`).
-            let memo = b.memo();
-            let reused = memo.and_then(|m| m.get(keyword, &dkim_cx));
-            match (keyword, reused) {
-                ("domain", Some(Part::Domain(d, derived))) => {
-                    if let (true, Some(k)) = (derived, d.dkim.as_ref().and_then(|k| k.key.as_ref()))
-                    {
-                        self.secret_key(&k.secret, &k.key, k.loc);
-                    }
-                    domains.push(Shared::Shared(d));
-                }
-                ("queue", Some(Part::Queue(q))) => queues.push(Shared::Shared(q)),
-                ("shaping", Some(Part::Shaping(sb))) => {
-                    shaping_labels.push(b.block().label_loc());
-                    shaping.push(Shared::Shared(sb));
-                }
-                ("domain", _) => {
-                    let before = self.diags.len();
-                    let (d, derived) = self.domain(b, dkim_defaults);
-                    // Kept only when it found nothing: its findings are not replayed.
-                    domains.push(match memo.filter(|_| self.diags.len() == before) {
-                        Some(m) => {
-                            let d = Arc::new(d);
-                            m.set(Part::Domain(Arc::clone(&d), derived), &dkim_cx);
-                            Shared::Shared(d)
-                        }
-                        None => Shared::Own(d),
-                    });
-                }
-                ("queue", _) => {
-                    let q = queue(b);
-                    queues.push(match memo {
-                        Some(m) => {
-                            let q = Arc::new(q);
-                            m.set(Part::Queue(Arc::clone(&q)), &dkim_cx);
-                            Shared::Shared(q)
-                        }
-                        None => Shared::Own(q),
-                    });
-                }
-                _ => {
-                    shaping_labels.push(b.block().label_loc());
-                    // A block that starts `from` a preset reads the preset too: not kept.
-                    let from = b.block().from.is_some();
-                    let sb = self.shaping_block(b);
-                    shaping.push(match memo.filter(|_| !from) {
-                        Some(m) => {
-                            let sb = Arc::new(sb);
-                            m.set(Part::Shaping(Arc::clone(&sb)), &dkim_cx);
-                            Shared::Shared(sb)
-                        }
-                        None => Shared::Own(sb),
-                    });
-                }
-            }
-        }
+        // Read from the tree alone (no findings): here, while the bulk blocks' second half
+        // is lowered on the other thread.
         let sources = self.sources();
+        let (dkim_defaults, dkim_cx) = self.dkim();
+        let cx = BulkCx {
+            tree: self.tree,
+            names: &self.names,
+            dkim_defaults,
+            dkim_cx: &dkim_cx,
+        };
+        cx.lower_into(bulk, &mut parts);
+        if let Some(l) = later.take() {
+            self.join(l, Some(&mut parts));
+        }
+        self.diags.append(&mut parts.diags);
+        let BulkParts {
+            domains,
+            queues,
+            shaping,
+            shaping_labels,
+            ..
+        } = parts;
         let pools = self.top("pool").map(|p| self.pool(p)).collect();
         let tenants = self.top("tenant").map(|t| self.tenant(t)).collect();
         let order = sort_order(&shaping, |a, b| a.key.cmp(&b.key));
@@ -245,125 +191,35 @@ impl<'t, 'd> Resolver<'t, 'd> {
         Some(d)
     }
 
-    /// A `domain` block, consumed; and whether its DKIM key's name was derived (and
-    /// checked against its secret's keys: `secret_key`).
-    fn domain<B: Lowered>(&mut self, mut d: B, dkim_defaults: Option<&HBlock>) -> (Domain, bool) {
-        let name = d.take_label().unwrap_or_default();
-        let loc = d.block().header_loc();
-        let vault_mount = dkim_defaults
-            .and_then(|b| b.attr("vault_mount"))
-            .map(|a| a.key_loc());
-        let dkim = d
-            .into_children()
-            .find(|b| b.block().schema.keyword == "dkim");
-        let mut derived = false;
-        let dkim = dkim.and_then(|mut k| {
-            // Read before the values move into the settings.
-            let selector = k.block().read("selector", Typed::text).map(str::to_string);
-            let (s, key_setting) = k.take_settings_but("key");
-            let k = k.block();
-            if let (Some(a), None) = (k.attr("vault_path"), vault_mount) {
-                self.diags.push(
-                    Diagnostic::new(
-                        codes::DKIM_KEY_SOURCE,
-                        format!("`vault_path` for `{name}`, but DKIM keys are not read from Vault"),
-                        a.key_loc(),
-                        "needs `dkim_defaults.vault_mount`",
-                    )
-                    .with_help("set `vault_mount` in `dkim_defaults` to read every key from Vault, or remove `vault_path`"),
-                );
-                return None;
-            }
-            let Some(key_setting) = key_setting else {
-                if vault_mount.is_some() {
-                    return Some(Dkim {
-                        loc: k.header_loc(),
-                        settings: s,
-                        key: None,
-                    });
-                }
-                self.diags.push(
-                    Diagnostic::new(
-                        codes::MISSING_FIELD,
-                        format!("DKIM for `{name}` has no key"),
-                        k.header_loc(),
-                        "`key` missing",
-                    )
-                    .with_help("add `key = secret(\"dkim-keys\")`, or read every key from Vault with `vault_mount` in `dkim_defaults`"),
-                );
-                return None;
-            };
-            if let Some(mount) = vault_mount {
-                self.diags.push(
-                    Diagnostic::new(
-                        codes::DKIM_KEY_SOURCE,
-                        format!("`key` from a Secret for `{name}`, but every DKIM key is read from Vault"),
-                        key_setting.loc,
-                        "KumoMTA would read this as a Vault path",
-                    )
-                    .with_secondary(mount, "every key comes from Vault because of this")
-                    .with_help("remove `key` (set `vault_path` if the key is not at `<vault_path_prefix>/<domain>/<selector>.key`), or remove `vault_mount`"),
-                );
-                return None;
-            }
-            let Typed::Secret(key_ref) = key_setting.value else {
-                return None;
-            };
-            let selector = selector.or_else(|| {
-                    dkim_defaults.and_then(|b| b.read("selector", Typed::text).map(str::to_string))
-                });
-            let Some(selector) = selector else {
-                self.diags.push(
-                    Diagnostic::new(
-                        codes::MISSING_FIELD,
-                        format!("DKIM for `{name}` has no selector"),
-                        k.header_loc(),
-                        "`selector` missing",
-                    )
-                    .with_help("set `selector` here or in `dkim_defaults`"),
-                );
-                return None;
-            };
-            let key = match key_ref.key {
-                Some((k, _)) => k,
-                None => {
-                    // Pushed, not formatted: one per domain (a `format!` was 800 instructions).
-                    let mut key_name =
-                        String::with_capacity(name.len() + selector.len() + ".key".len() + 1);
-                    for part in [name.as_str(), ".", selector.as_str(), ".key"] {
-                        key_name.push_str(part);
-                    }
-                    if key_name.starts_with('*') {
-                        self.diags.push(
-                            Diagnostic::new(
-                                codes::UNKNOWN_SECRET_KEY,
-                                format!("no key name for wildcard domain `{name}`"),
-                                key_ref.name_loc,
-                                "which key of the secret?",
-                            )
-                            .with_help(format!(
-                                "name the key: `secret(\"{}\", \"wildcard.{selector}.key\")`",
-                                key_ref.name
-                            )),
-                        );
-                        return None;
-                    }
-                    self.secret_key(&key_ref.name, &key_name, key_ref.name_loc);
-                    derived = true;
-                    key_name
-                }
-            };
-            Some(Dkim {
-                loc: k.header_loc(),
-                settings: s,
-                key: Some(ResolvedSecretKey {
-                    secret: key_ref.name,
-                    key,
-                    loc: key_ref.name_loc,
-                }),
-            })
-        });
-        (Domain { name, loc, dkim }, derived)
+    /// The `dkim_defaults` block, found once (a search per domain is quadratic in the
+    /// number of domains), and what a domain's lowering reads of it (see `Part::Domain`).
+    pub(super) fn dkim(&self) -> (Option<&'t HBlock>, DkimCx) {
+        let dkim_defaults = self.top_one("dkim_defaults");
+        let cx = DkimCx {
+            vault: dkim_defaults.is_some_and(|b| b.attr("vault_mount").is_some()),
+            selector: dkim_defaults
+                .and_then(|b| b.read("selector", Typed::text).map(str::to_string)),
+        };
+        (dkim_defaults, cx)
+    }
+
+    /// Wait for `later` and take what it did as if done here, in order: its walk's findings
+    /// after this walk's, where that ended; each pool's uses after these; its parts (when
+    /// the lowering went that far: `parts`) after these.
+    pub(super) fn join(&mut self, later: Later<'_>, parts: Option<&mut BulkParts>) {
+        // A walk or a lowering that panics fails the build as it does on one thread.
+        let done = later
+            .thread
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        let at = later.walked.min(self.diags.len());
+        self.diags.splice(at..at, done.walk_diags);
+        for (pool, mut uses) in done.pool_uses {
+            self.pool_uses.entry(pool).or_default().append(&mut uses);
+        }
+        if let Some(p) = parts {
+            p.append(done.parts);
+        }
     }
 
     /// The warm-up schedules: a source's own `warmup` block (top level or in a pool), else
@@ -533,61 +389,6 @@ impl<'t, 'd> Resolver<'t, 'd> {
         }
     }
 
-    fn shaping(&self, b: &HBlock, skip: &[&'static str]) -> Shaping {
-        let mut st = settings(b);
-        for k in skip {
-            st.remove(k);
-        }
-        Shaping {
-            settings: st,
-            maps: maps(b),
-            automation: b.children("automation").map(rule).collect(),
-            sources: b
-                .children("source")
-                .map(|s| ShapingSource {
-                    name: s.label.clone().unwrap_or_default(),
-                    loc: s.header_loc(),
-                    settings: settings(s),
-                    maps: maps(s),
-                })
-                .collect(),
-        }
-    }
-
-    /// A `shaping` block, consumed.
-    fn shaping_block<B: Lowered>(&self, mut b: B) -> ShapingBlock {
-        let key = shaping_key(b.take_label());
-        let loc = b.block().header_loc();
-        let from = b.take_from().map(|(value, loc)| Spanned { value, loc });
-        let mut shaping = shaping_owned(b);
-        if let Some(f) = &from {
-            // Start from the preset's egress settings; the block's own settings win.
-            if let Some(p) = self
-                .top("provider")
-                .find(|p| p.label.as_deref() == Some(f.value.as_str()))
-            {
-                let preset = self.shaping(
-                    p,
-                    &[
-                        "match",
-                        "provider_connection_limit",
-                        "provider_max_message_rate",
-                        "replace_base",
-                    ],
-                );
-                for v in preset.settings {
-                    shaping.settings.insert_missing(v);
-                }
-            }
-        }
-        ShapingBlock {
-            key,
-            loc,
-            from: from.map(Box::new),
-            shaping,
-        }
-    }
-
     fn provider(&self, p: &HBlock) -> Provider {
         let matches = p
             .read_items("match", Typed::as_match)
@@ -603,7 +404,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
             preset: self.is_stdlib(p.file),
             overridden_at: p.overridden_at.clone(),
             matches,
-            shaping: self.shaping(p, &["match", "replace_base"]),
+            shaping: shaping(p, &["match", "replace_base"]),
         }
     }
 
@@ -852,6 +653,337 @@ impl<'t, 'd> Resolver<'t, 'd> {
 
 /// The alert thresholds of an `alerts` block (none when `enabled = false`), with
 /// `queue_stuck` derived from the queues' `max_age` when it is not written.
+/// What lowering a `domain`, `queue` or `shaping` block reads beyond the block: shared by
+/// the threads that lower them (`resolve`).
+pub(super) struct BulkCx<'r, 't> {
+    pub tree: &'r [&'t HBlock],
+    pub names: &'r super::Names<'t>,
+    pub dkim_defaults: Option<&'t HBlock>,
+    pub dkim_cx: &'r DkimCx,
+}
+
+/// What some of the bulk blocks were lowered to, in their order, with the findings.
+#[derive(Default)]
+pub(super) struct BulkParts {
+    domains: Vec<Shared<Domain>>,
+    queues: Vec<Shared<QueueRule>>,
+    shaping: Vec<Shared<ShapingBlock>>,
+    /// Where each `shaping` block's label is.
+    shaping_labels: Vec<Loc>,
+    diags: Vec<Diagnostic>,
+}
+
+/// The second half of the bulk blocks, walked and lowered on a thread of its own
+/// (`resolve`), and where this resolver's walk ended (its findings go there).
+pub(super) struct Later<'s> {
+    pub thread: std::thread::ScopedJoinHandle<'s, LaterDone>,
+    pub walked: usize,
+}
+
+/// What the thread of [`Later`] did.
+pub(super) struct LaterDone {
+    pub walk_diags: Vec<Diagnostic>,
+    pub pool_uses: BTreeMap<String, Vec<Loc>>,
+    pub parts: BulkParts,
+}
+
+impl BulkCx<'_, '_> {
+    /// Some of the bulk blocks lowered, in order, after what `p` holds.
+    pub(super) fn lower_into<B: Lowered>(&self, bulk: Vec<Vec<B>>, p: &mut BulkParts) {
+        let dkim_cx = self.dkim_cx;
+        for b in bulk.into_iter().flatten() {
+            let keyword = b.block().schema.keyword;
+            // A session's unchanged block: what it lowered to last time, when that still
+            // holds (see `Memo`).
+            let memo = b.memo();
+            let reused = memo.and_then(|m| m.get(keyword, dkim_cx));
+            match (keyword, reused) {
+                ("domain", Some(Part::Domain(d, derived))) => {
+                    if let (true, Some(k)) = (derived, d.dkim.as_ref().and_then(|k| k.key.as_ref()))
+                    {
+                        self.names
+                            .secret_key(&k.secret, &k.key, k.loc, &mut p.diags);
+                    }
+                    p.domains.push(Shared::Shared(d));
+                }
+                ("queue", Some(Part::Queue(q))) => p.queues.push(Shared::Shared(q)),
+                ("shaping", Some(Part::Shaping(sb))) => {
+                    p.shaping_labels.push(b.block().label_loc());
+                    p.shaping.push(Shared::Shared(sb));
+                }
+                ("domain", _) => {
+                    let before = p.diags.len();
+                    let (d, derived) = self.domain(b, &mut p.diags);
+                    // Kept only when it found nothing: its findings are not replayed.
+                    p.domains
+                        .push(match memo.filter(|_| p.diags.len() == before) {
+                            Some(m) => {
+                                let d = Arc::new(d);
+                                m.set(Part::Domain(Arc::clone(&d), derived), dkim_cx);
+                                Shared::Shared(d)
+                            }
+                            None => Shared::Own(d),
+                        });
+                }
+                ("queue", _) => {
+                    let q = queue(b);
+                    p.queues.push(match memo {
+                        Some(m) => {
+                            let q = Arc::new(q);
+                            m.set(Part::Queue(Arc::clone(&q)), dkim_cx);
+                            Shared::Shared(q)
+                        }
+                        None => Shared::Own(q),
+                    });
+                }
+                _ => {
+                    p.shaping_labels.push(b.block().label_loc());
+                    // A block that starts `from` a preset reads the preset too: not kept.
+                    let from = b.block().from.is_some();
+                    let sb = self.shaping_block(b);
+                    p.shaping.push(match memo.filter(|_| !from) {
+                        Some(m) => {
+                            let sb = Arc::new(sb);
+                            m.set(Part::Shaping(Arc::clone(&sb)), dkim_cx);
+                            Shared::Shared(sb)
+                        }
+                        None => Shared::Own(sb),
+                    });
+                }
+            }
+        }
+    }
+
+    /// A `domain` block, consumed; and whether its DKIM key's name was derived (and
+    /// checked against its secret's keys: `secret_key`).
+    fn domain<B: Lowered>(&self, mut d: B, diags: &mut Vec<Diagnostic>) -> (Domain, bool) {
+        let dkim_defaults = self.dkim_defaults;
+        let name = d.take_label().unwrap_or_default();
+        let loc = d.block().header_loc();
+        let vault_mount = dkim_defaults
+            .and_then(|b| b.attr("vault_mount"))
+            .map(|a| a.key_loc());
+        let dkim = d
+            .into_children()
+            .find(|b| b.block().schema.keyword == "dkim");
+        let mut derived = false;
+        let dkim = dkim.and_then(|mut k| {
+            // Read before the values move into the settings.
+            let selector = k.block().read("selector", Typed::text).map(str::to_string);
+            let (s, key_setting) = k.take_settings_but("key");
+            let k = k.block();
+            if let (Some(a), None) = (k.attr("vault_path"), vault_mount) {
+                diags.push(
+                    Diagnostic::new(
+                        codes::DKIM_KEY_SOURCE,
+                        format!("`vault_path` for `{name}`, but DKIM keys are not read from Vault"),
+                        a.key_loc(),
+                        "needs `dkim_defaults.vault_mount`",
+                    )
+                    .with_help("set `vault_mount` in `dkim_defaults` to read every key from Vault, or remove `vault_path`"),
+                );
+                return None;
+            }
+            let Some(key_setting) = key_setting else {
+                if vault_mount.is_some() {
+                    return Some(Dkim {
+                        loc: k.header_loc(),
+                        settings: s,
+                        key: None,
+                    });
+                }
+                diags.push(
+                    Diagnostic::new(
+                        codes::MISSING_FIELD,
+                        format!("DKIM for `{name}` has no key"),
+                        k.header_loc(),
+                        "`key` missing",
+                    )
+                    .with_help("add `key = secret(\"dkim-keys\")`, or read every key from Vault with `vault_mount` in `dkim_defaults`"),
+                );
+                return None;
+            };
+            if let Some(mount) = vault_mount {
+                diags.push(
+                    Diagnostic::new(
+                        codes::DKIM_KEY_SOURCE,
+                        format!("`key` from a Secret for `{name}`, but every DKIM key is read from Vault"),
+                        key_setting.loc,
+                        "KumoMTA would read this as a Vault path",
+                    )
+                    .with_secondary(mount, "every key comes from Vault because of this")
+                    .with_help("remove `key` (set `vault_path` if the key is not at `<vault_path_prefix>/<domain>/<selector>.key`), or remove `vault_mount`"),
+                );
+                return None;
+            }
+            let Typed::Secret(key_ref) = key_setting.value else {
+                return None;
+            };
+            let selector = selector.or_else(|| {
+                    dkim_defaults.and_then(|b| b.read("selector", Typed::text).map(str::to_string))
+                });
+            let Some(selector) = selector else {
+                diags.push(
+                    Diagnostic::new(
+                        codes::MISSING_FIELD,
+                        format!("DKIM for `{name}` has no selector"),
+                        k.header_loc(),
+                        "`selector` missing",
+                    )
+                    .with_help("set `selector` here or in `dkim_defaults`"),
+                );
+                return None;
+            };
+            let key = match key_ref.key {
+                Some((k, _)) => k,
+                None => {
+                    // Pushed, not formatted: one per domain (a `format!` was 800 instructions).
+                    let mut key_name =
+                        String::with_capacity(name.len() + selector.len() + ".key".len() + 1);
+                    for part in [name.as_str(), ".", selector.as_str(), ".key"] {
+                        key_name.push_str(part);
+                    }
+                    if key_name.starts_with('*') {
+                        diags.push(
+                            Diagnostic::new(
+                                codes::UNKNOWN_SECRET_KEY,
+                                format!("no key name for wildcard domain `{name}`"),
+                                key_ref.name_loc,
+                                "which key of the secret?",
+                            )
+                            .with_help(format!(
+                                "name the key: `secret(\"{}\", \"wildcard.{selector}.key\")`",
+                                key_ref.name
+                            )),
+                        );
+                        return None;
+                    }
+                    self.names
+                        .secret_key(&key_ref.name, &key_name, key_ref.name_loc, diags);
+                    derived = true;
+                    key_name
+                }
+            };
+            Some(Dkim {
+                loc: k.header_loc(),
+                settings: s,
+                key: Some(ResolvedSecretKey {
+                    secret: key_ref.name,
+                    key,
+                    loc: key_ref.name_loc,
+                }),
+            })
+        });
+        (Domain { name, loc, dkim }, derived)
+    }
+
+    /// A `shaping` block, consumed.
+    fn shaping_block<B: Lowered>(&self, mut b: B) -> ShapingBlock {
+        let key = shaping_key(b.take_label());
+        let loc = b.block().header_loc();
+        let from = b.take_from().map(|(value, loc)| Spanned { value, loc });
+        let mut own = shaping_owned(b);
+        if let Some(f) = &from {
+            // Start from the preset's egress settings; the block's own settings win.
+            if let Some(p) = self.tree.iter().find(|p| {
+                p.schema.keyword == "provider" && p.label.as_deref() == Some(f.value.as_str())
+            }) {
+                let preset = shaping(
+                    p,
+                    &[
+                        "match",
+                        "provider_connection_limit",
+                        "provider_max_message_rate",
+                        "replace_base",
+                    ],
+                );
+                for v in preset.settings {
+                    own.settings.insert_missing(v);
+                }
+            }
+        }
+        ShapingBlock {
+            key,
+            loc,
+            from: from.map(Box::new),
+            shaping: own,
+        }
+    }
+}
+
+impl BulkParts {
+    /// Empty, with room for the parts of `bulk`: each vector sized once (grown by doubling,
+    /// tens of thousands of them were kept up to twice their room).
+    pub(super) fn sized_for<B: Lowered>(bulk: &[Vec<B>]) -> Self {
+        let count = |kw: &str| {
+            bulk.iter()
+                .flatten()
+                .filter(|b| b.block().schema.keyword == kw)
+                .count()
+        };
+        let (n_domains, n_queues) = (count("domain"), count("queue"));
+        let n_shaping = bulk.iter().map(Vec::len).sum::<usize>() - n_domains - n_queues;
+        BulkParts {
+            domains: Vec::with_capacity(n_domains),
+            queues: Vec::with_capacity(n_queues),
+            shaping: Vec::with_capacity(n_shaping),
+            shaping_labels: Vec::with_capacity(n_shaping),
+            diags: Vec::new(),
+        }
+    }
+
+    /// `later`'s parts and findings after these.
+    fn append(&mut self, mut later: BulkParts) {
+        self.domains.append(&mut later.domains);
+        self.queues.append(&mut later.queues);
+        self.shaping.append(&mut later.shaping);
+        self.shaping_labels.append(&mut later.shaping_labels);
+        self.diags.append(&mut later.diags);
+    }
+}
+
+/// The chunks of `bulk` cut in two at the `at`-th block: the chunk it falls in is split,
+/// no other block moves.
+pub(super) fn halves<B>(mut bulk: Vec<Vec<B>>, at: usize) -> (Vec<Vec<B>>, Vec<Vec<B>>) {
+    let mut left = at;
+    let Some(i) = bulk.iter().position(|c| {
+        let here = left < c.len();
+        if !here {
+            left -= c.len();
+        }
+        here
+    }) else {
+        return (bulk, Vec::new());
+    };
+    let mut second = bulk.split_off(i + 1);
+    if let Some(c) = bulk.last_mut() {
+        second.insert(0, c.split_off(left));
+    }
+    (bulk, second)
+}
+
+/// The egress settings of a block (a `provider`'s preset), but those in `skip`.
+fn shaping(b: &HBlock, skip: &[&'static str]) -> Shaping {
+    let mut st = settings(b);
+    for k in skip {
+        st.remove(k);
+    }
+    Shaping {
+        settings: st,
+        maps: maps(b),
+        automation: b.children("automation").map(rule).collect(),
+        sources: b
+            .children("source")
+            .map(|s| ShapingSource {
+                name: s.label.clone().unwrap_or_default(),
+                loc: s.header_loc(),
+                settings: settings(s),
+                maps: maps(s),
+            })
+            .collect(),
+    }
+}
+
 fn alerts(a: &HBlock, queues: &[Shared<QueueRule>]) -> Option<Alerts> {
     use schema::ALERTS;
     let at = a.header_loc();

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use kumoc_lang::units::KumoVersion;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::lower::Lowered;
 use super::{Names, Resolver};
 use crate::check::HBlock;
 use crate::codes;
@@ -96,7 +95,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
             tree,
             texts,
             diags,
-            names,
+            names: std::sync::Arc::new(names),
             version,
             humantime,
             required: HashMap::default(),
@@ -104,15 +103,18 @@ impl<'t, 'd> Resolver<'t, 'd> {
         }
     }
 
-    /// Everything that needs the whole merged tree: the release, then each block's required
-    /// fields, references and version gates.
-    /// `bulk` holds the blocks lowered apart, in parts (see `resolve`); `rest_at[i]` is how
-    /// many of them come before the tree's block `i`, as written.
-    pub(super) fn check_tree<B: Lowered>(&mut self, bulk: &[Vec<B>], rest_at: &[usize]) {
-        self.release_checks();
-        let tree = self.tree;
-        let mut bulk = bulk.iter().flatten().map(B::block);
-        let mut walked = 0;
+    /// Each block's required fields, references and version gates, in the order written:
+    /// `tree` (the tree's blocks, or some of them) and the bulk blocks from the `first`-th
+    /// on (`bulk`, see `resolve`), `rest_at[i]` being how many bulk blocks come before
+    /// `tree[i]`.
+    pub(super) fn walk_from<'b>(
+        &mut self,
+        mut bulk: impl Iterator<Item = &'b HBlock>,
+        first: usize,
+        tree: &[&HBlock],
+        rest_at: &[usize],
+    ) {
+        let mut walked = first;
         for (&b, &before) in tree.iter().zip(rest_at) {
             for d in bulk.by_ref().take(before.saturating_sub(walked)) {
                 self.walk(d);
@@ -122,6 +124,17 @@ impl<'t, 'd> Resolver<'t, 'd> {
         }
         for d in bulk {
             self.walk(d);
+        }
+    }
+
+    /// What a resolver on a second thread shares with this one.
+    pub(super) fn seed(&self) -> Seed<'t> {
+        Seed {
+            tree: self.tree,
+            texts: self.texts,
+            names: std::sync::Arc::clone(&self.names),
+            version: self.version.clone(),
+            humantime: self.humantime,
         }
     }
 
@@ -274,8 +287,42 @@ impl<'t, 'd> Resolver<'t, 'd> {
         self.diags.push(d);
     }
 
+    /// See [`Names::secret_key`].
     pub(super) fn secret_key(&mut self, secret: &str, key: &str, at: Loc) {
-        let Some(keys) = self.names.secrets.get(secret) else {
+        self.names.secret_key(secret, key, at, self.diags);
+    }
+}
+
+/// What a resolver shares with one on a second thread, which walks and lowers the second
+/// half of the bulk blocks (`resolve`) with its own findings.
+pub(super) struct Seed<'t> {
+    tree: &'t [&'t HBlock],
+    texts: &'t Sources,
+    names: std::sync::Arc<Names<'t>>,
+    version: Option<KumoVersion>,
+    humantime: Option<kumoc_lang::units::HumantimeFlavor>,
+}
+
+impl<'t> Seed<'t> {
+    pub(super) fn resolver(self, diags: &mut Vec<Diagnostic>) -> Resolver<'t, '_> {
+        Resolver {
+            tree: self.tree,
+            texts: self.texts,
+            diags,
+            names: self.names,
+            version: self.version,
+            humantime: self.humantime,
+            required: HashMap::default(),
+            pool_uses: BTreeMap::new(),
+        }
+    }
+}
+
+impl Names<'_> {
+    /// The key `key` of secret `secret` is one it declares (when it declares any); a
+    /// finding in `diags` when not.
+    pub(super) fn secret_key(&self, secret: &str, key: &str, at: Loc, diags: &mut Vec<Diagnostic>) {
+        let Some(keys) = self.secrets.get(secret) else {
             return;
         };
         if keys.is_empty() || keys.contains(key) {
@@ -298,7 +345,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 list.join(", ")
             ));
         }
-        self.diags.push(d);
+        diags.push(d);
     }
 }
 
