@@ -16,9 +16,10 @@ use crate::value::{Spanned, Trigger, Typed, TypedAt};
 
 impl<'t, 'd> Resolver<'t, 'd> {
     /// The model. `bulk` (the `domain`, `queue` and `shaping` blocks, outside the tree the
-    /// resolver borrows, in the parts of the tree they were left in) is consumed: each owned block's values move into the model and the
-    /// rest of it is freed as soon as it is lowered, so the typed tree and the model of tens
-    /// of thousands of blocks are never both whole (a borrowed block's values are copied).
+    /// resolver borrows, in the parts of the tree they were left in) is consumed: each owned
+    /// block's values move into the model and the rest of it is freed as soon as it is
+    /// lowered, so the typed tree and the model of tens of thousands of blocks are never both
+    /// whole (a borrowed block's values are copied).
     ///
     /// `parts` is sized for every bulk block; with `later`, `bulk` is the first half of
     /// them, and the second is walked and lowered on a thread of its own (joined here, see
@@ -71,14 +72,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
         // Read from the tree alone (no findings): here, while the bulk blocks' second half
         // is lowered on the other thread.
         let sources = self.sources();
-        let (dkim_defaults, dkim_cx) = self.dkim();
-        let cx = BulkCx {
-            tree: self.tree,
-            names: &self.names,
-            dkim_defaults,
-            dkim_cx: &dkim_cx,
-        };
-        cx.lower_into(bulk, &mut parts);
+        self.lower_bulk(bulk, &mut parts);
         if let Some(l) = later.take() {
             self.join(l, Some(&mut parts));
         }
@@ -191,16 +185,24 @@ impl<'t, 'd> Resolver<'t, 'd> {
         Some(d)
     }
 
-    /// The `dkim_defaults` block, found once (a search per domain is quadratic in the
-    /// number of domains), and what a domain's lowering reads of it (see `Part::Domain`).
-    pub(super) fn dkim(&self) -> (Option<&'t HBlock>, DkimCx) {
+    /// Some of the bulk blocks lowered, in order, after what `parts` holds (`BulkCx`: what
+    /// their lowering reads beyond them, shared with the other thread's resolver).
+    pub(super) fn lower_bulk<B: Lowered>(&self, bulk: Vec<Vec<B>>, parts: &mut BulkParts) {
+        // Found once: a search per domain is quadratic in the number of domains.
         let dkim_defaults = self.top_one("dkim_defaults");
-        let cx = DkimCx {
+        // What a domain's lowering reads beyond its block (see `Part::Domain`).
+        let dkim_cx = DkimCx {
             vault: dkim_defaults.is_some_and(|b| b.attr("vault_mount").is_some()),
             selector: dkim_defaults
                 .and_then(|b| b.read("selector", Typed::text).map(str::to_string)),
         };
-        (dkim_defaults, cx)
+        BulkCx {
+            tree: self.tree,
+            names: &self.names,
+            dkim_defaults,
+            dkim_cx: &dkim_cx,
+        }
+        .lower_into(bulk, parts);
     }
 
     /// Wait for `later` and take what it did as if done here, in order: its walk's findings
@@ -651,15 +653,13 @@ impl<'t, 'd> Resolver<'t, 'd> {
     }
 }
 
-/// The alert thresholds of an `alerts` block (none when `enabled = false`), with
-/// `queue_stuck` derived from the queues' `max_age` when it is not written.
 /// What lowering a `domain`, `queue` or `shaping` block reads beyond the block: shared by
-/// the threads that lower them (`resolve`).
-pub(super) struct BulkCx<'r, 't> {
-    pub tree: &'r [&'t HBlock],
-    pub names: &'r super::Names<'t>,
-    pub dkim_defaults: Option<&'t HBlock>,
-    pub dkim_cx: &'r DkimCx,
+/// the threads that lower them (`Resolver::lower_bulk`).
+struct BulkCx<'r, 't> {
+    tree: &'r [&'t HBlock],
+    names: &'r super::Names<'t>,
+    dkim_defaults: Option<&'t HBlock>,
+    dkim_cx: &'r DkimCx,
 }
 
 /// What some of the bulk blocks were lowered to, in their order, with the findings.
@@ -689,7 +689,7 @@ pub(super) struct LaterDone {
 
 impl BulkCx<'_, '_> {
     /// Some of the bulk blocks lowered, in order, after what `p` holds.
-    pub(super) fn lower_into<B: Lowered>(&self, bulk: Vec<Vec<B>>, p: &mut BulkParts) {
+    fn lower_into<B: Lowered>(&self, bulk: Vec<Vec<B>>, p: &mut BulkParts) {
         let dkim_cx = self.dkim_cx;
         for b in bulk.into_iter().flatten() {
             let keyword = b.block().schema.keyword;
@@ -984,6 +984,8 @@ fn shaping(b: &HBlock, skip: &[&'static str]) -> Shaping {
     }
 }
 
+/// The alert thresholds of an `alerts` block (none when `enabled = false`), with
+/// `queue_stuck` derived from the queues' `max_age` when it is not written.
 fn alerts(a: &HBlock, queues: &[Shared<QueueRule>]) -> Option<Alerts> {
     use schema::ALERTS;
     let at = a.header_loc();

@@ -275,14 +275,7 @@ pub fn resolve<B: Block>(input: Input<'_, B>, diags: &mut Vec<Diagnostic>) -> Op
             );
             let pool_uses = std::mem::take(&mut h.pool_uses);
             let mut parts = lower::BulkParts::sized_for(&second);
-            let (dkim_defaults, dkim_cx) = h.dkim();
-            lower::BulkCx {
-                tree: h.tree,
-                names: &h.names,
-                dkim_defaults,
-                dkim_cx: &dkim_cx,
-            }
-            .lower_into(second, &mut parts);
+            h.lower_bulk(second, &mut parts);
             lower::LaterDone {
                 walk_diags,
                 pool_uses,
