@@ -269,14 +269,24 @@ pub fn run(
 }
 
 /// A sink into the tree that counts the time spent writing (the rest of the emit is the
-/// emitters').
+/// emitters'). A fork's writes, on the emit's second thread, are not counted: they overlap
+/// this thread's work, and `--timings` counts them as the emit's.
 struct Timed<'a, 'b> {
     tree: &'a mut outdir::Tree<'b>,
     spent: Duration,
 }
 
-impl emit::Sink for Timed<'_, '_> {
+impl<'b> emit::Sink for Timed<'_, 'b> {
     type Error = WriteError;
+    type Fork = outdir::Tree<'b>;
+
+    fn fork(&self) -> Option<outdir::Tree<'b>> {
+        Some(self.tree.fork())
+    }
+
+    fn join(&mut self, fork: outdir::Tree<'b>) {
+        self.tree.join(fork);
+    }
 
     fn file(&mut self, path: &str, content: &[u8]) -> Result<(), WriteError> {
         let start = Instant::now();

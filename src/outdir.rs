@@ -569,6 +569,7 @@ fn write_tree<R>(
     // receiver lives on here, so sending never fails).
     let failed = std::sync::Mutex::new(None::<WriteError>);
     let failing = std::sync::atomic::AtomicBool::new(false);
+    let count = std::sync::atomic::AtomicUsize::new(0);
     let written = std::thread::scope(|scope| {
         let syncers: Vec<_> = (0..FSYNC_THREADS)
             .map(|_| {
@@ -603,14 +604,15 @@ fn write_tree<R>(
             root,
             interrupts,
             hooks,
-            dirs: &mut dirs,
+            dirs: std::mem::take(&mut dirs),
             sync: &send,
             failing: &failing,
-            count: 0,
+            count: &count,
         };
         let written = tree
             .write(MARKER, marker.as_bytes())
             .and_then(|()| produce(&mut tree));
+        dirs = tree.dirs;
         drop(send);
         let joined = syncers.into_iter().map(|t| t.join()).all(|r| r.is_ok());
         if !joined {
@@ -639,16 +641,42 @@ pub struct Tree<'a> {
     root: &'a Path,
     interrupts: &'a Interrupts,
     hooks: TestHooks,
-    /// The directories created so far (each fsynced once every file is).
-    dirs: &'a mut Vec<PathBuf>,
+    /// The directories this tree (not a fork, until joined) created so far, each fsynced
+    /// once every file is.
+    dirs: Vec<PathBuf>,
     sync: &'a std::sync::mpsc::SyncSender<(PathBuf, File)>,
     /// Whether an fsync failed (the caller of [`write_tree`] reports its error).
     failing: &'a std::sync::atomic::AtomicBool,
-    /// The files written so far, the marker included.
-    count: usize,
+    /// The files written so far, the marker included, by the tree and its forks (the test
+    /// hooks count them).
+    count: &'a std::sync::atomic::AtomicUsize,
 }
 
-impl Tree<'_> {
+impl<'a> Tree<'a> {
+    /// A tree writing into the same directory, for a second thread (`emit::Sink::fork`):
+    /// its files are fsynced by the same threads, counted with this tree's, and the
+    /// directories it creates are this tree's once [`Self::join`]ed.
+    pub fn fork(&self) -> Tree<'a> {
+        Tree {
+            root: self.root,
+            interrupts: self.interrupts,
+            hooks: self.hooks,
+            dirs: Vec::new(),
+            sync: self.sync,
+            failing: self.failing,
+            count: self.count,
+        }
+    }
+
+    /// Take back a fork's directories (to be fsynced with this tree's).
+    pub fn join(&mut self, fork: Tree<'a>) {
+        for d in fork.dirs {
+            if !self.dirs.contains(&d) {
+                self.dirs.push(d);
+            }
+        }
+    }
+
     /// Write the file `rel` (a relative path of plain components), creating its
     /// directories, and send it to be fsynced. Fails on an IO error, an interrupt, or once
     /// an fsync has failed; the caller stops there.
@@ -658,7 +686,9 @@ impl Tree<'_> {
             let shown = path.strip_prefix(root).unwrap_or(path);
             WriteError::Io(format!("writing {}: {e}", shown.display()))
         };
-        let n = self.count;
+        let n = self
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(sig) = self.interrupts.caught() {
             return Err(WriteError::Interrupted(sig));
         }
@@ -705,7 +735,6 @@ impl Tree<'_> {
             return Err(io(&path, e));
         }
         f.write_all(content).map_err(|e| io(&path, e))?;
-        self.count += 1;
         let failing = || self.failing.load(std::sync::atomic::Ordering::Relaxed);
         if self.sync.send((path, f)).is_err() || failing() {
             // An fsync failed: the caller of `write_tree` reports it.
@@ -716,8 +745,17 @@ impl Tree<'_> {
 }
 
 /// The files an emitter produces go straight into the tree.
-impl kumoc_compiler::emit::Sink for Tree<'_> {
+impl<'a> kumoc_compiler::emit::Sink for Tree<'a> {
     type Error = WriteError;
+    type Fork = Tree<'a>;
+
+    fn fork(&self) -> Option<Tree<'a>> {
+        Some(Tree::fork(self))
+    }
+
+    fn join(&mut self, fork: Tree<'a>) {
+        Tree::join(self, fork);
+    }
 
     fn file(&mut self, path: &str, content: &[u8]) -> Result<(), WriteError> {
         self.write(path, content)

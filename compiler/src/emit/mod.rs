@@ -59,7 +59,7 @@ impl Output {
 /// data shards and their ConfigMaps are nearly all (24 MB at 10,000 domains).
 pub trait Sink {
     /// Why a file could not be taken: the emitter stops at the first.
-    type Error;
+    type Error: Send;
 
     /// The file at `path` (relative to the output directory) holds `content` (UTF-8).
     fn file(&mut self, path: &str, content: &[u8]) -> Result<(), Self::Error>;
@@ -68,11 +68,36 @@ pub trait Sink {
     fn text(&mut self, path: String, content: String) -> Result<(), Self::Error> {
         self.file(&path, content.as_bytes())
     }
+
+    /// A sink into the same place for a second thread ([`Self::fork`]).
+    type Fork: Sink<Error = Self::Error> + Send;
+
+    /// A sink that takes files into the same place as this one, from a second thread (the
+    /// ConfigMaps of the data shards are written on one while this one takes the shards,
+    /// see `write_cut`); what it took is this sink's once [`Self::join`]ed. `None` (the
+    /// default): every file comes here, on one thread.
+    fn fork(&self) -> Option<Self::Fork> {
+        None
+    }
+
+    /// Take back a fork's files (see [`Self::fork`]).
+    fn join(&mut self, fork: Self::Fork) {
+        let _ = fork;
+    }
 }
 
 /// Collects every file.
 impl Sink for Output {
     type Error = std::convert::Infallible;
+    type Fork = Output;
+
+    fn fork(&self) -> Option<Output> {
+        Some(Output::default())
+    }
+
+    fn join(&mut self, fork: Output) {
+        self.files.extend(fork.files);
+    }
 
     fn file(&mut self, path: &str, content: &[u8]) -> Result<(), Self::Error> {
         let text = String::from_utf8_lossy(content).into_owned();
@@ -156,17 +181,13 @@ fn emit_inner<S: Sink>(
     // Each data shard and its ConfigMap (the same text, indented) go to the sink as the
     // shard is cut, the ConfigMap written into one buffer for all (about 150 KB a shard).
     let maps = k8s::ShardMaps::new(model);
-    let mut buffer = Vec::new();
+    let mut buffers = Buffers::default();
     let mut count = 0;
-    let (digests, shards) =
-        kumomta::emit(model, &prov, threads, &mut out, &mut |path, text, plain| {
-            sink.file(path, text.as_bytes())?;
-            let map = maps.write(path, (text, plain), &mut buffer);
-            sink.file(&map, &buffer)?;
-            count += 2;
-            Ok(())
-        })?;
-    drop((maps, buffer));
+    let (digests, shards) = kumomta::emit(model, &prov, threads, &mut out, &mut |cut, two| {
+        count += 2 * cut.count();
+        write_cut(cut, two, &maps, sink, &mut buffers)
+    })?;
+    drop((maps, buffers));
     let policy = out
         .files
         .iter()
@@ -198,6 +219,101 @@ fn emit_inner<S: Sink>(
         count += 1;
     }
     Ok(count)
+}
+
+/// The buffers the data shards and their ConfigMaps are written into, reused from shard to
+/// shard and file to file: the shards' text, and with two threads the second thread's copy of
+/// it, and the ConfigMaps'.
+#[derive(Default)]
+struct Buffers {
+    text: String,
+    beside: String,
+    map: Vec<u8>,
+}
+
+/// Write out the shards of one data file and their ConfigMaps (`maps`), into `sink`.
+///
+/// On one thread, each shard and then its ConfigMap. With `two` (the file was written in
+/// two parts on two threads) and a sink that forks ([`Sink::fork`]), the ConfigMaps are
+/// written on a second thread, into the fork, while this one writes the shards: each thread
+/// cuts every shard for itself (a copy of its pieces, a tenth of the work), so they never
+/// wait for each other. Writing the files into the page cache (the kernel's work) is most
+/// of this, and the shards and their ConfigMaps are 23 of the 24 MB a 10,000-domain build
+/// writes: written on two threads, `--timings`' write went 15.1 -> 8.2 ms and the build
+/// 95 -> 88 ms (100,000 domains: 894 -> 871 ms; tmpfs, alternated), for 0.5-0.8 MB more
+/// peak (the second copy of a shard, the thread's own memory). The bytes are the same; the
+/// order in which the sink gets them differs (a sink takes files in no particular order). A
+/// failure on either thread stops both; this thread's error comes first.
+fn write_cut<S: Sink>(
+    cut: &kumomta::shard::Split<'_>,
+    two: bool,
+    maps: &k8s::ShardMaps<'_>,
+    sink: &mut S,
+    b: &mut Buffers,
+) -> Result<(), S::Error> {
+    let plain = cut.plain();
+    let fork = if two && cut.count() >= 2 {
+        sink.fork()
+    } else {
+        None
+    };
+    let Some(mut fork) = fork else {
+        for i in 0..cut.count() {
+            let path = format!("policy/{}", cut.write(i, &mut b.text));
+            sink.file(&path, b.text.as_bytes())?;
+            let map = maps.write(&path, (&b.text, plain), &mut b.map);
+            sink.file(&map, &b.map)?;
+        }
+        return Ok(());
+    };
+    // The buffers are grown here, to the largest shard (its ConfigMap: a fourth more for
+    // the indent, and its header), so their memory stays this thread's: what a thread that
+    // has ended allocated is not reused by the others.
+    let largest = cut.largest();
+    b.text.reserve(largest);
+    b.beside.reserve(largest);
+    b.map.reserve(largest + largest / 4 + 4096);
+    let (mut text, mut map) = (std::mem::take(&mut b.beside), std::mem::take(&mut b.map));
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
+    let halt = || stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    std::thread::scope(|scope| {
+        let beside = scope.spawn(|| {
+            let mut written = Ok(());
+            for i in 0..cut.count() {
+                if stopped() {
+                    break;
+                }
+                let path = format!("policy/{}", cut.write(i, &mut text));
+                let file = maps.write(&path, (&text, plain), &mut map);
+                written = fork.file(&file, &map);
+                if written.is_err() {
+                    halt();
+                    break;
+                }
+            }
+            (fork, text, map, written)
+        });
+        let mut written = Ok(());
+        for i in 0..cut.count() {
+            if stopped() {
+                break;
+            }
+            let path = format!("policy/{}", cut.write(i, &mut b.text));
+            written = sink.file(&path, b.text.as_bytes());
+            if written.is_err() {
+                halt();
+                break;
+            }
+        }
+        // A panic there is one here, as on one thread.
+        let (fork, text, map, theirs) = beside
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        sink.join(fork);
+        (b.beside, b.map) = (text, map);
+        written.and(theirs)
+    })
 }
 
 /// The Secret manifests for `kumoc build --secrets`, from contents the caller read from the
@@ -276,6 +392,7 @@ mod tests {
 
     impl Sink for Ordered {
         type Error = String;
+        type Fork = Self;
         fn file(&mut self, path: &str, content: &[u8]) -> Result<(), String> {
             let text = String::from_utf8(content.to_vec()).map_err(|e| e.to_string())?;
             self.0.push((path.to_string(), text));
@@ -288,6 +405,7 @@ mod tests {
 
     impl Sink for Failing {
         type Error = usize;
+        type Fork = Self;
         fn file(&mut self, _: &str, _: &[u8]) -> Result<(), usize> {
             match self.0.checked_sub(1) {
                 Some(n) => {
@@ -347,5 +465,75 @@ mod tests {
                 Err(0)
             );
         }
+    }
+
+    /// A sink that forks, whose forks fail once they have taken `0` files in all (the sink
+    /// itself never fails: an error is the second thread's).
+    struct ForkFailing(std::sync::Arc<std::sync::atomic::AtomicIsize>, bool);
+
+    impl Sink for ForkFailing {
+        type Error = ();
+        type Fork = Self;
+        fn file(&mut self, _: &str, _: &[u8]) -> Result<(), ()> {
+            if !self.1 {
+                return Ok(());
+            }
+            let left = self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            if left > 0 { Ok(()) } else { Err(()) }
+        }
+        fn fork(&self) -> Option<Self> {
+            Some(ForkFailing(self.0.clone(), true))
+        }
+    }
+
+    /// With two threads, the ConfigMaps of the shards go to a fork of the sink, written on
+    /// the second thread (`write_cut`): the same files as one thread, and an error on either
+    /// thread stops the emitter.
+    #[test]
+    fn the_shards_configmaps_written_beside_them_are_the_same_files() {
+        let files = vec![("g.kumo".to_string(), generated(1000).into_bytes())];
+        let analysis = crate::analyze(&files, &crate::Options::default());
+        let Some(model) = analysis.checked_model() else {
+            panic!("{:?}", analysis.diagnostics.first());
+        };
+        let places = analysis.places();
+        let two = super::kumomta::Threads::Two { from: 1 };
+        let mut forked = super::Output::default();
+        let Ok(count) = super::emit_inner(model, &places, true, two, &mut forked);
+        let whole = super::emit(model, &places);
+        assert_eq!(count, whole.len());
+        assert!(forked.files == whole.files);
+        let shards = whole.files.keys().filter(|k| k.contains("-of-")).count();
+        assert!(
+            shards >= 16,
+            "{shards}: too few shards to write on two threads"
+        );
+        // A ConfigMap's write fails, on the second thread: the emitter stops with its error.
+        for stop in [0, 1, 2, 5] {
+            let left = std::sync::Arc::new(std::sync::atomic::AtomicIsize::new(stop));
+            let mut sink = ForkFailing(left, false);
+            let failing = super::emit_inner(model, &places, true, two, &mut sink);
+            assert_eq!(failing, Err(()), "{stop}");
+        }
+    }
+
+    /// A deployment of `n` domains with DKIM, queues and shaping: each data file is cut.
+    fn generated(n: usize) -> String {
+        let mut text = String::from(
+            "deployment \"g\" {\n  namespace = \"mail\"\n  kumomta = \"2025.03.19-1d3f1f67\"\n  environment = staging\n}\nsecret \"k\" {}\npool main {\n",
+        );
+        for i in 0..n {
+            text.push_str(&format!(
+                "  source s{i} {{\n    ehlo_domain = \"mta{i}.example.com\"\n  }}\n"
+            ));
+        }
+        text.push_str("}\n");
+        for i in 0..n {
+            text.push_str(&format!(
+                "domain \"d{i}.example.com\" {{\n  dkim {{\n    selector = \"s1\"\n    headers = [\"From\"]\n    key = secret(\"k\")\n  }}\n}}\nqueue \"d{i}.example.com\" {{\n  egress_pool = main\n  max_age = 2d\n}}\nshaping \"d{i}.example.com\" {{\n  max_message_rate = {}/s\n}}\n",
+                i % 90 + 1
+            ));
+        }
+        text
     }
 }

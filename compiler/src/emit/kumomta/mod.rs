@@ -21,19 +21,20 @@ use shard::Shards;
 pub use text::Digest;
 use text::Text;
 
-/// Write the policy files into `out`, but for the data shards, each handed to `shard` (as
-/// its path, its text, and whether that is plain: printable ASCII lines that do not end with
-/// a blank, as the writer recorded, see [`shard::Split::plain`]) as soon as it is cut, one
-/// at a time; returns the digest of each Lua
-/// policy's canonical form (without comments, see [`text`]), by path, for the pod-template
-/// checksums (the data files get none: nothing reads one), and the paths of the data shards
-/// (each gets a ConfigMap of its own, see [`shard`]). Stops at `shard`'s first error.
+/// Write the policy files into `out`, but for the data shards: each data file that is cut
+/// is handed to `shards_out` as soon as it is ([`shard::Split`], which writes each shard's
+/// text, names it and says whether it is plain), one file at a time, with whether the file
+/// was written in two parts on two threads (then its shards may be written out on two
+/// threads too, see `emit::write_cut`). Returns the digest of each Lua policy's canonical
+/// form (without comments, see [`text`]), by path, for the pod-template checksums (the data
+/// files get none: nothing reads one), and the paths of the data shards (each gets a
+/// ConfigMap of its own, see [`shard`]). Stops at `shards_out`'s first error.
 pub fn emit<E>(
     d: &Deployment,
     p: &Provenance<'_>,
     threads: Threads,
     out: &mut Output,
-    shard: &mut dyn FnMut(&str, &str, bool) -> Result<(), E>,
+    shards_out: &mut dyn FnMut(&shard::Split<'_>, bool) -> Result<(), E>,
 ) -> Result<(BTreeMap<String, Digest>, Vec<String>), E> {
     let mut digests = BTreeMap::new();
     // The data files first: `init.lua` names the files each helper loads, one or its shards.
@@ -41,11 +42,10 @@ pub fn emit<E>(
     let mut shard_paths = Vec::new();
     let mut inline: Vec<(String, String)> = Vec::new();
     // Each data file is written whole (or in two parts, see `Threads`), then cut, and its
-    // shards written out one after the other from one buffer; the whole text is dropped
-    // before the next file is written. So one data file and one shard are in memory at a
-    // time, not every shard (half of what a large deployment writes; the ConfigMaps of the
+    // shards written out one after the other (`shards_out`); the whole text is dropped
+    // before the next file is written. So one data file and a shard or two are in memory at
+    // a time, not every shard (half of what a large deployment writes; the ConfigMaps of the
     // shards are the other half).
-    let mut buffer = String::new();
     // The text of the file before, which the next one is written into (its first part's,
     // and its rest's).
     let (mut before, mut rest_before) = (String::new(), String::new());
@@ -57,7 +57,8 @@ pub fn emit<E>(
         // A large file is written in two parts at once, its rest on a second thread, started
         // for that file only (one kept for the next files kept more memory: 1.7 MB more
         // peak at 10,000 domains, against 0.9-1.3 MB).
-        let ((text, layout), (rest_text, rest_layout)) = if parted(items) {
+        let two = parted(items);
+        let ((text, layout), (rest_text, rest_layout)) = if two {
             let own = p.for_another_thread();
             let rest_buffer = std::mem::take(&mut rest_before);
             std::thread::scope(|scope| {
@@ -84,19 +85,18 @@ pub fn emit<E>(
             rest_before = rest_text;
             continue;
         };
+        shards_out(&cut, two)?;
         let files = shards.entry(name.to_string()).or_default();
         for i in 0..cut.count() {
-            let file = cut.write(i, &mut buffer);
-            let path = format!("policy/{file}");
-            shard(&path, &buffer, cut.plain())?;
+            let file = cut.file(i);
+            shard_paths.push(format!("policy/{file}"));
             files.push(file);
-            shard_paths.push(path);
         }
         drop(cut);
         before = text;
         rest_before = rest_text;
     }
-    drop((buffer, before, rest_before));
+    drop((before, rest_before));
     let mut code_len = 0;
     let mut add = |path: &str, t: Text| {
         let (text, digest) = t.finish();
@@ -258,16 +258,15 @@ mod tests {
         let mut collected = Vec::new();
         let mut out = Output::default();
         let p = Provenance::new(places, true);
-        let Ok((digests, paths)) = emit::<std::convert::Infallible>(
-            model,
-            &p,
-            threads,
-            &mut out,
-            &mut |path, t, plain| {
-                collected.push((path.to_string(), t.to_string(), plain));
+        let Ok((digests, paths)) =
+            emit::<std::convert::Infallible>(model, &p, threads, &mut out, &mut |cut, _| {
+                let mut t = String::new();
+                for i in 0..cut.count() {
+                    let file = cut.write(i, &mut t);
+                    collected.push((format!("policy/{file}"), t.clone(), cut.plain()));
+                }
                 Ok(())
-            },
-        );
+            });
         (out.files.into_iter().collect(), collected, digests, paths)
     }
 

@@ -340,6 +340,17 @@ impl Split<'_> {
         self.ends.len()
     }
 
+    /// The bytes of the largest shard, and one for the final newline: what [`Self::write`]
+    /// needs of a buffer to write any of them without growing it.
+    pub fn largest(&self) -> usize {
+        self.bytes.iter().max().copied().unwrap_or(0) + 1
+    }
+
+    /// Shard `i`'s file name (`<stem>-<i>-of-<n>.toml`).
+    pub fn file(&self, i: usize) -> String {
+        crate::names::shard_file(self.stem, i, self.count())
+    }
+
     /// Shard `i`'s text written into `out` (cleared first); returns its file name.
     pub fn write(&self, i: usize, out: &mut String) -> String {
         out.clear();
@@ -365,7 +376,7 @@ impl Split<'_> {
             *out = strip_comments(out);
         }
         one_final_newline(out);
-        crate::names::shard_file(self.stem, i, self.count())
+        self.file(i)
     }
 
     /// Every shard as (file name, text), at once (for the tests).
