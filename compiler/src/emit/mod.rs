@@ -178,8 +178,9 @@ fn emit_inner<S: Sink>(
 ) -> Result<usize, S::Error> {
     let prov = Provenance::new(places, comments);
     let mut out = Output::default();
-    // Each data shard and its ConfigMap (the same text, indented) go to the sink as the
-    // shard is cut, the ConfigMap written into one buffer for all (about 150 KB a shard).
+    // Each data file's shards and their ConfigMaps (the same text, indented) go to the sink
+    // as the file is cut, written into buffers reused for all (about 150 KB a shard; with
+    // two threads, the ConfigMaps on the second, see `write_cut`).
     let maps = k8s::ShardMaps::new(model);
     let mut buffers = Buffers::default();
     let mut count = 0;
@@ -275,37 +276,19 @@ fn write_cut<S: Sink>(
     b.map.reserve(largest + largest / 4 + 4096);
     let (mut text, mut map) = (std::mem::take(&mut b.beside), std::mem::take(&mut b.map));
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
-    let halt = || stop.store(true, std::sync::atomic::Ordering::Relaxed);
     std::thread::scope(|scope| {
         let beside = scope.spawn(|| {
-            let mut written = Ok(());
-            for i in 0..cut.count() {
-                if stopped() {
-                    break;
-                }
+            let written = each_shard(cut.count(), &stop, |i| {
                 let path = format!("policy/{}", cut.write(i, &mut text));
                 let file = maps.write(&path, (&text, plain), &mut map);
-                written = fork.file(&file, &map);
-                if written.is_err() {
-                    halt();
-                    break;
-                }
-            }
+                fork.file(&file, &map)
+            });
             (fork, text, map, written)
         });
-        let mut written = Ok(());
-        for i in 0..cut.count() {
-            if stopped() {
-                break;
-            }
+        let written = each_shard(cut.count(), &stop, |i| {
             let path = format!("policy/{}", cut.write(i, &mut b.text));
-            written = sink.file(&path, b.text.as_bytes());
-            if written.is_err() {
-                halt();
-                break;
-            }
-        }
+            sink.file(&path, b.text.as_bytes())
+        });
         // A panic there is one here, as on one thread.
         let (fork, text, map, theirs) = beside
             .join()
@@ -314,6 +297,28 @@ fn write_cut<S: Sink>(
         (b.beside, b.map) = (text, map);
         written.and(theirs)
     })
+}
+
+/// `write` for each of `count` shards, in order, on one of [`write_cut`]'s two threads:
+/// stops at its first error, which stops the other thread too (`stop`), or once the other
+/// thread has stopped.
+fn each_shard<E>(
+    count: usize,
+    stop: &std::sync::atomic::AtomicBool,
+    mut write: impl FnMut(usize) -> Result<(), E>,
+) -> Result<(), E> {
+    use std::sync::atomic::Ordering::Relaxed;
+    for i in 0..count {
+        if stop.load(Relaxed) {
+            break;
+        }
+        let written = write(i);
+        if written.is_err() {
+            stop.store(true, Relaxed);
+            return written;
+        }
+    }
+    Ok(())
 }
 
 /// The Secret manifests for `kumoc build --secrets`, from contents the caller read from the
