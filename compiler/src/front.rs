@@ -253,7 +253,7 @@ impl<'t> Run<'t> {
             blocks: Vec::new(),
             findings: Vec::new(),
             provisional: Vec::new(),
-            outline: FileOutline::new(self.text),
+            outline: self.outline.for_later_range(),
             places: self.places.as_ref().map(emit::PlacesBuilder::part),
             begun: cut,
             end: None,

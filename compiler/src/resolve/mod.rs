@@ -253,11 +253,14 @@ pub fn resolve<B: Block>(input: Input<'_, B>, diags: &mut Vec<Diagnostic>) -> Op
         r.walk_from(bulk.iter().flatten().map(B::block), 0, &rest, &rest_at);
         return r.lower(environment, bulk, parts, &mut None);
     }
-    // In two halves, the second (and the tree's blocks written among it) walked and
-    // lowered on a thread of its own while this one does the first; what it did is put
-    // where one thread would have done it (`Resolver::join`), so the findings and the model
-    // are the same, in the same order.
-    let mid = n / 2;
+    // In two parts, the second (and the tree's blocks written among it) walked and lowered
+    // on a thread of its own while this one does the first; what it did is put where one
+    // thread would have done it (`Resolver::join`), so the findings and the model are the
+    // same, in the same order. The first part is the smaller by this thread's other work
+    // meanwhile: it lowers every source (`Resolver::sources`), and walks the tree's blocks
+    // written before the cut, where the pools and their sources are in practice (see
+    // `lower::source_weight`); at least a quarter of the blocks.
+    let mid = (n.saturating_sub(lower::source_weight(&rest)) / 2).max(n / 4);
     let (first, second) = lower::halves(bulk, mid);
     let k = rest_at.partition_point(|&before| before <= mid);
     let (rest_first, rest_later) = rest.split_at(k);
