@@ -127,7 +127,7 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DIAGNOSTICS)]
         max_diagnostics: usize,
         /// Read a large file (256 KiB or more) on up to N threads (at most 8), and with 2 or
-        /// more resolve 2,048 or more `domain`, `queue` and `shaping` blocks in two halves at
+        /// more resolve 2,048 or more `domain`, `queue` and `shaping` blocks in two parts at
         /// once: faster, the same result. Default: 2 where the machine has two CPUs or more,
         /// else 1 (`-j 4` needed 5% more memory than 2 at 10,000 domains).
         #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
@@ -163,8 +163,9 @@ enum Command {
         max_diagnostics: usize,
         /// Read a large file (256 KiB or more) on up to N threads (at most 8), and with 2 or
         /// more resolve 2,048 or more `domain`, `queue` and `shaping` blocks and write each
-        /// data file of 8,192 entries or more in two halves at once: faster, the same result. Default: 2 where the machine has two CPUs or more, else
-        /// 1 (`-j 4` needed 5% more memory than 2 at 10,000 domains).
+        /// data file of 8,192 entries or more in two parts at once: faster, the same result.
+        /// Default: 2 where the machine has two CPUs or more, else 1 (`-j 4` needed 5% more
+        /// memory than 2 at 10,000 domains).
         #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
         jobs: Option<u8>,
     },

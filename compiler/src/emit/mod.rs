@@ -498,8 +498,13 @@ mod tests {
     fn the_shards_configmaps_written_beside_them_are_the_same_files() {
         let files = vec![("g.kumo".to_string(), generated(1000).into_bytes())];
         let analysis = crate::analyze(&files, &crate::Options::default());
+        assert!(
+            analysis.checked_model().is_some(),
+            "{:?}",
+            analysis.diagnostics.first()
+        );
         let Some(model) = analysis.checked_model() else {
-            panic!("{:?}", analysis.diagnostics.first());
+            return;
         };
         let places = analysis.places();
         let two = super::kumomta::Threads::Two { from: 1 };

@@ -21,7 +21,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
     /// lowered, so the typed tree and the model of tens of thousands of blocks are never both
     /// whole (a borrowed block's values are copied).
     ///
-    /// `parts` is sized for every bulk block; with `later`, `bulk` is the first half of
+    /// `parts` is sized for every bulk block; with `later`, `bulk` is the first part of
     /// them, and the second is walked and lowered on a thread of its own (joined here, see
     /// [`Later`]).
     pub(super) fn lower<B: Lowered>(
@@ -69,7 +69,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
         })
         .value;
 
-        // Read from the tree alone (no findings): here, while the bulk blocks' second half
+        // Read from the tree alone (no findings): here, while the bulk blocks' second part
         // is lowered on the other thread.
         let sources = self.sources();
         self.lower_bulk(bulk, &mut parts);
@@ -673,7 +673,7 @@ pub(super) struct BulkParts {
     diags: Vec<Diagnostic>,
 }
 
-/// The second half of the bulk blocks, walked and lowered on a thread of its own
+/// The second part of the bulk blocks, walked and lowered on a thread of its own
 /// (`resolve`), and where this resolver's walk ended (its findings go there).
 pub(super) struct Later<'s> {
     pub thread: std::thread::ScopedJoinHandle<'s, LaterDone>,

@@ -45,7 +45,7 @@ pub struct Input<'s, B> {
     /// among them (the checks drop them), so the blocks of one file need no [`dedupe`].
     pub user_files: usize,
     /// How many threads may walk and lower the `domain`, `queue` and `shaping` blocks (two
-    /// halves when it is two or more and they are many: [`SPLIT_BLOCKS`]).
+    /// parts when it is two or more and they are many: [`SPLIT_BLOCKS`]).
     pub threads: usize,
 }
 
@@ -304,7 +304,7 @@ pub fn resolve<B: Block>(input: Input<'_, B>, diags: &mut Vec<Diagnostic>) -> Op
 }
 
 /// With two threads or more, `domain`, `queue` and `shaping` blocks of at least this many
-/// are walked and lowered in two halves (at 10,000 domains, 30,000 blocks: 84 M
+/// are walked and lowered in two parts (at 10,000 domains, 30,000 blocks: 84 M
 /// instructions). Below it, a thread costs more than it saves.
 pub(super) const SPLIT_BLOCKS: usize = 2048;
 

@@ -294,7 +294,7 @@ impl<'t, 'd> Resolver<'t, 'd> {
 }
 
 /// What a resolver shares with one on a second thread, which walks and lowers the second
-/// half of the bulk blocks (`resolve`) with its own findings.
+/// part of the bulk blocks (`resolve`) with its own findings.
 pub(super) struct Seed<'t> {
     tree: &'t [&'t HBlock],
     texts: &'t Sources,
